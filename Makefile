@@ -1,0 +1,135 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+# scopelock build. `make` builds bin/scopelockd and bin/scopelock; `make V=1`
+# shows every command. BPF: clang -target bpf per file, `bpftool gen object`
+# links them (maps shared through __weak definitions), `bpftool gen skeleton`.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+OUTPUT := .output
+BIN := bin
+ARCH := x86
+
+CC ?= cc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+PKG_CONFIG ?= pkg-config
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+LIBS_PC := libbpf jansson yaml-0.1 zlib libcrypto
+PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
+PC_LIBS := $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null)
+
+WARN := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Werror
+CFLAGS ?= -O2 -g
+override CFLAGS += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser/lib -Iuser/daemon \
+	-I$(OUTPUT) $(PC_CFLAGS) -fstack-protector-strong -D_FORTIFY_SOURCE=2 -MMD -MP
+LDLIBS += $(PC_LIBS) -lelf -lpthread
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+	-Wno-unused-function -Iinclude -Ivmlinux/$(ARCH) -Ibpf
+
+BPF_SRCS := $(sort $(wildcard bpf/*.bpf.c))
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.bpf.o,$(BPF_SRCS))
+BPF_HDRS := $(wildcard bpf/*.bpf.h) $(wildcard include/*.h)
+SKEL := $(OUTPUT)/scopelock.skel.h
+
+LIB_SRCS := $(sort $(wildcard user/lib/*.c))
+LIB_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS))
+LIB := $(OUTPUT)/libscopelock.a
+DAEMON_SRCS := $(sort $(wildcard user/daemon/*.c))
+DAEMON_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(DAEMON_SRCS))
+CLI_SRCS := $(sort $(wildcard user/cli/*.c))
+CLI_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(CLI_SRCS))
+
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+UNIT_HELPER_SRCS := $(filter-out tests/unit/test_%.c,$(wildcard tests/unit/*.c))
+
+.DELETE_ON_ERROR:
+.PHONY: all clean install uninstall test unit e2e vmlinux format format-check fuzz demo bench
+
+all: $(BIN)/scopelockd $(BIN)/scopelock
+
+$(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/tests $(BIN):
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(OUTPUT)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/scopelock.bpf.o: $(BPF_OBJS)
+	$(call msg,GEN-OBJ,$@)
+	$(Q)$(BPFTOOL) gen object $@ $^
+
+$(SKEL): $(OUTPUT)/scopelock.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name scopelock_bpf > $@
+
+$(OUTPUT)/user/%.o: user/%.c | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+# the daemon includes the skeleton
+$(DAEMON_OBJS): $(SKEL)
+
+$(LIB): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)$(AR) rcs $@ $^
+
+$(BIN)/scopelockd: $(DAEMON_OBJS) $(LIB) | $(BIN)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BIN)/scopelock: $(CLI_OBJS) $(LIB) | $(BIN)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUTPUT)/tests/%: tests/unit/%.c $(UNIT_HELPER_SRCS) $(LIB) | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(UNIT_HELPER_SRCS) $(LIB) $(LDLIBS) -lcmocka -o $@
+
+unit: $(UNIT_BINS)
+	$(Q)fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; exit $$fail
+
+e2e: all
+	$(Q)tests/e2e/run.sh
+
+# every test: unit, then e2e (root, real kernel), then fuzz smoke
+test: all unit e2e
+
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
+
+FORMAT_SRCS = $(shell git ls-files '*.c' '*.h' | grep -v '^vmlinux/')
+format:
+	clang-format -i $(FORMAT_SRCS)
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_SRCS)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
+		$(DESTDIR)$(PREFIX)/share/scopelock/policies $(DESTDIR)$(PREFIX)/lib/systemd/system
+	install -m 0755 $(BIN)/scopelockd $(DESTDIR)$(PREFIX)/sbin/scopelockd
+	install -m 0755 $(BIN)/scopelock $(DESTDIR)$(PREFIX)/bin/scopelock
+	install -m 0644 policies/*.yaml $(DESTDIR)$(PREFIX)/share/scopelock/policies/
+	sed 's|@PREFIX@|$(PREFIX)|g' dist/scopelockd.service.in > \
+		$(DESTDIR)$(PREFIX)/lib/systemd/system/scopelockd.service
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/scopelockd.service
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/scopelockd $(DESTDIR)$(PREFIX)/bin/scopelock \
+		$(DESTDIR)$(PREFIX)/lib/systemd/system/scopelockd.service
+	rm -rf $(DESTDIR)$(PREFIX)/share/scopelock
+
+clean:
+	rm -rf $(OUTPUT) $(BIN)
+
+-include $(shell find $(OUTPUT) -name '*.d' 2>/dev/null)

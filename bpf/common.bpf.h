@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * Maps and helpers shared by every scopelock BPF program. Every program file
+ * includes this header; the maps are __weak so that `bpftool gen object`
+ * merges the identical definitions into one set of maps.
+ */
+#ifndef SCOPELOCK_COMMON_BPF_H
+#define SCOPELOCK_COMMON_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+
+#include "scopelock_abi.h"
+#include "scopelock_events.h"
+
+#define SL_MAX_SESSIONS 1024
+#define SL_MAX_PROCS 65536
+#define SL_MAX_INFLIGHT 16384
+
+/* errno values used by the BPF side (no libc here) */
+#define SL_EPERM 1
+
+/* Set by the loader between open and load. */
+/* cgroup v2 level of session cgroups: sessions are matched on the ancestor at
+ * this level, so cgroups nested inside a session stay in the session. */
+const volatile __u32 sl_session_level __weak = 0;
+const volatile __u32 sl_argv_max __weak = SL_ARGV_DEFAULT;
+const volatile __u32 sl_tls_capture_max __weak = SL_TLS_CAPTURE_DEFAULT;
+const volatile __u32 sl_debug __weak = 0;
+
+/* session cgroup id -> session; maintained by scopelockd */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SL_MAX_SESSIONS);
+	__type(key, __u64);
+	__type(value, struct sl_session_info);
+} sl_sessions SEC(".maps") __weak;
+
+/* tgid -> lineage, for session processes only */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SL_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, struct sl_proc_info);
+} sl_procs SEC(".maps") __weak;
+
+/* all records to scopelockd; size set by the loader (--ringbuf-size) */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20);
+} sl_events SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sl_stats);
+} sl_stats SEC(".maps") __weak;
+
+/* per-exec id counter (only ever incremented with atomics) */
+__u64 sl_exec_seq __weak = 0;
+
+static __always_inline struct sl_stats *sl_stats_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&sl_stats, &zero);
+}
+
+static __always_inline void sl_count_loss(__u32 cause, __u32 op)
+{
+	struct sl_stats *st = sl_stats_get();
+
+	if (!st || cause >= SL_LOSS_MAX || op >= SL_OP_MAX)
+		return;
+	st->loss[cause][op]++;
+}
+
+/*
+ * The session the current task belongs to, or NULL. This is the only work a
+ * process outside every session pays for.
+ */
+static __always_inline struct sl_session_info *sl_current_session(__u64 *cgid)
+{
+	__u64 id;
+
+	if (sl_session_level)
+		id = bpf_get_current_ancestor_cgroup_id(sl_session_level);
+	else
+		id = bpf_get_current_cgroup_id();
+	if (!id)
+		return NULL;
+	if (cgid)
+		*cgid = id;
+	return bpf_map_lookup_elem(&sl_sessions, &id);
+}
+
+/* Fill the common header for the current task. */
+static __always_inline void sl_hdr_fill(struct sl_event_hdr *h, __u32 op, __u64 cgid)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32;
+	struct sl_proc_info *pi;
+
+	h->ktime_ns = bpf_ktime_get_boot_ns();
+	h->cgroup_id = cgid;
+	h->op = op;
+	h->pid = tgid;
+	h->tid = (__u32)pid_tgid;
+	h->uid = (__u32)bpf_get_current_uid_gid();
+	h->flags = 0;
+	pi = bpf_map_lookup_elem(&sl_procs, &tgid);
+	h->exec_id = pi ? pi->exec_id : 0;
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+}
+
+/*
+ * Hand a record to the ring buffer. size must be bounded by the caller (the
+ * verifier needs a constant upper bound). Loss is counted, never silent.
+ * Returns 0 or -1 when the record was lost.
+ */
+static __always_inline int sl_emit(void *rec, __u64 size)
+{
+	struct sl_event_hdr *h = rec;
+	struct sl_stats *st;
+	__u32 op = h->op;
+
+	h->size = size;
+	if (h->flags & SL_EVF_TRUNCATED)
+		sl_count_loss(SL_LOSS_TRUNCATED, op);
+	if (h->flags & SL_EVF_READ_FAULT)
+		sl_count_loss(SL_LOSS_READ_FAULT, op);
+	if (bpf_ringbuf_output(&sl_events, rec, size, 0)) {
+		sl_count_loss(SL_LOSS_RINGBUF_FULL, op);
+		return -1;
+	}
+	st = sl_stats_get();
+	if (st && op < SL_OP_MAX)
+		st->emitted[op]++;
+	return 0;
+}
+
+#endif /* SCOPELOCK_COMMON_BPF_H */

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * scopelock kernel <-> user ABI: event header, op codes, loss causes, map
+ * keys and values shared by bpf/ and user/.
+ *
+ * Rules (see docs/events.md): fixed-width types only, fields largest first,
+ * explicit padding, sizes pinned by _Static_assert. Op codes and loss causes
+ * have explicit values and are never renumbered.
+ */
+#ifndef SCOPELOCK_ABI_H
+#define SCOPELOCK_ABI_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define SL_ABI_VERSION 1
+
+#define SL_COMM_LEN 16
+/* longest path the kernel side reconstructs or copies */
+#define SL_PATH_MAX 4096
+/* compile-time ceiling for captured argv bytes (runtime default below) */
+#define SL_ARGV_MAX 16384
+#define SL_ARGV_DEFAULT 16384
+/* compile-time ceiling for captured TLS plaintext per call */
+#define SL_TLS_CAPTURE_MAX 32768
+#define SL_TLS_CAPTURE_DEFAULT 16384
+#define SL_SNI_MAX 256
+/* maximum path components walked from a dentry to the root */
+#define SL_PATH_DEPTH_MAX 64
+
+enum sl_op {
+	SL_OP_EXEC = 1,		  /* sched_process_exec: new image about to run */
+	SL_OP_EXEC_FAILED = 2,	  /* execve/execveat returned an error */
+	SL_OP_OPEN = 3,		  /* open family syscall returned (fd or errno) */
+	SL_OP_CONNECT = 4,	  /* cgroup connect4/6 hook, before the connect */
+	SL_OP_CONNECT_RESULT = 5, /* connect() returned */
+	SL_OP_UDP_SEND = 6,	  /* cgroup sendmsg4/6 hook, before the send */
+	SL_OP_TLS_WRITE = 7,	  /* SSL_write / gnutls_record_send entry */
+	SL_OP_TLS_READ = 8,	  /* SSL_read / gnutls_record_recv return */
+	SL_OP_EXIT = 9,		  /* a session process (thread group) exited */
+	SL_OP_MAX = 10,
+};
+
+enum sl_loss_cause {
+	SL_LOSS_RINGBUF_FULL = 0, /* bpf_ringbuf_output failed: event lost */
+	SL_LOSS_READ_FAULT = 1,	  /* user/kernel memory read failed: field missing */
+	SL_LOSS_TRUNCATED = 2,	  /* data longer than the capture limit: cut */
+	SL_LOSS_MAP_FULL = 3,	  /* a tracking map was full: state not kept */
+	SL_LOSS_MAX = 4,
+};
+
+/* sl_event_hdr.flags */
+#define SL_EVF_TRUNCATED (1U << 0)    /* a variable field was cut */
+#define SL_EVF_READ_FAULT (1U << 1)   /* a field could not be read */
+#define SL_EVF_PATH_PARTIAL (1U << 2) /* path walk hit the depth limit */
+
+/* Common header at the start of every ring buffer record. */
+struct sl_event_hdr {
+	__u64 ktime_ns;	 /* bpf_ktime_get_boot_ns() */
+	__u64 cgroup_id; /* session cgroup id (the map key that matched) */
+	__u64 exec_id;	 /* per-exec id of the process (0 if unknown) */
+	__u32 op;	 /* enum sl_op */
+	__u32 size;	 /* bytes of the whole record, header included */
+	__u32 pid;	 /* thread group id */
+	__u32 tid;
+	__u32 uid;
+	__u32 flags; /* SL_EVF_* */
+	char comm[SL_COMM_LEN];
+};
+_Static_assert(sizeof(struct sl_event_hdr) == 64, "sl_event_hdr ABI");
+
+/*
+ * Per-CPU statistics (map "sl_stats", one slot). User space sums the CPUs.
+ * emitted[op]: records handed to the ring buffer.
+ * loss[cause][op]: events or fields lost, by cause and op.
+ */
+struct sl_stats {
+	__u64 emitted[SL_OP_MAX];
+	__u64 loss[SL_LOSS_MAX][SL_OP_MAX];
+};
+
+/* Session map: key = session cgroup id (__u64), value: */
+#define SL_SESSION_MONITOR (1U << 0) /* record what would be done, never act */
+struct sl_session_info {
+	__u64 session_seq; /* daemon-local numeric session id */
+	__u32 scope_env;   /* environment id of the declared scope (policy) */
+	__u32 flags;	   /* SL_SESSION_* */
+	__u64 taint;	   /* bitmask of environments whose labelled files were read */
+};
+_Static_assert(sizeof(struct sl_session_info) == 24, "sl_session_info ABI");
+
+/* Process map: key = tgid (__u32), lineage of session processes. */
+struct sl_proc_info {
+	__u64 exec_id;
+	__u64 parent_exec_id;
+};
+
+#endif /* SCOPELOCK_ABI_H */

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * scopelock event records, one struct per op. Every record starts with
+ * struct sl_event_hdr; variable-length data follows the fixed part in
+ * data[], in the order the comment on each struct gives, and hdr.size covers
+ * only the bytes actually used.
+ */
+#ifndef SCOPELOCK_EVENTS_H
+#define SCOPELOCK_EVENTS_H
+
+#include "scopelock_abi.h"
+
+/*
+ * SL_OP_EXEC. data[] = filename[filename_len] cwd[cwd_len] args[args_len]
+ * filename: the path the kernel exec'd (bprm->filename);
+ * cwd: walked from fs->pwd (empty if unavailable);
+ * args: argv as NUL-separated strings from the new mm (arg_start..arg_end).
+ * args_total is arg_end - arg_start; args_len < args_total means truncated.
+ */
+struct sl_exec_event {
+	struct sl_event_hdr hdr;
+	__u64 parent_exec_id;
+	__u32 ppid;
+	__u32 old_tid; /* tid that called exec (differs for non-leader threads) */
+	__u32 args_len;
+	__u32 args_total;
+	__u16 filename_len;
+	__u16 cwd_len;
+	__u32 _pad;
+	char data[];
+};
+_Static_assert(sizeof(struct sl_exec_event) == 64 + 32, "sl_exec_event ABI");
+
+/*
+ * SL_OP_EXEC_FAILED. data[] = filename[filename_len] as the caller passed it
+ * (read at syscall entry: telemetry only).
+ */
+struct sl_exec_failed_event {
+	struct sl_event_hdr hdr;
+	__s32 ret;     /* -errno */
+	__u32 syscall; /* enum sl_exec_syscall */
+	__s32 dirfd;   /* execveat only */
+	__u16 filename_len;
+	__u16 _pad;
+	char data[];
+};
+_Static_assert(sizeof(struct sl_exec_failed_event) == 64 + 16, "exec_failed ABI");
+
+enum sl_exec_syscall {
+	SL_SYS_EXECVE = 1,
+	SL_SYS_EXECVEAT = 2,
+};
+
+enum sl_open_syscall {
+	SL_SYS_OPEN = 1,
+	SL_SYS_OPENAT = 2,
+	SL_SYS_OPENAT2 = 3,
+	SL_SYS_CREAT = 4,
+	SL_SYS_OPEN_BY_HANDLE_AT = 5,
+};
+
+/*
+ * SL_OP_OPEN. data[] = path[path_len] req[req_len]
+ * path: for successful opens, walked from the opened file's dentry and mount
+ * (the file the kernel opened); empty when ret < 0.
+ * req: the string the caller passed, read at syscall entry (telemetry only;
+ * empty for open_by_handle_at).
+ */
+struct sl_open_event {
+	struct sl_event_hdr hdr;
+	__u64 ino;
+	__u32 dev;   /* kernel dev_t: major = dev >> 20, minor = dev & 0xfffff */
+	__s32 ret;   /* fd, or -errno */
+	__u32 flags; /* open flags as passed */
+	__u32 mode;
+	__u32 syscall; /* enum sl_open_syscall */
+	__s32 dirfd;   /* AT_FDCWD (-100) or the dirfd passed */
+	__u16 path_len;
+	__u16 req_len;
+	__u32 _pad;
+	char data[];
+};
+_Static_assert(sizeof(struct sl_open_event) == 64 + 40, "sl_open_event ABI");
+
+/*
+ * SL_OP_CONNECT, SL_OP_UDP_SEND: destination seen by the cgroup sock_addr
+ * hook before the action. SL_OP_CONNECT_RESULT: connect() returned ret on fd
+ * (addr of the socket's peer when known, else zero).
+ * addr: IPv4 in the first 4 bytes (network order) for AF_INET, 16 bytes for
+ * AF_INET6 (v4-mapped addresses stay AF_INET6; user space flags them).
+ */
+struct sl_net_event {
+	struct sl_event_hdr hdr;
+	__u8 addr[16];
+	__u16 family;	 /* AF_INET, AF_INET6 */
+	__u16 port;	 /* host byte order */
+	__u32 sock_type; /* SOCK_STREAM, SOCK_DGRAM, ... */
+	__u32 protocol;	 /* IPPROTO_TCP, IPPROTO_UDP, ... */
+	__s32 ret;	 /* CONNECT_RESULT: 0 or -errno; else 0 */
+	__s32 fd;	 /* CONNECT_RESULT: the fd; else -1 */
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct sl_net_event) == 64 + 40, "sl_net_event ABI");
+
+enum sl_tls_lib {
+	SL_TLS_OPENSSL = 1,
+	SL_TLS_GNUTLS = 2,
+};
+
+enum sl_tls_fn {
+	SL_TLS_FN_SSL_WRITE = 1,
+	SL_TLS_FN_SSL_WRITE_EX = 2,
+	SL_TLS_FN_SSL_READ = 3,
+	SL_TLS_FN_SSL_READ_EX = 4,
+	SL_TLS_FN_GNUTLS_SEND = 5,
+	SL_TLS_FN_GNUTLS_RECV = 6,
+};
+
+/*
+ * SL_OP_TLS_WRITE (at entry, plaintext before encryption) and
+ * SL_OP_TLS_READ (at return, plaintext after decryption).
+ * data[] = plaintext[data_len]; len is the true length of the call
+ * (requested for writes, returned for reads); data_len < len: truncated.
+ * sni/peer: what the kernel side knows about the connection so far.
+ */
+struct sl_tls_event {
+	struct sl_event_hdr hdr;
+	__u64 conn; /* SSL* or gnutls_session_t, with pid: connection id */
+	__u64 len;
+	__u8 peer_addr[16];
+	__u16 peer_family; /* 0 if unknown */
+	__u16 peer_port;   /* host byte order */
+	__u16 sni_len;
+	__u16 _pad0;
+	__u32 lib; /* enum sl_tls_lib */
+	__u32 fn;  /* enum sl_tls_fn */
+	__u32 data_len;
+	__u32 _pad1;
+	char sni[SL_SNI_MAX];
+	char data[];
+};
+_Static_assert(sizeof(struct sl_tls_event) == 64 + 56 + SL_SNI_MAX, "sl_tls_event ABI");
+
+/* SL_OP_EXIT: a thread group leader of a session exited. */
+struct sl_exit_event {
+	struct sl_event_hdr hdr;
+	__s32 exit_code; /* task->exit_code: status as wait(2) encodes it */
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct sl_exit_event) == 64 + 8, "sl_exit_event ABI");
+
+#endif /* SCOPELOCK_EVENTS_H */

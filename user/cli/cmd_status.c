@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* scopelock status: what the daemon uses, watches, and has lost. */
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "client.h"
+#include "jsonbytes.h"
+#include "log.h"
+
+static const char usage_text[] =
+    "Usage: scopelock status [--json]\n"
+    "\n"
+    "Show whether scopelockd is up, the kernel features it uses and cannot use, the\n"
+    "active sessions, the TLS libraries it instruments (and executables it cannot),\n"
+    "and every loss counter. Exit status 0 when the daemon answered, 1 otherwise.\n"
+    "\n"
+    "Options:\n"
+    "  -j, --json   machine-readable output (one JSON object)\n"
+    "  -h, --help   this help\n"
+    "\n"
+    "Examples:\n"
+    "  scopelock status\n"
+    "  scopelock --socket /tmp/sl.sock status --json | jq .loss\n";
+
+static const char *str(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s ? s : "-";
+}
+
+static void print_argv(json_t *argv)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach (argv, i, v) {
+		char *b = NULL;
+		size_t len;
+
+		if (sl_json_bytes_decode(v, &b, &len) == 0) {
+			printf("%s%s", i ? " " : "", b);
+			free(b);
+		}
+	}
+}
+
+static void print_human(json_t *st)
+{
+	json_t *arr, *v, *loss, *per, *tls;
+	const char *k, *k2;
+	size_t i;
+	int nloss = 0;
+
+	printf("scopelockd %s (pid %lld), up %llds\n", str(st, "version"),
+	       json_integer_value(json_object_get(st, "pid")),
+	       json_integer_value(json_object_get(st, "uptime_s")));
+	printf("policy:     %s (sha256 %.16s)\n", str(st, "policy"), str(st, "policy_sha256"));
+	printf("audit log:  %s (last seq %lld, write errors %lld)\n", str(st, "audit_log"),
+	       json_integer_value(json_object_get(st, "audit_last_seq")),
+	       json_integer_value(json_object_get(st, "audit_errors")));
+	printf("sessions under: %s\n", str(st, "cgroup_parent"));
+
+	printf("\nkernel features:\n");
+	arr = json_object_get(st, "features");
+	json_array_foreach (arr, i, v) {
+		bool avail = json_is_true(json_object_get(v, "available"));
+		bool used = json_is_true(json_object_get(v, "used"));
+		const char *detail = str(v, "detail");
+
+		printf("  %-40s %s%s%s\n", str(v, "name"),
+		       !avail ? "UNAVAILABLE"
+		       : used ? "used"
+			      : "available",
+		       detail[0] && strcmp(detail, "-") ? ": " : "",
+		       strcmp(detail, "-") ? detail : "");
+	}
+
+	arr = json_object_get(st, "sessions");
+	printf("\nsessions: %zu\n", json_array_size(arr));
+	json_array_foreach (arr, i, v) {
+		printf("  %s  scope=%s user=%s pid=%lld events=%lld%s%s  ", str(v, "session"),
+		       str(v, "scope"), str(v, "user"),
+		       json_integer_value(json_object_get(v, "leader_pid")),
+		       json_integer_value(json_object_get(v, "events")),
+		       json_is_string(json_object_get(v, "name")) ? " name=" : "",
+		       json_is_string(json_object_get(v, "name")) ? str(v, "name") : "");
+		print_argv(json_object_get(v, "argv"));
+		printf("\n");
+	}
+
+	tls = json_object_get(st, "tls");
+	printf("\nTLS instrumentation:\n");
+	if (!json_is_object(tls)) {
+		printf("  NONE: TLS plaintext is not captured (see the daemon log)\n");
+	} else {
+		arr = json_object_get(tls, "targets");
+		json_array_foreach (arr, i, v) {
+			json_t *fns = json_object_get(v, "functions"), *f;
+			size_t j;
+
+			printf("  %-50s %-8s %s", str(v, "path"), str(v, "lib"), str(v, "status"));
+			json_array_foreach (fns, j, f)
+				printf("%s%s", j ? "," : " (", json_string_value(f));
+			printf("%s\n", json_array_size(fns) ? ")" : "");
+		}
+		arr = json_object_get(tls, "blind_spots");
+		if (json_array_size(arr))
+			printf("  blind spots (TLS scopelock cannot see):\n");
+		json_array_foreach (arr, i, v)
+			printf("    %s: %s\n", str(v, "path"), str(v, "reason"));
+	}
+
+	printf("\nevents recorded by the kernel side:");
+	json_object_foreach (json_object_get(st, "events"), k, v)
+		printf(" %s=%lld", k, json_integer_value(v));
+	printf("\nloss:");
+	loss = json_object_get(st, "loss");
+	json_object_foreach (loss, k, per) {
+		json_object_foreach (per, k2, v) {
+			if (json_integer_value(v)) {
+				printf("%s %s/%s=%lld", nloss ? "," : "", k, k2,
+				       json_integer_value(v));
+				nloss++;
+			}
+		}
+	}
+	printf("%s (decode errors %lld)\n", nloss ? "" : " none",
+	       json_integer_value(json_object_get(st, "decode_errors")));
+}
+
+int cmd_status(const struct sl_cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
+	};
+	json_t *req, *st = NULL;
+	bool as_json = false;
+	int c, err;
+
+	while ((c = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			as_json = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		default:
+			fprintf(stderr, "Try 'scopelock status --help'.\n");
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		log_err("status: unexpected argument '%s'", argv[optind]);
+		return 2;
+	}
+	req = json_pack("{s:s}", "op", "status");
+	err = sl_client_call(cli, "status", req, &st);
+	json_decref(req);
+	if (err)
+		return 1;
+	json_object_del(st, "ok");
+	if (as_json) {
+		char *s = json_dumps(st, JSON_INDENT(2));
+
+		puts(s ? s : "{}");
+		free(s);
+	} else {
+		print_human(st);
+	}
+	json_decref(st);
+	return 0;
+}

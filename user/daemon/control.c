@@ -1,0 +1,433 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * Control socket: a dispatch table of requests, each with the checks it
+ * needs. Session-altering requests are refused from inside any session.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "decode.h"
+#include "log.h"
+#include "proto.h"
+#include "tls.h"
+#include "util.h"
+
+struct sl_client {
+	struct sl_client *next;
+	int fd;
+	struct ucred peer;
+	bool tail;			     /* subscribed to records */
+	char session[SL_SESSION_ID_LEN + 1]; /* tail filter, "" = all */
+	bool dead;
+};
+
+static int client_reply(struct sl_client *c, json_t *msg)
+{
+	int err = sl_proto_send(c->fd, msg, -1);
+
+	json_decref(msg);
+	if (err)
+		c->dead = true;
+	return err;
+}
+
+static int reply_error(struct sl_client *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int reply_error(struct sl_client *c, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	json_t *m;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	m = json_pack("{s:b, s:s}", "ok", 0, "error", buf);
+	return m ? client_reply(c, m) : -ENOMEM;
+}
+
+int sl_control_listen(struct sl_daemon *d)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	const char *path = d->opts.socket_path;
+	_cleanup_free_ char *dir = strdup(path);
+	gid_t gid = 0;
+	int fd, probe, err;
+	char *slash;
+
+	if (!dir)
+		return -ENOMEM;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return sl_err_ret(-ENAMETOOLONG, "socket path '%s'", path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		err = sl_mkdir_p(dir, 0755);
+		if (err)
+			return sl_err_ret(err, "create socket directory '%s'", dir);
+	}
+	if (d->opts.socket_group) {
+		struct group *gr = getgrnam(d->opts.socket_group);
+
+		if (!gr)
+			return sl_err_ret(-ENOENT, "socket group '%s'", d->opts.socket_group);
+		gid = gr->gr_gid;
+	}
+	/* a live daemon on this socket? refuse; a stale socket: replace */
+	if (sl_proto_connect(path, &probe) == 0) {
+		close(probe);
+		return sl_err_ret(-EADDRINUSE, "another scopelockd is listening on '%s'", path);
+	}
+	unlink(path);
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return sl_err_ret(-errno, "socket");
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		err = -errno;
+		close(fd);
+		return sl_err_ret(err, "bind '%s'", path);
+	}
+	if (chown(path, 0, gid) || chmod(path, d->opts.socket_group ? 0660 : 0600)) {
+		err = -errno;
+		close(fd);
+		return sl_err_ret(err, "set owner/mode of '%s'", path);
+	}
+	if (listen(fd, 64) < 0) {
+		err = -errno;
+		close(fd);
+		return sl_err_ret(err, "listen '%s'", path);
+	}
+	d->listen_fd = fd;
+	return 0;
+}
+
+static void client_free(struct sl_daemon *d, struct sl_client *c)
+{
+	epoll_ctl(d->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	free(c);
+}
+
+void sl_control_accept(struct sl_daemon *d)
+{
+	for (;;) {
+		socklen_t len = sizeof(struct ucred);
+		struct epoll_event ev = {.events = EPOLLIN};
+		struct sl_client *c;
+		int fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				log_warn("accept: %s", strerror(errno));
+			return;
+		}
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->peer, &len)) {
+			log_warn("SO_PEERCRED: %s", strerror(errno));
+			close(fd);
+			free(c);
+			continue;
+		}
+		ev.data.ptr = c;
+		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+			close(fd);
+			free(c);
+			continue;
+		}
+		/* tag: clients are found through the list, epoll data is the client */
+		c->next = d->clients;
+		d->clients = c;
+	}
+}
+
+static void handle_run(struct sl_daemon *d, struct sl_client *c, json_t *req, int pidfd)
+{
+	struct sl_session *s = NULL;
+	char err[512];
+	int ret;
+
+	ret = sl_session_create(d, req, pidfd, &c->peer, err, sizeof(err), &s);
+	if (ret) {
+		log_warn("run request from pid %d uid %u refused: %s", c->peer.pid, c->peer.uid,
+			 err);
+		reply_error(c, "%s", err);
+		return;
+	}
+	client_reply(
+	    c, json_pack("{s:b, s:s, s:s}", "ok", 1, "session", s->id, "cgroup", s->cgroup_path));
+}
+
+static void handle_status(struct sl_daemon *d, struct sl_client *c, json_t *req, int pidfd)
+{
+	json_t *st = sl_status_json(d);
+
+	if (!st) {
+		reply_error(c, "out of memory");
+		return;
+	}
+	json_object_set_new(st, "ok", json_true());
+	client_reply(c, st);
+}
+
+static bool line_matches(const char *line, const char *session)
+{
+	char needle[64];
+
+	if (!session[0])
+		return true;
+	snprintf(needle, sizeof(needle), "\"session\":\"%s\"", session);
+	return strstr(line, needle) != NULL;
+}
+
+static void handle_tail(struct sl_daemon *d, struct sl_client *c, json_t *req, int pidfd)
+{
+	const char *session = json_string_value(json_object_get(req, "session"));
+	json_int_t count = json_integer_value(json_object_get(req, "count"));
+	bool follow = json_is_true(json_object_get(req, "follow"));
+	size_t start, n = 0;
+
+	if (session) {
+		if (strlen(session) > SL_SESSION_ID_LEN) {
+			reply_error(c, "invalid session id '%s'", session);
+			return;
+		}
+		if (!sl_session_by_id(d, session)) {
+			reply_error(c, "no session '%s' in this daemon's lifetime", session);
+			return;
+		}
+		snprintf(c->session, sizeof(c->session), "%s", session);
+	}
+	if (count < 0)
+		count = 0;
+	if (client_reply(c, json_pack("{s:b}", "ok", 1)))
+		return;
+	/* the last `count` matching records from memory */
+	if (count) {
+		size_t i = d->recent_count;
+
+		while (i > 0 && n < (size_t)count) {
+			const char *line = d->recent[(d->recent_head + i - 1) % SL_RECENT_MAX];
+
+			if (line_matches(line, c->session))
+				n++;
+			i--;
+		}
+		start = i;
+		for (i = start; i < d->recent_count; i++) {
+			const char *line = d->recent[(d->recent_head + i) % SL_RECENT_MAX];
+
+			if (line_matches(line, c->session) &&
+			    sl_proto_send_raw(c->fd, line, strlen(line), 0)) {
+				c->dead = true;
+				return;
+			}
+		}
+	}
+	if (follow)
+		c->tail = true;
+	else
+		c->dead = true; /* done: close */
+}
+
+static const struct {
+	const char *op;
+	void (*fn)(struct sl_daemon *d, struct sl_client *c, json_t *req, int pidfd);
+	bool from_session; /* may a process inside a session ask? */
+} dispatch[] = {
+    {"run", handle_run, false},
+    {"status", handle_status, true},
+    {"tail", handle_tail, true},
+};
+
+void sl_control_client_event(struct sl_daemon *d, struct sl_client *c, uint32_t events)
+{
+	json_t *req = NULL;
+	int pidfd = -1, err;
+	const char *op;
+
+	if (events & (EPOLLHUP | EPOLLERR)) {
+		c->dead = true;
+		goto out;
+	}
+	err = sl_proto_recv(c->fd, &req, &pidfd);
+	if (err == -EAGAIN)
+		return;
+	if (err) {
+		if (err != -ECONNRESET)
+			reply_error(c, "malformed request: %s", strerror(-err));
+		c->dead = true;
+		goto out;
+	}
+	op = json_string_value(json_object_get(req, "op"));
+	for (size_t i = 0; op && i < SL_ARRAY_SIZE(dispatch); i++) {
+		char which[64];
+
+		if (strcmp(op, dispatch[i].op))
+			continue;
+		if (!dispatch[i].from_session &&
+		    sl_peer_in_session(c->peer.pid, which, sizeof(which)) > 0) {
+			log_warn("refused '%s' from pid %d inside session %s", op, c->peer.pid,
+				 which);
+			reply_error(c,
+				    "refused: '%s' from inside session %s (pid %d); sessions "
+				    "cannot create, end or alter sessions",
+				    op, which, c->peer.pid);
+			goto out;
+		}
+		dispatch[i].fn(d, c, req, pidfd);
+		goto out;
+	}
+	reply_error(c, "unknown request '%s'", op ? op : "(none)");
+out:
+	if (pidfd >= 0)
+		close(pidfd);
+	json_decref(req);
+	/* reap dead clients */
+	for (struct sl_client **pp = &d->clients; *pp;) {
+		struct sl_client *x = *pp;
+
+		if (x->dead) {
+			*pp = x->next;
+			client_free(d, x);
+		} else {
+			pp = &x->next;
+		}
+	}
+}
+
+void sl_control_broadcast(struct sl_daemon *d, const char *line, size_t len, const char *session)
+{
+	for (struct sl_client **pp = &d->clients; *pp;) {
+		struct sl_client *c = *pp;
+
+		if (c->tail && (!c->session[0] || (session && !strcmp(session, c->session)))) {
+			int err = sl_proto_send_raw(c->fd, line, len, MSG_DONTWAIT);
+
+			if (err == -EAGAIN) {
+				/* never block the event loop; never drop silently */
+				log_warn("tail client pid %d fell behind; disconnecting it",
+					 c->peer.pid);
+				json_t *m =
+				    json_pack("{s:b, s:s}", "ok", 0, "error",
+					      "tail fell behind the event rate and was "
+					      "disconnected; records continue in the audit log");
+				if (m) {
+					char *t = json_dumps(m, JSON_COMPACT);
+
+					/* best effort: the socket buffer is full */
+					if (t)
+						send(c->fd, t, strlen(t),
+						     MSG_DONTWAIT | MSG_NOSIGNAL);
+					free(t);
+					json_decref(m);
+				}
+				c->dead = true;
+			} else if (err) {
+				c->dead = true;
+			}
+		}
+		if (c->dead) {
+			*pp = c->next;
+			client_free(d, c);
+		} else {
+			pp = &c->next;
+		}
+	}
+}
+
+void sl_control_close_all(struct sl_daemon *d)
+{
+	while (d->clients) {
+		struct sl_client *c = d->clients;
+
+		d->clients = c->next;
+		client_free(d, c);
+	}
+	if (d->listen_fd >= 0) {
+		close(d->listen_fd);
+		d->listen_fd = -1;
+		unlink(d->opts.socket_path);
+	}
+}
+
+const char *sl_loss_cause_name(unsigned int cause);
+
+json_t *sl_status_json(struct sl_daemon *d)
+{
+	uint64_t emitted[SL_OP_MAX], loss[SL_LOSS_MAX][SL_OP_MAX];
+	json_t *st = json_object(), *arr, *o;
+	struct timespec now;
+
+	if (!st)
+		return NULL;
+	clock_gettime(CLOCK_REALTIME, &now);
+	json_object_set_new(st, "version", json_string(SL_VERSION));
+	json_object_set_new(st, "pid", json_integer(getpid()));
+	json_object_set_new(st, "uptime_s", json_integer(now.tv_sec - d->started.tv_sec));
+	json_object_set_new(st, "policy", json_string(d->opts.policy));
+	json_object_set_new(st, "policy_sha256", json_string(d->policy_sha256));
+	json_object_set_new(st, "audit_log", json_string(sl_audit_path(d->audit)));
+	json_object_set_new(st, "audit_last_seq",
+			    json_integer((json_int_t)sl_audit_last_seq(d->audit)));
+	json_object_set_new(st, "audit_errors", json_integer((json_int_t)d->audit_errors));
+	json_object_set_new(st, "decode_errors", json_integer((json_int_t)d->decode_errors));
+	json_object_set_new(st, "cgroup_parent", json_string(d->cg_parent));
+
+	arr = json_array();
+	for (int i = 0; i < d->nfeatures; i++) {
+		const struct sl_feature *f = &d->features[i];
+
+		json_array_append_new(arr, json_pack("{s:s, s:b, s:b, s:s}", "name", f->name,
+						     "available", f->available, "used", f->used,
+						     "detail", f->detail));
+	}
+	json_object_set_new(st, "features", arr);
+
+	arr = json_array();
+	for (size_t i = 0; i < d->nsessions; i++) {
+		if (!d->sessions[i].active)
+			continue;
+		o = sl_session_json(&d->sessions[i]);
+		if (o)
+			json_array_append_new(arr, o);
+	}
+	json_object_set_new(st, "sessions", arr);
+
+	if (sl_stats_read(d, emitted, loss) == 0) {
+		json_t *em = json_object(), *lo = json_object();
+
+		for (int op = 1; op < SL_OP_MAX; op++) {
+			const char *name = (sl_op_type(op) ?: "unknown");
+
+			json_object_set_new(em, name, json_integer((json_int_t)emitted[op]));
+		}
+		for (int k = 0; k < SL_LOSS_MAX; k++) {
+			json_t *per = json_object();
+
+			for (int op = 1; op < SL_OP_MAX; op++)
+				json_object_set_new(per, (sl_op_type(op) ?: "unknown"),
+						    json_integer((json_int_t)loss[k][op]));
+			json_object_set_new(lo, sl_loss_cause_name(k), per);
+		}
+		json_object_set_new(st, "events", em);
+		json_object_set_new(st, "loss", lo);
+	}
+	json_object_set_new(st, "tls", d->tls ? sl_tls_status(d->tls) : json_null());
+	return st;
+}

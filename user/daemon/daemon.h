@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* scopelockd internals shared by the daemon's translation units. */
+#ifndef SL_DAEMON_H
+#define SL_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <time.h>
+#include <jansson.h>
+
+#include "audit.h"
+#include "scopelock_abi.h"
+
+#define SL_VERSION "0.1.0"
+#define SL_DEFAULT_SOCKET "/run/scopelock/scopelock.sock"
+#define SL_DEFAULT_AUDIT_DIR "/var/log/scopelock"
+#define SL_DEFAULT_STATE_DIR "/run/scopelock"
+#define SL_DEFAULT_POLICY "/usr/local/share/scopelock/policies/default.yaml"
+#define SL_SESSION_ID_LEN 16
+#define SL_RECENT_MAX 512
+/* cgroup xattr that marks a session cgroup (any daemon instance) */
+#define SL_SESSION_XATTR "trusted.scopelock.session"
+
+struct scopelock_bpf;
+struct ring_buffer;
+struct bpf_link;
+struct sl_tls;
+
+struct sl_opts {
+	const char *policy;
+	const char *audit_dir;
+	const char *socket_path;
+	const char *state_dir;
+	const char *cgroup_parent; /* relative to the cgroup v2 mount */
+	const char *socket_group;
+	uint64_t ringbuf_size;
+	uint64_t tls_capture;
+	uint64_t argv_capture;
+	uint64_t rotate_size;
+	enum sl_fsync_mode fsync_mode;
+	unsigned int fsync_interval_ms;
+	int verbose;
+};
+
+struct sl_session {
+	bool active;
+	bool ended;
+	char id[SL_SESSION_ID_LEN + 1];
+	uint64_t seq;
+	uint64_t cgroup_id;
+	char *cgroup_path;
+	char *scope;
+	char *workspace;
+	char *user;
+	char *name;
+	json_t *argv; /* array of bytes values */
+	uid_t uid;
+	pid_t leader;
+	int events_wd; /* inotify watch on cgroup.events */
+	struct timespec started;
+	uint64_t events;
+};
+
+struct sl_feature {
+	const char *name;
+	bool available;
+	bool used;
+	char detail[160];
+};
+
+#define SL_MAX_FEATURES 32
+#define SL_MAX_LINKS 64
+
+struct sl_client;
+
+struct sl_daemon {
+	struct sl_opts opts;
+	struct scopelock_bpf *skel;
+	struct ring_buffer *rb;
+	struct bpf_link *links[SL_MAX_LINKS];
+	int nlinks;
+	struct sl_tls *tls;
+	struct sl_audit *audit;
+
+	char *cg_root;	 /* cgroup v2 mount point */
+	char *cg_parent; /* absolute path of the scopelock parent cgroup */
+	int cg_parent_fd;
+	unsigned int session_level;
+
+	int epfd, listen_fd, inotify_fd, signal_fd, timer_fd, lock_fd;
+	volatile int stop;
+
+	struct sl_session *sessions;
+	size_t nsessions, cap_sessions;
+	uint64_t session_seq;
+
+	struct sl_client *clients;
+
+	struct sl_feature features[SL_MAX_FEATURES];
+	int nfeatures;
+
+	/* loss accounting: last totals written to the audit log */
+	uint64_t loss_reported[SL_LOSS_MAX][SL_OP_MAX];
+	uint64_t decode_errors;
+	uint64_t audit_errors;
+	uint64_t records;
+
+	/* recent audit lines for `scopelock tail` without --follow */
+	char *recent[SL_RECENT_MAX];
+	size_t recent_head, recent_count;
+
+	int64_t boot_to_real_ns;
+	struct timespec started;
+	char policy_sha256[65];
+};
+
+/* loader.c */
+int sl_fs_prepare(struct sl_daemon *d);
+int sl_bpf_start(struct sl_daemon *d);
+void sl_bpf_stop(struct sl_daemon *d);
+void sl_feature_add(struct sl_daemon *d, const char *name, bool available, bool used,
+		    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+int sl_stats_read(struct sl_daemon *d, uint64_t emitted[SL_OP_MAX],
+		  uint64_t loss[SL_LOSS_MAX][SL_OP_MAX]);
+
+/* events.c */
+int sl_events_handle(void *ctx, void *data, size_t len);
+int sl_record_write(struct sl_daemon *d, json_t *rec);
+void sl_time_refresh(struct sl_daemon *d);
+json_t *sl_time_json(const struct sl_daemon *d, uint64_t boot_ns);
+json_t *sl_now_json(void);
+int sl_loss_poll(struct sl_daemon *d);
+void sl_drain(struct sl_daemon *d);
+
+/* sessions.c */
+int sl_cgroup_setup(struct sl_daemon *d);
+void sl_cgroup_teardown(struct sl_daemon *d);
+int sl_session_create(struct sl_daemon *d, json_t *req, int pidfd, const struct ucred *peer,
+		      char *err, size_t errlen, struct sl_session **out);
+struct sl_session *sl_session_by_cgroup(struct sl_daemon *d, uint64_t cgid);
+struct sl_session *sl_session_by_id(struct sl_daemon *d, const char *id);
+void sl_sessions_on_inotify(struct sl_daemon *d);
+int sl_peer_in_session(pid_t pid, char *which, size_t whichlen);
+json_t *sl_session_json(const struct sl_session *s);
+void sl_sessions_free(struct sl_daemon *d);
+
+/* policy_glue.c: load, validate and apply the policy (startup and reload) */
+int sl_policy_apply(struct sl_daemon *d);
+void sl_policy_free_daemon(struct sl_daemon *d);
+
+/* control.c */
+int sl_control_listen(struct sl_daemon *d);
+void sl_control_accept(struct sl_daemon *d);
+void sl_control_client_event(struct sl_daemon *d, struct sl_client *c, uint32_t events);
+void sl_control_broadcast(struct sl_daemon *d, const char *line, size_t len, const char *session);
+void sl_control_close_all(struct sl_daemon *d);
+json_t *sl_status_json(struct sl_daemon *d);
+
+/* epoll tags */
+enum sl_ep_kind {
+	SL_EP_RINGBUF = 1,
+	SL_EP_LISTEN,
+	SL_EP_INOTIFY,
+	SL_EP_SIGNAL,
+	SL_EP_TIMER,
+	SL_EP_CLIENT,
+};
+
+#endif

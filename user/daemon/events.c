@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * Ring buffer records -> audit records. Every record the kernel hands over
+ * is written: a record that does not decode is written as "decode_error"
+ * with its raw bytes; kernel-side losses are written as "loss" records.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <bpf/libbpf.h>
+
+#include "daemon.h"
+#include "decode.h"
+#include "jsonbytes.h"
+#include "log.h"
+#include "tls.h"
+#include "util.h"
+
+static const char *const loss_cause_names[SL_LOSS_MAX] = {
+    [SL_LOSS_RINGBUF_FULL] = "ringbuf_full",
+    [SL_LOSS_READ_FAULT] = "read_fault",
+    [SL_LOSS_TRUNCATED] = "truncated",
+    [SL_LOSS_MAP_FULL] = "map_full",
+};
+
+const char *sl_loss_cause_name(unsigned int cause)
+{
+	return cause < SL_LOSS_MAX ? loss_cause_names[cause] : "unknown";
+}
+
+static int64_t ts_ns(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * 1000000000LL + ts->tv_nsec;
+}
+
+void sl_time_refresh(struct sl_daemon *d)
+{
+	struct timespec real, boot;
+
+	clock_gettime(CLOCK_BOOTTIME, &boot);
+	clock_gettime(CLOCK_REALTIME, &real);
+	d->boot_to_real_ns = ts_ns(&real) - ts_ns(&boot);
+}
+
+static json_t *format_time(int64_t ns)
+{
+	char buf[64];
+	struct tm tm;
+	time_t sec = (time_t)(ns / 1000000000LL);
+	long frac = (long)(ns % 1000000000LL);
+
+	if (frac < 0) {
+		frac += 1000000000L;
+		sec--;
+	}
+	gmtime_r(&sec, &tm);
+	snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+	return json_string(buf);
+}
+
+json_t *sl_time_json(const struct sl_daemon *d, uint64_t boot_ns)
+{
+	return format_time((int64_t)boot_ns + d->boot_to_real_ns);
+}
+
+json_t *sl_now_json(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return format_time(ts_ns(&ts));
+}
+
+static void recent_push(struct sl_daemon *d, char *line)
+{
+	size_t idx = (d->recent_head + d->recent_count) % SL_RECENT_MAX;
+
+	if (d->recent_count == SL_RECENT_MAX) {
+		free(d->recent[d->recent_head]);
+		d->recent[d->recent_head] = line;
+		d->recent_head = (d->recent_head + 1) % SL_RECENT_MAX;
+		return;
+	}
+	d->recent[idx] = line;
+	d->recent_count++;
+}
+
+/* Append to the audit log, then hand the line to tail clients. */
+int sl_record_write(struct sl_daemon *d, json_t *rec)
+{
+	const char *session = json_string_value(json_object_get(rec, "session"));
+	char *line = NULL;
+	int err;
+
+	if (!json_object_get(rec, "time"))
+		json_object_set_new(rec, "time", sl_now_json());
+	err = sl_audit_append(d->audit, rec, &line, NULL);
+	if (err) {
+		/* the audit log is the product: say so loudly, keep counting */
+		if (d->audit_errors++ % 1000 == 0)
+			log_err("audit log '%s': append failed: %s (%llu failures so far)",
+				sl_audit_path(d->audit), strerror(-err),
+				(unsigned long long)d->audit_errors);
+		return err;
+	}
+	d->records++;
+	sl_control_broadcast(d, line, strlen(line), session);
+	recent_push(d, line);
+	return 0;
+}
+
+static const sl_decode_fn decoders[SL_OP_MAX] = {
+    [SL_OP_EXEC] = sl_decode_exec,	    [SL_OP_EXEC_FAILED] = sl_decode_exec_failed,
+    [SL_OP_OPEN] = sl_decode_open,	    [SL_OP_CONNECT] = sl_decode_net,
+    [SL_OP_CONNECT_RESULT] = sl_decode_net, [SL_OP_UDP_SEND] = sl_decode_net,
+    [SL_OP_TLS_WRITE] = sl_decode_tls,	    [SL_OP_TLS_READ] = sl_decode_tls,
+    [SL_OP_EXIT] = sl_decode_exit,
+};
+
+static void write_decode_error(struct sl_daemon *d, const void *data, size_t len, const char *why)
+{
+	json_t *rec = json_object();
+
+	d->decode_errors++;
+	if (!rec)
+		return;
+	json_object_set_new(rec, "type", json_string("decode_error"));
+	json_object_set_new(rec, "reason", json_string(why));
+	json_object_set_new(rec, "size", json_integer((json_int_t)len));
+	sl_json_set_bytes(rec, "raw", data, len);
+	sl_record_write(d, rec);
+	json_decref(rec);
+}
+
+static void after_exec(struct sl_daemon *d, const struct sl_exec_event *e, size_t len,
+		       const struct sl_session *s)
+{
+	char path[SL_PATH_MAX + 1];
+	size_t n = e->filename_len;
+
+	if (!d->tls || sizeof(*e) + n > len || n > SL_PATH_MAX)
+		return;
+	memcpy(path, e->data, n);
+	path[n] = '\0';
+	sl_tls_on_exec(d->tls, (pid_t)e->hdr.pid, path, s ? s->id : NULL);
+}
+
+int sl_events_handle(void *ctx, void *data, size_t len)
+{
+	struct sl_daemon *d = ctx;
+	const struct sl_event_hdr *h = data;
+	struct sl_session *s;
+	const char *type;
+	json_t *rec;
+	int err;
+
+	if (len < sizeof(*h)) {
+		write_decode_error(d, data, len, "shorter than the event header");
+		return 0;
+	}
+	if (h->size != len) {
+		write_decode_error(d, data, len, "header size does not match record size");
+		return 0;
+	}
+	type = sl_op_type(h->op);
+	if (!type || h->op >= SL_OP_MAX || !decoders[h->op]) {
+		write_decode_error(d, data, len, "unknown op");
+		return 0;
+	}
+	rec = json_object();
+	if (!rec)
+		return 0; /* 0: keep consuming; the failure is counted below */
+	s = sl_session_by_cgroup(d, h->cgroup_id);
+	json_object_set_new(rec, "type", json_string(type));
+	json_object_set_new(rec, "time", sl_time_json(d, h->ktime_ns));
+	if (s) {
+		json_object_set_new(rec, "session", json_string(s->id));
+		s->events++;
+	} else {
+		json_object_set_new(rec, "session", json_null());
+		json_object_set_new(rec, "cgroup_id", json_integer((json_int_t)h->cgroup_id));
+	}
+	json_object_set_new(rec, "pid", json_integer(h->pid));
+	json_object_set_new(rec, "tid", json_integer(h->tid));
+	json_object_set_new(rec, "uid", json_integer(h->uid));
+	sl_json_set_bytes(rec, "comm", h->comm, strnlen(h->comm, sizeof(h->comm)));
+	json_object_set_new(rec, "exec_id", json_integer((json_int_t)h->exec_id));
+	if (h->flags & SL_EVF_READ_FAULT)
+		json_object_set_new(rec, "read_fault", json_true());
+
+	err = decoders[h->op](data, len, rec);
+	if (err) {
+		json_decref(rec);
+		write_decode_error(d, data, len,
+				   err == -EBADMSG ? "inconsistent lengths" : "decoder failed");
+		return 0;
+	}
+	sl_record_write(d, rec);
+	json_decref(rec);
+	if (h->op == SL_OP_EXEC)
+		after_exec(d, data, len, s);
+	return 0;
+}
+
+/* Write a "loss" record for every (cause, op) whose counter moved. */
+int sl_loss_poll(struct sl_daemon *d)
+{
+	uint64_t emitted[SL_OP_MAX], loss[SL_LOSS_MAX][SL_OP_MAX];
+	int err;
+
+	if (!d->skel)
+		return 0;
+	err = sl_stats_read(d, emitted, loss);
+	if (err)
+		return sl_err_ret(err, "read kernel statistics");
+	for (int k = 0; k < SL_LOSS_MAX; k++) {
+		for (int op = 0; op < SL_OP_MAX; op++) {
+			uint64_t delta = loss[k][op] - d->loss_reported[k][op];
+			json_t *rec;
+
+			if (!delta)
+				continue;
+			rec = json_object();
+			if (!rec)
+				return -ENOMEM;
+			json_object_set_new(rec, "type", json_string("loss"));
+			json_object_set_new(rec, "cause", json_string(loss_cause_names[k]));
+			json_object_set_new(rec, "op", json_string(sl_op_type(op) ?: "unknown"));
+			json_object_set_new(rec, "count", json_integer((json_int_t)delta));
+			json_object_set_new(rec, "total", json_integer((json_int_t)loss[k][op]));
+			if (k == SL_LOSS_RINGBUF_FULL)
+				log_warn("ring buffer full: %llu %s events lost (%llu in all)",
+					 (unsigned long long)delta, sl_op_type(op) ?: "?",
+					 (unsigned long long)loss[k][op]);
+			err = sl_record_write(d, rec);
+			json_decref(rec);
+			if (err)
+				return err;
+			d->loss_reported[k][op] = loss[k][op];
+		}
+	}
+	return 0;
+}
+
+/* consume everything waiting in the ring buffer */
+void sl_drain(struct sl_daemon *d)
+{
+	int n;
+
+	if (!d->rb)
+		return;
+	n = ring_buffer__consume(d->rb);
+	if (n < 0)
+		log_err("ring buffer consume: %s", strerror(-n));
+}

@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * BPF life cycle: mount what is missing, probe features, then
+ * open -> configure (rodata, map sizes, autoload) -> load -> attach.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "tls.h"
+#include "util.h"
+#include "scopelock.skel.h"
+
+#ifndef TRACEFS_MAGIC
+#define TRACEFS_MAGIC 0x74726163
+#endif
+
+static const char *tracefs_dir = "/sys/kernel/tracing";
+
+void sl_feature_add(struct sl_daemon *d, const char *name, bool available, bool used,
+		    const char *fmt, ...)
+{
+	struct sl_feature *f;
+	va_list ap;
+
+	if (d->nfeatures >= SL_MAX_FEATURES)
+		return;
+	f = &d->features[d->nfeatures++];
+	f->name = name;
+	f->available = available;
+	f->used = used;
+	va_start(ap, fmt);
+	vsnprintf(f->detail, sizeof(f->detail), fmt, ap);
+	va_end(ap);
+	if (available)
+		log_info("feature %s: %s%s%s", name, used ? "used" : "available, not used",
+			 f->detail[0] ? ": " : "", f->detail);
+	else
+		log_warn("feature %s: unavailable: %s", name, f->detail);
+}
+
+static int ensure_mount(const char *dir, const char *type, unsigned long magic)
+{
+	struct statfs sfs;
+	int err;
+
+	if (statfs(dir, &sfs) == 0 && (unsigned long)sfs.f_type == magic)
+		return 0;
+	err = sl_mkdir_p(dir, 0700);
+	if (err)
+		return sl_err_ret(err, "create mount point '%s'", dir);
+	if (mount(type, dir, type, 0, NULL))
+		return sl_err_ret(-errno, "mount %s on '%s'", type, dir);
+	log_info("mounted %s on '%s'", type, dir);
+	return 0;
+}
+
+int sl_fs_prepare(struct sl_daemon *d)
+{
+	int err;
+
+	err = ensure_mount("/sys/fs/bpf", "bpf", BPF_FS_MAGIC);
+	if (err)
+		return err;
+	err = ensure_mount(tracefs_dir, "tracefs", TRACEFS_MAGIC);
+	if (err)
+		return err;
+	return 0;
+}
+
+/* does tracefs know this tracepoint ("syscalls/sys_enter_openat")? */
+static bool tracepoint_exists(const char *cat_name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/events/%s/id", tracefs_dir, cat_name);
+	return access(path, R_OK) == 0;
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	static const enum sl_log_level map[] = {
+	    [LIBBPF_WARN] = SL_LOG_WARN,
+	    [LIBBPF_INFO] = SL_LOG_DEBUG,
+	    [LIBBPF_DEBUG] = SL_LOG_DEBUG,
+	};
+	enum sl_log_level lvl = map[level];
+	char buf[1024];
+	size_t n;
+
+	if (lvl > sl_log_get_level() || (level == LIBBPF_DEBUG && sl_log_get_level() < 3))
+		return 0;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = strlen(buf);
+	while (n && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	sl_log(lvl, "libbpf: %s", buf);
+	return 0;
+}
+
+static void probe_features(struct sl_daemon *d)
+{
+	static const struct {
+		enum bpf_prog_type type;
+		const char *name;
+		bool used;
+	} progs[] = {
+	    {BPF_PROG_TYPE_TRACEPOINT, "prog:tracepoint", true},
+	    {BPF_PROG_TYPE_KPROBE, "prog:uprobe", true},
+	    {BPF_PROG_TYPE_CGROUP_SOCK_ADDR, "prog:cgroup_sock_addr", true},
+	    {BPF_PROG_TYPE_LSM, "prog:lsm", false},
+	    {BPF_PROG_TYPE_TRACING, "prog:fentry", false},
+	};
+	int ret;
+
+	for (size_t i = 0; i < SL_ARRAY_SIZE(progs); i++) {
+		ret = libbpf_probe_bpf_prog_type(progs[i].type, NULL);
+		if (ret == 1)
+			sl_feature_add(d, progs[i].name, true, progs[i].used, "%s", "");
+		else
+			sl_feature_add(d, progs[i].name, false, false, "%s",
+				       ret == 0 ? "refused by this kernel" : strerror(-ret));
+	}
+	ret = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL);
+	sl_feature_add(d, "map:ringbuf", ret == 1, ret == 1, "%s",
+		       ret == 1 ? "" : "required, refused by this kernel");
+	ret = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT,
+				      BPF_FUNC_get_current_ancestor_cgroup_id, NULL);
+	sl_feature_add(d, "helper:get_current_ancestor_cgroup_id", ret == 1, ret == 1, "%s",
+		       ret == 1 ? "nested cgroups stay in their session"
+				: "sessions matched exactly");
+	ret = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop, NULL);
+	sl_feature_add(d, "helper:loop", ret == 1, ret == 1, "%s", "");
+	ret = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_send_signal, NULL);
+	sl_feature_add(d, "helper:send_signal", ret == 1, false, "%s",
+		       "for in-kernel kill/hold verdicts");
+}
+
+/* tracepoint programs: "tracepoint/<cat>/<name>" -> check tracefs */
+static void configure_programs(struct sl_daemon *d)
+{
+	struct bpf_program *prog;
+	char missing[512] = "";
+	int nmissing = 0;
+
+	bpf_object__for_each_program (prog, d->skel->obj) {
+		const char *sec = bpf_program__section_name(prog);
+
+		if (strncmp(sec, "tracepoint/", 11) && strncmp(sec, "tp/", 3))
+			continue;
+		const char *tp = strchr(sec, '/') + 1;
+
+		if (tracepoint_exists(tp))
+			continue;
+		bpf_program__set_autoload(prog, false);
+		nmissing++;
+		if (strlen(missing) + strlen(tp) + 3 < sizeof(missing))
+			snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing),
+				 "%s%s", missing[0] ? ", " : "", tp);
+	}
+	if (nmissing)
+		sl_feature_add(d, "tracepoints", true, true,
+			       "missing on this kernel (not captured): %s", missing);
+	else
+		sl_feature_add(d, "tracepoints", true, true, "%s", "all present");
+}
+
+static int add_link(struct sl_daemon *d, struct bpf_link *l)
+{
+	if (d->nlinks >= SL_MAX_LINKS) {
+		bpf_link__destroy(l);
+		return -ENOSPC;
+	}
+	d->links[d->nlinks++] = l;
+	return 0;
+}
+
+int sl_bpf_start(struct sl_daemon *d)
+{
+	struct bpf_program *prog;
+	int err, nfailed = 0;
+
+	libbpf_set_print(libbpf_print);
+	probe_features(d);
+
+	d->skel = scopelock_bpf__open();
+	if (!d->skel)
+		return sl_err_ret(-errno, "open BPF object");
+
+	d->skel->rodata->sl_session_level = d->session_level;
+	d->skel->rodata->sl_argv_max = (__u32)d->opts.argv_capture;
+	d->skel->rodata->sl_tls_capture_max = (__u32)d->opts.tls_capture;
+	d->skel->rodata->sl_debug = d->opts.verbose > 1;
+	err = bpf_map__set_max_entries(d->skel->maps.sl_events, (__u32)d->opts.ringbuf_size);
+	if (err)
+		return sl_err_ret(err, "set ring buffer size %llu",
+				  (unsigned long long)d->opts.ringbuf_size);
+	configure_programs(d);
+
+	err = scopelock_bpf__load(d->skel);
+	if (err)
+		return sl_err_ret(err, "load BPF programs (run with -vv for the verifier log)");
+
+	bpf_object__for_each_program (prog, d->skel->obj) {
+		enum bpf_prog_type type = bpf_program__type(prog);
+		struct bpf_link *l = NULL;
+
+		if (!bpf_program__autoload(prog))
+			continue;
+		if (type == BPF_PROG_TYPE_TRACEPOINT)
+			l = bpf_program__attach(prog);
+		else if (type == BPF_PROG_TYPE_CGROUP_SOCK_ADDR)
+			l = bpf_program__attach_cgroup(prog, d->cg_parent_fd);
+		else
+			continue; /* uprobes: attached per target by tls.c */
+		if (!l) {
+			err = -errno;
+			log_err("attach %s (%s): %s", bpf_program__name(prog),
+				bpf_program__section_name(prog), strerror(-err));
+			nfailed++;
+			continue;
+		}
+		err = add_link(d, l);
+		if (err)
+			return sl_err_ret(err, "too many links");
+	}
+	if (nfailed)
+		return sl_err_ret(-EIO, "%d BPF programs failed to attach", nfailed);
+	return 0;
+}
+
+void sl_bpf_stop(struct sl_daemon *d)
+{
+	sl_tls_free(d->tls);
+	d->tls = NULL;
+	for (int i = 0; i < d->nlinks; i++)
+		bpf_link__destroy(d->links[i]);
+	d->nlinks = 0;
+	scopelock_bpf__destroy(d->skel);
+	d->skel = NULL;
+}
+
+int sl_stats_read(struct sl_daemon *d, uint64_t emitted[SL_OP_MAX],
+		  uint64_t loss[SL_LOSS_MAX][SL_OP_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct sl_stats *per;
+	__u32 zero = 0;
+	int err = 0;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	per = calloc((size_t)ncpu, sizeof(*per));
+	if (!per)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(bpf_map__fd(d->skel->maps.sl_stats), &zero, per)) {
+		err = -errno;
+		goto out;
+	}
+	memset(emitted, 0, sizeof(uint64_t) * SL_OP_MAX);
+	memset(loss, 0, sizeof(uint64_t) * SL_OP_MAX * SL_LOSS_MAX);
+	for (int c = 0; c < ncpu; c++) {
+		for (int op = 0; op < SL_OP_MAX; op++) {
+			emitted[op] += per[c].emitted[op];
+			for (int k = 0; k < SL_LOSS_MAX; k++)
+				loss[k][op] += per[c].loss[k][op];
+		}
+	}
+out:
+	free(per);
+	return err;
+}

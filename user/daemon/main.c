@@ -1,0 +1,542 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * scopelockd: loads the BPF programs, owns the session cgroups, writes the
+ * audit log and serves the control socket. Single-threaded epoll loop.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+#include <openssl/evp.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "tls.h"
+#include "util.h"
+#include "scopelock.skel.h"
+
+#define TICK_MS 100
+
+static const char usage_text[] =
+    "Usage: scopelockd [OPTIONS]\n"
+    "\n"
+    "The scopelock daemon: captures exec, file opens, connects and TLS plaintext of\n"
+    "processes in scopelock sessions from the kernel, and writes them to a\n"
+    "tamper-evident audit log. Runs as root in the foreground.\n"
+    "\n"
+    "Options:\n"
+    "  -p, --policy FILE          policy (default " SL_DEFAULT_POLICY ")\n"
+    "  -a, --audit-dir DIR        audit log directory (default " SL_DEFAULT_AUDIT_DIR ")\n"
+    "  -s, --socket PATH          control socket (default " SL_DEFAULT_SOCKET ")\n"
+    "  -S, --state-dir DIR        lock and runtime state (default " SL_DEFAULT_STATE_DIR ")\n"
+    "      --cgroup-parent NAME   session parent cgroup, relative to the cgroup v2 root\n"
+    "                             (default: scopelock, or scopelock-<hash> for a\n"
+    "                             non-default state dir)\n"
+    "      --socket-group GROUP   let members of GROUP use the socket (mode 0660)\n"
+    "      --ringbuf-size BYTES   kernel ring buffer size, power of two >= 4096\n"
+    "                             (default 16M)\n"
+    "      --tls-capture-bytes N  TLS plaintext captured per call (default 16384,\n"
+    "                             max 32768)\n"
+    "      --argv-capture-bytes N argv bytes captured per exec (default and max 16384)\n"
+    "      --rotate-size BYTES    rotate the audit log at this size (default 64M, 0 = never)\n"
+    "      --fsync MODE           always | batch | none (default batch)\n"
+    "      --fsync-interval MS    batch interval (default 200)\n"
+    "  -v, --verbose              more logging (-vv: libbpf debug and verifier logs)\n"
+    "  -h, --help                 this help\n"
+    "  -V, --version              print the version\n"
+    "\n"
+    "Examples:\n"
+    "  scopelockd --policy policies/default.yaml\n"
+    "  scopelockd --audit-dir /tmp/sl/audit --socket /tmp/sl/sock --state-dir /tmp/sl/state\n"
+    "  scopelockd --socket-group scopelock --fsync always -v\n";
+
+static int parse_opts(int argc, char **argv, struct sl_opts *o)
+{
+	enum {
+		OPT_CGROUP_PARENT = 256,
+		OPT_SOCKET_GROUP,
+		OPT_RINGBUF,
+		OPT_TLS,
+		OPT_ARGV,
+		OPT_ROTATE,
+		OPT_FSYNC,
+		OPT_FSYNC_INT,
+	};
+	static const struct option longopts[] = {
+	    {"policy", required_argument, NULL, 'p'},
+	    {"audit-dir", required_argument, NULL, 'a'},
+	    {"socket", required_argument, NULL, 's'},
+	    {"state-dir", required_argument, NULL, 'S'},
+	    {"cgroup-parent", required_argument, NULL, OPT_CGROUP_PARENT},
+	    {"socket-group", required_argument, NULL, OPT_SOCKET_GROUP},
+	    {"ringbuf-size", required_argument, NULL, OPT_RINGBUF},
+	    {"tls-capture-bytes", required_argument, NULL, OPT_TLS},
+	    {"argv-capture-bytes", required_argument, NULL, OPT_ARGV},
+	    {"rotate-size", required_argument, NULL, OPT_ROTATE},
+	    {"fsync", required_argument, NULL, OPT_FSYNC},
+	    {"fsync-interval", required_argument, NULL, OPT_FSYNC_INT},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {0},
+	};
+	uint64_t v;
+	int c, err;
+
+	while ((c = getopt_long(argc, argv, "p:a:s:S:vhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			o->policy = optarg;
+			break;
+		case 'a':
+			o->audit_dir = optarg;
+			break;
+		case 's':
+			o->socket_path = optarg;
+			break;
+		case 'S':
+			o->state_dir = optarg;
+			break;
+		case OPT_CGROUP_PARENT:
+			if (!optarg[0] || optarg[0] == '/' || strstr(optarg, "..")) {
+				log_err("--cgroup-parent '%s': give a relative path without '..'",
+					optarg);
+				return 2;
+			}
+			o->cgroup_parent = optarg;
+			break;
+		case OPT_SOCKET_GROUP:
+			o->socket_group = optarg;
+			break;
+		case OPT_RINGBUF:
+			err = sl_parse_size(optarg, 4096, 1ULL << 30, &v);
+			if (err || (v & (v - 1))) {
+				log_err(
+				    "--ringbuf-size '%s': expected a power of two from 4096 to 1G",
+				    optarg);
+				return 2;
+			}
+			o->ringbuf_size = v;
+			break;
+		case OPT_TLS:
+			err = sl_parse_size(optarg, 1, SL_TLS_CAPTURE_MAX, &v);
+			if (err) {
+				log_err("--tls-capture-bytes '%s': expected 1..%d", optarg,
+					SL_TLS_CAPTURE_MAX);
+				return 2;
+			}
+			o->tls_capture = v;
+			break;
+		case OPT_ARGV:
+			err = sl_parse_size(optarg, 64, SL_ARGV_MAX, &v);
+			if (err) {
+				log_err("--argv-capture-bytes '%s': expected 64..%d", optarg,
+					SL_ARGV_MAX);
+				return 2;
+			}
+			o->argv_capture = v;
+			break;
+		case OPT_ROTATE:
+			err = sl_parse_size(optarg, 0, 1ULL << 40, &v);
+			if (err || (v && v < 4096)) {
+				log_err("--rotate-size '%s': expected 0 (never) or at least 4096 "
+					"bytes (suffixes K, M, G)",
+					optarg);
+				return 2;
+			}
+			o->rotate_size = v;
+			break;
+		case OPT_FSYNC:
+			if (!strcmp(optarg, "always"))
+				o->fsync_mode = SL_FSYNC_ALWAYS;
+			else if (!strcmp(optarg, "batch"))
+				o->fsync_mode = SL_FSYNC_BATCH;
+			else if (!strcmp(optarg, "none"))
+				o->fsync_mode = SL_FSYNC_NONE;
+			else {
+				log_err("--fsync '%s': expected always, batch or none", optarg);
+				return 2;
+			}
+			break;
+		case OPT_FSYNC_INT:
+			err = sl_parse_u64(optarg, 1, 60000, &v);
+			if (err) {
+				log_err("--fsync-interval '%s': expected milliseconds 1..60000",
+					optarg);
+				return 2;
+			}
+			o->fsync_interval_ms = (unsigned int)v;
+			break;
+		case 'v':
+			o->verbose++;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 1;
+		case 'V':
+			printf("scopelockd %s\n", SL_VERSION);
+			return 1;
+		default:
+			fprintf(stderr, "Try 'scopelockd --help'.\n");
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		log_err("unexpected argument '%s'", argv[optind]);
+		return 2;
+	}
+	return 0;
+}
+
+static int lock_state_dir(struct sl_daemon *d)
+{
+	char path[4200], pidbuf[32], other[32] = "";
+	int err, fd;
+
+	err = sl_mkdir_p(d->opts.state_dir, 0755);
+	if (err)
+		return sl_err_ret(err, "create state directory '%s'", d->opts.state_dir);
+	snprintf(path, sizeof(path), "%s/scopelockd.lock", d->opts.state_dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return sl_err_ret(-errno, "open lock file '%s'", path);
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		ssize_t n = pread(fd, other, sizeof(other) - 1, 0);
+
+		if (n > 0)
+			other[strcspn(other, "\n")] = '\0';
+		close(fd);
+		return sl_err_ret(-EBUSY, "another scopelockd (pid %s) owns state directory '%s'",
+				  other[0] ? other : "?", d->opts.state_dir);
+	}
+	snprintf(pidbuf, sizeof(pidbuf), "%d\n", getpid());
+	if (ftruncate(fd, 0) || pwrite(fd, pidbuf, strlen(pidbuf), 0) < 0)
+		log_warn("write pid to '%s': %s", path, strerror(errno));
+	d->lock_fd = fd;
+	return 0;
+}
+
+static int policy_load(struct sl_daemon *d)
+{
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	char *buf = NULL;
+	size_t len;
+	int err;
+
+	err = sl_read_file(d->opts.policy, 16 << 20, &buf, &len);
+	if (err)
+		return sl_err_ret(err, "read policy '%s'", d->opts.policy);
+	if (!EVP_Digest(buf, len, md, &mdlen, EVP_sha256(), NULL)) {
+		free(buf);
+		return sl_err_ret(-EIO, "hash policy '%s'", d->opts.policy);
+	}
+	for (unsigned int i = 0; i < mdlen; i++)
+		snprintf(d->policy_sha256 + 2 * i, 3, "%02x", md[i]);
+	free(buf);
+	return sl_policy_apply(d);
+}
+
+static void tls_report(void *ctx, json_t *rec)
+{
+	struct sl_daemon *d = ctx;
+	json_t *copy = json_deep_copy(rec);
+
+	if (copy) {
+		sl_record_write(d, copy);
+		json_decref(copy);
+	}
+}
+
+static int ep_add(struct sl_daemon *d, int fd, uint64_t tag)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = tag};
+
+	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev))
+		return sl_err_ret(-errno, "epoll_ctl");
+	return 0;
+}
+
+static int setup_fds(struct sl_daemon *d)
+{
+	struct itimerspec its = {
+	    .it_interval = {0, TICK_MS * 1000000L},
+	    .it_value = {0, TICK_MS * 1000000L},
+	};
+	sigset_t mask;
+	int err;
+
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d->epfd < 0)
+		return sl_err_ret(-errno, "epoll_create1");
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL))
+		return sl_err_ret(-errno, "sigprocmask");
+	signal(SIGPIPE, SIG_IGN);
+	d->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (d->signal_fd < 0)
+		return sl_err_ret(-errno, "signalfd");
+	d->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (d->timer_fd < 0 || timerfd_settime(d->timer_fd, 0, &its, NULL))
+		return sl_err_ret(-errno, "timerfd");
+	d->inotify_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (d->inotify_fd < 0)
+		return sl_err_ret(-errno, "inotify_init1");
+	if ((err = ep_add(d, d->signal_fd, SL_EP_SIGNAL)) ||
+	    (err = ep_add(d, d->timer_fd, SL_EP_TIMER)) ||
+	    (err = ep_add(d, d->inotify_fd, SL_EP_INOTIFY)))
+		return err;
+	return 0;
+}
+
+static void on_signal(struct sl_daemon *d)
+{
+	struct signalfd_siginfo si;
+
+	while (read(d->signal_fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			log_info("SIGHUP: reloading policy '%s'", d->opts.policy);
+			if (policy_load(d))
+				log_err("policy reload refused; the running policy stays in force");
+			continue;
+		}
+		log_info("%s received: shutting down", strsignal((int)si.ssi_signo));
+		d->stop = 1;
+	}
+}
+
+static void on_timer(struct sl_daemon *d)
+{
+	static unsigned int ticks;
+	uint64_t exp;
+
+	while (read(d->timer_fd, &exp, sizeof(exp)) == sizeof(exp))
+		;
+	ticks++;
+	sl_audit_tick(d->audit);
+	if (ticks % (1000 / TICK_MS) == 0)
+		sl_loss_poll(d);
+	if (ticks % (60000 / TICK_MS) == 0)
+		sl_time_refresh(d);
+	/* a missed inotify event must not keep a finished session open */
+	if (ticks % (2000 / TICK_MS) == 0)
+		sl_sessions_on_inotify(d);
+}
+
+static int run_loop(struct sl_daemon *d)
+{
+	struct epoll_event evs[32];
+
+	while (!d->stop) {
+		int n = epoll_wait(d->epfd, evs, SL_ARRAY_SIZE(evs), 1000);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return sl_err_ret(-errno, "epoll_wait");
+		}
+		for (int i = 0; i < n; i++) {
+			uint64_t tag = evs[i].data.u64;
+
+			switch (tag) {
+			case SL_EP_RINGBUF:
+				sl_drain(d);
+				break;
+			case SL_EP_LISTEN:
+				sl_control_accept(d);
+				break;
+			case SL_EP_INOTIFY:
+				sl_drain(d);
+				sl_sessions_on_inotify(d);
+				break;
+			case SL_EP_SIGNAL:
+				on_signal(d);
+				break;
+			case SL_EP_TIMER:
+				on_timer(d);
+				break;
+			default:
+				/* drain first: a tail client sees records in order */
+				sl_drain(d);
+				sl_control_client_event(d, evs[i].data.ptr, evs[i].events);
+				break;
+			}
+		}
+	}
+	return 0;
+}
+
+static void write_daemon_record(struct sl_daemon *d, const char *type)
+{
+	json_t *rec = json_object(), *feat = json_array();
+
+	if (!rec || !feat) {
+		json_decref(rec);
+		json_decref(feat);
+		return;
+	}
+	json_object_set_new(rec, "type", json_string(type));
+	json_object_set_new(rec, "version", json_string(SL_VERSION));
+	json_object_set_new(rec, "daemon_pid", json_integer(getpid()));
+	json_object_set_new(rec, "policy", json_string(d->opts.policy));
+	json_object_set_new(rec, "policy_sha256", json_string(d->policy_sha256));
+	if (!strcmp(type, "daemon_start")) {
+		for (int i = 0; i < d->nfeatures; i++)
+			json_array_append_new(
+			    feat, json_pack("{s:s, s:b, s:b, s:s}", "name", d->features[i].name,
+					    "available", d->features[i].available, "used",
+					    d->features[i].used, "detail", d->features[i].detail));
+		json_object_set_new(rec, "features", feat);
+		json_object_set_new(rec, "ringbuf_size",
+				    json_integer((json_int_t)d->opts.ringbuf_size));
+		json_object_set_new(rec, "tls_capture_bytes",
+				    json_integer((json_int_t)d->opts.tls_capture));
+		json_object_set_new(rec, "cgroup_parent", json_string(d->cg_parent));
+	} else {
+		json_decref(feat);
+		json_object_set_new(rec, "records", json_integer((json_int_t)d->records));
+	}
+	sl_record_write(d, rec);
+	json_decref(rec);
+}
+
+static char *default_cgroup_parent(const char *state_dir)
+{
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	char *out = NULL;
+
+	if (!strcmp(state_dir, SL_DEFAULT_STATE_DIR))
+		return strdup("scopelock");
+	if (!EVP_Digest(state_dir, strlen(state_dir), md, &mdlen, EVP_sha256(), NULL))
+		return NULL;
+	if (asprintf(&out, "scopelock-%02x%02x%02x%02x", md[0], md[1], md[2], md[3]) < 0)
+		return NULL;
+	return out;
+}
+
+int main(int argc, char **argv)
+{
+	struct sl_daemon d = {
+	    .opts =
+		{
+		    .policy = SL_DEFAULT_POLICY,
+		    .audit_dir = SL_DEFAULT_AUDIT_DIR,
+		    .socket_path = SL_DEFAULT_SOCKET,
+		    .state_dir = SL_DEFAULT_STATE_DIR,
+		    .ringbuf_size = 16 << 20,
+		    .tls_capture = SL_TLS_CAPTURE_DEFAULT,
+		    .argv_capture = SL_ARGV_DEFAULT,
+		    .rotate_size = 64 << 20,
+		    .fsync_mode = SL_FSYNC_BATCH,
+		    .fsync_interval_ms = 200,
+		},
+	    .epfd = -1,
+	    .listen_fd = -1,
+	    .inotify_fd = -1,
+	    .signal_fd = -1,
+	    .timer_fd = -1,
+	    .lock_fd = -1,
+	    .cg_parent_fd = -1,
+	};
+	_cleanup_free_ char *cg_parent = NULL;
+	struct sl_audit_opts aopts;
+	int err, ret = 1;
+
+	sl_log_set_ident("scopelockd");
+	err = parse_opts(argc, argv, &d.opts);
+	if (err)
+		return err == 1 ? 0 : 2;
+	if (d.opts.verbose)
+		sl_log_set_level(SL_LOG_DEBUG);
+	if (geteuid() != 0) {
+		log_err("must run as root (needs CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN)");
+		return 1;
+	}
+	if (!d.opts.cgroup_parent) {
+		cg_parent = default_cgroup_parent(d.opts.state_dir);
+		if (!cg_parent) {
+			log_err("out of memory");
+			return 1;
+		}
+		d.opts.cgroup_parent = cg_parent;
+	}
+	clock_gettime(CLOCK_REALTIME, &d.started);
+	sl_time_refresh(&d);
+
+	if ((err = lock_state_dir(&d)) || (err = policy_load(&d)) || (err = sl_fs_prepare(&d)) ||
+	    (err = setup_fds(&d)) || (err = sl_cgroup_setup(&d)))
+		goto out;
+
+	aopts = (struct sl_audit_opts){
+	    .dir = d.opts.audit_dir,
+	    .rotate_bytes = d.opts.rotate_size,
+	    .fsync_mode = d.opts.fsync_mode,
+	    .fsync_interval_ms = d.opts.fsync_interval_ms,
+	};
+	err = sl_audit_open(&aopts, &d.audit);
+	if (err) {
+		sl_err_ret(err, "open audit log in '%s'", d.opts.audit_dir);
+		goto out;
+	}
+	err = sl_bpf_start(&d);
+	if (err)
+		goto out;
+	d.rb = ring_buffer__new(bpf_map__fd(d.skel->maps.sl_events), sl_events_handle, &d, NULL);
+	if (!d.rb) {
+		err = sl_err_ret(-errno, "ring buffer");
+		goto out;
+	}
+	if ((err = ep_add(&d, ring_buffer__epoll_fd(d.rb), SL_EP_RINGBUF)))
+		goto out;
+	err = sl_tls_init(d.skel, tls_report, &d, &d.tls);
+	if (err)
+		log_warn("TLS instrumentation failed (%s): TLS plaintext will not be captured; "
+			 "see 'scopelock status'",
+			 strerror(-err));
+	write_daemon_record(&d, "daemon_start");
+	if ((err = sl_control_listen(&d)) || (err = ep_add(&d, d.listen_fd, SL_EP_LISTEN)))
+		goto out;
+	log_info("ready: socket '%s', audit log '%s', policy '%s'", d.opts.socket_path,
+		 sl_audit_path(d.audit), d.opts.policy);
+
+	err = run_loop(&d);
+	ret = err ? 1 : 0;
+out:
+	if (err && ret)
+		log_err("scopelockd stopped: %s", strerror(-err));
+	sl_drain(&d);
+	if (d.audit) {
+		sl_loss_poll(&d);
+		if (d.skel)
+			sl_sessions_free(&d);
+		write_daemon_record(&d, "daemon_stop");
+	}
+	sl_control_close_all(&d);
+	ring_buffer__free(d.rb);
+	d.rb = NULL;
+	sl_bpf_stop(&d);
+	sl_audit_close(d.audit);
+	sl_cgroup_teardown(&d);
+	for (size_t i = 0; i < d.recent_count; i++)
+		free(d.recent[(d.recent_head + i) % SL_RECENT_MAX]);
+	sl_policy_free_daemon(&d);
+	if (d.lock_fd >= 0)
+		close(d.lock_fd);
+	return ret;
+}

@@ -1,0 +1,544 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * Sessions are cgroup v2 children of a scopelock-owned parent. The daemon
+ * creates the cgroup, registers it in the BPF session map, then moves the
+ * requesting client's own child (passed as a pidfd) into it. The session
+ * ends when the cgroup is no longer populated; the daemon removes it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "cgroup.h"
+#include "daemon.h"
+#include "jsonbytes.h"
+#include "log.h"
+#include "util.h"
+#include "scopelock.skel.h"
+
+int sl_cgroup_setup(struct sl_daemon *d)
+{
+	_cleanup_free_ char *own = NULL;
+	char *p;
+	int err;
+
+	err = sl_cgroup2_mount("/run/scopelock/cgroup2", &d->cg_root);
+	if (err)
+		return sl_err_ret(err, "find or mount the cgroup v2 hierarchy");
+	if (asprintf(&d->cg_parent, "%s/%s", d->cg_root, d->opts.cgroup_parent) < 0)
+		return -ENOMEM;
+	err = sl_mkdir_p(d->cg_parent, 0755);
+	if (err)
+		return sl_err_ret(err, "create session parent cgroup '%s'", d->cg_parent);
+	d->cg_parent_fd = open(d->cg_parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d->cg_parent_fd < 0)
+		return sl_err_ret(-errno, "open '%s'", d->cg_parent);
+	/* session cgroups sit one level below the parent */
+	d->session_level = sl_cgroup_level(d->opts.cgroup_parent) + 1;
+	log_info("cgroup v2 at '%s'; sessions under '%s' (level %u)", d->cg_root, d->cg_parent,
+		 d->session_level);
+
+	/* the daemon must never watch (or later block) itself */
+	err = sl_cgroup_of_pid(getpid(), &own);
+	if (!err) {
+		p = own;
+		if (strncmp(p, "/", 1) == 0)
+			p++;
+		if (strncmp(p, d->opts.cgroup_parent, strlen(d->opts.cgroup_parent)) == 0)
+			return sl_err_ret(
+			    -EINVAL, "scopelockd runs inside its own session parent '%s'", own);
+	}
+	return 0;
+}
+
+static int rmdir_retry(const char *path)
+{
+	for (int i = 0; i < 50; i++) {
+		if (rmdir(path) == 0 || errno == ENOENT)
+			return 0;
+		if (errno != EBUSY)
+			return -errno;
+		usleep(10000);
+	}
+	return -EBUSY;
+}
+
+void sl_cgroup_teardown(struct sl_daemon *d)
+{
+	if (d->cg_parent_fd >= 0)
+		close(d->cg_parent_fd);
+	d->cg_parent_fd = -1;
+	if (d->cg_parent && rmdir(d->cg_parent) && errno != ENOENT && errno != EBUSY)
+		log_warn("remove '%s': %s", d->cg_parent, strerror(errno));
+	free(d->cg_parent);
+	free(d->cg_root);
+	d->cg_parent = d->cg_root = NULL;
+}
+
+struct sl_session *sl_session_by_cgroup(struct sl_daemon *d, uint64_t cgid)
+{
+	for (size_t i = 0; i < d->nsessions; i++)
+		if (d->sessions[i].cgroup_id == cgid)
+			return &d->sessions[i];
+	return NULL;
+}
+
+struct sl_session *sl_session_by_id(struct sl_daemon *d, const char *id)
+{
+	for (size_t i = 0; i < d->nsessions; i++)
+		if (strcmp(d->sessions[i].id, id) == 0)
+			return &d->sessions[i];
+	return NULL;
+}
+
+/*
+ * Is pid inside a session cgroup (of any scopelock instance)? Walks the
+ * process's cgroup and its ancestors looking for the session xattr.
+ * 1 = yes (*which = the session id), 0 = no, -errno.
+ */
+int sl_peer_in_session(pid_t pid, char *which, size_t whichlen)
+{
+	_cleanup_free_ char *rel = NULL, *root = NULL;
+	char path[4096], val[64];
+	int err;
+
+	err = sl_cgroup_of_pid(pid, &rel);
+	if (err)
+		return err;
+	err = sl_cgroup2_mount("/run/scopelock/cgroup2", &root);
+	if (err)
+		return err;
+	if (snprintf(path, sizeof(path), "%s%s", root, rel) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	for (;;) {
+		ssize_t n = getxattr(path, SL_SESSION_XATTR, val, sizeof(val) - 1);
+		char *slash;
+
+		if (n >= 0) {
+			val[n] = '\0';
+			snprintf(which, whichlen, "%s", val);
+			return 1;
+		}
+		slash = strrchr(path, '/');
+		if (!slash || (size_t)(slash - path) < strlen(root))
+			break;
+		*slash = '\0';
+	}
+	return 0;
+}
+
+static int pidfd_pid(int pidfd, pid_t *pid)
+{
+	char path[64], *buf = NULL, *p;
+	int err;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+	err = sl_read_file(path, 4096, &buf, NULL);
+	if (err)
+		return err;
+	p = strstr(buf, "\nPid:");
+	if (!p || sscanf(p + 5, "%d", pid) != 1 || *pid <= 0) {
+		free(buf);
+		return -ESRCH;
+	}
+	free(buf);
+	return 0;
+}
+
+/* ppid and start time (clock ticks since boot) from /proc/PID/stat */
+static int proc_stat(pid_t pid, pid_t *ppid, unsigned long long *start)
+{
+	char path[64], *buf = NULL, *p;
+	int err, i;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	err = sl_read_file(path, 8192, &buf, NULL);
+	if (err)
+		return err;
+	p = strrchr(buf, ')'); /* comm may hold spaces and parens */
+	if (!p) {
+		free(buf);
+		return -EBADMSG;
+	}
+	p += 2; /* field 3: state */
+	for (i = 3; i < 4 && p; i++)
+		p = strchr(p, ' ') ? strchr(p, ' ') + 1 : NULL;
+	if (!p || sscanf(p, "%d", ppid) != 1) {
+		free(buf);
+		return -EBADMSG;
+	}
+	for (; i < 22 && p; i++)
+		p = strchr(p, ' ') ? strchr(p, ' ') + 1 : NULL;
+	if (!p || sscanf(p, "%llu", start) != 1) {
+		free(buf);
+		return -EBADMSG;
+	}
+	free(buf);
+	return 0;
+}
+
+static void session_free_fields(struct sl_session *s)
+{
+	free(s->cgroup_path);
+	free(s->scope);
+	free(s->workspace);
+	free(s->user);
+	free(s->name);
+	json_decref(s->argv);
+	memset(s, 0, sizeof(*s));
+	s->events_wd = -1;
+}
+
+json_t *sl_session_json(const struct sl_session *s)
+{
+	json_t *o = json_object();
+
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "session", json_string(s->id));
+	json_object_set_new(o, "scope", json_string(s->scope));
+	json_object_set_new(o, "workspace", s->workspace ? json_string(s->workspace) : json_null());
+	json_object_set_new(o, "user", json_string(s->user));
+	json_object_set_new(o, "uid", json_integer(s->uid));
+	json_object_set_new(o, "name", s->name ? json_string(s->name) : json_null());
+	json_object_set_new(o, "argv", json_incref(s->argv));
+	json_object_set_new(o, "cgroup", json_string(s->cgroup_path));
+	json_object_set_new(o, "cgroup_id", json_integer((json_int_t)s->cgroup_id));
+	json_object_set_new(o, "leader_pid", json_integer(s->leader));
+	json_object_set_new(o, "events", json_integer((json_int_t)s->events));
+	return o;
+}
+
+static struct sl_session *session_slot(struct sl_daemon *d)
+{
+	for (size_t i = 0; i < d->nsessions; i++)
+		if (!d->sessions[i].active && d->sessions[i].ended && !d->sessions[i].id[0])
+			return &d->sessions[i];
+	if (d->nsessions == d->cap_sessions) {
+		size_t cap = d->cap_sessions ? d->cap_sessions * 2 : 16;
+		struct sl_session *n = realloc(d->sessions, cap * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		d->sessions = n;
+		d->cap_sessions = cap;
+	}
+	memset(&d->sessions[d->nsessions], 0, sizeof(d->sessions[0]));
+	d->sessions[d->nsessions].events_wd = -1;
+	return &d->sessions[d->nsessions++];
+}
+
+static const char *jstr(json_t *req, const char *key)
+{
+	return json_string_value(json_object_get(req, key));
+}
+
+static bool valid_label(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > max)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (!(c == '-' || c == '_' || c == '.' || (c >= '0' && c <= '9') ||
+		      (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')))
+			return false;
+	}
+	return true;
+}
+
+#define FAIL(...)                                                                                  \
+	do {                                                                                       \
+		snprintf(err, errlen, __VA_ARGS__);                                                \
+		ret = -EINVAL;                                                                     \
+		goto out;                                                                          \
+	} while (0)
+
+int sl_session_create(struct sl_daemon *d, json_t *req, int pidfd, const struct ucred *peer,
+		      char *err, size_t errlen, struct sl_session **out)
+{
+	const char *scope = jstr(req, "scope"), *user = jstr(req, "user");
+	const char *workspace = jstr(req, "workspace"), *name = jstr(req, "name");
+	json_t *argv = json_object_get(req, "argv");
+	unsigned long long start1, start2;
+	struct sl_session_info info = {0};
+	struct sl_session *s = NULL;
+	bool in_map = false, made_dir = false;
+	struct passwd *pw;
+	pid_t child, ppid;
+	uint8_t rnd[SL_SESSION_ID_LEN / 2];
+	char which[64], buf[32];
+	json_t *rec = NULL;
+	int ret = 0, fd = -1;
+
+	if (!scope || !valid_label(scope, 64))
+		FAIL("invalid scope: use 1-64 characters of [A-Za-z0-9._-]");
+	if (name && strlen(name) > 128)
+		FAIL("session name longer than 128 bytes");
+	if (!user || !json_is_array(argv) || json_array_size(argv) == 0)
+		FAIL("malformed run request: user and argv are required");
+	if (pidfd < 0)
+		FAIL("malformed run request: no pidfd passed");
+	if (workspace && workspace[0] != '/')
+		FAIL("workspace must be an absolute path");
+	pw = getpwnam(user);
+	if (!pw)
+		FAIL("unknown user '%s'", user);
+	if (peer->uid != 0 && pw->pw_uid != peer->uid)
+		FAIL("permission refused: uid %u may not start a session as '%s'", peer->uid, user);
+
+	ret = sl_peer_in_session(peer->pid, which, sizeof(which));
+	if (ret > 0)
+		FAIL("refused: the requester (pid %d) is inside session %s; sessions cannot create "
+		     "sessions",
+		     peer->pid, which);
+	ret = pidfd_pid(pidfd, &child);
+	if (ret < 0)
+		FAIL("the process to place in the session is gone");
+	ret = proc_stat(child, &ppid, &start1);
+	if (ret < 0)
+		FAIL("cannot read process %d: %s", child, strerror(-ret));
+	if (ppid != peer->pid)
+		FAIL("refused: process %d is not a child of the requester (pid %d)", child,
+		     peer->pid);
+
+	s = session_slot(d);
+	if (!s) {
+		ret = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+		ret = -EIO;
+		snprintf(err, errlen, "getrandom: %s", strerror(errno));
+		goto out;
+	}
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(s->id + 2 * i, 3, "%02x", rnd[i]);
+	s->seq = ++d->session_seq;
+	s->scope = strdup(scope);
+	s->user = strdup(pw->pw_name);
+	s->uid = pw->pw_uid;
+	s->workspace = workspace ? strdup(workspace) : NULL;
+	s->name = name ? strdup(name) : NULL;
+	s->argv = json_incref(argv);
+	s->leader = child;
+	clock_gettime(CLOCK_REALTIME, &s->started);
+	if (asprintf(&s->cgroup_path, "%s/%s", d->cg_parent, s->id) < 0) {
+		s->cgroup_path = NULL;
+		ret = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (mkdir(s->cgroup_path, 0755)) {
+		ret = -errno;
+		snprintf(err, errlen, "create session cgroup '%s': %s", s->cgroup_path,
+			 strerror(errno));
+		goto out;
+	}
+	made_dir = true;
+	if (setxattr(s->cgroup_path, SL_SESSION_XATTR, s->id, strlen(s->id), 0))
+		log_warn("mark session cgroup '%s': %s (nested-session refusal relies on the "
+			 "daemon's own table)",
+			 s->cgroup_path, strerror(errno));
+	ret = sl_cgroup_id(s->cgroup_path, &s->cgroup_id);
+	if (ret < 0) {
+		snprintf(err, errlen, "stat '%s': %s", s->cgroup_path, strerror(-ret));
+		goto out;
+	}
+
+	/* register with the kernel side before the first process enters */
+	info.session_seq = s->seq;
+	if (bpf_map_update_elem(bpf_map__fd(d->skel->maps.sl_sessions), &s->cgroup_id, &info,
+				BPF_NOEXIST)) {
+		ret = -errno;
+		snprintf(err, errlen, "register session in the kernel: %s%s", strerror(errno),
+			 errno == E2BIG ? " (too many sessions)" : "");
+		goto out;
+	}
+	in_map = true;
+
+	s->events_wd = -1;
+	{
+		char evpath[4200];
+
+		snprintf(evpath, sizeof(evpath), "%s/cgroup.events", s->cgroup_path);
+		s->events_wd = inotify_add_watch(d->inotify_fd, evpath, IN_MODIFY);
+		if (s->events_wd < 0) {
+			ret = -errno;
+			snprintf(err, errlen, "watch '%s': %s", evpath, strerror(errno));
+			goto out;
+		}
+	}
+
+	/* session_start is in the log before any event of the session */
+	rec = sl_session_json(s);
+	if (!rec) {
+		ret = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	json_object_set_new(rec, "type", json_string("session_start"));
+	json_object_set_new(rec, "requester_pid", json_integer(peer->pid));
+	json_object_set_new(rec, "requester_uid", json_integer(peer->uid));
+	if (jstr(req, "cwd"))
+		sl_json_set_bytes(rec, "cwd", jstr(req, "cwd"), strlen(jstr(req, "cwd")));
+	ret = sl_record_write(d, rec);
+	if (ret) {
+		snprintf(err, errlen, "audit log write failed: %s; session not started",
+			 strerror(-ret));
+		goto out;
+	}
+
+	{
+		char procs[4200];
+
+		snprintf(procs, sizeof(procs), "%s/cgroup.procs", s->cgroup_path);
+		fd = open(procs, O_WRONLY | O_CLOEXEC);
+		if (fd < 0) {
+			ret = -errno;
+			snprintf(err, errlen, "open '%s': %s", procs, strerror(errno));
+			goto out;
+		}
+		snprintf(buf, sizeof(buf), "%d", (int)child);
+		if (write(fd, buf, strlen(buf)) < 0) {
+			ret = -errno;
+			snprintf(err, errlen, "move pid %d into the session: %s", child,
+				 strerror(errno));
+			goto out;
+		}
+	}
+	/* the pid we moved is still the process the client gave us */
+	if (proc_stat(child, &ppid, &start2) < 0 || start1 != start2 ||
+	    syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0) {
+		ret = -ESRCH;
+		snprintf(err, errlen, "the process to place in the session exited");
+		goto out;
+	}
+	s->active = true;
+	log_info("session %s started: scope %s, user %s, pid %d, cgroup %s", s->id, s->scope,
+		 s->user, child, s->cgroup_path);
+	*out = s;
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	json_decref(rec);
+	if (ret && s) {
+		if (s->events_wd >= 0)
+			inotify_rm_watch(d->inotify_fd, s->events_wd);
+		if (in_map)
+			bpf_map_delete_elem(bpf_map__fd(d->skel->maps.sl_sessions), &s->cgroup_id);
+		if (made_dir)
+			rmdir_retry(s->cgroup_path);
+		session_free_fields(s);
+		s->ended = true; /* free slot */
+		s->id[0] = '\0';
+	}
+	return ret < 0 ? ret : (ret ? -EINVAL : 0);
+}
+
+static bool cgroup_populated(const char *cgpath)
+{
+	char path[4200], *buf = NULL;
+	bool populated = true;
+
+	snprintf(path, sizeof(path), "%s/cgroup.events", cgpath);
+	if (sl_read_file(path, 4096, &buf, NULL))
+		return false; /* gone */
+	populated = strstr(buf, "populated 1") != NULL;
+	free(buf);
+	return populated;
+}
+
+static void session_end(struct sl_daemon *d, struct sl_session *s)
+{
+	struct timespec now;
+	json_t *rec;
+	int err;
+
+	/* everything the session's processes did is in the log before its end */
+	sl_drain(d);
+	sl_loss_poll(d);
+	if (s->events_wd >= 0)
+		inotify_rm_watch(d->inotify_fd, s->events_wd);
+	s->events_wd = -1;
+	if (bpf_map_delete_elem(bpf_map__fd(d->skel->maps.sl_sessions), &s->cgroup_id))
+		log_warn("session %s: remove from kernel map: %s", s->id, strerror(errno));
+	err = rmdir_retry(s->cgroup_path);
+	if (err)
+		log_err("session %s: remove cgroup '%s': %s", s->id, s->cgroup_path,
+			strerror(-err));
+	clock_gettime(CLOCK_REALTIME, &now);
+	rec = json_object();
+	if (rec) {
+		json_object_set_new(rec, "type", json_string("session_end"));
+		json_object_set_new(rec, "session", json_string(s->id));
+		json_object_set_new(rec, "scope", json_string(s->scope));
+		json_object_set_new(rec, "events", json_integer((json_int_t)s->events));
+		json_object_set_new(
+		    rec, "duration_ms",
+		    json_integer((json_int_t)((now.tv_sec - s->started.tv_sec) * 1000 +
+					      (now.tv_nsec - s->started.tv_nsec) / 1000000)));
+		json_object_set_new(rec, "cgroup_removed", json_boolean(err == 0));
+		sl_record_write(d, rec);
+		json_decref(rec);
+	}
+	log_info("session %s ended (%llu events)", s->id, (unsigned long long)s->events);
+	s->active = false;
+	s->ended = true;
+}
+
+void sl_sessions_on_inotify(struct sl_daemon *d)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n;
+
+	for (;;) {
+		n = read(d->inotify_fd, buf, sizeof(buf));
+		if (n <= 0)
+			break;
+	}
+	/* cheap and robust: check every active session */
+	for (size_t i = 0; i < d->nsessions; i++) {
+		struct sl_session *s = &d->sessions[i];
+
+		if (s->active && !cgroup_populated(s->cgroup_path))
+			session_end(d, s);
+	}
+}
+
+void sl_sessions_free(struct sl_daemon *d)
+{
+	for (size_t i = 0; i < d->nsessions; i++) {
+		struct sl_session *s = &d->sessions[i];
+
+		if (s->active) {
+			if (!cgroup_populated(s->cgroup_path))
+				session_end(d, s);
+			else
+				log_warn("session %s still has processes; its cgroup '%s' is left "
+					 "in place and no longer monitored",
+					 s->id, s->cgroup_path);
+		}
+		session_free_fields(s);
+	}
+	free(d->sessions);
+	d->sessions = NULL;
+	d->nsessions = d->cap_sessions = 0;
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * TLS instrumentation: finds TLS libraries and executables, attaches the
+ * uprobes of bpf/tls.bpf.c to them, and detects executables that do TLS
+ * through code scopelock cannot instrument (statically linked or stripped):
+ * those are reported, never silently skipped.
+ */
+#ifndef SL_TLS_H
+#define SL_TLS_H
+
+#include <jansson.h>
+#include <sys/types.h>
+
+struct scopelock_bpf;
+struct sl_tls;
+
+/* report callback: the daemon turns each report into an audit record */
+typedef void (*sl_tls_report_fn)(void *ctx, json_t *rec /* borrowed */);
+
+/*
+ * Attach to the system TLS libraries (libssl.so.*, libgnutls.so.*) and to
+ * known executables embedding OpenSSL (node). Uprobes are attached by file,
+ * for every process, so a library loaded later with dlopen is covered.
+ * Failures for single targets are logged and listed in status, not fatal.
+ */
+int sl_tls_init(struct scopelock_bpf *skel, sl_tls_report_fn report, void *report_ctx,
+		struct sl_tls **out);
+/*
+ * A session process exec'd path (the kernel's filename). Inspect the
+ * executable (cached by dev/inode/mtime): attach if it exports OpenSSL or
+ * GnuTLS entry points not yet instrumented; report a "tls_blind_spot" record
+ * if it carries a TLS implementation scopelock cannot instrument.
+ */
+void sl_tls_on_exec(struct sl_tls *t, pid_t pid, const char *path, const char *session);
+/* {"targets":[{"path":..,"lib":..,"functions":[..],"status":..}], "blind_spots":[..]} */
+json_t *sl_tls_status(struct sl_tls *t);
+void sl_tls_free(struct sl_tls *t);
+
+#endif

@@ -1,0 +1,18 @@
+#!/bin/sh
+# Build scopelock and run every test: cmocka unit tests, end-to-end tests on
+# the real kernel (root), and a bounded fuzz run of the policy parser.
+# FUZZ_SECONDS (default 60) bounds the fuzz run.
+set -eu
+cd "$(dirname "$0")/.."
+tools/deps.sh test
+make -s
+status=0
+echo "== unit tests"
+make -s unit || status=1
+echo "== end-to-end tests"
+tests/e2e/run.sh || status=1
+if [ -x tests/fuzz/run.sh ]; then
+	echo "== fuzz (policy parser, ${FUZZ_SECONDS:-60}s)"
+	tests/fuzz/run.sh "${FUZZ_SECONDS:-60}" || status=1
+fi
+exit $status

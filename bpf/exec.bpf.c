@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * Exec, failed exec, process lineage and exit of session processes.
+ *
+ *   sched_process_exec       SL_OP_EXEC: argv from the new mm (the kernel's
+ *                            copy, after the point of no return), filename,
+ *                            cwd walked from fs->pwd; new exec id
+ *   sys_enter/exit_execve(at) SL_OP_EXEC_FAILED when exec returned an error
+ *   sched_process_fork (raw) a new process inherits its parent's lineage
+ *   sched_process_exit       SL_OP_EXIT when the thread group is dead
+ *
+ * Processes outside every session pay one session map lookup per hook.
+ */
+#include "common.bpf.h"
+#include "path.bpf.h"
+#include "task.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* include/linux/sched/signal.h (stable since v2.6) */
+#define SL_SIGNAL_GROUP_EXIT 0x00000004
+
+/* filename, cwd (each < SL_PATH_MAX) and argv back to back */
+#define SL_EXEC_DATA_MAX (2 * SL_PATH_MAX + SL_ARGV_MAX)
+
+struct sl_exec_buf {
+	char rec[sizeof(struct sl_exec_event) + SL_EXEC_DATA_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sl_exec_buf);
+} sl_exec_buf SEC(".maps");
+
+/* builds sl_exec_reqs values (too big for the stack) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sl_exec_req);
+} sl_exec_req_scratch SEC(".maps");
+
+static __always_inline struct sl_exec_buf *sl_exec_buf_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&sl_exec_buf, &zero);
+}
+
+/* lineage: a new exec id for tgid; returns the previous one (0 if none) */
+static __always_inline __u64 sl_exec_lineage(__u32 tgid, __u64 *exec_id)
+{
+	struct sl_proc_info *old, pi = {};
+
+	old = bpf_map_lookup_elem(&sl_procs, &tgid);
+	pi.parent_exec_id = old ? old->exec_id : 0;
+	pi.exec_id = __sync_fetch_and_add(&sl_exec_seq, 1) + 1;
+	if (!pi.exec_id) /* wrapped: 0 means unknown */
+		pi.exec_id = __sync_fetch_and_add(&sl_exec_seq, 1) + 1;
+	if (bpf_map_update_elem(&sl_procs, &tgid, &pi, BPF_ANY))
+		sl_count_loss(SL_LOSS_MAP_FULL, SL_OP_EXEC);
+	*exec_id = pi.exec_id;
+	return pi.parent_exec_id;
+}
+
+SEC("tp/sched/sched_process_exec")
+int sl_exec(struct trace_event_raw_sched_process_exec *ctx)
+{
+	struct task_struct *task;
+	struct sl_exec_event *e;
+	struct sl_exec_buf *b;
+	struct sl_path_buf *pb;
+	struct sl_path_res pr;
+	unsigned long arg_start, arg_end;
+	__u64 cgid, exec_id, pid_tgid;
+	__u64 fl, cl, off, n, total, cap;
+	__u32 tgid, old_tid;
+	long ret;
+
+	if (!sl_current_session(&cgid))
+		return 0;
+	pid_tgid = bpf_get_current_pid_tgid();
+	tgid = pid_tgid >> 32;
+	task = (struct task_struct *)bpf_get_current_task();
+
+	/* a non-leader thread exec'd: its sys_exit runs under the tgid */
+	old_tid = (__u32)ctx->old_pid;
+	if (old_tid != (__u32)pid_tgid)
+		bpf_map_delete_elem(&sl_exec_reqs, &old_tid);
+
+	b = sl_exec_buf_get();
+	if (!b)
+		return 0;
+	e = (struct sl_exec_event *)b->rec;
+	e->parent_exec_id = sl_exec_lineage(tgid, &exec_id);
+	sl_hdr_fill(&e->hdr, SL_OP_EXEC, cgid);
+	e->hdr.exec_id = exec_id;
+	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	e->old_tid = old_tid;
+	e->_pad = 0;
+
+	/* filename: bprm->filename as the tracepoint recorded it */
+	ret = bpf_probe_read_kernel_str(e->data, SL_PATH_MAX,
+					(void *)ctx + (ctx->__data_loc_filename & 0xffff));
+	fl = ret > 0 ? (__u64)(ret - 1) & SL_PATH_MASK : 0;
+	if (ret < 0)
+		e->hdr.flags |= SL_EVF_READ_FAULT;
+	e->filename_len = fl;
+
+	/* cwd: walked from fs->pwd */
+	pb = sl_path_walk(BPF_CORE_READ(task, fs, pwd.dentry), BPF_CORE_READ(task, fs, pwd.mnt),
+			  &pr);
+	e = (struct sl_exec_event *)b->rec;
+	cl = sl_path_copy(e->data + fl, pb, &pr) & SL_PATH_MASK;
+	e->cwd_len = cl;
+	e->hdr.flags |= pr.flags;
+
+	/* argv from the new mm: the kernel's copy */
+	arg_start = BPF_CORE_READ(task, mm, arg_start);
+	arg_end = BPF_CORE_READ(task, mm, arg_end);
+	total = arg_end > arg_start ? arg_end - arg_start : 0;
+	cap = sl_argv_max < SL_ARGV_MAX ? sl_argv_max : SL_ARGV_MAX;
+	n = total;
+	if (n > cap) {
+		n = cap;
+		e->hdr.flags |= SL_EVF_TRUNCATED;
+	}
+	off = (fl + cl) & (2 * SL_PATH_MAX - 1);
+	if (n > SL_ARGV_MAX)
+		n = SL_ARGV_MAX;
+	if (n && bpf_probe_read_user(e->data + off, n, (void *)arg_start)) {
+		e->hdr.flags |= SL_EVF_READ_FAULT;
+		n = 0;
+	}
+	e->args_len = n;
+	e->args_total = total;
+	sl_emit(e, sizeof(*e) + off + n);
+	return 0;
+}
+
+/* ---- failed exec ---- */
+
+static __always_inline int sl_execve_enter(__u32 sys, __s32 dirfd, const char *filename)
+{
+	struct sl_exec_req *r;
+	__u32 zero = 0, tid;
+	__u64 cgid;
+	long n;
+
+	if (!sl_current_session(&cgid))
+		return 0;
+	r = bpf_map_lookup_elem(&sl_exec_req_scratch, &zero);
+	if (!r)
+		return 0;
+	r->cgid = cgid;
+	r->ptr = (__u64)filename;
+	r->dirfd = dirfd;
+	r->syscall = sys;
+	r->flags = 0;
+	n = bpf_probe_read_user_str(r->fn, sizeof(r->fn), filename);
+	if (n > 0) {
+		r->fn_len = (__u32)(n - 1);
+	} else {
+		r->fn_len = 0;
+		r->flags |= SL_REQ_RETRY;
+	}
+	tid = (__u32)bpf_get_current_pid_tgid();
+	if (bpf_map_update_elem(&sl_exec_reqs, &tid, r, BPF_ANY))
+		sl_count_loss(SL_LOSS_MAP_FULL, SL_OP_EXEC_FAILED);
+	return 0;
+}
+
+static __always_inline int sl_execve_exit(long ret)
+{
+	struct sl_exec_failed_event *e;
+	struct sl_exec_req *r;
+	struct sl_exec_buf *b;
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u32 n = 0;
+
+	r = bpf_map_lookup_elem(&sl_exec_reqs, &tid);
+	if (!r)
+		return 0;
+	if (ret >= 0)
+		goto out;
+	b = sl_exec_buf_get();
+	if (!b)
+		goto out;
+	e = (struct sl_exec_failed_event *)b->rec;
+	sl_hdr_fill(&e->hdr, SL_OP_EXEC_FAILED, r->cgid);
+	e->ret = (__s32)ret;
+	e->syscall = r->syscall;
+	e->dirfd = r->dirfd;
+	e->_pad = 0;
+	if (!(r->flags & SL_REQ_RETRY)) {
+		n = r->fn_len & SL_PATH_MASK;
+		if (bpf_probe_read_kernel(e->data, n, r->fn))
+			n = 0;
+	} else {
+		long m = bpf_probe_read_user_str(e->data, SL_PATH_MAX, (void *)r->ptr);
+
+		if (m > 0)
+			n = (__u32)(m - 1) & SL_PATH_MASK;
+		else if (ret != -14) /* -EFAULT: the caller passed a bad pointer */
+			e->hdr.flags |= SL_EVF_READ_FAULT;
+	}
+	e->filename_len = n;
+	sl_emit(e, sizeof(*e) + n);
+out:
+	bpf_map_delete_elem(&sl_exec_reqs, &tid);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_enter_execve")
+int sl_enter_execve(struct trace_event_raw_sys_enter *ctx)
+{
+	return sl_execve_enter(SL_SYS_EXECVE, -100, (const char *)ctx->args[0]);
+}
+
+SEC("tp/syscalls/sys_enter_execveat")
+int sl_enter_execveat(struct trace_event_raw_sys_enter *ctx)
+{
+	return sl_execve_enter(SL_SYS_EXECVEAT, (__s32)ctx->args[0], (const char *)ctx->args[1]);
+}
+
+SEC("tp/syscalls/sys_exit_execve")
+int sl_exit_execve(struct trace_event_raw_sys_exit *ctx)
+{
+	return sl_execve_exit(ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_execveat")
+int sl_exit_execveat(struct trace_event_raw_sys_exit *ctx)
+{
+	return sl_execve_exit(ctx->ret);
+}
+
+/* ---- lineage and exit ---- */
+
+/*
+ * raw tracepoint: the classic one names the child by pid only, and a new
+ * thread must not get an entry of its own (sl_procs is keyed by tgid).
+ */
+SEC("raw_tp/sched_process_fork")
+int BPF_PROG(sl_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct sl_proc_info *pi, copy;
+	__u32 ptgid, ctgid;
+
+	if (!sl_current_session(NULL))
+		return 0;
+	ctgid = BPF_CORE_READ(child, tgid);
+	if (ctgid != (__u32)BPF_CORE_READ(child, pid))
+		return 0; /* a thread: shares its process' entry */
+	ptgid = bpf_get_current_pid_tgid() >> 32;
+	pi = bpf_map_lookup_elem(&sl_procs, &ptgid);
+	if (!pi)
+		return 0;
+	copy = *pi;
+	if (bpf_map_update_elem(&sl_procs, &ctgid, &copy, BPF_ANY))
+		sl_count_loss(SL_LOSS_MAP_FULL, SL_OP_EXEC);
+	return 0;
+}
+
+SEC("tp/sched/sched_process_exit")
+int sl_exit(struct trace_event_raw_sched_process_exit *ctx)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32;
+	struct sl_exit_event e = {};
+	bool group_dead;
+	__u64 cgid;
+
+	/* group_dead: v6.16 added it to the tracepoint; before, signal->live */
+	if (bpf_core_field_exists(ctx->group_dead))
+		group_dead = BPF_CORE_READ(ctx, group_dead);
+	else
+		group_dead = BPF_CORE_READ(task, signal, live.counter) == 0;
+
+	if (sl_current_session(&cgid)) {
+		sl_task_forget((__u32)pid_tgid);
+		if (group_dead) {
+			struct signal_struct *sig = BPF_CORE_READ(task, signal);
+
+			/* what wait(2) reports (wait_task_zombie) */
+			if (BPF_CORE_READ(sig, flags) & SL_SIGNAL_GROUP_EXIT)
+				e.exit_code = BPF_CORE_READ(sig, group_exit_code);
+			else
+				e.exit_code = BPF_CORE_READ(task, group_leader, exit_code);
+			sl_hdr_fill(&e.hdr, SL_OP_EXIT, cgid);
+			sl_emit(&e, sizeof(e));
+		}
+	}
+	/* any process leaving: drop its lineage (it may have left the session) */
+	if (group_dead)
+		bpf_map_delete_elem(&sl_procs, &tgid);
+	return 0;
+}

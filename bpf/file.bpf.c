@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * File opens of session processes: open, openat, openat2, creat and
+ * open_by_handle_at.
+ *
+ *   sys_enter_*  session check; flags, mode, dirfd and the caller's string
+ *                (telemetry) saved per thread
+ *   sys_exit_*   SL_OP_OPEN with the result; for a new fd, the struct file the
+ *                kernel installed: device, inode and the path walked from its
+ *                dentry and mount (symlinks, "..", dirfd-relative and
+ *                /proc/self/fd/N all resolve to the real file)
+ */
+#include "common.bpf.h"
+#include "path.bpf.h"
+#include "task.bpf.h"
+
+/* include/uapi/asm-generic/fcntl.h (x86): creat() = O_CREAT|O_WRONLY|O_TRUNC */
+#define SL_O_CREAT_WRONLY_TRUNC 01101
+#define SL_AT_FDCWD (-100)
+#define SL_EFAULT 14
+
+struct sl_open_buf {
+	char rec[sizeof(struct sl_open_event) + 2 * SL_PATH_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sl_open_buf);
+} sl_open_buf SEC(".maps");
+
+/* builds sl_open_reqs values (too big for the stack) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sl_open_req);
+} sl_open_req_scratch SEC(".maps");
+
+static __always_inline int sl_open_save(__u64 cgid, __u32 sys, __s32 dirfd, const char *path,
+					__u32 oflags, __u32 mode)
+{
+	struct sl_open_req *r;
+	__u32 zero = 0, tid;
+	long n;
+
+	r = bpf_map_lookup_elem(&sl_open_req_scratch, &zero);
+	if (!r)
+		return 0;
+	r->cgid = cgid;
+	r->ptr = (__u64)path;
+	r->oflags = oflags;
+	r->mode = mode;
+	r->syscall = sys;
+	r->dirfd = dirfd;
+	r->req_len = 0;
+	r->flags = 0;
+	if (path) {
+		n = bpf_probe_read_user_str(r->req, sizeof(r->req), path);
+		if (n > 0)
+			r->req_len = (__u32)(n - 1);
+		else
+			r->flags |= SL_REQ_RETRY;
+	}
+	tid = (__u32)bpf_get_current_pid_tgid();
+	if (bpf_map_update_elem(&sl_open_reqs, &tid, r, BPF_ANY))
+		sl_count_loss(SL_LOSS_MAP_FULL, SL_OP_OPEN);
+	return 0;
+}
+
+static __always_inline int sl_open_enter(__u32 sys, __s32 dirfd, const char *path, __u32 oflags,
+					 __u32 mode)
+{
+	__u64 cgid;
+
+	if (!sl_current_session(&cgid))
+		return 0;
+	return sl_open_save(cgid, sys, dirfd, path, oflags, mode);
+}
+
+/* the struct file behind fd in the current task's table, or NULL */
+static __always_inline struct file *sl_fd_file(long fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fda, *file = NULL;
+	unsigned int max;
+
+	if (!fdt)
+		return NULL;
+	max = BPF_CORE_READ(fdt, max_fds);
+	if (fd < 0 || fd >= max)
+		return NULL;
+	fda = BPF_CORE_READ(fdt, fd);
+	if (!fda || bpf_probe_read_kernel(&file, sizeof(file), &fda[fd]))
+		return NULL;
+	return file;
+}
+
+static __always_inline int sl_open_exit(long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct sl_open_event *e;
+	struct sl_open_req *r;
+	struct sl_open_buf *b;
+	__u32 zero = 0, plen = 0, rlen = 0;
+
+	r = bpf_map_lookup_elem(&sl_open_reqs, &tid);
+	if (!r)
+		return 0;
+	b = bpf_map_lookup_elem(&sl_open_buf, &zero);
+	if (!b)
+		goto out;
+	e = (struct sl_open_event *)b->rec;
+	sl_hdr_fill(&e->hdr, SL_OP_OPEN, r->cgid);
+	e->ret = (__s32)ret;
+	e->flags = r->oflags;
+	e->mode = r->mode;
+	e->syscall = r->syscall;
+	e->dirfd = r->dirfd;
+	e->ino = 0;
+	e->dev = 0;
+	e->_pad = 0;
+
+	if (ret >= 0) {
+		struct file *file = sl_fd_file(ret);
+		struct sl_path_buf *pb;
+		struct sl_path_res pr;
+		struct inode *inode;
+
+		if (file) {
+			inode = BPF_CORE_READ(file, f_inode);
+			e->ino = BPF_CORE_READ(inode, i_ino);
+			e->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+			pb = sl_path_walk(BPF_CORE_READ(file, f_path.dentry),
+					  BPF_CORE_READ(file, f_path.mnt), &pr);
+			e = (struct sl_open_event *)b->rec;
+			plen = sl_path_copy(e->data, pb, &pr) & SL_PATH_MASK;
+			e->hdr.flags |= pr.flags;
+		} else {
+			e->hdr.flags |= SL_EVF_READ_FAULT;
+		}
+	}
+
+	if (!(r->flags & SL_REQ_RETRY)) {
+		rlen = r->req_len & SL_PATH_MASK;
+		if (bpf_probe_read_kernel(e->data + plen, rlen, r->req))
+			rlen = 0;
+	} else if (r->ptr) {
+		/* the kernel has read the string by now: its page is mapped */
+		long m = bpf_probe_read_user_str(e->data + plen, SL_PATH_MAX, (void *)r->ptr);
+
+		if (m > 0)
+			rlen = (__u32)(m - 1) & SL_PATH_MASK;
+		else if (ret != -SL_EFAULT)
+			e->hdr.flags |= SL_EVF_READ_FAULT;
+	}
+	e->path_len = plen;
+	e->req_len = rlen;
+	sl_emit(e, sizeof(*e) + plen + rlen);
+out:
+	bpf_map_delete_elem(&sl_open_reqs, &tid);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_enter_open")
+int sl_enter_open(struct trace_event_raw_sys_enter *ctx)
+{
+	return sl_open_enter(SL_SYS_OPEN, SL_AT_FDCWD, (const char *)ctx->args[0],
+			     (__u32)ctx->args[1], (__u32)ctx->args[2]);
+}
+
+SEC("tp/syscalls/sys_enter_openat")
+int sl_enter_openat(struct trace_event_raw_sys_enter *ctx)
+{
+	return sl_open_enter(SL_SYS_OPENAT, (__s32)ctx->args[0], (const char *)ctx->args[1],
+			     (__u32)ctx->args[2], (__u32)ctx->args[3]);
+}
+
+SEC("tp/syscalls/sys_enter_openat2")
+int sl_enter_openat2(struct trace_event_raw_sys_enter *ctx)
+{
+	struct open_how how = {};
+	__u64 cgid;
+
+	if (!sl_current_session(&cgid))
+		return 0;
+	/* flags and mode as the caller passed them in struct open_how */
+	bpf_probe_read_user(&how, sizeof(how.flags) + sizeof(how.mode), (void *)ctx->args[2]);
+	return sl_open_save(cgid, SL_SYS_OPENAT2, (__s32)ctx->args[0], (const char *)ctx->args[1],
+			    (__u32)how.flags, (__u32)how.mode);
+}
+
+SEC("tp/syscalls/sys_enter_creat")
+int sl_enter_creat(struct trace_event_raw_sys_enter *ctx)
+{
+	return sl_open_enter(SL_SYS_CREAT, SL_AT_FDCWD, (const char *)ctx->args[0],
+			     SL_O_CREAT_WRONLY_TRUNC, (__u32)ctx->args[1]);
+}
+
+SEC("tp/syscalls/sys_enter_open_by_handle_at")
+int sl_enter_open_by_handle_at(struct trace_event_raw_sys_enter *ctx)
+{
+	return sl_open_enter(SL_SYS_OPEN_BY_HANDLE_AT, (__s32)ctx->args[0], NULL,
+			     (__u32)ctx->args[2], 0);
+}
+
+SEC("tp/syscalls/sys_exit_open")
+int sl_exit_open(struct trace_event_raw_sys_exit *ctx)
+{
+	return sl_open_exit(ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_openat")
+int sl_exit_openat(struct trace_event_raw_sys_exit *ctx)
+{
+	return sl_open_exit(ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_openat2")
+int sl_exit_openat2(struct trace_event_raw_sys_exit *ctx)
+{
+	return sl_open_exit(ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_creat")
+int sl_exit_creat(struct trace_event_raw_sys_exit *ctx)
+{
+	return sl_open_exit(ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_open_by_handle_at")
+int sl_exit_open_by_handle_at(struct trace_event_raw_sys_exit *ctx)
+{
+	return sl_open_exit(ctx->ret);
+}

@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * Names of the ring buffer record types, as written in the audit log's
+ * "type" member (docs/events.md).
+ */
+#include "decode.h"
+
+static const char *const op_types[SL_OP_MAX] = {
+    [SL_OP_EXEC] = "exec",
+    [SL_OP_EXEC_FAILED] = "exec_failed",
+    [SL_OP_OPEN] = "open",
+    [SL_OP_CONNECT] = "connect",
+    [SL_OP_CONNECT_RESULT] = "connect_result",
+    [SL_OP_UDP_SEND] = "udp_send",
+    [SL_OP_TLS_WRITE] = "tls_write",
+    [SL_OP_TLS_READ] = "tls_read",
+    [SL_OP_EXIT] = "exit",
+};
+
+const char *sl_op_type(unsigned int op)
+{
+	return op < SL_OP_MAX ? op_types[op] : NULL;
+}

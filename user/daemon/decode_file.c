@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * Decoder for SL_OP_OPEN records (docs/events.md). "path" is the file the
+ * kernel opened (walked from its dentry and mount); "requested" is the
+ * caller's string, telemetry only.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "decode.h"
+#include "jsonbytes.h"
+
+/*
+ * Open flags as the kernel defines them (include/uapi/asm-generic/fcntl.h,
+ * which x86 uses). Not <fcntl.h>: glibc defines O_LARGEFILE as 0 on x86_64,
+ * and the record carries the flags exactly as the caller passed them.
+ */
+#define K_O_ACCMODE 00000003
+#define K_O_DSYNC 00010000
+#define K_O_DIRECTORY 00200000
+#define K___O_SYNC 04000000
+#define K___O_TMPFILE 020000000
+
+static const struct {
+	unsigned int bit;
+	const char *name;
+} open_flags[] = {
+    {00000100, "O_CREAT"},    {00000200, "O_EXCL"},    {00000400, "O_NOCTTY"},
+    {00001000, "O_TRUNC"},    {00002000, "O_APPEND"},  {00004000, "O_NONBLOCK"},
+    {00020000, "O_ASYNC"},    {00040000, "O_DIRECT"},  {00100000, "O_LARGEFILE"},
+    {00400000, "O_NOFOLLOW"}, {01000000, "O_NOATIME"}, {02000000, "O_CLOEXEC"},
+    {010000000, "O_PATH"},
+};
+
+/* "O_WRONLY|O_CREAT|O_TRUNC"; unknown bits as a trailing hex number */
+static void flags_text(unsigned int flags, char *buf, size_t size)
+{
+	static const char *const acc[] = {"O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE"};
+	size_t n;
+
+	snprintf(buf, size, "%s", acc[flags & K_O_ACCMODE]);
+	flags &= ~K_O_ACCMODE;
+	/* composite flags first: O_SYNC = __O_SYNC|O_DSYNC, O_TMPFILE = __O_TMPFILE|O_DIRECTORY */
+	if ((flags & (K___O_SYNC | K_O_DSYNC)) == (K___O_SYNC | K_O_DSYNC)) {
+		n = strlen(buf);
+		snprintf(buf + n, size - n, "|O_SYNC");
+		flags &= ~(K___O_SYNC | K_O_DSYNC);
+	}
+	if ((flags & (K___O_TMPFILE | K_O_DIRECTORY)) == (K___O_TMPFILE | K_O_DIRECTORY)) {
+		n = strlen(buf);
+		snprintf(buf + n, size - n, "|O_TMPFILE");
+		flags &= ~(K___O_TMPFILE | K_O_DIRECTORY);
+	}
+	if (flags & K_O_DSYNC) {
+		n = strlen(buf);
+		snprintf(buf + n, size - n, "|O_DSYNC");
+		flags &= ~K_O_DSYNC;
+	}
+	if (flags & K_O_DIRECTORY) {
+		n = strlen(buf);
+		snprintf(buf + n, size - n, "|O_DIRECTORY");
+		flags &= ~K_O_DIRECTORY;
+	}
+	for (size_t i = 0; i < sizeof(open_flags) / sizeof(open_flags[0]); i++) {
+		if (!(flags & open_flags[i].bit))
+			continue;
+		n = strlen(buf);
+		snprintf(buf + n, size - n, "|%s", open_flags[i].name);
+		flags &= ~open_flags[i].bit;
+	}
+	if (flags) {
+		n = strlen(buf);
+		snprintf(buf + n, size - n, "|0x%x", flags);
+	}
+}
+
+static const char *open_syscall_name(unsigned int sys)
+{
+	switch (sys) {
+	case SL_SYS_OPEN:
+		return "open";
+	case SL_SYS_OPENAT:
+		return "openat";
+	case SL_SYS_OPENAT2:
+		return "openat2";
+	case SL_SYS_CREAT:
+		return "creat";
+	case SL_SYS_OPEN_BY_HANDLE_AT:
+		return "open_by_handle_at";
+	default:
+		return NULL;
+	}
+}
+
+int sl_decode_open(const void *data, size_t len, json_t *rec)
+{
+	const struct sl_open_event *e = data;
+	char text[256], dev[32];
+	const char *sys;
+	int err = 0;
+
+	if (len < sizeof(*e) || sizeof(*e) + (size_t)e->path_len + e->req_len != len)
+		return -EBADMSG;
+	sys = open_syscall_name(e->syscall);
+	if (!sys || (e->ret < 0 && e->path_len))
+		return -EBADMSG;
+	flags_text(e->flags, text, sizeof(text));
+
+	err |= json_object_set_new(rec, "syscall", json_string(sys));
+	err |= json_object_set_new(rec, "flags", json_integer(e->flags));
+	err |= json_object_set_new(rec, "flags_text", json_string(text));
+	err |= json_object_set_new(rec, "mode", json_integer(e->mode));
+	err |= json_object_set_new(rec, "dirfd", json_integer(e->dirfd));
+	err |= json_object_set_new(rec, "result", json_integer(e->ret));
+	if (e->ret < 0) {
+		const char *name = strerrorname_np(-e->ret);
+
+		err |= json_object_set_new(rec, "errno", json_integer(-e->ret));
+		err |= json_object_set_new(rec, "error", name ? json_string(name) : json_null());
+		err |= json_object_set_new(rec, "path", json_null());
+	} else {
+		/* kernel dev_t: MAJOR = dev >> 20, MINOR = dev & 0xfffff */
+		snprintf(dev, sizeof(dev), "%u:%u", e->dev >> 20, e->dev & 0xfffff);
+		err |= sl_json_set_bytes(rec, "path", e->data, e->path_len);
+		err |= json_object_set_new(rec, "dev", json_string(dev));
+		err |= json_object_set_new(rec, "ino", json_integer((json_int_t)e->ino));
+		if (e->hdr.flags & SL_EVF_PATH_PARTIAL)
+			err |= json_object_set_new(rec, "path_partial", json_true());
+	}
+	err |= sl_json_set_bytes(rec, "requested", e->data + e->path_len, e->req_len);
+	return err ? -ENOMEM : 0;
+}

@@ -220,7 +220,7 @@ int sl_bpf_start(struct sl_daemon *d)
 
 		if (!bpf_program__autoload(prog))
 			continue;
-		if (type == BPF_PROG_TYPE_TRACEPOINT)
+		if (type == BPF_PROG_TYPE_TRACEPOINT || type == BPF_PROG_TYPE_RAW_TRACEPOINT)
 			l = bpf_program__attach(prog);
 		else if (type == BPF_PROG_TYPE_CGROUP_SOCK_ADDR)
 			l = bpf_program__attach_cgroup(prog, d->cg_parent_fd);

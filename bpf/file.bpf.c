@@ -18,6 +18,7 @@
 #define SL_O_CREAT_WRONLY_TRUNC 01101
 #define SL_AT_FDCWD (-100)
 #define SL_EFAULT 14
+#define SL_ENAMETOOLONG 36
 
 struct sl_open_buf {
 	char rec[sizeof(struct sl_open_event) + 2 * SL_PATH_MAX];
@@ -62,6 +63,8 @@ static __always_inline int sl_open_save(__u64 cgid, __u32 sys, __s32 dirfd, cons
 			r->req_len = (__u32)(n - 1);
 		else
 			r->flags |= SL_REQ_RETRY;
+		if (n == sizeof(r->req))
+			r->flags |= SL_REQ_TRUNCATED;
 	}
 	tid = (__u32)bpf_get_current_pid_tgid();
 	if (bpf_map_update_elem(&sl_open_reqs, &tid, r, BPF_ANY))
@@ -143,6 +146,9 @@ static __always_inline int sl_open_exit(long ret)
 		}
 	}
 
+	/* a full buffer is a cut string only if the kernel found it too long */
+	if ((r->flags & SL_REQ_TRUNCATED) && ret == -SL_ENAMETOOLONG)
+		e->hdr.flags |= SL_EVF_TRUNCATED;
 	if (!(r->flags & SL_REQ_RETRY)) {
 		rlen = r->req_len & SL_PATH_MASK;
 		if (bpf_probe_read_kernel(e->data + plen, rlen, r->req))
@@ -153,7 +159,9 @@ static __always_inline int sl_open_exit(long ret)
 
 		if (m > 0)
 			rlen = (__u32)(m - 1) & SL_PATH_MASK;
-		else if (ret != -SL_EFAULT)
+		if (m == SL_PATH_MAX && ret == -SL_ENAMETOOLONG)
+			e->hdr.flags |= SL_EVF_TRUNCATED;
+		else if (m <= 0 && ret != -SL_EFAULT)
 			e->hdr.flags |= SL_EVF_READ_FAULT;
 	}
 	e->path_len = plen;

@@ -15,9 +15,11 @@
  *   "/"                      the root itself
  *   "pipe:", "socket:TCP", "anon_inode:[eventfd]"
  *                            pseudo files (internal mounts, no path)
+ *   "tmpfs:memfd:x"          other internal mounts: "<fs type>:<name>"
  *   "name" + PATH_PARTIAL    a dentry not connected to its mount root
- *                            (e.g. memfd, open_by_handle_at), or the depth
- *                            or length limit was hit: the tail of the path
+ *                            (e.g. open_by_handle_at): the tail of the path
+ *   "/b/c" + PATH_PARTIAL    the depth (SL_PATH_DEPTH_MAX components) or
+ *          + TRUNCATED       length (SL_PATH_MAX - 1) limit was hit: the tail
  */
 #ifndef SCOPELOCK_PATH_BPF_H
 #define SCOPELOCK_PATH_BPF_H
@@ -251,12 +253,12 @@ sl_path_walk(struct dentry *dentry, struct vfsmount *vfsmnt, struct sl_path_res 
 		res->flags |= SL_EVF_READ_FAULT | SL_EVF_PATH_PARTIAL;
 		break;
 	default: /* SL_WALK_LIMIT, or the step budget ran out */
-		res->flags |= SL_EVF_PATH_PARTIAL;
+		res->flags |= SL_EVF_PATH_PARTIAL | SL_EVF_TRUNCATED;
 		break;
 	}
 	/* a prepend in the DISCONNECTED case can hit the limit too */
 	if (w.stop == SL_WALK_LIMIT)
-		res->flags |= SL_EVF_PATH_PARTIAL;
+		res->flags |= SL_EVF_PATH_PARTIAL | SL_EVF_TRUNCATED;
 	if (w.pos > SL_PATH_MAX)
 		w.pos = SL_PATH_MAX;
 	res->off = w.pos & SL_PATH_MASK;

@@ -20,7 +20,8 @@
 
 #include "common.bpf.h"
 
-#define SL_REQ_RETRY (1U << 0) /* string not read at entry: read from ptr at exit */
+#define SL_REQ_RETRY (1U << 0)	   /* string not read at entry: read from ptr at exit */
+#define SL_REQ_TRUNCATED (1U << 1) /* string filled the buffer: maybe cut */
 
 struct sl_exec_req {
 	__u64 cgid;

@@ -49,9 +49,8 @@ int sl_decode_exec(const void *data, size_t len, json_t *rec)
 	if (e->hdr.flags & SL_EVF_PATH_PARTIAL)
 		err |= json_object_set_new(rec, "cwd_partial", json_true());
 	err |= json_object_set_new(rec, "argv", sl_json_argv(args, e->args_len));
-	err |= json_object_set_new(
-	    rec, "args_truncated",
-	    json_boolean(e->args_len < e->args_total || (e->hdr.flags & SL_EVF_TRUNCATED)));
+	err |=
+	    json_object_set_new(rec, "args_truncated", json_boolean(e->args_len < e->args_total));
 	err |= json_object_set_new(rec, "args_total_bytes", json_integer(e->args_total));
 	return err ? -ENOMEM : 0;
 }

@@ -20,7 +20,6 @@ char LICENSE[] SEC("license") = "GPL";
 /* include/linux/sched/signal.h (stable since v2.6) */
 #define SL_SIGNAL_GROUP_EXIT 0x00000004
 #define SL_EFAULT 14
-#define SL_ENAMETOOLONG 36
 
 /* filename, cwd (each < SL_PATH_MAX) and argv back to back */
 #define SL_EXEC_DATA_MAX (2 * SL_PATH_MAX + SL_ARGV_MAX)
@@ -168,7 +167,7 @@ static __always_inline int sl_execve_enter(__u32 sys, __s32 dirfd, const char *f
 		r->fn_len = 0;
 		r->flags |= SL_REQ_RETRY;
 	}
-	if (n == sizeof(r->fn))
+	if (sl_user_str_cut(filename, n))
 		r->flags |= SL_REQ_TRUNCATED;
 	tid = (__u32)bpf_get_current_pid_tgid();
 	if (bpf_map_update_elem(&sl_exec_reqs, &tid, r, BPF_ANY))
@@ -198,8 +197,7 @@ static __always_inline int sl_execve_exit(long ret)
 	e->syscall = r->syscall;
 	e->dirfd = r->dirfd;
 	e->_pad = 0;
-	/* a full buffer is a cut string only if the kernel found it too long */
-	if ((r->flags & SL_REQ_TRUNCATED) && ret == -SL_ENAMETOOLONG)
+	if (r->flags & SL_REQ_TRUNCATED)
 		e->hdr.flags |= SL_EVF_TRUNCATED;
 	if (!(r->flags & SL_REQ_RETRY)) {
 		n = r->fn_len & SL_PATH_MASK;
@@ -210,7 +208,7 @@ static __always_inline int sl_execve_exit(long ret)
 
 		if (m > 0)
 			n = (__u32)(m - 1) & SL_PATH_MASK;
-		if (m == SL_PATH_MAX && ret == -SL_ENAMETOOLONG)
+		if (sl_user_str_cut((void *)r->ptr, m))
 			e->hdr.flags |= SL_EVF_TRUNCATED;
 		else if (m <= 0 && ret != -SL_EFAULT) /* the caller passed a bad pointer */
 			e->hdr.flags |= SL_EVF_READ_FAULT;

@@ -18,7 +18,6 @@
 #define SL_O_CREAT_WRONLY_TRUNC 01101
 #define SL_AT_FDCWD (-100)
 #define SL_EFAULT 14
-#define SL_ENAMETOOLONG 36
 
 struct sl_open_buf {
 	char rec[sizeof(struct sl_open_event) + 2 * SL_PATH_MAX];
@@ -63,7 +62,7 @@ static __always_inline int sl_open_save(__u64 cgid, __u32 sys, __s32 dirfd, cons
 			r->req_len = (__u32)(n - 1);
 		else
 			r->flags |= SL_REQ_RETRY;
-		if (n == sizeof(r->req))
+		if (sl_user_str_cut(path, n))
 			r->flags |= SL_REQ_TRUNCATED;
 	}
 	tid = (__u32)bpf_get_current_pid_tgid();
@@ -146,8 +145,7 @@ static __always_inline int sl_open_exit(long ret)
 		}
 	}
 
-	/* a full buffer is a cut string only if the kernel found it too long */
-	if ((r->flags & SL_REQ_TRUNCATED) && ret == -SL_ENAMETOOLONG)
+	if (r->flags & SL_REQ_TRUNCATED)
 		e->hdr.flags |= SL_EVF_TRUNCATED;
 	if (!(r->flags & SL_REQ_RETRY)) {
 		rlen = r->req_len & SL_PATH_MASK;
@@ -159,7 +157,7 @@ static __always_inline int sl_open_exit(long ret)
 
 		if (m > 0)
 			rlen = (__u32)(m - 1) & SL_PATH_MASK;
-		if (m == SL_PATH_MAX && ret == -SL_ENAMETOOLONG)
+		if (sl_user_str_cut((void *)r->ptr, m))
 			e->hdr.flags |= SL_EVF_TRUNCATED;
 		else if (m <= 0 && ret != -SL_EFAULT)
 			e->hdr.flags |= SL_EVF_READ_FAULT;

@@ -21,7 +21,7 @@
 #include "common.bpf.h"
 
 #define SL_REQ_RETRY (1U << 0)	   /* string not read at entry: read from ptr at exit */
-#define SL_REQ_TRUNCATED (1U << 1) /* string filled the buffer: maybe cut */
+#define SL_REQ_TRUNCATED (1U << 1) /* string longer than the buffer: cut */
 
 struct sl_exec_req {
 	__u64 cgid;
@@ -61,6 +61,21 @@ struct {
 	__type(key, __u32);
 	__type(value, struct sl_open_req);
 } sl_open_reqs SEC(".maps") __weak;
+
+/*
+ * bpf_probe_read_user_str() returned n for user string s: was the string cut?
+ * A full buffer holds either exactly SL_PATH_MAX - 1 bytes or a cut string.
+ */
+static __always_inline bool sl_user_str_cut(const char *s, long n)
+{
+	char c = 1;
+
+	if (n != SL_PATH_MAX)
+		return false;
+	if (bpf_probe_read_user(&c, 1, s + SL_PATH_MAX - 1))
+		return true;
+	return c != 0;
+}
 
 /* a thread is gone: drop whatever it left in flight */
 static __always_inline void sl_task_forget(__u32 tid)

@@ -22,56 +22,55 @@
 #define K___O_SYNC 04000000
 #define K___O_TMPFILE 020000000
 
+/*
+ * In bit order. A flag is named when all bits of mask are set, unless a
+ * composite that includes it (O_SYNC, O_TMPFILE) is set: then the composite
+ * is named in its place.
+ */
 static const struct {
-	unsigned int bit;
+	unsigned int mask;
+	unsigned int unless;
 	const char *name;
 } open_flags[] = {
-    {00000100, "O_CREAT"},    {00000200, "O_EXCL"},    {00000400, "O_NOCTTY"},
-    {00001000, "O_TRUNC"},    {00002000, "O_APPEND"},  {00004000, "O_NONBLOCK"},
-    {00020000, "O_ASYNC"},    {00040000, "O_DIRECT"},  {00100000, "O_LARGEFILE"},
-    {00400000, "O_NOFOLLOW"}, {01000000, "O_NOATIME"}, {02000000, "O_CLOEXEC"},
-    {010000000, "O_PATH"},
+    {00000100, 0, "O_CREAT"},
+    {00000200, 0, "O_EXCL"},
+    {00000400, 0, "O_NOCTTY"},
+    {00001000, 0, "O_TRUNC"},
+    {00002000, 0, "O_APPEND"},
+    {00004000, 0, "O_NONBLOCK"},
+    {K_O_DSYNC, K___O_SYNC, "O_DSYNC"},
+    {00020000, 0, "O_ASYNC"},
+    {00040000, 0, "O_DIRECT"},
+    {00100000, 0, "O_LARGEFILE"},
+    {K_O_DIRECTORY, K___O_TMPFILE, "O_DIRECTORY"},
+    {00400000, 0, "O_NOFOLLOW"},
+    {01000000, 0, "O_NOATIME"},
+    {02000000, 0, "O_CLOEXEC"},
+    {K___O_SYNC | K_O_DSYNC, 0, "O_SYNC"},
+    {010000000, 0, "O_PATH"},
+    {K___O_TMPFILE | K_O_DIRECTORY, 0, "O_TMPFILE"},
 };
 
-/* "O_WRONLY|O_CREAT|O_TRUNC"; unknown bits as a trailing hex number */
+/* "O_WRONLY|O_CREAT|O_TRUNC"; bits without a name as a trailing hex number */
 static void flags_text(unsigned int flags, char *buf, size_t size)
 {
 	static const char *const acc[] = {"O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE"};
+	unsigned int left = flags & ~K_O_ACCMODE;
 	size_t n;
 
 	snprintf(buf, size, "%s", acc[flags & K_O_ACCMODE]);
-	flags &= ~K_O_ACCMODE;
-	/* composite flags first: O_SYNC = __O_SYNC|O_DSYNC, O_TMPFILE = __O_TMPFILE|O_DIRECTORY */
-	if ((flags & (K___O_SYNC | K_O_DSYNC)) == (K___O_SYNC | K_O_DSYNC)) {
-		n = strlen(buf);
-		snprintf(buf + n, size - n, "|O_SYNC");
-		flags &= ~(K___O_SYNC | K_O_DSYNC);
-	}
-	if ((flags & (K___O_TMPFILE | K_O_DIRECTORY)) == (K___O_TMPFILE | K_O_DIRECTORY)) {
-		n = strlen(buf);
-		snprintf(buf + n, size - n, "|O_TMPFILE");
-		flags &= ~(K___O_TMPFILE | K_O_DIRECTORY);
-	}
-	if (flags & K_O_DSYNC) {
-		n = strlen(buf);
-		snprintf(buf + n, size - n, "|O_DSYNC");
-		flags &= ~K_O_DSYNC;
-	}
-	if (flags & K_O_DIRECTORY) {
-		n = strlen(buf);
-		snprintf(buf + n, size - n, "|O_DIRECTORY");
-		flags &= ~K_O_DIRECTORY;
-	}
 	for (size_t i = 0; i < sizeof(open_flags) / sizeof(open_flags[0]); i++) {
-		if (!(flags & open_flags[i].bit))
+		unsigned int m = open_flags[i].mask;
+
+		if ((flags & m) != m || (open_flags[i].unless && (flags & open_flags[i].unless)))
 			continue;
 		n = strlen(buf);
 		snprintf(buf + n, size - n, "|%s", open_flags[i].name);
-		flags &= ~open_flags[i].bit;
+		left &= ~m;
 	}
-	if (flags) {
+	if (left) {
 		n = strlen(buf);
-		snprintf(buf + n, size - n, "|0x%x", flags);
+		snprintf(buf + n, size - n, "|0x%x", left);
 	}
 }
 

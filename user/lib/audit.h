@@ -75,10 +75,11 @@ struct sl_verify_result {
 	enum sl_verify_status status;
 	uint64_t records; /* records verified before the problem (or in all) */
 	uint64_t first_seq, last_seq;
-	char file[4096];  /* where the problem is */
-	uint64_t line;	  /* 1-based line in that file (decompressed) */
-	uint64_t seq;	  /* seq of the offending record, when known */
-	char detail[512]; /* human-readable explanation */
+	uint64_t segments; /* segment files read (ordered by first seq) */
+	char file[4096];   /* where the problem is */
+	uint64_t line;	   /* 1-based line in that file (decompressed) */
+	uint64_t seq;	   /* seq of the offending record, when known */
+	char detail[512];  /* human-readable explanation */
 };
 
 const char *sl_verify_status_name(enum sl_verify_status s);

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * Internals shared by the audit log writer (audit.c) and its verifier
+ * (audit_verify.c). Not part of the library's API.
+ */
+#ifndef SL_AUDIT_PRIV_H
+#define SL_AUDIT_PRIV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#define SL_AUDIT_CURRENT "audit.jsonl"
+#define SL_AUDIT_HASH_LEN 32
+#define SL_AUDIT_HEX_LEN 64
+/* "prev": the first 16 hex digits of the previous record's hash */
+#define SL_AUDIT_PREV_HEX 16
+/* the textual tail of every line: ,"hash":"<64 hex>"} */
+#define SL_AUDIT_HASH_PREFIX ",\"hash\":\""
+#define SL_AUDIT_SUFFIX_LEN (sizeof(SL_AUDIT_HASH_PREFIX) - 1 + SL_AUDIT_HEX_LEN + 2)
+/* longest line either side accepts */
+#define SL_AUDIT_LINE_MAX (64U << 20)
+/* closed segments: audit-<first seq, 20 digits>.jsonl[.gz] */
+#define SL_AUDIT_SEQ_DIGITS 20
+#define SL_AUDIT_DAMAGED_TAG "-damaged"
+/* json_loadb flags for reading a record body */
+#define SL_AUDIT_LOAD_FLAGS (JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL)
+
+/* lowercase hex of n raw bytes into out[2n + 1] */
+void sl_audit_hex(const uint8_t *raw, size_t n, char *out);
+/* lowercase hex only; 0 or -EINVAL */
+int sl_audit_unhex(const char *hex, size_t n, uint8_t *raw);
+/* out = SHA-256(prev || body); 0 or -ENOMEM */
+int sl_audit_chain_hash(const uint8_t prev[SL_AUDIT_HASH_LEN], const char *body, size_t len,
+			uint8_t out[SL_AUDIT_HASH_LEN]);
+
+/*
+ * Cut the final ,"hash":"<64 hex>" out of a line (without its newline), in
+ * place: line[0, *body_len) is then the body and line[*body_len] is '\0'.
+ * 0 or -EINVAL with *why set.
+ */
+int sl_audit_cut_hash(char *line, size_t len, size_t *body_len, uint8_t hash[SL_AUDIT_HASH_LEN],
+		      const char **why);
+
+/*
+ * Parse a body: a JSON object whose first member is "seq" (an integer >= 1)
+ * and which has no "hash" member. *obj is a new reference. 0 or -EINVAL with
+ * a message in why[whylen].
+ */
+int sl_audit_parse_body(const char *body, size_t len, json_t **obj, uint64_t *seq, char *why,
+			size_t whylen);
+
+/* segment file names */
+bool sl_audit_is_segment_name(const char *name);
+/* "audit-<20 digits>..." -> the digits; 0 or -EINVAL */
+int sl_audit_name_seq(const char *name, uint64_t *seq);
+bool sl_audit_is_gz_name(const char *name);
+
+/* line reader over plain or gzip files (zlib gzread) */
+struct sl_lines;
+int sl_lines_open(const char *path, struct sl_lines **out);
+int sl_lines_openat(int dirfd, const char *name, struct sl_lines **out);
+/*
+ * Next line: 1 with *line (NUL-terminated, valid until the next call), *len
+ * (without the newline) and *nl (false for a last line that has no newline);
+ * 0 at the end; -EMSGSIZE for a line over SL_AUDIT_LINE_MAX; -EIO/-EBADMSG/
+ * -EPIPE as for sl_lines_status().
+ */
+int sl_lines_next(struct sl_lines *r, char **line, size_t *len, bool *nl);
+/*
+ * How the data ended: 0 cleanly, -EPIPE compressed data cut short,
+ * -EBADMSG corrupt compressed data, -EIO a read error. *msg (may be NULL)
+ * gets zlib's text.
+ */
+int sl_lines_status(struct sl_lines *r, const char **msg);
+/* true when the file is gzip data (valid after the first sl_lines_next) */
+bool sl_lines_compressed(struct sl_lines *r);
+void sl_lines_close(struct sl_lines *r);
+
+#endif

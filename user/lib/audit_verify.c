@@ -550,9 +550,9 @@ static int check_end(struct ctx *c, bool partial, size_t partial_len, bool must_
 				msg ?: "error");
 	if (partial)
 		return report(c->res, SL_VERIFY_TRUNCATED, c->path, c->line + 1, next,
-			      "partial last line: %zu bytes without a newline (the write was cut "
+			      "partial last line: %zu byte%s without a newline (the write was cut "
 			      "short)",
-			      partial_len);
+			      partial_len, partial_len == 1 ? "" : "s");
 	if (!must_close)
 		return 0;
 	if (c->line == 0)

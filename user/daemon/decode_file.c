@@ -117,7 +117,6 @@ int sl_decode_open(const void *data, size_t len, json_t *rec)
 
 		err |= json_object_set_new(rec, "errno", json_integer(-e->ret));
 		err |= json_object_set_new(rec, "error", name ? json_string(name) : json_null());
-		err |= json_object_set_new(rec, "path", json_null());
 	} else {
 		/* kernel dev_t: MAJOR = dev >> 20, MINOR = dev & 0xfffff */
 		snprintf(dev, sizeof(dev), "%u:%u", e->dev >> 20, e->dev & 0xfffff);

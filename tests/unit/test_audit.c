@@ -740,6 +740,143 @@ static void test_resume_damaged_tail(void **state)
 	free(path);
 }
 
+/* close the live segment by hand as the writer would: append a segment_end */
+static char *close_live_segment(const struct fixture *f, uint64_t *first_seq)
+{
+	char *path = path_in(f, "audit.jsonl"), *buf, **lines, *line;
+	uint8_t prev[32];
+	size_t len, n;
+	FILE *fp;
+
+	buf = slurp(path, &len);
+	n = split_lines(buf, &lines);
+	*first_seq = strtoull(lines[0] + 7, NULL, 10);
+	unhex32(line_hash(lines[n - 1]), prev);
+	assert_true(asprintf(&line,
+			     "{\"seq\":%llu,\"type\":\"segment_end\",\"prev\":\"%.16s\","
+			     "\"hash\":\"%064d\"}",
+			     strtoull(lines[n - 1] + 7, NULL, 10) + 1, line_hash(lines[n - 1]),
+			     0) > 0);
+	rehash(line, prev);
+	fp = fopen(path, "a");
+	fprintf(fp, "%s\n", line);
+	fclose(fp);
+	free(line);
+	free(lines);
+	free(buf);
+	return path;
+}
+
+static json_t *first_record(const struct fixture *f)
+{
+	char *path = path_in(f, "audit.jsonl"), *buf, **lines;
+	json_error_t jerr;
+	json_t *o;
+	size_t len;
+
+	buf = slurp(path, &len);
+	split_lines(buf, &lines);
+	o = json_loads(lines[0], 0, &jerr);
+	assert_non_null(o);
+	free(lines);
+	free(buf);
+	free(path);
+	return o;
+}
+
+/* stopped after the segment_end, before the rename: rotated at open */
+static void test_resume_closed_not_renamed(void **state)
+{
+	struct fixture *f = *state;
+	struct sl_verify_result res;
+	struct sl_audit *a;
+	uint64_t first;
+	char *path;
+	json_t *o;
+
+	make_rotated_log(f, 40);
+	path = close_live_segment(f, &first);
+	a = open_log(f, 0, SL_FSYNC_NONE);
+	append_n(a, 0, 2);
+	sl_audit_close(a);
+	o = first_record(f);
+	assert_string_equal(json_string_value(json_object_get(o, "reason")), "rotate");
+	json_decref(o);
+	assert_int_equal(verify_dir(f, &res), 0);
+	free(path);
+}
+
+/* stopped after the rename, before the new audit.jsonl: continued at open */
+static void test_resume_after_rename(void **state)
+{
+	struct fixture *f = *state;
+	struct sl_verify_result res;
+	char name[64], *dst, *path;
+	struct sl_audit *a;
+	uint64_t first;
+	json_t *o;
+
+	make_rotated_log(f, 40);
+	path = close_live_segment(f, &first);
+	snprintf(name, sizeof(name), "audit-%020llu.jsonl", (unsigned long long)first);
+	dst = path_in(f, name);
+	assert_int_equal(rename(path, dst), 0);
+	a = open_log(f, 0, SL_FSYNC_NONE);
+	append_n(a, 0, 2);
+	sl_audit_close(a);
+	o = first_record(f);
+	assert_string_equal(json_string_value(json_object_get(o, "reason")), "continue");
+	assert_string_equal(json_string_value(json_object_get(o, "prev_segment")), name);
+	json_decref(o);
+	/* the plain segment was compressed meanwhile */
+	assert_int_equal(access(dst, F_OK), -1);
+	strcat(name, ".gz");
+	free(dst);
+	dst = path_in(f, name);
+	assert_int_equal(access(dst, F_OK), 0);
+	assert_int_equal(verify_dir(f, &res), 0);
+	free(dst);
+	free(path);
+}
+
+/* stopped between the .gz rename and the unlink: both exist */
+static void test_resume_plain_and_gz(void **state)
+{
+	struct fixture *f = *state;
+	struct sl_verify_result res;
+	char names[64][64], *gz, *plain, *buf;
+	struct sl_audit *a;
+	size_t len, n;
+
+	make_rotated_log(f, 60);
+	list_dir(f, names, 64);
+	gz = path_in(f, names[0]);
+	plain = strndup(gz, strlen(gz) - 3);
+	buf = slurp(gz, &len);
+	spit(plain, buf, len, false);
+	/* verify reads the .gz only */
+	assert_int_equal(verify_dir(f, &res), 0);
+	n = res.segments;
+	/* a start-up finishes the job */
+	a = open_log(f, 0, SL_FSYNC_NONE);
+	sl_audit_close(a);
+	assert_int_equal(access(plain, F_OK), -1);
+	assert_int_equal(access(gz, F_OK), 0);
+	assert_int_equal(verify_dir(f, &res), 0);
+	assert_int_equal(res.segments, n);
+
+	/* a plain file that differs from its .gz is never removed */
+	buf[10] ^= 1;
+	spit(plain, buf, len, false);
+	a = open_log(f, 0, SL_FSYNC_NONE);
+	sl_audit_close(a);
+	assert_int_equal(access(plain, F_OK), 0);
+	assert_int_equal(access(gz, F_OK), 0);
+	free(buf);
+	free(plain);
+	free(gz);
+}
+
 /* ---- tampering ---- */
 
 struct edit {
@@ -1037,6 +1174,9 @@ int main(void)
 	    T(test_verify_errors),
 	    T(test_resume),
 	    T(test_resume_damaged_tail),
+	    T(test_resume_closed_not_renamed),
+	    T(test_resume_after_rename),
+	    T(test_resume_plain_and_gz),
 	    T(test_tamper_delete_line),
 	    T(test_tamper_swap_lines),
 	    T(test_tamper_duplicate_line),

@@ -632,9 +632,15 @@ static int compress_segment(int dirfd, const char *name)
 		err = -errno;
 	if (!err)
 		err = compare_compressed(dirfd, name, tmp);
-	if (!err && renameat(dirfd, tmp, dirfd, gzname))
+	if (!err && renameat2(dirfd, tmp, dirfd, gzname, RENAME_NOREPLACE)) {
 		err = -errno;
-	if (err) {
+		/* an earlier run got as far as the rename: keep its .gz if it is this segment */
+		if (err == -EEXIST && !compare_compressed(dirfd, name, gzname))
+			err = 0;
+		unlinkat(dirfd, tmp, 0);
+		if (err)
+			return err;
+	} else if (err) {
 		unlinkat(dirfd, tmp, 0);
 		return err;
 	}
@@ -1046,12 +1052,15 @@ static int read_last_line(int fd, uint64_t size, char **out, size_t *out_len, bo
 }
 
 /*
- * Clean up after an earlier run: stale .tmp files, plain closed segments
- * whose .gz is complete (the rename to .gz happens only after fsync), plain
- * closed segments still to compress. Find the newest closed segment.
+ * Clean up after an earlier run: remove stale .tmp files, queue the plain
+ * closed segments for compression (when its .gz exists too, an earlier run
+ * stopped between rename and unlink: the worker removes the plain file once
+ * the two compare equal). Find the newest closed segment.
  */
 static int scan_dir(struct sl_audit *a, char *latest, size_t latest_len)
 {
+	char **todo = NULL;
+	size_t ntodo = 0;
 	uint64_t best = 0;
 	struct dirent *de;
 	bool have = false;
@@ -1069,8 +1078,6 @@ static int scan_dir(struct sl_audit *a, char *latest, size_t latest_len)
 	}
 	latest[0] = '\0';
 	while ((de = readdir(d))) {
-		char gzname[NAME_MAX + 8];
-		struct stat st;
 		uint64_t seq;
 
 		if (!strncmp(de->d_name, "audit-", 6) && has_suffix(de->d_name, TMP_SUFFIX)) {
@@ -1080,14 +1087,15 @@ static int scan_dir(struct sl_audit *a, char *latest, size_t latest_len)
 		if (sl_audit_name_seq(de->d_name, &seq) || !sl_audit_is_segment_name(de->d_name))
 			continue;
 		if (is_closed_plain_name(de->d_name)) {
-			snprintf(gzname, sizeof(gzname), "%s" GZ_SUFFIX, de->d_name);
-			if (!fstatat(a->dirfd, gzname, &st, 0)) {
-				unlinkat(a->dirfd, de->d_name, 0);
-				continue;
-			}
-			err = queue_compress(a, de->d_name);
-			if (err)
+			char **v = realloc(todo, (ntodo + 1) * sizeof(*todo));
+
+			if (!v || !(v[ntodo] = strdup(de->d_name))) {
+				todo = v ? v : todo;
+				err = -ENOMEM;
 				break;
+			}
+			todo = v;
+			ntodo++;
 		}
 		if (!have || seq > best) {
 			best = seq;
@@ -1096,11 +1104,13 @@ static int scan_dir(struct sl_audit *a, char *latest, size_t latest_len)
 		}
 	}
 	closedir(d);
-	/* the newest may have been a plain file removed above: use its .gz */
-	if (!err && have && fstatat(a->dirfd, latest, &(struct stat){0}, 0)) {
-		if (strlen(latest) + sizeof(GZ_SUFFIX) <= latest_len)
-			strcat(latest, GZ_SUFFIX);
+	/* only now: the worker's .tmp files must not meet the clean-up above */
+	for (size_t i = 0; i < ntodo; i++) {
+		if (!err)
+			err = queue_compress(a, todo[i]);
+		free(todo[i]);
 	}
+	free(todo);
 	return err;
 }
 

@@ -228,6 +228,25 @@ static void guess_order(struct seg *g)
 	sl_lines_close(r);
 }
 
+/* a plain closed segment compressed (and removed) since it was listed */
+static int follow_compression(struct seg *g)
+{
+	struct stat st;
+	char *gz;
+
+	if (!access(g->path, F_OK) || errno != ENOENT || sl_audit_is_gz_name(g->path))
+		return 0;
+	if (asprintf(&gz, "%s.gz", g->path) < 0)
+		return -ENOMEM;
+	if (stat(gz, &st)) {
+		free(gz);
+		return 0; /* reported when it is opened */
+	}
+	free(g->path);
+	g->path = gz;
+	return 0;
+}
+
 static int cmp_seg(const void *pa, const void *pb)
 {
 	const struct seg *a = pa, *b = pb;
@@ -632,6 +651,11 @@ int sl_audit_verify(const char *const *paths, int npaths, struct sl_verify_resul
 	c.segs = &segs;
 	c.res = res;
 	for (c.idx = 0; c.idx < segs.n; c.idx++) {
+		ret = follow_compression(&segs.v[c.idx]);
+		if (ret) {
+			io_error(res, ret, segs.v[c.idx].path, "verify");
+			goto out;
+		}
 		c.path = segs.v[c.idx].path;
 		ret = check_segment(&c, c.idx + 1 == segs.n);
 		if (ret)

@@ -235,7 +235,8 @@ static void walk_json(struct sctx *c, json_t *j, bool *seen, int depth)
 
 static int read_secret_file(const char *path, char **out, size_t *out_len)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO must not block the daemon; only regular files are read */
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	char *buf;
 	size_t len = 0, cap = SL_POLICY_SECRET_FILE_MAX + 1;
 	struct stat st;

@@ -122,7 +122,10 @@ static void print_human(FILE *out, json_t *r)
 	/* 2026-11-22T02:19:47.123456789Z -> 02:19:47.123 */
 	if (strlen(time) >= 23)
 		snprintf(when, sizeof(when), "%.12s", time + 11);
-	fprintf(out, "%-12s %-16s %7lld  ", when, sess ? sess : "-", num(r, "pid"));
+	if (json_is_integer(json_object_get(r, "pid")))
+		fprintf(out, "%-12s %-16s %7lld  ", when, sess ? sess : "-", num(r, "pid"));
+	else
+		fprintf(out, "%-12s %-16s %7s  ", when, sess ? sess : "-", "-");
 
 	if (!strcmp(type, "exec")) {
 		fputs("exec ", out);

@@ -120,6 +120,8 @@ struct sl_daemon {
 int sl_fs_prepare(struct sl_daemon *d);
 int sl_bpf_start(struct sl_daemon *d);
 void sl_bpf_stop(struct sl_daemon *d);
+/* destroy links concurrently (detach waits overlap); entries set to NULL */
+void sl_links_destroy(struct bpf_link **links, int n);
 void sl_feature_add(struct sl_daemon *d, const char *name, bool available, bool used,
 		    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 int sl_stats_read(struct sl_daemon *d, uint64_t emitted[SL_OP_MAX],

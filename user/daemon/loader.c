@@ -4,6 +4,8 @@
  * open -> configure (rodata, map sizes, autoload) -> load -> attach.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -242,12 +244,44 @@ int sl_bpf_start(struct sl_daemon *d)
 	return 0;
 }
 
+static void *destroy_one(void *arg)
+{
+	bpf_link__destroy(arg);
+	return NULL;
+}
+
+/*
+ * Detaching a tracepoint or uprobe link waits for an RCU tasks-trace grace
+ * period (hundreds of ms here). Detach concurrently so that the waits
+ * overlap: shutdown takes one grace period instead of one per link.
+ */
+void sl_links_destroy(struct bpf_link **links, int n)
+{
+	pthread_t *th = calloc((size_t)n, sizeof(*th));
+	bool *started = calloc((size_t)n, sizeof(*started));
+
+	for (int i = 0; i < n; i++) {
+		if (!links[i])
+			continue;
+		if (th && started && pthread_create(&th[i], NULL, destroy_one, links[i]) == 0)
+			started[i] = true;
+		else
+			bpf_link__destroy(links[i]);
+	}
+	for (int i = 0; i < n; i++) {
+		if (started && started[i])
+			pthread_join(th[i], NULL);
+		links[i] = NULL;
+	}
+	free(th);
+	free(started);
+}
+
 void sl_bpf_stop(struct sl_daemon *d)
 {
 	sl_tls_free(d->tls);
 	d->tls = NULL;
-	for (int i = 0; i < d->nlinks; i++)
-		bpf_link__destroy(d->links[i]);
+	sl_links_destroy(d->links, d->nlinks);
 	d->nlinks = 0;
 	scopelock_bpf__destroy(d->skel);
 	d->skel = NULL;

@@ -323,12 +323,18 @@ static void on_signal(struct sl_daemon *d)
 static void on_timer(struct sl_daemon *d)
 {
 	static unsigned int ticks;
+	static int last_err;
 	uint64_t exp;
+	int err;
 
 	while (read(d->timer_fd, &exp, sizeof(exp)) == sizeof(exp))
 		;
 	ticks++;
-	sl_audit_tick(d->audit);
+	err = sl_audit_tick(d->audit);
+	if (err && err != last_err)
+		log_err("audit log '%s': periodic fsync/compression: %s", sl_audit_path(d->audit),
+			strerror(-err));
+	last_err = err;
 	if (ticks % (1000 / TICK_MS) == 0)
 		sl_loss_poll(d);
 	if (ticks % (60000 / TICK_MS) == 0)

@@ -393,7 +393,19 @@ int sl_session_create(struct sl_daemon *d, json_t *req, int pidfd, const struct 
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	json_object_set_new(rec, "type", json_string("session_start"));
+	{
+		/* "type" first, like every other record */
+		json_t *ordered = json_pack("{s:s}", "type", "session_start");
+
+		if (!ordered || json_object_update(ordered, rec)) {
+			json_decref(ordered);
+			ret = -ENOMEM;
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+		json_decref(rec);
+		rec = ordered;
+	}
 	json_object_set_new(rec, "requester_pid", json_integer(peer->pid));
 	json_object_set_new(rec, "requester_uid", json_integer(peer->uid));
 	if (jstr(req, "cwd"))

@@ -22,8 +22,10 @@
 /* compile-time ceiling for captured argv bytes (runtime default below) */
 #define SL_ARGV_MAX 16384
 #define SL_ARGV_DEFAULT 16384
-/* compile-time ceiling for captured TLS plaintext per call */
-#define SL_TLS_CAPTURE_MAX 32768
+/* compile-time ceiling for captured TLS plaintext per call: the record is
+ * built in a per-CPU map value, which the kernel limits to 32 KiB
+ * (PCPU_MIN_UNIT_SIZE), header included */
+#define SL_TLS_CAPTURE_MAX (32768 - 512)
 #define SL_TLS_CAPTURE_DEFAULT 16384
 #define SL_SNI_MAX 256
 /* maximum path components walked from a dentry to the root */

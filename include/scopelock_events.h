@@ -140,6 +140,8 @@ struct sl_tls_event {
 	char data[];
 };
 _Static_assert(sizeof(struct sl_tls_event) == 64 + 56 + SL_SNI_MAX, "sl_tls_event ABI");
+_Static_assert(sizeof(struct sl_tls_event) + SL_TLS_CAPTURE_MAX <= 32768,
+	       "a TLS record must fit one per-CPU map value");
 
 /* SL_OP_EXIT: a thread group leader of a session exited. */
 struct sl_exit_event {

@@ -1,0 +1,493 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * TLS plaintext capture for session processes, by uprobes on the TLS
+ * libraries (attached by user/daemon/tls.c per library file, for every
+ * process, so a library loaded later with dlopen is covered).
+ *
+ * Writes are captured at the ENTRY of SSL_write / SSL_write_ex /
+ * gnutls_record_send: the plaintext before a byte of it is encrypted or sent.
+ * Enforcement (issue 3) decides at that point, so it must stay at entry.
+ * Reads are captured at the return of SSL_read / SSL_read_ex /
+ * gnutls_record_recv, with the bytes the call actually returned.
+ *
+ * Per connection (tgid, SSL* / gnutls_session_t) the kernel side keeps the
+ * server name (from SSL_ctrl(SSL_CTRL_SET_TLSEXT_HOSTNAME) or
+ * gnutls_server_name_set) and the peer address. The peer is the socket of
+ * the first socket read or write the thread makes after entering a TLS call
+ * on a connection that has no peer yet: inside the call for socket BIOs
+ * (OpenSSL's default, GnuTLS: the ClientHello), right after it for libraries
+ * that use memory BIOs and flush to the socket themselves (node). Only entry
+ * probes are needed for that (no return probe on writes: each attached
+ * uprobe costs a kernel grace period to detach).
+ */
+#include "common.bpf.h"
+#include "sock.bpf.h"
+
+#define SL_TLS_MAX_CONNS 16384
+/* SSL_CTRL_SET_TLSEXT_HOSTNAME and TLSEXT_NAMETYPE_host_name (OpenSSL tls1.h) */
+#define SL_SSL_CTRL_SET_TLSEXT_HOSTNAME 55
+#define SL_TLSEXT_NAMETYPE_HOST_NAME 0
+/* GNUTLS_NAME_DNS (gnutls.h) */
+#define SL_GNUTLS_NAME_DNS 1
+/* the first socket I/O this soon after entering a TLS call belongs to it */
+#define SL_TLS_PEER_WINDOW_NS (10 * 1000 * 1000ULL)
+
+struct sl_tls_conn_key {
+	__u64 conn;
+	__u32 tgid;
+	__u32 _pad;
+};
+
+struct sl_tls_conn {
+	__u8 peer_addr[16];
+	__u16 peer_family;
+	__u16 peer_port;
+	__u16 sni_len;
+	__u16 _pad;
+	char sni[SL_SNI_MAX];
+};
+
+/* per connection: SNI and peer, as known so far */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SL_TLS_MAX_CONNS);
+	__type(key, struct sl_tls_conn_key);
+	__type(value, struct sl_tls_conn);
+} sl_tls_conns SEC(".maps");
+
+/* per thread: entered a TLS call on conn, whose peer is not known yet */
+struct sl_tls_pending {
+	__u64 conn;
+	__u64 entered_ns;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SL_MAX_INFLIGHT);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, struct sl_tls_pending);
+} sl_tls_pending SEC(".maps");
+
+/* per thread: arguments of a read call, between entry and return */
+struct sl_tls_read_args {
+	__u64 conn;
+	__u64 buf;
+	__u64 readbytes; /* size_t * of SSL_read_ex */
+	__u32 lib;
+	__u32 fn;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SL_MAX_INFLIGHT);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, struct sl_tls_read_args);
+} sl_tls_reads SEC(".maps");
+
+/* a power of two minus one above SL_TLS_CAPTURE_MAX: bounds lengths for the
+ * verifier whatever the compiler does with the comparisons */
+#define SL_TLS_CAPTURE_MASK 0xffff
+_Static_assert(SL_TLS_CAPTURE_MAX <= SL_TLS_CAPTURE_MASK, "capture mask");
+
+/* one record being built per CPU (too big for the stack) */
+struct sl_tls_buf {
+	__u8 raw[sizeof(struct sl_tls_event) + SL_TLS_CAPTURE_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sl_tls_buf);
+} sl_tls_bufs SEC(".maps");
+
+static const struct sl_tls_conn sl_tls_conn_zero;
+
+static __always_inline struct sl_tls_conn *sl_tls_conn_get(__u64 conn, int create)
+{
+	struct sl_tls_conn_key key = {
+	    .conn = conn,
+	    .tgid = bpf_get_current_pid_tgid() >> 32,
+	};
+	struct sl_tls_conn *c;
+
+	c = bpf_map_lookup_elem(&sl_tls_conns, &key);
+	if (c || !create)
+		return c;
+	if (bpf_map_update_elem(&sl_tls_conns, &key, &sl_tls_conn_zero, BPF_NOEXIST) &&
+	    !bpf_map_lookup_elem(&sl_tls_conns, &key)) {
+		sl_count_loss(SL_LOSS_MAP_FULL, SL_OP_TLS_WRITE);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&sl_tls_conns, &key);
+}
+
+/* the thread enters a TLS call on conn: learn the peer if not known yet */
+static __always_inline void sl_tls_enter(__u64 conn)
+{
+	struct sl_tls_pending p = {.conn = conn};
+	struct sl_tls_conn *c;
+	__u64 id;
+
+	c = sl_tls_conn_get(conn, 0);
+	if (c && c->peer_family)
+		return;
+	id = bpf_get_current_pid_tgid();
+	p.entered_ns = bpf_ktime_get_ns();
+	bpf_map_update_elem(&sl_tls_pending, &id, &p, BPF_ANY);
+}
+
+/*
+ * Verdict on a TLS write before any byte of it is encrypted (issue 3: the
+ * pattern automaton and the session's rules go here; kill/hold act at this
+ * point). This issue only records.
+ */
+static __always_inline int sl_tls_write_verdict(const struct sl_session_info *s,
+						const struct sl_tls_event *e)
+{
+	return 0;
+}
+
+/*
+ * Build and emit one record: len is the true length of the call, the first
+ * min(len, sl_tls_capture_max) bytes at buf are captured.
+ */
+static __always_inline struct sl_tls_event *sl_tls_record(__u32 op, __u64 cgid, __u64 conn,
+							  __u32 lib, __u32 fn, __u64 buf, __u64 len)
+{
+	struct sl_tls_conn *c;
+	struct sl_tls_event *e;
+	__u32 zero = 0;
+	__u64 n, cap;
+
+	e = bpf_map_lookup_elem(&sl_tls_bufs, &zero);
+	if (!e) {
+		sl_count_loss(SL_LOSS_RINGBUF_FULL, op);
+		return NULL;
+	}
+	sl_hdr_fill(&e->hdr, op, cgid);
+	e->conn = conn;
+	e->len = len;
+	e->lib = lib;
+	e->fn = fn;
+	e->_pad0 = 0;
+	e->_pad1 = 0;
+	c = sl_tls_conn_get(conn, 0);
+	if (c) {
+		__builtin_memcpy(e->peer_addr, c->peer_addr, sizeof(e->peer_addr));
+		e->peer_family = c->peer_family;
+		e->peer_port = c->peer_port;
+		e->sni_len = c->sni_len;
+		__builtin_memcpy(e->sni, c->sni, sizeof(e->sni));
+	} else {
+		__builtin_memset(e->peer_addr, 0, sizeof(e->peer_addr));
+		e->peer_family = 0;
+		e->peer_port = 0;
+		e->sni_len = 0;
+		__builtin_memset(e->sni, 0, sizeof(e->sni));
+	}
+
+	cap = sl_tls_capture_max;
+	if (cap > SL_TLS_CAPTURE_MAX)
+		cap = SL_TLS_CAPTURE_MAX;
+	n = len < cap ? len : cap;
+	if (n < len)
+		e->hdr.flags |= SL_EVF_TRUNCATED;
+	/* keep the bound visible to the verifier */
+	asm volatile("%[n] &= %[mask]" : [n] "+r"(n) : [mask] "i"(SL_TLS_CAPTURE_MASK));
+	if (n > SL_TLS_CAPTURE_MAX)
+		n = SL_TLS_CAPTURE_MAX;
+	if (n && bpf_probe_read_user(e->data, n, (const void *)buf)) {
+		e->hdr.flags |= SL_EVF_READ_FAULT;
+		n = 0;
+	}
+	e->data_len = n;
+	return e;
+}
+
+static __always_inline void sl_tls_emit(struct sl_tls_event *e)
+{
+	__u64 n = e->data_len;
+
+	if (n > SL_TLS_CAPTURE_MAX)
+		n = SL_TLS_CAPTURE_MAX;
+	sl_emit(e, sizeof(*e) + n);
+}
+
+/* entry of a write: capture, decide, record */
+static __always_inline int sl_tls_write(__u64 conn, __u64 buf, __u64 len, __u32 lib, __u32 fn)
+{
+	struct sl_session_info *s;
+	struct sl_tls_event *e;
+	__u64 cgid = 0;
+
+	s = sl_current_session(&cgid);
+	if (!s)
+		return 0;
+	sl_tls_enter(conn);
+	e = sl_tls_record(SL_OP_TLS_WRITE, cgid, conn, lib, fn, buf, len);
+	if (!e)
+		return 0;
+	sl_tls_write_verdict(s, e);
+	sl_tls_emit(e);
+	return 0;
+}
+
+/* entry of a read: remember where the plaintext goes */
+static __always_inline int sl_tls_read_entry(__u64 conn, __u64 buf, __u64 readbytes, __u32 lib,
+					     __u32 fn)
+{
+	struct sl_tls_read_args args = {
+	    .conn = conn,
+	    .buf = buf,
+	    .readbytes = readbytes,
+	    .lib = lib,
+	    .fn = fn,
+	};
+	__u64 id;
+
+	if (!sl_current_session(NULL))
+		return 0;
+	id = bpf_get_current_pid_tgid();
+	sl_tls_enter(conn);
+	if (bpf_map_update_elem(&sl_tls_reads, &id, &args, BPF_ANY))
+		sl_count_loss(SL_LOSS_MAP_FULL, SL_OP_TLS_READ);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(sl_ssl_write, void *ssl, const void *buf, int num)
+{
+	if (num <= 0)
+		return 0;
+	return sl_tls_write((__u64)ssl, (__u64)buf, (__u64)num, SL_TLS_OPENSSL,
+			    SL_TLS_FN_SSL_WRITE);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(sl_ssl_write_ex, void *ssl, const void *buf, __u64 num)
+{
+	return sl_tls_write((__u64)ssl, (__u64)buf, num, SL_TLS_OPENSSL, SL_TLS_FN_SSL_WRITE_EX);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(sl_gnutls_send, void *session, const void *data, __u64 size)
+{
+	return sl_tls_write((__u64)session, (__u64)data, size, SL_TLS_GNUTLS,
+			    SL_TLS_FN_GNUTLS_SEND);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(sl_ssl_read, void *ssl, void *buf, int num)
+{
+	return sl_tls_read_entry((__u64)ssl, (__u64)buf, 0, SL_TLS_OPENSSL, SL_TLS_FN_SSL_READ);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(sl_ssl_read_ex, void *ssl, void *buf, __u64 num, __u64 *readbytes)
+{
+	return sl_tls_read_entry((__u64)ssl, (__u64)buf, (__u64)readbytes, SL_TLS_OPENSSL,
+				 SL_TLS_FN_SSL_READ_EX);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(sl_gnutls_recv, void *session, void *data, __u64 size)
+{
+	return sl_tls_read_entry((__u64)session, (__u64)data, 0, SL_TLS_GNUTLS,
+				 SL_TLS_FN_GNUTLS_RECV);
+}
+
+/* return of SSL_read, SSL_read_ex, gnutls_record_recv */
+SEC("uretprobe")
+int BPF_KRETPROBE(sl_tls_read_ret, long ret)
+{
+	struct sl_tls_read_args *ap, a;
+	struct sl_tls_event *e;
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 cgid = 0, n = 0;
+
+	ap = bpf_map_lookup_elem(&sl_tls_reads, &id);
+	if (!ap)
+		return 0;
+	a = *ap;
+	bpf_map_delete_elem(&sl_tls_reads, &id);
+	if (!sl_current_session(&cgid))
+		return 0;
+	switch (a.fn) {
+	case SL_TLS_FN_SSL_READ:
+		/* int SSL_read() */
+		if ((int)ret <= 0)
+			return 0;
+		n = (__u64)(int)ret;
+		break;
+	case SL_TLS_FN_SSL_READ_EX:
+		/* int SSL_read_ex(): 1 on success, *readbytes set */
+		if ((int)ret != 1 || !a.readbytes ||
+		    bpf_probe_read_user(&n, sizeof(n), (const void *)a.readbytes)) {
+			if ((int)ret == 1)
+				sl_count_loss(SL_LOSS_READ_FAULT, SL_OP_TLS_READ);
+			return 0;
+		}
+		break;
+	default:
+		/* ssize_t gnutls_record_recv() */
+		if (ret <= 0)
+			return 0;
+		n = ret;
+		break;
+	}
+	if (!n)
+		return 0;
+	e = sl_tls_record(SL_OP_TLS_READ, cgid, a.conn, a.lib, a.fn, a.buf, n);
+	if (e)
+		sl_tls_emit(e);
+	return 0;
+}
+
+/* SSL_do_handshake, gnutls_handshake: conn first (SSL_connect and
+ * SSL_accept call SSL_do_handshake) */
+SEC("uprobe")
+int BPF_KPROBE(sl_tls_hs_enter, void *conn)
+{
+	if (sl_current_session(NULL))
+		sl_tls_enter((__u64)conn);
+	return 0;
+}
+
+/* long SSL_ctrl(SSL *s, int cmd, long larg, void *parg): SNI */
+SEC("uprobe")
+int BPF_KPROBE(sl_ssl_ctrl, void *ssl, int cmd, long larg, const char *parg)
+{
+	struct sl_tls_conn *c;
+	long n;
+
+	if (cmd != SL_SSL_CTRL_SET_TLSEXT_HOSTNAME || larg != SL_TLSEXT_NAMETYPE_HOST_NAME ||
+	    !parg || !sl_current_session(NULL))
+		return 0;
+	c = sl_tls_conn_get((__u64)ssl, 1);
+	if (!c)
+		return 0;
+	n = bpf_probe_read_user_str(c->sni, sizeof(c->sni), parg);
+	if (n <= 0) {
+		c->sni_len = 0;
+		sl_count_loss(SL_LOSS_READ_FAULT, SL_OP_TLS_WRITE);
+		return 0;
+	}
+	c->sni_len = n - 1;
+	return 0;
+}
+
+/* int gnutls_server_name_set(session, type, const void *name, size_t len) */
+SEC("uprobe")
+int BPF_KPROBE(sl_gnutls_sni, void *session, int type, const void *name, __u64 len)
+{
+	struct sl_tls_conn *c;
+	__u64 n = len;
+
+	if (type != SL_GNUTLS_NAME_DNS || !name || !sl_current_session(NULL))
+		return 0;
+	c = sl_tls_conn_get((__u64)session, 1);
+	if (!c)
+		return 0;
+	if (n > SL_SNI_MAX - 1)
+		n = SL_SNI_MAX - 1;
+	asm volatile("%[n] &= %[mask]" : [n] "+r"(n) : [mask] "i"(SL_SNI_MAX - 1));
+	if (bpf_probe_read_user(c->sni, n, name)) {
+		c->sni_len = 0;
+		sl_count_loss(SL_LOSS_READ_FAULT, SL_OP_TLS_WRITE);
+		return 0;
+	}
+	c->sni[n] = 0;
+	c->sni_len = n;
+	return 0;
+}
+
+/* SSL_free, gnutls_deinit: the connection id may be reused */
+SEC("uprobe")
+int BPF_KPROBE(sl_tls_free, void *conn)
+{
+	struct sl_tls_conn_key key = {
+	    .conn = (__u64)conn,
+	    .tgid = bpf_get_current_pid_tgid() >> 32,
+	};
+
+	if (sl_current_session(NULL))
+		bpf_map_delete_elem(&sl_tls_conns, &key);
+	return 0;
+}
+
+/*
+ * A session thread reads or writes fd: if it entered a TLS call on a
+ * connection without a peer just before, this socket is that peer.
+ */
+static __always_inline int sl_tls_sock_io(long fd)
+{
+	struct sl_tls_pending *pp, p;
+	struct sl_tls_conn *c;
+	struct sl_peer peer = {};
+	struct socket *sock;
+	__u64 id;
+
+	if (!sl_current_session(NULL))
+		return 0;
+	id = bpf_get_current_pid_tgid();
+	pp = bpf_map_lookup_elem(&sl_tls_pending, &id);
+	if (!pp)
+		return 0;
+	p = *pp;
+	if (bpf_ktime_get_ns() - p.entered_ns > SL_TLS_PEER_WINDOW_NS) {
+		bpf_map_delete_elem(&sl_tls_pending, &id);
+		return 0;
+	}
+	/* files, pipes, eventfds in between do not count */
+	sock = sl_fd_socket(fd);
+	if (!sock)
+		return 0;
+	bpf_map_delete_elem(&sl_tls_pending, &id);
+	if (!sl_socket_peer(sock, &peer) ||
+	    (peer.family != SL_AF_INET && peer.family != SL_AF_INET6))
+		return 0;
+	c = sl_tls_conn_get(p.conn, 1);
+	if (!c)
+		return 0;
+	__builtin_memcpy(c->peer_addr, peer.addr, sizeof(c->peer_addr));
+	c->peer_port = peer.port;
+	c->peer_family = peer.family;
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_write")
+int sl_tls_sys_write(struct trace_event_raw_sys_enter *ctx)
+{
+	return sl_tls_sock_io(ctx->args[0]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_writev")
+int sl_tls_sys_writev(struct trace_event_raw_sys_enter *ctx)
+{
+	return sl_tls_sock_io(ctx->args[0]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int sl_tls_sys_sendto(struct trace_event_raw_sys_enter *ctx)
+{
+	return sl_tls_sock_io(ctx->args[0]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int sl_tls_sys_sendmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return sl_tls_sock_io(ctx->args[0]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_read")
+int sl_tls_sys_read(struct trace_event_raw_sys_enter *ctx)
+{
+	return sl_tls_sock_io(ctx->args[0]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvfrom")
+int sl_tls_sys_recvfrom(struct trace_event_raw_sys_enter *ctx)
+{
+	return sl_tls_sock_io(ctx->args[0]);
+}

@@ -1,0 +1,1467 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * TLS instrumentation (tls.h): which files get the uprobes of bpf/tls.bpf.c,
+ * and which executables do TLS where no uprobe can see it.
+ *
+ * Targets. Uprobes are attached per file (inode) for every process (pid -1),
+ * so a library mapped later (python dlopens libssl on `import ssl`) is
+ * covered. At start: every libssl.so.N and libgnutls.so.N of the native
+ * architecture (ldconfig's cache and the standard library directories,
+ * symlinks resolved, deduplicated by device and inode) and known executables
+ * that embed OpenSSL with exported symbols (node). At each session exec: the
+ * executable itself when it defines the entry points (.dynsym, or .symtab of
+ * an unstripped static binary), and the TLS libraries it links (DT_NEEDED,
+ * transitively), so a library outside the standard directories or replaced
+ * by an upgrade (new inode) is attached too.
+ *
+ * Blind spots. An executable that carries a TLS implementation without
+ * instrumentable entry points (Go's crypto/tls, static OpenSSL without
+ * symbols, BoringSSL, rustls, mbed TLS, wolfSSL) or links a TLS library
+ * scopelock does not instrument (NSS, ...) is reported once per session as a
+ * "tls_blind_spot" record and listed in status: never silently skipped.
+ * Detection reads the ELF headers with libelf, and for static, stripped or Go
+ * binaries searches the file (mmap + memmem, bounded) for TLS library marker
+ * strings. Results are cached by (dev, inode, mtime).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <limits.h>
+#include <pthread.h>
+#include <search.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+#include <dirent.h>
+
+#include <bpf/libbpf.h>
+
+#include "jsonbytes.h"
+#include "log.h"
+#include "tls.h"
+#include "util.h"
+#include "scopelock.skel.h"
+
+#if defined(__x86_64__)
+#define SL_MULTIARCH "x86_64-linux-gnu"
+#define SL_EM EM_X86_64
+#elif defined(__aarch64__)
+#define SL_MULTIARCH "aarch64-linux-gnu"
+#define SL_EM EM_AARCH64
+#else
+#error "unsupported architecture"
+#endif
+
+/* bytes of an executable searched for TLS marker strings */
+#define SL_TLS_SCAN_MAX (512ULL << 20)
+/* libraries visited when following DT_NEEDED from one executable */
+#define SL_TLS_WALK_MAX 256
+/* "#!" interpreters followed */
+#define SL_TLS_SHEBANG_MAX 4
+/* threads detaching uprobes at exit */
+#define SL_TLS_DETACH_THREADS 64
+/* system libraries are re-checked (upgrade = new inode) at most this often */
+#define SL_TLS_RECHECK_NS (1000ULL * 1000 * 1000)
+
+enum tls_lib {
+	LIB_OPENSSL = 1 << 0,
+	LIB_GNUTLS = 1 << 1,
+};
+
+/* one instrumented function: program at entry, program at return (or NULL) */
+struct tls_func {
+	const char *name;
+	unsigned int lib;
+	const char *entry;
+	const char *ret;
+	bool capture; /* writes plaintext: a target without one is not instrumented */
+};
+
+/*
+ * Writes and handshakes need no return probe (bpf/tls.bpf.c learns the peer
+ * from the next socket I/O); every probe costs a kernel grace period when it
+ * is detached, so there are as few as possible. SSL_connect and SSL_accept
+ * call SSL_do_handshake.
+ */
+static const struct tls_func tls_funcs[] = {
+    {"SSL_write", LIB_OPENSSL, "sl_ssl_write", NULL, true},
+    {"SSL_write_ex", LIB_OPENSSL, "sl_ssl_write_ex", NULL, true},
+    {"SSL_read", LIB_OPENSSL, "sl_ssl_read", "sl_tls_read_ret", false},
+    {"SSL_read_ex", LIB_OPENSSL, "sl_ssl_read_ex", "sl_tls_read_ret", false},
+    {"SSL_do_handshake", LIB_OPENSSL, "sl_tls_hs_enter", NULL, false},
+    {"SSL_ctrl", LIB_OPENSSL, "sl_ssl_ctrl", NULL, false},
+    {"SSL_free", LIB_OPENSSL, "sl_tls_free", NULL, false},
+    {"gnutls_record_send", LIB_GNUTLS, "sl_gnutls_send", NULL, true},
+    {"gnutls_record_recv", LIB_GNUTLS, "sl_gnutls_recv", "sl_tls_read_ret", false},
+    {"gnutls_handshake", LIB_GNUTLS, "sl_tls_hs_enter", NULL, false},
+    {"gnutls_server_name_set", LIB_GNUTLS, "sl_gnutls_sni", NULL, false},
+    {"gnutls_deinit", LIB_GNUTLS, "sl_tls_free", NULL, false},
+};
+#define N_FUNCS SL_ARRAY_SIZE(tls_funcs)
+_Static_assert(N_FUNCS <= 64, "function bitmask");
+
+static uint64_t capture_mask(void)
+{
+	uint64_t m = 0;
+
+	for (size_t i = 0; i < N_FUNCS; i++)
+		if (tls_funcs[i].capture)
+			m |= 1ULL << i;
+	return m;
+}
+
+/* shared libraries found at start */
+static const char *const lib_prefixes[] = {"libssl.so.", "libgnutls.so."};
+/* executables known to embed OpenSSL with exported symbols */
+static const char *const known_executables[] = {"/usr/bin/node", "/usr/local/bin/node",
+						"/usr/bin/nodejs"};
+static const char *const lib_dirs[] = {
+    "/lib/" SL_MULTIARCH, "/usr/lib/" SL_MULTIARCH, "/lib64", "/usr/lib64", "/lib",
+    "/usr/lib",		  "/usr/local/lib",
+};
+
+/* shared TLS libraries scopelock does not instrument (soname prefix) */
+static const struct {
+	const char *prefix;
+	const char *what;
+} foreign_libs[] = {
+    {"libssl3.so", "NSS (libssl3.so)"},
+    {"libmbedtls.so", "mbed TLS (libmbedtls.so)"},
+    {"libwolfssl.so", "wolfSSL (libwolfssl.so)"},
+    {"libtls.so", "LibreSSL libtls (libtls.so)"},
+    {"libboringssl", "BoringSSL"},
+    {"libs2n.so", "s2n-tls (libs2n.so)"},
+    {"libbotan", "Botan"},
+};
+
+/* marker strings of TLS implementations linked into an executable */
+enum marker_kind {
+	MK_GO = 1,
+	MK_OPENSSL,
+	MK_OTHER,
+};
+
+static const struct {
+	const char *s;
+	enum marker_kind kind;
+	const char *what;
+} markers[] = {
+    {"crypto/tls.", MK_GO, "Go crypto/tls"},
+    {"OpenSSL 1.", MK_OPENSSL, "OpenSSL"},
+    {"OpenSSL 3.", MK_OPENSSL, "OpenSSL"},
+    /* libssl's default TLS 1.3 ciphersuites (OpenSSL 1.1.1 and 3.x): there even
+     * when the version text is not linked in */
+    {"TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256", MK_OPENSSL, "OpenSSL"},
+    {"BoringSSL", MK_OPENSSL, "BoringSSL"},
+    {"LibreSSL", MK_OPENSSL, "LibreSSL"},
+    {"rustls", MK_OTHER, "rustls"},
+    {"mbed TLS", MK_OTHER, "mbed TLS"},
+    {"mbedtls", MK_OTHER, "mbed TLS"},
+    {"wolfSSL", MK_OTHER, "wolfSSL"},
+};
+
+struct tls_target {
+	char *path;
+	dev_t dev;
+	ino_t ino;
+	const char *origin; /* "system library", "known executable", "session exec" */
+	unsigned int libs;  /* enum tls_lib */
+	uint64_t present;   /* functions the file defines */
+	uint64_t attached;  /* functions with their probes attached */
+	json_t *errors;	    /* [{"function", "error"}] */
+	struct bpf_link **links;
+	size_t nlinks;
+};
+
+struct blind_spot {
+	char *path;
+	dev_t dev;
+	ino_t ino;
+	char *reason;
+	char *marker;
+	json_t *sessions; /* session ids already told (strings) */
+	uint64_t execs;
+};
+
+/* what the ELF headers say about one file */
+struct elf_info {
+	bool is_elf;
+	uint16_t machine;
+	bool has_interp;
+	bool has_sections;
+	bool has_symtab;
+	bool is_go;
+	bool imports_tls; /* undefined SSL_* / gnutls_* symbols: uses a shared library */
+	uint64_t dynsym_defined;
+	uint64_t symtab_defined;
+	char **needed;
+	size_t nneeded;
+	char *rpath;
+	char *runpath;
+};
+
+/* cache of executables and libraries seen, by (dev, ino, mtime) */
+enum exe_verdict {
+	EXE_NONE = 0, /* no TLS seen */
+	EXE_TARGET,   /* instrumented (itself or its TLS libraries) */
+	EXE_BLIND,    /* blind spot */
+};
+
+struct exe_cache {
+	dev_t dev;
+	ino_t ino;
+	struct timespec mtime;
+	enum exe_verdict verdict;
+	struct blind_spot *blind; /* EXE_BLIND */
+	char **libs;		  /* TLS libraries it links (re-checked on each exec) */
+	size_t nlibs;
+};
+
+struct soname {
+	char *name;
+	char *path;
+};
+
+struct sl_tls {
+	struct scopelock_bpf *skel;
+	sl_tls_report_fn report;
+	void *report_ctx;
+	struct bpf_program *entry[N_FUNCS];
+	struct bpf_program *ret[N_FUNCS];
+	struct tls_target **targets;
+	size_t ntargets;
+	struct blind_spot **blind;
+	size_t nblind;
+	void *cache;		/* tsearch tree of struct exe_cache */
+	struct soname *sonames; /* ldconfig cache */
+	size_t nsonames;
+	char **watch; /* system library paths, re-checked for a new inode */
+	size_t nwatch;
+	uint64_t last_recheck_ns;
+	uint64_t scans; /* files searched for markers (status) */
+};
+
+/* ---------------------------------------------------------------- utils */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int strv_add(char ***v, size_t *n, const char *s)
+{
+	char **nv;
+	char *dup = strdup(s);
+
+	if (!dup)
+		return -ENOMEM;
+	nv = realloc(*v, (*n + 1) * sizeof(**v));
+	if (!nv) {
+		free(dup);
+		return -ENOMEM;
+	}
+	nv[(*n)++] = dup;
+	*v = nv;
+	return 0;
+}
+
+static bool strv_has(char **v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v[i], s))
+			return true;
+	return false;
+}
+
+static void strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int ptrv_add(void *vp, size_t *n, void *p)
+{
+	void ***v = vp;
+	void **nv = realloc(*v, (*n + 1) * sizeof(**v));
+
+	if (!nv)
+		return -ENOMEM;
+	nv[(*n)++] = p;
+	*v = nv;
+	return 0;
+}
+
+/* ------------------------------------------------------------- ELF view */
+
+static void elf_info_clear(struct elf_info *ei)
+{
+	strv_free(ei->needed, ei->nneeded);
+	free(ei->rpath);
+	free(ei->runpath);
+	memset(ei, 0, sizeof(*ei));
+}
+
+static int func_index(const char *name)
+{
+	if (strncmp(name, "SSL_", 4) && strncmp(name, "gnutls_", 7))
+		return -1;
+	for (size_t i = 0; i < N_FUNCS; i++)
+		if (!strcmp(name, tls_funcs[i].name))
+			return (int)i;
+	return -1;
+}
+
+static void scan_symbols(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh, uint64_t *defined,
+			 bool *imports)
+{
+	Elf_Data *data = elf_getdata(scn, NULL);
+	size_t n;
+
+	if (!data || !sh->sh_entsize)
+		return;
+	n = sh->sh_size / sh->sh_entsize;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Sym sym;
+		const char *name;
+		int idx, type;
+
+		if (!gelf_getsym(data, (int)i, &sym) || !sym.st_name)
+			continue;
+		name = elf_strptr(elf, sh->sh_link, sym.st_name);
+		if (!name || (name[0] != 'S' && name[0] != 'g'))
+			continue;
+		idx = func_index(name);
+		if (idx < 0)
+			continue;
+		type = GELF_ST_TYPE(sym.st_info);
+		if (sym.st_shndx == SHN_UNDEF) {
+			if (imports)
+				*imports = true;
+		} else if ((type == STT_FUNC || type == STT_GNU_IFUNC) && sym.st_value) {
+			*defined |= 1ULL << idx;
+		}
+	}
+}
+
+static int scan_dynamic(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh, struct elf_info *ei)
+{
+	Elf_Data *data = elf_getdata(scn, NULL);
+	size_t n;
+	int err;
+
+	if (!data || !sh->sh_entsize)
+		return 0;
+	n = sh->sh_size / sh->sh_entsize;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Dyn dyn;
+		const char *s;
+
+		if (!gelf_getdyn(data, (int)i, &dyn) || dyn.d_tag == DT_NULL)
+			break;
+		if (dyn.d_tag != DT_NEEDED && dyn.d_tag != DT_RPATH && dyn.d_tag != DT_RUNPATH)
+			continue;
+		s = elf_strptr(elf, sh->sh_link, dyn.d_un.d_val);
+		if (!s)
+			continue;
+		if (dyn.d_tag == DT_NEEDED) {
+			err = strv_add(&ei->needed, &ei->nneeded, s);
+			if (err)
+				return err;
+		} else {
+			char **dst = dyn.d_tag == DT_RPATH ? &ei->rpath : &ei->runpath;
+
+			free(*dst);
+			*dst = strdup(s);
+			if (!*dst)
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* read what matters of fd's ELF headers; a non-ELF file gives is_elf false */
+static int elf_inspect(int fd, struct elf_info *out)
+{
+	struct elf_info ei = {0};
+	GElf_Ehdr eh;
+	size_t phnum = 0, shstrndx;
+	Elf_Scn *scn = NULL;
+	Elf *elf;
+	int err = 0;
+
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -EINVAL;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh))
+		goto out_ok;
+	ei.is_elf = true;
+	ei.machine = eh.e_machine;
+	if (elf_getphdrnum(elf, &phnum) == 0) {
+		for (size_t i = 0; i < phnum; i++) {
+			GElf_Phdr ph;
+
+			if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_INTERP)
+				ei.has_interp = true;
+		}
+	}
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		goto out_ok;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		const char *name;
+
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		ei.has_sections = true;
+		name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (name && (!strcmp(name, ".go.buildinfo") || !strcmp(name, ".note.go.buildid") ||
+			     !strcmp(name, ".gopclntab")))
+			ei.is_go = true;
+		switch (sh.sh_type) {
+		case SHT_SYMTAB:
+			ei.has_symtab = true;
+			scan_symbols(elf, scn, &sh, &ei.symtab_defined, NULL);
+			break;
+		case SHT_DYNSYM:
+			scan_symbols(elf, scn, &sh, &ei.dynsym_defined, &ei.imports_tls);
+			break;
+		case SHT_DYNAMIC:
+			err = scan_dynamic(elf, scn, &sh, &ei);
+			if (err)
+				goto out;
+			break;
+		default:
+			break;
+		}
+	}
+out_ok:
+	*out = ei;
+	memset(&ei, 0, sizeof(ei));
+out:
+	elf_info_clear(&ei);
+	if (elf)
+		elf_end(elf);
+	return err;
+}
+
+/*
+ * Search the file for TLS implementation markers. Returns the index of the
+ * first marker found (in markers[] order, so Go and OpenSSL win), -1 if none,
+ * or -errno.
+ */
+static int scan_markers(struct sl_tls *t, int fd, off_t size, bool is_go)
+{
+	size_t len = (uint64_t)size > SL_TLS_SCAN_MAX ? SL_TLS_SCAN_MAX : (size_t)size;
+	int found = -1;
+	void *map;
+
+	if (!len)
+		return -1;
+	map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (map == MAP_FAILED)
+		return -errno;
+	t->scans++;
+	madvise(map, len, MADV_SEQUENTIAL);
+	for (size_t i = 0; i < SL_ARRAY_SIZE(markers) && found < 0; i++) {
+		/* crypto/tls. means Go's TLS only in a Go binary */
+		if (markers[i].kind == MK_GO && !is_go)
+			continue;
+		if (memmem(map, len, markers[i].s, strlen(markers[i].s)))
+			found = (int)i;
+	}
+	munmap(map, len);
+	return found;
+}
+
+/* ---------------------------------------------------------- attachment */
+
+static void target_free(struct tls_target *tg)
+{
+	if (!tg)
+		return;
+	for (size_t i = 0; i < tg->nlinks; i++)
+		bpf_link__destroy(tg->links[i]);
+	free(tg->links);
+	json_decref(tg->errors);
+	free(tg->path);
+	free(tg);
+}
+
+static struct tls_target *target_find(struct sl_tls *t, dev_t dev, ino_t ino)
+{
+	for (size_t i = 0; i < t->ntargets; i++)
+		if (t->targets[i]->dev == dev && t->targets[i]->ino == ino)
+			return t->targets[i];
+	return NULL;
+}
+
+static struct bpf_link *attach_one(struct bpf_program *prog, const char *path, const char *func,
+				   bool retprobe, int *err)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = func, .retprobe = retprobe);
+	struct bpf_link *l;
+
+	l = bpf_program__attach_uprobe_opts(prog, -1, path, 0, &opts);
+	if (!l)
+		*err = -errno;
+	return l;
+}
+
+static void target_error(struct tls_target *tg, const char *func, const char *what, int err)
+{
+	char msg[256];
+	json_t *e;
+
+	snprintf(msg, sizeof(msg), "%s: %s", what, strerror(-err));
+	log_warn("tls: attach %s to '%s' failed: %s", func, tg->path, msg);
+	e = json_pack("{s:s, s:s}", "function", func, "error", msg);
+	if (e)
+		json_array_append_new(tg->errors, e);
+}
+
+/*
+ * Attach the probes of every function the file defines. A function is a
+ * unit: if its return probe fails, its entry probe is detached again.
+ */
+static void target_attach(struct sl_tls *t, struct tls_target *tg)
+{
+	for (size_t i = 0; i < N_FUNCS; i++) {
+		const struct tls_func *f = &tls_funcs[i];
+		struct bpf_link *le = NULL, *lr = NULL;
+		struct bpf_link **nl;
+		int err = 0;
+
+		if (!(tg->present & (1ULL << i)) || (tg->attached & (1ULL << i)))
+			continue;
+		if (!t->entry[i] || (f->ret && !t->ret[i])) {
+			target_error(tg, f->name, "BPF program not loaded", -ENOENT);
+			continue;
+		}
+		le = attach_one(t->entry[i], tg->path, f->name, false, &err);
+		if (!le) {
+			target_error(tg, f->name, "uprobe", err);
+			continue;
+		}
+		if (f->ret) {
+			lr = attach_one(t->ret[i], tg->path, f->name, true, &err);
+			if (!lr) {
+				bpf_link__destroy(le);
+				target_error(tg, f->name, "uretprobe", err);
+				continue;
+			}
+		}
+		nl = realloc(tg->links, (tg->nlinks + 2) * sizeof(*nl));
+		if (!nl) {
+			bpf_link__destroy(le);
+			bpf_link__destroy(lr);
+			target_error(tg, f->name, "link table", -ENOMEM);
+			continue;
+		}
+		tg->links = nl;
+		tg->links[tg->nlinks++] = le;
+		if (lr)
+			tg->links[tg->nlinks++] = lr;
+		tg->attached |= 1ULL << i;
+		log_debug("tls: attached %s in '%s'", f->name, tg->path);
+	}
+}
+
+static const char *target_status(const struct tls_target *tg)
+{
+	if (!(tg->attached & capture_mask()))
+		return "failed";
+	if (tg->attached != tg->present)
+		return "partial";
+	return "attached";
+}
+
+/*
+ * Make path (a resolved real file) a target if it defines a TLS write entry
+ * point. *out: the target (new or existing), NULL when the file has nothing
+ * to instrument. 0, or -errno when the file could not be read.
+ */
+static int target_add(struct sl_tls *t, const char *path, const char *origin, const struct stat *st,
+		      const struct elf_info *ei, struct tls_target **out)
+{
+	struct tls_target *tg;
+	uint64_t present;
+	int err;
+
+	*out = target_find(t, st->st_dev, st->st_ino);
+	if (*out)
+		return 0;
+	/* .dynsym first; an unstripped static binary has the names in .symtab */
+	present = ei->dynsym_defined ? ei->dynsym_defined : ei->symtab_defined;
+	if (!(present & capture_mask()))
+		return 0;
+	tg = calloc(1, sizeof(*tg));
+	if (!tg)
+		return -ENOMEM;
+	tg->path = strdup(path);
+	tg->errors = json_array();
+	if (!tg->path || !tg->errors) {
+		target_free(tg);
+		return -ENOMEM;
+	}
+	tg->dev = st->st_dev;
+	tg->ino = st->st_ino;
+	tg->origin = origin;
+	tg->present = present;
+	for (size_t i = 0; i < N_FUNCS; i++)
+		if (present & (1ULL << i))
+			tg->libs |= tls_funcs[i].lib;
+	err = ptrv_add(&t->targets, &t->ntargets, tg);
+	if (err) {
+		target_free(tg);
+		return err;
+	}
+	target_attach(t, tg);
+	if (tg->attached & capture_mask())
+		log_info("tls: instrumented '%s' (%s): %s", path, origin, target_status(tg));
+	else
+		log_err("tls: '%s' (%s) defines TLS entry points but none could be attached: "
+			"its TLS traffic is not captured",
+			path, origin);
+	*out = tg;
+	return 0;
+}
+
+/* open a file for inspection; the real path is returned in rp (PATH_MAX) */
+static int open_real(const char *path, char *rp, struct stat *st)
+{
+	int fd;
+
+	if (!realpath(path, rp))
+		return -errno;
+	fd = open(rp, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, st) || !S_ISREG(st->st_mode)) {
+		int err = S_ISREG(st->st_mode) ? -errno : -EINVAL;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* consider path (a library or executable) as a target; 0 or -errno */
+static int consider_file(struct sl_tls *t, const char *path, const char *origin,
+			 struct tls_target **out)
+{
+	char rp[PATH_MAX];
+	struct elf_info ei = {0};
+	struct stat st;
+	struct tls_target *tg = NULL;
+	int fd, err;
+
+	fd = open_real(path, rp, &st);
+	if (fd < 0)
+		return fd;
+	if (target_find(t, st.st_dev, st.st_ino)) {
+		tg = target_find(t, st.st_dev, st.st_ino);
+		err = 0;
+		goto out;
+	}
+	err = elf_inspect(fd, &ei);
+	if (err || !ei.is_elf || ei.machine != SL_EM)
+		goto out;
+	err = target_add(t, rp, origin, &st, &ei, &tg);
+out:
+	if (out)
+		*out = tg;
+	elf_info_clear(&ei);
+	close(fd);
+	return err;
+}
+
+/* -------------------------------------------------- library discovery */
+
+static bool is_tls_lib_name(const char *name)
+{
+	for (size_t i = 0; i < SL_ARRAY_SIZE(lib_prefixes); i++) {
+		size_t n = strlen(lib_prefixes[i]);
+
+		if (!strncmp(name, lib_prefixes[i], n) && name[n] >= '0' && name[n] <= '9')
+			return true;
+	}
+	return false;
+}
+
+static const char *foreign_lib(const char *name)
+{
+	for (size_t i = 0; i < SL_ARRAY_SIZE(foreign_libs); i++)
+		if (!strncmp(name, foreign_libs[i].prefix, strlen(foreign_libs[i].prefix)))
+			return foreign_libs[i].what;
+	return NULL;
+}
+
+/* ldconfig -p: "\tlibssl.so.3 (libc6,x86-64) => /lib/x86_64-linux-gnu/libssl.so.3" */
+static void load_ldconfig(struct sl_tls *t)
+{
+	static const char *const ldconfigs[] = {"/sbin/ldconfig", "/usr/sbin/ldconfig"};
+	char line[PATH_MAX + 256];
+	FILE *p = NULL;
+
+	for (size_t i = 0; i < SL_ARRAY_SIZE(ldconfigs) && !p; i++) {
+		if (access(ldconfigs[i], X_OK))
+			continue;
+		snprintf(line, sizeof(line), "%s -p 2>/dev/null", ldconfigs[i]);
+		p = popen(line, "re");
+	}
+	if (!p) {
+		log_warn("tls: ldconfig not found: using the standard library directories only");
+		return;
+	}
+	while (fgets(line, sizeof(line), p)) {
+		char *name = line, *arrow, *path, *end;
+		struct soname *ns;
+
+		while (*name == ' ' || *name == '\t')
+			name++;
+		end = strchr(name, ' ');
+		arrow = strstr(line, " => ");
+		if (!end || !arrow || end > arrow)
+			continue;
+		*end = '\0';
+		path = arrow + 4;
+		path[strcspn(path, "\n")] = '\0';
+		if (path[0] != '/')
+			continue;
+		ns = realloc(t->sonames, (t->nsonames + 1) * sizeof(*ns));
+		if (!ns)
+			break;
+		t->sonames = ns;
+		ns[t->nsonames].name = strdup(name);
+		ns[t->nsonames].path = strdup(path);
+		if (!ns[t->nsonames].name || !ns[t->nsonames].path) {
+			free(ns[t->nsonames].name);
+			free(ns[t->nsonames].path);
+			break;
+		}
+		t->nsonames++;
+	}
+	pclose(p);
+}
+
+static void add_watch(struct sl_tls *t, const char *path)
+{
+	if (!strv_has(t->watch, t->nwatch, path))
+		strv_add(&t->watch, &t->nwatch, path);
+}
+
+/* attach to every system libssl/libgnutls; remember their paths */
+static void discover_libraries(struct sl_tls *t)
+{
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < t->nsonames; i++)
+		if (is_tls_lib_name(t->sonames[i].name))
+			add_watch(t, t->sonames[i].path);
+	for (size_t d = 0; d < SL_ARRAY_SIZE(lib_dirs); d++) {
+		DIR *dir = opendir(lib_dirs[d]);
+		struct dirent *de;
+
+		if (!dir)
+			continue;
+		while ((de = readdir(dir))) {
+			if (!is_tls_lib_name(de->d_name))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", lib_dirs[d], de->d_name);
+			add_watch(t, path);
+		}
+		closedir(dir);
+	}
+	for (size_t i = 0; i < t->nwatch; i++) {
+		int err = consider_file(t, t->watch[i], "system library", NULL);
+
+		if (err && err != -ENOENT)
+			log_warn("tls: inspect '%s': %s", t->watch[i], strerror(-err));
+	}
+}
+
+/* at most once a second: a system library replaced (new inode) is attached */
+static void recheck_libraries(struct sl_tls *t)
+{
+	uint64_t now = now_ns();
+
+	if (now - t->last_recheck_ns < SL_TLS_RECHECK_NS)
+		return;
+	t->last_recheck_ns = now;
+	for (size_t i = 0; i < t->nwatch; i++) {
+		struct stat st;
+
+		if (stat(t->watch[i], &st) || target_find(t, st.st_dev, st.st_ino))
+			continue;
+		consider_file(t, t->watch[i], "system library", NULL);
+	}
+}
+
+/* ------------------------------------------------------- blind spots */
+
+static struct blind_spot *blind_get(struct sl_tls *t, const char *path, const struct stat *st,
+				    const char *reason, const char *marker)
+{
+	struct blind_spot *b;
+
+	for (size_t i = 0; i < t->nblind; i++)
+		if (t->blind[i]->dev == st->st_dev && t->blind[i]->ino == st->st_ino)
+			return t->blind[i];
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return NULL;
+	b->path = strdup(path);
+	b->reason = strdup(reason);
+	b->marker = marker ? strdup(marker) : NULL;
+	b->sessions = json_array();
+	b->dev = st->st_dev;
+	b->ino = st->st_ino;
+	if (!b->path || !b->reason || (marker && !b->marker) || !b->sessions ||
+	    ptrv_add(&t->blind, &t->nblind, b)) {
+		free(b->path);
+		free(b->reason);
+		free(b->marker);
+		json_decref(b->sessions);
+		free(b);
+		return NULL;
+	}
+	log_warn("tls: blind spot '%s': %s: its TLS plaintext cannot be captured", path, reason);
+	return b;
+}
+
+static void blind_free(struct blind_spot *b)
+{
+	if (!b)
+		return;
+	free(b->path);
+	free(b->reason);
+	free(b->marker);
+	json_decref(b->sessions);
+	free(b);
+}
+
+/* tell the audit log, once per session and executable */
+static void blind_report(struct sl_tls *t, struct blind_spot *b, pid_t pid, const char *session)
+{
+	char dev[32];
+	size_t i;
+	json_t *v, *rec;
+
+	b->execs++;
+	json_array_foreach (b->sessions, i, v) {
+		if (session && json_is_string(v) && !strcmp(json_string_value(v), session))
+			return;
+	}
+	if (session)
+		json_array_append_new(b->sessions, json_string(session));
+	if (!t->report)
+		return;
+	rec = json_object();
+	if (!rec)
+		return;
+	json_object_set_new(rec, "type", json_string("tls_blind_spot"));
+	json_object_set_new(rec, "session", session ? json_string(session) : json_null());
+	json_object_set_new(rec, "pid", json_integer(pid));
+	sl_json_set_bytes(rec, "path", b->path, strlen(b->path));
+	json_object_set_new(rec, "reason", json_string(b->reason));
+	json_object_set_new(rec, "marker", b->marker ? json_string(b->marker) : json_null());
+	snprintf(dev, sizeof(dev), "%u:%u", major(b->dev), minor(b->dev));
+	json_object_set_new(rec, "dev", json_string(dev));
+	json_object_set_new(rec, "ino", json_integer((json_int_t)b->ino));
+	t->report(t->report_ctx, rec);
+	json_decref(rec);
+}
+
+/* ----------------------------------------------------- exec analysis */
+
+static int cache_cmp(const void *a, const void *b)
+{
+	const struct exe_cache *x = a, *y = b;
+
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	if (x->ino != y->ino)
+		return x->ino < y->ino ? -1 : 1;
+	if (x->mtime.tv_sec != y->mtime.tv_sec)
+		return x->mtime.tv_sec < y->mtime.tv_sec ? -1 : 1;
+	if (x->mtime.tv_nsec != y->mtime.tv_nsec)
+		return x->mtime.tv_nsec < y->mtime.tv_nsec ? -1 : 1;
+	return 0;
+}
+
+static void cache_free(void *p)
+{
+	struct exe_cache *c = p;
+
+	strv_free(c->libs, c->nlibs);
+	free(c);
+}
+
+/* e_machine of an ELF file, 0 if unreadable (the header is the same in ELF32/64) */
+static unsigned int elf_machine(const char *path)
+{
+	unsigned char h[20];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	n = pread(fd, h, sizeof(h), 0);
+	close(fd);
+	if (n != (ssize_t)sizeof(h) || memcmp(h, ELFMAG, SELFMAG))
+		return 0;
+	/* EI_DATA: byte order of e_machine */
+	return h[EI_DATA] == ELFDATA2MSB ? (unsigned int)(h[18] << 8 | h[19])
+					 : (unsigned int)(h[19] << 8 | h[18]);
+}
+
+/* expand $ORIGIN in one rpath entry */
+static void expand_origin(const char *entry, size_t n, const char *origin, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n && o + 1 < cap;) {
+		if (!strncmp(entry + i, "$ORIGIN", 7) || !strncmp(entry + i, "${ORIGIN}", 9)) {
+			size_t skip = entry[i + 1] == '{' ? 9 : 7;
+			int w = snprintf(out + o, cap - o, "%s", origin);
+
+			if (w < 0 || (size_t)w >= cap - o)
+				break;
+			o += (size_t)w;
+			i += skip;
+		} else {
+			out[o++] = entry[i++];
+		}
+	}
+	out[o] = '\0';
+}
+
+static bool try_dir_list(const char *list, const char *origin, const char *name, char *out)
+{
+	const char *p = list;
+	char dir[PATH_MAX];
+
+	while (p && *p) {
+		size_t n = strcspn(p, ":");
+
+		expand_origin(p, n, origin, dir, sizeof(dir));
+		if (dir[0] && snprintf(out, PATH_MAX, "%s/%s", dir, name) < PATH_MAX &&
+		    elf_machine(out) == SL_EM)
+			return true;
+		p += n;
+		if (*p == ':')
+			p++;
+	}
+	return false;
+}
+
+/* the file the dynamic linker would load for a DT_NEEDED name (native arch) */
+static bool resolve_needed(struct sl_tls *t, const char *name, const struct elf_info *from,
+			   const char *origin, char *out)
+{
+	if (strchr(name, '/')) {
+		snprintf(out, PATH_MAX, "%s", name);
+		return !access(out, R_OK);
+	}
+	if (from->rpath && !from->runpath && try_dir_list(from->rpath, origin, name, out))
+		return true;
+	if (from->runpath && try_dir_list(from->runpath, origin, name, out))
+		return true;
+	for (size_t i = 0; i < t->nsonames; i++) {
+		/* the cache lists every architecture: keep the native one */
+		if (!strcmp(t->sonames[i].name, name) && elf_machine(t->sonames[i].path) == SL_EM) {
+			snprintf(out, PATH_MAX, "%s", t->sonames[i].path);
+			return true;
+		}
+	}
+	for (size_t d = 0; d < SL_ARRAY_SIZE(lib_dirs); d++)
+		if (snprintf(out, PATH_MAX, "%s/%s", lib_dirs[d], name) < PATH_MAX &&
+		    elf_machine(out) == SL_EM)
+			return true;
+	return false;
+}
+
+struct walk {
+	char **seen; /* DT_NEEDED names visited */
+	size_t nseen;
+	char **tls_libs; /* paths of TLS libraries found */
+	size_t ntls;
+	const char *foreign; /* a TLS library scopelock does not instrument */
+	char foreign_name[256];
+	char failed[PATH_MAX]; /* a TLS library that could not be instrumented */
+	bool uses_openssl;     /* links an instrumented OpenSSL: explains OpenSSL markers */
+};
+
+/* the DT_NEEDED entries of one file (ei, at path): note TLS libraries, queue the rest */
+static void walk_one(struct sl_tls *t, const char *path, const struct elf_info *ei, struct walk *w,
+		     char ***queue, size_t *nq)
+{
+	char origin[PATH_MAX], lib[PATH_MAX];
+	char *slash;
+
+	snprintf(origin, sizeof(origin), "%s", path);
+	slash = strrchr(origin, '/');
+	if (slash)
+		*slash = '\0';
+	for (size_t i = 0; i < ei->nneeded && w->nseen < SL_TLS_WALK_MAX; i++) {
+		const char *name = ei->needed[i];
+		const char *what;
+
+		if (strv_has(w->seen, w->nseen, name) || strv_add(&w->seen, &w->nseen, name))
+			continue;
+		what = foreign_lib(name);
+		if (what && !w->foreign) {
+			w->foreign = what;
+			snprintf(w->foreign_name, sizeof(w->foreign_name), "%s", name);
+		}
+		if (!resolve_needed(t, name, ei, origin, lib))
+			continue;
+		if (is_tls_lib_name(name)) {
+			struct tls_target *tg = NULL;
+			char rp[PATH_MAX];
+
+			if (realpath(lib, rp) && !strv_has(w->tls_libs, w->ntls, rp))
+				strv_add(&w->tls_libs, &w->ntls, rp);
+			consider_file(t, lib, "linked by a session executable", &tg);
+			if (tg && (tg->attached & capture_mask())) {
+				if (tg->libs & LIB_OPENSSL)
+					w->uses_openssl = true;
+			} else if (!w->failed[0]) {
+				snprintf(w->failed, sizeof(w->failed), "%s", lib);
+			}
+		}
+		strv_add(queue, nq, lib);
+	}
+}
+
+/* follow DT_NEEDED from the executable (top, at path) breadth-first, bounded */
+static void walk_needed(struct sl_tls *t, const char *path, const struct elf_info *top,
+			struct walk *w)
+{
+	struct elf_info cur = {0};
+	char **queue = NULL;
+	size_t nq = 0;
+	char rp[PATH_MAX];
+
+	walk_one(t, path, top, w, &queue, &nq);
+	for (size_t qi = 0; qi < nq; qi++) {
+		struct stat st;
+		int fd = open_real(queue[qi], rp, &st);
+
+		if (fd < 0)
+			continue;
+		elf_info_clear(&cur);
+		if (!elf_inspect(fd, &cur) && cur.is_elf)
+			walk_one(t, rp, &cur, w, &queue, &nq);
+		close(fd);
+	}
+	elf_info_clear(&cur);
+	strv_free(queue, nq);
+}
+
+/* "#!/path/interp args" -> interp in out (PATH_MAX); false if not a script */
+static bool read_shebang(int fd, char *out)
+{
+	char buf[PATH_MAX + 3];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	char *p, *end;
+
+	if (n < 3 || buf[0] != '#' || buf[1] != '!')
+		return false;
+	buf[n] = '\0';
+	p = buf + 2;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	end = p + strcspn(p, " \t\n");
+	*end = '\0';
+	if (p[0] != '/' || strlen(p) >= PATH_MAX)
+		return false;
+	memcpy(out, p, strlen(p) + 1);
+	return true;
+}
+
+/*
+ * Decide for one executable file (fd, real path rp): attach, blind spot, or
+ * nothing. Fills c (verdict, blind spot, TLS libraries).
+ */
+static int analyse_exe(struct sl_tls *t, int fd, const char *rp, const struct stat *st,
+		       struct exe_cache *c)
+{
+	struct elf_info ei = {0};
+	struct walk w = {0};
+	struct tls_target *tg = NULL;
+	const char *reason = NULL, *marker = NULL;
+	char why[PATH_MAX + 128];
+	bool is_static, stripped;
+	int err, m;
+
+	err = elf_inspect(fd, &ei);
+	if (err)
+		goto out;
+	if (!ei.is_elf || ei.machine != SL_EM)
+		goto out;
+	/* embedded OpenSSL/GnuTLS with symbols: instrument the executable */
+	if ((ei.dynsym_defined | ei.symtab_defined) & capture_mask()) {
+		err = target_add(t, rp, "session exec", st, &ei, &tg);
+		if (err)
+			goto out;
+		if (tg && (tg->attached & capture_mask())) {
+			c->verdict = EXE_TARGET;
+			goto out;
+		}
+		snprintf(why, sizeof(why), "embedded TLS library, uprobe attach failed");
+		reason = why;
+		goto blind;
+	}
+	if (ei.nneeded)
+		walk_needed(t, rp, &ei, &w);
+	c->libs = w.tls_libs;
+	c->nlibs = w.ntls;
+	w.tls_libs = NULL;
+	w.ntls = 0;
+	if (c->nlibs)
+		c->verdict = EXE_TARGET;
+
+	is_static = !ei.has_interp && !ei.nneeded;
+	stripped = !ei.has_symtab;
+	if (is_static || stripped || ei.is_go) {
+		m = scan_markers(t, fd, st->st_size, ei.is_go);
+		if (m >= 0) {
+			marker = markers[m].s;
+			switch (markers[m].kind) {
+			case MK_GO:
+				reason = is_static ? "statically linked Go crypto/tls"
+						   : "Go crypto/tls (not instrumentable)";
+				break;
+			case MK_OPENSSL:
+				/* the strings of a shared OpenSSL it links are explained */
+				if (ei.imports_tls || w.uses_openssl) {
+					marker = NULL;
+					break;
+				}
+				snprintf(why, sizeof(why), "%s %s without symbols",
+					 is_static ? "statically linked" : "stripped binary with",
+					 markers[m].what);
+				reason = why;
+				break;
+			default:
+				snprintf(why, sizeof(why), "%s binary with TLS strings (%s)",
+					 is_static ? "statically linked" : "stripped",
+					 markers[m].what);
+				reason = why;
+				break;
+			}
+		} else if (m < -1) {
+			log_warn("tls: scan '%s': %s", rp, strerror(-m));
+		}
+	}
+	if (!reason && w.foreign) {
+		snprintf(why, sizeof(why), "dynamically linked against %s, not instrumented",
+			 w.foreign);
+		reason = why;
+		marker = w.foreign_name;
+	}
+	if (!reason && w.failed[0]) {
+		snprintf(why, sizeof(why), "links '%s', which could not be instrumented", w.failed);
+		reason = why;
+	}
+	if (!reason)
+		goto out;
+blind:
+	c->blind = blind_get(t, rp, st, reason, marker);
+	c->verdict = c->blind ? EXE_BLIND : c->verdict;
+out:
+	strv_free(w.seen, w.nseen);
+	strv_free(w.tls_libs, w.ntls);
+	elf_info_clear(&ei);
+	return err;
+}
+
+/* the cache entry for an executable, analysing it on a miss */
+static struct exe_cache *exe_lookup(struct sl_tls *t, int fd, const char *rp, const struct stat *st)
+{
+	struct exe_cache key = {.dev = st->st_dev, .ino = st->st_ino, .mtime = st->st_mtim};
+	struct exe_cache *c, **found;
+	int err;
+
+	found = tfind(&key, &t->cache, cache_cmp);
+	if (found)
+		return *found;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	*c = key;
+	err = analyse_exe(t, fd, rp, st, c);
+	if (err) {
+		log_warn("tls: inspect '%s': %s", rp, strerror(-err));
+		cache_free(c);
+		return NULL;
+	}
+	if (!tsearch(c, &t->cache, cache_cmp)) {
+		cache_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void sl_tls_on_exec(struct sl_tls *t, pid_t pid, const char *path, const char *session)
+{
+	char cur[PATH_MAX], rp[PATH_MAX], proc[64];
+	struct exe_cache *c = NULL;
+	struct stat st;
+	int depth, fd;
+
+	if (!t || !path)
+		return;
+	recheck_libraries(t);
+	/* the kernel's filename may be relative to the process' cwd */
+	if (path[0] == '/') {
+		snprintf(cur, sizeof(cur), "%s", path);
+	} else {
+		snprintf(proc, sizeof(proc), "/proc/%d/exe", (int)pid);
+		snprintf(cur, sizeof(cur), "%s", proc);
+	}
+	for (depth = 0; depth < SL_TLS_SHEBANG_MAX; depth++) {
+		char interp[PATH_MAX];
+
+		fd = open_real(cur, rp, &st);
+		if (fd < 0) {
+			log_debug("tls: exec '%s' (pid %d): %s", cur, (int)pid, strerror(-fd));
+			return;
+		}
+		if (!read_shebang(fd, interp)) {
+			c = exe_lookup(t, fd, rp, &st);
+			close(fd);
+			break;
+		}
+		close(fd);
+		snprintf(cur, sizeof(cur), "%s", interp);
+		c = NULL;
+	}
+	if (!c)
+		return;
+	/* libraries it links may have been replaced since (new inode) */
+	for (size_t i = 0; i < c->nlibs; i++) {
+		struct stat ls;
+
+		if (!stat(c->libs[i], &ls) && !target_find(t, ls.st_dev, ls.st_ino))
+			consider_file(t, c->libs[i], "linked by a session executable", NULL);
+	}
+	if (c->verdict == EXE_BLIND && c->blind)
+		blind_report(t, c->blind, pid, session);
+}
+
+/* ------------------------------------------------------------ public */
+
+static int resolve_programs(struct sl_tls *t)
+{
+	for (size_t i = 0; i < N_FUNCS; i++) {
+		t->entry[i] = bpf_object__find_program_by_name(t->skel->obj, tls_funcs[i].entry);
+		if (tls_funcs[i].ret)
+			t->ret[i] =
+			    bpf_object__find_program_by_name(t->skel->obj, tls_funcs[i].ret);
+		if (!t->entry[i] || (tls_funcs[i].ret && !t->ret[i]))
+			return -ENOENT;
+	}
+	return 0;
+}
+
+int sl_tls_init(struct scopelock_bpf *skel, sl_tls_report_fn report, void *report_ctx,
+		struct sl_tls **out)
+{
+	struct sl_tls *t;
+	size_t ok = 0;
+	int err;
+
+	if (!skel || !out)
+		return -EINVAL;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->skel = skel;
+	t->report = report;
+	t->report_ctx = report_ctx;
+	err = resolve_programs(t);
+	if (err) {
+		log_err("tls: BPF programs of bpf/tls.bpf.c missing from the object");
+		free(t);
+		return err;
+	}
+	load_ldconfig(t);
+	discover_libraries(t);
+	for (size_t i = 0; i < SL_ARRAY_SIZE(known_executables); i++) {
+		struct stat st;
+		int e;
+
+		if (stat(known_executables[i], &st))
+			continue;
+		e = consider_file(t, known_executables[i], "known executable", NULL);
+		if (e)
+			log_warn("tls: inspect '%s': %s", known_executables[i], strerror(-e));
+	}
+	for (size_t i = 0; i < t->ntargets; i++)
+		if (t->targets[i]->attached & capture_mask())
+			ok++;
+	t->last_recheck_ns = now_ns();
+	if (!ok)
+		log_warn("tls: no TLS library instrumented: TLS plaintext will not be captured");
+	else
+		log_info("tls: %zu of %zu TLS targets instrumented", ok, t->ntargets);
+	*out = t;
+	return 0;
+}
+
+static json_t *funcs_json(uint64_t mask)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < N_FUNCS; i++)
+		if (mask & (1ULL << i))
+			json_array_append_new(a, json_string(tls_funcs[i].name));
+	return a;
+}
+
+static json_t *libs_json(unsigned int libs)
+{
+	if (libs == (LIB_OPENSSL | LIB_GNUTLS))
+		return json_string("openssl+gnutls");
+	return json_string(libs & LIB_GNUTLS ? "gnutls" : "openssl");
+}
+
+json_t *sl_tls_status(struct sl_tls *t)
+{
+	json_t *st, *targets, *blind;
+
+	if (!t)
+		return json_null();
+	st = json_object();
+	targets = json_array();
+	blind = json_array();
+	if (!st || !targets || !blind) {
+		json_decref(st);
+		json_decref(targets);
+		json_decref(blind);
+		return NULL;
+	}
+	json_object_set_new(st, "targets", targets);
+	json_object_set_new(st, "blind_spots", blind);
+	for (size_t i = 0; i < t->ntargets; i++) {
+		const struct tls_target *tg = t->targets[i];
+		json_t *o = json_object();
+
+		if (!o)
+			break;
+		sl_json_set_bytes(o, "path", tg->path, strlen(tg->path));
+		json_object_set_new(o, "lib", libs_json(tg->libs));
+		json_object_set_new(o, "origin", json_string(tg->origin));
+		json_object_set_new(o, "functions", funcs_json(tg->attached));
+		json_object_set_new(o, "missing", funcs_json(tg->present & ~tg->attached));
+		json_object_set_new(o, "errors", json_deep_copy(tg->errors));
+		json_object_set_new(o, "status", json_string(target_status(tg)));
+		json_array_append_new(targets, o);
+	}
+	for (size_t i = 0; i < t->nblind; i++) {
+		const struct blind_spot *b = t->blind[i];
+		json_t *o = json_object();
+
+		if (!o)
+			break;
+		sl_json_set_bytes(o, "path", b->path, strlen(b->path));
+		json_object_set_new(o, "reason", json_string(b->reason));
+		json_object_set_new(o, "marker", b->marker ? json_string(b->marker) : json_null());
+		json_object_set_new(o, "execs", json_integer((json_int_t)b->execs));
+		json_object_set_new(o, "sessions", json_deep_copy(b->sessions));
+		json_array_append_new(blind, o);
+	}
+	json_object_set_new(st, "files_scanned", json_integer((json_int_t)t->scans));
+	return st;
+}
+
+struct destroy_job {
+	struct bpf_link **links;
+	size_t n, first, stride;
+};
+
+static void *destroy_links(void *arg)
+{
+	struct destroy_job *j = arg;
+
+	for (size_t i = j->first; i < j->n; i += j->stride) {
+		bpf_link__destroy(j->links[i]);
+		j->links[i] = NULL;
+	}
+	return NULL;
+}
+
+/*
+ * Detaching a uprobe waits for a grace period in the kernel (~0.2 s each on
+ * Linux 6.18): detach from several threads so that the waits overlap.
+ */
+static void destroy_all_links(struct sl_tls *t)
+{
+	pthread_t th[SL_TLS_DETACH_THREADS];
+	struct destroy_job jobs[SL_TLS_DETACH_THREADS];
+	struct bpf_link **all = NULL;
+	size_t n = 0, nth;
+	bool started[SL_TLS_DETACH_THREADS] = {false};
+
+	for (size_t i = 0; i < t->ntargets; i++)
+		n += t->targets[i]->nlinks;
+	if (n)
+		all = malloc(n * sizeof(*all));
+	if (!all)
+		return; /* target_free() detaches one by one */
+	n = 0;
+	for (size_t i = 0; i < t->ntargets; i++) {
+		struct tls_target *tg = t->targets[i];
+
+		memcpy(all + n, tg->links, tg->nlinks * sizeof(*all));
+		n += tg->nlinks;
+		tg->nlinks = 0;
+	}
+	nth = n < SL_TLS_DETACH_THREADS ? n : SL_TLS_DETACH_THREADS;
+	for (size_t k = 0; k < nth; k++) {
+		jobs[k] = (struct destroy_job){.links = all, .n = n, .first = k, .stride = nth};
+		started[k] = !pthread_create(&th[k], NULL, destroy_links, &jobs[k]);
+	}
+	for (size_t k = 0; k < nth; k++) {
+		if (started[k])
+			pthread_join(th[k], NULL);
+		else
+			destroy_links(&jobs[k]);
+	}
+	free(all);
+}
+
+void sl_tls_free(struct sl_tls *t)
+{
+	if (!t)
+		return;
+	destroy_all_links(t);
+	for (size_t i = 0; i < t->ntargets; i++)
+		target_free(t->targets[i]);
+	free(t->targets);
+	for (size_t i = 0; i < t->nblind; i++)
+		blind_free(t->blind[i]);
+	free(t->blind);
+	tdestroy(t->cache, cache_free);
+	for (size_t i = 0; i < t->nsonames; i++) {
+		free(t->sonames[i].name);
+		free(t->sonames[i].path);
+	}
+	free(t->sonames);
+	strv_free(t->watch, t->nwatch);
+	free(t);
+}

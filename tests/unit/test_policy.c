@@ -961,6 +961,124 @@ static void test_host_match(void **state)
 	sl_policy_free(p);
 }
 
+/* ---- the shipped default policy on real command lines and requests ---- */
+
+static int pattern_idx(const struct sl_policy *p, const char *name)
+{
+	for (uint32_t i = 0; i < p->n_patterns; i++)
+		if (!strcmp(p->patterns[i].name, name))
+			return (int)i;
+	fail_msg("no pattern %s", name);
+	return -1;
+}
+
+/* argv given as one string split on '|' */
+static bool exec_matches(const struct sl_policy *p, const char *pattern, const char *args)
+{
+	char *copy = strdup(args), *argv[32], *subject = NULL, *save = NULL;
+	size_t n = 0, len = 0;
+	bool m;
+
+	assert_non_null(copy);
+	for (char *t = strtok_r(copy, "|", &save); t && n < 31; t = strtok_r(NULL, "|", &save))
+		argv[n++] = t;
+	argv[n] = NULL;
+	assert_int_equal(sl_policy_exec_subject(argv, &subject, &len), 0);
+	m = sl_policy_pattern_match(p, (uint32_t)pattern_idx(p, pattern), SL_CHAN_EXEC, subject,
+				    len);
+	free(subject);
+	free(copy);
+	return m;
+}
+
+static bool tls_matches(const struct sl_policy *p, const char *pattern, const void *buf, size_t len)
+{
+	return sl_policy_pattern_match(p, (uint32_t)pattern_idx(p, pattern), SL_CHAN_TLS, buf, len);
+}
+
+static void test_default_patterns(void **state)
+{
+	static const char *const hit[][2] = {
+	    {"railway_destroy", "railway|volume|delete|--volume|vol_1"},
+	    {"railway_destroy", "/usr/local/bin/railway|down|-y"},
+	    {"sql_drop", "psql|-c|DROP DATABASE prod"},
+	    {"sql_drop", "mysql|-e|truncate table users"},
+	    {"sql_delete_all", "psql|-c|DELETE FROM users"},
+	    {"terraform_destroy", "terraform|destroy|-auto-approve"},
+	    {"terraform_destroy", "terraform|-chdir=prod|destroy"},
+	    {"terraform_destroy", "/usr/bin/terraform|apply|-destroy"},
+	    {"terraform_destroy", "tofu|destroy"},
+	    {"kubectl_delete", "kubectl|-n|prod|delete|pod|web-1"},
+	    {"aws_delete", "aws|rds|delete-db-instance|--db-instance-identifier|prod"},
+	    {"aws_delete", "aws|s3|rm|s3://bucket|--recursive"},
+	    {"aws_delete", "aws|ec2|terminate-instances|--instance-ids|i-1"},
+	    {"gcloud_delete", "gcloud|sql|instances|delete|prod"},
+	    {"gcloud_delete", "gsutil|rm|-r|gs://bucket"},
+	    {"az_delete", "az|group|delete|-n|prod"},
+	    {"dropdb", "dropdb|prod"},
+	    {"redis_flush", "redis-cli|-h|cache|FLUSHALL"},
+	    {"redis_flush", "redis-cli|flushdb"},
+	    {"rm_recursive", "rm|-rf|/srv/production/data"},
+	    {"rm_recursive", "/bin/rm|-r|-f|/srv/production"},
+	    {"rm_recursive", "sh|-c|rm -rf /srv/production"},
+	    {"git_force_push_protected", "git|push|--force|origin|main"},
+	    {"git_force_push_protected", "git|push|origin|+master"},
+	    {"git_force_push_protected", "git|push|-f|origin|HEAD:main"},
+	};
+	static const char *const miss[][2] = {
+	    {"railway_destroy", "railway|up"},
+	    {"railway_destroy", "railway|logs|--deployment"},
+	    {"sql_drop", "psql|-c|SELECT 1"},
+	    {"sql_delete_all", "psql|-c|DELETE FROM users WHERE id = 1"},
+	    {"terraform_destroy", "terraform|plan"},
+	    {"terraform_destroy", "terraform|plan|-destroy"},
+	    {"kubectl_delete", "kubectl|get|pods"},
+	    {"aws_delete", "aws|s3|ls"},
+	    {"gcloud_delete", "gcloud|sql|instances|list"},
+	    {"az_delete", "az|vm|list"},
+	    {"redis_flush", "redis-cli|get|key"},
+	    {"rm_recursive", "rm|notes.txt"},
+	    {"git_force_push_protected", "git|push|origin|main"},
+	    {"git_force_push_protected", "git|push|--force|origin|feature-x"},
+	};
+	static const char gql[] =
+	    "{\"query\":\"mutation { volumeDelete(volumeId: \\\"vol_1\\\") }\"}";
+	static const char gql2[] = "{\"query\":\"mutation Drop($id: String!) { "
+				   "serviceDelete(id: $id) }\",\"variables\":{}}";
+	static const char gql_query[] = "{\"query\":\"query { volumes { edges { id } } }\"}";
+	static const char gql_create[] =
+	    "{\"query\":\"mutation { volumeCreate(input: {}) { id } }\"}";
+	static const char http_del[] = "DELETE /v1/volumes/123 HTTP/1.1\r\nHost: x\r\n\r\n";
+	static const char http_get[] = "GET /v1/volumes HTTP/1.1\r\nHost: x\r\n\r\n";
+	static const char pg[] = "Q\0\0\0\x17"
+				 "DROP TABLE users;";
+	char path[4096];
+	struct sl_policy *p = NULL;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/policies/default.yaml", srcdir());
+	assert_int_equal(sl_policy_load_file(path, &p, NULL), 0);
+	for (size_t i = 0; i < sizeof(hit) / sizeof(hit[0]); i++) {
+		if (!exec_matches(p, hit[i][0], hit[i][1]))
+			fail_msg("%s should match '%s'", hit[i][0], hit[i][1]);
+	}
+	for (size_t i = 0; i < sizeof(miss) / sizeof(miss[0]); i++) {
+		if (exec_matches(p, miss[i][0], miss[i][1]))
+			fail_msg("%s should not match '%s'", miss[i][0], miss[i][1]);
+	}
+	assert_true(tls_matches(p, "graphql_destroy", gql, sizeof(gql) - 1));
+	assert_true(tls_matches(p, "graphql_destroy", gql2, sizeof(gql2) - 1));
+	assert_false(tls_matches(p, "graphql_destroy", gql_query, sizeof(gql_query) - 1));
+	assert_false(tls_matches(p, "graphql_destroy", gql_create, sizeof(gql_create) - 1));
+	assert_true(tls_matches(p, "http_delete", http_del, sizeof(http_del) - 1));
+	assert_false(tls_matches(p, "http_delete", http_get, sizeof(http_get) - 1));
+	assert_true(tls_matches(p, "sql_drop", pg, sizeof(pg) - 1));
+	/* a pattern of another channel never matches */
+	assert_false(sl_policy_pattern_match(p, (uint32_t)pattern_idx(p, "graphql_destroy"),
+					     SL_CHAN_EXEC, gql, sizeof(gql) - 1));
+	sl_policy_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -994,6 +1112,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_secrets_errors, secrets_setup, secrets_teardown),
 	    cmocka_unit_test(test_glob_match),
 	    cmocka_unit_test(test_host_match),
+	    cmocka_unit_test(test_default_patterns),
 	};
 
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);

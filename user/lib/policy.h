@@ -333,4 +333,23 @@ bool sl_policy_host_match(const struct sl_policy_host *h, const char *name, cons
 uint32_t sl_policy_env_for_host(const struct sl_policy *p, const char *name, const uint8_t *addr,
 				int family, uint16_t port);
 
+/*
+ * Reference matcher, the user-space model of the kernel automaton: scan a
+ * buffer for the keywords of one channel into a bit set (bit i = keywords[i]
+ * seen), then evaluate a pattern on it. For a TLS stream scan the
+ * concatenation of the writes so far (a keyword may span two writes).
+ * For exec the buffer is the argv with each argument followed by one space;
+ * sl_policy_exec_subject() builds it.
+ */
+#define SL_POLICY_KW_WORDS (SL_POLICY_MAX_KEYWORDS / 64)
+void sl_policy_keywords_scan(const struct sl_policy *p, uint32_t channel, const void *buf,
+			     size_t len, uint64_t seen[SL_POLICY_KW_WORDS]);
+bool sl_policy_pattern_eval(const struct sl_policy *p, uint32_t pattern,
+			    const uint64_t seen[SL_POLICY_KW_WORDS]);
+/* scan + eval on one complete buffer */
+bool sl_policy_pattern_match(const struct sl_policy *p, uint32_t pattern, uint32_t channel,
+			     const void *buf, size_t len);
+/* "arg0 arg1 ... argN " (malloc'd, NUL-terminated; *len without the NUL); 0 or -ENOMEM */
+int sl_policy_exec_subject(char *const argv[], char **out, size_t *len);
+
 #endif /* SL_POLICY_H */

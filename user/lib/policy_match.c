@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * Reference matcher for policy patterns: keyword substring search (exact or
+ * ASCII case-insensitive) into a seen-set, then the pattern's AND of ORs and
+ * its exclusions. The kernel does the same with a streaming automaton; this
+ * is the model to test it against and for user-space evidence.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy.h"
+
+static bool contains(const uint8_t *h, size_t hl, const uint8_t *n, size_t nl, bool icase)
+{
+	if (nl == 0)
+		return true;
+	if (!icase)
+		return memmem(h, hl, n, nl) != NULL;
+	for (size_t i = 0; i + nl <= hl; i++) {
+		size_t j = 0;
+
+		/* the keyword is stored lowercased */
+		while (j < nl && tolower(h[i + j]) == n[j])
+			j++;
+		if (j == nl)
+			return true;
+	}
+	return false;
+}
+
+void sl_policy_keywords_scan(const struct sl_policy *p, uint32_t channel, const void *buf,
+			     size_t len, uint64_t seen[SL_POLICY_KW_WORDS])
+{
+	for (uint32_t i = 0; i < p->n_keywords && i < SL_POLICY_MAX_KEYWORDS; i++) {
+		const struct sl_policy_keyword *k = &p->keywords[i];
+
+		if (channel < SL_CHAN_MAX && !(k->channels & SL_CHAN_BIT(channel)))
+			continue;
+		if (contains(buf, len, k->bytes, k->len, k->icase))
+			seen[i / 64] |= 1ULL << (i % 64);
+	}
+}
+
+static bool is_seen(const uint64_t seen[SL_POLICY_KW_WORDS], uint32_t i)
+{
+	return i < SL_POLICY_MAX_KEYWORDS && (seen[i / 64] >> (i % 64)) & 1;
+}
+
+bool sl_policy_pattern_eval(const struct sl_policy *p, uint32_t pattern,
+			    const uint64_t seen[SL_POLICY_KW_WORDS])
+{
+	const struct sl_policy_pattern *pt;
+
+	if (pattern >= p->n_patterns)
+		return false;
+	pt = &p->patterns[pattern];
+	for (uint32_t g = 0; g < pt->n_groups; g++) {
+		bool any = false;
+
+		for (uint32_t k = 0; k < pt->groups[g].n_kw && !any; k++)
+			any = is_seen(seen, pt->groups[g].kw[k]);
+		if (!any)
+			return false;
+	}
+	for (uint32_t k = 0; k < pt->n_none; k++)
+		if (is_seen(seen, pt->none[k]))
+			return false;
+	return pt->n_groups > 0;
+}
+
+bool sl_policy_pattern_match(const struct sl_policy *p, uint32_t pattern, uint32_t channel,
+			     const void *buf, size_t len)
+{
+	uint64_t seen[SL_POLICY_KW_WORDS] = {0};
+
+	if (pattern >= p->n_patterns || channel >= SL_CHAN_MAX ||
+	    !(p->patterns[pattern].channels & SL_CHAN_BIT(channel)))
+		return false;
+	sl_policy_keywords_scan(p, channel, buf, len, seen);
+	return sl_policy_pattern_eval(p, pattern, seen);
+}
+
+int sl_policy_exec_subject(char *const argv[], char **out, size_t *len)
+{
+	size_t total = 0, o = 0;
+	char *s;
+
+	for (size_t i = 0; argv && argv[i]; i++)
+		total += strlen(argv[i]) + 1;
+	s = malloc(total + 1);
+	if (!s)
+		return -ENOMEM;
+	for (size_t i = 0; argv && argv[i]; i++) {
+		size_t l = strlen(argv[i]);
+
+		memcpy(s + o, argv[i], l);
+		o += l;
+		s[o++] = ' ';
+	}
+	s[o] = '\0';
+	*out = s;
+	*len = o;
+	return 0;
+}

@@ -46,6 +46,16 @@ static void policy_usage(FILE *f)
 	    "The policy language is described in docs/policy.md.\n");
 }
 
+/* getopt's own message would name argv[0] ("check"): say it in full */
+static void bad_option(const char *cmd, char **argv)
+{
+	if (optopt)
+		log_err("%s: unknown option '-%c'", cmd, optopt);
+	else
+		log_err("%s: unknown option '%s'", cmd, argv[optind - 1]);
+	fprintf(stderr, "Try 'scopelock policy --help'.\n");
+}
+
 static void print_summary(const struct sl_policy *p)
 {
 	printf("  version %u, mode %s, hold timeout %u s, secret min length %u\n", p->version,
@@ -146,6 +156,7 @@ static int cmd_policy_check(int argc, char **argv)
 	int ret = 0, c;
 
 	optind = 0;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+nvh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
@@ -158,7 +169,7 @@ static int cmd_policy_check(int argc, char **argv)
 			policy_usage(stdout);
 			return 0;
 		default:
-			fprintf(stderr, "Try 'scopelock policy --help'.\n");
+			bad_option("policy check", argv);
 			return 2;
 		}
 	}
@@ -185,13 +196,14 @@ int cmd_policy(const struct sl_cli *cli, int argc, char **argv)
 	(void)cli;
 	/* options before the subcommand; "+" stops at the first non-option */
 	optind = 0;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			policy_usage(stdout);
 			return 0;
 		default:
-			fprintf(stderr, "Try 'scopelock policy --help'.\n");
+			bad_option("policy", argv);
 			return 2;
 		}
 	}

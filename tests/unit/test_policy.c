@@ -362,6 +362,8 @@ static void test_err_syntax(void **state)
 		     F ":9:4: field 'patterns': ", "expected valid YAML, found a syntax error");
 	expect_error("version: 1\nenvironments: [a, b\n",
 		     F ":3:1: field 'environments[2]': ", "syntax error");
+	expect_error("version: 1\nenvironments:\n\tprod: {}\n",
+		     F ":3:1: field 'environments': ", "YAML is indented with spaces, not tabs");
 	expect_error("version: 1\nenvironments:\n  prod:\n    description: a: b\n",
 		     F ":4:19: field 'environments.prod': ",
 		     "mapping values are not allowed in this context");

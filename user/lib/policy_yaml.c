@@ -146,8 +146,32 @@ static void offset_mark(const struct builder *b, size_t off, size_t *line, size_
 	}
 }
 
+/* the byte at a 0-based line and column (in characters), or -1 */
+static int mark_byte(const struct builder *b, size_t line, size_t col)
+{
+	size_t l = 0, c = 0, i = 0;
+
+	if (b->len >= 3 && !memcmp(b->buf, "\xef\xbb\xbf", 3))
+		i = 3;
+	for (; i < b->len; i++) {
+		unsigned char ch = b->buf[i];
+
+		if (l == line && c == col && (ch & 0xc0) != 0x80)
+			return ch;
+		if (ch == '\n') {
+			l++;
+			c = 0;
+		} else if ((ch & 0xc0) != 0x80 && ch != '\r') {
+			c++;
+		}
+	}
+	return -1;
+}
+
 static void syntax_error(struct builder *b, const yaml_parser_t *p)
 {
+	const char *hint = "";
+
 	size_t line, col;
 
 	switch (p->error) {
@@ -166,16 +190,18 @@ static void syntax_error(struct builder *b, const yaml_parser_t *p)
 			     p->problem ? p->problem : "invalid input");
 		break;
 	default:
+		if (mark_byte(b, p->problem_mark.line, p->problem_mark.column) == '\t')
+			hint = "; YAML is indented with spaces, not tabs";
 		if (p->context)
 			berr(b, false, p->problem_mark.line, p->problem_mark.column,
 			     "expected valid YAML, found a syntax error: %s (%s at line %zu column "
-			     "%zu)",
+			     "%zu)%s",
 			     p->problem ? p->problem : "unknown", p->context,
-			     p->context_mark.line + 1, p->context_mark.column + 1);
+			     p->context_mark.line + 1, p->context_mark.column + 1, hint);
 		else
 			berr(b, false, p->problem_mark.line, p->problem_mark.column,
-			     "expected valid YAML, found a syntax error: %s",
-			     p->problem ? p->problem : "unknown");
+			     "expected valid YAML, found a syntax error: %s%s",
+			     p->problem ? p->problem : "unknown", hint);
 		break;
 	}
 	b->fatal = true;

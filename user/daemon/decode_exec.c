@@ -102,7 +102,8 @@ int sl_decode_exit(const void *data, size_t len, json_t *rec)
 		char name[32];
 
 		snprintf(name, sizeof(name), "SIG%s", abbrev ? abbrev : "?");
-		err |= json_object_set_new(rec, "exit_code", json_null());
+		/* as `scopelock run` and shells report it */
+		err |= json_object_set_new(rec, "exit_code", json_integer(128 + WTERMSIG(status)));
 		err |= json_object_set_new(rec, "signal", json_integer(WTERMSIG(status)));
 		err |= json_object_set_new(rec, "signal_name",
 					   abbrev ? json_string(name) : json_null());

@@ -136,7 +136,7 @@ int sl_exec(struct trace_event_raw_sched_process_exec *ctx)
 		n = 0;
 	}
 	e->args_len = n;
-	e->args_total = total;
+	e->args_total = total > 0xffffffffULL ? 0xffffffffU : (__u32)total;
 	sl_emit(e, sizeof(*e) + off + n);
 	return 0;
 }

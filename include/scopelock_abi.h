@@ -55,7 +55,7 @@ enum sl_loss_cause {
 /* sl_event_hdr.flags */
 #define SL_EVF_TRUNCATED (1U << 0)    /* a variable field was cut */
 #define SL_EVF_READ_FAULT (1U << 1)   /* a field could not be read */
-#define SL_EVF_PATH_PARTIAL (1U << 2) /* path walk hit the depth limit */
+#define SL_EVF_PATH_PARTIAL (1U << 2) /* walked path is only a tail (limit hit, disconnected) */
 
 /* Common header at the start of every ring buffer record. */
 struct sl_event_hdr {

@@ -1,0 +1,235 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+"""TLS outside the system libraries: executables that embed OpenSSL with
+symbols (static, unstripped) or link a private libssl copy are instrumented
+at exec; executables whose TLS cannot be instrumented (static stripped
+OpenSSL, NSS, Go) are reported as tls_blind_spot records and in status; the
+common clients are never reported."""
+
+import os
+import shutil
+import subprocess
+
+from checks import check_common, dev_matches
+from harness import (PY, B, Skip, TLSServer, check, eq, need_binary, rand_marker, short,
+                     wait_until)
+
+# POST argv[3] to 127.0.0.1:argv[1] with SNI argv[2] after argv[4] ms (the
+# daemon attaches to a newly seen executable when it processes its exec
+# record, asynchronously), print the response
+CLIENT_C = r'''
+#include <arpa/inet.h>
+#include <openssl/ssl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(atoi(argv[1])) };
+	char req[4096], buf[4096];
+	int fd, n;
+	SSL *s;
+
+	usleep(atoi(argv[4]) * 1000);
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (!ctx || connect(fd, (void *)&a, sizeof(a)))
+		return 2;
+	s = SSL_new(ctx);
+	SSL_set_fd(s, fd);
+	SSL_set_tlsext_host_name(s, argv[2]);
+	if (SSL_connect(s) != 1)
+		return 3;
+	n = snprintf(req, sizeof(req), "POST /%s HTTP/1.1\r\nHost: %s\r\nContent-Length: %zu\r\n"
+		     "Connection: close\r\n\r\n%s", argv[3], argv[2], strlen(argv[3]), argv[3]);
+	if (SSL_write(s, req, n) != n)
+		return 4;
+	while ((n = SSL_read(s, buf, sizeof(buf) - 1)) > 0)
+		fwrite(buf, 1, n, stdout);
+	SSL_free(s);
+	close(fd);
+	return 0;
+}
+'''
+
+GO_CLIENT = r'''
+package main
+
+import (
+	"crypto/tls"
+	"net/http"
+	"os"
+	"strings"
+)
+
+func main() {
+	tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
+	r, err := (&http.Client{Transport: tr}).Post(os.Args[1], "text/plain",
+		strings.NewReader(os.Args[2]))
+	if err != nil {
+		os.Exit(1)
+	}
+	r.Body.Close()
+}
+'''
+
+LIBDIR = "/usr/lib/x86_64-linux-gnu"
+
+
+def cc(t, out, src, *args):
+    need_binary("/usr/bin/cc")
+    if not os.path.exists("/usr/include/openssl/ssl.h"):
+        raise Skip("libssl-dev is not installed")
+    p = subprocess.run(["/usr/bin/cc", "-O1", "-o", str(out), str(src), *args],
+                       capture_output=True, timeout=120, stdin=subprocess.DEVNULL)
+    check(p.returncode == 0 and out.exists(),
+          f"cc {' '.join(args)} failed: {p.stderr.decode(errors='replace')[-2000:]}")
+    return out
+
+
+def client_c(t):
+    return t.write("client.c", CLIENT_C)
+
+
+def blind_records(d, sid):
+    return d.records(session=sid, type="tls_blind_spot")
+
+
+def tls_writes_with(d, sid, marker):
+    return [x for x in d.records(session=sid, type="tls_write")
+            if marker.encode() in B(x.get("data"))]
+
+
+def check_blind(d, sid, path, reason, marker_contains):
+    recs = [x for x in blind_records(d, sid) if B(x.get("path")) == str(path).encode()]
+    eq(len(recs), 1, f"tls_blind_spot records for {path} in the session\n"
+       + d.dump(session=sid, types=("exec", "tls_blind_spot")))
+    x = recs[0]
+    check_common(x)
+    eq(x.get("session"), sid, "blind spot session")
+    check(isinstance(x.get("pid"), int) and x["pid"] > 0, f"blind spot pid: {short(x)}")
+    eq(x.get("reason"), reason, "blind spot reason")
+    check(marker_contains in (x.get("marker") or ""), f"blind spot marker: {short(x)}")
+    st = os.stat(path)
+    check(dev_matches(x.get("dev"), st.st_dev), f"blind spot dev: {short(x)}")
+    eq(x.get("ino"), st.st_ino, "blind spot ino")
+    status = d.status()
+    listed = [b for b in status["tls"]["blind_spots"] if B(b.get("path")) == str(path).encode()]
+    eq(len(listed), 1, f"status tls.blind_spots lists {path}: {status['tls']['blind_spots']!r}")
+    eq(listed[0].get("reason"), reason, "status blind spot reason")
+    check(sid in listed[0].get("sessions", []), f"status blind spot sessions: {listed[0]!r}")
+
+
+def test_static_openssl_with_symbols_instrumented(t):
+    srv = TLSServer(t)
+    m = rand_marker("static")
+    exe = cc(t, t.tmp / "client-static", client_c(t), "-static", "-lssl", "-lcrypto",
+             "-lpthread")
+    d = t.daemon()
+    r = d.run([str(exe), str(srv.port), "static.localhost", m, "1500"])
+    eq(r.rc, 0, f"static client ({r})")
+    srv.wait_request(lambda q: q["body"] == m.encode(), "the static client's body")
+    sid = d.finished_session(r)
+    recs = tls_writes_with(d, sid, m)
+    eq(len(recs), 1, "tls_write records with the body\n" + d.dump(session=sid))
+    x = recs[0]
+    eq(x.get("lib"), "openssl", "lib")
+    eq(x.get("function"), "SSL_write", "function")
+    eq(B(x.get("sni")), b"static.localhost", "sni")
+    eq(x.get("peer"), {"addr": "127.0.0.1", "port": srv.port}, "peer")
+    eq(blind_records(d, sid), [], "no blind spot for an instrumented static binary")
+    targets = {B(x.get("path")): x for x in d.status()["tls"]["targets"]}
+    tg = targets.get(str(exe).encode())
+    check(tg is not None and tg.get("status") == "attached" and tg.get("origin") == "session exec",
+          f"status tls.targets lacks the static client: {list(targets)}")
+
+
+def test_private_libssl_copy_instrumented(t):
+    srv = TLSServer(t)
+    m = rand_marker("rpath")
+    priv = t.tmp / "priv"
+    priv.mkdir()
+    shutil.copy(f"{LIBDIR}/libssl.so.3", priv / "libssl.so.3")
+    exe = cc(t, t.tmp / "client-rpath", client_c(t), f"-L{priv}", "-l:libssl.so.3",
+             "-lcrypto", "-Wl,-rpath,$ORIGIN/priv")
+    d = t.daemon()
+    r = d.run([str(exe), str(srv.port), "rpath.localhost", m, "1500"])
+    eq(r.rc, 0, f"rpath client ({r})")
+    sid = d.finished_session(r)
+    recs = tls_writes_with(d, sid, m)
+    eq(len(recs), 1, "tls_write records with the body\n" + d.dump(session=sid))
+    eq(B(recs[0].get("sni")), b"rpath.localhost", "sni")
+    paths = [B(x.get("path")) for x in d.status()["tls"]["targets"]]
+    check(str(priv / "libssl.so.3").encode() in paths,
+          f"status tls.targets lacks the private libssl: {paths}")
+
+
+def test_static_stripped_openssl_blind_spot(t):
+    srv = TLSServer(t)
+    m = rand_marker("stripped")
+    exe = cc(t, t.tmp / "client-stripped", client_c(t), "-static", "-s", "-lssl", "-lcrypto",
+             "-lpthread")
+    d = t.daemon()
+    r = d.run([str(exe), str(srv.port), "stripped.localhost", m, "0"])
+    eq(r.rc, 0, f"stripped client ({r})")
+    # the request went out, and scopelock says it could not see it
+    srv.wait_request(lambda q: q["body"] == m.encode(), "the stripped client's body")
+    sid = d.finished_session(r)
+    wait_until(lambda: blind_records(d, sid), 5, "a tls_blind_spot record")
+    check_blind(d, sid, exe, "statically linked OpenSSL without symbols", "TLS_AES_256")
+    eq(tls_writes_with(d, sid, m), [], "tls_write records of a blind spot")
+    # once per session and executable
+    r2 = d.run(["/bin/sh", "-c", f"{exe} {srv.port} x {m}2 0; {exe} {srv.port} x {m}3 0"])
+    eq(r2.rc, 0, f"second session ({r2})")
+    sid2 = d.finished_session(r2)
+    eq(len(blind_records(d, sid2)), 1, "blind spot records of a session running it twice")
+
+
+def test_nss_linked_blind_spot(t):
+    if not os.path.exists(f"{LIBDIR}/libssl3.so"):
+        raise Skip("NSS (libnss3) is not installed")
+    src = t.write("nss.c", "int main(void) { return 0; }\n")
+    exe = cc(t, t.tmp / "nss-linked", src, "-Wl,--no-as-needed", f"{LIBDIR}/libssl3.so")
+    d = t.daemon()
+    r = d.run([str(exe)])
+    eq(r.rc, 0, f"NSS-linked program ({r})")
+    sid = d.finished_session(r)
+    wait_until(lambda: blind_records(d, sid), 5, "a tls_blind_spot record")
+    check_blind(d, sid, exe, "dynamically linked against NSS (libssl3.so), not instrumented",
+                "libssl3.so")
+
+
+def test_go_blind_spot(t):
+    go = shutil.which("go") or "/usr/bin/go"
+    if not os.path.exists(go):
+        raise Skip("no Go toolchain (apt-get install golang-go)")
+    srv = TLSServer(t)
+    m = rand_marker("go")
+    src = t.write("goclient/main.go", GO_CLIENT)
+    exe = t.tmp / "goclient-bin"
+    env = dict(os.environ, CGO_ENABLED="0", GO111MODULE="off", HOME=str(t.tmp),
+               GOCACHE=str(t.tmp / "gocache"), GOPATH=str(t.tmp / "gopath"))
+    p = subprocess.run([go, "build", "-o", str(exe), str(src)], capture_output=True,
+                       timeout=300, env=env, stdin=subprocess.DEVNULL)
+    check(p.returncode == 0, f"go build failed: {p.stderr.decode(errors='replace')[-2000:]}")
+    d = t.daemon()
+    r = d.run([str(exe), f"https://127.0.0.1:{srv.port}/{m}", m])
+    eq(r.rc, 0, f"Go client ({r})")
+    srv.wait_request(lambda q: q["body"] == m.encode(), "the Go client's body")
+    sid = d.finished_session(r)
+    wait_until(lambda: blind_records(d, sid), 5, "a tls_blind_spot record")
+    check_blind(d, sid, exe, "statically linked Go crypto/tls", "crypto/tls.")
+
+
+def test_common_clients_no_blind_spot(t):
+    d = t.daemon()
+    cmds = ["/usr/bin/curl --version", f"{PY} -c 'import ssl'", "/usr/bin/git --version",
+            "/usr/bin/openssl version", "/bin/ls /"]
+    if os.path.exists("/usr/bin/node"):
+        cmds.append("/usr/bin/node -e 0")
+    r = d.run(["/bin/sh", "-c", "; ".join(cmds) + " >/dev/null"])
+    eq(r.rc, 0, f"clients ({r})")
+    sid = d.finished_session(r)
+    eq([short(x) for x in blind_records(d, sid)], [], "blind spots of the common clients")

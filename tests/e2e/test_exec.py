@@ -48,6 +48,9 @@ def test_exec_argv_exact(t):
     check(isinstance(tr["argv"][5], dict) and "b64" in tr["argv"][5],
           f"non-UTF-8 argv[5] should be {{\"b64\":...}}: {tr['argv'][5]!r}")
     eq(tr["argv"][4], "new\nline\n", "argv[4] as a JSON string")
+    eq(tr.get("args_truncated"), False, "args_truncated of /bin/true")
+    eq(tr.get("args_total_bytes"), sum(len(a) + 1 for a in [b"/bin/true"] + args),
+       "args_total_bytes of /bin/true")
 
     # lineage: /bin/true is a child of the shell
     eq(tr["ppid"], sh["pid"], "ppid of /bin/true == pid of the shell")
@@ -131,3 +134,25 @@ def test_run_missing_command(t):
     check(missing in r.stderr, f"error should name the missing command {missing!r}: {r}")
     check(any(s in r.stderr for s in ("No such file", "not found", "ENOENT")),
           f"error should say the command does not exist: {r}")
+
+
+def test_exec_argv_truncated(t):
+    """argv longer than the 16 KiB capture: the first bytes, the true size, the flag, and the
+    loss counter "truncated" for exec."""
+    d = t.daemon()
+    m = rand_marker("long")
+    args = [m.encode()] + [(b"%05d" % i) * 200 for i in range(20)]  # 20 x 1000 bytes
+    r = d.run([b"/bin/true"] + args)
+    eq(r.rc, 0, f"run ({r})")
+    sid = d.finished_session(r)
+    ex = find_one(d.records(session=sid, type="exec"), lambda x: B(x["filename"]) ==
+                  b"/bin/true", "exec of /bin/true", d.dump(session=sid))
+    area = b"".join(a + b"\0" for a in [b"/bin/true"] + args)
+    eq(ex.get("args_total_bytes"), len(area), "args_total_bytes")
+    eq(ex.get("args_truncated"), True, "args_truncated")
+    got = b"\0".join(argv_of(ex))
+    eq(got, area[:len(got)], "the captured argv is the start of the argument area")
+    eq(len(got), 16384, "captured argv bytes (16 KiB default)")
+    st = d.status()
+    check(st["loss"]["truncated"]["exec"] >= 1,
+          f"loss counter truncated/exec: {st['loss']['truncated']}")

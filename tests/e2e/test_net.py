@@ -114,6 +114,14 @@ def test_tcp_connect_v4_v6_mapped_refused(t):
                           (7, res["fds"][3], -111)):
         eq(recs[i].get("fd"), fd, f"connect_result #{i // 2 + 1}: fd")
         eq(recs[i].get("result"), result, f"connect_result #{i // 2 + 1}: result")
+    eq(recs[7].get("errno"), 111, "refused connect_result errno")
+    eq(recs[7].get("error"), "ECONNREFUSED", "refused connect_result error")
+    check("errno" not in recs[1], f"successful connect_result has errno: {short(recs[1])}")
+    for i in (0, 2, 4, 6):
+        eq(recs[i].get("sock_type"), "stream", f"connect #{i // 2 + 1}: sock_type")
+    # connect_result carries the peer the kernel holds
+    check_dest(recs[1], "inet", "127.0.0.1", l4.port, "tcp", "v4 connect_result")
+    check_dest(recs[3], "inet6", "::1", l6.port, "tcp", "v6 connect_result")
 
 
 def test_udp_dns_sendto(t):
@@ -152,6 +160,8 @@ def test_udp_dns_sendto(t):
     check_dest(recs[0], "inet", "127.0.0.1", u4.port, "udp", "v4 sendto")
     check_dest(recs[1], "inet6", "::1", u6.port, "udp", "v6 sendto")
     check_dest(recs[2], "inet", "127.0.0.1", u4.port, "udp", "UDP connect")
+    for x in recs[:3]:
+        eq(x.get("sock_type"), "dgram", f"{x['type']}: sock_type")
     eq(recs[3].get("fd"), res["connected_fd"], "UDP connect_result fd")
     eq(recs[3].get("result"), 0, "UDP connect_result result")
     time.sleep(0.2)

@@ -2,11 +2,12 @@
 """open records: the kernel-resolved path (symlinks, dirfd, "..", /proc/self/fd),
 the caller's string, flags, result, dev and inode, for every open syscall."""
 
+import errno as errno_mod
 import json
 import os
 
-from checks import check_common, dev_matches, flags_value
-from harness import B, PY, check, eq, fail, rand_marker, record_mentions, short
+from checks import check_common, flags_value
+from harness import Bopt, PY, check, eq, fail, rand_marker, record_mentions, short
 
 # runs inside the session; every open it does is listed in the result file
 SESSION_SCRIPT = r'''
@@ -19,8 +20,9 @@ NR_name_to_handle_at, NR_open_by_handle_at = 303, 304
 AT_FDCWD = -100
 res = {"pid": os.getpid(), "ops": []}
 
-def note(kind, requested, ret, flags, expect):
-    res["ops"].append(dict(kind=kind, requested=requested, ret=ret, flags=flags, expect=expect))
+def note(kind, requested, ret, flags, expect, syscall="openat"):
+    res["ops"].append(dict(kind=kind, requested=requested, ret=ret, flags=flags, expect=expect,
+                           syscall=syscall))
 
 def sysc(nr, *args):
     r = libc.syscall(nr, *args)
@@ -54,18 +56,19 @@ pyopen("enotdir", tgt + "/x", os.O_RDONLY, None)
 # the legacy open(2) syscall
 p = (base + "/link2").encode()
 fd = sysc(NR_open, p, os.O_RDONLY, 0)
-note("sys_open", p.decode(), fd, os.O_RDONLY, tgt); os.close(fd)
+note("sys_open", p.decode(), fd, os.O_RDONLY, tgt, "open"); os.close(fd)
 # creat(2)
 p = (real + "/creat.txt").encode()
 fd = sysc(NR_creat, p, 0o600)
-note("sys_creat", p.decode(), fd, None, real + "/creat.txt"); os.close(fd)
+note("sys_creat", p.decode(), fd, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, real + "/creat.txt",
+     "creat"); os.close(fd)
 # openat2(2), dirfd-relative with ".."
 class OpenHow(ctypes.Structure):
     _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64), ("resolve", ctypes.c_uint64)]
 how = OpenHow(os.O_RDONLY, 0, 0)
 p = b"sub/../target.txt"
 fd = sysc(NR_openat2, dfd, p, ctypes.byref(how), ctypes.sizeof(how))
-note("sys_openat2", p.decode(), fd, os.O_RDONLY, tgt); os.close(fd)
+note("sys_openat2", p.decode(), fd, os.O_RDONLY, tgt, "openat2"); os.close(fd)
 # open_by_handle_at(2): no path string at all
 class FileHandle(ctypes.Structure):
     _fields_ = [("handle_bytes", ctypes.c_uint), ("handle_type", ctypes.c_int),
@@ -77,7 +80,7 @@ if r != 0:
     res["handle_error"] = r
 else:
     fd = sysc(NR_open_by_handle_at, dfd, ctypes.byref(fh), os.O_RDONLY)
-    note("sys_open_by_handle_at", None, fd, os.O_RDONLY, tgt)
+    note("sys_open_by_handle_at", None, fd, os.O_RDONLY, tgt, "open_by_handle_at")
     if fd >= 0:
         os.close(fd)
 with open(out, "w") as f:
@@ -114,33 +117,39 @@ def test_open_resolved_paths(t):
         kind, ret = op["kind"], op["ret"]
         if op["requested"] is not None:
             want_req = op["requested"].encode()
-            hits = [x for x in opens if B(x.get("requested", "")) == want_req
+            hits = [x for x in opens if Bopt(x.get("requested")) == want_req
                     and x.get("result") == ret]
         else:
-            hits = [x for x in opens if x.get("result") == ret and B(x.get("path", "")) ==
-                    op["expect"].encode() and B(x.get("requested") or "") == b""]
+            hits = [x for x in opens if x.get("result") == ret and Bopt(x.get("path")) ==
+                    op["expect"].encode() and Bopt(x.get("requested")) == b""]
         if len(hits) != 1:
             fail(f"{kind}: expected one open record with requested={op['requested']!r} "
                  f"result={ret}, found {len(hits)}\n{dump}")
         x = hits[0]
         check_common(x, sid)
         what = f"{kind} ({op['requested']!r})"
+        eq(x.get("syscall"), op["syscall"], f"{what}: syscall")
+        eq(flags_value(x.get("flags")), op["flags"], f"{what}: flags")
         if op["expect"] is None:
             check(ret < 0, f"{what} should have failed in the session: {op}")
             check(x.get("path") in (None, ""),
                   f"{what}: failed open must have no resolved path: {short(x)}")
+            eq(x.get("errno"), -ret, f"{what}: errno")
+            eq(x.get("error"), errno_mod.errorcode[-ret], f"{what}: error")
             continue
+        check("errno" not in x, f"{what}: a successful open has errno: {short(x)}")
         check(ret >= 0, f"{what} failed in the session: {op}")
-        eq(B(x.get("path", "")), op["expect"].encode(), f"{what}: resolved path")
+        eq(Bopt(x.get("path")), op["expect"].encode(), f"{what}: resolved path")
         st = os.stat(op["expect"])
         eq(x.get("ino"), st.st_ino, f"{what}: inode")
-        check(dev_matches(x.get("dev"), st.st_dev),
-              f"{what}: dev {x.get('dev')!r} does not match st_dev {st.st_dev} "
-              f"({os.major(st.st_dev)}:{os.minor(st.st_dev)})")
-        if op["flags"] is not None:
-            eq(flags_value(x.get("flags")), op["flags"], f"{what}: flags")
+        eq(x.get("dev"), f"{os.major(st.st_dev)}:{os.minor(st.st_dev)}", f"{what}: dev")
         if op["expect"].endswith("target.txt"):
             eq(x.get("ino"), st_tgt.st_ino, f"{what}: the target's inode")
+
+    create = [x for x in opens if x.get("requested") == str(base / "real" / "created.txt")]
+    eq(len(create), 1, "open records of created.txt")
+    eq(create[0].get("flags_text"), "O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC", "flags_text of create")
+    eq(create[0].get("mode"), 0o640, "mode of create")
 
     enoent = next(o for o in res["ops"] if o["kind"] == "enoent")
     eq(enoent["ret"], -2, "ENOENT open result in the session")
@@ -160,7 +169,7 @@ def test_open_outside_not_recorded(t):
     eq(r.rc, 0, f"run ({r})")
     sid = d.finished_session(r)
     hits = [x for x in d.records(session=sid, type="open")
-            if B(x.get("path", "")) == str(inside).encode()]
+            if Bopt(x.get("path")) == str(inside).encode()]
     eq(len(hits), 1, "open records of the file opened inside\n" + d.dump(session=sid))
     for x in d.records():
         check(not record_mentions(x, f"outside-{m}"),

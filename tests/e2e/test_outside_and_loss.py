@@ -6,7 +6,7 @@ import json
 import subprocess
 import time
 
-from harness import (PY, B, TCPListener, TLSServer, check, eq, fail, rand_marker,
+from harness import (PY, Bopt, TCPListener, TLSServer, check, eq, fail, rand_marker,
                      record_mentions, short)
 
 OUTSIDE_SCRIPT = r'''
@@ -101,11 +101,11 @@ def test_loss_ringbuf_full_exact(t):
     eq(d.stop(), 0, "scopelockd exit status on SIGTERM")
     recs = d.records()
     recorded = [x for x in recs if x.get("session") == sid and x.get("type") == "open"
-                and B(x.get("requested", "")) == str(f).encode()]
+                and Bopt(x.get("requested")) == str(f).encode()]
     for x in recorded:
-        eq(B(x.get("path", "")), str(f).encode(), "resolved path of a burst open")
+        eq(Bopt(x.get("path")), str(f).encode(), "resolved path of a burst open")
     other = [x for x in recs if x.get("session") == sid and x.get("type") == "open"
-             and B(x.get("requested", "")) != str(f).encode()]
+             and Bopt(x.get("requested")) != str(f).encode()]
     lrecs = [x for x in recs if x.get("type") == "loss"]
     open_loss = [x for x in lrecs if x.get("cause") == "ringbuf_full" and x.get("op") == "open"]
     check(open_loss, "no loss record for ringbuf_full/open in the audit log\n"
@@ -113,7 +113,8 @@ def test_loss_ringbuf_full_exact(t):
     lost_log = sum(x.get("count", 0) for x in open_loss)
     eq(lost_log, lost_status, "lost opens in the audit log's loss records (sum of counts) vs "
        "status")
+    eq(open_loss[-1].get("total"), lost_status, "the last ringbuf_full/open loss record's total")
     eq(len(recorded) + lost_status, n,
        f"open records of the burst file ({len(recorded)}) + lost opens ({lost_status}) "
        f"[other opens recorded: {len(other)}: "
-       f"{[B(x.get('requested', '')) for x in other][:5]}]")
+       f"{[Bopt(x.get('requested')) for x in other][:5]}]")

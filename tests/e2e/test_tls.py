@@ -7,6 +7,7 @@ any session never recorded. Truncation at the configured capture size."""
 
 import json
 import os
+import re
 
 from checks import check_common, peer_matches
 from harness import (PY, B, TLSServer, check, eq, fail, need_binary, rand_marker,
@@ -84,6 +85,7 @@ def tls_records(d, sid, type):
 
 def check_tls_rec(x, sid, lib, fns, port, what):
     check_common(x, sid)
+    check(re.fullmatch(r"0x[0-9a-f]+", str(x.get("conn"))), f"{what}: conn {x.get('conn')!r}")
     eq(x.get("lib"), lib, f"{what}: lib")
     check(x.get("function") in fns, f"{what}: function {x.get('function')!r} not in {fns}")
     data = B(x.get("data"))
@@ -145,6 +147,10 @@ def https_post_case(t, kind):
     if not hits:
         fail(f"{kind}: no tls_read record holds the response {read_needle!r}\n{dump}")
     check_tls_rec(hits[0], sid, lib, rfns, srv.port, f"{kind} tls_read")
+    if kind != "git":
+        wr = [x for x in writes if body.encode() in B(x.get("data"))][0]
+        eq((hits[0]["pid"], hits[0]["conn"]), (wr["pid"], wr["conn"]),
+           f"{kind}: the response is read on the connection the request was written on")
     blind = [x for x in d.records(type="tls_blind_spot")]
     check(not blind, f"{kind}: unexpected tls_blind_spot: " + "; ".join(short(x) for x in blind))
 
@@ -217,3 +223,4 @@ def test_tls_truncated_at_configured_size(t):
 
 def test_tls_truncated_at_default_16k(t):
     truncation_case(t, None, 20000)
+

@@ -62,12 +62,8 @@ def dev_matches(v, st_dev):
 
 
 def peer_matches(peer, port, addrs=("127.0.0.1", "::1")):
-    """A TLS record's "peer": {"addr","port",...} or "addr:port"/"[addr]:port"."""
-    if isinstance(peer, dict):
-        return peer.get("addr") in addrs and peer.get("port") == port
-    if isinstance(peer, str):
-        return any(peer in (f"{a}:{port}", f"[{a}]:{port}") for a in addrs)
-    return False
+    """A TLS record's "peer": {"addr": ..., "port": ...} (docs/events.md)."""
+    return (isinstance(peer, dict) and peer.get("addr") in addrs and peer.get("port") == port)
 
 
 def argv_of(rec):

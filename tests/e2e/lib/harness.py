@@ -28,8 +28,10 @@ from pathlib import Path
 
 E2E = Path(__file__).resolve().parents[1]
 REPO = E2E.parents[1]
-BIN_DAEMON = REPO / "bin" / "scopelockd"
-BIN_CLI = REPO / "bin" / "scopelock"
+# SL_E2E_BIN_DIR: test binaries built elsewhere (default: the repo's bin/)
+BIN_DIR = Path(os.environ.get("SL_E2E_BIN_DIR") or REPO / "bin").resolve()
+BIN_DAEMON = BIN_DIR / "scopelockd"
+BIN_CLI = BIN_DIR / "scopelock"
 PY = "/usr/bin/python3"
 SERVERS = E2E / "servers"
 
@@ -97,6 +99,11 @@ def B(v):
     if isinstance(v, dict) and list(v.keys()) == ["b64"] and isinstance(v["b64"], str):
         return base64.b64decode(v["b64"], validate=True)
     fail(f"not a bytes value: {v!r}")
+
+
+def Bopt(v):
+    """B() for an optional field: None (or absent) is b"" ."""
+    return b"" if v is None else B(v)
 
 
 def is_bytes_value(v):
@@ -314,9 +321,11 @@ class Daemon:
         self.logfile = str(self.base / "daemon.log")
         self.cg_parent = "scopelock-test-" + secrets.token_hex(5)
         self.argv = [str(BIN_DAEMON)]
+        # SL_E2E_POLICY: another policy file (default: the shipped default policy)
         policy = os.environ.get("SL_E2E_POLICY") or str(REPO / "policies" / "default.yaml")
-        if os.path.exists(policy):
-            self.argv += ["--policy", policy]
+        if not os.path.exists(policy):
+            fail(f"policy file {policy} is missing (set SL_E2E_POLICY to use another one)")
+        self.argv += ["--policy", policy]
         self.argv += ["--audit-dir", self.audit, "--socket", self.sock, "--state-dir",
                       self.state, "--cgroup-parent", self.cg_parent, "-v"]
         if ringbuf_size is not None:
@@ -343,14 +352,13 @@ class Daemon:
         deadline = time.monotonic() + timeout
         while True:
             if self.proc.poll() is not None:
-                fail(f"scopelockd exited with {self.proc.returncode} during start-up:\n"
-                     + self.log_tail())
+                fail(f"scopelockd exited with {self.proc.returncode} during start-up "
+                     "(its log follows)")
             r = cli("--socket", self.sock, "status", timeout=10)
             if r.rc == 0:
                 return self
             if time.monotonic() > deadline:
-                fail(f"scopelockd not ready after {timeout}s (last status: {r})\n"
-                     + self.log_tail())
+                fail(f"scopelockd not ready after {timeout}s (last status: {r})")
             time.sleep(0.1)
 
     def stop(self, timeout=15):

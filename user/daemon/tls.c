@@ -60,8 +60,9 @@
 #error "unsupported architecture"
 #endif
 
-/* bytes of an executable searched for TLS marker strings */
+/* bytes of an executable searched for TLS marker strings, read in chunks */
 #define SL_TLS_SCAN_MAX (512ULL << 20)
+#define SL_TLS_SCAN_CHUNK (1U << 20)
 /* libraries visited when following DT_NEEDED from one executable */
 #define SL_TLS_WALK_MAX 256
 /* "#!" interpreters followed */
@@ -172,11 +173,12 @@ struct tls_target {
 	char *path;
 	dev_t dev;
 	ino_t ino;
-	const char *origin; /* "system library", "known executable", "session exec" */
-	unsigned int libs;  /* enum tls_lib */
-	uint64_t present;   /* functions the file defines */
-	uint64_t attached;  /* functions with their probes attached */
-	json_t *errors;	    /* [{"function", "error"}] */
+	const char *origin;    /* "system library", "known executable", "session exec" */
+	unsigned int libs;     /* enum tls_lib */
+	uint64_t present;      /* functions the file defines */
+	uint64_t attached;     /* functions with their probes attached */
+	uint64_t off[N_FUNCS]; /* file offsets of the functions */
+	json_t *errors;	       /* [{"function", "error"}] */
 	struct bpf_link **links;
 	size_t nlinks;
 };
@@ -202,6 +204,10 @@ struct elf_info {
 	bool imports_tls; /* undefined SSL_* / gnutls_* symbols: uses a shared library */
 	uint64_t dynsym_defined;
 	uint64_t symtab_defined;
+	uint64_t dynsym_addr[N_FUNCS]; /* st_value of each defined function */
+	uint64_t symtab_addr[N_FUNCS];
+	uint64_t present;      /* functions to attach: .dynsym's, else .symtab's */
+	uint64_t off[N_FUNCS]; /* their file offsets (uprobe offsets) */
 	char **needed;
 	size_t nneeded;
 	char *rpath;
@@ -324,7 +330,7 @@ static int func_index(const char *name)
 }
 
 static void scan_symbols(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh, uint64_t *defined,
-			 bool *imports)
+			 uint64_t *addr, bool *imports)
 {
 	Elf_Data *data = elf_getdata(scn, NULL);
 	size_t n;
@@ -351,6 +357,7 @@ static void scan_symbols(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh, uint64_t *
 				*imports = true;
 		} else if ((type == STT_FUNC || type == STT_GNU_IFUNC) && sym.st_value) {
 			*defined |= 1ULL << idx;
+			addr[idx] = sym.st_value;
 		}
 	}
 }
@@ -391,7 +398,40 @@ static int scan_dynamic(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh, struct elf_
 	return 0;
 }
 
-/* read what matters of fd's ELF headers; a non-ELF file gives is_elf false */
+/*
+ * File offsets of the functions to attach: the symbol's address mapped
+ * through the PT_LOAD segment that contains it (as the kernel maps the file).
+ * A function outside every segment is dropped from present.
+ */
+static void compute_offsets(Elf *elf, size_t phnum, struct elf_info *ei)
+{
+	const uint64_t *addr = ei->dynsym_defined ? ei->dynsym_addr : ei->symtab_addr;
+
+	ei->present = ei->dynsym_defined ? ei->dynsym_defined : ei->symtab_defined;
+	for (size_t i = 0; i < N_FUNCS; i++) {
+		bool found = false;
+
+		if (!(ei->present & (1ULL << i)))
+			continue;
+		for (size_t k = 0; k < phnum && !found; k++) {
+			GElf_Phdr ph;
+
+			if (!gelf_getphdr(elf, (int)k, &ph) || ph.p_type != PT_LOAD ||
+			    addr[i] < ph.p_vaddr || addr[i] - ph.p_vaddr >= ph.p_filesz)
+				continue;
+			ei->off[i] = addr[i] - ph.p_vaddr + ph.p_offset;
+			found = true;
+		}
+		if (!found)
+			ei->present &= ~(1ULL << i);
+	}
+}
+
+/*
+ * Read what matters of fd's ELF headers; a non-ELF file gives is_elf false.
+ * ELF_C_READ (pread), not mmap: a session can truncate a file it owns while
+ * the daemon reads it, which would be SIGBUS with a mapping.
+ */
 static int elf_inspect(int fd, struct elf_info *out)
 {
 	struct elf_info ei = {0};
@@ -403,7 +443,7 @@ static int elf_inspect(int fd, struct elf_info *out)
 
 	if (elf_version(EV_CURRENT) == EV_NONE)
 		return -EINVAL;
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
 	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh))
 		goto out_ok;
 	ei.is_elf = true;
@@ -432,10 +472,11 @@ static int elf_inspect(int fd, struct elf_info *out)
 		switch (sh.sh_type) {
 		case SHT_SYMTAB:
 			ei.has_symtab = true;
-			scan_symbols(elf, scn, &sh, &ei.symtab_defined, NULL);
+			scan_symbols(elf, scn, &sh, &ei.symtab_defined, ei.symtab_addr, NULL);
 			break;
 		case SHT_DYNSYM:
-			scan_symbols(elf, scn, &sh, &ei.dynsym_defined, &ei.imports_tls);
+			scan_symbols(elf, scn, &sh, &ei.dynsym_defined, ei.dynsym_addr,
+				     &ei.imports_tls);
 			break;
 		case SHT_DYNAMIC:
 			err = scan_dynamic(elf, scn, &sh, &ei);
@@ -446,6 +487,7 @@ static int elf_inspect(int fd, struct elf_info *out)
 			break;
 		}
 	}
+	compute_offsets(elf, phnum, &ei);
 out_ok:
 	*out = ei;
 	memset(&ei, 0, sizeof(ei));
@@ -457,32 +499,56 @@ out:
 }
 
 /*
- * Search the file for TLS implementation markers. Returns the index of the
- * first marker found (in markers[] order, so Go and OpenSSL win), -1 if none,
- * or -errno.
+ * Search the file for TLS implementation markers, with pread in chunks (no
+ * mapping: see elf_inspect). Returns the index of the first marker in
+ * markers[] order found anywhere (so Go and OpenSSL win), -1 if none, or
+ * -errno.
  */
 static int scan_markers(struct sl_tls *t, int fd, off_t size, bool is_go)
 {
-	size_t len = (uint64_t)size > SL_TLS_SCAN_MAX ? SL_TLS_SCAN_MAX : (size_t)size;
-	int found = -1;
-	void *map;
+	uint64_t len = (uint64_t)size > SL_TLS_SCAN_MAX ? SL_TLS_SCAN_MAX : (uint64_t)size;
+	size_t keep = 0, maxlen = 0, total;
+	uint64_t found = 0, pos = 0;
+	char *buf;
+	int ret = -1;
 
-	if (!len)
-		return -1;
-	map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (map == MAP_FAILED)
-		return -errno;
+	for (size_t i = 0; i < SL_ARRAY_SIZE(markers); i++)
+		if (strlen(markers[i].s) > maxlen)
+			maxlen = strlen(markers[i].s);
+	buf = malloc(SL_TLS_SCAN_CHUNK + maxlen);
+	if (!buf)
+		return -ENOMEM;
 	t->scans++;
-	madvise(map, len, MADV_SEQUENTIAL);
-	for (size_t i = 0; i < SL_ARRAY_SIZE(markers) && found < 0; i++) {
-		/* crypto/tls. means Go's TLS only in a Go binary */
-		if (markers[i].kind == MK_GO && !is_go)
+	while (pos < len && !(found & 1)) {
+		size_t want =
+		    len - pos < SL_TLS_SCAN_CHUNK ? (size_t)(len - pos) : SL_TLS_SCAN_CHUNK;
+		ssize_t n = pread(fd, buf + keep, want, (off_t)pos);
+
+		if (n < 0 && errno == EINTR)
 			continue;
-		if (memmem(map, len, markers[i].s, strlen(markers[i].s)))
-			found = (int)i;
+		if (n < 0) {
+			ret = -errno;
+			goto out;
+		}
+		if (n == 0)
+			break; /* truncated meanwhile */
+		pos += (uint64_t)n;
+		for (size_t i = 0; i < SL_ARRAY_SIZE(markers); i++) {
+			/* crypto/tls. means Go's TLS only in a Go binary */
+			if ((markers[i].kind == MK_GO && !is_go) || (found & (1ULL << i)))
+				continue;
+			if (memmem(buf, keep + (size_t)n, markers[i].s, strlen(markers[i].s)))
+				found |= 1ULL << i;
+		}
+		/* a marker may span two chunks: keep the tail */
+		total = keep + (size_t)n;
+		keep = total < maxlen - 1 ? total : maxlen - 1;
+		memmove(buf, buf + total - keep, keep);
 	}
-	munmap(map, len);
-	return found;
+	ret = found ? __builtin_ctzll(found) : -1;
+out:
+	free(buf);
+	return ret;
 }
 
 /* ---------------------------------------------------------- attachment */
@@ -507,13 +573,19 @@ static struct tls_target *target_find(struct sl_tls *t, dev_t dev, ino_t ino)
 	return NULL;
 }
 
-static struct bpf_link *attach_one(struct bpf_program *prog, const char *path, const char *func,
+/*
+ * One uprobe, by file offset (computed by elf_inspect from our own reading of
+ * the file: libbpf's func_name lookup would map the file again) on apath, a
+ * /proc/self/fd/N path: the kernel resolves it to the inode that was
+ * inspected, even if the path was renamed over meanwhile.
+ */
+static struct bpf_link *attach_one(struct bpf_program *prog, const char *apath, uint64_t off,
 				   bool retprobe, int *err)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = func, .retprobe = retprobe);
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = retprobe);
 	struct bpf_link *l;
 
-	l = bpf_program__attach_uprobe_opts(prog, -1, path, 0, &opts);
+	l = bpf_program__attach_uprobe_opts(prog, -1, apath, (size_t)off, &opts);
 	if (!l)
 		*err = -errno;
 	return l;
@@ -535,7 +607,7 @@ static void target_error(struct tls_target *tg, const char *func, const char *wh
  * Attach the probes of every function the file defines. A function is a
  * unit: if its return probe fails, its entry probe is detached again.
  */
-static void target_attach(struct sl_tls *t, struct tls_target *tg)
+static void target_attach(struct sl_tls *t, struct tls_target *tg, const char *apath)
 {
 	for (size_t i = 0; i < N_FUNCS; i++) {
 		const struct tls_func *f = &tls_funcs[i];
@@ -549,13 +621,13 @@ static void target_attach(struct sl_tls *t, struct tls_target *tg)
 			target_error(tg, f->name, "BPF program not loaded", -ENOENT);
 			continue;
 		}
-		le = attach_one(t->entry[i], tg->path, f->name, false, &err);
+		le = attach_one(t->entry[i], apath, tg->off[i], false, &err);
 		if (!le) {
 			target_error(tg, f->name, "uprobe", err);
 			continue;
 		}
 		if (f->ret) {
-			lr = attach_one(t->ret[i], tg->path, f->name, true, &err);
+			lr = attach_one(t->ret[i], apath, tg->off[i], true, &err);
 			if (!lr) {
 				bpf_link__destroy(le);
 				target_error(tg, f->name, "uretprobe", err);
@@ -574,7 +646,8 @@ static void target_attach(struct sl_tls *t, struct tls_target *tg)
 		if (lr)
 			tg->links[tg->nlinks++] = lr;
 		tg->attached |= 1ULL << i;
-		log_debug("tls: attached %s in '%s'", f->name, tg->path);
+		log_debug("tls: attached %s in '%s' (offset 0x%llx)", f->name, tg->path,
+			  (unsigned long long)tg->off[i]);
 	}
 }
 
@@ -588,13 +661,14 @@ static const char *target_status(const struct tls_target *tg)
 }
 
 /*
- * Make path (a resolved real file) a target if it defines a TLS write entry
- * point. *out: the target (new or existing), NULL when the file has nothing
- * to instrument. 0, or -errno when the file could not be read.
+ * Make path (a resolved real file, open as fd) a target if it defines a TLS
+ * write entry point. *out: the target (new or existing), NULL when the file
+ * has nothing to instrument. 0 or -errno.
  */
-static int target_add(struct sl_tls *t, const char *path, const char *origin, const struct stat *st,
-		      const struct elf_info *ei, struct tls_target **out)
+static int target_add(struct sl_tls *t, const char *path, int fd, const char *origin,
+		      const struct stat *st, const struct elf_info *ei, struct tls_target **out)
 {
+	char apath[64];
 	struct tls_target *tg;
 	uint64_t present;
 	int err;
@@ -603,7 +677,7 @@ static int target_add(struct sl_tls *t, const char *path, const char *origin, co
 	if (*out)
 		return 0;
 	/* .dynsym first; an unstripped static binary has the names in .symtab */
-	present = ei->dynsym_defined ? ei->dynsym_defined : ei->symtab_defined;
+	present = ei->present;
 	if (!(present & capture_mask()))
 		return 0;
 	tg = calloc(1, sizeof(*tg));
@@ -619,6 +693,7 @@ static int target_add(struct sl_tls *t, const char *path, const char *origin, co
 	tg->ino = st->st_ino;
 	tg->origin = origin;
 	tg->present = present;
+	memcpy(tg->off, ei->off, sizeof(tg->off));
 	for (size_t i = 0; i < N_FUNCS; i++)
 		if (present & (1ULL << i))
 			tg->libs |= tls_funcs[i].lib;
@@ -627,7 +702,8 @@ static int target_add(struct sl_tls *t, const char *path, const char *origin, co
 		target_free(tg);
 		return err;
 	}
-	target_attach(t, tg);
+	snprintf(apath, sizeof(apath), "/proc/self/fd/%d", fd);
+	target_attach(t, tg, apath);
 	if (tg->attached & capture_mask())
 		log_info("tls: instrumented '%s' (%s): %s", path, origin, target_status(tg));
 	else
@@ -638,23 +714,40 @@ static int target_add(struct sl_tls *t, const char *path, const char *origin, co
 	return 0;
 }
 
-/* open a file for inspection; the real path is returned in rp (PATH_MAX) */
+/*
+ * Open a regular file for inspection; the path of the file actually opened
+ * (symlinks resolved, as /proc/self/fd shows it) is returned in rp
+ * (PATH_MAX). O_NONBLOCK: a session controls some of these paths ("#!"
+ * lines, RPATH) and must not be able to block the daemon on a FIFO.
+ */
 static int open_real(const char *path, char *rp, struct stat *st)
 {
-	int fd;
+	char link[64];
+	ssize_t n;
+	int fd, err;
 
-	if (!realpath(path, rp))
-		return -errno;
-	fd = open(rp, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, st) || !S_ISREG(st->st_mode)) {
-		int err = S_ISREG(st->st_mode) ? -errno : -EINVAL;
-
-		close(fd);
-		return err;
+	if (fstat(fd, st)) {
+		err = -errno;
+		goto fail;
 	}
+	if (!S_ISREG(st->st_mode)) {
+		err = -EINVAL;
+		goto fail;
+	}
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, rp, PATH_MAX - 1);
+	if (n <= 0) {
+		err = n ? -errno : -EINVAL;
+		goto fail;
+	}
+	rp[n] = '\0';
 	return fd;
+fail:
+	close(fd);
+	return err;
 }
 
 /* consider path (a library or executable) as a target; 0 or -errno */
@@ -670,15 +763,14 @@ static int consider_file(struct sl_tls *t, const char *path, const char *origin,
 	fd = open_real(path, rp, &st);
 	if (fd < 0)
 		return fd;
-	if (target_find(t, st.st_dev, st.st_ino)) {
-		tg = target_find(t, st.st_dev, st.st_ino);
-		err = 0;
+	tg = target_find(t, st.st_dev, st.st_ino);
+	err = 0;
+	if (tg)
 		goto out;
-	}
 	err = elf_inspect(fd, &ei);
 	if (err || !ei.is_elf || ei.machine != SL_EM)
 		goto out;
-	err = target_add(t, rp, origin, &st, &ei, &tg);
+	err = target_add(t, rp, fd, origin, &st, &ei, &tg);
 out:
 	if (out)
 		*out = tg;
@@ -913,11 +1005,16 @@ static void cache_free(void *p)
 static unsigned int elf_machine(const char *path)
 {
 	unsigned char h[20];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	ssize_t n;
 
 	if (fd < 0)
 		return 0;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return 0;
+	}
 	n = pread(fd, h, sizeof(h), 0);
 	close(fd);
 	if (n != (ssize_t)sizeof(h) || memcmp(h, ELFMAG, SELFMAG))
@@ -1113,8 +1210,8 @@ static int analyse_exe(struct sl_tls *t, int fd, const char *rp, const struct st
 	if (!ei.is_elf || ei.machine != SL_EM)
 		goto out;
 	/* embedded OpenSSL/GnuTLS with symbols: instrument the executable */
-	if ((ei.dynsym_defined | ei.symtab_defined) & capture_mask()) {
-		err = target_add(t, rp, "session exec", st, &ei, &tg);
+	if (ei.present & capture_mask()) {
+		err = target_add(t, rp, fd, "session exec", st, &ei, &tg);
 		if (err)
 			goto out;
 		if (tg && (tg->attached & capture_mask())) {
@@ -1216,23 +1313,19 @@ static struct exe_cache *exe_lookup(struct sl_tls *t, int fd, const char *rp, co
 	return c;
 }
 
-void sl_tls_on_exec(struct sl_tls *t, pid_t pid, const char *path, const char *session)
+/*
+ * One executable a session process ran: follow "#!" lines, analyse (cached),
+ * attach or report. *dev, *ino: the file analysed (0 if none).
+ */
+static void exec_file(struct sl_tls *t, pid_t pid, const char *path, const char *session,
+		      dev_t *dev, ino_t *ino)
 {
-	char cur[PATH_MAX], rp[PATH_MAX], proc[64];
+	char cur[PATH_MAX], rp[PATH_MAX];
 	struct exe_cache *c = NULL;
 	struct stat st;
 	int depth, fd;
 
-	if (!t || !path)
-		return;
-	recheck_libraries(t);
-	/* the kernel's filename may be relative to the process' cwd */
-	if (path[0] == '/') {
-		snprintf(cur, sizeof(cur), "%s", path);
-	} else {
-		snprintf(proc, sizeof(proc), "/proc/%d/exe", (int)pid);
-		snprintf(cur, sizeof(cur), "%s", proc);
-	}
+	snprintf(cur, sizeof(cur), "%s", path);
 	for (depth = 0; depth < SL_TLS_SHEBANG_MAX; depth++) {
 		char interp[PATH_MAX];
 
@@ -1242,13 +1335,14 @@ void sl_tls_on_exec(struct sl_tls *t, pid_t pid, const char *path, const char *s
 			return;
 		}
 		if (!read_shebang(fd, interp)) {
+			*dev = st.st_dev;
+			*ino = st.st_ino;
 			c = exe_lookup(t, fd, rp, &st);
 			close(fd);
 			break;
 		}
 		close(fd);
 		snprintf(cur, sizeof(cur), "%s", interp);
-		c = NULL;
 	}
 	if (!c)
 		return;
@@ -1261,6 +1355,29 @@ void sl_tls_on_exec(struct sl_tls *t, pid_t pid, const char *path, const char *s
 	}
 	if (c->verdict == EXE_BLIND && c->blind)
 		blind_report(t, c->blind, pid, session);
+}
+
+void sl_tls_on_exec(struct sl_tls *t, pid_t pid, const char *path, const char *session)
+{
+	char proc[64];
+	dev_t dev = 0, dev2 = 0;
+	ino_t ino = 0, ino2 = 0;
+	struct stat st;
+
+	if (!t || !path)
+		return;
+	recheck_libraries(t);
+	/* the kernel's filename (relative ones are relative to the process' cwd) */
+	if (path[0] == '/')
+		exec_file(t, pid, path, session, &dev, &ino);
+	/*
+	 * and the image the process runs, if still alive: the path may have
+	 * been renamed over since the exec (if the process exec'd again since,
+	 * that image is analysed a little early: its own exec record follows)
+	 */
+	snprintf(proc, sizeof(proc), "/proc/%d/exe", (int)pid);
+	if (!stat(proc, &st) && (st.st_dev != dev || st.st_ino != ino))
+		exec_file(t, pid, proc, session, &dev2, &ino2);
 }
 
 /* ------------------------------------------------------------ public */

@@ -221,6 +221,9 @@ static __always_inline int sl_tls_write(__u64 conn, __u64 buf, __u64 len, __u32 
 	struct sl_tls_event *e;
 	__u64 cgid = 0;
 
+	/* nothing to send (gnutls_record_send(s, NULL, 0) flushes a retry) */
+	if (!len)
+		return 0;
 	s = sl_current_session(&cgid);
 	if (!s)
 		return 0;

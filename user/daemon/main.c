@@ -48,7 +48,7 @@ static const char usage_text[] =
     "      --ringbuf-size BYTES   kernel ring buffer size, power of two >= 4096\n"
     "                             (default 16M)\n"
     "      --tls-capture-bytes N  TLS plaintext captured per call (default 16384,\n"
-    "                             max 32768)\n"
+    "                             max 32256)\n"
     "      --argv-capture-bytes N argv bytes captured per exec (default and max 16384)\n"
     "      --rotate-size BYTES    rotate the audit log at this size (default 64M, 0 = never)\n"
     "      --fsync MODE           always | batch | none (default batch)\n"

@@ -15,6 +15,7 @@ static const char *const op_types[SL_OP_MAX] = {
     [SL_OP_TLS_WRITE] = "tls_write",
     [SL_OP_TLS_READ] = "tls_read",
     [SL_OP_EXIT] = "exit",
+    [SL_OP_VERDICT] = "verdict",
 };
 
 const char *sl_op_type(unsigned int op)

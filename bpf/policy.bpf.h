@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * Compiled-policy maps (include/scopelock_policy.h), shared by every program
+ * that decides verdicts. __weak: merged by `bpftool gen object`.
+ */
+#ifndef SCOPELOCK_POLICY_BPF_H
+#define SCOPELOCK_POLICY_BPF_H
+
+#include "common.bpf.h"
+#include "scopelock_policy.h"
+
+struct sl_policy_active_val {
+	__u32 slot;	  /* 0 or 1 */
+	__u32 generation; /* 0: no policy loaded yet */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sl_policy_active_val);
+} sl_policy_active SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct sl_kpolicy_hdr);
+} sl_policy_hdr SEC(".maps") __weak;
+
+/* index: (slot * 2 + kind) * SL_AC_MAX_STATES + state; kind 0 cs, 1 ci */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 4 * SL_AC_MAX_STATES);
+	__type(key, __u32);
+	__type(value, struct sl_ac_state);
+} sl_ac SEC(".maps") __weak;
+
+/* index: slot * SL_PAT_MAX + pattern */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * SL_PAT_MAX);
+	__type(key, __u32);
+	__type(value, struct sl_kpattern);
+} sl_patterns SEC(".maps") __weak;
+
+/* index: slot * SL_RULE_MAX + rule */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * SL_RULE_MAX);
+	__type(key, __u32);
+	__type(value, struct sl_krule);
+} sl_rules SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct sl_path_key);
+	__type(value, __u64);
+} sl_path_labels SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct sl_ip_key);
+	__type(value, struct sl_ip_label);
+} sl_ip_labels SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct sl_host_key);
+	__type(value, __u64);
+} sl_host_labels SEC(".maps") __weak;
+
+#endif /* SCOPELOCK_POLICY_BPF_H */

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * Compiled policy: the BPF maps user space fills from a parsed policy
+ * (user/lib/policy.h) and the kernel side decides verdicts with.
+ *
+ * Double buffering. Every policy map holds two slots; sl_policy_active[0]
+ * names the slot in force. A reload fills the other slot completely, then
+ * flips the index with one map update: there is no moment without a policy.
+ * Kernel state that refers to a slot (automaton states kept per TLS
+ * connection) carries the generation it was computed under and restarts at
+ * the root when the generation changed.
+ *
+ * Keyword automaton. Two DFAs per slot (Aho-Corasick, failure links folded
+ * into full transition tables): "cs" walks the raw bytes, "ci" walks the
+ * ASCII-lowercased bytes; each keyword and label string is in exactly one of
+ * them. State 0 of each DFA is its root; the DFA of slot s, kind k (0 cs,
+ * 1 ci) occupies sl_ac[(s * 2 + k) * SL_AC_MAX_STATES + state].
+ * A state's kw[] has bit i set when keyword i ends there (directly or via a
+ * failure link); env is the set of environments whose label strings (secret
+ * values, resource ids, host names) end there.
+ */
+#ifndef SCOPELOCK_POLICY_H
+#define SCOPELOCK_POLICY_H
+
+#include "scopelock_abi.h"
+
+#define SL_KW_MAX 256 /* keywords per policy (bits in a hit set) */
+#define SL_KW_WORDS (SL_KW_MAX / 64)
+#define SL_PAT_MAX 128 /* patterns per policy */
+#define SL_PAT_WORDS (SL_PAT_MAX / 64)
+#define SL_PAT_GROUPS_MAX 16
+#define SL_RULE_MAX 256
+#define SL_AC_MAX_STATES 4096 /* per DFA */
+#define SL_ENV_MAX 63	      /* environment ids 1..63; bit (1 << id) */
+#define SL_LABEL_PATH_MAX 255 /* bytes of a path label prefix */
+#define SL_LABEL_HOST_MAX 253
+
+/* channels (same values as enum sl_channel in user/lib/policy.h) */
+enum sl_kchannel {
+	SL_KCH_EXEC = 0,
+	SL_KCH_TLS = 1,
+	SL_KCH_CONNECT = 2,
+	SL_KCH_OPEN = 3,
+};
+
+/* actions, ordered by strength (same values as enum sl_action) */
+enum sl_kaction {
+	SL_KACT_LOG = 0,
+	SL_KACT_ALERT = 1,
+	SL_KACT_DENY = 2,
+	SL_KACT_FREEZE = 3,
+	SL_KACT_KILL = 4,
+};
+
+/* target classes (same values as SL_TARGET_*) */
+#define SL_KTGT_IN_SCOPE (1U << 0)
+#define SL_KTGT_OUTSIDE (1U << 1)
+#define SL_KTGT_UNKNOWN (1U << 2)
+
+struct sl_ac_state {
+	__u16 next[256];
+	__u64 kw[SL_KW_WORDS];
+	__u64 env;
+};
+_Static_assert(sizeof(struct sl_ac_state) == 512 + 32 + 8, "sl_ac_state ABI");
+
+/* pattern: every group needs one hit, no keyword of none may be seen */
+struct sl_kpattern {
+	__u64 groups[SL_PAT_GROUPS_MAX][SL_KW_WORDS];
+	__u64 none[SL_KW_WORDS];
+	__u32 n_groups;
+	__u32 channels; /* bit per channel */
+};
+
+#define SL_KRULE_MONITOR (1U << 0) /* record what would have happened only */
+
+struct sl_krule {
+	__u64 patterns[SL_PAT_WORDS]; /* any of these; all zero: no pattern condition */
+	__u32 channel;		      /* enum sl_kchannel */
+	__u32 target;		      /* SL_KTGT_* mask */
+	__u32 action;		      /* enum sl_kaction */
+	__u32 flags;		      /* SL_KRULE_* */
+};
+
+/* sl_policy_hdr[slot]: sizes of the slot's tables */
+struct sl_kpolicy_hdr {
+	__u32 generation; /* increases with every load */
+	__u32 n_patterns;
+	__u32 n_rules;
+	__u32 cs_states; /* 0: the DFA is empty */
+	__u32 ci_states;
+	__u32 mode; /* 0 enforce, 1 monitor (already folded into rule flags) */
+};
+
+/* LPM key for path labels: data[0] = slot, then the path bytes */
+struct sl_path_key {
+	__u32 prefixlen; /* bits, including the slot byte */
+	__u8 data[1 + SL_LABEL_PATH_MAX];
+};
+
+/* LPM key for IP labels: slot, family (4 or 6), address */
+struct sl_ip_key {
+	__u32 prefixlen; /* bits, including slot and family bytes */
+	__u8 slot;
+	__u8 family;
+	__u8 addr[16];
+};
+
+#define SL_LABEL_PORTS 8
+struct sl_ip_label {
+	__u64 env;		     /* environments of the CIDR when any port matches */
+	__u16 ports[SL_LABEL_PORTS]; /* host order; all zero: any port */
+};
+
+/* exact host names and wildcard suffixes (".example.com"), lowercase */
+struct sl_host_key {
+	__u8 slot;
+	__u8 wildcard; /* 1: name is a suffix beginning with '.' */
+	__u8 name[SL_LABEL_HOST_MAX + 1];
+	__u16 _pad;
+};
+
+/*
+ * SL_OP_VERDICT: a rule matched. Emitted after the kernel acted (a verdict
+ * never waits for ring buffer room). For TLS and exec the capture record of
+ * the same action precedes it. data[] is empty.
+ */
+struct sl_verdict_event {
+	struct sl_event_hdr hdr;
+	__u64 target_env;	      /* environments named by the action's evidence */
+	__u64 taint;		      /* session taint at the time */
+	__u64 kw[SL_KW_WORDS];	      /* keywords seen (exec: this argv; tls: this connection) */
+	__u64 patterns[SL_PAT_WORDS]; /* patterns matched */
+	__u64 conn;		      /* TLS: connection pointer; else 0 */
+	__u32 rule;		      /* index of the deciding rule */
+	__u32 action;		      /* enum sl_kaction */
+	__u32 channel;		      /* enum sl_kchannel */
+	__u32 target_class;	      /* SL_KTGT_* (one bit) */
+	__u32 flags;		      /* SL_VERDICT_* */
+	__u32 trigger_op;	      /* op of the action (SL_OP_TLS_WRITE, SL_OP_EXEC, ...) */
+	__u32 generation;	      /* policy generation that decided */
+	__u32 _pad;
+};
+
+_Static_assert(sizeof(struct sl_verdict_event) == 64 + 72 + 32, "sl_verdict_event ABI");
+
+#define SL_VERDICT_MONITOR (1U << 0)	   /* recorded only: nothing was stopped */
+#define SL_VERDICT_ENFORCED (1U << 1)	   /* the kernel acted (signal sent / EPERM) */
+#define SL_VERDICT_SIGNAL_FAILED (1U << 2) /* bpf_send_signal failed */
+
+/* sl_session_info.flags (kernel side reads, daemon writes) */
+#define SL_SESSION_HELD (1U << 1) /* a hold is pending: egress of the session is dropped */
+
+#endif /* SCOPELOCK_POLICY_H */

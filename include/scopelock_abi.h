@@ -41,7 +41,8 @@ enum sl_op {
 	SL_OP_TLS_WRITE = 7,	  /* SSL_write / gnutls_record_send entry */
 	SL_OP_TLS_READ = 8,	  /* SSL_read / gnutls_record_recv return */
 	SL_OP_EXIT = 9,		  /* a session process (thread group) exited */
-	SL_OP_MAX = 10,
+	SL_OP_VERDICT = 10,	  /* a policy rule matched (scopelock_policy.h) */
+	SL_OP_MAX = 11,
 };
 
 enum sl_loss_cause {

@@ -224,7 +224,7 @@ int sl_bpf_start(struct sl_daemon *d)
 			continue;
 		if (type == BPF_PROG_TYPE_TRACEPOINT || type == BPF_PROG_TYPE_RAW_TRACEPOINT)
 			l = bpf_program__attach(prog);
-		else if (type == BPF_PROG_TYPE_CGROUP_SOCK_ADDR)
+		else if (type == BPF_PROG_TYPE_CGROUP_SOCK_ADDR || type == BPF_PROG_TYPE_CGROUP_SKB)
 			l = bpf_program__attach_cgroup(prog, d->cg_parent_fd);
 		else
 			continue; /* uprobes: attached per target by tls.c */

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "daemon.h"
 #include "decode.h"
 #include "log.h"
+#include "policy.h"
 #include "proto.h"
 #include "tls.h"
 #include "util.h"
@@ -28,6 +30,7 @@ struct sl_client {
 	struct ucred peer;
 	bool tail;			     /* subscribed to records */
 	char session[SL_SESSION_ID_LEN + 1]; /* tail filter, "" = all */
+	bool alerts_only;		     /* tail filter: alerts, holds, kills */
 	bool dead;
 };
 
@@ -185,10 +188,12 @@ static void handle_status(struct sl_daemon *d, struct sl_client *c, json_t *req,
 	client_reply(c, st);
 }
 
-static bool line_matches(const char *line, const char *session)
+static bool line_matches(const char *line, const char *session, bool alerts_only)
 {
 	char needle[64];
 
+	if (alerts_only && !sl_record_is_alert(line))
+		return false;
 	if (!session[0])
 		return true;
 	snprintf(needle, sizeof(needle), "\"session\":\"%s\"", session);
@@ -200,6 +205,8 @@ static void handle_tail(struct sl_daemon *d, struct sl_client *c, json_t *req, i
 	const char *session = json_string_value(json_object_get(req, "session"));
 	json_int_t count = json_integer_value(json_object_get(req, "count"));
 	bool follow = json_is_true(json_object_get(req, "follow"));
+
+	c->alerts_only = json_is_true(json_object_get(req, "alerts"));
 	size_t start, n = 0;
 
 	if (session) {
@@ -224,7 +231,7 @@ static void handle_tail(struct sl_daemon *d, struct sl_client *c, json_t *req, i
 		while (i > 0 && n < (size_t)count) {
 			const char *line = d->recent[(d->recent_head + i - 1) % SL_RECENT_MAX];
 
-			if (line_matches(line, c->session))
+			if (line_matches(line, c->session, c->alerts_only))
 				n++;
 			i--;
 		}
@@ -232,7 +239,7 @@ static void handle_tail(struct sl_daemon *d, struct sl_client *c, json_t *req, i
 		for (i = start; i < d->recent_count; i++) {
 			const char *line = d->recent[(d->recent_head + i) % SL_RECENT_MAX];
 
-			if (line_matches(line, c->session) &&
+			if (line_matches(line, c->session, c->alerts_only) &&
 			    sl_proto_send_raw(c->fd, line, strlen(line), 0)) {
 				c->dead = true;
 				return;
@@ -245,14 +252,107 @@ static void handle_tail(struct sl_daemon *d, struct sl_client *c, json_t *req, i
 		c->dead = true; /* done: close */
 }
 
+/*
+ * May this peer decide holds and reload the policy? root, or a member of the
+ * policy's admin_group (supplementary groups read from /proc, at request
+ * time). Sessions never may: checked by the dispatcher.
+ */
+static bool peer_is_admin(struct sl_daemon *d, const struct ucred *peer, char *who, size_t wlen)
+{
+	const struct sl_policy *p = d->pol[0].policy;
+	const char *group = p ? p->settings.admin_group : NULL;
+	struct passwd *pw = getpwuid(peer->uid);
+	char path[64], *buf = NULL, *line;
+	struct group *gr;
+	bool ok = false;
+
+	snprintf(who, wlen, "%s (uid %u, pid %d)", pw ? pw->pw_name : "?", peer->uid, peer->pid);
+	if (peer->uid == 0)
+		return true;
+	if (!group || !(gr = getgrnam(group)))
+		return false;
+	if (peer->gid == gr->gr_gid)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d/status", peer->pid);
+	if (sl_read_file(path, 1 << 16, &buf, NULL))
+		return false;
+	line = strstr(buf, "\nGroups:");
+	if (line) {
+		char *save = NULL, *tok;
+
+		line = strtok_r(line + 8, "\n", &save);
+		for (tok = line ? strtok_r(line, " \t", &save) : NULL; tok && !ok;
+		     tok = strtok_r(NULL, " \t", &save))
+			ok = (gid_t)strtoul(tok, NULL, 10) == gr->gr_gid;
+	}
+	free(buf);
+	return ok;
+}
+
+static void handle_hold(struct sl_daemon *d, struct sl_client *c, json_t *req, bool approve)
+{
+	const char *id = json_string_value(json_object_get(req, "id"));
+	const char *reason = json_string_value(json_object_get(req, "reason"));
+	char who[128], err[256], why[300];
+
+	if (!peer_is_admin(d, &c->peer, who, sizeof(who))) {
+		reply_error(c, "permission refused: only root or the policy's admin_group may "
+			       "approve or deny");
+		return;
+	}
+	if (!id || strlen(id) > 20) {
+		reply_error(c, "malformed request: hold id required");
+		return;
+	}
+	snprintf(why, sizeof(why), "%s by %s%s%s", approve ? "approved" : "denied", who,
+		 reason ? ": " : "", reason ? reason : "");
+	if (sl_hold_resolve(d, id, approve, who, why, err, sizeof(err))) {
+		reply_error(c, "%s", err);
+		return;
+	}
+	client_reply(c, json_pack("{s:b, s:s}", "ok", 1, "id", id));
+}
+
+static void handle_approve(struct sl_daemon *d, struct sl_client *c, json_t *req, int pidfd)
+{
+	handle_hold(d, c, req, true);
+}
+
+static void handle_deny(struct sl_daemon *d, struct sl_client *c, json_t *req, int pidfd)
+{
+	handle_hold(d, c, req, false);
+}
+
+static void handle_reload(struct sl_daemon *d, struct sl_client *c, json_t *req, int pidfd)
+{
+	char who[128], *errors = NULL;
+	int err;
+
+	if (!peer_is_admin(d, &c->peer, who, sizeof(who))) {
+		reply_error(c, "permission refused: only root or the policy's admin_group may "
+			       "reload the policy");
+		return;
+	}
+	log_info("policy reload requested by %s", who);
+	err = sl_policy_reload(d, &errors);
+	if (err) {
+		reply_error(c, "policy '%s' refused; the running policy stays in force:\n%s",
+			    d->opts.policy, errors ? errors : strerror(-err));
+		free(errors);
+		return;
+	}
+	client_reply(c, json_pack("{s:b, s:s, s:i}", "ok", 1, "sha256", d->pol[0].sha256,
+				  "generation", d->pol[0].generation));
+}
+
 static const struct {
 	const char *op;
 	void (*fn)(struct sl_daemon *d, struct sl_client *c, json_t *req, int pidfd);
 	bool from_session; /* may a process inside a session ask? */
 } dispatch[] = {
-    {"run", handle_run, false},
-    {"status", handle_status, true},
-    {"tail", handle_tail, true},
+    {"run", handle_run, false},	  {"status", handle_status, true},
+    {"tail", handle_tail, true},  {"approve", handle_approve, false},
+    {"deny", handle_deny, false}, {"policy_reload", handle_reload, false},
 };
 
 void sl_control_client_event(struct sl_daemon *d, struct sl_client *c, uint32_t events)
@@ -266,7 +366,7 @@ void sl_control_client_event(struct sl_daemon *d, struct sl_client *c, uint32_t 
 		goto out;
 	}
 	err = sl_proto_recv(c->fd, &req, &pidfd);
-	if (err == -EAGAIN)
+	if (err == -EAGAIN || err == -EINTR)
 		return;
 	if (err) {
 		if (err != -ECONNRESET)
@@ -316,7 +416,8 @@ void sl_control_broadcast(struct sl_daemon *d, const char *line, size_t len, con
 	for (struct sl_client **pp = &d->clients; *pp;) {
 		struct sl_client *c = *pp;
 
-		if (c->tail && (!c->session[0] || (session && !strcmp(session, c->session)))) {
+		if (c->tail && (!c->session[0] || (session && !strcmp(session, c->session))) &&
+		    (!c->alerts_only || sl_record_is_alert(line))) {
 			int err = sl_proto_send_raw(c->fd, line, len, MSG_DONTWAIT);
 
 			if (err == -EAGAIN) {
@@ -429,5 +530,9 @@ json_t *sl_status_json(struct sl_daemon *d)
 		json_object_set_new(st, "loss", lo);
 	}
 	json_object_set_new(st, "tls", d->tls ? sl_tls_status(d->tls) : json_null());
+	json_object_set_new(st, "holds", sl_holds_json(d));
+	json_object_set_new(st, "policy_generation", json_integer(d->pol[0].generation));
+	json_object_set_new(st, "alerts_file",
+			    d->alerts_path ? json_string(d->alerts_path) : json_null());
 	return st;
 }

@@ -55,7 +55,9 @@ struct sl_session {
 	char *workspace;
 	char *user;
 	char *name;
-	json_t *argv; /* array of bytes values */
+	json_t *argv;	     /* array of bytes values */
+	json_t *taint_files; /* [{"env":[..],"path":..,"time":..}], capped */
+	uint32_t scope_env;
 	uid_t uid;
 	pid_t leader;
 	int events_wd; /* inotify watch on cgroup.events */
@@ -74,6 +76,37 @@ struct sl_feature {
 #define SL_MAX_LINKS 64
 
 struct sl_client;
+struct sl_policy;
+struct sl_compiled_policy;
+
+/* a policy generation loaded into one slot of the kernel maps */
+struct sl_loaded_policy {
+	struct sl_policy *policy;
+	struct sl_compiled_policy *compiled;
+	uint32_t generation;
+	uint32_t slot;
+	char sha256[65];
+};
+
+/* an action held for a person (freeze verdict) */
+struct sl_hold {
+	struct sl_hold *next;
+	char id[24];
+	char session[SL_SESSION_ID_LEN + 1];
+	pid_t pid; /* the held process */
+	uint64_t cgroup_id;
+	int64_t deadline_ms; /* CLOCK_MONOTONIC */
+	json_t *alert;	     /* the alert record (without seq/hash) */
+};
+
+/* recent capture records, for the evidence of a verdict that follows */
+#define SL_EVIDENCE_RING 256
+struct sl_evidence {
+	uint32_t tid;
+	uint32_t op;
+	uint64_t conn;
+	json_t *rec;
+};
 
 struct sl_daemon {
 	struct sl_opts opts;
@@ -110,6 +143,15 @@ struct sl_daemon {
 	/* recent audit lines for `scopelock tail` without --follow */
 	char *recent[SL_RECENT_MAX];
 	size_t recent_head, recent_count;
+
+	struct sl_loaded_policy pol[2]; /* [0] current, [1] previous generation */
+	uint32_t generation;
+	struct sl_hold *holds;
+	uint64_t hold_seq, alert_seq;
+	int alerts_fd;
+	char *alerts_path;
+	struct sl_evidence evidence[SL_EVIDENCE_RING];
+	size_t evidence_next;
 
 	int64_t boot_to_real_ns;
 	struct timespec started;
@@ -151,6 +193,24 @@ void sl_sessions_free(struct sl_daemon *d);
 /* policy_glue.c: load, validate and apply the policy (startup and reload) */
 int sl_policy_apply(struct sl_daemon *d);
 void sl_policy_free_daemon(struct sl_daemon *d);
+/* reload from opts.policy; on refusal *errors (malloc'd) lists every error */
+int sl_policy_reload(struct sl_daemon *d, char **errors);
+
+/* verdict.c: alerts, kill / freeze, holds */
+void sl_evidence_keep(struct sl_daemon *d, const struct sl_event_hdr *h, uint64_t conn,
+		      json_t *rec);
+int sl_verdict_handle(struct sl_daemon *d, const void *data, size_t len);
+/* names of the environments in mask, by the current policy */
+json_t *sl_env_names(struct sl_daemon *d, uint64_t mask);
+int sl_alerts_open(struct sl_daemon *d);
+void sl_alerts_close(struct sl_daemon *d);
+int sl_hold_resolve(struct sl_daemon *d, const char *id, bool approve, const char *who,
+		    const char *reason, char *err, size_t errlen);
+void sl_holds_tick(struct sl_daemon *d);
+json_t *sl_holds_json(struct sl_daemon *d);
+void sl_holds_free(struct sl_daemon *d);
+bool sl_record_is_alert(const char *line);
+int sl_session_kill(struct sl_daemon *d, struct sl_session *s, const char *why);
 
 /* control.c */
 int sl_control_listen(struct sl_daemon *d);

@@ -149,6 +149,45 @@ static void after_exec(struct sl_daemon *d, const struct sl_exec_event *e, size_
 	sl_tls_on_exec(d->tls, (pid_t)e->hdr.pid, path, s ? s->id : NULL);
 }
 
+#define TAINT_FILES_MAX 32
+
+/* what a later verdict or alert needs: capture records, labelled opens */
+static void keep_evidence(struct sl_daemon *d, const struct sl_event_hdr *h, const void *data,
+			  size_t len, json_t *rec, struct sl_session *s)
+{
+	json_int_t env_mask;
+
+	switch (h->op) {
+	case SL_OP_TLS_WRITE:
+		sl_evidence_keep(d, h, ((const struct sl_tls_event *)data)->conn, rec);
+		break;
+	case SL_OP_EXEC:
+	case SL_OP_CONNECT:
+	case SL_OP_UDP_SEND:
+		sl_evidence_keep(d, h, 0, rec);
+		break;
+	case SL_OP_OPEN:
+		sl_evidence_keep(d, h, 0, rec);
+		env_mask = json_integer_value(json_object_get(rec, "env_mask"));
+		if (env_mask && s) {
+			json_t *o = json_object();
+
+			if (!s->taint_files)
+				s->taint_files = json_array();
+			if (!o || !s->taint_files ||
+			    json_array_size(s->taint_files) >= TAINT_FILES_MAX) {
+				json_decref(o);
+				break;
+			}
+			json_object_set(o, "env", json_object_get(rec, "env") ?: json_null());
+			json_object_set(o, "path", json_object_get(rec, "path") ?: json_null());
+			json_object_set(o, "time", json_object_get(rec, "time"));
+			json_array_append_new(s->taint_files, o);
+		}
+		break;
+	}
+}
+
 int sl_events_handle(void *ctx, void *data, size_t len)
 {
 	struct sl_daemon *d = ctx;
@@ -164,6 +203,11 @@ int sl_events_handle(void *ctx, void *data, size_t len)
 	}
 	if (h->size != len) {
 		write_decode_error(d, data, len, "header size does not match record size");
+		return 0;
+	}
+	if (h->op == SL_OP_VERDICT) {
+		if (sl_verdict_handle(d, data, len))
+			write_decode_error(d, data, len, "verdict record too short");
 		return 0;
 	}
 	type = sl_op_type(h->op);
@@ -199,7 +243,12 @@ int sl_events_handle(void *ctx, void *data, size_t len)
 				   err == -EBADMSG ? "inconsistent lengths" : "decoder failed");
 		return 0;
 	}
+	if (json_integer_value(json_object_get(rec, "env_mask")))
+		json_object_set_new(rec, "env",
+				    sl_env_names(d, (uint64_t)json_integer_value(
+							json_object_get(rec, "env_mask"))));
 	sl_record_write(d, rec);
+	keep_evidence(d, h, data, len, rec, s);
 	json_decref(rec);
 	if (h->op == SL_OP_EXEC)
 		after_exec(d, data, len, s);

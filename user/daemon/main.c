@@ -228,27 +228,6 @@ static int lock_state_dir(struct sl_daemon *d)
 	return 0;
 }
 
-static int policy_load(struct sl_daemon *d)
-{
-	unsigned char md[32];
-	unsigned int mdlen = 0;
-	char *buf = NULL;
-	size_t len;
-	int err;
-
-	err = sl_read_file(d->opts.policy, 16 << 20, &buf, &len);
-	if (err)
-		return sl_err_ret(err, "read policy '%s'", d->opts.policy);
-	if (!EVP_Digest(buf, len, md, &mdlen, EVP_sha256(), NULL)) {
-		free(buf);
-		return sl_err_ret(-EIO, "hash policy '%s'", d->opts.policy);
-	}
-	for (unsigned int i = 0; i < mdlen; i++)
-		snprintf(d->policy_sha256 + 2 * i, 3, "%02x", md[i]);
-	free(buf);
-	return sl_policy_apply(d);
-}
-
 static void tls_report(void *ctx, json_t *rec)
 {
 	struct sl_daemon *d = ctx;
@@ -311,8 +290,13 @@ static void on_signal(struct sl_daemon *d)
 	while (read(d->signal_fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
 			log_info("SIGHUP: reloading policy '%s'", d->opts.policy);
-			if (policy_load(d))
-				log_err("policy reload refused; the running policy stays in force");
+			char *errors = NULL;
+
+			if (sl_policy_reload(d, &errors))
+				log_err(
+				    "policy reload refused; the running policy stays in force:\n%s",
+				    errors ? errors : "");
+			free(errors);
 			continue;
 		}
 		log_info("%s received: shutting down", strsignal((int)si.ssi_signo));
@@ -337,6 +321,7 @@ static void on_timer(struct sl_daemon *d)
 	last_err = err;
 	if (ticks % (1000 / TICK_MS) == 0)
 		sl_loss_poll(d);
+	sl_holds_tick(d);
 	if (ticks % (60000 / TICK_MS) == 0)
 		sl_time_refresh(d);
 	/* a missed inotify event must not keep a finished session open */
@@ -485,8 +470,8 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_REALTIME, &d.started);
 	sl_time_refresh(&d);
 
-	if ((err = lock_state_dir(&d)) || (err = policy_load(&d)) || (err = sl_fs_prepare(&d)) ||
-	    (err = setup_fds(&d)) || (err = sl_cgroup_setup(&d)))
+	if ((err = lock_state_dir(&d)) || (err = sl_policy_apply(&d)) ||
+	    (err = sl_fs_prepare(&d)) || (err = setup_fds(&d)) || (err = sl_cgroup_setup(&d)))
 		goto out;
 
 	aopts = (struct sl_audit_opts){
@@ -500,6 +485,10 @@ int main(int argc, char **argv)
 		sl_err_ret(err, "open audit log in '%s'", d.opts.audit_dir);
 		goto out;
 	}
+	sl_log_set_syslog(1);
+	err = sl_alerts_open(&d);
+	if (err)
+		goto out;
 	err = sl_bpf_start(&d);
 	if (err)
 		goto out;
@@ -529,6 +518,15 @@ out:
 	sl_drain(&d);
 	if (d.audit) {
 		sl_loss_poll(&d);
+		/* a held action never proceeds without a person: deny what is pending */
+		while (d.holds) {
+			char why[128];
+
+			if (sl_hold_resolve(&d, d.holds->id, false, "scopelockd",
+					    "daemon stopped before anyone decided", why,
+					    sizeof(why)) == -ENOENT)
+				break;
+		}
 		if (d.skel)
 			sl_sessions_free(&d);
 		write_daemon_record(&d, "daemon_stop");
@@ -541,6 +539,8 @@ out:
 	sl_cgroup_teardown(&d);
 	for (size_t i = 0; i < d.recent_count; i++)
 		free(d.recent[(d.recent_head + i) % SL_RECENT_MAX]);
+	sl_holds_free(&d);
+	sl_alerts_close(&d);
 	sl_policy_free_daemon(&d);
 	if (d.lock_fd >= 0)
 		close(d.lock_fd);

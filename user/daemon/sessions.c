@@ -26,6 +26,7 @@
 #include "daemon.h"
 #include "jsonbytes.h"
 #include "log.h"
+#include "policy.h"
 #include "util.h"
 #include "scopelock.skel.h"
 
@@ -198,6 +199,7 @@ static void session_free_fields(struct sl_session *s)
 	free(s->user);
 	free(s->name);
 	json_decref(s->argv);
+	json_decref(s->taint_files);
 	memset(s, 0, sizeof(*s));
 	s->events_wd = -1;
 }
@@ -364,6 +366,12 @@ int sl_session_create(struct sl_daemon *d, json_t *req, int pidfd, const struct 
 
 	/* register with the kernel side before the first process enters */
 	info.session_seq = s->seq;
+	if (d->pol[0].policy) {
+		int id = sl_policy_env_id(d->pol[0].policy, s->scope);
+
+		s->scope_env = id > 0 ? (uint32_t)id : 0;
+	}
+	info.scope_env = s->scope_env;
 	if (bpf_map_update_elem(bpf_map__fd(d->skel->maps.sl_sessions), &s->cgroup_id, &info,
 				BPF_NOEXIST)) {
 		ret = -errno;
@@ -407,6 +415,11 @@ int sl_session_create(struct sl_daemon *d, json_t *req, int pidfd, const struct 
 		rec = ordered;
 	}
 	json_object_set_new(rec, "requester_pid", json_integer(peer->pid));
+	json_object_set_new(rec, "scope_known", json_boolean(s->scope_env != 0));
+	if (!s->scope_env)
+		log_warn("session %s: scope '%s' is not an environment of the policy: every "
+			 "labelled target is outside its scope",
+			 s->id, s->scope);
 	json_object_set_new(rec, "requester_uid", json_integer(peer->uid));
 	if (jstr(req, "cwd"))
 		sl_json_set_bytes(rec, "cwd", jstr(req, "cwd"), strlen(jstr(req, "cwd")));

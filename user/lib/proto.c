@@ -96,9 +96,8 @@ int sl_proto_recv_raw(int fd, char **out, size_t *out_len, int *recv_fd)
 	mh.msg_iovlen = 1;
 	mh.msg_control = cbuf;
 	mh.msg_controllen = sizeof(cbuf);
-	do {
-		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
-	} while (n < 0 && errno == EINTR);
+	/* EINTR is returned: a caller waiting for records must see its signals */
+	n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
 	if (n < 0)
 		return -errno;
 	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {

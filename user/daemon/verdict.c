@@ -1,0 +1,685 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * After the kernel decided: alerts with evidence, whole-session kill or
+ * freeze, and holds that a person approves or denies.
+ *
+ * The kernel has already acted when a verdict record arrives (SIGKILL before
+ * the action, SIGSTOP and the session's egress dropped for a hold, EPERM for
+ * a connect). The daemon widens that to the session (cgroup.kill /
+ * cgroup.freeze), writes the alert everywhere it must go, and keeps holds.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "daemon.h"
+#include "decode.h"
+#include "jsonbytes.h"
+#include "log.h"
+#include "policy.h"
+#include "policy_compile.h"
+#include "scopelock_policy.h"
+#include "util.h"
+#include "scopelock.skel.h"
+
+#define EVIDENCE_TEXT_MAX 512
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void sl_evidence_keep(struct sl_daemon *d, const struct sl_event_hdr *h, uint64_t conn, json_t *rec)
+{
+	struct sl_evidence *e = &d->evidence[d->evidence_next];
+
+	json_decref(e->rec);
+	e->tid = h->tid;
+	e->op = h->op;
+	e->conn = conn;
+	e->rec = json_incref(rec);
+	d->evidence_next = (d->evidence_next + 1) % SL_EVIDENCE_RING;
+}
+
+/* the newest kept capture record of (tid, op[, conn]) */
+static json_t *evidence_find(struct sl_daemon *d, uint32_t tid, uint32_t op, uint64_t conn)
+{
+	for (size_t n = 0; n < SL_EVIDENCE_RING; n++) {
+		size_t i = (d->evidence_next + SL_EVIDENCE_RING - 1 - n) % SL_EVIDENCE_RING;
+		struct sl_evidence *e = &d->evidence[i];
+
+		if (e->rec && e->tid == tid && e->op == op && (!conn || e->conn == conn))
+			return e->rec;
+	}
+	return NULL;
+}
+
+static const struct sl_loaded_policy *policy_for(struct sl_daemon *d, uint32_t generation)
+{
+	for (int i = 0; i < 2; i++)
+		if (d->pol[i].policy && d->pol[i].generation == generation)
+			return &d->pol[i];
+	return d->pol[0].policy ? &d->pol[0] : NULL;
+}
+
+static json_t *env_names(const struct sl_policy *p, uint64_t mask)
+{
+	json_t *arr = json_array();
+
+	for (uint32_t id = 1; arr && id <= SL_ENV_MAX; id++) {
+		const char *name;
+
+		if (!(mask & (1ULL << id)))
+			continue;
+		name = p ? sl_policy_env_name(p, id) : NULL;
+		if (name)
+			json_array_append_new(arr, json_string(name));
+		else
+			json_array_append_new(arr, json_sprintf("env#%u", id));
+	}
+	return arr;
+}
+
+json_t *sl_env_names(struct sl_daemon *d, uint64_t mask)
+{
+	return env_names(d->pol[0].policy, mask);
+}
+
+static const char *target_class_name(uint32_t cls)
+{
+	switch (cls) {
+	case SL_KTGT_IN_SCOPE:
+		return "in_scope";
+	case SL_KTGT_OUTSIDE:
+		return "outside_scope";
+	case SL_KTGT_UNKNOWN:
+		return "unknown";
+	default:
+		return "?";
+	}
+}
+
+static const char *channel_name(uint32_t ch)
+{
+	static const char *const names[] = {"exec", "tls", "connect", "open"};
+
+	return ch < SL_ARRAY_SIZE(names) ? names[ch] : "?";
+}
+
+static const char *action_name(uint32_t a)
+{
+	static const char *const names[] = {"log", "alert", "deny", "freeze", "kill"};
+
+	return a < SL_ARRAY_SIZE(names) ? names[a] : "?";
+}
+
+/*
+ * Replace every secret value in buf with "[secret sha256:...]" and list the
+ * secrets found (env, fingerprint, where the policy got it). Returns a new
+ * malloc'd buffer (*outlen bytes).
+ */
+static char *redact(const struct sl_policy *p, const char *buf, size_t len, json_t *found,
+		    size_t *outlen)
+{
+	size_t cap = len + 1, n = 0;
+	char *out = malloc(cap);
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < len;) {
+		bool hit = false;
+
+		for (uint32_t s = 0; p && s < p->n_secrets; s++) {
+			const struct sl_policy_secret *sec = &p->secrets[s];
+			char fp[SL_POLICY_FP_STR_SIZE], rep[64];
+			size_t rl;
+
+			if (!sec->value || sec->len < p->settings.secret_min_len ||
+			    sec->len > len - i || memcmp(buf + i, sec->value, sec->len))
+				continue;
+			sl_policy_sha256_str(sec->sha256, fp);
+			rl = (size_t)snprintf(rep, sizeof(rep), "[secret %s]", fp);
+			if (n + rl + (len - i) + 1 > cap) {
+				char *nb;
+
+				cap = n + rl + (len - i) + 64;
+				nb = realloc(out, cap);
+				if (!nb) {
+					free(out);
+					return NULL;
+				}
+				out = nb;
+			}
+			memcpy(out + n, rep, rl);
+			n += rl;
+			i += sec->len;
+			hit = true;
+			if (found) {
+				const struct sl_policy_env *env = &p->envs[sec->env_id - 1];
+				const struct sl_policy_secret_src *src = &env->secrets[sec->src];
+				json_t *o =
+				    json_pack("{s:s, s:s}", "env", env->name, "fingerprint", fp);
+
+				if (src->kind == SL_SECRET_FILE)
+					json_object_set_new(o, "source_file",
+							    json_string(src->path));
+				else if (src->kind == SL_SECRET_ENV)
+					json_object_set_new(o, "source_env",
+							    json_string(src->env_var));
+				json_array_append_new(found, o);
+			}
+			break;
+		}
+		if (!hit) {
+			if (n + 2 > cap) {
+				char *nb = realloc(out, cap * 2);
+
+				if (!nb) {
+					free(out);
+					return NULL;
+				}
+				out = nb;
+				cap *= 2;
+			}
+			out[n++] = buf[i++];
+		}
+	}
+	out[n] = '\0';
+	*outlen = n;
+	return out;
+}
+
+/* a bytes value, redacted, cut to max bytes, as a bytes value */
+static json_t *redacted_bytes(const struct sl_policy *p, json_t *v, size_t max, json_t *found)
+{
+	char *raw = NULL, *red;
+	size_t len, rlen;
+	json_t *out;
+
+	if (!v || sl_json_bytes_decode(v, &raw, &len))
+		return json_null();
+	red = redact(p, raw, len, found, &rlen);
+	free(raw);
+	if (!red)
+		return json_null();
+	out = sl_json_bytes(red, rlen > max ? max : rlen);
+	free(red);
+	return out ? out : json_null();
+}
+
+/* the request line and, for GraphQL, the mutation/query text */
+static void tls_evidence(const struct sl_policy *p, json_t *cap, json_t *ev, json_t *found)
+{
+	char *raw = NULL, *red, *q;
+	size_t len, rlen;
+
+	json_object_set(ev, "sni", json_object_get(cap, "sni") ?: json_null());
+	json_object_set(ev, "peer", json_object_get(cap, "peer") ?: json_null());
+	json_object_set(ev, "function", json_object_get(cap, "function") ?: json_null());
+	json_object_set(ev, "conn", json_object_get(cap, "conn") ?: json_null());
+	if (sl_json_bytes_decode(json_object_get(cap, "data"), &raw, &len))
+		return;
+	red = redact(p, raw, len, found, &rlen);
+	free(raw);
+	if (!red)
+		return;
+	/* first line: "POST /graphql HTTP/1.1" */
+	q = memchr(red, '\n', rlen);
+	if (q && (size_t)(q - red) < 300 && memmem(red, (size_t)(q - red), "HTTP/", 5)) {
+		size_t l = (size_t)(q - red);
+
+		if (l && red[l - 1] == '\r')
+			l--;
+		sl_json_set_bytes(ev, "request_line", red, l);
+	}
+	q = memmem(red, rlen, "mutation", 8);
+	if (!q)
+		q = memmem(red, rlen, "query", 5);
+	if (q) {
+		size_t l = rlen - (size_t)(q - red);
+
+		sl_json_set_bytes(ev, "graphql", q, l > 300 ? 300 : l);
+	}
+	sl_json_set_bytes(ev, "data", red, rlen > EVIDENCE_TEXT_MAX ? EVIDENCE_TEXT_MAX : rlen);
+	free(red);
+}
+
+static json_t *names_of_bits(const uint64_t *bits, unsigned int nbits,
+			     const char *(*name)(const struct sl_policy *, unsigned int),
+			     const struct sl_policy *p)
+{
+	json_t *arr = json_array();
+
+	for (unsigned int i = 0; arr && i < nbits; i++) {
+		if (bits[i / 64] & (1ULL << (i % 64))) {
+			const char *n = p ? name(p, i) : NULL;
+
+			json_array_append_new(arr, n ? json_string(n) : json_sprintf("#%u", i));
+		}
+	}
+	return arr;
+}
+
+static const char *pattern_name(const struct sl_policy *p, unsigned int i)
+{
+	return i < p->n_patterns ? p->patterns[i].name : NULL;
+}
+
+static const char *keyword_name(const struct sl_policy *p, unsigned int i)
+{
+	/* keywords are policy text, not secrets */
+	return i < p->n_keywords ? (const char *)p->keywords[i].bytes : NULL;
+}
+
+static int write_cgroup_file(const struct sl_session *s, const char *file, const char *val)
+{
+	char path[4200];
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", s->cgroup_path, file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+static void session_flags(struct sl_daemon *d, struct sl_session *s, uint32_t set, uint32_t clear)
+{
+	int fd = bpf_map__fd(d->skel->maps.sl_sessions);
+	struct sl_session_info info;
+
+	if (bpf_map_lookup_elem(fd, &s->cgroup_id, &info))
+		return;
+	info.flags = (info.flags | set) & ~clear;
+	if (bpf_map_update_elem(fd, &s->cgroup_id, &info, BPF_EXIST))
+		log_err("session %s: update kernel flags: %s", s->id, strerror(errno));
+}
+
+int sl_session_kill(struct sl_daemon *d, struct sl_session *s, const char *why)
+{
+	json_t *rec;
+	int err;
+
+	/* only ever a session cgroup this daemon created */
+	if (!s->active)
+		return -ESRCH;
+	err = write_cgroup_file(s, "cgroup.kill", "1");
+	if (err)
+		log_err("session %s: cgroup.kill: %s", s->id, strerror(-err));
+	/* a frozen session dies too: thaw after the kill is queued */
+	write_cgroup_file(s, "cgroup.freeze", "0");
+	rec = json_pack("{s:s, s:s, s:s, s:b}", "type", "session_killed", "session", s->id,
+			"reason", why, "ok", err == 0);
+	if (rec) {
+		sl_record_write(d, rec);
+		json_decref(rec);
+	}
+	log_warn("session %s killed: %s", s->id, why);
+	return err;
+}
+
+int sl_alerts_open(struct sl_daemon *d)
+{
+	const struct sl_policy *p = d->pol[0].policy;
+	const char *path = p && p->settings.alert_file ? p->settings.alert_file : NULL;
+	char *def = NULL;
+	int fd;
+
+	if (!path) {
+		if (asprintf(&def, "%s/alerts.jsonl", d->opts.audit_dir) < 0)
+			return -ENOMEM;
+		path = def;
+	}
+	if (d->alerts_path && !strcmp(d->alerts_path, path)) {
+		free(def);
+		return 0;
+	}
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		int err = -errno;
+
+		log_err("alerts file '%s': %s", path, strerror(errno));
+		free(def);
+		return err;
+	}
+	if (d->alerts_fd >= 0)
+		close(d->alerts_fd);
+	free(d->alerts_path);
+	d->alerts_fd = fd;
+	d->alerts_path = def ? def : strdup(path);
+	return 0;
+}
+
+void sl_alerts_close(struct sl_daemon *d)
+{
+	if (d->alerts_fd >= 0)
+		close(d->alerts_fd);
+	d->alerts_fd = -1;
+	free(d->alerts_path);
+	d->alerts_path = NULL;
+}
+
+bool sl_record_is_alert(const char *line)
+{
+	static const char *const types[] = {"\"type\":\"alert\"", "\"type\":\"hold_",
+					    "\"type\":\"session_killed\""};
+
+	for (size_t i = 0; i < SL_ARRAY_SIZE(types); i++)
+		if (strstr(line, types[i]))
+			return true;
+	return false;
+}
+
+/*
+ * Write an alert-class record: audit chain (with the tail broadcast), the
+ * alerts file, and syslog. rec gets seq/hash from the chain.
+ */
+static void alert_emit(struct sl_daemon *d, json_t *rec, const char *summary)
+{
+	const struct sl_policy *p = d->pol[0].policy;
+	char *line;
+
+	sl_record_write(d, rec);
+	line = json_dumps(rec, JSON_COMPACT);
+	if (line && d->alerts_fd >= 0) {
+		size_t n = strlen(line);
+
+		line[n] = '\n';
+		if (sl_write_all(d->alerts_fd, line, n + 1))
+			log_err("alerts file '%s': write: %s", d->alerts_path, strerror(errno));
+		line[n] = '\0';
+	}
+	free(line);
+	if (!p || p->settings.syslog)
+		syslog(LOG_ALERT | LOG_AUTHPRIV, "%s", summary);
+	log_warn("%s", summary);
+}
+
+int sl_verdict_handle(struct sl_daemon *d, const void *data, size_t len)
+{
+	const struct sl_verdict_event *v = data;
+	const struct sl_loaded_policy *lp;
+	const struct sl_policy *p;
+	struct sl_session *s;
+	json_t *rec, *ev, *cap, *found;
+	const char *rule, *verdict;
+	bool monitor, enforced;
+	char summary[1024], id[48];
+
+	if (len < sizeof(*v))
+		return -EBADMSG;
+	lp = policy_for(d, v->generation);
+	p = lp ? lp->policy : NULL;
+	s = sl_session_by_cgroup(d, v->hdr.cgroup_id);
+	rule = p && v->rule < p->n_rules ? p->rules[v->rule].name : "?";
+	monitor = v->flags & SL_VERDICT_MONITOR;
+	enforced = v->flags & SL_VERDICT_ENFORCED;
+
+	if (monitor)
+		verdict = "monitor";
+	else if (v->action == SL_KACT_KILL)
+		verdict = enforced ? "killed" : "kill_failed";
+	else if (v->action == SL_KACT_FREEZE)
+		verdict = enforced ? "held" : "hold_failed";
+	else if (v->action == SL_KACT_DENY)
+		verdict = "denied";
+	else
+		verdict = action_name(v->action);
+
+	snprintf(id, sizeof(id), "a%" PRIu64, ++d->alert_seq);
+	rec = json_object();
+	ev = json_object();
+	found = json_array();
+	if (!rec || !ev || !found)
+		goto out;
+	json_object_set_new(
+	    rec, "type", json_string(v->action >= SL_KACT_ALERT || monitor ? "alert" : "verdict"));
+	json_object_set_new(rec, "time", sl_time_json(d, v->hdr.ktime_ns));
+	json_object_set_new(rec, "alert_id", json_string(id));
+	json_object_set_new(rec, "session", s ? json_string(s->id) : json_null());
+	json_object_set_new(rec, "scope", s ? json_string(s->scope) : json_null());
+	json_object_set_new(rec, "rule", json_string(rule));
+	json_object_set_new(rec, "action", json_string(action_name(v->action)));
+	json_object_set_new(rec, "verdict", json_string(verdict));
+	json_object_set_new(rec, "monitor", json_boolean(monitor));
+	json_object_set_new(rec, "channel", json_string(channel_name(v->channel)));
+	json_object_set_new(rec, "target", json_string(target_class_name(v->target_class)));
+	json_object_set_new(rec, "target_env", env_names(p, v->target_env));
+	json_object_set_new(rec, "taint", env_names(p, v->taint));
+	if (s && s->taint_files && json_array_size(s->taint_files))
+		json_object_set(rec, "taint_files", s->taint_files);
+	json_object_set_new(rec, "pid", json_integer(v->hdr.pid));
+	json_object_set_new(rec, "tid", json_integer(v->hdr.tid));
+	sl_json_set_bytes(rec, "comm", v->hdr.comm, strnlen(v->hdr.comm, sizeof(v->hdr.comm)));
+	json_object_set_new(
+	    rec, "patterns",
+	    names_of_bits((const uint64_t *)v->patterns, SL_PAT_MAX, pattern_name, p));
+	json_object_set_new(rec, "keywords",
+			    names_of_bits((const uint64_t *)v->kw, SL_KW_MAX, keyword_name, p));
+	if (v->flags & SL_VERDICT_SIGNAL_FAILED)
+		json_object_set_new(rec, "signal_failed", json_true());
+	if (lp && lp->generation != v->generation)
+		json_object_set_new(rec, "policy_generation_mismatch", json_true());
+
+	cap = evidence_find(d, v->hdr.tid, v->trigger_op,
+			    v->trigger_op == SL_OP_TLS_WRITE ? v->conn : 0);
+	switch (v->trigger_op) {
+	case SL_OP_TLS_WRITE:
+		if (cap)
+			tls_evidence(p, cap, ev, found);
+		break;
+	case SL_OP_EXEC:
+		if (cap) {
+			json_t *argv = json_object_get(cap, "argv"), *a, *ra = json_array();
+			size_t i;
+
+			json_array_foreach (argv, i, a)
+				json_array_append_new(ra, redacted_bytes(p, a, 1024, found));
+			json_object_set_new(ev, "argv", ra);
+			json_object_set(ev, "cwd", json_object_get(cap, "cwd") ?: json_null());
+			json_object_set(ev, "filename",
+					json_object_get(cap, "filename") ?: json_null());
+		}
+		break;
+	case SL_OP_OPEN:
+		if (cap)
+			json_object_set(ev, "path", json_object_get(cap, "path") ?: json_null());
+		break;
+	case SL_OP_CONNECT:
+	case SL_OP_UDP_SEND:
+		if (cap) {
+			json_object_set(ev, "addr", json_object_get(cap, "addr") ?: json_null());
+			json_object_set(ev, "port", json_object_get(cap, "port") ?: json_null());
+			json_object_set(ev, "protocol",
+					json_object_get(cap, "protocol") ?: json_null());
+		}
+		break;
+	}
+	if (!cap)
+		json_object_set_new(ev, "missing",
+				    json_string("the capture record of the action "
+						"was not seen (lost or not yet "
+						"decoded)"));
+	json_object_set_new(ev, "credentials", json_incref(found));
+	json_object_set_new(rec, "evidence", json_incref(ev));
+
+	{
+		size_t off =
+		    (size_t)snprintf(summary, sizeof(summary),
+				     "ALERT %s: rule %s, %s, session %s (scope %s), "
+				     "target %s",
+				     id, rule, verdict, s ? s->id : "?", s ? s->scope : "?",
+				     target_class_name(v->target_class));
+		json_t *c;
+		size_t i;
+
+		json_array_foreach (found, i, c) {
+			const char *src = json_string_value(json_object_get(c, "source_file"));
+
+			if (off < sizeof(summary))
+				off += (size_t)snprintf(
+				    summary + off, sizeof(summary) - off, "; %s credential %s%s%s",
+				    json_string_value(json_object_get(c, "env")),
+				    json_string_value(json_object_get(c, "fingerprint")),
+				    src ? " from " : "", src ? src : "");
+		}
+	}
+
+	/* widen the kernel's verdict to the whole session */
+	if (!monitor && s && s->active && v->action == SL_KACT_KILL) {
+		alert_emit(d, rec, summary);
+		sl_session_kill(d, s, "kill verdict");
+	} else if (!monitor && s && s->active && v->action == SL_KACT_FREEZE && enforced) {
+		struct sl_hold *h = calloc(1, sizeof(*h));
+		uint32_t timeout = p ? p->settings.hold_timeout_s : SL_POLICY_HOLD_TIMEOUT_DEFAULT;
+		int err = write_cgroup_file(s, "cgroup.freeze", "1");
+
+		if (err)
+			log_err("session %s: cgroup.freeze: %s", s->id, strerror(-err));
+		if (!h) {
+			alert_emit(d, rec, summary);
+			sl_session_kill(d, s, "hold could not be recorded (out of memory)");
+			goto out;
+		}
+		snprintf(h->id, sizeof(h->id), "h%" PRIu64, ++d->hold_seq);
+		snprintf(h->session, sizeof(h->session), "%s", s->id);
+		h->pid = (pid_t)v->hdr.pid;
+		h->cgroup_id = s->cgroup_id;
+		h->deadline_ms = mono_ms() + (int64_t)timeout * 1000;
+		json_object_set_new(rec, "hold_id", json_string(h->id));
+		json_object_set_new(rec, "hold_timeout_s", json_integer(timeout));
+		json_object_set_new(rec, "frozen", json_boolean(err == 0));
+		h->alert = json_deep_copy(rec);
+		h->next = d->holds;
+		d->holds = h;
+		snprintf(summary + strlen(summary), sizeof(summary) - strlen(summary),
+			 "; held as %s: scopelock approve %s | scopelock deny %s", h->id, h->id,
+			 h->id);
+		alert_emit(d, rec, summary);
+	} else if (v->action >= SL_KACT_ALERT || monitor) {
+		alert_emit(d, rec, summary);
+	} else {
+		sl_record_write(d, rec); /* log: a verdict record, no alert */
+	}
+out:
+	json_decref(rec);
+	json_decref(ev);
+	json_decref(found);
+	return 0;
+}
+
+static struct sl_hold **hold_find(struct sl_daemon *d, const char *id)
+{
+	for (struct sl_hold **pp = &d->holds; *pp; pp = &(*pp)->next)
+		if (!strcmp((*pp)->id, id))
+			return pp;
+	return NULL;
+}
+
+int sl_hold_resolve(struct sl_daemon *d, const char *id, bool approve, const char *who,
+		    const char *reason, char *err, size_t errlen)
+{
+	struct sl_hold **pp = hold_find(d, id), *h;
+	struct sl_session *s;
+	json_t *rec;
+	int ret = 0;
+
+	if (!pp) {
+		snprintf(err, errlen, "no pending hold '%s' (see 'scopelock status')", id);
+		return -ENOENT;
+	}
+	h = *pp;
+	*pp = h->next;
+	s = sl_session_by_id(d, h->session);
+	if (!s || !s->active) {
+		snprintf(err, errlen, "session %s of hold %s has ended", h->session, id);
+		ret = -ESRCH;
+	} else if (approve) {
+		/* egress first, then thaw, then let the held call continue */
+		session_flags(d, s, 0, SL_SESSION_HELD);
+		ret = write_cgroup_file(s, "cgroup.freeze", "0");
+		if (ret)
+			snprintf(err, errlen, "thaw session %s: %s", s->id, strerror(-ret));
+		/* the held process is inside a session cgroup this daemon created */
+		if (kill(h->pid, SIGCONT) && errno != ESRCH)
+			log_warn("hold %s: SIGCONT to pid %d: %s", id, h->pid, strerror(errno));
+	} else {
+		ret = sl_session_kill(d, s, reason);
+		if (ret)
+			snprintf(err, errlen, "kill session %s: %s", s->id, strerror(-ret));
+	}
+	rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i}", "type",
+			approve ? "hold_approved" : "hold_denied", "hold_id", h->id, "session",
+			h->session, "by", who, "reason", reason, "pid", h->pid);
+	if (rec) {
+		json_object_set(rec, "alert_id", json_object_get(h->alert, "alert_id"));
+		json_object_set(rec, "rule", json_object_get(h->alert, "rule"));
+		alert_emit(d, rec, approve ? "hold approved" : "hold denied");
+		json_decref(rec);
+	}
+	log_warn("hold %s (session %s) %s by %s: %s", h->id, h->session,
+		 approve ? "APPROVED" : "DENIED", who, reason);
+	json_decref(h->alert);
+	free(h);
+	return ret;
+}
+
+void sl_holds_tick(struct sl_daemon *d)
+{
+	int64_t now = mono_ms();
+	char err[256];
+
+	for (struct sl_hold *h = d->holds, *next; h; h = next) {
+		next = h->next;
+		if (h->deadline_ms <= now)
+			sl_hold_resolve(d, h->id, false, "scopelockd", "timeout: nobody approved",
+					err, sizeof(err));
+	}
+}
+
+json_t *sl_holds_json(struct sl_daemon *d)
+{
+	json_t *arr = json_array();
+	int64_t now = mono_ms();
+
+	for (struct sl_hold *h = d->holds; arr && h; h = h->next) {
+		json_t *o = json_deep_copy(h->alert);
+
+		if (!o)
+			continue;
+		json_object_set_new(o, "expires_in_s", json_integer((h->deadline_ms - now) / 1000));
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
+void sl_holds_free(struct sl_daemon *d)
+{
+	while (d->holds) {
+		struct sl_hold *h = d->holds;
+
+		d->holds = h->next;
+		json_decref(h->alert);
+		free(h);
+	}
+	for (size_t i = 0; i < SL_EVIDENCE_RING; i++) {
+		json_decref(d->evidence[i].rec);
+		d->evidence[i].rec = NULL;
+	}
+}

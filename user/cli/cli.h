@@ -20,5 +20,7 @@ int cmd_status(const struct sl_cli *cli, int argc, char **argv);
 int cmd_tail(const struct sl_cli *cli, int argc, char **argv);
 int cmd_verify(const struct sl_cli *cli, int argc, char **argv);
 int cmd_policy(const struct sl_cli *cli, int argc, char **argv);
+int cmd_approve(const struct sl_cli *cli, int argc, char **argv);
+int cmd_deny(const struct sl_cli *cli, int argc, char **argv);
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "client.h"
 #include "log.h"
 #include "policy.h"
 
@@ -184,6 +185,25 @@ static int cmd_policy_check(int argc, char **argv)
 	return ret;
 }
 
+/* ask the daemon to reload; it answers with every error of a refused policy */
+static int policy_reload(const struct sl_cli *cli)
+{
+	json_t *req = json_pack("{s:s}", "op", "policy_reload"), *reply = NULL;
+	int err;
+
+	if (!req)
+		return 1;
+	err = sl_client_call(cli, "policy reload", req, &reply);
+	json_decref(req);
+	if (err)
+		return 1;
+	printf("policy reloaded: generation %lld, sha256 %.16s\n",
+	       json_integer_value(json_object_get(reply, "generation")),
+	       json_string_value(json_object_get(reply, "sha256")));
+	json_decref(reply);
+	return 0;
+}
+
 int cmd_policy(const struct sl_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -225,8 +245,7 @@ int cmd_policy(const struct sl_cli *cli, int argc, char **argv)
 			log_err("policy reload: unexpected argument '%s'", argv[optind + 1]);
 			return 2;
 		}
-		log_err("policy reload: not supported by this build yet");
-		return 2;
+		return policy_reload(cli);
 	}
 	log_err("policy: unknown command '%s' (expected check or reload)", sub);
 	fprintf(stderr, "Try 'scopelock policy --help'.\n");

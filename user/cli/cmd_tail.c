@@ -18,7 +18,7 @@
 #include "util.h"
 
 static const char usage_text[] =
-    "Usage: scopelock tail [--json] [--follow] [--session ID] [--lines N]\n"
+    "Usage: scopelock tail [--json] [--follow] [--alerts] [--session ID] [--lines N]\n"
     "\n"
     "Show the most recent audit records, one line each: time, session, pid and what\n"
     "happened; with --follow keep showing records as scopelockd writes them.\n"
@@ -26,6 +26,7 @@ static const char usage_text[] =
     "Options:\n"
     "  -f, --follow        keep printing new records until interrupted\n"
     "  -s, --session ID    only records of session ID\n"
+    "  -a, --alerts        only alerts, hold decisions and session kills\n"
     "  -n, --lines N       recent records to show first (default 10, max 512)\n"
     "  -j, --json          print the records as written (JSON Lines)\n"
     "  -h, --help          this help\n"
@@ -33,6 +34,7 @@ static const char usage_text[] =
     "Examples:\n"
     "  scopelock tail --follow\n"
     "  scopelock tail --follow --session 3f9a0c12be7d4411\n"
+    "  scopelock tail --alerts --follow\n"
     "  scopelock tail --json -n 100 | jq 'select(.type == \"tls_write\")'\n";
 
 /* printable, single-line rendering of a bytes value, at most max chars */
@@ -113,6 +115,51 @@ static void put_peer(FILE *out, json_t *r)
 		fprintf(out, " peer=%s:%lld", s(peer, "addr"), num(peer, "port"));
 }
 
+/* "ALERT a1 rule=R verdict=killed scope=staging target=outside_scope(production) tls: ..." */
+static void print_alert(FILE *out, json_t *r)
+{
+	json_t *ev = json_object_get(r, "evidence"), *v;
+	size_t i;
+
+	fprintf(out, "ALERT %s rule=%s verdict=%s scope=%s target=%s", s(r, "alert_id"),
+		s(r, "rule"), s(r, "verdict"), s(r, "scope"), s(r, "target"));
+	json_array_foreach (json_object_get(r, "target_env"), i, v)
+		fprintf(out, "%s%s", i ? "," : "(", json_string_value(v));
+	if (json_array_size(json_object_get(r, "target_env")))
+		fputc(')', out);
+	fprintf(out, " %s:", s(r, "channel"));
+	if (json_object_get(ev, "request_line")) {
+		fputc(' ', out);
+		put_bytes(out, json_object_get(ev, "request_line"), 120);
+	}
+	if (json_object_get(ev, "graphql")) {
+		fputc(' ', out);
+		put_bytes(out, json_object_get(ev, "graphql"), 160);
+	}
+	if (json_object_get(ev, "argv")) {
+		fputc(' ', out);
+		put_argv(out, json_object_get(ev, "argv"));
+	}
+	if (json_object_get(ev, "addr"))
+		fprintf(out, " %s port %lld", s(ev, "addr"), num(ev, "port"));
+	if (json_object_get(ev, "path")) {
+		fputc(' ', out);
+		put_bytes(out, json_object_get(ev, "path"), 200);
+	}
+	json_array_foreach (json_object_get(ev, "credentials"), i, v) {
+		fprintf(out, "; %s credential %s", s(v, "env"), s(v, "fingerprint"));
+		if (json_object_get(v, "source_file"))
+			fprintf(out, " from %s", s(v, "source_file"));
+	}
+	json_array_foreach (json_object_get(r, "taint_files"), i, v) {
+		fputs("; session read ", out);
+		put_bytes(out, json_object_get(v, "path"), 200);
+	}
+	if (json_object_get(r, "hold_id"))
+		fprintf(out, "; HELD as %s: scopelock approve %s | scopelock deny %s",
+			s(r, "hold_id"), s(r, "hold_id"), s(r, "hold_id"));
+}
+
 static void print_human(FILE *out, json_t *r)
 {
 	const char *type = s(r, "type"), *time = s(r, "time");
@@ -172,6 +219,14 @@ static void print_human(FILE *out, json_t *r)
 	} else if (!strcmp(type, "loss")) {
 		fprintf(out, "LOSS %lld %s events: %s (total %lld)", num(r, "count"), s(r, "op"),
 			s(r, "cause"), num(r, "total"));
+	} else if (!strcmp(type, "alert")) {
+		print_alert(out, r);
+	} else if (!strcmp(type, "hold_approved") || !strcmp(type, "hold_denied")) {
+		fprintf(out, "%s %s (alert %s, rule %s): %s",
+			!strcmp(type, "hold_approved") ? "APPROVED" : "DENIED", s(r, "hold_id"),
+			s(r, "alert_id"), s(r, "rule"), s(r, "reason"));
+	} else if (!strcmp(type, "session_killed")) {
+		fprintf(out, "SESSION KILLED: %s", s(r, "reason"));
 	} else if (!strcmp(type, "tls_blind_spot")) {
 		fputs("TLS BLIND SPOT ", out);
 		put_bytes(out, json_object_get(r, "path"), 300);
@@ -202,21 +257,28 @@ static void on_sigint(int sig)
 int cmd_tail(const struct sl_cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"follow", no_argument, NULL, 'f'},	     {"session", required_argument, NULL, 's'},
-	    {"lines", required_argument, NULL, 'n'}, {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},	     {0},
+	    {"follow", no_argument, NULL, 'f'},
+	    {"alerts", no_argument, NULL, 'a'},
+	    {"session", required_argument, NULL, 's'},
+	    {"lines", required_argument, NULL, 'n'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	struct sigaction sa = {.sa_handler = on_sigint};
 	const char *session = NULL;
-	bool follow = false, as_json = false;
+	bool follow = false, as_json = false, alerts = false;
 	uint64_t lines = 10;
 	json_t *req = NULL, *msg = NULL;
 	int c, fd = -1, err, ret = 1;
 
-	while ((c = getopt_long(argc, argv, "fs:n:jh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "fas:n:jh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			follow = true;
+			break;
+		case 'a':
+			alerts = true;
 			break;
 		case 's':
 			session = optarg;
@@ -253,6 +315,8 @@ int cmd_tail(const struct sl_cli *cli, int argc, char **argv)
 			(json_int_t)lines);
 	if (session)
 		json_object_set_new(req, "session", json_string(session));
+	if (alerts)
+		json_object_set_new(req, "alerts", json_true());
 	err = sl_proto_send(fd, req, -1);
 	if (!err)
 		err = sl_proto_recv(fd, &msg, NULL);

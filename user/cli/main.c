@@ -19,6 +19,8 @@ static const char usage_text[] =
     "  tail     show audit records as they are written\n"
     "  verify   check the hash chain of audit log files\n"
     "  policy   check or reload a policy\n"
+    "  approve  let a held action proceed (root or the admin group)\n"
+    "  deny     refuse a held action: its session is killed\n"
     "\n"
     "Options:\n"
     "  -s, --socket PATH   daemon control socket (default " SL_DEFAULT_SOCKET ")\n"
@@ -30,14 +32,16 @@ static const char usage_text[] =
     "  scopelock status\n"
     "  scopelock tail --follow\n"
     "  scopelock verify /var/log/scopelock\n"
-    "  scopelock policy check policies/default.yaml\n";
+    "  scopelock policy check policies/default.yaml\n"
+    "  scopelock tail --alerts --follow\n"
+    "  sudo scopelock approve h1\n";
 
 static const struct {
 	const char *name;
 	int (*fn)(const struct sl_cli *cli, int argc, char **argv);
 } commands[] = {
-    {"run", cmd_run},	    {"status", cmd_status}, {"tail", cmd_tail},
-    {"verify", cmd_verify}, {"policy", cmd_policy},
+    {"run", cmd_run},	    {"status", cmd_status},   {"tail", cmd_tail}, {"verify", cmd_verify},
+    {"policy", cmd_policy}, {"approve", cmd_approve}, {"deny", cmd_deny},
 };
 
 int main(int argc, char **argv)

@@ -9,8 +9,13 @@
  *                kernel installed: device, inode and the path walked from its
  *                dentry and mount (symlinks, "..", dirfd-relative and
  *                /proc/self/fd/N all resolve to the real file)
+ *
+ * With a policy loaded, the walked path of a new fd is looked up in the path
+ * labels: a labelled open taints the session with the label's environments
+ * (before the record is emitted) and the record carries them.
  */
 #include "common.bpf.h"
+#include "label.bpf.h"
 #include "path.bpf.h"
 #include "task.bpf.h"
 
@@ -100,6 +105,27 @@ static __always_inline struct file *sl_fd_file(long fd)
 	return file;
 }
 
+/*
+ * Labels of the opened file's path; a labelled open taints its session.
+ * path: the walked path (map memory), len bytes.
+ */
+static __always_inline __u64 sl_open_taint(__u64 cgid, const char *path, __u32 len)
+{
+	struct sl_session_info *s;
+	__u32 slot, gen;
+	__u64 env;
+
+	if (!sl_label_policy(&slot, &gen))
+		return 0;
+	env = sl_label_path(slot, path, len);
+	if (!env)
+		return 0;
+	s = bpf_map_lookup_elem(&sl_sessions, &cgid);
+	if (s)
+		__sync_fetch_and_or(&s->taint, env);
+	return env;
+}
+
 static __always_inline int sl_open_exit(long ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
@@ -122,6 +148,7 @@ static __always_inline int sl_open_exit(long ret)
 	e->syscall = r->syscall;
 	e->dirfd = r->dirfd;
 	e->ino = 0;
+	e->env = 0;
 	e->dev = 0;
 	e->_pad = 0;
 
@@ -140,6 +167,9 @@ static __always_inline int sl_open_exit(long ret)
 			e = (struct sl_open_event *)b->rec;
 			plen = sl_path_copy(e->data, pb, &pr) & SL_PATH_MASK;
 			e->hdr.flags |= pr.flags;
+			/* a partial path (a tail) is not what labels name */
+			if (!(pr.flags & SL_EVF_PATH_PARTIAL))
+				e->env = sl_open_taint(r->cgid, e->data, plen);
 		} else {
 			e->hdr.flags |= SL_EVF_READ_FAULT;
 		}

@@ -65,10 +65,13 @@ enum sl_open_syscall {
  * (the file the kernel opened); empty when ret < 0.
  * req: the string the caller passed, read at syscall entry (telemetry only;
  * empty for open_by_handle_at).
+ * env: the environment labels of path (sl_path_labels); the session's taint
+ * already includes them when the record is emitted.
  */
 struct sl_open_event {
 	struct sl_event_hdr hdr;
 	__u64 ino;
+	__u64 env;   /* environments labelling path (policy); 0: none or no policy */
 	__u32 dev;   /* kernel dev_t: major = dev >> 20, minor = dev & 0xfffff */
 	__s32 ret;   /* fd, or -errno */
 	__u32 flags; /* open flags as passed */
@@ -80,7 +83,7 @@ struct sl_open_event {
 	__u32 _pad;
 	char data[];
 };
-_Static_assert(sizeof(struct sl_open_event) == 64 + 40, "sl_open_event ABI");
+_Static_assert(sizeof(struct sl_open_event) == 64 + 48, "sl_open_event ABI");
 
 /*
  * SL_OP_CONNECT, SL_OP_UDP_SEND: destination seen by the cgroup sock_addr

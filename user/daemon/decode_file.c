@@ -102,7 +102,7 @@ int sl_decode_open(const void *data, size_t len, json_t *rec)
 	if (len < sizeof(*e) || sizeof(*e) + (size_t)e->path_len + e->req_len != len)
 		return -EBADMSG;
 	sys = open_syscall_name(e->syscall);
-	if (!sys || (e->ret < 0 && e->path_len))
+	if (!sys || (e->ret < 0 && (e->path_len || e->env)))
 		return -EBADMSG;
 	flags_text(e->flags, text, sizeof(text));
 
@@ -125,6 +125,8 @@ int sl_decode_open(const void *data, size_t len, json_t *rec)
 		err |= json_object_set_new(rec, "ino", json_integer((json_int_t)e->ino));
 		if (e->hdr.flags & SL_EVF_PATH_PARTIAL)
 			err |= json_object_set_new(rec, "path_partial", json_true());
+		/* environments labelling the path; the daemon adds their names */
+		err |= json_object_set_new(rec, "env_mask", json_integer((json_int_t)e->env));
 	}
 	err |= sl_json_set_bytes(rec, "requested", e->data + e->path_len, e->req_len);
 	return err ? -ENOMEM : 0;

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * Environment labels of paths and addresses: lookups in the compiled policy's
+ * LPM tries (include/scopelock_policy.h, bpf/policy.bpf.h). A label value is a
+ * set of environments, bit (1 << id); 0 means no label says anything.
+ *
+ * Path keys: data[0] = the slot in force, then the path bytes, then a NUL;
+ * prefixlen = the bits of slot + path + NUL. The compiler stores an exact
+ * label as "path\0" and a directory label as "dir/", so "/srv/prod" matches
+ * both "/srv/prod\0" and nothing under "/srv/production/". A path longer than
+ * the key is looked up on its first SL_LABEL_PATH_MAX bytes without the NUL:
+ * it can only match a directory label.
+ */
+#ifndef SCOPELOCK_LABEL_BPF_H
+#define SCOPELOCK_LABEL_BPF_H
+
+#include "common.bpf.h"
+#include "policy.bpf.h"
+
+#define SL_LABEL_KEY_BYTES (1 + SL_LABEL_PATH_MAX) /* sizeof(sl_path_key.data) */
+
+/* the key is 260 bytes: built in a per-CPU scratch value, not on the stack */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sl_path_key);
+} sl_label_key_scratch SEC(".maps") __weak;
+
+/* The slot in force and its generation; false when no policy is loaded. */
+static __always_inline bool sl_label_policy(__u32 *slot, __u32 *generation)
+{
+	struct sl_policy_active_val *a;
+	__u32 zero = 0;
+
+	a = bpf_map_lookup_elem(&sl_policy_active, &zero);
+	if (!a || !a->generation || a->slot > 1)
+		return false;
+	*slot = a->slot;
+	*generation = a->generation;
+	return true;
+}
+
+static __always_inline __u64 sl_label_path_lookup(struct sl_path_key *k)
+{
+	__u64 *env = bpf_map_lookup_elem(&sl_path_labels, k);
+
+	return env ? *env : 0;
+}
+
+/*
+ * Labels of the path at src (kernel or map memory, len bytes, no NUL needed:
+ * a walked path).
+ */
+static __always_inline __u64 sl_label_path(__u32 slot, const void *src, __u32 len)
+{
+	struct sl_path_key *k;
+	__u32 zero = 0;
+
+	k = bpf_map_lookup_elem(&sl_label_key_scratch, &zero);
+	if (!k || !len)
+		return 0;
+	k->data[0] = slot;
+	if (len < SL_LABEL_PATH_MAX) {
+		/* keep the mask: the verifier needs the bound on this register */
+		barrier_var(len);
+		len &= 0xff;
+		if (bpf_probe_read_kernel(&k->data[1], len, src))
+			return 0;
+		k->data[(len + 1) & 0xff] = 0;
+		k->prefixlen = (len + 2) * 8;
+	} else {
+		if (bpf_probe_read_kernel(&k->data[1], SL_LABEL_PATH_MAX, src))
+			return 0;
+		k->prefixlen = SL_LABEL_KEY_BYTES * 8;
+	}
+	return sl_label_path_lookup(k);
+}
+
+/*
+ * Labels of the NUL-terminated string at src (kernel or map memory, e.g. one
+ * argument of an argv copy). *used: bytes of the string read, NUL included
+ * when it was seen; the string continues past src + *used when it was longer
+ * than the key (then *used is SL_LABEL_PATH_MAX - 1 and cut is set).
+ */
+static __always_inline __u64 sl_label_path_str(__u32 slot, const void *src, __u32 *used, bool *cut)
+{
+	struct sl_path_key *k;
+	__u32 zero = 0;
+	char next = 0;
+	long n;
+
+	*used = 0;
+	*cut = false;
+	k = bpf_map_lookup_elem(&sl_label_key_scratch, &zero);
+	if (!k)
+		return 0;
+	k->data[0] = slot;
+	/* at most SL_LABEL_PATH_MAX - 1 bytes and a NUL */
+	n = bpf_probe_read_kernel_str(&k->data[1], SL_LABEL_PATH_MAX, src);
+	if (n <= 0)
+		return 0;
+	if (n == SL_LABEL_PATH_MAX) {
+		/* a full buffer: exactly SL_LABEL_PATH_MAX - 1 bytes, or cut */
+		if (bpf_probe_read_kernel(&next, 1, src + SL_LABEL_PATH_MAX - 1) || next) {
+			*cut = true;
+			*used = SL_LABEL_PATH_MAX - 1;
+			k->prefixlen = SL_LABEL_PATH_MAX * 8; /* slot + bytes, no NUL */
+			return sl_label_path_lookup(k);
+		}
+	}
+	*used = (__u32)n;
+	k->prefixlen = (__u32)(n + 1) * 8;
+	return sl_label_path_lookup(k);
+}
+
+/*
+ * Labels of a destination: family 4 (addr: 4 bytes, network order) or 6
+ * (16 bytes; a v4-mapped address is looked up as IPv4). port in host order.
+ * The most specific CIDR decides; its label applies when its port list is
+ * empty (all zero) or names port.
+ */
+static __always_inline __u64 sl_label_ip(__u32 slot, __u32 family, const __u8 *addr, __u16 port)
+{
+	struct sl_ip_key k = {};
+	struct sl_ip_label *l;
+	bool any = true;
+	int i;
+
+	k.slot = slot;
+	if (family == 6 && !addr[0] && !addr[1] && !addr[2] && !addr[3] && !addr[4] && !addr[5] &&
+	    !addr[6] && !addr[7] && !addr[8] && !addr[9] && addr[10] == 0xff && addr[11] == 0xff) {
+		family = 4;
+		addr += 12;
+	}
+	k.family = family;
+	if (family == 4) {
+		__builtin_memcpy(k.addr, addr, 4);
+		k.prefixlen = 16 + 32;
+	} else {
+		__builtin_memcpy(k.addr, addr, 16);
+		k.prefixlen = 16 + 128;
+	}
+	l = bpf_map_lookup_elem(&sl_ip_labels, &k);
+	if (!l)
+		return 0;
+	for (i = 0; i < SL_LABEL_PORTS; i++) {
+		if (l->ports[i])
+			any = false;
+		if (l->ports[i] == port)
+			return l->env;
+	}
+	return any ? l->env : 0;
+}
+
+#endif /* SCOPELOCK_LABEL_BPF_H */

@@ -523,6 +523,8 @@ static int ips_nesting(const struct sl_policy *p, struct sl_compiled_policy *c,
 	bool *drop = NULL;
 	int ret = 0;
 
+	if (!c->n_ips)
+		return 0;
 	stack = calloc(c->n_ips, sizeof(*stack));
 	own = calloc(c->n_ips, sizeof(*own));
 	drop = calloc(c->n_ips, sizeof(*drop));
@@ -741,6 +743,8 @@ static int compile_hosts(const struct sl_policy *p, struct sl_compiled_policy *c
 		else
 			c->hosts[c->n_hosts++] = c->hosts[i];
 	}
+	if (!c->n_hosts)
+		goto out;
 	own = calloc(c->n_hosts, sizeof(*own));
 	if (!own) {
 		ret = -ENOMEM;

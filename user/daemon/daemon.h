@@ -189,12 +189,15 @@ void sl_sessions_on_inotify(struct sl_daemon *d);
 int sl_peer_in_session(pid_t pid, char *which, size_t whichlen);
 json_t *sl_session_json(const struct sl_session *s);
 void sl_sessions_free(struct sl_daemon *d);
+void sl_sessions_rescope(struct sl_daemon *d);
 
 /* policy_glue.c: load, validate and apply the policy (startup and reload) */
 int sl_policy_apply(struct sl_daemon *d);
 void sl_policy_free_daemon(struct sl_daemon *d);
 /* reload from opts.policy; on refusal *errors (malloc'd) lists every error */
 int sl_policy_reload(struct sl_daemon *d, char **errors);
+/* write the current policy into the kernel maps' free slot, then flip */
+int sl_policy_maps_apply(struct sl_daemon *d, char **errors);
 
 /* verdict.c: alerts, kill / freeze, holds */
 void sl_evidence_keep(struct sl_daemon *d, const struct sl_event_hdr *h, uint64_t conn,

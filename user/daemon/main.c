@@ -492,6 +492,16 @@ int main(int argc, char **argv)
 	err = sl_bpf_start(&d);
 	if (err)
 		goto out;
+	{
+		char *errors = NULL;
+
+		err = sl_policy_maps_apply(&d, &errors);
+		if (err) {
+			log_err("policy: %s", errors ? errors : strerror(-err));
+			free(errors);
+			goto out;
+		}
+	}
 	d.rb = ring_buffer__new(bpf_map__fd(d.skel->maps.sl_events), sl_events_handle, &d, NULL);
 	if (!d.rb) {
 		err = sl_err_ret(-errno, "ring buffer");

@@ -6,16 +6,22 @@
  * refused with every error; the running one stays in force.
  */
 #include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <bpf/bpf.h>
 #include <openssl/evp.h>
 
 #include "daemon.h"
 #include "log.h"
 #include "policy.h"
+#include "policy_compile.h"
 #include "util.h"
+#include "scopelock.skel.h"
 
 /* every error of a refused policy, one per line (malloc'd) */
 static char *errors_text(const struct sl_policy_errors *errs)
@@ -52,11 +58,164 @@ static int sha256_file(const char *path, char out[65])
 	return 0;
 }
 
+/* ---- kernel maps ---- */
+
+/* delete every entry of a label map that belongs to slot */
+static int labels_clear(int fd, size_t key_size, size_t slot_off, uint8_t slot)
+{
+	uint8_t key[512], next[512];
+	bool first = true;
+	int deleted = 0;
+
+	if (key_size > sizeof(key))
+		return -EINVAL;
+	for (;;) {
+		if (bpf_map_get_next_key(fd, first ? NULL : key, next))
+			break;
+		memcpy(key, next, key_size);
+		first = false;
+		if (next[slot_off] == slot) {
+			if (bpf_map_delete_elem(fd, next) == 0) {
+				deleted++;
+				/* restart: the iteration order changed */
+				first = true;
+			}
+		}
+	}
+	return deleted;
+}
+
+static int write_slot(struct sl_daemon *d, const struct sl_compiled_policy *c, uint32_t slot,
+		      uint32_t generation, char *err, size_t errlen)
+{
+	struct scopelock_bpf *sk = d->skel;
+	int fd_ac = bpf_map__fd(sk->maps.sl_ac), fd;
+	struct sl_kpolicy_hdr hdr = c->hdr;
+	uint32_t key;
+
+#define FAIL_MAP(what)                                                                             \
+	do {                                                                                       \
+		snprintf(err, errlen, "write %s: %s", what, strerror(errno));                      \
+		return -errno;                                                                     \
+	} while (0)
+
+	for (uint32_t kind = 0; kind < 2; kind++) {
+		const struct sl_ac_state *st = kind ? c->ci : c->cs;
+		uint32_t n = kind ? c->hdr.ci_states : c->hdr.cs_states;
+
+		for (uint32_t i = 0; i < n; i++) {
+			key = (slot * 2 + kind) * SL_AC_MAX_STATES + i;
+			if (bpf_map_update_elem(fd_ac, &key, &st[i], BPF_ANY))
+				FAIL_MAP("keyword automaton");
+		}
+	}
+	fd = bpf_map__fd(sk->maps.sl_patterns);
+	for (uint32_t i = 0; i < c->hdr.n_patterns; i++) {
+		key = slot * SL_PAT_MAX + i;
+		if (bpf_map_update_elem(fd, &key, &c->patterns[i], BPF_ANY))
+			FAIL_MAP("patterns");
+	}
+	fd = bpf_map__fd(sk->maps.sl_rules);
+	for (uint32_t i = 0; i < c->hdr.n_rules; i++) {
+		key = slot * SL_RULE_MAX + i;
+		if (bpf_map_update_elem(fd, &key, &c->rules[i], BPF_ANY))
+			FAIL_MAP("rules");
+	}
+
+	fd = bpf_map__fd(sk->maps.sl_path_labels);
+	labels_clear(fd, sizeof(struct sl_path_key), offsetof(struct sl_path_key, data),
+		     (uint8_t)slot);
+	for (uint32_t i = 0; i < c->n_paths; i++) {
+		struct sl_path_key k = {0};
+
+		k.data[0] = (uint8_t)slot;
+		memcpy(k.data + 1, c->paths[i].bytes, c->paths[i].len);
+		k.prefixlen = 8 * (1 + c->paths[i].len);
+		if (bpf_map_update_elem(fd, &k, &c->paths[i].env, BPF_ANY))
+			FAIL_MAP("path labels");
+	}
+	fd = bpf_map__fd(sk->maps.sl_ip_labels);
+	labels_clear(fd, sizeof(struct sl_ip_key), offsetof(struct sl_ip_key, slot), (uint8_t)slot);
+	for (uint32_t i = 0; i < c->n_ips; i++) {
+		struct sl_ip_key k = {0};
+
+		k.slot = (uint8_t)slot;
+		k.family = c->ips[i].family;
+		memcpy(k.addr, c->ips[i].addr, 16);
+		k.prefixlen = 16 + c->ips[i].prefix_len;
+		if (bpf_map_update_elem(fd, &k, &c->ips[i].label, BPF_ANY))
+			FAIL_MAP("IP labels");
+	}
+	fd = bpf_map__fd(sk->maps.sl_host_labels);
+	labels_clear(fd, sizeof(struct sl_host_key), offsetof(struct sl_host_key, slot),
+		     (uint8_t)slot);
+	for (uint32_t i = 0; i < c->n_hosts; i++) {
+		struct sl_host_key k = {0};
+
+		k.slot = (uint8_t)slot;
+		k.wildcard = c->hosts[i].wildcard;
+		snprintf((char *)k.name, sizeof(k.name), "%s", c->hosts[i].name);
+		if (bpf_map_update_elem(fd, &k, &c->hosts[i].env, BPF_ANY))
+			FAIL_MAP("host labels");
+	}
+	hdr.generation = generation;
+	key = slot;
+	if (bpf_map_update_elem(bpf_map__fd(sk->maps.sl_policy_hdr), &key, &hdr, BPF_ANY))
+		FAIL_MAP("policy header");
+#undef FAIL_MAP
+	return 0;
+}
+
+/* make slot the one in force: a single map update */
+static int flip(struct sl_daemon *d, uint32_t slot, uint32_t generation)
+{
+	struct {
+		uint32_t slot;
+		uint32_t generation;
+	} v = {slot, generation};
+	uint32_t zero = 0;
+
+	if (bpf_map_update_elem(bpf_map__fd(d->skel->maps.sl_policy_active), &zero, &v, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+/* write the current policy into the free slot and put it in force */
+int sl_policy_maps_apply(struct sl_daemon *d, char **errors)
+{
+	struct sl_loaded_policy *lp = &d->pol[0];
+	char err[512] = "";
+	uint32_t slot;
+	int ret;
+
+	if (!d->skel || !lp->compiled)
+		return 0;
+	/* the slot not in force: the previous generation's, or 0 at first */
+	slot = d->pol[1].compiled ? d->pol[1].slot ^ 1 : 0;
+	ret = write_slot(d, lp->compiled, slot, lp->generation, err, sizeof(err));
+	if (!ret)
+		ret = flip(d, slot, lp->generation);
+	if (ret) {
+		if (errors && asprintf(errors, "%s: kernel maps: %s\n", d->opts.policy,
+				       err[0] ? err : strerror(-ret)) < 0)
+			*errors = NULL;
+		return ret;
+	}
+	lp->slot = slot;
+	log_info("policy generation %u in force (slot %u): %u rules, %u patterns, DFA %u+%u "
+		 "states, %u path / %u IP / %u host labels",
+		 lp->generation, slot, lp->compiled->hdr.n_rules, lp->compiled->hdr.n_patterns,
+		 lp->compiled->hdr.cs_states, lp->compiled->hdr.ci_states, lp->compiled->n_paths,
+		 lp->compiled->n_ips, lp->compiled->n_hosts);
+	return 0;
+}
+
 static int policy_load(struct sl_daemon *d, char **errors)
 {
 	struct sl_policy_errors errs;
 	struct sl_policy *p = NULL;
-	char sha[65] = "";
+	struct sl_compiled_policy *c = NULL;
+	char sha[65] = "", cerr[512] = "";
 	int err;
 
 	sl_policy_errors_init(&errs);
@@ -74,10 +233,22 @@ static int policy_load(struct sl_daemon *d, char **errors)
 			*errors = errors_text(&errs);
 		goto out;
 	}
+	err = sl_policy_compile(p, &c, cerr, sizeof(cerr));
+	if (err) {
+		if (errors && asprintf(errors, "%s: %s\n", d->opts.policy,
+				       cerr[0] ? cerr : strerror(-err)) < 0)
+			*errors = NULL;
+		goto out;
+	}
+	for (uint32_t i = 0; i < c->n_warnings; i++)
+		log_warn("policy '%s': %s", d->opts.policy, c->warnings[i]);
 	/* the previous generation stays for verdicts already in flight */
 	sl_policy_free(d->pol[1].policy);
+	sl_compiled_policy_free(d->pol[1].compiled);
 	d->pol[1] = d->pol[0];
-	d->pol[0] = (struct sl_loaded_policy){.policy = p, .generation = ++d->generation};
+	d->pol[0] =
+	    (struct sl_loaded_policy){.policy = p, .compiled = c, .generation = ++d->generation};
+	c = NULL;
 	memcpy(d->pol[0].sha256, sha, sizeof(sha));
 	memcpy(d->policy_sha256, sha, sizeof(sha));
 	p = NULL;
@@ -87,6 +258,7 @@ static int policy_load(struct sl_daemon *d, char **errors)
 		 d->pol[0].policy->n_patterns, d->pol[0].policy->n_rules,
 		 d->pol[0].policy->n_secrets);
 out:
+	sl_compiled_policy_free(c);
 	sl_policy_free(p);
 	sl_policy_errors_free(&errs);
 	return err;
@@ -112,6 +284,18 @@ int sl_policy_reload(struct sl_daemon *d, char **errors)
 
 	*errors = NULL;
 	err = policy_load(d, errors);
+	if (!err) {
+		err = sl_policy_maps_apply(d, errors);
+		if (err) {
+			/* the kernel keeps the slot in force: keep the matching policy */
+			struct sl_loaded_policy bad = d->pol[0];
+
+			d->pol[0] = d->pol[1];
+			d->pol[1] = (struct sl_loaded_policy){0};
+			sl_policy_free(bad.policy);
+			sl_compiled_policy_free(bad.compiled);
+		}
+	}
 	rec = json_pack("{s:s, s:s, s:b}", "type", err ? "policy_refused" : "policy_loaded",
 			"policy", d->opts.policy, "ok", err == 0);
 	if (rec) {
@@ -124,8 +308,10 @@ int sl_policy_reload(struct sl_daemon *d, char **errors)
 		sl_record_write(d, rec);
 		json_decref(rec);
 	}
-	if (!err)
+	if (!err) {
+		sl_sessions_rescope(d);
 		sl_alerts_open(d);
+	}
 	return err;
 }
 
@@ -133,6 +319,8 @@ void sl_policy_free_daemon(struct sl_daemon *d)
 {
 	for (int i = 0; i < 2; i++) {
 		sl_policy_free(d->pol[i].policy);
+		sl_compiled_policy_free(d->pol[i].compiled);
 		d->pol[i].policy = NULL;
+		d->pol[i].compiled = NULL;
 	}
 }

@@ -567,3 +567,25 @@ void sl_sessions_free(struct sl_daemon *d)
 	d->sessions = NULL;
 	d->nsessions = d->cap_sessions = 0;
 }
+
+/* environment ids can change with a reload: re-resolve every session's scope */
+void sl_sessions_rescope(struct sl_daemon *d)
+{
+	int fd = bpf_map__fd(d->skel->maps.sl_sessions);
+
+	for (size_t i = 0; i < d->nsessions; i++) {
+		struct sl_session *s = &d->sessions[i];
+		struct sl_session_info info;
+		int id;
+
+		if (!s->active || !d->pol[0].policy)
+			continue;
+		id = sl_policy_env_id(d->pol[0].policy, s->scope);
+		s->scope_env = id > 0 ? (uint32_t)id : 0;
+		if (bpf_map_lookup_elem(fd, &s->cgroup_id, &info))
+			continue;
+		info.scope_env = s->scope_env;
+		if (bpf_map_update_elem(fd, &s->cgroup_id, &info, BPF_EXIST))
+			log_err("session %s: update scope: %s", s->id, strerror(errno));
+	}
+}

@@ -10,12 +10,15 @@
 #include <string.h>
 #include <time.h>
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "daemon.h"
 #include "decode.h"
 #include "jsonbytes.h"
 #include "log.h"
+#include "policy.h"
+#include "scopelock.skel.h"
 #include "tls.h"
 #include "util.h"
 
@@ -151,6 +154,33 @@ static void after_exec(struct sl_daemon *d, const struct sl_exec_event *e, size_
 
 #define TAINT_FILES_MAX 32
 
+/*
+ * Path labels with wildcards inside a component cannot live in the kernel's
+ * LPM trie: the daemon matches them on open records and taints the session
+ * itself (evidence and later verdicts; the open itself is not stopped).
+ */
+static void label_open_glob(struct sl_daemon *d, struct sl_session *s, json_t *rec)
+{
+	const struct sl_policy *p = d->pol[0].policy;
+	const char *path = json_string_value(json_object_get(rec, "path"));
+	struct sl_session_info info;
+	uint32_t env;
+	int fd;
+
+	if (!p || !path || json_integer_value(json_object_get(rec, "env_mask")))
+		return;
+	env = sl_policy_env_for_path(p, path);
+	if (!env)
+		return;
+	json_object_set_new(rec, "env_mask", json_integer((json_int_t)(1ULL << env)));
+	json_object_set_new(rec, "labelled_by", json_string("daemon"));
+	fd = bpf_map__fd(d->skel->maps.sl_sessions);
+	if (bpf_map_lookup_elem(fd, &s->cgroup_id, &info) == 0) {
+		info.taint |= 1ULL << env;
+		bpf_map_update_elem(fd, &s->cgroup_id, &info, BPF_EXIST);
+	}
+}
+
 /* what a later verdict or alert needs: capture records, labelled opens */
 static void keep_evidence(struct sl_daemon *d, const struct sl_event_hdr *h, const void *data,
 			  size_t len, json_t *rec, struct sl_session *s)
@@ -243,6 +273,8 @@ int sl_events_handle(void *ctx, void *data, size_t len)
 				   err == -EBADMSG ? "inconsistent lengths" : "decoder failed");
 		return 0;
 	}
+	if (h->op == SL_OP_OPEN && s)
+		label_open_glob(d, s, rec);
 	if (json_integer_value(json_object_get(rec, "env_mask")))
 		json_object_set_new(rec, "env",
 				    sl_env_names(d, (uint64_t)json_integer_value(

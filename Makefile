@@ -105,6 +105,18 @@ e2e: all
 # every test: unit, then e2e (root, real kernel), then fuzz smoke
 test: all unit e2e
 
+FUZZ_SECONDS ?= 60
+fuzz:
+	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+# replays the April 2026 incident end to end (root)
+demo: all
+	$(Q)tools/demo.sh
+
+# overhead against an unmonitored baseline and peer tools (root; not a test)
+bench: all
+	$(Q)bench/run.sh $(BENCH_ARGS)
+
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
 

@@ -1,0 +1,448 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * In-kernel policy matcher: keyword automaton walk, pattern and rule
+ * evaluation, target class, acting on a verdict and reporting it. Shared by
+ * every program that decides verdicts (tls.bpf.c, exec.bpf.c). The tables are
+ * the compiled-policy maps of policy.bpf.h (include/scopelock_policy.h).
+ *
+ * A decision, in order (one struct sl_match per CPU holds it):
+ *
+ *	struct sl_match *m = sl_match_begin(SL_KCH_TLS);   NULL: no policy
+ *	(optionally seed m->kw / m->env with state kept from earlier calls)
+ *	sl_match_scan(m, &cs, &ci, value, sizeof(*value), off, len);
+ *	m->env |= <env of other evidence: destination, path...>;
+ *	if (sl_match_decide(m, session)) {          a rule matched
+ *		flags = sl_verdict_act(m, session);  signal first...
+ *		<emit the capture record>
+ *		sl_verdict_emit(m, session, cgid, trigger_op, conn, flags);
+ *	}
+ *
+ * Cost: sl_match_scan is one bpf_loop iteration and one or two array lookups
+ * per byte; sl_match_decide two bpf_loop runs (patterns <= SL_PAT_MAX, rules
+ * <= SL_RULE_MAX). All big state lives in the per-CPU sl_match map; a caller
+ * needs about 100 bytes of stack for the walk context.
+ *
+ * Policy reload: m->slot and m->generation say which tables the decision used.
+ * State a caller keeps between calls (DFA states, keyword sets) must carry
+ * m->generation and restart from zero / the root when it differs.
+ */
+#ifndef SCOPELOCK_MATCH_BPF_H
+#define SCOPELOCK_MATCH_BPF_H
+
+#include "common.bpf.h"
+#include "policy.bpf.h"
+
+/* signal numbers (asm-generic, x86, arm64) */
+#define SL_SIGKILL 9
+#define SL_SIGSTOP 19
+
+/* one decision in progress (per CPU: too big for the stack) */
+struct sl_match {
+	/* inputs and scan results */
+	__u64 kw[SL_KW_WORDS]; /* keywords seen (scan ORs into it) */
+	__u64 env;	       /* environments named by the evidence */
+	/* sl_match_decide */
+	__u64 patterns[SL_PAT_WORDS]; /* patterns matched */
+	__u64 target_env;	      /* env, or the taint used when env was 0 */
+	__u64 taint;		      /* session taint at the time */
+	__u32 target_class;	      /* SL_KTGT_* (one bit) */
+	__u32 rule;		      /* deciding rule */
+	__u32 action;		      /* enum sl_kaction of that rule */
+	__u32 monitor;		      /* 1: decided by a monitor rule, or session in monitor mode */
+	/* sl_match_begin */
+	__u32 slot;
+	__u32 generation;
+	__u32 channel;
+	__u32 n_patterns;
+	__u32 n_rules;
+	__u32 cs_on; /* the DFA has states */
+	__u32 ci_on;
+	__u32 _pad;
+	struct sl_verdict_event ev; /* built by sl_verdict_emit */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sl_match);
+} sl_match_buf SEC(".maps") __weak;
+
+/*
+ * The policy in force: its slot and generation. Returns its header, or NULL
+ * when no policy is loaded (generation 0): then nothing is decided.
+ */
+static __always_inline const struct sl_kpolicy_hdr *sl_policy_slot(__u32 *slot, __u32 *generation)
+{
+	const struct sl_policy_active_val *a;
+	const struct sl_kpolicy_hdr *h;
+	__u32 zero = 0, s;
+
+	a = bpf_map_lookup_elem(&sl_policy_active, &zero);
+	if (!a || !a->generation)
+		return NULL;
+	s = a->slot & 1;
+	h = bpf_map_lookup_elem(&sl_policy_hdr, &s);
+	if (!h)
+		return NULL;
+	*slot = s;
+	*generation = a->generation;
+	return h;
+}
+
+/*
+ * Start a decision for channel: the per-CPU sl_match with kw, env and the
+ * results cleared, slot and table sizes of the policy in force. NULL when no
+ * policy is loaded (or the scratch map is missing).
+ */
+static __always_inline struct sl_match *sl_match_begin(__u32 channel)
+{
+	const struct sl_kpolicy_hdr *h;
+	struct sl_match *m;
+	__u32 zero = 0, slot = 0, gen = 0;
+
+	h = sl_policy_slot(&slot, &gen);
+	if (!h)
+		return NULL;
+	m = bpf_map_lookup_elem(&sl_match_buf, &zero);
+	if (!m)
+		return NULL;
+	__builtin_memset(m, 0, offsetof(struct sl_match, ev));
+	m->slot = slot;
+	m->generation = gen;
+	m->channel = channel;
+	m->n_patterns = h->n_patterns < SL_PAT_MAX ? h->n_patterns : SL_PAT_MAX;
+	m->n_rules = h->n_rules < SL_RULE_MAX ? h->n_rules : SL_RULE_MAX;
+	m->cs_on = h->cs_states != 0;
+	m->ci_on = h->ci_states != 0;
+	return m;
+}
+
+/* ---- keyword automaton ---- */
+
+/* the walk context of sl_match_scan (bpf_loop wants it on the stack) */
+struct sl_scan_ctx {
+	const __u8 *value; /* start of a map value */
+	__u64 cap;	   /* bytes of that value (compile-time constant) */
+	__u64 off;	   /* first byte */
+	__u64 end;	   /* past the last byte, <= cap */
+	__u64 kw[SL_KW_WORDS];
+	__u64 env;
+	__u32 cs_base; /* sl_ac index of the DFA's state 0 */
+	__u32 ci_base;
+	__u32 cs; /* current states */
+	__u32 ci;
+	__u32 cs_on;
+	__u32 ci_on;
+};
+
+/* OR the outputs of one automaton state into the context, return its next[b] */
+static __always_inline __u32 sl_scan_state(struct sl_scan_ctx *c, __u32 base, __u32 state, __u8 b)
+{
+	const struct sl_ac_state *st;
+	__u32 idx = base + (state & (SL_AC_MAX_STATES - 1));
+
+	st = bpf_map_lookup_elem(&sl_ac, &idx);
+	if (!st)
+		return 0;
+	c->kw[0] |= st->kw[0];
+	c->kw[1] |= st->kw[1];
+	c->kw[2] |= st->kw[2];
+	c->kw[3] |= st->kw[3];
+	c->env |= st->env;
+	return st->next[b];
+}
+
+/* ASCII lowercase without a branch: 0x20 is added to 'A'..'Z' only */
+static __always_inline __u8 sl_ascii_lower(__u8 b)
+{
+	__u32 x = b;
+
+	return (__u8)(x | ((((x + 63) & ~(x + 37)) & 0x80) >> 2));
+}
+
+/* bytes per bpf_loop iteration (fewer callback calls) */
+#define SL_SCAN_STRIDE 4
+
+/*
+ * Bytes off + i * STRIDE ... : the outputs of the states reached so far are
+ * ORed in, then each DFA moves on one byte (ci on the ASCII-lowercased
+ * byte). The position is derived from i, never stored: a counter kept in
+ * the context would be a different constant at every iteration and the
+ * verifier could not prune the loop.
+ */
+static long sl_scan_cb(__u64 i, void *arg)
+{
+	struct sl_scan_ctx *c = arg;
+	__u64 pos = c->off + i * SL_SCAN_STRIDE;
+
+	for (int k = 0; k < SL_SCAN_STRIDE; k++, pos++) {
+		__u8 b;
+
+		if (pos >= c->end || pos >= c->cap)
+			return 1;
+		b = c->value[pos];
+		if (c->cs_on)
+			c->cs = sl_scan_state(c, c->cs_base, c->cs, b);
+		if (c->ci_on)
+			c->ci = sl_scan_state(c, c->ci_base, c->ci, sl_ascii_lower(b));
+	}
+	return 0;
+}
+
+/*
+ * Walk len bytes at value + off through both DFAs of the policy in force,
+ * starting from *cs / *ci (0 = root; both updated), ORing keyword bits into
+ * m->kw and environment bits into m->env. value must be the start of a map
+ * value of value_size bytes (pass sizeof(*value): the verifier checks every
+ * read against it); bytes past value_size are not walked. Returns the number
+ * of bytes walked.
+ */
+static __always_inline __u64 sl_match_scan(struct sl_match *m, __u16 *cs, __u16 *ci,
+					   const void *value, __u64 value_size, __u64 off,
+					   __u64 len)
+{
+	struct sl_scan_ctx c = {
+	    .value = value,
+	    .cap = value_size,
+	    .off = off,
+	    .end = off + len,
+	    .cs_base = (m->slot & 1) * 2 * SL_AC_MAX_STATES,
+	    .ci_base = ((m->slot & 1) * 2 + 1) * SL_AC_MAX_STATES,
+	    .cs = *cs,
+	    .ci = *ci,
+	    .cs_on = m->cs_on,
+	    .ci_on = m->ci_on,
+	};
+	__u64 n, loops;
+
+	if (off >= value_size || !len)
+		return 0;
+	if (c.end > value_size)
+		c.end = value_size;
+	n = c.end - off;
+	/*
+	 * bpf_loop takes a u32 count, so clang may leave garbage in the upper
+	 * half of the register, but the kernel's inlined bpf_loop compares all
+	 * 64 bits with BPF_MAX_LOOPS (-E2BIG): materialise the exact value.
+	 */
+	loops = (n + SL_SCAN_STRIDE - 1) / SL_SCAN_STRIDE;
+	barrier_var(loops);
+	bpf_loop(loops, sl_scan_cb, &c, 0);
+	/* outputs of the state reached after the last byte */
+	if (c.cs_on)
+		sl_scan_state(&c, c.cs_base, c.cs, 0);
+	if (c.ci_on)
+		sl_scan_state(&c, c.ci_base, c.ci, 0);
+	m->kw[0] |= c.kw[0];
+	m->kw[1] |= c.kw[1];
+	m->kw[2] |= c.kw[2];
+	m->kw[3] |= c.kw[3];
+	m->env |= c.env;
+	*cs = c.cs & (SL_AC_MAX_STATES - 1);
+	*ci = c.ci & (SL_AC_MAX_STATES - 1);
+	return n;
+}
+
+/* ---- patterns, target, rules ---- */
+
+struct sl_eval_ctx {
+	struct sl_match *m;
+};
+
+static __always_inline int sl_kw_any(const __u64 *a, const __u64 *kw)
+{
+	return ((a[0] & kw[0]) | (a[1] & kw[1]) | (a[2] & kw[2]) | (a[3] & kw[3])) != 0;
+}
+
+static long sl_pattern_cb(__u64 i, void *arg)
+{
+	struct sl_match *m = ((struct sl_eval_ctx *)arg)->m;
+	const struct sl_kpattern *p;
+	__u32 idx, n;
+
+	if (i >= m->n_patterns || i >= SL_PAT_MAX)
+		return 1;
+	idx = m->slot * SL_PAT_MAX + (__u32)i;
+	p = bpf_map_lookup_elem(&sl_patterns, &idx);
+	if (!p)
+		return 1;
+	if (!(p->channels & (1U << (m->channel & 31))) || sl_kw_any(p->none, m->kw))
+		return 0;
+	n = p->n_groups;
+	for (int g = 0; g < SL_PAT_GROUPS_MAX; g++) {
+		if (g >= n)
+			break;
+		if (!sl_kw_any(p->groups[g], m->kw))
+			return 0;
+	}
+	m->patterns[(i / 64) & (SL_PAT_WORDS - 1)] |= 1ULL << (i % 64);
+	return 0;
+}
+
+static long sl_rule_cb(__u64 i, void *arg)
+{
+	struct sl_match *m = ((struct sl_eval_ctx *)arg)->m;
+	const struct sl_krule *r;
+	__u32 idx, mon;
+
+	if (i >= m->n_rules || i >= SL_RULE_MAX)
+		return 1;
+	idx = m->slot * SL_RULE_MAX + (__u32)i;
+	r = bpf_map_lookup_elem(&sl_rules, &idx);
+	if (!r)
+		return 1;
+	if (r->channel != m->channel || !(r->target & m->target_class))
+		return 0;
+	if ((r->patterns[0] | r->patterns[1]) &&
+	    !((r->patterns[0] & m->patterns[0]) | (r->patterns[1] & m->patterns[1])))
+		return 0;
+	mon = (r->flags & SL_KRULE_MONITOR) ? 1 : 0;
+	/*
+	 * The deciding rule: the strongest enforcing rule; a monitor rule only
+	 * when no enforcing rule matched (a rule on trial never weakens one in
+	 * force). The daemon can list every matching rule from the patterns and
+	 * the target class in the verdict record.
+	 */
+	if (m->rule == (__u32)-1 || (m->monitor && !mon) ||
+	    (m->monitor == mon && r->action > m->action)) {
+		m->rule = (__u32)i;
+		m->action = r->action;
+		m->monitor = mon;
+	}
+	return 0;
+}
+
+/*
+ * Target class of evidence env in session s: the evidence environments, or,
+ * when the evidence names none, the session's taint (a tainted session is
+ * judged with what it read) without its own scope. UNKNOWN if nothing,
+ * OUTSIDE if any environment other than the scope, else IN_SCOPE.
+ * *used is the environment set the class was computed from.
+ */
+static __always_inline __u32 sl_match_target_class(__u64 env, const struct sl_session_info *s,
+						   __u64 *used)
+{
+	__u64 scope = s->scope_env && s->scope_env <= SL_ENV_MAX ? 1ULL << s->scope_env : 0;
+
+	if (!env)
+		env = s->taint & ~scope;
+	*used = env;
+	if (!env)
+		return SL_KTGT_UNKNOWN;
+	if (env & ~scope)
+		return SL_KTGT_OUTSIDE;
+	return SL_KTGT_IN_SCOPE;
+}
+
+/*
+ * Patterns matched by m->kw, the target class of m->env in session s, and the
+ * deciding rule of m->channel. Returns 1 when a rule matched (m->rule,
+ * m->action, m->monitor set), 0 otherwise. A session in monitor mode
+ * (SL_SESSION_MONITOR) only ever gets monitor verdicts.
+ */
+static __always_inline int sl_match_decide(struct sl_match *m, const struct sl_session_info *s)
+{
+	struct sl_eval_ctx c = {.m = m};
+
+	m->patterns[0] = 0;
+	m->patterns[1] = 0;
+	m->rule = (__u32)-1;
+	m->action = 0;
+	m->monitor = 0;
+	m->taint = s->taint;
+	m->target_class = sl_match_target_class(m->env, s, &m->target_env);
+	if (m->n_patterns)
+		bpf_loop(m->n_patterns, sl_pattern_cb, &c, 0);
+	if (m->n_rules)
+		bpf_loop(m->n_rules, sl_rule_cb, &c, 0);
+	if (m->rule == (__u32)-1)
+		return 0;
+	if (s->flags & SL_SESSION_MONITOR)
+		m->monitor = 1;
+	return 1;
+}
+
+/* ---- acting and reporting ---- */
+
+/*
+ * Mark the session held: its egress is dropped (egress.bpf.c) until the
+ * daemon clears the flag. The value is shared with other CPUs and with the
+ * daemon: one atomic OR on the 64-bit word holding scope_env and flags
+ * (32-bit atomics need -mcpu=v3).
+ */
+static __always_inline void sl_session_hold(struct sl_session_info *s)
+{
+	__u64 *w = (__u64 *)&s->scope_env;
+
+	_Static_assert(__builtin_offsetof(struct sl_session_info, flags) ==
+			   __builtin_offsetof(struct sl_session_info, scope_env) + 4,
+		       "scope_env and flags share one 64-bit word");
+	_Static_assert(__builtin_offsetof(struct sl_session_info, scope_env) % 8 == 0, "aligned");
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	__sync_fetch_and_or(w, (__u64)SL_SESSION_HELD << 32);
+#else
+	__sync_fetch_and_or(w, (__u64)SL_SESSION_HELD);
+#endif
+}
+
+/*
+ * Act on the decision for the current task, before it returns to user space:
+ * KILL: SIGKILL to the process (it dies before the action runs); FREEZE: the
+ * session is marked held, then SIGSTOP to the process (the daemon freezes the
+ * whole session); LOG, ALERT, DENY: nothing here (DENY is the caller's
+ * return value). Monitor decisions never act. Returns SL_VERDICT_* flags.
+ */
+static __always_inline __u32 sl_verdict_act(const struct sl_match *m, struct sl_session_info *s)
+{
+	if (m->monitor)
+		return SL_VERDICT_MONITOR;
+	switch (m->action) {
+	case SL_KACT_KILL:
+		if (bpf_send_signal(SL_SIGKILL))
+			return SL_VERDICT_ENFORCED | SL_VERDICT_SIGNAL_FAILED;
+		return SL_VERDICT_ENFORCED;
+	case SL_KACT_FREEZE:
+		sl_session_hold(s);
+		if (bpf_send_signal(SL_SIGSTOP))
+			return SL_VERDICT_ENFORCED | SL_VERDICT_SIGNAL_FAILED;
+		return SL_VERDICT_ENFORCED;
+	case SL_KACT_DENY:
+		return SL_VERDICT_ENFORCED;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Report the decision (SL_OP_VERDICT), after acting: the verdict never
+ * waits for ring buffer room; a lost record is counted. conn: TLS connection
+ * pointer, else 0. flags: from sl_verdict_act.
+ */
+static __always_inline void sl_verdict_emit(struct sl_match *m, __u64 cgid, __u32 trigger_op,
+					    __u64 conn, __u32 flags)
+{
+	struct sl_verdict_event *e = &m->ev;
+
+	sl_hdr_fill(&e->hdr, SL_OP_VERDICT, cgid);
+	e->target_env = m->target_env;
+	e->taint = m->taint;
+	e->kw[0] = m->kw[0];
+	e->kw[1] = m->kw[1];
+	e->kw[2] = m->kw[2];
+	e->kw[3] = m->kw[3];
+	e->patterns[0] = m->patterns[0];
+	e->patterns[1] = m->patterns[1];
+	e->conn = conn;
+	e->rule = m->rule;
+	e->action = m->action;
+	e->channel = m->channel;
+	e->target_class = m->target_class;
+	e->flags = flags;
+	e->trigger_op = trigger_op;
+	e->generation = m->generation;
+	e->_pad = 0;
+	sl_emit(e, sizeof(*e));
+}
+
+#endif /* SCOPELOCK_MATCH_BPF_H */

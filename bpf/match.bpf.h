@@ -132,25 +132,30 @@ struct sl_scan_ctx {
 	__u32 ci_base;
 	__u32 cs; /* current states */
 	__u32 ci;
-	__u32 cs_on;
-	__u32 ci_on;
 };
 
-/* OR the outputs of one automaton state into the context, return its next[b] */
-static __always_inline __u32 sl_scan_state(struct sl_scan_ctx *c, __u32 base, __u32 state, __u8 b)
+/*
+ * One DFA moves on byte b from *state; the outputs of the state it leaves
+ * are ORed into the context (most states have none: one test). Returns 0,
+ * or 1 when the state is missing (a corrupt table: stop).
+ */
+static __always_inline int sl_scan_step(struct sl_scan_ctx *c, __u32 base, __u32 *state, __u8 b)
 {
 	const struct sl_ac_state *st;
-	__u32 idx = base + (state & (SL_AC_MAX_STATES - 1));
+	__u32 idx = base + (*state & (SL_AC_MAX_STATES - 1));
 
 	st = bpf_map_lookup_elem(&sl_ac, &idx);
 	if (!st)
-		return 0;
-	c->kw[0] |= st->kw[0];
-	c->kw[1] |= st->kw[1];
-	c->kw[2] |= st->kw[2];
-	c->kw[3] |= st->kw[3];
-	c->env |= st->env;
-	return st->next[b];
+		return 1;
+	if (st->kw[0] | st->kw[1] | st->kw[2] | st->kw[3] | st->env) {
+		c->kw[0] |= st->kw[0];
+		c->kw[1] |= st->kw[1];
+		c->kw[2] |= st->kw[2];
+		c->kw[3] |= st->kw[3];
+		c->env |= st->env;
+	}
+	*state = st->next[b];
+	return 0;
 }
 
 /* ASCII lowercase without a branch: 0x20 is added to 'A'..'Z' only */
@@ -161,33 +166,74 @@ static __always_inline __u8 sl_ascii_lower(__u8 b)
 	return (__u8)(x | ((((x + 63) & ~(x + 37)) & 0x80) >> 2));
 }
 
-/* bytes per bpf_loop iteration (fewer callback calls) */
+/* bytes per bpf_loop iteration (fewer callback calls, fewer bound checks) */
 #define SL_SCAN_STRIDE 4
 
 /*
- * Bytes off + i * STRIDE ... : the outputs of the states reached so far are
- * ORed in, then each DFA moves on one byte (ci on the ASCII-lowercased
- * byte). The position is derived from i, never stored: a counter kept in
- * the context would be a different constant at every iteration and the
- * verifier could not prune the loop.
+ * Bytes off + i * STRIDE ...: each DFA in use moves on one byte at a time
+ * (ci on the ASCII-lowercased byte). The position is derived from i, never
+ * stored: a counter kept in the context would be a different constant at
+ * every iteration and the verifier could not prune the loop. A full stride
+ * is walked with one bound check, the last partial one byte by byte.
  */
-static long sl_scan_cb(__u64 i, void *arg)
+static __always_inline long sl_scan_stride(struct sl_scan_ctx *c, __u64 i, const int use_cs,
+					   const int use_ci)
 {
-	struct sl_scan_ctx *c = arg;
 	__u64 pos = c->off + i * SL_SCAN_STRIDE;
+	__u32 cs = c->cs, ci = c->ci;
+	long ret = 0;
+	__u8 b;
 
-	for (int k = 0; k < SL_SCAN_STRIDE; k++, pos++) {
-		__u8 b;
-
-		if (pos >= c->end || pos >= c->cap)
-			return 1;
-		b = c->value[pos];
-		if (c->cs_on)
-			c->cs = sl_scan_state(c, c->cs_base, c->cs, b);
-		if (c->ci_on)
-			c->ci = sl_scan_state(c, c->ci_base, c->ci, sl_ascii_lower(b));
+	if (pos >= c->end || pos >= c->cap)
+		return 1;
+	if (pos <= c->cap - SL_SCAN_STRIDE && pos + SL_SCAN_STRIDE <= c->end) {
+#pragma unroll
+		for (int k = 0; k < SL_SCAN_STRIDE; k++) {
+			b = c->value[pos + k];
+			if (use_cs && sl_scan_step(c, c->cs_base, &cs, b))
+				return 1;
+			if (use_ci && sl_scan_step(c, c->ci_base, &ci, sl_ascii_lower(b)))
+				return 1;
+		}
+	} else {
+		for (int k = 0; k < SL_SCAN_STRIDE; k++, pos++) {
+			if (pos >= c->end || pos >= c->cap) {
+				ret = 1;
+				break;
+			}
+			b = c->value[pos];
+			if (use_cs && sl_scan_step(c, c->cs_base, &cs, b))
+				return 1;
+			if (use_ci && sl_scan_step(c, c->ci_base, &ci, sl_ascii_lower(b)))
+				return 1;
+		}
 	}
-	return 0;
+	c->cs = cs;
+	c->ci = ci;
+	return ret;
+}
+
+static long sl_scan_cb_both(__u64 i, void *arg)
+{
+	return sl_scan_stride(arg, i, 1, 1);
+}
+
+static long sl_scan_cb_cs(__u64 i, void *arg)
+{
+	return sl_scan_stride(arg, i, 1, 0);
+}
+
+static long sl_scan_cb_ci(__u64 i, void *arg)
+{
+	return sl_scan_stride(arg, i, 0, 1);
+}
+
+/* OR the outputs of the state reached after the last byte */
+static __always_inline void sl_scan_final(struct sl_scan_ctx *c, __u32 base, __u32 state)
+{
+	__u32 s = state;
+
+	sl_scan_step(c, base, &s, 0);
 }
 
 /*
@@ -211,8 +257,6 @@ static __always_inline __u64 sl_match_scan(struct sl_match *m, __u16 *cs, __u16 
 	    .ci_base = ((m->slot & 1) * 2 + 1) * SL_AC_MAX_STATES,
 	    .cs = *cs,
 	    .ci = *ci,
-	    .cs_on = m->cs_on,
-	    .ci_on = m->ci_on,
 	};
 	__u64 n, loops;
 
@@ -228,12 +272,16 @@ static __always_inline __u64 sl_match_scan(struct sl_match *m, __u16 *cs, __u16 
 	 */
 	loops = (n + SL_SCAN_STRIDE - 1) / SL_SCAN_STRIDE;
 	barrier_var(loops);
-	bpf_loop(loops, sl_scan_cb, &c, 0);
-	/* outputs of the state reached after the last byte */
-	if (c.cs_on)
-		sl_scan_state(&c, c.cs_base, c.cs, 0);
-	if (c.ci_on)
-		sl_scan_state(&c, c.ci_base, c.ci, 0);
+	if (m->cs_on && m->ci_on)
+		bpf_loop(loops, sl_scan_cb_both, &c, 0);
+	else if (m->cs_on)
+		bpf_loop(loops, sl_scan_cb_cs, &c, 0);
+	else if (m->ci_on)
+		bpf_loop(loops, sl_scan_cb_ci, &c, 0);
+	if (m->cs_on)
+		sl_scan_final(&c, c.cs_base, c.cs);
+	if (m->ci_on)
+		sl_scan_final(&c, c.ci_base, c.ci);
 	m->kw[0] |= c.kw[0];
 	m->kw[1] |= c.kw[1];
 	m->kw[2] |= c.kw[2];
@@ -242,6 +290,109 @@ static __always_inline __u64 sl_match_scan(struct sl_match *m, __u16 *cs, __u16 
 	*cs = c.cs & (SL_AC_MAX_STATES - 1);
 	*ci = c.ci & (SL_AC_MAX_STATES - 1);
 	return n;
+}
+
+/*
+ * User memory: walked from a per-CPU chunk buffer refilled every
+ * SL_MATCH_CHUNK bytes, in one bpf_loop (a nested bpf_loop would multiply
+ * the verifier's work).
+ */
+#define SL_MATCH_CHUNK 16384
+
+struct sl_match_chunk {
+	__u8 data[SL_MATCH_CHUNK];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sl_match_chunk);
+} sl_match_chunks SEC(".maps") __weak;
+
+struct sl_scan_user_ctx {
+	struct sl_scan_ctx scan; /* over the chunk buffer */
+	__u64 ubuf;		 /* user address of the first byte */
+	__u64 len;
+	__u32 cs_on;
+	__u32 ci_on;
+	__s32 err;
+	__u32 _pad;
+};
+
+#define SL_MATCH_CHUNK_STRIDES (SL_MATCH_CHUNK / SL_SCAN_STRIDE)
+
+static long sl_scan_user_cb(__u64 i, void *arg)
+{
+	struct sl_scan_user_ctx *u = arg;
+	__u64 j = i % SL_MATCH_CHUNK_STRIDES;
+
+	if (!j) {
+		__u64 at = i * SL_SCAN_STRIDE, n;
+
+		if (at >= u->len)
+			return 1;
+		n = u->len - at;
+		if (n > SL_MATCH_CHUNK)
+			n = SL_MATCH_CHUNK;
+		/* keep the bound visible to the verifier */
+		asm volatile("%[n] &= %[mask]" : [n] "+r"(n) : [mask] "i"(2 * SL_MATCH_CHUNK - 1));
+		if (!n || n > SL_MATCH_CHUNK)
+			return 1;
+		if (bpf_probe_read_user((void *)u->scan.value, n, (const void *)(u->ubuf + at))) {
+			u->err = -1;
+			return 1;
+		}
+		/* not n: a bounded value kept in the context would stop the
+		 * verifier from pruning the loop (the cap check bounds reads) */
+		u->scan.end = u->len - at;
+	}
+	return sl_scan_stride(&u->scan, j, u->cs_on, u->ci_on);
+}
+
+/*
+ * sl_match_scan over len bytes of the current task's memory at ubuf (for
+ * data past a capture buffer). Returns the bytes walked, or -1 when a read
+ * faulted (the bytes before it were walked).
+ */
+static __always_inline long sl_match_scan_user(struct sl_match *m, __u16 *cs, __u16 *ci, __u64 ubuf,
+					       __u64 len)
+{
+	struct sl_scan_user_ctx u = {
+	    .scan =
+		{
+		    .cap = SL_MATCH_CHUNK,
+		    .cs_base = (m->slot & 1) * 2 * SL_AC_MAX_STATES,
+		    .ci_base = ((m->slot & 1) * 2 + 1) * SL_AC_MAX_STATES,
+		    .cs = *cs,
+		    .ci = *ci,
+		},
+	    .ubuf = ubuf,
+	    .len = len,
+	    .cs_on = m->cs_on,
+	    .ci_on = m->ci_on,
+	};
+	__u32 zero = 0;
+	__u64 loops;
+
+	u.scan.value = bpf_map_lookup_elem(&sl_match_chunks, &zero);
+	if (!u.scan.value || !len || (!m->cs_on && !m->ci_on))
+		return 0;
+	loops = (len + SL_SCAN_STRIDE - 1) / SL_SCAN_STRIDE;
+	barrier_var(loops);
+	bpf_loop(loops, sl_scan_user_cb, &u, 0);
+	if (m->cs_on)
+		sl_scan_final(&u.scan, u.scan.cs_base, u.scan.cs);
+	if (m->ci_on)
+		sl_scan_final(&u.scan, u.scan.ci_base, u.scan.ci);
+	m->kw[0] |= u.scan.kw[0];
+	m->kw[1] |= u.scan.kw[1];
+	m->kw[2] |= u.scan.kw[2];
+	m->kw[3] |= u.scan.kw[3];
+	m->env |= u.scan.env;
+	*cs = u.scan.cs & (SL_AC_MAX_STATES - 1);
+	*ci = u.scan.ci & (SL_AC_MAX_STATES - 1);
+	return u.err ? -1 : (long)len;
 }
 
 /* ---- patterns, target, rules ---- */

@@ -21,6 +21,8 @@
  * uprobe costs a kernel grace period to detach).
  */
 #include "common.bpf.h"
+#include "label.bpf.h"
+#include "match.bpf.h"
 #include "sock.bpf.h"
 
 #define SL_TLS_MAX_CONNS 16384
@@ -38,6 +40,10 @@ struct sl_tls_conn_key {
 	__u32 _pad;
 };
 
+/* sl_tls_conn.dest_done: destination labels looked up */
+#define SL_TLS_DEST_SNI (1U << 0)
+#define SL_TLS_DEST_PEER (1U << 1)
+
 struct sl_tls_conn {
 	__u8 peer_addr[16];
 	__u16 peer_family;
@@ -45,6 +51,15 @@ struct sl_tls_conn {
 	__u16 sni_len;
 	__u16 _pad;
 	char sni[SL_SNI_MAX];
+	/* matcher state of the writes so far, valid for policy generation gen */
+	__u64 kw[SL_KW_WORDS]; /* keywords seen */
+	__u64 env;	       /* environments of label strings seen */
+	__u64 dest_env;	       /* environments of the SNI and the peer */
+	__u32 gen;	       /* 0: none yet */
+	__u16 cs;	       /* DFA states */
+	__u16 ci;
+	__u32 dest_done; /* SL_TLS_DEST_* */
+	__u32 _pad1;
 };
 
 /* per connection: SNI and peer, as known so far */
@@ -137,15 +152,190 @@ static __always_inline void sl_tls_enter(__u64 conn)
 	bpf_map_update_elem(&sl_tls_pending, &id, &p, BPF_ANY);
 }
 
-/*
- * Verdict on a TLS write before any byte of it is encrypted (issue 3: the
- * pattern automaton and the session's rules go here; kill/hold act at this
- * point). This issue only records.
- */
-static __always_inline int sl_tls_write_verdict(const struct sl_session_info *s,
-						const struct sl_tls_event *e)
+/* ---- verdicts ---- */
+
+/* host label lookups: the key is 258 bytes, built per CPU */
+struct sl_tls_host_buf {
+	struct sl_host_key key;
+	char name[SL_SNI_MAX]; /* the SNI, lowercase */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sl_tls_host_buf);
+} sl_tls_host_bufs SEC(".maps");
+
+struct sl_tls_host_ctx {
+	struct sl_tls_host_buf *hb;
+	const struct sl_tls_conn *c;
+	__u64 env;
+	__u32 len;
+	__u32 slot;
+};
+
+/* name[i] = lowercase(sni[i]) */
+static long sl_tls_lower_cb(__u64 i, void *arg)
 {
+	struct sl_tls_host_ctx *x = arg;
+	__u8 b;
+
+	if (i >= SL_SNI_MAX)
+		return 1;
+	b = x->c->sni[i];
+	x->hb->name[i] = (__u8)(b - 'A') < 26 ? b | 0x20 : b;
 	return 0;
+}
+
+static __always_inline __u64 sl_tls_host_lookup(struct sl_tls_host_ctx *x, __u32 wildcard,
+						__u32 from)
+{
+	struct sl_host_key *k = &x->hb->key;
+	__u64 *env;
+	__u64 n;
+
+	if (from >= x->len || x->len - from > SL_LABEL_HOST_MAX)
+		return 0;
+	n = x->len - from;
+	__builtin_memset(k, 0, sizeof(*k));
+	k->slot = x->slot;
+	k->wildcard = wildcard;
+	/* keep the bound visible to the verifier */
+	asm volatile("%[n] &= %[mask]" : [n] "+r"(n) : [mask] "i"(0xff));
+	if (!n || bpf_probe_read_kernel(k->name, n, &x->hb->name[from & 0xff]))
+		return 0;
+	env = bpf_map_lookup_elem(&sl_host_labels, k);
+	return env ? *env : 0;
+}
+
+/* every wildcard label ".suffix" the name ends with (a dot not at 0) */
+static long sl_tls_dot_cb(__u64 i, void *arg)
+{
+	struct sl_tls_host_ctx *x = arg;
+
+	if (i >= x->len || i >= SL_SNI_MAX)
+		return 1;
+	if (i && x->hb->name[i] == '.')
+		x->env |= sl_tls_host_lookup(x, 1, (__u32)i);
+	return 0;
+}
+
+/* labels of the server name: the exact name, then every wildcard suffix */
+static __always_inline __u64 sl_tls_sni_env(const struct sl_tls_conn *c, __u32 slot)
+{
+	struct sl_tls_host_ctx x = {.c = c, .slot = slot, .len = c->sni_len};
+	__u32 zero = 0;
+
+	x.hb = bpf_map_lookup_elem(&sl_tls_host_bufs, &zero);
+	if (!x.hb || !x.len || x.len >= SL_SNI_MAX)
+		return 0;
+	bpf_loop(x.len, sl_tls_lower_cb, &x, 0);
+	/* "example.com." is "example.com" */
+	if (x.hb->name[(x.len - 1) & 0xff] == '.')
+		x.len--;
+	x.env = sl_tls_host_lookup(&x, 0, 0);
+	bpf_loop(x.len, sl_tls_dot_cb, &x, 0);
+	return x.env;
+}
+
+/* environments of the destination (SNI, peer address), once per connection */
+static __always_inline __u64 sl_tls_dest_env(struct sl_tls_conn *c, __u32 slot)
+{
+	if (!(c->dest_done & SL_TLS_DEST_SNI) && c->sni_len) {
+		c->dest_env |= sl_tls_sni_env(c, slot);
+		c->dest_done |= SL_TLS_DEST_SNI;
+	}
+	if (!(c->dest_done & SL_TLS_DEST_PEER) && c->peer_family) {
+		__u8 addr[16];
+
+		__builtin_memcpy(addr, c->peer_addr, sizeof(addr));
+		if (c->peer_family == SL_AF_INET)
+			c->dest_env |= sl_label_ip(slot, 4, addr, c->peer_port);
+		else if (c->peer_family == SL_AF_INET6)
+			c->dest_env |= sl_label_ip(slot, 6, addr, c->peer_port);
+		c->dest_done |= SL_TLS_DEST_PEER;
+	}
+	return c->dest_env;
+}
+
+/*
+ * Bytes of a write past the captured part are walked too (read again from
+ * the caller's buffer), up to SL_TLS_SCAN_MAX per write: padding a request
+ * beyond the capture limit does not hide it. Bytes beyond that are counted
+ * as SL_LOSS_TRUNCATED of SL_OP_VERDICT, unreadable ones as
+ * SL_LOSS_READ_FAULT.
+ */
+#define SL_TLS_SCAN_MAX (1024 * 1024)
+
+/*
+ * Verdict on a TLS write before any byte of it is encrypted. The captured
+ * plaintext (e->data, in the per-CPU record buffer) continues the stream of
+ * the connection through the keyword automaton: the automaton states, the
+ * keywords and the label environments seen on the connection are kept per
+ * (tgid, conn), so a keyword split by a write boundary, or headers and body
+ * written separately, still match. The target adds the labels of the SNI
+ * and of the peer address. A kill or hold acts here, before returning to the
+ * library. After a verdict the connection's stream starts afresh (the next
+ * request must match on its own; an approved hold is not held again).
+ * Returns 1 when a verdict is to be reported (m then holds it).
+ */
+static __always_inline int sl_tls_write_verdict(struct sl_session_info *s, struct sl_tls_event *e,
+						__u64 conn, __u64 buf, __u32 *vflags)
+{
+	struct sl_tls_conn *c;
+	struct sl_match *m;
+	__u16 cs = 0, ci = 0;
+
+	m = sl_match_begin(SL_KCH_TLS);
+	if (!m)
+		return 0;
+	c = sl_tls_conn_get(conn, 1);
+	if (c && c->gen != m->generation) {
+		/* new connection or policy reloaded: start at the root */
+		__builtin_memset(c->kw, 0, sizeof(c->kw));
+		c->env = 0;
+		c->dest_env = 0;
+		c->dest_done = 0;
+		c->cs = 0;
+		c->ci = 0;
+		c->gen = m->generation;
+	}
+	if (c) {
+		__builtin_memcpy(m->kw, c->kw, sizeof(m->kw));
+		m->env = c->env;
+		cs = c->cs;
+		ci = c->ci;
+	}
+	sl_match_scan(m, &cs, &ci, e, sizeof(struct sl_tls_buf),
+		      offsetof(struct sl_tls_event, data), e->data_len);
+	if (e->len > e->data_len && !(e->hdr.flags & SL_EVF_READ_FAULT)) {
+		__u64 rest = e->len - e->data_len;
+
+		if (rest > SL_TLS_SCAN_MAX) {
+			sl_count_loss(SL_LOSS_TRUNCATED, SL_OP_VERDICT);
+			rest = SL_TLS_SCAN_MAX;
+		}
+		if (sl_match_scan_user(m, &cs, &ci, buf + e->data_len, rest) < 0)
+			sl_count_loss(SL_LOSS_READ_FAULT, SL_OP_VERDICT);
+	}
+	if (c) {
+		__builtin_memcpy(c->kw, m->kw, sizeof(c->kw));
+		c->env = m->env;
+		c->cs = cs;
+		c->ci = ci;
+		m->env |= sl_tls_dest_env(c, m->slot);
+	}
+	if (!sl_match_decide(m, s))
+		return 0;
+	*vflags = sl_verdict_act(m, s);
+	if (c) {
+		__builtin_memset(c->kw, 0, sizeof(c->kw));
+		c->env = 0;
+		c->cs = 0;
+		c->ci = 0;
+	}
+	return 1;
 }
 
 /*
@@ -214,12 +404,24 @@ static __always_inline void sl_tls_emit(struct sl_tls_event *e)
 	sl_emit(e, sizeof(*e) + n);
 }
 
+static __always_inline void sl_tls_verdict_emit(__u64 cgid, __u64 conn, __u32 vflags)
+{
+	struct sl_match *m;
+	__u32 zero = 0;
+
+	m = bpf_map_lookup_elem(&sl_match_buf, &zero);
+	if (m)
+		sl_verdict_emit(m, cgid, SL_OP_TLS_WRITE, conn, vflags);
+}
+
 /* entry of a write: capture, decide, record */
 static __always_inline int sl_tls_write(__u64 conn, __u64 buf, __u64 len, __u32 lib, __u32 fn)
 {
 	struct sl_session_info *s;
 	struct sl_tls_event *e;
 	__u64 cgid = 0;
+	__u32 vflags = 0;
+	int verdict;
 
 	/* nothing to send (gnutls_record_send(s, NULL, 0) flushes a retry) */
 	if (!len)
@@ -231,8 +433,11 @@ static __always_inline int sl_tls_write(__u64 conn, __u64 buf, __u64 len, __u32 
 	e = sl_tls_record(SL_OP_TLS_WRITE, cgid, conn, lib, fn, buf, len);
 	if (!e)
 		return 0;
-	sl_tls_write_verdict(s, e);
+	verdict = sl_tls_write_verdict(s, e, conn, buf, &vflags);
+	/* the capture record first, then the verdict (the kernel has acted) */
 	sl_tls_emit(e);
+	if (verdict)
+		sl_tls_verdict_emit(cgid, conn, vflags);
 	return 0;
 }
 

@@ -12,10 +12,14 @@
  *
  * With a policy loaded, the walked path of a new fd is looked up in the path
  * labels: a labelled open taints the session with the label's environments
- * (before the record is emitted) and the record carries them.
+ * (before the record is emitted) and the record carries them. Then the rules
+ * of channel open decide, with the path's labels as the evidence: kill
+ * (SIGKILL at sys_exit: the fd is never used), freeze (session held,
+ * SIGSTOP), log or alert; the verdict record follows the open record.
  */
 #include "common.bpf.h"
 #include "label.bpf.h"
+#include "match.bpf.h"
 #include "path.bpf.h"
 #include "task.bpf.h"
 
@@ -106,24 +110,41 @@ static __always_inline struct file *sl_fd_file(long fd)
 }
 
 /*
- * Labels of the opened file's path; a labelled open taints its session.
- * path: the walked path (map memory), len bytes.
+ * Judge a successful open of session cgid: the labels of its walked path
+ * (path, len bytes of map memory; 0 when the path is only a tail) taint the
+ * session, then the rules of channel open decide on that evidence, and the
+ * kernel acts (SIGKILL or hold: delivered before the task returns to user
+ * space, so the fd is never used). Returns the decision (NULL: no rule
+ * matched, or no policy); *env: the path's labels; *vflags: SL_VERDICT_*.
  */
-static __always_inline __u64 sl_open_taint(__u64 cgid, const char *path, __u32 len)
+static __always_inline struct sl_match *sl_open_judge(__u64 cgid, const char *path, __u32 len,
+						      __u64 *env, __u32 *vflags)
 {
-	struct sl_session_info *s;
-	__u32 slot, gen;
-	__u64 env;
+	struct sl_session_info *s, judged;
+	struct sl_match *m;
 
-	if (!sl_label_policy(&slot, &gen))
-		return 0;
-	env = sl_label_path(slot, path, len);
-	if (!env)
-		return 0;
+	m = sl_match_begin(SL_KCH_OPEN);
+	if (!m)
+		return NULL;
+	*env = len ? sl_label_path(m->slot, path, len) : 0;
 	s = bpf_map_lookup_elem(&sl_sessions, &cgid);
-	if (s)
-		__sync_fetch_and_or(&s->taint, env);
-	return env;
+	if (!s)
+		return NULL;
+	if (*env)
+		__sync_fetch_and_or(&s->taint, *env);
+	/*
+	 * The evidence of an open is its path alone: an unlabelled file is an
+	 * unknown target, also in a tainted session (no taint fallback).
+	 */
+	judged = *s;
+	judged.taint = 0;
+	m->env = *env;
+	m->n_patterns = 0; /* open rules have no pattern */
+	if (!sl_match_decide(m, &judged))
+		return NULL;
+	m->taint = s->taint;
+	*vflags = sl_verdict_act(m, s);
+	return m;
 }
 
 static __always_inline int sl_open_exit(long ret)
@@ -132,7 +153,8 @@ static __always_inline int sl_open_exit(long ret)
 	struct sl_open_event *e;
 	struct sl_open_req *r;
 	struct sl_open_buf *b;
-	__u32 zero = 0, plen = 0, rlen = 0;
+	__u32 zero = 0, plen = 0, rlen = 0, vflags = 0;
+	struct sl_match *m = NULL;
 
 	r = bpf_map_lookup_elem(&sl_open_reqs, &tid);
 	if (!r)
@@ -155,7 +177,7 @@ static __always_inline int sl_open_exit(long ret)
 	if (ret >= 0) {
 		struct file *file = sl_fd_file(ret);
 		struct sl_path_buf *pb;
-		struct sl_path_res pr;
+		struct sl_path_res pr = {};
 		struct inode *inode;
 
 		if (file) {
@@ -167,12 +189,12 @@ static __always_inline int sl_open_exit(long ret)
 			e = (struct sl_open_event *)b->rec;
 			plen = sl_path_copy(e->data, pb, &pr) & SL_PATH_MASK;
 			e->hdr.flags |= pr.flags;
-			/* a partial path (a tail) is not what labels name */
-			if (!(pr.flags & SL_EVF_PATH_PARTIAL))
-				e->env = sl_open_taint(r->cgid, e->data, plen);
 		} else {
 			e->hdr.flags |= SL_EVF_READ_FAULT;
 		}
+		/* a partial path (a tail) is not what labels name */
+		m = sl_open_judge(r->cgid, e->data, pr.flags & SL_EVF_PATH_PARTIAL ? 0 : plen,
+				  &e->env, &vflags);
 	}
 
 	if (r->flags & SL_REQ_TRUNCATED)
@@ -195,6 +217,8 @@ static __always_inline int sl_open_exit(long ret)
 	e->path_len = plen;
 	e->req_len = rlen;
 	sl_emit(e, sizeof(*e) + plen + rlen);
+	if (m)
+		sl_verdict_emit(m, r->cgid, SL_OP_OPEN, 0, vflags);
 out:
 	bpf_map_delete_elem(&sl_open_reqs, &tid);
 	return 0;

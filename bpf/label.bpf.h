@@ -27,20 +27,6 @@ struct {
 	__type(value, struct sl_path_key);
 } sl_label_key_scratch SEC(".maps") __weak;
 
-/* The slot in force and its generation; false when no policy is loaded. */
-static __always_inline bool sl_label_policy(__u32 *slot, __u32 *generation)
-{
-	struct sl_policy_active_val *a;
-	__u32 zero = 0;
-
-	a = bpf_map_lookup_elem(&sl_policy_active, &zero);
-	if (!a || !a->generation || a->slot > 1)
-		return false;
-	*slot = a->slot;
-	*generation = a->generation;
-	return true;
-}
-
 static __always_inline __u64 sl_label_path_lookup(struct sl_path_key *k)
 {
 	__u64 *env = bpf_map_lookup_elem(&sl_path_labels, k);
@@ -79,11 +65,13 @@ static __always_inline __u64 sl_label_path(__u32 slot, const void *src, __u32 le
 
 /*
  * Labels of the NUL-terminated string at src (kernel or map memory, e.g. one
- * argument of an argv copy). *used: bytes of the string read, NUL included
- * when it was seen; the string continues past src + *used when it was longer
- * than the key (then *used is SL_LABEL_PATH_MAX - 1 and cut is set).
+ * argument of an argv copy); with absolute, only a string beginning with '/'
+ * is looked up (0 otherwise). *used: bytes of src consumed, the NUL included
+ * when it was seen. *cut: the string was longer than a key and continues at
+ * src + *used (then the key held its first SL_LABEL_PATH_MAX - 1 bytes).
  */
-static __always_inline __u64 sl_label_path_str(__u32 slot, const void *src, __u32 *used, bool *cut)
+static __always_inline __u64 sl_label_path_str(__u32 slot, const void *src, bool absolute,
+					       __u32 *used, bool *cut)
 {
 	struct sl_path_key *k;
 	__u32 zero = 0;
@@ -100,17 +88,17 @@ static __always_inline __u64 sl_label_path_str(__u32 slot, const void *src, __u3
 	n = bpf_probe_read_kernel_str(&k->data[1], SL_LABEL_PATH_MAX, src);
 	if (n <= 0)
 		return 0;
-	if (n == SL_LABEL_PATH_MAX) {
-		/* a full buffer: exactly SL_LABEL_PATH_MAX - 1 bytes, or cut */
-		if (bpf_probe_read_kernel(&next, 1, src + SL_LABEL_PATH_MAX - 1) || next) {
-			*cut = true;
-			*used = SL_LABEL_PATH_MAX - 1;
-			k->prefixlen = SL_LABEL_PATH_MAX * 8; /* slot + bytes, no NUL */
-			return sl_label_path_lookup(k);
-		}
-	}
 	*used = (__u32)n;
 	k->prefixlen = (__u32)(n + 1) * 8;
+	if (n == SL_LABEL_PATH_MAX &&
+	    (bpf_probe_read_kernel(&next, 1, src + SL_LABEL_PATH_MAX - 1) || next)) {
+		/* a full buffer and no NUL after it: cut; look up without the NUL */
+		*cut = true;
+		*used = SL_LABEL_PATH_MAX - 1;
+		k->prefixlen = SL_LABEL_PATH_MAX * 8;
+	}
+	if (absolute && k->data[1] != '/')
+		return 0;
 	return sl_label_path_lookup(k);
 }
 
@@ -145,10 +133,11 @@ static __always_inline __u64 sl_label_ip(__u32 slot, __u32 family, const __u8 *a
 	if (!l)
 		return 0;
 	for (i = 0; i < SL_LABEL_PORTS; i++) {
-		if (l->ports[i])
-			any = false;
+		if (!l->ports[i])
+			continue;
 		if (l->ports[i] == port)
 			return l->env;
+		any = false;
 	}
 	return any ? l->env : 0;
 }

@@ -9,11 +9,19 @@
  * sessions; sl_current_session() is still checked (cgroups nested below a
  * session, cgroups that are not (yet) sessions).
  *
+ * With a policy loaded, the destination's labels (sl_ip_labels: address and
+ * port) are the evidence for the rules of channel connect: deny refuses the
+ * connect or send (the caller gets EPERM; the record's ret says -EPERM), log
+ * and alert let it through, monitor rules and sessions only record. The
+ * verdict record follows the capture record.
+ *
  * sys_enter_connect / sys_exit_connect: the result of connect() per fd
  * (SL_OP_CONNECT_RESULT) for inet/inet6 sockets, and for fds whose socket
  * could not be resolved (family 0).
  */
 #include "common.bpf.h"
+#include "label.bpf.h"
+#include "match.bpf.h"
 #include "sock.bpf.h"
 
 /* cgroup sock_addr program return values */
@@ -35,23 +43,50 @@ struct {
 } sl_net_connect_inflight SEC(".maps");
 
 /*
- * Verdict for a destination of a session. Issue 3 (enforcement) decides here
- * from the session and the label maps; this issue only records, so every
- * destination is allowed. Must stay a pure decision over maps: the record is
- * emitted whatever the verdict, after it is taken.
+ * Judge a destination of session s: the labels of its address and port
+ * (sl_ip_labels) are the evidence, the rules of channel connect decide.
+ * Returns the decision (NULL: no rule matched, or no policy); *vflags:
+ * SL_VERDICT_*; *deny: refuse the connect / send (EPERM). A pure decision
+ * over maps: the caller reports it after the capture record.
  */
-static __always_inline int sl_net_verdict(const struct sl_session_info *s,
-					  const struct sl_net_event *e)
+static __always_inline struct sl_match *
+sl_net_judge(struct sl_session_info *s, const struct sl_net_event *e, __u32 *vflags, bool *deny)
 {
-	return SL_SOCK_ALLOW;
+	struct sl_session_info judged;
+	struct sl_match *m;
+
+	*deny = false;
+	m = sl_match_begin(SL_KCH_CONNECT);
+	if (!m)
+		return NULL;
+	m->env = sl_label_ip(m->slot, e->family == SL_AF_INET ? 4 : 6, e->addr, e->port);
+	/* the evidence of a connect is its destination alone: no taint fallback */
+	judged = *s;
+	judged.taint = 0;
+	m->n_patterns = 0; /* connect rules have no pattern */
+	if (!sl_match_decide(m, &judged))
+		return NULL;
+	m->taint = s->taint;
+	/* log and alert let it through; kill and freeze are not connect actions */
+	if (m->monitor) {
+		*vflags = SL_VERDICT_MONITOR;
+	} else if (m->action == SL_KACT_DENY) {
+		*vflags = SL_VERDICT_ENFORCED;
+		*deny = true;
+	} else {
+		*vflags = 0;
+	}
+	return m;
 }
 
 static __always_inline int sl_sock_addr(struct bpf_sock_addr *ctx, __u32 op, __u16 family)
 {
 	struct sl_session_info *s;
 	struct sl_net_event e = {};
+	struct sl_match *m;
+	__u32 vflags = 0;
 	__u64 cgid = 0;
-	int verdict;
+	bool deny;
 
 	s = sl_current_session(&cgid);
 	if (!s)
@@ -79,9 +114,13 @@ static __always_inline int sl_sock_addr(struct bpf_sock_addr *ctx, __u32 op, __u
 		__builtin_memcpy(e.addr + 8, &w2, 4);
 		__builtin_memcpy(e.addr + 12, &w3, 4);
 	}
-	verdict = sl_net_verdict(s, &e);
+	m = sl_net_judge(s, &e, &vflags, &deny);
+	if (deny)
+		e.ret = -SL_EPERM; /* the record says it was refused */
 	sl_emit(&e, sizeof(e));
-	return verdict;
+	if (m)
+		sl_verdict_emit(m, cgid, op, 0, vflags);
+	return deny ? SL_SOCK_DENY : SL_SOCK_ALLOW;
 }
 
 SEC("cgroup/connect4")

@@ -91,6 +91,8 @@ _Static_assert(sizeof(struct sl_open_event) == 64 + 48, "sl_open_event ABI");
  * (addr of the socket's peer when known, else zero).
  * addr: IPv4 in the first 4 bytes (network order) for AF_INET, 16 bytes for
  * AF_INET6 (v4-mapped addresses stay AF_INET6; user space flags them).
+ * ret of SL_OP_CONNECT / SL_OP_UDP_SEND: -EPERM when a policy rule refused
+ * the action in the kernel (a verdict record follows), else 0.
  */
 struct sl_net_event {
 	struct sl_event_hdr hdr;

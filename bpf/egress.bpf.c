@@ -10,16 +10,18 @@
  * process of the session could send SIGCONT and let SSL_write encrypt and
  * send the held request. With the session's egress dropped, TCP keeps those
  * bytes queued and retransmits them only once the flag is cleared (approval);
- * a denial kills the session and they never leave.
+ * a denial kills the session and they never leave: the sockets a killed
+ * session leaves behind keep its cgroup (and its cgroup programs) and would
+ * flush the queued bytes once the session's map entry is removed, so a
+ * cgroup in sl_held whose session is gone stays dropped.
  *
  * cgroup_skb/egress, attached by the daemon to the session parent cgroup
  * (BPF_F_ALLOW_MULTI through a link). The session is the socket's cgroup
  * ancestor at sl_session_level (the socket's cgroup, not the current task:
- * retransmissions run from timers). Sockets outside every session pay one
- * hash lookup per packet.
+ * retransmissions run from timers). Two hash lookups per packet.
  */
 #include "common.bpf.h"
-#include "scopelock_policy.h"
+#include "match.bpf.h"
 
 /* cgroup skb program return values */
 #define SL_SKB_DROP 0
@@ -38,7 +40,16 @@ int sl_egress_hold(struct __sk_buff *skb)
 	if (!id)
 		return SL_SKB_PASS;
 	s = bpf_map_lookup_elem(&sl_sessions, &id);
-	if (s && (*(volatile __u32 *)&s->flags & SL_SESSION_HELD))
+	if (s) {
+		if (*(volatile __u32 *)&s->flags & SL_SESSION_HELD)
+			return SL_SKB_DROP;
+		/* approved: the hold is over */
+		if (bpf_map_lookup_elem(&sl_held, &id))
+			bpf_map_delete_elem(&sl_held, &id);
+		return SL_SKB_PASS;
+	}
+	/* the session ended while held: what its sockets still hold stays */
+	if (bpf_map_lookup_elem(&sl_held, &id))
 		return SL_SKB_DROP;
 	return SL_SKB_PASS;
 }

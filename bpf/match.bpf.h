@@ -517,14 +517,40 @@ static __always_inline int sl_match_decide(struct sl_match *m, const struct sl_s
 /* ---- acting and reporting ---- */
 
 /*
- * Mark the session held: its egress is dropped (egress.bpf.c) until the
- * daemon clears the flag. The value is shared with other CPUs and with the
- * daemon: one atomic OR on the 64-bit word holding scope_env and flags
- * (32-bit atomics need -mcpu=v3).
+ * Sessions that were held: session cgroup id -> 1, set with SL_SESSION_HELD.
+ * egress.bpf.c drops the packets of a session whose flags say held, and of
+ * a cgroup listed here whose session is gone (denied, killed, timed out
+ * while held): the sockets a killed session leaves behind would otherwise
+ * flush the held bytes still queued in them once the session's map entry
+ * is removed. Removed by egress.bpf.c once the session is no longer held
+ * (approved).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SL_MAX_SESSIONS);
+	__type(key, __u64);
+	__type(value, __u32);
+} sl_held SEC(".maps") __weak;
+
+/* the session cgroup id of the current task (as sl_current_session) */
+static __always_inline __u64 sl_current_session_id(void)
+{
+	if (sl_session_level)
+		return bpf_get_current_ancestor_cgroup_id(sl_session_level);
+	return bpf_get_current_cgroup_id();
+}
+
+/*
+ * Mark the current task's session held: its egress is dropped (egress.bpf.c)
+ * until the daemon clears the flag. The value is shared with other CPUs and
+ * with the daemon: one atomic OR on the 64-bit word holding scope_env and
+ * flags (32-bit atomics need -mcpu=v3).
  */
 static __always_inline void sl_session_hold(struct sl_session_info *s)
 {
 	__u64 *w = (__u64 *)&s->scope_env;
+	__u64 id = sl_current_session_id();
+	__u32 one = 1;
 
 	_Static_assert(__builtin_offsetof(struct sl_session_info, flags) ==
 			   __builtin_offsetof(struct sl_session_info, scope_env) + 4,
@@ -535,6 +561,8 @@ static __always_inline void sl_session_hold(struct sl_session_info *s)
 #else
 	__sync_fetch_and_or(w, (__u64)SL_SESSION_HELD);
 #endif
+	if (id && bpf_map_update_elem(&sl_held, &id, &one, BPF_ANY))
+		sl_count_loss(SL_LOSS_MAP_FULL, SL_OP_VERDICT);
 }
 
 /*

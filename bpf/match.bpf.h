@@ -166,8 +166,13 @@ static __always_inline __u8 sl_ascii_lower(__u8 b)
 	return (__u8)(x | ((((x + 63) & ~(x + 37)) & 0x80) >> 2));
 }
 
-/* bytes per bpf_loop iteration (fewer callback calls, fewer bound checks) */
-#define SL_SCAN_STRIDE 4
+/*
+ * Bytes per bpf_loop iteration: fewer callback calls and bound checks per
+ * byte, at the price of verifier work (a stride is unrolled). The capture
+ * buffer walk is the hot one; the user-memory walk only runs past it.
+ */
+#define SL_SCAN_STRIDE 16
+#define SL_SCAN_USER_STRIDE 4
 
 /*
  * Bytes off + i * STRIDE ...: each DFA in use moves on one byte at a time
@@ -176,19 +181,19 @@ static __always_inline __u8 sl_ascii_lower(__u8 b)
  * every iteration and the verifier could not prune the loop. A full stride
  * is walked with one bound check, the last partial one byte by byte.
  */
-static __always_inline long sl_scan_stride(struct sl_scan_ctx *c, __u64 i, const int use_cs,
-					   const int use_ci)
+static __always_inline long sl_scan_stride(struct sl_scan_ctx *c, __u64 i, const int stride,
+					   const int use_cs, const int use_ci)
 {
-	__u64 pos = c->off + i * SL_SCAN_STRIDE;
+	__u64 pos = c->off + i * stride;
 	__u32 cs = c->cs, ci = c->ci;
 	long ret = 0;
 	__u8 b;
 
 	if (pos >= c->end || pos >= c->cap)
 		return 1;
-	if (pos <= c->cap - SL_SCAN_STRIDE && pos + SL_SCAN_STRIDE <= c->end) {
+	if (pos <= c->cap - stride && pos + stride <= c->end) {
 #pragma unroll
-		for (int k = 0; k < SL_SCAN_STRIDE; k++) {
+		for (int k = 0; k < stride; k++) {
 			b = c->value[pos + k];
 			if (use_cs && sl_scan_step(c, c->cs_base, &cs, b))
 				return 1;
@@ -196,7 +201,7 @@ static __always_inline long sl_scan_stride(struct sl_scan_ctx *c, __u64 i, const
 				return 1;
 		}
 	} else {
-		for (int k = 0; k < SL_SCAN_STRIDE; k++, pos++) {
+		for (int k = 0; k < stride; k++, pos++) {
 			if (pos >= c->end || pos >= c->cap) {
 				ret = 1;
 				break;
@@ -215,17 +220,17 @@ static __always_inline long sl_scan_stride(struct sl_scan_ctx *c, __u64 i, const
 
 static long sl_scan_cb_both(__u64 i, void *arg)
 {
-	return sl_scan_stride(arg, i, 1, 1);
+	return sl_scan_stride(arg, i, SL_SCAN_STRIDE, 1, 1);
 }
 
 static long sl_scan_cb_cs(__u64 i, void *arg)
 {
-	return sl_scan_stride(arg, i, 1, 0);
+	return sl_scan_stride(arg, i, SL_SCAN_STRIDE, 1, 0);
 }
 
 static long sl_scan_cb_ci(__u64 i, void *arg)
 {
-	return sl_scan_stride(arg, i, 0, 1);
+	return sl_scan_stride(arg, i, SL_SCAN_STRIDE, 0, 1);
 }
 
 /* OR the outputs of the state reached after the last byte */
@@ -320,7 +325,7 @@ struct sl_scan_user_ctx {
 	__u32 _pad;
 };
 
-#define SL_MATCH_CHUNK_STRIDES (SL_MATCH_CHUNK / SL_SCAN_STRIDE)
+#define SL_MATCH_CHUNK_STRIDES (SL_MATCH_CHUNK / SL_SCAN_USER_STRIDE)
 
 static long sl_scan_user_cb(__u64 i, void *arg)
 {
@@ -328,7 +333,7 @@ static long sl_scan_user_cb(__u64 i, void *arg)
 	__u64 j = i % SL_MATCH_CHUNK_STRIDES;
 
 	if (!j) {
-		__u64 at = i * SL_SCAN_STRIDE, n;
+		__u64 at = i * SL_SCAN_USER_STRIDE, n;
 
 		if (at >= u->len)
 			return 1;
@@ -347,7 +352,7 @@ static long sl_scan_user_cb(__u64 i, void *arg)
 		 * verifier from pruning the loop (the cap check bounds reads) */
 		u->scan.end = u->len - at;
 	}
-	return sl_scan_stride(&u->scan, j, u->cs_on, u->ci_on);
+	return sl_scan_stride(&u->scan, j, SL_SCAN_USER_STRIDE, u->cs_on, u->ci_on);
 }
 
 /*
@@ -378,7 +383,7 @@ static __always_inline long sl_match_scan_user(struct sl_match *m, __u16 *cs, __
 	u.scan.value = bpf_map_lookup_elem(&sl_match_chunks, &zero);
 	if (!u.scan.value || !len || (!m->cs_on && !m->ci_on))
 		return 0;
-	loops = (len + SL_SCAN_STRIDE - 1) / SL_SCAN_STRIDE;
+	loops = (len + SL_SCAN_USER_STRIDE - 1) / SL_SCAN_USER_STRIDE;
 	barrier_var(loops);
 	bpf_loop(loops, sl_scan_user_cb, &u, 0);
 	if (m->cs_on)

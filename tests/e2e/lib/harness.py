@@ -312,7 +312,7 @@ def cli(*args, timeout=30, env=None, cwd=None, input=None):
 
 class Daemon:
     def __init__(self, t, ringbuf_size=None, tls_capture_bytes=None, fsync=None,
-                 rotate_size=None, extra=(), sock=None, state=None, audit=None):
+                 rotate_size=None, extra=(), sock=None, state=None, audit=None, policy=None):
         self.t = t
         self.base = Path(tempfile.mkdtemp(prefix="d-", dir=t.tmp))
         self.sock = sock or str(self.base / "ctl.sock")
@@ -321,8 +321,10 @@ class Daemon:
         self.logfile = str(self.base / "daemon.log")
         self.cg_parent = "scopelock-test-" + secrets.token_hex(5)
         self.argv = [str(BIN_DAEMON)]
-        # SL_E2E_POLICY: another policy file (default: the shipped default policy)
-        policy = os.environ.get("SL_E2E_POLICY") or str(REPO / "policies" / "default.yaml")
+        # policy: this test's own policy file; else SL_E2E_POLICY, else the
+        # shipped default policy
+        policy = str(policy or os.environ.get("SL_E2E_POLICY")
+                     or REPO / "policies" / "default.yaml")
         if not os.path.exists(policy):
             fail(f"policy file {policy} is missing (set SL_E2E_POLICY to use another one)")
         self.argv += ["--policy", policy]

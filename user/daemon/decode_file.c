@@ -125,8 +125,10 @@ int sl_decode_open(const void *data, size_t len, json_t *rec)
 		err |= json_object_set_new(rec, "ino", json_integer((json_int_t)e->ino));
 		if (e->hdr.flags & SL_EVF_PATH_PARTIAL)
 			err |= json_object_set_new(rec, "path_partial", json_true());
-		/* environments labelling the path; the daemon adds their names */
-		err |= json_object_set_new(rec, "env_mask", json_integer((json_int_t)e->env));
+		/* environments labelling the path (when any); the daemon adds their names */
+		if (e->env)
+			err |=
+			    json_object_set_new(rec, "env_mask", json_integer((json_int_t)e->env));
 	}
 	err |= sl_json_set_bytes(rec, "requested", e->data + e->path_len, e->req_len);
 	return err ? -ENOMEM : 0;

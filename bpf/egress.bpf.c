@@ -40,15 +40,14 @@ int sl_egress_hold(struct __sk_buff *skb)
 	if (!id)
 		return SL_SKB_PASS;
 	s = bpf_map_lookup_elem(&sl_sessions, &id);
-	if (s) {
-		if (*(volatile __u32 *)&s->flags & SL_SESSION_HELD)
-			return SL_SKB_DROP;
-		/* approved: the hold is over */
-		if (bpf_map_lookup_elem(&sl_held, &id))
-			bpf_map_delete_elem(&sl_held, &id);
-		return SL_SKB_PASS;
-	}
-	/* the session ended while held: what its sockets still hold stays */
+	if (s && (*(volatile __u32 *)&s->flags & SL_SESSION_HELD))
+		return SL_SKB_DROP;
+	/*
+	 * sl_held is set by the kernel with the flag and removed only by the
+	 * daemon when a person approved: a daemon update of the session value
+	 * that raced with the hold, or a session that ended while held (its
+	 * orphaned sockets still hold the bytes), never lets them out.
+	 */
 	if (bpf_map_lookup_elem(&sl_held, &id))
 		return SL_SKB_DROP;
 	return SL_SKB_PASS;

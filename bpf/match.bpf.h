@@ -527,8 +527,8 @@ static __always_inline int sl_match_decide(struct sl_match *m, const struct sl_s
  * a cgroup listed here whose session is gone (denied, killed, timed out
  * while held): the sockets a killed session leaves behind would otherwise
  * flush the held bytes still queued in them once the session's map entry
- * is removed. Removed by egress.bpf.c once the session is no longer held
- * (approved).
+ * is removed. Removed only by the daemon, after a person approved the
+ * hold (it clears SL_SESSION_HELD first).
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

@@ -102,6 +102,7 @@ struct sl_hold {
 /* recent capture records, for the evidence of a verdict that follows */
 #define SL_EVIDENCE_RING 256
 struct sl_evidence {
+	uint32_t pid;
 	uint32_t tid;
 	uint32_t op;
 	uint64_t conn;
@@ -200,6 +201,7 @@ int sl_policy_reload(struct sl_daemon *d, char **errors);
 int sl_policy_maps_apply(struct sl_daemon *d, char **errors);
 
 /* verdict.c: alerts, kill / freeze, holds */
+void sl_redact_record(struct sl_daemon *d, json_t *rec);
 void sl_evidence_keep(struct sl_daemon *d, const struct sl_event_hdr *h, uint64_t conn,
 		      json_t *rec);
 int sl_verdict_handle(struct sl_daemon *d, const void *data, size_t len);

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <openssl/evp.h>
@@ -192,6 +194,23 @@ int sl_policy_maps_apply(struct sl_daemon *d, char **errors)
 		return 0;
 	/* the slot not in force: the previous generation's, or 0 at first */
 	slot = d->pol[1].compiled ? d->pol[1].slot ^ 1 : 0;
+	/*
+	 * A program that read the old active index just before the last flip
+	 * may still be walking that slot: BPF programs run for microseconds,
+	 * so a slot is reused only after a grace of 100 ms.
+	 */
+	{
+		static struct timespec last_flip;
+		struct timespec now;
+		int64_t since;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		since = (now.tv_sec - last_flip.tv_sec) * 1000000LL +
+			(now.tv_nsec - last_flip.tv_nsec) / 1000;
+		if (last_flip.tv_sec && since >= 0 && since < 100000)
+			usleep((useconds_t)(100000 - since));
+		clock_gettime(CLOCK_MONOTONIC, &last_flip);
+	}
 	ret = write_slot(d, lp->compiled, slot, lp->generation, err, sizeof(err));
 	if (!ret)
 		ret = flip(d, slot, lp->generation);

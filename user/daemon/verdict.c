@@ -47,6 +47,7 @@ void sl_evidence_keep(struct sl_daemon *d, const struct sl_event_hdr *h, uint64_
 	struct sl_evidence *e = &d->evidence[d->evidence_next];
 
 	json_decref(e->rec);
+	e->pid = h->pid;
 	e->tid = h->tid;
 	e->op = h->op;
 	e->conn = conn;
@@ -65,6 +66,31 @@ static json_t *evidence_find(struct sl_daemon *d, uint32_t tid, uint32_t op, uin
 			return e->rec;
 	}
 	return NULL;
+}
+
+/* the secrets seen in every kept record of (pid, conn): a token sent in the
+ * headers convicts the body written after it */
+static void conn_credentials(struct sl_daemon *d, uint32_t pid, uint64_t conn, json_t *found)
+{
+	for (size_t i = 0; i < SL_EVIDENCE_RING; i++) {
+		struct sl_evidence *e = &d->evidence[i];
+		json_t *sec, *c;
+		size_t j;
+
+		if (!e->rec || e->pid != pid || e->conn != conn || e->op != SL_OP_TLS_WRITE)
+			continue;
+		sec = json_object_get(e->rec, "secrets");
+		json_array_foreach (sec, j, c) {
+			json_t *o;
+			size_t k;
+			bool dup = false;
+
+			json_array_foreach (found, k, o)
+				dup = dup || json_equal(o, c);
+			if (!dup)
+				json_array_append(found, c);
+		}
+	}
 }
 
 static const struct sl_loaded_policy *policy_for(struct sl_daemon *d, uint32_t generation)
@@ -131,6 +157,60 @@ static const char *action_name(uint32_t a)
  * secrets found (env, fingerprint, where the policy got it). Returns a new
  * malloc'd buffer (*outlen bytes).
  */
+static char *redact(const struct sl_policy *p, const char *buf, size_t len, json_t *found,
+		    size_t *outlen);
+
+/* redact one bytes member of rec in place; found secrets appended to found */
+static void redact_member(const struct sl_policy *p, json_t *rec, const char *key, json_t *found)
+{
+	json_t *v = json_object_get(rec, key);
+	char *raw = NULL, *red;
+	size_t len, rlen;
+
+	if (!v || json_is_null(v) || sl_json_bytes_decode(v, &raw, &len))
+		return;
+	red = redact(p, raw, len, found, &rlen);
+	if (red && (rlen != len || memcmp(red, raw, len)))
+		sl_json_set_bytes(rec, key, red, rlen);
+	free(red);
+	free(raw);
+}
+
+/*
+ * Secret values never reach a file: replace them in every bytes member that
+ * can carry one, and say which secrets were there (fingerprints only).
+ */
+void sl_redact_record(struct sl_daemon *d, json_t *rec)
+{
+	static const char *const keys[] = {"data", "filename", "cwd", "requested",
+					   "path", "raw",      "sni"};
+	const struct sl_policy *p = d->pol[0].policy;
+	json_t *found, *argv;
+
+	if (!p || !p->n_secrets)
+		return;
+	found = json_array();
+	if (!found)
+		return;
+	for (size_t i = 0; i < SL_ARRAY_SIZE(keys); i++)
+		redact_member(p, rec, keys[i], found);
+	argv = json_object_get(rec, "argv");
+	if (json_is_array(argv)) {
+		for (size_t i = 0; i < json_array_size(argv); i++) {
+			json_t *a = json_array_get(argv, i), *tmp = json_pack("{s:O}", "v", a);
+
+			if (!tmp)
+				continue;
+			redact_member(p, tmp, "v", found);
+			json_array_set(argv, i, json_object_get(tmp, "v"));
+			json_decref(tmp);
+		}
+	}
+	if (json_array_size(found))
+		json_object_set(rec, "secrets", found);
+	json_decref(found);
+}
+
 static char *redact(const struct sl_policy *p, const char *buf, size_t len, json_t *found,
 		    size_t *outlen)
 {
@@ -483,6 +563,7 @@ int sl_verdict_handle(struct sl_daemon *d, const void *data, size_t len)
 	case SL_OP_TLS_WRITE:
 		if (cap)
 			tls_evidence(p, cap, ev, found);
+		conn_credentials(d, v->hdr.pid, v->conn, found);
 		break;
 	case SL_OP_EXEC:
 		if (cap) {
@@ -491,6 +572,8 @@ int sl_verdict_handle(struct sl_daemon *d, const void *data, size_t len)
 
 			json_array_foreach (argv, i, a)
 				json_array_append_new(ra, redacted_bytes(p, a, 1024, found));
+			json_array_foreach (json_object_get(cap, "secrets"), i, a)
+				json_array_append(found, a);
 			json_object_set_new(ev, "argv", ra);
 			json_object_set(ev, "cwd", json_object_get(cap, "cwd") ?: json_null());
 			json_object_set(ev, "filename",
@@ -613,6 +696,10 @@ int sl_hold_resolve(struct sl_daemon *d, const char *id, bool approve, const cha
 	} else if (approve) {
 		/* egress first, then thaw, then let the held call continue */
 		session_flags(d, s, 0, SL_SESSION_HELD);
+		if (bpf_map_delete_elem(bpf_map__fd(d->skel->maps.sl_held), &s->cgroup_id) &&
+		    errno != ENOENT)
+			log_err("hold %s: release egress of session %s: %s", id, s->id,
+				strerror(errno));
 		ret = write_cgroup_file(s, "cgroup.freeze", "0");
 		if (ret)
 			snprintf(err, errlen, "thaw session %s: %s", s->id, strerror(-ret));

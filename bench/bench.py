@@ -1138,6 +1138,7 @@ def parse_args(argv):
                          "(another scopelockd, auditd...) to go away (default 120)")
     ap.add_argument("--out", help="results JSON (default bench/results/<timestamp>.json)")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir and audit logs")
+    ap.add_argument("--bin-dir", help="where scopelockd and scopelock are (default bin/)")
     ap.add_argument("--no-build", action="store_true",
                     help="do not run make first (bench/run.sh reads this)")
     a = ap.parse_args(argv)
@@ -1164,6 +1165,9 @@ def parse_args(argv):
 
 def main(argv):
     args = parse_args(argv)
+    global DAEMON, CLI
+    if args.bin_dir:
+        DAEMON, CLI = Path(args.bin_dir) / "scopelockd", Path(args.bin_dir) / "scopelock"
     if os.geteuid() != 0:
         log("run as root (the daemon, auditd and the BPF tools need it)")
         return 1
@@ -1183,7 +1187,7 @@ def main(argv):
 
     started = datetime.datetime.now(datetime.timezone.utc)
     results = {"started": started.isoformat(), "machine": machine_info(),
-               "params": {"reps": args.reps, "configs": args.configs,
+               "params": {"reps": args.reps, "daemon": str(DAEMON), "configs": args.configs,
                           "workloads": args.workloads, "n": args.n, "quick": args.quick,
                           "scope": args.scope, "audit_rule": " ".join(AUDIT_RULE),
                           "ramp_rates": args.ramp_rates, "ramp_seconds": args.ramp_seconds},

@@ -189,6 +189,36 @@ static __always_inline void sl_exec_spaces(__u64 off, __u64 len)
 	bpf_loop(loops, sl_exec_space_cb, &w, 0);
 }
 
+static long sl_exec_rule_cb(__u64 i, void *arg)
+{
+	struct sl_match *m = ((struct sl_eval_ctx *)arg)->m;
+	const struct sl_krule *r;
+	__u32 idx;
+
+	if (i >= m->n_rules || i >= SL_RULE_MAX)
+		return 1;
+	idx = m->slot * SL_RULE_MAX + (__u32)i;
+	r = bpf_map_lookup_elem(&sl_rules, &idx);
+	if (!r)
+		return 1;
+	if (r->channel == SL_KCH_EXEC) {
+		m->rule = (__u32)i; /* found one (sl_match_decide sets it again) */
+		return 1;
+	}
+	return 0;
+}
+
+/* does the policy in force have a rule of channel exec? (else nothing to walk) */
+static __always_inline bool sl_exec_has_rules(struct sl_match *m)
+{
+	struct sl_eval_ctx c = {.m = m};
+
+	m->rule = (__u32)-1;
+	if (m->n_rules)
+		bpf_loop(m->n_rules, sl_exec_rule_cb, &c, 0);
+	return m->rule != (__u32)-1;
+}
+
 /*
  * Judge the exec of the current task whose record was just emitted from the
  * per-CPU exec buffer: data[fl, fl + cl) is the cwd (cl 0: none, or only a
@@ -216,7 +246,7 @@ __noinline int sl_exec_judge(__u64 cgid, __u32 fl, __u32 cl, __u32 off, __u32 n)
 		return 0;
 	e = (struct sl_exec_event *)b->rec;
 	m = sl_match_begin(SL_KCH_EXEC);
-	if (!m)
+	if (!m || !sl_exec_has_rules(m))
 		return 0;
 	/* the working directory names its environment */
 	if (cl)

@@ -64,6 +64,9 @@ static void print_human(json_t *st)
 	       json_integer_value(json_object_get(st, "audit_last_seq")),
 	       json_integer_value(json_object_get(st, "audit_errors")));
 	printf("sessions under: %s\n", str(st, "cgroup_parent"));
+	printf("policy generation %lld, alerts: %s\n",
+	       json_integer_value(json_object_get(st, "policy_generation")),
+	       str(st, "alerts_file"));
 
 	printf("\nkernel features:\n");
 	arr = json_object_get(st, "features");
@@ -91,6 +94,16 @@ static void print_human(json_t *st)
 		       json_is_string(json_object_get(v, "name")) ? str(v, "name") : "");
 		print_argv(json_object_get(v, "argv"));
 		printf("\n");
+	}
+
+	arr = json_object_get(st, "holds");
+	printf("\nheld actions: %zu\n", json_array_size(arr));
+	json_array_foreach (arr, i, v) {
+		printf("  %s  session=%s rule=%s channel=%s target=%s, expires in %llds: "
+		       "scopelock approve %s | scopelock deny %s\n",
+		       str(v, "hold_id"), str(v, "session"), str(v, "rule"), str(v, "channel"),
+		       str(v, "target"), json_integer_value(json_object_get(v, "expires_in_s")),
+		       str(v, "hold_id"), str(v, "hold_id"));
 	}
 
 	tls = json_object_get(st, "tls");

@@ -9,6 +9,7 @@ storm from inside the session does not release the held write; approve/deny
 from inside any session are refused; hold_timeout denies.
 """
 
+import os
 import shlex
 import subprocess
 import time
@@ -64,6 +65,15 @@ def incident_agent(t, w, srv, after):
         client_command("curl", t, srv, w.mutation(w.prod_vol), "$TOKEN")
         + f" > {q(str(t.tmp / 'mutation.out'))} || exit 21",
     ] + after, expect_killed=False)
+
+
+def cli_as_nobody(d, *args):
+    def drop():
+        os.setgroups([])
+        os.setgid(65534)
+        os.setuid(65534)
+    return subprocess.run([str(BIN_CLI), "--socket", d.sock] + list(args), capture_output=True,
+                          timeout=30, preexec_fn=drop, stdin=subprocess.DEVNULL)
 
 
 def spawn_agent(d, argv, name):
@@ -189,6 +199,10 @@ def test_enforce_approve_deny_refused_inside_session(t):
                   timeout=30)
         check(r.rc != 0, f"scopelock {verb} from inside another session succeeded ({r})")
         check("refused" in r.stderr.lower(), f"{verb} inside a session: message ({r})")
+    # outside any session but not root (and no admin_group in the policy)
+    r = cli_as_nobody(d, "approve", hid)
+    check(r.returncode != 0 and b"refused" in r.stderr,
+          f"scopelock approve as nobody was not refused: {r}")
     check_held_quietly(d, srv, w, p, hid, secs=1.0)
     check(not [x for x in d.records() if x.get("type") in ("hold_approved", "hold_denied")],
           "a hold decision was recorded for a refused request\n" + d.dump())

@@ -205,6 +205,17 @@ static void keep_evidence(struct sl_daemon *d, const struct sl_event_hdr *h, con
 
 			if (!s->taint_files)
 				s->taint_files = json_array();
+			{
+				json_t *t;
+				size_t k;
+				bool seen = false;
+
+				json_array_foreach (s->taint_files, k, t)
+					seen = seen || json_equal(json_object_get(t, "path"),
+								  json_object_get(rec, "path"));
+				if (seen)
+					break;
+			}
 			if (!o || !s->taint_files ||
 			    json_array_size(s->taint_files) >= TAINT_FILES_MAX) {
 				json_decref(o);

@@ -93,6 +93,56 @@ static void conn_credentials(struct sl_daemon *d, uint32_t pid, uint64_t conn, j
 	}
 }
 
+#define CONN_TEXT_MAX (64 * 1024)
+
+/*
+ * The connection's plaintext as far as it was kept, oldest first: a request
+ * whose headers and body (or a keyword) were split across writes is shown
+ * whole. Returns a copy of the newest capture record with "data" replaced,
+ * or NULL.
+ */
+static json_t *conn_capture(struct sl_daemon *d, uint32_t pid, uint64_t conn, json_t *newest)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	json_t *out;
+
+	for (size_t n = 0; n < SL_EVIDENCE_RING; n++) {
+		struct sl_evidence *e = &d->evidence[(d->evidence_next + n) % SL_EVIDENCE_RING];
+		char *raw = NULL, *nb;
+		size_t rl;
+
+		if (!e->rec || e->pid != pid || e->conn != conn || e->op != SL_OP_TLS_WRITE)
+			continue;
+		if (sl_json_bytes_decode(json_object_get(e->rec, "data"), &raw, &rl))
+			continue;
+		if (len + rl > CONN_TEXT_MAX) {
+			/* keep the newest bytes */
+			free(buf);
+			buf = NULL;
+			len = 0;
+			if (rl > CONN_TEXT_MAX)
+				rl = CONN_TEXT_MAX;
+		}
+		nb = realloc(buf, len + rl + 1);
+		if (!nb) {
+			free(raw);
+			break;
+		}
+		buf = nb;
+		memcpy(buf + len, raw, rl);
+		len += rl;
+		free(raw);
+	}
+	if (!buf)
+		return NULL;
+	out = json_deep_copy(newest);
+	if (out)
+		sl_json_set_bytes(out, "data", buf, len);
+	free(buf);
+	return out;
+}
+
 static const struct sl_loaded_policy *policy_for(struct sl_daemon *d, uint32_t generation)
 {
 	for (int i = 0; i < 2; i++)
@@ -561,8 +611,12 @@ int sl_verdict_handle(struct sl_daemon *d, const void *data, size_t len)
 			    v->trigger_op == SL_OP_TLS_WRITE ? v->conn : 0);
 	switch (v->trigger_op) {
 	case SL_OP_TLS_WRITE:
-		if (cap)
-			tls_evidence(p, cap, ev, found);
+		if (cap) {
+			json_t *whole = conn_capture(d, v->hdr.pid, v->conn, cap);
+
+			tls_evidence(p, whole ? whole : cap, ev, found);
+			json_decref(whole);
+		}
 		conn_credentials(d, v->hdr.pid, v->conn, found);
 		break;
 	case SL_OP_EXEC:

@@ -29,7 +29,8 @@ PC_LIBS := $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null)
 WARN := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Werror
 CFLAGS ?= -O2 -g
 override CFLAGS += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser/lib -Iuser/daemon \
-	-I$(OUTPUT) $(PC_CFLAGS) -fstack-protector-strong -D_FORTIFY_SOURCE=2 -MMD -MP
+	-I$(OUTPUT) $(PC_CFLAGS) -fstack-protector-strong -D_FORTIFY_SOURCE=2 -MMD -MP \
+	-DSL_DEFAULT_POLICY='"$(PREFIX)/share/scopelock/policies/default.yaml"'
 LDLIBS += $(PC_LIBS) -lelf -lpthread
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
@@ -131,7 +132,9 @@ install: all
 		$(DESTDIR)$(PREFIX)/share/scopelock/policies $(DESTDIR)$(PREFIX)/lib/systemd/system
 	install -m 0755 $(BIN)/scopelockd $(DESTDIR)$(PREFIX)/sbin/scopelockd
 	install -m 0755 $(BIN)/scopelock $(DESTDIR)$(PREFIX)/bin/scopelock
+	install -d $(DESTDIR)$(PREFIX)/share/scopelock/policies/examples
 	install -m 0644 policies/*.yaml $(DESTDIR)$(PREFIX)/share/scopelock/policies/
+	install -m 0644 policies/examples/*.yaml $(DESTDIR)$(PREFIX)/share/scopelock/policies/examples/
 	sed 's|@PREFIX@|$(PREFIX)|g' dist/scopelockd.service.in > \
 		$(DESTDIR)$(PREFIX)/lib/systemd/system/scopelockd.service
 	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/scopelockd.service

@@ -17,7 +17,9 @@
 #define SL_DEFAULT_SOCKET "/run/scopelock/scopelock.sock"
 #define SL_DEFAULT_AUDIT_DIR "/var/log/scopelock"
 #define SL_DEFAULT_STATE_DIR "/run/scopelock"
+#ifndef SL_DEFAULT_POLICY /* set by the Makefile from PREFIX */
 #define SL_DEFAULT_POLICY "/usr/local/share/scopelock/policies/default.yaml"
+#endif
 #define SL_SESSION_ID_LEN 16
 #define SL_RECENT_MAX 512
 /* cgroup xattr that marks a session cgroup (any daemon instance) */

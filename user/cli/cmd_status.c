@@ -94,6 +94,15 @@ static void print_human(json_t *st)
 		       json_is_string(json_object_get(v, "name")) ? str(v, "name") : "");
 		print_argv(json_object_get(v, "argv"));
 		printf("\n");
+		if (json_array_size(json_object_get(v, "taint"))) {
+			json_t *t;
+			size_t j;
+
+			printf("    tainted by:");
+			json_array_foreach (json_object_get(v, "taint"), j, t)
+				printf(" %s", json_string_value(t));
+			printf("%s\n", json_is_true(json_object_get(v, "held")) ? " (HELD)" : "");
+		}
 	}
 
 	arr = json_object_get(st, "holds");

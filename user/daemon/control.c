@@ -23,6 +23,9 @@
 #include "proto.h"
 #include "tls.h"
 #include "util.h"
+#include "scopelock_policy.h"
+#include "scopelock.skel.h"
+#include <bpf/bpf.h>
 
 struct sl_client {
 	struct sl_client *next;
@@ -505,8 +508,20 @@ json_t *sl_status_json(struct sl_daemon *d)
 		if (!d->sessions[i].active)
 			continue;
 		o = sl_session_json(&d->sessions[i]);
-		if (o)
+		if (o) {
+			struct sl_session_info info;
+
+			/* taint as the kernel holds it now */
+			if (bpf_map_lookup_elem(bpf_map__fd(d->skel->maps.sl_sessions),
+						&d->sessions[i].cgroup_id, &info) == 0) {
+				json_object_set_new(o, "taint", sl_env_names(d, info.taint));
+				json_object_set_new(o, "held",
+						    json_boolean(info.flags & SL_SESSION_HELD));
+			}
+			if (d->sessions[i].taint_files)
+				json_object_set(o, "taint_files", d->sessions[i].taint_files);
 			json_array_append_new(arr, o);
+		}
 	}
 	json_object_set_new(st, "sessions", arr);
 

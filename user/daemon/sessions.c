@@ -221,6 +221,7 @@ json_t *sl_session_json(const struct sl_session *s)
 	json_object_set_new(o, "cgroup_id", json_integer((json_int_t)s->cgroup_id));
 	json_object_set_new(o, "leader_pid", json_integer(s->leader));
 	json_object_set_new(o, "events", json_integer((json_int_t)s->events));
+	json_object_set_new(o, "scope_known", json_boolean(s->scope_env != 0));
 	return o;
 }
 

@@ -29,6 +29,12 @@ const volatile __u32 sl_session_level __weak = 0;
 const volatile __u32 sl_argv_max __weak = SL_ARGV_DEFAULT;
 const volatile __u32 sl_tls_capture_max __weak = SL_TLS_CAPTURE_DEFAULT;
 const volatile __u32 sl_debug __weak = 0;
+/*
+ * Wake the daemon only when this many bytes wait in the ring buffer (or for
+ * a verdict): a wakeup per record costs more than the capture itself. The
+ * daemon also drains on a short timer. 0: wake for every record.
+ */
+const volatile __u64 sl_wakeup_bytes __weak = 0;
 
 /* session cgroup id -> session; maintained by scopelockd */
 struct {
@@ -121,6 +127,15 @@ static __always_inline void sl_hdr_fill(struct sl_event_hdr *h, __u32 op, __u64 
  * verifier needs a constant upper bound). Loss is counted, never silent.
  * Returns 0 or -1 when the record was lost.
  */
+static __always_inline __u64 sl_wakeup_flags(__u32 op)
+{
+	if (!sl_wakeup_bytes || op == SL_OP_VERDICT)
+		return BPF_RB_FORCE_WAKEUP;
+	if (bpf_ringbuf_query(&sl_events, BPF_RB_AVAIL_DATA) >= sl_wakeup_bytes)
+		return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline int sl_emit(void *rec, __u64 size)
 {
 	struct sl_event_hdr *h = rec;
@@ -132,7 +147,7 @@ static __always_inline int sl_emit(void *rec, __u64 size)
 		sl_count_loss(SL_LOSS_TRUNCATED, op);
 	if (h->flags & SL_EVF_READ_FAULT)
 		sl_count_loss(SL_LOSS_READ_FAULT, op);
-	if (bpf_ringbuf_output(&sl_events, rec, size, 0)) {
+	if (bpf_ringbuf_output(&sl_events, rec, size, sl_wakeup_flags(op))) {
 		sl_count_loss(SL_LOSS_RINGBUF_FULL, op);
 		return -1;
 	}

@@ -206,6 +206,8 @@ int sl_bpf_start(struct sl_daemon *d)
 	d->skel->rodata->sl_argv_max = (__u32)d->opts.argv_capture;
 	d->skel->rodata->sl_tls_capture_max = (__u32)d->opts.tls_capture;
 	d->skel->rodata->sl_debug = d->opts.verbose > 1;
+	/* batch wakeups: an eighth of the ring, drained at the latest every tick */
+	d->skel->rodata->sl_wakeup_bytes = d->opts.ringbuf_size / 8;
 	err = bpf_map__set_max_entries(d->skel->maps.sl_events, (__u32)d->opts.ringbuf_size);
 	if (err)
 		return sl_err_ret(err, "set ring buffer size %llu",

@@ -27,7 +27,9 @@
 #include "util.h"
 #include "scopelock.skel.h"
 
-#define TICK_MS 100
+/* timer tick: audit fsync batching, holds, and the ring buffer drain that
+ * bounds the latency of records written without a wakeup */
+#define TICK_MS 20
 
 static const char usage_text[] =
     "Usage: scopelockd [OPTIONS]\n"
@@ -314,6 +316,7 @@ static void on_timer(struct sl_daemon *d)
 	while (read(d->timer_fd, &exp, sizeof(exp)) == sizeof(exp))
 		;
 	ticks++;
+	sl_drain(d);
 	err = sl_audit_tick(d->audit);
 	if (err && err != last_err)
 		log_err("audit log '%s': periodic fsync/compression: %s", sl_audit_path(d->audit),

@@ -101,6 +101,8 @@ int sl_record_write(struct sl_daemon *d, json_t *rec)
 
 	if (!json_object_get(rec, "time"))
 		json_object_set_new(rec, "time", sl_now_json());
+	/* every record, whoever built it: no secret value reaches a file */
+	sl_redact_record(d, rec);
 	err = sl_audit_append(d->audit, rec, &line, NULL);
 	if (err) {
 		/* the audit log is the product: say so loudly, keep counting */
@@ -135,7 +137,6 @@ static void write_decode_error(struct sl_daemon *d, const void *data, size_t len
 	json_object_set_new(rec, "reason", json_string(why));
 	json_object_set_new(rec, "size", json_integer((json_int_t)len));
 	sl_json_set_bytes(rec, "raw", data, len);
-	sl_redact_record(d, rec);
 	sl_record_write(d, rec);
 	json_decref(rec);
 }
@@ -287,7 +288,6 @@ int sl_events_handle(void *ctx, void *data, size_t len)
 	}
 	if (h->op == SL_OP_OPEN && s)
 		label_open_glob(d, s, rec);
-	sl_redact_record(d, rec);
 	if (json_integer_value(json_object_get(rec, "env_mask")))
 		json_object_set_new(rec, "env",
 				    sl_env_names(d, (uint64_t)json_integer_value(

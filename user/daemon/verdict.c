@@ -210,6 +210,80 @@ static const char *action_name(uint32_t a)
 static char *redact(const struct sl_policy *p, const char *buf, size_t len, json_t *found,
 		    size_t *outlen);
 
+static bool has_fingerprints(const struct sl_policy *p)
+{
+	for (uint32_t s = 0; s < p->n_secrets; s++)
+		if (!p->secrets[s].value)
+			return true;
+	return false;
+}
+
+static bool token_byte(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       strchr("-_.~+/=:", c) != NULL;
+}
+
+/*
+ * Fingerprint-only secrets (the policy has the SHA-256, not the value): hash
+ * every token of the text (a maximal run of token bytes, or any of its
+ * "key=value" / "Bearer value" tails) and replace those whose hash is
+ * registered. The kernel cannot do this; the daemon does it so the value
+ * never reaches a file, and an alert names the credential.
+ */
+static void redact_fingerprints(const struct sl_policy *p, char *buf, size_t *len, json_t *found)
+{
+	size_t i = 0, n = *len;
+
+	while (i < n) {
+		size_t start, end;
+
+		while (i < n && !token_byte((unsigned char)buf[i]))
+			i++;
+		start = i;
+		while (i < n && token_byte((unsigned char)buf[i]))
+			i++;
+		end = i;
+		/* the token, and the part after its first '=' or ':' */
+		for (int pass = 0; pass < 2 && end > start; pass++) {
+			size_t ts = start, tl;
+			uint8_t md[32];
+
+			if (pass == 1) {
+				char *eq = memchr(buf + start, '=', end - start);
+
+				if (!eq)
+					eq = memchr(buf + start, ':', end - start);
+				if (!eq)
+					break;
+				ts = (size_t)(eq - buf) + 1;
+			}
+			tl = end - ts;
+			if (tl < p->settings.secret_min_len)
+				continue;
+			sl_policy_fingerprint(buf + ts, tl, md);
+			for (uint32_t s = 0; s < p->n_secrets; s++) {
+				const struct sl_policy_secret *sec = &p->secrets[s];
+				char fp[SL_POLICY_FP_STR_SIZE];
+
+				if (sec->value || memcmp(md, sec->sha256, 32))
+					continue;
+				sl_policy_sha256_str(sec->sha256, fp);
+				/* overwrite in place, keep the length: "[fp sha256:...]" padded */
+				memset(buf + ts, '*', tl);
+				memcpy(buf + ts, fp, strlen(fp) < tl ? strlen(fp) : tl);
+				if (found)
+					json_array_append_new(
+					    found,
+					    json_pack("{s:s, s:s, s:s}", "env",
+						      p->envs[sec->env_id - 1].name, "fingerprint",
+						      fp, "source", "fingerprint"));
+				break;
+			}
+		}
+	}
+}
+
 /* redact one bytes member of rec in place; found secrets appended to found */
 static void redact_member(const struct sl_policy *p, json_t *rec, const char *key, json_t *found)
 {
@@ -220,6 +294,8 @@ static void redact_member(const struct sl_policy *p, json_t *rec, const char *ke
 	if (!v || json_is_null(v) || sl_json_bytes_decode(v, &raw, &len))
 		return;
 	red = redact(p, raw, len, found, &rlen);
+	if (red && has_fingerprints(p))
+		redact_fingerprints(p, red, &rlen, found);
 	if (red && (rlen != len || memcmp(red, raw, len)))
 		sl_json_set_bytes(rec, key, red, rlen);
 	free(red);

@@ -308,8 +308,8 @@ static void redact_member(const struct sl_policy *p, json_t *rec, const char *ke
  */
 void sl_redact_record(struct sl_daemon *d, json_t *rec)
 {
-	static const char *const keys[] = {"data", "filename", "cwd", "requested",
-					   "path", "raw",      "sni"};
+	static const char *const keys[] = {"data", "filename", "cwd",	    "requested", "path",
+					   "raw",  "sni",      "workspace", "name"};
 	const struct sl_policy *p = d->pol[0].policy;
 	json_t *found, *argv;
 

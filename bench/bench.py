@@ -46,6 +46,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -160,6 +161,56 @@ def foreign_monitors(ctx):
     return sorted(out)
 
 
+class Watch(threading.Thread):
+    """While a run lasts: which foreign monitors showed up (sampled every 0.2 s, so a
+    short-lived one is seen too) and how much CPU the rest of the machine used."""
+
+    def __init__(self, ctx, extra_pids):
+        super().__init__(daemon=True)
+        self.ctx = ctx
+        self.extra = extra_pids  # servers, monitors: ours, not children of this process
+        self.seen = set()
+        self.halt = threading.Event()
+
+    @staticmethod
+    def busy_ns():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        return sum(v[i] for i in (0, 1, 2, 5, 6)) * 1000000000 // CLK_TCK  # usr nice sys irq sirq
+
+    def ours_ns(self):
+        t = os.times()
+        own = (t.user + t.system + t.children_user + t.children_system) * 1e9
+        return own + sum(proc_cpu_ns(p) for p in self.extra)
+
+    def run(self):
+        while not self.halt.wait(0.2):
+            self.seen.update(foreign_monitors(self.ctx))
+
+    def __enter__(self):
+        self.seen.update(foreign_monitors(self.ctx))
+        self.t0, self.busy0, self.ours0 = time.monotonic(), self.busy_ns(), self.ours_ns()
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.halt.set()
+        self.join()
+        self.seen.update(foreign_monitors(self.ctx))
+        wall = time.monotonic() - self.t0
+        other = (self.busy_ns() - self.busy0) - (self.ours_ns() - self.ours0)
+        self.other_cpu_frac = max(other, 0) / (wall * 1e9 * os.cpu_count())
+        # ticks are 10 ms: below 30 ms of other CPU nothing can be told apart
+        self.loaded = other > max(0.05 * wall * 1e9 * os.cpu_count(), 30e6)
+        return False
+
+    def disturbed(self):
+        why = sorted(self.seen)
+        if self.loaded:
+            why.append(f"other load {self.other_cpu_frac:.0%} of the CPUs")
+        return why
+
+
 def cgroup2_mount():
     with open("/proc/self/mountinfo") as f:
         for line in f:
@@ -188,6 +239,13 @@ def wait_until(fn, timeout, interval=0.05):
         time.sleep(interval)
 
 
+def pin(cpu):
+    """preexec_fn running the child on one CPU (None: wherever the scheduler likes)"""
+    if cpu is None:
+        return None
+    return lambda: os.sched_setaffinity(0, {cpu})
+
+
 class Ctx:
     """Temp dir and every process started here, stopped by pid in reverse order."""
 
@@ -196,10 +254,10 @@ class Ctx:
         self.keep = keep
         self.procs = []  # (Popen, name, stop signal)
 
-    def spawn(self, argv, name, stdout=None, stderr=None, sig=signal.SIGTERM):
+    def spawn(self, argv, name, stdout=None, stderr=None, sig=signal.SIGTERM, cpu=None):
         p = subprocess.Popen([str(a) for a in argv], stdin=subprocess.DEVNULL,
                              stdout=stdout or subprocess.DEVNULL,
-                             stderr=stderr or subprocess.DEVNULL)
+                             stderr=stderr or subprocess.DEVNULL, preexec_fn=pin(cpu))
         self.procs.append((p, name, sig))
         return p
 
@@ -232,13 +290,15 @@ class Ctx:
 # ---------------------------------------------------------------- servers
 
 class Servers:
-    def __init__(self, ctx):
+    def __init__(self, ctx, cpu):
         self.ctx = ctx
+        self.cpu = cpu
         d = ctx.tmp / "servers"
         d.mkdir()
         run_cmd(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
                  "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", d / "key.pem", "-out",
                  d / "cert.pem", "-days", "2", "-subj", "/CN=bench.local"])
+        self.pids = []
         self.tcp_port = self._start([BUILD / "tcpsink"], "tcpsink", d)
         self.tls_port = self._start([BUILD / "tlsserver", d / "cert.pem", d / "key.pem"],
                                     "tlsserver", d)
@@ -248,10 +308,11 @@ class Servers:
     def _start(self, argv, name, d):
         out = d / f"{name}.port"
         with open(out, "w") as fo, open(d / f"{name}.err", "w") as fe:
-            p = self.ctx.spawn(argv, name, stdout=fo, stderr=fe)
+            p = self.ctx.spawn(argv, name, stdout=fo, stderr=fe, cpu=self.cpu)
         port = wait_until(lambda: out.read_text().strip() or p.poll() is not None, 10)
         if p.poll() is not None or not str(port).isdigit():
             raise BenchError(f"{name} did not start: {tail(d / f'{name}.err')}")
+        self.pids.append(p.pid)
         return int(port)
 
 
@@ -263,6 +324,10 @@ class Monitor:
 
     def start(self):
         pass
+
+    def pids(self):
+        """our processes whose CPU the snapshots count"""
+        return []
 
     def stop(self):
         pass
@@ -327,6 +392,9 @@ class Scopelockd(Monitor):
                              f"{tail(self.logf)}")
         self.start_s = time.monotonic() - t0
         self.mem.append(("idle", proc_mem_kib(self.proc.pid)))
+
+    def pids(self):
+        return [self.proc.pid] if self.proc else []
 
     def status(self):
         p = run_cmd([CLI, "--socket", self.sock, "status", "--json"])
@@ -465,6 +533,10 @@ class Auditd(Monitor):
         self.rule_added = True
         self.kauditd = kthread_pid("kauditd")
 
+    def pids(self):
+        kauditd = getattr(self, "kauditd", None)
+        return [p for p in (self.proc.pid if self.proc else None, kauditd) if p]
+
     def snapshot(self):
         st = audit_status()
         cpu = proc_cpu_ns(self.proc.pid) + (proc_cpu_ns(self.kauditd) if self.kauditd else 0)
@@ -551,6 +623,9 @@ class Snoop(Monitor):
         if not self.procs:
             raise BenchError("no libbpf-tools snoop tool runs here: " + "; ".join(
                 f"{t}: {w}" for t, w in self.unavailable.items()))
+
+    def pids(self):
+        return [p.pid for p in self.procs.values()]
 
     def snapshot(self):
         snap = {"cpu_ns": sum(proc_cpu_ns(p.pid) for p in self.procs.values()), "lost": 0,
@@ -677,10 +752,10 @@ def workload_argv(name, n, servers):
     }[name]
 
 
-def run_workload(argv, timeout):
+def run_workload(argv, timeout, cpu=None):
     p = subprocess.run([str(a) for a in argv], stdin=subprocess.DEVNULL,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                       timeout=timeout)
+                       timeout=timeout, preexec_fn=pin(cpu))
     res = None
     for line in p.stdout.splitlines():
         if line.startswith("{"):
@@ -693,19 +768,26 @@ def run_workload(argv, timeout):
     return res
 
 
-def measure(config, wl, n, mon, servers, timeout):
+def measure(config, wl, n, mon, servers, timeout, ctx):
     argv = workload_argv(wl, n, servers)
     if config == "sl-session":
         argv = mon.wrap(argv)
     before = mon.snapshot()
     r = {"config": config, "workload": wl, "n": n}
-    try:
-        res = run_workload(argv, timeout)
-    except (BenchError, subprocess.TimeoutExpired) as e:
-        r["error"] = str(e)
+    with Watch(ctx, servers.pids + mon.pids()) as w:
+        try:
+            res = run_workload(argv, timeout, servers.cpu)
+        except (BenchError, subprocess.TimeoutExpired) as e:
+            r["error"] = str(e)
+            res = None
+        if res:
+            mon.settle()
+            after = mon.snapshot()
+    r["other_cpu_frac"] = round(w.other_cpu_frac, 4)
+    if w.disturbed():
+        r["disturbed"] = w.disturbed()
+    if not res:
         return r
-    mon.settle()
-    after = mon.snapshot()
     r.update(res)
     r["per_op_ns"] = res["wall_ns"] / n
     r["cpu_per_op_ns"] = res["cpu_ns"] / n
@@ -764,12 +846,10 @@ def run_reps(args, ctx, servers, monitors, runs, errors):
                     for config in configs:
                         if not applies(config, wl):
                             continue
-                        foreign = wait_quiet(ctx, budget)
-                        r = measure(config, wl, n, mon, servers, args.timeout)
+                        wait_quiet(ctx, budget)
+                        r = measure(config, wl, n, mon, servers, args.timeout, ctx)
                         r["rep"] = rep
-                        foreign = sorted(set(foreign) | set(foreign_monitors(ctx)))
-                        if foreign:
-                            r["foreign"] = foreign
+                        foreign = r.get("disturbed")
                         runs.append(r)
                         if "error" in r:
                             log(f"  {config:12} {wl:8} FAILED: {r['error']}")
@@ -781,7 +861,7 @@ def run_reps(args, ctx, servers, monitors, runs, errors):
                             elif "lost" in m:
                                 extra = f" lost={m['lost']}"
                             if foreign:
-                                extra += " (overlapped " + ", ".join(foreign) + ")"
+                                extra += " (disturbed: " + ", ".join(foreign) + ")"
                             log(f"  {config:12} {wl:8} {r['per_op_ns'] / 1000:10.2f} us/op"
                                 f"{extra}")
             finally:
@@ -872,7 +952,7 @@ def ramp(args, ctx, results):
             before = sl.snapshot()
             t0 = time.monotonic()
             try:
-                res = run_workload(sl.wrap(argv), args.timeout)
+                res = run_workload(sl.wrap(argv), args.timeout, args.cpu)
             except (BenchError, subprocess.TimeoutExpired) as e:
                 raise BenchError(f"ramp step {rate}/s: {e}")
             except (OSError, ValueError, KeyError) as e:
@@ -964,7 +1044,7 @@ def summarize(runs, configs, workloads):
         summary[wl] = {}
         for c in configs:
             ok = [r for r in runs if r["workload"] == wl and r["config"] == c and "error" not in r]
-            clean = [r for r in ok if not r.get("foreign")]
+            clean = [r for r in ok if not r.get("disturbed")]
             overlapped = len(ok) - len(clean)
             ok = clean or ok
             failed = [r for r in runs if r["workload"] == wl and r["config"] == c
@@ -1053,12 +1133,12 @@ def print_report(results):
         out.append("audit records per operation outside sessions: " + ", ".join(
             f"{wl} {v:.4f}" for wl, v in so.items() if v is not None))
     out.extend(notes)
-    n_over = sum(1 for r in results["runs"] if r.get("foreign"))
+    n_over = sum(1 for r in results["runs"] if r.get("disturbed"))
     if n_over:
-        seen = sorted({f.split("[")[0] for r in results["runs"] for f in r.get("foreign", [])})
-        out.append(f"  {n_over} of {len(results['runs'])} runs overlapped monitors this bench did "
-                   f"not start ({', '.join(seen)}): left out where a clean run exists; "
-                   "~ marks cells with only such runs")
+        seen = sorted({f.split("[")[0] if "[" in f else "other load"
+                       for r in results["runs"] for f in r.get("disturbed", [])})
+        out.append(f"  {n_over} of {len(results['runs'])} runs were disturbed ({', '.join(seen)}):"
+                   " left out where a clean run exists; ~ marks cells with only such runs")
     for name, why in results["unavailable"].items():
         out.append(f"  {name}: not measured: {why}")
     ramp_r = results.get("ramp")
@@ -1138,6 +1218,10 @@ def parse_args(argv):
                          "(another scopelockd, auditd...) to go away (default 120)")
     ap.add_argument("--out", help="results JSON (default bench/results/<timestamp>.json)")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir and audit logs")
+    ap.add_argument("--cpu", type=int, default=(os.cpu_count() or 1) - 1,
+                    help="CPU the workloads and their loopback servers run on (default: the "
+                         "last; -1: not pinned). Keeps client/server ping-pong off cross-CPU "
+                         "wake-ups, which vary from run to run")
     ap.add_argument("--bin-dir", help="where scopelockd and scopelock are (default bin/)")
     ap.add_argument("--no-build", action="store_true",
                     help="do not run make first (bench/run.sh reads this)")
@@ -1154,6 +1238,10 @@ def parse_args(argv):
         a.configs.insert(0, "baseline")
     a.configs = [c for c in CONFIGS if c in a.configs]
     a.reps = a.reps or (3 if a.quick else 5)
+    if a.cpu < 0:
+        a.cpu = None
+    elif a.cpu not in os.sched_getaffinity(0):
+        ap.error(f"--cpu {a.cpu}: not a CPU this process may use")
     if a.reps < 1 or a.scale <= 0:
         ap.error("--reps and --scale must be positive")
     a.n = {w: max(1, int(WORKLOADS[w][1 if a.quick else 0] * a.scale)) for w in a.workloads}
@@ -1187,7 +1275,7 @@ def main(argv):
 
     started = datetime.datetime.now(datetime.timezone.utc)
     results = {"started": started.isoformat(), "machine": machine_info(),
-               "params": {"reps": args.reps, "daemon": str(DAEMON), "configs": args.configs,
+               "params": {"reps": args.reps, "daemon": str(DAEMON), "cpu": args.cpu, "configs": args.configs,
                           "workloads": args.workloads, "n": args.n, "quick": args.quick,
                           "scope": args.scope, "audit_rule": " ".join(AUDIT_RULE),
                           "ramp_rates": args.ramp_rates, "ramp_seconds": args.ramp_seconds},
@@ -1195,7 +1283,7 @@ def main(argv):
     ctx = Ctx(args.keep)
     status = 0
     try:
-        servers = Servers(ctx)
+        servers = Servers(ctx, args.cpu)
         sl = Scopelockd(ctx, args.scope)
         monitors = {"none": NoMonitor(), "scopelockd": sl, "auditd": Auditd(ctx),
                     "snoop": Snoop(ctx), "uprobes": Uprobes(ctx)}

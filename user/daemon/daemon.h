@@ -64,6 +64,7 @@ struct sl_session {
 	pid_t leader;
 	int events_wd; /* inotify watch on cgroup.events */
 	struct timespec started;
+	struct timespec ended_at; /* CLOCK_MONOTONIC */
 	uint64_t events;
 };
 

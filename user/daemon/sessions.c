@@ -225,11 +225,25 @@ json_t *sl_session_json(const struct sl_session *s)
 	return o;
 }
 
+/* an ended session is kept this long for records that arrive late */
+#define SESSION_KEEP_S 300
+
 static struct sl_session *session_slot(struct sl_daemon *d)
 {
-	for (size_t i = 0; i < d->nsessions; i++)
-		if (!d->sessions[i].active && d->sessions[i].ended && !d->sessions[i].id[0])
-			return &d->sessions[i];
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	for (size_t i = 0; i < d->nsessions; i++) {
+		struct sl_session *s = &d->sessions[i];
+
+		if (s->active || !s->ended)
+			continue;
+		if (s->id[0] && now.tv_sec - s->ended_at.tv_sec < SESSION_KEEP_S)
+			continue;
+		/* a failed creation, or ended long ago: reuse the slot */
+		session_free_fields(s);
+		return s;
+	}
 	if (d->nsessions == d->cap_sessions) {
 		size_t cap = d->cap_sessions ? d->cap_sessions * 2 : 16;
 		struct sl_session *n = realloc(d->sessions, cap * sizeof(*n));
@@ -528,6 +542,7 @@ static void session_end(struct sl_daemon *d, struct sl_session *s)
 	log_info("session %s ended (%llu events)", s->id, (unsigned long long)s->events);
 	s->active = false;
 	s->ended = true;
+	clock_gettime(CLOCK_MONOTONIC, &s->ended_at);
 }
 
 void sl_sessions_on_inotify(struct sl_daemon *d)

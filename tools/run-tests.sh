@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 tools/deps.sh test
 make -s
 status=0
+echo "== clang-format (kernel style)"
+make -s format-check || status=1
 echo "== unit tests"
 make -s unit || status=1
 echo "== end-to-end tests"

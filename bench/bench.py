@@ -33,6 +33,7 @@ dirs are removed on success, failure and Ctrl-C.
 """
 
 import argparse
+import ctypes
 import datetime
 import gzip
 import json
@@ -868,6 +869,91 @@ def run_reps(args, ctx, servers, monitors, runs, errors):
                 mon.stop()
 
 
+# ---------------------------------------------------------------- BPF profile
+
+class BpfStats:
+    """Per-program run time accounting (BPF_ENABLE_STATS) while the fd is open: it
+    switches itself off when the fd closes, even if this process dies."""
+
+    BPF_ENABLE_STATS, NR_BPF = 32, 321  # x86_64
+
+    def __enter__(self):
+        libc = ctypes.CDLL(None, use_errno=True)
+        attr = ctypes.create_string_buffer(16)  # {u32 type = BPF_STATS_RUN_TIME (0)}
+        self.fd = libc.syscall(self.NR_BPF, self.BPF_ENABLE_STATS, attr, len(attr))
+        if self.fd < 0:
+            raise BenchError(f"BPF_ENABLE_STATS: {os.strerror(ctypes.get_errno())}")
+        return self
+
+    def __exit__(self, *exc):
+        os.close(self.fd)
+        return False
+
+
+def bpf_prog_ids(pid):
+    """ids of the BPF programs a process holds (its fds' fdinfo)"""
+    ids = set()
+    for fi in Path(f"/proc/{pid}/fdinfo").iterdir():
+        try:
+            for line in fi.read_text().splitlines():
+                if line.startswith("prog_id:"):
+                    ids.add(int(line.split()[1]))
+        except (OSError, ValueError):
+            continue
+    return ids
+
+
+def bpf_prog_stats(ids):
+    out = {}
+    for p in json.loads(run_cmd(["bpftool", "prog", "show", "-j"]).stdout):
+        if p.get("id") in ids:
+            out[p["id"]] = (p.get("name", "?"), p.get("run_cnt", 0), p.get("run_time_ns", 0))
+    return out
+
+
+def profile(args, ctx, servers, results):
+    """Where the kernel-side time goes: each workload once outside and once inside a
+    session with per-program BPF run time on (it costs a little itself, hence not
+    during the timed repetitions). Counts include every other process on the machine
+    that hit the same hooks meanwhile."""
+    sl = Scopelockd(ctx, args.scope)
+    prof = {}
+    try:
+        sl.start()
+        ids = bpf_prog_ids(sl.proc.pid)
+        if not ids:
+            raise BenchError("no BPF program fds found in the daemon")
+        with BpfStats():
+            for wl in args.workloads:
+                n = args.n[wl]  # the same n: some costs depend on how far the loop got
+                prof[wl] = {}
+                for config in ("sl-outside", "sl-session"):
+                    argv = workload_argv(wl, n, servers)
+                    if config == "sl-session":
+                        argv = sl.wrap(argv)
+                    a = bpf_prog_stats(ids)
+                    run_workload(argv, args.timeout, args.cpu)
+                    sl.settle()
+                    b = bpf_prog_stats(ids)
+                    progs = {}
+                    for pid, (name, cnt, ns) in b.items():
+                        _, cnt0, ns0 = a.get(pid, (name, 0, 0))
+                        if cnt - cnt0:
+                            progs[name] = {"runs_per_op": round((cnt - cnt0) / n, 3),
+                                           "ns_per_op": round((ns - ns0) / n, 1),
+                                           "ns_per_run": round((ns - ns0) / (cnt - cnt0), 1)}
+                    prof[wl][config] = {"n": n, "ns_per_op": round(sum(
+                        p["ns_per_op"] for p in progs.values()), 1), "programs": progs}
+                log(f"bpf profile {wl:8}: outside {prof[wl]['sl-outside']['ns_per_op']:.0f} ns/op,"
+                    f" session {prof[wl]['sl-session']['ns_per_op']:.0f} ns/op")
+        results["bpf_profile"] = prof
+    except (BenchError, subprocess.TimeoutExpired, OSError) as e:
+        results["bpf_profile_error"] = str(e)
+        log(f"bpf profile: {e}")
+    finally:
+        sl.stop()
+
+
 # ---------------------------------------------------------------- ramp
 
 def audit_segments(audit_dir):
@@ -1141,6 +1227,19 @@ def print_report(results):
                    " left out where a clean run exists; ~ marks cells with only such runs")
     for name, why in results["unavailable"].items():
         out.append(f"  {name}: not measured: {why}")
+    prof = results.get("bpf_profile")
+    if prof:
+        out.append("")
+        out.append("BPF run time per operation (BPF_ENABLE_STATS, bpftool; one extra run each; "
+                   "top programs in a session):")
+        for wl, per in prof.items():
+            top = sorted(per["sl-session"]["programs"].items(),
+                         key=lambda kv: -kv[1]["ns_per_op"])[:3]
+            out.append(f"  {wl:8} outside {fmt_ns(per['sl-outside']['ns_per_op']):>8}"
+                       f"  session {fmt_ns(per['sl-session']['ns_per_op']):>8}: " + ", ".join(
+                           f"{k} {fmt_ns(v['ns_per_op'])}" for k, v in top))
+    if results.get("bpf_profile_error"):
+        out.append(f"BPF profile not measured: {results['bpf_profile_error']}")
     ramp_r = results.get("ramp")
     if ramp_r:
         out.append("")
@@ -1211,6 +1310,8 @@ def parse_args(argv):
     ap.add_argument("--scale", type=float, default=1.0, help="multiply every iteration count")
     ap.add_argument("--scope", default="bench", help="scope of the bench sessions")
     ap.add_argument("--no-ramp", action="store_true", help="skip the zero-loss ramp")
+    ap.add_argument("--no-profile", action="store_true",
+                    help="skip the per-program BPF run time profile")
     ap.add_argument("--ramp-seconds", type=float, help="seconds per ramp step (3, --quick 1.5)")
     ap.add_argument("--timeout", type=int, default=300, help="seconds per workload run")
     ap.add_argument("--quiet-wait", type=float, default=120,
@@ -1297,6 +1398,8 @@ def main(argv):
             results["unavailable"]["snoop/tcpconnect"] = monitors["snoop"].unavailable[
                 "tcpconnect"]
         results["daemon_mem_kib"] = {"reps": sl.mem}
+        if not args.no_profile and not sl.error:
+            profile(args, ctx, servers, results)
         if not args.no_ramp and not sl.error:
             ramp(args, ctx, results)
         if "scopelockd" in results["unavailable"] or results.get("ramp_error"):

@@ -89,7 +89,11 @@ def test_loss_ringbuf_full_exact(t):
     d = t.daemon(ringbuf_size=4096)
     n = 5000
     m = rand_marker("burst")
-    f = t.write(f"burst-{m}", "x")
+    # records of ~2 KiB (resolved path + requested string of ~900 bytes each):
+    # the 4 KiB ring holds two, so a burst overflows it whatever the
+    # daemon's speed (wakeups are batched; a short path let it keep up)
+    deep = "/".join(["d" * 200] * 4)
+    f = t.write(f"{deep}/burst-{m}", "x")
     # dash: after the loader's two opens, one openat per `: <` and nothing else
     r = d.run(["/bin/sh", "-c", 'i=0; while [ $i -lt "$2" ]; do : < "$1"; i=$((i+1)); done',
                "sh", str(f), str(n)])

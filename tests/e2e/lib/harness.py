@@ -143,16 +143,19 @@ def short(rec, limit=600):
 # ---------------------------------------------------------------- audit log
 
 def segment_files(audit_dir):
-    """Closed segments (audit-<seq>.jsonl[.gz], in seq order) then audit.jsonl."""
+    """Closed segments (audit-<seq>.jsonl[.gz], in seq order) then audit.jsonl.
+    A segment being compressed exists as .jsonl and .jsonl.gz for a moment:
+    it is listed once (the .gz)."""
     d = Path(audit_dir)
     closed = sorted(p for p in d.glob("audit-*.jsonl*") if re.fullmatch(
         r"audit-\d{20}\.jsonl(\.gz)?", p.name))
+    names = {p.name for p in closed}
+    closed = [p for p in closed if not (p.suffix == ".jsonl" and p.name + ".gz" in names)]
     cur = d / "audit.jsonl"
     return closed + ([cur] if cur.exists() else [])
 
 
-def read_raw_lines(audit_dir, complete_only=True):
-    """All lines (bytes, without '\\n') of every segment, in order."""
+def _read_raw_lines_once(audit_dir, complete_only):
     out = []
     for p in segment_files(audit_dir):
         data = gzip.decompress(p.read_bytes()) if p.suffix == ".gz" else p.read_bytes()
@@ -162,6 +165,19 @@ def read_raw_lines(audit_dir, complete_only=True):
             lines.append(tail)
         out.extend(lines)
     return out
+
+
+def read_raw_lines(audit_dir, complete_only=True):
+    """All lines (bytes, without '\\n') of every segment, in order. The daemon
+    may rotate while we read (a listed file renamed or compressed away): read
+    again, a bounded number of times."""
+    for attempt in range(20):
+        try:
+            return _read_raw_lines_once(audit_dir, complete_only)
+        except (FileNotFoundError, EOFError, gzip.BadGzipFile):
+            if attempt == 19:
+                raise
+            time.sleep(0.05)
 
 
 def read_records(audit_dir):

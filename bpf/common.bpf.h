@@ -127,11 +127,20 @@ static __always_inline void sl_hdr_fill(struct sl_event_hdr *h, __u32 op, __u64 
  * verifier needs a constant upper bound). Loss is counted, never silent.
  * Returns 0 or -1 when the record was lost.
  */
-static __always_inline __u64 sl_wakeup_flags(__u32 op)
+/*
+ * Wake the daemon when this record makes the waiting data cross the
+ * threshold, not for every record above it: when the producer outruns the
+ * daemon, a wakeup per record would slow both (the daemon, once woken,
+ * consumes everything there is; its 20 ms tick bounds any missed crossing).
+ */
+static __always_inline __u64 sl_wakeup_flags(__u32 op, __u64 size)
 {
+	__u64 avail;
+
 	if (!sl_wakeup_bytes || op == SL_OP_VERDICT)
 		return BPF_RB_FORCE_WAKEUP;
-	if (bpf_ringbuf_query(&sl_events, BPF_RB_AVAIL_DATA) >= sl_wakeup_bytes)
+	avail = bpf_ringbuf_query(&sl_events, BPF_RB_AVAIL_DATA);
+	if (avail < sl_wakeup_bytes && avail + size >= sl_wakeup_bytes)
 		return BPF_RB_FORCE_WAKEUP;
 	return BPF_RB_NO_WAKEUP;
 }
@@ -147,7 +156,7 @@ static __always_inline int sl_emit(void *rec, __u64 size)
 		sl_count_loss(SL_LOSS_TRUNCATED, op);
 	if (h->flags & SL_EVF_READ_FAULT)
 		sl_count_loss(SL_LOSS_READ_FAULT, op);
-	if (bpf_ringbuf_output(&sl_events, rec, size, sl_wakeup_flags(op))) {
+	if (bpf_ringbuf_output(&sl_events, rec, size, sl_wakeup_flags(op, size))) {
 		sl_count_loss(SL_LOSS_RINGBUF_FULL, op);
 		return -1;
 	}

@@ -470,8 +470,6 @@ void sl_control_close_all(struct sl_daemon *d)
 	}
 }
 
-const char *sl_loss_cause_name(unsigned int cause);
-
 json_t *sl_status_json(struct sl_daemon *d)
 {
 	uint64_t emitted[SL_OP_MAX], loss[SL_LOSS_MAX][SL_OP_MAX];
@@ -493,15 +491,7 @@ json_t *sl_status_json(struct sl_daemon *d)
 	json_object_set_new(st, "decode_errors", json_integer((json_int_t)d->decode_errors));
 	json_object_set_new(st, "cgroup_parent", json_string(d->cg_parent));
 
-	arr = json_array();
-	for (int i = 0; i < d->nfeatures; i++) {
-		const struct sl_feature *f = &d->features[i];
-
-		json_array_append_new(arr, json_pack("{s:s, s:b, s:b, s:s}", "name", f->name,
-						     "available", f->available, "used", f->used,
-						     "detail", f->detail));
-	}
-	json_object_set_new(st, "features", arr);
+	json_object_set_new(st, "features", sl_features_json(d));
 
 	arr = json_array();
 	for (size_t i = 0; i < d->nsessions; i++) {

@@ -166,6 +166,8 @@ struct sl_daemon {
 int sl_fs_prepare(struct sl_daemon *d);
 int sl_bpf_start(struct sl_daemon *d);
 void sl_bpf_stop(struct sl_daemon *d);
+/* [{"name","available","used","detail"}] of the probed features */
+json_t *sl_features_json(const struct sl_daemon *d);
 /* destroy links concurrently (detach waits overlap); entries set to NULL */
 void sl_links_destroy(struct bpf_link **links, int n);
 void sl_feature_add(struct sl_daemon *d, const char *name, bool available, bool used,
@@ -180,6 +182,7 @@ void sl_time_refresh(struct sl_daemon *d);
 json_t *sl_time_json(const struct sl_daemon *d, uint64_t boot_ns);
 json_t *sl_now_json(void);
 int sl_loss_poll(struct sl_daemon *d);
+const char *sl_loss_cause_name(unsigned int cause);
 void sl_drain(struct sl_daemon *d);
 
 /* sessions.c */
@@ -194,6 +197,8 @@ int sl_peer_in_session(pid_t pid, char *which, size_t whichlen);
 json_t *sl_session_json(const struct sl_session *s);
 void sl_sessions_free(struct sl_daemon *d);
 void sl_sessions_rescope(struct sl_daemon *d);
+int sl_session_kinfo_update(struct sl_daemon *d, struct sl_session *s, uint32_t set, uint32_t clear,
+			    uint64_t taint);
 
 /* policy_glue.c: load, validate and apply the policy (startup and reload) */
 int sl_policy_apply(struct sl_daemon *d);

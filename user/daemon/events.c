@@ -165,9 +165,7 @@ static void label_open_glob(struct sl_daemon *d, struct sl_session *s, json_t *r
 {
 	const struct sl_policy *p = d->pol[0].policy;
 	const char *path = json_string_value(json_object_get(rec, "path"));
-	struct sl_session_info info;
 	uint32_t env;
-	int fd;
 
 	if (!p || !path || json_integer_value(json_object_get(rec, "env_mask")))
 		return;
@@ -176,11 +174,7 @@ static void label_open_glob(struct sl_daemon *d, struct sl_session *s, json_t *r
 		return;
 	json_object_set_new(rec, "env_mask", json_integer((json_int_t)(1ULL << env)));
 	json_object_set_new(rec, "labelled_by", json_string("daemon"));
-	fd = bpf_map__fd(d->skel->maps.sl_sessions);
-	if (bpf_map_lookup_elem(fd, &s->cgroup_id, &info) == 0) {
-		info.taint |= 1ULL << env;
-		bpf_map_update_elem(fd, &s->cgroup_id, &info, BPF_EXIST);
-	}
+	sl_session_kinfo_update(d, s, 0, 0, 1ULL << env);
 }
 
 /* what a later verdict or alert needs: capture records, labelled opens */

@@ -54,6 +54,20 @@ void sl_feature_add(struct sl_daemon *d, const char *name, bool available, bool 
 		log_warn("feature %s: unavailable: %s", name, f->detail);
 }
 
+json_t *sl_features_json(const struct sl_daemon *d)
+{
+	json_t *arr = json_array();
+
+	for (int i = 0; arr && i < d->nfeatures; i++) {
+		const struct sl_feature *f = &d->features[i];
+
+		json_array_append_new(arr, json_pack("{s:s, s:b, s:b, s:s}", "name", f->name,
+						     "available", f->available, "used", f->used,
+						     "detail", f->detail));
+	}
+	return arr;
+}
+
 static int ensure_mount(const char *dir, const char *type, unsigned long magic)
 {
 	struct statfs sfs;

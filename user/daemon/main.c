@@ -377,32 +377,23 @@ static int run_loop(struct sl_daemon *d)
 
 static void write_daemon_record(struct sl_daemon *d, const char *type)
 {
-	json_t *rec = json_object(), *feat = json_array();
+	json_t *rec = json_object();
 
-	if (!rec || !feat) {
-		json_decref(rec);
-		json_decref(feat);
+	if (!rec)
 		return;
-	}
 	json_object_set_new(rec, "type", json_string(type));
 	json_object_set_new(rec, "version", json_string(SL_VERSION));
 	json_object_set_new(rec, "daemon_pid", json_integer(getpid()));
 	json_object_set_new(rec, "policy", json_string(d->opts.policy));
 	json_object_set_new(rec, "policy_sha256", json_string(d->policy_sha256));
 	if (!strcmp(type, "daemon_start")) {
-		for (int i = 0; i < d->nfeatures; i++)
-			json_array_append_new(
-			    feat, json_pack("{s:s, s:b, s:b, s:s}", "name", d->features[i].name,
-					    "available", d->features[i].available, "used",
-					    d->features[i].used, "detail", d->features[i].detail));
-		json_object_set_new(rec, "features", feat);
+		json_object_set_new(rec, "features", sl_features_json(d));
 		json_object_set_new(rec, "ringbuf_size",
 				    json_integer((json_int_t)d->opts.ringbuf_size));
 		json_object_set_new(rec, "tls_capture_bytes",
 				    json_integer((json_int_t)d->opts.tls_capture));
 		json_object_set_new(rec, "cgroup_parent", json_string(d->cg_parent));
 	} else {
-		json_decref(feat);
 		json_object_set_new(rec, "records", json_integer((json_int_t)d->records));
 	}
 	sl_record_write(d, rec);

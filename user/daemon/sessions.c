@@ -587,21 +587,40 @@ void sl_sessions_free(struct sl_daemon *d)
 /* environment ids can change with a reload: re-resolve every session's scope */
 void sl_sessions_rescope(struct sl_daemon *d)
 {
-	int fd = bpf_map__fd(d->skel->maps.sl_sessions);
-
 	for (size_t i = 0; i < d->nsessions; i++) {
 		struct sl_session *s = &d->sessions[i];
-		struct sl_session_info info;
 		int id;
 
 		if (!s->active || !d->pol[0].policy)
 			continue;
 		id = sl_policy_env_id(d->pol[0].policy, s->scope);
 		s->scope_env = id > 0 ? (uint32_t)id : 0;
-		if (bpf_map_lookup_elem(fd, &s->cgroup_id, &info))
-			continue;
-		info.scope_env = s->scope_env;
-		if (bpf_map_update_elem(fd, &s->cgroup_id, &info, BPF_EXIST))
-			log_err("session %s: update scope: %s", s->id, strerror(errno));
+		sl_session_kinfo_update(d, s, 0, 0, 0);
 	}
+}
+
+/*
+ * The only daemon-side update of a session's kernel value (read, modify,
+ * write back): scope_env from s, flags set/cleared, taint bits added. The
+ * kernel sets SL_SESSION_HELD and taint with atomics; a hold that races with
+ * this write is still enforced through sl_held (egress.bpf.c).
+ */
+int sl_session_kinfo_update(struct sl_daemon *d, struct sl_session *s, uint32_t set, uint32_t clear,
+			    uint64_t taint)
+{
+	int fd = bpf_map__fd(d->skel->maps.sl_sessions);
+	struct sl_session_info info;
+
+	if (bpf_map_lookup_elem(fd, &s->cgroup_id, &info))
+		return -errno;
+	info.scope_env = s->scope_env;
+	info.flags = (info.flags | set) & ~clear;
+	info.taint |= taint;
+	if (bpf_map_update_elem(fd, &s->cgroup_id, &info, BPF_EXIST)) {
+		int err = -errno;
+
+		log_err("session %s: update kernel session value: %s", s->id, strerror(errno));
+		return err;
+	}
+	return 0;
 }

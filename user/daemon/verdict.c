@@ -408,39 +408,20 @@ static char *redact(const struct sl_policy *p, const char *buf, size_t len, json
 	return out;
 }
 
-/* a bytes value, redacted, cut to max bytes, as a bytes value */
-static json_t *redacted_bytes(const struct sl_policy *p, json_t *v, size_t max, json_t *found)
+/*
+ * The request line and, for GraphQL, the mutation/query text. cap was
+ * redacted when it was written (sl_record_write): no secret is left in it.
+ */
+static void tls_evidence(json_t *cap, json_t *ev)
 {
-	char *raw = NULL, *red;
-	size_t len, rlen;
-	json_t *out;
-
-	if (!v || sl_json_bytes_decode(v, &raw, &len))
-		return json_null();
-	red = redact(p, raw, len, found, &rlen);
-	free(raw);
-	if (!red)
-		return json_null();
-	out = sl_json_bytes(red, rlen > max ? max : rlen);
-	free(red);
-	return out ? out : json_null();
-}
-
-/* the request line and, for GraphQL, the mutation/query text */
-static void tls_evidence(const struct sl_policy *p, json_t *cap, json_t *ev, json_t *found)
-{
-	char *raw = NULL, *red, *q;
-	size_t len, rlen;
+	char *red = NULL, *q;
+	size_t rlen;
 
 	json_object_set(ev, "sni", json_object_get(cap, "sni") ?: json_null());
 	json_object_set(ev, "peer", json_object_get(cap, "peer") ?: json_null());
 	json_object_set(ev, "function", json_object_get(cap, "function") ?: json_null());
 	json_object_set(ev, "conn", json_object_get(cap, "conn") ?: json_null());
-	if (sl_json_bytes_decode(json_object_get(cap, "data"), &raw, &len))
-		return;
-	red = redact(p, raw, len, found, &rlen);
-	free(raw);
-	if (!red)
+	if (sl_json_bytes_decode(json_object_get(cap, "data"), &red, &rlen))
 		return;
 	/* first line: "POST /graphql HTTP/1.1" */
 	q = memchr(red, '\n', rlen);
@@ -503,18 +484,6 @@ static int write_cgroup_file(const struct sl_session *s, const char *file, const
 		err = -errno;
 	close(fd);
 	return err;
-}
-
-static void session_flags(struct sl_daemon *d, struct sl_session *s, uint32_t set, uint32_t clear)
-{
-	int fd = bpf_map__fd(d->skel->maps.sl_sessions);
-	struct sl_session_info info;
-
-	if (bpf_map_lookup_elem(fd, &s->cgroup_id, &info))
-		return;
-	info.flags = (info.flags | set) & ~clear;
-	if (bpf_map_update_elem(fd, &s->cgroup_id, &info, BPF_EXIST))
-		log_err("session %s: update kernel flags: %s", s->id, strerror(errno));
 }
 
 int sl_session_kill(struct sl_daemon *d, struct sl_session *s, const char *why)
@@ -690,21 +659,19 @@ int sl_verdict_handle(struct sl_daemon *d, const void *data, size_t len)
 		if (cap) {
 			json_t *whole = conn_capture(d, v->hdr.pid, v->conn, cap);
 
-			tls_evidence(p, whole ? whole : cap, ev, found);
+			tls_evidence(whole ? whole : cap, ev);
 			json_decref(whole);
 		}
 		conn_credentials(d, v->hdr.pid, v->conn, found);
 		break;
 	case SL_OP_EXEC:
 		if (cap) {
-			json_t *argv = json_object_get(cap, "argv"), *a, *ra = json_array();
+			json_t *a;
 			size_t i;
 
-			json_array_foreach (argv, i, a)
-				json_array_append_new(ra, redacted_bytes(p, a, 1024, found));
 			json_array_foreach (json_object_get(cap, "secrets"), i, a)
 				json_array_append(found, a);
-			json_object_set_new(ev, "argv", ra);
+			json_object_set(ev, "argv", json_object_get(cap, "argv") ?: json_null());
 			json_object_set(ev, "cwd", json_object_get(cap, "cwd") ?: json_null());
 			json_object_set(ev, "filename",
 					json_object_get(cap, "filename") ?: json_null());
@@ -825,7 +792,7 @@ int sl_hold_resolve(struct sl_daemon *d, const char *id, bool approve, const cha
 		ret = -ESRCH;
 	} else if (approve) {
 		/* egress first, then thaw, then let the held call continue */
-		session_flags(d, s, 0, SL_SESSION_HELD);
+		sl_session_kinfo_update(d, s, 0, SL_SESSION_HELD, 0);
 		if (bpf_map_delete_elem(bpf_map__fd(d->skel->maps.sl_held), &s->cgroup_id) &&
 		    errno != ENOENT)
 			log_err("hold %s: release egress of session %s: %s", id, s->id,

@@ -12,7 +12,7 @@ make -s format-check || status=1
 echo "== unit tests"
 make -s unit || status=1
 echo "== end-to-end tests"
-tests/e2e/run.sh || status=1
+SL_E2E_JOBS=${SL_E2E_JOBS:-2} tests/e2e/run.sh || status=1
 if [ -x tests/fuzz/run.sh ]; then
 	echo "== fuzz (policy parser, ${FUZZ_SECONDS:-60}s)"
 	tests/fuzz/run.sh "${FUZZ_SECONDS:-60}" || status=1

@@ -122,3 +122,7 @@ def test_loss_ringbuf_full_exact(t):
        f"open records of the burst file ({len(recorded)}) + lost opens ({lost_status}) "
        f"[other opens recorded: {len(other)}: "
        f"{[Bopt(x.get('requested')) for x in other][:5]}]")
+
+
+# overflows the ring on purpose: alone, so that no other test's load changes it
+test_loss_ringbuf_full_exact.serial = True

@@ -28,6 +28,8 @@ from pathlib import Path
 
 E2E = Path(__file__).resolve().parents[1]
 REPO = E2E.parents[1]
+ADVERSARIAL = REPO / "tests" / "adversarial"
+OUTCOMES = ("BLOCKED", "DETECTED")
 # SL_E2E_BIN_DIR: test binaries built elsewhere (default: the repo's bin/)
 BIN_DIR = Path(os.environ.get("SL_E2E_BIN_DIR") or REPO / "bin").resolve()
 BIN_DAEMON = BIN_DIR / "scopelockd"
@@ -646,6 +648,8 @@ class Ctx:
         self._cleanups = []
         self.keep = keep
         self.daemons = []
+        self.outcome = None  # adversarial cases: "BLOCKED" / "DETECTED"
+        self.outcome_why = ""
 
     def on_cleanup(self, fn):
         self._cleanups.append(fn)
@@ -691,6 +695,20 @@ class Ctx:
     def remove_tmp(self):
         if not self.keep:
             shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def blocked(t, why):
+    """An adversarial case: the action was stopped before it took effect
+    (asserted by the caller on the outcome: the request never arrived, the
+    program never ran, the syscall failed)."""
+    t.outcome, t.outcome_why = "BLOCKED", why
+
+
+def detected(t, why):
+    """An adversarial case: the action was not stopped but recorded with an
+    alert naming the reason (asserted by the caller)."""
+    if t.outcome != "BLOCKED":
+        t.outcome, t.outcome_why = "DETECTED", why
 
 
 def errno_value(name):

@@ -53,10 +53,14 @@ UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 UNIT_HELPER_SRCS := $(filter-out tests/unit/test_%.c,$(wildcard tests/unit/*.c))
 
-.DELETE_ON_ERROR:
-.PHONY: all clean install uninstall test unit e2e vmlinux format format-check fuzz demo bench
+# kernel tests: test BPF programs run with BPF_PROG_TEST_RUN (root)
+KTEST_DIR := $(OUTPUT)/tests/kernel
+KTEST_BINS := $(OUTPUT)/tests/test_decide_kernel
 
-all: $(BIN)/scopelockd $(BIN)/scopelock
+.DELETE_ON_ERROR:
+.PHONY: all clean install uninstall test unit ktest e2e vmlinux format format-check fuzz demo bench
+
+all: $(BIN)/scopelockd $(BIN)/scopelock ktest
 
 $(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/tests $(BIN):
 	$(Q)mkdir -p $@
@@ -96,6 +100,24 @@ $(BIN)/scopelock: $(CLI_OBJS) $(LIB) | $(BIN)
 $(OUTPUT)/tests/%: tests/unit/%.c $(UNIT_HELPER_SRCS) $(LIB) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(UNIT_HELPER_SRCS) $(LIB) $(LDLIBS) -lcmocka -o $@
+
+$(KTEST_DIR)/%.bpf.o: tests/kernel/%.bpf.c $(BPF_HDRS) $(wildcard tests/kernel/*.h)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -Itests/kernel -c $< -o $(@:.o=.unlinked.o)
+	$(Q)$(BPFTOOL) gen object $@ $(@:.o=.unlinked.o)
+
+$(KTEST_DIR)/%.skel.h: $(KTEST_DIR)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
+
+$(OUTPUT)/tests/test_decide_kernel: tests/kernel/test_decide_kernel.c $(KTEST_DIR)/decide.skel.h \
+		$(LIB) | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/kernel -I$(KTEST_DIR) $< $(LIB) $(LDLIBS) -o $@
+
+# built with `make`, run by the e2e suite (tests/e2e/test_decide_model.py)
+ktest: $(KTEST_BINS)
 
 unit: $(UNIT_BINS)
 	$(Q)fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; exit $$fail

@@ -120,7 +120,7 @@ static __always_inline struct file *sl_fd_file(long fd)
 static __always_inline struct sl_match *sl_open_judge(__u64 cgid, const char *path, __u32 len,
 						      __u64 *env, __u32 *vflags)
 {
-	struct sl_session_info *s, judged;
+	struct sl_session_info *s;
 	struct sl_match *m;
 
 	m = sl_match_begin(SL_KCH_OPEN);
@@ -133,16 +133,13 @@ static __always_inline struct sl_match *sl_open_judge(__u64 cgid, const char *pa
 	if (*env)
 		__sync_fetch_and_or(&s->taint, *env);
 	/*
-	 * The evidence of an open is its path alone: an unlabelled file is an
-	 * unknown target, also in a tainted session (no taint fallback).
+	 * The target of an open is its file alone (scopelock_decide.h): an
+	 * unlabelled file is an unknown target, also in a tainted session.
 	 */
-	judged = *s;
-	judged.taint = 0;
 	m->env = *env;
 	m->n_patterns = 0; /* open rules have no pattern */
-	if (!sl_match_decide(m, &judged))
+	if (!sl_match_decide(m, s))
 		return NULL;
-	m->taint = s->taint;
 	*vflags = sl_verdict_act(m, s);
 	return m;
 }

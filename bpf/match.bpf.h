@@ -31,6 +31,7 @@
 
 #include "common.bpf.h"
 #include "policy.bpf.h"
+#include "scopelock_decide.h"
 
 /* signal numbers (asm-generic, x86, arm64) */
 #define SL_SIGKILL 9
@@ -43,7 +44,7 @@ struct sl_match {
 	__u64 env;	       /* environments named by the evidence */
 	/* sl_match_decide */
 	__u64 patterns[SL_PAT_WORDS]; /* patterns matched */
-	__u64 target_env;	      /* env, or the taint used when env was 0 */
+	__u64 target_env;	      /* env and the taint that counts (scopelock_decide.h) */
 	__u64 taint;		      /* session taint at the time */
 	__u32 target_class;	      /* SL_KTGT_* (one bit) */
 	__u32 rule;		      /* deciding rule */
@@ -74,7 +75,7 @@ struct {
  */
 static __always_inline const struct sl_kpolicy_hdr *sl_policy_slot(__u32 *slot, __u32 *generation)
 {
-	const struct sl_policy_active_val *a;
+	const struct sl_policy_active *a;
 	const struct sl_kpolicy_hdr *h;
 	__u32 zero = 0, s;
 
@@ -454,41 +455,13 @@ static long sl_rule_cb(__u64 i, void *arg)
 	    !((r->patterns[0] & m->patterns[0]) | (r->patterns[1] & m->patterns[1])))
 		return 0;
 	mon = (r->flags & SL_KRULE_MONITOR) ? 1 : 0;
-	/*
-	 * The deciding rule: the strongest enforcing rule; a monitor rule only
-	 * when no enforcing rule matched (a rule on trial never weakens one in
-	 * force). The daemon can list every matching rule from the patterns and
-	 * the target class in the verdict record.
-	 */
-	if (m->rule == (__u32)-1 || (m->monitor && !mon) ||
-	    (m->monitor == mon && r->action > m->action)) {
+	/* precedence: include/scopelock_decide.h */
+	if (sl_decide_rule_wins(m->rule != (__u32)-1, m->action, m->monitor, r->action, mon)) {
 		m->rule = (__u32)i;
 		m->action = r->action;
 		m->monitor = mon;
 	}
 	return 0;
-}
-
-/*
- * Target class of evidence env in session s: the evidence environments, or,
- * when the evidence names none, the session's taint (a tainted session is
- * judged with what it read) without its own scope. UNKNOWN if nothing,
- * OUTSIDE if any environment other than the scope, else IN_SCOPE.
- * *used is the environment set the class was computed from.
- */
-static __always_inline __u32 sl_match_target_class(__u64 env, const struct sl_session_info *s,
-						   __u64 *used)
-{
-	__u64 scope = s->scope_env && s->scope_env <= SL_ENV_MAX ? 1ULL << s->scope_env : 0;
-
-	if (!env)
-		env = s->taint & ~scope;
-	*used = env;
-	if (!env)
-		return SL_KTGT_UNKNOWN;
-	if (env & ~scope)
-		return SL_KTGT_OUTSIDE;
-	return SL_KTGT_IN_SCOPE;
 }
 
 /*
@@ -507,7 +480,8 @@ static __always_inline int sl_match_decide(struct sl_match *m, const struct sl_s
 	m->action = 0;
 	m->monitor = 0;
 	m->taint = s->taint;
-	m->target_class = sl_match_target_class(m->env, s, &m->target_env);
+	m->target_class =
+	    sl_decide_target(m->channel, m->env, s->taint, s->scope_env, &m->target_env);
 	if (m->n_patterns)
 		bpf_loop(m->n_patterns, sl_pattern_cb, &c, 0);
 	if (m->n_rules)

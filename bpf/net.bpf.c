@@ -52,7 +52,6 @@ struct {
 static __always_inline struct sl_match *
 sl_net_judge(struct sl_session_info *s, const struct sl_net_event *e, __u32 *vflags, bool *deny)
 {
-	struct sl_session_info judged;
 	struct sl_match *m;
 
 	*deny = false;
@@ -60,13 +59,10 @@ sl_net_judge(struct sl_session_info *s, const struct sl_net_event *e, __u32 *vfl
 	if (!m)
 		return NULL;
 	m->env = sl_label_ip(m->slot, e->family == SL_AF_INET ? 4 : 6, e->addr, e->port);
-	/* the evidence of a connect is its destination alone: no taint fallback */
-	judged = *s;
-	judged.taint = 0;
+	/* the target of a connect is its destination alone (scopelock_decide.h) */
 	m->n_patterns = 0; /* connect rules have no pattern */
-	if (!sl_match_decide(m, &judged))
+	if (!sl_match_decide(m, s))
 		return NULL;
-	m->taint = s->taint;
 	/* log and alert let it through; kill and freeze are not connect actions */
 	if (m->monitor) {
 		*vflags = SL_VERDICT_MONITOR;

@@ -9,16 +9,11 @@
 #include "common.bpf.h"
 #include "scopelock_policy.h"
 
-struct sl_policy_active_val {
-	__u32 slot;	  /* 0 or 1 */
-	__u32 generation; /* 0: no policy loaded yet */
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct sl_policy_active_val);
+	__type(value, struct sl_policy_active);
 } sl_policy_active SEC(".maps") __weak;
 
 struct {

@@ -82,6 +82,12 @@ struct sl_krule {
 	__u32 flags;		      /* SL_KRULE_* */
 };
 
+/* sl_policy_active[0]: the slot in force */
+struct sl_policy_active {
+	__u32 slot;	  /* 0 or 1 */
+	__u32 generation; /* 0: no policy loaded yet */
+};
+
 /* sl_policy_hdr[slot]: sizes of the slot's tables */
 struct sl_kpolicy_hdr {
 	__u32 generation; /* increases with every load */

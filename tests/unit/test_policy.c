@@ -939,26 +939,30 @@ static void test_host_match(void **state)
 		    "  production:\n    hosts: [api.prod.example.com, \"*.db.example.com\", "
 		    "10.1.0.0/16, \"[2001:db8::/32]:443\", cache:6379]\n"
 		    "  staging:\n    hosts: [staging.example.com, 10.0.0.0/8]\n");
-	assert_int_equal(sl_policy_env_for_host(p, "API.prod.example.com", NULL, 0, 443), 1);
-	assert_int_equal(sl_policy_env_for_host(p, "a.db.example.com", NULL, 0, 5432), 1);
+	assert_int_equal(sl_policy_env_for_host(p, "API.prod.example.com", NULL, 0, 443),
+			 1ULL << 1);
+	assert_int_equal(sl_policy_env_for_host(p, "a.db.example.com", NULL, 0, 5432), 1ULL << 1);
 	assert_int_equal(sl_policy_env_for_host(p, "db.example.com", NULL, 0, 5432), 0);
-	assert_int_equal(sl_policy_env_for_host(p, "cache", NULL, 0, 6379), 1);
+	assert_int_equal(sl_policy_env_for_host(p, "cache", NULL, 0, 6379), 1ULL << 1);
 	assert_int_equal(sl_policy_env_for_host(p, "cache", NULL, 0, 6380), 0);
-	assert_int_equal(sl_policy_env_for_host(p, "staging.example.com", NULL, 0, 80), 2);
-	inet_pton(AF_INET, "10.1.2.3", a4);
-	assert_int_equal(sl_policy_env_for_host(p, NULL, a4, AF_INET, 22), 1);
+	assert_int_equal(sl_policy_env_for_host(p, "staging.example.com", NULL, 0, 80), 1ULL << 2);
 	inet_pton(AF_INET, "10.2.2.3", a4);
-	assert_int_equal(sl_policy_env_for_host(p, NULL, a4, AF_INET, 22), 2);
+	assert_int_equal(sl_policy_env_for_host(p, NULL, a4, AF_INET, 22), 1ULL << 2);
+	/* nested labels: the union of every label that matches (as the kernel) */
+	inet_pton(AF_INET, "10.1.2.3", a4);
+	assert_int_equal(sl_policy_env_for_host(p, NULL, a4, AF_INET, 22),
+			 (1ULL << 1) | (1ULL << 2));
 	inet_pton(AF_INET6, "::ffff:10.1.9.9", m6);
-	assert_int_equal(sl_policy_env_for_host(p, NULL, m6, AF_INET6, 22), 1);
+	assert_int_equal(sl_policy_env_for_host(p, NULL, m6, AF_INET6, 22),
+			 (1ULL << 1) | (1ULL << 2));
 	inet_pton(AF_INET6, "2001:db8:5::7", a6);
-	assert_int_equal(sl_policy_env_for_host(p, NULL, a6, AF_INET6, 443), 1);
+	assert_int_equal(sl_policy_env_for_host(p, NULL, a6, AF_INET6, 443), 1ULL << 1);
 	assert_int_equal(sl_policy_env_for_host(p, NULL, a6, AF_INET6, 80), 0);
 	assert_int_equal(sl_policy_env_for_path(p, "/srv/x"), 0);
 	sl_policy_free(p);
 
 	p = load_ok(HEAD);
-	assert_int_equal(sl_policy_env_for_path(p, "/srv/prod/data.db"), 1);
+	assert_int_equal(sl_policy_env_for_path(p, "/srv/prod/data.db"), 1ULL << 1);
 	assert_int_equal(sl_policy_env_for_path(p, "/srv/staging/data.db"), 0);
 	sl_policy_free(p);
 }

@@ -165,16 +165,16 @@ static void label_open_glob(struct sl_daemon *d, struct sl_session *s, json_t *r
 {
 	const struct sl_policy *p = d->pol[0].policy;
 	const char *path = json_string_value(json_object_get(rec, "path"));
-	uint32_t env;
+	uint64_t env;
 
 	if (!p || !path || json_integer_value(json_object_get(rec, "env_mask")))
 		return;
 	env = sl_policy_env_for_path(p, path);
 	if (!env)
 		return;
-	json_object_set_new(rec, "env_mask", json_integer((json_int_t)(1ULL << env)));
+	json_object_set_new(rec, "env_mask", json_integer((json_int_t)env));
 	json_object_set_new(rec, "labelled_by", json_string("daemon"));
-	sl_session_kinfo_update(d, s, 0, 0, 1ULL << env);
+	sl_session_kinfo_update(d, s, 0, 0, env);
 }
 
 /* what a later verdict or alert needs: capture records, labelled opens */

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "policy.h"
 #include "policy_compile.h"
+#include "policy_maps.h"
 #include "util.h"
 #include "scopelock.skel.h"
 
@@ -62,130 +63,27 @@ static int sha256_file(const char *path, char out[65])
 
 /* ---- kernel maps ---- */
 
-/* delete every entry of a label map that belongs to slot */
-static int labels_clear(int fd, size_t key_size, size_t slot_off, uint8_t slot)
+static struct sl_policy_map_fds map_fds(const struct sl_daemon *d)
 {
-	uint8_t key[512], next[512];
-	bool first = true;
-	int deleted = 0;
+	const struct scopelock_bpf *sk = d->skel;
 
-	if (key_size > sizeof(key))
-		return -EINVAL;
-	for (;;) {
-		if (bpf_map_get_next_key(fd, first ? NULL : key, next))
-			break;
-		memcpy(key, next, key_size);
-		first = false;
-		if (next[slot_off] == slot) {
-			if (bpf_map_delete_elem(fd, next) == 0) {
-				deleted++;
-				/* restart: the iteration order changed */
-				first = true;
-			}
-		}
-	}
-	return deleted;
-}
-
-static int write_slot(struct sl_daemon *d, const struct sl_compiled_policy *c, uint32_t slot,
-		      uint32_t generation, char *err, size_t errlen)
-{
-	struct scopelock_bpf *sk = d->skel;
-	int fd_ac = bpf_map__fd(sk->maps.sl_ac), fd;
-	struct sl_kpolicy_hdr hdr = c->hdr;
-	uint32_t key;
-
-#define FAIL_MAP(what)                                                                             \
-	do {                                                                                       \
-		snprintf(err, errlen, "write %s: %s", what, strerror(errno));                      \
-		return -errno;                                                                     \
-	} while (0)
-
-	for (uint32_t kind = 0; kind < 2; kind++) {
-		const struct sl_ac_state *st = kind ? c->ci : c->cs;
-		uint32_t n = kind ? c->hdr.ci_states : c->hdr.cs_states;
-
-		for (uint32_t i = 0; i < n; i++) {
-			key = (slot * 2 + kind) * SL_AC_MAX_STATES + i;
-			if (bpf_map_update_elem(fd_ac, &key, &st[i], BPF_ANY))
-				FAIL_MAP("keyword automaton");
-		}
-	}
-	fd = bpf_map__fd(sk->maps.sl_patterns);
-	for (uint32_t i = 0; i < c->hdr.n_patterns; i++) {
-		key = slot * SL_PAT_MAX + i;
-		if (bpf_map_update_elem(fd, &key, &c->patterns[i], BPF_ANY))
-			FAIL_MAP("patterns");
-	}
-	fd = bpf_map__fd(sk->maps.sl_rules);
-	for (uint32_t i = 0; i < c->hdr.n_rules; i++) {
-		key = slot * SL_RULE_MAX + i;
-		if (bpf_map_update_elem(fd, &key, &c->rules[i], BPF_ANY))
-			FAIL_MAP("rules");
-	}
-
-	fd = bpf_map__fd(sk->maps.sl_path_labels);
-	labels_clear(fd, sizeof(struct sl_path_key), offsetof(struct sl_path_key, data),
-		     (uint8_t)slot);
-	for (uint32_t i = 0; i < c->n_paths; i++) {
-		struct sl_path_key k = {0};
-
-		k.data[0] = (uint8_t)slot;
-		memcpy(k.data + 1, c->paths[i].bytes, c->paths[i].len);
-		k.prefixlen = 8 * (1 + c->paths[i].len);
-		if (bpf_map_update_elem(fd, &k, &c->paths[i].env, BPF_ANY))
-			FAIL_MAP("path labels");
-	}
-	fd = bpf_map__fd(sk->maps.sl_ip_labels);
-	labels_clear(fd, sizeof(struct sl_ip_key), offsetof(struct sl_ip_key, slot), (uint8_t)slot);
-	for (uint32_t i = 0; i < c->n_ips; i++) {
-		struct sl_ip_key k = {0};
-
-		k.slot = (uint8_t)slot;
-		k.family = c->ips[i].family;
-		memcpy(k.addr, c->ips[i].addr, 16);
-		k.prefixlen = 16 + c->ips[i].prefix_len;
-		if (bpf_map_update_elem(fd, &k, &c->ips[i].label, BPF_ANY))
-			FAIL_MAP("IP labels");
-	}
-	fd = bpf_map__fd(sk->maps.sl_host_labels);
-	labels_clear(fd, sizeof(struct sl_host_key), offsetof(struct sl_host_key, slot),
-		     (uint8_t)slot);
-	for (uint32_t i = 0; i < c->n_hosts; i++) {
-		struct sl_host_key k = {0};
-
-		k.slot = (uint8_t)slot;
-		k.wildcard = c->hosts[i].wildcard;
-		snprintf((char *)k.name, sizeof(k.name), "%s", c->hosts[i].name);
-		if (bpf_map_update_elem(fd, &k, &c->hosts[i].env, BPF_ANY))
-			FAIL_MAP("host labels");
-	}
-	hdr.generation = generation;
-	key = slot;
-	if (bpf_map_update_elem(bpf_map__fd(sk->maps.sl_policy_hdr), &key, &hdr, BPF_ANY))
-		FAIL_MAP("policy header");
-#undef FAIL_MAP
-	return 0;
-}
-
-/* make slot the one in force: a single map update */
-static int flip(struct sl_daemon *d, uint32_t slot, uint32_t generation)
-{
-	struct {
-		uint32_t slot;
-		uint32_t generation;
-	} v = {slot, generation};
-	uint32_t zero = 0;
-
-	if (bpf_map_update_elem(bpf_map__fd(d->skel->maps.sl_policy_active), &zero, &v, BPF_ANY))
-		return -errno;
-	return 0;
+	return (struct sl_policy_map_fds){
+	    .ac = bpf_map__fd(sk->maps.sl_ac),
+	    .patterns = bpf_map__fd(sk->maps.sl_patterns),
+	    .rules = bpf_map__fd(sk->maps.sl_rules),
+	    .path_labels = bpf_map__fd(sk->maps.sl_path_labels),
+	    .ip_labels = bpf_map__fd(sk->maps.sl_ip_labels),
+	    .host_labels = bpf_map__fd(sk->maps.sl_host_labels),
+	    .hdr = bpf_map__fd(sk->maps.sl_policy_hdr),
+	    .active = bpf_map__fd(sk->maps.sl_policy_active),
+	};
 }
 
 /* write the current policy into the free slot and put it in force */
 int sl_policy_maps_apply(struct sl_daemon *d, char **errors)
 {
 	struct sl_loaded_policy *lp = &d->pol[0];
+	struct sl_policy_map_fds fds;
 	char err[512] = "";
 	uint32_t slot;
 	int ret;
@@ -211,9 +109,10 @@ int sl_policy_maps_apply(struct sl_daemon *d, char **errors)
 			usleep((useconds_t)(100000 - since));
 		clock_gettime(CLOCK_MONOTONIC, &last_flip);
 	}
-	ret = write_slot(d, lp->compiled, slot, lp->generation, err, sizeof(err));
+	fds = map_fds(d);
+	ret = sl_policy_maps_write(&fds, lp->compiled, slot, lp->generation, err, sizeof(err));
 	if (!ret)
-		ret = flip(d, slot, lp->generation);
+		ret = sl_policy_maps_flip(&fds, slot, lp->generation);
 	if (ret) {
 		if (errors && asprintf(errors, "%s: kernel maps: %s\n", d->opts.policy,
 				       err[0] ? err : strerror(-ret)) < 0)

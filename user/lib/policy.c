@@ -1672,21 +1672,25 @@ const char *sl_policy_env_name(const struct sl_policy *p, uint32_t id)
 	return p->envs[id - 1].name;
 }
 
-uint32_t sl_policy_env_for_path(const struct sl_policy *p, const char *path)
+uint64_t sl_policy_env_for_path(const struct sl_policy *p, const char *path)
 {
+	uint64_t env = 0;
+
 	for (uint32_t i = 0; p && path && i < p->n_envs; i++)
 		for (uint32_t j = 0; j < p->envs[i].n_paths; j++)
 			if (sl_policy_glob_match(p->envs[i].paths[j].glob, path))
-				return p->envs[i].id;
-	return SL_ENV_UNKNOWN;
+				env |= 1ULL << p->envs[i].id;
+	return env;
 }
 
-uint32_t sl_policy_env_for_host(const struct sl_policy *p, const char *name, const uint8_t *addr,
+uint64_t sl_policy_env_for_host(const struct sl_policy *p, const char *name, const uint8_t *addr,
 				int family, uint16_t port)
 {
+	uint64_t env = 0;
+
 	for (uint32_t i = 0; p && i < p->n_envs; i++)
 		for (uint32_t j = 0; j < p->envs[i].n_hosts; j++)
 			if (sl_policy_host_match(&p->envs[i].hosts[j], name, addr, family, port))
-				return p->envs[i].id;
-	return SL_ENV_UNKNOWN;
+				env |= 1ULL << p->envs[i].id;
+	return env;
 }

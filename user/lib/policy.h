@@ -325,12 +325,17 @@ int sl_policy_env_id(const struct sl_policy *p, const char *name);
 const char *sl_policy_env_name(const struct sl_policy *p, uint32_t id);
 /* '*' and '?' within a component, '[...]' classes, "**" for any components */
 bool sl_policy_glob_match(const char *glob, const char *path);
-/* first environment (declaration order) with a path label matching path, else 0 */
-uint32_t sl_policy_env_for_path(const struct sl_policy *p, const char *path);
+/*
+ * Environments (bit 1 << id) of every path label matching path: the union,
+ * as the kernel's tables answer it (policy_compile.c folds enclosing labels
+ * into each entry). 0: no label.
+ */
+uint64_t sl_policy_env_for_path(const struct sl_policy *p, const char *path);
 /* name: lowercase-insensitive DNS name or NULL; addr: 4 or 16 bytes or NULL; port 0 = any */
 bool sl_policy_host_match(const struct sl_policy_host *h, const char *name, const uint8_t *addr,
 			  int family, uint16_t port);
-uint32_t sl_policy_env_for_host(const struct sl_policy *p, const char *name, const uint8_t *addr,
+/* environments (bit 1 << id) of every host label matching: the union */
+uint64_t sl_policy_env_for_host(const struct sl_policy *p, const char *name, const uint8_t *addr,
 				int family, uint16_t port);
 
 /*
@@ -351,5 +356,24 @@ bool sl_policy_pattern_match(const struct sl_policy *p, uint32_t pattern, uint32
 			     const void *buf, size_t len);
 /* "arg0 arg1 ... argN " (malloc'd, NUL-terminated; *len without the NUL); 0 or -ENOMEM */
 int sl_policy_exec_subject(char *const argv[], char **out, size_t *len);
+
+/*
+ * Reference decision, the user-space model of the kernel's (bpf/match.bpf.h)
+ * on the same decision functions (include/scopelock_decide.h): the patterns
+ * of channel matched by the keyword set seen, the target class of the
+ * evidence environments and the session's taint, and the deciding rule.
+ */
+struct sl_policy_decision {
+	int32_t rule; /* deciding rule, -1: none matched */
+	uint32_t action;
+	bool monitor;	       /* a monitor rule decided, or the session is in monitor mode */
+	uint32_t target_class; /* SL_TARGET_* (one bit) */
+	uint64_t target_env;   /* the environments the class was computed from */
+	uint64_t patterns[SL_POLICY_MAX_PATTERNS / 64]; /* bit p: pattern p matched */
+};
+void sl_policy_decide(const struct sl_policy *p, uint32_t channel,
+		      const uint64_t seen[SL_POLICY_KW_WORDS], uint64_t evidence_env,
+		      uint64_t taint, uint32_t scope_env, bool session_monitor,
+		      struct sl_policy_decision *out);
 
 #endif /* SL_POLICY_H */

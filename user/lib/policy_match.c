@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "policy.h"
+#include "scopelock_decide.h"
 
 static bool contains(const uint8_t *h, size_t hl, const uint8_t *n, size_t nl, bool icase)
 {
@@ -103,4 +104,41 @@ int sl_policy_exec_subject(char *const argv[], char **out, size_t *len)
 	*out = s;
 	*len = o;
 	return 0;
+}
+
+void sl_policy_decide(const struct sl_policy *p, uint32_t channel,
+		      const uint64_t seen[SL_POLICY_KW_WORDS], uint64_t evidence_env,
+		      uint64_t taint, uint32_t scope_env, bool session_monitor,
+		      struct sl_policy_decision *out)
+{
+	__u64 target = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->rule = -1;
+	out->target_class = sl_decide_target(channel, evidence_env, taint, scope_env, &target);
+	out->target_env = target;
+	for (uint32_t i = 0; i < p->n_patterns && i < SL_POLICY_MAX_PATTERNS; i++)
+		if (channel < SL_CHAN_MAX && (p->patterns[i].channels & SL_CHAN_BIT(channel)) &&
+		    sl_policy_pattern_eval(p, i, seen))
+			out->patterns[i / 64] |= 1ULL << (i % 64);
+	for (uint32_t i = 0; i < p->n_rules && i < SL_POLICY_MAX_RULES; i++) {
+		const struct sl_policy_rule *r = &p->rules[i];
+		bool any = r->n_patterns == 0;
+
+		if (r->channel != channel || !(r->target & out->target_class))
+			continue;
+		for (uint32_t k = 0; k < r->n_patterns && !any; k++)
+			any = r->patterns[k] < SL_POLICY_MAX_PATTERNS &&
+			      (out->patterns[r->patterns[k] / 64] >> (r->patterns[k] % 64)) & 1;
+		if (!any)
+			continue;
+		if (sl_decide_rule_wins(out->rule >= 0, out->action, out->monitor, r->action,
+					r->effective_monitor)) {
+			out->rule = (int32_t)i;
+			out->action = r->action;
+			out->monitor = r->effective_monitor;
+		}
+	}
+	if (out->rule >= 0 && session_monitor)
+		out->monitor = true;
 }

@@ -35,6 +35,11 @@ const volatile __u32 sl_debug __weak = 0;
  * daemon also drains on a short timer. 0: wake for every record.
  */
 const volatile __u64 sl_wakeup_bytes __weak = 0;
+/* bytes of sl_verdicts (the loader sets both) */
+const volatile __u64 sl_verdict_ring_bytes __weak = 4 << 20;
+/* room kept in sl_verdicts for verdict records: a capture record goes there
+ * only when it leaves this much free, else to sl_events */
+#define SL_VERDICT_RESERVE (256 << 10)
 
 /* session cgroup id -> session; maintained by scopelockd */
 struct {
@@ -57,6 +62,17 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 16 << 20);
 } sl_events SEC(".maps") __weak;
+
+/*
+ * Verdicts that stop something (kill, hold) and the capture record of their
+ * action: a ring of their own, so that a flood of bulk telemetry in the
+ * session never delays or loses them (the daemon drains it first). Size set
+ * by the loader (sl_verdict_ring_bytes).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20);
+} sl_verdicts SEC(".maps") __weak;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -145,18 +161,32 @@ static __always_inline __u64 sl_wakeup_flags(__u32 op, __u64 size)
 	return BPF_RB_NO_WAKEUP;
 }
 
-static __always_inline int sl_emit(void *rec, __u64 size)
+/*
+ * prio: to sl_verdicts (a verdict that stops something, or the capture
+ * record of its action when there is room for it besides the reserve for
+ * verdicts), else to sl_events.
+ */
+static __always_inline int sl_emit_to(void *rec, __u64 size, bool prio)
 {
 	struct sl_event_hdr *h = rec;
 	struct sl_stats *st;
 	__u32 op = h->op;
+	long ret;
 
 	h->size = size;
 	if (h->flags & SL_EVF_TRUNCATED)
 		sl_count_loss(SL_LOSS_TRUNCATED, op);
 	if (h->flags & SL_EVF_READ_FAULT)
 		sl_count_loss(SL_LOSS_READ_FAULT, op);
-	if (bpf_ringbuf_output(&sl_events, rec, size, sl_wakeup_flags(op, size))) {
+	if (prio && op != SL_OP_VERDICT &&
+	    bpf_ringbuf_query(&sl_verdicts, BPF_RB_AVAIL_DATA) + size + SL_VERDICT_RESERVE >
+		sl_verdict_ring_bytes)
+		prio = false;
+	if (prio)
+		ret = bpf_ringbuf_output(&sl_verdicts, rec, size, BPF_RB_FORCE_WAKEUP);
+	else
+		ret = bpf_ringbuf_output(&sl_events, rec, size, sl_wakeup_flags(op, size));
+	if (ret) {
 		sl_count_loss(SL_LOSS_RINGBUF_FULL, op);
 		return -1;
 	}
@@ -164,6 +194,11 @@ static __always_inline int sl_emit(void *rec, __u64 size)
 	if (st && op < SL_OP_MAX)
 		st->emitted[op]++;
 	return 0;
+}
+
+static __always_inline int sl_emit(void *rec, __u64 size)
+{
+	return sl_emit_to(rec, size, false);
 }
 
 #endif /* SCOPELOCK_COMMON_BPF_H */

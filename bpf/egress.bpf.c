@@ -2,8 +2,9 @@
 /*
  * Network hold backstop: while a session is held (SL_SESSION_HELD in its
  * sl_session_info.flags, set by a freeze verdict in the kernel, cleared by
- * scopelockd when a person approves), every packet its sockets send is
- * dropped.
+ * scopelockd when a person approves) or doomed (SL_SESSION_KILLED, set by a
+ * kill verdict: the daemon kills the cgroup next), every packet its sockets
+ * send is dropped.
  *
  * Why: a freeze verdict stops the writer with SIGSTOP at SSL_write entry,
  * then the daemon freezes the whole session cgroup. Between the two, another
@@ -40,7 +41,7 @@ int sl_egress_hold(struct __sk_buff *skb)
 	if (!id)
 		return SL_SKB_PASS;
 	s = bpf_map_lookup_elem(&sl_sessions, &id);
-	if (s && (*(volatile __u32 *)&s->flags & SL_SESSION_HELD))
+	if (s && (*(volatile __u32 *)&s->flags & (SL_SESSION_HELD | SL_SESSION_KILLED)))
 		return SL_SKB_DROP;
 	/*
 	 * sl_held is set by the kernel with the flag and removed only by the

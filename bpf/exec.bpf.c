@@ -35,17 +35,21 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* filename, cwd (each < SL_PATH_MAX) and argv back to back */
 #define SL_EXEC_DATA_MAX (2 * SL_PATH_MAX + SL_ARGV_MAX)
-/* environment bytes walked for labels (the rest is not looked at) */
-#define SL_EXEC_ENV_MAX SL_ARGV_MAX
+/* bytes of argv (past the copy: from the new mm) and of the environment
+ * block walked in the kernel; past this the evidence is unreadable */
+#define SL_EXEC_SCAN_MAX (1024 * 1024)
 /* argument walk steps for path labels: one per argument, or per
  * SL_LABEL_PATH_MAX - 1 bytes of a long one */
 #define SL_EXEC_ARG_STEPS 512
 _Static_assert(2 * SL_PATH_MAX - 1 + SL_ARGV_MAX < SL_EXEC_DATA_MAX + 1,
 	       "a NUL fits after the argv copy");
-_Static_assert(SL_EXEC_ENV_MAX <= SL_EXEC_DATA_MAX, "the environment fits the buffer");
 
 struct sl_exec_buf {
 	char rec[sizeof(struct sl_exec_event) + SL_EXEC_DATA_MAX];
+	/* the argument walk's position (sl_exec_arg_cb): kept here, not in the
+	 * loop's context, so that the verifier sees an unknown value at every
+	 * iteration and the walk converges after one */
+	__u64 walk_pos;
 };
 
 struct {
@@ -89,11 +93,10 @@ static __always_inline __u64 sl_exec_lineage(__u32 tgid, __u64 *exec_id)
 /* ---- exec verdicts ---- */
 
 struct sl_exec_walk {
-	__u64 pos; /* offset in the record's data[] */
-	__u64 end;
+	__u64 end; /* past the argv copy in the record's data[] */
 	__u64 env;
 	__u32 slot;
-	__u32 cont; /* pos is inside an argument (a long one, cut) */
+	__u32 cont; /* the position is inside an argument (a long one, cut) */
 };
 
 /* one argument (or a piece of a long one): labels when it is a path */
@@ -102,91 +105,22 @@ static long sl_exec_arg_cb(__u64 i, void *arg)
 	struct sl_exec_walk *w = arg;
 	struct sl_exec_buf *b = sl_exec_buf_get();
 	struct sl_exec_event *e;
-	__u64 pos = w->pos;
 	__u32 used = 0;
 	bool cut = false;
+	__u64 pos;
 
-	if (!b || pos >= w->end || pos >= SL_EXEC_DATA_MAX)
+	if (!b)
+		return 1;
+	pos = b->walk_pos;
+	if (pos >= w->end || pos >= SL_EXEC_DATA_MAX)
 		return 1;
 	e = (struct sl_exec_event *)b->rec;
 	w->env |= sl_label_path_str(w->slot, e->data + pos, !w->cont, &used, &cut);
 	if (!used)
 		return 1;
-	w->pos = pos + used;
+	b->walk_pos = pos + used;
 	w->cont = cut;
 	return 0;
-}
-
-/* NUL bytes of a word become spaces (other bytes unchanged) */
-static __always_inline __u64 sl_nul_to_space(__u64 x)
-{
-	const __u64 low7 = 0x7f7f7f7f7f7f7f7fULL;
-	/* high bit of a byte of t: that byte of x is not zero */
-	__u64 t = ((x & low7) + low7) | x;
-
-	return x | ((~t & ~low7) >> 2); /* 0x80 >> 2 == ' ' */
-}
-
-#define SL_NUL_STRIDE 8 /* words per bpf_loop iteration */
-
-struct sl_exec_span {
-	__u64 off; /* offset in the record's data[] */
-	__u64 end;
-};
-
-/*
- * data[off + i * 64, + 64) of the record (and not past end): NUL separators
- * read as spaces. The position is derived from i, not counted in the
- * context, so that the verifier can prune the loop.
- */
-static long sl_exec_space_cb(__u64 i, void *arg)
-{
-	struct sl_exec_span *w = arg;
-	struct sl_exec_buf *b = sl_exec_buf_get();
-	__u64 pos = w->off + i * 8 * SL_NUL_STRIDE;
-	struct sl_exec_event *e;
-
-	if (!b)
-		return 1;
-	e = (struct sl_exec_event *)b->rec;
-	for (int k = 0; k < SL_NUL_STRIDE; k++, pos += 8) {
-		if (pos >= w->end)
-			return 1;
-		if (pos + 8 <= w->end) {
-			__u64 *word;
-
-			/* the bound must be on the register the pointer is made of */
-			barrier_var(pos);
-			if (pos > SL_EXEC_DATA_MAX - 8)
-				return 1;
-			word = (__u64 *)(e->data + pos);
-			*word = sl_nul_to_space(*word);
-			continue;
-		}
-		/* the last 1 to 7 bytes */
-		for (int t = 0; t < 7; t++) {
-			__u64 q = pos + t;
-
-			barrier_var(q);
-			if (q >= w->end || q >= SL_EXEC_DATA_MAX)
-				return 1;
-			if (!e->data[q])
-				e->data[q] = ' ';
-		}
-		return 1;
-	}
-	return 0;
-}
-
-static __always_inline void sl_exec_spaces(__u64 off, __u64 len)
-{
-	struct sl_exec_span w = {.off = off, .end = off + len};
-	__u64 loops = (len + 8 * SL_NUL_STRIDE - 1) / (8 * SL_NUL_STRIDE);
-
-	/* a clean 64-bit count: the kernel's inlined bpf_loop compares the
-	 * whole register, clang only guarantees the low half of a u32 argument */
-	barrier_var(loops);
-	bpf_loop(loops, sl_exec_space_cb, &w, 0);
 }
 
 static long sl_exec_rule_cb(__u64 i, void *arg)
@@ -220,69 +154,91 @@ static __always_inline bool sl_exec_has_rules(struct sl_match *m)
 }
 
 /*
- * Judge the exec of the current task whose record was just emitted from the
- * per-CPU exec buffer: data[fl, fl + cl) is the cwd (cl 0: none, or only a
- * tail of the path), data[off, off + n) the argv copy. The buffer is scratch
- * from here on. A global function: verified once, whatever the caller's state.
+ * Judge the exec of the current task from the record being built in the
+ * per-CPU exec buffer (it is not changed: it is emitted after the verdict):
+ * data[fl, fl + cl) is the cwd (cl 0: none, or only a tail of the path),
+ * data[off, off + n) the argv copy, arg_start and total the whole argv in
+ * the new mm. Argv past the copy is walked from user memory up to
+ * SL_EXEC_SCAN_MAX bytes, the environment block (labels only) likewise;
+ * beyond that the evidence is unreadable (settings.unreadable decides).
+ * Returns the SL_VERDICT_* flags of the decision in the per-CPU sl_match
+ * when one was taken (after acting on it), -1 otherwise. A global
+ * function: verified once, whatever the caller's state.
  */
-__noinline int sl_exec_judge(__u64 cgid, __u32 fl, __u32 cl, __u32 off, __u32 n)
+__noinline int sl_exec_judge(__u64 cgid, __u64 fl_cl, __u64 off_n, __u64 arg_start, __u64 total)
 {
 	const __u64 data = offsetof(struct sl_exec_event, data);
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct sl_exec_walk w = {};
 	unsigned long env_start, env_end;
-	__u64 kw[SL_KW_WORDS], len, end;
+	__u64 kw[SL_KW_WORDS], len, end, rest;
 	struct sl_session_info *s;
 	struct sl_exec_event *e;
 	struct sl_exec_buf *b;
 	struct sl_match *m;
 	__u16 cs = 0, ci = 0;
-	__u32 vflags;
+	__u32 vflags = 0, fl = fl_cl >> 32, cl = (__u32)fl_cl, off = off_n >> 32, n = (__u32)off_n;
 
 	s = bpf_map_lookup_elem(&sl_sessions, &cgid);
 	b = sl_exec_buf_get();
 	if (!s || !b || fl >= SL_PATH_MAX || cl >= SL_PATH_MAX || off >= 2 * SL_PATH_MAX ||
 	    n > SL_ARGV_MAX)
-		return 0;
+		return -1;
 	e = (struct sl_exec_event *)b->rec;
 	m = sl_match_begin(SL_KCH_EXEC);
-	if (!m || !sl_exec_has_rules(m))
-		return 0;
+	if (!m)
+		return -1;
+	if (sl_session_doomed(m, s, &vflags))
+		return (int)vflags;
+	if (!sl_exec_has_rules(m))
+		return -1;
 	/* the working directory names its environment */
 	if (cl)
 		m->env |= sl_label_path(m->slot, e->data + fl, cl);
 
 	if (n) {
-		/* absolute-path arguments: NUL-terminate the copy, walk it */
+		/* absolute-path arguments: NUL-terminate the copy (past the
+		 * record's end), walk it */
 		end = off + n;
 		barrier_var(end); /* keep the check: the verifier needs it */
 		if (end < SL_EXEC_DATA_MAX)
 			e->data[end] = 0;
-		w.pos = off; /* unknown to the verifier here: the walk is pruned */
+		b->walk_pos = off;
 		w.end = end;
 		w.slot = m->slot;
 		bpf_loop(SL_EXEC_ARG_STEPS, sl_exec_arg_cb, &w, 0);
 		m->env |= w.env;
-		/* the subject: "arg0 arg1 ... argN " */
-		sl_exec_spaces(off, n);
-		sl_match_scan(m, &cs, &ci, b, sizeof(*b), data + off, n);
+		/* the subject: "arg0 arg1 ... argN " (NULs walked as spaces) */
+		sl_match_scan(m, &cs, &ci, b, sizeof(*b), data + off, n, true);
+	}
+	/* the rest of argv, from the new mm */
+	if (total > n) {
+		rest = total - n;
+		if (total > SL_EXEC_SCAN_MAX) {
+			m->unread |= SL_UNREAD_LIMIT;
+			rest = SL_EXEC_SCAN_MAX > n ? SL_EXEC_SCAN_MAX - n : 0;
+		}
+		if (rest && sl_match_scan_user(m, &cs, &ci, arg_start + n, rest, true) < 0)
+			m->unread |= SL_UNREAD_FAULT;
 	}
 
 	/* the environment block: label hits only (a token, a resource id) */
 	env_start = BPF_CORE_READ(task, mm, env_start);
 	env_end = BPF_CORE_READ(task, mm, env_end);
 	len = env_end > env_start ? env_end - env_start : 0;
-	if (len > SL_EXEC_ENV_MAX)
-		len = SL_EXEC_ENV_MAX;
-	if (len && !bpf_probe_read_user(e->data, len, (void *)env_start)) {
+	if (len > SL_EXEC_SCAN_MAX) {
+		len = SL_EXEC_SCAN_MAX;
+		m->unread |= SL_UNREAD_ENV;
+	}
+	if (len) {
 		kw[0] = m->kw[0];
 		kw[1] = m->kw[1];
 		kw[2] = m->kw[2];
 		kw[3] = m->kw[3];
-		sl_exec_spaces(0, len);
 		cs = 0;
 		ci = 0;
-		sl_match_scan(m, &cs, &ci, b, sizeof(*b), data, len);
+		if (sl_match_scan_user(m, &cs, &ci, env_start, len, true) < 0)
+			m->unread |= SL_UNREAD_FAULT;
 		m->kw[0] = kw[0];
 		m->kw[1] = kw[1];
 		m->kw[2] = kw[2];
@@ -290,10 +246,8 @@ __noinline int sl_exec_judge(__u64 cgid, __u32 fl, __u32 cl, __u32 off, __u32 n)
 	}
 
 	if (!sl_match_decide(m, s))
-		return 0;
-	vflags = sl_verdict_act(m, s);
-	sl_verdict_emit(m, cgid, SL_OP_EXEC, 0, vflags);
-	return 0;
+		return -1;
+	return (int)sl_verdict_act(m, s);
 }
 
 SEC("tp/sched/sched_process_exec")
@@ -307,7 +261,9 @@ int sl_exec(struct trace_event_raw_sched_process_exec *ctx)
 	unsigned long arg_start, arg_end;
 	__u64 cgid, exec_id, pid_tgid;
 	__u64 fl, cl, off, n, total, cap;
-	__u32 tgid, old_tid;
+	__u32 tgid, old_tid, zero = 0;
+	struct sl_match *m;
+	int vflags;
 	long ret;
 
 	if (!sl_current_session(&cgid))
@@ -367,9 +323,18 @@ int sl_exec(struct trace_event_raw_sched_process_exec *ctx)
 	}
 	e->args_len = n;
 	e->args_total = total > 0xffffffffULL ? 0xffffffffU : (__u32)total;
-	sl_emit(e, sizeof(*e) + off + n);
-	/* a partial cwd is a tail: not what labels name */
-	sl_exec_judge(cgid, fl, pr.flags & SL_EVF_PATH_PARTIAL ? 0 : cl, off, n);
+	/* decide (and act) first: the record of an action that is stopped goes
+	 * to the verdict ring with its verdict; a partial cwd is a tail, not
+	 * what labels name */
+	vflags = sl_exec_judge(cgid, fl << 32 | (pr.flags & SL_EVF_PATH_PARTIAL ? 0 : cl),
+			       off << 32 | n, arg_start, total);
+	m = vflags >= 0 ? bpf_map_lookup_elem(&sl_match_buf, &zero) : NULL;
+	e = (struct sl_exec_event *)b->rec;
+	sl_emit_to(
+	    e, sizeof(*e) + (off & (2 * SL_PATH_MAX - 1)) + (n & (SL_ARGV_MAX - 1 + SL_ARGV_MAX)),
+	    m && sl_match_prio(m));
+	if (m)
+		sl_verdict_emit(m, cgid, SL_OP_EXEC, 0, (__u32)vflags);
 	return 0;
 }
 

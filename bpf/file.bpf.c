@@ -130,6 +130,8 @@ static __always_inline struct sl_match *sl_open_judge(__u64 cgid, const char *pa
 	s = bpf_map_lookup_elem(&sl_sessions, &cgid);
 	if (!s)
 		return NULL;
+	if (sl_session_doomed(m, s, vflags))
+		return m;
 	if (*env)
 		__sync_fetch_and_or(&s->taint, *env);
 	/*
@@ -213,7 +215,7 @@ static __always_inline int sl_open_exit(long ret)
 	}
 	e->path_len = plen;
 	e->req_len = rlen;
-	sl_emit(e, sizeof(*e) + plen + rlen);
+	sl_emit_to(e, sizeof(*e) + plen + rlen, m && sl_match_prio(m));
 	if (m)
 		sl_verdict_emit(m, r->cgid, SL_OP_OPEN, 0, vflags);
 out:

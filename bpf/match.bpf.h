@@ -58,7 +58,13 @@ struct sl_match {
 	__u32 n_rules;
 	__u32 cs_on; /* the DFA has states */
 	__u32 ci_on;
-	__u32 _pad;
+	/* evidence not read whole (SL_UNREAD_*): set by the caller before deciding */
+	__u32 unread;
+	__u32 partial;		 /* sl_match_decide: a pattern of the channel partly matched */
+	__u32 unread_suspicious; /* settings.unreadable of the policy in force */
+	__u32 unread_otherwise;
+	__u32 vflags;		    /* sl_match_decide: SL_VERDICT_SUSPICIOUS, _PARTIAL, _DOOMED */
+	__u32 mode;		    /* of the policy in force: 1 monitor */
 	struct sl_verdict_event ev; /* built by sl_verdict_emit */
 };
 
@@ -116,6 +122,9 @@ static __always_inline struct sl_match *sl_match_begin(__u32 channel)
 	m->n_rules = h->n_rules < SL_RULE_MAX ? h->n_rules : SL_RULE_MAX;
 	m->cs_on = h->cs_states != 0;
 	m->ci_on = h->ci_states != 0;
+	m->unread_suspicious = h->unread_suspicious;
+	m->unread_otherwise = h->unread_otherwise;
+	m->mode = h->mode;
 	return m;
 }
 
@@ -167,6 +176,15 @@ static __always_inline __u8 sl_ascii_lower(__u8 b)
 	return (__u8)(x | ((((x + 63) & ~(x + 37)) & 0x80) >> 2));
 }
 
+/* NUL as a space, other bytes unchanged; without a branch: a branch per byte
+ * would split the verifier's states (a known ' ' against an unknown byte) */
+static __always_inline __u8 sl_nul_space(__u8 b, __u32 sp_bit)
+{
+	__u32 x = b;
+
+	return (__u8)(x | (((x - 1) >> 31) * sp_bit));
+}
+
 /*
  * Bytes per bpf_loop iteration: fewer callback calls and bound checks per
  * byte, at the price of verifier work (a stride is unrolled). The capture
@@ -183,7 +201,7 @@ static __always_inline __u8 sl_ascii_lower(__u8 b)
  * is walked with one bound check, the last partial one byte by byte.
  */
 static __always_inline long sl_scan_stride(struct sl_scan_ctx *c, __u64 i, const int stride,
-					   const int use_cs, const int use_ci)
+					   const int use_cs, const int use_ci, const __u32 sp_bit)
 {
 	__u64 pos = c->off + i * stride;
 	__u32 cs = c->cs, ci = c->ci;
@@ -195,7 +213,7 @@ static __always_inline long sl_scan_stride(struct sl_scan_ctx *c, __u64 i, const
 	if (pos <= c->cap - stride && pos + stride <= c->end) {
 #pragma unroll
 		for (int k = 0; k < stride; k++) {
-			b = c->value[pos + k];
+			b = sl_nul_space(c->value[pos + k], sp_bit);
 			if (use_cs && sl_scan_step(c, c->cs_base, &cs, b))
 				return 1;
 			if (use_ci && sl_scan_step(c, c->ci_base, &ci, sl_ascii_lower(b)))
@@ -207,7 +225,7 @@ static __always_inline long sl_scan_stride(struct sl_scan_ctx *c, __u64 i, const
 				ret = 1;
 				break;
 			}
-			b = c->value[pos];
+			b = sl_nul_space(c->value[pos], sp_bit);
 			if (use_cs && sl_scan_step(c, c->cs_base, &cs, b))
 				return 1;
 			if (use_ci && sl_scan_step(c, c->ci_base, &ci, sl_ascii_lower(b)))
@@ -219,20 +237,19 @@ static __always_inline long sl_scan_stride(struct sl_scan_ctx *c, __u64 i, const
 	return ret;
 }
 
-static long sl_scan_cb_both(__u64 i, void *arg)
-{
-	return sl_scan_stride(arg, i, SL_SCAN_STRIDE, 1, 1);
-}
-
-static long sl_scan_cb_cs(__u64 i, void *arg)
-{
-	return sl_scan_stride(arg, i, SL_SCAN_STRIDE, 1, 0);
-}
-
-static long sl_scan_cb_ci(__u64 i, void *arg)
-{
-	return sl_scan_stride(arg, i, SL_SCAN_STRIDE, 0, 1);
-}
+/* one callback per combination: the verifier sees constant branches */
+#define SL_SCAN_CB(name, cs, ci, sp)                                                               \
+	static long name(__u64 i, void *arg)                                                       \
+	{                                                                                          \
+		return sl_scan_stride(arg, i, SL_SCAN_STRIDE, cs, ci, sp);                         \
+	}
+SL_SCAN_CB(sl_scan_cb_both, 1, 1, 0)
+SL_SCAN_CB(sl_scan_cb_cs, 1, 0, 0)
+SL_SCAN_CB(sl_scan_cb_ci, 0, 1, 0)
+/* NUL bytes read as spaces: an argv copy is walked as "arg0 arg1 ... " */
+SL_SCAN_CB(sl_scan_cb_both_sp, 1, 1, 0x20)
+SL_SCAN_CB(sl_scan_cb_cs_sp, 1, 0, 0x20)
+SL_SCAN_CB(sl_scan_cb_ci_sp, 0, 1, 0x20)
 
 /* OR the outputs of the state reached after the last byte */
 static __always_inline void sl_scan_final(struct sl_scan_ctx *c, __u32 base, __u32 state)
@@ -247,12 +264,13 @@ static __always_inline void sl_scan_final(struct sl_scan_ctx *c, __u32 base, __u
  * starting from *cs / *ci (0 = root; both updated), ORing keyword bits into
  * m->kw and environment bits into m->env. value must be the start of a map
  * value of value_size bytes (pass sizeof(*value): the verifier checks every
- * read against it); bytes past value_size are not walked. Returns the number
- * of bytes walked.
+ * read against it); bytes past value_size are not walked. nul_sp (a
+ * constant): NUL bytes are walked as spaces (argv and environment blocks).
+ * Returns the number of bytes walked.
  */
 static __always_inline __u64 sl_match_scan(struct sl_match *m, __u16 *cs, __u16 *ci,
 					   const void *value, __u64 value_size, __u64 off,
-					   __u64 len)
+					   __u64 len, const bool nul_sp)
 {
 	struct sl_scan_ctx c = {
 	    .value = value,
@@ -279,11 +297,11 @@ static __always_inline __u64 sl_match_scan(struct sl_match *m, __u16 *cs, __u16 
 	loops = (n + SL_SCAN_STRIDE - 1) / SL_SCAN_STRIDE;
 	barrier_var(loops);
 	if (m->cs_on && m->ci_on)
-		bpf_loop(loops, sl_scan_cb_both, &c, 0);
+		bpf_loop(loops, nul_sp ? sl_scan_cb_both_sp : sl_scan_cb_both, &c, 0);
 	else if (m->cs_on)
-		bpf_loop(loops, sl_scan_cb_cs, &c, 0);
+		bpf_loop(loops, nul_sp ? sl_scan_cb_cs_sp : sl_scan_cb_cs, &c, 0);
 	else if (m->ci_on)
-		bpf_loop(loops, sl_scan_cb_ci, &c, 0);
+		bpf_loop(loops, nul_sp ? sl_scan_cb_ci_sp : sl_scan_cb_ci, &c, 0);
 	if (m->cs_on)
 		sl_scan_final(&c, c.cs_base, c.cs);
 	if (m->ci_on)
@@ -323,46 +341,59 @@ struct sl_scan_user_ctx {
 	__u32 cs_on;
 	__u32 ci_on;
 	__s32 err;
-	__u32 _pad;
+	__u32 sp_bit; /* 0x20: NUL bytes read as spaces, else 0 */
 };
 
 #define SL_MATCH_CHUNK_STRIDES (SL_MATCH_CHUNK / SL_SCAN_USER_STRIDE)
 
+/* refill the chunk buffer at the start of each chunk; 1: stop */
+static __always_inline long sl_scan_user_refill(struct sl_scan_user_ctx *u, __u64 i, __u64 j)
+{
+	__u64 at = i * SL_SCAN_USER_STRIDE, n;
+
+	if (j)
+		return 0;
+	if (at >= u->len)
+		return 1;
+	n = u->len - at;
+	if (n > SL_MATCH_CHUNK)
+		n = SL_MATCH_CHUNK;
+	/* keep the bound visible to the verifier */
+	asm volatile("%[n] &= %[mask]" : [n] "+r"(n) : [mask] "i"(2 * SL_MATCH_CHUNK - 1));
+	if (!n || n > SL_MATCH_CHUNK)
+		return 1;
+	if (bpf_probe_read_user((void *)u->scan.value, n, (const void *)(u->ubuf + at))) {
+		u->err = -1;
+		return 1;
+	}
+	/* not n: a bounded value kept in the context would stop the verifier
+	 * from pruning the loop (the cap check bounds reads) */
+	u->scan.end = u->len - at;
+	return 0;
+}
+
+/*
+ * One callback for every combination (a callback is verified at each
+ * bpf_loop call: fewer of them keep the programs small); which DFAs walk
+ * and whether NULs read as spaces are runtime flags here.
+ */
 static long sl_scan_user_cb(__u64 i, void *arg)
 {
 	struct sl_scan_user_ctx *u = arg;
 	__u64 j = i % SL_MATCH_CHUNK_STRIDES;
 
-	if (!j) {
-		__u64 at = i * SL_SCAN_USER_STRIDE, n;
-
-		if (at >= u->len)
-			return 1;
-		n = u->len - at;
-		if (n > SL_MATCH_CHUNK)
-			n = SL_MATCH_CHUNK;
-		/* keep the bound visible to the verifier */
-		asm volatile("%[n] &= %[mask]" : [n] "+r"(n) : [mask] "i"(2 * SL_MATCH_CHUNK - 1));
-		if (!n || n > SL_MATCH_CHUNK)
-			return 1;
-		if (bpf_probe_read_user((void *)u->scan.value, n, (const void *)(u->ubuf + at))) {
-			u->err = -1;
-			return 1;
-		}
-		/* not n: a bounded value kept in the context would stop the
-		 * verifier from pruning the loop (the cap check bounds reads) */
-		u->scan.end = u->len - at;
-	}
-	return sl_scan_stride(&u->scan, j, SL_SCAN_USER_STRIDE, u->cs_on, u->ci_on);
+	if (sl_scan_user_refill(u, i, j))
+		return 1;
+	return sl_scan_stride(&u->scan, j, SL_SCAN_USER_STRIDE, u->cs_on, u->ci_on, u->sp_bit);
 }
 
 /*
  * sl_match_scan over len bytes of the current task's memory at ubuf (for
- * data past a capture buffer). Returns the bytes walked, or -1 when a read
- * faulted (the bytes before it were walked).
+ * data past a capture buffer; nul_sp: NUL bytes read as spaces). Returns the
+ * bytes walked, or -1 when a read faulted (the bytes before it were walked).
  */
 static __always_inline long sl_match_scan_user(struct sl_match *m, __u16 *cs, __u16 *ci, __u64 ubuf,
-					       __u64 len)
+					       __u64 len, const bool nul_sp)
 {
 	struct sl_scan_user_ctx u = {
 	    .scan =
@@ -377,6 +408,7 @@ static __always_inline long sl_match_scan_user(struct sl_match *m, __u16 *cs, __
 	    .len = len,
 	    .cs_on = m->cs_on,
 	    .ci_on = m->ci_on,
+	    .sp_bit = nul_sp ? 0x20 : 0,
 	};
 	__u32 zero = 0;
 	__u64 loops;
@@ -412,11 +444,20 @@ static __always_inline int sl_kw_any(const __u64 *a, const __u64 *kw)
 	return ((a[0] & kw[0]) | (a[1] & kw[1]) | (a[2] & kw[2]) | (a[3] & kw[3])) != 0;
 }
 
+/* 1 when a keyword of a was seen, else 0, without a branch (counting with a
+ * branch per group would split the verifier's states 2^groups ways) */
+static __always_inline __u32 sl_kw_hit(const __u64 *a, const __u64 *kw)
+{
+	__u64 x = (a[0] & kw[0]) | (a[1] & kw[1]) | (a[2] & kw[2]) | (a[3] & kw[3]);
+
+	return (__u32)((x | -x) >> 63);
+}
+
 static long sl_pattern_cb(__u64 i, void *arg)
 {
 	struct sl_match *m = ((struct sl_eval_ctx *)arg)->m;
 	const struct sl_kpattern *p;
-	__u32 idx, n;
+	__u32 idx, n, used, got = 0;
 
 	if (i >= m->n_patterns || i >= SL_PAT_MAX)
 		return 1;
@@ -426,14 +467,20 @@ static long sl_pattern_cb(__u64 i, void *arg)
 		return 1;
 	if (!(p->channels & (1U << (m->channel & 31))) || sl_kw_any(p->none, m->kw))
 		return 0;
-	n = p->n_groups;
-	for (int g = 0; g < SL_PAT_GROUPS_MAX; g++) {
-		if (g >= n)
-			break;
-		if (!sl_kw_any(p->groups[g], m->kw))
-			return 0;
-	}
-	m->patterns[(i / 64) & (SL_PAT_WORDS - 1)] |= 1ULL << (i % 64);
+	/*
+	 * Every group, without a branch (a branch per group would split the
+	 * verifier's states): bit g of got says group g was seen.
+	 */
+	n = p->n_groups & 31;
+	used = ((1U << n) - 1) & ((1U << SL_PAT_GROUPS_MAX) - 1);
+#pragma unroll
+	for (int g = 0; g < SL_PAT_GROUPS_MAX; g++)
+		got |= sl_kw_hit(p->groups[g], m->kw) << g;
+	got &= used;
+	if (used && got == used)
+		m->patterns[(i / 64) & (SL_PAT_WORDS - 1)] |= 1ULL << (i % 64);
+	else if (got)
+		m->partial = 1; /* some groups seen: the rest may be in what was not read */
 	return 0;
 }
 
@@ -465,10 +512,39 @@ static long sl_rule_cb(__u64 i, void *arg)
 }
 
 /*
+ * Evidence that could not be read whole (m->unread, set by the caller: argv
+ * or plaintext past the scan limit, a buffer that faulted, a path that could
+ * not be resolved) is not "nothing": settings.unreadable decides, with the
+ * stronger action when the action is suspicious: its target is outside the
+ * scope, the session is tainted with another environment, or a pattern of
+ * the channel partly matched (the rest may be in what was not read). It
+ * takes the decision when no rule matched, or when it is stronger than the
+ * rule that did (sl_decide_rule_wins).
+ */
+static __always_inline void sl_match_unreadable(struct sl_match *m, const struct sl_session_info *s)
+{
+	__u32 act, mon = m->mode ? 1 : 0;
+	int susp = 0;
+
+	if (!m->unread)
+		return;
+	act = sl_decide_unreadable(m->target_class, s->taint, s->scope_env, m->partial,
+				   m->unread_suspicious, m->unread_otherwise, &susp);
+	if (susp)
+		m->vflags |= SL_VERDICT_SUSPICIOUS;
+	if (sl_decide_rule_wins(m->rule != (__u32)-1, m->action, m->monitor, act, mon)) {
+		m->rule = SL_RULE_UNREADABLE;
+		m->action = act;
+		m->monitor = mon;
+	}
+}
+
+/*
  * Patterns matched by m->kw, the target class of m->env in session s, and the
- * deciding rule of m->channel. Returns 1 when a rule matched (m->rule,
- * m->action, m->monitor set), 0 otherwise. A session in monitor mode
- * (SL_SESSION_MONITOR) only ever gets monitor verdicts.
+ * deciding rule of m->channel (then unreadable evidence: above). Returns 1
+ * when a decision was taken (m->rule, m->action, m->monitor set), 0
+ * otherwise. A session in monitor mode (SL_SESSION_MONITOR) only ever gets
+ * monitor verdicts.
  */
 static __always_inline int sl_match_decide(struct sl_match *m, const struct sl_session_info *s)
 {
@@ -479,6 +555,8 @@ static __always_inline int sl_match_decide(struct sl_match *m, const struct sl_s
 	m->rule = (__u32)-1;
 	m->action = 0;
 	m->monitor = 0;
+	m->partial = 0;
+	m->vflags = 0;
 	m->taint = s->taint;
 	m->target_class =
 	    sl_decide_target(m->channel, m->env, s->taint, s->scope_env, &m->target_env);
@@ -486,6 +564,9 @@ static __always_inline int sl_match_decide(struct sl_match *m, const struct sl_s
 		bpf_loop(m->n_patterns, sl_pattern_cb, &c, 0);
 	if (m->n_rules)
 		bpf_loop(m->n_rules, sl_rule_cb, &c, 0);
+	if (m->partial)
+		m->vflags |= SL_VERDICT_PARTIAL;
+	sl_match_unreadable(m, s);
 	if (m->rule == (__u32)-1)
 		return 0;
 	if (s->flags & SL_SESSION_MONITOR)
@@ -520,12 +601,13 @@ static __always_inline __u64 sl_current_session_id(void)
 }
 
 /*
- * Mark the current task's session held: its egress is dropped (egress.bpf.c)
- * until the daemon clears the flag. The value is shared with other CPUs and
- * with the daemon: one atomic OR on the 64-bit word holding scope_env and
- * flags (32-bit atomics need -mcpu=v3).
+ * Set flag on the current task's session: one atomic OR on the 64-bit word
+ * holding scope_env and flags (the value is shared with other CPUs and the
+ * daemon; 32-bit atomics need -mcpu=v3). The session also goes into sl_held:
+ * its egress stays dropped even if its map entry changes or goes away
+ * (egress.bpf.c).
  */
-static __always_inline void sl_session_hold(struct sl_session_info *s)
+static __always_inline void sl_session_flag(struct sl_session_info *s, __u32 flag)
 {
 	__u64 *w = (__u64 *)&s->scope_env;
 	__u64 id = sl_current_session_id();
@@ -536,20 +618,30 @@ static __always_inline void sl_session_hold(struct sl_session_info *s)
 		       "scope_env and flags share one 64-bit word");
 	_Static_assert(__builtin_offsetof(struct sl_session_info, scope_env) % 8 == 0, "aligned");
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	__sync_fetch_and_or(w, (__u64)SL_SESSION_HELD << 32);
+	__sync_fetch_and_or(w, (__u64)flag << 32);
 #else
-	__sync_fetch_and_or(w, (__u64)SL_SESSION_HELD);
+	__sync_fetch_and_or(w, (__u64)flag);
 #endif
 	if (id && bpf_map_update_elem(&sl_held, &id, &one, BPF_ANY))
 		sl_count_loss(SL_LOSS_MAP_FULL, SL_OP_VERDICT);
 }
 
+/* a hold: egress of the session dropped until the daemon clears the flag */
+static __always_inline void sl_session_hold(struct sl_session_info *s)
+{
+	sl_session_flag(s, SL_SESSION_HELD);
+}
+
 /*
  * Act on the decision for the current task, before it returns to user space:
- * KILL: SIGKILL to the process (it dies before the action runs); FREEZE: the
- * session is marked held, then SIGSTOP to the process (the daemon freezes the
- * whole session); LOG, ALERT, DENY: nothing here (DENY is the caller's
- * return value). Monitor decisions never act. Returns SL_VERDICT_* flags.
+ * KILL: the session is marked killed (from now on every exec, TLS write and
+ * open of the session is killed, every connect refused, its egress dropped:
+ * the kernel stops the whole session even before the daemon kills its
+ * cgroup), then SIGKILL to the process (it dies before the action runs);
+ * FREEZE: the session is marked held, then SIGSTOP to the process (the
+ * daemon freezes the whole session); LOG, ALERT, DENY: nothing here (DENY is
+ * the caller's return value). Monitor decisions never act. Returns
+ * SL_VERDICT_* flags.
  */
 static __always_inline __u32 sl_verdict_act(const struct sl_match *m, struct sl_session_info *s)
 {
@@ -557,6 +649,7 @@ static __always_inline __u32 sl_verdict_act(const struct sl_match *m, struct sl_
 		return SL_VERDICT_MONITOR;
 	switch (m->action) {
 	case SL_KACT_KILL:
+		sl_session_flag(s, SL_SESSION_KILLED);
 		if (bpf_send_signal(SL_SIGKILL))
 			return SL_VERDICT_ENFORCED | SL_VERDICT_SIGNAL_FAILED;
 		return SL_VERDICT_ENFORCED;
@@ -573,9 +666,45 @@ static __always_inline __u32 sl_verdict_act(const struct sl_match *m, struct sl_
 }
 
 /*
+ * Does the decision stop something (kill, hold)? Then its verdict record and
+ * the capture record of its action go to the verdict ring (sl_emit_to).
+ */
+static __always_inline bool sl_match_prio(const struct sl_match *m)
+{
+	/* a doomed session's actions are killed anyway: a loop of them must
+	 * not fill the verdict ring */
+	return !m->monitor && m->action >= SL_KACT_FREEZE && m->rule != SL_RULE_DOOMED;
+}
+
+/*
+ * A session that had a kill verdict (SL_SESSION_KILLED): the action of the
+ * current task is decided without looking further: killed (deny for a
+ * connect, the caller's return value). Fills m as a decision of rule
+ * SL_RULE_DOOMED and acts; returns 1 when the session is doomed.
+ */
+static __always_inline int sl_session_doomed(struct sl_match *m, struct sl_session_info *s,
+					     __u32 *vflags)
+{
+	if (!(*(volatile __u32 *)&s->flags & SL_SESSION_KILLED))
+		return 0;
+	m->rule = SL_RULE_DOOMED;
+	m->action = m->channel == SL_KCH_CONNECT ? SL_KACT_DENY : SL_KACT_KILL;
+	m->monitor = 0;
+	m->taint = s->taint;
+	m->target_class = 0;
+	m->target_env = 0;
+	m->vflags = SL_VERDICT_DOOMED;
+	*vflags = SL_VERDICT_ENFORCED;
+	if (m->action == SL_KACT_KILL && bpf_send_signal(SL_SIGKILL))
+		*vflags |= SL_VERDICT_SIGNAL_FAILED;
+	return 1;
+}
+
+/*
  * Report the decision (SL_OP_VERDICT), after acting: the verdict never
  * waits for ring buffer room; a lost record is counted. conn: TLS connection
- * pointer, else 0. flags: from sl_verdict_act.
+ * pointer, else 0. flags: from sl_verdict_act. Verdicts that stop
+ * something go to the verdict ring (sl_match_prio).
  */
 static __always_inline void sl_verdict_emit(struct sl_match *m, __u64 cgid, __u32 trigger_op,
 					    __u64 conn, __u32 flags)
@@ -596,11 +725,11 @@ static __always_inline void sl_verdict_emit(struct sl_match *m, __u64 cgid, __u3
 	e->action = m->action;
 	e->channel = m->channel;
 	e->target_class = m->target_class;
-	e->flags = flags;
+	e->flags = flags | m->vflags;
 	e->trigger_op = trigger_op;
 	e->generation = m->generation;
-	e->_pad = 0;
-	sl_emit(e, sizeof(*e));
+	e->unread = m->unread;
+	sl_emit_to(e, sizeof(*e), sl_match_prio(m));
 }
 
 #endif /* SCOPELOCK_MATCH_BPF_H */

@@ -58,6 +58,10 @@ sl_net_judge(struct sl_session_info *s, const struct sl_net_event *e, __u32 *vfl
 	m = sl_match_begin(SL_KCH_CONNECT);
 	if (!m)
 		return NULL;
+	if (sl_session_doomed(m, s, vflags)) {
+		*deny = true;
+		return m;
+	}
 	m->env = sl_label_ip(m->slot, e->family == SL_AF_INET ? 4 : 6, e->addr, e->port);
 	/* the target of a connect is its destination alone (scopelock_decide.h) */
 	m->n_patterns = 0; /* connect rules have no pattern */

@@ -262,9 +262,10 @@ static __always_inline __u64 sl_tls_dest_env(struct sl_tls_conn *c, __u32 slot)
 /*
  * Bytes of a write past the captured part are walked too (read again from
  * the caller's buffer), up to SL_TLS_SCAN_MAX per write: padding a request
- * beyond the capture limit does not hide it. Bytes beyond that are counted
- * as SL_LOSS_TRUNCATED of SL_OP_VERDICT, unreadable ones as
- * SL_LOSS_READ_FAULT.
+ * beyond the capture limit does not hide it. Bytes beyond that, and bytes
+ * that could not be read (a page not faulted in), are unreadable evidence:
+ * settings.unreadable decides (match.bpf.h), and they are counted as
+ * SL_LOSS_TRUNCATED / SL_LOSS_READ_FAULT of SL_OP_VERDICT.
  */
 #define SL_TLS_SCAN_MAX (1024 * 1024)
 
@@ -290,6 +291,8 @@ static __always_inline int sl_tls_write_verdict(struct sl_session_info *s, struc
 	m = sl_match_begin(SL_KCH_TLS);
 	if (!m)
 		return 0;
+	if (sl_session_doomed(m, s, vflags))
+		return 1;
 	c = sl_tls_conn_get(conn, 1);
 	if (c && c->gen != m->generation) {
 		/* new connection or policy reloaded: start at the root */
@@ -308,16 +311,23 @@ static __always_inline int sl_tls_write_verdict(struct sl_session_info *s, struc
 		ci = c->ci;
 	}
 	sl_match_scan(m, &cs, &ci, e, sizeof(struct sl_tls_buf),
-		      offsetof(struct sl_tls_event, data), e->data_len);
-	if (e->len > e->data_len && !(e->hdr.flags & SL_EVF_READ_FAULT)) {
+		      offsetof(struct sl_tls_event, data), e->data_len, false);
+	if (e->hdr.flags & SL_EVF_READ_FAULT) {
+		/* the capture itself faulted: nothing of the write was read */
+		m->unread |= SL_UNREAD_FAULT;
+		sl_count_loss(SL_LOSS_READ_FAULT, SL_OP_VERDICT);
+	} else if (e->len > e->data_len) {
 		__u64 rest = e->len - e->data_len;
 
 		if (rest > SL_TLS_SCAN_MAX) {
+			m->unread |= SL_UNREAD_LIMIT;
 			sl_count_loss(SL_LOSS_TRUNCATED, SL_OP_VERDICT);
 			rest = SL_TLS_SCAN_MAX;
 		}
-		if (sl_match_scan_user(m, &cs, &ci, buf + e->data_len, rest) < 0)
+		if (sl_match_scan_user(m, &cs, &ci, buf + e->data_len, rest, false) < 0) {
+			m->unread |= SL_UNREAD_FAULT;
 			sl_count_loss(SL_LOSS_READ_FAULT, SL_OP_VERDICT);
+		}
 	}
 	if (c) {
 		__builtin_memcpy(c->kw, m->kw, sizeof(c->kw));
@@ -395,23 +405,13 @@ static __always_inline struct sl_tls_event *sl_tls_record(__u32 op, __u64 cgid, 
 	return e;
 }
 
-static __always_inline void sl_tls_emit(struct sl_tls_event *e)
+static __always_inline void sl_tls_emit(struct sl_tls_event *e, bool prio)
 {
 	__u64 n = e->data_len;
 
 	if (n > SL_TLS_CAPTURE_MAX)
 		n = SL_TLS_CAPTURE_MAX;
-	sl_emit(e, sizeof(*e) + n);
-}
-
-static __always_inline void sl_tls_verdict_emit(__u64 cgid, __u64 conn, __u32 vflags)
-{
-	struct sl_match *m;
-	__u32 zero = 0;
-
-	m = bpf_map_lookup_elem(&sl_match_buf, &zero);
-	if (m)
-		sl_verdict_emit(m, cgid, SL_OP_TLS_WRITE, conn, vflags);
+	sl_emit_to(e, sizeof(*e) + n, prio);
 }
 
 /* entry of a write: capture, decide, record */
@@ -419,8 +419,9 @@ static __always_inline int sl_tls_write(__u64 conn, __u64 buf, __u64 len, __u32 
 {
 	struct sl_session_info *s;
 	struct sl_tls_event *e;
+	struct sl_match *m;
 	__u64 cgid = 0;
-	__u32 vflags = 0;
+	__u32 vflags = 0, zero = 0;
 	int verdict;
 
 	/* nothing to send (gnutls_record_send(s, NULL, 0) flushes a retry) */
@@ -434,10 +435,12 @@ static __always_inline int sl_tls_write(__u64 conn, __u64 buf, __u64 len, __u32 
 	if (!e)
 		return 0;
 	verdict = sl_tls_write_verdict(s, e, conn, buf, &vflags);
-	/* the capture record first, then the verdict (the kernel has acted) */
-	sl_tls_emit(e);
-	if (verdict)
-		sl_tls_verdict_emit(cgid, conn, vflags);
+	m = verdict ? bpf_map_lookup_elem(&sl_match_buf, &zero) : NULL;
+	/* the capture record first, then the verdict (the kernel has acted);
+	 * both to the verdict ring when the write was stopped */
+	sl_tls_emit(e, m && sl_match_prio(m));
+	if (m)
+		sl_verdict_emit(m, cgid, SL_OP_TLS_WRITE, conn, vflags);
 	return 0;
 }
 
@@ -548,7 +551,7 @@ int BPF_KRETPROBE(sl_tls_read_ret, long ret)
 		return 0;
 	e = sl_tls_record(SL_OP_TLS_READ, cgid, a.conn, a.lib, a.fn, a.buf, n);
 	if (e)
-		sl_tls_emit(e);
+		sl_tls_emit(e, false);
 	return 0;
 }
 
@@ -630,14 +633,22 @@ int BPF_KPROBE(sl_tls_free, void *conn)
  */
 static __always_inline int sl_tls_sock_io(long fd)
 {
+	struct sl_session_info *s;
 	struct sl_tls_pending *pp, p;
 	struct sl_tls_conn *c;
 	struct sl_peer peer = {};
 	struct socket *sock;
 	__u64 id;
 
-	if (!sl_current_session(NULL))
+	s = sl_current_session(NULL);
+	if (!s)
 		return 0;
+	/* a session with a kill verdict: any process of it that reads or
+	 * writes dies now, before the daemon has killed the cgroup */
+	if (*(volatile __u32 *)&s->flags & SL_SESSION_KILLED) {
+		bpf_send_signal(SL_SIGKILL);
+		return 0;
+	}
 	id = bpf_get_current_pid_tgid();
 	pp = bpf_map_lookup_elem(&sl_tls_pending, &id);
 	if (!pp)

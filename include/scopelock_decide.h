@@ -26,6 +26,15 @@
  * read (the data goes out through TLS writes and exec arguments, which the
  * taint follows).
  *
+ * Unreadable evidence. When the kernel could not read all of an action's
+ * evidence (argv or plaintext past the scan limit, a page that faulted, a
+ * path it could not resolve), what it did not read is not "nothing": the
+ * policy's settings.unreadable gives an action, the stronger one when the
+ * action is suspicious (its target is outside the scope, the session is
+ * tainted with another environment, or a pattern partly matched). That
+ * action competes with the rules like one more rule (of the policy's mode:
+ * monitor when the policy is).
+ *
  * Rule precedence. Of the rules that match (channel, target class, any of
  * their patterns), the deciding one is the strongest enforcing rule; a
  * monitor rule decides only when no enforcing rule matched (a rule on trial
@@ -78,14 +87,27 @@ static inline __u32 sl_decide_target(__u32 channel, __u64 evidence, __u64 taint,
  * chosen so far (have: one was chosen; cur_action, cur_monitor)? Rules are
  * offered in policy order.
  */
-static inline int sl_decide_rule_wins(int have, __u32 cur_action, __u32 cur_monitor,
-				      __u32 action, __u32 monitor)
+static inline int sl_decide_rule_wins(int have, __u32 cur_action, __u32 cur_monitor, __u32 action,
+				      __u32 monitor)
 {
 	if (!have)
 		return 1;
 	if (cur_monitor && !monitor)
 		return 1;
 	return cur_monitor == monitor && action > cur_action;
+}
+
+/*
+ * The action settings.unreadable gives an action whose evidence was not read
+ * whole; *suspicious: the stronger one applies (see above).
+ */
+static inline __u32 sl_decide_unreadable(__u32 target_class, __u64 taint, __u32 scope_env,
+					 int partial, __u32 act_suspicious, __u32 act_otherwise,
+					 int *suspicious)
+{
+	*suspicious = target_class == SL_KTGT_OUTSIDE ||
+		      (taint & ~sl_decide_env_bit(scope_env)) != 0 || partial;
+	return *suspicious ? act_suspicious : act_otherwise;
 }
 
 #endif /* SCOPELOCK_DECIDE_H */

@@ -96,6 +96,11 @@ struct sl_kpolicy_hdr {
 	__u32 cs_states; /* 0: the DFA is empty */
 	__u32 ci_states;
 	__u32 mode; /* 0 enforce, 1 monitor (already folded into rule flags) */
+	/* settings.unreadable (enum sl_kaction): an action whose evidence could
+	 * not be read whole, in a tainted session or with a pattern partly
+	 * matched (suspicious), or otherwise */
+	__u32 unread_suspicious;
+	__u32 unread_otherwise;
 };
 
 /* LPM key for path labels: data[0] = slot, then the path bytes */
@@ -145,7 +150,7 @@ struct sl_verdict_event {
 	__u32 flags;		      /* SL_VERDICT_* */
 	__u32 trigger_op;	      /* op of the action (SL_OP_TLS_WRITE, SL_OP_EXEC, ...) */
 	__u32 generation;	      /* policy generation that decided */
-	__u32 _pad;
+	__u32 unread;		      /* SL_UNREAD_*: evidence that could not be read */
 };
 
 _Static_assert(sizeof(struct sl_verdict_event) == 64 + 72 + 32, "sl_verdict_event ABI");
@@ -153,8 +158,31 @@ _Static_assert(sizeof(struct sl_verdict_event) == 64 + 72 + 32, "sl_verdict_even
 #define SL_VERDICT_MONITOR (1U << 0)	   /* recorded only: nothing was stopped */
 #define SL_VERDICT_ENFORCED (1U << 1)	   /* the kernel acted (signal sent / EPERM) */
 #define SL_VERDICT_SIGNAL_FAILED (1U << 2) /* bpf_send_signal failed */
+#define SL_VERDICT_SUSPICIOUS (1U << 3)	   /* unreadable evidence: tainted or partly matched */
+#define SL_VERDICT_PARTIAL (1U << 4)	   /* a pattern of the channel partly matched */
+#define SL_VERDICT_DOOMED (1U << 5)	   /* the session had a kill verdict: everything stops */
+
+/*
+ * sl_verdict_event.rule when no rule decided but the evidence could not be
+ * read whole: settings.unreadable decided (unread says what was not read).
+ */
+#define SL_RULE_UNREADABLE 0xfffffffeU
+/* sl_verdict_event.rule of an action of a session that had a kill verdict */
+#define SL_RULE_DOOMED 0xfffffffdU
+
+/* sl_verdict_event.unread: evidence the kernel could not read */
+#define SL_UNREAD_LIMIT (1U << 0) /* longer than the in-kernel scan limit */
+#define SL_UNREAD_FAULT (1U << 1) /* a page of the buffer could not be read */
+#define SL_UNREAD_PATH (1U << 2)  /* a path could not be resolved to its root */
+#define SL_UNREAD_ENV (1U << 3)	  /* the environment block past the scan limit */
 
 /* sl_session_info.flags (kernel side reads, daemon writes) */
 #define SL_SESSION_HELD (1U << 1) /* a hold is pending: egress of the session is dropped */
+/*
+ * A kill verdict was taken in the session (set by the kernel): until the
+ * daemon has killed the whole cgroup, every exec and TLS write of the
+ * session is killed, every connect refused, and its egress dropped.
+ */
+#define SL_SESSION_KILLED (1U << 2)
 
 #endif /* SCOPELOCK_POLICY_H */

@@ -41,13 +41,14 @@ int sl_test_decide(struct sl_test_decide *a)
 		return 2;
 	if (len && bpf_probe_read_kernel(sub->data, len, a->subject))
 		return 3;
-	sl_match_scan(m, &cs, &ci, sub, sizeof(*sub), 0, len);
+	sl_match_scan(m, &cs, &ci, sub, sizeof(*sub), 0, len, false);
 	a->kw[0] = m->kw[0];
 	a->kw[1] = m->kw[1];
 	a->kw[2] = m->kw[2];
 	a->kw[3] = m->kw[3];
 	a->scan_env = m->env;
 	m->env |= a->env;
+	m->unread = a->unread;
 	s.scope_env = a->scope_env;
 	s.flags = a->session_flags;
 	s.taint = a->taint;
@@ -59,6 +60,7 @@ int sl_test_decide(struct sl_test_decide *a)
 	a->rule = m->rule;
 	a->action = m->action;
 	a->monitor = m->monitor;
+	a->vflags = m->vflags;
 	a->ran = 1;
 	return 0;
 }

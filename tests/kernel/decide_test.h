@@ -21,6 +21,8 @@ struct sl_test_decide {
 	__u32 session_flags; /* SL_SESSION_* */
 	__u32 channel;	     /* enum sl_kchannel */
 	__u32 len;	     /* bytes of subject */
+	__u32 unread;	     /* SL_UNREAD_*: evidence not read whole */
+	__u32 _pad;
 	/* out */
 	__u64 kw[4];	   /* keywords the automaton saw */
 	__u64 scan_env;	   /* label environments the automaton saw */
@@ -31,7 +33,9 @@ struct sl_test_decide {
 	__u32 action;
 	__u32 monitor;
 	__u32 target_class;
-	__u32 ran; /* 1: the program ran to the end (a policy is loaded) */
+	__u32 ran;    /* 1: the program ran to the end (a policy is loaded) */
+	__u32 vflags; /* SL_VERDICT_SUSPICIOUS, _PARTIAL */
+	__u32 _pad2;
 	__u8 subject[SL_TEST_SUBJECT_MAX];
 };
 

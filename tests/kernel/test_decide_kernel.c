@@ -99,9 +99,11 @@ static uint64_t ref_text_env(const struct sl_policy *p, const char *s, size_t le
 /* ---- generated subjects ---- */
 
 static const char *const noise[] = {
-    "ls",     "-la",	 "--force", "main",   "x",     "{",	"}",  "(",	     "\"id\"",
-    "query",  "/tmp/a",	 "DELETE",  "delete", "POST /", "HTTP/1.1", ":", "production",
-    "drop",   "table",	 "where",   "--yes",  "v2",    "\r\n", "/",  "staging.example",
+    "ls",     "-la",	    "--force", "main",	 "x",
+    "{",      "}",	    "(",       "\"id\"", "query",
+    "/tmp/a", "DELETE",	    "delete",  "POST /", "HTTP/1.1",
+    ":",      "production", "drop",    "table",	 "where",
+    "--yes",  "v2",	    "\r\n",    "/",	 "staging.example",
 };
 
 /* a piece of text: a keyword (case shuffled when case-insensitive), a label
@@ -190,7 +192,7 @@ static void add_pattern(const struct sl_policy *p, char *buf, size_t *len, size_
 /* ---- one policy ---- */
 
 struct stats {
-	unsigned long cases, decided, mismatches;
+	unsigned long cases, decided, mismatches, unreadable;
 	unsigned long rule_hits[SL_POLICY_MAX_RULES];
 };
 
@@ -222,14 +224,15 @@ static void report(const struct sl_test_decide *a, const struct sl_policy_decisi
 		   const uint64_t *ref_kw, uint64_t ref_env, const char *why)
 {
 	fprintf(stderr,
-		"MISMATCH (%s): channel %u scope %u taint %#llx env %#llx flags %u subject '%.*s'\n"
+		"MISMATCH (%s): channel %u scope %u taint %#llx env %#llx flags %u unread %u "
+		"subject '%.*s'\n"
 		"  kernel: matched %u rule %d action %u monitor %u class %u target %#llx "
 		"patterns %#llx kw %#llx.%#llx.%#llx.%#llx env %#llx\n"
 		"  model:  rule %d action %u monitor %u class %u target %#llx patterns %#llx "
 		"kw %#llx.%#llx.%#llx.%#llx env %#llx\n",
 		why, a->channel, a->scope_env, (unsigned long long)a->taint,
-		(unsigned long long)a->env, a->session_flags, (int)a->len, a->subject, a->matched,
-		a->matched ? (int)a->rule : -1, a->action, a->monitor, a->target_class,
+		(unsigned long long)a->env, a->session_flags, a->unread, (int)a->len, a->subject,
+		a->matched, a->matched ? (int)a->rule : -1, a->action, a->monitor, a->target_class,
 		(unsigned long long)a->target_env, (unsigned long long)a->patterns[0],
 		(unsigned long long)a->kw[0], (unsigned long long)a->kw[1],
 		(unsigned long long)a->kw[2], (unsigned long long)a->kw[3],
@@ -256,7 +259,7 @@ static int one_case(const struct sl_policy *p, int prog_fd, struct sl_test_decid
 		text_env = ref_text_env(p, (const char *)a->subject, a->len);
 	}
 	sl_policy_decide(p, a->channel, seen, a->env | text_env, a->taint, a->scope_env,
-			 a->session_flags & SL_SESSION_MONITOR, &r);
+			 a->session_flags & SL_SESSION_MONITOR, a->unread != 0, &r);
 	ret = bpf_prog_test_run_opts(prog_fd, &opts);
 	if (ret || opts.retval || !a->ran) {
 		fprintf(stderr, "test_decide_kernel: test run failed: ret %d retval %u ran %u\n",
@@ -272,7 +275,7 @@ static int one_case(const struct sl_policy *p, int prog_fd, struct sl_test_decid
 			why = "keywords seen";
 	if (!why && a->scan_env != text_env)
 		why = "labels seen in the text";
-	else if (!why && a->matched != (r.rule >= 0))
+	else if (!why && a->matched != (r.rule != -1))
 		why = "a rule matched";
 	else if (!why && a->target_class != r.target_class)
 		why = "target class";
@@ -280,9 +283,14 @@ static int one_case(const struct sl_policy *p, int prog_fd, struct sl_test_decid
 		why = "target environments";
 	else if (!why && (a->patterns[0] != r.patterns[0] || a->patterns[1] != r.patterns[1]))
 		why = "patterns matched";
-	else if (!why && r.rule >= 0 &&
-		 ((int)a->rule != r.rule || a->action != r.action || a->monitor != r.monitor))
+	else if (!why && r.rule != -1 &&
+		 ((int)a->rule !=
+		      (r.rule == SL_POLICY_RULE_UNREADABLE ? (int)SL_RULE_UNREADABLE : r.rule) ||
+		  a->action != r.action || a->monitor != r.monitor))
 		why = "deciding rule";
+	else if (!why && (!!(a->vflags & SL_VERDICT_PARTIAL) != r.partial ||
+			  !!(a->vflags & SL_VERDICT_SUSPICIOUS) != r.suspicious))
+		why = "partial match / suspicious";
 	st->cases++;
 	if (why) {
 		st->mismatches++;
@@ -293,6 +301,9 @@ static int one_case(const struct sl_policy *p, int prog_fd, struct sl_test_decid
 	if (r.rule >= 0) {
 		st->decided++;
 		st->rule_hits[r.rule]++;
+	} else if (r.rule == SL_POLICY_RULE_UNREADABLE) {
+		st->decided++;
+		st->unreadable++;
 	}
 	return 0;
 }
@@ -331,7 +342,8 @@ static int run_policy(const char *path, unsigned long n, struct decide_bpf *skel
 	if (!ret)
 		ret = sl_policy_maps_flip(&fds, slot, generation);
 	if (ret) {
-		fprintf(stderr, "test_decide_kernel: %s: %s\n", path, err[0] ? err : strerror(-ret));
+		fprintf(stderr, "test_decide_kernel: %s: %s\n", path,
+			err[0] ? err : strerror(-ret));
 		goto out;
 	}
 	for (unsigned long i = 0; i < n; i++) {
@@ -363,12 +375,14 @@ static int run_policy(const char *path, unsigned long n, struct decide_bpf *skel
 			a->taint = 0;
 		if (!rnd_below(10))
 			a->session_flags |= SL_SESSION_MONITOR;
+		if (!rnd_below(5))
+			a->unread = 1U << rnd_below(4);
 		ret = one_case(p, bpf_program__fd(skel->progs.sl_test_decide), a, st);
 		if (ret)
 			goto out;
 	}
-	printf("%s: %lu cases, %lu decided by a rule, %lu mismatches\n", path, st->cases,
-	       st->decided, st->mismatches);
+	printf("%s: %lu cases, %lu decided (%lu by settings.unreadable), %lu mismatches\n", path,
+	       st->cases, st->decided, st->unreadable, st->mismatches);
 	for (uint32_t r = 0; r < p->n_rules; r++) {
 		printf("  rule %-32s %lu\n", p->rules[r].name, st->rule_hits[r]);
 		/* a rule that no case reached proves nothing about it */
@@ -377,7 +391,12 @@ static int run_policy(const char *path, unsigned long n, struct decide_bpf *skel
 	}
 	if (st->mismatches)
 		ret = 1;
-	else if (unreached) {
+	else if (!st->unreadable) {
+		fprintf(stderr,
+			"test_decide_kernel: %s: no case was decided by unreadable evidence\n",
+			path);
+		ret = 1;
+	} else if (unreached) {
 		fprintf(stderr, "test_decide_kernel: %s: %d rules never decided a case: raise -n\n",
 			path, unreached);
 		ret = 1;

@@ -101,7 +101,7 @@ static void test_target_scope_ids(void **state)
 		for (__u64 ev = 0; ev < 32; ev += 2)
 			for (__u64 t = 0; t < 32; t += 2) {
 				__u64 u = ev | (t & ~B(scope));
-				__u32 want = !u		   ? SL_KTGT_UNKNOWN
+				__u32 want = !u		     ? SL_KTGT_UNKNOWN
 					     : u == B(scope) ? SL_KTGT_IN_SCOPE
 							     : SL_KTGT_OUTSIDE;
 
@@ -129,42 +129,41 @@ static void test_rule_precedence(void **state)
 
 /* ---- the reference decision on a policy ---- */
 
-static const char policy_text[] =
-    "version: 1\n"
-    "environments:\n"
-    "  production:\n"
-    "    paths: [/srv/prod/**]\n"
-    "  staging:\n"
-    "    paths: [/srv/staging/**]\n"
-    "patterns:\n"
-    "  railway_destroy:\n"
-    "    channel: exec\n"
-    "    all: [\"railway \", {any: [\" delete \", \" down \"]}]\n"
-    "  graphql_destroy:\n"
-    "    channel: tls\n"
-    "    all: [mutation, {any: [volumeDelete]}]\n"
-    "rules:\n"
-    "  - name: trial\n"
-    "    channel: exec\n"
-    "    pattern: railway_destroy\n"
-    "    target: any\n"
-    "    action: kill\n"
-    "    monitor: true\n"
-    "  - name: cli-outside\n"
-    "    channel: exec\n"
-    "    pattern: railway_destroy\n"
-    "    target: outside_scope\n"
-    "    action: kill\n"
-    "  - name: cli-unknown\n"
-    "    channel: exec\n"
-    "    pattern: railway_destroy\n"
-    "    target: unknown\n"
-    "    action: alert\n"
-    "  - name: api-outside\n"
-    "    channel: tls\n"
-    "    pattern: graphql_destroy\n"
-    "    target: outside_scope\n"
-    "    action: freeze\n";
+static const char policy_text[] = "version: 1\n"
+				  "environments:\n"
+				  "  production:\n"
+				  "    paths: [/srv/prod/**]\n"
+				  "  staging:\n"
+				  "    paths: [/srv/staging/**]\n"
+				  "patterns:\n"
+				  "  railway_destroy:\n"
+				  "    channel: exec\n"
+				  "    all: [\"railway \", {any: [\" delete \", \" down \"]}]\n"
+				  "  graphql_destroy:\n"
+				  "    channel: tls\n"
+				  "    all: [mutation, {any: [volumeDelete]}]\n"
+				  "rules:\n"
+				  "  - name: trial\n"
+				  "    channel: exec\n"
+				  "    pattern: railway_destroy\n"
+				  "    target: any\n"
+				  "    action: kill\n"
+				  "    monitor: true\n"
+				  "  - name: cli-outside\n"
+				  "    channel: exec\n"
+				  "    pattern: railway_destroy\n"
+				  "    target: outside_scope\n"
+				  "    action: kill\n"
+				  "  - name: cli-unknown\n"
+				  "    channel: exec\n"
+				  "    pattern: railway_destroy\n"
+				  "    target: unknown\n"
+				  "    action: alert\n"
+				  "  - name: api-outside\n"
+				  "    channel: tls\n"
+				  "    pattern: graphql_destroy\n"
+				  "    target: outside_scope\n"
+				  "    action: freeze\n";
 
 static struct sl_policy *load(void)
 {
@@ -186,7 +185,7 @@ static void decide(const struct sl_policy *p, uint32_t ch, const char *subject, 
 	uint64_t seen[SL_POLICY_KW_WORDS] = {0};
 
 	sl_policy_keywords_scan(p, ch, subject, strlen(subject), seen);
-	sl_policy_decide(p, ch, seen, ev, taint, scope, mon, d);
+	sl_policy_decide(p, ch, seen, ev, taint, scope, mon, false, d);
 }
 
 static void test_reference_decision(void **state)

@@ -12,6 +12,7 @@
 
 #include "audit.h"
 #include "scopelock_abi.h"
+#include "scopelock_policy.h"
 
 #define SL_VERSION "0.1.0"
 #define SL_DEFAULT_SOCKET "/run/scopelock/scopelock.sock"
@@ -21,6 +22,10 @@
 #define SL_DEFAULT_POLICY "/usr/local/share/scopelock/policies/default.yaml"
 #endif
 #define SL_SESSION_ID_LEN 16
+/* the verdict ring (sl_verdicts): kill and hold verdicts with their capture */
+#define SL_VERDICT_RING_BYTES (4U << 20)
+/* records of the bulk ring handled between two looks at the verdict ring */
+#define SL_VERDICT_POLL_EVERY 256
 #define SL_RECENT_MAX 512
 /* cgroup xattr that marks a session cgroup (any daemon instance) */
 #define SL_SESSION_XATTR "trusted.scopelock.session"
@@ -49,6 +54,7 @@ struct sl_opts {
 struct sl_session {
 	bool active;
 	bool ended;
+	bool killed; /* sl_session_kill was done */
 	char id[SL_SESSION_ID_LEN + 1];
 	uint64_t seq;
 	uint64_t cgroup_id;
@@ -102,6 +108,15 @@ struct sl_hold {
 	json_t *alert;	     /* the alert record (without seq/hash) */
 };
 
+/* a verdict acted on, its alert written when its evidence has been read */
+#define SL_PENDING_VERDICTS 256
+struct sl_pending_verdict {
+	struct sl_verdict_event v;
+	char hold_id[24]; /* the hold made for it, "" if none */
+	int freeze_err;
+	bool killed; /* the session was killed for it */
+};
+
 /* recent capture records, for the evidence of a verdict that follows */
 #define SL_EVIDENCE_RING 256
 struct sl_evidence {
@@ -115,7 +130,10 @@ struct sl_evidence {
 struct sl_daemon {
 	struct sl_opts opts;
 	struct scopelock_bpf *skel;
-	struct ring_buffer *rb;
+	struct ring_buffer *rb;	 /* sl_events: bulk telemetry */
+	struct ring_buffer *vrb; /* sl_verdicts: drained first */
+	unsigned int since_vrb;	 /* records of rb since vrb was last drained */
+	bool in_vrb;		 /* draining vrb (its callback is the same) */
 	struct bpf_link *links[SL_MAX_LINKS];
 	int nlinks;
 	struct sl_tls *tls;
@@ -155,6 +173,8 @@ struct sl_daemon {
 	int alerts_fd;
 	char *alerts_path;
 	struct sl_evidence evidence[SL_EVIDENCE_RING];
+	struct sl_pending_verdict pending[SL_PENDING_VERDICTS];
+	size_t npending;
 	size_t evidence_next;
 
 	int64_t boot_to_real_ns;
@@ -212,7 +232,10 @@ int sl_policy_maps_apply(struct sl_daemon *d, char **errors);
 void sl_redact_record(struct sl_daemon *d, json_t *rec);
 void sl_evidence_keep(struct sl_daemon *d, const struct sl_event_hdr *h, uint64_t conn,
 		      json_t *rec);
+/* act on a verdict record now; its alert is written by sl_verdicts_flush */
 int sl_verdict_handle(struct sl_daemon *d, const void *data, size_t len);
+/* write the alerts of acted-on verdicts older than before_ns (UINT64_MAX: all) */
+void sl_verdicts_flush(struct sl_daemon *d, uint64_t before_ns);
 /* names of the environments in mask, by the current policy */
 json_t *sl_env_names(struct sl_daemon *d, uint64_t mask);
 int sl_alerts_open(struct sl_daemon *d);
@@ -236,6 +259,7 @@ json_t *sl_status_json(struct sl_daemon *d);
 /* epoll tags */
 enum sl_ep_kind {
 	SL_EP_RINGBUF = 1,
+	SL_EP_VERDICTS,
 	SL_EP_LISTEN,
 	SL_EP_INOTIFY,
 	SL_EP_SIGNAL,

@@ -225,6 +225,8 @@ static void keep_evidence(struct sl_daemon *d, const struct sl_event_hdr *h, con
 	}
 }
 
+static void drain_verdicts(struct sl_daemon *d);
+
 int sl_events_handle(void *ctx, void *data, size_t len)
 {
 	struct sl_daemon *d = ctx;
@@ -242,6 +244,11 @@ int sl_events_handle(void *ctx, void *data, size_t len)
 		write_decode_error(d, data, len, "header size does not match record size");
 		return 0;
 	}
+	if (!d->in_vrb && ++d->since_vrb >= SL_VERDICT_POLL_EVERY)
+		drain_verdicts(d);
+	/* the bulk ring has reached past these verdicts: their evidence is in */
+	if (!d->in_vrb && d->npending)
+		sl_verdicts_flush(d, h->ktime_ns);
 	if (h->op == SL_OP_VERDICT) {
 		if (sl_verdict_handle(d, data, len))
 			write_decode_error(d, data, len, "verdict record too short");
@@ -334,14 +341,42 @@ int sl_loss_poll(struct sl_daemon *d)
 	return 0;
 }
 
-/* consume everything waiting in the ring buffer */
-void sl_drain(struct sl_daemon *d)
+/* the verdict ring, whole (not from inside its own callback) */
+static void drain_verdicts(struct sl_daemon *d)
 {
 	int n;
 
+	if (!d->vrb || d->in_vrb)
+		return;
+	d->in_vrb = true;
+	d->since_vrb = 0;
+	n = ring_buffer__consume(d->vrb);
+	d->in_vrb = false;
+	if (n < 0)
+		log_err("verdict ring buffer consume: %s", strerror(-n));
+}
+
+/*
+ * Consume everything waiting: the verdict ring first, then the bulk ring,
+ * looking at the verdict ring again every SL_VERDICT_POLL_EVERY records
+ * (sl_events_handle): a kill under a flood is carried out within a few
+ * hundred records, not after the whole backlog.
+ */
+void sl_drain(struct sl_daemon *d)
+{
+	struct timespec ts;
+	uint64_t before;
+	int n;
+
+	drain_verdicts(d);
 	if (!d->rb)
 		return;
+	/* what the kernel wrote before this moment is read by the consume */
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	before = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 	n = ring_buffer__consume(d->rb);
 	if (n < 0)
 		log_err("ring buffer consume: %s", strerror(-n));
+	/* the alerts of verdicts taken before it: their evidence has been read */
+	sl_verdicts_flush(d, before);
 }

@@ -226,6 +226,11 @@ int sl_bpf_start(struct sl_daemon *d)
 	if (err)
 		return sl_err_ret(err, "set ring buffer size %llu",
 				  (unsigned long long)d->opts.ringbuf_size);
+	/* verdicts that stop something, apart from bulk telemetry (common.bpf.h) */
+	d->skel->rodata->sl_verdict_ring_bytes = SL_VERDICT_RING_BYTES;
+	err = bpf_map__set_max_entries(d->skel->maps.sl_verdicts, SL_VERDICT_RING_BYTES);
+	if (err)
+		return sl_err_ret(err, "set verdict ring size %u", SL_VERDICT_RING_BYTES);
 	configure_programs(d);
 
 	err = scopelock_bpf__load(d->skel);

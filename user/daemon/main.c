@@ -349,6 +349,7 @@ static int run_loop(struct sl_daemon *d)
 
 			switch (tag) {
 			case SL_EP_RINGBUF:
+			case SL_EP_VERDICTS:
 				sl_drain(d);
 				break;
 			case SL_EP_LISTEN:
@@ -496,12 +497,18 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	d.vrb = ring_buffer__new(bpf_map__fd(d.skel->maps.sl_verdicts), sl_events_handle, &d, NULL);
+	if (!d.vrb) {
+		err = sl_err_ret(-errno, "verdict ring buffer");
+		goto out;
+	}
 	d.rb = ring_buffer__new(bpf_map__fd(d.skel->maps.sl_events), sl_events_handle, &d, NULL);
 	if (!d.rb) {
 		err = sl_err_ret(-errno, "ring buffer");
 		goto out;
 	}
-	if ((err = ep_add(&d, ring_buffer__epoll_fd(d.rb), SL_EP_RINGBUF)))
+	if ((err = ep_add(&d, ring_buffer__epoll_fd(d.vrb), SL_EP_VERDICTS)) ||
+	    (err = ep_add(&d, ring_buffer__epoll_fd(d.rb), SL_EP_RINGBUF)))
 		goto out;
 	err = sl_tls_init(d.skel, tls_report, &d, &d.tls);
 	if (err)
@@ -520,6 +527,7 @@ out:
 	if (err && ret)
 		log_err("scopelockd stopped: %s", strerror(-err));
 	sl_drain(&d);
+	sl_verdicts_flush(&d, UINT64_MAX);
 	if (d.audit) {
 		sl_loss_poll(&d);
 		/* a held action never proceeds without a person: deny what is pending */
@@ -538,6 +546,8 @@ out:
 	sl_control_close_all(&d);
 	ring_buffer__free(d.rb);
 	d.rb = NULL;
+	ring_buffer__free(d.vrb);
+	d.vrb = NULL;
 	sl_bpf_stop(&d);
 	sl_audit_close(d.audit);
 	sl_cgroup_teardown(&d);

@@ -494,6 +494,7 @@ int sl_session_kill(struct sl_daemon *d, struct sl_session *s, const char *why)
 	/* only ever a session cgroup this daemon created */
 	if (!s->active)
 		return -ESRCH;
+	s->killed = true;
 	err = write_cgroup_file(s, "cgroup.kill", "1");
 	if (err)
 		log_err("session %s: cgroup.kill: %s", s->id, strerror(-err));
@@ -565,6 +566,14 @@ bool sl_record_is_alert(const char *line)
  * Write an alert-class record: audit chain (with the tail broadcast), the
  * alerts file, and syslog. rec gets seq/hash from the chain.
  */
+static struct sl_hold **hold_find(struct sl_daemon *d, const char *id)
+{
+	for (struct sl_hold **pp = &d->holds; *pp; pp = &(*pp)->next)
+		if (!strcmp((*pp)->id, id))
+			return pp;
+	return NULL;
+}
+
 static void alert_emit(struct sl_daemon *d, json_t *rec, const char *summary)
 {
 	const struct sl_policy *p = d->pol[0].policy;
@@ -586,9 +595,15 @@ static void alert_emit(struct sl_daemon *d, json_t *rec, const char *summary)
 	log_warn("%s", summary);
 }
 
-int sl_verdict_handle(struct sl_daemon *d, const void *data, size_t len)
+/*
+ * The alert (or verdict record) of a verdict that was acted on (act_now):
+ * written once the capture records that came before it have been read, so
+ * that its evidence (the request, the credentials of earlier writes on the
+ * connection) is complete.
+ */
+static void verdict_write(struct sl_daemon *d, const struct sl_pending_verdict *pv)
 {
-	const struct sl_verdict_event *v = data;
+	const struct sl_verdict_event *v = &pv->v;
 	const struct sl_loaded_policy *lp;
 	const struct sl_policy *p;
 	struct sl_session *s;
@@ -596,13 +611,17 @@ int sl_verdict_handle(struct sl_daemon *d, const void *data, size_t len)
 	const char *rule, *verdict;
 	bool monitor, enforced;
 	char summary[1024], id[48];
+	struct sl_hold *h;
 
-	if (len < sizeof(*v))
-		return -EBADMSG;
 	lp = policy_for(d, v->generation);
 	p = lp ? lp->policy : NULL;
 	s = sl_session_by_cgroup(d, v->hdr.cgroup_id);
-	rule = p && v->rule < p->n_rules ? p->rules[v->rule].name : "?";
+	if (v->rule == SL_RULE_UNREADABLE)
+		rule = "unreadable-evidence"; /* settings.unreadable decided */
+	else if (v->rule == SL_RULE_DOOMED)
+		rule = "session-killed"; /* an action of a session with a kill verdict */
+	else
+		rule = p && v->rule < p->n_rules ? p->rules[v->rule].name : "?";
 	monitor = v->flags & SL_VERDICT_MONITOR;
 	enforced = v->flags & SL_VERDICT_ENFORCED;
 
@@ -623,8 +642,12 @@ int sl_verdict_handle(struct sl_daemon *d, const void *data, size_t len)
 	found = json_array();
 	if (!rec || !ev || !found)
 		goto out;
+	/* the actions of a doomed session are a consequence, not news: verdicts */
 	json_object_set_new(
-	    rec, "type", json_string(v->action >= SL_KACT_ALERT || monitor ? "alert" : "verdict"));
+	    rec, "type",
+	    json_string((v->action >= SL_KACT_ALERT || monitor) && v->rule != SL_RULE_DOOMED
+			    ? "alert"
+			    : "verdict"));
 	json_object_set_new(rec, "time", sl_time_json(d, v->hdr.ktime_ns));
 	json_object_set_new(rec, "alert_id", json_string(id));
 	json_object_set_new(rec, "session", s ? json_string(s->id) : json_null());
@@ -649,6 +672,23 @@ int sl_verdict_handle(struct sl_daemon *d, const void *data, size_t len)
 			    names_of_bits((const uint64_t *)v->kw, SL_KW_MAX, keyword_name, p));
 	if (v->flags & SL_VERDICT_SIGNAL_FAILED)
 		json_object_set_new(rec, "signal_failed", json_true());
+	if (v->unread) {
+		json_t *u = json_array();
+
+		if (v->unread & SL_UNREAD_LIMIT)
+			json_array_append_new(u, json_string("past_scan_limit"));
+		if (v->unread & SL_UNREAD_FAULT)
+			json_array_append_new(u, json_string("read_fault"));
+		if (v->unread & SL_UNREAD_PATH)
+			json_array_append_new(u, json_string("path_unresolved"));
+		if (v->unread & SL_UNREAD_ENV)
+			json_array_append_new(u, json_string("environment_past_scan_limit"));
+		json_object_set_new(rec, "unreadable", u);
+		json_object_set_new(rec, "suspicious",
+				    json_boolean(v->flags & SL_VERDICT_SUSPICIOUS));
+	}
+	if (v->flags & SL_VERDICT_PARTIAL)
+		json_object_set_new(rec, "partial_match", json_true());
 	if (lp && lp->generation != v->generation)
 		json_object_set_new(rec, "policy_generation_mismatch", json_true());
 
@@ -709,6 +749,15 @@ int sl_verdict_handle(struct sl_daemon *d, const void *data, size_t len)
 		json_t *c;
 		size_t i;
 
+		if (v->unread && off < sizeof(summary))
+			off += (size_t)snprintf(
+			    summary + off, sizeof(summary) - off,
+			    "; evidence not read whole (%s%s%s%s)%s",
+			    v->unread & SL_UNREAD_LIMIT ? "past the scan limit " : "",
+			    v->unread & SL_UNREAD_FAULT ? "read fault " : "",
+			    v->unread & SL_UNREAD_PATH ? "path unresolved " : "",
+			    v->unread & SL_UNREAD_ENV ? "environment too long " : "",
+			    v->flags & SL_VERDICT_SUSPICIOUS ? ", suspicious" : "");
 		json_array_foreach (found, i, c) {
 			const char *src = json_string_value(json_object_get(c, "source_file"));
 
@@ -721,36 +770,22 @@ int sl_verdict_handle(struct sl_daemon *d, const void *data, size_t len)
 		}
 	}
 
-	/* widen the kernel's verdict to the whole session */
-	if (!monitor && s && s->active && v->action == SL_KACT_KILL) {
-		alert_emit(d, rec, summary);
-		sl_session_kill(d, s, "kill verdict");
-	} else if (!monitor && s && s->active && v->action == SL_KACT_FREEZE && enforced) {
-		struct sl_hold *h = calloc(1, sizeof(*h));
+	if (pv->killed)
+		json_object_set_new(rec, "session_killed", json_true());
+	if (v->rule == SL_RULE_DOOMED) {
+		sl_record_write(d, rec); /* a consequence of a kill: a verdict record */
+	} else if (pv->hold_id[0]) {
 		uint32_t timeout = p ? p->settings.hold_timeout_s : SL_POLICY_HOLD_TIMEOUT_DEFAULT;
-		int err = write_cgroup_file(s, "cgroup.freeze", "1");
 
-		if (err)
-			log_err("session %s: cgroup.freeze: %s", s->id, strerror(-err));
-		if (!h) {
-			alert_emit(d, rec, summary);
-			sl_session_kill(d, s, "hold could not be recorded (out of memory)");
-			goto out;
-		}
-		snprintf(h->id, sizeof(h->id), "h%" PRIu64, ++d->hold_seq);
-		snprintf(h->session, sizeof(h->session), "%s", s->id);
-		h->pid = (pid_t)v->hdr.pid;
-		h->cgroup_id = s->cgroup_id;
-		h->deadline_ms = mono_ms() + (int64_t)timeout * 1000;
-		json_object_set_new(rec, "hold_id", json_string(h->id));
+		json_object_set_new(rec, "hold_id", json_string(pv->hold_id));
 		json_object_set_new(rec, "hold_timeout_s", json_integer(timeout));
-		json_object_set_new(rec, "frozen", json_boolean(err == 0));
-		h->alert = json_deep_copy(rec);
-		h->next = d->holds;
-		d->holds = h;
+		json_object_set_new(rec, "frozen", json_boolean(pv->freeze_err == 0));
+		h = hold_find(d, pv->hold_id) ? *hold_find(d, pv->hold_id) : NULL;
+		if (h && !h->alert)
+			h->alert = json_deep_copy(rec);
 		snprintf(summary + strlen(summary), sizeof(summary) - strlen(summary),
-			 "; held as %s: scopelock approve %s | scopelock deny %s", h->id, h->id,
-			 h->id);
+			 "; held as %s: scopelock approve %s | scopelock deny %s", pv->hold_id,
+			 pv->hold_id, pv->hold_id);
 		alert_emit(d, rec, summary);
 	} else if (v->action >= SL_KACT_ALERT || monitor) {
 		alert_emit(d, rec, summary);
@@ -761,15 +796,85 @@ out:
 	json_decref(rec);
 	json_decref(ev);
 	json_decref(found);
-	return 0;
 }
 
-static struct sl_hold **hold_find(struct sl_daemon *d, const char *id)
+/*
+ * Carry out what the kernel's verdict means for the whole session, now (the
+ * alert follows when its evidence has been read): a kill verdict kills the
+ * session's cgroup, a hold freezes it and records the hold, an action of a
+ * session already doomed kills it if that was not done yet (its record
+ * lost). Fills the pending entry.
+ */
+static void verdict_act(struct sl_daemon *d, struct sl_pending_verdict *pv)
 {
-	for (struct sl_hold **pp = &d->holds; *pp; pp = &(*pp)->next)
-		if (!strcmp((*pp)->id, id))
-			return pp;
-	return NULL;
+	const struct sl_verdict_event *v = &pv->v;
+	const struct sl_loaded_policy *lp = policy_for(d, v->generation);
+	const struct sl_policy *p = lp ? lp->policy : NULL;
+	struct sl_session *s = sl_session_by_cgroup(d, v->hdr.cgroup_id);
+	bool monitor = v->flags & SL_VERDICT_MONITOR, enforced = v->flags & SL_VERDICT_ENFORCED;
+	uint32_t timeout = p ? p->settings.hold_timeout_s : SL_POLICY_HOLD_TIMEOUT_DEFAULT;
+	struct sl_hold *h;
+
+	if (!s || !s->active || monitor)
+		return;
+	if (v->rule == SL_RULE_DOOMED) {
+		if (!s->killed)
+			sl_session_kill(d, s, "an action after a kill verdict in the kernel");
+		return;
+	}
+	if (v->action == SL_KACT_KILL) {
+		sl_session_kill(d, s, "kill verdict");
+		pv->killed = true;
+		return;
+	}
+	if (v->action != SL_KACT_FREEZE || !enforced)
+		return;
+	pv->freeze_err = write_cgroup_file(s, "cgroup.freeze", "1");
+	if (pv->freeze_err)
+		log_err("session %s: cgroup.freeze: %s", s->id, strerror(-pv->freeze_err));
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		sl_session_kill(d, s, "hold could not be recorded (out of memory)");
+		pv->killed = true;
+		return;
+	}
+	snprintf(h->id, sizeof(h->id), "h%" PRIu64, ++d->hold_seq);
+	snprintf(h->session, sizeof(h->session), "%s", s->id);
+	h->pid = (pid_t)v->hdr.pid;
+	h->cgroup_id = s->cgroup_id;
+	h->deadline_ms = mono_ms() + (int64_t)timeout * 1000;
+	h->next = d->holds;
+	d->holds = h;
+	snprintf(pv->hold_id, sizeof(pv->hold_id), "%s", h->id);
+}
+
+void sl_verdicts_flush(struct sl_daemon *d, uint64_t before_ns)
+{
+	size_t n = 0;
+
+	while (n < d->npending && d->pending[n].v.hdr.ktime_ns < before_ns)
+		verdict_write(d, &d->pending[n++]);
+	memmove(d->pending, d->pending + n, (d->npending - n) * sizeof(d->pending[0]));
+	d->npending -= n;
+}
+
+int sl_verdict_handle(struct sl_daemon *d, const void *data, size_t len)
+{
+	struct sl_pending_verdict *pv;
+
+	if (len < sizeof(struct sl_verdict_event))
+		return -EBADMSG;
+	if (d->npending == SL_PENDING_VERDICTS) {
+		/* full: the oldest is written with the evidence there is */
+		verdict_write(d, &d->pending[0]);
+		memmove(d->pending, d->pending + 1, (d->npending - 1) * sizeof(d->pending[0]));
+		d->npending--;
+	}
+	pv = &d->pending[d->npending++];
+	memset(pv, 0, sizeof(*pv));
+	memcpy(&pv->v, data, sizeof(pv->v));
+	verdict_act(d, pv);
+	return 0;
 }
 
 int sl_hold_resolve(struct sl_daemon *d, const char *id, bool approve, const char *who,

@@ -461,12 +461,44 @@ static struct sl_policy_loc loc_of(const struct ynode *n)
 
 /* ---- settings ---- */
 
+/* settings.unreadable: what becomes of an action whose evidence the kernel
+ * could not read whole (docs/policy.md) */
+static void parse_unreadable(struct vctx *c, const struct ynode *n)
+{
+	static const struct keyspec ks[] = {
+	    {"suspicious", false, NULL},
+	    {"otherwise", false, NULL},
+	};
+	/* deny refuses a connect only: it cannot stop an exec or a TLS write */
+	static const char *const acts[] = {"log", "alert", "freeze", "kill"};
+	static const uint32_t act_val[] = {SL_ACT_LOG, SL_ACT_ALERT, SL_ACT_FREEZE, SL_ACT_KILL};
+	struct sl_policy_settings *s = &c->p->settings;
+	const struct ynode *v;
+	uint32_t a;
+	size_t old;
+
+	if (!check_map(c, n, "a mapping (suspicious, otherwise)", ks, SL_ARRAY_SIZE(ks)))
+		return;
+	if ((v = map_get(n, "suspicious"))) {
+		old = path_str(c, "suspicious");
+		if (get_enum(c, v, acts, SL_ARRAY_SIZE(acts), &a))
+			s->unreadable_suspicious = act_val[a];
+		path_restore(c, old);
+	}
+	if ((v = map_get(n, "otherwise"))) {
+		old = path_str(c, "otherwise");
+		if (get_enum(c, v, acts, SL_ARRAY_SIZE(acts), &a))
+			s->unreadable_otherwise = act_val[a];
+		path_restore(c, old);
+	}
+}
+
 static void parse_settings(struct vctx *c, const struct ynode *n)
 {
 	static const struct keyspec ks[] = {
 	    {"hold_timeout", false, NULL}, {"alert_file", false, NULL},
 	    {"admin_group", false, NULL},  {"secret_min_length", false, NULL},
-	    {"syslog", false, NULL},
+	    {"syslog", false, NULL},	   {"unreadable", false, NULL},
 	};
 	struct sl_policy_settings *s = &c->p->settings;
 	const struct ynode *v;
@@ -475,8 +507,9 @@ static void parse_settings(struct vctx *c, const struct ynode *n)
 
 	if (!check_map(
 		c, n,
-		"a mapping (hold_timeout, alert_file, admin_group, secret_min_length, syslog)", ks,
-		SL_ARRAY_SIZE(ks)))
+		"a mapping (hold_timeout, alert_file, admin_group, secret_min_length, syslog, "
+		"unreadable)",
+		ks, SL_ARRAY_SIZE(ks)))
 		return;
 	if ((v = map_get(n, "hold_timeout"))) {
 		old = path_str(c, "hold_timeout");
@@ -521,6 +554,11 @@ static void parse_settings(struct vctx *c, const struct ynode *n)
 	if ((v = map_get(n, "syslog"))) {
 		old = path_str(c, "syslog");
 		get_bool(c, v, &s->syslog);
+		path_restore(c, old);
+	}
+	if ((v = map_get(n, "unreadable"))) {
+		old = path_str(c, "unreadable");
+		parse_unreadable(c, v);
 		path_restore(c, old);
 	}
 }
@@ -1578,6 +1616,8 @@ int sl_policy_load_buf(const char *name, const void *buf, size_t len, struct sl_
 	p->settings.hold_timeout_s = SL_POLICY_HOLD_TIMEOUT_DEFAULT;
 	p->settings.secret_min_len = SL_POLICY_SECRET_MIN_DEFAULT;
 	p->settings.syslog = true;
+	p->settings.unreadable_suspicious = SL_ACT_FREEZE;
+	p->settings.unreadable_otherwise = SL_ACT_ALERT;
 	c.p = p;
 	parse_root(&c, root);
 	if (c.err) {

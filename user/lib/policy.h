@@ -228,6 +228,15 @@ struct sl_policy_settings {
 	char *alert_file;	 /* NULL: the daemon's default */
 	char *admin_group;	 /* may approve / deny besides root; NULL: root only */
 	bool syslog;		 /* alerts to syslog / journald */
+	/*
+	 * unreadable: an exec or TLS write whose evidence the kernel could not
+	 * read whole (argv or plaintext past the scan limit, a buffer that
+	 * faulted), or an open whose path could not be resolved: the action
+	 * (enum sl_action, not deny) when the session is tainted with another
+	 * environment or a pattern partly matched, and otherwise
+	 */
+	uint32_t unreadable_suspicious; /* default SL_ACT_FREEZE */
+	uint32_t unreadable_otherwise;	/* default SL_ACT_ALERT */
 };
 
 /* a credential value (or fingerprint) labelled with an environment */
@@ -363,17 +372,23 @@ int sl_policy_exec_subject(char *const argv[], char **out, size_t *len);
  * of channel matched by the keyword set seen, the target class of the
  * evidence environments and the session's taint, and the deciding rule.
  */
+/* sl_policy_decision.rule when settings.unreadable decided */
+#define SL_POLICY_RULE_UNREADABLE (-2)
+
 struct sl_policy_decision {
-	int32_t rule; /* deciding rule, -1: none matched */
+	int32_t rule; /* deciding rule, -1: none matched, SL_POLICY_RULE_UNREADABLE */
 	uint32_t action;
 	bool monitor;	       /* a monitor rule decided, or the session is in monitor mode */
 	uint32_t target_class; /* SL_TARGET_* (one bit) */
 	uint64_t target_env;   /* the environments the class was computed from */
 	uint64_t patterns[SL_POLICY_MAX_PATTERNS / 64]; /* bit p: pattern p matched */
+	bool partial;	 /* a pattern of the channel partly matched */
+	bool suspicious; /* unread evidence: the stronger unreadable action */
 };
+/* unread: the evidence was not read whole (settings.unreadable takes part) */
 void sl_policy_decide(const struct sl_policy *p, uint32_t channel,
 		      const uint64_t seen[SL_POLICY_KW_WORDS], uint64_t evidence_env,
-		      uint64_t taint, uint32_t scope_env, bool session_monitor,
+		      uint64_t taint, uint32_t scope_env, bool session_monitor, bool unread,
 		      struct sl_policy_decision *out);
 
 #endif /* SL_POLICY_H */

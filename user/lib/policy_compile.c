@@ -977,6 +977,8 @@ int sl_policy_compile(const struct sl_policy *p, struct sl_compiled_policy **out
 	if (!c)
 		return -ENOMEM;
 	c->hdr.mode = p->mode;
+	c->hdr.unread_suspicious = p->settings.unreadable_suspicious;
+	c->hdr.unread_otherwise = p->settings.unreadable_otherwise;
 	ret = compile_patterns(p, c, err, errlen);
 	if (!ret)
 		ret = compile_rules(p, c, err, errlen);

@@ -126,4 +126,3 @@ int sl_policy_maps_flip(const struct sl_policy_map_fds *fds, uint32_t slot, uint
 		return -errno;
 	return 0;
 }
-

@@ -13,6 +13,20 @@
 #include "policy.h"
 #include "scopelock_decide.h"
 
+/* one decision model: the user-space names of the kernel's values */
+_Static_assert(SL_TARGET_IN_SCOPE == SL_KTGT_IN_SCOPE && SL_TARGET_OUTSIDE == SL_KTGT_OUTSIDE &&
+		   SL_TARGET_UNKNOWN == SL_KTGT_UNKNOWN,
+	       "target classes");
+_Static_assert((int)SL_ACT_LOG == (int)SL_KACT_LOG && (int)SL_ACT_ALERT == (int)SL_KACT_ALERT &&
+		   (int)SL_ACT_DENY == (int)SL_KACT_DENY &&
+		   (int)SL_ACT_FREEZE == (int)SL_KACT_FREEZE &&
+		   (int)SL_ACT_KILL == (int)SL_KACT_KILL,
+	       "actions");
+_Static_assert((int)SL_CHAN_EXEC == (int)SL_KCH_EXEC && (int)SL_CHAN_TLS == (int)SL_KCH_TLS &&
+		   (int)SL_CHAN_CONNECT == (int)SL_KCH_CONNECT &&
+		   (int)SL_CHAN_OPEN == (int)SL_KCH_OPEN,
+	       "channels");
+
 static bool contains(const uint8_t *h, size_t hl, const uint8_t *n, size_t nl, bool icase)
 {
 	if (nl == 0)
@@ -106,9 +120,29 @@ int sl_policy_exec_subject(char *const argv[], char **out, size_t *len)
 	return 0;
 }
 
+/* some but not all groups of a pattern of channel seen, none excluded */
+static bool pattern_partial(const struct sl_policy *p, uint32_t i,
+			    const uint64_t seen[SL_POLICY_KW_WORDS])
+{
+	const struct sl_policy_pattern *pt = &p->patterns[i];
+	uint32_t hits = 0;
+
+	for (uint32_t k = 0; k < pt->n_none; k++)
+		if (is_seen(seen, pt->none[k]))
+			return false;
+	for (uint32_t g = 0; g < pt->n_groups; g++) {
+		bool any = false;
+
+		for (uint32_t k = 0; k < pt->groups[g].n_kw && !any; k++)
+			any = is_seen(seen, pt->groups[g].kw[k]);
+		hits += any;
+	}
+	return hits && hits < pt->n_groups;
+}
+
 void sl_policy_decide(const struct sl_policy *p, uint32_t channel,
 		      const uint64_t seen[SL_POLICY_KW_WORDS], uint64_t evidence_env,
-		      uint64_t taint, uint32_t scope_env, bool session_monitor,
+		      uint64_t taint, uint32_t scope_env, bool session_monitor, bool unread,
 		      struct sl_policy_decision *out)
 {
 	__u64 target = 0;
@@ -117,10 +151,14 @@ void sl_policy_decide(const struct sl_policy *p, uint32_t channel,
 	out->rule = -1;
 	out->target_class = sl_decide_target(channel, evidence_env, taint, scope_env, &target);
 	out->target_env = target;
-	for (uint32_t i = 0; i < p->n_patterns && i < SL_POLICY_MAX_PATTERNS; i++)
-		if (channel < SL_CHAN_MAX && (p->patterns[i].channels & SL_CHAN_BIT(channel)) &&
-		    sl_policy_pattern_eval(p, i, seen))
+	for (uint32_t i = 0; i < p->n_patterns && i < SL_POLICY_MAX_PATTERNS; i++) {
+		if (channel >= SL_CHAN_MAX || !(p->patterns[i].channels & SL_CHAN_BIT(channel)))
+			continue;
+		if (sl_policy_pattern_eval(p, i, seen))
 			out->patterns[i / 64] |= 1ULL << (i % 64);
+		else if (pattern_partial(p, i, seen))
+			out->partial = true;
+	}
 	for (uint32_t i = 0; i < p->n_rules && i < SL_POLICY_MAX_RULES; i++) {
 		const struct sl_policy_rule *r = &p->rules[i];
 		bool any = r->n_patterns == 0;
@@ -139,6 +177,20 @@ void sl_policy_decide(const struct sl_policy *p, uint32_t channel,
 			out->monitor = r->effective_monitor;
 		}
 	}
-	if (out->rule >= 0 && session_monitor)
+	if (unread) {
+		int susp = 0;
+		uint32_t act = sl_decide_unreadable(out->target_class, taint, scope_env,
+						    out->partial, p->settings.unreadable_suspicious,
+						    p->settings.unreadable_otherwise, &susp);
+		bool mon = p->mode == SL_POLICY_MONITOR;
+
+		out->suspicious = susp;
+		if (sl_decide_rule_wins(out->rule != -1, out->action, out->monitor, act, mon)) {
+			out->rule = SL_POLICY_RULE_UNREADABLE;
+			out->action = act;
+			out->monitor = mon;
+		}
+	}
+	if (out->rule != -1 && session_monitor)
 		out->monitor = true;
 }

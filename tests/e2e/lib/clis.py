@@ -58,7 +58,7 @@ def killed_case(t, d, bindir, what, argv, needle, agent_lines=None, cwd=None):
     sid = d.session_id(name)
     dump = d.dump(session=sid, types=("exec", "alert", "verdict", "session_killed", "open"))
     if marker.exists():
-        fail(f"{what}: the program ran (marker written: {marker.read_text()!r})\n{dump}")
+        fail(f"{what}: the program ran (marker written: {marker.read_text()[:300]!r})\n{dump}")
     eq(r.rc, 137, f"{what}: exit status of the session ({r})\n{dump}")
     rec = wait_alert(d, sid, RULE)
     s = short(rec, 1500)

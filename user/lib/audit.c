@@ -862,11 +862,10 @@ static void note_failure(struct sl_audit *a, int err)
 	a->period_gaps = 0;
 	/* chained right after the record that could not be written */
 	if (chain_own(a,
-		      json_pack("{s:s, s:o, s:s, s:o, s:o, s:s, s:I, s:I}", "type",
-				"audit_failure", "time", time_now(), "operation", a->op, "error",
-				errno_text(err), "errno", errno_name(err), "file", a->path,
-				"written_seq", (json_int_t)a->written_seq, "buffer_limit",
-				(json_int_t)a->limit),
+		      json_pack("{s:s, s:o, s:s, s:o, s:o, s:s, s:I, s:I}", "type", "audit_failure",
+				"time", time_now(), "operation", a->op, "error", errno_text(err),
+				"errno", errno_name(err), "file", a->path, "written_seq",
+				(json_int_t)a->written_seq, "buffer_limit", (json_int_t)a->limit),
 		      true))
 		log_debug("audit: no memory for the audit_failure record");
 }
@@ -951,8 +950,8 @@ static int chain_gap(struct sl_audit *a)
 			(json_int_t)d->bytes, "types", d->types ?: json_null(), "sessions",
 			d->sessions ?: json_null(), "first_time", d->first_time, "last_time",
 			d->last_time, "reason", d->reason, "error", errno_text(d->error), "errno",
-			errno_name(d->error), "after_seq", (json_int_t)d->after_seq,
-			"buffer_limit", (json_int_t)a->limit);
+			errno_name(d->error), "after_seq", (json_int_t)d->after_seq, "buffer_limit",
+			(json_int_t)a->limit);
 	err = chain_own(a, rec, true);
 	if (err)
 		return err;
@@ -1561,7 +1560,8 @@ void sl_audit_close(struct sl_audit *a)
 		close(a->fd);
 	}
 	if (a->q_records)
-		log_debug("audit: %llu records could not be written", (unsigned long long)a->q_records);
+		log_debug("audit: %llu records could not be written",
+			  (unsigned long long)a->q_records);
 	while (a->head) {
 		struct item *it = a->head;
 

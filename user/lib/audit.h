@@ -56,11 +56,11 @@ struct sl_audit_opts {
 
 /* the writer's state, for the daemon's decisions and `scopelock status` */
 struct sl_audit_status {
-	bool failing;	       /* records wait in the buffer: a write failed */
-	bool buffer_high;      /* buffered record bytes >= 7/8 of the limit */
-	int error;	       /* -errno of the first failure of this period, 0 */
-	int last_error;	       /* -errno of the latest failed attempt */
-	const char *operation; /* what failed first: "write", "fdatasync", ... */
+	bool failing;		       /* records wait in the buffer: a write failed */
+	bool buffer_high;	       /* buffered record bytes >= 7/8 of the limit */
+	int error;		       /* -errno of the first failure of this period, 0 */
+	int last_error;		       /* -errno of the latest failed attempt */
+	const char *operation;	       /* what failed first: "write", "fdatasync", ... */
 	struct timespec failing_since; /* CLOCK_REALTIME */
 	uint64_t buffered_records;     /* lines waiting (the log's own included) */
 	uint64_t buffered_bytes;

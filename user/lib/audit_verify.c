@@ -474,8 +474,7 @@ static int note_writer_record(struct ctx *c, json_t *obj, const char *type)
 	note = json_deep_copy(obj);
 	if (note)
 		json_object_del(note, "prev"); /* noise here: it was checked */
-	if (!c->res->notes || !note ||
-	    json_object_set_new(note, "file", json_string(c->path)) ||
+	if (!c->res->notes || !note || json_object_set_new(note, "file", json_string(c->path)) ||
 	    json_object_set_new(note, "line", json_integer((json_int_t)c->line)) ||
 	    json_array_append_new(c->res->notes, note))
 		return io_error(c->res, -ENOMEM, c->path, "verify");

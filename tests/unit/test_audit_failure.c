@@ -39,8 +39,8 @@ static struct {
 	int fdatasync_err;
 	int ftruncate_err; /* once */
 	int rename_err;
-	int create_err;	  /* openat of audit.jsonl */
-	int tmp_err;	  /* openat of a compression's .tmp */
+	int create_err;	       /* openat of audit.jsonl */
+	int tmp_err;	       /* openat of a compression's .tmp */
 	unsigned int short_ok; /* let writes through in pieces of this many bytes */
 	unsigned int writes, failed_writes;
 } fk;
@@ -325,8 +325,8 @@ static void test_buffered_in_order(void **state)
 	}
 	assert_string_equal(type_of(recs, 6), "test");
 	assert_string_equal(type_of(recs, 7), "audit_failure");
-	assert_string_equal(
-	    json_string_value(json_object_get(json_array_get(recs, 7), "errno")), "ENOSPC");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(recs, 7), "errno")),
+			    "ENOSPC");
 	assert_int_equal(int_of(json_array_get(recs, 7), "written_seq"), 6);
 	assert_string_equal(type_of(recs, 27), "audit_resumed");
 	assert_int_equal(int_of(json_array_get(recs, 27), "records_buffered"), 20);
@@ -400,8 +400,8 @@ static void test_eio_and_fdatasync(void **state)
 	/* segment_start, 0, 1, audit_failure, 2, audit_resumed */
 	assert_int_equal(json_array_size(recs), 6);
 	assert_string_equal(type_of(recs, 3), "audit_failure");
-	assert_string_equal(json_string_value(json_object_get(json_array_get(recs, 3), "operation")),
-			    "fdatasync");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(recs, 3), "operation")), "fdatasync");
 	assert_int_equal(int_of(json_array_get(recs, 4), "i"), 2);
 	assert_string_equal(type_of(recs, 5), "audit_resumed");
 	json_decref(recs);
@@ -510,9 +510,8 @@ static void test_full_buffer_gap(void **state)
 	assert_int_equal(int_of(gap, "after_seq"), (json_int_t)last_in);
 	assert_int_equal(int_of(json_object_get(gap, "types"), "open"), dropped_open);
 	assert_int_equal(int_of(json_object_get(gap, "types"), "exec"), dropped - dropped_open);
-	assert_int_equal(
-	    int_of(json_object_get(json_object_get(gap, "sessions"), "s2"), "exec"),
-	    dropped_exec_s2);
+	assert_int_equal(int_of(json_object_get(json_object_get(gap, "sessions"), "s2"), "exec"),
+			 dropped_exec_s2);
 	assert_string_equal(json_string_value(json_object_get(gap, "reason")), "buffer_full");
 	assert_string_equal(json_string_value(json_object_get(gap, "errno")), "ENOSPC");
 	assert_string_equal(json_string_value(json_object_get(gap, "first_time")),
@@ -534,8 +533,8 @@ static void test_full_buffer_gap(void **state)
 			continue;
 		assert_int_equal(int_of(note, "records"), dropped);
 		assert_int_equal(int_of(note, "line"), (json_int_t)last_in + 1);
-		assert_non_null(strstr(json_string_value(json_object_get(note, "file")),
-				       "audit.jsonl"));
+		assert_non_null(
+		    strstr(json_string_value(json_object_get(note, "file")), "audit.jsonl"));
 	}
 	sl_verify_result_release(&res);
 }
@@ -748,16 +747,11 @@ static void test_buffer_limit(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    T(test_buffered_in_order),
-	    T(test_short_writes_complete),
-	    T(test_eio_and_fdatasync),
-	    T(test_truncate_fails_then_cut),
-	    T(test_full_buffer_gap),
-	    T(test_gap_before_next_record),
-	    T(test_rotation_under_failure),
-	    T(test_compression_failure_keeps_segment),
-	    T(test_close_while_failing),
-	    T(test_buffer_limit),
+	    T(test_buffered_in_order),	    T(test_short_writes_complete),
+	    T(test_eio_and_fdatasync),	    T(test_truncate_fails_then_cut),
+	    T(test_full_buffer_gap),	    T(test_gap_before_next_record),
+	    T(test_rotation_under_failure), T(test_compression_failure_keeps_segment),
+	    T(test_close_while_failing),    T(test_buffer_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

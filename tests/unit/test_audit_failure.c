@@ -540,8 +540,10 @@ static void test_full_buffer_gap(void **state)
 }
 
 /*
- * A write that works again for a moment: records drain, a record fits, the
- * gap goes right before it (not later), and a second loss gets its own gap.
+ * A write that works again for a while: records drain; a record that fits
+ * while the buffer is still over half full is dropped too (one loss window);
+ * once it is below half a record gets in and the gap goes right before it;
+ * a second loss gets its own gap.
  */
 static void test_gap_before_next_record(void **state)
 {
@@ -557,8 +559,13 @@ static void test_gap_before_next_record(void **state)
 		err = append(a, "open", "s1", i, 4000, NULL);
 		drops += err == -ENOBUFS;
 	}
-	/* ten lines get through, then it fails again */
+	/* ten lines get through, then it fails again: still over half full */
 	fk.writes_ok = 10;
+	assert_int_equal(sl_audit_retry(a), -ENOSPC);
+	assert_int_equal(append(a, "open", "s1", i++, 4000, NULL), -ENOBUFS);
+	drops++;
+	/* thirty more: below half */
+	fk.writes_ok = 30;
 	assert_int_equal(sl_audit_retry(a), -ENOSPC);
 	assert_int_equal(append(a, "open", "s1", i++, 4000, NULL), 0);
 	while (append(a, "open", "s1", i, 4000, NULL) == 0)
@@ -572,7 +579,7 @@ static void test_gap_before_next_record(void **state)
 			continue;
 		gaps++;
 		if (gaps == 1) {
-			assert_int_equal(int_of(json_array_get(recs, k), "records"), 3);
+			assert_int_equal(int_of(json_array_get(recs, k), "records"), 4);
 			assert_string_equal(type_of(recs, k + 1), "open");
 		} else {
 			assert_int_equal(int_of(json_array_get(recs, k), "records"), 1);
@@ -582,7 +589,7 @@ static void test_gap_before_next_record(void **state)
 	json_decref(recs);
 	assert_int_equal(verify(f, &res), 0);
 	assert_int_equal(res.gaps, 2);
-	assert_int_equal(res.lost_records, 4);
+	assert_int_equal(res.lost_records, 5);
 	assert_int_equal(res.audit_failures, 1); /* one period: the queue never emptied */
 	sl_verify_result_release(&res);
 }

@@ -105,16 +105,21 @@ int sl_record_write(struct sl_daemon *d, json_t *rec)
 	sl_redact_record(d, rec);
 	err = sl_audit_append(d->audit, rec, &line, NULL);
 	if (err) {
-		/* the audit log is the product: say so loudly, keep counting */
-		if (d->audit_errors++ % 1000 == 0)
-			log_err("audit log '%s': append failed: %s (%llu failures so far)",
+		/* dropped (counted by the log, stated by a gap record) or not a record */
+		d->audit_errors++;
+		if (err != -ENOBUFS && d->audit_errors % 1000 == 1)
+			log_err("audit log '%s': append failed: %s (%llu records not in the log so "
+				"far)",
 				sl_audit_path(d->audit), strerror(-err),
 				(unsigned long long)d->audit_errors);
+		sl_audit_guard_check(d);
 		return err;
 	}
 	d->records++;
 	sl_control_broadcast(d, line, strlen(line), session);
 	recent_push(d, line);
+	/* the log may have started failing, filled up, or drained */
+	sl_audit_guard_check(d);
 	return 0;
 }
 

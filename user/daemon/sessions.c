@@ -319,6 +319,10 @@ int sl_session_create(struct sl_daemon *d, json_t *req, int pidfd, const struct 
 	if (peer->uid != 0 && pw->pw_uid != peer->uid)
 		FAIL("permission refused: uid %u may not start a session as '%s'", peer->uid, user);
 
+	if (sl_audit_guard_refuses(d, err, errlen)) {
+		ret = -EAGAIN;
+		goto out;
+	}
 	ret = sl_peer_in_session(peer->pid, which, sizeof(which));
 	if (ret > 0)
 		FAIL("refused: the requester (pid %d) is inside session %s; sessions cannot create "

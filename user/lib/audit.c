@@ -1361,11 +1361,17 @@ static int prepare(struct sl_audit *a)
 	return 0;
 }
 
-/* does a caller record of len bytes fit in the buffer? */
+/*
+ * Does a caller record of len bytes fit in the buffer? Once records were
+ * dropped, only when the buffer has drained to half: a loss is one window
+ * (one gap record), not a record lost here and there as sizes vary.
+ */
 static bool has_room(const struct sl_audit *a, size_t len)
 {
 	/* with nothing waiting it is written at once (or is the one that waits) */
-	return !a->head || a->q_caller_bytes + len <= a->limit;
+	if (!a->head)
+		return true;
+	return a->q_caller_bytes + len <= (a->drop.records ? a->limit / 2 : a->limit);
 }
 
 int sl_audit_append(struct sl_audit *a, json_t *rec, char **line_out, uint64_t *seq_out)
@@ -1459,7 +1465,7 @@ void sl_audit_get_status(const struct sl_audit *a, struct sl_audit_status *st)
 	if (!a)
 		return;
 	st->failing = a->failing;
-	st->buffer_high = a->q_caller_bytes >= a->limit - a->limit / 8;
+	st->buffer_high = a->q_caller_bytes >= a->limit / 2;
 	st->error = a->failing ? a->fail_err : 0;
 	st->last_error = a->failing ? a->last_err : 0;
 	st->operation = a->failing ? a->fail_op : NULL;

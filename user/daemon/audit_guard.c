@@ -8,14 +8,21 @@
  * else) once the buffer is half full (the other half takes what is already on
  * its way: the kernel ring buffer's records, the daemon's own), new sessions
  * are refused, and the
- * sessions are thawed when everything waiting is in the file. A session that
+ * sessions are thawed when everything waiting is in the file. While they are
+ * frozen the daemon does not read the kernel ring buffer: what the sessions
+ * did before they froze waits there (the ring is bounded, and frozen sessions
+ * add nothing to it) instead of overflowing the audit buffer, and it is read,
+ * and written, before the sessions thaw. A session that
  * is also held for a person stays frozen: the two reasons are kept apart
  * (sl_session.audit_frozen here, the hold list in verdict.c).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <time.h>
+
+#include <bpf/libbpf.h>
 
 #include "daemon.h"
 #include "log.h"
@@ -36,6 +43,16 @@ static bool freeze_mode(const struct sl_daemon *d)
 static const char *err_text(int err)
 {
 	return err ? strerror(-err) : "no error";
+}
+
+/* stop or restart reading the kernel ring buffer (its epoll registration) */
+static void ring_pause(struct sl_daemon *d, bool pause)
+{
+	struct epoll_event ev = {.events = pause ? 0 : EPOLLIN, .data.u64 = SL_EP_RINGBUF};
+
+	d->guard.ring_paused = pause;
+	if (d->rb && epoll_ctl(d->epfd, EPOLL_CTL_MOD, ring_buffer__epoll_fd(d->rb), &ev))
+		log_err("ring buffer: epoll_ctl: %s", strerror(errno));
 }
 
 static void freeze_sessions(struct sl_daemon *d, const struct sl_audit_status *st)
@@ -62,6 +79,7 @@ static void freeze_sessions(struct sl_daemon *d, const struct sl_audit_status *s
 	}
 	d->guard.frozen = true;
 	d->guard.freezes++;
+	ring_pause(d, true);
 	clock_gettime(CLOCK_REALTIME, &d->guard.frozen_since);
 	log_err("audit log '%s': %llu bytes of records wait in memory (buffer limit %llu: "
 		"settings.audit_buffer): %zu session%s frozen until the log can be written (%s)",
@@ -82,6 +100,12 @@ static void thaw_sessions(struct sl_daemon *d)
 	json_t *ids = json_array(), *held = json_array(), *rec;
 	struct timespec now;
 	size_t n = 0;
+
+	/* what the sessions did before they froze goes into the log first, and
+	 * verdicts among it are acted on before anything runs again */
+	ring_pause(d, false);
+	sl_drain(d);
+	sl_sessions_on_inotify(d);
 
 	for (size_t i = 0; i < d->nsessions; i++) {
 		struct sl_session *s = &d->sessions[i];
@@ -222,7 +246,7 @@ void sl_audit_guard_drain(struct sl_daemon *d, unsigned int timeout_ms)
 	sl_audit_get_status(d->audit, &st);
 	log_err("audit log '%s': %llu records (up to seq %llu) could not be written before the "
 		"daemon stopped and are lost: the log ends at seq %llu (%s: %s)",
-		sl_audit_path(d->audit), (unsigned long long)left,
-		(unsigned long long)st.last_seq, (unsigned long long)st.written_seq,
-		st.operation ?: "write", err_text(st.last_error));
+		sl_audit_path(d->audit), (unsigned long long)left, (unsigned long long)st.last_seq,
+		(unsigned long long)st.written_seq, st.operation ?: "write",
+		err_text(st.last_error));
 }

@@ -115,10 +115,11 @@ struct sl_evidence {
 
 /* the audit log cannot be written (audit_guard.c) */
 struct sl_audit_guard {
-	bool failing;  /* the failure was reported */
-	bool dropping; /* the drops were reported */
-	bool frozen;   /* sessions are frozen for it */
-	bool busy;     /* its own records come back through sl_record_write */
+	bool failing;	  /* the failure was reported */
+	bool dropping;	  /* the drops were reported */
+	bool frozen;	  /* sessions are frozen for it */
+	bool ring_paused; /* the kernel ring buffer is not read meanwhile */
+	bool busy;	  /* its own records come back through sl_record_write */
 	uint64_t freezes;
 	struct timespec frozen_since; /* CLOCK_REALTIME */
 };

@@ -230,9 +230,8 @@ static void keep_evidence(struct sl_daemon *d, const struct sl_event_hdr *h, con
 	}
 }
 
-int sl_events_handle(void *ctx, void *data, size_t len)
+static int handle_record(struct sl_daemon *d, void *data, size_t len)
 {
-	struct sl_daemon *d = ctx;
 	const struct sl_event_hdr *h = data;
 	struct sl_session *s;
 	const char *type;
@@ -299,6 +298,18 @@ int sl_events_handle(void *ctx, void *data, size_t len)
 	return 0;
 }
 
+int sl_events_handle(void *ctx, void *data, size_t len)
+{
+	struct sl_daemon *d = ctx;
+
+	handle_record(d, data, len);
+	/*
+	 * Sessions were just frozen for the audit log: stop after this record
+	 * (libbpf counts it consumed), the rest waits in the kernel ring.
+	 */
+	return d->guard.ring_paused && !d->stop ? -EAGAIN : 0;
+}
+
 /* Write a "loss" record for every (cause, op) whose counter moved. */
 int sl_loss_poll(struct sl_daemon *d)
 {
@@ -344,9 +355,10 @@ void sl_drain(struct sl_daemon *d)
 {
 	int n;
 
-	if (!d->rb)
+	/* sessions frozen for the audit log: their records wait in the kernel ring */
+	if (!d->rb || (d->guard.ring_paused && !d->stop))
 		return;
 	n = ring_buffer__consume(d->rb);
-	if (n < 0)
+	if (n < 0 && n != -EAGAIN)
 		log_err("ring buffer consume: %s", strerror(-n));
 }

@@ -559,6 +559,10 @@ void sl_sessions_on_inotify(struct sl_daemon *d)
 		if (n <= 0)
 			break;
 	}
+	/* the ring is not read while frozen for the audit log (audit_guard.c): a
+	 * session ends once its records are in, at the next check after the thaw */
+	if (d->guard.ring_paused)
+		return;
 	/* cheap and robust: check every active session */
 	for (size_t i = 0; i < d->nsessions; i++) {
 		struct sl_session *s = &d->sessions[i];

@@ -26,15 +26,19 @@ import json
 import os
 import subprocess
 
+from auditfs import AuditFS, audit_status, cgroup_file, frozen
 from enforce import World, policy_text, write_policy
-from harness import (PY, check, check_chain, cgroup_abs, cli, eq, fail, rand_marker,
-                     read_raw_lines, segment_files, short, wait_until)
+from harness import (PY, check, check_chain, cli, eq, fail, rand_marker, read_raw_lines,
+                     segment_files, short, wait_until)
 
 N = 3000
 BUFFER = 262144  # settings.audit_buffer: the smallest allowed, fills quickly
 
 # the session: opens its counter (outside the tmpfs), waits for GO, then N
-# opens of /etc/hostname, writing how many it did after each
+# opens of /etc/hostname, writing how many it did after each. It pauses 10 ms
+# every 50 opens so that, even on a loaded machine, it still has work to do
+# when the daemon (which reads the kernel ring in batches) has read half a
+# buffer of its records and freezes it.
 LOOP = r'''
 import os, sys, time
 counter, go, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -46,57 +50,9 @@ for i in range(n):
     with open("/etc/hostname", "rb") as f:
         f.read()
     os.pwrite(fd, b"%12d" % (i + 1), 0)
+    if i % 50 == 49:
+        time.sleep(0.01)
 '''
-
-
-class AuditFS:
-    """A tmpfs of `size` at TMP/name for the audit directory, and a filler
-    file on it that the test writes until ENOSPC and removes again."""
-
-    def __init__(self, t, size="4m", name="auditfs"):
-        self.path = t.tmp / name
-        self.path.mkdir()
-        r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs",
-                            str(self.path)], capture_output=True, stdin=subprocess.DEVNULL)
-        check(r.returncode == 0, f"mount tmpfs at {self.path}: {r.stderr.decode()}")
-        # registered before the daemon: cleanups run in reverse, so this runs after it stopped
-        t.on_cleanup(self.umount)
-        self.audit = str(self.path / "audit")
-        self.filler = self.path / "filler"
-
-    def fill(self):
-        """Write the filler until the file system is full; returns its size."""
-        n = 0
-        fd = os.open(self.filler, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        try:
-            while True:
-                n += os.write(fd, b"\0" * 65536)
-        except OSError as e:
-            check(e.errno == 28, f"filling {self.filler}: {e}")
-        finally:
-            os.close(fd)
-        # the last partial pages too
-        fd = os.open(self.filler, os.O_WRONLY | os.O_APPEND)
-        try:
-            while True:
-                n += os.write(fd, b"\0" * 512)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
-        st = os.statvfs(self.path)
-        check(st.f_bavail == 0, f"{self.path} still has {st.f_bavail} free blocks after filling")
-        return n
-
-    def free(self):
-        os.unlink(self.filler)
-
-    def umount(self):
-        if os.path.ismount(self.path):
-            r = subprocess.run(["umount", str(self.path)], capture_output=True,
-                               stdin=subprocess.DEVNULL)
-            if r.returncode:
-                raise RuntimeError(f"umount {self.path}: {r.stderr.decode()}")
 
 
 def start(t, fs, on_failure=None, rotate_size=65536):
@@ -124,29 +80,12 @@ def progress(counter):
     return int(counter.read_bytes().strip() or 0)
 
 
-def cgroup_file(d, sid, name):
-    cg = d.session_start(sid).get("cgroup")
-    with open(os.path.join(cgroup_abs(cg), name)) as f:
-        return f.read()
-
-
-def frozen(d, sid):
-    """The kernel's word: cgroup.events says every task of the session is frozen."""
-    return "frozen 1" in cgroup_file(d, sid, "cgroup.events").splitlines()
-
-
 def wait_exit(p, timeout, what):
     try:
         out, err = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         fail(f"{what}: the session is still running after {timeout}s")
     return p.returncode, out.decode(errors="replace"), err.decode(errors="replace")
-
-
-def audit_status(d):
-    au = d.status().get("audit")
-    check(isinstance(au, dict), f"status --json has no \"audit\" object: {au!r}")
-    return au
 
 
 def hostname_opens(d, sid):

@@ -103,8 +103,8 @@ static void print_human(json_t *st)
 	       json_integer_value(json_object_get(st, "pid")),
 	       json_integer_value(json_object_get(st, "uptime_s")));
 	printf("policy:     %s (sha256 %.16s)\n", str(st, "policy"), str(st, "policy_sha256"));
-	printf("audit log:  %s (last seq %lld, write errors %lld)\n", str(st, "audit_log"),
-	       json_integer_value(json_object_get(st, "audit_last_seq")),
+	printf("audit log:  %s (last seq %lld, records not in the log %lld)\n",
+	       str(st, "audit_log"), json_integer_value(json_object_get(st, "audit_last_seq")),
 	       json_integer_value(json_object_get(st, "audit_errors")));
 	print_audit(json_object_get(st, "audit"));
 	printf("sessions under: %s\n", str(st, "cgroup_parent"));

@@ -56,7 +56,7 @@ static const char verify_usage[] =
     "      verify two segments; the chain is anchored on the first one's\n"
     "      segment_start record\n"
     "  scopelock verify --json /var/log/scopelock | jq .status\n"
-    "  scopelock verify --quiet /var/log/scopelock || echo 'audit log damaged'\n"
+    "  scopelock verify --quiet /var/log/scopelock || echo 'audit log damaged or incomplete'\n"
     "  scopelock verify /var/log/scopelock; [ $? = 3 ] && echo 'records were lost'\n"
     "  scopelock verify --allow-gaps --quiet /var/log/scopelock\n"
     "      exit 0 for an intact chain even if the disk filled up and records\n"

@@ -464,7 +464,12 @@ static void test_open_errors(void **state)
 	free(file);
 }
 
-/* a write that fails half-way must leave no half line and no chain change */
+/*
+ * A write that the kernel stops half-way (RLIMIT_FSIZE: a short write, then
+ * EFBIG) leaves no half line: the record waits in the buffer with its seq and
+ * is written whole once writing works (tests/unit/test_audit_failure.c has
+ * the rest of the failure path).
+ */
 static void test_failed_write_leaves_nothing(void **state)
 {
 	struct fixture *f = *state;
@@ -473,9 +478,11 @@ static void test_failed_write_leaves_nothing(void **state)
 	struct sigaction ign = {.sa_handler = SIG_IGN}, old_sa;
 	struct rlimit old, lim;
 	struct sl_verify_result res;
+	struct sl_audit_status st;
 	char big[4000];
 	struct stat st1, st2;
 	uint64_t seq = 0;
+	int ret;
 	json_t *r;
 
 	append_n(a, 0, 5);
@@ -490,21 +497,35 @@ static void test_failed_write_leaves_nothing(void **state)
 	lim = old;
 	lim.rlim_cur = (rlim_t)st1.st_size + 100;
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
-	assert_int_equal(sl_audit_append(a, r, NULL, &seq), -EFBIG);
+	ret = sl_audit_append(a, r, NULL, &seq);
+	sl_audit_get_status(a, &st);
+	assert_int_equal(stat(path, &st2), 0);
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
 	assert_int_equal(sigaction(SIGXFSZ, &old_sa, NULL), 0);
 
-	assert_int_equal(seq, 0);
-	assert_int_equal(sl_audit_last_seq(a), 6);
-	assert_int_equal(stat(path, &st2), 0);
-	assert_int_equal(st2.st_size, st1.st_size);
-	/* the chain goes on from where it was */
-	assert_int_equal(sl_audit_append(a, r, NULL, &seq), 0);
+	/* in the chain (seq 7), followed by audit_failure (seq 8), not in the file */
+	assert_int_equal(ret, 0);
 	assert_int_equal(seq, 7);
+	assert_int_equal(sl_audit_last_seq(a), 8);
+	assert_true(st.failing);
+	assert_int_equal(st.error, -EFBIG);
+	assert_int_equal(st.written_seq, 6);
+	assert_int_equal(st.buffered_records, 2);
+	assert_int_equal(st2.st_size, st1.st_size);
+	/* written whole, in order, once the file can grow */
+	assert_int_equal(sl_audit_retry(a), 0);
+	sl_audit_get_status(a, &st);
+	assert_false(st.failing);
+	assert_int_equal(st.written_seq, 9); /* + audit_resumed */
+	assert_int_equal(sl_audit_append(a, r, NULL, &seq), 0);
+	assert_int_equal(seq, 10);
 	json_decref(r);
 	sl_audit_close(a);
 	assert_int_equal(verify_dir(f, &res), 0);
-	assert_int_equal(res.records, 7);
+	assert_int_equal(res.records, 10);
+	assert_int_equal(res.audit_failures, 1);
+	assert_int_equal(res.gaps, 0);
+	sl_verify_result_release(&res);
 	free(path);
 }
 

@@ -178,7 +178,8 @@ static void test_layout(void **state)
 	p = load_ok("version: 1\n"
 		    "mode: monitor\n"
 		    "settings: {hold_timeout: 2m, secret_min_length: 12, syslog: false,\n"
-		    "           alert_file: /var/log/a.jsonl, admin_group: sec-ops}\n"
+		    "           alert_file: /var/log/a.jsonl, admin_group: sec-ops, "
+		    "audit_buffer: 8M, on_audit_failure: continue}\n"
 		    "environments:\n"
 		    "  production:\n"
 		    "    description: live\n"
@@ -216,6 +217,8 @@ static void test_layout(void **state)
 	assert_false(p->settings.syslog);
 	assert_string_equal(p->settings.alert_file, "/var/log/a.jsonl");
 	assert_string_equal(p->settings.admin_group, "sec-ops");
+	assert_int_equal(p->settings.audit_buffer, 8 << 20);
+	assert_int_equal(p->settings.on_audit_failure, SL_AUDIT_FAIL_CONTINUE);
 
 	assert_int_equal(p->n_envs, 2);
 	assert_int_equal(p->envs[0].id, 1);
@@ -347,6 +350,8 @@ static void test_defaults(void **state)
 	assert_int_equal(p->settings.secret_min_len, SL_POLICY_SECRET_MIN_DEFAULT);
 	assert_true(p->settings.syslog);
 	assert_null(p->settings.alert_file);
+	assert_int_equal(p->settings.audit_buffer, SL_POLICY_AUDIT_BUFFER_DEFAULT);
+	assert_int_equal(p->settings.on_audit_failure, SL_AUDIT_FAIL_FREEZE);
 	assert_int_equal(p->n_patterns, 0);
 	assert_int_equal(p->n_rules, 0);
 	sl_policy_free(p);
@@ -597,6 +602,19 @@ static void test_err_names(void **state)
 	expect_error(HEAD "settings: {hold_timeout: 2d}\n",
 		     F ":6:26: field 'settings.hold_timeout': ",
 		     "expected a duration from 1 to 86400 seconds");
+	expect_error(HEAD "settings:\n  audit_buffer: 100K\n",
+		     F ":7:17: field 'settings.audit_buffer': ",
+		     "expected a size from 256K to 1024M bytes (a number with an optional K, M or "
+		     "G suffix), found '100K'");
+	expect_error(HEAD "settings:\n  audit_buffer: 2G\n",
+		     F ":7:17: field 'settings.audit_buffer': ", "found '2G'");
+	expect_error(HEAD "settings:\n  audit_buffer: \"64M\"\n",
+		     F ":7:17: field 'settings.audit_buffer': ", "(a quoted string)");
+	expect_error(HEAD "settings:\n  audit_buffer: lots\n",
+		     F ":7:17: field 'settings.audit_buffer': ", "found 'lots'");
+	expect_error(HEAD "settings:\n  on_audit_failure: kill\n",
+		     F ":7:21: field 'settings.on_audit_failure': ",
+		     "expected one of freeze or continue, found 'kill'");
 }
 
 static void test_err_yaml_features(void **state)

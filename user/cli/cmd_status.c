@@ -15,6 +15,8 @@ static const char usage_text[] =
     "Usage: scopelock status [--json]\n"
     "\n"
     "Show whether scopelockd is up, the kernel features it uses and cannot use, the\n"
+    "state of the audit log (writing, or failing since when and why, with the records\n"
+    "waiting in memory, the sessions frozen for it and the records dropped), the\n"
     "active sessions, the TLS libraries it instruments (and executables it cannot),\n"
     "and every loss counter. Exit status 0 when the daemon answered, 1 otherwise.\n"
     "\n"
@@ -24,7 +26,8 @@ static const char usage_text[] =
     "\n"
     "Examples:\n"
     "  scopelock status\n"
-    "  scopelock --socket /tmp/sl.sock status --json | jq .loss\n";
+    "  scopelock --socket /tmp/sl.sock status --json | jq .loss\n"
+    "  scopelock status --json | jq .audit.state     # \"writing\" or \"failing\"\n";
 
 static const char *str(json_t *o, const char *k)
 {
@@ -49,6 +52,46 @@ static void print_argv(json_t *argv)
 	}
 }
 
+static long long num(json_t *o, const char *k)
+{
+	return json_integer_value(json_object_get(o, k));
+}
+
+/* the audit log's state: writing, or failing with what waits and what was lost */
+static void print_audit(json_t *au)
+{
+	json_t *v;
+	const char *k;
+	size_t i;
+	int n = 0;
+
+	if (!json_is_object(au))
+		return;
+	if (!strcmp(str(au, "state"), "failing"))
+		printf("audit:      FAILING since %s: %s: %s (%s), %lld retries\n",
+		       str(au, "failing_since"), str(au, "operation"), str(au, "error"),
+		       str(au, "errno"), num(au, "retries"));
+	else
+		printf("audit:      writing\n");
+	printf("            buffered %lld records, %lld of %lld bytes (settings.audit_buffer); "
+	       "written up to seq %lld of %lld; on_audit_failure: %s\n",
+	       num(au, "buffered_records"), num(au, "buffered_bytes"), num(au, "buffer_limit"),
+	       num(au, "written_seq"), num(au, "last_seq"), str(au, "on_audit_failure"));
+	if (json_array_size(json_object_get(au, "frozen_sessions"))) {
+		printf("            sessions frozen until the log is written:");
+		json_array_foreach (json_object_get(au, "frozen_sessions"), i, v)
+			printf(" %s", json_string_value(v));
+		printf("\n");
+	}
+	printf("            dropped %lld records", num(au, "dropped_records"));
+	json_object_foreach (json_object_get(au, "dropped_types"), k, v)
+		printf("%s%s %lld", n++ ? ", " : " (", k, json_integer_value(v));
+	printf("%s", n ? ")" : "");
+	if (num(au, "dropped_pending"))
+		printf(", %lld not yet stated by a gap record", num(au, "dropped_pending"));
+	printf("\n");
+}
+
 static void print_human(json_t *st)
 {
 	json_t *arr, *v, *loss, *per, *tls;
@@ -60,9 +103,10 @@ static void print_human(json_t *st)
 	       json_integer_value(json_object_get(st, "pid")),
 	       json_integer_value(json_object_get(st, "uptime_s")));
 	printf("policy:     %s (sha256 %.16s)\n", str(st, "policy"), str(st, "policy_sha256"));
-	printf("audit log:  %s (last seq %lld, write errors %lld)\n", str(st, "audit_log"),
-	       json_integer_value(json_object_get(st, "audit_last_seq")),
+	printf("audit log:  %s (last seq %lld, records not in the log %lld)\n",
+	       str(st, "audit_log"), json_integer_value(json_object_get(st, "audit_last_seq")),
 	       json_integer_value(json_object_get(st, "audit_errors")));
+	print_audit(json_object_get(st, "audit"));
 	printf("sessions under: %s\n", str(st, "cgroup_parent"));
 	printf("policy generation %lld, alerts: %s\n",
 	       json_integer_value(json_object_get(st, "policy_generation")),

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * scopelock verify [--json] [--quiet] PATH...: check the audit log's
- * sequence numbers and hash chain (user/lib/audit.h). Exit 0 verified,
- * 1 a problem was found, 2 usage or I/O error.
+ * scopelock verify [--json] [--quiet] [--allow-gaps] PATH...: check the audit
+ * log's sequence numbers and hash chain (user/lib/audit.h) and report what the
+ * writer says it lost (gap records). Exit 0 verified and complete, 1 a
+ * problem was found, 2 usage or I/O error, 3 verified but gap records say
+ * records were lost (0 with --allow-gaps).
  */
 #include <getopt.h>
 #include <stdbool.h>
@@ -14,8 +16,11 @@
 #include "audit.h"
 #include "cli.h"
 
+/* the chain verifies, but the writer stated that records were lost */
+#define EXIT_GAPS 3
+
 static const char verify_usage[] =
-    "Usage: scopelock verify [--json] [--quiet] PATH...\n"
+    "Usage: scopelock verify [--json] [--quiet] [--allow-gaps] PATH...\n"
     "\n"
     "Verify the audit log: every record's sequence number and hash chain, across\n"
     "plain (.jsonl) and compressed (.jsonl.gz) segments. PATH is a segment file or\n"
@@ -24,12 +29,25 @@ static const char verify_usage[] =
     "first missing, reordered, altered, chain-breaking, truncated or malformed\n"
     "record is reported with its file, line and seq.\n"
     "\n"
-    "Options:\n"
-    "  -j, --json    print the result as one JSON object\n"
-    "  -q, --quiet   print nothing; the exit status tells\n"
-    "  -h, --help    show this help\n"
+    "The daemon states in the chain what it could not write: a gap record says how\n"
+    "many records (of which types, sessions, time span) were dropped because the\n"
+    "log could not be written and its buffer was full, and why. Each gap is\n"
+    "printed, as are the periods in which the log could not be written\n"
+    "(audit_failure / audit_resumed records, whose records were written later).\n"
     "\n"
-    "Exit status: 0 the log verifies, 1 a problem was found, 2 usage or I/O error.\n"
+    "Options:\n"
+    "  -j, --json        print the result as one JSON object\n"
+    "  -q, --quiet       print nothing; the exit status tells\n"
+    "      --allow-gaps  exit 0 for a chain that verifies even if it states that\n"
+    "                    records were lost (the gaps are still printed)\n"
+    "  -h, --help        show this help\n"
+    "\n"
+    "Exit status:\n"
+    "  0  the chain verifies and no record was lost\n"
+    "  1  a problem was found (the first one is printed)\n"
+    "  2  usage or I/O error\n"
+    "  3  the chain verifies, but gap records say records were lost\n"
+    "     (0 with --allow-gaps)\n"
     "\n"
     "EXAMPLES\n"
     "  scopelock verify /var/log/scopelock\n"
@@ -38,7 +56,77 @@ static const char verify_usage[] =
     "      verify two segments; the chain is anchored on the first one's\n"
     "      segment_start record\n"
     "  scopelock verify --json /var/log/scopelock | jq .status\n"
-    "  scopelock verify --quiet /var/log/scopelock || echo 'audit log damaged'\n";
+    "  scopelock verify --quiet /var/log/scopelock || echo 'audit log damaged or incomplete'\n"
+    "  scopelock verify /var/log/scopelock; [ $? = 3 ] && echo 'records were lost'\n"
+    "  scopelock verify --allow-gaps --quiet /var/log/scopelock\n"
+    "      exit 0 for an intact chain even if the disk filled up and records\n"
+    "      were dropped\n";
+
+static long long num(json_t *o, const char *k)
+{
+	return json_integer_value(json_object_get(o, k));
+}
+
+static const char *str(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s ? s : "-";
+}
+
+static const char *base(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+/* "open 160, exit 5" */
+static void print_counts(json_t *obj)
+{
+	const char *k;
+	json_t *v;
+	int n = 0;
+
+	json_object_foreach (obj, k, v)
+		printf("%s%s %lld", n++ ? ", " : "", k, json_integer_value(v));
+}
+
+/* what the writer said about itself, one line each */
+static void print_notes(const struct sl_verify_result *res)
+{
+	json_t *n;
+	size_t i;
+
+	json_array_foreach (res->notes, i, n) {
+		const char *type = str(n, "type");
+
+		printf("%s at %s:%lld (seq %lld): ", !strcmp(type, "gap") ? "GAP" : "note",
+		       base(str(n, "file")), num(n, "line"), num(n, "seq"));
+		if (!strcmp(type, "gap")) {
+			printf("%lld records lost (", num(n, "records"));
+			print_counts(json_object_get(n, "types"));
+			printf(") from %s to %s, after seq %lld: ", str(n, "first_time"),
+			       str(n, "last_time"), num(n, "after_seq"));
+			if (!strcmp(str(n, "reason"), "buffer_full"))
+				printf("the log could not be written (%s) and the buffer "
+				       "(settings.audit_buffer) was full\n",
+				       str(n, "error"));
+			else
+				printf("the daemon ran out of memory\n");
+		} else if (!strcmp(type, "audit_failure")) {
+			printf("the log could not be written from %s: %s: %s (%s); written up to "
+			       "seq %lld, the records after it waited in memory\n",
+			       str(n, "time"), str(n, "operation"), str(n, "error"),
+			       str(n, "errno"), num(n, "written_seq"));
+		} else {
+			printf("written again at %s after %lld ms: %lld records had waited in "
+			       "memory and are in the chain, %lld were lost\n",
+			       str(n, "time"), num(n, "duration_ms"), num(n, "records_buffered"),
+			       num(n, "dropped"));
+		}
+	}
+}
 
 static int print_json(const struct sl_verify_result *res, int ret)
 {
@@ -51,6 +139,12 @@ static int print_json(const struct sl_verify_result *res, int ret)
 		      (json_int_t)res->last_seq, "segments", (json_int_t)res->segments);
 	if (!o)
 		return -1;
+	if (json_object_set_new(o, "gaps", json_integer((json_int_t)res->gaps)) ||
+	    json_object_set_new(o, "lost_records", json_integer((json_int_t)res->lost_records)) ||
+	    json_object_set_new(o, "audit_failures",
+				json_integer((json_int_t)res->audit_failures)) ||
+	    json_object_set(o, "notes", res->notes ?: json_array()))
+		goto fail;
 	if (ret != 0 && (json_object_set_new(o, "file", json_string(res->file)) ||
 			 json_object_set_new(o, "line", json_integer((json_int_t)res->line)) ||
 			 json_object_set_new(o, "seq", json_integer((json_int_t)res->seq))))
@@ -74,12 +168,13 @@ int cmd_verify(const struct sl_cli *cli, int argc, char **argv)
 	static const struct option opts[] = {
 	    {"json", no_argument, NULL, 'j'},
 	    {"quiet", no_argument, NULL, 'q'},
+	    {"allow-gaps", no_argument, NULL, 'G'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
 	struct sl_verify_result res;
-	bool json = false, quiet = false;
-	int c, ret;
+	bool json = false, quiet = false, allow_gaps = false;
+	int c, ret, code;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "jqh", opts, NULL)) != -1) {
@@ -89,6 +184,9 @@ int cmd_verify(const struct sl_cli *cli, int argc, char **argv)
 			break;
 		case 'q':
 			quiet = true;
+			break;
+		case 'G':
+			allow_gaps = true;
 			break;
 		case 'h':
 			fputs(verify_usage, stdout);
@@ -116,10 +214,11 @@ int cmd_verify(const struct sl_cli *cli, int argc, char **argv)
 	}
 
 	ret = sl_audit_verify((const char *const *)argv + optind, argc - optind, &res);
+	code = ret < 0 ? 2 : ret ? 1 : res.gaps && !allow_gaps ? EXIT_GAPS : 0;
 	if (json) {
 		if (print_json(&res, ret)) {
 			fprintf(stderr, "scopelock: verify: out of memory\n");
-			return 2;
+			code = 2;
 		}
 	} else if (ret < 0) {
 		/* usage and I/O errors are said even with --quiet */
@@ -127,18 +226,25 @@ int cmd_verify(const struct sl_cli *cli, int argc, char **argv)
 	} else if (quiet) {
 		/* nothing */
 	} else if (ret == 0) {
-		printf("OK: %llu records, seq %llu..%llu, %llu segment%s\n",
-		       (unsigned long long)res.records, (unsigned long long)res.first_seq,
-		       (unsigned long long)res.last_seq, (unsigned long long)res.segments,
-		       res.segments == 1 ? "" : "s");
+		printf("%s: %llu records, seq %llu..%llu, %llu segment%s\n",
+		       res.gaps ? "CHAIN OK" : "OK", (unsigned long long)res.records,
+		       (unsigned long long)res.first_seq, (unsigned long long)res.last_seq,
+		       (unsigned long long)res.segments, res.segments == 1 ? "" : "s");
 		if (strstr(res.detail, "anchored"))
 			printf("note: %s\n", res.detail);
+		print_notes(&res);
+		if (res.gaps)
+			printf(
+			    "LOST: %llu record%s in %llu gap%s: the chain is intact, but the log "
+			    "is not complete\n",
+			    (unsigned long long)res.lost_records, res.lost_records == 1 ? "" : "s",
+			    (unsigned long long)res.gaps, res.gaps == 1 ? "" : "s");
 	} else {
+		print_notes(&res);
 		printf("FAILED: %s at %s:%llu (seq %llu): %s\n", sl_verify_status_name(res.status),
 		       res.file, (unsigned long long)res.line, (unsigned long long)res.seq,
 		       res.detail);
 	}
-	if (ret < 0)
-		return 2;
-	return ret ? 1 : 0;
+	sl_verify_result_release(&res);
+	return code;
 }

@@ -488,6 +488,7 @@ json_t *sl_status_json(struct sl_daemon *d)
 	json_object_set_new(st, "audit_last_seq",
 			    json_integer((json_int_t)sl_audit_last_seq(d->audit)));
 	json_object_set_new(st, "audit_errors", json_integer((json_int_t)d->audit_errors));
+	json_object_set_new(st, "audit", sl_audit_guard_json(d));
 	json_object_set_new(st, "decode_errors", json_integer((json_int_t)d->decode_errors));
 	json_object_set_new(st, "cgroup_parent", json_string(d->cg_parent));
 

@@ -72,6 +72,7 @@ struct sl_session {
 	struct timespec started;
 	struct timespec ended_at; /* CLOCK_MONOTONIC */
 	uint64_t events;
+	bool audit_frozen; /* frozen because the audit log cannot be written (audit_guard.c) */
 };
 
 struct sl_feature {
@@ -127,6 +128,17 @@ struct sl_evidence {
 	json_t *rec;
 };
 
+/* the audit log cannot be written (audit_guard.c) */
+struct sl_audit_guard {
+	bool failing;	  /* the failure was reported */
+	bool dropping;	  /* the drops were reported */
+	bool frozen;	  /* sessions are frozen for it */
+	bool ring_paused; /* the kernel ring buffer is not read meanwhile */
+	bool busy;	  /* its own records come back through sl_record_write */
+	uint64_t freezes;
+	struct timespec frozen_since; /* CLOCK_REALTIME */
+};
+
 struct sl_daemon {
 	struct sl_opts opts;
 	struct scopelock_bpf *skel;
@@ -159,7 +171,8 @@ struct sl_daemon {
 	/* loss accounting: last totals written to the audit log */
 	uint64_t loss_reported[SL_LOSS_MAX][SL_OP_MAX];
 	uint64_t decode_errors;
-	uint64_t audit_errors;
+	uint64_t audit_errors; /* records that did not get into the audit chain */
+	struct sl_audit_guard guard;
 	uint64_t records;
 
 	/* recent audit lines for `scopelock tail` without --follow */
@@ -247,6 +260,22 @@ json_t *sl_holds_json(struct sl_daemon *d);
 void sl_holds_free(struct sl_daemon *d);
 bool sl_record_is_alert(const char *line);
 int sl_session_kill(struct sl_daemon *d, struct sl_session *s, const char *why);
+/* cgroup.freeze of a session cgroup this daemon created (active sessions only) */
+int sl_session_freeze(struct sl_session *s, bool frozen);
+/* a hold (freeze verdict) waits for a person on this session */
+bool sl_session_has_hold(struct sl_daemon *d, const struct sl_session *s);
+
+/* audit_guard.c: the audit log cannot be written (settings.on_audit_failure) */
+/* after every record and on the timer: report, freeze or thaw */
+void sl_audit_guard_check(struct sl_daemon *d);
+/* true (and why) when no session may start: sessions are frozen for the log */
+bool sl_audit_guard_refuses(struct sl_daemon *d, char *err, size_t errlen);
+/* the "audit" object of status */
+json_t *sl_audit_guard_json(struct sl_daemon *d);
+/* shutdown: name the sessions left frozen (before the sessions are freed) */
+void sl_audit_guard_stop(struct sl_daemon *d);
+/* shutdown: last attempts to write what waits; says loudly what is lost */
+void sl_audit_guard_drain(struct sl_daemon *d, unsigned int timeout_ms);
 
 /* control.c */
 int sl_control_listen(struct sl_daemon *d);

@@ -105,16 +105,21 @@ int sl_record_write(struct sl_daemon *d, json_t *rec)
 	sl_redact_record(d, rec);
 	err = sl_audit_append(d->audit, rec, &line, NULL);
 	if (err) {
-		/* the audit log is the product: say so loudly, keep counting */
-		if (d->audit_errors++ % 1000 == 0)
-			log_err("audit log '%s': append failed: %s (%llu failures so far)",
+		/* dropped (counted by the log, stated by a gap record) or not a record */
+		d->audit_errors++;
+		if (err != -ENOBUFS && d->audit_errors % 1000 == 1)
+			log_err("audit log '%s': append failed: %s (%llu records not in the log so "
+				"far)",
 				sl_audit_path(d->audit), strerror(-err),
 				(unsigned long long)d->audit_errors);
+		sl_audit_guard_check(d);
 		return err;
 	}
 	d->records++;
 	sl_control_broadcast(d, line, strlen(line), session);
 	recent_push(d, line);
+	/* the log may have started failing, filled up, or drained */
+	sl_audit_guard_check(d);
 	return 0;
 }
 
@@ -227,9 +232,8 @@ static void keep_evidence(struct sl_daemon *d, const struct sl_event_hdr *h, con
 
 static void drain_verdicts(struct sl_daemon *d);
 
-int sl_events_handle(void *ctx, void *data, size_t len)
+static int handle_record(struct sl_daemon *d, void *data, size_t len)
 {
-	struct sl_daemon *d = ctx;
 	const struct sl_event_hdr *h = data;
 	struct sl_session *s;
 	const char *type;
@@ -301,6 +305,19 @@ int sl_events_handle(void *ctx, void *data, size_t len)
 	return 0;
 }
 
+int sl_events_handle(void *ctx, void *data, size_t len)
+{
+	struct sl_daemon *d = ctx;
+
+	handle_record(d, data, len);
+	/*
+	 * Sessions were just frozen for the audit log: stop after this record
+	 * (libbpf counts it consumed), the rest waits in the kernel ring. The
+	 * verdict ring is not paused.
+	 */
+	return d->guard.ring_paused && !d->stop && !d->in_vrb ? -EAGAIN : 0;
+}
+
 /* Write a "loss" record for every (cause, op) whose counter moved. */
 int sl_loss_poll(struct sl_daemon *d)
 {
@@ -352,7 +369,7 @@ static void drain_verdicts(struct sl_daemon *d)
 	d->since_vrb = 0;
 	n = ring_buffer__consume(d->vrb);
 	d->in_vrb = false;
-	if (n < 0)
+	if (n < 0 && n != -EAGAIN)
 		log_err("verdict ring buffer consume: %s", strerror(-n));
 }
 
@@ -360,7 +377,9 @@ static void drain_verdicts(struct sl_daemon *d)
  * Consume everything waiting: the verdict ring first, then the bulk ring,
  * looking at the verdict ring again every SL_VERDICT_POLL_EVERY records
  * (sl_events_handle): a kill under a flood is carried out within a few
- * hundred records, not after the whole backlog.
+ * hundred records, not after the whole backlog. The verdict ring is read
+ * also while the bulk ring is paused for the audit log: verdicts are acted
+ * on, their records wait in the audit buffer like any other.
  */
 void sl_drain(struct sl_daemon *d)
 {
@@ -369,13 +388,14 @@ void sl_drain(struct sl_daemon *d)
 	int n;
 
 	drain_verdicts(d);
-	if (!d->rb)
+	/* sessions frozen for the audit log: their records wait in the kernel ring */
+	if (!d->rb || (d->guard.ring_paused && !d->stop))
 		return;
 	/* what the kernel wrote before this moment is read by the consume */
 	clock_gettime(CLOCK_BOOTTIME, &ts);
 	before = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 	n = ring_buffer__consume(d->rb);
-	if (n < 0)
+	if (n < 0 && n != -EAGAIN)
 		log_err("ring buffer consume: %s", strerror(-n));
 	/* the alerts of verdicts taken before it: their evidence has been read */
 	sl_verdicts_flush(d, before);

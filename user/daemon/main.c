@@ -23,6 +23,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "policy.h"
 #include "tls.h"
 #include "util.h"
 #include "scopelock.skel.h"
@@ -322,6 +323,7 @@ static void on_timer(struct sl_daemon *d)
 		log_err("audit log '%s': periodic fsync/compression: %s", sl_audit_path(d->audit),
 			strerror(-err));
 	last_err = err;
+	sl_audit_guard_check(d);
 	if (ticks % (1000 / TICK_MS) == 0)
 		sl_loss_poll(d);
 	sl_holds_tick(d);
@@ -474,6 +476,7 @@ int main(int argc, char **argv)
 	    .rotate_bytes = d.opts.rotate_size,
 	    .fsync_mode = d.opts.fsync_mode,
 	    .fsync_interval_ms = d.opts.fsync_interval_ms,
+	    .buffer_bytes = d.pol[0].policy ? d.pol[0].policy->settings.audit_buffer : 0,
 	};
 	err = sl_audit_open(&aopts, &d.audit);
 	if (err) {
@@ -539,9 +542,11 @@ out:
 					    sizeof(why)) == -ENOENT)
 				break;
 		}
+		sl_audit_guard_stop(&d);
 		if (d.skel)
 			sl_sessions_free(&d);
 		write_daemon_record(&d, "daemon_stop");
+		sl_audit_guard_drain(&d, 3000);
 	}
 	sl_control_close_all(&d);
 	ring_buffer__free(d.rb);

@@ -319,6 +319,10 @@ int sl_session_create(struct sl_daemon *d, json_t *req, int pidfd, const struct 
 	if (peer->uid != 0 && pw->pw_uid != peer->uid)
 		FAIL("permission refused: uid %u may not start a session as '%s'", peer->uid, user);
 
+	if (sl_audit_guard_refuses(d, err, errlen)) {
+		ret = -EAGAIN;
+		goto out;
+	}
 	ret = sl_peer_in_session(peer->pid, which, sizeof(which));
 	if (ret > 0)
 		FAIL("refused: the requester (pid %d) is inside session %s; sessions cannot create "
@@ -555,6 +559,10 @@ void sl_sessions_on_inotify(struct sl_daemon *d)
 		if (n <= 0)
 			break;
 	}
+	/* the ring is not read while frozen for the audit log (audit_guard.c): a
+	 * session ends once its records are in, at the next check after the thaw */
+	if (d->guard.ring_paused)
+		return;
 	/* cheap and robust: check every active session */
 	for (size_t i = 0; i < d->nsessions; i++) {
 		struct sl_session *s = &d->sessions[i];

@@ -486,6 +486,22 @@ static int write_cgroup_file(const struct sl_session *s, const char *file, const
 	return err;
 }
 
+int sl_session_freeze(struct sl_session *s, bool frozen)
+{
+	/* only ever a session cgroup this daemon created */
+	if (!s->active)
+		return -ESRCH;
+	return write_cgroup_file(s, "cgroup.freeze", frozen ? "1" : "0");
+}
+
+bool sl_session_has_hold(struct sl_daemon *d, const struct sl_session *s)
+{
+	for (const struct sl_hold *h = d->holds; h; h = h->next)
+		if (!strcmp(h->session, s->id))
+			return true;
+	return false;
+}
+
 int sl_session_kill(struct sl_daemon *d, struct sl_session *s, const char *why)
 {
 	json_t *rec;
@@ -902,7 +918,13 @@ int sl_hold_resolve(struct sl_daemon *d, const char *id, bool approve, const cha
 		    errno != ENOENT)
 			log_err("hold %s: release egress of session %s: %s", id, s->id,
 				strerror(errno));
-		ret = write_cgroup_file(s, "cgroup.freeze", "0");
+		/* frozen for the audit log as well: thawed when the log is written */
+		if (s->audit_frozen)
+			log_warn("hold %s approved: session %s stays frozen until the audit log "
+				 "can be written",
+				 id, s->id);
+		else
+			ret = write_cgroup_file(s, "cgroup.freeze", "0");
 		if (ret)
 			snprintf(err, errlen, "thaw session %s: %s", s->id, strerror(-ret));
 		/* the held process is inside a session cgroup this daemon created */

@@ -356,24 +356,91 @@ struct compress_job {
 	char name[];
 };
 
+/*
+ * The write queue. Every record is chained (seq, hash) when it is appended
+ * and queued as its finished line; segment changes are queued between the
+ * lines, so a rotation that cannot be done now happens in its place later.
+ * While the log can be written the queue is emptied at once; while it cannot,
+ * the queue is the buffer.
+ */
+enum item_kind {
+	ITEM_LINE = 0,	/* write line[0, len) to the current segment */
+	ITEM_CLOSE = 1, /* fsync, close and rename the current segment (first seq: seq) */
+	ITEM_OPEN = 2,	/* create the new, empty audit.jsonl */
+};
+
+struct item {
+	struct item *next;
+	enum item_kind kind;
+	bool own; /* a record of the log itself: not counted against the limit */
+	uint64_t seq;
+	size_t len;
+	char *line;
+};
+
+/* records dropped and not yet stated by a gap record: the loss window */
+struct drops {
+	uint64_t records, bytes;
+	json_t *types;	  /* {"open": 12, ...} */
+	json_t *sessions; /* {"<session>": {"open": 12, ...}} */
+	char first_time[48], last_time[48];
+	const char *reason; /* of the first drop: "buffer_full", "out_of_memory" */
+	int error;	    /* -errno of the write failure then, 0 if none */
+	uint64_t after_seq; /* the last seq chained before the first drop */
+};
+
+/* distinct keys kept per counting object; the rest count as "other" */
+#define DROP_KEYS_MAX 64
+#define RETRY_MIN_MS 50
+#define RETRY_MAX_MS 1000
+#define COMPRESS_RETRY_MS 10000
+
 struct sl_audit {
 	char *dir;
 	char *path; /* dir/audit.jsonl */
 	int dirfd;
-	int fd;	       /* current segment, -1 between segments */
-	uint64_t size; /* bytes in the current segment */
 	uint64_t rotate_bytes;
 	enum sl_fsync_mode fsync_mode;
 	unsigned int interval_ms;
 	uint64_t last_sync_ms;
-	bool dirty;    /* written since the last fdatasync */
-	bool tail_bad; /* a failed write could not be cut off yet */
+	bool dirty; /* written since the last fdatasync */
+	struct sl_audit_io io;
 
-	uint64_t seq;			 /* last seq written, 0 for none */
+	/* the chain: every record built, written or waiting */
+	uint64_t seq;			 /* last seq chained, 0 for none */
 	uint8_t hash[SL_AUDIT_HASH_LEN]; /* its raw hash, zeros for none */
 	uint64_t seg_first;		 /* first seq of the current segment */
-	bool seg_closed;		 /* segment_end written, rename pending */
+	uint64_t seg_bytes;		 /* its size, written and waiting */
+	bool need_close;		 /* resumed on a segment that ends with segment_end */
 	json_t *begin_info;		 /* non-NULL: the next segment must be begun with this */
+
+	/* the file */
+	int fd;		      /* current segment, -1 between segments */
+	uint64_t size;	      /* bytes in it */
+	bool tail_bad;	      /* a failed write could not be cut off yet */
+	bool close_renamed;   /* ITEM_CLOSE half done: renamed, directory not synced */
+	uint64_t written_seq; /* last seq in the file */
+
+	/* the queue: the buffer while writing fails */
+	struct item *head, **tail;
+	uint64_t q_records, q_bytes; /* every line waiting */
+	uint64_t q_caller_bytes;     /* lines of caller records: bounded by limit */
+	uint64_t limit;
+
+	/* a failure period: from the first failed write until all is written */
+	bool failing;
+	int fail_err, last_err;
+	const char *fail_op, *last_op, *op; /* op: of the latest disk call that failed */
+	struct timespec fail_since;
+	uint64_t fail_since_ms;
+	uint64_t retries, failures, next_retry_ms, backoff_ms;
+	uint64_t period_records;   /* caller records that waited in this period */
+	uint64_t period_max_bytes; /* most bytes waiting at once */
+	uint64_t period_dropped, period_gaps;
+
+	struct drops drop;
+	uint64_t dropped_total;
+	json_t *dropped_types; /* since open, by type */
 
 	/* compression worker */
 	pthread_mutex_t lock;
@@ -381,6 +448,8 @@ struct sl_audit {
 	pthread_t worker;
 	bool worker_running, stopping;
 	struct compress_job *jobs, **jobs_tail;
+	struct compress_job *failed_jobs; /* retried from sl_audit_tick() */
+	uint64_t next_compress_retry_ms;
 	int worker_err; /* first failure since the last tick */
 };
 
@@ -392,18 +461,36 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static json_t *time_now(void)
+static void format_time(const struct timespec *ts, char *buf, size_t len)
 {
-	char buf[64];
-	struct timespec ts;
 	struct tm tm;
 	size_t n;
 
+	gmtime_r(&ts->tv_sec, &tm);
+	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, len - n, ".%09ldZ", ts->tv_nsec);
+}
+
+static json_t *time_now(void)
+{
+	struct timespec ts;
+	char buf[64];
+
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, sizeof(buf) - n, ".%09ldZ", ts.tv_nsec);
+	format_time(&ts, buf, sizeof(buf));
 	return json_string(buf);
+}
+
+static json_t *errno_name(int err)
+{
+	const char *n = err ? strerrorname_np(-err) : NULL;
+
+	return n ? json_string(n) : json_null();
+}
+
+static json_t *errno_text(int err)
+{
+	return err ? json_string(strerror(-err)) : json_null();
 }
 
 static void seg_name(char *buf, size_t len, uint64_t first_seq, const char *tag)
@@ -412,12 +499,70 @@ static void seg_name(char *buf, size_t len, uint64_t first_seq, const char *tag)
 		 (unsigned long long)first_seq, tag);
 }
 
+/* ---- system calls (the unit tests' seam) ---- */
+
+static int real_openat(int dirfd, const char *name, int flags, mode_t mode)
+{
+	return openat(dirfd, name, flags, mode);
+}
+
+static const struct sl_audit_io real_io = {
+    .write = write,
+    .fdatasync = fdatasync,
+    .fsync = fsync,
+    .ftruncate = ftruncate,
+    .openat = real_openat,
+    .renameat2 = renameat2,
+};
+
+void sl_audit_set_io(struct sl_audit *a, const struct sl_audit_io *io)
+{
+	pthread_mutex_lock(&a->lock);
+	a->io = real_io;
+	if (io) {
+		if (io->write)
+			a->io.write = io->write;
+		if (io->fdatasync)
+			a->io.fdatasync = io->fdatasync;
+		if (io->fsync)
+			a->io.fsync = io->fsync;
+		if (io->ftruncate)
+			a->io.ftruncate = io->ftruncate;
+		if (io->openat)
+			a->io.openat = io->openat;
+		if (io->renameat2)
+			a->io.renameat2 = io->renameat2;
+	}
+	pthread_mutex_unlock(&a->lock);
+}
+
 static int sync_dir(const struct sl_audit *a)
 {
 	if (a->fsync_mode == SL_FSYNC_NONE)
 		return 0;
-	return fsync(a->dirfd) ? -errno : 0;
+	return a->io.fsync(a->dirfd) ? -errno : 0;
 }
+
+/* the whole buffer, through short writes; a write that makes no progress is an error */
+static int write_all(const struct sl_audit *a, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t n = a->io.write(a->fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* ---- building records ---- */
 
 /*
  * Serialize {"seq", rec..., ["prev"]} and splice the hash in. *line is
@@ -478,25 +623,105 @@ out:
 	return err;
 }
 
+static void item_free(struct item *it)
+{
+	if (it) {
+		free(it->line);
+		free(it);
+	}
+}
+
+/* the next record of the chain, built but not yet in it */
+static int build_item(const struct sl_audit *a, json_t *rec, bool with_prev, bool own,
+		      struct item **out, uint8_t hash[SL_AUDIT_HASH_LEN])
+{
+	struct item *it = calloc(1, sizeof(*it));
+	int err;
+
+	if (!it)
+		return -ENOMEM;
+	err = build_line(a, rec, a->seq + 1, with_prev, &it->line, &it->len, hash);
+	if (err) {
+		free(it);
+		return err;
+	}
+	it->kind = ITEM_LINE;
+	it->own = own;
+	it->seq = a->seq + 1;
+	*out = it;
+	return 0;
+}
+
+static void enqueue(struct sl_audit *a, struct item *it)
+{
+	it->next = NULL;
+	*a->tail = it;
+	a->tail = &it->next;
+	if (it->kind != ITEM_LINE)
+		return;
+	a->q_records++;
+	a->q_bytes += it->len;
+	if (!it->own)
+		a->q_caller_bytes += it->len;
+	if (a->failing) {
+		a->period_records += !it->own;
+		if (a->q_bytes > a->period_max_bytes)
+			a->period_max_bytes = a->q_bytes;
+	}
+}
+
+/* the built record is now part of the chain (written later, in order) */
+static void commit(struct sl_audit *a, struct item *it, const uint8_t hash[SL_AUDIT_HASH_LEN])
+{
+	enqueue(a, it);
+	a->seq = it->seq;
+	memcpy(a->hash, hash, SL_AUDIT_HASH_LEN);
+	a->seg_bytes += it->len;
+}
+
+/* a record of the log itself: chained whatever the buffer holds */
+static int chain_own(struct sl_audit *a, json_t *rec, bool with_prev)
+{
+	uint8_t hash[SL_AUDIT_HASH_LEN];
+	struct item *it;
+	int err;
+
+	if (!rec)
+		return -ENOMEM;
+	err = build_item(a, rec, with_prev, true, &it, hash);
+	if (!err)
+		commit(a, it, hash);
+	json_decref(rec);
+	return err;
+}
+
+/* ---- the disk side: one queued item at a time ---- */
+
 /* write a whole line or nothing */
-static int append_line(struct sl_audit *a, const char *line, size_t len)
+static int disk_write_line(struct sl_audit *a, const char *line, size_t len)
 {
 	int err;
 
+	a->op = "write";
 	if (a->fd < 0)
 		return -EBADF;
 	if (a->tail_bad) {
-		if (ftruncate(a->fd, (off_t)a->size))
+		a->op = "truncate";
+		if (a->io.ftruncate(a->fd, (off_t)a->size))
 			return -errno;
 		a->tail_bad = false;
+		a->op = "write";
 	}
-	err = sl_write_all(a->fd, line, len);
-	if (!err && a->fsync_mode == SL_FSYNC_ALWAYS && fdatasync(a->fd))
+	err = write_all(a, line, len);
+	if (!err && a->fsync_mode == SL_FSYNC_ALWAYS && a->io.fdatasync(a->fd)) {
 		err = -errno;
+		a->op = "fdatasync";
+	}
 	if (err) {
-		if (ftruncate(a->fd, (off_t)a->size))
+		/* never leave half a line: cut the file back to the last whole record */
+		if (a->io.ftruncate(a->fd, (off_t)a->size))
 			a->tail_bad = true;
-		log_debug("audit: write to '%s' failed: %s", a->path, strerror(-err));
+		log_debug("audit: %s of '%s' failed: %s", a->op, a->path, strerror(-err));
 		return err;
 	}
 	a->size += len;
@@ -505,31 +730,314 @@ static int append_line(struct sl_audit *a, const char *line, size_t len)
 	return 0;
 }
 
-static int write_record(struct sl_audit *a, json_t *rec, bool with_prev, char **line_out,
-			uint64_t *seq_out)
+static int queue_compress(struct sl_audit *a, const char *name);
+
+/* the current segment ends (its segment_end is written): rename it, compress it */
+static int disk_close(struct sl_audit *a, uint64_t first_seq)
 {
-	uint8_t hash[SL_AUDIT_HASH_LEN];
-	char *line = NULL;
-	size_t len;
+	char name[NAME_MAX + 1];
 	int err;
 
-	err = build_line(a, rec, a->seq + 1, with_prev, &line, &len, hash);
+	seg_name(name, sizeof(name), first_seq, "");
+	if (a->fd >= 0) {
+		a->op = "fdatasync";
+		if (a->fsync_mode != SL_FSYNC_NONE && a->io.fdatasync(a->fd))
+			return -errno;
+		close(a->fd);
+		a->fd = -1;
+		a->dirty = false;
+	}
+	if (!a->close_renamed) {
+		a->op = "rename";
+		if (a->io.renameat2(a->dirfd, SL_AUDIT_CURRENT, a->dirfd, name, RENAME_NOREPLACE))
+			return -errno;
+		a->close_renamed = true;
+	}
+	a->op = "fsync directory";
+	err = sync_dir(a);
 	if (err)
 		return err;
-	err = append_line(a, line, len);
-	if (err) {
-		free(line);
-		return err;
-	}
-	a->seq++;
-	memcpy(a->hash, hash, sizeof(hash));
-	if (seq_out)
-		*seq_out = a->seq;
-	if (line_out)
-		*line_out = line;
-	else
-		free(line);
+	a->close_renamed = false;
+	err = queue_compress(a, name);
+	if (err)
+		log_debug("audit: cannot queue compression of '%s': %s", name, strerror(-err));
 	return 0;
+}
+
+/* create the new audit.jsonl; its segment_start is the next item */
+static int disk_open(struct sl_audit *a)
+{
+	struct stat st;
+
+	a->op = "create";
+	if (a->fd < 0) {
+		int fd = a->io.openat(a->dirfd, SL_AUDIT_CURRENT,
+				      O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+		int err;
+
+		if (fd < 0)
+			return -errno;
+		if (fstat(fd, &st)) {
+			err = -errno;
+			close(fd);
+			return err;
+		}
+		if (st.st_size != 0) {
+			/* never write a segment_start into a non-empty file */
+			close(fd);
+			return -EEXIST;
+		}
+		a->fd = fd;
+		a->size = 0;
+		a->tail_bad = false;
+	}
+	a->op = "fsync directory";
+	return sync_dir(a);
+}
+
+/* write what waits, in order; stops at the first failure (a->op says where) */
+static int run_queue(struct sl_audit *a)
+{
+	while (a->head) {
+		struct item *it = a->head;
+		int err;
+
+		switch (it->kind) {
+		case ITEM_LINE:
+			err = disk_write_line(a, it->line, it->len);
+			break;
+		case ITEM_CLOSE:
+			err = disk_close(a, it->seq);
+			break;
+		default:
+			err = disk_open(a);
+			break;
+		}
+		if (err)
+			return err;
+		a->head = it->next;
+		if (!a->head)
+			a->tail = &a->head;
+		if (it->kind == ITEM_LINE) {
+			a->written_seq = it->seq;
+			a->q_records--;
+			a->q_bytes -= it->len;
+			if (!it->own)
+				a->q_caller_bytes -= it->len;
+		}
+		item_free(it);
+	}
+	return 0;
+}
+
+/* ---- failures, drops, gaps ---- */
+
+/* a write failed: the first failure of a period is logged in the chain */
+static void note_failure(struct sl_audit *a, int err)
+{
+	uint64_t now = mono_ms();
+
+	a->last_err = err;
+	a->last_op = a->op;
+	if (a->failing) {
+		a->retries++;
+		a->backoff_ms = a->backoff_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : a->backoff_ms * 2;
+		a->next_retry_ms = now + a->backoff_ms;
+		return;
+	}
+	a->failing = true;
+	a->fail_err = err;
+	a->fail_op = a->op;
+	clock_gettime(CLOCK_REALTIME, &a->fail_since);
+	a->fail_since_ms = now;
+	a->failures++;
+	a->retries = 0;
+	a->backoff_ms = RETRY_MIN_MS;
+	a->next_retry_ms = now + a->backoff_ms;
+	a->period_records = 0;
+	for (struct item *it = a->head; it; it = it->next)
+		a->period_records += it->kind == ITEM_LINE && !it->own;
+	a->period_max_bytes = a->q_bytes;
+	a->period_dropped = 0;
+	a->period_gaps = 0;
+	/* chained right after the record that could not be written */
+	if (chain_own(a,
+		      json_pack("{s:s, s:o, s:s, s:o, s:o, s:s, s:I, s:I}", "type", "audit_failure",
+				"time", time_now(), "operation", a->op, "error", errno_text(err),
+				"errno", errno_name(err), "file", a->path, "written_seq",
+				(json_int_t)a->written_seq, "buffer_limit", (json_int_t)a->limit),
+		      true))
+		log_debug("audit: no memory for the audit_failure record");
+}
+
+/* count one into obj[key] ("other" once DROP_KEYS_MAX keys are there) */
+static void count_in(json_t *obj, const char *key)
+{
+	json_t *v;
+
+	if (!obj)
+		return;
+	v = json_object_get(obj, key);
+	if (!v && json_object_size(obj) >= DROP_KEYS_MAX) {
+		key = "other";
+		v = json_object_get(obj, key);
+	}
+	json_object_set_new(obj, key, json_integer(json_integer_value(v) + 1));
+}
+
+static void drop_count(struct sl_audit *a, json_t *rec, size_t len, int why)
+{
+	struct drops *d = &a->drop;
+	const char *type = json_string_value(json_object_get(rec, "type")) ?: "(no type)";
+	const char *session = json_string_value(json_object_get(rec, "session"));
+	const char *t = json_string_value(json_object_get(rec, "time"));
+	char now[48];
+
+	if (!t || strlen(t) >= sizeof(now)) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		format_time(&ts, now, sizeof(now));
+		t = now;
+	}
+	if (!d->records) {
+		d->after_seq = a->seq;
+		d->reason = why == -ENOBUFS ? "buffer_full" : "out_of_memory";
+		d->error = a->failing ? a->last_err : 0;
+		snprintf(d->first_time, sizeof(d->first_time), "%s", t);
+		snprintf(d->last_time, sizeof(d->last_time), "%s", t);
+		if (!d->types)
+			d->types = json_object();
+		if (!d->sessions)
+			d->sessions = json_object();
+	}
+	/* records come with their event time: keep the span of what was lost */
+	if (strcmp(t, d->first_time) < 0)
+		snprintf(d->first_time, sizeof(d->first_time), "%s", t);
+	if (strcmp(t, d->last_time) > 0)
+		snprintf(d->last_time, sizeof(d->last_time), "%s", t);
+	d->records++;
+	d->bytes += len;
+	a->dropped_total++;
+	a->period_dropped += a->failing;
+	count_in(d->types, type);
+	count_in(a->dropped_types, type);
+	if (session && d->sessions) {
+		json_t *per = json_object_get(d->sessions, session);
+
+		if (!per && json_object_size(d->sessions) >= DROP_KEYS_MAX) {
+			session = "other";
+			per = json_object_get(d->sessions, session);
+		}
+		if (!per) {
+			per = json_object();
+			if (per && json_object_set_new(d->sessions, session, per))
+				per = NULL;
+		}
+		count_in(per, type);
+	}
+}
+
+/* the loss window closes: a gap record, chained where the records were lost */
+static int chain_gap(struct sl_audit *a)
+{
+	struct drops *d = &a->drop;
+	json_t *rec;
+	int err;
+
+	rec = json_pack("{s:s, s:o, s:I, s:I, s:O, s:O, s:s, s:s, s:s, s:o, s:o, s:I, s:I}", "type",
+			"gap", "time", time_now(), "records", (json_int_t)d->records, "bytes",
+			(json_int_t)d->bytes, "types", d->types ?: json_null(), "sessions",
+			d->sessions ?: json_null(), "first_time", d->first_time, "last_time",
+			d->last_time, "reason", d->reason, "error", errno_text(d->error), "errno",
+			errno_name(d->error), "after_seq", (json_int_t)d->after_seq, "buffer_limit",
+			(json_int_t)a->limit);
+	err = chain_own(a, rec, true);
+	if (err)
+		return err;
+	json_decref(d->types);
+	json_decref(d->sessions);
+	memset(d, 0, sizeof(*d));
+	a->period_gaps += a->failing;
+	return 0;
+}
+
+/* the period ends: audit_resumed, written at once or not chained at all */
+static int write_resumed(struct sl_audit *a)
+{
+	uint8_t hash[SL_AUDIT_HASH_LEN];
+	char since[64];
+	struct item *it;
+	json_t *rec;
+	int err;
+
+	format_time(&a->fail_since, since, sizeof(since));
+	rec = json_pack("{s:s, s:o, s:s, s:I, s:s, s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:I}", "type",
+			"audit_resumed", "time", time_now(), "failed_since", since, "duration_ms",
+			(json_int_t)(mono_ms() - a->fail_since_ms), "operation", a->fail_op,
+			"error", errno_text(a->fail_err), "errno", errno_name(a->fail_err),
+			"last_error", errno_text(a->last_err), "retries", (json_int_t)a->retries,
+			"records_buffered", (json_int_t)a->period_records, "max_buffered_bytes",
+			(json_int_t)a->period_max_bytes, "dropped", (json_int_t)a->period_dropped,
+			"gaps", (json_int_t)a->period_gaps);
+	if (!rec)
+		return -ENOMEM;
+	err = build_item(a, rec, true, true, &it, hash);
+	json_decref(rec);
+	if (err)
+		return err;
+	err = disk_write_line(a, it->line, it->len);
+	if (!err) {
+		a->seq = it->seq;
+		memcpy(a->hash, hash, sizeof(hash));
+		a->seg_bytes += it->len;
+		a->written_seq = it->seq;
+	}
+	item_free(it);
+	return err;
+}
+
+static void compress_retry_now(struct sl_audit *a);
+static int prepare(struct sl_audit *a);
+
+/*
+ * Write what waits, state what was lost, end the failure period. 0 when the
+ * log is written up to its last record; a write error starts or continues a
+ * failure period.
+ */
+static int settle(struct sl_audit *a)
+{
+	int err;
+
+	err = run_queue(a);
+	if (err)
+		goto fail;
+	if (a->drop.records) {
+		err = chain_gap(a);
+		if (err)
+			return err;
+		err = run_queue(a);
+		if (err)
+			goto fail;
+	}
+	if (!a->failing)
+		return 0;
+	/* a rotation due before the record that ends the period */
+	err = prepare(a);
+	if (err)
+		return err;
+	err = run_queue(a);
+	if (!err)
+		err = write_resumed(a);
+	if (err)
+		goto fail;
+	a->failing = false;
+	a->retries = 0;
+	compress_retry_now(a);
+	return 0;
+fail:
+	note_failure(a, err);
+	return err;
 }
 
 /* ---- compression worker ---- */
@@ -612,27 +1120,37 @@ static int compare_compressed(int dirfd, const char *plain, const char *gzname)
 	return err;
 }
 
-static int compress_segment(int dirfd, const char *name)
+/*
+ * Compress one closed segment. Nothing is lost whatever fails: the plain
+ * file is removed only once the .gz is complete, read back equal, renamed in
+ * and the directory synced; a failure leaves the plain file (and no .tmp).
+ */
+static int compress_segment(const struct sl_audit_io *io, int dirfd, const char *name)
 {
 	char gzname[NAME_MAX + 8], tmp[NAME_MAX + 8];
 	_cleanup_close_ int in = -1, out = -1;
+	struct stat st;
 	int err;
 
 	if ((size_t)snprintf(gzname, sizeof(gzname), "%s" GZ_SUFFIX, name) >= sizeof(gzname) ||
 	    (size_t)snprintf(tmp, sizeof(tmp), "%s" GZ_SUFFIX TMP_SUFFIX, name) >= sizeof(tmp))
 		return -ENAMETOOLONG;
 	in = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
+	if (in < 0) {
+		/* a retry after the unlink: done */
+		if (errno == ENOENT && !fstatat(dirfd, gzname, &st, 0))
+			return 0;
 		return -errno;
-	out = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	}
+	out = io->openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (out < 0)
 		return -errno;
 	err = copy_compress(in, out);
-	if (!err && fsync(out))
+	if (!err && io->fsync(out))
 		err = -errno;
 	if (!err)
 		err = compare_compressed(dirfd, name, tmp);
-	if (!err && renameat2(dirfd, tmp, dirfd, gzname, RENAME_NOREPLACE)) {
+	if (!err && io->renameat2(dirfd, tmp, dirfd, gzname, RENAME_NOREPLACE)) {
 		err = -errno;
 		/* an earlier run got as far as the rename: keep its .gz if it is this segment */
 		if (err == -EEXIST && !compare_compressed(dirfd, name, gzname))
@@ -644,7 +1162,7 @@ static int compress_segment(int dirfd, const char *name)
 		unlinkat(dirfd, tmp, 0);
 		return err;
 	}
-	if (fsync(dirfd) || unlinkat(dirfd, name, 0) || fsync(dirfd))
+	if (io->fsync(dirfd) || unlinkat(dirfd, name, 0) || io->fsync(dirfd))
 		return -errno;
 	return 0;
 }
@@ -656,6 +1174,7 @@ static void *worker_main(void *arg)
 	pthread_mutex_lock(&a->lock);
 	for (;;) {
 		struct compress_job *job = a->jobs;
+		struct sl_audit_io io;
 		int err;
 
 		if (!job) {
@@ -667,19 +1186,43 @@ static void *worker_main(void *arg)
 		a->jobs = job->next;
 		if (!a->jobs)
 			a->jobs_tail = &a->jobs;
+		io = a->io;
 		pthread_mutex_unlock(&a->lock);
 
-		err = compress_segment(a->dirfd, job->name);
+		err = compress_segment(&io, a->dirfd, job->name);
 		if (err)
 			log_debug("audit: compressing '%s': %s", job->name, strerror(-err));
 
 		pthread_mutex_lock(&a->lock);
 		if (err && !a->worker_err)
 			a->worker_err = err;
-		free(job);
+		if (err) {
+			/* the plain segment stays; sl_audit_tick() tries again */
+			job->next = a->failed_jobs;
+			a->failed_jobs = job;
+		} else {
+			free(job);
+		}
 	}
 	pthread_mutex_unlock(&a->lock);
 	return NULL;
+}
+
+/* hand the failed compressions back to the worker (not while writing fails) */
+static void compress_retry_now(struct sl_audit *a)
+{
+	pthread_mutex_lock(&a->lock);
+	a->next_compress_retry_ms = mono_ms() + COMPRESS_RETRY_MS;
+	while (a->failed_jobs) {
+		struct compress_job *job = a->failed_jobs;
+
+		a->failed_jobs = job->next;
+		job->next = NULL;
+		*a->jobs_tail = job;
+		a->jobs_tail = &job->next;
+		pthread_cond_signal(&a->cond);
+	}
+	pthread_mutex_unlock(&a->lock);
 }
 
 static int queue_compress(struct sl_audit *a, const char *name)
@@ -715,65 +1258,6 @@ static int queue_compress(struct sl_audit *a, const char *name)
 
 /* ---- segments ---- */
 
-/* open (create) an empty audit.jsonl and write its segment_start */
-static int begin_segment(struct sl_audit *a)
-{
-	char hex[SL_AUDIT_HEX_LEN + 1];
-	json_t *rec = NULL;
-	const char *key;
-	struct stat st;
-	json_t *v;
-	int err;
-
-	if (a->fd < 0) {
-		int fd = openat(a->dirfd, SL_AUDIT_CURRENT,
-				O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-
-		if (fd < 0)
-			return -errno;
-		if (fstat(fd, &st)) {
-			err = -errno;
-			close(fd);
-			return err;
-		}
-		if (st.st_size != 0) {
-			/* never write a segment_start into a non-empty file */
-			close(fd);
-			return -EEXIST;
-		}
-		a->fd = fd;
-		a->size = 0;
-		a->tail_bad = false;
-		err = sync_dir(a);
-		if (err)
-			return err;
-	}
-	sl_audit_hex(a->hash, SL_AUDIT_HASH_LEN, hex);
-	rec = json_object();
-	if (!rec || json_object_set_new(rec, "type", json_string("segment_start")) ||
-	    json_object_set_new(rec, "time", time_now()) ||
-	    json_object_set_new(rec, "prev_seq", json_integer((json_int_t)a->seq)) ||
-	    json_object_set_new(rec, "prev_hash", json_string(hex))) {
-		err = -ENOMEM;
-		goto out;
-	}
-	json_object_foreach (a->begin_info, key, v) {
-		if (json_object_set(rec, key, v)) {
-			err = -ENOMEM;
-			goto out;
-		}
-	}
-	a->seg_first = a->seq + 1;
-	err = write_record(a, rec, false, NULL, NULL);
-	if (err)
-		goto out;
-	json_decref(a->begin_info);
-	a->begin_info = NULL;
-out:
-	json_decref(rec);
-	return err;
-}
-
 static int set_begin_info(struct sl_audit *a, json_t *info)
 {
 	if (!info)
@@ -783,86 +1267,256 @@ static int set_begin_info(struct sl_audit *a, json_t *info)
 	return 0;
 }
 
-/* the current segment is closed: rename it, queue its compression */
-static int rotate_out(struct sl_audit *a)
+/* segment_end (unless the resumed segment has it already), then close and rename */
+static int close_segment(struct sl_audit *a)
 {
+	uint8_t hash[SL_AUDIT_HASH_LEN];
 	char name[NAME_MAX + 1];
+	struct item *end = NULL, *close_it;
+	json_t *info, *rec;
 	int err;
 
-	if (a->fd >= 0) {
-		if (a->fsync_mode != SL_FSYNC_NONE && fdatasync(a->fd))
-			return -errno;
-		close(a->fd);
-		a->fd = -1;
-		a->dirty = false;
-	}
 	seg_name(name, sizeof(name), a->seg_first, "");
-	if (renameat2(a->dirfd, SL_AUDIT_CURRENT, a->dirfd, name, RENAME_NOREPLACE))
-		return -errno;
-	a->seg_closed = false;
-	err = set_begin_info(a, json_pack("{s:s, s:s}", "reason", "rotate", "prev_segment", name));
-	if (err)
-		return err;
-	err = sync_dir(a);
-	if (err)
-		return err;
-	err = queue_compress(a, name);
-	if (err)
-		log_debug("audit: cannot queue compression of '%s': %s", name, strerror(-err));
-	return 0;
+	info = json_pack("{s:s, s:s}", "reason", "rotate", "prev_segment", name);
+	close_it = calloc(1, sizeof(*close_it));
+	if (!info || !close_it) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	if (!a->need_close) {
+		rec = json_pack("{s:s, s:o, s:I, s:I}", "type", "segment_end", "time", time_now(),
+				"first_seq", (json_int_t)a->seg_first, "records",
+				(json_int_t)(a->seq + 2 - a->seg_first));
+		if (!rec) {
+			err = -ENOMEM;
+			goto fail;
+		}
+		err = build_item(a, rec, true, true, &end, hash);
+		json_decref(rec);
+		if (err)
+			goto fail;
+		commit(a, end, hash);
+	}
+	close_it->kind = ITEM_CLOSE;
+	close_it->seq = a->seg_first;
+	enqueue(a, close_it);
+	a->need_close = false;
+	a->seg_bytes = 0;
+	return set_begin_info(a, info);
+fail:
+	json_decref(info);
+	free(close_it);
+	return err;
 }
 
-/* before a record: close, rotate and begin segments as needed */
+/* a new audit.jsonl with its segment_start */
+static int open_segment(struct sl_audit *a)
+{
+	uint8_t hash[SL_AUDIT_HASH_LEN];
+	char hex[SL_AUDIT_HEX_LEN + 1];
+	struct item *open_it, *start = NULL;
+	json_t *rec, *v;
+	const char *key;
+	int err = -ENOMEM;
+
+	sl_audit_hex(a->hash, SL_AUDIT_HASH_LEN, hex);
+	rec = json_pack("{s:s, s:o, s:I, s:s}", "type", "segment_start", "time", time_now(),
+			"prev_seq", (json_int_t)a->seq, "prev_hash", hex);
+	open_it = calloc(1, sizeof(*open_it));
+	if (!rec || !open_it)
+		goto out;
+	json_object_foreach (a->begin_info, key, v) {
+		if (json_object_set(rec, key, v))
+			goto out;
+	}
+	err = build_item(a, rec, false, true, &start, hash);
+	if (err)
+		goto out;
+	open_it->kind = ITEM_OPEN;
+	enqueue(a, SL_TAKE_PTR(open_it));
+	a->seg_first = start->seq;
+	a->seg_bytes = 0;
+	commit(a, start, hash);
+	json_decref(a->begin_info);
+	a->begin_info = NULL;
+out:
+	free(open_it);
+	json_decref(rec);
+	return err;
+}
+
+/* before a record: close, rotate and begin segments as needed (queued) */
 static int prepare(struct sl_audit *a)
 {
 	int err;
 
-	if (a->fd < 0 && !a->seg_closed && !a->begin_info) {
-		/* an earlier rotation got as far as the rename */
-		err = set_begin_info(a, json_pack("{s:s}", "reason", "continue"));
-		if (err)
-			return err;
-	}
-	if (!a->seg_closed && !a->begin_info && a->rotate_bytes && a->size >= a->rotate_bytes) {
-		json_t *end = json_pack("{s:s, s:o, s:I, s:I}", "type", "segment_end", "time",
-					time_now(), "first_seq", (json_int_t)a->seg_first,
-					"records", (json_int_t)(a->seq + 2 - a->seg_first));
-
-		if (!end)
-			return -ENOMEM;
-		err = write_record(a, end, true, NULL, NULL);
-		json_decref(end);
-		if (err)
-			return err;
-		a->seg_closed = true;
-	}
-	if (a->seg_closed) {
-		err = rotate_out(a);
+	if (a->need_close ||
+	    (!a->begin_info && a->rotate_bytes && a->seg_bytes >= a->rotate_bytes)) {
+		err = close_segment(a);
 		if (err)
 			return err;
 	}
 	if (a->begin_info)
-		return begin_segment(a);
+		return open_segment(a);
 	return 0;
+}
+
+/*
+ * Does a caller record of len bytes fit in the buffer? Once records were
+ * dropped, only when the buffer has drained to half: a loss is one window
+ * (one gap record), not a record lost here and there as sizes vary.
+ */
+static bool has_room(const struct sl_audit *a, size_t len)
+{
+	/* with nothing waiting it is written at once (or is the one that waits) */
+	if (!a->head)
+		return true;
+	return a->q_caller_bytes + len <= (a->drop.records ? a->limit / 2 : a->limit);
 }
 
 int sl_audit_append(struct sl_audit *a, json_t *rec, char **line_out, uint64_t *seq_out)
 {
+	uint8_t hash[SL_AUDIT_HASH_LEN];
+	struct item *it = NULL;
+	char *copy = NULL;
 	int err;
 
 	if (!a || !json_is_object(rec))
 		return -EINVAL;
 	err = prepare(a);
-	if (err)
+	if (!err)
+		err = build_item(a, rec, true, false, &it, hash);
+	if (err == -EINVAL)
 		return err;
-	return write_record(a, rec, true, line_out, seq_out);
+	if (!err && !has_room(a, it->len))
+		err = -ENOBUFS;
+	if (!err && a->drop.records) {
+		/* the first record after a loss: the gap record goes before it */
+		item_free(it);
+		it = NULL;
+		err = chain_gap(a);
+		if (!err)
+			err = build_item(a, rec, true, false, &it, hash);
+	}
+	if (!err && line_out && !(copy = strdup(it->line)))
+		err = -ENOMEM;
+	if (err) {
+		drop_count(a, rec, it ? it->len : 0, err);
+		item_free(it);
+		return err;
+	}
+	commit(a, it, hash);
+	if (seq_out)
+		*seq_out = it->seq;
+	if (line_out)
+		*line_out = copy;
+	/* while failing, sl_audit_tick() retries; otherwise write now */
+	if (!a->failing) {
+		err = run_queue(a);
+		if (err)
+			note_failure(a, err);
+	}
+	return 0;
+}
+
+int sl_audit_retry(struct sl_audit *a)
+{
+	int err = 0;
+
+	if (!a)
+		return -EINVAL;
+	if (a->head || a->drop.records || a->failing)
+		err = settle(a);
+	if (!err)
+		compress_retry_now(a);
+	return err;
+}
+
+uint64_t sl_audit_drain(struct sl_audit *a, unsigned int timeout_ms)
+{
+	uint64_t deadline = mono_ms() + timeout_ms;
+
+	if (!a)
+		return 0;
+	while (sl_audit_retry(a) && mono_ms() < deadline) {
+		struct timespec ts = {0, RETRY_MIN_MS * 1000000L};
+
+		nanosleep(&ts, NULL);
+	}
+	return a->q_records + a->drop.records;
+}
+
+void sl_audit_set_buffer_limit(struct sl_audit *a, uint64_t bytes)
+{
+	if (!a)
+		return;
+	if (!bytes)
+		bytes = SL_AUDIT_BUFFER_DEFAULT;
+	if (bytes < SL_AUDIT_BUFFER_MIN)
+		bytes = SL_AUDIT_BUFFER_MIN;
+	if (bytes > SL_AUDIT_BUFFER_MAX)
+		bytes = SL_AUDIT_BUFFER_MAX;
+	a->limit = bytes;
+}
+
+void sl_audit_get_status(const struct sl_audit *a, struct sl_audit_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (!a)
+		return;
+	st->failing = a->failing;
+	st->buffer_high = a->q_caller_bytes >= a->limit / 2;
+	st->error = a->failing ? a->fail_err : 0;
+	st->last_error = a->failing ? a->last_err : 0;
+	st->operation = a->failing ? a->fail_op : NULL;
+	st->failing_since = a->fail_since;
+	st->buffered_records = a->q_records;
+	st->buffered_bytes = a->q_bytes;
+	st->buffer_limit = a->limit;
+	st->last_seq = a->seq;
+	st->written_seq = a->written_seq;
+	st->retries = a->failing ? a->retries : 0;
+	st->failures = a->failures;
+	st->dropped = a->dropped_total;
+	st->dropped_pending = a->drop.records;
+}
+
+json_t *sl_audit_status_json(const struct sl_audit *a)
+{
+	struct sl_audit_status st;
+	char since[64];
+	json_t *o;
+
+	sl_audit_get_status(a, &st);
+	o = json_pack("{s:s, s:s?, s:I, s:I, s:I, s:I, s:I, s:b, s:I, s:I, s:I, s:O}", "state",
+		      st.failing ? "failing" : "writing", "file", a ? a->path : NULL, "last_seq",
+		      (json_int_t)st.last_seq, "written_seq", (json_int_t)st.written_seq,
+		      "buffered_records", (json_int_t)st.buffered_records, "buffered_bytes",
+		      (json_int_t)st.buffered_bytes, "buffer_limit", (json_int_t)st.buffer_limit,
+		      "buffer_high", st.buffer_high, "failures", (json_int_t)st.failures,
+		      "dropped_records", (json_int_t)st.dropped, "dropped_pending",
+		      (json_int_t)st.dropped_pending, "dropped_types",
+		      a && a->dropped_types ? a->dropped_types : json_null());
+	if (!o || !st.failing)
+		return o;
+	format_time(&st.failing_since, since, sizeof(since));
+	if (json_object_set_new(o, "failing_since", json_string(since)) ||
+	    json_object_set_new(o, "operation", json_string(st.operation)) ||
+	    json_object_set_new(o, "error", errno_text(st.error)) ||
+	    json_object_set_new(o, "errno", errno_name(st.error)) ||
+	    json_object_set_new(o, "last_error", errno_text(st.last_error)) ||
+	    json_object_set_new(o, "retries", json_integer((json_int_t)st.retries))) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 int sl_audit_flush(struct sl_audit *a)
 {
 	if (!a)
 		return -EINVAL;
-	if (a->fd >= 0 && fdatasync(a->fd))
+	if (a->fd >= 0 && a->io.fdatasync(a->fd))
 		return -errno;
 	a->dirty = false;
 	a->last_sync_ms = mono_ms();
@@ -871,17 +1525,22 @@ int sl_audit_flush(struct sl_audit *a)
 
 int sl_audit_tick(struct sl_audit *a)
 {
+	uint64_t now;
 	int err = 0, werr;
 
 	if (!a)
 		return -EINVAL;
-	if (a->fsync_mode == SL_FSYNC_BATCH && a->dirty &&
-	    mono_ms() - a->last_sync_ms >= a->interval_ms)
+	now = mono_ms();
+	if ((a->head || a->drop.records || a->failing) && now >= a->next_retry_ms)
+		settle(a);
+	if (a->fsync_mode == SL_FSYNC_BATCH && a->dirty && now - a->last_sync_ms >= a->interval_ms)
 		err = sl_audit_flush(a);
 	pthread_mutex_lock(&a->lock);
 	werr = a->worker_err;
 	a->worker_err = 0;
 	pthread_mutex_unlock(&a->lock);
+	if (!a->failing && now >= a->next_compress_retry_ms)
+		compress_retry_now(a);
 	return err ? err : werr;
 }
 
@@ -899,10 +1558,21 @@ void sl_audit_close(struct sl_audit *a)
 {
 	if (!a)
 		return;
+	if (a->head || a->drop.records || a->failing)
+		sl_audit_retry(a);
 	if (a->fd >= 0) {
-		if (fdatasync(a->fd))
+		if (a->io.fdatasync(a->fd))
 			log_debug("audit: fdatasync '%s': %s", a->path, strerror(errno));
 		close(a->fd);
+	}
+	if (a->q_records)
+		log_debug("audit: %llu records could not be written",
+			  (unsigned long long)a->q_records);
+	while (a->head) {
+		struct item *it = a->head;
+
+		a->head = it->next;
+		item_free(it);
 	}
 	pthread_mutex_lock(&a->lock);
 	a->stopping = true;
@@ -916,11 +1586,20 @@ void sl_audit_close(struct sl_audit *a)
 		a->jobs = j->next;
 		free(j);
 	}
+	while (a->failed_jobs) {
+		struct compress_job *j = a->failed_jobs;
+
+		a->failed_jobs = j->next;
+		free(j);
+	}
 	if (a->dirfd >= 0)
 		close(a->dirfd);
 	pthread_mutex_destroy(&a->lock);
 	pthread_cond_destroy(&a->cond);
 	json_decref(a->begin_info);
+	json_decref(a->drop.types);
+	json_decref(a->drop.sessions);
+	json_decref(a->dropped_types);
 	free(a->dir);
 	free(a->path);
 	free(a);
@@ -1248,9 +1927,10 @@ static int resume(struct sl_audit *a, const char *latest)
 	a->seq = last.seq;
 	memcpy(a->hash, last.hash, sizeof(a->hash));
 	a->seg_first = first.seq;
+	a->seg_bytes = (uint64_t)st.st_size;
 	if (last.is_end) {
 		/* closed but not rotated yet */
-		a->seg_closed = true;
+		a->need_close = true;
 		return 0;
 	}
 	a->fd = openat(a->dirfd, SL_AUDIT_CURRENT, O_WRONLY | O_APPEND | O_CLOEXEC);
@@ -1279,6 +1959,11 @@ int sl_audit_open(const struct sl_audit_opts *opts, struct sl_audit **out)
 	a->interval_ms = opts->fsync_interval_ms ? opts->fsync_interval_ms : DEFAULT_INTERVAL_MS;
 	a->last_sync_ms = mono_ms();
 	a->jobs_tail = &a->jobs;
+	a->tail = &a->head;
+	a->io = real_io;
+	a->next_compress_retry_ms = mono_ms() + COMPRESS_RETRY_MS;
+	sl_audit_set_buffer_limit(a, opts->buffer_bytes);
+	a->dropped_types = json_object();
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_cond_init(&a->cond, NULL);
 	a->dir = strdup(opts->dir);
@@ -1298,8 +1983,12 @@ int sl_audit_open(const struct sl_audit_opts *opts, struct sl_audit **out)
 	err = scan_dir(a, latest, sizeof(latest));
 	if (!err)
 		err = resume(a, latest);
+	a->written_seq = a->seq;
+	/* a new segment, a rotation left half done: written now or refused */
 	if (!err)
 		err = prepare(a);
+	if (!err)
+		err = run_queue(a);
 	if (err)
 		goto fail;
 	*out = a;

@@ -16,6 +16,17 @@
  * so the chain continues across segments. On open, an existing log is
  * resumed from its last record; a damaged tail is never rewritten: the
  * segment is rotated out as it is and the new segment says so.
+ *
+ * When the log cannot be written (disk full, I/O error, any failed write,
+ * fdatasync, create or rename), records keep their place in the chain: each
+ * gets its seq and hash when it is appended and waits, as its finished line,
+ * in a bounded in-memory buffer (the write queue) until the file can be
+ * written again; sl_audit_tick() retries. The file never keeps half a line.
+ * A record that does not fit in the buffer is dropped before it gets a seq
+ * (no seq is ever skipped) and counted; the loss is stated by a "gap" record
+ * chained where the dropped records would have been. An "audit_failure"
+ * record is chained when writing first fails and an "audit_resumed" record
+ * once everything waiting is in the file (docs/events.md).
  */
 #ifndef SL_AUDIT_H
 #define SL_AUDIT_H
@@ -30,32 +41,90 @@ enum sl_fsync_mode {
 	SL_FSYNC_NONE = 2,   /* leave it to the kernel */
 };
 
+/* bytes of records waiting in memory while the log cannot be written */
+#define SL_AUDIT_BUFFER_DEFAULT (64ULL << 20)
+#define SL_AUDIT_BUFFER_MIN (256ULL << 10)
+#define SL_AUDIT_BUFFER_MAX (1ULL << 30)
+
 struct sl_audit_opts {
 	const char *dir;       /* created 0700 if missing */
 	uint64_t rotate_bytes; /* 0: never rotate */
 	enum sl_fsync_mode fsync_mode;
 	unsigned int fsync_interval_ms; /* SL_FSYNC_BATCH; default 200 */
+	uint64_t buffer_bytes;		/* 0: SL_AUDIT_BUFFER_DEFAULT */
+};
+
+/* the writer's state, for the daemon's decisions and `scopelock status` */
+struct sl_audit_status {
+	bool failing;		       /* records wait in the buffer: a write failed */
+	bool buffer_high;	       /* buffered record bytes >= 7/8 of the limit */
+	int error;		       /* -errno of the first failure of this period, 0 */
+	int last_error;		       /* -errno of the latest failed attempt */
+	const char *operation;	       /* what failed first: "write", "fdatasync", ... */
+	struct timespec failing_since; /* CLOCK_REALTIME */
+	uint64_t buffered_records;     /* lines waiting (the log's own included) */
+	uint64_t buffered_bytes;
+	uint64_t buffer_limit;	  /* bytes of caller records the buffer holds */
+	uint64_t last_seq;	  /* last seq chained (written or waiting) */
+	uint64_t written_seq;	  /* last seq in the file */
+	uint64_t retries;	  /* failed retries in this period */
+	uint64_t failures;	  /* failure periods since the log was opened */
+	uint64_t dropped;	  /* records dropped since the log was opened */
+	uint64_t dropped_pending; /* dropped, not yet stated by a gap record */
 };
 
 struct sl_audit;
 
+/*
+ * Open (or resume) the log. Everything the opening has to write (a new
+ * segment, a rotation left half done) is written before it returns: an error
+ * means nothing could be written.
+ */
 int sl_audit_open(const struct sl_audit_opts *opts, struct sl_audit **out);
 /*
  * Append one record. rec is an object without "seq" and "hash" (it normally
- * has "type" and "time"); it is not modified. On success, if line_out is not
- * NULL, *line_out is the malloc'd line as written (with '\n') and *seq_out
- * (if not NULL) its sequence number. 0 or -errno; on failure nothing was
- * written and the chain is unchanged.
+ * has "type" and "time"); it is not modified. 0 when the record is in the
+ * chain: written, or waiting in the buffer because the log cannot be written
+ * now (sl_audit_status() says which). Then, if line_out is not NULL,
+ * *line_out is the malloc'd line (with '\n') and *seq_out (if not NULL) its
+ * sequence number. Errors: -EINVAL (not a record; nothing counted),
+ * -ENOBUFS (the buffer is full) or -ENOMEM: the record was dropped, counted,
+ * and will be stated by a gap record; the chain is unchanged.
  */
 int sl_audit_append(struct sl_audit *a, json_t *rec, char **line_out, uint64_t *seq_out);
-/* periodic work: batched fsync, reaping finished compressions. 0 or -errno */
+/*
+ * Periodic work: retry writing the buffer while failing (backoff from 50 ms
+ * up to 1 s), batched fsync, reaping finished compressions and retrying
+ * failed ones. 0 or the -errno of an fsync or compression failure (write
+ * failures are in sl_audit_status()).
+ */
 int sl_audit_tick(struct sl_audit *a);
+/* retry writing the buffer now, whatever the backoff; 0 when nothing waits */
+int sl_audit_retry(struct sl_audit *a);
+/*
+ * Retry for up to timeout_ms (before closing); returns the number of
+ * records still not in the file (waiting, or dropped without a gap record).
+ */
+uint64_t sl_audit_drain(struct sl_audit *a, unsigned int timeout_ms);
+/* change the buffer bound (bytes, clamped to MIN..MAX); records already waiting stay */
+void sl_audit_set_buffer_limit(struct sl_audit *a, uint64_t bytes);
+void sl_audit_get_status(const struct sl_audit *a, struct sl_audit_status *st);
+/*
+ * The same as JSON, with the dropped records by type (for status):
+ * {"state":"writing"|"failing", ...}. NULL on ENOMEM.
+ */
+json_t *sl_audit_status_json(const struct sl_audit *a);
 /* flush and fsync now */
 int sl_audit_flush(struct sl_audit *a);
+/* last seq chained (written or waiting in the buffer) */
 uint64_t sl_audit_last_seq(const struct sl_audit *a);
 /* path of the current segment (owned by a) */
 const char *sl_audit_path(const struct sl_audit *a);
-/* flush, wait for pending compressions, close. NULL is fine. */
+/*
+ * Write what waits if possible (one attempt: call sl_audit_drain() first to
+ * insist), flush, wait for pending compressions, close. Records still
+ * waiting are lost. NULL is fine.
+ */
 void sl_audit_close(struct sl_audit *a);
 
 /* ---- verification (scopelock verify) ---- */
@@ -80,6 +149,15 @@ struct sl_verify_result {
 	uint64_t line;	   /* 1-based line in that file (decompressed) */
 	uint64_t seq;	   /* seq of the offending record, when known */
 	char detail[512];  /* human-readable explanation */
+	/*
+	 * What the writer says about itself, in the records verified: the gap,
+	 * audit_failure and audit_resumed records, each as read plus "file" and
+	 * "line" (NULL when there are none; sl_verify_result_release()).
+	 */
+	json_t *notes;
+	uint64_t gaps;		 /* gap records */
+	uint64_t lost_records;	 /* the records they say were lost */
+	uint64_t audit_failures; /* audit_failure records */
 };
 
 const char *sl_verify_status_name(enum sl_verify_status s);
@@ -87,8 +165,11 @@ const char *sl_verify_status_name(enum sl_verify_status s);
  * Verify the given files (plain .jsonl or .jsonl.gz) or directories (their
  * audit*.jsonl[.gz] files). Segments are ordered by their first seq, so the
  * arguments may come in any order. Returns 0 if the chain verifies, 1 if a
- * problem was found (described in *res), -errno on usage/IO errors.
+ * problem was found (described in *res), -errno on usage/IO errors. A chain
+ * that verifies may still say that records were lost (res->gaps).
  */
 int sl_audit_verify(const char *const *paths, int npaths, struct sl_verify_result *res);
+/* free res->notes */
+void sl_verify_result_release(struct sl_verify_result *res);
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <jansson.h>
 
 #define SL_AUDIT_CURRENT "audit.jsonl"
@@ -26,6 +27,24 @@
 #define SL_AUDIT_DAMAGED_TAG "-damaged"
 /* json_loadb flags for reading a record body */
 #define SL_AUDIT_LOAD_FLAGS (JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL)
+
+/*
+ * The system calls the writer makes on the log (write, fdatasync, ftruncate,
+ * openat, renameat2, fsync of the directory), replaceable for unit tests that
+ * make them fail (short writes, ENOSPC, EIO). The compression worker uses
+ * openat for its temporary file. A NULL member is the real call.
+ */
+struct sl_audit_io {
+	ssize_t (*write)(int fd, const void *buf, size_t len);
+	int (*fdatasync)(int fd);
+	int (*fsync)(int fd);
+	int (*ftruncate)(int fd, off_t len);
+	int (*openat)(int dirfd, const char *name, int flags, mode_t mode);
+	int (*renameat2)(int olddirfd, const char *oldname, int newdirfd, const char *newname,
+			 unsigned int flags);
+};
+struct sl_audit;
+void sl_audit_set_io(struct sl_audit *a, const struct sl_audit_io *io);
 
 /* lowercase hex of n raw bytes into out[2n + 1] */
 void sl_audit_hex(const uint8_t *raw, size_t n, char *out);

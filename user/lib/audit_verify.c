@@ -451,6 +451,36 @@ static int check_start_claims(struct ctx *c, json_t *obj, uint64_t seq)
 	return 0;
 }
 
+/*
+ * What the writer says about itself (a verified record): gaps (records it
+ * lost: the chain is intact, the log is not complete), failures, recoveries.
+ */
+static int note_writer_record(struct ctx *c, json_t *obj, const char *type)
+{
+	json_t *note;
+
+	if (strcmp(type, "gap") && strcmp(type, "audit_failure") && strcmp(type, "audit_resumed"))
+		return 0;
+	if (!strcmp(type, "gap")) {
+		json_int_t n = json_integer_value(json_object_get(obj, "records"));
+
+		c->res->gaps++;
+		c->res->lost_records += n > 0 ? (uint64_t)n : 0;
+	} else if (!strcmp(type, "audit_failure")) {
+		c->res->audit_failures++;
+	}
+	if (!c->res->notes)
+		c->res->notes = json_array();
+	note = json_deep_copy(obj);
+	if (note)
+		json_object_del(note, "prev"); /* noise here: it was checked */
+	if (!c->res->notes || !note || json_object_set_new(note, "file", json_string(c->path)) ||
+	    json_object_set_new(note, "line", json_integer((json_int_t)c->line)) ||
+	    json_array_append_new(c->res->notes, note))
+		return io_error(c->res, -ENOMEM, c->path, "verify");
+	return 0;
+}
+
 static int check_line(struct ctx *c, char *line, size_t len)
 {
 	uint8_t hash[SL_AUDIT_HASH_LEN], calc[SL_AUDIT_HASH_LEN];
@@ -536,6 +566,9 @@ static int check_line(struct ctx *c, char *line, size_t len)
 
 	if (!strcmp(type, "segment_end"))
 		c->saw_end = true;
+	ret = note_writer_record(c, obj, type);
+	if (ret)
+		goto out;
 	c->st.prev_seq = seq;
 	memcpy(c->st.prev_hash, hash, sizeof(hash));
 	c->st.prev_file = c->path;
@@ -634,6 +667,14 @@ static int check_segment(struct ctx *c, bool is_last)
 	sl_lines_close(c->r);
 	c->r = NULL;
 	return ret;
+}
+
+void sl_verify_result_release(struct sl_verify_result *res)
+{
+	if (res) {
+		json_decref(res->notes);
+		res->notes = NULL;
+	}
 }
 
 int sl_audit_verify(const char *const *paths, int npaths, struct sl_verify_result *res)

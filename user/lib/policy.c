@@ -39,6 +39,7 @@ static const char *const chan_names[] = {"exec", "tls", "connect", "open"};
 static const char *const action_names[] = {"log", "alert", "deny", "freeze", "kill"};
 static const char *const format_names[] = {"auto", "raw", "env", "json"};
 static const char *const reserved_env_names[] = {"unknown", "any", "none", "all"};
+static const char *const audit_failure_names[] = {"freeze", "continue"};
 
 /* ---- errors and field paths ---- */
 
@@ -284,6 +285,23 @@ bad:
 	return false;
 }
 
+/* "262144", "256K", "64M", "1G" (powers of 1024): bytes in [min, max] */
+static bool get_size(struct vctx *c, const struct ynode *n, uint64_t min, uint64_t max,
+		     uint64_t *out)
+{
+	if (n->bad)
+		return false;
+	if (n->type == YN_SCALAR && n->plain && !is_null(n) &&
+	    sl_parse_size(n->val, min, max, out) == 0)
+		return true;
+	verr(c, n,
+	     "expected a size from %lluK to %lluM bytes (a number with an optional K, M or G "
+	     "suffix), found %s%s",
+	     (unsigned long long)(min >> 10), (unsigned long long)(max >> 20), FOUND(n),
+	     n->type == YN_SCALAR && !n->plain ? " (a quoted string)" : "");
+	return false;
+}
+
 static void join_names(const char *const *names, size_t n, char *buf, size_t sz)
 {
 	size_t o = 0;
@@ -496,9 +514,10 @@ static void parse_unreadable(struct vctx *c, const struct ynode *n)
 static void parse_settings(struct vctx *c, const struct ynode *n)
 {
 	static const struct keyspec ks[] = {
-	    {"hold_timeout", false, NULL}, {"alert_file", false, NULL},
-	    {"admin_group", false, NULL},  {"secret_min_length", false, NULL},
-	    {"syslog", false, NULL},	   {"unreadable", false, NULL},
+	    {"hold_timeout", false, NULL},     {"alert_file", false, NULL},
+	    {"admin_group", false, NULL},      {"secret_min_length", false, NULL},
+	    {"syslog", false, NULL},	       {"audit_buffer", false, NULL},
+	    {"on_audit_failure", false, NULL}, {"unreadable", false, NULL},
 	};
 	struct sl_policy_settings *s = &c->p->settings;
 	const struct ynode *v;
@@ -508,7 +527,7 @@ static void parse_settings(struct vctx *c, const struct ynode *n)
 	if (!check_map(
 		c, n,
 		"a mapping (hold_timeout, alert_file, admin_group, secret_min_length, syslog, "
-		"unreadable)",
+		"audit_buffer, on_audit_failure, unreadable)",
 		ks, SL_ARRAY_SIZE(ks)))
 		return;
 	if ((v = map_get(n, "hold_timeout"))) {
@@ -554,6 +573,18 @@ static void parse_settings(struct vctx *c, const struct ynode *n)
 	if ((v = map_get(n, "syslog"))) {
 		old = path_str(c, "syslog");
 		get_bool(c, v, &s->syslog);
+		path_restore(c, old);
+	}
+	if ((v = map_get(n, "audit_buffer"))) {
+		old = path_str(c, "audit_buffer");
+		get_size(c, v, SL_POLICY_AUDIT_BUFFER_MIN, SL_POLICY_AUDIT_BUFFER_MAX,
+			 &s->audit_buffer);
+		path_restore(c, old);
+	}
+	if ((v = map_get(n, "on_audit_failure"))) {
+		old = path_str(c, "on_audit_failure");
+		get_enum(c, v, audit_failure_names, SL_ARRAY_SIZE(audit_failure_names),
+			 &s->on_audit_failure);
 		path_restore(c, old);
 	}
 	if ((v = map_get(n, "unreadable"))) {
@@ -1616,6 +1647,8 @@ int sl_policy_load_buf(const char *name, const void *buf, size_t len, struct sl_
 	p->settings.hold_timeout_s = SL_POLICY_HOLD_TIMEOUT_DEFAULT;
 	p->settings.secret_min_len = SL_POLICY_SECRET_MIN_DEFAULT;
 	p->settings.syslog = true;
+	p->settings.audit_buffer = SL_POLICY_AUDIT_BUFFER_DEFAULT;
+	p->settings.on_audit_failure = SL_AUDIT_FAIL_FREEZE;
 	p->settings.unreadable_suspicious = SL_ACT_FREEZE;
 	p->settings.unreadable_otherwise = SL_ACT_ALERT;
 	c.p = p;

@@ -74,6 +74,16 @@
 #define SL_POLICY_SECRET_MIN_DEFAULT 8 /* shorter secret values are ignored */
 #define SL_POLICY_SECRET_MIN_MIN 4
 #define SL_POLICY_SECRET_MIN_MAX 1024
+/* records kept in memory while the audit log cannot be written (bytes) */
+#define SL_POLICY_AUDIT_BUFFER_DEFAULT (64ULL << 20)
+#define SL_POLICY_AUDIT_BUFFER_MIN (256ULL << 10)
+#define SL_POLICY_AUDIT_BUFFER_MAX (1ULL << 30)
+
+/* settings.on_audit_failure: what happens to sessions when that buffer fills */
+enum sl_audit_failure_action {
+	SL_AUDIT_FAIL_FREEZE = 0,   /* freeze every session until the log is written */
+	SL_AUDIT_FAIL_CONTINUE = 1, /* let sessions run; drop (and count) what does not fit */
+};
 
 /* "sha256:" + 16 hex + NUL */
 #define SL_POLICY_FP_STR_SIZE 24
@@ -223,11 +233,13 @@ struct sl_policy_rule {
 };
 
 struct sl_policy_settings {
-	uint32_t hold_timeout_s; /* freeze: a held action is denied after this */
-	uint32_t secret_min_len; /* secret values shorter than this are ignored */
-	char *alert_file;	 /* NULL: the daemon's default */
-	char *admin_group;	 /* may approve / deny besides root; NULL: root only */
-	bool syslog;		 /* alerts to syslog / journald */
+	uint32_t hold_timeout_s;   /* freeze: a held action is denied after this */
+	uint32_t secret_min_len;   /* secret values shorter than this are ignored */
+	char *alert_file;	   /* NULL: the daemon's default */
+	char *admin_group;	   /* may approve / deny besides root; NULL: root only */
+	bool syslog;		   /* alerts to syslog / journald */
+	uint64_t audit_buffer;	   /* bytes; SL_POLICY_AUDIT_BUFFER_* */
+	uint32_t on_audit_failure; /* enum sl_audit_failure_action */
 	/*
 	 * unreadable: an exec or TLS write whose evidence the kernel could not
 	 * read whole (argv or plaintext past the scan limit, a buffer that

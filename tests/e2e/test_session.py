@@ -78,7 +78,7 @@ def test_session_lifecycle_and_cgroup(t):
     argv = [PY, str(script), str(out), str(go)]
     name = rand_marker("life")
     full = [str(BIN_CLI), "--socket", d.sock, "run", "--scope", "staging", "--workspace",
-            str(ws), "--name", name, "--"] + argv
+            str(ws), "--name", name, "--allow-root", "--"] + argv
     p = t.popen(full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=str(ws))
     res = read_json_when_there(out)
     sid = d.session_id(name)

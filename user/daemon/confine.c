@@ -203,20 +203,19 @@ int sl_confine_init(struct sl_daemon *d)
 			return -ENOMEM;
 	}
 	sl_feature_add(d, "seccomp:user_notif", cf->notify_ok, cf->notify_ok, "%s",
-		       cf->notify_ok
-			   ? "session confinement: scopelockd decides the ptrace family "
-			     "and refuses new user namespaces (see 'scopelock run --help')"
-			   : "sessions whose scope is confined cannot start");
+		       cf->notify_ok ? "supervises session confinement (ptrace family, user "
+				       "namespaces)"
+				     : "sessions whose scope is confined cannot start");
 	abi = sl_landlock_abi();
 	if (abi >= SL_LANDLOCK_ABI_MIN)
 		sl_feature_add(d, "landlock", true, true,
-			       "ABI %d: the kernel refuses the ptrace family (and /proc/PID/mem) "
-			       "of session processes towards processes outside the session",
+			       "ABI %d: the kernel refuses sessions the ptrace family towards "
+			       "outside processes",
 			       abi);
 	else
 		sl_feature_add(d, "landlock", false, false,
-			       "%s: confinement of the ptrace family rests on the seccomp "
-			       "supervisor alone (no /proc/PID/mem refusal)",
+			       "%s: the ptrace family is confined by the supervisor alone "
+			       "(/proc/PID/mem is not)",
 			       abi ? "ABI < 6 (no scopes)" : "off in this kernel");
 	if (stat("/proc/self/ns/pid", &cf->own_pidns))
 		return sl_err_ret(-errno, "stat /proc/self/ns/pid");

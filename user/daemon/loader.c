@@ -187,8 +187,8 @@ static void probe_features(struct sl_daemon *d)
 		       ret == 1 ? "" : "required: the BPF programs will not load");
 	ret = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_send_signal, NULL);
 	sl_feature_add(d, "helper:send_signal", ret == 1, false, "%s",
-		       "kill and freeze verdicts (SIGKILL / SIGSTOP from the hook); used while "
-		       "the policy has an enforcing kill or freeze rule");
+		       "kill/freeze verdicts: used while an enforcing kill or freeze rule is "
+		       "in force");
 	if (ret == 1)
 		d->features[d->nfeatures - 1].used_now = policy_signals;
 }

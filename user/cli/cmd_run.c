@@ -9,7 +9,7 @@
  *
  * Parent and child talk over a SOCK_SEQPACKET pair, one JSON message each:
  *   parent -> child  {"session": ID, "confine": {"ptrace": B, "userns": B}}
- *   child -> parent  {"error": 0|errno, "message", "landlock_abi", "no_new_privs"}
+ *   child -> parent  {"error": 0|errno, "message", "landlock_abi"}
  *                    + the filter's listener (SCM_RIGHTS)   (only if confined)
  *   parent -> child  {"go": true}                             (only if confined)
  * The child never runs the command unless the daemon took the listener; if
@@ -161,8 +161,8 @@ static void child_main(int sock, int err_fd, const struct passwd *pw, bool switc
 	json_decref(msg);
 	if (flags) {
 		ret = sl_confine_self(flags, &cs, err, sizeof(err));
-		rep = json_pack("{s:i, s:s, s:i, s:b}", "error", -ret, "message", err,
-				"landlock_abi", cs.landlock_abi, "no_new_privs", cs.no_new_privs);
+		rep = json_pack("{s:i, s:s, s:i}", "error", -ret, "message", err, "landlock_abi",
+				cs.landlock_abi);
 		if (!rep || sl_proto_send(sock, rep, ret ? -1 : cs.listener) || ret)
 			_exit(RUN_EXIT_FAILED);
 		json_decref(rep);
@@ -225,9 +225,8 @@ static int confine_child(int fd, int sock, const char *session, json_t *confine)
 		goto out;
 	}
 	json_decref(msg);
-	msg = json_pack("{s:s, s:s, s:O, s:O}", "op", "confine", "session", session, "landlock_abi",
-			json_object_get(rep, "landlock_abi"), "no_new_privs",
-			json_object_get(rep, "no_new_privs"));
+	msg = json_pack("{s:s, s:s, s:O}", "op", "confine", "session", session, "landlock_abi",
+			json_object_get(rep, "landlock_abi"));
 	err = msg ? sl_proto_send(fd, msg, listener) : -ENOMEM;
 	if (!err)
 		err = sl_proto_recv(fd, &reply, NULL);

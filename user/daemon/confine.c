@@ -283,6 +283,29 @@ static struct sl_confined *entry_by_session(const struct sl_confine *cf, const c
 	return NULL;
 }
 
+/*
+ * The session's first process, still waiting before exec, is in seccomp
+ * filter mode (the listener handed over is, as far as the daemon can tell,
+ * its filter's: the requester that started the session vouches for that);
+ * *nnp: its no_new_privs, as the kernel says. 0, -ENOENT (no filter), -ESRCH.
+ */
+static int leader_filtered(pid_t leader, bool *nnp)
+{
+	_cleanup_free_ char *status = NULL;
+	char path[64], *p;
+	int mode = -1, flag = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)leader);
+	if (sl_read_file(path, 1 << 16, &status, NULL))
+		return -ESRCH;
+	if ((p = strstr(status, "\nSeccomp:")))
+		sscanf(p + 9, "%d", &mode);
+	if ((p = strstr(status, "\nNoNewPrivs:")))
+		sscanf(p + 12, "%d", &flag);
+	*nnp = flag == 1;
+	return mode == SECCOMP_MODE_FILTER ? 0 : -ENOENT;
+}
+
 int sl_confine_attach(struct sl_daemon *d, struct sl_session *s, int listener, json_t *req,
 		      char *err, size_t errlen)
 {
@@ -292,6 +315,7 @@ int sl_confine_attach(struct sl_daemon *d, struct sl_session *s, int listener, j
 	json_int_t abi = json_integer_value(json_object_get(req, "landlock_abi"));
 	char path[64], link[64];
 	json_t *rec = NULL;
+	bool nnp = false;
 	ssize_t n;
 	int ret = 0;
 
@@ -314,6 +338,12 @@ int sl_confine_attach(struct sl_daemon *d, struct sl_session *s, int listener, j
 		snprintf(err, errlen, "malformed confine request: no seccomp listener passed");
 		return -EINVAL;
 	}
+	ret = leader_filtered(s->leader, &nnp);
+	if (ret) {
+		snprintf(err, errlen, "the session's process %d %s", (int)s->leader,
+			 ret == -ENOENT ? "has no seccomp filter" : "is gone");
+		return ret;
+	}
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		snprintf(err, errlen, "out of memory");
@@ -325,7 +355,7 @@ int sl_confine_attach(struct sl_daemon *d, struct sl_session *s, int listener, j
 	c->cgroup = strdup(s->cgroup_path + strlen(d->cg_root));
 	c->flags = s->confine;
 	c->landlock_abi = abi > 0 && abi < 1000 ? (int)abi : 0;
-	c->no_new_privs = json_is_true(json_object_get(req, "no_new_privs"));
+	c->no_new_privs = nnp;
 	if (c->fd < 0 || !c->scope || !c->cgroup) {
 		ret = c->fd < 0 ? -errno : -ENOMEM;
 		snprintf(err, errlen, "take the listener: %s", strerror(-ret));

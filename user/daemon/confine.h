@@ -26,8 +26,9 @@ void sl_confine_free(struct sl_daemon *d);
 uint32_t sl_confine_flags_for_scope(const struct sl_daemon *d, const char *scope);
 /*
  * Take over the listener of session s's filter (dup'd; the caller keeps
- * listener). req: the client's `confine` request (landlock_abi,
- * no_new_privs). Writes `session_confined`. 0 or -errno with err filled.
+ * listener), after checking that the session's process is in seccomp filter
+ * mode. req: the client's `confine` request (landlock_abi). Writes
+ * `session_confined`. 0 or -errno with err filled.
  */
 int sl_confine_attach(struct sl_daemon *d, struct sl_session *s, int listener, json_t *req,
 		      char *err, size_t errlen);

@@ -208,7 +208,8 @@ def test_confine_keeps_work_inside(t):
 "{probe}" ptrace-attach {target.pid}
 while [ ! -e "{go}" ]; do sleep 0.05; done
 """, 0o755)
-    p = d.spawn([str(script)], user=AGENT, stdout=subprocess.DEVNULL)
+    p = d.spawn([str(script)], user=AGENT, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL)
     sid = d.session_id(p.name)
     wait_until(lambda: refusals(d, sid), 10, "the refusal of the running session")
     st = d.status()
@@ -223,6 +224,11 @@ while [ ! -e "{go}" ]; do sleep 0.05; done
     r = d.cli("status")
     check("seccomp:user_notif" in r.stdout and "landlock" in r.stdout,
           f"status lists the confinement features: {r.stdout[:2000]}")
+    r = d.cli("tail", "--session", sid, "-n", "500")
+    check(f"CONFINE REFUSED ptrace PTRACE_ATTACH of pid {target.pid} (" in r.stdout
+          and "the target is outside the session" in r.stdout
+          and "SESSION CONFINED: ptrace userns" in r.stdout,
+          f"tail shows the confinement and the refusal: {r.stdout[-3000:]}")
 
 
 def test_status_features_tell_what_is_used(t):

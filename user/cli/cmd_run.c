@@ -204,8 +204,9 @@ static int confine_child(int fd, int sock, const char *session, json_t *confine)
 	msg =
 	    json_pack("{s:s, s:{s:b, s:b}}", "session", session, "confine", "ptrace",
 		      (flags & SL_CONFINE_PTRACE) != 0, "userns", (flags & SL_CONFINE_USERNS) != 0);
-	if (!msg || sl_proto_send(sock, msg, -1)) {
-		log_err("run: start the command: %s", msg ? strerror(errno) : "out of memory");
+	err = msg ? sl_proto_send(sock, msg, -1) : -ENOMEM;
+	if (err) {
+		log_err("run: start the command: %s", strerror(-err));
 		goto out;
 	}
 	if (!flags) {
@@ -225,8 +226,8 @@ static int confine_child(int fd, int sock, const char *session, json_t *confine)
 		goto out;
 	}
 	json_decref(msg);
-	msg = json_pack("{s:s, s:s, s:O}", "op", "confine", "session", session, "landlock_abi",
-			json_object_get(rep, "landlock_abi"));
+	msg = json_pack("{s:s, s:s, s:I}", "op", "confine", "session", session, "landlock_abi",
+			json_integer_value(json_object_get(rep, "landlock_abi")));
 	err = msg ? sl_proto_send(fd, msg, listener) : -ENOMEM;
 	if (!err)
 		err = sl_proto_recv(fd, &reply, NULL);
@@ -244,8 +245,9 @@ static int confine_child(int fd, int sock, const char *session, json_t *confine)
 	}
 	json_decref(msg);
 	msg = json_pack("{s:b}", "go", 1);
-	if (!msg || sl_proto_send(sock, msg, -1)) {
-		log_err("run: start the command: %s", msg ? strerror(errno) : "out of memory");
+	err = msg ? sl_proto_send(sock, msg, -1) : -ENOMEM;
+	if (err) {
+		log_err("run: start the command: %s", strerror(-err));
 		goto out;
 	}
 	ret = 0;

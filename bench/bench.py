@@ -435,7 +435,9 @@ class Scopelockd(Monitor):
         return time.monotonic()
 
     def wrap(self, argv):
-        return [CLI, "--socket", self.sock, "run", "--scope", self.scope, "--", *argv]
+        # the workloads run as root, as the baseline does: an explicit root session
+        return [CLI, "--socket", self.sock, "run", "--scope", self.scope, "--allow-root", "--",
+                *argv]
 
     def stop(self):
         if not self.proc:

@@ -460,7 +460,7 @@ def run_workload(dm, wl, n, port, payloads, env, timeout):
         res = json.loads(p.stdout.strip().splitlines()[-1])
         res.update(verdicts=0, lost=0, records=0, captured=0)
         return res
-    argv = dm.cli("run", "-q", "--scope", SCOPE, "--",
+    argv = dm.cli("run", "-q", "--scope", SCOPE, "--allow-root", "--",
                   *workload_argv(wl, n, port, payloads))
     c0 = dm.counters()
     p = run_cmd(argv, timeout=timeout, check=False, env=env)

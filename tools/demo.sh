@@ -108,6 +108,9 @@ printf '%s\n' "$PROD_TOKEN" >"$OLD/railway-prod.token"
 printf '# shop, staging\nRAILWAY_TOKEN=%s\n' "$STG_TOKEN" >"$SHOP/.env"
 printf 'shop: fix the checkout page (staging)\n' >"$SHOP/TASK.md"
 chmod 600 "$OLD/railway-prod.token" "$SHOP/.env"
+# the agent runs as an unprivileged user, as agents should (a session as root is not confined)
+AGENT_USER=nobody
+chown -R "$AGENT_USER": "$W/home" || die "chown $W/home to $AGENT_USER failed"
 unset PROD_TOKEN STG_TOKEN # the demo never prints them; only scopelock's fingerprints
 say "$SHOP/            the agent's workspace (staging)"
 say "$SHOP/.env        RAILWAY_TOKEN=<staging token>"
@@ -219,8 +222,9 @@ echo "[agent] done: the volume is gone"
 sleep 10
 EOF
 chmod 755 "$W/agent.sh"
-say "${DIM}\$ scopelock run --scope staging --workspace $SHOP -- agent.sh${N}"
-"${SL[@]}" run --scope staging --workspace "$SHOP" --name demo-agent -- /bin/bash "$W/agent.sh" \
+say "${DIM}\$ scopelock run --scope staging --user $AGENT_USER --workspace $SHOP -- agent.sh${N}"
+"${SL[@]}" run --scope staging --user "$AGENT_USER" --workspace "$SHOP" --name demo-agent -- \
+	/bin/bash "$W/agent.sh" \
 	2>&1 | indent
 RC=${PIPESTATUS[0]}
 
@@ -300,7 +304,8 @@ echo
 echo "[agent] curl exited \$rc"
 exit \$rc
 EOF
-"${SL[@]}" run --scope staging --workspace "$SHOP" --name demo-staging -- /bin/bash "$W/agent2.sh" \
+"${SL[@]}" run --scope staging --user "$AGENT_USER" --workspace "$SHOP" --name demo-staging -- \
+	/bin/bash "$W/agent2.sh" \
 	>"$W/agent2.out" 2>&1
 RC2=$?
 indent <"$W/agent2.out"

@@ -78,7 +78,7 @@ def test_session_lifecycle_and_cgroup(t):
     argv = [PY, str(script), str(out), str(go)]
     name = rand_marker("life")
     full = [str(BIN_CLI), "--socket", d.sock, "run", "--scope", "staging", "--workspace",
-            str(ws), "--name", name, "--"] + argv
+            str(ws), "--name", name, "--allow-root", "--"] + argv
     p = t.popen(full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=str(ws))
     res = read_json_when_there(out)
     sid = d.session_id(name)
@@ -358,7 +358,7 @@ def test_second_instance_refused_side_by_side_ok(t):
 
 def test_cli_errors(t):
     none = str(t.tmp / "no-daemon.sock")
-    r = cli("--socket", none, "run", "--scope", "staging", "--", "/bin/true")
+    r = cli("--socket", none, "run", "--scope", "staging", "--allow-root", "--", "/bin/true")
     check(r.rc != 0, f"run without a daemon must fail: {r}")
     check(none in r.stderr and re.search(r"not running|no such file|connect", r.stderr, re.I),
           f"the error must name the socket and say the daemon is not running: {r.stderr!r}")

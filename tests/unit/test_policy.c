@@ -358,6 +358,56 @@ static void test_defaults(void **state)
 	sl_policy_free(NULL);
 }
 
+/* environments.<name>.confine: both confined unless the policy opts out */
+static void test_confine_keys(void **state)
+{
+	struct sl_policy *p;
+
+	(void)state;
+	p = load_ok(HEAD);
+	for (uint32_t i = 0; i < p->n_envs; i++) {
+		assert_true(p->envs[i].confine_ptrace);
+		assert_true(p->envs[i].confine_userns);
+	}
+	sl_policy_free(p);
+
+	p = load_ok("version: 1\nenvironments:\n  prod:\n    confine: {ptrace: false}\n"
+		    "  staging:\n    paths: [/srv/s/**]\n    confine:\n      userns: false\n"
+		    "  dev:\n  lab:\n    confine: {ptrace: false, userns: false}\n");
+	assert_int_equal(p->n_envs, 4);
+	assert_false(p->envs[0].confine_ptrace);
+	assert_true(p->envs[0].confine_userns);
+	assert_true(p->envs[1].confine_ptrace);
+	assert_false(p->envs[1].confine_userns);
+	assert_int_equal(p->envs[1].n_paths, 1);
+	assert_true(p->envs[2].confine_ptrace); /* "dev:" with nothing */
+	assert_true(p->envs[2].confine_userns);
+	assert_false(p->envs[3].confine_ptrace);
+	assert_false(p->envs[3].confine_userns);
+	sl_policy_free(p);
+
+	expect_error(
+	    "version: 1\nenvironments:\n  prod:\n    confine: {ptrace: false, mount: no}\n",
+	    F ":4:30: field 'environments.prod.confine.mount': ",
+	    "expected one of ptrace, userns, found unknown key");
+	expect_error(
+	    "version: 1\nenvironments:\n  prod:\n    confine: {ptrace: \"false\"}\n",
+	    F ":4:23: field 'environments.prod.confine.ptrace': ", "expected true or false, found");
+	expect_error(
+	    "version: 1\nenvironments:\n  prod:\n    confine:\n      userns: no\n",
+	    F ":5:15: field 'environments.prod.confine.userns': ", "expected true or false");
+	expect_error(
+	    "version: 1\nenvironments:\n  prod:\n    confine: {}\n",
+	    F ":4:14: field 'environments.prod.confine': ",
+	    "at least one of ptrace, userns (omit the key instead), found an empty mapping");
+	expect_error(
+	    "version: 1\nenvironments:\n  prod:\n    confine: false\n",
+	    F ":4:14: field 'environments.prod.confine': ", "expected a mapping (ptrace, userns)");
+	expect_error(
+	    "version: 1\nenvironments:\n  prod:\n    confine: {ptrace: false, ptrace: true}\n",
+	    F ":4:30: field 'environments.prod.confine.ptrace': ", "duplicate");
+}
+
 /* ---- error classes: exact position and field ---- */
 
 static void test_err_syntax(void **state)
@@ -1110,6 +1160,7 @@ int main(void)
 	    cmocka_unit_test(test_shipped_examples),
 	    cmocka_unit_test(test_layout),
 	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_confine_keys),
 	    cmocka_unit_test(test_err_syntax),
 	    cmocka_unit_test(test_err_non_utf8),
 	    cmocka_unit_test(test_err_nul_byte),

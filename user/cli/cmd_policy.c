@@ -66,8 +66,13 @@ static void print_summary(const struct sl_policy *p)
 		const struct sl_policy_env *e = &p->envs[i];
 
 		printf("  environment %u '%s': %u paths, %u hosts, %u secret entries, %u "
-		       "resources\n",
-		       e->id, e->name, e->n_paths, e->n_hosts, e->n_secrets, e->n_resources);
+		       "resources; sessions kept from: %s%s%s\n",
+		       e->id, e->name, e->n_paths, e->n_hosts, e->n_secrets, e->n_resources,
+		       e->confine_ptrace ? "ptrace" : "",
+		       e->confine_ptrace && e->confine_userns ? ", " : "",
+		       e->confine_userns    ? "userns"
+		       : !e->confine_ptrace ? "nothing (confine opted out)"
+					    : "");
 	}
 	for (uint32_t i = 0; i < p->n_secrets; i++) {
 		const struct sl_policy_secret *s = &p->secrets[i];

@@ -1,9 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * scopelock run: fork the command, have the daemon place the child (passed
- * as a pidfd) in a new session cgroup, then let it exec. The command keeps
- * the caller's environment, cwd, terminal and stdin; the exit status is the
- * command's (128+N when it died of signal N).
+ * as a pidfd) in a new session cgroup, let the child confine itself (a
+ * seccomp filter whose listener goes to the daemon, a Landlock domain) as
+ * the daemon says for the scope, then let it drop to the user and exec. The
+ * command keeps the caller's environment, cwd, terminal and stdin; the exit
+ * status is the command's (128+N when it died of signal N).
+ *
+ * Parent and child talk over a SOCK_SEQPACKET pair, one JSON message each:
+ *   parent -> child  {"session": ID, "confine": {"ptrace": B, "userns": B}}
+ *   child -> parent  {"error": 0|errno, "message", "landlock_abi"}
+ *                    + the filter's listener (SCM_RIGHTS)   (only if confined)
+ *   parent -> child  {"go": true}                             (only if confined)
+ * The child never runs the command unless the daemon took the listener; if
+ * anything fails the parent kills it (exit 125).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -23,6 +34,7 @@
 
 #include "cli.h"
 #include "client.h"
+#include "confinement.h"
 #include "jsonbytes.h"
 #include "log.h"
 #include "proto.h"
@@ -40,23 +52,41 @@ static const char usage_text[] =
     "side of scopelockd. COMMAND keeps your environment, working directory,\n"
     "terminal and stdin. SCOPELOCK_SESSION is set to the session id.\n"
     "\n"
+    "The session cannot reach outside itself (unless the policy's\n"
+    "environments.ENV.confine opts out): its processes cannot ptrace\n"
+    "(PTRACE_ATTACH/SEIZE), read or write the memory of (process_vm_readv/writev,\n"
+    "/proc/PID/mem) or take descriptors from (pidfd_getfd) processes outside the\n"
+    "session, and cannot create or join user namespaces (unshare -U, clone,\n"
+    "setns). Debuggers work on processes inside the session. Every refusal is a\n"
+    "confine_refused record. A seccomp filter hands these calls to scopelockd; if\n"
+    "scopelockd stops, they fail with ENOSYS. When run without CAP_SYS_ADMIN (not\n"
+    "as root), the session also gets no_new_privs: setuid programs do not gain\n"
+    "privileges in it.\n"
+    "\n"
     "Options:\n"
     "  -e, --scope ENV        the environment the session works on (required),\n"
     "                         e.g. staging\n"
     "  -w, --workspace DIR    the session's workspace directory (recorded)\n"
     "  -u, --user USER        run COMMAND as USER (default: you, or SUDO_USER when\n"
     "                         run through sudo); needs root for another user\n"
+    "      --allow-root       allow COMMAND to run as root. Refused otherwise: root\n"
+    "                         inside a session is not confined in any meaningful\n"
+    "                         way (it can move itself out of the session cgroup,\n"
+    "                         kill or stop scopelockd, unload its BPF programs)\n"
     "  -n, --name NAME        a label for the session\n"
     "  -q, --quiet            do not print the session id on stderr\n"
     "  -h, --help             this help\n"
     "\n"
     "Exit status: COMMAND's; 128+N if it was killed by signal N; 125 if the session\n"
-    "could not be started; 126 if COMMAND is not executable; 127 if not found.\n"
+    "could not be started or confined (COMMAND did not run); 126 if COMMAND is not\n"
+    "executable; 127 if not found; 2 for a usage error (a session as root without\n"
+    "--allow-root included).\n"
     "\n"
     "Examples:\n"
     "  sudo scopelock run --scope staging --workspace ~/api -- claude\n"
     "  scopelock run --scope staging --name fix-1234 -- bash -c 'make test'\n"
-    "  sudo scopelock run --scope staging --user agent -- codex exec 'fix the build'\n";
+    "  sudo scopelock run --scope staging --user agent -- codex exec 'fix the build'\n"
+    "  sudo scopelock run --scope lab --allow-root -- ./provision.sh\n";
 
 static json_t *build_argv(int argc, char **argv)
 {
@@ -83,20 +113,66 @@ static void forward_signal(int sig)
 		kill(g_child, sig);
 }
 
-static void child_main(int go_fd, int err_fd, const struct passwd *pw, bool switch_user, char **cmd)
+/* one message from the other end of the pair, retried on EINTR */
+static int pair_recv(int sock, json_t **msg, int *fd)
 {
-	char id[64] = "";
-	ssize_t n;
-	int e;
+	int err;
 
 	do {
-		n = read(go_fd, id, sizeof(id) - 1);
-	} while (n < 0 && errno == EINTR);
-	if (n <= 0)
+		err = sl_proto_recv(sock, msg, fd);
+	} while (err == -EINTR);
+	return err;
+}
+
+static uint32_t confine_flags(json_t *confine)
+{
+	uint32_t flags = 0;
+
+	/* a missing member stays confined */
+	if (!json_is_false(json_object_get(confine, "ptrace")))
+		flags |= SL_CONFINE_PTRACE;
+	if (!json_is_false(json_object_get(confine, "userns")))
+		flags |= SL_CONFINE_USERNS;
+	return flags;
+}
+
+/*
+ * In the session's first process, after the daemon moved it into the
+ * session cgroup: confine itself (as root when run as root, so that no
+ * no_new_privs is needed), hand the listener to the parent, wait for its
+ * go, drop to the user, exec. Any failure: exit without running cmd.
+ */
+static void child_main(int sock, int err_fd, const struct passwd *pw, bool switch_user, char **cmd)
+{
+	struct sl_confine_self cs = {.listener = -1};
+	json_t *msg = NULL, *rep;
+	const char *id;
+	uint32_t flags;
+	char err[256] = "";
+	int e, ret;
+
+	if (pair_recv(sock, &msg, NULL))
 		_exit(RUN_EXIT_FAILED); /* the parent gave up: never run unmonitored */
-	id[n] = '\0';
-	close(go_fd);
+	id = json_string_value(json_object_get(msg, "session"));
+	if (!id)
+		_exit(RUN_EXIT_FAILED);
 	setenv("SCOPELOCK_SESSION", id, 1);
+	flags = confine_flags(json_object_get(msg, "confine"));
+	json_decref(msg);
+	if (flags) {
+		ret = sl_confine_self(flags, &cs, err, sizeof(err));
+		rep = json_pack("{s:i, s:s, s:i}", "error", -ret, "message", err, "landlock_abi",
+				cs.landlock_abi);
+		if (!rep || sl_proto_send(sock, rep, ret ? -1 : cs.listener) || ret)
+			_exit(RUN_EXIT_FAILED);
+		json_decref(rep);
+		/* the session must never hold its own supervisor's end */
+		close(cs.listener);
+		if (pair_recv(sock, &msg, NULL) || !json_is_true(json_object_get(msg, "go")))
+			_exit(RUN_EXIT_FAILED);
+		json_decref(msg);
+	}
+	close(sock);
 	if (switch_user) {
 		if (initgroups(pw->pw_name, pw->pw_gid) || setgid(pw->pw_gid) ||
 		    setuid(pw->pw_uid)) {
@@ -113,22 +189,90 @@ static void child_main(int go_fd, int err_fd, const struct passwd *pw, bool swit
 	_exit(e == ENOENT ? RUN_EXIT_NOTFOUND : RUN_EXIT_NOEXEC);
 }
 
+/*
+ * Tell the child its session and what it is kept from; if confined, take
+ * its listener, give it to the daemon on the connection that started the
+ * session, and let the child go. 0, or -1 after logging why.
+ */
+static int confine_child(int fd, int sock, const char *session, json_t *confine)
+{
+	uint32_t flags = confine_flags(confine);
+	json_t *msg = NULL, *rep = NULL, *reply = NULL;
+	int listener = -1, err, ret = -1;
+	const char *why;
+
+	msg =
+	    json_pack("{s:s, s:{s:b, s:b}}", "session", session, "confine", "ptrace",
+		      (flags & SL_CONFINE_PTRACE) != 0, "userns", (flags & SL_CONFINE_USERNS) != 0);
+	err = msg ? sl_proto_send(sock, msg, -1) : -ENOMEM;
+	if (err) {
+		log_err("run: start the command: %s", strerror(-err));
+		goto out;
+	}
+	if (!flags) {
+		ret = 0;
+		goto out;
+	}
+	err = pair_recv(sock, &rep, &listener);
+	if (err) {
+		log_err("run: confine the session: the command's process %s",
+			err == -ECONNRESET ? "exited" : strerror(-err));
+		goto out;
+	}
+	if (json_integer_value(json_object_get(rep, "error")) || listener < 0) {
+		why = json_string_value(json_object_get(rep, "message"));
+		log_err("run: cannot confine the session (the command did not run): %s",
+			why && why[0] ? why : "no seccomp listener");
+		goto out;
+	}
+	json_decref(msg);
+	msg = json_pack("{s:s, s:s, s:I}", "op", "confine", "session", session, "landlock_abi",
+			json_integer_value(json_object_get(rep, "landlock_abi")));
+	err = msg ? sl_proto_send(fd, msg, listener) : -ENOMEM;
+	if (!err)
+		err = sl_proto_recv(fd, &reply, NULL);
+	if (err) {
+		log_err("run: hand the session's filter to scopelockd: %s",
+			err == -ECONNRESET ? "daemon closed the connection" : strerror(-err));
+		goto out;
+	}
+	if (!json_is_true(json_object_get(reply, "ok"))) {
+		why = json_string_value(json_object_get(reply, "error"));
+		log_err("run: scopelockd did not take the session's filter (the command did not "
+			"run): %s",
+			why ? why : "refused");
+		goto out;
+	}
+	json_decref(msg);
+	msg = json_pack("{s:b}", "go", 1);
+	err = msg ? sl_proto_send(sock, msg, -1) : -ENOMEM;
+	if (err) {
+		log_err("run: start the command: %s", strerror(-err));
+		goto out;
+	}
+	ret = 0;
+out:
+	if (listener >= 0)
+		close(listener);
+	json_decref(msg);
+	json_decref(rep);
+	json_decref(reply);
+	return ret;
+}
+
 int cmd_run(const struct sl_cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"scope", required_argument, NULL, 'e'},
-	    {"workspace", required_argument, NULL, 'w'},
-	    {"user", required_argument, NULL, 'u'},
-	    {"name", required_argument, NULL, 'n'},
-	    {"quiet", no_argument, NULL, 'q'},
-	    {"help", no_argument, NULL, 'h'},
-	    {0},
+	    {"scope", required_argument, NULL, 'e'}, {"workspace", required_argument, NULL, 'w'},
+	    {"user", required_argument, NULL, 'u'},  {"name", required_argument, NULL, 'n'},
+	    {"allow-root", no_argument, NULL, 'R'},  {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},	     {0},
 	};
 	const char *scope = NULL, *workspace = NULL, *user = NULL, *name = NULL;
 	char wsbuf[PATH_MAX], cwd[PATH_MAX];
-	int go[2] = {-1, -1}, errp[2] = {-1, -1};
+	int pair[2] = {-1, -1}, errp[2] = {-1, -1};
 	int fd = -1, pidfd = -1, c, err, status, child_errno = 0;
-	bool quiet = false, switch_user;
+	bool quiet = false, allow_root = false, switch_user;
 	struct passwd *pw;
 	json_t *req = NULL, *reply = NULL;
 	const char *session;
@@ -149,6 +293,9 @@ int cmd_run(const struct sl_cli *cli, int argc, char **argv)
 			break;
 		case 'n':
 			name = optarg;
+			break;
+		case 'R':
+			allow_root = true;
 			break;
 		case 'q':
 			quiet = true;
@@ -199,6 +346,14 @@ int cmd_run(const struct sl_cli *cli, int argc, char **argv)
 		log_err("run: unknown user '%s'", user);
 		return 2;
 	}
+	if (pw->pw_uid == 0 && !allow_root) {
+		log_err(
+		    "run: refusing to run the session as root ('%s'): root inside a session is "
+		    "not confined (it can leave the session cgroup, kill scopelockd, unload its "
+		    "programs); give --user USER (an unprivileged user), or --allow-root",
+		    pw->pw_name);
+		return 2;
+	}
 	switch_user = pw->pw_uid != geteuid();
 	if (switch_user && geteuid() != 0) {
 		log_err("run: permission refused: only root can run a session as another user "
@@ -212,8 +367,8 @@ int cmd_run(const struct sl_cli *cli, int argc, char **argv)
 	err = sl_client_connect(cli, "run", &fd);
 	if (err)
 		return RUN_EXIT_FAILED;
-	if (pipe2(go, O_CLOEXEC) || pipe2(errp, O_CLOEXEC)) {
-		log_err("run: pipe: %s", strerror(errno));
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) || pipe2(errp, O_CLOEXEC)) {
+		log_err("run: socketpair/pipe: %s", strerror(errno));
 		goto out;
 	}
 	fflush(NULL);
@@ -224,13 +379,13 @@ int cmd_run(const struct sl_cli *cli, int argc, char **argv)
 	}
 	if (child == 0) {
 		close(fd);
-		close(go[1]);
+		close(pair[0]);
 		close(errp[0]);
-		child_main(go[0], errp[1], pw, switch_user, argv + optind);
+		child_main(pair[1], errp[1], pw, switch_user, argv + optind);
 	}
 	g_child = child;
-	close(go[0]);
-	go[0] = -1;
+	close(pair[1]);
+	pair[1] = -1;
 	close(errp[1]);
 	errp[1] = -1;
 
@@ -249,6 +404,8 @@ int cmd_run(const struct sl_cli *cli, int argc, char **argv)
 	if (cwd[0])
 		json_object_set_new(req, "cwd", json_string(cwd));
 	json_object_set_new(req, "argv", build_argv(argc - optind, argv + optind));
+	if (allow_root)
+		json_object_set_new(req, "allow_root", json_true());
 	err = sl_proto_send(fd, req, pidfd);
 	if (!err)
 		err = sl_proto_recv(fd, &reply, NULL);
@@ -275,12 +432,10 @@ int cmd_run(const struct sl_cli *cli, int argc, char **argv)
 	signal(SIGQUIT, SIG_IGN);
 	signal(SIGTERM, forward_signal);
 	signal(SIGHUP, forward_signal);
-	if (write(go[1], session, strlen(session)) < 0) {
-		log_err("run: start the command: %s", strerror(errno));
+	if (confine_child(fd, pair[0], session, json_object_get(reply, "confine")))
 		goto abort_child;
-	}
-	close(go[1]);
-	go[1] = -1;
+	close(pair[0]);
+	pair[0] = -1;
 	do {
 		n = read(errp[0], &child_errno, sizeof(child_errno));
 	} while (n < 0 && errno == EINTR);
@@ -314,8 +469,8 @@ out:
 	json_decref(req);
 	json_decref(reply);
 	for (int i = 0; i < 2; i++) {
-		if (go[i] >= 0)
-			close(go[i]);
+		if (pair[i] >= 0)
+			close(pair[i]);
 		if (errp[i] >= 0)
 			close(errp[i]);
 	}

@@ -92,6 +92,26 @@ static void print_audit(json_t *au)
 	printf("\n");
 }
 
+/* what a session is kept from, and whether scopelockd supervises it */
+static void print_confine(json_t *c)
+{
+	bool ptrace = json_is_true(json_object_get(c, "ptrace"));
+	bool userns = json_is_true(json_object_get(c, "userns"));
+
+	if (!json_is_object(c))
+		return;
+	if (!ptrace && !userns) {
+		printf("    not confined (the policy opts this scope out)\n");
+		return;
+	}
+	printf("    confined: %s%s%s; %s, Landlock ABI %lld%s, %lld refused\n",
+	       ptrace ? "ptrace" : "", ptrace && userns ? ", " : "", userns ? "userns" : "",
+	       json_is_true(json_object_get(c, "supervised")) ? "supervised" : "NOT SUPERVISED",
+	       json_integer_value(json_object_get(c, "landlock_abi")),
+	       json_is_true(json_object_get(c, "no_new_privs")) ? ", no_new_privs" : "",
+	       json_integer_value(json_object_get(c, "refused")));
+}
+
 static void print_human(json_t *st)
 {
 	json_t *arr, *v, *loss, *per, *tls;
@@ -138,6 +158,7 @@ static void print_human(json_t *st)
 		       json_is_string(json_object_get(v, "name")) ? str(v, "name") : "");
 		print_argv(json_object_get(v, "argv"));
 		printf("\n");
+		print_confine(json_object_get(v, "confine"));
 		if (json_array_size(json_object_get(v, "taint"))) {
 			json_t *t;
 			size_t j;

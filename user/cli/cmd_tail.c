@@ -227,6 +227,24 @@ static void print_human(FILE *out, json_t *r)
 			s(r, "alert_id"), s(r, "rule"), s(r, "reason"));
 	} else if (!strcmp(type, "session_killed")) {
 		fprintf(out, "SESSION KILLED: %s", s(r, "reason"));
+	} else if (!strcmp(type, "confine_refused")) {
+		fprintf(out, "CONFINE REFUSED %s", s(r, "syscall"));
+		if (json_object_get(r, "request"))
+			fprintf(out, " %s", s(r, "request"));
+		if (json_object_get(r, "flags"))
+			fprintf(out, " %s", s(r, "flags"));
+		if (json_is_integer(json_object_get(r, "target_pid"))) {
+			fprintf(out, " of pid %lld (", num(r, "target_pid"));
+			put_bytes(out, json_object_get(r, "target_comm"), 64);
+			fprintf(out, ", cgroup %s)", s(r, "target_cgroup"));
+		}
+		fprintf(out, ": %s", s(r, "reason"));
+	} else if (!strcmp(type, "session_confined")) {
+		fprintf(out, "SESSION CONFINED:%s%s landlock ABI %lld%s",
+			json_is_true(json_object_get(r, "ptrace")) ? " ptrace" : "",
+			json_is_true(json_object_get(r, "userns")) ? " userns" : "",
+			num(r, "landlock_abi"),
+			json_is_true(json_object_get(r, "no_new_privs")) ? ", no_new_privs" : "");
 	} else if (!strcmp(type, "tls_blind_spot")) {
 		fputs("TLS BLIND SPOT ", out);
 		put_bytes(out, json_object_get(r, "path"), 300);

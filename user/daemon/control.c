@@ -16,6 +16,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "confine.h"
+#include "confinement.h"
 #include "daemon.h"
 #include "decode.h"
 #include "log.h"
@@ -35,6 +37,7 @@ struct sl_client {
 	char session[SL_SESSION_ID_LEN + 1]; /* tail filter, "" = all */
 	bool alerts_only;		     /* tail filter: alerts, holds, kills */
 	bool dead;
+	char run_session[SL_SESSION_ID_LEN + 1]; /* the session this connection started */
 };
 
 static int client_reply(struct sl_client *c, json_t *msg)
@@ -175,8 +178,42 @@ static void handle_run(struct sl_daemon *d, struct sl_client *c, json_t *req, in
 		reply_error(c, "%s", err);
 		return;
 	}
-	client_reply(
-	    c, json_pack("{s:b, s:s, s:s}", "ok", 1, "session", s->id, "cgroup", s->cgroup_path));
+	snprintf(c->run_session, sizeof(c->run_session), "%s", s->id);
+	/* the child confines itself as told, then hands the listener over (`confine`) */
+	client_reply(c, json_pack("{s:b, s:s, s:s, s:{s:b, s:b}}", "ok", 1, "session", s->id,
+				  "cgroup", s->cgroup_path, "confine", "ptrace",
+				  (s->confine & SL_CONFINE_PTRACE) != 0, "userns",
+				  (s->confine & SL_CONFINE_USERNS) != 0));
+}
+
+/*
+ * The seccomp listener of the session this connection just started (passed
+ * with the request): only the requester that started it, on the same
+ * connection, while the session's first process waits before exec.
+ */
+static void handle_confine(struct sl_daemon *d, struct sl_client *c, json_t *req, int fd)
+{
+	const char *id = json_string_value(json_object_get(req, "session"));
+	struct sl_session *s;
+	char err[512];
+
+	if (!id || !c->run_session[0] || strcmp(id, c->run_session)) {
+		reply_error(c,
+			    "refused: 'confine' is only for the session this connection started");
+		return;
+	}
+	s = sl_session_by_id(d, id);
+	if (!s || !s->active) {
+		reply_error(c, "session %s is not running", id);
+		return;
+	}
+	if (sl_confine_attach(d, s, fd, req, err, sizeof(err))) {
+		log_warn("confine request for session %s from pid %d refused: %s", id, c->peer.pid,
+			 err);
+		reply_error(c, "%s", err);
+		return;
+	}
+	client_reply(c, json_pack("{s:b, s:s}", "ok", 1, "session", id));
 }
 
 static void handle_status(struct sl_daemon *d, struct sl_client *c, json_t *req, int pidfd)
@@ -353,9 +390,13 @@ static const struct {
 	void (*fn)(struct sl_daemon *d, struct sl_client *c, json_t *req, int pidfd);
 	bool from_session; /* may a process inside a session ask? */
 } dispatch[] = {
-    {"run", handle_run, false},	  {"status", handle_status, true},
-    {"tail", handle_tail, true},  {"approve", handle_approve, false},
-    {"deny", handle_deny, false}, {"policy_reload", handle_reload, false},
+    {"run", handle_run, false},
+    {"confine", handle_confine, false},
+    {"status", handle_status, true},
+    {"tail", handle_tail, true},
+    {"approve", handle_approve, false},
+    {"deny", handle_deny, false},
+    {"policy_reload", handle_reload, false},
 };
 
 void sl_control_client_event(struct sl_daemon *d, struct sl_client *c, uint32_t events)
@@ -509,6 +550,8 @@ json_t *sl_status_json(struct sl_daemon *d)
 				json_object_set_new(o, "held",
 						    json_boolean(info.flags & SL_SESSION_HELD));
 			}
+			json_object_set_new(o, "confine",
+					    sl_confine_session_json(d, &d->sessions[i]));
 			if (d->sessions[i].taint_files)
 				json_object_set(o, "taint_files", d->sessions[i].taint_files);
 			json_array_append_new(arr, o);

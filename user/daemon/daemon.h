@@ -34,6 +34,7 @@ struct scopelock_bpf;
 struct ring_buffer;
 struct bpf_link;
 struct sl_tls;
+struct sl_confine;
 
 struct sl_opts {
 	const char *policy;
@@ -66,6 +67,8 @@ struct sl_session {
 	json_t *argv;	     /* array of bytes values */
 	json_t *taint_files; /* [{"env":[..],"path":..,"time":..}], capped */
 	uint32_t scope_env;
+	uint32_t confine; /* SL_CONFINE_*: what the session is kept from (confine.h) */
+	bool allow_root;  /* a root session the requester asked for explicitly */
 	uid_t uid;
 	pid_t leader;
 	int events_wd; /* inotify watch on cgroup.events */
@@ -75,10 +78,14 @@ struct sl_session {
 	bool audit_frozen; /* frozen because the audit log cannot be written (audit_guard.c) */
 };
 
+struct sl_daemon;
+
 struct sl_feature {
 	const char *name;
 	bool available;
 	bool used;
+	/* when set, whether it is used now (it depends on the policy in force) */
+	bool (*used_now)(const struct sl_daemon *d);
 	char detail[160];
 };
 
@@ -164,6 +171,7 @@ struct sl_daemon {
 	uint64_t session_seq;
 
 	struct sl_client *clients;
+	struct sl_confine *confine; /* the sessions' seccomp listeners (confine.c) */
 
 	struct sl_feature features[SL_MAX_FEATURES];
 	int nfeatures;
@@ -294,6 +302,7 @@ enum sl_ep_kind {
 	SL_EP_SIGNAL,
 	SL_EP_TIMER,
 	SL_EP_CLIENT,
+	SL_EP_CONFINE,
 };
 
 #endif

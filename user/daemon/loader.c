@@ -22,6 +22,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "policy.h"
 #include "tls.h"
 #include "util.h"
 #include "scopelock.skel.h"
@@ -44,6 +45,7 @@ void sl_feature_add(struct sl_daemon *d, const char *name, bool available, bool 
 	f->name = name;
 	f->available = available;
 	f->used = used;
+	f->used_now = NULL;
 	va_start(ap, fmt);
 	vsnprintf(f->detail, sizeof(f->detail), fmt, ap);
 	va_end(ap);
@@ -61,8 +63,10 @@ json_t *sl_features_json(const struct sl_daemon *d)
 	for (int i = 0; arr && i < d->nfeatures; i++) {
 		const struct sl_feature *f = &d->features[i];
 
+		bool used = f->used_now ? f->used_now(d) : f->used;
+
 		json_array_append_new(arr, json_pack("{s:s, s:b, s:b, s:s}", "name", f->name,
-						     "available", f->available, "used", f->used,
+						     "available", f->available, "used", used,
 						     "detail", f->detail));
 	}
 	return arr;
@@ -127,6 +131,25 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return 0;
 }
 
+/*
+ * bpf_send_signal is called by the verdict code of the exec, TLS and open
+ * programs when a rule's action is kill (SIGKILL) or freeze (SIGSTOP) and the
+ * rule is not in monitor mode: it is in use while such a rule is in force.
+ */
+static bool policy_signals(const struct sl_daemon *d)
+{
+	const struct sl_policy *p = d->pol[0].policy;
+
+	for (uint32_t i = 0; p && i < p->n_rules; i++) {
+		const struct sl_policy_rule *r = &p->rules[i];
+
+		if ((r->action == SL_ACT_KILL || r->action == SL_ACT_FREEZE) &&
+		    !r->effective_monitor)
+			return true;
+	}
+	return false;
+}
+
 static void probe_features(struct sl_daemon *d)
 {
 	static const struct {
@@ -153,16 +176,21 @@ static void probe_features(struct sl_daemon *d)
 	ret = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL);
 	sl_feature_add(d, "map:ringbuf", ret == 1, ret == 1, "%s",
 		       ret == 1 ? "" : "required, refused by this kernel");
+	/* sessions sit below the parent cgroup (level >= 1): the programs call it */
 	ret = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT,
 				      BPF_FUNC_get_current_ancestor_cgroup_id, NULL);
 	sl_feature_add(d, "helper:get_current_ancestor_cgroup_id", ret == 1, ret == 1, "%s",
 		       ret == 1 ? "nested cgroups stay in their session"
-				: "sessions matched exactly");
+				: "required: the BPF programs will not load");
 	ret = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop, NULL);
-	sl_feature_add(d, "helper:loop", ret == 1, ret == 1, "%s", "");
+	sl_feature_add(d, "helper:loop", ret == 1, ret == 1, "%s",
+		       ret == 1 ? "" : "required: the BPF programs will not load");
 	ret = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_send_signal, NULL);
 	sl_feature_add(d, "helper:send_signal", ret == 1, false, "%s",
-		       "for in-kernel kill/hold verdicts");
+		       "kill/freeze verdicts: used while an enforcing kill or freeze rule is "
+		       "in force");
+	if (ret == 1)
+		d->features[d->nfeatures - 1].used_now = policy_signals;
 }
 
 /* tracepoint programs: "tracepoint/<cat>/<name>" -> check tracefs */

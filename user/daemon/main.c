@@ -21,6 +21,7 @@
 #include <bpf/libbpf.h>
 #include <openssl/evp.h>
 
+#include "confine.h"
 #include "daemon.h"
 #include "log.h"
 #include "policy.h"
@@ -367,6 +368,9 @@ static int run_loop(struct sl_daemon *d)
 			case SL_EP_TIMER:
 				on_timer(d);
 				break;
+			case SL_EP_CONFINE:
+				sl_confine_on_event(d);
+				break;
 			default:
 				/* drain first: a tail client sees records in order */
 				sl_drain(d);
@@ -490,6 +494,9 @@ int main(int argc, char **argv)
 	err = sl_bpf_start(&d);
 	if (err)
 		goto out;
+	err = sl_confine_init(&d);
+	if (err)
+		goto out;
 	{
 		char *errors = NULL;
 
@@ -548,6 +555,8 @@ out:
 		write_daemon_record(&d, "daemon_stop");
 		sl_audit_guard_drain(&d, 3000);
 	}
+	/* sessions still running: their filtered calls fail with ENOSYS from now on */
+	sl_confine_free(&d);
 	sl_control_close_all(&d);
 	ring_buffer__free(d.rb);
 	d.rb = NULL;

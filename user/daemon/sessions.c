@@ -23,6 +23,8 @@
 #include <bpf/bpf.h>
 
 #include "cgroup.h"
+#include "confine.h"
+#include "confinement.h"
 #include "daemon.h"
 #include "jsonbytes.h"
 #include "log.h"
@@ -318,6 +320,10 @@ int sl_session_create(struct sl_daemon *d, json_t *req, int pidfd, const struct 
 		FAIL("unknown user '%s'", user);
 	if (peer->uid != 0 && pw->pw_uid != peer->uid)
 		FAIL("permission refused: uid %u may not start a session as '%s'", peer->uid, user);
+	if (pw->pw_uid == 0 && !json_is_true(json_object_get(req, "allow_root")))
+		FAIL("refused: a session as root ('%s', uid 0) must be asked for explicitly "
+		     "(allow_root): root inside a session can leave it and stop scopelockd",
+		     user);
 
 	if (sl_audit_guard_refuses(d, err, errlen)) {
 		ret = -EAGAIN;
@@ -359,6 +365,8 @@ int sl_session_create(struct sl_daemon *d, json_t *req, int pidfd, const struct 
 	s->name = name ? strdup(name) : NULL;
 	s->argv = json_incref(argv);
 	s->leader = child;
+	s->allow_root = pw->pw_uid == 0;
+	s->confine = sl_confine_flags_for_scope(d, scope);
 	clock_gettime(CLOCK_REALTIME, &s->started);
 	if (asprintf(&s->cgroup_path, "%s/%s", d->cg_parent, s->id) < 0) {
 		s->cgroup_path = NULL;
@@ -440,6 +448,10 @@ int sl_session_create(struct sl_daemon *d, json_t *req, int pidfd, const struct 
 			 "labelled target is outside its scope",
 			 s->id, s->scope);
 	json_object_set_new(rec, "requester_uid", json_integer(peer->uid));
+	json_object_set_new(rec, "allow_root", json_boolean(s->allow_root));
+	json_object_set_new(rec, "confine",
+			    json_pack("{s:b, s:b}", "ptrace", (s->confine & SL_CONFINE_PTRACE) != 0,
+				      "userns", (s->confine & SL_CONFINE_USERNS) != 0));
 	if (jstr(req, "cwd"))
 		sl_json_set_bytes(rec, "cwd", jstr(req, "cwd"), strlen(jstr(req, "cwd")));
 	ret = sl_record_write(d, rec);

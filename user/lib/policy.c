@@ -844,11 +844,38 @@ static void parse_resources(struct vctx *c, const struct ynode *n, struct sl_pol
 	}
 }
 
+/* confine: {ptrace: BOOL, userns: BOOL}; what is not written stays confined */
+static void parse_confine(struct vctx *c, const struct ynode *n, struct sl_policy_env *e)
+{
+	static const struct keyspec ks[] = {{"ptrace", false, NULL}, {"userns", false, NULL}};
+	const struct ynode *v;
+	size_t old;
+
+	if (!check_map(c, n, "a mapping (ptrace, userns)", ks, SL_ARRAY_SIZE(ks)))
+		return;
+	if (n->n == 0) {
+		verr(c, n,
+		     "expected a mapping with at least one of ptrace, userns (omit the key "
+		     "instead), found an empty mapping");
+		return;
+	}
+	if ((v = map_get(n, "ptrace"))) {
+		old = path_str(c, "ptrace");
+		get_bool(c, v, &e->confine_ptrace);
+		path_restore(c, old);
+	}
+	if ((v = map_get(n, "userns"))) {
+		old = path_str(c, "userns");
+		get_bool(c, v, &e->confine_userns);
+		path_restore(c, old);
+	}
+}
+
 static void parse_env(struct vctx *c, const struct ynode *n, struct sl_policy_env *e)
 {
 	static const struct keyspec ks[] = {
 	    {"description", false, NULL}, {"paths", false, NULL},     {"hosts", false, NULL},
-	    {"secrets", false, NULL},	  {"resources", false, NULL},
+	    {"secrets", false, NULL},	  {"resources", false, NULL}, {"confine", false, NULL},
 	};
 	const struct ynode *v;
 	size_t old;
@@ -859,7 +886,8 @@ static void parse_env(struct vctx *c, const struct ynode *n, struct sl_policy_en
 		return;
 	if (!check_map(
 		c, n,
-		"a mapping of labels (paths, hosts, secrets, resources, description) or nothing",
+		"a mapping of labels (paths, hosts, secrets, resources, description, confine) or "
+		"nothing",
 		ks, SL_ARRAY_SIZE(ks)))
 		return;
 	if ((v = map_get(n, "description"))) {
@@ -885,6 +913,11 @@ static void parse_env(struct vctx *c, const struct ynode *n, struct sl_policy_en
 	if ((v = map_get(n, "resources"))) {
 		old = path_str(c, "resources");
 		parse_resources(c, v, e);
+		path_restore(c, old);
+	}
+	if ((v = map_get(n, "confine"))) {
+		old = path_str(c, "confine");
+		parse_confine(c, v, e);
 		path_restore(c, old);
 	}
 }
@@ -917,6 +950,7 @@ static void parse_envs(struct vctx *c, const struct ynode *n)
 				     FOUND(k));
 		}
 		e->id = p->n_envs + 1;
+		e->confine_ptrace = e->confine_userns = true;
 		e->name = strndup(k->val, k->len);
 		p->n_envs++;
 		if (!e->name)

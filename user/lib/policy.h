@@ -193,6 +193,13 @@ struct sl_policy_env {
 	uint32_t n_secrets;
 	char **resources; /* literal ids, case-sensitive */
 	uint32_t n_resources;
+	/*
+	 * confine: what sessions of this scope are kept from (both true unless
+	 * the policy opts out): ptrace, process_vm_readv/writev and pidfd_getfd
+	 * of processes outside the session; new user namespaces.
+	 */
+	bool confine_ptrace;
+	bool confine_userns;
 	struct sl_policy_loc loc;
 };
 

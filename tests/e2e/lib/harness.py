@@ -422,15 +422,24 @@ class Daemon:
         except ValueError as e:
             fail(f"status --json is not JSON ({e}): {r.stdout[:500]!r}")
 
+    @staticmethod
+    def _user_args(user, allow_root):
+        """--user, and --allow-root for a session as root: the test runs as
+        root, so a session without --user runs as root, which `scopelock run`
+        refuses unless asked explicitly. allow_root=None: only then."""
+        args = ["--user", user] if user else []
+        if allow_root if allow_root is not None else user in (None, "root"):
+            args.append("--allow-root")
+        return args
+
     def run(self, argv, name=None, scope="staging", workspace=None, user=None, env=None,
-            cwd=None, timeout=120, input=None):
+            cwd=None, timeout=120, input=None, allow_root=None):
         """scopelock run; returns Result with .name (the session name)."""
         name = name or rand_marker("s")
         args = ["run", "--scope", scope, "--name", name]
         if workspace:
             args += ["--workspace", workspace]
-        if user:
-            args += ["--user", user]
+        args += self._user_args(user, allow_root)
         args.append("--")
         args += list(argv)
         r = cli("--socket", self.sock, *args, timeout=timeout, env=env,
@@ -438,11 +447,12 @@ class Daemon:
         r.name = name
         return r
 
-    def spawn(self, argv, name=None, scope="staging", env=None, cwd=None, **popen_kw):
+    def spawn(self, argv, name=None, scope="staging", env=None, cwd=None, user=None,
+              allow_root=None, **popen_kw):
         """scopelock run in the background (Popen, registered for cleanup)."""
         name = name or rand_marker("s")
-        full = [str(BIN_CLI), "--socket", self.sock, "run", "--scope", scope, "--name", name,
-                "--"] + list(argv)
+        full = ([str(BIN_CLI), "--socket", self.sock, "run", "--scope", scope, "--name", name]
+                + self._user_args(user, allow_root) + ["--"] + list(argv))
         popen_kw.setdefault("stdin", subprocess.DEVNULL)
         p = self.t.popen(full, env=env, cwd=cwd or str(self.t.tmp), **popen_kw)
         p.name = name

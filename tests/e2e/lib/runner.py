@@ -25,6 +25,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import harness  # noqa: E402
 
+# adversarial cases share helpers (tests/adversarial/_*.py)
+sys.path.insert(1, str(harness.ADVERSARIAL))
+
 
 class TestTimeout(Exception):
     pass

@@ -192,9 +192,17 @@ __noinline int sl_exec_judge(__u64 cgid, __u64 fl_cl, __u64 off_n, __u64 arg_sta
 		return (int)vflags;
 	if (!sl_exec_has_rules(m))
 		return -1;
-	/* the working directory names its environment */
+	/* the working directory names its environment: by path, and by the
+	 * identity of it and every directory above it (label.bpf.h); a cwd
+	 * whose path was only partly walked and whose ancestors could not all
+	 * be visited is unreadable evidence */
 	if (cl)
 		m->env |= sl_label_path(m->slot, e->data + fl, cl);
+	if (m->n_path_labels &&
+	    !sl_label_inodes(BPF_CORE_READ(task, fs, pwd.dentry), BPF_CORE_READ(task, fs, pwd.mnt),
+			     m->slot, &m->env) &&
+	    !cl)
+		m->unread |= SL_UNREAD_PATH;
 
 	if (n) {
 		/* absolute-path arguments: NUL-terminate the copy (past the

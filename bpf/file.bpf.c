@@ -118,15 +118,28 @@ static __always_inline struct file *sl_fd_file(long fd)
  * matched, or no policy); *env: the path's labels; *vflags: SL_VERDICT_*.
  */
 static __always_inline struct sl_match *sl_open_judge(__u64 cgid, const char *path, __u32 len,
-						      __u64 *env, __u32 *vflags)
+						      struct file *file, __u64 *env, __u32 *vflags)
 {
 	struct sl_session_info *s;
 	struct sl_match *m;
+	int whole = 0;
 
 	m = sl_match_begin(SL_KCH_OPEN);
 	if (!m)
 		return NULL;
 	*env = len ? sl_label_path(m->slot, path, len) : 0;
+	/*
+	 * Labels by identity of the file and of every directory above it: they
+	 * hold through bind mounts and renames, and past the path walk's depth
+	 * limit. A path that was only partly walked (len 0) and whose ancestors
+	 * could not all be visited may lie under a labelled directory: the
+	 * evidence is unreadable (settings.unreadable decides).
+	 */
+	if (m->n_path_labels && file)
+		whole = sl_label_inodes(BPF_CORE_READ(file, f_path.dentry),
+					BPF_CORE_READ(file, f_path.mnt), m->slot, env);
+	if (m->n_path_labels && !len && !whole)
+		m->unread |= SL_UNREAD_PATH;
 	s = bpf_map_lookup_elem(&sl_sessions, &cgid);
 	if (!s)
 		return NULL;
@@ -154,6 +167,7 @@ static __always_inline int sl_open_exit(long ret)
 	struct sl_open_buf *b;
 	__u32 zero = 0, plen = 0, rlen = 0, vflags = 0;
 	struct sl_match *m = NULL;
+	struct file *file = NULL;
 
 	r = bpf_map_lookup_elem(&sl_open_reqs, &tid);
 	if (!r)
@@ -174,7 +188,7 @@ static __always_inline int sl_open_exit(long ret)
 	e->_pad = 0;
 
 	if (ret >= 0) {
-		struct file *file = sl_fd_file(ret);
+		file = sl_fd_file(ret);
 		struct sl_path_buf *pb;
 		struct sl_path_res pr = {};
 		struct inode *inode;
@@ -192,7 +206,7 @@ static __always_inline int sl_open_exit(long ret)
 			e->hdr.flags |= SL_EVF_READ_FAULT;
 		}
 		/* a partial path (a tail) is not what labels name */
-		m = sl_open_judge(r->cgid, e->data, pr.flags & SL_EVF_PATH_PARTIAL ? 0 : plen,
+		m = sl_open_judge(r->cgid, e->data, pr.flags & SL_EVF_PATH_PARTIAL ? 0 : plen, file,
 				  &e->env, &vflags);
 	}
 

@@ -142,4 +142,83 @@ static __always_inline __u64 sl_label_ip(__u32 slot, __u32 family, const __u8 *a
 	return any ? l->env : 0;
 }
 
+/*
+ * Labels by identity (sl_inode_labels) of a file and all its ancestors, up
+ * through the mounts to the root of the mount namespace: a labelled
+ * directory labels what lies under it whatever path reaches it (a bind
+ * mount, a renamed directory, a path deeper than the path walk's limit).
+ * Returns 1 when the walk reached the root (or the root of a pseudo file
+ * system), 0 when it could not (step limit, a dentry not connected to its
+ * root, a read fault): then what lies above is unknown.
+ */
+struct sl_inode_walk {
+	struct dentry *dentry;
+	struct dentry *mnt_root;
+	struct mount *mnt;
+	__u64 env;
+	__u32 slot;
+	__u32 done; /* 1: reached the root; 2: stopped short */
+};
+
+/* include/linux/fs.h (stable since v2.6): internal mounts (pipefs, sockfs...) */
+#define SL_LABEL_SB_NOUSER (1U << 31)
+
+static long sl_inode_step(__u32 index, void *ctx)
+{
+	struct sl_inode_walk *w = ctx;
+	struct dentry *d = w->dentry, *parent;
+	struct sl_inode_key k = {};
+	struct super_block *sb;
+	__u64 *env;
+
+	if (!d) {
+		w->done = 2;
+		return 1;
+	}
+	sb = BPF_CORE_READ(d, d_sb);
+	k.ino = BPF_CORE_READ(d, d_inode, i_ino);
+	k.dev = BPF_CORE_READ(sb, s_dev);
+	k.slot = w->slot;
+	env = bpf_map_lookup_elem(&sl_inode_labels, &k);
+	if (env)
+		w->env |= *env;
+	if (d == w->mnt_root) {
+		struct mount *m = w->mnt;
+		struct mount *up = BPF_CORE_READ(m, mnt_parent);
+
+		/* the namespace root (and detached mounts) are their own parent */
+		if (!up || up == m) {
+			w->done = 1;
+			return 1;
+		}
+		w->dentry = BPF_CORE_READ(m, mnt_mountpoint);
+		w->mnt = up;
+		w->mnt_root = BPF_CORE_READ(up, mnt.mnt_root);
+		return 0;
+	}
+	parent = BPF_CORE_READ(d, d_parent);
+	if (!parent || parent == d) {
+		/* pipes, sockets, anonymous inodes have no path above them */
+		w->done = BPF_CORE_READ(sb, s_flags) & SL_LABEL_SB_NOUSER ? 1 : 2;
+		return 1;
+	}
+	w->dentry = parent;
+	return 0;
+}
+
+static __always_inline int sl_label_inodes(struct dentry *dentry, struct vfsmount *vfsmnt,
+					   __u32 slot, __u64 *env)
+{
+	struct sl_inode_walk w = {.slot = slot};
+
+	if (!dentry || !vfsmnt)
+		return 0;
+	w.dentry = dentry;
+	w.mnt = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
+	w.mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+	bpf_loop(SL_INODE_WALK_MAX, sl_inode_step, &w, 0);
+	*env |= w.env;
+	return w.done == 1;
+}
+
 #endif /* SCOPELOCK_LABEL_BPF_H */

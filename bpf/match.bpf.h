@@ -63,8 +63,10 @@ struct sl_match {
 	__u32 partial;		 /* sl_match_decide: a pattern of the channel partly matched */
 	__u32 unread_suspicious; /* settings.unreadable of the policy in force */
 	__u32 unread_otherwise;
-	__u32 vflags;		    /* sl_match_decide: SL_VERDICT_SUSPICIOUS, _PARTIAL, _DOOMED */
-	__u32 mode;		    /* of the policy in force: 1 monitor */
+	__u32 vflags;	     /* sl_match_decide: SL_VERDICT_SUSPICIOUS, _PARTIAL, _DOOMED */
+	__u32 mode;	     /* of the policy in force: 1 monitor */
+	__u32 n_path_labels; /* of the policy in force */
+	__u32 _pad;
 	struct sl_verdict_event ev; /* built by sl_verdict_emit */
 };
 
@@ -125,6 +127,7 @@ static __always_inline struct sl_match *sl_match_begin(__u32 channel)
 	m->unread_suspicious = h->unread_suspicious;
 	m->unread_otherwise = h->unread_otherwise;
 	m->mode = h->mode;
+	m->n_path_labels = h->n_path_labels;
 	return m;
 }
 

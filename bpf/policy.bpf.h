@@ -70,4 +70,12 @@ struct {
 	__type(value, __u64);
 } sl_host_labels SEC(".maps") __weak;
 
+/* both slots' labels by identity (struct sl_inode_key) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2 * SL_INODE_LABELS_MAX);
+	__type(key, struct sl_inode_key);
+	__type(value, __u64);
+} sl_inode_labels SEC(".maps") __weak;
+
 #endif /* SCOPELOCK_POLICY_BPF_H */

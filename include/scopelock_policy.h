@@ -34,6 +34,9 @@
 #define SL_ENV_MAX 63	      /* environment ids 1..63; bit (1 << id) */
 #define SL_LABEL_PATH_MAX 255 /* bytes of a path label prefix */
 #define SL_LABEL_HOST_MAX 253
+#define SL_INODE_LABELS_MAX 4096 /* labels by identity per slot */
+/* ancestors walked for labels by identity (past it: the path is unresolved) */
+#define SL_INODE_WALK_MAX 4096
 
 /* channels (same values as enum sl_channel in user/lib/policy.h) */
 enum sl_kchannel {
@@ -101,6 +104,10 @@ struct sl_kpolicy_hdr {
 	 * matched (suspicious), or otherwise */
 	__u32 unread_suspicious;
 	__u32 unread_otherwise;
+	/* path labels in the policy: opened files and working directories are
+	 * walked to the root for labels by identity (sl_inode_labels) */
+	__u32 n_path_labels;
+	__u32 _pad;
 };
 
 /* LPM key for path labels: data[0] = slot, then the path bytes */
@@ -121,6 +128,20 @@ struct sl_ip_key {
 struct sl_ip_label {
 	__u64 env;		     /* environments of the CIDR when any port matches */
 	__u16 ports[SL_LABEL_PORTS]; /* host order; all zero: any port */
+};
+
+/*
+ * Labels by identity (sl_inode_labels): the directories and files the path
+ * labels name, resolved by the daemon to (device, inode) when the policy is
+ * loaded and again every few seconds. A file is labelled when it or any of
+ * its ancestors is, whatever path reaches it (a bind mount, a rename of the
+ * directory, a walk deeper than the path limit). dev is the kernel's dev_t
+ * of the superblock (major << 20 | minor).
+ */
+struct sl_inode_key {
+	__u64 ino;
+	__u32 dev;
+	__u32 slot;
 };
 
 /* exact host names and wildcard suffixes (".example.com"), lowercase */

@@ -581,6 +581,7 @@ json_t *sl_status_json(struct sl_daemon *d)
 	json_object_set_new(st, "tls", d->tls ? sl_tls_status(d->tls) : json_null());
 	json_object_set_new(st, "holds", sl_holds_json(d));
 	json_object_set_new(st, "policy_generation", json_integer(d->pol[0].generation));
+	json_object_set_new(st, "inode_labels", json_integer(d->inode_labels));
 	json_object_set_new(st, "alerts_file",
 			    d->alerts_path ? json_string(d->alerts_path) : json_null());
 	return st;

@@ -123,6 +123,10 @@ struct sl_pending_verdict {
 	char hold_id[24]; /* the hold made for it, "" if none */
 	int freeze_err;
 	bool killed; /* the session was killed for it */
+	/* evidence kept when it was acted on (references) */
+	json_t *cap;   /* the capture record of the action */
+	json_t *whole; /* TLS: the connection's plaintext so far */
+	json_t *found; /* TLS: credentials seen on the connection so far */
 };
 
 /* recent capture records, for the evidence of a verdict that follows */
@@ -198,6 +202,9 @@ struct sl_daemon {
 	size_t npending;
 	size_t evidence_next;
 
+	uint32_t inode_labels; /* labels by identity in force (resolved paths) */
+	bool inode_labels_truncated;
+
 	int64_t boot_to_real_ns;
 	struct timespec started;
 	char policy_sha256[65];
@@ -248,6 +255,8 @@ void sl_policy_free_daemon(struct sl_daemon *d);
 int sl_policy_reload(struct sl_daemon *d, char **errors);
 /* write the current policy into the kernel maps' free slot, then flip */
 int sl_policy_maps_apply(struct sl_daemon *d, char **errors);
+/* resolve the policy's path labels to (device, inode) again (timer) */
+void sl_policy_inodes_refresh(struct sl_daemon *d);
 
 /* verdict.c: alerts, kill / freeze, holds */
 void sl_redact_record(struct sl_daemon *d, json_t *rec);

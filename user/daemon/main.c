@@ -330,6 +330,9 @@ static void on_timer(struct sl_daemon *d)
 	sl_holds_tick(d);
 	if (ticks % (60000 / TICK_MS) == 0)
 		sl_time_refresh(d);
+	/* labelled directories created, replaced or renamed since */
+	if (ticks % (5000 / TICK_MS) == 0)
+		sl_policy_inodes_refresh(d);
 	/* a missed inotify event must not keep a finished session open */
 	if (ticks % (2000 / TICK_MS) == 0)
 		sl_sessions_on_inotify(d);

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "policy.h"
 #include "policy_compile.h"
+#include "policy_inodes.h"
 #include "policy_maps.h"
 #include "util.h"
 #include "scopelock.skel.h"
@@ -76,7 +77,50 @@ static struct sl_policy_map_fds map_fds(const struct sl_daemon *d)
 	    .host_labels = bpf_map__fd(sk->maps.sl_host_labels),
 	    .hdr = bpf_map__fd(sk->maps.sl_policy_hdr),
 	    .active = bpf_map__fd(sk->maps.sl_policy_active),
+	    .inode_labels = bpf_map__fd(sk->maps.sl_inode_labels),
 	};
+}
+
+/*
+ * Labels by identity of the policy in lp into its slot: the directories and
+ * files its path labels name, as they are on this host now.
+ */
+static int inodes_write(struct sl_daemon *d, const struct sl_loaded_policy *lp, uint32_t slot)
+{
+	struct sl_policy_map_fds fds = map_fds(d);
+	struct sl_cinode *v = NULL;
+	bool truncated = false;
+	uint32_t n = 0;
+	int err;
+
+	err = sl_policy_resolve_inodes(lp->policy, SL_INODE_LABELS_MAX, &v, &n, &truncated);
+	if (!err)
+		err = sl_policy_maps_write_inodes(&fds, slot, v, n);
+	if (!err && (n != d->inode_labels || truncated != d->inode_labels_truncated)) {
+		if (truncated)
+			log_warn("policy '%s': more than %u labelled files and directories: those "
+				 "past the limit are labelled by path only",
+				 d->opts.policy, SL_INODE_LABELS_MAX);
+		log_debug("policy generation %u: %u labels by identity", lp->generation, n);
+	}
+	if (!err) {
+		d->inode_labels = n;
+		d->inode_labels_truncated = truncated;
+	}
+	free(v);
+	return err;
+}
+
+void sl_policy_inodes_refresh(struct sl_daemon *d)
+{
+	const struct sl_loaded_policy *lp = &d->pol[0];
+	int err;
+
+	if (!d->skel || !lp->policy || !lp->generation)
+		return;
+	err = inodes_write(d, lp, lp->slot);
+	if (err)
+		log_err("policy '%s': labels by identity: %s", d->opts.policy, strerror(-err));
 }
 
 /* write the current policy into the free slot and put it in force */
@@ -111,6 +155,11 @@ int sl_policy_maps_apply(struct sl_daemon *d, char **errors)
 	}
 	fds = map_fds(d);
 	ret = sl_policy_maps_write(&fds, lp->compiled, slot, lp->generation, err, sizeof(err));
+	if (!ret) {
+		ret = inodes_write(d, lp, slot);
+		if (ret)
+			snprintf(err, sizeof(err), "labels by identity: %s", strerror(-ret));
+	}
 	if (!ret)
 		ret = sl_policy_maps_flip(&fds, slot, lp->generation);
 	if (ret) {

@@ -70,26 +70,30 @@ static json_t *evidence_find(struct sl_daemon *d, uint32_t tid, uint32_t op, uin
 
 /* the secrets seen in every kept record of (pid, conn): a token sent in the
  * headers convicts the body written after it */
+/* add the credentials of from to found, each once */
+static void merge_credentials(json_t *found, json_t *from)
+{
+	json_t *c, *o;
+	size_t j, k;
+
+	json_array_foreach (from, j, c) {
+		bool dup = false;
+
+		json_array_foreach (found, k, o)
+			dup = dup || json_equal(o, c);
+		if (!dup)
+			json_array_append(found, c);
+	}
+}
+
 static void conn_credentials(struct sl_daemon *d, uint32_t pid, uint64_t conn, json_t *found)
 {
 	for (size_t i = 0; i < SL_EVIDENCE_RING; i++) {
 		struct sl_evidence *e = &d->evidence[i];
-		json_t *sec, *c;
-		size_t j;
 
 		if (!e->rec || e->pid != pid || e->conn != conn || e->op != SL_OP_TLS_WRITE)
 			continue;
-		sec = json_object_get(e->rec, "secrets");
-		json_array_foreach (sec, j, c) {
-			json_t *o;
-			size_t k;
-			bool dup = false;
-
-			json_array_foreach (found, k, o)
-				dup = dup || json_equal(o, c);
-			if (!dup)
-				json_array_append(found, c);
-		}
+		merge_credentials(found, json_object_get(e->rec, "secrets"));
 	}
 }
 
@@ -708,17 +712,23 @@ static void verdict_write(struct sl_daemon *d, const struct sl_pending_verdict *
 	if (lp && lp->generation != v->generation)
 		json_object_set_new(rec, "policy_generation_mismatch", json_true());
 
+	/* the evidence kept now, or what was kept when the verdict was acted on
+	 * (a flood of records since may have pushed it out of the ring) */
 	cap = evidence_find(d, v->hdr.tid, v->trigger_op,
 			    v->trigger_op == SL_OP_TLS_WRITE ? v->conn : 0);
+	if (!cap)
+		cap = pv->cap;
 	switch (v->trigger_op) {
 	case SL_OP_TLS_WRITE:
 		if (cap) {
 			json_t *whole = conn_capture(d, v->hdr.pid, v->conn, cap);
 
-			tls_evidence(whole ? whole : cap, ev);
+			tls_evidence(whole ? whole : pv->whole ? pv->whole : cap, ev);
 			json_decref(whole);
 		}
 		conn_credentials(d, v->hdr.pid, v->conn, found);
+		if (pv->found)
+			merge_credentials(found, pv->found);
 		break;
 	case SL_OP_EXEC:
 		if (cap) {
@@ -864,12 +874,22 @@ static void verdict_act(struct sl_daemon *d, struct sl_pending_verdict *pv)
 	snprintf(pv->hold_id, sizeof(pv->hold_id), "%s", h->id);
 }
 
+static void pending_release(struct sl_pending_verdict *pv)
+{
+	json_decref(pv->cap);
+	json_decref(pv->whole);
+	json_decref(pv->found);
+	pv->cap = pv->whole = pv->found = NULL;
+}
+
 void sl_verdicts_flush(struct sl_daemon *d, uint64_t before_ns)
 {
 	size_t n = 0;
 
-	while (n < d->npending && d->pending[n].v.hdr.ktime_ns < before_ns)
-		verdict_write(d, &d->pending[n++]);
+	while (n < d->npending && d->pending[n].v.hdr.ktime_ns < before_ns) {
+		verdict_write(d, &d->pending[n]);
+		pending_release(&d->pending[n++]);
+	}
 	memmove(d->pending, d->pending + n, (d->npending - n) * sizeof(d->pending[0]));
 	d->npending -= n;
 }
@@ -883,6 +903,7 @@ int sl_verdict_handle(struct sl_daemon *d, const void *data, size_t len)
 	if (d->npending == SL_PENDING_VERDICTS) {
 		/* full: the oldest is written with the evidence there is */
 		verdict_write(d, &d->pending[0]);
+		pending_release(&d->pending[0]);
 		memmove(d->pending, d->pending + 1, (d->npending - 1) * sizeof(d->pending[0]));
 		d->npending--;
 	}
@@ -890,6 +911,17 @@ int sl_verdict_handle(struct sl_daemon *d, const void *data, size_t len)
 	memset(pv, 0, sizeof(*pv));
 	memcpy(&pv->v, data, sizeof(pv->v));
 	verdict_act(d, pv);
+	/* what is known of the action now: its capture record came just before
+	 * (on the verdict ring), earlier writes of its connection may follow */
+	pv->cap = evidence_find(d, pv->v.hdr.tid, pv->v.trigger_op,
+				pv->v.trigger_op == SL_OP_TLS_WRITE ? pv->v.conn : 0);
+	json_incref(pv->cap);
+	if (pv->cap && pv->v.trigger_op == SL_OP_TLS_WRITE) {
+		pv->whole = conn_capture(d, pv->v.hdr.pid, pv->v.conn, pv->cap);
+		pv->found = json_array();
+		if (pv->found)
+			conn_credentials(d, pv->v.hdr.pid, pv->v.conn, pv->found);
+	}
 	return 0;
 }
 

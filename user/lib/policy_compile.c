@@ -977,6 +977,9 @@ int sl_policy_compile(const struct sl_policy *p, struct sl_compiled_policy **out
 	if (!c)
 		return -ENOMEM;
 	c->hdr.mode = p->mode;
+	c->hdr.n_path_labels = 0;
+	for (uint32_t e = 0; e < p->n_envs; e++)
+		c->hdr.n_path_labels += p->envs[e].n_paths;
 	c->hdr.unread_suspicious = p->settings.unreadable_suspicious;
 	c->hdr.unread_otherwise = p->settings.unreadable_otherwise;
 	ret = compile_patterns(p, c, err, errlen);

@@ -126,3 +126,33 @@ int sl_policy_maps_flip(const struct sl_policy_map_fds *fds, uint32_t slot, uint
 		return -errno;
 	return 0;
 }
+
+int sl_policy_maps_write_inodes(const struct sl_policy_map_fds *fds, uint32_t slot,
+				const struct sl_cinode *v, uint32_t n)
+{
+	struct sl_inode_key key, next;
+	bool first = true;
+
+	/* entries of this slot that are no longer labelled */
+	for (;;) {
+		bool keep = false;
+
+		if (bpf_map_get_next_key(fds->inode_labels, first ? NULL : &key, &next))
+			break;
+		first = false;
+		key = next;
+		if (next.slot != slot)
+			continue;
+		for (uint32_t i = 0; i < n && !keep; i++)
+			keep = v[i].ino == next.ino && v[i].dev == next.dev;
+		if (!keep && bpf_map_delete_elem(fds->inode_labels, &next) == 0)
+			first = true; /* restart: the iteration order changed */
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		struct sl_inode_key k = {.ino = v[i].ino, .dev = v[i].dev, .slot = slot};
+
+		if (bpf_map_update_elem(fds->inode_labels, &k, &v[i].env, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * Path labels resolved to (device, inode): policy_inodes.h.
+ */
+#include <errno.h>
+#include <glob.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "policy_inodes.h"
+
+struct ivec {
+	struct sl_cinode *v;
+	uint32_t n, cap, max;
+	bool truncated;
+};
+
+static int add(struct ivec *iv, const char *path, uint64_t env)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		return 0; /* not there (now): the path label still applies */
+	for (uint32_t i = 0; i < iv->n; i++) {
+		if (iv->v[i].ino == (uint64_t)st.st_ino &&
+		    iv->v[i].dev == ((major(st.st_dev) << 20) | minor(st.st_dev))) {
+			iv->v[i].env |= env;
+			return 0;
+		}
+	}
+	if (iv->n == iv->max) {
+		iv->truncated = true;
+		return 0;
+	}
+	if (iv->n == iv->cap) {
+		uint32_t cap = iv->cap ? 2 * iv->cap : 32;
+		struct sl_cinode *v = realloc(iv->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		iv->v = v;
+		iv->cap = cap;
+	}
+	iv->v[iv->n++] = (struct sl_cinode){
+	    .ino = (uint64_t)st.st_ino,
+	    .dev = (uint32_t)((major(st.st_dev) << 20) | minor(st.st_dev)),
+	    .env = env,
+	};
+	return 0;
+}
+
+static int add_glob(struct ivec *iv, const char *pattern, size_t len, uint64_t env)
+{
+	char *pat = strndup(pattern, len);
+	glob_t g = {0};
+	int ret = 0, r;
+
+	if (!pat)
+		return -ENOMEM;
+	r = glob(pat, GLOB_ONLYDIR | GLOB_NOSORT, NULL, &g);
+	if (r == GLOB_NOSPACE)
+		ret = -ENOMEM;
+	for (size_t i = 0; !ret && r == 0 && i < g.gl_pathc; i++)
+		ret = add(iv, g.gl_pathv[i], env);
+	globfree(&g);
+	free(pat);
+	return ret;
+}
+
+int sl_policy_resolve_inodes(const struct sl_policy *p, uint32_t max, struct sl_cinode **out,
+			     uint32_t *n, bool *truncated)
+{
+	struct ivec iv = {.max = max};
+	int ret = 0;
+
+	for (uint32_t e = 0; !ret && e < p->n_envs; e++) {
+		const struct sl_policy_env *en = &p->envs[e];
+		uint64_t env = 1ULL << en->id;
+
+		for (uint32_t i = 0; !ret && i < en->n_paths; i++) {
+			const struct sl_policy_path *pa = &en->paths[i];
+			size_t len = strlen(pa->glob);
+
+			if (pa->kind == SL_PATH_EXACT) {
+				ret = add(&iv, pa->glob, env);
+			} else if (pa->kind == SL_PATH_PREFIX) {
+				char *dir = strndup(pa->glob, pa->prefix_len);
+
+				if (!dir)
+					return -ENOMEM;
+				ret = add(&iv, dir, env);
+				free(dir);
+			} else if (len > 3 && !strcmp(pa->glob + len - 3, "/**")) {
+				ret = add_glob(&iv, pa->glob, len - 3, env);
+			}
+		}
+	}
+	if (ret) {
+		free(iv.v);
+		return ret;
+	}
+	*out = iv.v;
+	*n = iv.n;
+	*truncated = iv.truncated;
+	return 0;
+}

@@ -41,12 +41,19 @@ struct sl_client {
 	char session[SL_SESSION_ID_LEN + 1]; /* tail filter, "" = all */
 	bool alerts_only;		     /* tail filter: alerts, holds, kills */
 	bool dead;
+	bool gone; /* the peer closed its end: nothing more can be queued */
 };
 
 static int client_reply(struct sl_client *c, json_t *msg)
 {
-	int err = sl_proto_send(c->fd, msg, -1);
+	int err;
 
+	/* a send to a closed peer would purge its requests still queued to us */
+	if (c->gone) {
+		json_decref(msg);
+		return -EPIPE;
+	}
+	err = sl_proto_send(c->fd, msg, -1);
 	json_decref(msg);
 	if (err)
 		c->dead = true;
@@ -484,28 +491,18 @@ static void refuse(struct sl_daemon *d, struct sl_client *c, const char *op, jso
 		reply_error(c, "refused: '%s': %s", op, why);
 }
 
-void sl_control_client_event(struct sl_daemon *d, struct sl_client *c, uint32_t events)
-{
+/* a request read from a client, with its descriptor and its sender */
+struct sl_request {
+	json_t *req;
+	int pidfd;
 	struct ucred sender;
-	bool have_sender = false;
-	json_t *req = NULL;
-	int pidfd = -1, err;
-	const char *op;
+	bool have_sender;
+};
 
-	if (events & (EPOLLHUP | EPOLLERR)) {
-		c->dead = true;
-		goto out;
-	}
-	err = sl_proto_recv_cred(c->fd, &req, &pidfd, &sender, &have_sender);
-	if (err == -EAGAIN || err == -EINTR)
-		return;
-	if (err) {
-		if (err != -ECONNRESET)
-			reply_error(c, "malformed request: %s", strerror(-err));
-		c->dead = true;
-		goto out;
-	}
-	op = json_string_value(json_object_get(req, "op"));
+static void client_request(struct sl_daemon *d, struct sl_client *c, struct sl_request *q)
+{
+	const char *op = json_string_value(json_object_get(q->req, "op"));
+
 	for (size_t i = 0; op && i < SL_ARRAY_SIZE(dispatch); i++) {
 		enum sl_peer_refusal r = SL_PEER_OK;
 		char why[512];
@@ -515,31 +512,84 @@ void sl_control_client_event(struct sl_daemon *d, struct sl_client *c, uint32_t 
 		/* fail closed: any doubt about the peer refuses the request */
 		if (dispatch[i].perm != SL_PERM_ANY)
 			r = sl_peer_check_change(&sl_peer_sys_linux, &c->peer,
-						 have_sender ? &sender : NULL, why, sizeof(why));
+						 q->have_sender ? &q->sender : NULL, why,
+						 sizeof(why));
 		if (r == SL_PEER_OK && dispatch[i].perm == SL_PERM_ADMIN &&
 		    !peer_is_admin(d, &c->peer)) {
 			const struct sl_policy *p = d->pol[0].policy;
 			const char *group = p ? p->settings.admin_group : NULL;
 
 			r = SL_PEER_NOT_ADMIN;
-			snprintf(why, sizeof(why), "uid %u is not root%s%s%s", c->peer.uid,
-				 group ? " and not in admin_group '"
-				       : " and the policy has no "
-					 "admin_group",
-				 group ? group : "", group ? "'" : "");
+			if (group)
+				snprintf(why, sizeof(why),
+					 "uid %u is not root and not in admin_group '%s'",
+					 c->peer.uid, group);
+			else
+				snprintf(why, sizeof(why),
+					 "uid %u is not root and the policy has no admin_group",
+					 c->peer.uid);
 		}
-		if (r != SL_PEER_OK) {
-			refuse(d, c, op, req, r, why);
-			goto out;
-		}
-		dispatch[i].fn(d, c, req, pidfd);
-		goto out;
+		if (r != SL_PEER_OK)
+			refuse(d, c, op, q->req, r, why);
+		else
+			dispatch[i].fn(d, c, q->req, q->pidfd);
+		return;
 	}
 	reply_error(c, "unknown request '%s'", op ? op : "(none)");
-out:
-	if (pidfd >= 0)
-		close(pidfd);
-	json_decref(req);
+}
+
+#define SL_CLIENT_BATCH 32
+
+void sl_control_client_event(struct sl_daemon *d, struct sl_client *c, uint32_t events)
+{
+	if (events & EPOLLHUP)
+		c->gone = true;
+	if (events & EPOLLERR)
+		c->dead = true;
+	/*
+	 * Every queued request is handled, also after the peer hung up (its
+	 * state-changing requests are then refused and recorded: none is
+	 * dropped unseen). Requests are read before any is answered: a reply
+	 * to a peer that died meanwhile would make the kernel purge the rest
+	 * of its queue. A gone peer's queue is finite and read to its end; a
+	 * live peer gets one batch and is woken again.
+	 */
+	while (!c->dead) {
+		struct sl_request batch[SL_CLIENT_BATCH];
+		size_t n = 0;
+		int err = 0;
+
+		while (n < SL_CLIENT_BATCH) {
+			struct sl_request *q = &batch[n];
+
+			q->req = NULL;
+			q->have_sender = false;
+			err = sl_proto_recv_cred(c->fd, &q->req, &q->pidfd, &q->sender,
+						 &q->have_sender);
+			if (err)
+				break;
+			n++;
+		}
+		for (size_t i = 0; i < n; i++) {
+			client_request(d, c, &batch[i]);
+			if (batch[i].pidfd >= 0)
+				close(batch[i].pidfd);
+			json_decref(batch[i].req);
+		}
+		if (err == -EAGAIN || err == -EINTR) {
+			if (c->gone)
+				c->dead = true; /* HUP and nothing left */
+			break;
+		}
+		if (err == -ECONNRESET) {
+			c->dead = true;
+		} else if (err) {
+			reply_error(c, "malformed request: %s", strerror(-err));
+			c->dead = true;
+		} else if (!c->gone) {
+			break;
+		}
+	}
 	/* reap dead clients */
 	for (struct sl_client **pp = &d->clients; *pp;) {
 		struct sl_client *x = *pp;

@@ -331,7 +331,7 @@ enum sl_peer_refusal sl_peer_check_change(const struct sl_peer_sys *sys, const s
 					  const struct ucred *sender, char *why, size_t whylen)
 {
 	if (!p->identified) {
-		snprintf(why, whylen, "the process that connected could not be identified: %s",
+		snprintf(why, whylen, "the peer of this connection was not identified: %s",
 			 p->error[0] ? p->error : "unknown error");
 		return SL_PEER_UNIDENTIFIED;
 	}

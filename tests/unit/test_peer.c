@@ -758,6 +758,31 @@ static void test_real_fallback(void **state)
 	close(fd);
 }
 
+/* the start time is field 22 of /proc/PID/stat, in boot-time nanoseconds */
+static void test_real_start_time(void **state)
+{
+	long hz = sysconf(_SC_CLK_TCK);
+	uint64_t tick = 1000000000ULL / (uint64_t)hz, before, after, start;
+	int status;
+	pid_t pid;
+
+	before = sl_peer_sys_linux.boottime_ns();
+	usleep(30000); /* a few ticks: the child cannot share before's tick */
+	pid = fork();
+	if (pid == 0) {
+		pause();
+		_exit(0);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(sl_peer_sys_linux.start_time_ns(pid, &start), 0);
+	after = sl_peer_sys_linux.boottime_ns();
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(start + tick >= before + 30000000ULL);
+	assert_true(start <= after);
+	assert_int_equal(sl_peer_sys_linux.start_time_ns(pid, &start), -ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -777,6 +802,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_real_exited_before_accept, real_setup,
 					    real_teardown),
 	    cmocka_unit_test_setup_teardown(test_real_fallback, real_setup, real_teardown),
+	    cmocka_unit_test(test_real_start_time),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -480,8 +480,9 @@ static void refuse(struct sl_daemon *d, struct sl_client *c, const char *op, jso
 			strerror(-err));
 	json_decref(rec);
 	if (r == SL_PEER_NOT_ADMIN)
-		reply_error(c, "permission refused: '%s' is for root or the policy's admin_group",
-			    op);
+		reply_error(c,
+			    "permission refused: '%s' is for root or the policy's admin_group: %s",
+			    op, why);
 	else if (r == SL_PEER_IN_SESSION)
 		reply_error(c,
 			    "refused: '%s' from inside a session: %s; sessions cannot create or "
@@ -538,7 +539,8 @@ static void client_request(struct sl_daemon *d, struct sl_client *c, struct sl_r
 	reply_error(c, "unknown request '%s'", op ? op : "(none)");
 }
 
-#define SL_CLIENT_BATCH 32
+/* requests read before answering; each may be up to SL_PROTO_MAX_MSG */
+#define SL_CLIENT_BATCH 8
 
 void sl_control_client_event(struct sl_daemon *d, struct sl_client *c, uint32_t events)
 {
@@ -554,7 +556,7 @@ void sl_control_client_event(struct sl_daemon *d, struct sl_client *c, uint32_t 
 	 * of its queue. A gone peer's queue is finite and read to its end; a
 	 * live peer gets one batch and is woken again.
 	 */
-	while (!c->dead) {
+	while (!(events & EPOLLERR)) {
 		struct sl_request batch[SL_CLIENT_BATCH];
 		size_t n = 0;
 		int err = 0;
@@ -583,12 +585,16 @@ void sl_control_client_event(struct sl_daemon *d, struct sl_client *c, uint32_t 
 		}
 		if (err == -ECONNRESET) {
 			c->dead = true;
-		} else if (err) {
-			reply_error(c, "malformed request: %s", strerror(-err));
-			c->dead = true;
-		} else if (!c->gone) {
 			break;
 		}
+		if (err) {
+			reply_error(c, "malformed request: %s", strerror(-err));
+			c->dead = true;
+			break;
+		}
+		/* a full batch: a live peer waits for the next wakeup */
+		if (!c->gone)
+			break;
 	}
 	/* reap dead clients */
 	for (struct sl_client **pp = &d->clients; *pp;) {

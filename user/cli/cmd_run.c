@@ -263,9 +263,6 @@ int cmd_run(const struct sl_cli *cli, int argc, char **argv)
 		log_err("run: %s", msg ? msg : "the daemon refused the session");
 		goto abort_child;
 	}
-	/* the connection is done: never left open for the command's lifetime */
-	close(fd);
-	fd = -1;
 	session = json_string_value(json_object_get(reply, "session"));
 	if (!session) {
 		log_err("run: malformed reply from scopelockd (no session id)");

@@ -17,6 +17,7 @@ import shlex
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 from enforce import (GraphQLServer, World, agent_script, client_command, policy_text,
                      start_daemon, status_holds, wait_hold, write_policy)
@@ -37,8 +38,8 @@ STATE_OPS = ("run", "end", "policy_reload", "approve", "deny")
 #   early   connect (and probe), create --ready, wait for --go, send every request
 #           without reading a reply, exit at once
 # --probe: the connector first does a status round trip (so the daemon has
-# accepted and identified it while it was alive). --wait FILE: start when FILE
-# exists. --ready FILE: created once the connector is gone (or, in early mode,
+# accepted and identified it while it was alive). --wait FILE: create
+# FILE.waiting, then start when FILE exists. --ready FILE: created once the connector is gone (or, in early mode,
 # once the requests are sent), before any request is sent. --drop UID:GID:G1,G2:
 # become that user with those supplementary groups first.
 CLIENT = r'''
@@ -62,6 +63,7 @@ if a.drop:
     os.setgid(int(gid))
     os.setuid(int(uid))
 if a.wait:
+    open(a.wait + ".waiting", "w").close()  # running: the session exists
     while not os.path.exists(a.wait):
         time.sleep(0.01)
 
@@ -333,13 +335,17 @@ class ControlWorld:
         exited. Returns (results document, session id)."""
         out = out_dir(self.t) / (rand_marker("out") + ".json")
         name = rand_marker("attacker")
-        start = self.t.tmp / (name + ".start") if stall else None
-        ready = self.t.tmp / (name + ".ready") if stall else None
+        start = out_dir(self.t) / (name + ".start") if stall else None
+        ready = out_dir(self.t) / (name + ".ready") if stall else None
         argv = self.client_argv(mode, reqs, out, probe=not stall, wait=start, ready=ready,
                                 drop=drop)
         p = self.d.spawn(argv, name=name, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         sid = self.d.session_id(name)
         if stall:
+            # session_start precedes the reply to run: wait until the client runs
+            waiting = Path(str(start) + ".waiting")
+            wait_until(lambda: waiting.exists() or p.poll() is not None, 30,
+                       "the control client to start in its session")
             self.stalled(lambda: start.touch(), lambda: ready.exists(), p)
         try:
             so, se = p.communicate(timeout=timeout)

@@ -22,5 +22,6 @@ int cmd_verify(const struct sl_cli *cli, int argc, char **argv);
 int cmd_policy(const struct sl_cli *cli, int argc, char **argv);
 int cmd_approve(const struct sl_cli *cli, int argc, char **argv);
 int cmd_deny(const struct sl_cli *cli, int argc, char **argv);
+int cmd_end(const struct sl_cli *cli, int argc, char **argv);
 
 #endif

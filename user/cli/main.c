@@ -21,6 +21,7 @@ static const char usage_text[] =
     "  policy   check or reload a policy\n"
     "  approve  let a held action proceed (root or the admin group)\n"
     "  deny     refuse a held action: its session is killed\n"
+    "  end      end a running session by killing it (root or the admin group)\n"
     "\n"
     "Options:\n"
     "  -s, --socket PATH   daemon control socket (default " SL_DEFAULT_SOCKET ")\n"
@@ -34,14 +35,19 @@ static const char usage_text[] =
     "  scopelock verify /var/log/scopelock\n"
     "  scopelock policy check policies/default.yaml\n"
     "  scopelock tail --alerts --follow\n"
-    "  sudo scopelock approve h1\n";
+    "  sudo scopelock approve h1\n"
+    "  sudo scopelock end --reason 'runaway agent' 3f9a0c12be7d4411\n"
+    "\n"
+    "Requests that change state (run, end, approve, deny, policy reload) are\n"
+    "refused from inside any session and from a client the daemon could not\n"
+    "identify; see docs/operations.md, \"The control socket\".\n";
 
 static const struct {
 	const char *name;
 	int (*fn)(const struct sl_cli *cli, int argc, char **argv);
 } commands[] = {
     {"run", cmd_run},	    {"status", cmd_status},   {"tail", cmd_tail}, {"verify", cmd_verify},
-    {"policy", cmd_policy}, {"approve", cmd_approve}, {"deny", cmd_deny},
+    {"policy", cmd_policy}, {"approve", cmd_approve}, {"deny", cmd_deny}, {"end", cmd_end},
 };
 
 int main(int argc, char **argv)

@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * Control socket: a dispatch table of requests, each with the checks it
- * needs. Session-altering requests are refused from inside any session.
+ * Control socket: a dispatch table of requests, each with the permission it
+ * needs. The peer of a connection is established once, at accept (peer.h);
+ * every state-changing request is refused, with a control_refused record,
+ * when that peer is unidentified or inside any session, when the request was
+ * not sent by the process that connected, or (where the request needs it)
+ * when the peer is neither root nor in the policy's admin_group.
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <grp.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,11 +19,14 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "confine.h"
 #include "confinement.h"
 #include "daemon.h"
 #include "decode.h"
+#include "jsonbytes.h"
 #include "log.h"
+#include "peer.h"
 #include "policy.h"
 #include "proto.h"
 #include "tls.h"
@@ -32,18 +38,25 @@
 struct sl_client {
 	struct sl_client *next;
 	int fd;
-	struct ucred peer;
+	struct sl_peer peer;		     /* established at accept */
 	bool tail;			     /* subscribed to records */
 	char session[SL_SESSION_ID_LEN + 1]; /* tail filter, "" = all */
 	bool alerts_only;		     /* tail filter: alerts, holds, kills */
 	bool dead;
 	char run_session[SL_SESSION_ID_LEN + 1]; /* the session this connection started */
+	bool gone; /* the peer closed its end: nothing more can be queued */
 };
 
 static int client_reply(struct sl_client *c, json_t *msg)
 {
-	int err = sl_proto_send(c->fd, msg, -1);
+	int err;
 
+	/* a send to a closed peer would purge its requests still queued to us */
+	if (c->gone) {
+		json_decref(msg);
+		return -EPIPE;
+	}
+	err = sl_proto_send(c->fd, msg, -1);
 	json_decref(msg);
 	if (err)
 		c->dead = true;
@@ -102,6 +115,12 @@ int sl_control_listen(struct sl_daemon *d)
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return sl_err_ret(-errno, "socket");
+	/* every message carries its sender's credentials (accepted sockets inherit it) */
+	if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &(int){1}, sizeof(int))) {
+		err = -errno;
+		close(fd);
+		return sl_err_ret(err, "SO_PASSCRED on the control socket");
+	}
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		err = -errno;
 		close(fd);
@@ -125,13 +144,24 @@ static void client_free(struct sl_daemon *d, struct sl_client *c)
 {
 	epoll_ctl(d->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
+	sl_peer_clear(&sl_peer_sys_linux, &c->peer);
 	free(c);
 }
 
 void sl_control_accept(struct sl_daemon *d)
 {
+	const char *parent = d->opts.cgroup_parent;
+	char own[4096];
+	struct sl_peer_env env = {
+	    .cg_root = d->cg_root,
+	    .xattr = SL_SESSION_XATTR,
+	    .own_parent_rel = own,
+	};
+
+	while (*parent == '/')
+		parent++;
+	snprintf(own, sizeof(own), "/%s", parent);
 	for (;;) {
-		socklen_t len = sizeof(struct ucred);
 		struct epoll_event ev = {.events = EPOLLIN};
 		struct sl_client *c;
 		int fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -147,14 +177,13 @@ void sl_control_accept(struct sl_daemon *d)
 			continue;
 		}
 		c->fd = fd;
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->peer, &len)) {
-			log_warn("SO_PEERCRED: %s", strerror(errno));
-			close(fd);
-			free(c);
-			continue;
-		}
+		/* now, before the peer can exit or hand the socket on */
+		if (sl_peer_identify(&sl_peer_sys_linux, &env, fd, &c->peer))
+			log_debug("control client (pid %d) not identified: %s", c->peer.pid,
+				  c->peer.error);
 		ev.data.ptr = c;
 		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+			sl_peer_clear(&sl_peer_sys_linux, &c->peer);
 			close(fd);
 			free(c);
 			continue;
@@ -293,63 +322,62 @@ static void handle_tail(struct sl_daemon *d, struct sl_client *c, json_t *req, i
 }
 
 /*
- * May this peer decide holds and reload the policy? root, or a member of the
- * policy's admin_group (supplementary groups read from /proc, at request
- * time). Sessions never may: checked by the dispatcher.
+ * Root, or a member of the policy's admin_group: the peer's primary group
+ * or its supplementary groups as the kernel recorded them at connect().
  */
-static bool peer_is_admin(struct sl_daemon *d, const struct ucred *peer, char *who, size_t wlen)
+static bool peer_is_admin(struct sl_daemon *d, const struct sl_peer *peer)
 {
 	const struct sl_policy *p = d->pol[0].policy;
 	const char *group = p ? p->settings.admin_group : NULL;
-	struct passwd *pw = getpwuid(peer->uid);
-	char path[64], *buf = NULL, *line;
 	struct group *gr;
-	bool ok = false;
 
-	snprintf(who, wlen, "%s (uid %u, pid %d)", pw ? pw->pw_name : "?", peer->uid, peer->pid);
-	if (peer->uid == 0)
+	if (peer->have_cred && peer->uid == 0)
 		return true;
 	if (!group || !(gr = getgrnam(group)))
 		return false;
-	if (peer->gid == gr->gr_gid)
-		return true;
-	snprintf(path, sizeof(path), "/proc/%d/status", peer->pid);
-	if (sl_read_file(path, 1 << 16, &buf, NULL))
-		return false;
-	line = strstr(buf, "\nGroups:");
-	if (line) {
-		char *save = NULL, *tok;
+	return sl_peer_in_group(peer, gr->gr_gid);
+}
 
-		line = strtok_r(line + 8, "\n", &save);
-		for (tok = line ? strtok_r(line, " \t", &save) : NULL; tok && !ok;
-		     tok = strtok_r(NULL, " \t", &save))
-			ok = (gid_t)strtoul(tok, NULL, 10) == gr->gr_gid;
+#define SL_REASON_MAX 1024
+
+/* a free-text reason, at most SL_REASON_MAX bytes; false (and a reply) if not */
+static bool reason_ok(struct sl_client *c, const char *op, const char *reason)
+{
+	if (reason && strlen(reason) > SL_REASON_MAX) {
+		reply_error(c, "malformed request: '%s' reason longer than %d bytes", op,
+			    SL_REASON_MAX);
+		return false;
 	}
-	free(buf);
-	return ok;
+	return true;
 }
 
 static void handle_hold(struct sl_daemon *d, struct sl_client *c, json_t *req, bool approve)
 {
 	const char *id = json_string_value(json_object_get(req, "id"));
 	const char *reason = json_string_value(json_object_get(req, "reason"));
-	char who[128], err[256], why[300];
+	char who[160], err[256], why[SL_REASON_MAX + 256];
+	json_t *requester;
 
-	if (!peer_is_admin(d, &c->peer, who, sizeof(who))) {
-		reply_error(c, "permission refused: only root or the policy's admin_group may "
-			       "approve or deny");
-		return;
-	}
-	if (!id || strlen(id) > 20) {
+	if (!id || !id[0] || strlen(id) > 20) {
 		reply_error(c, "malformed request: hold id required");
 		return;
 	}
+	if (!reason_ok(c, approve ? "approve" : "deny", reason))
+		return;
+	sl_peer_who(&c->peer, who, sizeof(who));
 	snprintf(why, sizeof(why), "%s by %s%s%s", approve ? "approved" : "denied", who,
 		 reason ? ": " : "", reason ? reason : "");
-	if (sl_hold_resolve(d, id, approve, who, why, err, sizeof(err))) {
+	requester = sl_peer_json(&c->peer);
+	if (!requester) {
+		reply_error(c, "out of memory");
+		return;
+	}
+	if (sl_hold_decide(d, id, approve, who, requester, why, err, sizeof(err))) {
+		json_decref(requester);
 		reply_error(c, "%s", err);
 		return;
 	}
+	json_decref(requester);
 	client_reply(c, json_pack("{s:b, s:s}", "ok", 1, "id", id));
 }
 
@@ -363,18 +391,56 @@ static void handle_deny(struct sl_daemon *d, struct sl_client *c, json_t *req, i
 	handle_hold(d, c, req, false);
 }
 
-static void handle_reload(struct sl_daemon *d, struct sl_client *c, json_t *req, int pidfd)
+static void handle_end(struct sl_daemon *d, struct sl_client *c, json_t *req, int pidfd)
 {
-	char who[128], *errors = NULL;
-	int err;
+	const char *id = json_string_value(json_object_get(req, "session"));
+	const char *reason = json_string_value(json_object_get(req, "reason"));
+	char who[160], err[256], why[SL_REASON_MAX + 256];
+	struct sl_session *s;
+	json_t *requester;
 
-	if (!peer_is_admin(d, &c->peer, who, sizeof(who))) {
-		reply_error(c, "permission refused: only root or the policy's admin_group may "
-			       "reload the policy");
+	if (!id || !id[0] || strlen(id) > SL_SESSION_ID_LEN) {
+		reply_error(c, "malformed request: session id required");
 		return;
 	}
+	if (!reason_ok(c, "end", reason))
+		return;
+	s = sl_session_by_id(d, id);
+	if (!s || !s->active) {
+		reply_error(c, "no running session '%s' (see 'scopelock status')", id);
+		return;
+	}
+	sl_peer_who(&c->peer, who, sizeof(who));
+	snprintf(why, sizeof(why), "ended by %s%s%s", who, reason ? ": " : "",
+		 reason ? reason : "");
+	requester = sl_peer_json(&c->peer);
+	if (!requester) {
+		reply_error(c, "out of memory");
+		return;
+	}
+	if (sl_session_end_by(d, s, who, requester, why, err, sizeof(err))) {
+		json_decref(requester);
+		reply_error(c, "%s", err);
+		return;
+	}
+	json_decref(requester);
+	client_reply(c, json_pack("{s:b, s:s}", "ok", 1, "session", id));
+}
+
+static void handle_reload(struct sl_daemon *d, struct sl_client *c, json_t *req, int pidfd)
+{
+	char who[160], *errors = NULL;
+	json_t *requester = sl_peer_json(&c->peer);
+	int err;
+
+	if (!requester) {
+		reply_error(c, "out of memory");
+		return;
+	}
+	sl_peer_who(&c->peer, who, sizeof(who));
 	log_info("policy reload requested by %s", who);
-	err = sl_policy_reload(d, &errors);
+	err = sl_policy_reload_by(d, requester, &errors);
+	json_decref(requester);
 	if (err) {
 		reply_error(c, "policy '%s' refused; the running policy stays in force:\n%s",
 			    d->opts.policy, errors ? errors : strerror(-err));
@@ -385,63 +451,190 @@ static void handle_reload(struct sl_daemon *d, struct sl_client *c, json_t *req,
 				  "generation", d->pol[0].generation));
 }
 
+/* who may ask */
+enum sl_perm {
+	SL_PERM_ANY,	 /* read-only: anyone who can connect, sessions too */
+	SL_PERM_OUTSIDE, /* an identified peer outside every session (run: as itself) */
+	SL_PERM_ADMIN,	 /* as SL_PERM_OUTSIDE, and root or the policy's admin_group */
+};
+
 static const struct {
 	const char *op;
 	void (*fn)(struct sl_daemon *d, struct sl_client *c, json_t *req, int pidfd);
-	bool from_session; /* may a process inside a session ask? */
+	enum sl_perm perm;
 } dispatch[] = {
-    {"run", handle_run, false},
-    {"confine", handle_confine, false},
-    {"status", handle_status, true},
-    {"tail", handle_tail, true},
-    {"approve", handle_approve, false},
-    {"deny", handle_deny, false},
-    {"policy_reload", handle_reload, false},
+    {"status", handle_status, SL_PERM_ANY},
+    {"tail", handle_tail, SL_PERM_ANY},
+    {"run", handle_run, SL_PERM_OUTSIDE},
+    /* the listener of the session this connection started (scopelock run) */
+    {"confine", handle_confine, SL_PERM_OUTSIDE},
+    {"end", handle_end, SL_PERM_ADMIN},
+    {"approve", handle_approve, SL_PERM_ADMIN},
+    {"deny", handle_deny, SL_PERM_ADMIN},
+    {"policy_reload", handle_reload, SL_PERM_ADMIN},
 };
 
-void sl_control_client_event(struct sl_daemon *d, struct sl_client *c, uint32_t events)
+/* the request's own target, for the refusal record: bounded bytes values */
+static void refusal_targets(json_t *rec, const char *op, json_t *req)
 {
-	json_t *req = NULL;
-	int pidfd = -1, err;
-	const char *op;
+	static const struct {
+		const char *op, *key, *as;
+	} targets[] = {
+	    {"approve", "id", "hold_id"},
+	    {"deny", "id", "hold_id"},
+	    {"end", "session", "target_session"},
+	    {"run", "scope", "scope"},
+	};
 
-	if (events & (EPOLLHUP | EPOLLERR)) {
-		c->dead = true;
-		goto out;
+	for (size_t i = 0; i < SL_ARRAY_SIZE(targets); i++) {
+		const char *v = json_string_value(json_object_get(req, targets[i].key));
+
+		if (strcmp(op, targets[i].op) || !v)
+			continue;
+		sl_json_set_bytes(rec, targets[i].as, v, strnlen(v, 64));
 	}
-	err = sl_proto_recv(c->fd, &req, &pidfd);
-	if (err == -EAGAIN || err == -EINTR)
-		return;
-	if (err) {
-		if (err != -ECONNRESET)
-			reply_error(c, "malformed request: %s", strerror(-err));
-		c->dead = true;
-		goto out;
+}
+
+/*
+ * Refuse a request: a precise reply, a warning, and a control_refused record
+ * with the identity that was established (never a guess).
+ */
+static void refuse(struct sl_daemon *d, struct sl_client *c, const char *op, json_t *req,
+		   enum sl_peer_refusal r, const char *why)
+{
+	json_t *rec = json_pack("{s:s, s:s, s:s}", "type", "control_refused", "op", op, "reason",
+				sl_peer_refusal_name(r));
+	char who[160];
+	int err = -ENOMEM;
+
+	sl_peer_who(&c->peer, who, sizeof(who));
+	log_warn("refused '%s' from %s: %s", op, who, why);
+	if (rec && !sl_json_set_bytes(rec, "detail", why, strlen(why)) &&
+	    !json_object_set_new(rec, "requester", sl_peer_json(&c->peer))) {
+		refusal_targets(rec, op, req);
+		err = sl_record_write(d, rec);
 	}
-	op = json_string_value(json_object_get(req, "op"));
+	if (err)
+		log_err("control_refused record for '%s' from %s not written: %s", op, who,
+			strerror(-err));
+	json_decref(rec);
+	if (r == SL_PEER_NOT_ADMIN)
+		reply_error(c,
+			    "permission refused: '%s' is for root or the policy's admin_group: %s",
+			    op, why);
+	else if (r == SL_PEER_IN_SESSION)
+		reply_error(c,
+			    "refused: '%s' from inside a session: %s; sessions cannot create or "
+			    "end sessions, decide holds or reload the policy",
+			    op, why);
+	else
+		reply_error(c, "refused: '%s': %s", op, why);
+}
+
+/* a request read from a client, with its descriptor and its sender */
+struct sl_request {
+	json_t *req;
+	int pidfd;
+	struct ucred sender;
+	bool have_sender;
+};
+
+static void client_request(struct sl_daemon *d, struct sl_client *c, struct sl_request *q)
+{
+	const char *op = json_string_value(json_object_get(q->req, "op"));
+
 	for (size_t i = 0; op && i < SL_ARRAY_SIZE(dispatch); i++) {
-		char which[64];
+		enum sl_peer_refusal r = SL_PEER_OK;
+		char why[512];
 
 		if (strcmp(op, dispatch[i].op))
 			continue;
-		if (!dispatch[i].from_session &&
-		    sl_peer_in_session(c->peer.pid, which, sizeof(which)) > 0) {
-			log_warn("refused '%s' from pid %d inside session %s", op, c->peer.pid,
-				 which);
-			reply_error(c,
-				    "refused: '%s' from inside session %s (pid %d); sessions "
-				    "cannot create, end or alter sessions",
-				    op, which, c->peer.pid);
-			goto out;
+		/* fail closed: any doubt about the peer refuses the request */
+		if (dispatch[i].perm != SL_PERM_ANY)
+			r = sl_peer_check_change(&sl_peer_sys_linux, &c->peer,
+						 q->have_sender ? &q->sender : NULL, why,
+						 sizeof(why));
+		if (r == SL_PEER_OK && dispatch[i].perm == SL_PERM_ADMIN &&
+		    !peer_is_admin(d, &c->peer)) {
+			const struct sl_policy *p = d->pol[0].policy;
+			const char *group = p ? p->settings.admin_group : NULL;
+
+			r = SL_PEER_NOT_ADMIN;
+			if (group)
+				snprintf(why, sizeof(why),
+					 "uid %u is not root and not in admin_group '%s'",
+					 c->peer.uid, group);
+			else
+				snprintf(why, sizeof(why),
+					 "uid %u is not root and the policy has no admin_group",
+					 c->peer.uid);
 		}
-		dispatch[i].fn(d, c, req, pidfd);
-		goto out;
+		if (r != SL_PEER_OK)
+			refuse(d, c, op, q->req, r, why);
+		else
+			dispatch[i].fn(d, c, q->req, q->pidfd);
+		return;
 	}
 	reply_error(c, "unknown request '%s'", op ? op : "(none)");
-out:
-	if (pidfd >= 0)
-		close(pidfd);
-	json_decref(req);
+}
+
+/* requests read before answering; each may be up to SL_PROTO_MAX_MSG */
+#define SL_CLIENT_BATCH 8
+
+void sl_control_client_event(struct sl_daemon *d, struct sl_client *c, uint32_t events)
+{
+	if (events & EPOLLHUP)
+		c->gone = true;
+	if (events & EPOLLERR)
+		c->dead = true;
+	/*
+	 * Every queued request is handled, also after the peer hung up (its
+	 * state-changing requests are then refused and recorded: none is
+	 * dropped unseen). Requests are read before any is answered: a reply
+	 * to a peer that died meanwhile would make the kernel purge the rest
+	 * of its queue. A gone peer's queue is finite and read to its end; a
+	 * live peer gets one batch and is woken again.
+	 */
+	while (!(events & EPOLLERR)) {
+		struct sl_request batch[SL_CLIENT_BATCH];
+		size_t n = 0;
+		int err = 0;
+
+		while (n < SL_CLIENT_BATCH) {
+			struct sl_request *q = &batch[n];
+
+			q->req = NULL;
+			q->have_sender = false;
+			err = sl_proto_recv_cred(c->fd, &q->req, &q->pidfd, &q->sender,
+						 &q->have_sender);
+			if (err)
+				break;
+			n++;
+		}
+		for (size_t i = 0; i < n; i++) {
+			client_request(d, c, &batch[i]);
+			if (batch[i].pidfd >= 0)
+				close(batch[i].pidfd);
+			json_decref(batch[i].req);
+		}
+		if (err == -EAGAIN || err == -EINTR) {
+			if (c->gone)
+				c->dead = true; /* HUP and nothing left */
+			break;
+		}
+		if (err == -ECONNRESET) {
+			c->dead = true;
+			break;
+		}
+		if (err) {
+			reply_error(c, "malformed request: %s", strerror(-err));
+			c->dead = true;
+			break;
+		}
+		/* a full batch: a live peer waits for the next wakeup */
+		if (!c->gone)
+			break;
+	}
 	/* reap dead clients */
 	for (struct sl_client **pp = &d->clients; *pp;) {
 		struct sl_client *x = *pp;

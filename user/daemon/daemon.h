@@ -27,8 +27,6 @@
 /* records of the bulk ring handled between two looks at the verdict ring */
 #define SL_VERDICT_POLL_EVERY 256
 #define SL_RECENT_MAX 512
-/* cgroup xattr that marks a session cgroup (any daemon instance) */
-#define SL_SESSION_XATTR "trusted.scopelock.session"
 
 struct scopelock_bpf;
 struct ring_buffer;
@@ -93,6 +91,7 @@ struct sl_feature {
 #define SL_MAX_LINKS 64
 
 struct sl_client;
+struct sl_peer;
 struct sl_policy;
 struct sl_compiled_policy;
 
@@ -236,12 +235,12 @@ void sl_drain(struct sl_daemon *d);
 /* sessions.c */
 int sl_cgroup_setup(struct sl_daemon *d);
 void sl_cgroup_teardown(struct sl_daemon *d);
-int sl_session_create(struct sl_daemon *d, json_t *req, int pidfd, const struct ucred *peer,
+/* peer: the requester as established at accept (identified, outside sessions) */
+int sl_session_create(struct sl_daemon *d, json_t *req, int pidfd, const struct sl_peer *peer,
 		      char *err, size_t errlen, struct sl_session **out);
 struct sl_session *sl_session_by_cgroup(struct sl_daemon *d, uint64_t cgid);
 struct sl_session *sl_session_by_id(struct sl_daemon *d, const char *id);
 void sl_sessions_on_inotify(struct sl_daemon *d);
-int sl_peer_in_session(pid_t pid, char *which, size_t whichlen);
 json_t *sl_session_json(const struct sl_session *s);
 void sl_sessions_free(struct sl_daemon *d);
 void sl_sessions_rescope(struct sl_daemon *d);
@@ -253,6 +252,8 @@ int sl_policy_apply(struct sl_daemon *d);
 void sl_policy_free_daemon(struct sl_daemon *d);
 /* reload from opts.policy; on refusal *errors (malloc'd) lists every error */
 int sl_policy_reload(struct sl_daemon *d, char **errors);
+/* the same, asked by a control client (requester: its identity, recorded) */
+int sl_policy_reload_by(struct sl_daemon *d, const json_t *requester, char **errors);
 /* write the current policy into the kernel maps' free slot, then flip */
 int sl_policy_maps_apply(struct sl_daemon *d, char **errors);
 /* resolve the policy's path labels to (device, inode) again (timer) */
@@ -272,6 +273,9 @@ int sl_alerts_open(struct sl_daemon *d);
 void sl_alerts_close(struct sl_daemon *d);
 int sl_hold_resolve(struct sl_daemon *d, const char *id, bool approve, const char *who,
 		    const char *reason, char *err, size_t errlen);
+/* sl_hold_resolve by a control client: its identity (requester) is recorded */
+int sl_hold_decide(struct sl_daemon *d, const char *id, bool approve, const char *who,
+		   const json_t *requester, const char *reason, char *err, size_t errlen);
 void sl_holds_tick(struct sl_daemon *d);
 json_t *sl_holds_json(struct sl_daemon *d);
 void sl_holds_free(struct sl_daemon *d);
@@ -293,6 +297,12 @@ json_t *sl_audit_guard_json(struct sl_daemon *d);
 void sl_audit_guard_stop(struct sl_daemon *d);
 /* shutdown: last attempts to write what waits; says loudly what is lost */
 void sl_audit_guard_drain(struct sl_daemon *d, unsigned int timeout_ms);
+/*
+ * `scopelock end`: kill the session (session_killed with by and requester)
+ * and deny its pending holds (hold_denied, same). 0 or -errno with err set.
+ */
+int sl_session_end_by(struct sl_daemon *d, struct sl_session *s, const char *who,
+		      const json_t *requester, const char *reason, char *err, size_t errlen);
 
 /* control.c */
 int sl_control_listen(struct sl_daemon *d);

@@ -246,6 +246,11 @@ int sl_policy_apply(struct sl_daemon *d)
 
 int sl_policy_reload(struct sl_daemon *d, char **errors)
 {
+	return sl_policy_reload_by(d, NULL, errors);
+}
+
+int sl_policy_reload_by(struct sl_daemon *d, const json_t *requester, char **errors)
+{
 	json_t *rec;
 	int err;
 
@@ -272,6 +277,9 @@ int sl_policy_reload(struct sl_daemon *d, char **errors)
 		} else if (*errors) {
 			json_object_set_new(rec, "errors", json_string(*errors));
 		}
+		json_object_set_new(rec, "via", json_string(requester ? "control" : "SIGHUP"));
+		if (requester)
+			json_object_set_new(rec, "requester", json_deep_copy(requester));
 		sl_record_write(d, rec);
 		json_decref(rec);
 	}

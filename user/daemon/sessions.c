@@ -28,6 +28,7 @@
 #include "daemon.h"
 #include "jsonbytes.h"
 #include "log.h"
+#include "peer.h"
 #include "policy.h"
 #include "util.h"
 #include "scopelock.skel.h"
@@ -105,42 +106,6 @@ struct sl_session *sl_session_by_id(struct sl_daemon *d, const char *id)
 		if (strcmp(d->sessions[i].id, id) == 0)
 			return &d->sessions[i];
 	return NULL;
-}
-
-/*
- * Is pid inside a session cgroup (of any scopelock instance)? Walks the
- * process's cgroup and its ancestors looking for the session xattr.
- * 1 = yes (*which = the session id), 0 = no, -errno.
- */
-int sl_peer_in_session(pid_t pid, char *which, size_t whichlen)
-{
-	_cleanup_free_ char *rel = NULL, *root = NULL;
-	char path[4096], val[64];
-	int err;
-
-	err = sl_cgroup_of_pid(pid, &rel);
-	if (err)
-		return err;
-	err = sl_cgroup2_mount("/run/scopelock/cgroup2", &root);
-	if (err)
-		return err;
-	if (snprintf(path, sizeof(path), "%s%s", root, rel) >= (int)sizeof(path))
-		return -ENAMETOOLONG;
-	for (;;) {
-		ssize_t n = getxattr(path, SL_SESSION_XATTR, val, sizeof(val) - 1);
-		char *slash;
-
-		if (n >= 0) {
-			val[n] = '\0';
-			snprintf(which, whichlen, "%s", val);
-			return 1;
-		}
-		slash = strrchr(path, '/');
-		if (!slash || (size_t)(slash - path) < strlen(root))
-			break;
-		*slash = '\0';
-	}
-	return 0;
 }
 
 static int pidfd_pid(int pidfd, pid_t *pid)
@@ -288,7 +253,7 @@ static bool valid_label(const char *s, size_t max)
 		goto out;                                                                          \
 	} while (0)
 
-int sl_session_create(struct sl_daemon *d, json_t *req, int pidfd, const struct ucred *peer,
+int sl_session_create(struct sl_daemon *d, json_t *req, int pidfd, const struct sl_peer *peer,
 		      char *err, size_t errlen, struct sl_session **out)
 {
 	const char *scope = jstr(req, "scope"), *user = jstr(req, "user");
@@ -301,7 +266,7 @@ int sl_session_create(struct sl_daemon *d, json_t *req, int pidfd, const struct 
 	struct passwd *pw;
 	pid_t child, ppid;
 	uint8_t rnd[SL_SESSION_ID_LEN / 2];
-	char which[64], buf[32];
+	char buf[32];
 	json_t *rec = NULL;
 	int ret = 0, fd = -1;
 
@@ -329,11 +294,13 @@ int sl_session_create(struct sl_daemon *d, json_t *req, int pidfd, const struct 
 		ret = -EAGAIN;
 		goto out;
 	}
-	ret = sl_peer_in_session(peer->pid, which, sizeof(which));
-	if (ret > 0)
+	/* the dispatcher refused these already; never rely on one check alone */
+	if (!peer->identified)
+		FAIL("refused: the requester could not be identified: %s", peer->error);
+	if (peer->in_session)
 		FAIL("refused: the requester (pid %d) is inside session %s; sessions cannot create "
 		     "sessions",
-		     peer->pid, which);
+		     peer->pid, peer->session);
 	ret = pidfd_pid(pidfd, &child);
 	if (ret < 0)
 		FAIL("the process to place in the session is gone");
@@ -452,6 +419,7 @@ int sl_session_create(struct sl_daemon *d, json_t *req, int pidfd, const struct 
 	json_object_set_new(rec, "confine",
 			    json_pack("{s:b, s:b}", "ptrace", (s->confine & SL_CONFINE_PTRACE) != 0,
 				      "userns", (s->confine & SL_CONFINE_USERNS) != 0));
+	json_object_set_new(rec, "requester", sl_peer_json(peer));
 	if (jstr(req, "cwd"))
 		sl_json_set_bytes(rec, "cwd", jstr(req, "cwd"), strlen(jstr(req, "cwd")));
 	ret = sl_record_write(d, rec);

@@ -506,7 +506,9 @@ bool sl_session_has_hold(struct sl_daemon *d, const struct sl_session *s)
 	return false;
 }
 
-int sl_session_kill(struct sl_daemon *d, struct sl_session *s, const char *why)
+/* who/requester: the control client that asked (`end`, `deny`), else NULL */
+static int session_kill(struct sl_daemon *d, struct sl_session *s, const char *why, const char *who,
+			const json_t *requester)
 {
 	json_t *rec;
 	int err;
@@ -523,11 +525,20 @@ int sl_session_kill(struct sl_daemon *d, struct sl_session *s, const char *why)
 	rec = json_pack("{s:s, s:s, s:s, s:b}", "type", "session_killed", "session", s->id,
 			"reason", why, "ok", err == 0);
 	if (rec) {
+		if (who)
+			json_object_set_new(rec, "by", json_string(who));
+		if (requester)
+			json_object_set_new(rec, "requester", json_deep_copy(requester));
 		sl_record_write(d, rec);
 		json_decref(rec);
 	}
 	log_warn("session %s killed: %s", s->id, why);
 	return err;
+}
+
+int sl_session_kill(struct sl_daemon *d, struct sl_session *s, const char *why)
+{
+	return session_kill(d, s, why, NULL, NULL);
 }
 
 int sl_alerts_open(struct sl_daemon *d)
@@ -925,12 +936,33 @@ int sl_verdict_handle(struct sl_daemon *d, const void *data, size_t len)
 	return 0;
 }
 
-int sl_hold_resolve(struct sl_daemon *d, const char *id, bool approve, const char *who,
-		    const char *reason, char *err, size_t errlen)
+/* the decision's record (alert channels too), then the hold is gone */
+static void hold_finish(struct sl_daemon *d, struct sl_hold *h, bool approve, const char *who,
+			const json_t *requester, const char *reason)
+{
+	json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i}", "type",
+				approve ? "hold_approved" : "hold_denied", "hold_id", h->id,
+				"session", h->session, "by", who, "reason", reason, "pid", h->pid);
+
+	if (rec) {
+		json_object_set(rec, "alert_id", json_object_get(h->alert, "alert_id"));
+		json_object_set(rec, "rule", json_object_get(h->alert, "rule"));
+		if (requester)
+			json_object_set_new(rec, "requester", json_deep_copy(requester));
+		alert_emit(d, rec, approve ? "hold approved" : "hold denied");
+		json_decref(rec);
+	}
+	log_warn("hold %s (session %s) %s by %s: %s", h->id, h->session,
+		 approve ? "APPROVED" : "DENIED", who, reason);
+	json_decref(h->alert);
+	free(h);
+}
+
+int sl_hold_decide(struct sl_daemon *d, const char *id, bool approve, const char *who,
+		   const json_t *requester, const char *reason, char *err, size_t errlen)
 {
 	struct sl_hold **pp = hold_find(d, id), *h;
 	struct sl_session *s;
-	json_t *rec;
 	int ret = 0;
 
 	if (!pp) {
@@ -963,23 +995,38 @@ int sl_hold_resolve(struct sl_daemon *d, const char *id, bool approve, const cha
 		if (kill(h->pid, SIGCONT) && errno != ESRCH)
 			log_warn("hold %s: SIGCONT to pid %d: %s", id, h->pid, strerror(errno));
 	} else {
-		ret = sl_session_kill(d, s, reason);
+		ret = session_kill(d, s, reason, requester ? who : NULL, requester);
 		if (ret)
 			snprintf(err, errlen, "kill session %s: %s", s->id, strerror(-ret));
 	}
-	rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i}", "type",
-			approve ? "hold_approved" : "hold_denied", "hold_id", h->id, "session",
-			h->session, "by", who, "reason", reason, "pid", h->pid);
-	if (rec) {
-		json_object_set(rec, "alert_id", json_object_get(h->alert, "alert_id"));
-		json_object_set(rec, "rule", json_object_get(h->alert, "rule"));
-		alert_emit(d, rec, approve ? "hold approved" : "hold denied");
-		json_decref(rec);
+	hold_finish(d, h, approve, who, requester, reason);
+	return ret;
+}
+
+int sl_hold_resolve(struct sl_daemon *d, const char *id, bool approve, const char *who,
+		    const char *reason, char *err, size_t errlen)
+{
+	return sl_hold_decide(d, id, approve, who, NULL, reason, err, errlen);
+}
+
+int sl_session_end_by(struct sl_daemon *d, struct sl_session *s, const char *who,
+		      const json_t *requester, const char *reason, char *err, size_t errlen)
+{
+	int ret = session_kill(d, s, reason, who, requester);
+
+	if (ret)
+		snprintf(err, errlen, "kill session %s: %s", s->id, strerror(-ret));
+	/* its pending holds are decided by the same person: denied */
+	for (struct sl_hold **pp = &d->holds; *pp;) {
+		struct sl_hold *h = *pp;
+
+		if (strcmp(h->session, s->id)) {
+			pp = &h->next;
+			continue;
+		}
+		*pp = h->next;
+		hold_finish(d, h, false, who, requester, reason);
 	}
-	log_warn("hold %s (session %s) %s by %s: %s", h->id, h->session,
-		 approve ? "APPROVED" : "DENIED", who, reason);
-	json_decref(h->alert);
-	free(h);
 	return ret;
 }
 

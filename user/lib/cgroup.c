@@ -93,24 +93,35 @@ int sl_cgroup2_mount(const char *fallback_dir, char **out)
 	return *out ? 0 : -ENOMEM;
 }
 
+int sl_cgroup_parse_v2(char *buf, char **out)
+{
+	char *line, *save = NULL, *found = NULL;
+
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "0::", 3) != 0)
+			continue;
+		/* a cgroup name holding a newline could forge a second line */
+		if (found || line[3] != '/')
+			return -EBADMSG;
+		found = line + 3;
+	}
+	if (!found)
+		return -ENOENT;
+	*out = strdup(found);
+	return *out ? 0 : -ENOMEM;
+}
+
 int sl_cgroup_of_pid(pid_t pid, char **out)
 {
 	char path[64];
 	_cleanup_free_ char *buf = NULL;
-	char *line, *save = NULL;
 	int err;
 
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
 	err = sl_read_file(path, 1 << 16, &buf, NULL);
 	if (err)
 		return err;
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		if (strncmp(line, "0::", 3) == 0) {
-			*out = strdup(line + 3);
-			return *out ? 0 : -ENOMEM;
-		}
-	}
-	return -ENOENT;
+	return sl_cgroup_parse_v2(buf, out);
 }
 
 int sl_cgroup_id(const char *dir, uint64_t *out)

@@ -26,9 +26,9 @@ struct sl_cinode {
  * Resolve: an exact label, the file or directory it names; a label "DIR"
  * followed by "/" and "**", the directory; any other glob that ends in "/"
  * and "**" (a wildcard in a component before it), every directory glob(3)
- * finds for the part before it; other globs nothing (matched by path). Symbolic links are followed (the label
- * names what the path leads to). Labels that do not exist now are skipped.
- * At most max entries (*truncated: more existed). 0, -ENOMEM.
+ * finds for the part before it; other globs nothing (matched by path). Symbolic links are followed
+ * (the label names what the path leads to). Labels that do not exist now are skipped. At most max
+ * entries (*truncated: more existed). 0, -ENOMEM.
  */
 int sl_policy_resolve_inodes(const struct sl_policy *p, uint32_t max, struct sl_cinode **out,
 			     uint32_t *n, bool *truncated);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -76,9 +77,16 @@ int sl_proto_send(int fd, const json_t *msg, int pass_fd)
 	return (size_t)n == iov.iov_len ? 0 : -EIO;
 }
 
-int sl_proto_recv_raw(int fd, char **out, size_t *out_len, int *recv_fd)
+/* SCM_PIDFD (Linux 6.5) carries a descriptor too: never leak one */
+#ifndef SCM_PIDFD
+#define SCM_PIDFD 0x04
+#endif
+
+static int recv_msg(int fd, char **out, size_t *out_len, int *recv_fd, struct ucred *cred,
+		    bool *have_cred)
 {
-	char cbuf[CMSG_SPACE(sizeof(int) * 4)];
+	char cbuf[CMSG_SPACE(sizeof(int) * 4) + CMSG_SPACE(sizeof(struct ucred)) +
+		  CMSG_SPACE(sizeof(int))] __attribute__((aligned(__alignof__(struct cmsghdr))));
 	_cleanup_free_ char *buf = malloc(SL_PROTO_MAX_MSG + 1);
 	struct msghdr mh = {0};
 	struct cmsghdr *cm;
@@ -88,6 +96,8 @@ int sl_proto_recv_raw(int fd, char **out, size_t *out_len, int *recv_fd)
 
 	if (recv_fd)
 		*recv_fd = -1;
+	if (have_cred)
+		*have_cred = false;
 	if (!buf)
 		return -ENOMEM;
 	iov.iov_base = buf;
@@ -101,14 +111,26 @@ int sl_proto_recv_raw(int fd, char **out, size_t *out_len, int *recv_fd)
 	if (n < 0)
 		return -errno;
 	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+		if (cm->cmsg_level != SOL_SOCKET)
+			continue;
+		if (cm->cmsg_type == SCM_CREDENTIALS &&
+		    cm->cmsg_len == CMSG_LEN(sizeof(struct ucred))) {
+			if (cred && have_cred) {
+				memcpy(cred, CMSG_DATA(cm), sizeof(*cred));
+				*have_cred = true;
+			}
+			continue;
+		}
+		if (cm->cmsg_type != SCM_RIGHTS && cm->cmsg_type != SCM_PIDFD)
 			continue;
 		size_t nfds = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 		int fds[4];
 
+		if (nfds > SL_ARRAY_SIZE(fds))
+			nfds = SL_ARRAY_SIZE(fds);
 		memcpy(fds, CMSG_DATA(cm), nfds * sizeof(int));
 		for (size_t i = 0; i < nfds; i++) {
-			if (got_fd < 0 && recv_fd)
+			if (cm->cmsg_type == SCM_RIGHTS && got_fd < 0 && recv_fd)
 				got_fd = fds[i];
 			else
 				close(fds[i]);
@@ -133,7 +155,12 @@ int sl_proto_recv_raw(int fd, char **out, size_t *out_len, int *recv_fd)
 	return 0;
 }
 
-int sl_proto_recv(int fd, json_t **msg, int *recv_fd)
+int sl_proto_recv_raw(int fd, char **out, size_t *out_len, int *recv_fd)
+{
+	return recv_msg(fd, out, out_len, recv_fd, NULL, NULL);
+}
+
+int sl_proto_recv_cred(int fd, json_t **msg, int *recv_fd, struct ucred *sender, bool *have_sender)
 {
 	_cleanup_free_ char *buf = NULL;
 	json_error_t jerr;
@@ -141,7 +168,7 @@ int sl_proto_recv(int fd, json_t **msg, int *recv_fd)
 	json_t *m;
 	int err;
 
-	err = sl_proto_recv_raw(fd, &buf, &len, recv_fd);
+	err = recv_msg(fd, &buf, &len, recv_fd, sender, have_sender);
 	if (err)
 		return err;
 	m = json_loadb(buf, len, 0, &jerr);
@@ -155,4 +182,9 @@ int sl_proto_recv(int fd, json_t **msg, int *recv_fd)
 	}
 	*msg = m;
 	return 0;
+}
+
+int sl_proto_recv(int fd, json_t **msg, int *recv_fd)
+{
+	return sl_proto_recv_cred(fd, msg, recv_fd, NULL, NULL);
 }

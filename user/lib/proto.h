@@ -10,7 +10,9 @@
 #ifndef SL_PROTO_H
 #define SL_PROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 #include <jansson.h>
 
 #define SL_PROTO_MAX_MSG (1U << 20)
@@ -26,6 +28,12 @@ int sl_proto_send_raw(int fd, const char *buf, size_t len, int flags);
  * that is not a JSON object or was truncated, -errno otherwise.
  */
 int sl_proto_recv(int fd, json_t **msg, int *recv_fd);
+/*
+ * sl_proto_recv, and the credentials the kernel attached to the message
+ * (pid, uid, gid of the sending process; only when the receiving socket has
+ * SO_PASSCRED): *have_sender says whether there were any.
+ */
+int sl_proto_recv_cred(int fd, json_t **msg, int *recv_fd, struct ucred *sender, bool *have_sender);
 /* like sl_proto_recv but returns the raw text (malloc'd, NUL-terminated) */
 int sl_proto_recv_raw(int fd, char **buf, size_t *len, int *recv_fd);
 

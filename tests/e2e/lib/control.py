@@ -85,7 +85,8 @@ def send_one(s, req, wait=True):
     """One request; run passes the pidfd of a child of ours, which is killed after."""
     if req.get("op") != "run":
         return call(s, req) if wait else s.send(json.dumps(req).encode())
-    req = dict(req, user=pwd.getpwuid(os.geteuid()).pw_name)
+    # as itself; root must ask for a root session explicitly (allow_root)
+    req = dict(req, user=pwd.getpwuid(os.geteuid()).pw_name, allow_root=os.geteuid() == 0)
     r, w = os.pipe()
     child = os.fork()
     if child == 0:

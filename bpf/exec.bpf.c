@@ -35,9 +35,6 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* filename, cwd (each < SL_PATH_MAX) and argv back to back */
 #define SL_EXEC_DATA_MAX (2 * SL_PATH_MAX + SL_ARGV_MAX)
-/* bytes of argv (past the copy: from the new mm) and of the environment
- * block walked in the kernel; past this the evidence is unreadable */
-#define SL_EXEC_SCAN_MAX (1024 * 1024)
 /* argument walk steps for path labels: one per argument, or per
  * SL_LABEL_PATH_MAX - 1 bytes of a long one */
 #define SL_EXEC_ARG_STEPS 512
@@ -50,6 +47,8 @@ struct sl_exec_buf {
 	 * loop's context, so that the verifier sees an unknown value at every
 	 * iteration and the walk converges after one */
 	__u64 walk_pos;
+	/* builds sl_script_pending values (too big for the stack) */
+	__u8 scratch[sizeof(struct sl_script_pending)];
 };
 
 struct {
@@ -177,6 +176,7 @@ __noinline int sl_exec_judge(__u64 cgid, __u64 fl_cl, __u64 off_n, __u64 arg_sta
 	struct sl_exec_buf *b;
 	struct sl_match *m;
 	__u16 cs = 0, ci = 0;
+	int hyp, decided;
 	__u32 vflags = 0, fl = fl_cl >> 32, cl = (__u32)fl_cl, off = off_n >> 32, n = (__u32)off_n;
 
 	s = bpf_map_lookup_elem(&sl_sessions, &cgid);
@@ -253,13 +253,19 @@ __noinline int sl_exec_judge(__u64 cgid, __u64 fl_cl, __u64 off_n, __u64 arg_sta
 		m->kw[3] = kw[3];
 	}
 
-	if (!sl_match_decide(m, s))
+	/* the program by the file that runs: the executable itself */
+	hyp = sl_match_program(m, BPF_CORE_READ(task, mm, exe_file), -1);
+	decided = sl_match_decide(m, s);
+	if (hyp == 1 && sl_match_identify(m, s))
+		decided = 1;
+	if (!decided)
 		return -1;
 	return (int)sl_verdict_act(m, s);
 }
 
-SEC("tp/sched/sched_process_exec")
-int sl_exec(struct trace_event_raw_sched_process_exec *ctx)
+/* raw: bprm says whether an interpreter runs a script (interp != filename) */
+SEC("raw_tp/sched_process_exec")
+int BPF_PROG(sl_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	struct task_struct *task;
 	struct sl_exec_event *e;
@@ -281,7 +287,7 @@ int sl_exec(struct trace_event_raw_sched_process_exec *ctx)
 	task = (struct task_struct *)bpf_get_current_task();
 
 	/* a non-leader thread exec'd: its sys_exit runs under the tgid */
-	old_tid = (__u32)ctx->old_pid;
+	old_tid = (__u32)old_pid;
 	if (old_tid != (__u32)pid_tgid)
 		bpf_map_delete_elem(&sl_exec_reqs, &old_tid);
 
@@ -296,9 +302,8 @@ int sl_exec(struct trace_event_raw_sched_process_exec *ctx)
 	e->old_tid = old_tid;
 	e->_pad = 0;
 
-	/* filename: bprm->filename as the tracepoint recorded it */
-	ret = bpf_probe_read_kernel_str(e->data, SL_PATH_MAX,
-					(void *)ctx + (ctx->__data_loc_filename & 0xffff));
+	/* filename: bprm->filename (what sched_process_exec reports) */
+	ret = bpf_probe_read_kernel_str(e->data, SL_PATH_MAX, BPF_CORE_READ(bprm, filename));
 	fl = ret > 0 ? (__u64)(ret - 1) & SL_PATH_MASK : 0;
 	if (ret < 0)
 		e->hdr.flags |= SL_EVF_READ_FAULT;
@@ -343,6 +348,18 @@ int sl_exec(struct trace_event_raw_sched_process_exec *ctx)
 	    m && sl_match_prio(m));
 	if (m)
 		sl_verdict_emit(m, cgid, SL_OP_EXEC, 0, (__u32)vflags);
+	/* an interpreter runs a script: remember its name until it opens it */
+	if (BPF_CORE_READ(bprm, interp) != BPF_CORE_READ(bprm, filename) &&
+	    (b = sl_exec_buf_get())) {
+		struct sl_script_pending *sp = (struct sl_script_pending *)b->scratch;
+
+		sp->exec_id = exec_id;
+		ret = bpf_probe_read_kernel_str(sp->name, sizeof(sp->name),
+						BPF_CORE_READ(bprm, filename));
+		sp->len = ret > 0 ? (__u32)(ret - 1) : 0;
+		if (ret > 0 && bpf_map_update_elem(&sl_script_pending, &tgid, sp, BPF_ANY))
+			sl_count_loss(SL_LOSS_MAP_FULL, SL_OP_EXEC);
+	}
 	return 0;
 }
 
@@ -507,7 +524,9 @@ int sl_exit(struct trace_event_raw_sched_process_exit *ctx)
 		}
 	}
 	/* any process leaving: drop its lineage (it may have left the session) */
-	if (group_dead)
+	if (group_dead) {
 		bpf_map_delete_elem(&sl_procs, &tgid);
+		bpf_map_delete_elem(&sl_script_pending, &tgid);
+	}
 	return 0;
 }

@@ -159,6 +159,128 @@ static __always_inline struct sl_match *sl_open_judge(__u64 cgid, const char *pa
 	return m;
 }
 
+/* ---- scripts: judged as the exec they are when the interpreter opens them ---- */
+
+/* bytes per step of the name comparison: bounded for the verifier */
+struct sl_name_cmp {
+	const char *a;
+	const char *b;
+	__u32 len;
+	__u32 diff;
+};
+
+static long sl_name_cmp_cb(__u64 i, void *arg)
+{
+	struct sl_name_cmp *c = arg;
+
+	if (i >= c->len || i >= SL_SCRIPT_NAME_MAX)
+		return 1;
+	if (c->a[i & (SL_SCRIPT_NAME_MAX - 1)] != c->b[i & (SL_SCRIPT_NAME_MAX - 1)]) {
+		c->diff = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * The interpreter of a script exec opens the script (by the name the kernel
+ * gave it, bprm->filename) before running a line of it: the exec is judged
+ * again now that its file is known, with the script's identity as a program
+ * (sl_match_program) and the argv, working directory and environment read
+ * from the process (as at exec). Only when the script is a program file, or
+ * may be a copy of one; otherwise the exec's own judgement stands. file is
+ * the struct file * of the open (a scalar here), fd its descriptor.
+ * Returns the SL_VERDICT_* flags of a decision in the per-CPU sl_match
+ * (after acting), -1 when none. A global function: verified once.
+ */
+__noinline int sl_script_judge(__u64 cgid, __u64 filep, __s32 fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	unsigned long arg_start, arg_end, env_start, env_end;
+	struct file *file = (struct file *)filep;
+	struct sl_session_info *s;
+	__u64 kw[SL_KW_WORDS], len;
+	struct sl_match *m;
+	__u16 cs = 0, ci = 0;
+	__u32 vflags = 0;
+	int what, decided;
+
+	s = bpf_map_lookup_elem(&sl_sessions, &cgid);
+	if (!s)
+		return -1;
+	m = sl_match_begin(SL_KCH_EXEC);
+	if (!m || !m->n_programs)
+		return -1;
+	what = sl_match_program(m, file, fd);
+	if (!what)
+		return -1;
+	/* the working directory, by identity (its path is not at hand here) */
+	if (!sl_label_inodes(BPF_CORE_READ(task, fs, pwd.dentry), BPF_CORE_READ(task, fs, pwd.mnt),
+			     m->slot, &m->env) &&
+	    m->n_path_labels)
+		m->unread |= SL_UNREAD_PATH;
+	/* argv of the exec, from the process: "interp script args " */
+	arg_start = BPF_CORE_READ(task, mm, arg_start);
+	arg_end = BPF_CORE_READ(task, mm, arg_end);
+	len = arg_end > arg_start ? arg_end - arg_start : 0;
+	if (len > SL_EXEC_SCAN_MAX) {
+		len = SL_EXEC_SCAN_MAX;
+		m->unread |= SL_UNREAD_LIMIT;
+	}
+	if (len && sl_match_scan_user(m, &cs, &ci, arg_start, len, true) < 0)
+		m->unread |= SL_UNREAD_FAULT;
+	/* the environment block: labels only */
+	env_start = BPF_CORE_READ(task, mm, env_start);
+	env_end = BPF_CORE_READ(task, mm, env_end);
+	len = env_end > env_start ? env_end - env_start : 0;
+	if (len > SL_EXEC_SCAN_MAX) {
+		len = SL_EXEC_SCAN_MAX;
+		m->unread |= SL_UNREAD_ENV;
+	}
+	if (len) {
+		__builtin_memcpy(kw, m->kw, sizeof(kw));
+		cs = 0;
+		ci = 0;
+		if (sl_match_scan_user(m, &cs, &ci, env_start, len, true) < 0)
+			m->unread |= SL_UNREAD_FAULT;
+		__builtin_memcpy(m->kw, kw, sizeof(kw));
+	}
+	if (sl_session_doomed(m, s, &vflags))
+		return (int)vflags;
+	decided = sl_match_decide(m, s);
+	if (what == 1 && sl_match_identify(m, s))
+		decided = 1;
+	if (!decided)
+		return -1;
+	return (int)sl_verdict_act(m, s);
+}
+
+/* a script exec's interpreter opening its script (sl_script_pending) */
+static __always_inline void sl_open_script(const struct sl_open_req *r, struct file *file, long fd)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, zero = 0;
+	struct sl_name_cmp c = {};
+	struct sl_script_pending *sp;
+	struct sl_match *m;
+	int vflags;
+
+	sp = bpf_map_lookup_elem(&sl_script_pending, &tgid);
+	if (!sp || !file || (r->flags & SL_REQ_RETRY) || r->req_len != sp->len ||
+	    sp->len >= SL_SCRIPT_NAME_MAX)
+		return;
+	c.a = r->req;
+	c.b = sp->name;
+	c.len = sp->len;
+	bpf_loop(SL_SCRIPT_NAME_MAX, sl_name_cmp_cb, &c, 0);
+	if (c.diff)
+		return;
+	bpf_map_delete_elem(&sl_script_pending, &tgid);
+	vflags = sl_script_judge(r->cgid, (__u64)file, (__s32)fd);
+	m = vflags >= 0 ? bpf_map_lookup_elem(&sl_match_buf, &zero) : NULL;
+	if (m)
+		sl_verdict_emit(m, r->cgid, SL_OP_EXEC, 0, (__u32)vflags);
+}
+
 static __always_inline int sl_open_exit(long ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
@@ -232,6 +354,8 @@ static __always_inline int sl_open_exit(long ret)
 	sl_emit_to(e, sizeof(*e) + plen + rlen, m && sl_match_prio(m));
 	if (m)
 		sl_verdict_emit(m, r->cgid, SL_OP_OPEN, 0, vflags);
+	if (ret >= 0)
+		sl_open_script(r, file, ret);
 out:
 	bpf_map_delete_elem(&sl_open_reqs, &tid);
 	return 0;

@@ -66,7 +66,12 @@ struct sl_match {
 	__u32 vflags;	     /* sl_match_decide: SL_VERDICT_SUSPICIOUS, _PARTIAL, _DOOMED */
 	__u32 mode;	     /* of the policy in force: 1 monitor */
 	__u32 n_path_labels; /* of the policy in force */
-	__u32 _pad;
+	__u32 n_programs;    /* of the policy in force */
+	/* sl_match_program: words of the program a file may be a copy of */
+	__u64 hypo[SL_KW_WORDS];
+	__u64 file_ino; /* the file whose contents would decide */
+	__u32 file_dev;
+	__s32 file_fd;
 	struct sl_verdict_event ev; /* built by sl_verdict_emit */
 };
 
@@ -128,6 +133,8 @@ static __always_inline struct sl_match *sl_match_begin(__u32 channel)
 	m->unread_otherwise = h->unread_otherwise;
 	m->mode = h->mode;
 	m->n_path_labels = h->n_path_labels;
+	m->n_programs = h->n_programs;
+	m->file_fd = -1;
 	return m;
 }
 
@@ -577,6 +584,81 @@ static __always_inline int sl_match_decide(struct sl_match *m, const struct sl_s
 	return 1;
 }
 
+/* ---- programs by the file that runs ---- */
+
+/*
+ * The identity of file (the executable, or a script the interpreter opens:
+ * fd) as a program (scopelock_policy.h, sl_prog_ids): the words of a known
+ * program file are ORed into m->kw, as if its name were in argv. A file not
+ * known, of the size of a program file and not found before to be none, may
+ * be a copy: its candidate words go to m->hypo (for sl_match_identify),
+ * returns 1. Returns 2 for a known program, 0 otherwise.
+ */
+static __always_inline int sl_match_program(struct sl_match *m, struct file *file, __s32 fd)
+{
+	struct sl_inode_key k = {};
+	struct sl_size_key sk = {};
+	struct sl_prog_kw *p;
+	struct inode *inode;
+
+	if (!m->n_programs || !file)
+		return 0;
+	inode = BPF_CORE_READ(file, f_inode);
+	k.ino = BPF_CORE_READ(inode, i_ino);
+	k.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	k.slot = m->slot;
+	p = bpf_map_lookup_elem(&sl_prog_ids, &k);
+	if (p) {
+		m->kw[0] |= p->kw[0];
+		m->kw[1] |= p->kw[1];
+		m->kw[2] |= p->kw[2];
+		m->kw[3] |= p->kw[3];
+		return 2;
+	}
+	k.slot = m->generation;
+	if (bpf_map_lookup_elem(&sl_prog_seen, &k))
+		return 0;
+	sk.size = BPF_CORE_READ(inode, i_size);
+	sk.slot = m->slot;
+	p = bpf_map_lookup_elem(&sl_prog_sizes, &sk);
+	if (!p)
+		return 0;
+	__builtin_memcpy(m->hypo, p->kw, sizeof(m->hypo));
+	m->file_ino = k.ino;
+	m->file_dev = k.dev;
+	m->file_fd = fd;
+	return 1;
+}
+
+/*
+ * After sl_match_decide, for a file that may be a copy of a program: would
+ * being that program make a stronger decision that stops the action? Then m
+ * holds that decision, flagged SL_VERDICT_IDENTIFY (the process is stopped
+ * until the daemon compared the contents), and 1 is returned; otherwise m
+ * holds the decision as it was and 0 is returned.
+ */
+static __always_inline int sl_match_identify(struct sl_match *m, const struct sl_session_info *s)
+{
+	__u64 kw0 = m->kw[0], kw1 = m->kw[1], kw2 = m->kw[2], kw3 = m->kw[3];
+	__u32 have = m->rule != (__u32)-1, action = m->action, mon = m->monitor;
+
+	m->kw[0] |= m->hypo[0];
+	m->kw[1] |= m->hypo[1];
+	m->kw[2] |= m->hypo[2];
+	m->kw[3] |= m->hypo[3];
+	if (sl_match_decide(m, s) && !m->monitor && m->action >= SL_KACT_FREEZE &&
+	    sl_decide_rule_wins(have, action, mon, m->action, m->monitor)) {
+		m->vflags |= SL_VERDICT_IDENTIFY;
+		return 1;
+	}
+	m->kw[0] = kw0;
+	m->kw[1] = kw1;
+	m->kw[2] = kw2;
+	m->kw[3] = kw3;
+	sl_match_decide(m, s);
+	return 0;
+}
+
 /* ---- acting and reporting ---- */
 
 /*
@@ -650,6 +732,12 @@ static __always_inline __u32 sl_verdict_act(const struct sl_match *m, struct sl_
 {
 	if (m->monitor)
 		return SL_VERDICT_MONITOR;
+	/* may be a copy of a program: stopped until the daemon compared it */
+	if (m->vflags & SL_VERDICT_IDENTIFY) {
+		if (bpf_send_signal(SL_SIGSTOP))
+			return SL_VERDICT_ENFORCED | SL_VERDICT_SIGNAL_FAILED;
+		return SL_VERDICT_ENFORCED;
+	}
 	switch (m->action) {
 	case SL_KACT_KILL:
 		sl_session_flag(s, SL_SESSION_KILLED);
@@ -732,6 +820,9 @@ static __always_inline void sl_verdict_emit(struct sl_match *m, __u64 cgid, __u3
 	e->trigger_op = trigger_op;
 	e->generation = m->generation;
 	e->unread = m->unread;
+	e->file_ino = m->file_ino;
+	e->file_dev = m->file_dev;
+	e->file_fd = m->file_fd;
 	sl_emit_to(e, sizeof(*e), sl_match_prio(m));
 }
 

@@ -78,4 +78,29 @@ struct {
 	__type(value, __u64);
 } sl_inode_labels SEC(".maps") __weak;
 
+/* programs by identity: (inode, dev, slot) -> program words */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2 * SL_PROGRAMS_MAX);
+	__type(key, struct sl_inode_key);
+	__type(value, struct sl_prog_kw);
+} sl_prog_ids SEC(".maps") __weak;
+
+/* sizes of the program files: (size, slot) -> program words */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2 * SL_PROGRAMS_MAX);
+	__type(key, struct sl_size_key);
+	__type(value, struct sl_prog_kw);
+} sl_prog_sizes SEC(".maps") __weak;
+
+/* files whose contents the daemon compared and found to be no program
+ * (inode, dev, policy generation): not held again */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct sl_inode_key);
+	__type(value, __u32);
+} sl_prog_seen SEC(".maps") __weak;
+
 #endif /* SCOPELOCK_POLICY_BPF_H */

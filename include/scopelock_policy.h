@@ -35,6 +35,7 @@
 #define SL_LABEL_PATH_MAX 255 /* bytes of a path label prefix */
 #define SL_LABEL_HOST_MAX 253
 #define SL_INODE_LABELS_MAX 4096 /* labels by identity per slot */
+#define SL_PROGRAMS_MAX 1024	 /* program files per slot */
 /* ancestors walked for labels by identity (past it: the path is unresolved) */
 #define SL_INODE_WALK_MAX 4096
 
@@ -107,7 +108,7 @@ struct sl_kpolicy_hdr {
 	/* path labels in the policy: opened files and working directories are
 	 * walked to the root for labels by identity (sl_inode_labels) */
 	__u32 n_path_labels;
-	__u32 _pad;
+	__u32 n_programs; /* program files resolved (0: no identity lookups) */
 };
 
 /* LPM key for path labels: data[0] = slot, then the path bytes */
@@ -144,6 +145,26 @@ struct sl_inode_key {
 	__u32 slot;
 };
 
+/*
+ * Programs by the file that runs (sl_prog_ids, sl_prog_sizes, sl_prog_seen).
+ * A program word of an exec pattern (a keyword "railway " naming a program)
+ * is resolved by the daemon to the files that carry that name in the
+ * policy's program directories: their (device, inode) say "this is railway"
+ * whatever the name it is run under (a symlink, a hardlink, argv[0] set by
+ * exec -a, /proc/self/fd); their sizes mark files that may be copies (a
+ * renamed copy, a memfd): such an exec, when being that program would change
+ * the decision, is held until the daemon has compared the contents.
+ */
+struct sl_prog_kw {
+	__u64 kw[SL_KW_WORDS]; /* the program words naming the file */
+};
+
+struct sl_size_key {
+	__u64 size;
+	__u32 slot;
+	__u32 _pad;
+};
+
 /* exact host names and wildcard suffixes (".example.com"), lowercase */
 struct sl_host_key {
 	__u8 slot;
@@ -172,9 +193,13 @@ struct sl_verdict_event {
 	__u32 trigger_op;	      /* op of the action (SL_OP_TLS_WRITE, SL_OP_EXEC, ...) */
 	__u32 generation;	      /* policy generation that decided */
 	__u32 unread;		      /* SL_UNREAD_*: evidence that could not be read */
+	/* SL_VERDICT_IDENTIFY: the file whose contents decide (exe or script) */
+	__u64 file_ino;
+	__u32 file_dev;
+	__s32 file_fd; /* the script's fd in the process, -1: the executable */
 };
 
-_Static_assert(sizeof(struct sl_verdict_event) == 64 + 72 + 32, "sl_verdict_event ABI");
+_Static_assert(sizeof(struct sl_verdict_event) == 64 + 72 + 32 + 16, "sl_verdict_event ABI");
 
 #define SL_VERDICT_MONITOR (1U << 0)	   /* recorded only: nothing was stopped */
 #define SL_VERDICT_ENFORCED (1U << 1)	   /* the kernel acted (signal sent / EPERM) */
@@ -182,6 +207,13 @@ _Static_assert(sizeof(struct sl_verdict_event) == 64 + 72 + 32, "sl_verdict_even
 #define SL_VERDICT_SUSPICIOUS (1U << 3)	   /* unreadable evidence: tainted or partly matched */
 #define SL_VERDICT_PARTIAL (1U << 4)	   /* a pattern of the channel partly matched */
 #define SL_VERDICT_DOOMED (1U << 5)	   /* the session had a kill verdict: everything stops */
+/*
+ * The decision (rule, action) is what it would be if the file that runs
+ * (file_*) were the program its size suggests: the process is stopped
+ * before its first instruction until the daemon has compared the contents,
+ * then killed / held for a person, or let go.
+ */
+#define SL_VERDICT_IDENTIFY (1U << 6)
 
 /*
  * sl_verdict_event.rule when no rule decided but the evidence could not be

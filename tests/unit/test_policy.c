@@ -695,6 +695,33 @@ static char *build_many(const char *head, const char *fmt, size_t n, const char 
 	return buf;
 }
 
+static void test_settings_unreadable_programs(void **state)
+{
+	struct sl_policy *p;
+
+	(void)state;
+	p = load_ok(HEAD);
+	assert_int_equal(p->settings.unreadable_suspicious, SL_ACT_FREEZE);
+	assert_int_equal(p->settings.unreadable_otherwise, SL_ACT_ALERT);
+	assert_int_equal(p->settings.n_program_paths, 0);
+	sl_policy_free(p);
+	p = load_ok(HEAD "settings:\n  unreadable: {suspicious: kill, otherwise: log}\n"
+			 "  program_paths: [/opt/bin, /usr/bin]\n");
+	assert_int_equal(p->settings.unreadable_suspicious, SL_ACT_KILL);
+	assert_int_equal(p->settings.unreadable_otherwise, SL_ACT_LOG);
+	assert_int_equal(p->settings.n_program_paths, 2);
+	assert_string_equal(p->settings.program_paths[1], "/usr/bin");
+	sl_policy_free(p);
+	expect_error(HEAD "settings:\n  unreadable: {suspicious: deny}\n",
+		     "t.yaml:7:28: field 'settings.unreadable.suspicious': ", "found 'deny'");
+	expect_error(HEAD "settings:\n  unreadable: {sometimes: alert}\n",
+		     "t.yaml:7:16: field 'settings.unreadable", "sometimes");
+	expect_error(HEAD "settings:\n  program_paths: [relative/bin]\n",
+		     "t.yaml:7:19: field 'settings.program_paths[0]': ", "absolute directory");
+	expect_error(HEAD "settings:\n  program_paths: [\"/opt/*/bin\"]\n",
+		     "t.yaml:7:19: field 'settings.program_paths[0]': ", "without wildcards");
+}
+
 static void test_err_limits(void **state)
 {
 	char *t;
@@ -1179,6 +1206,7 @@ int main(void)
 	    cmocka_unit_test(test_err_names),
 	    cmocka_unit_test(test_err_yaml_features),
 	    cmocka_unit_test(test_err_limits),
+	    cmocka_unit_test(test_settings_unreadable_programs),
 	    cmocka_unit_test(test_err_cap),
 	    cmocka_unit_test(test_collects_all),
 	    cmocka_unit_test(test_load_file_errors),

@@ -126,6 +126,13 @@ struct sl_pending_verdict {
 	json_t *cap;   /* the capture record of the action */
 	json_t *whole; /* TLS: the connection's plaintext so far */
 	json_t *found; /* TLS: credentials seen on the connection so far */
+	/* SL_VERDICT_IDENTIFY: 1 the file is a copy of a program (acted on),
+	 * 2 it is not (let go), 3 it could not be compared (held for a person) */
+	int identify;
+	char identity_program[64];
+	char identity_path[256];
+	char identity_sha256[65];
+	char identity_error[160];
 };
 
 /* recent capture records, for the evidence of a verdict that follows */
@@ -201,7 +208,8 @@ struct sl_daemon {
 	size_t npending;
 	size_t evidence_next;
 
-	uint32_t inode_labels; /* labels by identity in force (resolved paths) */
+	struct sl_programs *programs; /* programs.c: the program files in force */
+	uint32_t inode_labels;	      /* labels by identity in force (resolved paths) */
 	bool inode_labels_truncated;
 
 	int64_t boot_to_real_ns;

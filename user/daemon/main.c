@@ -24,6 +24,7 @@
 #include "confine.h"
 #include "daemon.h"
 #include "log.h"
+#include "programs.h"
 #include "policy.h"
 #include "tls.h"
 #include "util.h"
@@ -573,6 +574,7 @@ out:
 	sl_holds_free(&d);
 	sl_alerts_close(&d);
 	sl_policy_free_daemon(&d);
+	sl_programs_free(&d);
 	if (d.lock_fd >= 0)
 		close(d.lock_fd);
 	return ret;

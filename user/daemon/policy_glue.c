@@ -24,6 +24,7 @@
 #include "policy_compile.h"
 #include "policy_inodes.h"
 #include "policy_maps.h"
+#include "programs.h"
 #include "util.h"
 #include "scopelock.skel.h"
 
@@ -154,6 +155,12 @@ int sl_policy_maps_apply(struct sl_daemon *d, char **errors)
 		clock_gettime(CLOCK_MONOTONIC, &last_flip);
 	}
 	fds = map_fds(d);
+	/* programs by the file that runs: their count goes into the header */
+	ret = sl_programs_apply(d, lp->policy, slot, &lp->compiled->hdr.n_programs);
+	if (ret) {
+		snprintf(err, sizeof(err), "program files: %s", strerror(-ret));
+		goto fail;
+	}
 	ret = sl_policy_maps_write(&fds, lp->compiled, slot, lp->generation, err, sizeof(err));
 	if (!ret) {
 		ret = inodes_write(d, lp, slot);
@@ -162,6 +169,7 @@ int sl_policy_maps_apply(struct sl_daemon *d, char **errors)
 	}
 	if (!ret)
 		ret = sl_policy_maps_flip(&fds, slot, lp->generation);
+fail:
 	if (ret) {
 		if (errors && asprintf(errors, "%s: kernel maps: %s\n", d->opts.policy,
 				       err[0] ? err : strerror(-ret)) < 0)

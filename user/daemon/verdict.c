@@ -26,6 +26,7 @@
 #include "decode.h"
 #include "jsonbytes.h"
 #include "log.h"
+#include "programs.h"
 #include "policy.h"
 #include "policy_compile.h"
 #include "scopelock_policy.h"
@@ -658,6 +659,10 @@ static void verdict_write(struct sl_daemon *d, const struct sl_pending_verdict *
 
 	if (monitor)
 		verdict = "monitor";
+	else if (pv->identify == 2)
+		verdict = "released"; /* not the program its size suggested */
+	else if (pv->identify == 3)
+		verdict = "held";
 	else if (v->action == SL_KACT_KILL)
 		verdict = enforced ? "killed" : "kill_failed";
 	else if (v->action == SL_KACT_FREEZE)
@@ -673,12 +678,31 @@ static void verdict_write(struct sl_daemon *d, const struct sl_pending_verdict *
 	found = json_array();
 	if (!rec || !ev || !found)
 		goto out;
-	/* the actions of a doomed session are a consequence, not news: verdicts */
-	json_object_set_new(
-	    rec, "type",
-	    json_string((v->action >= SL_KACT_ALERT || monitor) && v->rule != SL_RULE_DOOMED
-			    ? "alert"
-			    : "verdict"));
+	/* the actions of a doomed session are a consequence, not news: verdicts;
+	 * so is an exec let go after its file was compared */
+	json_object_set_new(rec, "type",
+			    json_string((v->action >= SL_KACT_ALERT || monitor) &&
+						v->rule != SL_RULE_DOOMED && pv->identify != 2
+					    ? "alert"
+					    : "verdict"));
+	if (pv->identify) {
+		json_t *idn = json_object();
+
+		json_object_set_new(idn, "same_contents", json_boolean(pv->identify == 1));
+		if (pv->identity_program[0])
+			json_object_set_new(idn, "program", json_string(pv->identity_program));
+		if (pv->identity_path[0])
+			sl_json_set_bytes(idn, "program_file", pv->identity_path,
+					  strlen(pv->identity_path));
+		if (pv->identity_sha256[0])
+			json_object_set_new(idn, "sha256", json_string(pv->identity_sha256));
+		if (pv->identity_error[0])
+			json_object_set_new(idn, "error", json_string(pv->identity_error));
+		json_object_set_new(idn, "file_inode", json_integer((json_int_t)v->file_ino));
+		json_object_set_new(idn, "script_fd",
+				    v->file_fd >= 0 ? json_integer(v->file_fd) : json_null());
+		json_object_set_new(rec, "identity", idn);
+	}
 	json_object_set_new(rec, "time", sl_time_json(d, v->hdr.ktime_ns));
 	json_object_set_new(rec, "alert_id", json_string(id));
 	json_object_set_new(rec, "session", s ? json_string(s->id) : json_null());
@@ -809,8 +833,9 @@ static void verdict_write(struct sl_daemon *d, const struct sl_pending_verdict *
 
 	if (pv->killed)
 		json_object_set_new(rec, "session_killed", json_true());
-	if (v->rule == SL_RULE_DOOMED) {
-		sl_record_write(d, rec); /* a consequence of a kill: a verdict record */
+	if (v->rule == SL_RULE_DOOMED || pv->identify == 2) {
+		/* a consequence of a kill, or an exec let go: a verdict record */
+		sl_record_write(d, rec);
 	} else if (pv->hold_id[0]) {
 		uint32_t timeout = p ? p->settings.hold_timeout_s : SL_POLICY_HOLD_TIMEOUT_DEFAULT;
 
@@ -835,37 +860,12 @@ out:
 	json_decref(found);
 }
 
-/*
- * Carry out what the kernel's verdict means for the whole session, now (the
- * alert follows when its evidence has been read): a kill verdict kills the
- * session's cgroup, a hold freezes it and records the hold, an action of a
- * session already doomed kills it if that was not done yet (its record
- * lost). Fills the pending entry.
- */
-static void verdict_act(struct sl_daemon *d, struct sl_pending_verdict *pv)
+/* freeze the session and open a hold for the action of v (a person decides) */
+static void hold_make(struct sl_daemon *d, struct sl_session *s, struct sl_pending_verdict *pv,
+		      const struct sl_verdict_event *v, uint32_t timeout)
 {
-	const struct sl_verdict_event *v = &pv->v;
-	const struct sl_loaded_policy *lp = policy_for(d, v->generation);
-	const struct sl_policy *p = lp ? lp->policy : NULL;
-	struct sl_session *s = sl_session_by_cgroup(d, v->hdr.cgroup_id);
-	bool monitor = v->flags & SL_VERDICT_MONITOR, enforced = v->flags & SL_VERDICT_ENFORCED;
-	uint32_t timeout = p ? p->settings.hold_timeout_s : SL_POLICY_HOLD_TIMEOUT_DEFAULT;
 	struct sl_hold *h;
 
-	if (!s || !s->active || monitor)
-		return;
-	if (v->rule == SL_RULE_DOOMED) {
-		if (!s->killed)
-			sl_session_kill(d, s, "an action after a kill verdict in the kernel");
-		return;
-	}
-	if (v->action == SL_KACT_KILL) {
-		sl_session_kill(d, s, "kill verdict");
-		pv->killed = true;
-		return;
-	}
-	if (v->action != SL_KACT_FREEZE || !enforced)
-		return;
 	pv->freeze_err = write_cgroup_file(s, "cgroup.freeze", "1");
 	if (pv->freeze_err)
 		log_err("session %s: cgroup.freeze: %s", s->id, strerror(-pv->freeze_err));
@@ -883,6 +883,70 @@ static void verdict_act(struct sl_daemon *d, struct sl_pending_verdict *pv)
 	h->next = d->holds;
 	d->holds = h;
 	snprintf(pv->hold_id, sizeof(pv->hold_id), "%s", h->id);
+}
+
+/*
+ * Carry out what the kernel's verdict means for the whole session, now (the
+ * alert follows when its evidence has been read): a kill verdict kills the
+ * session's cgroup, a hold freezes it and records the hold, an action of a
+ * session already doomed kills it if that was not done yet (its record
+ * lost). Fills the pending entry.
+ */
+static void verdict_act(struct sl_daemon *d, struct sl_pending_verdict *pv)
+{
+	const struct sl_verdict_event *v = &pv->v;
+	const struct sl_loaded_policy *lp = policy_for(d, v->generation);
+	const struct sl_policy *p = lp ? lp->policy : NULL;
+	struct sl_session *s = sl_session_by_cgroup(d, v->hdr.cgroup_id);
+	bool monitor = v->flags & SL_VERDICT_MONITOR, enforced = v->flags & SL_VERDICT_ENFORCED;
+	uint32_t timeout = p ? p->settings.hold_timeout_s : SL_POLICY_HOLD_TIMEOUT_DEFAULT;
+
+	if (!s || !s->active || monitor)
+		return;
+	if (v->flags & SL_VERDICT_IDENTIFY) {
+		/* the kernel stopped the exec: is the file that runs the program? */
+		struct sl_identity id;
+		int r = sl_programs_identify(d, v, &id);
+
+		snprintf(pv->identity_program, sizeof(pv->identity_program), "%s", id.program);
+		snprintf(pv->identity_path, sizeof(pv->identity_path), "%s", id.path);
+		snprintf(pv->identity_sha256, sizeof(pv->identity_sha256), "%s", id.sha256);
+		snprintf(pv->identity_error, sizeof(pv->identity_error), "%s", id.error);
+		if (r == 0) {
+			pv->identify = 2;
+			/* the held process is inside a session cgroup this daemon created */
+			if (kill((pid_t)v->hdr.pid, SIGCONT) && errno != ESRCH)
+				log_warn("session %s: let pid %u go: %s", s->id, v->hdr.pid,
+					 strerror(errno));
+			return;
+		}
+		pv->identify = r > 0 ? 1 : 3;
+		/* could not compare: fail closed, a person decides */
+		if (r < 0 || v->action == SL_KACT_FREEZE) {
+			sl_session_kinfo_update(d, s, SL_SESSION_HELD, 0, 0);
+			bpf_map_update_elem(bpf_map__fd(d->skel->maps.sl_held), &s->cgroup_id,
+					    &(uint32_t){1}, BPF_ANY);
+			hold_make(d, s, pv, v, timeout);
+			return;
+		}
+		/* a copy of the program: the verdict it would have had (kill) */
+		sl_session_kill(d, s, "kill verdict (the file that runs is a copy of a program)");
+		pv->killed = true;
+		return;
+	}
+	if (v->rule == SL_RULE_DOOMED) {
+		if (!s->killed)
+			sl_session_kill(d, s, "an action after a kill verdict in the kernel");
+		return;
+	}
+	if (v->action == SL_KACT_KILL) {
+		sl_session_kill(d, s, "kill verdict");
+		pv->killed = true;
+		return;
+	}
+	if (v->action != SL_KACT_FREEZE || !enforced)
+		return;
+	hold_make(d, s, pv, v, timeout);
 }
 
 static void pending_release(struct sl_pending_verdict *pv)

@@ -511,6 +511,38 @@ static void parse_unreadable(struct vctx *c, const struct ynode *n)
 	}
 }
 
+/* settings.program_paths: directories where program words are looked up */
+static void parse_program_paths(struct vctx *c, const struct ynode *n)
+{
+	struct sl_policy_settings *st = &c->p->settings;
+
+	if (!want_list(c, n, "a list of absolute directory paths", SL_POLICY_MAX_PROGRAM_PATHS))
+		return;
+	st->program_paths = calloc(n->n, sizeof(*st->program_paths));
+	if (!st->program_paths) {
+		c->err = -ENOMEM;
+		return;
+	}
+	for (size_t i = 0; i < n->n; i++) {
+		const struct ynode *it = n->kids[i];
+		size_t old = path_idx(c, i);
+		char *s = NULL;
+
+		if (get_str(c, it, "an absolute directory path", 1, 4095, false, &s)) {
+			if (s[0] != '/' || strpbrk(s, "*?[")) {
+				verr(c, it,
+				     "expected an absolute directory path without wildcards, "
+				     "found %s",
+				     FOUND(it));
+				free(s);
+			} else {
+				st->program_paths[st->n_program_paths++] = s;
+			}
+		}
+		path_restore(c, old);
+	}
+}
+
 static void parse_settings(struct vctx *c, const struct ynode *n)
 {
 	static const struct keyspec ks[] = {
@@ -518,6 +550,7 @@ static void parse_settings(struct vctx *c, const struct ynode *n)
 	    {"admin_group", false, NULL},      {"secret_min_length", false, NULL},
 	    {"syslog", false, NULL},	       {"audit_buffer", false, NULL},
 	    {"on_audit_failure", false, NULL}, {"unreadable", false, NULL},
+	    {"program_paths", false, NULL},
 	};
 	struct sl_policy_settings *s = &c->p->settings;
 	const struct ynode *v;
@@ -527,7 +560,7 @@ static void parse_settings(struct vctx *c, const struct ynode *n)
 	if (!check_map(
 		c, n,
 		"a mapping (hold_timeout, alert_file, admin_group, secret_min_length, syslog, "
-		"audit_buffer, on_audit_failure, unreadable)",
+		"audit_buffer, on_audit_failure, unreadable, program_paths)",
 		ks, SL_ARRAY_SIZE(ks)))
 		return;
 	if ((v = map_get(n, "hold_timeout"))) {
@@ -585,6 +618,11 @@ static void parse_settings(struct vctx *c, const struct ynode *n)
 		old = path_str(c, "on_audit_failure");
 		get_enum(c, v, audit_failure_names, SL_ARRAY_SIZE(audit_failure_names),
 			 &s->on_audit_failure);
+		path_restore(c, old);
+	}
+	if ((v = map_get(n, "program_paths"))) {
+		old = path_str(c, "program_paths");
+		parse_program_paths(c, v);
 		path_restore(c, old);
 	}
 	if ((v = map_get(n, "unreadable"))) {
@@ -1623,6 +1661,9 @@ void sl_policy_free(struct sl_policy *p)
 	free(p->secrets);
 	free(p->settings.alert_file);
 	free(p->settings.admin_group);
+	for (uint32_t i = 0; i < p->settings.n_program_paths; i++)
+		free(p->settings.program_paths[i]);
+	free(p->settings.program_paths);
 	free(p->source);
 	free(p);
 }

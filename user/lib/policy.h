@@ -85,6 +85,13 @@ enum sl_audit_failure_action {
 	SL_AUDIT_FAIL_CONTINUE = 1, /* let sessions run; drop (and count) what does not fit */
 };
 
+#define SL_POLICY_MAX_PROGRAM_PATHS 64
+/* settings.program_paths when the policy gives none */
+#define SL_POLICY_PROGRAM_PATHS                                                                    \
+	{                                                                                          \
+		"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"      \
+	}
+
 /* "sha256:" + 16 hex + NUL */
 #define SL_POLICY_FP_STR_SIZE 24
 
@@ -256,6 +263,9 @@ struct sl_policy_settings {
 	 */
 	uint32_t unreadable_suspicious; /* default SL_ACT_FREEZE */
 	uint32_t unreadable_otherwise;	/* default SL_ACT_ALERT */
+	/* where program words are looked up (NULL: SL_POLICY_PROGRAM_PATHS) */
+	char **program_paths;
+	uint32_t n_program_paths;
 };
 
 /* a credential value (or fingerprint) labelled with an environment */

@@ -118,19 +118,19 @@ static void test_program_words(void **state)
 	(void)state;
 	snprintf(text, sizeof(text), policy_fmt, dir, dir2);
 	p = load(text);
-	assert_true(sl_policy_program_word(p, (uint32_t)kw_index(p, "railway "), name,
-					   sizeof(name)));
+	assert_true(
+	    sl_policy_program_word(p, (uint32_t)kw_index(p, "railway "), name, sizeof(name)));
 	assert_string_equal(name, "railway");
 	assert_true(sl_policy_program_word(p, (uint32_t)kw_index(p, "tofu "), name, sizeof(name)));
 	/* a leading space, no trailing space: not a program word */
-	assert_false(sl_policy_program_word(p, (uint32_t)kw_index(p, " delete "), name,
-					    sizeof(name)));
+	assert_false(
+	    sl_policy_program_word(p, (uint32_t)kw_index(p, " delete "), name, sizeof(name)));
 	assert_false(sl_policy_program_word(p, (uint32_t)kw_index(p, " rm "), name, sizeof(name)));
 	/* a TLS pattern's keyword, a "none" keyword: not program words */
-	assert_false(sl_policy_program_word(p, (uint32_t)kw_index(p, "kubectl "), name,
-					    sizeof(name)));
-	assert_false(sl_policy_program_word(p, (uint32_t)kw_index(p, "dryrun "), name,
-					    sizeof(name)));
+	assert_false(
+	    sl_policy_program_word(p, (uint32_t)kw_index(p, "kubectl "), name, sizeof(name)));
+	assert_false(
+	    sl_policy_program_word(p, (uint32_t)kw_index(p, "dryrun "), name, sizeof(name)));
 	assert_false(sl_policy_program_word(p, 9999, name, sizeof(name)));
 	sl_policy_free(p);
 }

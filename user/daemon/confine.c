@@ -450,11 +450,17 @@ static void write_refusal(struct sl_daemon *d, struct sl_confined *c,
 					? json_string(which)
 					: json_null());
 	}
-	sl_record_write(d, rec);
+	{
+		char summary[512];
+
+		/* an alert: the audit chain, alerts.jsonl, syslog, tail --alerts */
+		snprintf(summary, sizeof(summary),
+			 "REFUSED session %s (scope %s): %s%s%s by pid %d: %s", c->session,
+			 c->scope, call->syscall, call->request ? " " : "",
+			 call->request ? call->request : "", caller->pid, reason);
+		sl_alert_write(d, rec, summary);
+	}
 	json_decref(rec);
-	log_debug("session %s: refused %s%s%s of pid %d: %s", c->session, call->syscall,
-		  call->request ? " " : "", call->request ? call->request : "", caller->pid,
-		  reason);
 }
 
 enum answer {

@@ -511,8 +511,13 @@ static void refuse(struct sl_daemon *d, struct sl_client *c, const char *op, jso
 	log_warn("refused '%s' from %s: %s", op, who, why);
 	if (rec && !sl_json_set_bytes(rec, "detail", why, strlen(why)) &&
 	    !json_object_set_new(rec, "requester", sl_peer_json(&c->peer))) {
+		char summary[400];
+
 		refusal_targets(rec, op, req);
-		err = sl_record_write(d, rec);
+		/* an alert: the audit chain, alerts.jsonl, syslog, tail --alerts */
+		snprintf(summary, sizeof(summary), "REFUSED control request '%s' from %s: %s", op,
+			 who, sl_peer_refusal_name(r));
+		err = sl_alert_write(d, rec, summary);
 	}
 	if (err)
 		log_err("control_refused record for '%s' from %s not written: %s", op, who,

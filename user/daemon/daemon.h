@@ -288,6 +288,8 @@ void sl_holds_tick(struct sl_daemon *d);
 json_t *sl_holds_json(struct sl_daemon *d);
 void sl_holds_free(struct sl_daemon *d);
 bool sl_record_is_alert(const char *line);
+/* an alert-class record: the audit log, alerts file, syslog (summary); 0 or -errno */
+int sl_alert_write(struct sl_daemon *d, json_t *rec, const char *summary);
 int sl_session_kill(struct sl_daemon *d, struct sl_session *s, const char *why);
 /* cgroup.freeze of a session cgroup this daemon created (active sessions only) */
 int sl_session_freeze(struct sl_session *s, bool frozen);

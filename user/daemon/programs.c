@@ -223,8 +223,8 @@ int sl_programs_identify(struct sl_daemon *d, const struct sl_verdict_event *v,
 		snprintf(id->path, sizeof(id->path), "%s", c->path);
 		/* learnt: later runs of this file are that program at once */
 		{
-			struct sl_inode_key k = {.ino = v->file_ino, .dev = v->file_dev,
-						 .slot = pr->slot};
+			struct sl_inode_key k = {
+			    .ino = v->file_ino, .dev = v->file_dev, .slot = pr->slot};
 			struct sl_prog_kw kw = {0};
 
 			memcpy(kw.kw, c->kw, sizeof(kw.kw));
@@ -235,8 +235,8 @@ int sl_programs_identify(struct sl_daemon *d, const struct sl_verdict_event *v,
 		}
 	}
 	if (!found) {
-		struct sl_inode_key k = {.ino = v->file_ino, .dev = v->file_dev,
-					 .slot = v->generation};
+		struct sl_inode_key k = {
+		    .ino = v->file_ino, .dev = v->file_dev, .slot = v->generation};
 		uint32_t one = 1;
 
 		bpf_map_update_elem(bpf_map__fd(d->skel->maps.sl_prog_seen), &k, &one, BPF_ANY);

@@ -585,8 +585,9 @@ void sl_alerts_close(struct sl_daemon *d)
 
 bool sl_record_is_alert(const char *line)
 {
-	static const char *const types[] = {"\"type\":\"alert\"", "\"type\":\"hold_",
-					    "\"type\":\"session_killed\""};
+	static const char *const types[] = {
+	    "\"type\":\"alert\"", "\"type\":\"hold_", "\"type\":\"session_killed\"",
+	    "\"type\":\"confine_refused\"", "\"type\":\"control_refused\""};
 
 	for (size_t i = 0; i < SL_ARRAY_SIZE(types); i++)
 		if (strstr(line, types[i]))
@@ -604,6 +605,16 @@ static struct sl_hold **hold_find(struct sl_daemon *d, const char *id)
 		if (!strcmp((*pp)->id, id))
 			return pp;
 	return NULL;
+}
+
+static void alert_emit(struct sl_daemon *d, json_t *rec, const char *summary);
+
+int sl_alert_write(struct sl_daemon *d, json_t *rec, const char *summary)
+{
+	uint64_t before = sl_audit_last_seq(d->audit);
+
+	alert_emit(d, rec, summary);
+	return sl_audit_last_seq(d->audit) > before ? 0 : -EIO;
 }
 
 static void alert_emit(struct sl_daemon *d, json_t *rec, const char *summary)

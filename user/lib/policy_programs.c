@@ -69,11 +69,10 @@ void sl_cprograms_free(struct sl_cprogram *v, uint32_t n)
 int sl_policy_resolve_programs(const struct sl_policy *p, struct sl_cprogram **out, uint32_t *n)
 {
 	static const char *const defaults[] = SL_POLICY_PROGRAM_PATHS;
-	const char *const *dirs = p->settings.n_program_paths
-				      ? (const char *const *)p->settings.program_paths
-				      : defaults;
+	const char *const *dirs =
+	    p->settings.n_program_paths ? (const char *const *)p->settings.program_paths : defaults;
 	uint32_t ndirs = p->settings.n_program_paths ? p->settings.n_program_paths
-						      : sizeof(defaults) / sizeof(defaults[0]);
+						     : sizeof(defaults) / sizeof(defaults[0]);
 	struct sl_cprogram *v = NULL;
 	uint32_t cnt = 0, cap = 0;
 
@@ -117,7 +116,8 @@ int sl_policy_resolve_programs(const struct sl_policy *p, struct sl_cprogram **o
 			e->ino = (uint64_t)st.st_ino;
 			e->dev = dev;
 			e->size = (uint64_t)st.st_size;
-			e->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+			e->mtime_ns =
+			    (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
 		}
 		e->kw[i / 64] |= 1ULL << (i % 64);
 	}

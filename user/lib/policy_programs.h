@@ -18,13 +18,13 @@
 #include "policy.h"
 
 struct sl_cprogram {
-	char *name;		       /* the program word without its space */
-	char *path;		       /* the file found, symbolic links resolved */
-	uint64_t ino;		       /* identity */
-	uint32_t dev;		       /* kernel dev_t: major << 20 | minor */
-	uint32_t _pad;		       /* */
-	uint64_t size;		       /* bytes */
-	int64_t mtime_ns;	       /* for the content hash cache */
+	char *name;			 /* the program word without its space */
+	char *path;			 /* the file found, symbolic links resolved */
+	uint64_t ino;			 /* identity */
+	uint32_t dev;			 /* kernel dev_t: major << 20 | minor */
+	uint32_t _pad;			 /* */
+	uint64_t size;			 /* bytes */
+	int64_t mtime_ns;		 /* for the content hash cache */
 	uint64_t kw[SL_POLICY_KW_WORDS]; /* the keywords naming this file */
 };
 

@@ -25,7 +25,7 @@ esac
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 CLANG=${CLANG:-clang}
-targets="policy"
+targets="policy verify jwriter proto"
 
 command -v "$CLANG" >/dev/null 2>&1 || {
 	echo "fuzz: $CLANG not found (apt-get install clang libclang-rt-14-dev)" >&2
@@ -41,6 +41,10 @@ LIBS="$(pkg-config --libs yaml-0.1 libcrypto jansson 2>/dev/null || echo -lyaml 
 # library sources each target needs
 srcs_policy="user/lib/policy.c user/lib/policy_errors.c user/lib/policy_labels.c \
 	user/lib/policy_secrets.c user/lib/policy_yaml.c user/lib/util.c user/lib/log.c"
+srcs_verify="$(ls user/lib/audit*.c) user/lib/util.c user/lib/log.c user/lib/jsonbytes.c"
+srcs_jwriter="user/lib/jwriter.c user/lib/jsonbytes.c"
+srcs_proto="user/lib/proto.c user/lib/util.c user/lib/log.c"
+LIBS="$LIBS -lz"
 
 fail=0
 for t in $targets; do

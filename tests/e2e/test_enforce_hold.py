@@ -125,7 +125,7 @@ def test_enforce_freeze_then_deny(t):
           f"hold_denied reason: {short(den)}")
     wait_session_killed(d, sid)
     d.wait_session_end(sid)
-    time.sleep(0.5)
+    srv.wait_all_closed()
     srv.assert_nothing_destructive(w, "after deny")
     check(hid not in [h.get("hold_id") for h in status_holds(d)], "hold still listed")
     check(not d.records(type="hold_approved"), "a hold_approved record after deny")
@@ -182,7 +182,10 @@ def test_enforce_freeze_sigcont_storm(t):
     rc, out, err = wait_exit(p, 30, "after deny")
     eq(rc, 137, f"exit status of the denied session (stdout {out!r} stderr {err[-500:]!r})")
     wait_session_killed(d, sid)
-    time.sleep(0.5)
+    # session_end: every process of the session is gone, the client died
+    # stopped inside SSL_write, before the mutation entered its socket (and
+    # the session's egress stays dropped: its connection cannot even close)
+    d.wait_session_end(sid)
     srv.assert_nothing_destructive(w, "SIGCONT storm, after deny")
     check(not d.records(type="hold_approved"), "a hold_approved record")
     finish(t, d, w)

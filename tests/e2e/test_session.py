@@ -298,7 +298,8 @@ def test_tail_follow(t):
                 found.set()
     th = threading.Thread(target=reader, daemon=True)
     th.start()
-    time.sleep(0.5)
+    # following: its first line is the session's start, from the daemon's memory
+    wait_until(lambda: lines or tail.poll() is not None, 10, "tail --follow's first record")
     if tail.poll() is not None:
         fail(f"tail --follow exited early ({tail.returncode}): {tail.stderr.read()!r}")
     go.write_text("")

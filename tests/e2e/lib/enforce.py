@@ -255,6 +255,17 @@ class GraphQLServer:
         return wait_until(lambda: next((r for r in self.requests() if pred(r)), None),
                           timeout, f"the GraphQL server to receive {what}")
 
+    def wait_all_closed(self, timeout=15):
+        """Every connection the server accepted has closed (the client's
+        socket is gone): nothing more can arrive on any of them. What a test
+        asserts never arrived is then proven, not waited for."""
+        def closed():
+            ev = self.events()
+            acc = {e["conn"] for e in ev if e["ev"] == "accept"}
+            return acc <= {e["conn"] for e in ev if e["ev"] == "close"}
+        wait_until(closed, timeout, "every connection to the GraphQL server to close\n"
+                   + self.summary())
+
     def summary(self):
         lines = []
         for e in self.events():

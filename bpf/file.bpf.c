@@ -39,7 +39,7 @@ struct {
 	__type(value, struct sl_open_buf);
 } sl_open_buf SEC(".maps");
 
-/* builds sl_open_reqs values (too big for the stack) */
+/* the open being reported (too big for the stack) */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -47,16 +47,22 @@ struct {
 	__type(value, struct sl_open_req);
 } sl_open_req_scratch SEC(".maps");
 
-static __always_inline int sl_open_save(__u64 cgid, __u32 sys, __s32 dirfd, const char *path,
-					__u32 oflags, __u32 mode)
+/*
+ * The open's arguments, read at the syscall's exit from the registers the
+ * task entered with (the kernel leaves them as they were) and the caller's
+ * string (the kernel has just read it: its page is there). One tracepoint
+ * per open, not two: a process outside every session pays one.
+ */
+static __always_inline struct sl_open_req *sl_open_args(__u64 cgid, __u32 sys, __s32 dirfd,
+							const char *path, __u32 oflags, __u32 mode)
 {
 	struct sl_open_req *r;
-	__u32 zero = 0, tid;
+	__u32 zero = 0;
 	long n;
 
 	r = bpf_map_lookup_elem(&sl_open_req_scratch, &zero);
 	if (!r)
-		return 0;
+		return NULL;
 	r->cgid = cgid;
 	r->ptr = (__u64)path;
 	r->oflags = oflags;
@@ -74,20 +80,7 @@ static __always_inline int sl_open_save(__u64 cgid, __u32 sys, __s32 dirfd, cons
 		if (sl_user_str_cut(path, n))
 			r->flags |= SL_REQ_TRUNCATED;
 	}
-	tid = (__u32)bpf_get_current_pid_tgid();
-	if (bpf_map_update_elem(&sl_open_reqs, &tid, r, BPF_ANY))
-		sl_count_loss(SL_LOSS_MAP_FULL, SL_OP_OPEN);
-	return 0;
-}
-
-static __always_inline int sl_open_enter(__u32 sys, __s32 dirfd, const char *path, __u32 oflags,
-					 __u32 mode)
-{
-	__u64 cgid;
-
-	if (!sl_current_session(&cgid))
-		return 0;
-	return sl_open_save(cgid, sys, dirfd, path, oflags, mode);
+	return r;
 }
 
 /* the struct file behind fd in the current task's table, or NULL */
@@ -281,22 +274,19 @@ static __always_inline void sl_open_script(const struct sl_open_req *r, struct f
 		sl_verdict_emit(m, r->cgid, SL_OP_EXEC, 0, (__u32)vflags);
 }
 
-static __always_inline int sl_open_exit(long ret)
+static __always_inline int sl_open_exit(long ret, struct sl_open_req *r)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct sl_open_event *e;
-	struct sl_open_req *r;
 	struct sl_open_buf *b;
 	__u32 zero = 0, plen = 0, rlen = 0, vflags = 0;
 	struct sl_match *m = NULL;
 	struct file *file = NULL;
 
-	r = bpf_map_lookup_elem(&sl_open_reqs, &tid);
 	if (!r)
 		return 0;
 	b = bpf_map_lookup_elem(&sl_open_buf, &zero);
 	if (!b)
-		goto out;
+		return 0;
 	e = (struct sl_open_event *)b->rec;
 	sl_hdr_fill(&e->hdr, SL_OP_OPEN, r->cgid);
 	e->ret = (__s32)ret;
@@ -356,79 +346,89 @@ static __always_inline int sl_open_exit(long ret)
 		sl_verdict_emit(m, r->cgid, SL_OP_OPEN, 0, vflags);
 	if (ret >= 0)
 		sl_open_script(r, file, ret);
-out:
-	bpf_map_delete_elem(&sl_open_reqs, &tid);
 	return 0;
 }
 
-SEC("tp/syscalls/sys_enter_open")
-int sl_enter_open(struct trace_event_raw_sys_enter *ctx)
-{
-	return sl_open_enter(SL_SYS_OPEN, SL_AT_FDCWD, (const char *)ctx->args[0],
-			     (__u32)ctx->args[1], (__u32)ctx->args[2]);
-}
+/* the registers the task entered the syscall with (x86-64 syscall ABI) */
+#define SL_ARG1(regs) PT_REGS_PARM1_CORE_SYSCALL(regs)
+#define SL_ARG2(regs) PT_REGS_PARM2_CORE_SYSCALL(regs)
+#define SL_ARG3(regs) PT_REGS_PARM3_CORE_SYSCALL(regs)
+#define SL_ARG4(regs) PT_REGS_PARM4_CORE_SYSCALL(regs)
 
-SEC("tp/syscalls/sys_enter_openat")
-int sl_enter_openat(struct trace_event_raw_sys_enter *ctx)
+static __always_inline struct pt_regs *sl_entry_regs(void)
 {
-	return sl_open_enter(SL_SYS_OPENAT, (__s32)ctx->args[0], (const char *)ctx->args[1],
-			     (__u32)ctx->args[2], (__u32)ctx->args[3]);
-}
-
-SEC("tp/syscalls/sys_enter_openat2")
-int sl_enter_openat2(struct trace_event_raw_sys_enter *ctx)
-{
-	struct open_how how = {};
-	__u64 cgid;
-
-	if (!sl_current_session(&cgid))
-		return 0;
-	/* flags and mode as the caller passed them in struct open_how */
-	bpf_probe_read_user(&how, sizeof(how.flags) + sizeof(how.mode), (void *)ctx->args[2]);
-	return sl_open_save(cgid, SL_SYS_OPENAT2, (__s32)ctx->args[0], (const char *)ctx->args[1],
-			    (__u32)how.flags, (__u32)how.mode);
-}
-
-SEC("tp/syscalls/sys_enter_creat")
-int sl_enter_creat(struct trace_event_raw_sys_enter *ctx)
-{
-	return sl_open_enter(SL_SYS_CREAT, SL_AT_FDCWD, (const char *)ctx->args[0],
-			     SL_O_CREAT_WRONLY_TRUNC, (__u32)ctx->args[1]);
-}
-
-SEC("tp/syscalls/sys_enter_open_by_handle_at")
-int sl_enter_open_by_handle_at(struct trace_event_raw_sys_enter *ctx)
-{
-	return sl_open_enter(SL_SYS_OPEN_BY_HANDLE_AT, (__s32)ctx->args[0], NULL,
-			     (__u32)ctx->args[2], 0);
+	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 }
 
 SEC("tp/syscalls/sys_exit_open")
 int sl_exit_open(struct trace_event_raw_sys_exit *ctx)
 {
-	return sl_open_exit(ctx->ret);
+	struct pt_regs *regs;
+	__u64 cgid;
+
+	if (!sl_current_session(&cgid))
+		return 0;
+	regs = sl_entry_regs();
+	return sl_open_exit(ctx->ret, sl_open_args(cgid, SL_SYS_OPEN, SL_AT_FDCWD,
+						   (const char *)SL_ARG1(regs),
+						   (__u32)SL_ARG2(regs), (__u32)SL_ARG3(regs)));
 }
 
 SEC("tp/syscalls/sys_exit_openat")
 int sl_exit_openat(struct trace_event_raw_sys_exit *ctx)
 {
-	return sl_open_exit(ctx->ret);
+	struct pt_regs *regs;
+	__u64 cgid;
+
+	if (!sl_current_session(&cgid))
+		return 0;
+	regs = sl_entry_regs();
+	return sl_open_exit(ctx->ret, sl_open_args(cgid, SL_SYS_OPENAT, (__s32)SL_ARG1(regs),
+						   (const char *)SL_ARG2(regs),
+						   (__u32)SL_ARG3(regs), (__u32)SL_ARG4(regs)));
 }
 
 SEC("tp/syscalls/sys_exit_openat2")
 int sl_exit_openat2(struct trace_event_raw_sys_exit *ctx)
 {
-	return sl_open_exit(ctx->ret);
+	struct open_how how = {};
+	struct pt_regs *regs;
+	__u64 cgid;
+
+	if (!sl_current_session(&cgid))
+		return 0;
+	regs = sl_entry_regs();
+	/* flags and mode as the caller passed them in struct open_how */
+	bpf_probe_read_user(&how, sizeof(how.flags) + sizeof(how.mode), (void *)SL_ARG3(regs));
+	return sl_open_exit(ctx->ret, sl_open_args(cgid, SL_SYS_OPENAT2, (__s32)SL_ARG1(regs),
+						   (const char *)SL_ARG2(regs), (__u32)how.flags,
+						   (__u32)how.mode));
 }
 
 SEC("tp/syscalls/sys_exit_creat")
 int sl_exit_creat(struct trace_event_raw_sys_exit *ctx)
 {
-	return sl_open_exit(ctx->ret);
+	struct pt_regs *regs;
+	__u64 cgid;
+
+	if (!sl_current_session(&cgid))
+		return 0;
+	regs = sl_entry_regs();
+	return sl_open_exit(ctx->ret, sl_open_args(cgid, SL_SYS_CREAT, SL_AT_FDCWD,
+						   (const char *)SL_ARG1(regs),
+						   SL_O_CREAT_WRONLY_TRUNC, (__u32)SL_ARG2(regs)));
 }
 
 SEC("tp/syscalls/sys_exit_open_by_handle_at")
 int sl_exit_open_by_handle_at(struct trace_event_raw_sys_exit *ctx)
 {
-	return sl_open_exit(ctx->ret);
+	struct pt_regs *regs;
+	__u64 cgid;
+
+	if (!sl_current_session(&cgid))
+		return 0;
+	regs = sl_entry_regs();
+	return sl_open_exit(ctx->ret,
+			    sl_open_args(cgid, SL_SYS_OPEN_BY_HANDLE_AT, (__s32)SL_ARG1(regs), NULL,
+					 (__u32)SL_ARG3(regs), 0));
 }

@@ -54,14 +54,6 @@ struct {
 	__type(value, struct sl_exec_req);
 } sl_exec_reqs SEC(".maps") __weak;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, SL_MAX_INFLIGHT);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, __u32);
-	__type(value, struct sl_open_req);
-} sl_open_reqs SEC(".maps") __weak;
-
 /*
  * bpf_probe_read_user_str() returned n for user string s: was the string cut?
  * A full buffer holds either exactly SL_PATH_MAX - 1 bytes or a cut string.
@@ -81,7 +73,6 @@ static __always_inline bool sl_user_str_cut(const char *s, long n)
 static __always_inline void sl_task_forget(__u32 tid)
 {
 	bpf_map_delete_elem(&sl_exec_reqs, &tid);
-	bpf_map_delete_elem(&sl_open_reqs, &tid);
 }
 
 /* bytes of argv (past the exec record's copy: from the process) and of the

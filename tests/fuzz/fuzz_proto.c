@@ -34,7 +34,9 @@ static void one(const uint8_t *data, size_t size, bool with_fd)
 	if (with_fd) {
 		char cbuf[CMSG_SPACE(sizeof(int))] = {0};
 		struct iovec iov = {.iov_base = (void *)data, .iov_len = size};
-		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+		struct msghdr mh = {.msg_iov = &iov,
+				    .msg_iovlen = 1,
+				    .msg_control = cbuf,
 				    .msg_controllen = sizeof(cbuf)};
 		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 		int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);

@@ -159,8 +159,8 @@ static int filter(void *ctx, const void *in, size_t len, const void **out, size_
 
 static void test_filter_everywhere(void **state)
 {
-	json_t *nested = json_pack("{s:[s,{s:s}], s:{s:s}}", "list", "xSECRETy", "deep",
-				   "SECRET", "b", "b64", "U0VDUkVUIQ=="); /* "SECRET!" */
+	json_t *nested = json_pack("{s:[s,{s:s}], s:{s:s}}", "list", "xSECRETy", "deep", "SECRET",
+				   "b", "b64", "U0VDUkVUIQ=="); /* "SECRET!" */
 	int seen = 0;
 	struct sl_jw w;
 	const char *text;

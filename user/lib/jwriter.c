@@ -192,8 +192,7 @@ static void member(struct sl_jw *w, const char *key)
 	putc1(w, ':');
 }
 
-static void filtered(struct sl_jw *w, const void *in, size_t len, const void **out,
-		     size_t *outlen)
+static void filtered(struct sl_jw *w, const void *in, size_t len, const void **out, size_t *outlen)
 {
 	*out = in;
 	*outlen = len;

@@ -538,7 +538,8 @@ static __always_inline void sl_match_unreadable(struct sl_match *m, const struct
 
 	if (!m->unread)
 		return;
-	act = sl_decide_unreadable(m->target_class, s->taint, s->scope_env, m->partial,
+	act = sl_decide_unreadable(m->target_class, s->taint, s->scope_env,
+				   m->partial || m->patterns[0] || m->patterns[1],
 				   m->unread_suspicious, m->unread_otherwise, &susp);
 	if (susp)
 		m->vflags |= SL_VERDICT_SUSPICIOUS;

@@ -31,8 +31,9 @@
  * path it could not resolve), what it did not read is not "nothing": the
  * policy's settings.unreadable gives an action, the stronger one when the
  * action is suspicious (its target is outside the scope, the session is
- * tainted with another environment, or a pattern partly matched). That
- * action competes with the rules like one more rule (of the policy's mode:
+ * tainted with another environment, or a pattern of the channel matched
+ * wholly or in part: the evidence that would name the target may be in what
+ * was not read). That action competes with the rules like one more rule (of the policy's mode:
  * monitor when the policy is).
  *
  * Rule precedence. Of the rules that match (channel, target class, any of
@@ -99,14 +100,15 @@ static inline int sl_decide_rule_wins(int have, __u32 cur_action, __u32 cur_moni
 
 /*
  * The action settings.unreadable gives an action whose evidence was not read
- * whole; *suspicious: the stronger one applies (see above).
+ * whole; pattern_seen: a pattern of the channel matched wholly or partly;
+ * *suspicious: the stronger one applies (see above).
  */
 static inline __u32 sl_decide_unreadable(__u32 target_class, __u64 taint, __u32 scope_env,
-					 int partial, __u32 act_suspicious, __u32 act_otherwise,
-					 int *suspicious)
+					 int pattern_seen, __u32 act_suspicious,
+					 __u32 act_otherwise, int *suspicious)
 {
 	*suspicious = target_class == SL_KTGT_OUTSIDE ||
-		      (taint & ~sl_decide_env_bit(scope_env)) != 0 || partial;
+		      (taint & ~sl_decide_env_bit(scope_env)) != 0 || pattern_seen;
 	return *suspicious ? act_suspicious : act_otherwise;
 }
 

@@ -13,6 +13,8 @@
 #include "policy.h"
 #include "scopelock_decide.h"
 
+#define SL_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
 /* one decision model: the user-space names of the kernel's values */
 _Static_assert(SL_TARGET_IN_SCOPE == SL_KTGT_IN_SCOPE && SL_TARGET_OUTSIDE == SL_KTGT_OUTSIDE &&
 		   SL_TARGET_UNKNOWN == SL_KTGT_UNKNOWN,
@@ -178,11 +180,15 @@ void sl_policy_decide(const struct sl_policy *p, uint32_t channel,
 		}
 	}
 	if (unread) {
+		bool mon = p->mode == SL_POLICY_MONITOR, seen = out->partial;
 		int susp = 0;
-		uint32_t act = sl_decide_unreadable(out->target_class, taint, scope_env,
-						    out->partial, p->settings.unreadable_suspicious,
-						    p->settings.unreadable_otherwise, &susp);
-		bool mon = p->mode == SL_POLICY_MONITOR;
+		uint32_t act;
+
+		for (size_t w = 0; w < SL_ARRAY_LEN(out->patterns); w++)
+			seen = seen || out->patterns[w];
+		act = sl_decide_unreadable(out->target_class, taint, scope_env, seen,
+					   p->settings.unreadable_suspicious,
+					   p->settings.unreadable_otherwise, &susp);
 
 		out->suspicious = susp;
 		if (sl_decide_rule_wins(out->rule != -1, out->action, out->monitor, act, mon)) {

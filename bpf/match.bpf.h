@@ -67,6 +67,10 @@ struct sl_match {
 	__u32 mode;	     /* of the policy in force: 1 monitor */
 	__u32 n_path_labels; /* of the policy in force */
 	__u32 n_programs;    /* of the policy in force */
+	/* the target from the evidence alone, for rules with taint: false */
+	__u64 env_ev;
+	__u32 class_ev;
+	__u32 rule_no_taint; /* the deciding rule is such a rule */
 	/* sl_match_program: words of the program a file may be a copy of */
 	__u64 hypo[SL_KW_WORDS];
 	__u64 file_ino; /* the file whose contents would decide */
@@ -506,7 +510,9 @@ static long sl_rule_cb(__u64 i, void *arg)
 	r = bpf_map_lookup_elem(&sl_rules, &idx);
 	if (!r)
 		return 1;
-	if (r->channel != m->channel || !(r->target & m->target_class))
+	/* taint: false: the target from the action's own evidence */
+	if (r->channel != m->channel ||
+	    !(r->target & ((r->flags & SL_KRULE_NO_TAINT) ? m->class_ev : m->target_class)))
 		return 0;
 	if ((r->patterns[0] | r->patterns[1]) &&
 	    !((r->patterns[0] & m->patterns[0]) | (r->patterns[1] & m->patterns[1])))
@@ -517,6 +523,7 @@ static long sl_rule_cb(__u64 i, void *arg)
 		m->rule = (__u32)i;
 		m->action = r->action;
 		m->monitor = mon;
+		m->rule_no_taint = (r->flags & SL_KRULE_NO_TAINT) ? 1 : 0;
 	}
 	return 0;
 }
@@ -569,8 +576,10 @@ static __always_inline int sl_match_decide(struct sl_match *m, const struct sl_s
 	m->partial = 0;
 	m->vflags = 0;
 	m->taint = s->taint;
+	m->rule_no_taint = 0;
 	m->target_class =
 	    sl_decide_target(m->channel, m->env, s->taint, s->scope_env, &m->target_env);
+	m->class_ev = sl_decide_target(m->channel, m->env, 0, s->scope_env, &m->env_ev);
 	if (m->n_patterns)
 		bpf_loop(m->n_patterns, sl_pattern_cb, &c, 0);
 	if (m->n_rules)
@@ -578,6 +587,11 @@ static __always_inline int sl_match_decide(struct sl_match *m, const struct sl_s
 	if (m->partial)
 		m->vflags |= SL_VERDICT_PARTIAL;
 	sl_match_unreadable(m, s);
+	/* the verdict reports the target its deciding rule was matched against */
+	if (m->rule_no_taint && m->rule != SL_RULE_UNREADABLE) {
+		m->target_class = m->class_ev;
+		m->target_env = m->env_ev;
+	}
 	if (m->rule == (__u32)-1)
 		return 0;
 	if (s->flags & SL_SESSION_MONITOR)

@@ -76,7 +76,8 @@ struct sl_kpattern {
 	__u32 channels; /* bit per channel */
 };
 
-#define SL_KRULE_MONITOR (1U << 0) /* record what would have happened only */
+#define SL_KRULE_MONITOR (1U << 0)  /* record what would have happened only */
+#define SL_KRULE_NO_TAINT (1U << 1) /* target from the action's evidence alone (taint: false) */
 
 struct sl_krule {
 	__u64 patterns[SL_PAT_WORDS]; /* any of these; all zero: no pattern condition */

@@ -139,6 +139,9 @@ static const char policy_text[] = "version: 1\n"
 				  "  railway_destroy:\n"
 				  "    channel: exec\n"
 				  "    all: [\"railway \", {any: [\" delete \", \" down \"]}]\n"
+				  "  rm_recursive:\n"
+				  "    channel: exec\n"
+				  "    all: [\"rm \", \" -rf \"]\n"
 				  "  graphql_destroy:\n"
 				  "    channel: tls\n"
 				  "    all: [mutation, {any: [volumeDelete]}]\n"
@@ -163,7 +166,13 @@ static const char policy_text[] = "version: 1\n"
 				  "    channel: tls\n"
 				  "    pattern: graphql_destroy\n"
 				  "    target: outside_scope\n"
-				  "    action: freeze\n";
+				  "    action: freeze\n"
+				  "  - name: rm-evidence-only\n"
+				  "    channel: exec\n"
+				  "    pattern: rm_recursive\n"
+				  "    target: outside_scope\n"
+				  "    taint: false\n"
+				  "    action: kill\n";
 
 static struct sl_policy *load(void)
 {
@@ -225,6 +234,14 @@ static void test_reference_decision(void **state)
 	       false, &d);
 	assert_int_equal(d.rule, 3);
 	assert_int_equal(d.action, SL_ACT_FREEZE);
+	/* taint: false: rm -rf of a build dir in a tainted session is not outside */
+	decide(p, SL_CHAN_EXEC, "rm -rf build ", B(stg), B(prod), stg, false, &d);
+	assert_int_equal(d.rule, -1);
+	/* ... while a path of another environment is */
+	decide(p, SL_CHAN_EXEC, "rm -rf /srv/prod/db ", B(prod), B(prod), stg, false, &d);
+	assert_int_equal(d.rule, 4);
+	assert_int_equal(d.target_class, SL_TARGET_OUTSIDE);
+	assert_int_equal(d.target_env, B(prod));
 	/* a pattern of another channel does not match */
 	decide(p, SL_CHAN_TLS, "railway volume delete ", B(prod), 0, stg, false, &d);
 	assert_int_equal(d.rule, -1);

@@ -716,6 +716,17 @@ static void test_settings_unreadable_programs(void **state)
 		     "t.yaml:7:28: field 'settings.unreadable.suspicious': ", "found 'deny'");
 	expect_error(HEAD "settings:\n  unreadable: {sometimes: alert}\n",
 		     "t.yaml:7:16: field 'settings.unreadable", "sometimes");
+	expect_error(HEAD "rules:\n  - {name: c, channel: connect, target: any, action: log, "
+			  "taint: false}\n",
+		     "t.yaml:7:", "expected taint only on channels exec and tls");
+	p = load_ok(HEAD
+		    "patterns:\n  p: {channel: exec, any: [x1]}\n"
+		    "rules:\n  - {name: r, channel: exec, pattern: p, target: any, action: log, "
+		    "taint: false}\n  - {name: s, channel: exec, pattern: p, target: any, "
+		    "action: log}\n");
+	assert_false(p->rules[0].taint);
+	assert_true(p->rules[1].taint);
+	sl_policy_free(p);
 	expect_error(HEAD "settings:\n  program_paths: [relative/bin]\n",
 		     "t.yaml:7:19: field 'settings.program_paths[0]': ", "absolute directory");
 	expect_error(HEAD "settings:\n  program_paths: [\"/opt/*/bin\"]\n",

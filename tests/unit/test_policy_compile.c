@@ -613,7 +613,9 @@ static void test_shipped_default(void **state)
 		assert_int_equal(k->channel, r->channel);
 		assert_int_equal(k->target, r->target);
 		assert_int_equal(k->action, r->action);
-		assert_int_equal(k->flags, 0);
+		/* the shipped default: no rule on trial; rm judged without taint */
+		assert_int_equal(k->flags, r->taint ? 0 : SL_KRULE_NO_TAINT);
+		assert_int_equal(!r->taint, !strcmp(r->name, "remove-outside-scope"));
 	}
 	/* patterns: groups and none as bit sets */
 	for (uint32_t i = 0; i < p->n_patterns; i++) {

@@ -1348,6 +1348,7 @@ static void parse_rule(struct vctx *c, const struct ynode *n, struct sl_policy_r
 	    {"target", true, "outside_scope, unknown, in_scope, any or a list of them"},
 	    {"action", true, "one of log, alert, deny, freeze or kill"},
 	    {"monitor", false, NULL},
+	    {"taint", false, NULL},
 	};
 	static const char *const target_names[] = {"in_scope", "outside_scope", "unknown", "any"};
 	static const uint32_t target_bits[] = {SL_TARGET_IN_SCOPE, SL_TARGET_OUTSIDE,
@@ -1358,7 +1359,8 @@ static void parse_rule(struct vctx *c, const struct ynode *n, struct sl_policy_r
 
 	r->loc = loc_of(n);
 	if (!check_map(c, n,
-		       "a mapping (name, channel, pattern, target, action, monitor, description)",
+		       "a mapping (name, channel, pattern, target, action, monitor, taint, "
+		       "description)",
 		       ks, SL_ARRAY_SIZE(ks)))
 		return;
 	if ((name = map_get(n, "name"))) {
@@ -1411,6 +1413,17 @@ static void parse_rule(struct vctx *c, const struct ynode *n, struct sl_policy_r
 	if ((v = map_get(n, "monitor"))) {
 		old = path_str(c, "monitor");
 		get_bool(c, v, &r->monitor);
+		path_restore(c, old);
+	}
+	r->taint = true;
+	if ((v = map_get(n, "taint"))) {
+		old = path_str(c, "taint");
+		if (get_bool(c, v, &r->taint) && !r->taint && ch_ok &&
+		    (r->channel == SL_CHAN_CONNECT || r->channel == SL_CHAN_OPEN))
+			verr(
+			    c, v,
+			    "expected taint only on channels exec and tls (a connect or an open is "
+			    "always judged on its destination or file alone), found 'false'");
 		path_restore(c, old);
 	}
 	if ((pat = map_get(n, "pattern"))) {

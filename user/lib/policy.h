@@ -242,6 +242,7 @@ struct sl_policy_rule {
 	uint32_t *patterns; /* pattern indices, any of them; NULL: no pattern condition */
 	uint32_t n_patterns;
 	bool monitor;		/* as written in the rule */
+	bool taint;		/* the session's taint counts in the target (default) */
 	bool effective_monitor; /* monitor || policy mode monitor */
 	struct sl_policy_loc loc;
 };

@@ -859,7 +859,8 @@ static int compile_rules(const struct sl_policy *p, struct sl_compiled_policy *c
 		o->channel = r->channel;
 		o->target = r->target;
 		o->action = r->action;
-		o->flags = r->effective_monitor ? SL_KRULE_MONITOR : 0;
+		o->flags = (r->effective_monitor ? SL_KRULE_MONITOR : 0) |
+			   (r->taint ? 0 : SL_KRULE_NO_TAINT);
 	}
 	c->hdr.n_rules = p->n_rules;
 	return 0;

@@ -147,7 +147,9 @@ void sl_policy_decide(const struct sl_policy *p, uint32_t channel,
 		      uint64_t taint, uint32_t scope_env, bool session_monitor, bool unread,
 		      struct sl_policy_decision *out)
 {
-	__u64 target = 0;
+	__u64 target = 0, ev_target = 0;
+	uint32_t ev_class;
+	bool no_taint = false;
 
 	memset(out, 0, sizeof(*out));
 	out->rule = -1;
@@ -161,11 +163,13 @@ void sl_policy_decide(const struct sl_policy *p, uint32_t channel,
 		else if (pattern_partial(p, i, seen))
 			out->partial = true;
 	}
+	ev_class = sl_decide_target(channel, evidence_env, 0, scope_env, &ev_target);
 	for (uint32_t i = 0; i < p->n_rules && i < SL_POLICY_MAX_RULES; i++) {
 		const struct sl_policy_rule *r = &p->rules[i];
 		bool any = r->n_patterns == 0;
 
-		if (r->channel != channel || !(r->target & out->target_class))
+		if (r->channel != channel ||
+		    !(r->target & (r->taint ? out->target_class : ev_class)))
 			continue;
 		for (uint32_t k = 0; k < r->n_patterns && !any; k++)
 			any = r->patterns[k] < SL_POLICY_MAX_PATTERNS &&
@@ -177,6 +181,7 @@ void sl_policy_decide(const struct sl_policy *p, uint32_t channel,
 			out->rule = (int32_t)i;
 			out->action = r->action;
 			out->monitor = r->effective_monitor;
+			no_taint = !r->taint;
 		}
 	}
 	if (unread) {
@@ -196,6 +201,11 @@ void sl_policy_decide(const struct sl_policy *p, uint32_t channel,
 			out->action = act;
 			out->monitor = mon;
 		}
+	}
+	/* the target the deciding rule was matched against */
+	if (no_taint && out->rule >= 0) {
+		out->target_class = ev_class;
+		out->target_env = ev_target;
 	}
 	if (out->rule != -1 && session_monitor)
 		out->monitor = true;

@@ -43,6 +43,9 @@ bool sl_policy_program_word(const struct sl_policy *p, uint32_t i, char *name, s
 	if (i >= p->n_keywords)
 		return false;
 	k = &p->keywords[i];
+	/* a case-insensitive keyword is about text (SQL), not a program name */
+	if (k->icase)
+		return false;
 	n = k->len;
 	if (n < 2 || k->bytes[n - 1] != ' ' || n > namesz || !name_byte(k->bytes[0]) ||
 	    k->bytes[0] == '.' || k->bytes[0] == '-')
@@ -64,6 +67,27 @@ void sl_cprograms_free(struct sl_cprogram *v, uint32_t n)
 		free(v[i].path);
 	}
 	free(v);
+}
+
+/*
+ * Is the file found for NAME NAME's own program? Its real name must be NAME
+ * (or NAME followed by '.', '-', '_': railway.js, terraform-1.5) and it must
+ * have no other name (one link): a wrapper that many names lead to
+ * (postgresql-common's pg_wrapper is psql, dropdb, pg_dump...; a busybox) is
+ * not one program, and knowing it as NAME would judge all its other names
+ * as NAME.
+ */
+static bool own_file(const char *name, const char *real, const struct stat *st)
+{
+	const char *base = strrchr(real, '/');
+	size_t n = strlen(name);
+
+	base = base ? base + 1 : real;
+	if (strncmp(base, name, n))
+		return false;
+	if (base[n] && base[n] != '.' && base[n] != '-' && base[n] != '_')
+		return false;
+	return st->st_nlink == 1;
 }
 
 int sl_policy_resolve_programs(const struct sl_policy *p, struct sl_cprogram **out, uint32_t *n)
@@ -90,7 +114,8 @@ int sl_policy_resolve_programs(const struct sl_policy *p, struct sl_cprogram **o
 			found = realpath(path, real) && !stat(real, &st) && S_ISREG(st.st_mode) &&
 				!access(real, X_OK);
 		}
-		if (!found)
+		/* found, but not NAME's own file: known by its name only */
+		if (!found || !own_file(name, real, &st))
 			continue;
 		dev = (uint32_t)((major(st.st_dev) << 20) | minor(st.st_dev));
 		for (uint32_t j = 0; j < cnt && !e; j++)

@@ -6,7 +6,10 @@
  * exec subject: "railway ", "terraform "). Each is looked up as a file NAME
  * in settings.program_paths; the file found (symbolic links followed)
  * identifies the program by (device, inode), and its size and contents
- * identify copies of it.
+ * identify copies of it, when it is NAME's own file: its real name is NAME
+ * (or NAME. NAME- NAME_ followed by more) and it has no other link (a
+ * multi-call wrapper such as pg_wrapper or busybox is not one program).
+ * Case-insensitive keywords are text, not program names.
  */
 #ifndef SL_POLICY_PROGRAMS_H
 #define SL_POLICY_PROGRAMS_H

@@ -141,7 +141,7 @@ static void test_program_words(void **state)
 	assert_false(sl_policy_program_word(p, (uint32_t)kw_index(p, " rm "), name, sizeof(name)));
 	/* a TLS pattern's keyword, a "none" keyword: not program words */
 	assert_false(
-	    sl_policy_program_word(p, (uint32_t)kw_index(p, "kubectl "), name, sizeof(name)));
+	    sl_policy_program_word(p, (uint32_t)kw_index(p, "kubelet "), name, sizeof(name)));
 	assert_false(
 	    sl_policy_program_word(p, (uint32_t)kw_index(p, "dryrun "), name, sizeof(name)));
 	assert_false(sl_policy_program_word(p, 9999, name, sizeof(name)));

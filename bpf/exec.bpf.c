@@ -47,8 +47,6 @@ struct sl_exec_buf {
 	 * loop's context, so that the verifier sees an unknown value at every
 	 * iteration and the walk converges after one */
 	__u64 walk_pos;
-	/* builds sl_script_pending values (too big for the stack) */
-	__u8 scratch[sizeof(struct sl_script_pending)];
 };
 
 struct {
@@ -253,7 +251,20 @@ __noinline int sl_exec_judge(__u64 cgid, __u64 fl_cl, __u64 off_n, __u64 arg_sta
 		m->kw[3] = kw[3];
 	}
 
-	/* the program by the file that runs: the executable itself */
+	/* the program by the file that runs: the executable itself, and a
+	 * program file this process opened before (`sh -s args < railway`) */
+	{
+		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+		struct sl_prog_kw *po = bpf_map_lookup_elem(&sl_prog_opened, &tgid);
+
+		if (po) {
+			m->kw[0] |= po->kw[0];
+			m->kw[1] |= po->kw[1];
+			m->kw[2] |= po->kw[2];
+			m->kw[3] |= po->kw[3];
+			bpf_map_delete_elem(&sl_prog_opened, &tgid);
+		}
+	}
 	hyp = sl_match_program(m, BPF_CORE_READ(task, mm, exe_file), -1);
 	decided = sl_match_decide(m, s);
 	if (hyp == 1 && sl_match_identify(m, s))
@@ -263,7 +274,7 @@ __noinline int sl_exec_judge(__u64 cgid, __u64 fl_cl, __u64 off_n, __u64 arg_sta
 	return (int)sl_verdict_act(m, s);
 }
 
-/* raw: bprm says whether an interpreter runs a script (interp != filename) */
+/* raw: the tracepoint's arguments (bprm) */
 SEC("raw_tp/sched_process_exec")
 int BPF_PROG(sl_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -348,18 +359,6 @@ int BPF_PROG(sl_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	    m && sl_match_prio(m));
 	if (m)
 		sl_verdict_emit(m, cgid, SL_OP_EXEC, 0, (__u32)vflags);
-	/* an interpreter runs a script: remember its name until it opens it */
-	if (BPF_CORE_READ(bprm, interp) != BPF_CORE_READ(bprm, filename) &&
-	    (b = sl_exec_buf_get())) {
-		struct sl_script_pending *sp = (struct sl_script_pending *)b->scratch;
-
-		sp->exec_id = exec_id;
-		ret = bpf_probe_read_kernel_str(sp->name, sizeof(sp->name),
-						BPF_CORE_READ(bprm, filename));
-		sp->len = ret > 0 ? (__u32)(ret - 1) : 0;
-		if (ret > 0 && bpf_map_update_elem(&sl_script_pending, &tgid, sp, BPF_ANY))
-			sl_count_loss(SL_LOSS_MAP_FULL, SL_OP_EXEC);
-	}
 	return 0;
 }
 
@@ -526,7 +525,7 @@ int sl_exit(struct trace_event_raw_sched_process_exit *ctx)
 	/* any process leaving: drop its lineage (it may have left the session) */
 	if (group_dead) {
 		bpf_map_delete_elem(&sl_procs, &tgid);
-		bpf_map_delete_elem(&sl_script_pending, &tgid);
+		bpf_map_delete_elem(&sl_prog_opened, &tgid);
 	}
 	return 0;
 }

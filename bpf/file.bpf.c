@@ -25,6 +25,8 @@
 
 /* include/uapi/asm-generic/fcntl.h (x86): creat() = O_CREAT|O_WRONLY|O_TRUNC */
 #define SL_O_CREAT_WRONLY_TRUNC 01101
+#define SL_O_ACCMODE 03
+#define SL_O_WRONLY 01
 #define SL_AT_FDCWD (-100)
 #define SL_EFAULT 14
 
@@ -154,37 +156,19 @@ static __always_inline struct sl_match *sl_open_judge(__u64 cgid, const char *pa
 
 /* ---- scripts: judged as the exec they are when the interpreter opens them ---- */
 
-/* bytes per step of the name comparison: bounded for the verifier */
-struct sl_name_cmp {
-	const char *a;
-	const char *b;
-	__u32 len;
-	__u32 diff;
-};
-
-static long sl_name_cmp_cb(__u64 i, void *arg)
-{
-	struct sl_name_cmp *c = arg;
-
-	if (i >= c->len || i >= SL_SCRIPT_NAME_MAX)
-		return 1;
-	if (c->a[i & (SL_SCRIPT_NAME_MAX - 1)] != c->b[i & (SL_SCRIPT_NAME_MAX - 1)]) {
-		c->diff = 1;
-		return 1;
-	}
-	return 0;
-}
-
 /*
- * The interpreter of a script exec opens the script (by the name the kernel
- * gave it, bprm->filename) before running a line of it: the exec is judged
- * again now that its file is known, with the script's identity as a program
- * (sl_match_program) and the argv, working directory and environment read
- * from the process (as at exec). Only when the script is a program file, or
- * may be a copy of one; otherwise the exec's own judgement stands. file is
- * the struct file * of the open (a scalar here), fd its descriptor.
- * Returns the SL_VERDICT_* flags of a decision in the per-CPU sl_match
- * (after acting), -1 when none. A global function: verified once.
+ * A session process opened a program file (or a file of a program's size):
+ * an interpreter opening its script (`./rw`, `sh rw`, `. rw`), the dynamic
+ * loader opening the program it runs (`ld.so ./rw`), a shell redirecting
+ * it (`sh -s args < rw`). Whatever name or way led there, the process's exec
+ * is judged again as that program, with the argv, working directory and
+ * environment read from the process (as at exec), before a line of it runs;
+ * and a known program's words stay with the process for its next exec
+ * (sl_prog_opened: the redirected shell). Only for program files and
+ * possible copies; otherwise the exec's own judgement stands. file is the
+ * struct file * of the open (a scalar here), fd its descriptor. Returns the
+ * SL_VERDICT_* flags of a decision in the per-CPU sl_match (after acting),
+ * -1 when none. A global function: verified once.
  */
 __noinline int sl_script_judge(__u64 cgid, __u64 filep, __s32 fd)
 {
@@ -207,6 +191,14 @@ __noinline int sl_script_judge(__u64 cgid, __u64 filep, __s32 fd)
 	what = sl_match_program(m, file, fd);
 	if (!what)
 		return -1;
+	if (what == 2) {
+		struct sl_prog_kw pk = {};
+		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+		__builtin_memcpy(pk.kw, m->hypo, sizeof(pk.kw));
+		if (bpf_map_update_elem(&sl_prog_opened, &tgid, &pk, BPF_ANY))
+			sl_count_loss(SL_LOSS_MAP_FULL, SL_OP_OPEN);
+	}
 	/* the working directory, by identity (its path is not at hand here) */
 	if (!sl_label_inodes(BPF_CORE_READ(task, fs, pwd.dentry), BPF_CORE_READ(task, fs, pwd.mnt),
 			     m->slot, &m->env) &&
@@ -248,26 +240,15 @@ __noinline int sl_script_judge(__u64 cgid, __u64 filep, __s32 fd)
 	return (int)sl_verdict_act(m, s);
 }
 
-/* a script exec's interpreter opening its script (sl_script_pending) */
-static __always_inline void sl_open_script(const struct sl_open_req *r, struct file *file, long fd)
+/* the opened file as a program (sl_script_judge); not for write-only opens */
+static __always_inline void sl_open_program(const struct sl_open_req *r, struct file *file, long fd)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32, zero = 0;
-	struct sl_name_cmp c = {};
-	struct sl_script_pending *sp;
+	__u32 zero = 0;
 	struct sl_match *m;
 	int vflags;
 
-	sp = bpf_map_lookup_elem(&sl_script_pending, &tgid);
-	if (!sp || !file || (r->flags & SL_REQ_RETRY) || r->req_len != sp->len ||
-	    sp->len >= SL_SCRIPT_NAME_MAX)
+	if (!file || (r->oflags & SL_O_ACCMODE) == SL_O_WRONLY)
 		return;
-	c.a = r->req;
-	c.b = sp->name;
-	c.len = sp->len;
-	bpf_loop(SL_SCRIPT_NAME_MAX, sl_name_cmp_cb, &c, 0);
-	if (c.diff)
-		return;
-	bpf_map_delete_elem(&sl_script_pending, &tgid);
 	vflags = sl_script_judge(r->cgid, (__u64)file, (__s32)fd);
 	m = vflags >= 0 ? bpf_map_lookup_elem(&sl_match_buf, &zero) : NULL;
 	if (m)
@@ -345,7 +326,7 @@ static __always_inline int sl_open_exit(long ret, struct sl_open_req *r)
 	if (m)
 		sl_verdict_emit(m, r->cgid, SL_OP_OPEN, 0, vflags);
 	if (ret >= 0)
-		sl_open_script(r, file, ret);
+		sl_open_program(r, file, ret);
 	return 0;
 }
 

@@ -607,14 +607,30 @@ static __always_inline int sl_match_decide(struct sl_match *m, const struct sl_s
  * program file are ORed into m->kw, as if its name were in argv. A file not
  * known, of the size of a program file and not found before to be none, may
  * be a copy: its candidate words go to m->hypo (for sl_match_identify),
- * returns 1. Returns 2 for a known program, 0 otherwise.
+ * returns 1. Returns 2 for a known program (its words in m->hypo too), 0
+ * otherwise. A copy learnt earlier, or a file found to be no program, counts
+ * as such only while its change time is the one it had then.
  */
+/*
+ * The inode's change time in ns, as stat(2) shows it (0 if this kernel has
+ * no such fields). The top bits of i_ctime_nsec are flags of multigrain
+ * timestamps (I_CTIME_QUERIED, v6.13): nanoseconds fit in 30 bits.
+ */
+static __always_inline __u64 sl_inode_ctime(struct inode *inode)
+{
+	if (!bpf_core_field_exists(inode->i_ctime_sec))
+		return 0;
+	return (__u64)BPF_CORE_READ(inode, i_ctime_sec) * 1000000000ULL +
+	       (BPF_CORE_READ(inode, i_ctime_nsec) & 0x3fffffff);
+}
+
 static __always_inline int sl_match_program(struct sl_match *m, struct file *file, __s32 fd)
 {
 	struct sl_inode_key k = {};
 	struct sl_size_key sk = {};
 	struct sl_prog_kw *p;
 	struct inode *inode;
+	__u64 *seen, ctime;
 
 	if (!m->n_programs || !file)
 		return 0;
@@ -622,16 +638,20 @@ static __always_inline int sl_match_program(struct sl_match *m, struct file *fil
 	k.ino = BPF_CORE_READ(inode, i_ino);
 	k.dev = BPF_CORE_READ(inode, i_sb, s_dev);
 	k.slot = m->slot;
+	ctime = sl_inode_ctime(inode);
 	p = bpf_map_lookup_elem(&sl_prog_ids, &k);
-	if (p) {
+	/* a learnt copy counts while it was not changed since it was compared */
+	if (p && (!p->ctime_ns || p->ctime_ns == ctime)) {
 		m->kw[0] |= p->kw[0];
 		m->kw[1] |= p->kw[1];
 		m->kw[2] |= p->kw[2];
 		m->kw[3] |= p->kw[3];
+		__builtin_memcpy(m->hypo, p->kw, sizeof(m->hypo));
 		return 2;
 	}
 	k.slot = m->generation;
-	if (bpf_map_lookup_elem(&sl_prog_seen, &k))
+	seen = bpf_map_lookup_elem(&sl_prog_seen, &k);
+	if (seen && *seen == ctime)
 		return 0;
 	sk.size = BPF_CORE_READ(inode, i_size);
 	sk.slot = m->slot;

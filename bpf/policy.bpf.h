@@ -95,12 +95,22 @@ struct {
 } sl_prog_sizes SEC(".maps") __weak;
 
 /* files whose contents the daemon compared and found to be no program
- * (inode, dev, policy generation): not held again */
+ * (inode, dev, policy generation) -> their change time then: not held again
+ * while they are not changed */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, struct sl_inode_key);
-	__type(value, __u32);
+	__type(value, __u64);
 } sl_prog_seen SEC(".maps") __weak;
+
+/* per process: the program words of a program file it opened (the next
+ * exec it makes, e.g. `sh -s args < railway`, is judged with them) */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SL_MAX_INFLIGHT);
+	__type(key, __u32); /* tgid */
+	__type(value, struct sl_prog_kw);
+} sl_prog_opened SEC(".maps") __weak;
 
 #endif /* SCOPELOCK_POLICY_BPF_H */

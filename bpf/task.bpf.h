@@ -80,18 +80,4 @@ static __always_inline void sl_task_forget(__u32 tid)
  * unreadable (exec.bpf.c, file.bpf.c) */
 #define SL_EXEC_SCAN_MAX (1024 * 1024)
 
-/*
- * Scripts: the interpreter opens the script next (file.bpf.c). The name it
- * was exec'd by (bprm->filename: the interpreter gets it as its script
- * argument) is kept per process until that open, so that the script file's
- * identity as a program can be judged with the exec's argv before any line
- * of it runs.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, SL_MAX_INFLIGHT);
-	__type(key, __u32); /* tgid */
-	__type(value, struct sl_script_pending);
-} sl_script_pending SEC(".maps") __weak;
-
 #endif /* SCOPELOCK_TASK_BPF_H */

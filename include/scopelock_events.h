@@ -156,17 +156,4 @@ struct sl_exit_event {
 };
 _Static_assert(sizeof(struct sl_exit_event) == 64 + 8, "sl_exit_event ABI");
 
-/*
- * Per process (tgid) between the exec of a script and the interpreter's open
- * of it (bpf/exec.bpf.c, bpf/file.bpf.c; kernel-internal, listed here with
- * the ABI's other kernel-side state).
- */
-#define SL_SCRIPT_NAME_MAX 256
-struct sl_script_pending {
-	__u64 exec_id;
-	__u32 len; /* bytes of name (without its NUL) */
-	__u32 _pad;
-	char name[SL_SCRIPT_NAME_MAX]; /* bprm->filename, cut */
-};
-
 #endif /* SCOPELOCK_EVENTS_H */

@@ -158,6 +158,13 @@ struct sl_inode_key {
  */
 struct sl_prog_kw {
 	__u64 kw[SL_KW_WORDS]; /* the program words naming the file */
+	/*
+	 * A copy the daemon compared and found to be the program (learnt), or a
+	 * file it found to be none (sl_prog_seen): valid only while the file's
+	 * change time is this one (rewritten since: compared again). 0: a
+	 * program file of the policy (known by identity whatever it holds).
+	 */
+	__u64 ctime_ns;
 };
 
 struct sl_size_key {

@@ -31,6 +31,11 @@ def test_same_size_other_contents_released(t):
     eq(rec.get("verdict"), "released", f"verdict of {short(rec, 1200)}")
     eq(rec["identity"].get("same_contents"), False, f"identity of {short(rec, 1200)}")
     eq(p.d.records(session=sid, type="alert"), [], "alerts for the other program")
+    # run again, unchanged: known to be no program, not stopped and compared again
+    r, sid, marker = p.in_session(lines, "the released file again")
+    eq(r.rc, 0, f"the released file, second run ({r})")
+    eq([x for x in p.d.records(session=sid, type="verdict") if x.get("identity")], [],
+       "the unchanged released file was held and compared again\n" + p.d.dump(session=sid))
     p.finish()
 
 

@@ -175,6 +175,7 @@ int sl_programs_identify(struct sl_daemon *d, const struct sl_verdict_event *v,
 {
 	struct sl_programs *pr = d->programs;
 	char path[64], sha[65] = "";
+	uint64_t ctime_ns = 0;
 	struct stat st;
 	int fd, err = 0, found = 0;
 
@@ -207,6 +208,8 @@ int sl_programs_identify(struct sl_daemon *d, const struct sl_verdict_event *v,
 		goto out;
 	}
 	snprintf(id->sha256, sizeof(id->sha256), "%s", sha);
+	/* the change time as the kernel reads it (i_ctime_sec, i_ctime_nsec) */
+	ctime_ns = (uint64_t)st.st_ctim.tv_sec * 1000000000ULL + (uint64_t)st.st_ctim.tv_nsec;
 	for (uint32_t i = 0; pr && i < pr->n && !found; i++) {
 		struct sl_cprogram *c = &pr->v[i];
 
@@ -228,6 +231,8 @@ int sl_programs_identify(struct sl_daemon *d, const struct sl_verdict_event *v,
 			struct sl_prog_kw kw = {0};
 
 			memcpy(kw.kw, c->kw, sizeof(kw.kw));
+			/* valid while the copy is not changed */
+			kw.ctime_ns = ctime_ns;
 			if (bpf_map_update_elem(bpf_map__fd(d->skel->maps.sl_prog_ids), &k, &kw,
 						BPF_ANY))
 				log_warn("program '%s': remember inode %llu: %s", c->name,
@@ -237,9 +242,10 @@ int sl_programs_identify(struct sl_daemon *d, const struct sl_verdict_event *v,
 	if (!found) {
 		struct sl_inode_key k = {
 		    .ino = v->file_ino, .dev = v->file_dev, .slot = v->generation};
-		uint32_t one = 1;
 
-		bpf_map_update_elem(bpf_map__fd(d->skel->maps.sl_prog_seen), &k, &one, BPF_ANY);
+		/* not held again while it is not changed */
+		bpf_map_update_elem(bpf_map__fd(d->skel->maps.sl_prog_seen), &k, &ctime_ns,
+				    BPF_ANY);
 	}
 	err = found;
 out:

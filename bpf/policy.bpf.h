@@ -74,6 +74,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 2 * SL_INODE_LABELS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct sl_inode_key);
 	__type(value, __u64);
 } sl_inode_labels SEC(".maps") __weak;

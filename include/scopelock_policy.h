@@ -34,8 +34,8 @@
 #define SL_ENV_MAX 63	      /* environment ids 1..63; bit (1 << id) */
 #define SL_LABEL_PATH_MAX 255 /* bytes of a path label prefix */
 #define SL_LABEL_HOST_MAX 253
-#define SL_INODE_LABELS_MAX 4096 /* labels by identity per slot */
-#define SL_PROGRAMS_MAX 1024	 /* program files per slot */
+#define SL_INODE_LABELS_MAX 65536 /* labels by identity per slot (files and directories) */
+#define SL_PROGRAMS_MAX 1024	  /* program files per slot */
 /* ancestors walked for labels by identity (past it: the path is unresolved) */
 #define SL_INODE_WALK_MAX 4096
 

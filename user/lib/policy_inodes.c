@@ -3,6 +3,7 @@
  * Path labels resolved to (device, inode): policy_inodes.h.
  */
 #include <errno.h>
+#include <ftw.h>
 #include <glob.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -52,6 +53,40 @@ static int add(struct ivec *iv, const char *path, uint64_t env)
 	return 0;
 }
 
+/*
+ * Every file below a labelled directory too (same file system, symbolic
+ * links not followed): a hard link made anywhere to one of them shares its
+ * inode and so its label. nftw(3) has no context argument: one walk at a
+ * time (the daemon's event loop).
+ */
+static struct ivec *tree_iv;
+static uint64_t tree_env;
+static int tree_err;
+
+static int tree_cb(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)ftw;
+	if (type != FTW_F || !S_ISREG(st->st_mode))
+		return 0;
+	tree_err = add(tree_iv, path, tree_env);
+	if (tree_err || tree_iv->truncated)
+		return 1; /* stop: out of memory, or the table is full */
+	return 0;
+}
+
+static int add_tree(struct ivec *iv, const char *dir, uint64_t env)
+{
+	int ret = add(iv, dir, env);
+
+	if (ret)
+		return ret;
+	tree_iv = iv;
+	tree_env = env;
+	tree_err = 0;
+	nftw(dir, tree_cb, 32, FTW_PHYS | FTW_MOUNT);
+	return tree_err;
+}
+
 static int add_glob(struct ivec *iv, const char *pattern, size_t len, uint64_t env)
 {
 	char *pat = strndup(pattern, len);
@@ -64,7 +99,7 @@ static int add_glob(struct ivec *iv, const char *pattern, size_t len, uint64_t e
 	if (r == GLOB_NOSPACE)
 		ret = -ENOMEM;
 	for (size_t i = 0; !ret && r == 0 && i < g.gl_pathc; i++)
-		ret = add(iv, g.gl_pathv[i], env);
+		ret = add_tree(iv, g.gl_pathv[i], env);
 	globfree(&g);
 	free(pat);
 	return ret;
@@ -91,7 +126,7 @@ int sl_policy_resolve_inodes(const struct sl_policy *p, uint32_t max, struct sl_
 
 				if (!dir)
 					return -ENOMEM;
-				ret = add(&iv, dir, env);
+				ret = add_tree(&iv, dir, env);
 				free(dir);
 			} else if (len > 3 && !strcmp(pa->glob + len - 3, "/**")) {
 				ret = add_glob(&iv, pa->glob, len - 3, env);

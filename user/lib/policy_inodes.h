@@ -24,9 +24,11 @@ struct sl_cinode {
 
 /*
  * Resolve: an exact label, the file or directory it names; a label "DIR"
- * followed by "/" and "**", the directory; any other glob that ends in "/"
- * and "**" (a wildcard in a component before it), every directory glob(3)
- * finds for the part before it; other globs nothing (matched by path). Symbolic links are followed
+ * followed by "/" and "**", the directory and every regular file below it
+ * (same file system, symbolic links not followed: a hard link to one of
+ * them elsewhere keeps the label); any other glob that ends in "/" and "**"
+ * (a wildcard in a component before it), the same for every directory
+ * glob(3) finds for the part before it; other globs nothing (by path). Symbolic links are followed
  * (the label names what the path leads to). Labels that do not exist now are skipped. At most max
  * entries (*truncated: more existed). 0, -ENOMEM.
  */

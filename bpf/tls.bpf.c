@@ -99,6 +99,56 @@ struct {
 	__type(value, struct sl_tls_read_args);
 } sl_tls_reads SEC(".maps");
 
+/*
+ * A write longer than one TLS record (16 KiB) is encrypted and sent record
+ * by record, the caller's buffer read again for each while the call lasts
+ * (blocking when the peer does not read): another thread of the process can
+ * change what is still to be encrypted after the judgement at entry. Per
+ * thread, such a write in progress keeps what is needed to judge its buffer
+ * again at every socket write the call makes (sl_tls_recheck): the
+ * connection's matcher state before it, and the decision at entry.
+ */
+#define SL_TLS_RECHECK_MIN 16384
+/* a write in progress is not looked at again after this long */
+#define SL_TLS_RECHECK_WINDOW_NS (60 * 1000 * 1000 * 1000ULL)
+
+struct sl_tls_inflight {
+	__u64 conn;
+	__u64 buf;
+	__u64 len;
+	__u64 kw[SL_KW_WORDS]; /* the connection's state before the write */
+	__u64 env;
+	__u64 entered_ns;
+	__u32 gen;
+	__u32 lib;
+	__u32 fn;
+	__u32 action; /* the decision at entry: its action + 1, 0 if none */
+	__u16 cs;
+	__u16 ci;
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SL_MAX_INFLIGHT);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, struct sl_tls_inflight);
+} sl_tls_inflight SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sl_tls_inflight);
+} sl_tls_inflight_buf SEC(".maps");
+
+static __always_inline struct sl_tls_inflight *sl_tls_inflight_scratch(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&sl_tls_inflight_buf, &zero);
+}
+
 /* a power of two minus one above SL_TLS_CAPTURE_MAX: bounds lengths for the
  * verifier whatever the compiler does with the comparisons */
 #define SL_TLS_CAPTURE_MASK 0xffff
@@ -142,12 +192,14 @@ static __always_inline void sl_tls_enter(__u64 conn)
 {
 	struct sl_tls_pending p = {.conn = conn};
 	struct sl_tls_conn *c;
-	__u64 id;
+	__u64 id = bpf_get_current_pid_tgid();
 
+	/* a write in progress of this thread has returned: its buffer is the
+	 * caller's again */
+	bpf_map_delete_elem(&sl_tls_inflight, &id);
 	c = sl_tls_conn_get(conn, 0);
 	if (c && c->peer_family)
 		return;
-	id = bpf_get_current_pid_tgid();
 	p.entered_ns = bpf_ktime_get_ns();
 	bpf_map_update_elem(&sl_tls_pending, &id, &p, BPF_ANY);
 }
@@ -310,6 +362,28 @@ static __always_inline int sl_tls_write_verdict(struct sl_session_info *s, struc
 		cs = c->cs;
 		ci = c->ci;
 	}
+	/* a write of many records: keep the state before it (sl_tls_recheck) */
+	if (e->len > SL_TLS_RECHECK_MIN) {
+		struct sl_tls_inflight *in = sl_tls_inflight_scratch();
+		__u64 id = bpf_get_current_pid_tgid();
+
+		if (in) {
+			in->conn = conn;
+			in->buf = buf;
+			in->len = e->len;
+			__builtin_memcpy(in->kw, m->kw, sizeof(in->kw));
+			in->env = m->env;
+			in->entered_ns = bpf_ktime_get_ns();
+			in->gen = m->generation;
+			in->lib = e->lib;
+			in->fn = e->fn;
+			in->action = 0;
+			in->cs = cs;
+			in->ci = ci;
+			if (bpf_map_update_elem(&sl_tls_inflight, &id, in, BPF_ANY))
+				sl_count_loss(SL_LOSS_MAP_FULL, SL_OP_TLS_WRITE);
+		}
+	}
 	sl_match_scan(m, &cs, &ci, e, sizeof(struct sl_tls_buf),
 		      offsetof(struct sl_tls_event, data), e->data_len, false);
 	if (e->hdr.flags & SL_EVF_READ_FAULT) {
@@ -339,6 +413,16 @@ static __always_inline int sl_tls_write_verdict(struct sl_session_info *s, struc
 	if (!sl_match_decide(m, s))
 		return 0;
 	*vflags = sl_verdict_act(m, s);
+	if (e->len > SL_TLS_RECHECK_MIN) {
+		__u64 id = bpf_get_current_pid_tgid();
+		struct sl_tls_inflight *in = bpf_map_lookup_elem(&sl_tls_inflight, &id);
+
+		/* stopped now: nothing to look at again; else remember the decision */
+		if (in && !m->monitor && m->action >= SL_KACT_FREEZE)
+			bpf_map_delete_elem(&sl_tls_inflight, &id);
+		else if (in)
+			in->action = m->action + 1;
+	}
 	if (c) {
 		__builtin_memset(c->kw, 0, sizeof(c->kw));
 		c->env = 0;
@@ -628,11 +712,114 @@ int BPF_KPROBE(sl_tls_free, void *conn)
 }
 
 /*
+ * A write of many records in progress (sl_tls_inflight) reaches its socket:
+ * judge its whole buffer again, from the connection's state before it, as
+ * it is now. When that decision stops the write and is stronger than the one
+ * taken at entry, act now: the record being sent is dropped with the
+ * session's egress (kill: the session is doomed; freeze: held) and the
+ * writer stopped, before another byte leaves. Returns the SL_VERDICT_* flags
+ * of the decision in the per-CPU sl_match, -1 when none. A global function:
+ * verified once.
+ */
+__noinline int sl_tls_recheck(__u64 cgid)
+{
+	__u64 id = bpf_get_current_pid_tgid(), len;
+	struct sl_tls_inflight *in;
+	struct sl_session_info *s;
+	struct sl_tls_conn *c;
+	struct sl_match *m;
+	__u16 cs, ci;
+
+	in = bpf_map_lookup_elem(&sl_tls_inflight, &id);
+	s = bpf_map_lookup_elem(&sl_sessions, &cgid);
+	if (!in || !s)
+		return -1;
+	if (bpf_ktime_get_ns() - in->entered_ns > SL_TLS_RECHECK_WINDOW_NS)
+		goto drop;
+	m = sl_match_begin(SL_KCH_TLS);
+	if (!m || m->generation != in->gen)
+		goto drop;
+	__builtin_memcpy(m->kw, in->kw, sizeof(m->kw));
+	m->env = in->env;
+	cs = in->cs;
+	ci = in->ci;
+	len = in->len;
+	if (len > SL_TLS_CAPTURE_MAX + SL_TLS_SCAN_MAX)
+		len = SL_TLS_CAPTURE_MAX + SL_TLS_SCAN_MAX; /* judged unreadable at entry */
+	if (sl_match_scan_user(m, &cs, &ci, in->buf, len, false) < 0)
+		return -1; /* the buffer is gone: the call has returned */
+	c = sl_tls_conn_get(in->conn, 0);
+	if (c)
+		m->env |= sl_tls_dest_env(c, m->slot);
+	if (!sl_match_decide(m, s) || m->monitor || m->action < SL_KACT_FREEZE ||
+	    (in->action && m->action + 1 <= in->action))
+		return -1;
+	bpf_map_delete_elem(&sl_tls_inflight, &id);
+	return (int)sl_verdict_act(m, s);
+drop:
+	bpf_map_delete_elem(&sl_tls_inflight, &id);
+	return -1;
+}
+
+/*
+ * A socket write of a thread with a TLS write in progress on that socket:
+ * judge it again; when it is stopped now, record the buffer as it is now
+ * (the capture) and then the verdict, flagged SL_VERDICT_RECHECK.
+ */
+static __always_inline void sl_tls_sock_write(__u64 cgid, long fd)
+{
+	__u64 id = bpf_get_current_pid_tgid(), conn, buf, len;
+	struct sl_tls_inflight *in;
+	struct sl_tls_event *e;
+	struct sl_tls_conn *c;
+	struct sl_peer peer = {};
+	struct socket *sock;
+	struct sl_match *m;
+	__u32 zero = 0, lib, fn;
+	int vflags;
+
+	in = bpf_map_lookup_elem(&sl_tls_inflight, &id);
+	if (!in)
+		return;
+	conn = in->conn;
+	buf = in->buf;
+	len = in->len;
+	lib = in->lib;
+	fn = in->fn;
+	/* the connection's socket (the peer it has, when it is known) */
+	sock = sl_fd_socket(fd);
+	if (!sock)
+		return;
+	c = sl_tls_conn_get(conn, 0);
+	if (c && c->peer_family) {
+		__u64 a[2], b[2];
+
+		if (!sl_socket_peer(sock, &peer) || peer.port != c->peer_port)
+			return;
+		__builtin_memcpy(a, peer.addr, sizeof(a));
+		__builtin_memcpy(b, c->peer_addr, sizeof(b));
+		if (a[0] != b[0] || a[1] != b[1])
+			return;
+	}
+	vflags = sl_tls_recheck(cgid);
+	if (vflags < 0)
+		return;
+	m = bpf_map_lookup_elem(&sl_match_buf, &zero);
+	if (!m)
+		return;
+	e = sl_tls_record(SL_OP_TLS_WRITE, cgid, conn, lib, fn, buf, len);
+	if (e)
+		sl_tls_emit(e, true);
+	sl_verdict_emit(m, cgid, SL_OP_TLS_WRITE, conn, (__u32)vflags | SL_VERDICT_RECHECK);
+}
+
+/*
  * A session thread reads or writes fd: if it entered a TLS call on a
  * connection without a peer just before, this socket is that peer.
  */
-static __always_inline int sl_tls_sock_io(long fd)
+static __always_inline int sl_tls_sock_io(long fd, bool write)
 {
+	__u64 cgid = 0;
 	struct sl_session_info *s;
 	struct sl_tls_pending *pp, p;
 	struct sl_tls_conn *c;
@@ -640,7 +827,7 @@ static __always_inline int sl_tls_sock_io(long fd)
 	struct socket *sock;
 	__u64 id;
 
-	s = sl_current_session(NULL);
+	s = sl_current_session(&cgid);
 	if (!s)
 		return 0;
 	/* a session with a kill verdict: any process of it that reads or
@@ -649,6 +836,8 @@ static __always_inline int sl_tls_sock_io(long fd)
 		bpf_send_signal(SL_SIGKILL);
 		return 0;
 	}
+	if (write)
+		sl_tls_sock_write(cgid, fd);
 	id = bpf_get_current_pid_tgid();
 	pp = bpf_map_lookup_elem(&sl_tls_pending, &id);
 	if (!pp)
@@ -678,35 +867,35 @@ static __always_inline int sl_tls_sock_io(long fd)
 SEC("tracepoint/syscalls/sys_enter_write")
 int sl_tls_sys_write(struct trace_event_raw_sys_enter *ctx)
 {
-	return sl_tls_sock_io(ctx->args[0]);
+	return sl_tls_sock_io(ctx->args[0], true);
 }
 
 SEC("tracepoint/syscalls/sys_enter_writev")
 int sl_tls_sys_writev(struct trace_event_raw_sys_enter *ctx)
 {
-	return sl_tls_sock_io(ctx->args[0]);
+	return sl_tls_sock_io(ctx->args[0], true);
 }
 
 SEC("tracepoint/syscalls/sys_enter_sendto")
 int sl_tls_sys_sendto(struct trace_event_raw_sys_enter *ctx)
 {
-	return sl_tls_sock_io(ctx->args[0]);
+	return sl_tls_sock_io(ctx->args[0], true);
 }
 
 SEC("tracepoint/syscalls/sys_enter_sendmsg")
 int sl_tls_sys_sendmsg(struct trace_event_raw_sys_enter *ctx)
 {
-	return sl_tls_sock_io(ctx->args[0]);
+	return sl_tls_sock_io(ctx->args[0], true);
 }
 
 SEC("tracepoint/syscalls/sys_enter_read")
 int sl_tls_sys_read(struct trace_event_raw_sys_enter *ctx)
 {
-	return sl_tls_sock_io(ctx->args[0]);
+	return sl_tls_sock_io(ctx->args[0], false);
 }
 
 SEC("tracepoint/syscalls/sys_enter_recvfrom")
 int sl_tls_sys_recvfrom(struct trace_event_raw_sys_enter *ctx)
 {
-	return sl_tls_sock_io(ctx->args[0]);
+	return sl_tls_sock_io(ctx->args[0], false);
 }

@@ -222,6 +222,10 @@ _Static_assert(sizeof(struct sl_verdict_event) == 64 + 72 + 32 + 16, "sl_verdict
  * then killed / held for a person, or let go.
  */
 #define SL_VERDICT_IDENTIFY (1U << 6)
+/* a write judged again while it was being sent (its buffer changed after the
+ * judgement at entry): the capture before this verdict is the buffer as it
+ * was when the decision was taken */
+#define SL_VERDICT_RECHECK (1U << 7)
 
 /*
  * sl_verdict_event.rule when no rule decided but the evidence could not be

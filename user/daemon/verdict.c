@@ -755,6 +755,9 @@ static void verdict_write(struct sl_daemon *d, const struct sl_pending_verdict *
 	}
 	if (v->flags & SL_VERDICT_PARTIAL)
 		json_object_set_new(rec, "partial_match", json_true());
+	/* the buffer changed while the write was being sent: judged again */
+	if (v->flags & SL_VERDICT_RECHECK)
+		json_object_set_new(rec, "rechecked_during_write", json_true());
 	if (lp && lp->generation != v->generation)
 		json_object_set_new(rec, "policy_generation_mismatch", json_true());
 

@@ -269,7 +269,8 @@ static int grow(struct sl_lines *r, size_t need)
 int sl_lines_next(struct sl_lines *r, char **line, size_t *len, bool *nl)
 {
 	for (;;) {
-		char *p = r->buf + r->start;
+		/* nothing read yet: no buffer (NULL + 0 is undefined) */
+		char *p = r->buf ? r->buf + r->start : NULL;
 		size_t avail = r->end - r->start;
 		char *eol = avail ? memchr(p, '\n', avail) : NULL;
 		int n, err;

@@ -22,7 +22,7 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-LIBS_PC := libbpf jansson yaml-0.1 zlib libcrypto libseccomp
+LIBS_PC := libbpf jansson yaml-0.1 zlib libcrypto libseccomp libnghttp2 libbrotlidec libzstd
 PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
 PC_LIBS := $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null)
 
@@ -31,7 +31,8 @@ CFLAGS ?= -O2 -g
 override CFLAGS += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser/lib -Iuser/daemon \
 	-I$(OUTPUT) $(PC_CFLAGS) -fstack-protector-strong -D_FORTIFY_SOURCE=2 -MMD -MP \
 	-DSL_DEFAULT_POLICY='"$(PREFIX)/share/scopelock/policies/default.yaml"'
-LDLIBS += $(PC_LIBS) -lelf -lpthread
+# libhttp-parser-dev ships no pkg-config file
+LDLIBS += $(PC_LIBS) -lhttp_parser -lelf -lpthread
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-Wno-unused-function -Iinclude -Ivmlinux/$(ARCH) -Ibpf

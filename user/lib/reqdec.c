@@ -19,36 +19,36 @@ static const char h2_preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 void sl_reqdec_limits_default(struct sl_reqdec_limits *l)
 {
 	*l = (struct sl_reqdec_limits){
-		.max_memory = 8u << 20,
-		.max_header_bytes = 64u << 10,
-		.max_headers = 256,
-		.max_wire_body = 1u << 20,
-		.max_body = 4u << 20,
-		.max_ratio = 200,
-		.max_encodings = 3,
-		.max_depth = 64,
-		.max_items = 256,
-		.max_streams = 256,
-		.max_ws_message = 1u << 20,
-		.max_text = 4u << 20,
-		.max_pending = 1024,
+	    .max_memory = 8u << 20,
+	    .max_header_bytes = 64u << 10,
+	    .max_headers = 256,
+	    .max_wire_body = 1u << 20,
+	    .max_body = 4u << 20,
+	    .max_ratio = 200,
+	    .max_encodings = 3,
+	    .max_depth = 64,
+	    .max_items = 256,
+	    .max_streams = 256,
+	    .max_ws_message = 1u << 20,
+	    .max_text = 4u << 20,
+	    .max_pending = 1024,
 	};
 }
 
 static const char *const reason_names[SL_RQ_R_MAX] = {
-	[SL_RQ_R_NONE] = "none",
-	[SL_RQ_R_MALFORMED] = "malformed",
-	[SL_RQ_R_UNSUPPORTED] = "unsupported",
-	[SL_RQ_R_LIMIT] = "limit",
-	[SL_RQ_R_BOMB] = "bomb",
-	[SL_RQ_R_HPACK] = "hpack",
-	[SL_RQ_R_ENCODING] = "encoding",
-	[SL_RQ_R_JSON] = "json",
-	[SL_RQ_R_GRAPHQL] = "graphql",
-	[SL_RQ_R_UTF8] = "utf8",
-	[SL_RQ_R_INCOMPLETE] = "incomplete",
-	[SL_RQ_R_FAILED_EARLIER] = "failed_earlier",
-	[SL_RQ_R_NOMEM] = "nomem",
+    [SL_RQ_R_NONE] = "none",
+    [SL_RQ_R_MALFORMED] = "malformed",
+    [SL_RQ_R_UNSUPPORTED] = "unsupported",
+    [SL_RQ_R_LIMIT] = "limit",
+    [SL_RQ_R_BOMB] = "bomb",
+    [SL_RQ_R_HPACK] = "hpack",
+    [SL_RQ_R_ENCODING] = "encoding",
+    [SL_RQ_R_JSON] = "json",
+    [SL_RQ_R_GRAPHQL] = "graphql",
+    [SL_RQ_R_UTF8] = "utf8",
+    [SL_RQ_R_INCOMPLETE] = "incomplete",
+    [SL_RQ_R_FAILED_EARLIER] = "failed_earlier",
+    [SL_RQ_R_NOMEM] = "nomem",
 };
 
 const char *sl_rq_reason_name(enum sl_rq_reason r)
@@ -438,7 +438,8 @@ static char *codings(struct sl_reqdec *d, struct rq_build *b)
 			return NULL;
 		char *w = te, *save = NULL;
 
-		for (char *t = strtok_r(b->te, ", \t", &save); t; t = strtok_r(NULL, ", \t", &save)) {
+		for (char *t = strtok_r(b->te, ", \t", &save); t;
+		     t = strtok_r(NULL, ", \t", &save)) {
 			if (strcasecmp(t, "chunked") == 0)
 				continue;
 			if (w != te)
@@ -514,8 +515,8 @@ static void rd_finish(struct sl_reqdec *d, struct rq_build *b, bool decode)
 	b->wire_len = b->wire_cap = 0;
 }
 
-void rd_give_up(struct sl_reqdec *d, struct rq_build *b, enum sl_rq_reason reason,
-		const char *fmt, ...)
+void rd_give_up(struct sl_reqdec *d, struct rq_build *b, enum sl_rq_reason reason, const char *fmt,
+		...)
 {
 	va_list ap;
 
@@ -803,41 +804,41 @@ uint64_t sl_reqdec_offset(const struct sl_reqdec *d)
 /* ---- credential positions ---- */
 
 static const char *const cred_headers[] = {
-	"authorization",
-	"proxy-authorization",
-	"cookie",
-	"x-api-key",
-	"api-key",
-	"apikey",
-	"x-goog-api-key",
-	"x-anthropic-api-key",
-	"openai-api-key",
-	"x-openai-api-key",
-	"anthropic-api-key",
-	"x-auth-token",
-	"x-access-token",
-	"private-token",
-	"job-token",
-	"x-vault-token",
-	"x-amz-security-token",
-	"x-github-token",
-	"project-access-token",
-	"team-access-token",
-	"x-shopify-access-token",
-	"dd-api-key",
-	"dd-application-key",
-	"x-honeycomb-team",
-	"x-figma-token",
-	"x-csrf-token",
-	"x-xsrf-token",
-	"sec-websocket-protocol", /* carries bearer tokens (Kubernetes, others) */
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "x-api-key",
+    "api-key",
+    "apikey",
+    "x-goog-api-key",
+    "x-anthropic-api-key",
+    "openai-api-key",
+    "x-openai-api-key",
+    "anthropic-api-key",
+    "x-auth-token",
+    "x-access-token",
+    "private-token",
+    "job-token",
+    "x-vault-token",
+    "x-amz-security-token",
+    "x-github-token",
+    "project-access-token",
+    "team-access-token",
+    "x-shopify-access-token",
+    "dd-api-key",
+    "dd-application-key",
+    "x-honeycomb-team",
+    "x-figma-token",
+    "x-csrf-token",
+    "x-xsrf-token",
+    "sec-websocket-protocol", /* carries bearer tokens (Kubernetes, others) */
 };
 
 bool sl_rq_credential_header(const char *name)
 {
-	static const char *const suffixes[] = {"-token", "-key", "-secret", "-password",
-					       "-credential", "-credentials", "-auth", "apikey",
-					       "-authorization", "-session"};
+	static const char *const suffixes[] = {
+	    "-token",	    "-key",  "-secret", "-password",	  "-credential",
+	    "-credentials", "-auth", "apikey",	"-authorization", "-session"};
 	size_t len = strlen(name);
 
 	for (size_t i = 0; i < sizeof(cred_headers) / sizeof(cred_headers[0]); i++)
@@ -858,10 +859,26 @@ bool sl_rq_credential_header(const char *name)
 bool sl_rq_credential_param(const char *name, size_t len)
 {
 	static const char *const names[] = {
-		"access_token", "api_key",   "apikey",	  "api-key",	    "key",
-		"token",	"auth",	     "password",  "passwd",	    "secret",
-		"client_secret", "refresh_token", "id_token", "signature", "x-amz-signature",
-		"x-amz-security-token", "sig", "session", "private_token", "code",
+	    "access_token",
+	    "api_key",
+	    "apikey",
+	    "api-key",
+	    "key",
+	    "token",
+	    "auth",
+	    "password",
+	    "passwd",
+	    "secret",
+	    "client_secret",
+	    "refresh_token",
+	    "id_token",
+	    "signature",
+	    "x-amz-signature",
+	    "x-amz-security-token",
+	    "sig",
+	    "session",
+	    "private_token",
+	    "code",
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)

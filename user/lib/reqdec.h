@@ -102,18 +102,18 @@ enum sl_rq_status {
 
 enum sl_rq_reason {
 	SL_RQ_R_NONE = 0,
-	SL_RQ_R_MALFORMED,	 /* framing or syntax the server would refuse (offset in detail) */
-	SL_RQ_R_UNSUPPORTED,	 /* a protocol, encoding or feature not decoded */
-	SL_RQ_R_LIMIT,		 /* a limit of struct sl_reqdec_limits; something was cut */
-	SL_RQ_R_BOMB,		 /* decompression beyond max_ratio */
-	SL_RQ_R_HPACK,		 /* HTTP/2 header block could not be decompressed */
-	SL_RQ_R_ENCODING,	 /* corrupt gzip/deflate/br/zstd/permessage-deflate data */
-	SL_RQ_R_JSON,		 /* a JSON body (by type or by shape) that does not parse */
-	SL_RQ_R_GRAPHQL,	 /* a GraphQL document that does not parse */
-	SL_RQ_R_UTF8,		 /* text that must be UTF-8 is not (WebSocket text) */
-	SL_RQ_R_INCOMPLETE,	 /* the connection ended inside this request */
-	SL_RQ_R_FAILED_EARLIER,	 /* bytes after an earlier unrecoverable failure */
-	SL_RQ_R_NOMEM,		 /* the process ran out of memory */
+	SL_RQ_R_MALFORMED,	/* framing or syntax the server would refuse (offset in detail) */
+	SL_RQ_R_UNSUPPORTED,	/* a protocol, encoding or feature not decoded */
+	SL_RQ_R_LIMIT,		/* a limit of struct sl_reqdec_limits; something was cut */
+	SL_RQ_R_BOMB,		/* decompression beyond max_ratio */
+	SL_RQ_R_HPACK,		/* HTTP/2 header block could not be decompressed */
+	SL_RQ_R_ENCODING,	/* corrupt gzip/deflate/br/zstd/permessage-deflate data */
+	SL_RQ_R_JSON,		/* a JSON body (by type or by shape) that does not parse */
+	SL_RQ_R_GRAPHQL,	/* a GraphQL document that does not parse */
+	SL_RQ_R_UTF8,		/* text that must be UTF-8 is not (WebSocket text) */
+	SL_RQ_R_INCOMPLETE,	/* the connection ended inside this request */
+	SL_RQ_R_FAILED_EARLIER, /* bytes after an earlier unrecoverable failure */
+	SL_RQ_R_NOMEM,		/* the process ran out of memory */
 	SL_RQ_R_MAX,
 };
 
@@ -167,10 +167,10 @@ struct sl_rq_gql_op {
 
 /* one JSON-RPC 2.0 request or notification */
 struct sl_rq_mcp {
-	char *method;	 /* "tools/call", "resources/read", ... */
-	json_t *id;	 /* NULL for a notification */
-	char *tool;	 /* tools/call: params.name; else NULL */
-	json_t *params;	 /* tools/call: params.arguments; else params (NULL if none) */
+	char *method;	/* "tools/call", "resources/read", ... */
+	json_t *id;	/* NULL for a notification */
+	char *tool;	/* tools/call: params.name; else NULL */
+	json_t *params; /* tools/call: params.arguments; else params (NULL if none) */
 };
 
 struct sl_rq {
@@ -179,28 +179,28 @@ struct sl_rq {
 	enum sl_rq_proto proto;
 	enum sl_rq_status status;
 	enum sl_rq_reason reason;
-	char detail[192]; /* what went wrong and where; "" when decoded */
-	bool truncated;	  /* a value below was cut at a limit */
+	char detail[192];   /* what went wrong and where; "" when decoded */
+	bool truncated;	    /* a value below was cut at a limit */
 	uint32_t stream_id; /* HTTP/2 stream, 0 otherwise */
 
-	char *method;	 /* "POST"; WebSocket: "WS" */
-	char *scheme;	 /* from the request, else the origin; may be NULL */
-	char *authority; /* Host / :authority, else the URL's, else the origin */
-	char *target;	 /* the request target as sent ("/a%20b?x=1") */
-	char *path;	 /* percent-decoded path (NUL bytes kept as %00) */
-	char *query;	 /* raw query string after '?', NULL when none */
-	char *userinfo;	 /* user:password@ of an absolute target (a credential) */
+	char *method;		    /* "POST"; WebSocket: "WS" */
+	char *scheme;		    /* from the request, else the origin; may be NULL */
+	char *authority;	    /* Host / :authority, else the URL's, else the origin */
+	char *target;		    /* the request target as sent ("/a%20b?x=1") */
+	char *path;		    /* percent-decoded path (NUL bytes kept as %00) */
+	char *query;		    /* raw query string after '?', NULL when none */
+	char *userinfo;		    /* user:password@ of an absolute target (a credential) */
 	struct sl_rq_param *params; /* query string, decoded */
 	uint32_t n_params;
 	struct sl_rq_header *headers;
 	uint32_t n_headers;
-	char *content_type;	/* the Content-Type value, lowercased, NULL if none */
-	char *encodings;	/* Content-Encoding (and Transfer-Encoding codings) decoded */
+	char *content_type; /* the Content-Type value, lowercased, NULL if none */
+	char *encodings;    /* Content-Encoding (and Transfer-Encoding codings) decoded */
 
-	uint8_t *body;	    /* decoded body (NUL-terminated), may be NULL */
+	uint8_t *body; /* decoded body (NUL-terminated), may be NULL */
 	size_t body_len;
-	uint64_t wire_len;  /* body bytes as sent (after chunk framing) */
-	json_t *json;	    /* the body as JSON, NULL when it is not JSON */
+	uint64_t wire_len;	  /* body bytes as sent (after chunk framing) */
+	json_t *json;		  /* the body as JSON, NULL when it is not JSON */
 	struct sl_rq_param *form; /* application/x-www-form-urlencoded body */
 	uint32_t n_form;
 

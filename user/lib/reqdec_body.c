@@ -51,8 +51,7 @@ static char *pct_decode(const char *s, size_t len, bool plus, bool keep_nul, siz
 	return o;
 }
 
-int rq_parse_params(const char *s, size_t len, struct sl_rq_param **out, uint32_t *n,
-		    uint32_t max)
+int rq_parse_params(const char *s, size_t len, struct sl_rq_param **out, uint32_t *n, uint32_t max)
 {
 	size_t i = 0;
 
@@ -145,7 +144,8 @@ int rq_set_target(struct sl_rq *r, const char *t, size_t len, bool connect, bool
 	}
 	if (u.field_set & (1 << UF_SCHEMA)) {
 		free(r->scheme);
-		r->scheme = rq_strndup(t + u.field_data[UF_SCHEMA].off, u.field_data[UF_SCHEMA].len);
+		r->scheme =
+		    rq_strndup(t + u.field_data[UF_SCHEMA].off, u.field_data[UF_SCHEMA].len);
 		if (r->scheme)
 			for (char *c = r->scheme; *c; c++)
 				*c = tolower((unsigned char)*c);
@@ -156,8 +156,9 @@ int rq_set_target(struct sl_rq *r, const char *t, size_t len, bool connect, bool
 		bool v6 = memchr(h, ':', hl) != NULL;
 		char buf[600];
 
-		snprintf(buf, sizeof(buf), "%s%.*s%s%s%.*s", v6 ? "[" : "", (int)(hl > 512 ? 512 : hl),
-			 h, v6 ? "]" : "", u.field_set & (1 << UF_PORT) ? ":" : "",
+		snprintf(buf, sizeof(buf), "%s%.*s%s%s%.*s", v6 ? "[" : "",
+			 (int)(hl > 512 ? 512 : hl), h, v6 ? "]" : "",
+			 u.field_set & (1 << UF_PORT) ? ":" : "",
 			 u.field_set & (1 << UF_PORT) ? (int)u.field_data[UF_PORT].len : 0,
 			 t + u.field_data[UF_PORT].off);
 		free(r->authority);
@@ -174,14 +175,15 @@ int rq_set_target(struct sl_rq *r, const char *t, size_t len, bool connect, bool
 			return -ENOMEM;
 	}
 	if (u.field_set & (1 << UF_PATH))
-		r->path = pct_decode(t + u.field_data[UF_PATH].off, u.field_data[UF_PATH].len, false,
-				     true, NULL);
+		r->path = pct_decode(t + u.field_data[UF_PATH].off, u.field_data[UF_PATH].len,
+				     false, true, NULL);
 	else
 		r->path = strdup("/");
 	if (!r->path)
 		return -ENOMEM;
 	if (u.field_set & (1 << UF_QUERY))
-		return set_query(r, t + u.field_data[UF_QUERY].off, u.field_data[UF_QUERY].len, max);
+		return set_query(r, t + u.field_data[UF_QUERY].off, u.field_data[UF_QUERY].len,
+				 max);
 	return 0;
 }
 
@@ -196,11 +198,11 @@ static bool too_deep(const json_t *v, uint32_t depth, uint32_t max)
 	if (depth > max)
 		return true;
 	if (json_is_object(v)) {
-		json_object_foreach((json_t *)v, k, c)
+		json_object_foreach ((json_t *)v, k, c)
 			if (too_deep(c, depth + 1, max))
 				return true;
 	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, c)
+		json_array_foreach (v, i, c)
 			if (too_deep(c, depth + 1, max))
 				return true;
 	}
@@ -381,7 +383,7 @@ static void parse_json(struct sl_reqdec *d, struct sl_rq *r, const char *s, size
 				       json_array_size(v), d->lim.max_items);
 			return;
 		}
-		json_array_foreach(v, i, c)
+		json_array_foreach (v, i, c)
 			json_entry(d, r, c);
 	} else {
 		json_entry(d, r, v);
@@ -448,8 +450,9 @@ void rq_parse_body(struct sl_reqdec *d, struct sl_rq *r)
 	if (strstr(ct, "application/graphql")) {
 		gql_doc(d, r, s, len, NULL, NULL);
 		if (!looks_graphql(s, len))
-			rq_undecidable(r, SL_RQ_R_GRAPHQL, "application/graphql body is not a "
-							    "GraphQL document");
+			rq_undecidable(r, SL_RQ_R_GRAPHQL,
+				       "application/graphql body is not a "
+				       "GraphQL document");
 		return;
 	}
 	{

@@ -218,9 +218,9 @@ static enum sl_rq_reason zstd_stage(struct sl_reqdec *d, const uint8_t *in, size
 		o->len += ob.pos;
 		if (ZSTD_isError(zr))
 			FAIL(ZSTD_getErrorCode(zr) == ZSTD_error_frameParameter_windowTooLarge ||
-					     ZSTD_getErrorCode(zr) == ZSTD_error_memory_allocation
-				     ? SL_RQ_R_LIMIT
-				     : SL_RQ_R_ENCODING,
+				     ZSTD_getErrorCode(zr) == ZSTD_error_memory_allocation
+				 ? SL_RQ_R_LIMIT
+				 : SL_RQ_R_ENCODING,
 			     "zstd: %s at body byte %zu", ZSTD_getErrorName(zr), ib.pos);
 		if (ib.pos == ib.size && zr != 0 && ob.pos < ob.size)
 			FAIL(SL_RQ_R_ENCODING, "zstd: truncated stream (%zu bytes)", len);
@@ -289,7 +289,8 @@ enum sl_rq_reason rq_decode_body(struct sl_reqdec *d, const char *codings, const
 		if (why != SL_RQ_R_NONE)
 			break;
 	}
-	if (why == SL_RQ_R_LIMIT && len && cur_len / len > d->lim.max_ratio && cur_len > (1u << 20)) {
+	if (why == SL_RQ_R_LIMIT && len && cur_len / len > d->lim.max_ratio &&
+	    cur_len > (1u << 20)) {
 		size_t l = strlen(detail);
 
 		snprintf(detail + l, dsize - l, " from %zu sent (ratio over %u: a bomb)", len,

@@ -238,8 +238,8 @@ static bool next(struct gp *g)
 	size_t i = g->pos;
 
 	for (;;) {
-		while (i < g->len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r' ||
-				      s[i] == ','))
+		while (i < g->len &&
+		       (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r' || s[i] == ','))
 			i++;
 		if (g->len - i >= 3 && memcmp(s + i, "\xef\xbb\xbf", 3) == 0) {
 			i += 3;
@@ -553,8 +553,8 @@ static bool add_field(struct gp *g, struct root *root, char *alias, char *name,
 		return fail(g, SL_RQ_R_NOMEM, "out of memory");
 	}
 	root->fields = nf;
-	nf[root->n_fields++] = (struct sl_rq_gql_field){
-		.name = name, .alias = alias, .args = args, .n_args = n_args};
+	nf[root->n_fields++] =
+	    (struct sl_rq_gql_field){.name = name, .alias = alias, .args = args, .n_args = n_args};
 	return true;
 }
 
@@ -570,8 +570,8 @@ static bool selection(struct gp *g, struct root *root, uint32_t depth)
 			if (!n)
 				return false;
 			if (root) {
-				char **ns = realloc(root->spreads,
-						    (root->n_spreads + 1) * sizeof(*ns));
+				char **ns =
+				    realloc(root->spreads, (root->n_spreads + 1) * sizeof(*ns));
 
 				if (!ns) {
 					free(n);
@@ -769,13 +769,13 @@ static json_t *subst(json_t *v, const json_t *vars, const json_t *defaults)
 	}
 	if (json_is_object(v)) {
 		out = json_object();
-		json_object_foreach(v, k, c)
+		json_object_foreach (v, k, c)
 			json_object_set_new(out, k, subst(c, vars, defaults));
 		return out;
 	}
 	if (json_is_array(v)) {
 		out = json_array();
-		json_array_foreach(v, i, c)
+		json_array_foreach (v, i, c)
 			json_array_append_new(out, subst(c, vars, defaults));
 		return out;
 	}
@@ -861,8 +861,8 @@ void rq_gql_free_ops(struct sl_rq_gql_op *ops, uint32_t n)
 }
 
 enum sl_rq_reason rq_gql_parse(const struct sl_reqdec_limits *lim, const char *doc, size_t len,
-			       const json_t *variables, const char *operation_name,
-			       struct sl_rq *r, char *detail, size_t dsize)
+			       const json_t *variables, const char *operation_name, struct sl_rq *r,
+			       char *detail, size_t dsize)
 {
 	struct gp g = {.lim = lim, .s = doc, .len = len, .err = detail, .esize = dsize};
 

@@ -168,13 +168,13 @@ static int on_message_complete(http_parser *p)
 }
 
 static const http_parser_settings settings = {
-	.on_message_begin = on_message_begin,
-	.on_url = on_url,
-	.on_header_field = on_header_field,
-	.on_header_value = on_header_value,
-	.on_headers_complete = on_headers_complete,
-	.on_body = on_body,
-	.on_message_complete = on_message_complete,
+    .on_message_begin = on_message_begin,
+    .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
 };
 
 void rd_h1_reset(struct sl_reqdec *d)
@@ -242,8 +242,8 @@ size_t rd_h1_feed(struct sl_reqdec *d, const uint8_t *buf, size_t len)
 	}
 	if (err != HPE_OK) {
 		uint64_t at = d->off + n;
-		enum sl_rq_reason why = err == HPE_HEADER_OVERFLOW ? SL_RQ_R_LIMIT
-								  : SL_RQ_R_MALFORMED;
+		enum sl_rq_reason why =
+		    err == HPE_HEADER_OVERFLOW ? SL_RQ_R_LIMIT : SL_RQ_R_MALFORMED;
 
 		rd_fail(d, why, at, "HTTP/1.1: %s at offset %llu", http_errno_description(err),
 			(unsigned long long)at);

@@ -20,9 +20,9 @@
 
 static const char *frame_name(uint8_t t)
 {
-	static const char *const names[] = {"DATA",	     "HEADERS", "PRIORITY", "RST_STREAM",
-					    "SETTINGS",	     "PUSH_PROMISE", "PING", "GOAWAY",
-					    "WINDOW_UPDATE", "CONTINUATION"};
+	static const char *const names[] = {
+	    "DATA",	    "HEADERS", "PRIORITY", "RST_STREAM",    "SETTINGS",
+	    "PUSH_PROMISE", "PING",    "GOAWAY",   "WINDOW_UPDATE", "CONTINUATION"};
 
 	return t < sizeof(names) / sizeof(names[0]) ? names[t] : "extension";
 }
@@ -79,8 +79,7 @@ static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void *ud
 	d->streams = b;
 	d->n_streams++;
 	/* the real server's windows are unknown: never refuse a body for flow control */
-	nghttp2_session_set_local_window_size(s, NGHTTP2_FLAG_NONE, f->hd.stream_id,
-					      H2_MAX_WINDOW);
+	nghttp2_session_set_local_window_size(s, NGHTTP2_FLAG_NONE, f->hd.stream_id, H2_MAX_WINDOW);
 	return 0;
 }
 
@@ -90,8 +89,8 @@ static void set_str(char **dst, const uint8_t *v, size_t len)
 	*dst = rq_strndup((const char *)v, len);
 }
 
-static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name,
-		     size_t nlen, const uint8_t *value, size_t vlen, uint8_t flags, void *ud)
+static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name, size_t nlen,
+		     const uint8_t *value, size_t vlen, uint8_t flags, void *ud)
 {
 	struct sl_reqdec *d = ud;
 	struct rq_build *b = stream_find(d, f->hd.stream_id, NULL);
@@ -241,8 +240,8 @@ int rd_h2_start(struct sl_reqdec *d)
 	nghttp2_session_callbacks *cb = NULL;
 	nghttp2_option *opt = NULL;
 	nghttp2_settings_entry iv[] = {
-		{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, (uint32_t)H2_MAX_WINDOW},
-		{NGHTTP2_SETTINGS_MAX_FRAME_SIZE, (1u << 24) - 1},
+	    {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, (uint32_t)H2_MAX_WINDOW},
+	    {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, (1u << 24) - 1},
 	};
 	int err = -ENOMEM;
 
@@ -333,8 +332,8 @@ size_t rd_h2_feed(struct sl_reqdec *d, const uint8_t *buf, size_t len)
 		ssize_t rv;
 
 		if (!nghttp2_session_want_read(d->h2)) {
-			rd_fail(d, SL_RQ_R_MALFORMED,
-				d->off + done, "HTTP/2 bytes after the session ended (GOAWAY) at offset %llu",
+			rd_fail(d, SL_RQ_R_MALFORMED, d->off + done,
+				"HTTP/2 bytes after the session ended (GOAWAY) at offset %llu",
 				(unsigned long long)(d->off + done));
 			return len;
 		}
@@ -352,8 +351,8 @@ size_t rd_h2_feed(struct sl_reqdec *d, const uint8_t *buf, size_t len)
 			memcpy(d->h2_hdr + d->h2_hdr_len, buf + done, n);
 			d->h2_hdr_len += n;
 			if (d->h2_hdr_len == 9) {
-				d->h2_left = (uint64_t)d->h2_hdr[0] << 16 | d->h2_hdr[1] << 8 |
-					     d->h2_hdr[2];
+				d->h2_left =
+				    (uint64_t)d->h2_hdr[0] << 16 | d->h2_hdr[1] << 8 | d->h2_hdr[2];
 				d->h2_type = d->h2_hdr[3];
 				d->h2_sid = ((uint32_t)d->h2_hdr[5] << 24 | d->h2_hdr[6] << 16 |
 					     d->h2_hdr[7] << 8 | d->h2_hdr[8]) &

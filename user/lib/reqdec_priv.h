@@ -28,13 +28,13 @@ struct rq_build {
 	size_t header_bytes;
 	uint8_t *wire; /* body as sent (accounted memory) */
 	size_t wire_len, wire_cap;
-	uint64_t wire_total; /* body bytes seen, kept or not */
-	bool emitted;	     /* handed out early (undecidable): the rest is skipped */
-	bool ws_upgrade;     /* Upgrade: websocket */
-	bool h2c_upgrade;    /* Upgrade: h2c */
-	bool ws_deflate;     /* offered permessage-deflate */
+	uint64_t wire_total;	 /* body bytes seen, kept or not */
+	bool emitted;		 /* handed out early (undecidable): the rest is skipped */
+	bool ws_upgrade;	 /* Upgrade: websocket */
+	bool h2c_upgrade;	 /* Upgrade: h2c */
+	bool ws_deflate;	 /* offered permessage-deflate */
 	bool authority_from_url; /* absolute-form target: Host does not override it */
-	char *ce, *te;	     /* Content-Encoding, Transfer-Encoding codings (accounted) */
+	char *ce, *te;		 /* Content-Encoding, Transfer-Encoding codings (accounted) */
 	/* HTTP/1.1 header being received (callbacks split names and values) */
 	uint8_t *hname, *hval, *url;
 	size_t hname_len, hname_cap, hval_len, hval_cap, url_len, url_cap;
@@ -53,7 +53,7 @@ struct rd_ws {
 	uint8_t hdr[14];
 	size_t hdr_len, hdr_need;
 	uint64_t frame_off; /* stream offset of the current frame */
-	uint64_t remain; /* payload bytes of the current frame still to come */
+	uint64_t remain;    /* payload bytes of the current frame still to come */
 	uint8_t mask[4];
 	uint64_t mask_pos;
 	uint8_t opcode; /* current frame */
@@ -96,14 +96,20 @@ struct sl_reqdec {
 	uint64_t hp_base; /* stream offset of the buffer being parsed */
 	bool hp_init;
 	struct rq_build *h1;
-	enum { RD_UP_NONE, RD_UP_WS, RD_UP_H2C, RD_UP_CONNECT, RD_UP_OTHER } h1_up;
+	enum {
+		RD_UP_NONE,
+		RD_UP_WS,
+		RD_UP_H2C,
+		RD_UP_CONNECT,
+		RD_UP_OTHER
+	} h1_up;
 	/* HTTP/2 */
 	struct nghttp2_session *h2;
 	struct rq_build *streams;
 	uint32_t n_streams;
-	int h2_lib_err;	  /* last nghttp2 error code reported by the library */
-	char h2_msg[96];  /* and its message */
-	size_t h2_skip;	  /* preface bytes still to pass */
+	int h2_lib_err;	   /* last nghttp2 error code reported by the library */
+	char h2_msg[96];   /* and its message */
+	size_t h2_skip;	   /* preface bytes still to pass */
 	uint8_t h2_hdr[9]; /* frame header being read (frame boundaries for offsets) */
 	size_t h2_hdr_len;
 	uint64_t h2_left; /* payload bytes of the current frame still to come */
@@ -125,14 +131,14 @@ int rd_append(struct sl_reqdec *d, uint8_t **buf, size_t *len, size_t *cap, cons
 
 /* the connection cannot be followed any more (first failure sticks) */
 void rd_fail(struct sl_reqdec *d, enum sl_rq_reason reason, uint64_t off, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /* a new request of proto starting at stream offset off; NULL: out of memory */
 struct rq_build *rd_begin(struct sl_reqdec *d, enum sl_rq_proto proto, uint64_t off);
 void rd_build_free(struct sl_reqdec *d, struct rq_build *b);
 /* the request can no longer be decoded: hand it out now (once), skip the rest */
-void rd_give_up(struct sl_reqdec *d, struct rq_build *b, enum sl_rq_reason reason,
-		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void rd_give_up(struct sl_reqdec *d, struct rq_build *b, enum sl_rq_reason reason, const char *fmt,
+		...) __attribute__((format(printf, 4, 5)));
 /* a header field of b; false: b was given up (a limit) */
 bool rd_header(struct sl_reqdec *d, struct rq_build *b, const char *name, size_t nlen,
 	       const char *value, size_t vlen, bool trailer);
@@ -147,7 +153,7 @@ struct rq_node *rd_node_new(struct sl_reqdec *d, enum sl_rq_proto proto, uint64_
 
 /* mark r undecidable; the first reason stays */
 void rq_undecidable(struct sl_rq *r, enum sl_rq_reason reason, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void rq_vundecidable(struct sl_rq *r, enum sl_rq_reason reason, const char *fmt, va_list ap);
 /*
  * The request target "/p?q", absolute-form or authority-form (CONNECT):
@@ -184,12 +190,11 @@ void rd_zfree(void *opaque, void *p);
 void rq_parse_body(struct sl_reqdec *d, struct sl_rq *r);
 /* GraphQL document text → operations (reqdec_gql.c); variables may be NULL */
 enum sl_rq_reason rq_gql_parse(const struct sl_reqdec_limits *lim, const char *doc, size_t len,
-			       const json_t *variables, const char *operation_name,
-			       struct sl_rq *r, char *detail, size_t dsize);
+			       const json_t *variables, const char *operation_name, struct sl_rq *r,
+			       char *detail, size_t dsize);
 void rq_gql_free_ops(struct sl_rq_gql_op *ops, uint32_t n);
 /* percent-decode a query string or form body into params (plus: '+' is space) */
-int rq_parse_params(const char *s, size_t len, struct sl_rq_param **out, uint32_t *n,
-		    uint32_t max);
+int rq_parse_params(const char *s, size_t len, struct sl_rq_param **out, uint32_t *n, uint32_t max);
 /* canonical text of r (reqdec_text.c) */
 void rq_build_text(const struct sl_reqdec_limits *lim, struct sl_rq *r);
 

@@ -85,7 +85,7 @@ static void tb_leaves(struct tb *t, const json_t *v, char *path, size_t plen, si
 	size_t i;
 
 	if (json_is_object(v)) {
-		json_object_foreach((json_t *)v, k, c) {
+		json_object_foreach ((json_t *)v, k, c) {
 			int n = snprintf(path + plen, pcap - plen, "%s%s", plen ? "." : "", k);
 
 			tb_leaves(t, c, path, n > 0 && plen + n < pcap ? plen + n : pcap - 1, pcap);
@@ -94,7 +94,7 @@ static void tb_leaves(struct tb *t, const json_t *v, char *path, size_t plen, si
 		return;
 	}
 	if (json_is_array(v)) {
-		json_array_foreach(v, i, c) {
+		json_array_foreach (v, i, c) {
 			int n = snprintf(path + plen, pcap - plen, "[%zu]", i);
 
 			tb_leaves(t, c, path, n > 0 && plen + n < pcap ? plen + n : pcap - 1, pcap);
@@ -113,7 +113,7 @@ static void tb_leaves(struct tb *t, const json_t *v, char *path, size_t plen, si
 
 static const char *gql_type(enum sl_rq_gql_type t)
 {
-	return t == SL_RQ_GQL_MUTATION	   ? "mutation"
+	return t == SL_RQ_GQL_MUTATION	     ? "mutation"
 	       : t == SL_RQ_GQL_SUBSCRIPTION ? "subscription"
 					     : "query";
 }
@@ -339,10 +339,14 @@ size_t sl_rq_summary(const struct sl_rq *r, char *buf, size_t size)
 	if (r->proto == SL_RQ_WS)
 		tb_fmt(&t, "websocket %s ", r->ws_opcode == 1 ? "text" : "binary");
 	else
-		tb_fmt(&t, "%s %s ", r->proto == SL_RQ_HTTP2 ? "HTTP/2" : r->proto == SL_RQ_HTTP1 ? "HTTP/1.1" : "?",
+		tb_fmt(&t, "%s %s ",
+		       r->proto == SL_RQ_HTTP2	 ? "HTTP/2"
+		       : r->proto == SL_RQ_HTTP1 ? "HTTP/1.1"
+						 : "?",
 		       r->method ? r->method : "-");
 	if (r->authority || r->path) {
-		tb_put(&t, r->authority ? r->authority : "", r->authority ? strlen(r->authority) : 0);
+		tb_put(&t, r->authority ? r->authority : "",
+		       r->authority ? strlen(r->authority) : 0);
 		tb_str(&t, r->path ? r->path : "");
 	}
 	for (uint32_t i = 0; i < r->n_gql; i++)

@@ -65,7 +65,7 @@ static void msg_reset(struct rd_ws *ws)
 
 /* the message cannot be decoded: hand out what there is, skip its rest */
 static void msg_give_up(struct sl_reqdec *d, enum sl_rq_reason why, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void msg_give_up(struct sl_reqdec *d, enum sl_rq_reason why, const char *fmt, ...)
 {
 	struct rd_ws *ws = &d->ws;
@@ -131,7 +131,7 @@ static enum sl_rq_reason inflate_msg(struct sl_reqdec *d, struct sl_rq *r)
 				if (len == cap) {
 					bool bomb = len > (1u << 20) &&
 						    len / (ws->msg_len ? ws->msg_len : 1) >
-							    d->lim.max_ratio;
+							d->lim.max_ratio;
 
 					why = bomb ? SL_RQ_R_BOMB : SL_RQ_R_LIMIT;
 					rq_undecidable(r, why,
@@ -266,9 +266,10 @@ static bool frame_start(struct sl_reqdec *d, uint64_t at)
 			len = len << 8 | h[2 + i];
 		mo = 10;
 		if (len >> 63) {
-			rd_fail(d, SL_RQ_R_MALFORMED,
-				at, "WebSocket frame at offset %llu: 64-bit length with the top bit set",
-				(unsigned long long)at);
+			rd_fail(
+			    d, SL_RQ_R_MALFORMED, at,
+			    "WebSocket frame at offset %llu: 64-bit length with the top bit set",
+			    (unsigned long long)at);
 			return false;
 		}
 	}
@@ -281,13 +282,14 @@ static bool frame_start(struct sl_reqdec *d, uint64_t at)
 	memcpy(ws->mask, h + mo, 4);
 	ws->control = op >= 8;
 	if (ws->closed) {
-		rd_fail(d, SL_RQ_R_MALFORMED, at, "WebSocket frame at offset %llu after a close frame",
+		rd_fail(d, SL_RQ_R_MALFORMED, at,
+			"WebSocket frame at offset %llu after a close frame",
 			(unsigned long long)at);
 		return false;
 	}
 	if (!ws->masked || (h[0] & 0x30) || (ws->rsv1 && (!ws->deflate_ok || ws->control))) {
-		rd_fail(d, SL_RQ_R_MALFORMED, at,
-			"WebSocket frame at offset %llu: %s", (unsigned long long)at,
+		rd_fail(d, SL_RQ_R_MALFORMED, at, "WebSocket frame at offset %llu: %s",
+			(unsigned long long)at,
 			!ws->masked ? "a client frame without a mask"
 				    : "reserved bits set that were not negotiated");
 		return false;
@@ -306,8 +308,8 @@ static bool frame_start(struct sl_reqdec *d, uint64_t at)
 	}
 	if (op == 0) {
 		if (!ws->in_message || ws->rsv1) {
-			rd_fail(d, SL_RQ_R_MALFORMED, at,
-				"WebSocket frame at offset %llu: %s", (unsigned long long)at,
+			rd_fail(d, SL_RQ_R_MALFORMED, at, "WebSocket frame at offset %llu: %s",
+				(unsigned long long)at,
 				ws->rsv1 ? "RSV1 on a continuation frame"
 					 : "a continuation without a message");
 			return false;
@@ -374,7 +376,10 @@ size_t rd_ws_feed(struct sl_reqdec *d, const uint8_t *buf, size_t len)
 			if (ws->hdr_need == 2) {
 				uint8_t l7 = ws->hdr[1] & 0x7f;
 
-				ws->hdr_need = 2 + (l7 == 126 ? 2 : l7 == 127 ? 8 : 0) +
+				ws->hdr_need = 2 +
+					       (l7 == 126   ? 2
+						: l7 == 127 ? 8
+							    : 0) +
 					       (ws->hdr[1] & 0x80 ? 4 : 0);
 				if (ws->hdr_need > 2)
 					continue;

@@ -78,8 +78,6 @@ static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void *ud
 	b->next = d->streams;
 	d->streams = b;
 	d->n_streams++;
-	/* the real server's windows are unknown: never refuse a body for flow control */
-	nghttp2_session_set_local_window_size(s, NGHTTP2_FLAG_NONE, f->hd.stream_id, H2_MAX_WINDOW);
 	return 0;
 }
 
@@ -159,6 +157,11 @@ static int on_frame(nghttp2_session *s, const nghttp2_frame *f, void *ud)
 {
 	struct sl_reqdec *d = ud;
 
+	/* the real server's windows are unknown: never refuse a body for flow
+	 * control (the stream exists from here on, not yet at begin_headers) */
+	if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST)
+		nghttp2_session_set_local_window_size(s, NGHTTP2_FLAG_NONE, f->hd.stream_id,
+						      H2_MAX_WINDOW);
 	if ((f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA) &&
 	    (f->hd.flags & NGHTTP2_FLAG_END_STREAM))
 		complete(d, s, f->hd.stream_id);
@@ -205,6 +208,21 @@ static int on_close(nghttp2_session *s, int32_t id, uint32_t code, void *ud)
 	return 0;
 }
 
+/* the session sends GOAWAY only to end the connection on an error */
+static int on_send(nghttp2_session *s, const nghttp2_frame *f, void *ud)
+{
+	struct sl_reqdec *d = ud;
+
+	if (f->hd.type == NGHTTP2_GOAWAY && !d->h2_lib_err) {
+		d->h2_lib_err = NGHTTP2_ERR_PROTO;
+		snprintf(d->h2_msg, sizeof(d->h2_msg), "connection error %s",
+			 nghttp2_http2_strerror(f->goaway.error_code));
+	}
+	if (f->hd.type == NGHTTP2_GOAWAY)
+		d->h2_goaway = true;
+	return 0;
+}
+
 static int on_error(nghttp2_session *s, int code, const char *msg, size_t len, void *ud)
 {
 	struct sl_reqdec *d = ud;
@@ -239,8 +257,10 @@ int rd_h2_start(struct sl_reqdec *d)
 	nghttp2_mem mem = {d, h2_malloc, h2_free, h2_calloc, h2_realloc};
 	nghttp2_session_callbacks *cb = NULL;
 	nghttp2_option *opt = NULL;
+	/* frames as large as the real server may have allowed (applied at the
+	 * client's SETTINGS ACK, which comes before it sends them). No
+	 * INITIAL_WINDOW_SIZE: each stream's window is opened when it starts */
 	nghttp2_settings_entry iv[] = {
-	    {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, (uint32_t)H2_MAX_WINDOW},
 	    {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, (1u << 24) - 1},
 	};
 	int err = -ENOMEM;
@@ -254,11 +274,12 @@ int rd_h2_start(struct sl_reqdec *d)
 	nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(cb, on_invalid);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_close);
 	nghttp2_session_callbacks_set_error_callback2(cb, on_error);
+	nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_send);
 	/* a header block of any size reaches the callbacks, which apply the limit */
 	nghttp2_option_set_max_settings(opt, 64);
 	if (nghttp2_session_server_new3(&d->h2, cb, d, opt, &mem))
 		goto out;
-	if (nghttp2_submit_settings(d->h2, NGHTTP2_FLAG_NONE, iv, 2) ||
+	if (nghttp2_submit_settings(d->h2, NGHTTP2_FLAG_NONE, iv, 1) ||
 	    nghttp2_session_set_local_window_size(d->h2, NGHTTP2_FLAG_NONE, 0, H2_MAX_WINDOW))
 		goto out;
 	d->proto = SL_RQ_HTTP2;
@@ -294,6 +315,7 @@ void rd_h2_reset(struct sl_reqdec *d)
 		b = next;
 	}
 	d->h2_lib_err = 0;
+	d->h2_goaway = false;
 	d->h2_msg[0] = '\0';
 }
 
@@ -331,12 +353,6 @@ size_t rd_h2_feed(struct sl_reqdec *d, const uint8_t *buf, size_t len)
 		size_t n = len - done;
 		ssize_t rv;
 
-		if (!nghttp2_session_want_read(d->h2)) {
-			rd_fail(d, SL_RQ_R_MALFORMED, d->off + done,
-				"HTTP/2 bytes after the session ended (GOAWAY) at offset %llu",
-				(unsigned long long)(d->off + done));
-			return len;
-		}
 		/* one piece: the preface, a frame header, or (part of) a payload */
 		if (d->h2_skip) {
 			if (n > d->h2_skip)
@@ -367,15 +383,16 @@ size_t rd_h2_feed(struct sl_reqdec *d, const uint8_t *buf, size_t len)
 		d->h2_msg[0] = '\0';
 		d->h2_lib_err = 0;
 		rv = nghttp2_session_mem_recv(d->h2, buf + done, n);
+		if (rv >= 0)
+			drain(d);
 		if (d->mode != RD_H2)
 			return len;
 		if (rv < 0 || (size_t)rv != n) {
 			h2_failed(d, rv < 0 ? rv : NGHTTP2_ERR_PROTO);
 			return len;
 		}
-		drain(d);
-		if (!nghttp2_session_want_read(d->h2) && d->h2_lib_err) {
-			/* the session ended the connection (GOAWAY after an error) */
+		if (d->h2_goaway) {
+			/* the session ended the connection: it reads no more */
 			h2_failed(d, 0);
 			return len;
 		}

@@ -109,6 +109,7 @@ struct sl_reqdec {
 	uint32_t n_streams;
 	int h2_lib_err;	   /* last nghttp2 error code reported by the library */
 	char h2_msg[96];   /* and its message */
+	bool h2_goaway;	   /* the session ended the connection (it sent GOAWAY) */
 	size_t h2_skip;	   /* preface bytes still to pass */
 	uint8_t h2_hdr[9]; /* frame header being read (frame boundaries for offsets) */
 	size_t h2_hdr_len;

@@ -53,6 +53,8 @@ CLI_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(CLI_SRCS))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 UNIT_HELPER_SRCS := $(filter-out tests/unit/test_%.c,$(wildcard tests/unit/*.c))
+# tests compress what the request decoder decodes
+TEST_LDLIBS := $(shell $(PKG_CONFIG) --libs libbrotlienc 2>/dev/null)
 
 # kernel tests: test BPF programs run with BPF_PROG_TEST_RUN (root)
 KTEST_DIR := $(OUTPUT)/tests/kernel
@@ -100,7 +102,7 @@ $(BIN)/scopelock: $(CLI_OBJS) $(LIB) | $(BIN)
 
 $(OUTPUT)/tests/%: tests/unit/%.c $(UNIT_HELPER_SRCS) $(LIB) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(UNIT_HELPER_SRCS) $(LIB) $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(UNIT_HELPER_SRCS) $(LIB) $(LDLIBS) $(TEST_LDLIBS) -lcmocka -o $@
 
 $(KTEST_DIR)/%.bpf.o: tests/kernel/%.bpf.c $(BPF_HDRS) $(wildcard tests/kernel/*.h)
 	$(call msg,BPF,$@)

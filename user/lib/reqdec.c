@@ -505,7 +505,7 @@ static void rd_finish(struct sl_reqdec *d, struct rq_build *b, bool decode)
 	}
 	free(enc);
 	/* a body cut at a limit is not parsed: its JSON would not be complete */
-	if (decode && r->body && !r->truncated)
+	if (decode && !r->truncated)
 		rq_parse_body(d, r);
 	rq_build_text(&d->lim, r);
 	rd_enqueue(d, b->n);
@@ -689,10 +689,17 @@ static size_t feed_mode(struct sl_reqdec *d, const uint8_t *buf, size_t len)
 int sl_reqdec_feed(struct sl_reqdec *d, const void *data, size_t len)
 {
 	const uint8_t *buf = data;
+	bool failed_before = d->mode == RD_FAILED;
 
 	while (len > 0) {
 		size_t n;
 
+		if (d->mode == RD_FAILED && !failed_before) {
+			/* the failure's own record answers for the rest of this write */
+			d->off += len + d->pre_len;
+			d->pre_len = 0;
+			break;
+		}
 		if (d->mode == RD_FAILED) {
 			struct rq_node *fn = rd_node_new(d, d->proto, d->off);
 

@@ -67,7 +67,7 @@ static enum sl_rq_reason full(struct outbuf *o, bool nomem, const char *name, ch
 
 static enum sl_rq_reason zlib_stage(struct sl_reqdec *d, int wbits, const char *name,
 				    const uint8_t *in, size_t len, struct outbuf *o, char *detail,
-				    size_t dsize)
+				    size_t dsize, size_t *used)
 {
 	enum sl_rq_reason why = SL_RQ_R_NONE;
 	bool nomem = false, ended = false;
@@ -112,18 +112,19 @@ static enum sl_rq_reason zlib_stage(struct sl_reqdec *d, int wbits, const char *
 		FAIL(SL_RQ_R_ENCODING, "%s: %u bytes after the end of the stream", name,
 		     z.avail_in);
 out:
+	*used = (size_t)(z.next_in - in);
 	inflateEnd(&z);
 	return why;
 }
 
 static enum sl_rq_reason deflate_stage(struct sl_reqdec *d, const uint8_t *in, size_t len,
-				       struct outbuf *o, char *detail, size_t dsize)
+				       struct outbuf *o, char *detail, size_t dsize, size_t *used)
 {
 	/* "deflate" is zlib-wrapped (RFC 9110 8.4.1.2); some clients send raw
 	 * deflate, which servers also accept: a zlib header decides */
 	bool zlib = len >= 2 && (in[0] & 0x0f) == 8 && ((in[0] << 8) | in[1]) % 31 == 0;
 
-	return zlib_stage(d, zlib ? 15 : -15, "deflate", in, len, o, detail, dsize);
+	return zlib_stage(d, zlib ? 15 : -15, "deflate", in, len, o, detail, dsize, used);
 }
 
 static void *br_alloc(void *opaque, size_t n)
@@ -137,7 +138,7 @@ static void br_free(void *opaque, void *p)
 }
 
 static enum sl_rq_reason br_stage(struct sl_reqdec *d, const uint8_t *in, size_t len,
-				  struct outbuf *o, char *detail, size_t dsize)
+				  struct outbuf *o, char *detail, size_t dsize, size_t *used)
 {
 	BrotliDecoderState *s = BrotliDecoderCreateInstance(br_alloc, br_free, d);
 	enum sl_rq_reason why = SL_RQ_R_NONE;
@@ -176,6 +177,7 @@ static enum sl_rq_reason br_stage(struct sl_reqdec *d, const uint8_t *in, size_t
 	if (avail_in > 0)
 		FAIL(SL_RQ_R_ENCODING, "br: %zu bytes after the end of the stream", avail_in);
 out:
+	*used = (size_t)(next_in - in);
 	BrotliDecoderDestroyInstance(s);
 	return why;
 }
@@ -191,7 +193,7 @@ static void zstd_free(void *opaque, void *p)
 }
 
 static enum sl_rq_reason zstd_stage(struct sl_reqdec *d, const uint8_t *in, size_t len,
-				    struct outbuf *o, char *detail, size_t dsize)
+				    struct outbuf *o, char *detail, size_t dsize, size_t *used)
 {
 	ZSTD_customMem cm = {zstd_alloc, zstd_free, d};
 	ZSTD_DCtx *z = ZSTD_createDCtx_advanced(cm);
@@ -226,6 +228,7 @@ static enum sl_rq_reason zstd_stage(struct sl_reqdec *d, const uint8_t *in, size
 			FAIL(SL_RQ_R_ENCODING, "zstd: truncated stream (%zu bytes)", len);
 	}
 out:
+	*used = ib.pos;
 	ZSTD_freeDCtx(z);
 	return why;
 }
@@ -262,18 +265,30 @@ enum sl_rq_reason rq_decode_body(struct sl_reqdec *d, const char *codings, const
 		struct outbuf o = {.max = d->lim.max_body};
 		const uint8_t *src = cur ? cur : in;
 		const char *c = list[i];
+		size_t used = 0;
 
 		if (strcasecmp(c, "gzip") == 0 || strcasecmp(c, "x-gzip") == 0)
-			why = zlib_stage(d, 15 + 16, "gzip", src, cur_len, &o, detail, dsize);
+			why =
+			    zlib_stage(d, 15 + 16, "gzip", src, cur_len, &o, detail, dsize, &used);
 		else if (strcasecmp(c, "deflate") == 0)
-			why = deflate_stage(d, src, cur_len, &o, detail, dsize);
+			why = deflate_stage(d, src, cur_len, &o, detail, dsize, &used);
 		else if (strcasecmp(c, "br") == 0)
-			why = br_stage(d, src, cur_len, &o, detail, dsize);
+			why = br_stage(d, src, cur_len, &o, detail, dsize, &used);
 		else if (strcasecmp(c, "zstd") == 0)
-			why = zstd_stage(d, src, cur_len, &o, detail, dsize);
+			why = zstd_stage(d, src, cur_len, &o, detail, dsize, &used);
 		else {
 			snprintf(detail, dsize, "content coding \"%.40s\" is not decoded", c);
 			why = SL_RQ_R_UNSUPPORTED;
+		}
+		/* the output limit reached at over max_ratio times the input it took */
+		if (why == SL_RQ_R_LIMIT && o.len > (1u << 20) &&
+		    o.len / (used ? used : 1) > d->lim.max_ratio) {
+			size_t l = strlen(detail);
+
+			snprintf(detail + l, dsize - l,
+				 " from %zu bytes (ratio over %u: a decompression bomb)", used,
+				 d->lim.max_ratio);
+			why = SL_RQ_R_BOMB;
 		}
 		free(cur);
 		cur = o.p;
@@ -288,14 +303,6 @@ enum sl_rq_reason rq_decode_body(struct sl_reqdec *d, const char *codings, const
 		}
 		if (why != SL_RQ_R_NONE)
 			break;
-	}
-	if (why == SL_RQ_R_LIMIT && len && cur_len / len > d->lim.max_ratio &&
-	    cur_len > (1u << 20)) {
-		size_t l = strlen(detail);
-
-		snprintf(detail + l, dsize - l, " from %zu sent (ratio over %u: a bomb)", len,
-			 d->lim.max_ratio);
-		why = SL_RQ_R_BOMB;
 	}
 	if (cur) {
 		cur[cur_len] = '\0';

@@ -61,7 +61,8 @@ KTEST_DIR := $(OUTPUT)/tests/kernel
 KTEST_BINS := $(OUTPUT)/tests/test_decide_kernel
 
 .DELETE_ON_ERROR:
-.PHONY: all clean install uninstall test unit ktest e2e vmlinux format format-check fuzz demo bench
+.PHONY: all clean install uninstall test unit ktest e2e vmlinux format format-check fuzz demo bench \
+	reqdec-bench
 
 all: $(BIN)/scopelockd $(BIN)/scopelock ktest
 
@@ -142,6 +143,15 @@ demo: all
 # overhead against an unmonitored baseline and peer tools (root; not a test)
 bench: all
 	$(Q)bench/run.sh $(BENCH_ARGS)
+
+# the request decoder's throughput (not a test): MB/s and us per request
+reqdec-bench: $(OUTPUT)/bench/reqdec_bench
+	$(Q)$(OUTPUT)/bench/reqdec_bench
+
+$(OUTPUT)/bench/reqdec_bench: bench/reqdec_bench.c $(LIB)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h

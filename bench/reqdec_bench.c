@@ -44,18 +44,19 @@ static void gen_h1(struct buf *b, int n)
 	char h[512];
 
 	for (int i = 0; i < n; i++) {
-		int l = snprintf(h, sizeof(h),
-				 "POST /graphql/v2 HTTP/1.1\r\nHost: api.example.com\r\n"
-				 "Authorization: Bearer tok-%d\r\nContent-Type: application/json\r\n"
-				 "User-Agent: bench/1\r\nContent-Length: %zu\r\n\r\n",
-				 i, strlen(body));
+		int l =
+		    snprintf(h, sizeof(h),
+			     "POST /graphql/v2 HTTP/1.1\r\nHost: api.example.com\r\n"
+			     "Authorization: Bearer tok-%d\r\nContent-Type: application/json\r\n"
+			     "User-Agent: bench/1\r\nContent-Length: %zu\r\n\r\n",
+			     i, strlen(body));
 		put(b, h, (size_t)l);
 		put(b, body, strlen(body));
 	}
 }
 
-static ssize_t h2_read(nghttp2_session *s, int32_t id, uint8_t *out, size_t len,
-		       uint32_t *flags, nghttp2_data_source *src, void *ud)
+static ssize_t h2_read(nghttp2_session *s, int32_t id, uint8_t *out, size_t len, uint32_t *flags,
+		       nghttp2_data_source *src, void *ud)
 {
 	size_t *off = src->ptr, n = strlen(body) - *off;
 
@@ -68,17 +69,23 @@ static ssize_t h2_read(nghttp2_session *s, int32_t id, uint8_t *out, size_t len,
 	return (ssize_t)n;
 }
 
-#define NV(n, v) {(uint8_t *)(n), (uint8_t *)(v), strlen(n), strlen(v), NGHTTP2_NV_FLAG_NONE}
+#define NV(n, v)                                                                                   \
+	{                                                                                          \
+		(uint8_t *)(n), (uint8_t *)(v), strlen(n), strlen(v), NGHTTP2_NV_FLAG_NONE         \
+	}
 
 static void gen_h2(struct buf *b, int n)
 {
 	nghttp2_session_callbacks *cb;
 	nghttp2_session *s;
 	nghttp2_data_provider dp = {.read_callback = h2_read};
-	nghttp2_nv nv[] = {NV(":method", "POST"), NV(":scheme", "https"),
-			   NV(":authority", "api.example.com"), NV(":path", "/graphql/v2"),
+	nghttp2_nv nv[] = {NV(":method", "POST"),
+			   NV(":scheme", "https"),
+			   NV(":authority", "api.example.com"),
+			   NV(":path", "/graphql/v2"),
 			   NV("authorization", "Bearer tok-1"),
-			   NV("content-type", "application/json"), NV("user-agent", "bench/1")};
+			   NV("content-type", "application/json"),
+			   NV("user-agent", "bench/1")};
 	nghttp2_settings_entry iv = {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 100000};
 	const uint8_t *p;
 	ssize_t l;
@@ -130,11 +137,12 @@ static void gen_ws(struct buf *b, int n, bool compress)
 	deflateInit2(&z, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
 	for (int i = 0; i < n; i++) {
 		char m[1024];
-		int l = snprintf(m, sizeof(m),
-				 "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"tools/call\",\"params\":"
-				 "{\"name\":\"run_query\",\"arguments\":{\"sql\":\"select * from t "
-				 "where id = %d\",\"limit\":100}},\"pad\":\"%.300s\"}",
-				 i, i, pad);
+		int l =
+		    snprintf(m, sizeof(m),
+			     "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"tools/call\",\"params\":"
+			     "{\"name\":\"run_query\",\"arguments\":{\"sql\":\"select * from t "
+			     "where id = %d\",\"limit\":100}},\"pad\":\"%.300s\"}",
+			     i, i, pad);
 
 		if (!compress) {
 			ws_frame(b, 0x81, (uint8_t *)m, (size_t)l);

@@ -233,10 +233,11 @@ static void test_h2_malformed(void **state)
 
 /* ---- WebSocket ---- */
 
-static const char upgrade[] = "GET /ws HTTP/1.1\r\nHost: ws.test\r\nUpgrade: websocket\r\n"
-			      "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-			      "Sec-WebSocket-Version: 13\r\n"
-			      "Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n";
+static const char upgrade[] =
+    "GET /ws HTTP/1.1\r\nHost: ws.test\r\nUpgrade: websocket\r\n"
+    "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    "Sec-WebSocket-Version: 13\r\n"
+    "Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n";
 
 struct wsb {
 	uint8_t b[1 << 16];

@@ -215,8 +215,8 @@ static int on_send(nghttp2_session *s, const nghttp2_frame *f, void *ud)
 
 	if (f->hd.type == NGHTTP2_GOAWAY && !d->h2_lib_err) {
 		d->h2_lib_err = f->goaway.error_code == NGHTTP2_COMPRESSION_ERROR
-					? NGHTTP2_ERR_HEADER_COMP
-					: NGHTTP2_ERR_PROTO;
+				    ? NGHTTP2_ERR_HEADER_COMP
+				    : NGHTTP2_ERR_PROTO;
 		snprintf(d->h2_msg, sizeof(d->h2_msg), "connection error %s",
 			 nghttp2_http2_strerror(f->goaway.error_code));
 	}

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Build scopelock and run every test: cmocka unit tests, end-to-end tests on
-# the real kernel (root), and a bounded fuzz run of the policy parser.
+# the real kernel (root), and a bounded fuzz run of every fuzz target.
 # FUZZ_SECONDS (default 60) bounds the fuzz run.
 set -eu
 cd "$(dirname "$0")/.."
@@ -14,7 +14,7 @@ make -s unit || status=1
 echo "== end-to-end tests"
 SL_E2E_JOBS=${SL_E2E_JOBS:-2} tests/e2e/run.sh || status=1
 if [ -x tests/fuzz/run.sh ]; then
-	echo "== fuzz (policy parser, ${FUZZ_SECONDS:-60}s)"
+	echo "== fuzz (every target of tests/fuzz/run.sh, ${FUZZ_SECONDS:-60}s each)"
 	tests/fuzz/run.sh "${FUZZ_SECONDS:-60}" || status=1
 fi
 exit $status

@@ -7,7 +7,9 @@
 #   tests/fuzz/run.sh [SECONDS]      default 60 seconds per target
 #
 # Needs clang and libclang-rt-14-dev (libFuzzer, sanitizer runtimes),
-# libyaml-dev, libssl-dev, libjansson-dev. Exits non-zero when a target
+# libyaml-dev, libssl-dev, libjansson-dev, and for reqdec libnghttp2-dev,
+# libbrotli-dev, libzstd-dev, libhttp-parser-dev. FUZZ_TARGETS="reqdec" runs
+# only the targets named. Exits non-zero when a target
 # crashes, leaks, times out on an input, or fails to build; the input that
 # did it is kept as .output/fuzz/<target>/crash-* (or leak-*, timeout-*).
 # Seeds: tests/fuzz/corpus/<target>/ (read only); inputs found while running
@@ -25,7 +27,7 @@ esac
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 CLANG=${CLANG:-clang}
-targets="policy verify jwriter proto"
+targets=${FUZZ_TARGETS:-"policy verify jwriter proto reqdec"}
 
 command -v "$CLANG" >/dev/null 2>&1 || {
 	echo "fuzz: $CLANG not found (apt-get install clang libclang-rt-14-dev)" >&2
@@ -44,7 +46,9 @@ srcs_policy="user/lib/policy.c user/lib/policy_errors.c user/lib/policy_labels.c
 srcs_verify="$(ls user/lib/audit*.c) user/lib/util.c user/lib/log.c user/lib/jsonbytes.c"
 srcs_jwriter="user/lib/jwriter.c user/lib/jsonbytes.c"
 srcs_proto="user/lib/proto.c user/lib/util.c user/lib/log.c"
-LIBS="$LIBS -lz"
+srcs_reqdec="$(ls user/lib/reqdec*.c) user/lib/jwriter.c user/lib/jsonbytes.c"
+LIBS="$LIBS -lz $(pkg-config --libs libnghttp2 libbrotlidec libzstd 2>/dev/null ||
+	echo -lnghttp2 -lbrotlidec -lzstd) -lhttp_parser"
 
 fail=0
 for t in $targets; do

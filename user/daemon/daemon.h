@@ -22,8 +22,6 @@
 #define SL_DEFAULT_POLICY "/usr/local/share/scopelock/policies/default.yaml"
 #endif
 #define SL_SESSION_ID_LEN 16
-/* the verdict ring (sl_verdicts): kill and hold verdicts with their capture */
-#define SL_VERDICT_RING_BYTES (4U << 20)
 /* records of the bulk ring handled between two looks at the verdict ring */
 #define SL_VERDICT_POLL_EVERY 256
 #define SL_RECENT_MAX 512

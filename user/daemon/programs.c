@@ -196,7 +196,7 @@ int sl_programs_identify(struct sl_daemon *d, const struct sl_verdict_event *v,
 	}
 	/* the held process cannot run: the file is the one the kernel saw */
 	if ((uint64_t)st.st_ino != v->file_ino ||
-	    ((major(st.st_dev) << 20) | minor(st.st_dev)) != v->file_dev) {
+	    SL_KDEV(major(st.st_dev), minor(st.st_dev)) != v->file_dev) {
 		err = -ESTALE;
 		snprintf(id->error, sizeof(id->error), "%s is not the file the kernel held", path);
 		goto out;

@@ -179,34 +179,6 @@ json_t *sl_env_names(struct sl_daemon *d, uint64_t mask)
 	return env_names(d->pol[0].policy, mask);
 }
 
-static const char *target_class_name(uint32_t cls)
-{
-	switch (cls) {
-	case SL_KTGT_IN_SCOPE:
-		return "in_scope";
-	case SL_KTGT_OUTSIDE:
-		return "outside_scope";
-	case SL_KTGT_UNKNOWN:
-		return "unknown";
-	default:
-		return "?";
-	}
-}
-
-static const char *channel_name(uint32_t ch)
-{
-	static const char *const names[] = {"exec", "tls", "connect", "open"};
-
-	return ch < SL_ARRAY_SIZE(names) ? names[ch] : "?";
-}
-
-static const char *action_name(uint32_t a)
-{
-	static const char *const names[] = {"log", "alert", "deny", "freeze", "kill"};
-
-	return a < SL_ARRAY_SIZE(names) ? names[a] : "?";
-}
-
 /*
  * Replace every secret value in buf with "[secret sha256:...]" and list the
  * secrets found (env, fingerprint, where the policy got it). Returns a new
@@ -681,7 +653,7 @@ static void verdict_write(struct sl_daemon *d, const struct sl_pending_verdict *
 	else if (v->action == SL_KACT_DENY)
 		verdict = "denied";
 	else
-		verdict = action_name(v->action);
+		verdict = sl_policy_action_name(v->action);
 
 	snprintf(id, sizeof(id), "a%" PRIu64, ++d->alert_seq);
 	rec = json_object();
@@ -719,11 +691,12 @@ static void verdict_write(struct sl_daemon *d, const struct sl_pending_verdict *
 	json_object_set_new(rec, "session", s ? json_string(s->id) : json_null());
 	json_object_set_new(rec, "scope", s ? json_string(s->scope) : json_null());
 	json_object_set_new(rec, "rule", json_string(rule));
-	json_object_set_new(rec, "action", json_string(action_name(v->action)));
+	json_object_set_new(rec, "action", json_string(sl_policy_action_name(v->action)));
 	json_object_set_new(rec, "verdict", json_string(verdict));
 	json_object_set_new(rec, "monitor", json_boolean(monitor));
-	json_object_set_new(rec, "channel", json_string(channel_name(v->channel)));
-	json_object_set_new(rec, "target", json_string(target_class_name(v->target_class)));
+	json_object_set_new(rec, "channel", json_string(sl_policy_channel_name(v->channel)));
+	json_object_set_new(rec, "target",
+			    json_string(sl_policy_target_class_name(v->target_class)));
 	json_object_set_new(rec, "target_env", env_names(p, v->target_env));
 	json_object_set_new(rec, "taint", env_names(p, v->taint));
 	if (s && s->taint_files && json_array_size(s->taint_files))
@@ -817,7 +790,7 @@ static void verdict_write(struct sl_daemon *d, const struct sl_pending_verdict *
 				     "ALERT %s: rule %s, %s, session %s (scope %s), "
 				     "target %s",
 				     id, rule, verdict, s ? s->id : "?", s ? s->scope : "?",
-				     target_class_name(v->target_class));
+				     sl_policy_target_class_name(v->target_class));
 		json_t *c;
 		size_t i;
 

@@ -34,9 +34,6 @@ struct keyspec {
 	const char *expect; /* for "missing key" messages */
 };
 
-static const char *const mode_names[] = {"enforce", "monitor"};
-static const char *const chan_names[] = {"exec", "tls", "connect", "open"};
-static const char *const action_names[] = {"log", "alert", "deny", "freeze", "kill"};
 static const char *const format_names[] = {"auto", "raw", "env", "json"};
 static const char *const reserved_env_names[] = {"unknown", "any", "none", "all"};
 static const char *const audit_failure_names[] = {"freeze", "continue"};
@@ -1161,14 +1158,14 @@ static void parse_pattern(struct vctx *c, const struct ynode *n, struct sl_polic
 				size_t o2 = path_idx(c, i);
 				uint32_t cv;
 
-				if (get_enum(c, ch->kids[i], chan_names, 2, &cv))
+				if (get_enum(c, ch->kids[i], sl_policy_chan_names, 2, &cv))
 					channels |= SL_CHAN_BIT(cv);
 				path_restore(c, o2);
 			}
 		} else if (ch->type != YN_SEQ) {
 			uint32_t cv;
 
-			if (get_enum(c, ch, chan_names, 2, &cv))
+			if (get_enum(c, ch, sl_policy_chan_names, 2, &cv))
 				channels = SL_CHAN_BIT(cv);
 		}
 		path_restore(c, old);
@@ -1349,9 +1346,6 @@ static void parse_rule(struct vctx *c, const struct ynode *n, struct sl_policy_r
 	    {"action", true, "one of log, alert, deny, freeze or kill"},
 	    {"monitor", false, NULL},
 	};
-	static const char *const target_names[] = {"in_scope", "outside_scope", "unknown", "any"};
-	static const uint32_t target_bits[] = {SL_TARGET_IN_SCOPE, SL_TARGET_OUTSIDE,
-					       SL_TARGET_UNKNOWN, SL_TARGET_ANY};
 	const struct ynode *name, *ch, *pat, *tgt, *act, *v;
 	bool ch_ok = false, act_ok = false, tgt_ok = false, pat_ok = true;
 	size_t old;
@@ -1377,12 +1371,14 @@ static void parse_rule(struct vctx *c, const struct ynode *n, struct sl_policy_r
 	}
 	if ((ch = map_get(n, "channel"))) {
 		old = path_str(c, "channel");
-		ch_ok = get_enum(c, ch, chan_names, SL_ARRAY_SIZE(chan_names), &r->channel);
+		ch_ok = get_enum(c, ch, sl_policy_chan_names, SL_ARRAY_SIZE(sl_policy_chan_names),
+				 &r->channel);
 		path_restore(c, old);
 	}
 	if ((act = map_get(n, "action"))) {
 		old = path_str(c, "action");
-		act_ok = get_enum(c, act, action_names, SL_ARRAY_SIZE(action_names), &r->action);
+		act_ok = get_enum(c, act, sl_policy_action_names,
+				  SL_ARRAY_SIZE(sl_policy_action_names), &r->action);
 		path_restore(c, old);
 	}
 	if ((tgt = map_get(n, "target"))) {
@@ -1395,15 +1391,17 @@ static void parse_rule(struct vctx *c, const struct ynode *n, struct sl_policy_r
 				for (size_t i = 0; i < tgt->n; i++) {
 					size_t o2 = path_idx(c, i);
 
-					if (get_enum(c, tgt->kids[i], target_names, 3, &t))
-						r->target |= target_bits[t];
+					if (get_enum(c, tgt->kids[i], sl_policy_target_names, 3,
+						     &t))
+						r->target |= sl_policy_target_bits[t];
 					else
 						tgt_ok = false;
 					path_restore(c, o2);
 				}
 			}
-		} else if (get_enum(c, tgt, target_names, SL_ARRAY_SIZE(target_names), &t)) {
-			r->target = target_bits[t];
+		} else if (get_enum(c, tgt, sl_policy_target_names,
+				    SL_ARRAY_SIZE(sl_policy_target_names), &t)) {
+			r->target = sl_policy_target_bits[t];
 			tgt_ok = true;
 		}
 		path_restore(c, old);
@@ -1419,7 +1417,8 @@ static void parse_rule(struct vctx *c, const struct ynode *n, struct sl_policy_r
 			verr(c, pat,
 			     "expected no pattern for channel %s (patterns match exec argv and TLS "
 			     "plaintext; %s rules match on the target only), found %s",
-			     chan_names[r->channel], chan_names[r->channel], FOUND(pat));
+			     sl_policy_chan_names[r->channel], sl_policy_chan_names[r->channel],
+			     FOUND(pat));
 			pat_ok = false;
 		} else if (pat->type == YN_SEQ) {
 			if (want_list(c, pat, "a list of pattern names",
@@ -1468,7 +1467,7 @@ static void parse_rule(struct vctx *c, const struct ynode *n, struct sl_policy_r
 				verr(c, at,
 				     "expected a pattern for channel %s, found '%s' (a pattern for "
 				     "channel %s)",
-				     chan_names[r->channel], pt->name,
+				     sl_policy_chan_names[r->channel], pt->name,
 				     pt->channels & SL_CHAN_BIT(SL_CHAN_EXEC) ? "exec" : "tls");
 				path_restore(c, o2);
 			}
@@ -1481,20 +1480,20 @@ static void parse_rule(struct vctx *c, const struct ynode *n, struct sl_policy_r
 			verr(c, act,
 			     "expected log, alert, freeze or kill for channel %s (deny refuses a "
 			     "connect with EPERM and is for channel connect only), found 'deny'",
-			     chan_names[r->channel]);
+			     sl_policy_chan_names[r->channel]);
 		else if ((r->action == SL_ACT_KILL || r->action == SL_ACT_FREEZE) &&
 			 r->channel == SL_CHAN_CONNECT)
 			verr(c, act,
 			     "expected log, alert or deny for channel connect, found '%s' (use "
 			     "deny to stop a connect)",
-			     action_names[r->action]);
+			     sl_policy_action_names[r->action]);
 		else if (tgt_ok && pat_ok && r->n_patterns == 0 && r->target == SL_TARGET_ANY &&
 			 r->action >= SL_ACT_DENY)
 			verr(c, act,
 			     "expected log or alert for a rule without pattern and with target any "
 			     "(it would %s every %s in every session), found '%s'",
-			     r->action == SL_ACT_DENY ? "refuse" : "stop", chan_names[r->channel],
-			     action_names[r->action]);
+			     r->action == SL_ACT_DENY ? "refuse" : "stop",
+			     sl_policy_chan_names[r->channel], sl_policy_action_names[r->action]);
 		path_restore(c, old);
 	}
 }
@@ -1574,7 +1573,8 @@ static void parse_root(struct vctx *c, const struct ynode *root)
 	}
 	if ((v = map_get(root, "mode"))) {
 		old = path_str(c, "mode");
-		get_enum(c, v, mode_names, SL_ARRAY_SIZE(mode_names), &c->p->mode);
+		get_enum(c, v, sl_policy_mode_names, SL_ARRAY_SIZE(sl_policy_mode_names),
+			 &c->p->mode);
 		path_restore(c, old);
 	}
 	if ((v = map_get(root, "settings"))) {
@@ -1787,21 +1787,6 @@ int sl_policy_load_file(const char *path, struct sl_policy **out, struct sl_poli
 }
 
 /* ---- lookups ---- */
-
-const char *sl_policy_mode_name(uint32_t mode)
-{
-	return mode < SL_ARRAY_SIZE(mode_names) ? mode_names[mode] : "?";
-}
-
-const char *sl_policy_channel_name(uint32_t chan)
-{
-	return chan < SL_ARRAY_SIZE(chan_names) ? chan_names[chan] : "?";
-}
-
-const char *sl_policy_action_name(uint32_t action)
-{
-	return action < SL_ARRAY_SIZE(action_names) ? action_names[action] : "?";
-}
 
 int sl_policy_env_id(const struct sl_policy *p, const char *name)
 {

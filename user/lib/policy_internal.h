@@ -10,6 +10,15 @@
 
 #include "policy.h"
 
+/* ---- names (policy_names.c): the one table of each ---- */
+extern const char *const sl_policy_mode_names[SL_POLICY_MONITOR + 1];
+extern const char *const sl_policy_chan_names[SL_CHAN_MAX];
+extern const char *const sl_policy_action_names[SL_ACT_MAX];
+/* rule targets: the three classes, then "any" (all of them) */
+#define SL_POLICY_TARGET_NAMES 4
+extern const char *const sl_policy_target_names[SL_POLICY_TARGET_NAMES];
+extern const uint32_t sl_policy_target_bits[SL_POLICY_TARGET_NAMES];
+
 /* ---- error list (policy_errors.c) ---- */
 /* append one error; 0 or -ENOMEM (beyond SL_POLICY_MAX_ERRORS only counted) */
 int sl_perr_add(struct sl_policy_errors *errs, const char *file, uint32_t line, uint32_t col,

@@ -46,6 +46,11 @@ LIB_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS))
 LIB := $(OUTPUT)/libscopelock.a
 DAEMON_SRCS := $(sort $(wildcard user/daemon/*.c))
 DAEMON_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(DAEMON_SRCS))
+# the daemon's rooms (docs/architecture.md) as a library: main.o links it, and
+# so may unit tests
+DAEMON_MAIN := $(OUTPUT)/user/daemon/main.o
+DLIB_OBJS := $(filter-out $(DAEMON_MAIN),$(DAEMON_OBJS))
+DLIB := $(OUTPUT)/libscopelockd.a
 CLI_SRCS := $(sort $(wildcard user/cli/*.c))
 CLI_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(CLI_SRCS))
 
@@ -89,7 +94,12 @@ $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)$(AR) rcs $@ $^
 
-$(BIN)/scopelockd: $(DAEMON_OBJS) $(LIB) | $(BIN)
+$(DLIB): $(DLIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+$(BIN)/scopelockd: $(DAEMON_MAIN) $(DLIB) $(LIB) | $(BIN)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
@@ -97,9 +107,9 @@ $(BIN)/scopelock: $(CLI_OBJS) $(LIB) | $(BIN)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(OUTPUT)/tests/%: tests/unit/%.c $(UNIT_HELPER_SRCS) $(LIB) | $(OUTPUT)/tests
+$(OUTPUT)/tests/%: tests/unit/%.c $(UNIT_HELPER_SRCS) $(DLIB) $(LIB) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(UNIT_HELPER_SRCS) $(LIB) $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(UNIT_HELPER_SRCS) $(DLIB) $(LIB) $(LDLIBS) -lcmocka -o $@
 
 $(KTEST_DIR)/%.bpf.o: tests/kernel/%.bpf.c $(BPF_HDRS) $(wildcard tests/kernel/*.h)
 	$(call msg,BPF,$@)

@@ -17,9 +17,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-/* the decoders are daemon code: compiled into this test */
-#include "decode_net.c"
-#include "decode_tls.c"
+/* the decoders are daemon code: linked from libscopelockd.a */
+#include "decode.h"
 
 static json_t *decode_net(const struct sl_net_event *e, size_t len, int want_err)
 {

@@ -42,12 +42,12 @@ const char *const sl_policy_chan_names[SL_CHAN_MAX] = {
 };
 
 const char *const sl_policy_action_names[SL_ACT_MAX] = {
-    [SL_ACT_LOG] = "log",	    [SL_ACT_ALERT] = "alert", [SL_ACT_DENY] = "deny",
+    [SL_ACT_LOG] = "log",	[SL_ACT_ALERT] = "alert", [SL_ACT_DENY] = "deny",
     [SL_ACT_FREEZE] = "freeze", [SL_ACT_KILL] = "kill",
 };
 
 const char *const sl_policy_target_names[SL_POLICY_TARGET_NAMES] = {"in_scope", "outside_scope",
-								     "unknown", "any"};
+								    "unknown", "any"};
 const uint32_t sl_policy_target_bits[SL_POLICY_TARGET_NAMES] = {
     SL_TARGET_IN_SCOPE, SL_TARGET_OUTSIDE, SL_TARGET_UNKNOWN, SL_TARGET_ANY};
 
@@ -64,7 +64,7 @@ const char *sl_policy_channel_name(uint32_t chan)
 const char *sl_policy_action_name(uint32_t action)
 {
 	return action < SL_ARRAY_SIZE(sl_policy_action_names) ? sl_policy_action_names[action]
-							       : "?";
+							      : "?";
 }
 
 const char *sl_policy_target_class_name(uint32_t cls)

@@ -210,7 +210,6 @@ struct sl_daemon {
 	uint32_t inode_labels;	      /* labels by identity in force (resolved paths) */
 	bool inode_labels_truncated;
 
-	int64_t boot_to_real_ns;
 	struct timespec started;
 	char policy_sha256[65];
 };
@@ -231,9 +230,6 @@ int sl_stats_read(struct sl_daemon *d, uint64_t emitted[SL_OP_MAX],
 /* events.c */
 int sl_events_handle(void *ctx, void *data, size_t len);
 int sl_record_write(struct sl_daemon *d, json_t *rec);
-void sl_time_refresh(struct sl_daemon *d);
-json_t *sl_time_json(const struct sl_daemon *d, uint64_t boot_ns);
-json_t *sl_now_json(void);
 int sl_loss_poll(struct sl_daemon *d);
 const char *sl_loss_cause_name(unsigned int cause);
 void sl_drain(struct sl_daemon *d);

@@ -13,6 +13,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "clock.h"
 #include "daemon.h"
 #include "decode.h"
 #include "jsonbytes.h"
@@ -32,50 +33,6 @@ static const char *const loss_cause_names[SL_LOSS_MAX] = {
 const char *sl_loss_cause_name(unsigned int cause)
 {
 	return cause < SL_LOSS_MAX ? loss_cause_names[cause] : "unknown";
-}
-
-static int64_t ts_ns(const struct timespec *ts)
-{
-	return (int64_t)ts->tv_sec * 1000000000LL + ts->tv_nsec;
-}
-
-void sl_time_refresh(struct sl_daemon *d)
-{
-	struct timespec real, boot;
-
-	clock_gettime(CLOCK_BOOTTIME, &boot);
-	clock_gettime(CLOCK_REALTIME, &real);
-	d->boot_to_real_ns = ts_ns(&real) - ts_ns(&boot);
-}
-
-static json_t *format_time(int64_t ns)
-{
-	char buf[64];
-	struct tm tm;
-	time_t sec = (time_t)(ns / 1000000000LL);
-	long frac = (long)(ns % 1000000000LL);
-
-	if (frac < 0) {
-		frac += 1000000000L;
-		sec--;
-	}
-	gmtime_r(&sec, &tm);
-	snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
-	return json_string(buf);
-}
-
-json_t *sl_time_json(const struct sl_daemon *d, uint64_t boot_ns)
-{
-	return format_time((int64_t)boot_ns + d->boot_to_real_ns);
-}
-
-json_t *sl_now_json(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return format_time(ts_ns(&ts));
 }
 
 static void recent_push(struct sl_daemon *d, char *line)
@@ -100,7 +57,7 @@ int sl_record_write(struct sl_daemon *d, json_t *rec)
 	int err;
 
 	if (!json_object_get(rec, "time"))
-		json_object_set_new(rec, "time", sl_now_json());
+		json_object_set_new(rec, "time", sl_clock_now_json());
 	/* every record, whoever built it: no secret value reaches a file */
 	sl_redact_record(d, rec);
 	err = sl_audit_append(d->audit, rec, &line, NULL);
@@ -268,7 +225,7 @@ static int handle_record(struct sl_daemon *d, void *data, size_t len)
 		return 0; /* 0: keep consuming; the failure is counted below */
 	s = sl_session_by_cgroup(d, h->cgroup_id);
 	json_object_set_new(rec, "type", json_string(type));
-	json_object_set_new(rec, "time", sl_time_json(d, h->ktime_ns));
+	json_object_set_new(rec, "time", sl_clock_json(h->ktime_ns));
 	if (s) {
 		json_object_set_new(rec, "session", json_string(s->id));
 		s->events++;

@@ -21,6 +21,7 @@
 #include <bpf/libbpf.h>
 #include <openssl/evp.h>
 
+#include "clock.h"
 #include "confine.h"
 #include "daemon.h"
 #include "log.h"
@@ -330,7 +331,7 @@ static void on_timer(struct sl_daemon *d)
 		sl_loss_poll(d);
 	sl_holds_tick(d);
 	if (ticks % (60000 / TICK_MS) == 0)
-		sl_time_refresh(d);
+		sl_clock_refresh();
 	/* labelled directories created, replaced or renamed since */
 	if (ticks % (5000 / TICK_MS) == 0)
 		sl_policy_inodes_refresh(d);
@@ -473,7 +474,7 @@ int main(int argc, char **argv)
 		d.opts.cgroup_parent = cg_parent;
 	}
 	clock_gettime(CLOCK_REALTIME, &d.started);
-	sl_time_refresh(&d);
+	sl_clock_refresh();
 
 	if ((err = lock_state_dir(&d)) || (err = sl_policy_apply(&d)) ||
 	    (err = sl_fs_prepare(&d)) || (err = setup_fds(&d)) || (err = sl_cgroup_setup(&d)))

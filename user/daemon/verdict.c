@@ -22,6 +22,7 @@
 
 #include <bpf/bpf.h>
 
+#include "clock.h"
 #include "daemon.h"
 #include "decode.h"
 #include "jsonbytes.h"
@@ -686,7 +687,7 @@ static void verdict_write(struct sl_daemon *d, const struct sl_pending_verdict *
 				    v->file_fd >= 0 ? json_integer(v->file_fd) : json_null());
 		json_object_set_new(rec, "identity", idn);
 	}
-	json_object_set_new(rec, "time", sl_time_json(d, v->hdr.ktime_ns));
+	json_object_set_new(rec, "time", sl_clock_json(v->hdr.ktime_ns));
 	json_object_set_new(rec, "alert_id", json_string(id));
 	json_object_set_new(rec, "session", s ? json_string(s->id) : json_null());
 	json_object_set_new(rec, "scope", s ? json_string(s->scope) : json_null());

@@ -39,6 +39,7 @@
 #include "confine.h"
 #include "confinement.h"
 #include "daemon.h"
+#include "feature.h"
 #include "jsonbytes.h"
 #include "log.h"
 #include "policy.h"
@@ -202,18 +203,18 @@ int sl_confine_init(struct sl_daemon *d)
 		if (!cf->req || !cf->resp)
 			return -ENOMEM;
 	}
-	sl_feature_add(d, "seccomp:user_notif", cf->notify_ok, cf->notify_ok, "%s",
+	sl_feature_add(d->features, "seccomp:user_notif", cf->notify_ok, cf->notify_ok, "%s",
 		       cf->notify_ok ? "supervises session confinement (ptrace family, user "
 				       "namespaces)"
 				     : "sessions whose scope is confined cannot start");
 	abi = sl_landlock_abi();
 	if (abi >= SL_LANDLOCK_ABI_MIN)
-		sl_feature_add(d, "landlock", true, true,
+		sl_feature_add(d->features, "landlock", true, true,
 			       "ABI %d: the kernel refuses sessions the ptrace family towards "
 			       "outside processes",
 			       abi);
 	else
-		sl_feature_add(d, "landlock", false, false,
+		sl_feature_add(d->features, "landlock", false, false,
 			       "%s: the ptrace family is confined by the supervisor alone "
 			       "(/proc/PID/mem is not)",
 			       abi ? "ABI < 6 (no scopes)" : "off in this kernel");

@@ -23,6 +23,7 @@
 #include "confine.h"
 #include "confinement.h"
 #include "daemon.h"
+#include "feature.h"
 #include "decode.h"
 #include "jsonbytes.h"
 #include "log.h"
@@ -731,7 +732,7 @@ json_t *sl_status_json(struct sl_daemon *d)
 	json_object_set_new(st, "decode_errors", json_integer((json_int_t)d->decode_errors));
 	json_object_set_new(st, "cgroup_parent", json_string(d->cg_parent));
 
-	json_object_set_new(st, "features", sl_features_json(d));
+	json_object_set_new(st, "features", sl_features_json(d->features));
 
 	arr = json_array();
 	for (size_t i = 0; i < d->nsessions; i++) {

@@ -75,17 +75,8 @@ struct sl_session {
 };
 
 struct sl_daemon;
+struct sl_features;
 
-struct sl_feature {
-	const char *name;
-	bool available;
-	bool used;
-	/* when set, whether it is used now (it depends on the policy in force) */
-	bool (*used_now)(const struct sl_daemon *d);
-	char detail[160];
-};
-
-#define SL_MAX_FEATURES 32
 #define SL_MAX_LINKS 64
 
 struct sl_client;
@@ -181,8 +172,7 @@ struct sl_daemon {
 	struct sl_client *clients;
 	struct sl_confine *confine; /* the sessions' seccomp listeners (confine.c) */
 
-	struct sl_feature features[SL_MAX_FEATURES];
-	int nfeatures;
+	struct sl_features *features; /* feature.h */
 
 	/* loss accounting: last totals written to the audit log */
 	uint64_t loss_reported[SL_LOSS_MAX][SL_OP_MAX];
@@ -218,12 +208,8 @@ struct sl_daemon {
 int sl_fs_prepare(struct sl_daemon *d);
 int sl_bpf_start(struct sl_daemon *d);
 void sl_bpf_stop(struct sl_daemon *d);
-/* [{"name","available","used","detail"}] of the probed features */
-json_t *sl_features_json(const struct sl_daemon *d);
 /* destroy links concurrently (detach waits overlap); entries set to NULL */
 void sl_links_destroy(struct bpf_link **links, int n);
-void sl_feature_add(struct sl_daemon *d, const char *name, bool available, bool used,
-		    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 int sl_stats_read(struct sl_daemon *d, uint64_t emitted[SL_OP_MAX],
 		  uint64_t loss[SL_LOSS_MAX][SL_OP_MAX]);
 

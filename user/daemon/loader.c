@@ -21,6 +21,7 @@
 #include <bpf/libbpf.h>
 
 #include "daemon.h"
+#include "feature.h"
 #include "log.h"
 #include "policy.h"
 #include "tls.h"
@@ -32,45 +33,6 @@
 #endif
 
 static const char *tracefs_dir = "/sys/kernel/tracing";
-
-void sl_feature_add(struct sl_daemon *d, const char *name, bool available, bool used,
-		    const char *fmt, ...)
-{
-	struct sl_feature *f;
-	va_list ap;
-
-	if (d->nfeatures >= SL_MAX_FEATURES)
-		return;
-	f = &d->features[d->nfeatures++];
-	f->name = name;
-	f->available = available;
-	f->used = used;
-	f->used_now = NULL;
-	va_start(ap, fmt);
-	vsnprintf(f->detail, sizeof(f->detail), fmt, ap);
-	va_end(ap);
-	if (available)
-		log_info("feature %s: %s%s%s", name, used ? "used" : "available, not used",
-			 f->detail[0] ? ": " : "", f->detail);
-	else
-		log_warn("feature %s: unavailable: %s", name, f->detail);
-}
-
-json_t *sl_features_json(const struct sl_daemon *d)
-{
-	json_t *arr = json_array();
-
-	for (int i = 0; arr && i < d->nfeatures; i++) {
-		const struct sl_feature *f = &d->features[i];
-
-		bool used = f->used_now ? f->used_now(d) : f->used;
-
-		json_array_append_new(arr, json_pack("{s:s, s:b, s:b, s:s}", "name", f->name,
-						     "available", f->available, "used", used,
-						     "detail", f->detail));
-	}
-	return arr;
-}
 
 static int ensure_mount(const char *dir, const char *type, unsigned long magic)
 {
@@ -136,8 +98,9 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
  * programs when a rule's action is kill (SIGKILL) or freeze (SIGSTOP) and the
  * rule is not in monitor mode: it is in use while such a rule is in force.
  */
-static bool policy_signals(const struct sl_daemon *d)
+static bool policy_signals(void *ctx)
 {
+	const struct sl_daemon *d = ctx;
 	const struct sl_policy *p = d->pol[0].policy;
 
 	for (uint32_t i = 0; p && i < p->n_rules; i++) {
@@ -168,29 +131,30 @@ static void probe_features(struct sl_daemon *d)
 	for (size_t i = 0; i < SL_ARRAY_SIZE(progs); i++) {
 		ret = libbpf_probe_bpf_prog_type(progs[i].type, NULL);
 		if (ret == 1)
-			sl_feature_add(d, progs[i].name, true, progs[i].used, "%s", "");
+			sl_feature_add(d->features, progs[i].name, true, progs[i].used, "%s", "");
 		else
-			sl_feature_add(d, progs[i].name, false, false, "%s",
+			sl_feature_add(d->features, progs[i].name, false, false, "%s",
 				       ret == 0 ? "refused by this kernel" : strerror(-ret));
 	}
 	ret = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL);
-	sl_feature_add(d, "map:ringbuf", ret == 1, ret == 1, "%s",
+	sl_feature_add(d->features, "map:ringbuf", ret == 1, ret == 1, "%s",
 		       ret == 1 ? "" : "required, refused by this kernel");
 	/* sessions sit below the parent cgroup (level >= 1): the programs call it */
 	ret = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT,
 				      BPF_FUNC_get_current_ancestor_cgroup_id, NULL);
-	sl_feature_add(d, "helper:get_current_ancestor_cgroup_id", ret == 1, ret == 1, "%s",
+	sl_feature_add(d->features, "helper:get_current_ancestor_cgroup_id", ret == 1, ret == 1,
+		       "%s",
 		       ret == 1 ? "nested cgroups stay in their session"
 				: "required: the BPF programs will not load");
 	ret = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop, NULL);
-	sl_feature_add(d, "helper:loop", ret == 1, ret == 1, "%s",
+	sl_feature_add(d->features, "helper:loop", ret == 1, ret == 1, "%s",
 		       ret == 1 ? "" : "required: the BPF programs will not load");
 	ret = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_send_signal, NULL);
-	sl_feature_add(d, "helper:send_signal", ret == 1, false, "%s",
+	sl_feature_add(d->features, "helper:send_signal", ret == 1, false, "%s",
 		       "kill/freeze verdicts: used while an enforcing kill or freeze rule is "
 		       "in force");
 	if (ret == 1)
-		d->features[d->nfeatures - 1].used_now = policy_signals;
+		sl_feature_used_while(d->features, policy_signals, d);
 }
 
 /* tracepoint programs: "tracepoint/<cat>/<name>" -> check tracefs */
@@ -216,10 +180,10 @@ static void configure_programs(struct sl_daemon *d)
 				 "%s%s", missing[0] ? ", " : "", tp);
 	}
 	if (nmissing)
-		sl_feature_add(d, "tracepoints", true, true,
+		sl_feature_add(d->features, "tracepoints", true, true,
 			       "missing on this kernel (not captured): %s", missing);
 	else
-		sl_feature_add(d, "tracepoints", true, true, "%s", "all present");
+		sl_feature_add(d->features, "tracepoints", true, true, "%s", "all present");
 }
 
 static int add_link(struct sl_daemon *d, struct bpf_link *l)

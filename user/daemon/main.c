@@ -24,6 +24,7 @@
 #include "clock.h"
 #include "confine.h"
 #include "daemon.h"
+#include "feature.h"
 #include "log.h"
 #include "programs.h"
 #include "policy.h"
@@ -399,7 +400,7 @@ static void write_daemon_record(struct sl_daemon *d, const char *type)
 	json_object_set_new(rec, "policy", json_string(d->opts.policy));
 	json_object_set_new(rec, "policy_sha256", json_string(d->policy_sha256));
 	if (!strcmp(type, "daemon_start")) {
-		json_object_set_new(rec, "features", sl_features_json(d));
+		json_object_set_new(rec, "features", sl_features_json(d->features));
 		json_object_set_new(rec, "ringbuf_size",
 				    json_integer((json_int_t)d->opts.ringbuf_size));
 		json_object_set_new(rec, "tls_capture_bytes",
@@ -472,6 +473,10 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		d.opts.cgroup_parent = cg_parent;
+	}
+	if (sl_features_new(&d.features)) {
+		log_err("out of memory");
+		return 1;
 	}
 	clock_gettime(CLOCK_REALTIME, &d.started);
 	sl_clock_refresh();
@@ -576,6 +581,7 @@ out:
 	sl_alerts_close(&d);
 	sl_policy_free_daemon(&d);
 	sl_programs_free(&d);
+	sl_features_free(d.features);
 	if (d.lock_fd >= 0)
 		close(d.lock_fd);
 	return ret;

@@ -26,6 +26,7 @@
 #include "feature.h"
 #include "decode.h"
 #include "jsonbytes.h"
+#include "kernel.h"
 #include "log.h"
 #include "peer.h"
 #include "policy.h"
@@ -33,8 +34,6 @@
 #include "tls.h"
 #include "util.h"
 #include "scopelock_policy.h"
-#include "scopelock.skel.h"
-#include <bpf/bpf.h>
 
 struct sl_client {
 	struct sl_client *next;
@@ -743,8 +742,8 @@ json_t *sl_status_json(struct sl_daemon *d)
 			struct sl_session_info info;
 
 			/* taint as the kernel holds it now */
-			if (bpf_map_lookup_elem(bpf_map__fd(d->skel->maps.sl_sessions),
-						&d->sessions[i].cgroup_id, &info) == 0) {
+			if (sl_kernel_session_get(d->kernel, d->sessions[i].cgroup_id, &info) ==
+			    0) {
 				json_object_set_new(o, "taint", sl_env_names(d, info.taint));
 				json_object_set_new(o, "held",
 						    json_boolean(info.flags & SL_SESSION_HELD));
@@ -758,7 +757,7 @@ json_t *sl_status_json(struct sl_daemon *d)
 	}
 	json_object_set_new(st, "sessions", arr);
 
-	if (sl_stats_read(d, emitted, loss) == 0) {
+	if (sl_kernel_stats_read(d->kernel, emitted, loss) == 0) {
 		json_t *em = json_object(), *lo = json_object();
 
 		for (int op = 1; op < SL_OP_MAX; op++) {

@@ -26,9 +26,7 @@
 #define SL_VERDICT_POLL_EVERY 256
 #define SL_RECENT_MAX 512
 
-struct scopelock_bpf;
 struct ring_buffer;
-struct bpf_link;
 struct sl_tls;
 struct sl_confine;
 
@@ -76,8 +74,6 @@ struct sl_session {
 
 struct sl_daemon;
 struct sl_features;
-
-#define SL_MAX_LINKS 64
 
 struct sl_client;
 struct sl_peer;
@@ -147,13 +143,11 @@ struct sl_audit_guard {
 
 struct sl_daemon {
 	struct sl_opts opts;
-	struct scopelock_bpf *skel;
-	struct ring_buffer *rb;	 /* sl_events: bulk telemetry */
-	struct ring_buffer *vrb; /* sl_verdicts: drained first */
-	unsigned int since_vrb;	 /* records of rb since vrb was last drained */
-	bool in_vrb;		 /* draining vrb (its callback is the same) */
-	struct bpf_link *links[SL_MAX_LINKS];
-	int nlinks;
+	struct sl_kernel *kernel; /* kernel.h */
+	struct ring_buffer *rb;	  /* sl_events: bulk telemetry */
+	struct ring_buffer *vrb;  /* sl_verdicts: drained first */
+	unsigned int since_vrb;	  /* records of rb since vrb was last drained */
+	bool in_vrb;		  /* draining vrb (its callback is the same) */
 	struct sl_tls *tls;
 	struct sl_audit *audit;
 
@@ -204,15 +198,6 @@ struct sl_daemon {
 	char policy_sha256[65];
 };
 
-/* loader.c */
-int sl_fs_prepare(struct sl_daemon *d);
-int sl_bpf_start(struct sl_daemon *d);
-void sl_bpf_stop(struct sl_daemon *d);
-/* destroy links concurrently (detach waits overlap); entries set to NULL */
-void sl_links_destroy(struct bpf_link **links, int n);
-int sl_stats_read(struct sl_daemon *d, uint64_t emitted[SL_OP_MAX],
-		  uint64_t loss[SL_LOSS_MAX][SL_OP_MAX]);
-
 /* events.c */
 int sl_events_handle(void *ctx, void *data, size_t len);
 int sl_record_write(struct sl_daemon *d, json_t *rec);
@@ -236,6 +221,8 @@ int sl_session_kinfo_update(struct sl_daemon *d, struct sl_session *s, uint32_t 
 			    uint64_t taint);
 
 /* policy_glue.c: load, validate and apply the policy (startup and reload) */
+/* whether a rule that signals (kill, freeze) is in force (ctx: the daemon) */
+bool sl_policy_signals(void *ctx);
 int sl_policy_apply(struct sl_daemon *d);
 void sl_policy_free_daemon(struct sl_daemon *d);
 /* reload from opts.policy; on refusal *errors (malloc'd) lists every error */

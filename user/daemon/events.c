@@ -10,16 +10,15 @@
 #include <string.h>
 #include <time.h>
 
-#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "clock.h"
 #include "daemon.h"
 #include "decode.h"
 #include "jsonbytes.h"
+#include "kernel.h"
 #include "log.h"
 #include "policy.h"
-#include "scopelock.skel.h"
 #include "tls.h"
 #include "util.h"
 
@@ -281,9 +280,9 @@ int sl_loss_poll(struct sl_daemon *d)
 	uint64_t emitted[SL_OP_MAX], loss[SL_LOSS_MAX][SL_OP_MAX];
 	int err;
 
-	if (!d->skel)
+	if (!d->kernel)
 		return 0;
-	err = sl_stats_read(d, emitted, loss);
+	err = sl_kernel_stats_read(d->kernel, emitted, loss);
 	if (err)
 		return sl_err_ret(err, "read kernel statistics");
 	for (int k = 0; k < SL_LOSS_MAX; k++) {

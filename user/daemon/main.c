@@ -25,12 +25,12 @@
 #include "confine.h"
 #include "daemon.h"
 #include "feature.h"
+#include "kernel.h"
 #include "log.h"
 #include "programs.h"
 #include "policy.h"
 #include "tls.h"
 #include "util.h"
-#include "scopelock.skel.h"
 
 /* timer tick: audit fsync batching, holds, and the ring buffer drain that
  * bounds the latency of records written without a wakeup */
@@ -482,7 +482,7 @@ int main(int argc, char **argv)
 	sl_clock_refresh();
 
 	if ((err = lock_state_dir(&d)) || (err = sl_policy_apply(&d)) ||
-	    (err = sl_fs_prepare(&d)) || (err = setup_fds(&d)) || (err = sl_cgroup_setup(&d)))
+	    (err = sl_kernel_fs_prepare()) || (err = setup_fds(&d)) || (err = sl_cgroup_setup(&d)))
 		goto out;
 
 	aopts = (struct sl_audit_opts){
@@ -501,9 +501,22 @@ int main(int argc, char **argv)
 	err = sl_alerts_open(&d);
 	if (err)
 		goto out;
-	err = sl_bpf_start(&d);
-	if (err)
-		goto out;
+	{
+		struct sl_kernel_opts kopts = {
+		    .session_level = d.session_level,
+		    .cg_parent_fd = d.cg_parent_fd,
+		    .ringbuf_size = d.opts.ringbuf_size,
+		    .argv_capture = d.opts.argv_capture,
+		    .tls_capture = d.opts.tls_capture,
+		    .verbose = d.opts.verbose,
+		    .signals_used = sl_policy_signals,
+		    .signals_ctx = &d,
+		};
+
+		err = sl_kernel_start(&kopts, d.features, &d.kernel);
+		if (err)
+			goto out;
+	}
 	err = sl_confine_init(&d);
 	if (err)
 		goto out;
@@ -517,12 +530,12 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	d.vrb = ring_buffer__new(bpf_map__fd(d.skel->maps.sl_verdicts), sl_events_handle, &d, NULL);
+	d.vrb = ring_buffer__new(sl_kernel_verdicts_fd(d.kernel), sl_events_handle, &d, NULL);
 	if (!d.vrb) {
 		err = sl_err_ret(-errno, "verdict ring buffer");
 		goto out;
 	}
-	d.rb = ring_buffer__new(bpf_map__fd(d.skel->maps.sl_events), sl_events_handle, &d, NULL);
+	d.rb = ring_buffer__new(sl_kernel_events_fd(d.kernel), sl_events_handle, &d, NULL);
 	if (!d.rb) {
 		err = sl_err_ret(-errno, "ring buffer");
 		goto out;
@@ -530,7 +543,7 @@ int main(int argc, char **argv)
 	if ((err = ep_add(&d, ring_buffer__epoll_fd(d.vrb), SL_EP_VERDICTS)) ||
 	    (err = ep_add(&d, ring_buffer__epoll_fd(d.rb), SL_EP_RINGBUF)))
 		goto out;
-	err = sl_tls_init(d.skel, tls_report, &d, &d.tls);
+	err = sl_tls_init(d.kernel, tls_report, &d, &d.tls);
 	if (err)
 		log_warn("TLS instrumentation failed (%s): TLS plaintext will not be captured; "
 			 "see 'scopelock status'",
@@ -560,7 +573,7 @@ out:
 				break;
 		}
 		sl_audit_guard_stop(&d);
-		if (d.skel)
+		if (d.kernel)
 			sl_sessions_free(&d);
 		write_daemon_record(&d, "daemon_stop");
 		sl_audit_guard_drain(&d, 3000);
@@ -572,7 +585,10 @@ out:
 	d.rb = NULL;
 	ring_buffer__free(d.vrb);
 	d.vrb = NULL;
-	sl_bpf_stop(&d);
+	sl_tls_free(d.tls);
+	d.tls = NULL;
+	sl_kernel_stop(d.kernel);
+	d.kernel = NULL;
 	sl_audit_close(d.audit);
 	sl_cgroup_teardown(&d);
 	for (size_t i = 0; i < d.recent_count; i++)

@@ -15,10 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <bpf/bpf.h>
 #include <openssl/evp.h>
 
 #include "daemon.h"
+#include "kernel.h"
 #include "log.h"
 #include "policy.h"
 #include "policy_compile.h"
@@ -26,7 +26,6 @@
 #include "policy_maps.h"
 #include "programs.h"
 #include "util.h"
-#include "scopelock.skel.h"
 
 /* every error of a refused policy, one per line (malloc'd) */
 static char *errors_text(const struct sl_policy_errors *errs)
@@ -63,32 +62,12 @@ static int sha256_file(const char *path, char out[65])
 	return 0;
 }
 
-/* ---- kernel maps ---- */
-
-static struct sl_policy_map_fds map_fds(const struct sl_daemon *d)
-{
-	const struct scopelock_bpf *sk = d->skel;
-
-	return (struct sl_policy_map_fds){
-	    .ac = bpf_map__fd(sk->maps.sl_ac),
-	    .patterns = bpf_map__fd(sk->maps.sl_patterns),
-	    .rules = bpf_map__fd(sk->maps.sl_rules),
-	    .path_labels = bpf_map__fd(sk->maps.sl_path_labels),
-	    .ip_labels = bpf_map__fd(sk->maps.sl_ip_labels),
-	    .host_labels = bpf_map__fd(sk->maps.sl_host_labels),
-	    .hdr = bpf_map__fd(sk->maps.sl_policy_hdr),
-	    .active = bpf_map__fd(sk->maps.sl_policy_active),
-	    .inode_labels = bpf_map__fd(sk->maps.sl_inode_labels),
-	};
-}
-
 /*
  * Labels by identity of the policy in lp into its slot: the directories and
  * files its path labels name, as they are on this host now.
  */
 static int inodes_write(struct sl_daemon *d, const struct sl_loaded_policy *lp, uint32_t slot)
 {
-	struct sl_policy_map_fds fds = map_fds(d);
 	struct sl_cinode *v = NULL;
 	bool truncated = false;
 	uint32_t n = 0;
@@ -96,7 +75,7 @@ static int inodes_write(struct sl_daemon *d, const struct sl_loaded_policy *lp, 
 
 	err = sl_policy_resolve_inodes(lp->policy, SL_INODE_LABELS_MAX, &v, &n, &truncated);
 	if (!err)
-		err = sl_policy_maps_write_inodes(&fds, slot, v, n);
+		err = sl_kernel_policy_write_inodes(d->kernel, slot, v, n);
 	if (!err && (n != d->inode_labels || truncated != d->inode_labels_truncated)) {
 		if (truncated)
 			log_warn("policy '%s': more than %u labelled files and directories: those "
@@ -117,7 +96,7 @@ void sl_policy_inodes_refresh(struct sl_daemon *d)
 	const struct sl_loaded_policy *lp = &d->pol[0];
 	int err;
 
-	if (!d->skel || !lp->policy || !lp->generation)
+	if (!d->kernel || !lp->policy || !lp->generation)
 		return;
 	err = inodes_write(d, lp, lp->slot);
 	if (err)
@@ -128,12 +107,11 @@ void sl_policy_inodes_refresh(struct sl_daemon *d)
 int sl_policy_maps_apply(struct sl_daemon *d, char **errors)
 {
 	struct sl_loaded_policy *lp = &d->pol[0];
-	struct sl_policy_map_fds fds;
 	char err[512] = "";
 	uint32_t slot;
 	int ret;
 
-	if (!d->skel || !lp->compiled)
+	if (!d->kernel || !lp->compiled)
 		return 0;
 	/* the slot not in force: the previous generation's, or 0 at first */
 	slot = d->pol[1].compiled ? d->pol[1].slot ^ 1 : 0;
@@ -154,21 +132,21 @@ int sl_policy_maps_apply(struct sl_daemon *d, char **errors)
 			usleep((useconds_t)(100000 - since));
 		clock_gettime(CLOCK_MONOTONIC, &last_flip);
 	}
-	fds = map_fds(d);
 	/* programs by the file that runs: their count goes into the header */
 	ret = sl_programs_apply(d, lp->policy, slot, &lp->compiled->hdr.n_programs);
 	if (ret) {
 		snprintf(err, sizeof(err), "program files: %s", strerror(-ret));
 		goto fail;
 	}
-	ret = sl_policy_maps_write(&fds, lp->compiled, slot, lp->generation, err, sizeof(err));
+	ret =
+	    sl_kernel_policy_write(d->kernel, lp->compiled, slot, lp->generation, err, sizeof(err));
 	if (!ret) {
 		ret = inodes_write(d, lp, slot);
 		if (ret)
 			snprintf(err, sizeof(err), "labels by identity: %s", strerror(-ret));
 	}
 	if (!ret)
-		ret = sl_policy_maps_flip(&fds, slot, lp->generation);
+		ret = sl_kernel_policy_flip(d->kernel, slot, lp->generation);
 fail:
 	if (ret) {
 		if (errors && asprintf(errors, "%s: kernel maps: %s\n", d->opts.policy,
@@ -183,6 +161,26 @@ fail:
 		 lp->compiled->hdr.cs_states, lp->compiled->hdr.ci_states, lp->compiled->n_paths,
 		 lp->compiled->n_ips, lp->compiled->n_hosts);
 	return 0;
+}
+
+/*
+ * bpf_send_signal is called by the verdict code of the exec, TLS and open
+ * programs when a rule's action is kill (SIGKILL) or freeze (SIGSTOP) and the
+ * rule is not in monitor mode: it is in use while such a rule is in force.
+ */
+bool sl_policy_signals(void *ctx)
+{
+	const struct sl_daemon *d = ctx;
+	const struct sl_policy *p = d->pol[0].policy;
+
+	for (uint32_t i = 0; p && i < p->n_rules; i++) {
+		const struct sl_policy_rule *r = &p->rules[i];
+
+		if ((r->action == SL_ACT_KILL || r->action == SL_ACT_FREEZE) &&
+		    !r->effective_monitor)
+			return true;
+	}
+	return false;
 }
 
 static int policy_load(struct sl_daemon *d, char **errors)

@@ -12,14 +12,13 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include <bpf/bpf.h>
 #include <openssl/evp.h>
 
 #include "daemon.h"
+#include "kernel.h"
 #include "log.h"
 #include "policy_programs.h"
 #include "programs.h"
-#include "scopelock.skel.h"
 
 /* the program files in force, with their content hashes once computed */
 struct sl_programs {
@@ -76,25 +75,6 @@ static int sha256_path(const char *path, char out[65])
 	return err;
 }
 
-/* remove slot's entries of a map whose key has the slot at slot_off */
-static void slot_clear(int fd, size_t key_size, size_t slot_off, uint32_t slot)
-{
-	uint8_t key[64], next[64];
-	bool first = true;
-
-	if (key_size > sizeof(key))
-		return;
-	while (!bpf_map_get_next_key(fd, first ? NULL : key, next)) {
-		uint32_t s;
-
-		memcpy(key, next, key_size);
-		memcpy(&s, next + slot_off, sizeof(s));
-		first = false;
-		if (s == slot && !bpf_map_delete_elem(fd, next))
-			first = true; /* restart: the iteration order changed */
-	}
-}
-
 void sl_programs_free(struct sl_daemon *d)
 {
 	if (!d->programs)
@@ -108,8 +88,6 @@ void sl_programs_free(struct sl_daemon *d)
 int sl_programs_apply(struct sl_daemon *d, const struct sl_policy *p, uint32_t slot,
 		      uint32_t *count)
 {
-	int fd_ids = bpf_map__fd(d->skel->maps.sl_prog_ids);
-	int fd_sizes = bpf_map__fd(d->skel->maps.sl_prog_sizes);
 	struct sl_programs *pr = calloc(1, sizeof(*pr));
 	int err;
 
@@ -132,26 +110,20 @@ int sl_programs_apply(struct sl_daemon *d, const struct sl_policy *p, uint32_t s
 		return -ENOMEM;
 	}
 	pr->slot = slot;
-	slot_clear(fd_ids, sizeof(struct sl_inode_key), offsetof(struct sl_inode_key, slot), slot);
-	slot_clear(fd_sizes, sizeof(struct sl_size_key), offsetof(struct sl_size_key, slot), slot);
+	sl_kernel_programs_clear(d->kernel, slot);
 	for (uint32_t i = 0; i < pr->n; i++) {
 		struct sl_inode_key k = {.ino = pr->v[i].ino, .dev = pr->v[i].dev, .slot = slot};
 		struct sl_size_key sk = {.size = pr->v[i].size, .slot = slot};
-		struct sl_prog_kw kw = {0}, old;
+		struct sl_prog_kw kw = {0};
 
 		memcpy(kw.kw, pr->v[i].kw, sizeof(kw.kw));
-		if (bpf_map_update_elem(fd_ids, &k, &kw, BPF_ANY)) {
-			err = -errno;
+		err = sl_kernel_program_id_set(d->kernel, &k, &kw);
+		if (err)
 			break;
-		}
 		/* programs of the same size: either may be the copy */
-		if (!bpf_map_lookup_elem(fd_sizes, &sk, &old))
-			for (int w = 0; w < SL_KW_WORDS; w++)
-				kw.kw[w] |= old.kw[w];
-		if (bpf_map_update_elem(fd_sizes, &sk, &kw, BPF_ANY)) {
-			err = -errno;
+		err = sl_kernel_program_size_add(d->kernel, &sk, &kw);
+		if (err)
 			break;
-		}
 		log_debug("program '%s' is %s (inode %llu, %llu bytes)", pr->v[i].name,
 			  pr->v[i].path, (unsigned long long)pr->v[i].ino,
 			  (unsigned long long)pr->v[i].size);
@@ -228,18 +200,18 @@ int sl_programs_identify(struct sl_daemon *d, const struct sl_verdict_event *v,
 			struct sl_prog_kw kw = {0};
 
 			memcpy(kw.kw, c->kw, sizeof(kw.kw));
-			if (bpf_map_update_elem(bpf_map__fd(d->skel->maps.sl_prog_ids), &k, &kw,
-						BPF_ANY))
+			int r = sl_kernel_program_id_set(d->kernel, &k, &kw);
+
+			if (r)
 				log_warn("program '%s': remember inode %llu: %s", c->name,
-					 (unsigned long long)v->file_ino, strerror(errno));
+					 (unsigned long long)v->file_ino, strerror(-r));
 		}
 	}
 	if (!found) {
 		struct sl_inode_key k = {
 		    .ino = v->file_ino, .dev = v->file_dev, .slot = v->generation};
-		uint32_t one = 1;
 
-		bpf_map_update_elem(bpf_map__fd(d->skel->maps.sl_prog_seen), &k, &one, BPF_ANY);
+		sl_kernel_program_seen(d->kernel, &k);
 	}
 	err = found;
 out:

@@ -20,18 +20,16 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include <bpf/bpf.h>
-
 #include "cgroup.h"
 #include "confine.h"
 #include "confinement.h"
 #include "daemon.h"
 #include "jsonbytes.h"
+#include "kernel.h"
 #include "log.h"
 #include "peer.h"
 #include "policy.h"
 #include "util.h"
-#include "scopelock.skel.h"
 
 int sl_cgroup_setup(struct sl_daemon *d)
 {
@@ -366,11 +364,10 @@ int sl_session_create(struct sl_daemon *d, json_t *req, int pidfd, const struct 
 		s->scope_env = id > 0 ? (uint32_t)id : 0;
 	}
 	info.scope_env = s->scope_env;
-	if (bpf_map_update_elem(bpf_map__fd(d->skel->maps.sl_sessions), &s->cgroup_id, &info,
-				BPF_NOEXIST)) {
-		ret = -errno;
-		snprintf(err, errlen, "register session in the kernel: %s%s", strerror(errno),
-			 errno == E2BIG ? " (too many sessions)" : "");
+	ret = sl_kernel_session_add(d->kernel, s->cgroup_id, &info);
+	if (ret) {
+		snprintf(err, errlen, "register session in the kernel: %s%s", strerror(-ret),
+			 ret == -E2BIG ? " (too many sessions)" : "");
 		goto out;
 	}
 	in_map = true;
@@ -467,7 +464,7 @@ out:
 		if (s->events_wd >= 0)
 			inotify_rm_watch(d->inotify_fd, s->events_wd);
 		if (in_map)
-			bpf_map_delete_elem(bpf_map__fd(d->skel->maps.sl_sessions), &s->cgroup_id);
+			sl_kernel_session_remove(d->kernel, s->cgroup_id);
 		if (made_dir)
 			rmdir_retry(s->cgroup_path);
 		session_free_fields(s);
@@ -502,8 +499,9 @@ static void session_end(struct sl_daemon *d, struct sl_session *s)
 	if (s->events_wd >= 0)
 		inotify_rm_watch(d->inotify_fd, s->events_wd);
 	s->events_wd = -1;
-	if (bpf_map_delete_elem(bpf_map__fd(d->skel->maps.sl_sessions), &s->cgroup_id))
-		log_warn("session %s: remove from kernel map: %s", s->id, strerror(errno));
+	err = sl_kernel_session_remove(d->kernel, s->cgroup_id);
+	if (err)
+		log_warn("session %s: remove from kernel map: %s", s->id, strerror(-err));
 	err = rmdir_retry(s->cgroup_path);
 	if (err)
 		log_err("session %s: remove cgroup '%s': %s", s->id, s->cgroup_path,
@@ -596,19 +594,17 @@ void sl_sessions_rescope(struct sl_daemon *d)
 int sl_session_kinfo_update(struct sl_daemon *d, struct sl_session *s, uint32_t set, uint32_t clear,
 			    uint64_t taint)
 {
-	int fd = bpf_map__fd(d->skel->maps.sl_sessions);
 	struct sl_session_info info;
+	int err;
 
-	if (bpf_map_lookup_elem(fd, &s->cgroup_id, &info))
-		return -errno;
+	err = sl_kernel_session_get(d->kernel, s->cgroup_id, &info);
+	if (err)
+		return err;
 	info.scope_env = s->scope_env;
 	info.flags = (info.flags | set) & ~clear;
 	info.taint |= taint;
-	if (bpf_map_update_elem(fd, &s->cgroup_id, &info, BPF_EXIST)) {
-		int err = -errno;
-
-		log_err("session %s: update kernel session value: %s", s->id, strerror(errno));
-		return err;
-	}
-	return 0;
+	err = sl_kernel_session_put(d->kernel, s->cgroup_id, &info);
+	if (err)
+		log_err("session %s: update kernel session value: %s", s->id, strerror(-err));
+	return err;
 }

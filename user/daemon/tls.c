@@ -45,11 +45,11 @@
 #include <bpf/libbpf.h>
 
 #include "jsonbytes.h"
+#include "kernel.h"
 #include "log.h"
 #include "tls.h"
 #include "tls_priv.h"
 #include "util.h"
-#include "scopelock.skel.h"
 
 /*
  * Writes and handshakes need no return probe (bpf/tls.bpf.c learns the peer
@@ -155,7 +155,7 @@ struct soname {
 };
 
 struct sl_tls {
-	struct scopelock_bpf *skel;
+	struct sl_kernel *kernel;
 	sl_tls_report_fn report;
 	void *report_ctx;
 	struct bpf_program *entry[N_FUNCS];
@@ -1018,29 +1018,28 @@ void sl_tls_on_exec(struct sl_tls *t, pid_t pid, const char *path, const char *s
 static int resolve_programs(struct sl_tls *t)
 {
 	for (size_t i = 0; i < N_FUNCS; i++) {
-		t->entry[i] = bpf_object__find_program_by_name(t->skel->obj, sl_tls_funcs[i].entry);
+		t->entry[i] = sl_kernel_program(t->kernel, sl_tls_funcs[i].entry);
 		if (sl_tls_funcs[i].ret)
-			t->ret[i] =
-			    bpf_object__find_program_by_name(t->skel->obj, sl_tls_funcs[i].ret);
+			t->ret[i] = sl_kernel_program(t->kernel, sl_tls_funcs[i].ret);
 		if (!t->entry[i] || (sl_tls_funcs[i].ret && !t->ret[i]))
 			return -ENOENT;
 	}
 	return 0;
 }
 
-int sl_tls_init(struct scopelock_bpf *skel, sl_tls_report_fn report, void *report_ctx,
+int sl_tls_init(struct sl_kernel *kernel, sl_tls_report_fn report, void *report_ctx,
 		struct sl_tls **out)
 {
 	struct sl_tls *t;
 	size_t ok = 0;
 	int err;
 
-	if (!skel || !out)
+	if (!kernel || !out)
 		return -EINVAL;
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	t->skel = skel;
+	t->kernel = kernel;
 	t->report = report;
 	t->report_ctx = report_ctx;
 	err = resolve_programs(t);

@@ -20,19 +20,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <bpf/bpf.h>
-
 #include "clock.h"
 #include "daemon.h"
 #include "decode.h"
 #include "jsonbytes.h"
+#include "kernel.h"
 #include "log.h"
 #include "programs.h"
 #include "policy.h"
 #include "policy_compile.h"
 #include "scopelock_policy.h"
 #include "util.h"
-#include "scopelock.skel.h"
 
 #define EVIDENCE_TEXT_MAX 512
 
@@ -909,8 +907,7 @@ static void verdict_act(struct sl_daemon *d, struct sl_pending_verdict *pv)
 		/* could not compare: fail closed, a person decides */
 		if (r < 0 || v->action == SL_KACT_FREEZE) {
 			sl_session_kinfo_update(d, s, SL_SESSION_HELD, 0, 0);
-			bpf_map_update_elem(bpf_map__fd(d->skel->maps.sl_held), &s->cgroup_id,
-					    &(uint32_t){1}, BPF_ANY);
+			sl_kernel_held_set(d->kernel, s->cgroup_id, true);
 			hold_make(d, s, pv, v, timeout);
 			return;
 		}
@@ -1027,10 +1024,11 @@ int sl_hold_decide(struct sl_daemon *d, const char *id, bool approve, const char
 	} else if (approve) {
 		/* egress first, then thaw, then let the held call continue */
 		sl_session_kinfo_update(d, s, 0, SL_SESSION_HELD, 0);
-		if (bpf_map_delete_elem(bpf_map__fd(d->skel->maps.sl_held), &s->cgroup_id) &&
-		    errno != ENOENT)
+		ret = sl_kernel_held_set(d->kernel, s->cgroup_id, false);
+		if (ret && ret != -ENOENT)
 			log_err("hold %s: release egress of session %s: %s", id, s->id,
-				strerror(errno));
+				strerror(-ret));
+		ret = 0;
 		/* frozen for the audit log as well: thawed when the log is written */
 		if (s->audit_frozen)
 			log_warn("hold %s approved: session %s stays frozen until the audit log "

@@ -190,7 +190,7 @@ struct sl_daemon {
 	size_t npending;
 	size_t evidence_next;
 
-	struct sl_programs *programs; /* programs.c: the program files in force */
+	struct sl_programs *programs; /* programs.h */
 	uint32_t inode_labels;	      /* labels by identity in force (resolved paths) */
 	bool inode_labels_truncated;
 

@@ -517,6 +517,9 @@ int main(int argc, char **argv)
 		if (err)
 			goto out;
 	}
+	err = sl_programs_new(d.kernel, &d.programs);
+	if (err)
+		goto out;
 	err = sl_confine_init(&d);
 	if (err)
 		goto out;
@@ -596,7 +599,7 @@ out:
 	sl_holds_free(&d);
 	sl_alerts_close(&d);
 	sl_policy_free_daemon(&d);
-	sl_programs_free(&d);
+	sl_programs_free(d.programs);
 	sl_features_free(d.features);
 	if (d.lock_fd >= 0)
 		close(d.lock_fd);

@@ -111,7 +111,7 @@ int sl_policy_maps_apply(struct sl_daemon *d, char **errors)
 	uint32_t slot;
 	int ret;
 
-	if (!d->kernel || !lp->compiled)
+	if (!d->kernel || !d->programs || !lp->compiled)
 		return 0;
 	/* the slot not in force: the previous generation's, or 0 at first */
 	slot = d->pol[1].compiled ? d->pol[1].slot ^ 1 : 0;
@@ -133,7 +133,7 @@ int sl_policy_maps_apply(struct sl_daemon *d, char **errors)
 		clock_gettime(CLOCK_MONOTONIC, &last_flip);
 	}
 	/* programs by the file that runs: their count goes into the header */
-	ret = sl_programs_apply(d, lp->policy, slot, &lp->compiled->hdr.n_programs);
+	ret = sl_programs_apply(d->programs, lp->policy, slot, &lp->compiled->hdr.n_programs);
 	if (ret) {
 		snprintf(err, sizeof(err), "program files: %s", strerror(-ret));
 		goto fail;

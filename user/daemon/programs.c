@@ -14,18 +14,22 @@
 
 #include <openssl/evp.h>
 
-#include "daemon.h"
 #include "kernel.h"
 #include "log.h"
 #include "policy_programs.h"
 #include "programs.h"
 
-/* the program files in force, with their content hashes once computed */
-struct sl_programs {
+/* program files of one policy generation, with their content hashes once computed */
+struct prog_table {
 	struct sl_cprogram *v;
 	uint32_t n;
 	uint32_t slot;
 	char (*sha)[65]; /* "" until computed */
+};
+
+struct sl_programs {
+	struct sl_kernel *kernel;
+	struct prog_table *cur; /* the program files in force */
 };
 
 /* SHA-256 of what fd reads, as hex; 0 or -errno */
@@ -75,20 +79,38 @@ static int sha256_path(const char *path, char out[65])
 	return err;
 }
 
-void sl_programs_free(struct sl_daemon *d)
+static void table_free(struct prog_table *t)
 {
-	if (!d->programs)
+	if (!t)
 		return;
-	sl_cprograms_free(d->programs->v, d->programs->n);
-	free(d->programs->sha);
-	free(d->programs);
-	d->programs = NULL;
+	sl_cprograms_free(t->v, t->n);
+	free(t->sha);
+	free(t);
 }
 
-int sl_programs_apply(struct sl_daemon *d, const struct sl_policy *p, uint32_t slot,
+int sl_programs_new(struct sl_kernel *k, struct sl_programs **out)
+{
+	struct sl_programs *pp = calloc(1, sizeof(*pp));
+
+	if (!pp)
+		return -ENOMEM;
+	pp->kernel = k;
+	*out = pp;
+	return 0;
+}
+
+void sl_programs_free(struct sl_programs *pp)
+{
+	if (!pp)
+		return;
+	table_free(pp->cur);
+	free(pp);
+}
+
+int sl_programs_apply(struct sl_programs *pp, const struct sl_policy *p, uint32_t slot,
 		      uint32_t *count)
 {
-	struct sl_programs *pr = calloc(1, sizeof(*pr));
+	struct prog_table *pr = calloc(1, sizeof(*pr));
 	int err;
 
 	if (!pr)
@@ -99,7 +121,7 @@ int sl_programs_apply(struct sl_daemon *d, const struct sl_policy *p, uint32_t s
 		return err;
 	}
 	if (pr->n > SL_PROGRAMS_MAX) {
-		log_warn("policy '%s': %u program files, %u are known by identity", d->opts.policy,
+		log_warn("policy '%s': %u program files, %u are known by identity", p->source,
 			 pr->n, SL_PROGRAMS_MAX);
 		pr->n = SL_PROGRAMS_MAX;
 	}
@@ -110,18 +132,18 @@ int sl_programs_apply(struct sl_daemon *d, const struct sl_policy *p, uint32_t s
 		return -ENOMEM;
 	}
 	pr->slot = slot;
-	sl_kernel_programs_clear(d->kernel, slot);
+	sl_kernel_programs_clear(pp->kernel, slot);
 	for (uint32_t i = 0; i < pr->n; i++) {
 		struct sl_inode_key k = {.ino = pr->v[i].ino, .dev = pr->v[i].dev, .slot = slot};
 		struct sl_size_key sk = {.size = pr->v[i].size, .slot = slot};
 		struct sl_prog_kw kw = {0};
 
 		memcpy(kw.kw, pr->v[i].kw, sizeof(kw.kw));
-		err = sl_kernel_program_id_set(d->kernel, &k, &kw);
+		err = sl_kernel_program_id_set(pp->kernel, &k, &kw);
 		if (err)
 			break;
 		/* programs of the same size: either may be the copy */
-		err = sl_kernel_program_size_add(d->kernel, &sk, &kw);
+		err = sl_kernel_program_size_add(pp->kernel, &sk, &kw);
 		if (err)
 			break;
 		log_debug("program '%s' is %s (inode %llu, %llu bytes)", pr->v[i].name,
@@ -136,16 +158,16 @@ int sl_programs_apply(struct sl_daemon *d, const struct sl_policy *p, uint32_t s
 	}
 	/* the previous generation's table (its slot is not in force any more
 	 * once the caller flips; an identify verdict in flight uses this one) */
-	sl_programs_free(d);
-	d->programs = pr;
+	table_free(pp->cur);
+	pp->cur = pr;
 	*count = pr->n;
 	return 0;
 }
 
-int sl_programs_identify(struct sl_daemon *d, const struct sl_verdict_event *v,
+int sl_programs_identify(struct sl_programs *pp, const struct sl_verdict_event *v,
 			 struct sl_identity *id)
 {
-	struct sl_programs *pr = d->programs;
+	struct prog_table *pr = pp->cur;
 	char path[64], sha[65] = "";
 	struct stat st;
 	int fd, err = 0, found = 0;
@@ -200,7 +222,7 @@ int sl_programs_identify(struct sl_daemon *d, const struct sl_verdict_event *v,
 			struct sl_prog_kw kw = {0};
 
 			memcpy(kw.kw, c->kw, sizeof(kw.kw));
-			int r = sl_kernel_program_id_set(d->kernel, &k, &kw);
+			int r = sl_kernel_program_id_set(pp->kernel, &k, &kw);
 
 			if (r)
 				log_warn("program '%s': remember inode %llu: %s", c->name,
@@ -211,7 +233,7 @@ int sl_programs_identify(struct sl_daemon *d, const struct sl_verdict_event *v,
 		struct sl_inode_key k = {
 		    .ino = v->file_ino, .dev = v->file_dev, .slot = v->generation};
 
-		sl_kernel_program_seen(d->kernel, &k);
+		sl_kernel_program_seen(pp->kernel, &k);
 	}
 	err = found;
 out:

@@ -889,7 +889,7 @@ static void verdict_act(struct sl_daemon *d, struct sl_pending_verdict *pv)
 	if (v->flags & SL_VERDICT_IDENTIFY) {
 		/* the kernel stopped the exec: is the file that runs the program? */
 		struct sl_identity id;
-		int r = sl_programs_identify(d, v, &id);
+		int r = sl_programs_identify(d->programs, v, &id);
 
 		snprintf(pv->identity_program, sizeof(pv->identity_program), "%s", id.program);
 		snprintf(pv->identity_path, sizeof(pv->identity_path), "%s", id.path);

@@ -27,6 +27,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "policy.h"
+#include "policy_store.h"
 
 _Static_assert(SL_POLICY_AUDIT_BUFFER_DEFAULT == SL_AUDIT_BUFFER_DEFAULT &&
 		   SL_POLICY_AUDIT_BUFFER_MIN == SL_AUDIT_BUFFER_MIN &&
@@ -35,7 +36,7 @@ _Static_assert(SL_POLICY_AUDIT_BUFFER_DEFAULT == SL_AUDIT_BUFFER_DEFAULT &&
 
 static bool freeze_mode(const struct sl_daemon *d)
 {
-	const struct sl_policy *p = d->pol[0].policy;
+	const struct sl_policy *p = sl_policy_store_current(d->store);
 
 	return !p || p->settings.on_audit_failure == SL_AUDIT_FAIL_FREEZE;
 }
@@ -146,7 +147,7 @@ static void thaw_sessions(struct sl_daemon *d)
 void sl_audit_guard_check(struct sl_daemon *d)
 {
 	struct sl_audit_guard *g = &d->guard;
-	const struct sl_policy *p = d->pol[0].policy;
+	const struct sl_policy *p = sl_policy_store_current(d->store);
 	uint64_t limit = p ? p->settings.audit_buffer : SL_AUDIT_BUFFER_DEFAULT;
 	struct sl_audit_status st;
 

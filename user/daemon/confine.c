@@ -43,6 +43,7 @@
 #include "jsonbytes.h"
 #include "log.h"
 #include "policy.h"
+#include "policy_store.h"
 #include "util.h"
 
 #ifndef PIDFD_THREAD
@@ -262,7 +263,7 @@ void sl_confine_free(struct sl_daemon *d)
 
 uint32_t sl_confine_flags_for_scope(const struct sl_daemon *d, const char *scope)
 {
-	const struct sl_policy *p = d->pol[0].policy;
+	const struct sl_policy *p = sl_policy_store_current(d->store);
 	int id = p ? sl_policy_env_id(p, scope) : -ENOENT;
 	uint32_t flags = 0;
 

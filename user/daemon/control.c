@@ -30,6 +30,7 @@
 #include "log.h"
 #include "peer.h"
 #include "policy.h"
+#include "policy_store.h"
 #include "proto.h"
 #include "tls.h"
 #include "util.h"
@@ -327,7 +328,7 @@ static void handle_tail(struct sl_daemon *d, struct sl_client *c, json_t *req, i
  */
 static bool peer_is_admin(struct sl_daemon *d, const struct sl_peer *peer)
 {
-	const struct sl_policy *p = d->pol[0].policy;
+	const struct sl_policy *p = sl_policy_store_current(d->store);
 	const char *group = p ? p->settings.admin_group : NULL;
 	struct group *gr;
 
@@ -439,16 +440,17 @@ static void handle_reload(struct sl_daemon *d, struct sl_client *c, json_t *req,
 	}
 	sl_peer_who(&c->peer, who, sizeof(who));
 	log_info("policy reload requested by %s", who);
-	err = sl_policy_reload_by(d, requester, &errors);
+	err = sl_daemon_reload(d, requester, &errors);
 	json_decref(requester);
 	if (err) {
 		reply_error(c, "policy '%s' refused; the running policy stays in force:\n%s",
-			    d->opts.policy, errors ? errors : strerror(-err));
+			    sl_policy_store_path(d->store), errors ? errors : strerror(-err));
 		free(errors);
 		return;
 	}
-	client_reply(c, json_pack("{s:b, s:s, s:i}", "ok", 1, "sha256", d->pol[0].sha256,
-				  "generation", d->pol[0].generation));
+	client_reply(c, json_pack("{s:b, s:s, s:i}", "ok", 1, "sha256",
+				  sl_policy_store_sha256(d->store), "generation",
+				  sl_policy_store_generation(d->store)));
 }
 
 /* who may ask */
@@ -561,7 +563,7 @@ static void client_request(struct sl_daemon *d, struct sl_client *c, struct sl_r
 						 sizeof(why));
 		if (r == SL_PEER_OK && dispatch[i].perm == SL_PERM_ADMIN &&
 		    !peer_is_admin(d, &c->peer)) {
-			const struct sl_policy *p = d->pol[0].policy;
+			const struct sl_policy *p = sl_policy_store_current(d->store);
 			const char *group = p ? p->settings.admin_group : NULL;
 
 			r = SL_PEER_NOT_ADMIN;
@@ -721,8 +723,9 @@ json_t *sl_status_json(struct sl_daemon *d)
 	json_object_set_new(st, "version", json_string(SL_VERSION));
 	json_object_set_new(st, "pid", json_integer(getpid()));
 	json_object_set_new(st, "uptime_s", json_integer(now.tv_sec - d->started.tv_sec));
-	json_object_set_new(st, "policy", json_string(d->opts.policy));
-	json_object_set_new(st, "policy_sha256", json_string(d->policy_sha256));
+	json_object_set_new(st, "policy", json_string(sl_policy_store_path(d->store)));
+	json_object_set_new(st, "policy_sha256",
+			    json_string(sl_policy_store_loaded_sha256(d->store)));
 	json_object_set_new(st, "audit_log", json_string(sl_audit_path(d->audit)));
 	json_object_set_new(st, "audit_last_seq",
 			    json_integer((json_int_t)sl_audit_last_seq(d->audit)));
@@ -744,7 +747,10 @@ json_t *sl_status_json(struct sl_daemon *d)
 			/* taint as the kernel holds it now */
 			if (sl_kernel_session_get(d->kernel, d->sessions[i].cgroup_id, &info) ==
 			    0) {
-				json_object_set_new(o, "taint", sl_env_names(d, info.taint));
+				json_object_set_new(
+				    o, "taint",
+				    sl_env_names_json(sl_policy_store_current(d->store),
+						      info.taint));
 				json_object_set_new(o, "held",
 						    json_boolean(info.flags & SL_SESSION_HELD));
 			}
@@ -778,8 +784,10 @@ json_t *sl_status_json(struct sl_daemon *d)
 	}
 	json_object_set_new(st, "tls", d->tls ? sl_tls_status(d->tls) : json_null());
 	json_object_set_new(st, "holds", sl_holds_json(d));
-	json_object_set_new(st, "policy_generation", json_integer(d->pol[0].generation));
-	json_object_set_new(st, "inode_labels", json_integer(d->inode_labels));
+	json_object_set_new(st, "policy_generation",
+			    json_integer(sl_policy_store_generation(d->store)));
+	json_object_set_new(st, "inode_labels",
+			    json_integer(sl_policy_store_inode_labels(d->store)));
 	json_object_set_new(st, "alerts_file",
 			    d->alerts_path ? json_string(d->alerts_path) : json_null());
 	return st;

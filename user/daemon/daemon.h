@@ -80,15 +80,6 @@ struct sl_peer;
 struct sl_policy;
 struct sl_compiled_policy;
 
-/* a policy generation loaded into one slot of the kernel maps */
-struct sl_loaded_policy {
-	struct sl_policy *policy;
-	struct sl_compiled_policy *compiled;
-	uint32_t generation;
-	uint32_t slot;
-	char sha256[65];
-};
-
 /* an action held for a person (freeze verdict) */
 struct sl_hold {
 	struct sl_hold *next;
@@ -179,8 +170,7 @@ struct sl_daemon {
 	char *recent[SL_RECENT_MAX];
 	size_t recent_head, recent_count;
 
-	struct sl_loaded_policy pol[2]; /* [0] current, [1] previous generation */
-	uint32_t generation;
+	struct sl_policy_store *store; /* policy_store.h */
 	struct sl_hold *holds;
 	uint64_t hold_seq, alert_seq;
 	int alerts_fd;
@@ -191,11 +181,8 @@ struct sl_daemon {
 	size_t evidence_next;
 
 	struct sl_programs *programs; /* programs.h */
-	uint32_t inode_labels;	      /* labels by identity in force (resolved paths) */
-	bool inode_labels_truncated;
 
 	struct timespec started;
-	char policy_sha256[65];
 };
 
 /* events.c */
@@ -220,19 +207,9 @@ void sl_sessions_rescope(struct sl_daemon *d);
 int sl_session_kinfo_update(struct sl_daemon *d, struct sl_session *s, uint32_t set, uint32_t clear,
 			    uint64_t taint);
 
-/* policy_glue.c: load, validate and apply the policy (startup and reload) */
-/* whether a rule that signals (kill, freeze) is in force (ctx: the daemon) */
-bool sl_policy_signals(void *ctx);
-int sl_policy_apply(struct sl_daemon *d);
-void sl_policy_free_daemon(struct sl_daemon *d);
-/* reload from opts.policy; on refusal *errors (malloc'd) lists every error */
-int sl_policy_reload(struct sl_daemon *d, char **errors);
-/* the same, asked by a control client (requester: its identity, recorded) */
-int sl_policy_reload_by(struct sl_daemon *d, const json_t *requester, char **errors);
-/* write the current policy into the kernel maps' free slot, then flip */
-int sl_policy_maps_apply(struct sl_daemon *d, char **errors);
-/* resolve the policy's path labels to (device, inode) again (timer) */
-void sl_policy_inodes_refresh(struct sl_daemon *d);
+/* main.c: reload the policy (SIGHUP, or a control client: requester), write
+ * policy_loaded or policy_refused; on refusal *errors (malloc'd) lists every error */
+int sl_daemon_reload(struct sl_daemon *d, const json_t *requester, char **errors);
 
 /* verdict.c: alerts, kill / freeze, holds */
 void sl_redact_record(struct sl_daemon *d, json_t *rec);
@@ -242,8 +219,6 @@ void sl_evidence_keep(struct sl_daemon *d, const struct sl_event_hdr *h, uint64_
 int sl_verdict_handle(struct sl_daemon *d, const void *data, size_t len);
 /* write the alerts of acted-on verdicts older than before_ns (UINT64_MAX: all) */
 void sl_verdicts_flush(struct sl_daemon *d, uint64_t before_ns);
-/* names of the environments in mask, by the current policy */
-json_t *sl_env_names(struct sl_daemon *d, uint64_t mask);
 int sl_alerts_open(struct sl_daemon *d);
 void sl_alerts_close(struct sl_daemon *d);
 int sl_hold_resolve(struct sl_daemon *d, const char *id, bool approve, const char *who,

@@ -19,6 +19,7 @@
 #include "kernel.h"
 #include "log.h"
 #include "policy.h"
+#include "policy_store.h"
 #include "tls.h"
 #include "util.h"
 
@@ -124,7 +125,7 @@ static void after_exec(struct sl_daemon *d, const struct sl_exec_event *e, size_
  */
 static void label_open_glob(struct sl_daemon *d, struct sl_session *s, json_t *rec)
 {
-	const struct sl_policy *p = d->pol[0].policy;
+	const struct sl_policy *p = sl_policy_store_current(d->store);
 	const char *path = json_string_value(json_object_get(rec, "path"));
 	uint64_t env;
 
@@ -251,8 +252,9 @@ static int handle_record(struct sl_daemon *d, void *data, size_t len)
 		label_open_glob(d, s, rec);
 	if (json_integer_value(json_object_get(rec, "env_mask")))
 		json_object_set_new(rec, "env",
-				    sl_env_names(d, (uint64_t)json_integer_value(
-							json_object_get(rec, "env_mask"))));
+				    sl_env_names_json(sl_policy_store_current(d->store),
+						      (uint64_t)json_integer_value(
+							  json_object_get(rec, "env_mask"))));
 	sl_record_write(d, rec);
 	keep_evidence(d, h, data, len, rec, s);
 	json_decref(rec);

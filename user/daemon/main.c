@@ -29,6 +29,7 @@
 #include "log.h"
 #include "programs.h"
 #include "policy.h"
+#include "policy_store.h"
 #include "tls.h"
 #include "util.h"
 
@@ -290,6 +291,36 @@ static int setup_fds(struct sl_daemon *d)
 	return 0;
 }
 
+int sl_daemon_reload(struct sl_daemon *d, const json_t *requester, char **errors)
+{
+	json_t *rec;
+	int err;
+
+	err = sl_policy_store_reload(d->store, d->kernel, d->programs, errors);
+	rec = json_pack("{s:s, s:s, s:b}", "type", err ? "policy_refused" : "policy_loaded",
+			"policy", sl_policy_store_path(d->store), "ok", err == 0);
+	if (rec) {
+		if (!err) {
+			json_object_set_new(rec, "sha256",
+					    json_string(sl_policy_store_sha256(d->store)));
+			json_object_set_new(rec, "generation",
+					    json_integer(sl_policy_store_generation(d->store)));
+		} else if (*errors) {
+			json_object_set_new(rec, "errors", json_string(*errors));
+		}
+		json_object_set_new(rec, "via", json_string(requester ? "control" : "SIGHUP"));
+		if (requester)
+			json_object_set_new(rec, "requester", json_deep_copy(requester));
+		sl_record_write(d, rec);
+		json_decref(rec);
+	}
+	if (!err) {
+		sl_sessions_rescope(d);
+		sl_alerts_open(d);
+	}
+	return err;
+}
+
 static void on_signal(struct sl_daemon *d)
 {
 	struct signalfd_siginfo si;
@@ -299,7 +330,7 @@ static void on_signal(struct sl_daemon *d)
 			log_info("SIGHUP: reloading policy '%s'", d->opts.policy);
 			char *errors = NULL;
 
-			if (sl_policy_reload(d, &errors))
+			if (sl_daemon_reload(d, NULL, &errors))
 				log_err(
 				    "policy reload refused; the running policy stays in force:\n%s",
 				    errors ? errors : "");
@@ -335,7 +366,7 @@ static void on_timer(struct sl_daemon *d)
 		sl_clock_refresh();
 	/* labelled directories created, replaced or renamed since */
 	if (ticks % (5000 / TICK_MS) == 0)
-		sl_policy_inodes_refresh(d);
+		sl_policy_store_refresh_inodes(d->store, d->kernel);
 	/* a missed inotify event must not keep a finished session open */
 	if (ticks % (2000 / TICK_MS) == 0)
 		sl_sessions_on_inotify(d);
@@ -398,7 +429,8 @@ static void write_daemon_record(struct sl_daemon *d, const char *type)
 	json_object_set_new(rec, "version", json_string(SL_VERSION));
 	json_object_set_new(rec, "daemon_pid", json_integer(getpid()));
 	json_object_set_new(rec, "policy", json_string(d->opts.policy));
-	json_object_set_new(rec, "policy_sha256", json_string(d->policy_sha256));
+	json_object_set_new(rec, "policy_sha256",
+			    json_string(sl_policy_store_loaded_sha256(d->store)));
 	if (!strcmp(type, "daemon_start")) {
 		json_object_set_new(rec, "features", sl_features_json(d->features));
 		json_object_set_new(rec, "ringbuf_size",
@@ -481,7 +513,7 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_REALTIME, &d.started);
 	sl_clock_refresh();
 
-	if ((err = lock_state_dir(&d)) || (err = sl_policy_apply(&d)) ||
+	if ((err = lock_state_dir(&d)) || (err = sl_policy_store_open(d.opts.policy, &d.store)) ||
 	    (err = sl_kernel_fs_prepare()) || (err = setup_fds(&d)) || (err = sl_cgroup_setup(&d)))
 		goto out;
 
@@ -490,7 +522,9 @@ int main(int argc, char **argv)
 	    .rotate_bytes = d.opts.rotate_size,
 	    .fsync_mode = d.opts.fsync_mode,
 	    .fsync_interval_ms = d.opts.fsync_interval_ms,
-	    .buffer_bytes = d.pol[0].policy ? d.pol[0].policy->settings.audit_buffer : 0,
+	    .buffer_bytes = sl_policy_store_current(d.store)
+				? sl_policy_store_current(d.store)->settings.audit_buffer
+				: 0,
 	};
 	err = sl_audit_open(&aopts, &d.audit);
 	if (err) {
@@ -509,8 +543,8 @@ int main(int argc, char **argv)
 		    .argv_capture = d.opts.argv_capture,
 		    .tls_capture = d.opts.tls_capture,
 		    .verbose = d.opts.verbose,
-		    .signals_used = sl_policy_signals,
-		    .signals_ctx = &d,
+		    .signals_used = sl_policy_store_signals,
+		    .signals_ctx = d.store,
 		};
 
 		err = sl_kernel_start(&kopts, d.features, &d.kernel);
@@ -526,7 +560,7 @@ int main(int argc, char **argv)
 	{
 		char *errors = NULL;
 
-		err = sl_policy_maps_apply(&d, &errors);
+		err = sl_policy_store_apply(d.store, d.kernel, d.programs, &errors);
 		if (err) {
 			log_err("policy: %s", errors ? errors : strerror(-err));
 			free(errors);
@@ -598,7 +632,7 @@ out:
 		free(d.recent[(d.recent_head + i) % SL_RECENT_MAX]);
 	sl_holds_free(&d);
 	sl_alerts_close(&d);
-	sl_policy_free_daemon(&d);
+	sl_policy_store_free(d.store);
 	sl_programs_free(d.programs);
 	sl_features_free(d.features);
 	if (d.lock_fd >= 0)

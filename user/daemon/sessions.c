@@ -29,6 +29,7 @@
 #include "log.h"
 #include "peer.h"
 #include "policy.h"
+#include "policy_store.h"
 #include "util.h"
 
 int sl_cgroup_setup(struct sl_daemon *d)
@@ -358,8 +359,8 @@ int sl_session_create(struct sl_daemon *d, json_t *req, int pidfd, const struct 
 
 	/* register with the kernel side before the first process enters */
 	info.session_seq = s->seq;
-	if (d->pol[0].policy) {
-		int id = sl_policy_env_id(d->pol[0].policy, s->scope);
+	if (sl_policy_store_current(d->store)) {
+		int id = sl_policy_env_id(sl_policy_store_current(d->store), s->scope);
 
 		s->scope_env = id > 0 ? (uint32_t)id : 0;
 	}
@@ -577,9 +578,9 @@ void sl_sessions_rescope(struct sl_daemon *d)
 		struct sl_session *s = &d->sessions[i];
 		int id;
 
-		if (!s->active || !d->pol[0].policy)
+		if (!s->active || !sl_policy_store_current(d->store))
 			continue;
-		id = sl_policy_env_id(d->pol[0].policy, s->scope);
+		id = sl_policy_env_id(sl_policy_store_current(d->store), s->scope);
 		s->scope_env = id > 0 ? (uint32_t)id : 0;
 		sl_session_kinfo_update(d, s, 0, 0, 0);
 	}

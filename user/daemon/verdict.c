@@ -29,6 +29,7 @@
 #include "programs.h"
 #include "policy.h"
 #include "policy_compile.h"
+#include "policy_store.h"
 #include "scopelock_policy.h"
 #include "util.h"
 
@@ -147,37 +148,6 @@ static json_t *conn_capture(struct sl_daemon *d, uint32_t pid, uint64_t conn, js
 	return out;
 }
 
-static const struct sl_loaded_policy *policy_for(struct sl_daemon *d, uint32_t generation)
-{
-	for (int i = 0; i < 2; i++)
-		if (d->pol[i].policy && d->pol[i].generation == generation)
-			return &d->pol[i];
-	return d->pol[0].policy ? &d->pol[0] : NULL;
-}
-
-static json_t *env_names(const struct sl_policy *p, uint64_t mask)
-{
-	json_t *arr = json_array();
-
-	for (uint32_t id = 1; arr && id <= SL_ENV_MAX; id++) {
-		const char *name;
-
-		if (!(mask & (1ULL << id)))
-			continue;
-		name = p ? sl_policy_env_name(p, id) : NULL;
-		if (name)
-			json_array_append_new(arr, json_string(name));
-		else
-			json_array_append_new(arr, json_sprintf("env#%u", id));
-	}
-	return arr;
-}
-
-json_t *sl_env_names(struct sl_daemon *d, uint64_t mask)
-{
-	return env_names(d->pol[0].policy, mask);
-}
-
 /*
  * Replace every secret value in buf with "[secret sha256:...]" and list the
  * secrets found (env, fingerprint, where the policy got it). Returns a new
@@ -286,7 +256,7 @@ void sl_redact_record(struct sl_daemon *d, json_t *rec)
 {
 	static const char *const keys[] = {"data", "filename", "cwd",	    "requested", "path",
 					   "raw",  "sni",      "workspace", "name"};
-	const struct sl_policy *p = d->pol[0].policy;
+	const struct sl_policy *p = sl_policy_store_current(d->store);
 	json_t *found, *argv;
 
 	if (!p || !p->n_secrets)
@@ -515,7 +485,7 @@ int sl_session_kill(struct sl_daemon *d, struct sl_session *s, const char *why)
 
 int sl_alerts_open(struct sl_daemon *d)
 {
-	const struct sl_policy *p = d->pol[0].policy;
+	const struct sl_policy *p = sl_policy_store_current(d->store);
 	const char *path = p && p->settings.alert_file ? p->settings.alert_file : NULL;
 	char *def = NULL;
 	int fd;
@@ -590,7 +560,7 @@ int sl_alert_write(struct sl_daemon *d, json_t *rec, const char *summary)
 
 static void alert_emit(struct sl_daemon *d, json_t *rec, const char *summary)
 {
-	const struct sl_policy *p = d->pol[0].policy;
+	const struct sl_policy *p = sl_policy_store_current(d->store);
 	char *line;
 
 	sl_record_write(d, rec);
@@ -618,8 +588,8 @@ static void alert_emit(struct sl_daemon *d, json_t *rec, const char *summary)
 static void verdict_write(struct sl_daemon *d, const struct sl_pending_verdict *pv)
 {
 	const struct sl_verdict_event *v = &pv->v;
-	const struct sl_loaded_policy *lp;
 	const struct sl_policy *p;
+	uint32_t generation;
 	struct sl_session *s;
 	json_t *rec, *ev, *cap, *found;
 	const char *rule, *verdict;
@@ -627,8 +597,7 @@ static void verdict_write(struct sl_daemon *d, const struct sl_pending_verdict *
 	char summary[1024], id[48];
 	struct sl_hold *h;
 
-	lp = policy_for(d, v->generation);
-	p = lp ? lp->policy : NULL;
+	p = sl_policy_store_for(d->store, v->generation, &generation);
 	s = sl_session_by_cgroup(d, v->hdr.cgroup_id);
 	if (v->rule == SL_RULE_UNREADABLE)
 		rule = "unreadable-evidence"; /* settings.unreadable decided */
@@ -696,8 +665,8 @@ static void verdict_write(struct sl_daemon *d, const struct sl_pending_verdict *
 	json_object_set_new(rec, "channel", json_string(sl_policy_channel_name(v->channel)));
 	json_object_set_new(rec, "target",
 			    json_string(sl_policy_target_class_name(v->target_class)));
-	json_object_set_new(rec, "target_env", env_names(p, v->target_env));
-	json_object_set_new(rec, "taint", env_names(p, v->taint));
+	json_object_set_new(rec, "target_env", sl_env_names_json(p, v->target_env));
+	json_object_set_new(rec, "taint", sl_env_names_json(p, v->taint));
 	if (s && s->taint_files && json_array_size(s->taint_files))
 		json_object_set(rec, "taint_files", s->taint_files);
 	json_object_set_new(rec, "pid", json_integer(v->hdr.pid));
@@ -727,7 +696,7 @@ static void verdict_write(struct sl_daemon *d, const struct sl_pending_verdict *
 	}
 	if (v->flags & SL_VERDICT_PARTIAL)
 		json_object_set_new(rec, "partial_match", json_true());
-	if (lp && lp->generation != v->generation)
+	if (p && generation != v->generation)
 		json_object_set_new(rec, "policy_generation_mismatch", json_true());
 
 	/* the evidence kept now, or what was kept when the verdict was acted on
@@ -878,8 +847,8 @@ static void hold_make(struct sl_daemon *d, struct sl_session *s, struct sl_pendi
 static void verdict_act(struct sl_daemon *d, struct sl_pending_verdict *pv)
 {
 	const struct sl_verdict_event *v = &pv->v;
-	const struct sl_loaded_policy *lp = policy_for(d, v->generation);
-	const struct sl_policy *p = lp ? lp->policy : NULL;
+	uint32_t generation;
+	const struct sl_policy *p = sl_policy_store_for(d->store, v->generation, &generation);
 	struct sl_session *s = sl_session_by_cgroup(d, v->hdr.cgroup_id);
 	bool monitor = v->flags & SL_VERDICT_MONITOR, enforced = v->flags & SL_VERDICT_ENFORCED;
 	uint32_t timeout = p ? p->settings.hold_timeout_s : SL_POLICY_HOLD_TIMEOUT_DEFAULT;

@@ -25,6 +25,7 @@
 #include <bpf/libbpf.h>
 
 #include "daemon.h"
+#include "journal.h"
 #include "log.h"
 #include "policy.h"
 #include "policy_store.h"
@@ -84,14 +85,14 @@ static void freeze_sessions(struct sl_daemon *d, const struct sl_audit_status *s
 	clock_gettime(CLOCK_REALTIME, &d->guard.frozen_since);
 	log_err("audit log '%s': %llu bytes of records wait in memory (buffer limit %llu: "
 		"settings.audit_buffer): %zu session%s frozen until the log can be written (%s)",
-		sl_audit_path(d->audit), (unsigned long long)st->buffered_bytes,
+		sl_journal_path(d->journal), (unsigned long long)st->buffered_bytes,
 		(unsigned long long)st->buffer_limit, n, n == 1 ? "" : "s", err_text(st->error));
 	rec = json_pack("{s:s, s:o, s:o, s:I, s:I, s:s}", "type", "audit_freeze", "sessions",
 			ids ?: json_array(), "failed", failed ?: json_array(), "buffered_bytes",
 			(json_int_t)st->buffered_bytes, "buffer_limit",
 			(json_int_t)st->buffer_limit, "error", err_text(st->error));
 	if (rec) {
-		sl_record_write(d, rec);
+		sl_journal_write(d->journal, rec);
 		json_decref(rec);
 	}
 }
@@ -133,13 +134,13 @@ static void thaw_sessions(struct sl_daemon *d)
 	clock_gettime(CLOCK_REALTIME, &now);
 	log_warn("audit log '%s' is written again: %zu session%s thawed, %zu still held for a "
 		 "person",
-		 sl_audit_path(d->audit), n, n == 1 ? "" : "s", json_array_size(held));
+		 sl_journal_path(d->journal), n, n == 1 ? "" : "s", json_array_size(held));
 	rec = json_pack("{s:s, s:o, s:o, s:I}", "type", "audit_thaw", "sessions",
 			ids ?: json_array(), "still_held", held ?: json_array(), "frozen_ms",
 			(json_int_t)((now.tv_sec - d->guard.frozen_since.tv_sec) * 1000 +
 				     (now.tv_nsec - d->guard.frozen_since.tv_nsec) / 1000000));
 	if (rec) {
-		sl_record_write(d, rec);
+		sl_journal_write(d->journal, rec);
 		json_decref(rec);
 	}
 }
@@ -151,17 +152,17 @@ void sl_audit_guard_check(struct sl_daemon *d)
 	uint64_t limit = p ? p->settings.audit_buffer : SL_AUDIT_BUFFER_DEFAULT;
 	struct sl_audit_status st;
 
-	if (!d->audit || g->busy)
+	if (!d->journal || g->busy)
 		return;
 	g->busy = true; /* the records written below come back here */
-	sl_audit_get_status(d->audit, &st);
+	sl_journal_status(d->journal, &st);
 	if (st.buffer_limit != limit)
-		sl_audit_set_buffer_limit(d->audit, limit);
+		sl_journal_set_buffer_limit(d->journal, limit);
 	if (st.failing && !g->failing) {
 		g->failing = true;
 		log_err("audit log '%s': %s failed: %s; records wait in memory (up to %llu bytes: "
 			"settings.audit_buffer), retried until it works; then %s",
-			sl_audit_path(d->audit), st.operation ?: "write", err_text(st.error),
+			sl_journal_path(d->journal), st.operation ?: "write", err_text(st.error),
 			(unsigned long long)st.buffer_limit,
 			freeze_mode(d) ? "sessions are frozen (settings.on_audit_failure: freeze)"
 				       : "records are dropped and counted "
@@ -171,7 +172,7 @@ void sl_audit_guard_check(struct sl_daemon *d)
 		g->dropping = true;
 		log_err("audit log '%s': the buffer is full: records are being dropped (a gap "
 			"record will say which)",
-			sl_audit_path(d->audit));
+			sl_journal_path(d->journal));
 	} else if (!st.dropped_pending && g->dropping) {
 		g->dropping = false;
 	}
@@ -179,7 +180,7 @@ void sl_audit_guard_check(struct sl_daemon *d)
 		g->failing = false;
 		log_warn("audit log '%s': written again up to seq %llu (%llu records dropped since "
 			 "the daemon started)",
-			 sl_audit_path(d->audit), (unsigned long long)st.written_seq,
+			 sl_journal_path(d->journal), (unsigned long long)st.written_seq,
 			 (unsigned long long)st.dropped);
 	}
 	if (freeze_mode(d) && st.failing && st.buffer_high && !g->frozen)
@@ -195,7 +196,7 @@ bool sl_audit_guard_refuses(struct sl_daemon *d, char *err, size_t errlen)
 
 	if (!d->guard.frozen)
 		return false;
-	sl_audit_get_status(d->audit, &st);
+	sl_journal_status(d->journal, &st);
 	snprintf(err, errlen,
 		 "the audit log cannot be written (%s: %s); sessions are frozen until it can "
 		 "(settings.on_audit_failure: freeze), no session is started",
@@ -205,7 +206,7 @@ bool sl_audit_guard_refuses(struct sl_daemon *d, char *err, size_t errlen)
 
 json_t *sl_audit_guard_json(struct sl_daemon *d)
 {
-	json_t *o = sl_audit_status_json(d->audit), *ids = json_array();
+	json_t *o = sl_journal_status_json(d->journal), *ids = json_array();
 
 	if (!o || !ids) {
 		json_decref(o);
@@ -232,22 +233,4 @@ void sl_audit_guard_stop(struct sl_daemon *d)
 				 "thaw it with 'echo 0 > %s/cgroup.freeze' once it can, or kill it",
 				 s->id, s->cgroup_path);
 	}
-}
-
-void sl_audit_guard_drain(struct sl_daemon *d, unsigned int timeout_ms)
-{
-	struct sl_audit_status st;
-	uint64_t left;
-
-	if (!d->audit)
-		return;
-	left = sl_audit_drain(d->audit, timeout_ms);
-	if (!left)
-		return;
-	sl_audit_get_status(d->audit, &st);
-	log_err("audit log '%s': %llu records (up to seq %llu) could not be written before the "
-		"daemon stopped and are lost: the log ends at seq %llu (%s: %s)",
-		sl_audit_path(d->audit), (unsigned long long)left, (unsigned long long)st.last_seq,
-		(unsigned long long)st.written_seq, st.operation ?: "write",
-		err_text(st.last_error));
 }

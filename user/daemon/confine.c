@@ -41,6 +41,7 @@
 #include "daemon.h"
 #include "feature.h"
 #include "jsonbytes.h"
+#include "journal.h"
 #include "log.h"
 #include "policy.h"
 #include "policy_store.h"
@@ -377,7 +378,7 @@ int sl_confine_attach(struct sl_daemon *d, struct sl_session *s, int listener, j
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	ret = sl_record_write(d, rec);
+	ret = sl_journal_write(d->journal, rec);
 	if (ret) {
 		snprintf(err, errlen, "audit log write failed: %s; session not started",
 			 strerror(-ret));
@@ -460,7 +461,7 @@ static void write_refusal(struct sl_daemon *d, struct sl_confined *c,
 			 "REFUSED session %s (scope %s): %s%s%s by pid %d: %s", c->session,
 			 c->scope, call->syscall, call->request ? " " : "",
 			 call->request ? call->request : "", caller->pid, reason);
-		sl_alert_write(d, rec, summary);
+		sl_journal_alert(d->journal, rec, summary);
 	}
 	json_decref(rec);
 }

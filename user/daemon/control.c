@@ -27,6 +27,7 @@
 #include "decode.h"
 #include "jsonbytes.h"
 #include "kernel.h"
+#include "journal.h"
 #include "log.h"
 #include "peer.h"
 #include "policy.h"
@@ -262,7 +263,7 @@ static bool line_matches(const char *line, const char *session, bool alerts_only
 {
 	char needle[64];
 
-	if (alerts_only && !sl_record_is_alert(line))
+	if (alerts_only && !sl_journal_line_is_alert(line))
 		return false;
 	if (!session[0])
 		return true;
@@ -296,18 +297,18 @@ static void handle_tail(struct sl_daemon *d, struct sl_client *c, json_t *req, i
 		return;
 	/* the last `count` matching records from memory */
 	if (count) {
-		size_t i = d->recent_count;
+		size_t i = sl_journal_recent_count(d->journal);
 
 		while (i > 0 && n < (size_t)count) {
-			const char *line = d->recent[(d->recent_head + i - 1) % SL_RECENT_MAX];
+			const char *line = sl_journal_recent(d->journal, i - 1);
 
 			if (line_matches(line, c->session, c->alerts_only))
 				n++;
 			i--;
 		}
 		start = i;
-		for (i = start; i < d->recent_count; i++) {
-			const char *line = d->recent[(d->recent_head + i) % SL_RECENT_MAX];
+		for (i = start; i < sl_journal_recent_count(d->journal); i++) {
+			const char *line = sl_journal_recent(d->journal, i);
 
 			if (line_matches(line, c->session, c->alerts_only) &&
 			    sl_proto_send_raw(c->fd, line, strlen(line), 0)) {
@@ -519,7 +520,7 @@ static void refuse(struct sl_daemon *d, struct sl_client *c, const char *op, jso
 		/* an alert: the audit chain, alerts.jsonl, syslog, tail --alerts */
 		snprintf(summary, sizeof(summary), "REFUSED control request '%s' from %s: %s", op,
 			 who, sl_peer_refusal_name(r));
-		err = sl_alert_write(d, rec, summary);
+		err = sl_journal_alert(d->journal, rec, summary);
 	}
 	if (err)
 		log_err("control_refused record for '%s' from %s not written: %s", op, who,
@@ -661,7 +662,7 @@ void sl_control_broadcast(struct sl_daemon *d, const char *line, size_t len, con
 		struct sl_client *c = *pp;
 
 		if (c->tail && (!c->session[0] || (session && !strcmp(session, c->session))) &&
-		    (!c->alerts_only || sl_record_is_alert(line))) {
+		    (!c->alerts_only || sl_journal_line_is_alert(line))) {
 			int err = sl_proto_send_raw(c->fd, line, len, MSG_DONTWAIT);
 
 			if (err == -EAGAIN) {
@@ -726,10 +727,11 @@ json_t *sl_status_json(struct sl_daemon *d)
 	json_object_set_new(st, "policy", json_string(sl_policy_store_path(d->store)));
 	json_object_set_new(st, "policy_sha256",
 			    json_string(sl_policy_store_loaded_sha256(d->store)));
-	json_object_set_new(st, "audit_log", json_string(sl_audit_path(d->audit)));
+	json_object_set_new(st, "audit_log", json_string(sl_journal_path(d->journal)));
 	json_object_set_new(st, "audit_last_seq",
-			    json_integer((json_int_t)sl_audit_last_seq(d->audit)));
-	json_object_set_new(st, "audit_errors", json_integer((json_int_t)d->audit_errors));
+			    json_integer((json_int_t)sl_journal_last_seq(d->journal)));
+	json_object_set_new(st, "audit_errors",
+			    json_integer((json_int_t)sl_journal_errors(d->journal)));
 	json_object_set_new(st, "audit", sl_audit_guard_json(d));
 	json_object_set_new(st, "decode_errors", json_integer((json_int_t)d->decode_errors));
 	json_object_set_new(st, "cgroup_parent", json_string(d->cg_parent));
@@ -789,6 +791,8 @@ json_t *sl_status_json(struct sl_daemon *d)
 	json_object_set_new(st, "inode_labels",
 			    json_integer(sl_policy_store_inode_labels(d->store)));
 	json_object_set_new(st, "alerts_file",
-			    d->alerts_path ? json_string(d->alerts_path) : json_null());
+			    sl_journal_alerts_path(d->journal)
+				? json_string(sl_journal_alerts_path(d->journal))
+				: json_null());
 	return st;
 }

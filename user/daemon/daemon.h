@@ -24,7 +24,6 @@
 #define SL_SESSION_ID_LEN 16
 /* records of the bulk ring handled between two looks at the verdict ring */
 #define SL_VERDICT_POLL_EVERY 256
-#define SL_RECENT_MAX 512
 
 struct ring_buffer;
 struct sl_tls;
@@ -140,7 +139,7 @@ struct sl_daemon {
 	unsigned int since_vrb;	  /* records of rb since vrb was last drained */
 	bool in_vrb;		  /* draining vrb (its callback is the same) */
 	struct sl_tls *tls;
-	struct sl_audit *audit;
+	struct sl_journal *journal; /* journal.h */
 
 	char *cg_root;	 /* cgroup v2 mount point */
 	char *cg_parent; /* absolute path of the scopelock parent cgroup */
@@ -162,19 +161,11 @@ struct sl_daemon {
 	/* loss accounting: last totals written to the audit log */
 	uint64_t loss_reported[SL_LOSS_MAX][SL_OP_MAX];
 	uint64_t decode_errors;
-	uint64_t audit_errors; /* records that did not get into the audit chain */
 	struct sl_audit_guard guard;
-	uint64_t records;
-
-	/* recent audit lines for `scopelock tail` without --follow */
-	char *recent[SL_RECENT_MAX];
-	size_t recent_head, recent_count;
 
 	struct sl_policy_store *store; /* policy_store.h */
 	struct sl_hold *holds;
 	uint64_t hold_seq, alert_seq;
-	int alerts_fd;
-	char *alerts_path;
 	struct sl_evidence evidence[SL_EVIDENCE_RING];
 	struct sl_pending_verdict pending[SL_PENDING_VERDICTS];
 	size_t npending;
@@ -187,7 +178,6 @@ struct sl_daemon {
 
 /* events.c */
 int sl_events_handle(void *ctx, void *data, size_t len);
-int sl_record_write(struct sl_daemon *d, json_t *rec);
 int sl_loss_poll(struct sl_daemon *d);
 const char *sl_loss_cause_name(unsigned int cause);
 void sl_drain(struct sl_daemon *d);
@@ -212,15 +202,12 @@ int sl_session_kinfo_update(struct sl_daemon *d, struct sl_session *s, uint32_t 
 int sl_daemon_reload(struct sl_daemon *d, const json_t *requester, char **errors);
 
 /* verdict.c: alerts, kill / freeze, holds */
-void sl_redact_record(struct sl_daemon *d, json_t *rec);
 void sl_evidence_keep(struct sl_daemon *d, const struct sl_event_hdr *h, uint64_t conn,
 		      json_t *rec);
 /* act on a verdict record now; its alert is written by sl_verdicts_flush */
 int sl_verdict_handle(struct sl_daemon *d, const void *data, size_t len);
 /* write the alerts of acted-on verdicts older than before_ns (UINT64_MAX: all) */
 void sl_verdicts_flush(struct sl_daemon *d, uint64_t before_ns);
-int sl_alerts_open(struct sl_daemon *d);
-void sl_alerts_close(struct sl_daemon *d);
 int sl_hold_resolve(struct sl_daemon *d, const char *id, bool approve, const char *who,
 		    const char *reason, char *err, size_t errlen);
 /* sl_hold_resolve by a control client: its identity (requester) is recorded */
@@ -229,9 +216,6 @@ int sl_hold_decide(struct sl_daemon *d, const char *id, bool approve, const char
 void sl_holds_tick(struct sl_daemon *d);
 json_t *sl_holds_json(struct sl_daemon *d);
 void sl_holds_free(struct sl_daemon *d);
-bool sl_record_is_alert(const char *line);
-/* an alert-class record: the audit log, alerts file, syslog (summary); 0 or -errno */
-int sl_alert_write(struct sl_daemon *d, json_t *rec, const char *summary);
 int sl_session_kill(struct sl_daemon *d, struct sl_session *s, const char *why);
 /* cgroup.freeze of a session cgroup this daemon created (active sessions only) */
 int sl_session_freeze(struct sl_session *s, bool frozen);
@@ -247,8 +231,6 @@ bool sl_audit_guard_refuses(struct sl_daemon *d, char *err, size_t errlen);
 json_t *sl_audit_guard_json(struct sl_daemon *d);
 /* shutdown: name the sessions left frozen (before the sessions are freed) */
 void sl_audit_guard_stop(struct sl_daemon *d);
-/* shutdown: last attempts to write what waits; says loudly what is lost */
-void sl_audit_guard_drain(struct sl_daemon *d, unsigned int timeout_ms);
 /*
  * `scopelock end`: kill the session (session_killed with by and requester)
  * and deny its pending holds (hold_denied, same). 0 or -errno with err set.

@@ -17,6 +17,7 @@
 #include "decode.h"
 #include "jsonbytes.h"
 #include "kernel.h"
+#include "journal.h"
 #include "log.h"
 #include "policy.h"
 #include "policy_store.h"
@@ -33,51 +34,6 @@ static const char *const loss_cause_names[SL_LOSS_MAX] = {
 const char *sl_loss_cause_name(unsigned int cause)
 {
 	return cause < SL_LOSS_MAX ? loss_cause_names[cause] : "unknown";
-}
-
-static void recent_push(struct sl_daemon *d, char *line)
-{
-	size_t idx = (d->recent_head + d->recent_count) % SL_RECENT_MAX;
-
-	if (d->recent_count == SL_RECENT_MAX) {
-		free(d->recent[d->recent_head]);
-		d->recent[d->recent_head] = line;
-		d->recent_head = (d->recent_head + 1) % SL_RECENT_MAX;
-		return;
-	}
-	d->recent[idx] = line;
-	d->recent_count++;
-}
-
-/* Append to the audit log, then hand the line to tail clients. */
-int sl_record_write(struct sl_daemon *d, json_t *rec)
-{
-	const char *session = json_string_value(json_object_get(rec, "session"));
-	char *line = NULL;
-	int err;
-
-	if (!json_object_get(rec, "time"))
-		json_object_set_new(rec, "time", sl_clock_now_json());
-	/* every record, whoever built it: no secret value reaches a file */
-	sl_redact_record(d, rec);
-	err = sl_audit_append(d->audit, rec, &line, NULL);
-	if (err) {
-		/* dropped (counted by the log, stated by a gap record) or not a record */
-		d->audit_errors++;
-		if (err != -ENOBUFS && d->audit_errors % 1000 == 1)
-			log_err("audit log '%s': append failed: %s (%llu records not in the log so "
-				"far)",
-				sl_audit_path(d->audit), strerror(-err),
-				(unsigned long long)d->audit_errors);
-		sl_audit_guard_check(d);
-		return err;
-	}
-	d->records++;
-	sl_control_broadcast(d, line, strlen(line), session);
-	recent_push(d, line);
-	/* the log may have started failing, filled up, or drained */
-	sl_audit_guard_check(d);
-	return 0;
 }
 
 static const sl_decode_fn decoders[SL_OP_MAX] = {
@@ -99,7 +55,7 @@ static void write_decode_error(struct sl_daemon *d, const void *data, size_t len
 	json_object_set_new(rec, "reason", json_string(why));
 	json_object_set_new(rec, "size", json_integer((json_int_t)len));
 	sl_json_set_bytes(rec, "raw", data, len);
-	sl_record_write(d, rec);
+	sl_journal_write(d->journal, rec);
 	json_decref(rec);
 }
 
@@ -255,7 +211,7 @@ static int handle_record(struct sl_daemon *d, void *data, size_t len)
 				    sl_env_names_json(sl_policy_store_current(d->store),
 						      (uint64_t)json_integer_value(
 							  json_object_get(rec, "env_mask"))));
-	sl_record_write(d, rec);
+	sl_journal_write(d->journal, rec);
 	keep_evidence(d, h, data, len, rec, s);
 	json_decref(rec);
 	if (h->op == SL_OP_EXEC)
@@ -306,7 +262,7 @@ int sl_loss_poll(struct sl_daemon *d)
 				log_warn("ring buffer full: %llu %s events lost (%llu in all)",
 					 (unsigned long long)delta, sl_op_type(op) ?: "?",
 					 (unsigned long long)loss[k][op]);
-			err = sl_record_write(d, rec);
+			err = sl_journal_write(d->journal, rec);
 			json_decref(rec);
 			if (err)
 				return err;

@@ -25,7 +25,9 @@
 #include "confine.h"
 #include "daemon.h"
 #include "feature.h"
+#include "journal.h"
 #include "kernel.h"
+#include "journal.h"
 #include "log.h"
 #include "programs.h"
 #include "policy.h"
@@ -242,9 +244,21 @@ static void tls_report(void *ctx, json_t *rec)
 	json_t *copy = json_deep_copy(rec);
 
 	if (copy) {
-		sl_record_write(d, copy);
+		sl_journal_write(d->journal, copy);
 		json_decref(copy);
 	}
+}
+
+/* a record is in the log: tail clients get its line */
+static void journal_line(void *ctx, const char *line, size_t len, const char *session)
+{
+	sl_control_broadcast(ctx, line, len, session);
+}
+
+/* after every append: the log may have started failing, filled up, or drained */
+static void journal_after(void *ctx)
+{
+	sl_audit_guard_check(ctx);
 }
 
 static int ep_add(struct sl_daemon *d, int fd, uint64_t tag)
@@ -311,12 +325,12 @@ int sl_daemon_reload(struct sl_daemon *d, const json_t *requester, char **errors
 		json_object_set_new(rec, "via", json_string(requester ? "control" : "SIGHUP"));
 		if (requester)
 			json_object_set_new(rec, "requester", json_deep_copy(requester));
-		sl_record_write(d, rec);
+		sl_journal_write(d->journal, rec);
 		json_decref(rec);
 	}
 	if (!err) {
 		sl_sessions_rescope(d);
-		sl_alerts_open(d);
+		sl_journal_alerts_open(d->journal);
 	}
 	return err;
 }
@@ -353,10 +367,10 @@ static void on_timer(struct sl_daemon *d)
 		;
 	ticks++;
 	sl_drain(d);
-	err = sl_audit_tick(d->audit);
+	err = sl_journal_tick(d->journal);
 	if (err && err != last_err)
-		log_err("audit log '%s': periodic fsync/compression: %s", sl_audit_path(d->audit),
-			strerror(-err));
+		log_err("audit log '%s': periodic fsync/compression: %s",
+			sl_journal_path(d->journal), strerror(-err));
 	last_err = err;
 	sl_audit_guard_check(d);
 	if (ticks % (1000 / TICK_MS) == 0)
@@ -439,9 +453,10 @@ static void write_daemon_record(struct sl_daemon *d, const char *type)
 				    json_integer((json_int_t)d->opts.tls_capture));
 		json_object_set_new(rec, "cgroup_parent", json_string(d->cg_parent));
 	} else {
-		json_object_set_new(rec, "records", json_integer((json_int_t)d->records));
+		json_object_set_new(rec, "records",
+				    json_integer((json_int_t)sl_journal_records(d->journal)));
 	}
-	sl_record_write(d, rec);
+	sl_journal_write(d->journal, rec);
 	json_decref(rec);
 }
 
@@ -526,13 +541,22 @@ int main(int argc, char **argv)
 				? sl_policy_store_current(d.store)->settings.audit_buffer
 				: 0,
 	};
-	err = sl_audit_open(&aopts, &d.audit);
+	err = sl_journal_open(&aopts, d.store, &d.journal);
 	if (err) {
 		sl_err_ret(err, "open audit log in '%s'", d.opts.audit_dir);
 		goto out;
 	}
 	sl_log_set_syslog(1);
-	err = sl_alerts_open(&d);
+	{
+		struct sl_journal_hooks hooks = {
+		    .line = journal_line,
+		    .after = journal_after,
+		    .ctx = &d,
+		};
+
+		sl_journal_set_hooks(d.journal, &hooks);
+	}
+	err = sl_journal_alerts_open(d.journal);
 	if (err)
 		goto out;
 	{
@@ -589,7 +613,7 @@ int main(int argc, char **argv)
 	if ((err = sl_control_listen(&d)) || (err = ep_add(&d, d.listen_fd, SL_EP_LISTEN)))
 		goto out;
 	log_info("ready: socket '%s', audit log '%s', policy '%s'", d.opts.socket_path,
-		 sl_audit_path(d.audit), d.opts.policy);
+		 sl_journal_path(d.journal), d.opts.policy);
 
 	err = run_loop(&d);
 	ret = err ? 1 : 0;
@@ -598,7 +622,7 @@ out:
 		log_err("scopelockd stopped: %s", strerror(-err));
 	sl_drain(&d);
 	sl_verdicts_flush(&d, UINT64_MAX);
-	if (d.audit) {
+	if (d.journal) {
 		sl_loss_poll(&d);
 		/* a held action never proceeds without a person: deny what is pending */
 		while (d.holds) {
@@ -613,7 +637,7 @@ out:
 		if (d.kernel)
 			sl_sessions_free(&d);
 		write_daemon_record(&d, "daemon_stop");
-		sl_audit_guard_drain(&d, 3000);
+		sl_journal_drain(d.journal, 3000);
 	}
 	/* sessions still running: their filtered calls fail with ENOSYS from now on */
 	sl_confine_free(&d);
@@ -626,12 +650,10 @@ out:
 	d.tls = NULL;
 	sl_kernel_stop(d.kernel);
 	d.kernel = NULL;
-	sl_audit_close(d.audit);
+	sl_journal_close(d.journal);
+	d.journal = NULL;
 	sl_cgroup_teardown(&d);
-	for (size_t i = 0; i < d.recent_count; i++)
-		free(d.recent[(d.recent_head + i) % SL_RECENT_MAX]);
 	sl_holds_free(&d);
-	sl_alerts_close(&d);
 	sl_policy_store_free(d.store);
 	sl_programs_free(d.programs);
 	sl_features_free(d.features);

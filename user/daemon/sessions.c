@@ -26,6 +26,7 @@
 #include "daemon.h"
 #include "jsonbytes.h"
 #include "kernel.h"
+#include "journal.h"
 #include "log.h"
 #include "peer.h"
 #include "policy.h"
@@ -420,7 +421,7 @@ int sl_session_create(struct sl_daemon *d, json_t *req, int pidfd, const struct 
 	json_object_set_new(rec, "requester", sl_peer_json(peer));
 	if (jstr(req, "cwd"))
 		sl_json_set_bytes(rec, "cwd", jstr(req, "cwd"), strlen(jstr(req, "cwd")));
-	ret = sl_record_write(d, rec);
+	ret = sl_journal_write(d->journal, rec);
 	if (ret) {
 		snprintf(err, errlen, "audit log write failed: %s; session not started",
 			 strerror(-ret));
@@ -519,7 +520,7 @@ static void session_end(struct sl_daemon *d, struct sl_session *s)
 		    json_integer((json_int_t)((now.tv_sec - s->started.tv_sec) * 1000 +
 					      (now.tv_nsec - s->started.tv_nsec) / 1000000)));
 		json_object_set_new(rec, "cgroup_removed", json_boolean(err == 0));
-		sl_record_write(d, rec);
+		sl_journal_write(d->journal, rec);
 		json_decref(rec);
 	}
 	log_info("session %s ended (%llu events)", s->id, (unsigned long long)s->events);

@@ -25,6 +25,7 @@
 #include "decode.h"
 #include "jsonbytes.h"
 #include "kernel.h"
+#include "journal.h"
 #include "log.h"
 #include "programs.h"
 #include "policy.h"
@@ -149,212 +150,6 @@ static json_t *conn_capture(struct sl_daemon *d, uint32_t pid, uint64_t conn, js
 }
 
 /*
- * Replace every secret value in buf with "[secret sha256:...]" and list the
- * secrets found (env, fingerprint, where the policy got it). Returns a new
- * malloc'd buffer (*outlen bytes).
- */
-static char *redact(const struct sl_policy *p, const char *buf, size_t len, json_t *found,
-		    size_t *outlen);
-
-static bool has_fingerprints(const struct sl_policy *p)
-{
-	for (uint32_t s = 0; s < p->n_secrets; s++)
-		if (!p->secrets[s].value)
-			return true;
-	return false;
-}
-
-static bool token_byte(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	       strchr("-_.~+/=:", c) != NULL;
-}
-
-/*
- * Fingerprint-only secrets (the policy has the SHA-256, not the value): hash
- * every token of the text (a maximal run of token bytes, or any of its
- * "key=value" / "Bearer value" tails) and replace those whose hash is
- * registered. The kernel cannot do this; the daemon does it so the value
- * never reaches a file, and an alert names the credential.
- */
-static void redact_fingerprints(const struct sl_policy *p, char *buf, size_t *len, json_t *found)
-{
-	size_t i = 0, n = *len;
-
-	while (i < n) {
-		size_t start, end;
-
-		while (i < n && !token_byte((unsigned char)buf[i]))
-			i++;
-		start = i;
-		while (i < n && token_byte((unsigned char)buf[i]))
-			i++;
-		end = i;
-		/* the token, and the part after its first '=' or ':' */
-		for (int pass = 0; pass < 2 && end > start; pass++) {
-			size_t ts = start, tl;
-			uint8_t md[32];
-
-			if (pass == 1) {
-				char *eq = memchr(buf + start, '=', end - start);
-
-				if (!eq)
-					eq = memchr(buf + start, ':', end - start);
-				if (!eq)
-					break;
-				ts = (size_t)(eq - buf) + 1;
-			}
-			tl = end - ts;
-			if (tl < p->settings.secret_min_len)
-				continue;
-			sl_policy_fingerprint(buf + ts, tl, md);
-			for (uint32_t s = 0; s < p->n_secrets; s++) {
-				const struct sl_policy_secret *sec = &p->secrets[s];
-				char fp[SL_POLICY_FP_STR_SIZE];
-
-				if (sec->value || memcmp(md, sec->sha256, 32))
-					continue;
-				sl_policy_sha256_str(sec->sha256, fp);
-				/* overwrite in place, keep the length: "[fp sha256:...]" padded */
-				memset(buf + ts, '*', tl);
-				memcpy(buf + ts, fp, strlen(fp) < tl ? strlen(fp) : tl);
-				if (found)
-					json_array_append_new(
-					    found,
-					    json_pack("{s:s, s:s, s:s}", "env",
-						      p->envs[sec->env_id - 1].name, "fingerprint",
-						      fp, "source", "fingerprint"));
-				break;
-			}
-		}
-	}
-}
-
-/* redact one bytes member of rec in place; found secrets appended to found */
-static void redact_member(const struct sl_policy *p, json_t *rec, const char *key, json_t *found)
-{
-	json_t *v = json_object_get(rec, key);
-	char *raw = NULL, *red;
-	size_t len, rlen;
-
-	if (!v || json_is_null(v) || sl_json_bytes_decode(v, &raw, &len))
-		return;
-	red = redact(p, raw, len, found, &rlen);
-	if (red && has_fingerprints(p))
-		redact_fingerprints(p, red, &rlen, found);
-	if (red && (rlen != len || memcmp(red, raw, len)))
-		sl_json_set_bytes(rec, key, red, rlen);
-	free(red);
-	free(raw);
-}
-
-/*
- * Secret values never reach a file: replace them in every bytes member that
- * can carry one, and say which secrets were there (fingerprints only).
- */
-void sl_redact_record(struct sl_daemon *d, json_t *rec)
-{
-	static const char *const keys[] = {"data", "filename", "cwd",	    "requested", "path",
-					   "raw",  "sni",      "workspace", "name"};
-	const struct sl_policy *p = sl_policy_store_current(d->store);
-	json_t *found, *argv;
-
-	if (!p || !p->n_secrets)
-		return;
-	found = json_array();
-	if (!found)
-		return;
-	for (size_t i = 0; i < SL_ARRAY_SIZE(keys); i++)
-		redact_member(p, rec, keys[i], found);
-	argv = json_object_get(rec, "argv");
-	if (json_is_array(argv)) {
-		for (size_t i = 0; i < json_array_size(argv); i++) {
-			json_t *a = json_array_get(argv, i), *tmp = json_pack("{s:O}", "v", a);
-
-			if (!tmp)
-				continue;
-			redact_member(p, tmp, "v", found);
-			json_array_set(argv, i, json_object_get(tmp, "v"));
-			json_decref(tmp);
-		}
-	}
-	if (json_array_size(found))
-		json_object_set(rec, "secrets", found);
-	json_decref(found);
-}
-
-static char *redact(const struct sl_policy *p, const char *buf, size_t len, json_t *found,
-		    size_t *outlen)
-{
-	size_t cap = len + 1, n = 0;
-	char *out = malloc(cap);
-
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < len;) {
-		bool hit = false;
-
-		for (uint32_t s = 0; p && s < p->n_secrets; s++) {
-			const struct sl_policy_secret *sec = &p->secrets[s];
-			char fp[SL_POLICY_FP_STR_SIZE], rep[64];
-			size_t rl;
-
-			if (!sec->value || sec->len < p->settings.secret_min_len ||
-			    sec->len > len - i || memcmp(buf + i, sec->value, sec->len))
-				continue;
-			sl_policy_sha256_str(sec->sha256, fp);
-			rl = (size_t)snprintf(rep, sizeof(rep), "[secret %s]", fp);
-			if (n + rl + (len - i) + 1 > cap) {
-				char *nb;
-
-				cap = n + rl + (len - i) + 64;
-				nb = realloc(out, cap);
-				if (!nb) {
-					free(out);
-					return NULL;
-				}
-				out = nb;
-			}
-			memcpy(out + n, rep, rl);
-			n += rl;
-			i += sec->len;
-			hit = true;
-			if (found) {
-				const struct sl_policy_env *env = &p->envs[sec->env_id - 1];
-				const struct sl_policy_secret_src *src = &env->secrets[sec->src];
-				json_t *o =
-				    json_pack("{s:s, s:s}", "env", env->name, "fingerprint", fp);
-
-				if (src->kind == SL_SECRET_FILE)
-					json_object_set_new(o, "source_file",
-							    json_string(src->path));
-				else if (src->kind == SL_SECRET_ENV)
-					json_object_set_new(o, "source_env",
-							    json_string(src->env_var));
-				json_array_append_new(found, o);
-			}
-			break;
-		}
-		if (!hit) {
-			if (n + 2 > cap) {
-				char *nb = realloc(out, cap * 2);
-
-				if (!nb) {
-					free(out);
-					return NULL;
-				}
-				out = nb;
-				cap *= 2;
-			}
-			out[n++] = buf[i++];
-		}
-	}
-	out[n] = '\0';
-	*outlen = n;
-	return out;
-}
-
-/*
  * The request line and, for GraphQL, the mutation/query text. cap was
  * redacted when it was written (sl_record_write): no secret is left in it.
  */
@@ -471,7 +266,7 @@ static int session_kill(struct sl_daemon *d, struct sl_session *s, const char *w
 			json_object_set_new(rec, "by", json_string(who));
 		if (requester)
 			json_object_set_new(rec, "requester", json_deep_copy(requester));
-		sl_record_write(d, rec);
+		sl_journal_write(d->journal, rec);
 		json_decref(rec);
 	}
 	log_warn("session %s killed: %s", s->id, why);
@@ -483,100 +278,12 @@ int sl_session_kill(struct sl_daemon *d, struct sl_session *s, const char *why)
 	return session_kill(d, s, why, NULL, NULL);
 }
 
-int sl_alerts_open(struct sl_daemon *d)
-{
-	const struct sl_policy *p = sl_policy_store_current(d->store);
-	const char *path = p && p->settings.alert_file ? p->settings.alert_file : NULL;
-	char *def = NULL;
-	int fd;
-
-	if (!path) {
-		if (asprintf(&def, "%s/alerts.jsonl", d->opts.audit_dir) < 0)
-			return -ENOMEM;
-		path = def;
-	}
-	if (d->alerts_path && !strcmp(d->alerts_path, path)) {
-		free(def);
-		return 0;
-	}
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		int err = -errno;
-
-		log_err("alerts file '%s': %s", path, strerror(errno));
-		free(def);
-		return err;
-	}
-	if (d->alerts_fd >= 0)
-		close(d->alerts_fd);
-	free(d->alerts_path);
-	d->alerts_fd = fd;
-	d->alerts_path = def ? def : strdup(path);
-	return 0;
-}
-
-void sl_alerts_close(struct sl_daemon *d)
-{
-	if (d->alerts_fd >= 0)
-		close(d->alerts_fd);
-	d->alerts_fd = -1;
-	free(d->alerts_path);
-	d->alerts_path = NULL;
-}
-
-bool sl_record_is_alert(const char *line)
-{
-	static const char *const types[] = {
-	    "\"type\":\"alert\"", "\"type\":\"hold_", "\"type\":\"session_killed\"",
-	    "\"type\":\"confine_refused\"", "\"type\":\"control_refused\""};
-
-	for (size_t i = 0; i < SL_ARRAY_SIZE(types); i++)
-		if (strstr(line, types[i]))
-			return true;
-	return false;
-}
-
-/*
- * Write an alert-class record: audit chain (with the tail broadcast), the
- * alerts file, and syslog. rec gets seq/hash from the chain.
- */
 static struct sl_hold **hold_find(struct sl_daemon *d, const char *id)
 {
 	for (struct sl_hold **pp = &d->holds; *pp; pp = &(*pp)->next)
 		if (!strcmp((*pp)->id, id))
 			return pp;
 	return NULL;
-}
-
-static void alert_emit(struct sl_daemon *d, json_t *rec, const char *summary);
-
-int sl_alert_write(struct sl_daemon *d, json_t *rec, const char *summary)
-{
-	uint64_t before = sl_audit_last_seq(d->audit);
-
-	alert_emit(d, rec, summary);
-	return sl_audit_last_seq(d->audit) > before ? 0 : -EIO;
-}
-
-static void alert_emit(struct sl_daemon *d, json_t *rec, const char *summary)
-{
-	const struct sl_policy *p = sl_policy_store_current(d->store);
-	char *line;
-
-	sl_record_write(d, rec);
-	line = json_dumps(rec, JSON_COMPACT);
-	if (line && d->alerts_fd >= 0) {
-		size_t n = strlen(line);
-
-		line[n] = '\n';
-		if (sl_write_all(d->alerts_fd, line, n + 1))
-			log_err("alerts file '%s': write: %s", d->alerts_path, strerror(errno));
-		line[n] = '\0';
-	}
-	free(line);
-	if (!p || p->settings.syslog)
-		syslog(LOG_ALERT | LOG_AUTHPRIV, "%s", summary);
-	log_warn("%s", summary);
 }
 
 /*
@@ -787,7 +494,7 @@ static void verdict_write(struct sl_daemon *d, const struct sl_pending_verdict *
 		json_object_set_new(rec, "session_killed", json_true());
 	if (v->rule == SL_RULE_DOOMED || pv->identify == 2) {
 		/* a consequence of a kill, or an exec let go: a verdict record */
-		sl_record_write(d, rec);
+		sl_journal_write(d->journal, rec);
 	} else if (pv->hold_id[0]) {
 		uint32_t timeout = p ? p->settings.hold_timeout_s : SL_POLICY_HOLD_TIMEOUT_DEFAULT;
 
@@ -800,11 +507,11 @@ static void verdict_write(struct sl_daemon *d, const struct sl_pending_verdict *
 		snprintf(summary + strlen(summary), sizeof(summary) - strlen(summary),
 			 "; held as %s: scopelock approve %s | scopelock deny %s", pv->hold_id,
 			 pv->hold_id, pv->hold_id);
-		alert_emit(d, rec, summary);
+		sl_journal_alert(d->journal, rec, summary);
 	} else if (v->action >= SL_KACT_ALERT || monitor) {
-		alert_emit(d, rec, summary);
+		sl_journal_alert(d->journal, rec, summary);
 	} else {
-		sl_record_write(d, rec); /* log: a verdict record, no alert */
+		sl_journal_write(d->journal, rec); /* log: a verdict record, no alert */
 	}
 out:
 	json_decref(rec);
@@ -964,7 +671,7 @@ static void hold_finish(struct sl_daemon *d, struct sl_hold *h, bool approve, co
 		json_object_set(rec, "rule", json_object_get(h->alert, "rule"));
 		if (requester)
 			json_object_set_new(rec, "requester", json_deep_copy(requester));
-		alert_emit(d, rec, approve ? "hold approved" : "hold denied");
+		sl_journal_alert(d->journal, rec, approve ? "hold approved" : "hold denied");
 		json_decref(rec);
 	}
 	log_warn("hold %s (session %s) %s by %s: %s", h->id, h->session,

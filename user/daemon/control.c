@@ -238,7 +238,15 @@ static void handle_confine(struct sl_daemon *d, struct sl_client *c, json_t *req
 		reply_error(c, "session %s is not running", id);
 		return;
 	}
-	if (sl_confine_attach(d, s, fd, req, err, sizeof(err))) {
+	struct sl_confine_session cs = {
+	    .id = s->id,
+	    .scope = s->scope,
+	    .cgroup_path = s->cgroup_path,
+	    .flags = s->confine,
+	    .leader = s->leader,
+	};
+
+	if (sl_confine_attach(d->confine, &cs, fd, req, err, sizeof(err))) {
 		log_warn("confine request for session %s from pid %d refused: %s", id, c->peer.pid,
 			 err);
 		reply_error(c, "%s", err);
@@ -757,7 +765,8 @@ json_t *sl_status_json(struct sl_daemon *d)
 						    json_boolean(info.flags & SL_SESSION_HELD));
 			}
 			json_object_set_new(o, "confine",
-					    sl_confine_session_json(d, &d->sessions[i]));
+					    sl_confine_session_json(d->confine, d->sessions[i].id,
+								    d->sessions[i].confine));
 			if (d->sessions[i].taint_files)
 				json_object_set(o, "taint_files", d->sessions[i].taint_files);
 			json_array_append_new(arr, o);

@@ -420,7 +420,7 @@ static int run_loop(struct sl_daemon *d)
 				on_timer(d);
 				break;
 			case SL_EP_CONFINE:
-				sl_confine_on_event(d);
+				sl_confine_on_event(d->confine);
 				break;
 			default:
 				/* drain first: a tail client sees records in order */
@@ -578,7 +578,9 @@ int main(int argc, char **argv)
 	err = sl_programs_new(d.kernel, &d.programs);
 	if (err)
 		goto out;
-	err = sl_confine_init(&d);
+	err = sl_confine_init(d.features, d.journal, d.cg_root, &d.confine);
+	if (!err)
+		err = ep_add(&d, sl_confine_fd(d.confine), SL_EP_CONFINE);
 	if (err)
 		goto out;
 	{
@@ -640,7 +642,8 @@ out:
 		sl_journal_drain(d.journal, 3000);
 	}
 	/* sessions still running: their filtered calls fail with ENOSYS from now on */
-	sl_confine_free(&d);
+	sl_confine_free(d.confine);
+	d.confine = NULL;
 	sl_control_close_all(&d);
 	ring_buffer__free(d.rb);
 	d.rb = NULL;

@@ -333,7 +333,7 @@ int sl_session_create(struct sl_daemon *d, json_t *req, int pidfd, const struct 
 	s->argv = json_incref(argv);
 	s->leader = child;
 	s->allow_root = pw->pw_uid == 0;
-	s->confine = sl_confine_flags_for_scope(d, scope);
+	s->confine = sl_confine_flags_for_scope(sl_policy_store_current(d->store), scope);
 	clock_gettime(CLOCK_REALTIME, &s->started);
 	if (asprintf(&s->cgroup_path, "%s/%s", d->cg_parent, s->id) < 0) {
 		s->cgroup_path = NULL;

@@ -29,6 +29,7 @@
 #include "log.h"
 #include "policy.h"
 #include "policy_store.h"
+#include "sessions.h"
 
 _Static_assert(SL_POLICY_AUDIT_BUFFER_DEFAULT == SL_AUDIT_BUFFER_DEFAULT &&
 		   SL_POLICY_AUDIT_BUFFER_MIN == SL_AUDIT_BUFFER_MIN &&
@@ -62,21 +63,22 @@ static void freeze_sessions(struct sl_daemon *d, const struct sl_audit_status *s
 	json_t *ids = json_array(), *failed = json_array(), *rec;
 	size_t n = 0;
 
-	for (size_t i = 0; i < d->nsessions; i++) {
-		struct sl_session *s = &d->sessions[i];
+	for (struct sl_session *s = sl_sessions_next(d->sessions, NULL); s;
+	     s = sl_sessions_next(d->sessions, s)) {
 		int err;
 
-		if (!s->active || s->audit_frozen)
+		if (!sl_session_active(s) || sl_session_audit_frozen(s))
 			continue;
 		err = sl_session_freeze(s, true);
 		if (err) {
-			log_err("session %s: cgroup.freeze: %s", s->id, strerror(-err));
-			json_array_append_new(failed, json_pack("{s:s, s:s}", "session", s->id,
-								"error", strerror(-err)));
+			log_err("session %s: cgroup.freeze: %s", sl_session_id(s), strerror(-err));
+			json_array_append_new(failed,
+					      json_pack("{s:s, s:s}", "session", sl_session_id(s),
+							"error", strerror(-err)));
 			continue;
 		}
-		s->audit_frozen = true;
-		json_array_append_new(ids, json_string(s->id));
+		sl_session_set_audit_frozen(s, true);
+		json_array_append_new(ids, json_string(sl_session_id(s)));
 		n++;
 	}
 	d->guard.frozen = true;
@@ -107,28 +109,29 @@ static void thaw_sessions(struct sl_daemon *d)
 	 * verdicts among it are acted on before anything runs again */
 	ring_pause(d, false);
 	sl_drain(d);
-	sl_sessions_on_inotify(d);
+	sl_daemon_reap_sessions(d);
 
-	for (size_t i = 0; i < d->nsessions; i++) {
-		struct sl_session *s = &d->sessions[i];
+	for (struct sl_session *s = sl_sessions_next(d->sessions, NULL); s;
+	     s = sl_sessions_next(d->sessions, s)) {
 		int err;
 
-		if (!s->audit_frozen)
+		if (!sl_session_audit_frozen(s))
 			continue;
-		s->audit_frozen = false;
-		if (!s->active)
+		sl_session_set_audit_frozen(s, false);
+		if (!sl_session_active(s))
 			continue;
-		if (sl_session_has_hold(d, s)) {
+		if (sl_session_has_hold(d, sl_session_id(s))) {
 			/* frozen for a person as well: only approve/deny thaws it */
-			json_array_append_new(held, json_string(s->id));
+			json_array_append_new(held, json_string(sl_session_id(s)));
 			continue;
 		}
 		err = sl_session_freeze(s, false);
 		if (err)
-			log_err("session %s: thaw (cgroup.freeze 0): %s", s->id, strerror(-err));
+			log_err("session %s: thaw (cgroup.freeze 0): %s", sl_session_id(s),
+				strerror(-err));
 		else
 			n++;
-		json_array_append_new(ids, json_string(s->id));
+		json_array_append_new(ids, json_string(sl_session_id(s)));
 	}
 	d->guard.frozen = false;
 	clock_gettime(CLOCK_REALTIME, &now);
@@ -213,9 +216,10 @@ json_t *sl_audit_guard_json(struct sl_daemon *d)
 		json_decref(ids);
 		return NULL;
 	}
-	for (size_t i = 0; i < d->nsessions; i++)
-		if (d->sessions[i].active && d->sessions[i].audit_frozen)
-			json_array_append_new(ids, json_string(d->sessions[i].id));
+	for (struct sl_session *s = sl_sessions_next(d->sessions, NULL); s;
+	     s = sl_sessions_next(d->sessions, s))
+		if (sl_session_active(s) && sl_session_audit_frozen(s))
+			json_array_append_new(ids, json_string(sl_session_id(s)));
 	json_object_set_new(o, "on_audit_failure",
 			    json_string(freeze_mode(d) ? "freeze" : "continue"));
 	json_object_set_new(o, "frozen_sessions", ids);
@@ -225,12 +229,11 @@ json_t *sl_audit_guard_json(struct sl_daemon *d)
 
 void sl_audit_guard_stop(struct sl_daemon *d)
 {
-	for (size_t i = 0; i < d->nsessions; i++) {
-		const struct sl_session *s = &d->sessions[i];
-
-		if (s->active && s->audit_frozen)
+	for (struct sl_session *s = sl_sessions_next(d->sessions, NULL); s;
+	     s = sl_sessions_next(d->sessions, s)) {
+		if (sl_session_active(s) && sl_session_audit_frozen(s))
 			log_warn("session %s stays frozen: the audit log could not be written; "
 				 "thaw it with 'echo 0 > %s/cgroup.freeze' once it can, or kill it",
-				 s->id, s->cgroup_path);
+				 sl_session_id(s), sl_session_cgroup_path(s));
 	}
 }

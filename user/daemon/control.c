@@ -33,6 +33,7 @@
 #include "policy.h"
 #include "policy_store.h"
 #include "proto.h"
+#include "sessions.h"
 #include "tls.h"
 #include "util.h"
 #include "scopelock_policy.h"
@@ -155,7 +156,7 @@ void sl_control_accept(struct sl_daemon *d)
 	const char *parent = d->opts.cgroup_parent;
 	char own[4096];
 	struct sl_peer_env env = {
-	    .cg_root = d->cg_root,
+	    .cg_root = sl_sessions_cg_root(d->sessions),
 	    .xattr = SL_SESSION_XATTR,
 	    .own_parent_rel = own,
 	};
@@ -202,19 +203,24 @@ static void handle_run(struct sl_daemon *d, struct sl_client *c, json_t *req, in
 	char err[512];
 	int ret;
 
-	ret = sl_session_create(d, req, pidfd, &c->peer, err, sizeof(err), &s);
+	char refusal[512];
+
+	ret =
+	    sl_session_create(d->sessions, req, pidfd, &c->peer,
+			      sl_audit_guard_refuses(d, refusal, sizeof(refusal)) ? refusal : NULL,
+			      err, sizeof(err), &s);
 	if (ret) {
 		log_warn("run request from pid %d uid %u refused: %s", c->peer.pid, c->peer.uid,
 			 err);
 		reply_error(c, "%s", err);
 		return;
 	}
-	snprintf(c->run_session, sizeof(c->run_session), "%s", s->id);
+	snprintf(c->run_session, sizeof(c->run_session), "%s", sl_session_id(s));
 	/* the child confines itself as told, then hands the listener over (`confine`) */
-	client_reply(c, json_pack("{s:b, s:s, s:s, s:{s:b, s:b}}", "ok", 1, "session", s->id,
-				  "cgroup", s->cgroup_path, "confine", "ptrace",
-				  (s->confine & SL_CONFINE_PTRACE) != 0, "userns",
-				  (s->confine & SL_CONFINE_USERNS) != 0));
+	client_reply(c, json_pack("{s:b, s:s, s:s, s:{s:b, s:b}}", "ok", 1, "session",
+				  sl_session_id(s), "cgroup", sl_session_cgroup_path(s), "confine",
+				  "ptrace", (sl_session_confine(s) & SL_CONFINE_PTRACE) != 0,
+				  "userns", (sl_session_confine(s) & SL_CONFINE_USERNS) != 0));
 }
 
 /*
@@ -233,17 +239,17 @@ static void handle_confine(struct sl_daemon *d, struct sl_client *c, json_t *req
 			    "refused: 'confine' is only for the session this connection started");
 		return;
 	}
-	s = sl_session_by_id(d, id);
-	if (!s || !s->active) {
+	s = sl_session_by_id(d->sessions, id);
+	if (!s || !sl_session_active(s)) {
 		reply_error(c, "session %s is not running", id);
 		return;
 	}
 	struct sl_confine_session cs = {
-	    .id = s->id,
-	    .scope = s->scope,
-	    .cgroup_path = s->cgroup_path,
-	    .flags = s->confine,
-	    .leader = s->leader,
+	    .id = sl_session_id(s),
+	    .scope = sl_session_scope(s),
+	    .cgroup_path = sl_session_cgroup_path(s),
+	    .flags = sl_session_confine(s),
+	    .leader = sl_session_leader(s),
 	};
 
 	if (sl_confine_attach(d->confine, &cs, fd, req, err, sizeof(err))) {
@@ -293,7 +299,7 @@ static void handle_tail(struct sl_daemon *d, struct sl_client *c, json_t *req, i
 			reply_error(c, "invalid session id '%s'", session);
 			return;
 		}
-		if (!sl_session_by_id(d, session)) {
+		if (!sl_session_by_id(d->sessions, session)) {
 			reply_error(c, "no session '%s' in this daemon's lifetime", session);
 			return;
 		}
@@ -415,8 +421,8 @@ static void handle_end(struct sl_daemon *d, struct sl_client *c, json_t *req, in
 	}
 	if (!reason_ok(c, "end", reason))
 		return;
-	s = sl_session_by_id(d, id);
-	if (!s || !s->active) {
+	s = sl_session_by_id(d->sessions, id);
+	if (!s || !sl_session_active(s)) {
 		reply_error(c, "no running session '%s' (see 'scopelock status')", id);
 		return;
 	}
@@ -742,21 +748,21 @@ json_t *sl_status_json(struct sl_daemon *d)
 			    json_integer((json_int_t)sl_journal_errors(d->journal)));
 	json_object_set_new(st, "audit", sl_audit_guard_json(d));
 	json_object_set_new(st, "decode_errors", json_integer((json_int_t)d->decode_errors));
-	json_object_set_new(st, "cgroup_parent", json_string(d->cg_parent));
+	json_object_set_new(st, "cgroup_parent", json_string(sl_sessions_cg_parent(d->sessions)));
 
 	json_object_set_new(st, "features", sl_features_json(d->features));
 
 	arr = json_array();
-	for (size_t i = 0; i < d->nsessions; i++) {
-		if (!d->sessions[i].active)
+	for (struct sl_session *s = sl_sessions_next(d->sessions, NULL); s;
+	     s = sl_sessions_next(d->sessions, s)) {
+		if (!sl_session_active(s))
 			continue;
-		o = sl_session_json(&d->sessions[i]);
+		o = sl_session_json(s);
 		if (o) {
 			struct sl_session_info info;
 
 			/* taint as the kernel holds it now */
-			if (sl_kernel_session_get(d->kernel, d->sessions[i].cgroup_id, &info) ==
-			    0) {
+			if (sl_kernel_session_get(d->kernel, sl_session_cgroup_id(s), &info) == 0) {
 				json_object_set_new(
 				    o, "taint",
 				    sl_env_names_json(sl_policy_store_current(d->store),
@@ -765,10 +771,10 @@ json_t *sl_status_json(struct sl_daemon *d)
 						    json_boolean(info.flags & SL_SESSION_HELD));
 			}
 			json_object_set_new(o, "confine",
-					    sl_confine_session_json(d->confine, d->sessions[i].id,
-								    d->sessions[i].confine));
-			if (d->sessions[i].taint_files)
-				json_object_set(o, "taint_files", d->sessions[i].taint_files);
+					    sl_confine_session_json(d->confine, sl_session_id(s),
+								    sl_session_confine(s)));
+			if (sl_session_taint_files(s))
+				json_object_set(o, "taint_files", sl_session_taint_files(s));
 			json_array_append_new(arr, o);
 		}
 	}

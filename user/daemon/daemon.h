@@ -45,33 +45,8 @@ struct sl_opts {
 	int verbose;
 };
 
-struct sl_session {
-	bool active;
-	bool ended;
-	bool killed; /* sl_session_kill was done */
-	char id[SL_SESSION_ID_LEN + 1];
-	uint64_t seq;
-	uint64_t cgroup_id;
-	char *cgroup_path;
-	char *scope;
-	char *workspace;
-	char *user;
-	char *name;
-	json_t *argv;	     /* array of bytes values */
-	json_t *taint_files; /* [{"env":[..],"path":..,"time":..}], capped */
-	uint32_t scope_env;
-	uint32_t confine; /* SL_CONFINE_*: what the session is kept from (confine.h) */
-	bool allow_root;  /* a root session the requester asked for explicitly */
-	uid_t uid;
-	pid_t leader;
-	int events_wd; /* inotify watch on cgroup.events */
-	struct timespec started;
-	struct timespec ended_at; /* CLOCK_MONOTONIC */
-	uint64_t events;
-	bool audit_frozen; /* frozen because the audit log cannot be written (audit_guard.c) */
-};
-
 struct sl_daemon;
+struct sl_session;
 struct sl_features;
 
 struct sl_client;
@@ -141,17 +116,10 @@ struct sl_daemon {
 	struct sl_tls *tls;
 	struct sl_journal *journal; /* journal.h */
 
-	char *cg_root;	 /* cgroup v2 mount point */
-	char *cg_parent; /* absolute path of the scopelock parent cgroup */
-	int cg_parent_fd;
-	unsigned int session_level;
-
-	int epfd, listen_fd, inotify_fd, signal_fd, timer_fd, lock_fd;
+	int epfd, listen_fd, signal_fd, timer_fd, lock_fd;
 	volatile int stop;
 
-	struct sl_session *sessions;
-	size_t nsessions, cap_sessions;
-	uint64_t session_seq;
+	struct sl_sessions *sessions; /* sessions.h */
 
 	struct sl_client *clients;
 	struct sl_confine *confine; /* the sessions' seccomp listeners (confine.c) */
@@ -182,20 +150,8 @@ int sl_loss_poll(struct sl_daemon *d);
 const char *sl_loss_cause_name(unsigned int cause);
 void sl_drain(struct sl_daemon *d);
 
-/* sessions.c */
-int sl_cgroup_setup(struct sl_daemon *d);
-void sl_cgroup_teardown(struct sl_daemon *d);
-/* peer: the requester as established at accept (identified, outside sessions) */
-int sl_session_create(struct sl_daemon *d, json_t *req, int pidfd, const struct sl_peer *peer,
-		      char *err, size_t errlen, struct sl_session **out);
-struct sl_session *sl_session_by_cgroup(struct sl_daemon *d, uint64_t cgid);
-struct sl_session *sl_session_by_id(struct sl_daemon *d, const char *id);
-void sl_sessions_on_inotify(struct sl_daemon *d);
-json_t *sl_session_json(const struct sl_session *s);
-void sl_sessions_free(struct sl_daemon *d);
-void sl_sessions_rescope(struct sl_daemon *d);
-int sl_session_kinfo_update(struct sl_daemon *d, struct sl_session *s, uint32_t set, uint32_t clear,
-			    uint64_t taint);
+/* main.c: end the sessions whose cgroup has emptied, once what they did is read */
+void sl_daemon_reap_sessions(struct sl_daemon *d);
 
 /* main.c: reload the policy (SIGHUP, or a control client: requester), write
  * policy_loaded or policy_refused; on refusal *errors (malloc'd) lists every error */
@@ -216,11 +172,8 @@ int sl_hold_decide(struct sl_daemon *d, const char *id, bool approve, const char
 void sl_holds_tick(struct sl_daemon *d);
 json_t *sl_holds_json(struct sl_daemon *d);
 void sl_holds_free(struct sl_daemon *d);
-int sl_session_kill(struct sl_daemon *d, struct sl_session *s, const char *why);
-/* cgroup.freeze of a session cgroup this daemon created (active sessions only) */
-int sl_session_freeze(struct sl_session *s, bool frozen);
 /* a hold (freeze verdict) waits for a person on this session */
-bool sl_session_has_hold(struct sl_daemon *d, const struct sl_session *s);
+bool sl_session_has_hold(struct sl_daemon *d, const char *session_id);
 
 /* audit_guard.c: the audit log cannot be written (settings.on_audit_failure) */
 /* after every record and on the timer: report, freeze or thaw */

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "policy.h"
 #include "policy_store.h"
+#include "sessions.h"
 #include "tls.h"
 #include "util.h"
 
@@ -69,10 +70,8 @@ static void after_exec(struct sl_daemon *d, const struct sl_exec_event *e, size_
 		return;
 	memcpy(path, e->data, n);
 	path[n] = '\0';
-	sl_tls_on_exec(d->tls, (pid_t)e->hdr.pid, path, s ? s->id : NULL);
+	sl_tls_on_exec(d->tls, (pid_t)e->hdr.pid, path, s ? sl_session_id(s) : NULL);
 }
-
-#define TAINT_FILES_MAX 32
 
 /*
  * Path labels with wildcards inside a component cannot live in the kernel's
@@ -92,7 +91,7 @@ static void label_open_glob(struct sl_daemon *d, struct sl_session *s, json_t *r
 		return;
 	json_object_set_new(rec, "env_mask", json_integer((json_int_t)env));
 	json_object_set_new(rec, "labelled_by", json_string("daemon"));
-	sl_session_kinfo_update(d, s, 0, 0, env);
+	sl_session_kernel_update(d->sessions, s, 0, 0, env);
 }
 
 /* what a later verdict or alert needs: capture records, labelled opens */
@@ -113,32 +112,8 @@ static void keep_evidence(struct sl_daemon *d, const struct sl_event_hdr *h, con
 	case SL_OP_OPEN:
 		sl_evidence_keep(d, h, 0, rec);
 		env_mask = json_integer_value(json_object_get(rec, "env_mask"));
-		if (env_mask && s) {
-			json_t *o = json_object();
-
-			if (!s->taint_files)
-				s->taint_files = json_array();
-			{
-				json_t *t;
-				size_t k;
-				bool seen = false;
-
-				json_array_foreach (s->taint_files, k, t)
-					seen = seen || json_equal(json_object_get(t, "path"),
-								  json_object_get(rec, "path"));
-				if (seen)
-					break;
-			}
-			if (!o || !s->taint_files ||
-			    json_array_size(s->taint_files) >= TAINT_FILES_MAX) {
-				json_decref(o);
-				break;
-			}
-			json_object_set(o, "env", json_object_get(rec, "env") ?: json_null());
-			json_object_set(o, "path", json_object_get(rec, "path") ?: json_null());
-			json_object_set(o, "time", json_object_get(rec, "time"));
-			json_array_append_new(s->taint_files, o);
-		}
+		if (env_mask && s)
+			sl_session_note_taint_file(s, rec);
 		break;
 	}
 }
@@ -179,12 +154,12 @@ static int handle_record(struct sl_daemon *d, void *data, size_t len)
 	rec = json_object();
 	if (!rec)
 		return 0; /* 0: keep consuming; the failure is counted below */
-	s = sl_session_by_cgroup(d, h->cgroup_id);
+	s = sl_session_by_cgroup(d->sessions, h->cgroup_id);
 	json_object_set_new(rec, "type", json_string(type));
 	json_object_set_new(rec, "time", sl_clock_json(h->ktime_ns));
 	if (s) {
-		json_object_set_new(rec, "session", json_string(s->id));
-		s->events++;
+		json_object_set_new(rec, "session", json_string(sl_session_id(s)));
+		sl_session_count_event(s);
 	} else {
 		json_object_set_new(rec, "session", json_null());
 		json_object_set_new(rec, "cgroup_id", json_integer((json_int_t)h->cgroup_id));

@@ -30,6 +30,7 @@
 #include "journal.h"
 #include "log.h"
 #include "programs.h"
+#include "sessions.h"
 #include "policy.h"
 #include "policy_store.h"
 #include "tls.h"
@@ -295,12 +296,8 @@ static int setup_fds(struct sl_daemon *d)
 	d->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (d->timer_fd < 0 || timerfd_settime(d->timer_fd, 0, &its, NULL))
 		return sl_err_ret(-errno, "timerfd");
-	d->inotify_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-	if (d->inotify_fd < 0)
-		return sl_err_ret(-errno, "inotify_init1");
 	if ((err = ep_add(d, d->signal_fd, SL_EP_SIGNAL)) ||
-	    (err = ep_add(d, d->timer_fd, SL_EP_TIMER)) ||
-	    (err = ep_add(d, d->inotify_fd, SL_EP_INOTIFY)))
+	    (err = ep_add(d, d->timer_fd, SL_EP_TIMER)))
 		return err;
 	return 0;
 }
@@ -329,10 +326,32 @@ int sl_daemon_reload(struct sl_daemon *d, const json_t *requester, char **errors
 		json_decref(rec);
 	}
 	if (!err) {
-		sl_sessions_rescope(d);
+		sl_sessions_rescope(d->sessions);
 		sl_journal_alerts_open(d->journal);
 	}
 	return err;
+}
+
+/* a session ends once everything its processes did is in the log */
+static void end_session(struct sl_daemon *d, struct sl_session *s)
+{
+	sl_drain(d);
+	sl_loss_poll(d);
+	sl_session_end(d->sessions, s);
+}
+
+void sl_daemon_reap_sessions(struct sl_daemon *d)
+{
+	sl_sessions_read_events(d->sessions);
+	/* the ring is not read while frozen for the audit log (audit_guard.c): a
+	 * session ends once its records are in, at the next check after the thaw */
+	if (d->guard.ring_paused)
+		return;
+	/* cheap and robust: check every active session */
+	for (struct sl_session *s = sl_sessions_next(d->sessions, NULL); s;
+	     s = sl_sessions_next(d->sessions, s))
+		if (sl_session_active(s) && !sl_session_populated(s))
+			end_session(d, s);
 }
 
 static void on_signal(struct sl_daemon *d)
@@ -383,7 +402,7 @@ static void on_timer(struct sl_daemon *d)
 		sl_policy_store_refresh_inodes(d->store, d->kernel);
 	/* a missed inotify event must not keep a finished session open */
 	if (ticks % (2000 / TICK_MS) == 0)
-		sl_sessions_on_inotify(d);
+		sl_daemon_reap_sessions(d);
 }
 
 static int run_loop(struct sl_daemon *d)
@@ -411,7 +430,7 @@ static int run_loop(struct sl_daemon *d)
 				break;
 			case SL_EP_INOTIFY:
 				sl_drain(d);
-				sl_sessions_on_inotify(d);
+				sl_daemon_reap_sessions(d);
 				break;
 			case SL_EP_SIGNAL:
 				on_signal(d);
@@ -451,7 +470,8 @@ static void write_daemon_record(struct sl_daemon *d, const char *type)
 				    json_integer((json_int_t)d->opts.ringbuf_size));
 		json_object_set_new(rec, "tls_capture_bytes",
 				    json_integer((json_int_t)d->opts.tls_capture));
-		json_object_set_new(rec, "cgroup_parent", json_string(d->cg_parent));
+		json_object_set_new(rec, "cgroup_parent",
+				    json_string(sl_sessions_cg_parent(d->sessions)));
 	} else {
 		json_object_set_new(rec, "records",
 				    json_integer((json_int_t)sl_journal_records(d->journal)));
@@ -493,11 +513,9 @@ int main(int argc, char **argv)
 		},
 	    .epfd = -1,
 	    .listen_fd = -1,
-	    .inotify_fd = -1,
 	    .signal_fd = -1,
 	    .timer_fd = -1,
 	    .lock_fd = -1,
-	    .cg_parent_fd = -1,
 	};
 	_cleanup_free_ char *cg_parent = NULL;
 	struct sl_audit_opts aopts;
@@ -529,7 +547,9 @@ int main(int argc, char **argv)
 	sl_clock_refresh();
 
 	if ((err = lock_state_dir(&d)) || (err = sl_policy_store_open(d.opts.policy, &d.store)) ||
-	    (err = sl_kernel_fs_prepare()) || (err = setup_fds(&d)) || (err = sl_cgroup_setup(&d)))
+	    (err = sl_kernel_fs_prepare()) || (err = setup_fds(&d)) ||
+	    (err = sl_sessions_open(d.opts.cgroup_parent, &d.sessions)) ||
+	    (err = ep_add(&d, sl_sessions_fd(d.sessions), SL_EP_INOTIFY)))
 		goto out;
 
 	aopts = (struct sl_audit_opts){
@@ -561,8 +581,8 @@ int main(int argc, char **argv)
 		goto out;
 	{
 		struct sl_kernel_opts kopts = {
-		    .session_level = d.session_level,
-		    .cg_parent_fd = d.cg_parent_fd,
+		    .session_level = sl_sessions_level(d.sessions),
+		    .cg_parent_fd = sl_sessions_cg_parent_fd(d.sessions),
 		    .ringbuf_size = d.opts.ringbuf_size,
 		    .argv_capture = d.opts.argv_capture,
 		    .tls_capture = d.opts.tls_capture,
@@ -578,7 +598,8 @@ int main(int argc, char **argv)
 	err = sl_programs_new(d.kernel, &d.programs);
 	if (err)
 		goto out;
-	err = sl_confine_init(d.features, d.journal, d.cg_root, &d.confine);
+	sl_sessions_bind(d.sessions, d.kernel, d.journal, d.store);
+	err = sl_confine_init(d.features, d.journal, sl_sessions_cg_root(d.sessions), &d.confine);
 	if (!err)
 		err = ep_add(&d, sl_confine_fd(d.confine), SL_EP_CONFINE);
 	if (err)
@@ -636,8 +657,18 @@ out:
 				break;
 		}
 		sl_audit_guard_stop(&d);
-		if (d.kernel)
-			sl_sessions_free(&d);
+		if (d.kernel) {
+			for (struct sl_session *s = sl_sessions_next(d.sessions, NULL); s;
+			     s = sl_sessions_next(d.sessions, s)) {
+				if (!sl_session_active(s))
+					continue;
+				if (!sl_session_populated(s))
+					end_session(&d, s);
+				else
+					sl_session_abandon(s);
+			}
+			sl_sessions_clear(d.sessions);
+		}
 		write_daemon_record(&d, "daemon_stop");
 		sl_journal_drain(d.journal, 3000);
 	}
@@ -655,7 +686,8 @@ out:
 	d.kernel = NULL;
 	sl_journal_close(d.journal);
 	d.journal = NULL;
-	sl_cgroup_teardown(&d);
+	sl_sessions_close(d.sessions);
+	d.sessions = NULL;
 	sl_holds_free(&d);
 	sl_policy_store_free(d.store);
 	sl_programs_free(d.programs);

@@ -28,6 +28,7 @@
 #include "journal.h"
 #include "log.h"
 #include "programs.h"
+#include "sessions.h"
 #include "policy.h"
 #include "policy_compile.h"
 #include "policy_store.h"
@@ -212,33 +213,10 @@ static const char *keyword_name(const struct sl_policy *p, unsigned int i)
 	return i < p->n_keywords ? (const char *)p->keywords[i].bytes : NULL;
 }
 
-static int write_cgroup_file(const struct sl_session *s, const char *file, const char *val)
-{
-	char path[4200];
-	int fd, err = 0;
-
-	snprintf(path, sizeof(path), "%s/%s", s->cgroup_path, file);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		err = -errno;
-	close(fd);
-	return err;
-}
-
-int sl_session_freeze(struct sl_session *s, bool frozen)
-{
-	/* only ever a session cgroup this daemon created */
-	if (!s->active)
-		return -ESRCH;
-	return write_cgroup_file(s, "cgroup.freeze", frozen ? "1" : "0");
-}
-
-bool sl_session_has_hold(struct sl_daemon *d, const struct sl_session *s)
+bool sl_session_has_hold(struct sl_daemon *d, const char *session_id)
 {
 	for (const struct sl_hold *h = d->holds; h; h = h->next)
-		if (!strcmp(h->session, s->id))
+		if (!strcmp(h->session, session_id))
 			return true;
 	return false;
 }
@@ -250,17 +228,11 @@ static int session_kill(struct sl_daemon *d, struct sl_session *s, const char *w
 	json_t *rec;
 	int err;
 
-	/* only ever a session cgroup this daemon created */
-	if (!s->active)
+	if (!sl_session_active(s))
 		return -ESRCH;
-	s->killed = true;
-	err = write_cgroup_file(s, "cgroup.kill", "1");
-	if (err)
-		log_err("session %s: cgroup.kill: %s", s->id, strerror(-err));
-	/* a frozen session dies too: thaw after the kill is queued */
-	write_cgroup_file(s, "cgroup.freeze", "0");
-	rec = json_pack("{s:s, s:s, s:s, s:b}", "type", "session_killed", "session", s->id,
-			"reason", why, "ok", err == 0);
+	err = sl_session_kill_cgroup(s);
+	rec = json_pack("{s:s, s:s, s:s, s:b}", "type", "session_killed", "session",
+			sl_session_id(s), "reason", why, "ok", err == 0);
 	if (rec) {
 		if (who)
 			json_object_set_new(rec, "by", json_string(who));
@@ -269,11 +241,11 @@ static int session_kill(struct sl_daemon *d, struct sl_session *s, const char *w
 		sl_journal_write(d->journal, rec);
 		json_decref(rec);
 	}
-	log_warn("session %s killed: %s", s->id, why);
+	log_warn("session %s killed: %s", sl_session_id(s), why);
 	return err;
 }
 
-int sl_session_kill(struct sl_daemon *d, struct sl_session *s, const char *why)
+static int session_kill_why(struct sl_daemon *d, struct sl_session *s, const char *why)
 {
 	return session_kill(d, s, why, NULL, NULL);
 }
@@ -305,7 +277,7 @@ static void verdict_write(struct sl_daemon *d, const struct sl_pending_verdict *
 	struct sl_hold *h;
 
 	p = sl_policy_store_for(d->store, v->generation, &generation);
-	s = sl_session_by_cgroup(d, v->hdr.cgroup_id);
+	s = sl_session_by_cgroup(d->sessions, v->hdr.cgroup_id);
 	if (v->rule == SL_RULE_UNREADABLE)
 		rule = "unreadable-evidence"; /* settings.unreadable decided */
 	else if (v->rule == SL_RULE_DOOMED)
@@ -363,8 +335,8 @@ static void verdict_write(struct sl_daemon *d, const struct sl_pending_verdict *
 	}
 	json_object_set_new(rec, "time", sl_clock_json(v->hdr.ktime_ns));
 	json_object_set_new(rec, "alert_id", json_string(id));
-	json_object_set_new(rec, "session", s ? json_string(s->id) : json_null());
-	json_object_set_new(rec, "scope", s ? json_string(s->scope) : json_null());
+	json_object_set_new(rec, "session", s ? json_string(sl_session_id(s)) : json_null());
+	json_object_set_new(rec, "scope", s ? json_string(sl_session_scope(s)) : json_null());
 	json_object_set_new(rec, "rule", json_string(rule));
 	json_object_set_new(rec, "action", json_string(sl_policy_action_name(v->action)));
 	json_object_set_new(rec, "verdict", json_string(verdict));
@@ -374,8 +346,8 @@ static void verdict_write(struct sl_daemon *d, const struct sl_pending_verdict *
 			    json_string(sl_policy_target_class_name(v->target_class)));
 	json_object_set_new(rec, "target_env", sl_env_names_json(p, v->target_env));
 	json_object_set_new(rec, "taint", sl_env_names_json(p, v->taint));
-	if (s && s->taint_files && json_array_size(s->taint_files))
-		json_object_set(rec, "taint_files", s->taint_files);
+	if (s && sl_session_taint_files(s) && json_array_size(sl_session_taint_files(s)))
+		json_object_set(rec, "taint_files", sl_session_taint_files(s));
 	json_object_set_new(rec, "pid", json_integer(v->hdr.pid));
 	json_object_set_new(rec, "tid", json_integer(v->hdr.tid));
 	sl_json_set_bytes(rec, "comm", v->hdr.comm, strnlen(v->hdr.comm, sizeof(v->hdr.comm)));
@@ -460,12 +432,12 @@ static void verdict_write(struct sl_daemon *d, const struct sl_pending_verdict *
 	json_object_set_new(rec, "evidence", json_incref(ev));
 
 	{
-		size_t off =
-		    (size_t)snprintf(summary, sizeof(summary),
-				     "ALERT %s: rule %s, %s, session %s (scope %s), "
-				     "target %s",
-				     id, rule, verdict, s ? s->id : "?", s ? s->scope : "?",
-				     sl_policy_target_class_name(v->target_class));
+		size_t off = (size_t)snprintf(summary, sizeof(summary),
+					      "ALERT %s: rule %s, %s, session %s (scope %s), "
+					      "target %s",
+					      id, rule, verdict, s ? sl_session_id(s) : "?",
+					      s ? sl_session_scope(s) : "?",
+					      sl_policy_target_class_name(v->target_class));
 		json_t *c;
 		size_t i;
 
@@ -525,19 +497,20 @@ static void hold_make(struct sl_daemon *d, struct sl_session *s, struct sl_pendi
 {
 	struct sl_hold *h;
 
-	pv->freeze_err = write_cgroup_file(s, "cgroup.freeze", "1");
+	pv->freeze_err = sl_session_freeze(s, true);
 	if (pv->freeze_err)
-		log_err("session %s: cgroup.freeze: %s", s->id, strerror(-pv->freeze_err));
+		log_err("session %s: cgroup.freeze: %s", sl_session_id(s),
+			strerror(-pv->freeze_err));
 	h = calloc(1, sizeof(*h));
 	if (!h) {
-		sl_session_kill(d, s, "hold could not be recorded (out of memory)");
+		session_kill_why(d, s, "hold could not be recorded (out of memory)");
 		pv->killed = true;
 		return;
 	}
 	snprintf(h->id, sizeof(h->id), "h%" PRIu64, ++d->hold_seq);
-	snprintf(h->session, sizeof(h->session), "%s", s->id);
+	snprintf(h->session, sizeof(h->session), "%s", sl_session_id(s));
 	h->pid = (pid_t)v->hdr.pid;
-	h->cgroup_id = s->cgroup_id;
+	h->cgroup_id = sl_session_cgroup_id(s);
 	h->deadline_ms = mono_ms() + (int64_t)timeout * 1000;
 	h->next = d->holds;
 	d->holds = h;
@@ -556,11 +529,11 @@ static void verdict_act(struct sl_daemon *d, struct sl_pending_verdict *pv)
 	const struct sl_verdict_event *v = &pv->v;
 	uint32_t generation;
 	const struct sl_policy *p = sl_policy_store_for(d->store, v->generation, &generation);
-	struct sl_session *s = sl_session_by_cgroup(d, v->hdr.cgroup_id);
+	struct sl_session *s = sl_session_by_cgroup(d->sessions, v->hdr.cgroup_id);
 	bool monitor = v->flags & SL_VERDICT_MONITOR, enforced = v->flags & SL_VERDICT_ENFORCED;
 	uint32_t timeout = p ? p->settings.hold_timeout_s : SL_POLICY_HOLD_TIMEOUT_DEFAULT;
 
-	if (!s || !s->active || monitor)
+	if (!s || !sl_session_active(s) || monitor)
 		return;
 	if (v->flags & SL_VERDICT_IDENTIFY) {
 		/* the kernel stopped the exec: is the file that runs the program? */
@@ -575,30 +548,30 @@ static void verdict_act(struct sl_daemon *d, struct sl_pending_verdict *pv)
 			pv->identify = 2;
 			/* the held process is inside a session cgroup this daemon created */
 			if (kill((pid_t)v->hdr.pid, SIGCONT) && errno != ESRCH)
-				log_warn("session %s: let pid %u go: %s", s->id, v->hdr.pid,
-					 strerror(errno));
+				log_warn("session %s: let pid %u go: %s", sl_session_id(s),
+					 v->hdr.pid, strerror(errno));
 			return;
 		}
 		pv->identify = r > 0 ? 1 : 3;
 		/* could not compare: fail closed, a person decides */
 		if (r < 0 || v->action == SL_KACT_FREEZE) {
-			sl_session_kinfo_update(d, s, SL_SESSION_HELD, 0, 0);
-			sl_kernel_held_set(d->kernel, s->cgroup_id, true);
+			sl_session_kernel_update(d->sessions, s, SL_SESSION_HELD, 0, 0);
+			sl_kernel_held_set(d->kernel, sl_session_cgroup_id(s), true);
 			hold_make(d, s, pv, v, timeout);
 			return;
 		}
 		/* a copy of the program: the verdict it would have had (kill) */
-		sl_session_kill(d, s, "kill verdict (the file that runs is a copy of a program)");
+		session_kill_why(d, s, "kill verdict (the file that runs is a copy of a program)");
 		pv->killed = true;
 		return;
 	}
 	if (v->rule == SL_RULE_DOOMED) {
-		if (!s->killed)
-			sl_session_kill(d, s, "an action after a kill verdict in the kernel");
+		if (!sl_session_killed(s))
+			session_kill_why(d, s, "an action after a kill verdict in the kernel");
 		return;
 	}
 	if (v->action == SL_KACT_KILL) {
-		sl_session_kill(d, s, "kill verdict");
+		session_kill_why(d, s, "kill verdict");
 		pv->killed = true;
 		return;
 	}
@@ -693,34 +666,36 @@ int sl_hold_decide(struct sl_daemon *d, const char *id, bool approve, const char
 	}
 	h = *pp;
 	*pp = h->next;
-	s = sl_session_by_id(d, h->session);
-	if (!s || !s->active) {
+	s = sl_session_by_id(d->sessions, h->session);
+	if (!s || !sl_session_active(s)) {
 		snprintf(err, errlen, "session %s of hold %s has ended", h->session, id);
 		ret = -ESRCH;
 	} else if (approve) {
 		/* egress first, then thaw, then let the held call continue */
-		sl_session_kinfo_update(d, s, 0, SL_SESSION_HELD, 0);
-		ret = sl_kernel_held_set(d->kernel, s->cgroup_id, false);
+		sl_session_kernel_update(d->sessions, s, 0, SL_SESSION_HELD, 0);
+		ret = sl_kernel_held_set(d->kernel, sl_session_cgroup_id(s), false);
 		if (ret && ret != -ENOENT)
-			log_err("hold %s: release egress of session %s: %s", id, s->id,
+			log_err("hold %s: release egress of session %s: %s", id, sl_session_id(s),
 				strerror(-ret));
 		ret = 0;
 		/* frozen for the audit log as well: thawed when the log is written */
-		if (s->audit_frozen)
+		if (sl_session_audit_frozen(s))
 			log_warn("hold %s approved: session %s stays frozen until the audit log "
 				 "can be written",
-				 id, s->id);
+				 id, sl_session_id(s));
 		else
-			ret = write_cgroup_file(s, "cgroup.freeze", "0");
+			ret = sl_session_freeze(s, false);
 		if (ret)
-			snprintf(err, errlen, "thaw session %s: %s", s->id, strerror(-ret));
+			snprintf(err, errlen, "thaw session %s: %s", sl_session_id(s),
+				 strerror(-ret));
 		/* the held process is inside a session cgroup this daemon created */
 		if (kill(h->pid, SIGCONT) && errno != ESRCH)
 			log_warn("hold %s: SIGCONT to pid %d: %s", id, h->pid, strerror(errno));
 	} else {
 		ret = session_kill(d, s, reason, requester ? who : NULL, requester);
 		if (ret)
-			snprintf(err, errlen, "kill session %s: %s", s->id, strerror(-ret));
+			snprintf(err, errlen, "kill session %s: %s", sl_session_id(s),
+				 strerror(-ret));
 	}
 	hold_finish(d, h, approve, who, requester, reason);
 	return ret;
@@ -738,12 +713,12 @@ int sl_session_end_by(struct sl_daemon *d, struct sl_session *s, const char *who
 	int ret = session_kill(d, s, reason, who, requester);
 
 	if (ret)
-		snprintf(err, errlen, "kill session %s: %s", s->id, strerror(-ret));
+		snprintf(err, errlen, "kill session %s: %s", sl_session_id(s), strerror(-ret));
 	/* its pending holds are decided by the same person: denied */
 	for (struct sl_hold **pp = &d->holds; *pp;) {
 		struct sl_hold *h = *pp;
 
-		if (strcmp(h->session, s->id)) {
+		if (strcmp(h->session, sl_session_id(s))) {
 			pp = &h->next;
 			continue;
 		}

@@ -14,7 +14,7 @@
  * add nothing to it) instead of overflowing the audit buffer, and it is read,
  * and written, before the sessions thaw. A session that
  * is also held for a person stays frozen: the two reasons are kept apart
- * (sl_session.audit_frozen here, the hold list in verdict.c).
+ * (the session's audit_frozen mark here, the hold list in verdicts.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -30,6 +30,7 @@
 #include "policy.h"
 #include "policy_store.h"
 #include "sessions.h"
+#include "verdicts.h"
 
 _Static_assert(SL_POLICY_AUDIT_BUFFER_DEFAULT == SL_AUDIT_BUFFER_DEFAULT &&
 		   SL_POLICY_AUDIT_BUFFER_MIN == SL_AUDIT_BUFFER_MIN &&
@@ -120,7 +121,7 @@ static void thaw_sessions(struct sl_daemon *d)
 		sl_session_set_audit_frozen(s, false);
 		if (!sl_session_active(s))
 			continue;
-		if (sl_session_has_hold(d, sl_session_id(s))) {
+		if (sl_verdicts_session_held(d->verdicts, sl_session_id(s))) {
 			/* frozen for a person as well: only approve/deny thaws it */
 			json_array_append_new(held, json_string(sl_session_id(s)));
 			continue;

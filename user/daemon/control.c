@@ -36,6 +36,7 @@
 #include "sessions.h"
 #include "tls.h"
 #include "util.h"
+#include "verdicts.h"
 #include "scopelock_policy.h"
 
 struct sl_client {
@@ -388,7 +389,7 @@ static void handle_hold(struct sl_daemon *d, struct sl_client *c, json_t *req, b
 		reply_error(c, "out of memory");
 		return;
 	}
-	if (sl_hold_decide(d, id, approve, who, requester, why, err, sizeof(err))) {
+	if (sl_hold_decide(d->verdicts, id, approve, who, requester, why, err, sizeof(err))) {
 		json_decref(requester);
 		reply_error(c, "%s", err);
 		return;
@@ -434,7 +435,7 @@ static void handle_end(struct sl_daemon *d, struct sl_client *c, json_t *req, in
 		reply_error(c, "out of memory");
 		return;
 	}
-	if (sl_session_end_by(d, s, who, requester, why, err, sizeof(err))) {
+	if (sl_verdicts_end_session(d->verdicts, s, who, requester, why, err, sizeof(err))) {
 		json_decref(requester);
 		reply_error(c, "%s", err);
 		return;
@@ -800,7 +801,7 @@ json_t *sl_status_json(struct sl_daemon *d)
 		json_object_set_new(st, "loss", lo);
 	}
 	json_object_set_new(st, "tls", d->tls ? sl_tls_status(d->tls) : json_null());
-	json_object_set_new(st, "holds", sl_holds_json(d));
+	json_object_set_new(st, "holds", sl_holds_json(d->verdicts));
 	json_object_set_new(st, "policy_generation",
 			    json_integer(sl_policy_store_generation(d->store)));
 	json_object_set_new(st, "inode_labels",

@@ -54,47 +54,6 @@ struct sl_peer;
 struct sl_policy;
 struct sl_compiled_policy;
 
-/* an action held for a person (freeze verdict) */
-struct sl_hold {
-	struct sl_hold *next;
-	char id[24];
-	char session[SL_SESSION_ID_LEN + 1];
-	pid_t pid; /* the held process */
-	uint64_t cgroup_id;
-	int64_t deadline_ms; /* CLOCK_MONOTONIC */
-	json_t *alert;	     /* the alert record (without seq/hash) */
-};
-
-/* a verdict acted on, its alert written when its evidence has been read */
-#define SL_PENDING_VERDICTS 256
-struct sl_pending_verdict {
-	struct sl_verdict_event v;
-	char hold_id[24]; /* the hold made for it, "" if none */
-	int freeze_err;
-	bool killed; /* the session was killed for it */
-	/* evidence kept when it was acted on (references) */
-	json_t *cap;   /* the capture record of the action */
-	json_t *whole; /* TLS: the connection's plaintext so far */
-	json_t *found; /* TLS: credentials seen on the connection so far */
-	/* SL_VERDICT_IDENTIFY: 1 the file is a copy of a program (acted on),
-	 * 2 it is not (let go), 3 it could not be compared (held for a person) */
-	int identify;
-	char identity_program[64];
-	char identity_path[256];
-	char identity_sha256[65];
-	char identity_error[160];
-};
-
-/* recent capture records, for the evidence of a verdict that follows */
-#define SL_EVIDENCE_RING 256
-struct sl_evidence {
-	uint32_t pid;
-	uint32_t tid;
-	uint32_t op;
-	uint64_t conn;
-	json_t *rec;
-};
-
 /* the audit log cannot be written (audit_guard.c) */
 struct sl_audit_guard {
 	bool failing;	  /* the failure was reported */
@@ -132,12 +91,7 @@ struct sl_daemon {
 	struct sl_audit_guard guard;
 
 	struct sl_policy_store *store; /* policy_store.h */
-	struct sl_hold *holds;
-	uint64_t hold_seq, alert_seq;
-	struct sl_evidence evidence[SL_EVIDENCE_RING];
-	struct sl_pending_verdict pending[SL_PENDING_VERDICTS];
-	size_t npending;
-	size_t evidence_next;
+	struct sl_verdicts *verdicts;  /* verdicts.h */
 
 	struct sl_programs *programs; /* programs.h */
 
@@ -157,24 +111,6 @@ void sl_daemon_reap_sessions(struct sl_daemon *d);
  * policy_loaded or policy_refused; on refusal *errors (malloc'd) lists every error */
 int sl_daemon_reload(struct sl_daemon *d, const json_t *requester, char **errors);
 
-/* verdict.c: alerts, kill / freeze, holds */
-void sl_evidence_keep(struct sl_daemon *d, const struct sl_event_hdr *h, uint64_t conn,
-		      json_t *rec);
-/* act on a verdict record now; its alert is written by sl_verdicts_flush */
-int sl_verdict_handle(struct sl_daemon *d, const void *data, size_t len);
-/* write the alerts of acted-on verdicts older than before_ns (UINT64_MAX: all) */
-void sl_verdicts_flush(struct sl_daemon *d, uint64_t before_ns);
-int sl_hold_resolve(struct sl_daemon *d, const char *id, bool approve, const char *who,
-		    const char *reason, char *err, size_t errlen);
-/* sl_hold_resolve by a control client: its identity (requester) is recorded */
-int sl_hold_decide(struct sl_daemon *d, const char *id, bool approve, const char *who,
-		   const json_t *requester, const char *reason, char *err, size_t errlen);
-void sl_holds_tick(struct sl_daemon *d);
-json_t *sl_holds_json(struct sl_daemon *d);
-void sl_holds_free(struct sl_daemon *d);
-/* a hold (freeze verdict) waits for a person on this session */
-bool sl_session_has_hold(struct sl_daemon *d, const char *session_id);
-
 /* audit_guard.c: the audit log cannot be written (settings.on_audit_failure) */
 /* after every record and on the timer: report, freeze or thaw */
 void sl_audit_guard_check(struct sl_daemon *d);
@@ -184,13 +120,6 @@ bool sl_audit_guard_refuses(struct sl_daemon *d, char *err, size_t errlen);
 json_t *sl_audit_guard_json(struct sl_daemon *d);
 /* shutdown: name the sessions left frozen (before the sessions are freed) */
 void sl_audit_guard_stop(struct sl_daemon *d);
-/*
- * `scopelock end`: kill the session (session_killed with by and requester)
- * and deny its pending holds (hold_denied, same). 0 or -errno with err set.
- */
-int sl_session_end_by(struct sl_daemon *d, struct sl_session *s, const char *who,
-		      const json_t *requester, const char *reason, char *err, size_t errlen);
-
 /* control.c */
 int sl_control_listen(struct sl_daemon *d);
 void sl_control_accept(struct sl_daemon *d);

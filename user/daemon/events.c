@@ -24,6 +24,7 @@
 #include "sessions.h"
 #include "tls.h"
 #include "util.h"
+#include "verdicts.h"
 
 static const char *const loss_cause_names[SL_LOSS_MAX] = {
     [SL_LOSS_RINGBUF_FULL] = "ringbuf_full",
@@ -102,15 +103,16 @@ static void keep_evidence(struct sl_daemon *d, const struct sl_event_hdr *h, con
 
 	switch (h->op) {
 	case SL_OP_TLS_WRITE:
-		sl_evidence_keep(d, h, ((const struct sl_tls_event *)data)->conn, rec);
+		sl_verdicts_evidence_keep(d->verdicts, h, ((const struct sl_tls_event *)data)->conn,
+					  rec);
 		break;
 	case SL_OP_EXEC:
 	case SL_OP_CONNECT:
 	case SL_OP_UDP_SEND:
-		sl_evidence_keep(d, h, 0, rec);
+		sl_verdicts_evidence_keep(d->verdicts, h, 0, rec);
 		break;
 	case SL_OP_OPEN:
-		sl_evidence_keep(d, h, 0, rec);
+		sl_verdicts_evidence_keep(d->verdicts, h, 0, rec);
 		env_mask = json_integer_value(json_object_get(rec, "env_mask"));
 		if (env_mask && s)
 			sl_session_note_taint_file(s, rec);
@@ -139,10 +141,10 @@ static int handle_record(struct sl_daemon *d, void *data, size_t len)
 	if (!d->in_vrb && ++d->since_vrb >= SL_VERDICT_POLL_EVERY)
 		drain_verdicts(d);
 	/* the bulk ring has reached past these verdicts: their evidence is in */
-	if (!d->in_vrb && d->npending)
-		sl_verdicts_flush(d, h->ktime_ns);
+	if (!d->in_vrb && sl_verdicts_pending(d->verdicts))
+		sl_verdicts_flush(d->verdicts, h->ktime_ns);
 	if (h->op == SL_OP_VERDICT) {
-		if (sl_verdict_handle(d, data, len))
+		if (sl_verdicts_handle(d->verdicts, data, len))
 			write_decode_error(d, data, len, "verdict record too short");
 		return 0;
 	}
@@ -287,5 +289,5 @@ void sl_drain(struct sl_daemon *d)
 	if (n < 0 && n != -EAGAIN)
 		log_err("ring buffer consume: %s", strerror(-n));
 	/* the alerts of verdicts taken before it: their evidence has been read */
-	sl_verdicts_flush(d, before);
+	sl_verdicts_flush(d->verdicts, before);
 }

@@ -35,6 +35,7 @@
 #include "policy_store.h"
 #include "tls.h"
 #include "util.h"
+#include "verdicts.h"
 
 /* timer tick: audit fsync batching, holds, and the ring buffer drain that
  * bounds the latency of records written without a wakeup */
@@ -394,7 +395,7 @@ static void on_timer(struct sl_daemon *d)
 	sl_audit_guard_check(d);
 	if (ticks % (1000 / TICK_MS) == 0)
 		sl_loss_poll(d);
-	sl_holds_tick(d);
+	sl_holds_tick(d->verdicts);
 	if (ticks % (60000 / TICK_MS) == 0)
 		sl_clock_refresh();
 	/* labelled directories created, replaced or renamed since */
@@ -599,6 +600,9 @@ int main(int argc, char **argv)
 	if (err)
 		goto out;
 	sl_sessions_bind(d.sessions, d.kernel, d.journal, d.store);
+	err = sl_verdicts_new(d.sessions, d.kernel, d.store, d.programs, d.journal, &d.verdicts);
+	if (err)
+		goto out;
 	err = sl_confine_init(d.features, d.journal, sl_sessions_cg_root(d.sessions), &d.confine);
 	if (!err)
 		err = ep_add(&d, sl_confine_fd(d.confine), SL_EP_CONFINE);
@@ -644,18 +648,14 @@ out:
 	if (err && ret)
 		log_err("scopelockd stopped: %s", strerror(-err));
 	sl_drain(&d);
-	sl_verdicts_flush(&d, UINT64_MAX);
+	if (d.verdicts)
+		sl_verdicts_flush(d.verdicts, UINT64_MAX);
 	if (d.journal) {
 		sl_loss_poll(&d);
 		/* a held action never proceeds without a person: deny what is pending */
-		while (d.holds) {
-			char why[128];
-
-			if (sl_hold_resolve(&d, d.holds->id, false, "scopelockd",
-					    "daemon stopped before anyone decided", why,
-					    sizeof(why)) == -ENOENT)
-				break;
-		}
+		if (d.verdicts)
+			sl_holds_deny_all(d.verdicts, "scopelockd",
+					  "daemon stopped before anyone decided");
 		sl_audit_guard_stop(&d);
 		if (d.kernel) {
 			for (struct sl_session *s = sl_sessions_next(d.sessions, NULL); s;
@@ -688,7 +688,8 @@ out:
 	d.journal = NULL;
 	sl_sessions_close(d.sessions);
 	d.sessions = NULL;
-	sl_holds_free(&d);
+	sl_verdicts_free(d.verdicts);
+	d.verdicts = NULL;
 	sl_policy_store_free(d.store);
 	sl_programs_free(d.programs);
 	sl_features_free(d.features);

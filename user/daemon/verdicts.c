@@ -22,7 +22,7 @@
 
 #include "clock.h"
 #include "daemon.h"
-#include "decode.h"
+#include "verdicts.h"
 #include "jsonbytes.h"
 #include "kernel.h"
 #include "journal.h"
@@ -37,6 +37,61 @@
 
 #define EVIDENCE_TEXT_MAX 512
 
+/* an action held for a person (freeze verdict) */
+struct sl_hold {
+	struct sl_hold *next;
+	char id[24];
+	char session[SL_SESSION_ID_LEN + 1];
+	pid_t pid; /* the held process */
+	uint64_t cgroup_id;
+	int64_t deadline_ms; /* CLOCK_MONOTONIC */
+	json_t *alert;	     /* the alert record (without seq/hash) */
+};
+
+/* a verdict acted on, its alert written when its evidence has been read */
+#define SL_PENDING_VERDICTS 256
+struct sl_pending_verdict {
+	struct sl_verdict_event v;
+	char hold_id[24]; /* the hold made for it, "" if none */
+	int freeze_err;
+	bool killed; /* the session was killed for it */
+	/* evidence kept when it was acted on (references) */
+	json_t *cap;   /* the capture record of the action */
+	json_t *whole; /* TLS: the connection's plaintext so far */
+	json_t *found; /* TLS: credentials seen on the connection so far */
+	/* SL_VERDICT_IDENTIFY: 1 the file is a copy of a program (acted on),
+	 * 2 it is not (let go), 3 it could not be compared (held for a person) */
+	int identify;
+	char identity_program[64];
+	char identity_path[256];
+	char identity_sha256[65];
+	char identity_error[160];
+};
+
+/* recent capture records, for the evidence of a verdict that follows */
+#define SL_EVIDENCE_RING 256
+struct sl_evidence {
+	uint32_t pid;
+	uint32_t tid;
+	uint32_t op;
+	uint64_t conn;
+	json_t *rec;
+};
+
+struct sl_verdicts {
+	struct sl_sessions *sessions;
+	struct sl_kernel *kernel;
+	struct sl_policy_store *store;
+	struct sl_programs *programs;
+	struct sl_journal *journal;
+	struct sl_hold *holds;
+	uint64_t hold_seq, alert_seq;
+	struct sl_evidence evidence[SL_EVIDENCE_RING];
+	size_t evidence_next;
+	struct sl_pending_verdict pending[SL_PENDING_VERDICTS];
+	size_t npending;
+};
+
 static int64_t mono_ms(void)
 {
 	struct timespec ts;
@@ -45,9 +100,10 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void sl_evidence_keep(struct sl_daemon *d, const struct sl_event_hdr *h, uint64_t conn, json_t *rec)
+void sl_verdicts_evidence_keep(struct sl_verdicts *vr, const struct sl_event_hdr *h, uint64_t conn,
+			       json_t *rec)
 {
-	struct sl_evidence *e = &d->evidence[d->evidence_next];
+	struct sl_evidence *e = &vr->evidence[vr->evidence_next];
 
 	json_decref(e->rec);
 	e->pid = h->pid;
@@ -55,15 +111,15 @@ void sl_evidence_keep(struct sl_daemon *d, const struct sl_event_hdr *h, uint64_
 	e->op = h->op;
 	e->conn = conn;
 	e->rec = json_incref(rec);
-	d->evidence_next = (d->evidence_next + 1) % SL_EVIDENCE_RING;
+	vr->evidence_next = (vr->evidence_next + 1) % SL_EVIDENCE_RING;
 }
 
 /* the newest kept capture record of (tid, op[, conn]) */
-static json_t *evidence_find(struct sl_daemon *d, uint32_t tid, uint32_t op, uint64_t conn)
+static json_t *evidence_find(struct sl_verdicts *vr, uint32_t tid, uint32_t op, uint64_t conn)
 {
 	for (size_t n = 0; n < SL_EVIDENCE_RING; n++) {
-		size_t i = (d->evidence_next + SL_EVIDENCE_RING - 1 - n) % SL_EVIDENCE_RING;
-		struct sl_evidence *e = &d->evidence[i];
+		size_t i = (vr->evidence_next + SL_EVIDENCE_RING - 1 - n) % SL_EVIDENCE_RING;
+		struct sl_evidence *e = &vr->evidence[i];
 
 		if (e->rec && e->tid == tid && e->op == op && (!conn || e->conn == conn))
 			return e->rec;
@@ -89,10 +145,10 @@ static void merge_credentials(json_t *found, json_t *from)
 	}
 }
 
-static void conn_credentials(struct sl_daemon *d, uint32_t pid, uint64_t conn, json_t *found)
+static void conn_credentials(struct sl_verdicts *vr, uint32_t pid, uint64_t conn, json_t *found)
 {
 	for (size_t i = 0; i < SL_EVIDENCE_RING; i++) {
-		struct sl_evidence *e = &d->evidence[i];
+		struct sl_evidence *e = &vr->evidence[i];
 
 		if (!e->rec || e->pid != pid || e->conn != conn || e->op != SL_OP_TLS_WRITE)
 			continue;
@@ -108,14 +164,14 @@ static void conn_credentials(struct sl_daemon *d, uint32_t pid, uint64_t conn, j
  * whole. Returns a copy of the newest capture record with "data" replaced,
  * or NULL.
  */
-static json_t *conn_capture(struct sl_daemon *d, uint32_t pid, uint64_t conn, json_t *newest)
+static json_t *conn_capture(struct sl_verdicts *vr, uint32_t pid, uint64_t conn, json_t *newest)
 {
 	char *buf = NULL;
 	size_t len = 0;
 	json_t *out;
 
 	for (size_t n = 0; n < SL_EVIDENCE_RING; n++) {
-		struct sl_evidence *e = &d->evidence[(d->evidence_next + n) % SL_EVIDENCE_RING];
+		struct sl_evidence *e = &vr->evidence[(vr->evidence_next + n) % SL_EVIDENCE_RING];
 		char *raw = NULL, *nb;
 		size_t rl;
 
@@ -213,17 +269,17 @@ static const char *keyword_name(const struct sl_policy *p, unsigned int i)
 	return i < p->n_keywords ? (const char *)p->keywords[i].bytes : NULL;
 }
 
-bool sl_session_has_hold(struct sl_daemon *d, const char *session_id)
+bool sl_verdicts_session_held(const struct sl_verdicts *vr, const char *session_id)
 {
-	for (const struct sl_hold *h = d->holds; h; h = h->next)
+	for (const struct sl_hold *h = vr->holds; h; h = h->next)
 		if (!strcmp(h->session, session_id))
 			return true;
 	return false;
 }
 
 /* who/requester: the control client that asked (`end`, `deny`), else NULL */
-static int session_kill(struct sl_daemon *d, struct sl_session *s, const char *why, const char *who,
-			const json_t *requester)
+static int session_kill(struct sl_verdicts *vr, struct sl_session *s, const char *why,
+			const char *who, const json_t *requester)
 {
 	json_t *rec;
 	int err;
@@ -238,21 +294,21 @@ static int session_kill(struct sl_daemon *d, struct sl_session *s, const char *w
 			json_object_set_new(rec, "by", json_string(who));
 		if (requester)
 			json_object_set_new(rec, "requester", json_deep_copy(requester));
-		sl_journal_write(d->journal, rec);
+		sl_journal_write(vr->journal, rec);
 		json_decref(rec);
 	}
 	log_warn("session %s killed: %s", sl_session_id(s), why);
 	return err;
 }
 
-static int session_kill_why(struct sl_daemon *d, struct sl_session *s, const char *why)
+static int session_kill_why(struct sl_verdicts *vr, struct sl_session *s, const char *why)
 {
-	return session_kill(d, s, why, NULL, NULL);
+	return session_kill(vr, s, why, NULL, NULL);
 }
 
-static struct sl_hold **hold_find(struct sl_daemon *d, const char *id)
+static struct sl_hold **hold_find(struct sl_verdicts *vr, const char *id)
 {
-	for (struct sl_hold **pp = &d->holds; *pp; pp = &(*pp)->next)
+	for (struct sl_hold **pp = &vr->holds; *pp; pp = &(*pp)->next)
 		if (!strcmp((*pp)->id, id))
 			return pp;
 	return NULL;
@@ -264,7 +320,7 @@ static struct sl_hold **hold_find(struct sl_daemon *d, const char *id)
  * that its evidence (the request, the credentials of earlier writes on the
  * connection) is complete.
  */
-static void verdict_write(struct sl_daemon *d, const struct sl_pending_verdict *pv)
+static void verdict_write(struct sl_verdicts *vr, const struct sl_pending_verdict *pv)
 {
 	const struct sl_verdict_event *v = &pv->v;
 	const struct sl_policy *p;
@@ -276,8 +332,8 @@ static void verdict_write(struct sl_daemon *d, const struct sl_pending_verdict *
 	char summary[1024], id[48];
 	struct sl_hold *h;
 
-	p = sl_policy_store_for(d->store, v->generation, &generation);
-	s = sl_session_by_cgroup(d->sessions, v->hdr.cgroup_id);
+	p = sl_policy_store_for(vr->store, v->generation, &generation);
+	s = sl_session_by_cgroup(vr->sessions, v->hdr.cgroup_id);
 	if (v->rule == SL_RULE_UNREADABLE)
 		rule = "unreadable-evidence"; /* settings.unreadable decided */
 	else if (v->rule == SL_RULE_DOOMED)
@@ -302,7 +358,7 @@ static void verdict_write(struct sl_daemon *d, const struct sl_pending_verdict *
 	else
 		verdict = sl_policy_action_name(v->action);
 
-	snprintf(id, sizeof(id), "a%" PRIu64, ++d->alert_seq);
+	snprintf(id, sizeof(id), "a%" PRIu64, ++vr->alert_seq);
 	rec = json_object();
 	ev = json_object();
 	found = json_array();
@@ -380,19 +436,19 @@ static void verdict_write(struct sl_daemon *d, const struct sl_pending_verdict *
 
 	/* the evidence kept now, or what was kept when the verdict was acted on
 	 * (a flood of records since may have pushed it out of the ring) */
-	cap = evidence_find(d, v->hdr.tid, v->trigger_op,
+	cap = evidence_find(vr, v->hdr.tid, v->trigger_op,
 			    v->trigger_op == SL_OP_TLS_WRITE ? v->conn : 0);
 	if (!cap)
 		cap = pv->cap;
 	switch (v->trigger_op) {
 	case SL_OP_TLS_WRITE:
 		if (cap) {
-			json_t *whole = conn_capture(d, v->hdr.pid, v->conn, cap);
+			json_t *whole = conn_capture(vr, v->hdr.pid, v->conn, cap);
 
 			tls_evidence(whole ? whole : pv->whole ? pv->whole : cap, ev);
 			json_decref(whole);
 		}
-		conn_credentials(d, v->hdr.pid, v->conn, found);
+		conn_credentials(vr, v->hdr.pid, v->conn, found);
 		if (pv->found)
 			merge_credentials(found, pv->found);
 		break;
@@ -466,24 +522,24 @@ static void verdict_write(struct sl_daemon *d, const struct sl_pending_verdict *
 		json_object_set_new(rec, "session_killed", json_true());
 	if (v->rule == SL_RULE_DOOMED || pv->identify == 2) {
 		/* a consequence of a kill, or an exec let go: a verdict record */
-		sl_journal_write(d->journal, rec);
+		sl_journal_write(vr->journal, rec);
 	} else if (pv->hold_id[0]) {
 		uint32_t timeout = p ? p->settings.hold_timeout_s : SL_POLICY_HOLD_TIMEOUT_DEFAULT;
 
 		json_object_set_new(rec, "hold_id", json_string(pv->hold_id));
 		json_object_set_new(rec, "hold_timeout_s", json_integer(timeout));
 		json_object_set_new(rec, "frozen", json_boolean(pv->freeze_err == 0));
-		h = hold_find(d, pv->hold_id) ? *hold_find(d, pv->hold_id) : NULL;
+		h = hold_find(vr, pv->hold_id) ? *hold_find(vr, pv->hold_id) : NULL;
 		if (h && !h->alert)
 			h->alert = json_deep_copy(rec);
 		snprintf(summary + strlen(summary), sizeof(summary) - strlen(summary),
 			 "; held as %s: scopelock approve %s | scopelock deny %s", pv->hold_id,
 			 pv->hold_id, pv->hold_id);
-		sl_journal_alert(d->journal, rec, summary);
+		sl_journal_alert(vr->journal, rec, summary);
 	} else if (v->action >= SL_KACT_ALERT || monitor) {
-		sl_journal_alert(d->journal, rec, summary);
+		sl_journal_alert(vr->journal, rec, summary);
 	} else {
-		sl_journal_write(d->journal, rec); /* log: a verdict record, no alert */
+		sl_journal_write(vr->journal, rec); /* log: a verdict record, no alert */
 	}
 out:
 	json_decref(rec);
@@ -492,7 +548,7 @@ out:
 }
 
 /* freeze the session and open a hold for the action of v (a person decides) */
-static void hold_make(struct sl_daemon *d, struct sl_session *s, struct sl_pending_verdict *pv,
+static void hold_make(struct sl_verdicts *vr, struct sl_session *s, struct sl_pending_verdict *pv,
 		      const struct sl_verdict_event *v, uint32_t timeout)
 {
 	struct sl_hold *h;
@@ -503,17 +559,17 @@ static void hold_make(struct sl_daemon *d, struct sl_session *s, struct sl_pendi
 			strerror(-pv->freeze_err));
 	h = calloc(1, sizeof(*h));
 	if (!h) {
-		session_kill_why(d, s, "hold could not be recorded (out of memory)");
+		session_kill_why(vr, s, "hold could not be recorded (out of memory)");
 		pv->killed = true;
 		return;
 	}
-	snprintf(h->id, sizeof(h->id), "h%" PRIu64, ++d->hold_seq);
+	snprintf(h->id, sizeof(h->id), "h%" PRIu64, ++vr->hold_seq);
 	snprintf(h->session, sizeof(h->session), "%s", sl_session_id(s));
 	h->pid = (pid_t)v->hdr.pid;
 	h->cgroup_id = sl_session_cgroup_id(s);
 	h->deadline_ms = mono_ms() + (int64_t)timeout * 1000;
-	h->next = d->holds;
-	d->holds = h;
+	h->next = vr->holds;
+	vr->holds = h;
 	snprintf(pv->hold_id, sizeof(pv->hold_id), "%s", h->id);
 }
 
@@ -524,12 +580,12 @@ static void hold_make(struct sl_daemon *d, struct sl_session *s, struct sl_pendi
  * session already doomed kills it if that was not done yet (its record
  * lost). Fills the pending entry.
  */
-static void verdict_act(struct sl_daemon *d, struct sl_pending_verdict *pv)
+static void verdict_act(struct sl_verdicts *vr, struct sl_pending_verdict *pv)
 {
 	const struct sl_verdict_event *v = &pv->v;
 	uint32_t generation;
-	const struct sl_policy *p = sl_policy_store_for(d->store, v->generation, &generation);
-	struct sl_session *s = sl_session_by_cgroup(d->sessions, v->hdr.cgroup_id);
+	const struct sl_policy *p = sl_policy_store_for(vr->store, v->generation, &generation);
+	struct sl_session *s = sl_session_by_cgroup(vr->sessions, v->hdr.cgroup_id);
 	bool monitor = v->flags & SL_VERDICT_MONITOR, enforced = v->flags & SL_VERDICT_ENFORCED;
 	uint32_t timeout = p ? p->settings.hold_timeout_s : SL_POLICY_HOLD_TIMEOUT_DEFAULT;
 
@@ -538,7 +594,7 @@ static void verdict_act(struct sl_daemon *d, struct sl_pending_verdict *pv)
 	if (v->flags & SL_VERDICT_IDENTIFY) {
 		/* the kernel stopped the exec: is the file that runs the program? */
 		struct sl_identity id;
-		int r = sl_programs_identify(d->programs, v, &id);
+		int r = sl_programs_identify(vr->programs, v, &id);
 
 		snprintf(pv->identity_program, sizeof(pv->identity_program), "%s", id.program);
 		snprintf(pv->identity_path, sizeof(pv->identity_path), "%s", id.path);
@@ -555,29 +611,29 @@ static void verdict_act(struct sl_daemon *d, struct sl_pending_verdict *pv)
 		pv->identify = r > 0 ? 1 : 3;
 		/* could not compare: fail closed, a person decides */
 		if (r < 0 || v->action == SL_KACT_FREEZE) {
-			sl_session_kernel_update(d->sessions, s, SL_SESSION_HELD, 0, 0);
-			sl_kernel_held_set(d->kernel, sl_session_cgroup_id(s), true);
-			hold_make(d, s, pv, v, timeout);
+			sl_session_kernel_update(vr->sessions, s, SL_SESSION_HELD, 0, 0);
+			sl_kernel_held_set(vr->kernel, sl_session_cgroup_id(s), true);
+			hold_make(vr, s, pv, v, timeout);
 			return;
 		}
 		/* a copy of the program: the verdict it would have had (kill) */
-		session_kill_why(d, s, "kill verdict (the file that runs is a copy of a program)");
+		session_kill_why(vr, s, "kill verdict (the file that runs is a copy of a program)");
 		pv->killed = true;
 		return;
 	}
 	if (v->rule == SL_RULE_DOOMED) {
 		if (!sl_session_killed(s))
-			session_kill_why(d, s, "an action after a kill verdict in the kernel");
+			session_kill_why(vr, s, "an action after a kill verdict in the kernel");
 		return;
 	}
 	if (v->action == SL_KACT_KILL) {
-		session_kill_why(d, s, "kill verdict");
+		session_kill_why(vr, s, "kill verdict");
 		pv->killed = true;
 		return;
 	}
 	if (v->action != SL_KACT_FREEZE || !enforced)
 		return;
-	hold_make(d, s, pv, v, timeout);
+	hold_make(vr, s, pv, v, timeout);
 }
 
 static void pending_release(struct sl_pending_verdict *pv)
@@ -588,51 +644,51 @@ static void pending_release(struct sl_pending_verdict *pv)
 	pv->cap = pv->whole = pv->found = NULL;
 }
 
-void sl_verdicts_flush(struct sl_daemon *d, uint64_t before_ns)
+void sl_verdicts_flush(struct sl_verdicts *vr, uint64_t before_ns)
 {
 	size_t n = 0;
 
-	while (n < d->npending && d->pending[n].v.hdr.ktime_ns < before_ns) {
-		verdict_write(d, &d->pending[n]);
-		pending_release(&d->pending[n++]);
+	while (n < vr->npending && vr->pending[n].v.hdr.ktime_ns < before_ns) {
+		verdict_write(vr, &vr->pending[n]);
+		pending_release(&vr->pending[n++]);
 	}
-	memmove(d->pending, d->pending + n, (d->npending - n) * sizeof(d->pending[0]));
-	d->npending -= n;
+	memmove(vr->pending, vr->pending + n, (vr->npending - n) * sizeof(vr->pending[0]));
+	vr->npending -= n;
 }
 
-int sl_verdict_handle(struct sl_daemon *d, const void *data, size_t len)
+int sl_verdicts_handle(struct sl_verdicts *vr, const void *data, size_t len)
 {
 	struct sl_pending_verdict *pv;
 
 	if (len < sizeof(struct sl_verdict_event))
 		return -EBADMSG;
-	if (d->npending == SL_PENDING_VERDICTS) {
+	if (vr->npending == SL_PENDING_VERDICTS) {
 		/* full: the oldest is written with the evidence there is */
-		verdict_write(d, &d->pending[0]);
-		pending_release(&d->pending[0]);
-		memmove(d->pending, d->pending + 1, (d->npending - 1) * sizeof(d->pending[0]));
-		d->npending--;
+		verdict_write(vr, &vr->pending[0]);
+		pending_release(&vr->pending[0]);
+		memmove(vr->pending, vr->pending + 1, (vr->npending - 1) * sizeof(vr->pending[0]));
+		vr->npending--;
 	}
-	pv = &d->pending[d->npending++];
+	pv = &vr->pending[vr->npending++];
 	memset(pv, 0, sizeof(*pv));
 	memcpy(&pv->v, data, sizeof(pv->v));
-	verdict_act(d, pv);
+	verdict_act(vr, pv);
 	/* what is known of the action now: its capture record came just before
 	 * (on the verdict ring), earlier writes of its connection may follow */
-	pv->cap = evidence_find(d, pv->v.hdr.tid, pv->v.trigger_op,
+	pv->cap = evidence_find(vr, pv->v.hdr.tid, pv->v.trigger_op,
 				pv->v.trigger_op == SL_OP_TLS_WRITE ? pv->v.conn : 0);
 	json_incref(pv->cap);
 	if (pv->cap && pv->v.trigger_op == SL_OP_TLS_WRITE) {
-		pv->whole = conn_capture(d, pv->v.hdr.pid, pv->v.conn, pv->cap);
+		pv->whole = conn_capture(vr, pv->v.hdr.pid, pv->v.conn, pv->cap);
 		pv->found = json_array();
 		if (pv->found)
-			conn_credentials(d, pv->v.hdr.pid, pv->v.conn, pv->found);
+			conn_credentials(vr, pv->v.hdr.pid, pv->v.conn, pv->found);
 	}
 	return 0;
 }
 
 /* the decision's record (alert channels too), then the hold is gone */
-static void hold_finish(struct sl_daemon *d, struct sl_hold *h, bool approve, const char *who,
+static void hold_finish(struct sl_verdicts *vr, struct sl_hold *h, bool approve, const char *who,
 			const json_t *requester, const char *reason)
 {
 	json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i}", "type",
@@ -644,7 +700,7 @@ static void hold_finish(struct sl_daemon *d, struct sl_hold *h, bool approve, co
 		json_object_set(rec, "rule", json_object_get(h->alert, "rule"));
 		if (requester)
 			json_object_set_new(rec, "requester", json_deep_copy(requester));
-		sl_journal_alert(d->journal, rec, approve ? "hold approved" : "hold denied");
+		sl_journal_alert(vr->journal, rec, approve ? "hold approved" : "hold denied");
 		json_decref(rec);
 	}
 	log_warn("hold %s (session %s) %s by %s: %s", h->id, h->session,
@@ -653,10 +709,10 @@ static void hold_finish(struct sl_daemon *d, struct sl_hold *h, bool approve, co
 	free(h);
 }
 
-int sl_hold_decide(struct sl_daemon *d, const char *id, bool approve, const char *who,
+int sl_hold_decide(struct sl_verdicts *vr, const char *id, bool approve, const char *who,
 		   const json_t *requester, const char *reason, char *err, size_t errlen)
 {
-	struct sl_hold **pp = hold_find(d, id), *h;
+	struct sl_hold **pp = hold_find(vr, id), *h;
 	struct sl_session *s;
 	int ret = 0;
 
@@ -666,14 +722,14 @@ int sl_hold_decide(struct sl_daemon *d, const char *id, bool approve, const char
 	}
 	h = *pp;
 	*pp = h->next;
-	s = sl_session_by_id(d->sessions, h->session);
+	s = sl_session_by_id(vr->sessions, h->session);
 	if (!s || !sl_session_active(s)) {
 		snprintf(err, errlen, "session %s of hold %s has ended", h->session, id);
 		ret = -ESRCH;
 	} else if (approve) {
 		/* egress first, then thaw, then let the held call continue */
-		sl_session_kernel_update(d->sessions, s, 0, SL_SESSION_HELD, 0);
-		ret = sl_kernel_held_set(d->kernel, sl_session_cgroup_id(s), false);
+		sl_session_kernel_update(vr->sessions, s, 0, SL_SESSION_HELD, 0);
+		ret = sl_kernel_held_set(vr->kernel, sl_session_cgroup_id(s), false);
 		if (ret && ret != -ENOENT)
 			log_err("hold %s: release egress of session %s: %s", id, sl_session_id(s),
 				strerror(-ret));
@@ -692,30 +748,30 @@ int sl_hold_decide(struct sl_daemon *d, const char *id, bool approve, const char
 		if (kill(h->pid, SIGCONT) && errno != ESRCH)
 			log_warn("hold %s: SIGCONT to pid %d: %s", id, h->pid, strerror(errno));
 	} else {
-		ret = session_kill(d, s, reason, requester ? who : NULL, requester);
+		ret = session_kill(vr, s, reason, requester ? who : NULL, requester);
 		if (ret)
 			snprintf(err, errlen, "kill session %s: %s", sl_session_id(s),
 				 strerror(-ret));
 	}
-	hold_finish(d, h, approve, who, requester, reason);
+	hold_finish(vr, h, approve, who, requester, reason);
 	return ret;
 }
 
-int sl_hold_resolve(struct sl_daemon *d, const char *id, bool approve, const char *who,
-		    const char *reason, char *err, size_t errlen)
+static int hold_resolve(struct sl_verdicts *vr, const char *id, bool approve, const char *who,
+			const char *reason, char *err, size_t errlen)
 {
-	return sl_hold_decide(d, id, approve, who, NULL, reason, err, errlen);
+	return sl_hold_decide(vr, id, approve, who, NULL, reason, err, errlen);
 }
 
-int sl_session_end_by(struct sl_daemon *d, struct sl_session *s, const char *who,
-		      const json_t *requester, const char *reason, char *err, size_t errlen)
+int sl_verdicts_end_session(struct sl_verdicts *vr, struct sl_session *s, const char *who,
+			    const json_t *requester, const char *reason, char *err, size_t errlen)
 {
-	int ret = session_kill(d, s, reason, who, requester);
+	int ret = session_kill(vr, s, reason, who, requester);
 
 	if (ret)
 		snprintf(err, errlen, "kill session %s: %s", sl_session_id(s), strerror(-ret));
 	/* its pending holds are decided by the same person: denied */
-	for (struct sl_hold **pp = &d->holds; *pp;) {
+	for (struct sl_hold **pp = &vr->holds; *pp;) {
 		struct sl_hold *h = *pp;
 
 		if (strcmp(h->session, sl_session_id(s))) {
@@ -723,30 +779,30 @@ int sl_session_end_by(struct sl_daemon *d, struct sl_session *s, const char *who
 			continue;
 		}
 		*pp = h->next;
-		hold_finish(d, h, false, who, requester, reason);
+		hold_finish(vr, h, false, who, requester, reason);
 	}
 	return ret;
 }
 
-void sl_holds_tick(struct sl_daemon *d)
+void sl_holds_tick(struct sl_verdicts *vr)
 {
 	int64_t now = mono_ms();
 	char err[256];
 
-	for (struct sl_hold *h = d->holds, *next; h; h = next) {
+	for (struct sl_hold *h = vr->holds, *next; h; h = next) {
 		next = h->next;
 		if (h->deadline_ms <= now)
-			sl_hold_resolve(d, h->id, false, "scopelockd", "timeout: nobody approved",
-					err, sizeof(err));
+			hold_resolve(vr, h->id, false, "scopelockd", "timeout: nobody approved",
+				     err, sizeof(err));
 	}
 }
 
-json_t *sl_holds_json(struct sl_daemon *d)
+json_t *sl_holds_json(struct sl_verdicts *vr)
 {
 	json_t *arr = json_array();
 	int64_t now = mono_ms();
 
-	for (struct sl_hold *h = d->holds; arr && h; h = h->next) {
+	for (struct sl_hold *h = vr->holds; arr && h; h = h->next) {
 		json_t *o = json_deep_copy(h->alert);
 
 		if (!o)
@@ -757,17 +813,55 @@ json_t *sl_holds_json(struct sl_daemon *d)
 	return arr;
 }
 
-void sl_holds_free(struct sl_daemon *d)
+int sl_verdicts_new(struct sl_sessions *ss, struct sl_kernel *k, struct sl_policy_store *ps,
+		    struct sl_programs *pr, struct sl_journal *j, struct sl_verdicts **out)
 {
-	while (d->holds) {
-		struct sl_hold *h = d->holds;
+	struct sl_verdicts *vr = calloc(1, sizeof(*vr));
 
-		d->holds = h->next;
+	if (!vr)
+		return -ENOMEM;
+	vr->sessions = ss;
+	vr->kernel = k;
+	vr->store = ps;
+	vr->programs = pr;
+	vr->journal = j;
+	*out = vr;
+	return 0;
+}
+
+size_t sl_verdicts_pending(const struct sl_verdicts *vr)
+{
+	return vr->npending;
+}
+
+void sl_holds_deny_all(struct sl_verdicts *vr, const char *who, const char *reason)
+{
+	/* a held action never proceeds without a person: deny what is pending */
+	while (vr->holds) {
+		char why[128];
+
+		if (hold_resolve(vr, vr->holds->id, false, who, reason, why, sizeof(why)) ==
+		    -ENOENT)
+			break;
+	}
+}
+
+void sl_verdicts_free(struct sl_verdicts *vr)
+{
+	if (!vr)
+		return;
+	while (vr->holds) {
+		struct sl_hold *h = vr->holds;
+
+		vr->holds = h->next;
 		json_decref(h->alert);
 		free(h);
 	}
 	for (size_t i = 0; i < SL_EVIDENCE_RING; i++) {
-		json_decref(d->evidence[i].rec);
-		d->evidence[i].rec = NULL;
+		json_decref(vr->evidence[i].rec);
+		vr->evidence[i].rec = NULL;
 	}
+	for (size_t i = 0; i < vr->npending; i++)
+		pending_release(&vr->pending[i]);
+	free(vr);
 }

@@ -25,6 +25,7 @@
 #include "daemon.h"
 #include "feature.h"
 #include "decode.h"
+#include "guard.h"
 #include "jsonbytes.h"
 #include "kernel.h"
 #include "journal.h"
@@ -208,7 +209,7 @@ static void handle_run(struct sl_daemon *d, struct sl_client *c, json_t *req, in
 
 	ret =
 	    sl_session_create(d->sessions, req, pidfd, &c->peer,
-			      sl_audit_guard_refuses(d, refusal, sizeof(refusal)) ? refusal : NULL,
+			      sl_guard_refuses(d->guard, refusal, sizeof(refusal)) ? refusal : NULL,
 			      err, sizeof(err), &s);
 	if (ret) {
 		log_warn("run request from pid %d uid %u refused: %s", c->peer.pid, c->peer.uid,
@@ -747,7 +748,7 @@ json_t *sl_status_json(struct sl_daemon *d)
 			    json_integer((json_int_t)sl_journal_last_seq(d->journal)));
 	json_object_set_new(st, "audit_errors",
 			    json_integer((json_int_t)sl_journal_errors(d->journal)));
-	json_object_set_new(st, "audit", sl_audit_guard_json(d));
+	json_object_set_new(st, "audit", sl_guard_json(d->guard));
 	json_object_set_new(st, "decode_errors", json_integer((json_int_t)d->decode_errors));
 	json_object_set_new(st, "cgroup_parent", json_string(sl_sessions_cg_parent(d->sessions)));
 

@@ -54,17 +54,6 @@ struct sl_peer;
 struct sl_policy;
 struct sl_compiled_policy;
 
-/* the audit log cannot be written (audit_guard.c) */
-struct sl_audit_guard {
-	bool failing;	  /* the failure was reported */
-	bool dropping;	  /* the drops were reported */
-	bool frozen;	  /* sessions are frozen for it */
-	bool ring_paused; /* the kernel ring buffer is not read meanwhile */
-	bool busy;	  /* its own records come back through sl_record_write */
-	uint64_t freezes;
-	struct timespec frozen_since; /* CLOCK_REALTIME */
-};
-
 struct sl_daemon {
 	struct sl_opts opts;
 	struct sl_kernel *kernel; /* kernel.h */
@@ -88,7 +77,7 @@ struct sl_daemon {
 	/* loss accounting: last totals written to the audit log */
 	uint64_t loss_reported[SL_LOSS_MAX][SL_OP_MAX];
 	uint64_t decode_errors;
-	struct sl_audit_guard guard;
+	struct sl_guard *guard; /* guard.h */
 
 	struct sl_policy_store *store; /* policy_store.h */
 	struct sl_verdicts *verdicts;  /* verdicts.h */
@@ -104,22 +93,10 @@ int sl_loss_poll(struct sl_daemon *d);
 const char *sl_loss_cause_name(unsigned int cause);
 void sl_drain(struct sl_daemon *d);
 
-/* main.c: end the sessions whose cgroup has emptied, once what they did is read */
-void sl_daemon_reap_sessions(struct sl_daemon *d);
-
 /* main.c: reload the policy (SIGHUP, or a control client: requester), write
  * policy_loaded or policy_refused; on refusal *errors (malloc'd) lists every error */
 int sl_daemon_reload(struct sl_daemon *d, const json_t *requester, char **errors);
 
-/* audit_guard.c: the audit log cannot be written (settings.on_audit_failure) */
-/* after every record and on the timer: report, freeze or thaw */
-void sl_audit_guard_check(struct sl_daemon *d);
-/* true (and why) when no session may start: sessions are frozen for the log */
-bool sl_audit_guard_refuses(struct sl_daemon *d, char *err, size_t errlen);
-/* the "audit" object of status */
-json_t *sl_audit_guard_json(struct sl_daemon *d);
-/* shutdown: name the sessions left frozen (before the sessions are freed) */
-void sl_audit_guard_stop(struct sl_daemon *d);
 /* control.c */
 int sl_control_listen(struct sl_daemon *d);
 void sl_control_accept(struct sl_daemon *d);

@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "daemon.h"
 #include "decode.h"
+#include "guard.h"
 #include "jsonbytes.h"
 #include "kernel.h"
 #include "journal.h"
@@ -206,7 +207,7 @@ int sl_events_handle(void *ctx, void *data, size_t len)
 	 * (libbpf counts it consumed), the rest waits in the kernel ring. The
 	 * verdict ring is not paused.
 	 */
-	return d->guard.ring_paused && !d->stop && !d->in_vrb ? -EAGAIN : 0;
+	return sl_guard_ring_paused(d->guard) && !d->stop && !d->in_vrb ? -EAGAIN : 0;
 }
 
 /* Write a "loss" record for every (cause, op) whose counter moved. */
@@ -280,7 +281,7 @@ void sl_drain(struct sl_daemon *d)
 
 	drain_verdicts(d);
 	/* sessions frozen for the audit log: their records wait in the kernel ring */
-	if (!d->rb || (d->guard.ring_paused && !d->stop))
+	if (!d->rb || (sl_guard_ring_paused(d->guard) && !d->stop))
 		return;
 	/* what the kernel wrote before this moment is read by the consume */
 	clock_gettime(CLOCK_BOOTTIME, &ts);

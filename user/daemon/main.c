@@ -25,6 +25,7 @@
 #include "confine.h"
 #include "daemon.h"
 #include "feature.h"
+#include "guard.h"
 #include "journal.h"
 #include "kernel.h"
 #include "journal.h"
@@ -260,7 +261,41 @@ static void journal_line(void *ctx, const char *line, size_t len, const char *se
 /* after every append: the log may have started failing, filled up, or drained */
 static void journal_after(void *ctx)
 {
-	sl_audit_guard_check(ctx);
+	struct sl_daemon *d = ctx;
+
+	if (d->guard)
+		sl_guard_check(d->guard);
+}
+
+static void reap_sessions(struct sl_daemon *d);
+
+/* stop or restart reading the kernel ring buffer (its epoll registration) */
+static void ring_epoll(struct sl_daemon *d, bool read)
+{
+	struct epoll_event ev = {.events = read ? EPOLLIN : 0, .data.u64 = SL_EP_RINGBUF};
+
+	if (d->rb && epoll_ctl(d->epfd, EPOLL_CTL_MOD, ring_buffer__epoll_fd(d->rb), &ev))
+		log_err("ring buffer: epoll_ctl: %s", strerror(errno));
+}
+
+/* the guard froze the sessions for the audit log: their records wait in the kernel ring */
+static void ring_pause(void *ctx)
+{
+	ring_epoll(ctx, false);
+}
+
+/*
+ * The guard is about to thaw: what the sessions did before they froze goes
+ * into the log first, and verdicts among it are acted on before anything runs
+ * again; sessions that finished meanwhile end.
+ */
+static void ring_resume(void *ctx)
+{
+	struct sl_daemon *d = ctx;
+
+	ring_epoll(d, true);
+	sl_drain(d);
+	reap_sessions(d);
 }
 
 static int ep_add(struct sl_daemon *d, int fd, uint64_t tag)
@@ -341,12 +376,12 @@ static void end_session(struct sl_daemon *d, struct sl_session *s)
 	sl_session_end(d->sessions, s);
 }
 
-void sl_daemon_reap_sessions(struct sl_daemon *d)
+static void reap_sessions(struct sl_daemon *d)
 {
 	sl_sessions_read_events(d->sessions);
 	/* the ring is not read while frozen for the audit log (audit_guard.c): a
 	 * session ends once its records are in, at the next check after the thaw */
-	if (d->guard.ring_paused)
+	if (sl_guard_ring_paused(d->guard))
 		return;
 	/* cheap and robust: check every active session */
 	for (struct sl_session *s = sl_sessions_next(d->sessions, NULL); s;
@@ -392,7 +427,7 @@ static void on_timer(struct sl_daemon *d)
 		log_err("audit log '%s': periodic fsync/compression: %s",
 			sl_journal_path(d->journal), strerror(-err));
 	last_err = err;
-	sl_audit_guard_check(d);
+	sl_guard_check(d->guard);
 	if (ticks % (1000 / TICK_MS) == 0)
 		sl_loss_poll(d);
 	sl_holds_tick(d->verdicts);
@@ -403,7 +438,7 @@ static void on_timer(struct sl_daemon *d)
 		sl_policy_store_refresh_inodes(d->store, d->kernel);
 	/* a missed inotify event must not keep a finished session open */
 	if (ticks % (2000 / TICK_MS) == 0)
-		sl_daemon_reap_sessions(d);
+		reap_sessions(d);
 }
 
 static int run_loop(struct sl_daemon *d)
@@ -431,7 +466,7 @@ static int run_loop(struct sl_daemon *d)
 				break;
 			case SL_EP_INOTIFY:
 				sl_drain(d);
-				sl_daemon_reap_sessions(d);
+				reap_sessions(d);
 				break;
 			case SL_EP_SIGNAL:
 				on_signal(d);
@@ -603,6 +638,17 @@ int main(int argc, char **argv)
 	err = sl_verdicts_new(d.sessions, d.kernel, d.store, d.programs, d.journal, &d.verdicts);
 	if (err)
 		goto out;
+	{
+		struct sl_guard_hooks hooks = {
+		    .pause = ring_pause,
+		    .resume = ring_resume,
+		    .ctx = &d,
+		};
+
+		err = sl_guard_new(d.journal, d.sessions, d.verdicts, d.store, &hooks, &d.guard);
+		if (err)
+			goto out;
+	}
 	err = sl_confine_init(d.features, d.journal, sl_sessions_cg_root(d.sessions), &d.confine);
 	if (!err)
 		err = ep_add(&d, sl_confine_fd(d.confine), SL_EP_CONFINE);
@@ -656,7 +702,8 @@ out:
 		if (d.verdicts)
 			sl_holds_deny_all(d.verdicts, "scopelockd",
 					  "daemon stopped before anyone decided");
-		sl_audit_guard_stop(&d);
+		if (d.guard)
+			sl_guard_stop(d.guard);
 		if (d.kernel) {
 			for (struct sl_session *s = sl_sessions_next(d.sessions, NULL); s;
 			     s = sl_sessions_next(d.sessions, s)) {
@@ -688,6 +735,8 @@ out:
 	d.journal = NULL;
 	sl_sessions_close(d.sessions);
 	d.sessions = NULL;
+	sl_guard_free(d.guard);
+	d.guard = NULL;
 	sl_verdicts_free(d.verdicts);
 	d.verdicts = NULL;
 	sl_policy_store_free(d.store);

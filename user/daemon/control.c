@@ -24,7 +24,7 @@
 #include "confinement.h"
 #include "daemon.h"
 #include "feature.h"
-#include "decode.h"
+#include "ingest.h"
 #include "guard.h"
 #include "jsonbytes.h"
 #include "kernel.h"
@@ -749,7 +749,8 @@ json_t *sl_status_json(struct sl_daemon *d)
 	json_object_set_new(st, "audit_errors",
 			    json_integer((json_int_t)sl_journal_errors(d->journal)));
 	json_object_set_new(st, "audit", sl_guard_json(d->guard));
-	json_object_set_new(st, "decode_errors", json_integer((json_int_t)d->decode_errors));
+	json_object_set_new(st, "decode_errors",
+			    json_integer((json_int_t)sl_ingest_decode_errors(d->ingest)));
 	json_object_set_new(st, "cgroup_parent", json_string(sl_sessions_cg_parent(d->sessions)));
 
 	json_object_set_new(st, "features", sl_features_json(d->features));

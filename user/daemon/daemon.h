@@ -57,10 +57,7 @@ struct sl_compiled_policy;
 struct sl_daemon {
 	struct sl_opts opts;
 	struct sl_kernel *kernel; /* kernel.h */
-	struct ring_buffer *rb;	  /* sl_events: bulk telemetry */
-	struct ring_buffer *vrb;  /* sl_verdicts: drained first */
-	unsigned int since_vrb;	  /* records of rb since vrb was last drained */
-	bool in_vrb;		  /* draining vrb (its callback is the same) */
+	struct sl_ingest *ingest; /* ingest.h */
 	struct sl_tls *tls;
 	struct sl_journal *journal; /* journal.h */
 
@@ -74,9 +71,6 @@ struct sl_daemon {
 
 	struct sl_features *features; /* feature.h */
 
-	/* loss accounting: last totals written to the audit log */
-	uint64_t loss_reported[SL_LOSS_MAX][SL_OP_MAX];
-	uint64_t decode_errors;
 	struct sl_guard *guard; /* guard.h */
 
 	struct sl_policy_store *store; /* policy_store.h */
@@ -86,12 +80,6 @@ struct sl_daemon {
 
 	struct timespec started;
 };
-
-/* events.c */
-int sl_events_handle(void *ctx, void *data, size_t len);
-int sl_loss_poll(struct sl_daemon *d);
-const char *sl_loss_cause_name(unsigned int cause);
-void sl_drain(struct sl_daemon *d);
 
 /* main.c: reload the policy (SIGHUP, or a control client: requester), write
  * policy_loaded or policy_refused; on refusal *errors (malloc'd) lists every error */

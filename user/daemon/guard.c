@@ -43,11 +43,10 @@ struct sl_guard {
 	struct sl_verdicts *verdicts;
 	struct sl_policy_store *store;
 	struct sl_guard_hooks hooks;
-	bool failing;	  /* the failure was reported */
-	bool dropping;	  /* the drops were reported */
-	bool frozen;	  /* sessions are frozen for it */
-	bool ring_paused; /* the kernel ring buffer is not read meanwhile */
-	bool busy;	  /* its own records come back through the journal's hook */
+	bool failing;  /* the failure was reported */
+	bool dropping; /* the drops were reported */
+	bool frozen;   /* sessions are frozen for it */
+	bool busy;     /* its own records come back through the journal's hook */
 	uint64_t freezes;
 	struct timespec frozen_since; /* CLOCK_REALTIME */
 };
@@ -71,11 +70,6 @@ int sl_guard_new(struct sl_journal *j, struct sl_sessions *ss, struct sl_verdict
 void sl_guard_free(struct sl_guard *g)
 {
 	free(g);
-}
-
-bool sl_guard_ring_paused(const struct sl_guard *g)
-{
-	return g && g->ring_paused;
 }
 
 static bool freeze_mode(const struct sl_guard *g)
@@ -115,7 +109,6 @@ static void freeze_sessions(struct sl_guard *g, const struct sl_audit_status *st
 	}
 	g->frozen = true;
 	g->freezes++;
-	g->ring_paused = true;
 	g->hooks.pause(g->hooks.ctx);
 	clock_gettime(CLOCK_REALTIME, &g->frozen_since);
 	log_err("audit log '%s': %llu bytes of records wait in memory (buffer limit %llu: "
@@ -140,7 +133,6 @@ static void thaw_sessions(struct sl_guard *g)
 
 	/* what the sessions did before they froze goes into the log first, and
 	 * verdicts among it are acted on before anything runs again */
-	g->ring_paused = false;
 	g->hooks.resume(g->hooks.ctx);
 
 	for (struct sl_session *s = sl_sessions_next(g->sessions, NULL); s;

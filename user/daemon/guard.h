@@ -34,8 +34,6 @@ int sl_guard_new(struct sl_journal *j, struct sl_sessions *ss, struct sl_verdict
 void sl_guard_free(struct sl_guard *g);
 /* after every record and on the timer: report, freeze or thaw */
 void sl_guard_check(struct sl_guard *g);
-/* sessions are frozen for the log: the kernel ring is not read (NULL: false) */
-bool sl_guard_ring_paused(const struct sl_guard *g);
 /* true (and why) when no session may start: sessions are frozen for the log */
 bool sl_guard_refuses(const struct sl_guard *g, char *err, size_t errlen);
 /* the "audit" object of status */

@@ -26,6 +26,7 @@
 #include "daemon.h"
 #include "feature.h"
 #include "guard.h"
+#include "ingest.h"
 #include "journal.h"
 #include "kernel.h"
 #include "journal.h"
@@ -269,19 +270,13 @@ static void journal_after(void *ctx)
 
 static void reap_sessions(struct sl_daemon *d);
 
-/* stop or restart reading the kernel ring buffer (its epoll registration) */
-static void ring_epoll(struct sl_daemon *d, bool read)
-{
-	struct epoll_event ev = {.events = read ? EPOLLIN : 0, .data.u64 = SL_EP_RINGBUF};
-
-	if (d->rb && epoll_ctl(d->epfd, EPOLL_CTL_MOD, ring_buffer__epoll_fd(d->rb), &ev))
-		log_err("ring buffer: epoll_ctl: %s", strerror(errno));
-}
-
 /* the guard froze the sessions for the audit log: their records wait in the kernel ring */
 static void ring_pause(void *ctx)
 {
-	ring_epoll(ctx, false);
+	struct sl_daemon *d = ctx;
+
+	if (d->ingest)
+		sl_ingest_pause(d->ingest, true);
 }
 
 /*
@@ -293,8 +288,9 @@ static void ring_resume(void *ctx)
 {
 	struct sl_daemon *d = ctx;
 
-	ring_epoll(d, true);
-	sl_drain(d);
+	if (d->ingest)
+		sl_ingest_pause(d->ingest, false);
+	sl_ingest_drain(d->ingest);
 	reap_sessions(d);
 }
 
@@ -371,8 +367,8 @@ int sl_daemon_reload(struct sl_daemon *d, const json_t *requester, char **errors
 /* a session ends once everything its processes did is in the log */
 static void end_session(struct sl_daemon *d, struct sl_session *s)
 {
-	sl_drain(d);
-	sl_loss_poll(d);
+	sl_ingest_drain(d->ingest);
+	sl_ingest_loss_poll(d->ingest);
 	sl_session_end(d->sessions, s);
 }
 
@@ -381,7 +377,7 @@ static void reap_sessions(struct sl_daemon *d)
 	sl_sessions_read_events(d->sessions);
 	/* the ring is not read while frozen for the audit log (audit_guard.c): a
 	 * session ends once its records are in, at the next check after the thaw */
-	if (sl_guard_ring_paused(d->guard))
+	if (sl_ingest_paused(d->ingest))
 		return;
 	/* cheap and robust: check every active session */
 	for (struct sl_session *s = sl_sessions_next(d->sessions, NULL); s;
@@ -408,6 +404,7 @@ static void on_signal(struct sl_daemon *d)
 		}
 		log_info("%s received: shutting down", strsignal((int)si.ssi_signo));
 		d->stop = 1;
+		sl_ingest_stopping(d->ingest);
 	}
 }
 
@@ -421,7 +418,7 @@ static void on_timer(struct sl_daemon *d)
 	while (read(d->timer_fd, &exp, sizeof(exp)) == sizeof(exp))
 		;
 	ticks++;
-	sl_drain(d);
+	sl_ingest_drain(d->ingest);
 	err = sl_journal_tick(d->journal);
 	if (err && err != last_err)
 		log_err("audit log '%s': periodic fsync/compression: %s",
@@ -429,7 +426,7 @@ static void on_timer(struct sl_daemon *d)
 	last_err = err;
 	sl_guard_check(d->guard);
 	if (ticks % (1000 / TICK_MS) == 0)
-		sl_loss_poll(d);
+		sl_ingest_loss_poll(d->ingest);
 	sl_holds_tick(d->verdicts);
 	if (ticks % (60000 / TICK_MS) == 0)
 		sl_clock_refresh();
@@ -459,13 +456,13 @@ static int run_loop(struct sl_daemon *d)
 			switch (tag) {
 			case SL_EP_RINGBUF:
 			case SL_EP_VERDICTS:
-				sl_drain(d);
+				sl_ingest_drain(d->ingest);
 				break;
 			case SL_EP_LISTEN:
 				sl_control_accept(d);
 				break;
 			case SL_EP_INOTIFY:
-				sl_drain(d);
+				sl_ingest_drain(d->ingest);
 				reap_sessions(d);
 				break;
 			case SL_EP_SIGNAL:
@@ -479,7 +476,7 @@ static int run_loop(struct sl_daemon *d)
 				break;
 			default:
 				/* drain first: a tail client sees records in order */
-				sl_drain(d);
+				sl_ingest_drain(d->ingest);
 				sl_control_client_event(d, evs[i].data.ptr, evs[i].events);
 				break;
 			}
@@ -664,24 +661,16 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	d.vrb = ring_buffer__new(sl_kernel_verdicts_fd(d.kernel), sl_events_handle, &d, NULL);
-	if (!d.vrb) {
-		err = sl_err_ret(-errno, "verdict ring buffer");
-		goto out;
-	}
-	d.rb = ring_buffer__new(sl_kernel_events_fd(d.kernel), sl_events_handle, &d, NULL);
-	if (!d.rb) {
-		err = sl_err_ret(-errno, "ring buffer");
-		goto out;
-	}
-	if ((err = ep_add(&d, ring_buffer__epoll_fd(d.vrb), SL_EP_VERDICTS)) ||
-	    (err = ep_add(&d, ring_buffer__epoll_fd(d.rb), SL_EP_RINGBUF)))
+	err = sl_ingest_open(d.kernel, d.sessions, d.store, d.journal, d.verdicts, d.epfd,
+			     SL_EP_RINGBUF, SL_EP_VERDICTS, &d.ingest);
+	if (err)
 		goto out;
 	err = sl_tls_init(d.kernel, tls_report, &d, &d.tls);
 	if (err)
 		log_warn("TLS instrumentation failed (%s): TLS plaintext will not be captured; "
 			 "see 'scopelock status'",
 			 strerror(-err));
+	sl_ingest_set_tls(d.ingest, d.tls);
 	write_daemon_record(&d, "daemon_start");
 	if ((err = sl_control_listen(&d)) || (err = ep_add(&d, d.listen_fd, SL_EP_LISTEN)))
 		goto out;
@@ -693,11 +682,11 @@ int main(int argc, char **argv)
 out:
 	if (err && ret)
 		log_err("scopelockd stopped: %s", strerror(-err));
-	sl_drain(&d);
+	sl_ingest_drain(d.ingest);
 	if (d.verdicts)
 		sl_verdicts_flush(d.verdicts, UINT64_MAX);
 	if (d.journal) {
-		sl_loss_poll(&d);
+		sl_ingest_loss_poll(d.ingest);
 		/* a held action never proceeds without a person: deny what is pending */
 		if (d.verdicts)
 			sl_holds_deny_all(d.verdicts, "scopelockd",
@@ -723,10 +712,8 @@ out:
 	sl_confine_free(d.confine);
 	d.confine = NULL;
 	sl_control_close_all(&d);
-	ring_buffer__free(d.rb);
-	d.rb = NULL;
-	ring_buffer__free(d.vrb);
-	d.vrb = NULL;
+	sl_ingest_close(d.ingest);
+	d.ingest = NULL;
 	sl_tls_free(d.tls);
 	d.tls = NULL;
 	sl_kernel_stop(d.kernel);

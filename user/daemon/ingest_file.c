@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "decode.h"
+#include "ingest_decode.h"
 #include "jsonbytes.h"
 
 /*

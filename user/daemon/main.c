@@ -22,7 +22,9 @@
 #include <openssl/evp.h>
 
 #include "clock.h"
+#include "audit.h"
 #include "confine.h"
+#include "control.h"
 #include "daemon.h"
 #include "feature.h"
 #include "guard.h"
@@ -38,6 +40,54 @@
 #include "tls.h"
 #include "util.h"
 #include "verdicts.h"
+
+/* every room, and what the loop needs: the context main.c owns */
+struct sl_opts {
+	const char *policy;
+	const char *audit_dir;
+	const char *socket_path;
+	const char *state_dir;
+	const char *cgroup_parent; /* relative to the cgroup v2 mount */
+	const char *socket_group;
+	uint64_t ringbuf_size;
+	uint64_t tls_capture;
+	uint64_t argv_capture;
+	uint64_t rotate_size;
+	enum sl_fsync_mode fsync_mode;
+	unsigned int fsync_interval_ms;
+	int verbose;
+};
+
+struct sl_daemon {
+	struct sl_opts opts;
+	int epfd, signal_fd, timer_fd, lock_fd;
+	volatile int stop;
+	struct timespec started;
+	/* the rooms (docs/architecture.md), each opaque here */
+	struct sl_features *features;
+	struct sl_policy_store *store;
+	struct sl_sessions *sessions;
+	struct sl_journal *journal;
+	struct sl_kernel *kernel;
+	struct sl_programs *programs;
+	struct sl_verdicts *verdicts;
+	struct sl_guard *guard;
+	struct sl_confine *confine;
+	struct sl_ingest *ingest;
+	struct sl_tls *tls;
+	struct sl_control *control;
+};
+
+/* epoll tags */
+enum sl_ep_kind {
+	SL_EP_RINGBUF = 1,
+	SL_EP_VERDICTS,
+	SL_EP_LISTEN,
+	SL_EP_INOTIFY,
+	SL_EP_SIGNAL,
+	SL_EP_TIMER,
+	SL_EP_CONFINE,
+};
 
 /* timer tick: audit fsync batching, holds, and the ring buffer drain that
  * bounds the latency of records written without a wakeup */
@@ -256,7 +306,10 @@ static void tls_report(void *ctx, json_t *rec)
 /* a record is in the log: tail clients get its line */
 static void journal_line(void *ctx, const char *line, size_t len, const char *session)
 {
-	sl_control_broadcast(ctx, line, len, session);
+	struct sl_daemon *d = ctx;
+
+	if (d->control)
+		sl_control_broadcast(d->control, line, len, session);
 }
 
 /* after every append: the log may have started failing, filled up, or drained */
@@ -334,8 +387,14 @@ static int setup_fds(struct sl_daemon *d)
 	return 0;
 }
 
-int sl_daemon_reload(struct sl_daemon *d, const json_t *requester, char **errors)
+/*
+ * Reload the policy (SIGHUP, or a control client: requester), write
+ * policy_loaded or policy_refused, then rescope the sessions and reopen the
+ * alerts file; on refusal *errors (malloc'd) lists every error.
+ */
+static int daemon_reload(void *ctx, const json_t *requester, char **errors)
 {
+	struct sl_daemon *d = ctx;
 	json_t *rec;
 	int err;
 
@@ -395,7 +454,7 @@ static void on_signal(struct sl_daemon *d)
 			log_info("SIGHUP: reloading policy '%s'", d->opts.policy);
 			char *errors = NULL;
 
-			if (sl_daemon_reload(d, NULL, &errors))
+			if (daemon_reload(d, NULL, &errors))
 				log_err(
 				    "policy reload refused; the running policy stays in force:\n%s",
 				    errors ? errors : "");
@@ -459,7 +518,7 @@ static int run_loop(struct sl_daemon *d)
 				sl_ingest_drain(d->ingest);
 				break;
 			case SL_EP_LISTEN:
-				sl_control_accept(d);
+				sl_control_accept(d->control);
 				break;
 			case SL_EP_INOTIFY:
 				sl_ingest_drain(d->ingest);
@@ -477,7 +536,7 @@ static int run_loop(struct sl_daemon *d)
 			default:
 				/* drain first: a tail client sees records in order */
 				sl_ingest_drain(d->ingest);
-				sl_control_client_event(d, evs[i].data.ptr, evs[i].events);
+				sl_control_client_event(d->control, evs[i].data.ptr, evs[i].events);
 				break;
 			}
 		}
@@ -545,7 +604,6 @@ int main(int argc, char **argv)
 		    .fsync_interval_ms = 200,
 		},
 	    .epfd = -1,
-	    .listen_fd = -1,
 	    .signal_fd = -1,
 	    .timer_fd = -1,
 	    .lock_fd = -1,
@@ -672,8 +730,33 @@ int main(int argc, char **argv)
 			 strerror(-err));
 	sl_ingest_set_tls(d.ingest, d.tls);
 	write_daemon_record(&d, "daemon_start");
-	if ((err = sl_control_listen(&d)) || (err = ep_add(&d, d.listen_fd, SL_EP_LISTEN)))
-		goto out;
+	{
+		struct sl_control_opts copts = {
+		    .socket_path = d.opts.socket_path,
+		    .socket_group = d.opts.socket_group,
+		    .cgroup_parent = d.opts.cgroup_parent,
+		    .epfd = d.epfd,
+		    .started = d.started,
+		    .reload = daemon_reload,
+		    .reload_ctx = &d,
+		};
+		struct sl_control_rooms rooms = {
+		    .sessions = d.sessions,
+		    .verdicts = d.verdicts,
+		    .store = d.store,
+		    .journal = d.journal,
+		    .kernel = d.kernel,
+		    .ingest = d.ingest,
+		    .guard = d.guard,
+		    .confine = d.confine,
+		    .tls = d.tls,
+		    .features = d.features,
+		};
+
+		if ((err = sl_control_listen(&copts, &rooms, &d.control)) ||
+		    (err = ep_add(&d, sl_control_fd(d.control), SL_EP_LISTEN)))
+			goto out;
+	}
 	log_info("ready: socket '%s', audit log '%s', policy '%s'", d.opts.socket_path,
 		 sl_journal_path(d.journal), d.opts.policy);
 
@@ -711,7 +794,8 @@ out:
 	/* sessions still running: their filtered calls fail with ENOSYS from now on */
 	sl_confine_free(d.confine);
 	d.confine = NULL;
-	sl_control_close_all(&d);
+	sl_control_close(d.control);
+	d.control = NULL;
 	sl_ingest_close(d.ingest);
 	d.ingest = NULL;
 	sl_tls_free(d.tls);

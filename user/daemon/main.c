@@ -31,7 +31,6 @@
 #include "ingest.h"
 #include "journal.h"
 #include "kernel.h"
-#include "journal.h"
 #include "log.h"
 #include "programs.h"
 #include "sessions.h"

@@ -13,7 +13,7 @@
  * Closed segments are compressed by one worker thread (audit_gzip.c): write
  * a .gz.tmp, fsync, read it back and compare, rename to .jsonl.gz, unlink the
  * plain file. Opening resumes an existing log (audit_resume.c). The writer's
- * state is shared by the three files through audit_writer.h.
+ * state is shared by the three files through audit_writer_priv.h.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -34,7 +34,7 @@
 #include "log.h"
 #include "util.h"
 
-#include "audit_writer.h"
+#include "audit_writer_priv.h"
 
 /* ---- shared helpers (audit_priv.h) ---- */
 
@@ -348,7 +348,7 @@ void sl_lines_close(struct sl_lines *r)
 	free(r);
 }
 
-/* ---- the writer (its state: audit_writer.h) ---- */
+/* ---- the writer (its state: audit_writer_priv.h) ---- */
 
 uint64_t sl_aw_mono_ms(void)
 {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * The audit log's compression worker (audit_writer.h): one thread compresses
+ * The audit log's compression worker (audit_writer_priv.h): one thread compresses
  * closed segments: write a .gz.tmp, fsync, read it back and compare, rename
  * to .jsonl.gz, unlink the plain file.
  */
@@ -20,7 +20,7 @@
 
 #include "audit.h"
 #include "audit_priv.h"
-#include "audit_writer.h"
+#include "audit_writer_priv.h"
 #include "log.h"
 #include "util.h"
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * Opening the audit log (audit_writer.h): resume an existing log from its
+ * Opening the audit log (audit_writer_priv.h): resume an existing log from its
  * last good record, or begin a new one.
  */
 #include <dirent.h>
@@ -19,7 +19,7 @@
 
 #include "audit.h"
 #include "audit_priv.h"
-#include "audit_writer.h"
+#include "audit_writer_priv.h"
 #include "log.h"
 #include "util.h"
 

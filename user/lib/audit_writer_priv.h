@@ -5,8 +5,8 @@
  * compression worker) and audit_resume.c (opening an existing log). Not part
  * of the library's API.
  */
-#ifndef SL_AUDIT_WRITER_H
-#define SL_AUDIT_WRITER_H
+#ifndef SL_AUDIT_WRITER_PRIV_H
+#define SL_AUDIT_WRITER_PRIV_H
 
 #include <pthread.h>
 #include <stdbool.h>

@@ -63,7 +63,8 @@ KTEST_DIR := $(OUTPUT)/tests/kernel
 KTEST_BINS := $(OUTPUT)/tests/test_decide_kernel
 
 .DELETE_ON_ERROR:
-.PHONY: all clean install uninstall test unit ktest e2e vmlinux format format-check fuzz demo bench
+.PHONY: all clean install uninstall test unit ktest e2e vmlinux format format-check depgraph fuzz \
+	demo bench
 
 all: $(BIN)/scopelockd $(BIN)/scopelock ktest
 
@@ -158,6 +159,11 @@ format:
 	clang-format -i $(FORMAT_SRCS)
 format-check:
 	clang-format --dry-run --Werror $(FORMAT_SRCS)
+
+# the daemon's rooms: no include cycle, no private header of another room,
+# and docs/architecture.md shows the current graph (--update-doc rewrites it)
+depgraph:
+	$(Q)tools/depgraph.py --check-doc docs/architecture.md
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \

@@ -2,6 +2,37 @@
 /*
  * scopelockd: loads the BPF programs, owns the session cgroups, writes the
  * audit log and serves the control socket. Single-threaded epoll loop.
+ *
+ * main.c owns the loop and every ordering between the rooms
+ * (docs/architecture.md); a room never calls main.c except through the
+ * hooks registered here (journal: tail lines and the guard's check; guard:
+ * pause and resume the kernel ring; control: policy reload).
+ *
+ * Start-up: lock the state dir, load the policy, mount bpffs/tracefs, the
+ * loop's descriptors, the session parent cgroup, the journal (audit log,
+ * then alerts file), the kernel (probe, load, attach at the session parent),
+ * programs, verdicts, guard, confinement, the policy into the kernel maps,
+ * the rings (ingest), TLS, daemon_start, and last the control socket.
+ *
+ * While running:
+ *   - the verdict ring is drained before the bulk ring (ingest.h);
+ *   - every wakeup of a tail client drains first: it sees records in order;
+ *   - a session whose cgroup emptied ends only after a drain and a loss
+ *     poll: everything it did is in the log before its session_end, and no
+ *     session ends while the ring is paused for the audit log;
+ *   - the guard pauses the bulk ring when it freezes the sessions, and on
+ *     the thaw the ring is read again, drained and finished sessions end
+ *     before any session runs again;
+ *   - a reload writes policy_loaded/refused, then rescopes the sessions and
+ *     reopens the alerts file;
+ *   - the timer drains, ticks the journal, checks the guard, polls losses
+ *     (1 s), times out holds, refreshes the clock (60 s) and the labels by
+ *     identity (5 s), and looks for finished sessions (2 s).
+ *
+ * Shutdown: drain, write the alerts of every verdict acted on, poll losses,
+ * deny the pending holds, name the sessions left frozen, end (or abandon)
+ * the sessions, daemon_stop, let the journal write what waits; then close
+ * confinement, control, rings, TLS, kernel, journal, the session parent.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,8 +52,8 @@
 #include <bpf/libbpf.h>
 #include <openssl/evp.h>
 
-#include "clock.h"
 #include "audit.h"
+#include "clock.h"
 #include "confine.h"
 #include "control.h"
 #include "daemon.h"
@@ -32,10 +63,10 @@
 #include "journal.h"
 #include "kernel.h"
 #include "log.h"
-#include "programs.h"
-#include "sessions.h"
 #include "policy.h"
 #include "policy_store.h"
+#include "programs.h"
+#include "sessions.h"
 #include "tls.h"
 #include "util.h"
 #include "verdicts.h"

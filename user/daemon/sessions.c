@@ -25,14 +25,14 @@
 #include "confine.h"
 #include "confinement.h"
 #include "daemon.h"
-#include "sessions.h"
+#include "journal.h"
 #include "jsonbytes.h"
 #include "kernel.h"
-#include "journal.h"
 #include "log.h"
 #include "peer.h"
 #include "policy.h"
 #include "policy_store.h"
+#include "sessions.h"
 #include "util.h"
 
 /* an ended session is kept this long for records that arrive late */

@@ -22,18 +22,18 @@
 
 #include "clock.h"
 #include "daemon.h"
-#include "verdicts.h"
+#include "journal.h"
 #include "jsonbytes.h"
 #include "kernel.h"
-#include "journal.h"
 #include "log.h"
-#include "programs.h"
-#include "sessions.h"
 #include "policy.h"
 #include "policy_compile.h"
 #include "policy_store.h"
-#include "scopelock_policy.h"
+#include "programs.h"
+#include "sessions.h"
 #include "util.h"
+#include "verdicts.h"
+#include "scopelock_policy.h"
 
 #define EVIDENCE_TEXT_MAX 512
 

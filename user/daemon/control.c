@@ -282,15 +282,14 @@ void sl_control_accept(struct sl_control *ctl)
 static void handle_run(struct sl_control *ctl, struct sl_client *c, json_t *req, int pidfd)
 {
 	struct sl_session *s = NULL;
-	char err[512];
+	char err[512], refusal[512];
+	bool refused;
 	int ret;
 
-	char refusal[512];
-
-	ret = sl_session_create(ctl->sessions, req, pidfd, &c->peer,
-				sl_guard_refuses(ctl->guard, refusal, sizeof(refusal)) ? refusal
-										       : NULL,
-				err, sizeof(err), &s);
+	/* no session starts while sessions are frozen for the audit log */
+	refused = sl_guard_refuses(ctl->guard, refusal, sizeof(refusal));
+	ret = sl_session_create(ctl->sessions, req, pidfd, &c->peer, refused ? refusal : NULL, err,
+				sizeof(err), &s);
 	if (ret) {
 		log_warn("run request from pid %d uid %u refused: %s", c->peer.pid, c->peer.uid,
 			 err);
@@ -313,6 +312,7 @@ static void handle_run(struct sl_control *ctl, struct sl_client *c, json_t *req,
 static void handle_confine(struct sl_control *ctl, struct sl_client *c, json_t *req, int fd)
 {
 	const char *id = json_string_value(json_object_get(req, "session"));
+	struct sl_confine_session cs;
 	struct sl_session *s;
 	char err[512];
 
@@ -326,14 +326,13 @@ static void handle_confine(struct sl_control *ctl, struct sl_client *c, json_t *
 		reply_error(c, "session %s is not running", id);
 		return;
 	}
-	struct sl_confine_session cs = {
+	cs = (struct sl_confine_session){
 	    .id = sl_session_id(s),
 	    .scope = sl_session_scope(s),
 	    .cgroup_path = sl_session_cgroup_path(s),
 	    .flags = sl_session_confine(s),
 	    .leader = sl_session_leader(s),
 	};
-
 	if (sl_confine_attach(ctl->confine, &cs, fd, req, err, sizeof(err))) {
 		log_warn("confine request for session %s from pid %d refused: %s", id, c->peer.pid,
 			 err);

@@ -464,7 +464,7 @@ static void end_session(struct sl_daemon *d, struct sl_session *s)
 static void reap_sessions(struct sl_daemon *d)
 {
 	sl_sessions_read_events(d->sessions);
-	/* the ring is not read while frozen for the audit log (audit_guard.c): a
+	/* the ring is not read while frozen for the audit log (guard.h): a
 	 * session ends once its records are in, at the next check after the thaw */
 	if (sl_ingest_paused(d->ingest))
 		return;

@@ -208,7 +208,7 @@ static json_t *conn_capture(struct sl_verdicts *vr, uint32_t pid, uint64_t conn,
 
 /*
  * The request line and, for GraphQL, the mutation/query text. cap was
- * redacted when it was written (sl_record_write): no secret is left in it.
+ * redacted when it was written (sl_journal_write): no secret is left in it.
  */
 static void tls_evidence(json_t *cap, json_t *ev)
 {

@@ -3,7 +3,9 @@
  * Sessions are cgroup v2 children of a scopelock-owned parent. The daemon
  * creates the cgroup, registers it in the BPF session map, then moves the
  * requesting client's own child (passed as a pidfd) into it. The session
- * ends when the cgroup is no longer populated; the daemon removes it.
+ * ends when the cgroup is no longer populated; the daemon removes it (main.c
+ * says when: after everything the session did has been read). The sessions
+ * room (sessions.h) owns the session table and the cgroup writes on them.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -288,7 +288,8 @@ out:
  */
 int sl_tls_scan_markers(uint64_t *scans, int fd, off_t size, bool is_go)
 {
-	uint64_t len = (uint64_t)size > SL_TLS_SCAN_MAX ? SL_TLS_SCAN_MAX : (uint64_t)size;
+	uint64_t len =
+	    (uint64_t)size > SL_TLS_MARKER_SCAN_MAX ? SL_TLS_MARKER_SCAN_MAX : (uint64_t)size;
 	size_t keep = 0, maxlen = 0, total;
 	uint64_t found = 0, pos = 0;
 	char *buf;
@@ -297,13 +298,13 @@ int sl_tls_scan_markers(uint64_t *scans, int fd, off_t size, bool is_go)
 	for (size_t i = 0; i < SL_TLS_NMARKERS; i++)
 		if (strlen(sl_tls_markers[i].s) > maxlen)
 			maxlen = strlen(sl_tls_markers[i].s);
-	buf = malloc(SL_TLS_SCAN_CHUNK + maxlen);
+	buf = malloc(SL_TLS_MARKER_SCAN_CHUNK + maxlen);
 	if (!buf)
 		return -ENOMEM;
 	(*scans)++;
 	while (pos < len && !(found & 1)) {
-		size_t want =
-		    len - pos < SL_TLS_SCAN_CHUNK ? (size_t)(len - pos) : SL_TLS_SCAN_CHUNK;
+		size_t want = len - pos < SL_TLS_MARKER_SCAN_CHUNK ? (size_t)(len - pos)
+								   : SL_TLS_MARKER_SCAN_CHUNK;
 		ssize_t n = pread(fd, buf + keep, want, (off_t)pos);
 
 		if (n < 0 && errno == EINTR)

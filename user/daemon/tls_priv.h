@@ -24,8 +24,8 @@
 #endif
 
 /* bytes of an executable searched for TLS marker strings, read in chunks */
-#define SL_TLS_SCAN_MAX (512ULL << 20)
-#define SL_TLS_SCAN_CHUNK (1U << 20)
+#define SL_TLS_MARKER_SCAN_MAX (512ULL << 20)
+#define SL_TLS_MARKER_SCAN_CHUNK (1U << 20)
 /* libraries visited when following DT_NEEDED from one executable */
 #define SL_TLS_WALK_MAX 256
 /* "#!" interpreters followed */

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * After the kernel decided: alerts with evidence, whole-session kill or
- * freeze, and holds that a person approves or denies.
+ * The verdicts room (verdicts.h). After the kernel decided: alerts with
+ * evidence, whole-session kill or freeze, and holds that a person approves
+ * or denies.
  *
  * The kernel has already acted when a verdict record arrives (SIGKILL before
  * the action, SIGSTOP and the session's egress dropped for a hold, EPERM for

@@ -47,6 +47,11 @@ LIB_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS))
 LIB := $(OUTPUT)/libscopelock.a
 DAEMON_SRCS := $(sort $(wildcard user/daemon/*.c))
 DAEMON_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(DAEMON_SRCS))
+# the daemon's rooms (docs/architecture.md) as a library: main.o links it, and
+# so may unit tests
+DAEMON_MAIN := $(OUTPUT)/user/daemon/main.o
+DLIB_OBJS := $(filter-out $(DAEMON_MAIN),$(DAEMON_OBJS))
+DLIB := $(OUTPUT)/libscopelockd.a
 CLI_SRCS := $(sort $(wildcard user/cli/*.c))
 CLI_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(CLI_SRCS))
 
@@ -61,8 +66,8 @@ KTEST_DIR := $(OUTPUT)/tests/kernel
 KTEST_BINS := $(OUTPUT)/tests/test_decide_kernel
 
 .DELETE_ON_ERROR:
-.PHONY: all clean install uninstall test unit ktest e2e vmlinux format format-check fuzz demo bench \
-	reqdec-bench
+.PHONY: all clean install uninstall test unit ktest e2e vmlinux format format-check depgraph fuzz \
+	demo bench reqdec-bench
 
 all: $(BIN)/scopelockd $(BIN)/scopelock ktest
 
@@ -93,7 +98,12 @@ $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)$(AR) rcs $@ $^
 
-$(BIN)/scopelockd: $(DAEMON_OBJS) $(LIB) | $(BIN)
+$(DLIB): $(DLIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+$(BIN)/scopelockd: $(DAEMON_MAIN) $(DLIB) $(LIB) | $(BIN)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
@@ -101,9 +111,9 @@ $(BIN)/scopelock: $(CLI_OBJS) $(LIB) | $(BIN)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(OUTPUT)/tests/%: tests/unit/%.c $(UNIT_HELPER_SRCS) $(LIB) | $(OUTPUT)/tests
+$(OUTPUT)/tests/%: tests/unit/%.c $(UNIT_HELPER_SRCS) $(DLIB) $(LIB) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(UNIT_HELPER_SRCS) $(LIB) $(LDLIBS) $(TEST_LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(UNIT_HELPER_SRCS) $(DLIB) $(LIB) $(LDLIBS) $(TEST_LDLIBS) -lcmocka -o $@
 
 $(KTEST_DIR)/%.bpf.o: tests/kernel/%.bpf.c $(BPF_HDRS) $(wildcard tests/kernel/*.h)
 	$(call msg,BPF,$@)
@@ -161,6 +171,11 @@ format:
 	clang-format -i $(FORMAT_SRCS)
 format-check:
 	clang-format --dry-run --Werror $(FORMAT_SRCS)
+
+# the daemon's rooms: no include cycle, no private header of another room,
+# and docs/architecture.md shows the current graph (--update-doc rewrites it)
+depgraph:
+	$(Q)tools/depgraph.py --check-doc docs/architecture.md
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \

@@ -36,7 +36,7 @@ const volatile __u32 sl_debug __weak = 0;
  */
 const volatile __u64 sl_wakeup_bytes __weak = 0;
 /* bytes of sl_verdicts (the loader sets both) */
-const volatile __u64 sl_verdict_ring_bytes __weak = 4 << 20;
+const volatile __u64 sl_verdict_ring_bytes __weak = SL_VERDICT_RING_BYTES;
 /* room kept in sl_verdicts for verdict records: a capture record goes there
  * only when it leaves this much free, else to sl_events */
 #define SL_VERDICT_RESERVE (256 << 10)
@@ -71,7 +71,7 @@ struct {
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 4 << 20);
+	__uint(max_entries, SL_VERDICT_RING_BYTES);
 } sl_verdicts SEC(".maps") __weak;
 
 struct {

@@ -30,6 +30,19 @@
 #define SL_SNI_MAX 256
 /* maximum path components walked from a dentry to the root */
 #define SL_PATH_DEPTH_MAX 64
+/* bytes of the verdict ring buffer (sl_verdicts): the loader sets its size and
+ * the programs' sl_verdict_ring_bytes from this */
+#define SL_VERDICT_RING_BYTES (4U << 20)
+
+/*
+ * Device numbers as the kernel holds them (sb->s_dev: the device of every
+ * inode the programs report or look up): major << 20 | minor (MINORBITS).
+ */
+#define SL_KDEV_MINORBITS 20
+#define SL_KDEV_MINORMASK ((1U << SL_KDEV_MINORBITS) - 1)
+#define SL_KDEV(major, minor) ((__u32)(((major) << SL_KDEV_MINORBITS) | (minor)))
+#define SL_KDEV_MAJOR(dev) ((__u32)(dev) >> SL_KDEV_MINORBITS)
+#define SL_KDEV_MINOR(dev) ((__u32)(dev)&SL_KDEV_MINORMASK)
 
 enum sl_op {
 	SL_OP_EXEC = 1,		  /* sched_process_exec: new image about to run */
@@ -84,7 +97,15 @@ struct sl_stats {
 };
 
 /* Session map: key = session cgroup id (__u64), value: */
+/* sl_session_info.flags */
 #define SL_SESSION_MONITOR (1U << 0) /* record what would be done, never act */
+#define SL_SESSION_HELD (1U << 1)    /* a hold is pending: egress of the session is dropped */
+/*
+ * A kill verdict was taken in the session (set by the kernel): until the
+ * daemon has killed the whole cgroup, every exec and TLS write of the
+ * session is killed, every connect refused, and its egress dropped.
+ */
+#define SL_SESSION_KILLED (1U << 2)
 struct sl_session_info {
 	__u64 session_seq; /* daemon-local numeric session id */
 	__u32 scope_env;   /* environment id of the declared scope (policy) */

@@ -45,6 +45,7 @@ enum sl_kchannel {
 	SL_KCH_TLS = 1,
 	SL_KCH_CONNECT = 2,
 	SL_KCH_OPEN = 3,
+	SL_KCH_MAX = 4,
 };
 
 /* actions, ordered by strength (same values as enum sl_action) */
@@ -54,6 +55,7 @@ enum sl_kaction {
 	SL_KACT_DENY = 2,
 	SL_KACT_FREEZE = 3,
 	SL_KACT_KILL = 4,
+	SL_KACT_MAX = 5,
 };
 
 /* target classes (same values as SL_TARGET_*) */
@@ -240,14 +242,5 @@ _Static_assert(sizeof(struct sl_verdict_event) == 64 + 72 + 32 + 16, "sl_verdict
 #define SL_UNREAD_FAULT (1U << 1) /* a page of the buffer could not be read */
 #define SL_UNREAD_PATH (1U << 2)  /* a path could not be resolved to its root */
 #define SL_UNREAD_ENV (1U << 3)	  /* the environment block past the scan limit */
-
-/* sl_session_info.flags (kernel side reads, daemon writes) */
-#define SL_SESSION_HELD (1U << 1) /* a hold is pending: egress of the session is dropped */
-/*
- * A kill verdict was taken in the session (set by the kernel): until the
- * daemon has killed the whole cgroup, every exec and TLS write of the
- * session is killed, every connect refused, and its egress dropped.
- */
-#define SL_SESSION_KILLED (1U << 2)
 
 #endif /* SCOPELOCK_POLICY_H */

@@ -9,6 +9,8 @@ make -s
 status=0
 echo "== clang-format (kernel style)"
 make -s format-check || status=1
+echo "== the daemon's rooms (tools/depgraph.py)"
+make -s depgraph || status=1
 echo "== unit tests"
 make -s unit || status=1
 echo "== end-to-end tests"

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * Decoders of network and TLS records (user/daemon/decode_net.c,
- * decode_tls.c; docs/events.md): every member, v4-mapped addresses, errno
+ * Decoders of network and TLS records (user/daemon/ingest_net.c,
+ * ingest_tls.c; docs/events.md): every member, v4-mapped addresses, errno
  * names, bytes values, and records that do not fit refused with -EBADMSG.
  */
 #include <stdarg.h>
@@ -17,9 +17,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-/* the decoders are daemon code: compiled into this test */
-#include "decode_net.c"
-#include "decode_tls.c"
+/* the decoders are daemon code: linked from libscopelockd.a */
+#include "ingest_decode.h"
 
 static json_t *decode_net(const struct sl_net_event *e, size_t len, int want_err)
 {

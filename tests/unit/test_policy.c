@@ -1191,9 +1191,36 @@ static void test_default_patterns(void **state)
 	sl_policy_free(p);
 }
 
+/* one table of names (policy_names.c): the parser's words are the records' words */
+static void test_names(void **state)
+{
+	(void)state;
+	assert_string_equal(sl_policy_mode_name(SL_POLICY_ENFORCE), "enforce");
+	assert_string_equal(sl_policy_mode_name(SL_POLICY_MONITOR), "monitor");
+	assert_string_equal(sl_policy_mode_name(2), "?");
+	assert_string_equal(sl_policy_channel_name(SL_CHAN_EXEC), "exec");
+	assert_string_equal(sl_policy_channel_name(SL_CHAN_TLS), "tls");
+	assert_string_equal(sl_policy_channel_name(SL_CHAN_CONNECT), "connect");
+	assert_string_equal(sl_policy_channel_name(SL_CHAN_OPEN), "open");
+	assert_string_equal(sl_policy_channel_name(SL_CHAN_MAX), "?");
+	assert_string_equal(sl_policy_action_name(SL_ACT_LOG), "log");
+	assert_string_equal(sl_policy_action_name(SL_ACT_ALERT), "alert");
+	assert_string_equal(sl_policy_action_name(SL_ACT_DENY), "deny");
+	assert_string_equal(sl_policy_action_name(SL_ACT_FREEZE), "freeze");
+	assert_string_equal(sl_policy_action_name(SL_ACT_KILL), "kill");
+	assert_string_equal(sl_policy_action_name(SL_ACT_MAX), "?");
+	assert_string_equal(sl_policy_target_class_name(SL_TARGET_IN_SCOPE), "in_scope");
+	assert_string_equal(sl_policy_target_class_name(SL_TARGET_OUTSIDE), "outside_scope");
+	assert_string_equal(sl_policy_target_class_name(SL_TARGET_UNKNOWN), "unknown");
+	/* a class is one bit: "any" is a rule's target, never an action's */
+	assert_string_equal(sl_policy_target_class_name(SL_TARGET_ANY), "?");
+	assert_string_equal(sl_policy_target_class_name(0), "?");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_names),
 	    cmocka_unit_test(test_shipped_default),
 	    cmocka_unit_test(test_shipped_examples),
 	    cmocka_unit_test(test_layout),

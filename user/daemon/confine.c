@@ -39,6 +39,8 @@
 #include "confine.h"
 #include "confinement.h"
 #include "daemon.h"
+#include "feature.h"
+#include "journal.h"
 #include "jsonbytes.h"
 #include "log.h"
 #include "policy.h"
@@ -63,6 +65,8 @@ struct sl_confined {
 };
 
 struct sl_confine {
+	struct sl_journal *journal;
+	char *cg_root; /* the cgroup v2 mount */
 	int epfd;
 	struct sl_confined *list;
 	struct seccomp_notif_sizes sizes;
@@ -147,12 +151,12 @@ static bool cgroup_within(const char *cg, const char *top)
 }
 
 /* the session (of any scopelock daemon) a cgroup belongs to, by its xattr */
-static bool cgroup_session(const struct sl_daemon *d, const char *rel, char *which, size_t wlen)
+static bool cgroup_session(const struct sl_confine *cf, const char *rel, char *which, size_t wlen)
 {
 	char path[4096], val[64];
-	size_t root = strlen(d->cg_root);
+	size_t root = strlen(cf->cg_root);
 
-	if (!rel || snprintf(path, sizeof(path), "%s%s", d->cg_root, rel) >= (int)sizeof(path))
+	if (!rel || snprintf(path, sizeof(path), "%s%s", cf->cg_root, rel) >= (int)sizeof(path))
 		return false;
 	for (;;) {
 		ssize_t n = getxattr(path, SL_SESSION_XATTR, val, sizeof(val) - 1);
@@ -182,9 +186,9 @@ static bool same_pidns(const struct sl_confine *cf, pid_t tid)
 
 /* ---- set-up ---- */
 
-int sl_confine_init(struct sl_daemon *d)
+int sl_confine_init(struct sl_features *f, struct sl_journal *j, const char *cg_root,
+		    struct sl_confine **out)
 {
-	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = SL_EP_CONFINE};
 	uint32_t action = SECCOMP_RET_USER_NOTIF;
 	struct sl_confine *cf;
 	int abi;
@@ -193,7 +197,12 @@ int sl_confine_init(struct sl_daemon *d)
 	if (!cf)
 		return -ENOMEM;
 	cf->epfd = -1;
-	d->confine = cf;
+	cf->journal = j;
+	/* from here a failure leaves what was done for sl_confine_free */
+	*out = cf;
+	cf->cg_root = strdup(cg_root);
+	if (!cf->cg_root)
+		return -ENOMEM;
 	cf->notify_ok = syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) == 0 &&
 			syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &cf->sizes) == 0;
 	if (cf->notify_ok) {
@@ -202,18 +211,18 @@ int sl_confine_init(struct sl_daemon *d)
 		if (!cf->req || !cf->resp)
 			return -ENOMEM;
 	}
-	sl_feature_add(d, "seccomp:user_notif", cf->notify_ok, cf->notify_ok, "%s",
+	sl_feature_add(f, "seccomp:user_notif", cf->notify_ok, cf->notify_ok, "%s",
 		       cf->notify_ok ? "supervises session confinement (ptrace family, user "
 				       "namespaces)"
 				     : "sessions whose scope is confined cannot start");
 	abi = sl_landlock_abi();
 	if (abi >= SL_LANDLOCK_ABI_MIN)
-		sl_feature_add(d, "landlock", true, true,
+		sl_feature_add(f, "landlock", true, true,
 			       "ABI %d: the kernel refuses sessions the ptrace family towards "
 			       "outside processes",
 			       abi);
 	else
-		sl_feature_add(d, "landlock", false, false,
+		sl_feature_add(f, "landlock", false, false,
 			       "%s: the ptrace family is confined by the supervisor alone "
 			       "(/proc/PID/mem is not)",
 			       abi ? "ABI < 6 (no scopes)" : "off in this kernel");
@@ -222,8 +231,6 @@ int sl_confine_init(struct sl_daemon *d)
 	cf->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (cf->epfd < 0)
 		return sl_err_ret(-errno, "epoll_create1");
-	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, cf->epfd, &ev))
-		return sl_err_ret(-errno, "epoll_ctl");
 	return 0;
 }
 
@@ -239,10 +246,13 @@ static void entry_free(struct sl_confine *cf, struct sl_confined *c)
 	free(c);
 }
 
-void sl_confine_free(struct sl_daemon *d)
+int sl_confine_fd(const struct sl_confine *cf)
 {
-	struct sl_confine *cf = d->confine;
+	return cf->epfd;
+}
 
+void sl_confine_free(struct sl_confine *cf)
+{
 	if (!cf)
 		return;
 	while (cf->list) {
@@ -255,13 +265,12 @@ void sl_confine_free(struct sl_daemon *d)
 		close(cf->epfd);
 	free(cf->req);
 	free(cf->resp);
+	free(cf->cg_root);
 	free(cf);
-	d->confine = NULL;
 }
 
-uint32_t sl_confine_flags_for_scope(const struct sl_daemon *d, const char *scope)
+uint32_t sl_confine_flags_for_scope(const struct sl_policy *p, const char *scope)
 {
-	const struct sl_policy *p = d->pol[0].policy;
 	int id = p ? sl_policy_env_id(p, scope) : -ENOENT;
 	uint32_t flags = 0;
 
@@ -306,10 +315,9 @@ static int leader_filtered(pid_t leader, bool *nnp)
 	return mode == SECCOMP_MODE_FILTER ? 0 : -ENOENT;
 }
 
-int sl_confine_attach(struct sl_daemon *d, struct sl_session *s, int listener, json_t *req,
-		      char *err, size_t errlen)
+int sl_confine_attach(struct sl_confine *cf, const struct sl_confine_session *s, int listener,
+		      json_t *req, char *err, size_t errlen)
 {
-	struct sl_confine *cf = d->confine;
 	struct epoll_event ev = {.events = EPOLLIN};
 	struct sl_confined *c = NULL;
 	json_int_t abi = json_integer_value(json_object_get(req, "landlock_abi"));
@@ -323,7 +331,7 @@ int sl_confine_attach(struct sl_daemon *d, struct sl_session *s, int listener, j
 		snprintf(err, errlen, "this kernel has no seccomp user notification");
 		return -EOPNOTSUPP;
 	}
-	if (!s->confine) {
+	if (!s->flags) {
 		snprintf(err, errlen, "session %s is not confined: nothing to supervise", s->id);
 		return -EINVAL;
 	}
@@ -352,8 +360,8 @@ int sl_confine_attach(struct sl_daemon *d, struct sl_session *s, int listener, j
 	c->fd = fcntl(listener, F_DUPFD_CLOEXEC, 3);
 	snprintf(c->session, sizeof(c->session), "%s", s->id);
 	c->scope = strdup(s->scope);
-	c->cgroup = strdup(s->cgroup_path + strlen(d->cg_root));
-	c->flags = s->confine;
+	c->cgroup = strdup(s->cgroup_path + strlen(cf->cg_root));
+	c->flags = s->flags;
 	c->landlock_abi = abi > 0 && abi < 1000 ? (int)abi : 0;
 	c->no_new_privs = nnp;
 	if (c->fd < 0 || !c->scope || !c->cgroup) {
@@ -375,7 +383,7 @@ int sl_confine_attach(struct sl_daemon *d, struct sl_session *s, int listener, j
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	ret = sl_record_write(d, rec);
+	ret = sl_journal_write(cf->journal, rec);
 	if (ret) {
 		snprintf(err, errlen, "audit log write failed: %s; session not started",
 			 strerror(-ret));
@@ -391,8 +399,8 @@ int sl_confine_attach(struct sl_daemon *d, struct sl_session *s, int listener, j
 	cf->list = c;
 	c = NULL;
 	log_info("session %s confined (ptrace %s, userns %s, landlock ABI %d)", s->id,
-		 (s->confine & SL_CONFINE_PTRACE) ? "yes" : "no",
-		 (s->confine & SL_CONFINE_USERNS) ? "yes" : "no", abi > 0 ? (int)abi : 0);
+		 (s->flags & SL_CONFINE_PTRACE) ? "yes" : "no",
+		 (s->flags & SL_CONFINE_USERNS) ? "yes" : "no", abi > 0 ? (int)abi : 0);
 out:
 	json_decref(rec);
 	if (c)
@@ -407,7 +415,7 @@ static const char *key_name(uint32_t key)
 	return key == SL_CONFINE_PTRACE ? "ptrace" : key == SL_CONFINE_USERNS ? "userns" : NULL;
 }
 
-static void write_refusal(struct sl_daemon *d, struct sl_confined *c,
+static void write_refusal(struct sl_confine *cf, struct sl_confined *c,
 			  const struct sl_confine_call *call, const struct proc_facts *caller,
 			  const struct proc_facts *target, const char *reason, int error)
 {
@@ -446,7 +454,7 @@ static void write_refusal(struct sl_daemon *d, struct sl_confined *c,
 		json_object_set_new(rec, "target_cgroup",
 				    target->cgroup ? json_string(target->cgroup) : json_null());
 		json_object_set_new(rec, "target_session",
-				    cgroup_session(d, target->cgroup, which, sizeof(which))
+				    cgroup_session(cf, target->cgroup, which, sizeof(which))
 					? json_string(which)
 					: json_null());
 	}
@@ -458,7 +466,7 @@ static void write_refusal(struct sl_daemon *d, struct sl_confined *c,
 			 "REFUSED session %s (scope %s): %s%s%s by pid %d: %s", c->session,
 			 c->scope, call->syscall, call->request ? " " : "",
 			 call->request ? call->request : "", caller->pid, reason);
-		sl_alert_write(d, rec, summary);
+		sl_journal_alert(cf->journal, rec, summary);
 	}
 	json_decref(rec);
 }
@@ -487,12 +495,11 @@ static int target_facts(int tpfd, pid_t tid, struct proc_facts *t)
 	return now == tid ? 0 : -ESRCH;
 }
 
-static enum answer decide(struct sl_daemon *d, struct sl_confined *c,
+static enum answer decide(struct sl_confine *cf, struct sl_confined *c,
 			  const struct seccomp_notif *req, const struct sl_confine_call *call,
 			  struct proc_facts *caller, struct proc_facts *target, bool *has_target,
 			  const char **reason, int *error)
 {
-	struct sl_confine *cf = d->confine;
 	int cpfd = -1, tpfd = -1, err;
 	enum answer a = ANSWER_REFUSE;
 	pid_t tid;
@@ -574,9 +581,8 @@ out:
 	return a;
 }
 
-static int handle_one(struct sl_daemon *d, struct sl_confined *c)
+static int handle_one(struct sl_confine *cf, struct sl_confined *c)
 {
-	struct sl_confine *cf = d->confine;
 	struct seccomp_notif *req = cf->req;
 	struct seccomp_notif_resp *resp = cf->resp;
 	struct proc_facts caller = {0}, target = {0};
@@ -594,9 +600,9 @@ static int handle_one(struct sl_daemon *d, struct sl_confined *c)
 		return -errno;
 	}
 	sl_confine_classify(req->data.arch, req->data.nr, (const uint64_t *)req->data.args, &call);
-	a = decide(d, c, req, &call, &caller, &target, &has_target, &reason, &error);
+	a = decide(cf, c, req, &call, &caller, &target, &has_target, &reason, &error);
 	if (a == ANSWER_REFUSE)
-		write_refusal(d, c, &call, &caller, has_target ? &target : NULL,
+		write_refusal(cf, c, &call, &caller, has_target ? &target : NULL,
 			      reason ? reason : "refused", error);
 	facts_free(&caller);
 	facts_free(&target);
@@ -617,9 +623,8 @@ static int handle_one(struct sl_daemon *d, struct sl_confined *c)
 	return 0;
 }
 
-void sl_confine_on_event(struct sl_daemon *d)
+void sl_confine_on_event(struct sl_confine *cf)
 {
-	struct sl_confine *cf = d->confine;
 	struct epoll_event evs[16];
 	int n, err;
 
@@ -630,7 +635,7 @@ void sl_confine_on_event(struct sl_daemon *d)
 		struct sl_confined *c = evs[i].data.ptr;
 
 		if (evs[i].events & EPOLLIN) {
-			err = handle_one(d, c);
+			err = handle_one(cf, c);
 			if (err) {
 				/* its processes get ENOSYS from now on: closed, not open */
 				log_err("session %s: seccomp listener: %s; closing it", c->session,
@@ -655,13 +660,13 @@ void sl_confine_on_event(struct sl_daemon *d)
 	}
 }
 
-json_t *sl_confine_session_json(const struct sl_daemon *d, const struct sl_session *s)
+json_t *sl_confine_session_json(const struct sl_confine *cf, const char *id, uint32_t flags)
 {
-	const struct sl_confined *c = entry_by_session(d->confine, s->id);
+	const struct sl_confined *c = entry_by_session(cf, id);
 
 	return json_pack("{s:b, s:b, s:b, s:i, s:b, s:I}", "ptrace",
-			 (s->confine & SL_CONFINE_PTRACE) != 0, "userns",
-			 (s->confine & SL_CONFINE_USERNS) != 0, "supervised", c != NULL,
-			 "landlock_abi", c ? c->landlock_abi : 0, "no_new_privs",
-			 c ? c->no_new_privs : false, "refused", (json_int_t)(c ? c->refused : 0));
+			 (flags & SL_CONFINE_PTRACE) != 0, "userns",
+			 (flags & SL_CONFINE_USERNS) != 0, "supervised", c != NULL, "landlock_abi",
+			 c ? c->landlock_abi : 0, "no_new_privs", c ? c->no_new_privs : false,
+			 "refused", (json_int_t)(c ? c->refused : 0));
 }

@@ -22,18 +22,47 @@
 #include "cgroup.h"
 #include "confine.h"
 #include "confinement.h"
+#include "control.h"
 #include "daemon.h"
-#include "decode.h"
+#include "feature.h"
+#include "guard.h"
+#include "ingest.h"
+#include "journal.h"
 #include "jsonbytes.h"
+#include "kernel.h"
 #include "log.h"
 #include "peer.h"
 #include "policy.h"
+#include "policy_store.h"
 #include "proto.h"
+#include "sessions.h"
 #include "tls.h"
 #include "util.h"
+#include "verdicts.h"
 #include "scopelock_policy.h"
-#include "scopelock.skel.h"
-#include <bpf/bpf.h>
+
+struct sl_control {
+	char *socket_path;
+	char *socket_group;
+	char *cgroup_parent; /* relative to the cgroup v2 mount */
+	int epfd;
+	int listen_fd;
+	struct timespec started;
+	int (*reload)(void *ctx, const json_t *requester, char **errors);
+	void *reload_ctx;
+	struct sl_client *clients;
+	/* the rooms requests reach */
+	struct sl_sessions *sessions;
+	struct sl_verdicts *verdicts;
+	struct sl_policy_store *store;
+	struct sl_journal *journal;
+	struct sl_kernel *kernel;
+	struct sl_ingest *ingest;
+	struct sl_guard *guard;
+	struct sl_confine *confine;
+	struct sl_tls *tls;
+	struct sl_features *features;
+};
 
 struct sl_client {
 	struct sl_client *next;
@@ -46,6 +75,8 @@ struct sl_client {
 	char run_session[SL_SESSION_ID_LEN + 1]; /* the session this connection started */
 	bool gone; /* the peer closed its end: nothing more can be queued */
 };
+
+static json_t *status_json(struct sl_control *ctl);
 
 static int client_reply(struct sl_client *c, json_t *msg)
 {
@@ -78,10 +109,64 @@ static int reply_error(struct sl_client *c, const char *fmt, ...)
 	return m ? client_reply(c, m) : -ENOMEM;
 }
 
-int sl_control_listen(struct sl_daemon *d)
+static void control_free(struct sl_control *ctl)
+{
+	free(ctl->socket_path);
+	free(ctl->socket_group);
+	free(ctl->cgroup_parent);
+	free(ctl);
+}
+
+static int control_listen(struct sl_control *ctl);
+
+int sl_control_listen(const struct sl_control_opts *o, const struct sl_control_rooms *r,
+		      struct sl_control **out)
+{
+	struct sl_control *ctl = calloc(1, sizeof(*ctl));
+	int err;
+
+	if (!ctl)
+		return -ENOMEM;
+	ctl->listen_fd = -1;
+	ctl->epfd = o->epfd;
+	ctl->started = o->started;
+	ctl->reload = o->reload;
+	ctl->reload_ctx = o->reload_ctx;
+	ctl->sessions = r->sessions;
+	ctl->verdicts = r->verdicts;
+	ctl->store = r->store;
+	ctl->journal = r->journal;
+	ctl->kernel = r->kernel;
+	ctl->ingest = r->ingest;
+	ctl->guard = r->guard;
+	ctl->confine = r->confine;
+	ctl->tls = r->tls;
+	ctl->features = r->features;
+	ctl->socket_path = strdup(o->socket_path);
+	ctl->socket_group = o->socket_group ? strdup(o->socket_group) : NULL;
+	ctl->cgroup_parent = strdup(o->cgroup_parent);
+	if (!ctl->socket_path || !ctl->cgroup_parent || (o->socket_group && !ctl->socket_group)) {
+		control_free(ctl);
+		return -ENOMEM;
+	}
+	err = control_listen(ctl);
+	if (err) {
+		control_free(ctl);
+		return err;
+	}
+	*out = ctl;
+	return 0;
+}
+
+int sl_control_fd(const struct sl_control *ctl)
+{
+	return ctl->listen_fd;
+}
+
+static int control_listen(struct sl_control *ctl)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	const char *path = d->opts.socket_path;
+	const char *path = ctl->socket_path;
 	_cleanup_free_ char *dir = strdup(path);
 	gid_t gid = 0;
 	int fd, probe, err;
@@ -98,11 +183,11 @@ int sl_control_listen(struct sl_daemon *d)
 		if (err)
 			return sl_err_ret(err, "create socket directory '%s'", dir);
 	}
-	if (d->opts.socket_group) {
-		struct group *gr = getgrnam(d->opts.socket_group);
+	if (ctl->socket_group) {
+		struct group *gr = getgrnam(ctl->socket_group);
 
 		if (!gr)
-			return sl_err_ret(-ENOENT, "socket group '%s'", d->opts.socket_group);
+			return sl_err_ret(-ENOENT, "socket group '%s'", ctl->socket_group);
 		gid = gr->gr_gid;
 	}
 	/* a live daemon on this socket? refuse; a stale socket: replace */
@@ -126,7 +211,7 @@ int sl_control_listen(struct sl_daemon *d)
 		close(fd);
 		return sl_err_ret(err, "bind '%s'", path);
 	}
-	if (chown(path, 0, gid) || chmod(path, d->opts.socket_group ? 0660 : 0600)) {
+	if (chown(path, 0, gid) || chmod(path, ctl->socket_group ? 0660 : 0600)) {
 		err = -errno;
 		close(fd);
 		return sl_err_ret(err, "set owner/mode of '%s'", path);
@@ -136,24 +221,24 @@ int sl_control_listen(struct sl_daemon *d)
 		close(fd);
 		return sl_err_ret(err, "listen '%s'", path);
 	}
-	d->listen_fd = fd;
+	ctl->listen_fd = fd;
 	return 0;
 }
 
-static void client_free(struct sl_daemon *d, struct sl_client *c)
+static void client_free(struct sl_control *ctl, struct sl_client *c)
 {
-	epoll_ctl(d->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	epoll_ctl(ctl->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	sl_peer_clear(&sl_peer_sys_linux, &c->peer);
 	free(c);
 }
 
-void sl_control_accept(struct sl_daemon *d)
+void sl_control_accept(struct sl_control *ctl)
 {
-	const char *parent = d->opts.cgroup_parent;
+	const char *parent = ctl->cgroup_parent;
 	char own[4096];
 	struct sl_peer_env env = {
-	    .cg_root = d->cg_root,
+	    .cg_root = sl_sessions_cg_root(ctl->sessions),
 	    .xattr = SL_SESSION_XATTR,
 	    .own_parent_rel = own,
 	};
@@ -164,7 +249,7 @@ void sl_control_accept(struct sl_daemon *d)
 	for (;;) {
 		struct epoll_event ev = {.events = EPOLLIN};
 		struct sl_client *c;
-		int fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		int fd = accept4(ctl->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EINTR)
@@ -182,37 +267,41 @@ void sl_control_accept(struct sl_daemon *d)
 			log_debug("control client (pid %d) not identified: %s", c->peer.pid,
 				  c->peer.error);
 		ev.data.ptr = c;
-		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+		if (epoll_ctl(ctl->epfd, EPOLL_CTL_ADD, fd, &ev)) {
 			sl_peer_clear(&sl_peer_sys_linux, &c->peer);
 			close(fd);
 			free(c);
 			continue;
 		}
 		/* tag: clients are found through the list, epoll data is the client */
-		c->next = d->clients;
-		d->clients = c;
+		c->next = ctl->clients;
+		ctl->clients = c;
 	}
 }
 
-static void handle_run(struct sl_daemon *d, struct sl_client *c, json_t *req, int pidfd)
+static void handle_run(struct sl_control *ctl, struct sl_client *c, json_t *req, int pidfd)
 {
 	struct sl_session *s = NULL;
-	char err[512];
+	char err[512], refusal[512];
+	bool refused;
 	int ret;
 
-	ret = sl_session_create(d, req, pidfd, &c->peer, err, sizeof(err), &s);
+	/* no session starts while sessions are frozen for the audit log */
+	refused = sl_guard_refuses(ctl->guard, refusal, sizeof(refusal));
+	ret = sl_session_create(ctl->sessions, req, pidfd, &c->peer, refused ? refusal : NULL, err,
+				sizeof(err), &s);
 	if (ret) {
 		log_warn("run request from pid %d uid %u refused: %s", c->peer.pid, c->peer.uid,
 			 err);
 		reply_error(c, "%s", err);
 		return;
 	}
-	snprintf(c->run_session, sizeof(c->run_session), "%s", s->id);
+	snprintf(c->run_session, sizeof(c->run_session), "%s", sl_session_id(s));
 	/* the child confines itself as told, then hands the listener over (`confine`) */
-	client_reply(c, json_pack("{s:b, s:s, s:s, s:{s:b, s:b}}", "ok", 1, "session", s->id,
-				  "cgroup", s->cgroup_path, "confine", "ptrace",
-				  (s->confine & SL_CONFINE_PTRACE) != 0, "userns",
-				  (s->confine & SL_CONFINE_USERNS) != 0));
+	client_reply(c, json_pack("{s:b, s:s, s:s, s:{s:b, s:b}}", "ok", 1, "session",
+				  sl_session_id(s), "cgroup", sl_session_cgroup_path(s), "confine",
+				  "ptrace", (sl_session_confine(s) & SL_CONFINE_PTRACE) != 0,
+				  "userns", (sl_session_confine(s) & SL_CONFINE_USERNS) != 0));
 }
 
 /*
@@ -220,9 +309,10 @@ static void handle_run(struct sl_daemon *d, struct sl_client *c, json_t *req, in
  * with the request): only the requester that started it, on the same
  * connection, while the session's first process waits before exec.
  */
-static void handle_confine(struct sl_daemon *d, struct sl_client *c, json_t *req, int fd)
+static void handle_confine(struct sl_control *ctl, struct sl_client *c, json_t *req, int fd)
 {
 	const char *id = json_string_value(json_object_get(req, "session"));
+	struct sl_confine_session cs;
 	struct sl_session *s;
 	char err[512];
 
@@ -231,12 +321,19 @@ static void handle_confine(struct sl_daemon *d, struct sl_client *c, json_t *req
 			    "refused: 'confine' is only for the session this connection started");
 		return;
 	}
-	s = sl_session_by_id(d, id);
-	if (!s || !s->active) {
+	s = sl_session_by_id(ctl->sessions, id);
+	if (!s || !sl_session_active(s)) {
 		reply_error(c, "session %s is not running", id);
 		return;
 	}
-	if (sl_confine_attach(d, s, fd, req, err, sizeof(err))) {
+	cs = (struct sl_confine_session){
+	    .id = sl_session_id(s),
+	    .scope = sl_session_scope(s),
+	    .cgroup_path = sl_session_cgroup_path(s),
+	    .flags = sl_session_confine(s),
+	    .leader = sl_session_leader(s),
+	};
+	if (sl_confine_attach(ctl->confine, &cs, fd, req, err, sizeof(err))) {
 		log_warn("confine request for session %s from pid %d refused: %s", id, c->peer.pid,
 			 err);
 		reply_error(c, "%s", err);
@@ -245,9 +342,9 @@ static void handle_confine(struct sl_daemon *d, struct sl_client *c, json_t *req
 	client_reply(c, json_pack("{s:b, s:s}", "ok", 1, "session", id));
 }
 
-static void handle_status(struct sl_daemon *d, struct sl_client *c, json_t *req, int pidfd)
+static void handle_status(struct sl_control *ctl, struct sl_client *c, json_t *req, int pidfd)
 {
-	json_t *st = sl_status_json(d);
+	json_t *st = status_json(ctl);
 
 	if (!st) {
 		reply_error(c, "out of memory");
@@ -261,7 +358,7 @@ static bool line_matches(const char *line, const char *session, bool alerts_only
 {
 	char needle[64];
 
-	if (alerts_only && !sl_record_is_alert(line))
+	if (alerts_only && !sl_journal_line_is_alert(line))
 		return false;
 	if (!session[0])
 		return true;
@@ -269,7 +366,7 @@ static bool line_matches(const char *line, const char *session, bool alerts_only
 	return strstr(line, needle) != NULL;
 }
 
-static void handle_tail(struct sl_daemon *d, struct sl_client *c, json_t *req, int pidfd)
+static void handle_tail(struct sl_control *ctl, struct sl_client *c, json_t *req, int pidfd)
 {
 	const char *session = json_string_value(json_object_get(req, "session"));
 	json_int_t count = json_integer_value(json_object_get(req, "count"));
@@ -283,7 +380,7 @@ static void handle_tail(struct sl_daemon *d, struct sl_client *c, json_t *req, i
 			reply_error(c, "invalid session id '%s'", session);
 			return;
 		}
-		if (!sl_session_by_id(d, session)) {
+		if (!sl_session_by_id(ctl->sessions, session)) {
 			reply_error(c, "no session '%s' in this daemon's lifetime", session);
 			return;
 		}
@@ -295,18 +392,18 @@ static void handle_tail(struct sl_daemon *d, struct sl_client *c, json_t *req, i
 		return;
 	/* the last `count` matching records from memory */
 	if (count) {
-		size_t i = d->recent_count;
+		size_t i = sl_journal_recent_count(ctl->journal);
 
 		while (i > 0 && n < (size_t)count) {
-			const char *line = d->recent[(d->recent_head + i - 1) % SL_RECENT_MAX];
+			const char *line = sl_journal_recent(ctl->journal, i - 1);
 
 			if (line_matches(line, c->session, c->alerts_only))
 				n++;
 			i--;
 		}
 		start = i;
-		for (i = start; i < d->recent_count; i++) {
-			const char *line = d->recent[(d->recent_head + i) % SL_RECENT_MAX];
+		for (i = start; i < sl_journal_recent_count(ctl->journal); i++) {
+			const char *line = sl_journal_recent(ctl->journal, i);
 
 			if (line_matches(line, c->session, c->alerts_only) &&
 			    sl_proto_send_raw(c->fd, line, strlen(line), 0)) {
@@ -325,9 +422,9 @@ static void handle_tail(struct sl_daemon *d, struct sl_client *c, json_t *req, i
  * Root, or a member of the policy's admin_group: the peer's primary group
  * or its supplementary groups as the kernel recorded them at connect().
  */
-static bool peer_is_admin(struct sl_daemon *d, const struct sl_peer *peer)
+static bool peer_is_admin(struct sl_control *ctl, const struct sl_peer *peer)
 {
-	const struct sl_policy *p = d->pol[0].policy;
+	const struct sl_policy *p = sl_policy_store_current(ctl->store);
 	const char *group = p ? p->settings.admin_group : NULL;
 	struct group *gr;
 
@@ -351,7 +448,7 @@ static bool reason_ok(struct sl_client *c, const char *op, const char *reason)
 	return true;
 }
 
-static void handle_hold(struct sl_daemon *d, struct sl_client *c, json_t *req, bool approve)
+static void handle_hold(struct sl_control *ctl, struct sl_client *c, json_t *req, bool approve)
 {
 	const char *id = json_string_value(json_object_get(req, "id"));
 	const char *reason = json_string_value(json_object_get(req, "reason"));
@@ -372,7 +469,7 @@ static void handle_hold(struct sl_daemon *d, struct sl_client *c, json_t *req, b
 		reply_error(c, "out of memory");
 		return;
 	}
-	if (sl_hold_decide(d, id, approve, who, requester, why, err, sizeof(err))) {
+	if (sl_hold_decide(ctl->verdicts, id, approve, who, requester, why, err, sizeof(err))) {
 		json_decref(requester);
 		reply_error(c, "%s", err);
 		return;
@@ -381,17 +478,17 @@ static void handle_hold(struct sl_daemon *d, struct sl_client *c, json_t *req, b
 	client_reply(c, json_pack("{s:b, s:s}", "ok", 1, "id", id));
 }
 
-static void handle_approve(struct sl_daemon *d, struct sl_client *c, json_t *req, int pidfd)
+static void handle_approve(struct sl_control *ctl, struct sl_client *c, json_t *req, int pidfd)
 {
-	handle_hold(d, c, req, true);
+	handle_hold(ctl, c, req, true);
 }
 
-static void handle_deny(struct sl_daemon *d, struct sl_client *c, json_t *req, int pidfd)
+static void handle_deny(struct sl_control *ctl, struct sl_client *c, json_t *req, int pidfd)
 {
-	handle_hold(d, c, req, false);
+	handle_hold(ctl, c, req, false);
 }
 
-static void handle_end(struct sl_daemon *d, struct sl_client *c, json_t *req, int pidfd)
+static void handle_end(struct sl_control *ctl, struct sl_client *c, json_t *req, int pidfd)
 {
 	const char *id = json_string_value(json_object_get(req, "session"));
 	const char *reason = json_string_value(json_object_get(req, "reason"));
@@ -405,8 +502,8 @@ static void handle_end(struct sl_daemon *d, struct sl_client *c, json_t *req, in
 	}
 	if (!reason_ok(c, "end", reason))
 		return;
-	s = sl_session_by_id(d, id);
-	if (!s || !s->active) {
+	s = sl_session_by_id(ctl->sessions, id);
+	if (!s || !sl_session_active(s)) {
 		reply_error(c, "no running session '%s' (see 'scopelock status')", id);
 		return;
 	}
@@ -418,7 +515,7 @@ static void handle_end(struct sl_daemon *d, struct sl_client *c, json_t *req, in
 		reply_error(c, "out of memory");
 		return;
 	}
-	if (sl_session_end_by(d, s, who, requester, why, err, sizeof(err))) {
+	if (sl_verdicts_end_session(ctl->verdicts, s, who, requester, why, err, sizeof(err))) {
 		json_decref(requester);
 		reply_error(c, "%s", err);
 		return;
@@ -427,7 +524,7 @@ static void handle_end(struct sl_daemon *d, struct sl_client *c, json_t *req, in
 	client_reply(c, json_pack("{s:b, s:s}", "ok", 1, "session", id));
 }
 
-static void handle_reload(struct sl_daemon *d, struct sl_client *c, json_t *req, int pidfd)
+static void handle_reload(struct sl_control *ctl, struct sl_client *c, json_t *req, int pidfd)
 {
 	char who[160], *errors = NULL;
 	json_t *requester = sl_peer_json(&c->peer);
@@ -439,16 +536,17 @@ static void handle_reload(struct sl_daemon *d, struct sl_client *c, json_t *req,
 	}
 	sl_peer_who(&c->peer, who, sizeof(who));
 	log_info("policy reload requested by %s", who);
-	err = sl_policy_reload_by(d, requester, &errors);
+	err = ctl->reload(ctl->reload_ctx, requester, &errors);
 	json_decref(requester);
 	if (err) {
 		reply_error(c, "policy '%s' refused; the running policy stays in force:\n%s",
-			    d->opts.policy, errors ? errors : strerror(-err));
+			    sl_policy_store_path(ctl->store), errors ? errors : strerror(-err));
 		free(errors);
 		return;
 	}
-	client_reply(c, json_pack("{s:b, s:s, s:i}", "ok", 1, "sha256", d->pol[0].sha256,
-				  "generation", d->pol[0].generation));
+	client_reply(c, json_pack("{s:b, s:s, s:i}", "ok", 1, "sha256",
+				  sl_policy_store_sha256(ctl->store), "generation",
+				  sl_policy_store_generation(ctl->store)));
 }
 
 /* who may ask */
@@ -460,7 +558,7 @@ enum sl_perm {
 
 static const struct {
 	const char *op;
-	void (*fn)(struct sl_daemon *d, struct sl_client *c, json_t *req, int pidfd);
+	void (*fn)(struct sl_control *ctl, struct sl_client *c, json_t *req, int pidfd);
 	enum sl_perm perm;
 } dispatch[] = {
     {"status", handle_status, SL_PERM_ANY},
@@ -499,7 +597,7 @@ static void refusal_targets(json_t *rec, const char *op, json_t *req)
  * Refuse a request: a precise reply, a warning, and a control_refused record
  * with the identity that was established (never a guess).
  */
-static void refuse(struct sl_daemon *d, struct sl_client *c, const char *op, json_t *req,
+static void refuse(struct sl_control *ctl, struct sl_client *c, const char *op, json_t *req,
 		   enum sl_peer_refusal r, const char *why)
 {
 	json_t *rec = json_pack("{s:s, s:s, s:s}", "type", "control_refused", "op", op, "reason",
@@ -517,7 +615,7 @@ static void refuse(struct sl_daemon *d, struct sl_client *c, const char *op, jso
 		/* an alert: the audit chain, alerts.jsonl, syslog, tail --alerts */
 		snprintf(summary, sizeof(summary), "REFUSED control request '%s' from %s: %s", op,
 			 who, sl_peer_refusal_name(r));
-		err = sl_alert_write(d, rec, summary);
+		err = sl_journal_alert(ctl->journal, rec, summary);
 	}
 	if (err)
 		log_err("control_refused record for '%s' from %s not written: %s", op, who,
@@ -544,7 +642,7 @@ struct sl_request {
 	bool have_sender;
 };
 
-static void client_request(struct sl_daemon *d, struct sl_client *c, struct sl_request *q)
+static void client_request(struct sl_control *ctl, struct sl_client *c, struct sl_request *q)
 {
 	const char *op = json_string_value(json_object_get(q->req, "op"));
 
@@ -560,8 +658,8 @@ static void client_request(struct sl_daemon *d, struct sl_client *c, struct sl_r
 						 q->have_sender ? &q->sender : NULL, why,
 						 sizeof(why));
 		if (r == SL_PEER_OK && dispatch[i].perm == SL_PERM_ADMIN &&
-		    !peer_is_admin(d, &c->peer)) {
-			const struct sl_policy *p = d->pol[0].policy;
+		    !peer_is_admin(ctl, &c->peer)) {
+			const struct sl_policy *p = sl_policy_store_current(ctl->store);
 			const char *group = p ? p->settings.admin_group : NULL;
 
 			r = SL_PEER_NOT_ADMIN;
@@ -575,9 +673,9 @@ static void client_request(struct sl_daemon *d, struct sl_client *c, struct sl_r
 					 c->peer.uid);
 		}
 		if (r != SL_PEER_OK)
-			refuse(d, c, op, q->req, r, why);
+			refuse(ctl, c, op, q->req, r, why);
 		else
-			dispatch[i].fn(d, c, q->req, q->pidfd);
+			dispatch[i].fn(ctl, c, q->req, q->pidfd);
 		return;
 	}
 	reply_error(c, "unknown request '%s'", op ? op : "(none)");
@@ -586,8 +684,10 @@ static void client_request(struct sl_daemon *d, struct sl_client *c, struct sl_r
 /* requests read before answering; each may be up to SL_PROTO_MAX_MSG */
 #define SL_CLIENT_BATCH 8
 
-void sl_control_client_event(struct sl_daemon *d, struct sl_client *c, uint32_t events)
+void sl_control_client_event(struct sl_control *ctl, void *client, uint32_t events)
 {
+	struct sl_client *c = client;
+
 	if (events & EPOLLHUP)
 		c->gone = true;
 	if (events & EPOLLERR)
@@ -617,7 +717,7 @@ void sl_control_client_event(struct sl_daemon *d, struct sl_client *c, uint32_t 
 			n++;
 		}
 		for (size_t i = 0; i < n; i++) {
-			client_request(d, c, &batch[i]);
+			client_request(ctl, c, &batch[i]);
 			if (batch[i].pidfd >= 0)
 				close(batch[i].pidfd);
 			json_decref(batch[i].req);
@@ -641,25 +741,25 @@ void sl_control_client_event(struct sl_daemon *d, struct sl_client *c, uint32_t 
 			break;
 	}
 	/* reap dead clients */
-	for (struct sl_client **pp = &d->clients; *pp;) {
+	for (struct sl_client **pp = &ctl->clients; *pp;) {
 		struct sl_client *x = *pp;
 
 		if (x->dead) {
 			*pp = x->next;
-			client_free(d, x);
+			client_free(ctl, x);
 		} else {
 			pp = &x->next;
 		}
 	}
 }
 
-void sl_control_broadcast(struct sl_daemon *d, const char *line, size_t len, const char *session)
+void sl_control_broadcast(struct sl_control *ctl, const char *line, size_t len, const char *session)
 {
-	for (struct sl_client **pp = &d->clients; *pp;) {
+	for (struct sl_client **pp = &ctl->clients; *pp;) {
 		struct sl_client *c = *pp;
 
 		if (c->tail && (!c->session[0] || (session && !strcmp(session, c->session))) &&
-		    (!c->alerts_only || sl_record_is_alert(line))) {
+		    (!c->alerts_only || sl_journal_line_is_alert(line))) {
 			int err = sl_proto_send_raw(c->fd, line, len, MSG_DONTWAIT);
 
 			if (err == -EAGAIN) {
@@ -687,29 +787,32 @@ void sl_control_broadcast(struct sl_daemon *d, const char *line, size_t len, con
 		}
 		if (c->dead) {
 			*pp = c->next;
-			client_free(d, c);
+			client_free(ctl, c);
 		} else {
 			pp = &c->next;
 		}
 	}
 }
 
-void sl_control_close_all(struct sl_daemon *d)
+void sl_control_close(struct sl_control *ctl)
 {
-	while (d->clients) {
-		struct sl_client *c = d->clients;
+	if (!ctl)
+		return;
+	while (ctl->clients) {
+		struct sl_client *c = ctl->clients;
 
-		d->clients = c->next;
-		client_free(d, c);
+		ctl->clients = c->next;
+		client_free(ctl, c);
 	}
-	if (d->listen_fd >= 0) {
-		close(d->listen_fd);
-		d->listen_fd = -1;
-		unlink(d->opts.socket_path);
+	if (ctl->listen_fd >= 0) {
+		close(ctl->listen_fd);
+		ctl->listen_fd = -1;
+		unlink(ctl->socket_path);
 	}
+	control_free(ctl);
 }
 
-json_t *sl_status_json(struct sl_daemon *d)
+static json_t *status_json(struct sl_control *ctl)
 {
 	uint64_t emitted[SL_OP_MAX], loss[SL_LOSS_MAX][SL_OP_MAX];
 	json_t *st = json_object(), *arr, *o;
@@ -720,44 +823,52 @@ json_t *sl_status_json(struct sl_daemon *d)
 	clock_gettime(CLOCK_REALTIME, &now);
 	json_object_set_new(st, "version", json_string(SL_VERSION));
 	json_object_set_new(st, "pid", json_integer(getpid()));
-	json_object_set_new(st, "uptime_s", json_integer(now.tv_sec - d->started.tv_sec));
-	json_object_set_new(st, "policy", json_string(d->opts.policy));
-	json_object_set_new(st, "policy_sha256", json_string(d->policy_sha256));
-	json_object_set_new(st, "audit_log", json_string(sl_audit_path(d->audit)));
+	json_object_set_new(st, "uptime_s", json_integer(now.tv_sec - ctl->started.tv_sec));
+	json_object_set_new(st, "policy", json_string(sl_policy_store_path(ctl->store)));
+	json_object_set_new(st, "policy_sha256",
+			    json_string(sl_policy_store_loaded_sha256(ctl->store)));
+	json_object_set_new(st, "audit_log", json_string(sl_journal_path(ctl->journal)));
 	json_object_set_new(st, "audit_last_seq",
-			    json_integer((json_int_t)sl_audit_last_seq(d->audit)));
-	json_object_set_new(st, "audit_errors", json_integer((json_int_t)d->audit_errors));
-	json_object_set_new(st, "audit", sl_audit_guard_json(d));
-	json_object_set_new(st, "decode_errors", json_integer((json_int_t)d->decode_errors));
-	json_object_set_new(st, "cgroup_parent", json_string(d->cg_parent));
+			    json_integer((json_int_t)sl_journal_last_seq(ctl->journal)));
+	json_object_set_new(st, "audit_errors",
+			    json_integer((json_int_t)sl_journal_errors(ctl->journal)));
+	json_object_set_new(st, "audit", sl_guard_json(ctl->guard));
+	json_object_set_new(st, "decode_errors",
+			    json_integer((json_int_t)sl_ingest_decode_errors(ctl->ingest)));
+	json_object_set_new(st, "cgroup_parent", json_string(sl_sessions_cg_parent(ctl->sessions)));
 
-	json_object_set_new(st, "features", sl_features_json(d));
+	json_object_set_new(st, "features", sl_features_json(ctl->features));
 
 	arr = json_array();
-	for (size_t i = 0; i < d->nsessions; i++) {
-		if (!d->sessions[i].active)
+	for (struct sl_session *s = sl_sessions_next(ctl->sessions, NULL); s;
+	     s = sl_sessions_next(ctl->sessions, s)) {
+		if (!sl_session_active(s))
 			continue;
-		o = sl_session_json(&d->sessions[i]);
+		o = sl_session_json(s);
 		if (o) {
 			struct sl_session_info info;
 
 			/* taint as the kernel holds it now */
-			if (bpf_map_lookup_elem(bpf_map__fd(d->skel->maps.sl_sessions),
-						&d->sessions[i].cgroup_id, &info) == 0) {
-				json_object_set_new(o, "taint", sl_env_names(d, info.taint));
+			if (sl_kernel_session_get(ctl->kernel, sl_session_cgroup_id(s), &info) ==
+			    0) {
+				json_object_set_new(
+				    o, "taint",
+				    sl_env_names_json(sl_policy_store_current(ctl->store),
+						      info.taint));
 				json_object_set_new(o, "held",
 						    json_boolean(info.flags & SL_SESSION_HELD));
 			}
 			json_object_set_new(o, "confine",
-					    sl_confine_session_json(d, &d->sessions[i]));
-			if (d->sessions[i].taint_files)
-				json_object_set(o, "taint_files", d->sessions[i].taint_files);
+					    sl_confine_session_json(ctl->confine, sl_session_id(s),
+								    sl_session_confine(s)));
+			if (sl_session_taint_files(s))
+				json_object_set(o, "taint_files", sl_session_taint_files(s));
 			json_array_append_new(arr, o);
 		}
 	}
 	json_object_set_new(st, "sessions", arr);
 
-	if (sl_stats_read(d, emitted, loss) == 0) {
+	if (sl_kernel_stats_read(ctl->kernel, emitted, loss) == 0) {
 		json_t *em = json_object(), *lo = json_object();
 
 		for (int op = 1; op < SL_OP_MAX; op++) {
@@ -776,11 +887,15 @@ json_t *sl_status_json(struct sl_daemon *d)
 		json_object_set_new(st, "events", em);
 		json_object_set_new(st, "loss", lo);
 	}
-	json_object_set_new(st, "tls", d->tls ? sl_tls_status(d->tls) : json_null());
-	json_object_set_new(st, "holds", sl_holds_json(d));
-	json_object_set_new(st, "policy_generation", json_integer(d->pol[0].generation));
-	json_object_set_new(st, "inode_labels", json_integer(d->inode_labels));
+	json_object_set_new(st, "tls", ctl->tls ? sl_tls_status(ctl->tls) : json_null());
+	json_object_set_new(st, "holds", sl_holds_json(ctl->verdicts));
+	json_object_set_new(st, "policy_generation",
+			    json_integer(sl_policy_store_generation(ctl->store)));
+	json_object_set_new(st, "inode_labels",
+			    json_integer(sl_policy_store_inode_labels(ctl->store)));
 	json_object_set_new(st, "alerts_file",
-			    d->alerts_path ? json_string(d->alerts_path) : json_null());
+			    sl_journal_alerts_path(ctl->journal)
+				? json_string(sl_journal_alerts_path(ctl->journal))
+				: json_null());
 	return st;
 }

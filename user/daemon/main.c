@@ -2,6 +2,37 @@
 /*
  * scopelockd: loads the BPF programs, owns the session cgroups, writes the
  * audit log and serves the control socket. Single-threaded epoll loop.
+ *
+ * main.c owns the loop and every ordering between the rooms
+ * (docs/architecture.md); a room never calls main.c except through the
+ * hooks registered here (journal: tail lines and the guard's check; guard:
+ * pause and resume the kernel ring; control: policy reload).
+ *
+ * Start-up: lock the state dir, load the policy, mount bpffs/tracefs, the
+ * loop's descriptors, the session parent cgroup, the journal (audit log,
+ * then alerts file), the kernel (probe, load, attach at the session parent),
+ * programs, verdicts, guard, confinement, the policy into the kernel maps,
+ * the rings (ingest), TLS, daemon_start, and last the control socket.
+ *
+ * While running:
+ *   - the verdict ring is drained before the bulk ring (ingest.h);
+ *   - every wakeup of a tail client drains first: it sees records in order;
+ *   - a session whose cgroup emptied ends only after a drain and a loss
+ *     poll: everything it did is in the log before its session_end, and no
+ *     session ends while the ring is paused for the audit log;
+ *   - the guard pauses the bulk ring when it freezes the sessions, and on
+ *     the thaw the ring is read again, drained and finished sessions end
+ *     before any session runs again;
+ *   - a reload writes policy_loaded/refused, then rescopes the sessions and
+ *     reopens the alerts file;
+ *   - the timer drains, ticks the journal, checks the guard, polls losses
+ *     (1 s), times out holds, refreshes the clock (60 s) and the labels by
+ *     identity (5 s), and looks for finished sessions (2 s).
+ *
+ * Shutdown: drain, write the alerts of every verdict acted on, poll losses,
+ * deny the pending holds, name the sessions left frozen, end (or abandon)
+ * the sessions, daemon_stop, let the journal write what waits; then close
+ * confinement, control, rings, TLS, kernel, journal, the session parent.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,14 +52,72 @@
 #include <bpf/libbpf.h>
 #include <openssl/evp.h>
 
+#include "audit.h"
+#include "clock.h"
 #include "confine.h"
+#include "control.h"
 #include "daemon.h"
+#include "feature.h"
+#include "guard.h"
+#include "ingest.h"
+#include "journal.h"
+#include "kernel.h"
 #include "log.h"
-#include "programs.h"
 #include "policy.h"
+#include "policy_store.h"
+#include "programs.h"
+#include "sessions.h"
 #include "tls.h"
 #include "util.h"
-#include "scopelock.skel.h"
+#include "verdicts.h"
+
+/* every room, and what the loop needs: the context main.c owns */
+struct sl_opts {
+	const char *policy;
+	const char *audit_dir;
+	const char *socket_path;
+	const char *state_dir;
+	const char *cgroup_parent; /* relative to the cgroup v2 mount */
+	const char *socket_group;
+	uint64_t ringbuf_size;
+	uint64_t tls_capture;
+	uint64_t argv_capture;
+	uint64_t rotate_size;
+	enum sl_fsync_mode fsync_mode;
+	unsigned int fsync_interval_ms;
+	int verbose;
+};
+
+struct sl_daemon {
+	struct sl_opts opts;
+	int epfd, signal_fd, timer_fd, lock_fd;
+	volatile int stop;
+	struct timespec started;
+	/* the rooms (docs/architecture.md), each opaque here */
+	struct sl_features *features;
+	struct sl_policy_store *store;
+	struct sl_sessions *sessions;
+	struct sl_journal *journal;
+	struct sl_kernel *kernel;
+	struct sl_programs *programs;
+	struct sl_verdicts *verdicts;
+	struct sl_guard *guard;
+	struct sl_confine *confine;
+	struct sl_ingest *ingest;
+	struct sl_tls *tls;
+	struct sl_control *control;
+};
+
+/* epoll tags */
+enum sl_ep_kind {
+	SL_EP_RINGBUF = 1,
+	SL_EP_VERDICTS,
+	SL_EP_LISTEN,
+	SL_EP_INOTIFY,
+	SL_EP_SIGNAL,
+	SL_EP_TIMER,
+	SL_EP_CONFINE,
+};
 
 /* timer tick: audit fsync batching, holds, and the ring buffer drain that
  * bounds the latency of records written without a wakeup */
@@ -239,9 +328,53 @@ static void tls_report(void *ctx, json_t *rec)
 	json_t *copy = json_deep_copy(rec);
 
 	if (copy) {
-		sl_record_write(d, copy);
+		sl_journal_write(d->journal, copy);
 		json_decref(copy);
 	}
+}
+
+/* a record is in the log: tail clients get its line */
+static void journal_line(void *ctx, const char *line, size_t len, const char *session)
+{
+	struct sl_daemon *d = ctx;
+
+	if (d->control)
+		sl_control_broadcast(d->control, line, len, session);
+}
+
+/* after every append: the log may have started failing, filled up, or drained */
+static void journal_after(void *ctx)
+{
+	struct sl_daemon *d = ctx;
+
+	if (d->guard)
+		sl_guard_check(d->guard);
+}
+
+static void reap_sessions(struct sl_daemon *d);
+
+/* the guard froze the sessions for the audit log: their records wait in the kernel ring */
+static void ring_pause(void *ctx)
+{
+	struct sl_daemon *d = ctx;
+
+	if (d->ingest)
+		sl_ingest_pause(d->ingest, true);
+}
+
+/*
+ * The guard is about to thaw: what the sessions did before they froze goes
+ * into the log first, and verdicts among it are acted on before anything runs
+ * again; sessions that finished meanwhile end.
+ */
+static void ring_resume(void *ctx)
+{
+	struct sl_daemon *d = ctx;
+
+	if (d->ingest)
+		sl_ingest_pause(d->ingest, false);
+	sl_ingest_drain(d->ingest);
+	reap_sessions(d);
 }
 
 static int ep_add(struct sl_daemon *d, int fd, uint64_t tag)
@@ -278,14 +411,68 @@ static int setup_fds(struct sl_daemon *d)
 	d->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (d->timer_fd < 0 || timerfd_settime(d->timer_fd, 0, &its, NULL))
 		return sl_err_ret(-errno, "timerfd");
-	d->inotify_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-	if (d->inotify_fd < 0)
-		return sl_err_ret(-errno, "inotify_init1");
 	if ((err = ep_add(d, d->signal_fd, SL_EP_SIGNAL)) ||
-	    (err = ep_add(d, d->timer_fd, SL_EP_TIMER)) ||
-	    (err = ep_add(d, d->inotify_fd, SL_EP_INOTIFY)))
+	    (err = ep_add(d, d->timer_fd, SL_EP_TIMER)))
 		return err;
 	return 0;
+}
+
+/*
+ * Reload the policy (SIGHUP, or a control client: requester), write
+ * policy_loaded or policy_refused, then rescope the sessions and reopen the
+ * alerts file; on refusal *errors (malloc'd) lists every error.
+ */
+static int daemon_reload(void *ctx, const json_t *requester, char **errors)
+{
+	struct sl_daemon *d = ctx;
+	json_t *rec;
+	int err;
+
+	err = sl_policy_store_reload(d->store, d->kernel, d->programs, errors);
+	rec = json_pack("{s:s, s:s, s:b}", "type", err ? "policy_refused" : "policy_loaded",
+			"policy", sl_policy_store_path(d->store), "ok", err == 0);
+	if (rec) {
+		if (!err) {
+			json_object_set_new(rec, "sha256",
+					    json_string(sl_policy_store_sha256(d->store)));
+			json_object_set_new(rec, "generation",
+					    json_integer(sl_policy_store_generation(d->store)));
+		} else if (*errors) {
+			json_object_set_new(rec, "errors", json_string(*errors));
+		}
+		json_object_set_new(rec, "via", json_string(requester ? "control" : "SIGHUP"));
+		if (requester)
+			json_object_set_new(rec, "requester", json_deep_copy(requester));
+		sl_journal_write(d->journal, rec);
+		json_decref(rec);
+	}
+	if (!err) {
+		sl_sessions_rescope(d->sessions);
+		sl_journal_alerts_open(d->journal);
+	}
+	return err;
+}
+
+/* a session ends once everything its processes did is in the log */
+static void end_session(struct sl_daemon *d, struct sl_session *s)
+{
+	sl_ingest_drain(d->ingest);
+	sl_ingest_loss_poll(d->ingest);
+	sl_session_end(d->sessions, s);
+}
+
+static void reap_sessions(struct sl_daemon *d)
+{
+	sl_sessions_read_events(d->sessions);
+	/* the ring is not read while frozen for the audit log (guard.h): a
+	 * session ends once its records are in, at the next check after the thaw */
+	if (sl_ingest_paused(d->ingest))
+		return;
+	/* cheap and robust: check every active session */
+	for (struct sl_session *s = sl_sessions_next(d->sessions, NULL); s;
+	     s = sl_sessions_next(d->sessions, s))
+		if (sl_session_active(s) && !sl_session_populated(s))
+			end_session(d, s);
 }
 
 static void on_signal(struct sl_daemon *d)
@@ -297,7 +484,7 @@ static void on_signal(struct sl_daemon *d)
 			log_info("SIGHUP: reloading policy '%s'", d->opts.policy);
 			char *errors = NULL;
 
-			if (sl_policy_reload(d, &errors))
+			if (daemon_reload(d, NULL, &errors))
 				log_err(
 				    "policy reload refused; the running policy stays in force:\n%s",
 				    errors ? errors : "");
@@ -306,6 +493,7 @@ static void on_signal(struct sl_daemon *d)
 		}
 		log_info("%s received: shutting down", strsignal((int)si.ssi_signo));
 		d->stop = 1;
+		sl_ingest_stopping(d->ingest);
 	}
 }
 
@@ -319,24 +507,24 @@ static void on_timer(struct sl_daemon *d)
 	while (read(d->timer_fd, &exp, sizeof(exp)) == sizeof(exp))
 		;
 	ticks++;
-	sl_drain(d);
-	err = sl_audit_tick(d->audit);
+	sl_ingest_drain(d->ingest);
+	err = sl_journal_tick(d->journal);
 	if (err && err != last_err)
-		log_err("audit log '%s': periodic fsync/compression: %s", sl_audit_path(d->audit),
-			strerror(-err));
+		log_err("audit log '%s': periodic fsync/compression: %s",
+			sl_journal_path(d->journal), strerror(-err));
 	last_err = err;
-	sl_audit_guard_check(d);
+	sl_guard_check(d->guard);
 	if (ticks % (1000 / TICK_MS) == 0)
-		sl_loss_poll(d);
-	sl_holds_tick(d);
+		sl_ingest_loss_poll(d->ingest);
+	sl_holds_tick(d->verdicts);
 	if (ticks % (60000 / TICK_MS) == 0)
-		sl_time_refresh(d);
+		sl_clock_refresh();
 	/* labelled directories created, replaced or renamed since */
 	if (ticks % (5000 / TICK_MS) == 0)
-		sl_policy_inodes_refresh(d);
+		sl_policy_store_refresh_inodes(d->store, d->kernel);
 	/* a missed inotify event must not keep a finished session open */
 	if (ticks % (2000 / TICK_MS) == 0)
-		sl_sessions_on_inotify(d);
+		reap_sessions(d);
 }
 
 static int run_loop(struct sl_daemon *d)
@@ -357,14 +545,14 @@ static int run_loop(struct sl_daemon *d)
 			switch (tag) {
 			case SL_EP_RINGBUF:
 			case SL_EP_VERDICTS:
-				sl_drain(d);
+				sl_ingest_drain(d->ingest);
 				break;
 			case SL_EP_LISTEN:
-				sl_control_accept(d);
+				sl_control_accept(d->control);
 				break;
 			case SL_EP_INOTIFY:
-				sl_drain(d);
-				sl_sessions_on_inotify(d);
+				sl_ingest_drain(d->ingest);
+				reap_sessions(d);
 				break;
 			case SL_EP_SIGNAL:
 				on_signal(d);
@@ -373,12 +561,12 @@ static int run_loop(struct sl_daemon *d)
 				on_timer(d);
 				break;
 			case SL_EP_CONFINE:
-				sl_confine_on_event(d);
+				sl_confine_on_event(d->confine);
 				break;
 			default:
 				/* drain first: a tail client sees records in order */
-				sl_drain(d);
-				sl_control_client_event(d, evs[i].data.ptr, evs[i].events);
+				sl_ingest_drain(d->ingest);
+				sl_control_client_event(d->control, evs[i].data.ptr, evs[i].events);
 				break;
 			}
 		}
@@ -396,18 +584,21 @@ static void write_daemon_record(struct sl_daemon *d, const char *type)
 	json_object_set_new(rec, "version", json_string(SL_VERSION));
 	json_object_set_new(rec, "daemon_pid", json_integer(getpid()));
 	json_object_set_new(rec, "policy", json_string(d->opts.policy));
-	json_object_set_new(rec, "policy_sha256", json_string(d->policy_sha256));
+	json_object_set_new(rec, "policy_sha256",
+			    json_string(sl_policy_store_loaded_sha256(d->store)));
 	if (!strcmp(type, "daemon_start")) {
-		json_object_set_new(rec, "features", sl_features_json(d));
+		json_object_set_new(rec, "features", sl_features_json(d->features));
 		json_object_set_new(rec, "ringbuf_size",
 				    json_integer((json_int_t)d->opts.ringbuf_size));
 		json_object_set_new(rec, "tls_capture_bytes",
 				    json_integer((json_int_t)d->opts.tls_capture));
-		json_object_set_new(rec, "cgroup_parent", json_string(d->cg_parent));
+		json_object_set_new(rec, "cgroup_parent",
+				    json_string(sl_sessions_cg_parent(d->sessions)));
 	} else {
-		json_object_set_new(rec, "records", json_integer((json_int_t)d->records));
+		json_object_set_new(rec, "records",
+				    json_integer((json_int_t)sl_journal_records(d->journal)));
 	}
-	sl_record_write(d, rec);
+	sl_journal_write(d->journal, rec);
 	json_decref(rec);
 }
 
@@ -443,12 +634,9 @@ int main(int argc, char **argv)
 		    .fsync_interval_ms = 200,
 		},
 	    .epfd = -1,
-	    .listen_fd = -1,
-	    .inotify_fd = -1,
 	    .signal_fd = -1,
 	    .timer_fd = -1,
 	    .lock_fd = -1,
-	    .cg_parent_fd = -1,
 	};
 	_cleanup_free_ char *cg_parent = NULL;
 	struct sl_audit_opts aopts;
@@ -472,11 +660,17 @@ int main(int argc, char **argv)
 		}
 		d.opts.cgroup_parent = cg_parent;
 	}
+	if (sl_features_new(&d.features)) {
+		log_err("out of memory");
+		return 1;
+	}
 	clock_gettime(CLOCK_REALTIME, &d.started);
-	sl_time_refresh(&d);
+	sl_clock_refresh();
 
-	if ((err = lock_state_dir(&d)) || (err = sl_policy_apply(&d)) ||
-	    (err = sl_fs_prepare(&d)) || (err = setup_fds(&d)) || (err = sl_cgroup_setup(&d)))
+	if ((err = lock_state_dir(&d)) || (err = sl_policy_store_open(d.opts.policy, &d.store)) ||
+	    (err = sl_kernel_fs_prepare()) || (err = setup_fds(&d)) ||
+	    (err = sl_sessions_open(d.opts.cgroup_parent, &d.sessions)) ||
+	    (err = ep_add(&d, sl_sessions_fd(d.sessions), SL_EP_INOTIFY)))
 		goto out;
 
 	aopts = (struct sl_audit_opts){
@@ -484,97 +678,171 @@ int main(int argc, char **argv)
 	    .rotate_bytes = d.opts.rotate_size,
 	    .fsync_mode = d.opts.fsync_mode,
 	    .fsync_interval_ms = d.opts.fsync_interval_ms,
-	    .buffer_bytes = d.pol[0].policy ? d.pol[0].policy->settings.audit_buffer : 0,
+	    .buffer_bytes = sl_policy_store_current(d.store)
+				? sl_policy_store_current(d.store)->settings.audit_buffer
+				: 0,
 	};
-	err = sl_audit_open(&aopts, &d.audit);
+	err = sl_journal_open(&aopts, d.store, &d.journal);
 	if (err) {
 		sl_err_ret(err, "open audit log in '%s'", d.opts.audit_dir);
 		goto out;
 	}
 	sl_log_set_syslog(1);
-	err = sl_alerts_open(&d);
+	{
+		struct sl_journal_hooks hooks = {
+		    .line = journal_line,
+		    .after = journal_after,
+		    .ctx = &d,
+		};
+
+		sl_journal_set_hooks(d.journal, &hooks);
+	}
+	err = sl_journal_alerts_open(d.journal);
 	if (err)
 		goto out;
-	err = sl_bpf_start(&d);
+	{
+		struct sl_kernel_opts kopts = {
+		    .session_level = sl_sessions_level(d.sessions),
+		    .cg_parent_fd = sl_sessions_cg_parent_fd(d.sessions),
+		    .ringbuf_size = d.opts.ringbuf_size,
+		    .argv_capture = d.opts.argv_capture,
+		    .tls_capture = d.opts.tls_capture,
+		    .verbose = d.opts.verbose,
+		    .signals_used = sl_policy_store_signals,
+		    .signals_ctx = d.store,
+		};
+
+		err = sl_kernel_start(&kopts, d.features, &d.kernel);
+		if (err)
+			goto out;
+	}
+	err = sl_programs_new(d.kernel, &d.programs);
 	if (err)
 		goto out;
-	err = sl_confine_init(&d);
+	sl_sessions_bind(d.sessions, d.kernel, d.journal, d.store);
+	err = sl_verdicts_new(d.sessions, d.kernel, d.store, d.programs, d.journal, &d.verdicts);
+	if (err)
+		goto out;
+	{
+		struct sl_guard_hooks hooks = {
+		    .pause = ring_pause,
+		    .resume = ring_resume,
+		    .ctx = &d,
+		};
+
+		err = sl_guard_new(d.journal, d.sessions, d.verdicts, d.store, &hooks, &d.guard);
+		if (err)
+			goto out;
+	}
+	err = sl_confine_init(d.features, d.journal, sl_sessions_cg_root(d.sessions), &d.confine);
+	if (!err)
+		err = ep_add(&d, sl_confine_fd(d.confine), SL_EP_CONFINE);
 	if (err)
 		goto out;
 	{
 		char *errors = NULL;
 
-		err = sl_policy_maps_apply(&d, &errors);
+		err = sl_policy_store_apply(d.store, d.kernel, d.programs, &errors);
 		if (err) {
 			log_err("policy: %s", errors ? errors : strerror(-err));
 			free(errors);
 			goto out;
 		}
 	}
-	d.vrb = ring_buffer__new(bpf_map__fd(d.skel->maps.sl_verdicts), sl_events_handle, &d, NULL);
-	if (!d.vrb) {
-		err = sl_err_ret(-errno, "verdict ring buffer");
+	err = sl_ingest_open(d.kernel, d.sessions, d.store, d.journal, d.verdicts, d.epfd,
+			     SL_EP_RINGBUF, SL_EP_VERDICTS, &d.ingest);
+	if (err)
 		goto out;
-	}
-	d.rb = ring_buffer__new(bpf_map__fd(d.skel->maps.sl_events), sl_events_handle, &d, NULL);
-	if (!d.rb) {
-		err = sl_err_ret(-errno, "ring buffer");
-		goto out;
-	}
-	if ((err = ep_add(&d, ring_buffer__epoll_fd(d.vrb), SL_EP_VERDICTS)) ||
-	    (err = ep_add(&d, ring_buffer__epoll_fd(d.rb), SL_EP_RINGBUF)))
-		goto out;
-	err = sl_tls_init(d.skel, tls_report, &d, &d.tls);
+	err = sl_tls_init(d.kernel, tls_report, &d, &d.tls);
 	if (err)
 		log_warn("TLS instrumentation failed (%s): TLS plaintext will not be captured; "
 			 "see 'scopelock status'",
 			 strerror(-err));
+	sl_ingest_set_tls(d.ingest, d.tls);
 	write_daemon_record(&d, "daemon_start");
-	if ((err = sl_control_listen(&d)) || (err = ep_add(&d, d.listen_fd, SL_EP_LISTEN)))
-		goto out;
+	{
+		struct sl_control_opts copts = {
+		    .socket_path = d.opts.socket_path,
+		    .socket_group = d.opts.socket_group,
+		    .cgroup_parent = d.opts.cgroup_parent,
+		    .epfd = d.epfd,
+		    .started = d.started,
+		    .reload = daemon_reload,
+		    .reload_ctx = &d,
+		};
+		struct sl_control_rooms rooms = {
+		    .sessions = d.sessions,
+		    .verdicts = d.verdicts,
+		    .store = d.store,
+		    .journal = d.journal,
+		    .kernel = d.kernel,
+		    .ingest = d.ingest,
+		    .guard = d.guard,
+		    .confine = d.confine,
+		    .tls = d.tls,
+		    .features = d.features,
+		};
+
+		if ((err = sl_control_listen(&copts, &rooms, &d.control)) ||
+		    (err = ep_add(&d, sl_control_fd(d.control), SL_EP_LISTEN)))
+			goto out;
+	}
 	log_info("ready: socket '%s', audit log '%s', policy '%s'", d.opts.socket_path,
-		 sl_audit_path(d.audit), d.opts.policy);
+		 sl_journal_path(d.journal), d.opts.policy);
 
 	err = run_loop(&d);
 	ret = err ? 1 : 0;
 out:
 	if (err && ret)
 		log_err("scopelockd stopped: %s", strerror(-err));
-	sl_drain(&d);
-	sl_verdicts_flush(&d, UINT64_MAX);
-	if (d.audit) {
-		sl_loss_poll(&d);
+	sl_ingest_drain(d.ingest);
+	if (d.verdicts)
+		sl_verdicts_flush(d.verdicts, UINT64_MAX);
+	if (d.journal) {
+		sl_ingest_loss_poll(d.ingest);
 		/* a held action never proceeds without a person: deny what is pending */
-		while (d.holds) {
-			char why[128];
-
-			if (sl_hold_resolve(&d, d.holds->id, false, "scopelockd",
-					    "daemon stopped before anyone decided", why,
-					    sizeof(why)) == -ENOENT)
-				break;
+		if (d.verdicts)
+			sl_holds_deny_all(d.verdicts, "scopelockd",
+					  "daemon stopped before anyone decided");
+		if (d.guard)
+			sl_guard_stop(d.guard);
+		if (d.kernel) {
+			for (struct sl_session *s = sl_sessions_next(d.sessions, NULL); s;
+			     s = sl_sessions_next(d.sessions, s)) {
+				if (!sl_session_active(s))
+					continue;
+				if (!sl_session_populated(s))
+					end_session(&d, s);
+				else
+					sl_session_abandon(s);
+			}
+			sl_sessions_clear(d.sessions);
 		}
-		sl_audit_guard_stop(&d);
-		if (d.skel)
-			sl_sessions_free(&d);
 		write_daemon_record(&d, "daemon_stop");
-		sl_audit_guard_drain(&d, 3000);
+		sl_journal_drain(d.journal, 3000);
 	}
 	/* sessions still running: their filtered calls fail with ENOSYS from now on */
-	sl_confine_free(&d);
-	sl_control_close_all(&d);
-	ring_buffer__free(d.rb);
-	d.rb = NULL;
-	ring_buffer__free(d.vrb);
-	d.vrb = NULL;
-	sl_bpf_stop(&d);
-	sl_audit_close(d.audit);
-	sl_cgroup_teardown(&d);
-	for (size_t i = 0; i < d.recent_count; i++)
-		free(d.recent[(d.recent_head + i) % SL_RECENT_MAX]);
-	sl_holds_free(&d);
-	sl_alerts_close(&d);
-	sl_policy_free_daemon(&d);
-	sl_programs_free(&d);
+	sl_confine_free(d.confine);
+	d.confine = NULL;
+	sl_control_close(d.control);
+	d.control = NULL;
+	sl_ingest_close(d.ingest);
+	d.ingest = NULL;
+	sl_tls_free(d.tls);
+	d.tls = NULL;
+	sl_kernel_stop(d.kernel);
+	d.kernel = NULL;
+	sl_journal_close(d.journal);
+	d.journal = NULL;
+	sl_sessions_close(d.sessions);
+	d.sessions = NULL;
+	sl_guard_free(d.guard);
+	d.guard = NULL;
+	sl_verdicts_free(d.verdicts);
+	d.verdicts = NULL;
+	sl_policy_store_free(d.store);
+	sl_programs_free(d.programs);
+	sl_features_free(d.features);
 	if (d.lock_fd >= 0)
 		close(d.lock_fd);
 	return ret;

@@ -12,21 +12,24 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include <bpf/bpf.h>
 #include <openssl/evp.h>
 
-#include "daemon.h"
+#include "kernel.h"
 #include "log.h"
 #include "policy_programs.h"
 #include "programs.h"
-#include "scopelock.skel.h"
 
-/* the program files in force, with their content hashes once computed */
-struct sl_programs {
+/* program files of one policy generation, with their content hashes once computed */
+struct prog_table {
 	struct sl_cprogram *v;
 	uint32_t n;
 	uint32_t slot;
 	char (*sha)[65]; /* "" until computed */
+};
+
+struct sl_programs {
+	struct sl_kernel *kernel;
+	struct prog_table *cur; /* the program files in force */
 };
 
 /* SHA-256 of what fd reads, as hex; 0 or -errno */
@@ -76,41 +79,38 @@ static int sha256_path(const char *path, char out[65])
 	return err;
 }
 
-/* remove slot's entries of a map whose key has the slot at slot_off */
-static void slot_clear(int fd, size_t key_size, size_t slot_off, uint32_t slot)
+static void table_free(struct prog_table *t)
 {
-	uint8_t key[64], next[64];
-	bool first = true;
-
-	if (key_size > sizeof(key))
+	if (!t)
 		return;
-	while (!bpf_map_get_next_key(fd, first ? NULL : key, next)) {
-		uint32_t s;
-
-		memcpy(key, next, key_size);
-		memcpy(&s, next + slot_off, sizeof(s));
-		first = false;
-		if (s == slot && !bpf_map_delete_elem(fd, next))
-			first = true; /* restart: the iteration order changed */
-	}
+	sl_cprograms_free(t->v, t->n);
+	free(t->sha);
+	free(t);
 }
 
-void sl_programs_free(struct sl_daemon *d)
+int sl_programs_new(struct sl_kernel *k, struct sl_programs **out)
 {
-	if (!d->programs)
-		return;
-	sl_cprograms_free(d->programs->v, d->programs->n);
-	free(d->programs->sha);
-	free(d->programs);
-	d->programs = NULL;
+	struct sl_programs *pp = calloc(1, sizeof(*pp));
+
+	if (!pp)
+		return -ENOMEM;
+	pp->kernel = k;
+	*out = pp;
+	return 0;
 }
 
-int sl_programs_apply(struct sl_daemon *d, const struct sl_policy *p, uint32_t slot,
+void sl_programs_free(struct sl_programs *pp)
+{
+	if (!pp)
+		return;
+	table_free(pp->cur);
+	free(pp);
+}
+
+int sl_programs_apply(struct sl_programs *pp, const struct sl_policy *p, uint32_t slot,
 		      uint32_t *count)
 {
-	int fd_ids = bpf_map__fd(d->skel->maps.sl_prog_ids);
-	int fd_sizes = bpf_map__fd(d->skel->maps.sl_prog_sizes);
-	struct sl_programs *pr = calloc(1, sizeof(*pr));
+	struct prog_table *pr = calloc(1, sizeof(*pr));
 	int err;
 
 	if (!pr)
@@ -121,7 +121,7 @@ int sl_programs_apply(struct sl_daemon *d, const struct sl_policy *p, uint32_t s
 		return err;
 	}
 	if (pr->n > SL_PROGRAMS_MAX) {
-		log_warn("policy '%s': %u program files, %u are known by identity", d->opts.policy,
+		log_warn("policy '%s': %u program files, %u are known by identity", p->source,
 			 pr->n, SL_PROGRAMS_MAX);
 		pr->n = SL_PROGRAMS_MAX;
 	}
@@ -132,26 +132,20 @@ int sl_programs_apply(struct sl_daemon *d, const struct sl_policy *p, uint32_t s
 		return -ENOMEM;
 	}
 	pr->slot = slot;
-	slot_clear(fd_ids, sizeof(struct sl_inode_key), offsetof(struct sl_inode_key, slot), slot);
-	slot_clear(fd_sizes, sizeof(struct sl_size_key), offsetof(struct sl_size_key, slot), slot);
+	sl_kernel_programs_clear(pp->kernel, slot);
 	for (uint32_t i = 0; i < pr->n; i++) {
 		struct sl_inode_key k = {.ino = pr->v[i].ino, .dev = pr->v[i].dev, .slot = slot};
 		struct sl_size_key sk = {.size = pr->v[i].size, .slot = slot};
-		struct sl_prog_kw kw = {0}, old;
+		struct sl_prog_kw kw = {0};
 
 		memcpy(kw.kw, pr->v[i].kw, sizeof(kw.kw));
-		if (bpf_map_update_elem(fd_ids, &k, &kw, BPF_ANY)) {
-			err = -errno;
+		err = sl_kernel_program_id_set(pp->kernel, &k, &kw);
+		if (err)
 			break;
-		}
 		/* programs of the same size: either may be the copy */
-		if (!bpf_map_lookup_elem(fd_sizes, &sk, &old))
-			for (int w = 0; w < SL_KW_WORDS; w++)
-				kw.kw[w] |= old.kw[w];
-		if (bpf_map_update_elem(fd_sizes, &sk, &kw, BPF_ANY)) {
-			err = -errno;
+		err = sl_kernel_program_size_add(pp->kernel, &sk, &kw);
+		if (err)
 			break;
-		}
 		log_debug("program '%s' is %s (inode %llu, %llu bytes)", pr->v[i].name,
 			  pr->v[i].path, (unsigned long long)pr->v[i].ino,
 			  (unsigned long long)pr->v[i].size);
@@ -164,16 +158,16 @@ int sl_programs_apply(struct sl_daemon *d, const struct sl_policy *p, uint32_t s
 	}
 	/* the previous generation's table (its slot is not in force any more
 	 * once the caller flips; an identify verdict in flight uses this one) */
-	sl_programs_free(d);
-	d->programs = pr;
+	table_free(pp->cur);
+	pp->cur = pr;
 	*count = pr->n;
 	return 0;
 }
 
-int sl_programs_identify(struct sl_daemon *d, const struct sl_verdict_event *v,
+int sl_programs_identify(struct sl_programs *pp, const struct sl_verdict_event *v,
 			 struct sl_identity *id)
 {
-	struct sl_programs *pr = d->programs;
+	struct prog_table *pr = pp->cur;
 	char path[64], sha[65] = "";
 	uint64_t ctime_ns = 0;
 	struct stat st;
@@ -197,7 +191,7 @@ int sl_programs_identify(struct sl_daemon *d, const struct sl_verdict_event *v,
 	}
 	/* the held process cannot run: the file is the one the kernel saw */
 	if ((uint64_t)st.st_ino != v->file_ino ||
-	    ((major(st.st_dev) << 20) | minor(st.st_dev)) != v->file_dev) {
+	    SL_KDEV(major(st.st_dev), minor(st.st_dev)) != v->file_dev) {
 		err = -ESTALE;
 		snprintf(id->error, sizeof(id->error), "%s is not the file the kernel held", path);
 		goto out;
@@ -233,10 +227,11 @@ int sl_programs_identify(struct sl_daemon *d, const struct sl_verdict_event *v,
 			memcpy(kw.kw, c->kw, sizeof(kw.kw));
 			/* valid while the copy is not changed */
 			kw.ctime_ns = ctime_ns;
-			if (bpf_map_update_elem(bpf_map__fd(d->skel->maps.sl_prog_ids), &k, &kw,
-						BPF_ANY))
+			int r = sl_kernel_program_id_set(pp->kernel, &k, &kw);
+
+			if (r)
 				log_warn("program '%s': remember inode %llu: %s", c->name,
-					 (unsigned long long)v->file_ino, strerror(errno));
+					 (unsigned long long)v->file_ino, strerror(-r));
 		}
 	}
 	if (!found) {
@@ -244,8 +239,7 @@ int sl_programs_identify(struct sl_daemon *d, const struct sl_verdict_event *v,
 		    .ino = v->file_ino, .dev = v->file_dev, .slot = v->generation};
 
 		/* not held again while it is not changed */
-		bpf_map_update_elem(bpf_map__fd(d->skel->maps.sl_prog_seen), &k, &ctime_ns,
-				    BPF_ANY);
+		sl_kernel_program_seen(pp->kernel, &k, ctime_ns);
 	}
 	err = found;
 out:

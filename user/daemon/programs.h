@@ -14,15 +14,20 @@
 
 #include "scopelock_policy.h"
 
-struct sl_daemon;
+struct sl_kernel;
 struct sl_policy;
+struct sl_programs;
+
+/* the room; its maps are k's */
+int sl_programs_new(struct sl_kernel *k, struct sl_programs **out);
+void sl_programs_free(struct sl_programs *pp);
 
 /*
  * Resolve p's program words and write them into slot's sl_prog_ids and
  * sl_prog_sizes (the slot's previous entries removed); *count: the files
  * found (the policy header's n_programs). 0 or -errno.
  */
-int sl_programs_apply(struct sl_daemon *d, const struct sl_policy *p, uint32_t slot,
+int sl_programs_apply(struct sl_programs *pp, const struct sl_policy *p, uint32_t slot,
 		      uint32_t *count);
 
 /* what the comparison found */
@@ -40,9 +45,7 @@ struct sl_identity {
  * judged at once), 0 none (the file is not held again under this policy
  * generation), -errno when it could not be compared (id->error says why).
  */
-int sl_programs_identify(struct sl_daemon *d, const struct sl_verdict_event *v,
+int sl_programs_identify(struct sl_programs *pp, const struct sl_verdict_event *v,
 			 struct sl_identity *id);
-
-void sl_programs_free(struct sl_daemon *d);
 
 #endif

@@ -3,7 +3,9 @@
  * Sessions are cgroup v2 children of a scopelock-owned parent. The daemon
  * creates the cgroup, registers it in the BPF session map, then moves the
  * requesting client's own child (passed as a pidfd) into it. The session
- * ends when the cgroup is no longer populated; the daemon removes it.
+ * ends when the cgroup is no longer populated; the daemon removes it (main.c
+ * says when: after everything the session did has been read). The sessions
+ * room (sessions.h) owns the session table and the cgroup writes on them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,42 +20,89 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
-
-#include <bpf/bpf.h>
 
 #include "cgroup.h"
 #include "confine.h"
 #include "confinement.h"
 #include "daemon.h"
+#include "journal.h"
 #include "jsonbytes.h"
+#include "kernel.h"
 #include "log.h"
 #include "peer.h"
 #include "policy.h"
+#include "policy_store.h"
+#include "sessions.h"
 #include "util.h"
-#include "scopelock.skel.h"
 
-int sl_cgroup_setup(struct sl_daemon *d)
+/* an ended session is kept this long for records that arrive late */
+#define SESSION_KEEP_S 300
+#define TAINT_FILES_MAX 32
+
+struct sl_session {
+	bool active;
+	bool ended;
+	bool killed; /* its cgroup was killed */
+	char id[SL_SESSION_ID_LEN + 1];
+	uint64_t seq;
+	uint64_t cgroup_id;
+	char *cgroup_path;
+	char *scope;
+	char *workspace;
+	char *user;
+	char *name;
+	json_t *argv;	     /* array of bytes values */
+	json_t *taint_files; /* [{"env":[..],"path":..,"time":..}], capped */
+	uint32_t scope_env;
+	uint32_t confine; /* SL_CONFINE_*: what the session is kept from (confine.h) */
+	bool allow_root;  /* a root session the requester asked for explicitly */
+	uid_t uid;
+	pid_t leader;
+	int events_wd; /* inotify watch on cgroup.events */
+	struct timespec started;
+	struct timespec ended_at; /* CLOCK_MONOTONIC */
+	uint64_t events;
+	bool audit_frozen; /* frozen because the audit log cannot be written (guard.h) */
+};
+
+struct sl_sessions {
+	struct sl_kernel *kernel;
+	struct sl_journal *journal;
+	struct sl_policy_store *store;
+	char *cgroup_parent; /* relative to the cgroup v2 mount */
+	char *cg_root;	     /* cgroup v2 mount point */
+	char *cg_parent;     /* absolute path of the scopelock parent cgroup */
+	int cg_parent_fd;
+	unsigned int session_level;
+	int inotify_fd;
+	struct sl_session *v;
+	size_t n, cap;
+	uint64_t seq;
+};
+
+static int cgroup_setup(struct sl_sessions *ss)
 {
 	_cleanup_free_ char *own = NULL;
 	char *p;
 	int err;
 
-	err = sl_cgroup2_mount("/run/scopelock/cgroup2", &d->cg_root);
+	err = sl_cgroup2_mount("/run/scopelock/cgroup2", &ss->cg_root);
 	if (err)
 		return sl_err_ret(err, "find or mount the cgroup v2 hierarchy");
-	if (asprintf(&d->cg_parent, "%s/%s", d->cg_root, d->opts.cgroup_parent) < 0)
+	if (asprintf(&ss->cg_parent, "%s/%s", ss->cg_root, ss->cgroup_parent) < 0)
 		return -ENOMEM;
-	err = sl_mkdir_p(d->cg_parent, 0755);
+	err = sl_mkdir_p(ss->cg_parent, 0755);
 	if (err)
-		return sl_err_ret(err, "create session parent cgroup '%s'", d->cg_parent);
-	d->cg_parent_fd = open(d->cg_parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (d->cg_parent_fd < 0)
-		return sl_err_ret(-errno, "open '%s'", d->cg_parent);
+		return sl_err_ret(err, "create session parent cgroup '%s'", ss->cg_parent);
+	ss->cg_parent_fd = open(ss->cg_parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (ss->cg_parent_fd < 0)
+		return sl_err_ret(-errno, "open '%s'", ss->cg_parent);
 	/* session cgroups sit one level below the parent */
-	d->session_level = sl_cgroup_level(d->opts.cgroup_parent) + 1;
-	log_info("cgroup v2 at '%s'; sessions under '%s' (level %u)", d->cg_root, d->cg_parent,
-		 d->session_level);
+	ss->session_level = sl_cgroup_level(ss->cgroup_parent) + 1;
+	log_info("cgroup v2 at '%s'; sessions under '%s' (level %u)", ss->cg_root, ss->cg_parent,
+		 ss->session_level);
 
 	/* the daemon must never watch (or later block) itself */
 	err = sl_cgroup_of_pid(getpid(), &own);
@@ -61,7 +110,7 @@ int sl_cgroup_setup(struct sl_daemon *d)
 		p = own;
 		if (strncmp(p, "/", 1) == 0)
 			p++;
-		if (strncmp(p, d->opts.cgroup_parent, strlen(d->opts.cgroup_parent)) == 0)
+		if (strncmp(p, ss->cgroup_parent, strlen(ss->cgroup_parent)) == 0)
 			return sl_err_ret(
 			    -EINVAL, "scopelockd runs inside its own session parent '%s'", own);
 	}
@@ -80,32 +129,93 @@ static int rmdir_retry(const char *path)
 	return -EBUSY;
 }
 
-void sl_cgroup_teardown(struct sl_daemon *d)
+int sl_sessions_open(const char *cgroup_parent, struct sl_sessions **out)
 {
-	if (d->cg_parent_fd >= 0)
-		close(d->cg_parent_fd);
-	d->cg_parent_fd = -1;
-	if (d->cg_parent && rmdir(d->cg_parent) && errno != ENOENT && errno != EBUSY)
-		log_warn("remove '%s': %s", d->cg_parent, strerror(errno));
-	free(d->cg_parent);
-	free(d->cg_root);
-	d->cg_parent = d->cg_root = NULL;
+	struct sl_sessions *ss = calloc(1, sizeof(*ss));
+	int err;
+
+	if (!ss)
+		return -ENOMEM;
+	ss->cg_parent_fd = -1;
+	ss->inotify_fd = -1;
+	/* from here a failure leaves what was done for sl_sessions_close */
+	*out = ss;
+	ss->cgroup_parent = strdup(cgroup_parent);
+	if (!ss->cgroup_parent)
+		return -ENOMEM;
+	ss->inotify_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (ss->inotify_fd < 0)
+		return sl_err_ret(-errno, "inotify_init1");
+	err = cgroup_setup(ss);
+	return err;
 }
 
-struct sl_session *sl_session_by_cgroup(struct sl_daemon *d, uint64_t cgid)
+void sl_sessions_bind(struct sl_sessions *ss, struct sl_kernel *k, struct sl_journal *j,
+		      struct sl_policy_store *ps)
 {
-	for (size_t i = 0; i < d->nsessions; i++)
-		if (d->sessions[i].cgroup_id == cgid)
-			return &d->sessions[i];
+	ss->kernel = k;
+	ss->journal = j;
+	ss->store = ps;
+}
+
+int sl_sessions_fd(const struct sl_sessions *ss)
+{
+	return ss->inotify_fd;
+}
+
+const char *sl_sessions_cg_root(const struct sl_sessions *ss)
+{
+	return ss->cg_root;
+}
+
+const char *sl_sessions_cg_parent(const struct sl_sessions *ss)
+{
+	return ss->cg_parent;
+}
+
+int sl_sessions_cg_parent_fd(const struct sl_sessions *ss)
+{
+	return ss->cg_parent_fd;
+}
+
+unsigned int sl_sessions_level(const struct sl_sessions *ss)
+{
+	return ss->session_level;
+}
+
+static void cgroup_teardown(struct sl_sessions *ss)
+{
+	if (ss->cg_parent_fd >= 0)
+		close(ss->cg_parent_fd);
+	ss->cg_parent_fd = -1;
+	if (ss->cg_parent && rmdir(ss->cg_parent) && errno != ENOENT && errno != EBUSY)
+		log_warn("remove '%s': %s", ss->cg_parent, strerror(errno));
+	free(ss->cg_parent);
+	free(ss->cg_root);
+	ss->cg_parent = ss->cg_root = NULL;
+}
+
+struct sl_session *sl_session_by_cgroup(struct sl_sessions *ss, uint64_t cgid)
+{
+	for (size_t i = 0; i < ss->n; i++)
+		if (ss->v[i].cgroup_id == cgid)
+			return &ss->v[i];
 	return NULL;
 }
 
-struct sl_session *sl_session_by_id(struct sl_daemon *d, const char *id)
+struct sl_session *sl_session_by_id(struct sl_sessions *ss, const char *id)
 {
-	for (size_t i = 0; i < d->nsessions; i++)
-		if (strcmp(d->sessions[i].id, id) == 0)
-			return &d->sessions[i];
+	for (size_t i = 0; i < ss->n; i++)
+		if (strcmp(ss->v[i].id, id) == 0)
+			return &ss->v[i];
 	return NULL;
+}
+
+struct sl_session *sl_sessions_next(struct sl_sessions *ss, struct sl_session *s)
+{
+	size_t i = s ? (size_t)(s - ss->v) + 1 : 0;
+
+	return i < ss->n ? &ss->v[i] : NULL;
 }
 
 static int pidfd_pid(int pidfd, pid_t *pid)
@@ -192,16 +302,13 @@ json_t *sl_session_json(const struct sl_session *s)
 	return o;
 }
 
-/* an ended session is kept this long for records that arrive late */
-#define SESSION_KEEP_S 300
-
-static struct sl_session *session_slot(struct sl_daemon *d)
+static struct sl_session *session_slot(struct sl_sessions *ss)
 {
 	struct timespec now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	for (size_t i = 0; i < d->nsessions; i++) {
-		struct sl_session *s = &d->sessions[i];
+	for (size_t i = 0; i < ss->n; i++) {
+		struct sl_session *s = &ss->v[i];
 
 		if (s->active || !s->ended)
 			continue;
@@ -211,18 +318,18 @@ static struct sl_session *session_slot(struct sl_daemon *d)
 		session_free_fields(s);
 		return s;
 	}
-	if (d->nsessions == d->cap_sessions) {
-		size_t cap = d->cap_sessions ? d->cap_sessions * 2 : 16;
-		struct sl_session *n = realloc(d->sessions, cap * sizeof(*n));
+	if (ss->n == ss->cap) {
+		size_t cap = ss->cap ? ss->cap * 2 : 16;
+		struct sl_session *n = realloc(ss->v, cap * sizeof(*n));
 
 		if (!n)
 			return NULL;
-		d->sessions = n;
-		d->cap_sessions = cap;
+		ss->v = n;
+		ss->cap = cap;
 	}
-	memset(&d->sessions[d->nsessions], 0, sizeof(d->sessions[0]));
-	d->sessions[d->nsessions].events_wd = -1;
-	return &d->sessions[d->nsessions++];
+	memset(&ss->v[ss->n], 0, sizeof(ss->v[0]));
+	ss->v[ss->n].events_wd = -1;
+	return &ss->v[ss->n++];
 }
 
 static const char *jstr(json_t *req, const char *key)
@@ -253,8 +360,8 @@ static bool valid_label(const char *s, size_t max)
 		goto out;                                                                          \
 	} while (0)
 
-int sl_session_create(struct sl_daemon *d, json_t *req, int pidfd, const struct sl_peer *peer,
-		      char *err, size_t errlen, struct sl_session **out)
+int sl_session_create(struct sl_sessions *ss, json_t *req, int pidfd, const struct sl_peer *peer,
+		      const char *refusal, char *err, size_t errlen, struct sl_session **out)
 {
 	const char *scope = jstr(req, "scope"), *user = jstr(req, "user");
 	const char *workspace = jstr(req, "workspace"), *name = jstr(req, "name");
@@ -290,7 +397,8 @@ int sl_session_create(struct sl_daemon *d, json_t *req, int pidfd, const struct 
 		     "(allow_root): root inside a session can leave it and stop scopelockd",
 		     user);
 
-	if (sl_audit_guard_refuses(d, err, errlen)) {
+	if (refusal) {
+		snprintf(err, errlen, "%s", refusal);
 		ret = -EAGAIN;
 		goto out;
 	}
@@ -311,7 +419,7 @@ int sl_session_create(struct sl_daemon *d, json_t *req, int pidfd, const struct 
 		FAIL("refused: process %d is not a child of the requester (pid %d)", child,
 		     peer->pid);
 
-	s = session_slot(d);
+	s = session_slot(ss);
 	if (!s) {
 		ret = -ENOMEM;
 		snprintf(err, errlen, "out of memory");
@@ -324,7 +432,7 @@ int sl_session_create(struct sl_daemon *d, json_t *req, int pidfd, const struct 
 	}
 	for (size_t i = 0; i < sizeof(rnd); i++)
 		snprintf(s->id + 2 * i, 3, "%02x", rnd[i]);
-	s->seq = ++d->session_seq;
+	s->seq = ++ss->seq;
 	s->scope = strdup(scope);
 	s->user = strdup(pw->pw_name);
 	s->uid = pw->pw_uid;
@@ -333,9 +441,9 @@ int sl_session_create(struct sl_daemon *d, json_t *req, int pidfd, const struct 
 	s->argv = json_incref(argv);
 	s->leader = child;
 	s->allow_root = pw->pw_uid == 0;
-	s->confine = sl_confine_flags_for_scope(d, scope);
+	s->confine = sl_confine_flags_for_scope(sl_policy_store_current(ss->store), scope);
 	clock_gettime(CLOCK_REALTIME, &s->started);
-	if (asprintf(&s->cgroup_path, "%s/%s", d->cg_parent, s->id) < 0) {
+	if (asprintf(&s->cgroup_path, "%s/%s", ss->cg_parent, s->id) < 0) {
 		s->cgroup_path = NULL;
 		ret = -ENOMEM;
 		snprintf(err, errlen, "out of memory");
@@ -360,17 +468,16 @@ int sl_session_create(struct sl_daemon *d, json_t *req, int pidfd, const struct 
 
 	/* register with the kernel side before the first process enters */
 	info.session_seq = s->seq;
-	if (d->pol[0].policy) {
-		int id = sl_policy_env_id(d->pol[0].policy, s->scope);
+	if (sl_policy_store_current(ss->store)) {
+		int id = sl_policy_env_id(sl_policy_store_current(ss->store), s->scope);
 
 		s->scope_env = id > 0 ? (uint32_t)id : 0;
 	}
 	info.scope_env = s->scope_env;
-	if (bpf_map_update_elem(bpf_map__fd(d->skel->maps.sl_sessions), &s->cgroup_id, &info,
-				BPF_NOEXIST)) {
-		ret = -errno;
-		snprintf(err, errlen, "register session in the kernel: %s%s", strerror(errno),
-			 errno == E2BIG ? " (too many sessions)" : "");
+	ret = sl_kernel_session_add(ss->kernel, s->cgroup_id, &info);
+	if (ret) {
+		snprintf(err, errlen, "register session in the kernel: %s%s", strerror(-ret),
+			 ret == -E2BIG ? " (too many sessions)" : "");
 		goto out;
 	}
 	in_map = true;
@@ -380,7 +487,7 @@ int sl_session_create(struct sl_daemon *d, json_t *req, int pidfd, const struct 
 		char evpath[4200];
 
 		snprintf(evpath, sizeof(evpath), "%s/cgroup.events", s->cgroup_path);
-		s->events_wd = inotify_add_watch(d->inotify_fd, evpath, IN_MODIFY);
+		s->events_wd = inotify_add_watch(ss->inotify_fd, evpath, IN_MODIFY);
 		if (s->events_wd < 0) {
 			ret = -errno;
 			snprintf(err, errlen, "watch '%s': %s", evpath, strerror(errno));
@@ -422,7 +529,7 @@ int sl_session_create(struct sl_daemon *d, json_t *req, int pidfd, const struct 
 	json_object_set_new(rec, "requester", sl_peer_json(peer));
 	if (jstr(req, "cwd"))
 		sl_json_set_bytes(rec, "cwd", jstr(req, "cwd"), strlen(jstr(req, "cwd")));
-	ret = sl_record_write(d, rec);
+	ret = sl_journal_write(ss->journal, rec);
 	if (ret) {
 		snprintf(err, errlen, "audit log write failed: %s; session not started",
 			 strerror(-ret));
@@ -465,9 +572,9 @@ out:
 	json_decref(rec);
 	if (ret && s) {
 		if (s->events_wd >= 0)
-			inotify_rm_watch(d->inotify_fd, s->events_wd);
+			inotify_rm_watch(ss->inotify_fd, s->events_wd);
 		if (in_map)
-			bpf_map_delete_elem(bpf_map__fd(d->skel->maps.sl_sessions), &s->cgroup_id);
+			sl_kernel_session_remove(ss->kernel, s->cgroup_id);
 		if (made_dir)
 			rmdir_retry(s->cgroup_path);
 		session_free_fields(s);
@@ -490,20 +597,18 @@ static bool cgroup_populated(const char *cgpath)
 	return populated;
 }
 
-static void session_end(struct sl_daemon *d, struct sl_session *s)
+void sl_session_end(struct sl_sessions *ss, struct sl_session *s)
 {
 	struct timespec now;
 	json_t *rec;
 	int err;
 
-	/* everything the session's processes did is in the log before its end */
-	sl_drain(d);
-	sl_loss_poll(d);
 	if (s->events_wd >= 0)
-		inotify_rm_watch(d->inotify_fd, s->events_wd);
+		inotify_rm_watch(ss->inotify_fd, s->events_wd);
 	s->events_wd = -1;
-	if (bpf_map_delete_elem(bpf_map__fd(d->skel->maps.sl_sessions), &s->cgroup_id))
-		log_warn("session %s: remove from kernel map: %s", s->id, strerror(errno));
+	err = sl_kernel_session_remove(ss->kernel, s->cgroup_id);
+	if (err)
+		log_warn("session %s: remove from kernel map: %s", s->id, strerror(-err));
 	err = rmdir_retry(s->cgroup_path);
 	if (err)
 		log_err("session %s: remove cgroup '%s': %s", s->id, s->cgroup_path,
@@ -520,7 +625,7 @@ static void session_end(struct sl_daemon *d, struct sl_session *s)
 		    json_integer((json_int_t)((now.tv_sec - s->started.tv_sec) * 1000 +
 					      (now.tv_nsec - s->started.tv_nsec) / 1000000)));
 		json_object_set_new(rec, "cgroup_removed", json_boolean(err == 0));
-		sl_record_write(d, rec);
+		sl_journal_write(ss->journal, rec);
 		json_decref(rec);
 	}
 	log_info("session %s ended (%llu events)", s->id, (unsigned long long)s->events);
@@ -529,61 +634,63 @@ static void session_end(struct sl_daemon *d, struct sl_session *s)
 	clock_gettime(CLOCK_MONOTONIC, &s->ended_at);
 }
 
-void sl_sessions_on_inotify(struct sl_daemon *d)
+void sl_sessions_read_events(struct sl_sessions *ss)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	ssize_t n;
 
 	for (;;) {
-		n = read(d->inotify_fd, buf, sizeof(buf));
+		n = read(ss->inotify_fd, buf, sizeof(buf));
 		if (n <= 0)
 			break;
 	}
-	/* the ring is not read while frozen for the audit log (audit_guard.c): a
-	 * session ends once its records are in, at the next check after the thaw */
-	if (d->guard.ring_paused)
-		return;
-	/* cheap and robust: check every active session */
-	for (size_t i = 0; i < d->nsessions; i++) {
-		struct sl_session *s = &d->sessions[i];
-
-		if (s->active && !cgroup_populated(s->cgroup_path))
-			session_end(d, s);
-	}
 }
 
-void sl_sessions_free(struct sl_daemon *d)
+bool sl_session_populated(const struct sl_session *s)
 {
-	for (size_t i = 0; i < d->nsessions; i++) {
-		struct sl_session *s = &d->sessions[i];
+	return cgroup_populated(s->cgroup_path);
+}
 
-		if (s->active) {
-			if (!cgroup_populated(s->cgroup_path))
-				session_end(d, s);
-			else
-				log_warn("session %s still has processes; its cgroup '%s' is left "
-					 "in place and no longer monitored",
-					 s->id, s->cgroup_path);
-		}
-		session_free_fields(s);
-	}
-	free(d->sessions);
-	d->sessions = NULL;
-	d->nsessions = d->cap_sessions = 0;
+void sl_session_abandon(struct sl_session *s)
+{
+	log_warn("session %s still has processes; its cgroup '%s' is left in place and no longer "
+		 "monitored",
+		 s->id, s->cgroup_path);
+}
+
+void sl_sessions_clear(struct sl_sessions *ss)
+{
+	for (size_t i = 0; i < ss->n; i++)
+		session_free_fields(&ss->v[i]);
+	free(ss->v);
+	ss->v = NULL;
+	ss->n = ss->cap = 0;
+}
+
+void sl_sessions_close(struct sl_sessions *ss)
+{
+	if (!ss)
+		return;
+	sl_sessions_clear(ss);
+	cgroup_teardown(ss);
+	if (ss->inotify_fd >= 0)
+		close(ss->inotify_fd);
+	free(ss->cgroup_parent);
+	free(ss);
 }
 
 /* environment ids can change with a reload: re-resolve every session's scope */
-void sl_sessions_rescope(struct sl_daemon *d)
+void sl_sessions_rescope(struct sl_sessions *ss)
 {
-	for (size_t i = 0; i < d->nsessions; i++) {
-		struct sl_session *s = &d->sessions[i];
+	for (size_t i = 0; i < ss->n; i++) {
+		struct sl_session *s = &ss->v[i];
 		int id;
 
-		if (!s->active || !d->pol[0].policy)
+		if (!s->active || !sl_policy_store_current(ss->store))
 			continue;
-		id = sl_policy_env_id(d->pol[0].policy, s->scope);
+		id = sl_policy_env_id(sl_policy_store_current(ss->store), s->scope);
 		s->scope_env = id > 0 ? (uint32_t)id : 0;
-		sl_session_kinfo_update(d, s, 0, 0, 0);
+		sl_session_kernel_update(ss, s, 0, 0, 0);
 	}
 }
 
@@ -593,22 +700,150 @@ void sl_sessions_rescope(struct sl_daemon *d)
  * kernel sets SL_SESSION_HELD and taint with atomics; a hold that races with
  * this write is still enforced through sl_held (egress.bpf.c).
  */
-int sl_session_kinfo_update(struct sl_daemon *d, struct sl_session *s, uint32_t set, uint32_t clear,
-			    uint64_t taint)
+int sl_session_kernel_update(struct sl_sessions *ss, struct sl_session *s, uint32_t set,
+			     uint32_t clear, uint64_t taint)
 {
-	int fd = bpf_map__fd(d->skel->maps.sl_sessions);
 	struct sl_session_info info;
+	int err;
 
-	if (bpf_map_lookup_elem(fd, &s->cgroup_id, &info))
-		return -errno;
+	err = sl_kernel_session_get(ss->kernel, s->cgroup_id, &info);
+	if (err)
+		return err;
 	info.scope_env = s->scope_env;
 	info.flags = (info.flags | set) & ~clear;
 	info.taint |= taint;
-	if (bpf_map_update_elem(fd, &s->cgroup_id, &info, BPF_EXIST)) {
-		int err = -errno;
+	err = sl_kernel_session_put(ss->kernel, s->cgroup_id, &info);
+	if (err)
+		log_err("session %s: update kernel session value: %s", s->id, strerror(-err));
+	return err;
+}
 
-		log_err("session %s: update kernel session value: %s", s->id, strerror(errno));
-		return err;
+/* ---- what a session is, and what other rooms do to it ---- */
+
+const char *sl_session_id(const struct sl_session *s)
+{
+	return s->id;
+}
+
+const char *sl_session_scope(const struct sl_session *s)
+{
+	return s->scope;
+}
+
+const char *sl_session_cgroup_path(const struct sl_session *s)
+{
+	return s->cgroup_path;
+}
+
+uint64_t sl_session_cgroup_id(const struct sl_session *s)
+{
+	return s->cgroup_id;
+}
+
+bool sl_session_active(const struct sl_session *s)
+{
+	return s->active;
+}
+
+bool sl_session_killed(const struct sl_session *s)
+{
+	return s->killed;
+}
+
+uint32_t sl_session_confine(const struct sl_session *s)
+{
+	return s->confine;
+}
+
+pid_t sl_session_leader(const struct sl_session *s)
+{
+	return s->leader;
+}
+
+json_t *sl_session_taint_files(const struct sl_session *s)
+{
+	return s->taint_files;
+}
+
+bool sl_session_audit_frozen(const struct sl_session *s)
+{
+	return s->audit_frozen;
+}
+
+void sl_session_set_audit_frozen(struct sl_session *s, bool frozen)
+{
+	s->audit_frozen = frozen;
+}
+
+void sl_session_count_event(struct sl_session *s)
+{
+	s->events++;
+}
+
+void sl_session_note_taint_file(struct sl_session *s, const json_t *rec)
+{
+	json_t *o = json_object();
+
+	if (!s->taint_files)
+		s->taint_files = json_array();
+	{
+		json_t *t;
+		size_t k;
+		bool seen = false;
+
+		json_array_foreach (s->taint_files, k, t)
+			seen = seen ||
+			       json_equal(json_object_get(t, "path"), json_object_get(rec, "path"));
+		if (seen) {
+			json_decref(o);
+			return;
+		}
 	}
-	return 0;
+	if (!o || !s->taint_files || json_array_size(s->taint_files) >= TAINT_FILES_MAX) {
+		json_decref(o);
+		return;
+	}
+	json_object_set(o, "env", json_object_get(rec, "env") ?: json_null());
+	json_object_set(o, "path", json_object_get(rec, "path") ?: json_null());
+	json_object_set(o, "time", json_object_get(rec, "time"));
+	json_array_append_new(s->taint_files, o);
+}
+
+static int write_cgroup_file(const struct sl_session *s, const char *file, const char *val)
+{
+	char path[4200];
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", s->cgroup_path, file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+int sl_session_freeze(struct sl_session *s, bool frozen)
+{
+	/* only ever a session cgroup this daemon created */
+	if (!s->active)
+		return -ESRCH;
+	return write_cgroup_file(s, "cgroup.freeze", frozen ? "1" : "0");
+}
+
+int sl_session_kill_cgroup(struct sl_session *s)
+{
+	int err;
+
+	/* only ever a session cgroup this daemon created */
+	if (!s->active)
+		return -ESRCH;
+	s->killed = true;
+	err = write_cgroup_file(s, "cgroup.kill", "1");
+	if (err)
+		log_err("session %s: cgroup.kill: %s", s->id, strerror(-err));
+	/* a frozen session dies too: thaw after the kill is queued */
+	write_cgroup_file(s, "cgroup.freeze", "0");
+	return err;
 }

@@ -21,7 +21,7 @@
  * "tls_blind_spot" record and listed in status: never silently skipped.
  * Detection reads the ELF headers with libelf, and for static, stripped or Go
  * binaries searches the file (mmap + memmem, bounded) for TLS library marker
- * strings. Results are cached by (dev, inode, mtime).
+ * strings (tls_elf.c). Results are cached by (dev, inode, mtime).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -45,46 +45,11 @@
 #include <bpf/libbpf.h>
 
 #include "jsonbytes.h"
+#include "kernel.h"
 #include "log.h"
 #include "tls.h"
+#include "tls_priv.h"
 #include "util.h"
-#include "scopelock.skel.h"
-
-#if defined(__x86_64__)
-#define SL_MULTIARCH "x86_64-linux-gnu"
-#define SL_EM EM_X86_64
-#elif defined(__aarch64__)
-#define SL_MULTIARCH "aarch64-linux-gnu"
-#define SL_EM EM_AARCH64
-#else
-#error "unsupported architecture"
-#endif
-
-/* bytes of an executable searched for TLS marker strings, read in chunks */
-#define SL_TLS_SCAN_MAX (512ULL << 20)
-#define SL_TLS_SCAN_CHUNK (1U << 20)
-/* libraries visited when following DT_NEEDED from one executable */
-#define SL_TLS_WALK_MAX 256
-/* "#!" interpreters followed */
-#define SL_TLS_SHEBANG_MAX 4
-/* threads detaching uprobes at exit */
-#define SL_TLS_DETACH_THREADS 64
-/* system libraries are re-checked (upgrade = new inode) at most this often */
-#define SL_TLS_RECHECK_NS (1000ULL * 1000 * 1000)
-
-enum tls_lib {
-	LIB_OPENSSL = 1 << 0,
-	LIB_GNUTLS = 1 << 1,
-};
-
-/* one instrumented function: program at entry, program at return (or NULL) */
-struct tls_func {
-	const char *name;
-	unsigned int lib;
-	const char *entry;
-	const char *ret;
-	bool capture; /* writes plaintext: a target without one is not instrumented */
-};
 
 /*
  * Writes and handshakes need no return probe (bpf/tls.bpf.c learns the peer
@@ -92,7 +57,7 @@ struct tls_func {
  * is detached, so there are as few as possible. SSL_connect and SSL_accept
  * call SSL_do_handshake.
  */
-static const struct tls_func tls_funcs[] = {
+const struct tls_func sl_tls_funcs[] = {
     {"SSL_write", LIB_OPENSSL, "sl_ssl_write", NULL, true},
     {"SSL_write_ex", LIB_OPENSSL, "sl_ssl_write_ex", NULL, true},
     {"SSL_read", LIB_OPENSSL, "sl_ssl_read", "sl_tls_read_ret", false},
@@ -106,7 +71,7 @@ static const struct tls_func tls_funcs[] = {
     {"gnutls_server_name_set", LIB_GNUTLS, "sl_gnutls_sni", NULL, false},
     {"gnutls_deinit", LIB_GNUTLS, "sl_tls_free", NULL, false},
 };
-#define N_FUNCS SL_ARRAY_SIZE(tls_funcs)
+_Static_assert(SL_ARRAY_SIZE(sl_tls_funcs) == N_FUNCS, "function count");
 _Static_assert(N_FUNCS <= 64, "function bitmask");
 
 static uint64_t capture_mask(void)
@@ -114,7 +79,7 @@ static uint64_t capture_mask(void)
 	uint64_t m = 0;
 
 	for (size_t i = 0; i < N_FUNCS; i++)
-		if (tls_funcs[i].capture)
+		if (sl_tls_funcs[i].capture)
 			m |= 1ULL << i;
 	return m;
 }
@@ -143,32 +108,6 @@ static const struct {
     {"libbotan", "Botan"},
 };
 
-/* marker strings of TLS implementations linked into an executable */
-enum marker_kind {
-	MK_GO = 1,
-	MK_OPENSSL,
-	MK_OTHER,
-};
-
-static const struct {
-	const char *s;
-	enum marker_kind kind;
-	const char *what;
-} markers[] = {
-    {"crypto/tls.", MK_GO, "Go crypto/tls"},
-    {"OpenSSL 1.", MK_OPENSSL, "OpenSSL"},
-    {"OpenSSL 3.", MK_OPENSSL, "OpenSSL"},
-    /* libssl's default TLS 1.3 ciphersuites (OpenSSL 1.1.1 and 3.x): there even
-     * when the version text is not linked in */
-    {"TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256", MK_OPENSSL, "OpenSSL"},
-    {"BoringSSL", MK_OPENSSL, "BoringSSL"},
-    {"LibreSSL", MK_OPENSSL, "LibreSSL"},
-    {"rustls", MK_OTHER, "rustls"},
-    {"mbed TLS", MK_OTHER, "mbed TLS"},
-    {"mbedtls", MK_OTHER, "mbed TLS"},
-    {"wolfSSL", MK_OTHER, "wolfSSL"},
-};
-
 struct tls_target {
 	char *path;
 	dev_t dev;
@@ -191,27 +130,6 @@ struct blind_spot {
 	char *marker;
 	json_t *sessions; /* session ids already told (strings) */
 	uint64_t execs;
-};
-
-/* what the ELF headers say about one file */
-struct elf_info {
-	bool is_elf;
-	uint16_t machine;
-	bool has_interp;
-	bool has_sections;
-	bool has_symtab;
-	bool is_go;
-	bool imports_tls; /* undefined SSL_* / gnutls_* symbols: uses a shared library */
-	uint64_t dynsym_defined;
-	uint64_t symtab_defined;
-	uint64_t dynsym_addr[N_FUNCS]; /* st_value of each defined function */
-	uint64_t symtab_addr[N_FUNCS];
-	uint64_t present;      /* functions to attach: .dynsym's, else .symtab's */
-	uint64_t off[N_FUNCS]; /* their file offsets (uprobe offsets) */
-	char **needed;
-	size_t nneeded;
-	char *rpath;
-	char *runpath;
 };
 
 /* cache of executables and libraries seen, by (dev, ino, mtime) */
@@ -237,7 +155,7 @@ struct soname {
 };
 
 struct sl_tls {
-	struct scopelock_bpf *skel;
+	struct sl_kernel *kernel;
 	sl_tls_report_fn report;
 	void *report_ctx;
 	struct bpf_program *entry[N_FUNCS];
@@ -263,292 +181,6 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static int strv_add(char ***v, size_t *n, const char *s)
-{
-	char **nv;
-	char *dup = strdup(s);
-
-	if (!dup)
-		return -ENOMEM;
-	nv = realloc(*v, (*n + 1) * sizeof(**v));
-	if (!nv) {
-		free(dup);
-		return -ENOMEM;
-	}
-	nv[(*n)++] = dup;
-	*v = nv;
-	return 0;
-}
-
-static bool strv_has(char **v, size_t n, const char *s)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(v[i], s))
-			return true;
-	return false;
-}
-
-static void strv_free(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-static int ptrv_add(void *vp, size_t *n, void *p)
-{
-	void ***v = vp;
-	void **nv = realloc(*v, (*n + 1) * sizeof(**v));
-
-	if (!nv)
-		return -ENOMEM;
-	nv[(*n)++] = p;
-	*v = nv;
-	return 0;
-}
-
-/* ------------------------------------------------------------- ELF view */
-
-static void elf_info_clear(struct elf_info *ei)
-{
-	strv_free(ei->needed, ei->nneeded);
-	free(ei->rpath);
-	free(ei->runpath);
-	memset(ei, 0, sizeof(*ei));
-}
-
-static int func_index(const char *name)
-{
-	if (strncmp(name, "SSL_", 4) && strncmp(name, "gnutls_", 7))
-		return -1;
-	for (size_t i = 0; i < N_FUNCS; i++)
-		if (!strcmp(name, tls_funcs[i].name))
-			return (int)i;
-	return -1;
-}
-
-static void scan_symbols(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh, uint64_t *defined,
-			 uint64_t *addr, bool *imports)
-{
-	Elf_Data *data = elf_getdata(scn, NULL);
-	size_t n;
-
-	if (!data || !sh->sh_entsize)
-		return;
-	n = sh->sh_size / sh->sh_entsize;
-	for (size_t i = 0; i < n; i++) {
-		GElf_Sym sym;
-		const char *name;
-		int idx, type;
-
-		if (!gelf_getsym(data, (int)i, &sym) || !sym.st_name)
-			continue;
-		name = elf_strptr(elf, sh->sh_link, sym.st_name);
-		if (!name || (name[0] != 'S' && name[0] != 'g'))
-			continue;
-		idx = func_index(name);
-		if (idx < 0)
-			continue;
-		type = GELF_ST_TYPE(sym.st_info);
-		if (sym.st_shndx == SHN_UNDEF) {
-			if (imports)
-				*imports = true;
-		} else if ((type == STT_FUNC || type == STT_GNU_IFUNC) && sym.st_value) {
-			*defined |= 1ULL << idx;
-			addr[idx] = sym.st_value;
-		}
-	}
-}
-
-static int scan_dynamic(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh, struct elf_info *ei)
-{
-	Elf_Data *data = elf_getdata(scn, NULL);
-	size_t n;
-	int err;
-
-	if (!data || !sh->sh_entsize)
-		return 0;
-	n = sh->sh_size / sh->sh_entsize;
-	for (size_t i = 0; i < n; i++) {
-		GElf_Dyn dyn;
-		const char *s;
-
-		if (!gelf_getdyn(data, (int)i, &dyn) || dyn.d_tag == DT_NULL)
-			break;
-		if (dyn.d_tag != DT_NEEDED && dyn.d_tag != DT_RPATH && dyn.d_tag != DT_RUNPATH)
-			continue;
-		s = elf_strptr(elf, sh->sh_link, dyn.d_un.d_val);
-		if (!s)
-			continue;
-		if (dyn.d_tag == DT_NEEDED) {
-			err = strv_add(&ei->needed, &ei->nneeded, s);
-			if (err)
-				return err;
-		} else {
-			char **dst = dyn.d_tag == DT_RPATH ? &ei->rpath : &ei->runpath;
-
-			free(*dst);
-			*dst = strdup(s);
-			if (!*dst)
-				return -ENOMEM;
-		}
-	}
-	return 0;
-}
-
-/*
- * File offsets of the functions to attach: the symbol's address mapped
- * through the PT_LOAD segment that contains it (as the kernel maps the file).
- * A function outside every segment is dropped from present.
- */
-static void compute_offsets(Elf *elf, size_t phnum, struct elf_info *ei)
-{
-	const uint64_t *addr = ei->dynsym_defined ? ei->dynsym_addr : ei->symtab_addr;
-
-	ei->present = ei->dynsym_defined ? ei->dynsym_defined : ei->symtab_defined;
-	for (size_t i = 0; i < N_FUNCS; i++) {
-		bool found = false;
-
-		if (!(ei->present & (1ULL << i)))
-			continue;
-		for (size_t k = 0; k < phnum && !found; k++) {
-			GElf_Phdr ph;
-
-			if (!gelf_getphdr(elf, (int)k, &ph) || ph.p_type != PT_LOAD ||
-			    addr[i] < ph.p_vaddr || addr[i] - ph.p_vaddr >= ph.p_filesz)
-				continue;
-			ei->off[i] = addr[i] - ph.p_vaddr + ph.p_offset;
-			found = true;
-		}
-		if (!found)
-			ei->present &= ~(1ULL << i);
-	}
-}
-
-/*
- * Read what matters of fd's ELF headers; a non-ELF file gives is_elf false.
- * ELF_C_READ (pread), not mmap: a session can truncate a file it owns while
- * the daemon reads it, which would be SIGBUS with a mapping.
- */
-static int elf_inspect(int fd, struct elf_info *out)
-{
-	struct elf_info ei = {0};
-	GElf_Ehdr eh;
-	size_t phnum = 0, shstrndx;
-	Elf_Scn *scn = NULL;
-	Elf *elf;
-	int err = 0;
-
-	if (elf_version(EV_CURRENT) == EV_NONE)
-		return -EINVAL;
-	elf = elf_begin(fd, ELF_C_READ, NULL);
-	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh))
-		goto out_ok;
-	ei.is_elf = true;
-	ei.machine = eh.e_machine;
-	if (elf_getphdrnum(elf, &phnum) == 0) {
-		for (size_t i = 0; i < phnum; i++) {
-			GElf_Phdr ph;
-
-			if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_INTERP)
-				ei.has_interp = true;
-		}
-	}
-	if (elf_getshdrstrndx(elf, &shstrndx))
-		goto out_ok;
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-		const char *name;
-
-		if (!gelf_getshdr(scn, &sh))
-			continue;
-		ei.has_sections = true;
-		name = elf_strptr(elf, shstrndx, sh.sh_name);
-		if (name && (!strcmp(name, ".go.buildinfo") || !strcmp(name, ".note.go.buildid") ||
-			     !strcmp(name, ".gopclntab")))
-			ei.is_go = true;
-		switch (sh.sh_type) {
-		case SHT_SYMTAB:
-			ei.has_symtab = true;
-			scan_symbols(elf, scn, &sh, &ei.symtab_defined, ei.symtab_addr, NULL);
-			break;
-		case SHT_DYNSYM:
-			scan_symbols(elf, scn, &sh, &ei.dynsym_defined, ei.dynsym_addr,
-				     &ei.imports_tls);
-			break;
-		case SHT_DYNAMIC:
-			err = scan_dynamic(elf, scn, &sh, &ei);
-			if (err)
-				goto out;
-			break;
-		default:
-			break;
-		}
-	}
-	compute_offsets(elf, phnum, &ei);
-out_ok:
-	*out = ei;
-	memset(&ei, 0, sizeof(ei));
-out:
-	elf_info_clear(&ei);
-	if (elf)
-		elf_end(elf);
-	return err;
-}
-
-/*
- * Search the file for TLS implementation markers, with pread in chunks (no
- * mapping: see elf_inspect). Returns the index of the first marker in
- * markers[] order found anywhere (so Go and OpenSSL win), -1 if none, or
- * -errno.
- */
-static int scan_markers(struct sl_tls *t, int fd, off_t size, bool is_go)
-{
-	uint64_t len = (uint64_t)size > SL_TLS_SCAN_MAX ? SL_TLS_SCAN_MAX : (uint64_t)size;
-	size_t keep = 0, maxlen = 0, total;
-	uint64_t found = 0, pos = 0;
-	char *buf;
-	int ret = -1;
-
-	for (size_t i = 0; i < SL_ARRAY_SIZE(markers); i++)
-		if (strlen(markers[i].s) > maxlen)
-			maxlen = strlen(markers[i].s);
-	buf = malloc(SL_TLS_SCAN_CHUNK + maxlen);
-	if (!buf)
-		return -ENOMEM;
-	t->scans++;
-	while (pos < len && !(found & 1)) {
-		size_t want =
-		    len - pos < SL_TLS_SCAN_CHUNK ? (size_t)(len - pos) : SL_TLS_SCAN_CHUNK;
-		ssize_t n = pread(fd, buf + keep, want, (off_t)pos);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = -errno;
-			goto out;
-		}
-		if (n == 0)
-			break; /* truncated meanwhile */
-		pos += (uint64_t)n;
-		for (size_t i = 0; i < SL_ARRAY_SIZE(markers); i++) {
-			/* crypto/tls. means Go's TLS only in a Go binary */
-			if ((markers[i].kind == MK_GO && !is_go) || (found & (1ULL << i)))
-				continue;
-			if (memmem(buf, keep + (size_t)n, markers[i].s, strlen(markers[i].s)))
-				found |= 1ULL << i;
-		}
-		/* a marker may span two chunks: keep the tail */
-		total = keep + (size_t)n;
-		keep = total < maxlen - 1 ? total : maxlen - 1;
-		memmove(buf, buf + total - keep, keep);
-	}
-	ret = found ? __builtin_ctzll(found) : -1;
-out:
-	free(buf);
-	return ret;
 }
 
 /* ---------------------------------------------------------- attachment */
@@ -610,7 +242,7 @@ static void target_error(struct tls_target *tg, const char *func, const char *wh
 static void target_attach(struct sl_tls *t, struct tls_target *tg, const char *apath)
 {
 	for (size_t i = 0; i < N_FUNCS; i++) {
-		const struct tls_func *f = &tls_funcs[i];
+		const struct tls_func *f = &sl_tls_funcs[i];
 		struct bpf_link *le = NULL, *lr = NULL;
 		struct bpf_link **nl;
 		int err = 0;
@@ -696,8 +328,8 @@ static int target_add(struct sl_tls *t, const char *path, int fd, const char *or
 	memcpy(tg->off, ei->off, sizeof(tg->off));
 	for (size_t i = 0; i < N_FUNCS; i++)
 		if (present & (1ULL << i))
-			tg->libs |= tls_funcs[i].lib;
-	err = ptrv_add(&t->targets, &t->ntargets, tg);
+			tg->libs |= sl_tls_funcs[i].lib;
+	err = sl_tls_ptrv_add(&t->targets, &t->ntargets, tg);
 	if (err) {
 		target_free(tg);
 		return err;
@@ -767,14 +399,14 @@ static int consider_file(struct sl_tls *t, const char *path, const char *origin,
 	err = 0;
 	if (tg)
 		goto out;
-	err = elf_inspect(fd, &ei);
+	err = sl_tls_elf_inspect(fd, &ei);
 	if (err || !ei.is_elf || ei.machine != SL_EM)
 		goto out;
 	err = target_add(t, rp, fd, origin, &st, &ei, &tg);
 out:
 	if (out)
 		*out = tg;
-	elf_info_clear(&ei);
+	sl_tls_elf_info_clear(&ei);
 	close(fd);
 	return err;
 }
@@ -850,8 +482,8 @@ static void load_ldconfig(struct sl_tls *t)
 
 static void add_watch(struct sl_tls *t, const char *path)
 {
-	if (!strv_has(t->watch, t->nwatch, path))
-		strv_add(&t->watch, &t->nwatch, path);
+	if (!sl_tls_strv_has(t->watch, t->nwatch, path))
+		sl_tls_strv_add(&t->watch, &t->nwatch, path);
 }
 
 /* attach to every system libssl/libgnutls; remember their paths */
@@ -921,7 +553,7 @@ static struct blind_spot *blind_get(struct sl_tls *t, const char *path, const st
 	b->dev = st->st_dev;
 	b->ino = st->st_ino;
 	if (!b->path || !b->reason || (marker && !b->marker) || !b->sessions ||
-	    ptrv_add(&t->blind, &t->nblind, b)) {
+	    sl_tls_ptrv_add(&t->blind, &t->nblind, b)) {
 		free(b->path);
 		free(b->reason);
 		free(b->marker);
@@ -997,7 +629,7 @@ static void cache_free(void *p)
 {
 	struct exe_cache *c = p;
 
-	strv_free(c->libs, c->nlibs);
+	sl_tls_strv_free(c->libs, c->nlibs);
 	free(c);
 }
 
@@ -1116,7 +748,8 @@ static void walk_one(struct sl_tls *t, const char *path, const struct elf_info *
 		const char *name = ei->needed[i];
 		const char *what;
 
-		if (strv_has(w->seen, w->nseen, name) || strv_add(&w->seen, &w->nseen, name))
+		if (sl_tls_strv_has(w->seen, w->nseen, name) ||
+		    sl_tls_strv_add(&w->seen, &w->nseen, name))
 			continue;
 		what = foreign_lib(name);
 		if (what && !w->foreign) {
@@ -1129,8 +762,8 @@ static void walk_one(struct sl_tls *t, const char *path, const struct elf_info *
 			struct tls_target *tg = NULL;
 			char rp[PATH_MAX];
 
-			if (realpath(lib, rp) && !strv_has(w->tls_libs, w->ntls, rp))
-				strv_add(&w->tls_libs, &w->ntls, rp);
+			if (realpath(lib, rp) && !sl_tls_strv_has(w->tls_libs, w->ntls, rp))
+				sl_tls_strv_add(&w->tls_libs, &w->ntls, rp);
 			consider_file(t, lib, "linked by a session executable", &tg);
 			if (tg && (tg->attached & capture_mask())) {
 				if (tg->libs & LIB_OPENSSL)
@@ -1139,7 +772,7 @@ static void walk_one(struct sl_tls *t, const char *path, const struct elf_info *
 				snprintf(w->failed, sizeof(w->failed), "%s", lib);
 			}
 		}
-		strv_add(queue, nq, lib);
+		sl_tls_strv_add(queue, nq, lib);
 	}
 }
 
@@ -1159,13 +792,13 @@ static void walk_needed(struct sl_tls *t, const char *path, const struct elf_inf
 
 		if (fd < 0)
 			continue;
-		elf_info_clear(&cur);
-		if (!elf_inspect(fd, &cur) && cur.is_elf)
+		sl_tls_elf_info_clear(&cur);
+		if (!sl_tls_elf_inspect(fd, &cur) && cur.is_elf)
 			walk_one(t, rp, &cur, w, &queue, &nq);
 		close(fd);
 	}
-	elf_info_clear(&cur);
-	strv_free(queue, nq);
+	sl_tls_elf_info_clear(&cur);
+	sl_tls_strv_free(queue, nq);
 }
 
 /* "#!/path/interp args" -> interp in out (PATH_MAX); false if not a script */
@@ -1204,7 +837,7 @@ static int analyse_exe(struct sl_tls *t, int fd, const char *rp, const struct st
 	bool is_static, stripped;
 	int err, m;
 
-	err = elf_inspect(fd, &ei);
+	err = sl_tls_elf_inspect(fd, &ei);
 	if (err)
 		goto out;
 	if (!ei.is_elf || ei.machine != SL_EM)
@@ -1234,10 +867,10 @@ static int analyse_exe(struct sl_tls *t, int fd, const char *rp, const struct st
 	is_static = !ei.has_interp && !ei.nneeded;
 	stripped = !ei.has_symtab;
 	if (is_static || stripped || ei.is_go) {
-		m = scan_markers(t, fd, st->st_size, ei.is_go);
+		m = sl_tls_scan_markers(&t->scans, fd, st->st_size, ei.is_go);
 		if (m >= 0) {
-			marker = markers[m].s;
-			switch (markers[m].kind) {
+			marker = sl_tls_markers[m].s;
+			switch (sl_tls_markers[m].kind) {
 			case MK_GO:
 				reason = is_static ? "statically linked Go crypto/tls"
 						   : "Go crypto/tls (not instrumentable)";
@@ -1250,13 +883,13 @@ static int analyse_exe(struct sl_tls *t, int fd, const char *rp, const struct st
 				}
 				snprintf(why, sizeof(why), "%s %s without symbols",
 					 is_static ? "statically linked" : "stripped binary with",
-					 markers[m].what);
+					 sl_tls_markers[m].what);
 				reason = why;
 				break;
 			default:
 				snprintf(why, sizeof(why), "%s binary with TLS strings (%s)",
 					 is_static ? "statically linked" : "stripped",
-					 markers[m].what);
+					 sl_tls_markers[m].what);
 				reason = why;
 				break;
 			}
@@ -1280,9 +913,9 @@ blind:
 	c->blind = blind_get(t, rp, st, reason, marker);
 	c->verdict = c->blind ? EXE_BLIND : c->verdict;
 out:
-	strv_free(w.seen, w.nseen);
-	strv_free(w.tls_libs, w.ntls);
-	elf_info_clear(&ei);
+	sl_tls_strv_free(w.seen, w.nseen);
+	sl_tls_strv_free(w.tls_libs, w.ntls);
+	sl_tls_elf_info_clear(&ei);
 	return err;
 }
 
@@ -1385,29 +1018,28 @@ void sl_tls_on_exec(struct sl_tls *t, pid_t pid, const char *path, const char *s
 static int resolve_programs(struct sl_tls *t)
 {
 	for (size_t i = 0; i < N_FUNCS; i++) {
-		t->entry[i] = bpf_object__find_program_by_name(t->skel->obj, tls_funcs[i].entry);
-		if (tls_funcs[i].ret)
-			t->ret[i] =
-			    bpf_object__find_program_by_name(t->skel->obj, tls_funcs[i].ret);
-		if (!t->entry[i] || (tls_funcs[i].ret && !t->ret[i]))
+		t->entry[i] = sl_kernel_program(t->kernel, sl_tls_funcs[i].entry);
+		if (sl_tls_funcs[i].ret)
+			t->ret[i] = sl_kernel_program(t->kernel, sl_tls_funcs[i].ret);
+		if (!t->entry[i] || (sl_tls_funcs[i].ret && !t->ret[i]))
 			return -ENOENT;
 	}
 	return 0;
 }
 
-int sl_tls_init(struct scopelock_bpf *skel, sl_tls_report_fn report, void *report_ctx,
+int sl_tls_init(struct sl_kernel *kernel, sl_tls_report_fn report, void *report_ctx,
 		struct sl_tls **out)
 {
 	struct sl_tls *t;
 	size_t ok = 0;
 	int err;
 
-	if (!skel || !out)
+	if (!kernel || !out)
 		return -EINVAL;
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	t->skel = skel;
+	t->kernel = kernel;
 	t->report = report;
 	t->report_ctx = report_ctx;
 	err = resolve_programs(t);
@@ -1446,7 +1078,7 @@ static json_t *funcs_json(uint64_t mask)
 
 	for (size_t i = 0; a && i < N_FUNCS; i++)
 		if (mask & (1ULL << i))
-			json_array_append_new(a, json_string(tls_funcs[i].name));
+			json_array_append_new(a, json_string(sl_tls_funcs[i].name));
 	return a;
 }
 
@@ -1579,6 +1211,6 @@ void sl_tls_free(struct sl_tls *t)
 		free(t->sonames[i].path);
 	}
 	free(t->sonames);
-	strv_free(t->watch, t->nwatch);
+	sl_tls_strv_free(t->watch, t->nwatch);
 	free(t);
 }

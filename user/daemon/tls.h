@@ -11,7 +11,7 @@
 #include <jansson.h>
 #include <sys/types.h>
 
-struct scopelock_bpf;
+struct sl_kernel;
 struct sl_tls;
 
 /* report callback: the daemon turns each report into an audit record */
@@ -23,7 +23,7 @@ typedef void (*sl_tls_report_fn)(void *ctx, json_t *rec /* borrowed */);
  * for every process, so a library loaded later with dlopen is covered.
  * Failures for single targets are logged and listed in status, not fatal.
  */
-int sl_tls_init(struct scopelock_bpf *skel, sl_tls_report_fn report, void *report_ctx,
+int sl_tls_init(struct sl_kernel *kernel, sl_tls_report_fn report, void *report_ctx,
 		struct sl_tls **out);
 /*
  * A session process exec'd path (the kernel's filename). Inspect the

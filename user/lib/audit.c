@@ -10,8 +10,10 @@
  * ftruncate, so the file never keeps half a record and the chain state only
  * moves once the line is in the file.
  *
- * Closed segments are compressed by one worker thread: write a .gz.tmp,
- * fsync, read it back and compare, rename to .jsonl.gz, unlink the plain file.
+ * Closed segments are compressed by one worker thread (audit_gzip.c): write
+ * a .gz.tmp, fsync, read it back and compare, rename to .jsonl.gz, unlink the
+ * plain file. Opening resumes an existing log (audit_resume.c). The writer's
+ * state is shared by the three files through audit_writer_priv.h.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -32,10 +34,7 @@
 #include "log.h"
 #include "util.h"
 
-#define GZ_SUFFIX ".gz"
-#define TMP_SUFFIX ".tmp"
-#define IO_CHUNK (64U * 1024)
-#define DEFAULT_INTERVAL_MS 200
+#include "audit_writer_priv.h"
 
 /* ---- shared helpers (audit_priv.h) ---- */
 
@@ -165,7 +164,7 @@ bad:
 	return -EINVAL;
 }
 
-static bool has_suffix(const char *s, const char *suffix)
+bool sl_aw_has_suffix(const char *s, const char *suffix)
 {
 	size_t n = strlen(s), m = strlen(suffix);
 
@@ -175,12 +174,12 @@ static bool has_suffix(const char *s, const char *suffix)
 bool sl_audit_is_segment_name(const char *name)
 {
 	return !strncmp(name, "audit", 5) &&
-	       (has_suffix(name, ".jsonl") || has_suffix(name, ".jsonl" GZ_SUFFIX));
+	       (sl_aw_has_suffix(name, ".jsonl") || sl_aw_has_suffix(name, ".jsonl" GZ_SUFFIX));
 }
 
 bool sl_audit_is_gz_name(const char *name)
 {
-	return has_suffix(name, GZ_SUFFIX);
+	return sl_aw_has_suffix(name, GZ_SUFFIX);
 }
 
 int sl_audit_name_seq(const char *name, uint64_t *seq)
@@ -204,7 +203,7 @@ int sl_audit_name_seq(const char *name, uint64_t *seq)
 }
 
 /* closed, uncompressed, undamaged: exactly audit-<20 digits>.jsonl */
-static bool is_closed_plain_name(const char *name)
+bool sl_aw_is_closed_plain_name(const char *name)
 {
 	uint64_t seq;
 
@@ -350,111 +349,9 @@ void sl_lines_close(struct sl_lines *r)
 	free(r);
 }
 
-/* ---- the writer ---- */
+/* ---- the writer (its state: audit_writer_priv.h) ---- */
 
-struct compress_job {
-	struct compress_job *next;
-	char name[];
-};
-
-/*
- * The write queue. Every record is chained (seq, hash) when it is appended
- * and queued as its finished line; segment changes are queued between the
- * lines, so a rotation that cannot be done now happens in its place later.
- * While the log can be written the queue is emptied at once; while it cannot,
- * the queue is the buffer.
- */
-enum item_kind {
-	ITEM_LINE = 0,	/* write line[0, len) to the current segment */
-	ITEM_CLOSE = 1, /* fsync, close and rename the current segment (first seq: seq) */
-	ITEM_OPEN = 2,	/* create the new, empty audit.jsonl */
-};
-
-struct item {
-	struct item *next;
-	enum item_kind kind;
-	bool own; /* a record of the log itself: not counted against the limit */
-	uint64_t seq;
-	size_t len;
-	char *line;
-};
-
-/* records dropped and not yet stated by a gap record: the loss window */
-struct drops {
-	uint64_t records, bytes;
-	json_t *types;	  /* {"open": 12, ...} */
-	json_t *sessions; /* {"<session>": {"open": 12, ...}} */
-	char first_time[48], last_time[48];
-	const char *reason; /* of the first drop: "buffer_full", "out_of_memory" */
-	int error;	    /* -errno of the write failure then, 0 if none */
-	uint64_t after_seq; /* the last seq chained before the first drop */
-};
-
-/* distinct keys kept per counting object; the rest count as "other" */
-#define DROP_KEYS_MAX 64
-#define RETRY_MIN_MS 50
-#define RETRY_MAX_MS 1000
-#define COMPRESS_RETRY_MS 10000
-
-struct sl_audit {
-	char *dir;
-	char *path; /* dir/audit.jsonl */
-	int dirfd;
-	uint64_t rotate_bytes;
-	enum sl_fsync_mode fsync_mode;
-	unsigned int interval_ms;
-	uint64_t last_sync_ms;
-	bool dirty; /* written since the last fdatasync */
-	struct sl_audit_io io;
-
-	/* the chain: every record built, written or waiting */
-	uint64_t seq;			 /* last seq chained, 0 for none */
-	uint8_t hash[SL_AUDIT_HASH_LEN]; /* its raw hash, zeros for none */
-	uint64_t seg_first;		 /* first seq of the current segment */
-	uint64_t seg_bytes;		 /* its size, written and waiting */
-	bool need_close;		 /* resumed on a segment that ends with segment_end */
-	json_t *begin_info;		 /* non-NULL: the next segment must be begun with this */
-
-	/* the file */
-	int fd;		      /* current segment, -1 between segments */
-	uint64_t size;	      /* bytes in it */
-	bool tail_bad;	      /* a failed write could not be cut off yet */
-	bool close_renamed;   /* ITEM_CLOSE half done: renamed, directory not synced */
-	uint64_t written_seq; /* last seq in the file */
-
-	/* the queue: the buffer while writing fails */
-	struct item *head, **tail;
-	uint64_t q_records, q_bytes; /* every line waiting */
-	uint64_t q_caller_bytes;     /* lines of caller records: bounded by limit */
-	uint64_t limit;
-
-	/* a failure period: from the first failed write until all is written */
-	bool failing;
-	int fail_err, last_err;
-	const char *fail_op, *last_op, *op; /* op: of the latest disk call that failed */
-	struct timespec fail_since;
-	uint64_t fail_since_ms;
-	uint64_t retries, failures, next_retry_ms, backoff_ms;
-	uint64_t period_records;   /* caller records that waited in this period */
-	uint64_t period_max_bytes; /* most bytes waiting at once */
-	uint64_t period_dropped, period_gaps;
-
-	struct drops drop;
-	uint64_t dropped_total;
-	json_t *dropped_types; /* since open, by type */
-
-	/* compression worker */
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	pthread_t worker;
-	bool worker_running, stopping;
-	struct compress_job *jobs, **jobs_tail;
-	struct compress_job *failed_jobs; /* retried from sl_audit_tick() */
-	uint64_t next_compress_retry_ms;
-	int worker_err; /* first failure since the last tick */
-};
-
-static uint64_t mono_ms(void)
+uint64_t sl_aw_mono_ms(void)
 {
 	struct timespec ts;
 
@@ -494,7 +391,7 @@ static json_t *errno_text(int err)
 	return err ? json_string(strerror(-err)) : json_null();
 }
 
-static void seg_name(char *buf, size_t len, uint64_t first_seq, const char *tag)
+void sl_aw_seg_name(char *buf, size_t len, uint64_t first_seq, const char *tag)
 {
 	snprintf(buf, len, "audit-%0*llu%s.jsonl", SL_AUDIT_SEQ_DIGITS,
 		 (unsigned long long)first_seq, tag);
@@ -507,7 +404,7 @@ static int real_openat(int dirfd, const char *name, int flags, mode_t mode)
 	return openat(dirfd, name, flags, mode);
 }
 
-static const struct sl_audit_io real_io = {
+const struct sl_audit_io sl_aw_real_io = {
     .write = write,
     .fdatasync = fdatasync,
     .fsync = fsync,
@@ -519,7 +416,7 @@ static const struct sl_audit_io real_io = {
 void sl_audit_set_io(struct sl_audit *a, const struct sl_audit_io *io)
 {
 	pthread_mutex_lock(&a->lock);
-	a->io = real_io;
+	a->io = sl_aw_real_io;
 	if (io) {
 		if (io->write)
 			a->io.write = io->write;
@@ -537,7 +434,7 @@ void sl_audit_set_io(struct sl_audit *a, const struct sl_audit_io *io)
 	pthread_mutex_unlock(&a->lock);
 }
 
-static int sync_dir(const struct sl_audit *a)
+int sl_aw_sync_dir(const struct sl_audit *a)
 {
 	if (a->fsync_mode == SL_FSYNC_NONE)
 		return 0;
@@ -731,15 +628,13 @@ static int disk_write_line(struct sl_audit *a, const char *line, size_t len)
 	return 0;
 }
 
-static int queue_compress(struct sl_audit *a, const char *name);
-
 /* the current segment ends (its segment_end is written): rename it, compress it */
 static int disk_close(struct sl_audit *a, uint64_t first_seq)
 {
 	char name[NAME_MAX + 1];
 	int err;
 
-	seg_name(name, sizeof(name), first_seq, "");
+	sl_aw_seg_name(name, sizeof(name), first_seq, "");
 	if (a->fd >= 0) {
 		a->op = "fdatasync";
 		if (a->fsync_mode != SL_FSYNC_NONE && a->io.fdatasync(a->fd))
@@ -755,11 +650,11 @@ static int disk_close(struct sl_audit *a, uint64_t first_seq)
 		a->close_renamed = true;
 	}
 	a->op = "fsync directory";
-	err = sync_dir(a);
+	err = sl_aw_sync_dir(a);
 	if (err)
 		return err;
 	a->close_renamed = false;
-	err = queue_compress(a, name);
+	err = sl_aw_queue_compress(a, name);
 	if (err)
 		log_debug("audit: cannot queue compression of '%s': %s", name, strerror(-err));
 	return 0;
@@ -793,11 +688,11 @@ static int disk_open(struct sl_audit *a)
 		a->tail_bad = false;
 	}
 	a->op = "fsync directory";
-	return sync_dir(a);
+	return sl_aw_sync_dir(a);
 }
 
 /* write what waits, in order; stops at the first failure (a->op says where) */
-static int run_queue(struct sl_audit *a)
+int sl_aw_run_queue(struct sl_audit *a)
 {
 	while (a->head) {
 		struct item *it = a->head;
@@ -836,7 +731,7 @@ static int run_queue(struct sl_audit *a)
 /* a write failed: the first failure of a period is logged in the chain */
 static void note_failure(struct sl_audit *a, int err)
 {
-	uint64_t now = mono_ms();
+	uint64_t now = sl_aw_mono_ms();
 
 	a->last_err = err;
 	a->last_op = a->op;
@@ -975,7 +870,7 @@ static int write_resumed(struct sl_audit *a)
 	format_time(&a->fail_since, since, sizeof(since));
 	rec = json_pack("{s:s, s:o, s:s, s:I, s:s, s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:I}", "type",
 			"audit_resumed", "time", time_now(), "failed_since", since, "duration_ms",
-			(json_int_t)(mono_ms() - a->fail_since_ms), "operation", a->fail_op,
+			(json_int_t)(sl_aw_mono_ms() - a->fail_since_ms), "operation", a->fail_op,
 			"error", errno_text(a->fail_err), "errno", errno_name(a->fail_err),
 			"last_error", errno_text(a->last_err), "retries", (json_int_t)a->retries,
 			"records_buffered", (json_int_t)a->period_records, "max_buffered_bytes",
@@ -998,9 +893,6 @@ static int write_resumed(struct sl_audit *a)
 	return err;
 }
 
-static void compress_retry_now(struct sl_audit *a);
-static int prepare(struct sl_audit *a);
-
 /*
  * Write what waits, state what was lost, end the failure period. 0 when the
  * log is written up to its last record; a write error starts or continues a
@@ -1010,256 +902,40 @@ static int settle(struct sl_audit *a)
 {
 	int err;
 
-	err = run_queue(a);
+	err = sl_aw_run_queue(a);
 	if (err)
 		goto fail;
 	if (a->drop.records) {
 		err = chain_gap(a);
 		if (err)
 			return err;
-		err = run_queue(a);
+		err = sl_aw_run_queue(a);
 		if (err)
 			goto fail;
 	}
 	if (!a->failing)
 		return 0;
 	/* a rotation due before the record that ends the period */
-	err = prepare(a);
+	err = sl_aw_prepare(a);
 	if (err)
 		return err;
-	err = run_queue(a);
+	err = sl_aw_run_queue(a);
 	if (!err)
 		err = write_resumed(a);
 	if (err)
 		goto fail;
 	a->failing = false;
 	a->retries = 0;
-	compress_retry_now(a);
+	sl_aw_compress_retry_now(a);
 	return 0;
 fail:
 	note_failure(a, err);
 	return err;
 }
 
-/* ---- compression worker ---- */
-
-static int copy_compress(int in, int out)
-{
-	char buf[IO_CHUNK];
-	gzFile gz;
-	int dupfd, err = 0;
-
-	dupfd = dup(out);
-	if (dupfd < 0)
-		return -errno;
-	gz = gzdopen(dupfd, "wb6");
-	if (!gz) {
-		close(dupfd);
-		return -ENOMEM;
-	}
-	for (;;) {
-		ssize_t n = read(in, buf, sizeof(buf));
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			err = -errno;
-			break;
-		}
-		if (n == 0)
-			break;
-		if (gzwrite(gz, buf, (unsigned int)n) != (int)n) {
-			err = -EIO;
-			break;
-		}
-	}
-	if (gzclose_w(gz) != Z_OK && !err)
-		err = -EIO;
-	return err;
-}
-
-/* read the .gz back and compare it with the plain file */
-static int compare_compressed(int dirfd, const char *plain, const char *gzname)
-{
-	char a[IO_CHUNK], b[IO_CHUNK];
-	_cleanup_close_ int in = -1;
-	gzFile gz = NULL;
-	int fd, err = 0;
-
-	in = openat(dirfd, plain, O_RDONLY | O_CLOEXEC);
-	fd = openat(dirfd, gzname, O_RDONLY | O_CLOEXEC);
-	if (in < 0 || fd < 0) {
-		err = -errno;
-		if (fd >= 0)
-			close(fd);
-		return err;
-	}
-	gz = gzdopen(fd, "rb");
-	if (!gz) {
-		close(fd);
-		return -ENOMEM;
-	}
-	for (;;) {
-		ssize_t n = read(in, a, sizeof(a));
-		int m;
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			err = -errno;
-			break;
-		}
-		m = gzread(gz, b, n ? (unsigned int)n : 1);
-		if (m < 0 || m != n || memcmp(a, b, (size_t)n)) {
-			err = -EIO;
-			break;
-		}
-		if (n == 0)
-			break;
-	}
-	gzclose_r(gz);
-	return err;
-}
-
-/*
- * Compress one closed segment. Nothing is lost whatever fails: the plain
- * file is removed only once the .gz is complete, read back equal, renamed in
- * and the directory synced; a failure leaves the plain file (and no .tmp).
- */
-static int compress_segment(const struct sl_audit_io *io, int dirfd, const char *name)
-{
-	char gzname[NAME_MAX + 8], tmp[NAME_MAX + 8];
-	_cleanup_close_ int in = -1, out = -1;
-	struct stat st;
-	int err;
-
-	if ((size_t)snprintf(gzname, sizeof(gzname), "%s" GZ_SUFFIX, name) >= sizeof(gzname) ||
-	    (size_t)snprintf(tmp, sizeof(tmp), "%s" GZ_SUFFIX TMP_SUFFIX, name) >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	in = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-	if (in < 0) {
-		/* a retry after the unlink: done */
-		if (errno == ENOENT && !fstatat(dirfd, gzname, &st, 0))
-			return 0;
-		return -errno;
-	}
-	out = io->openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (out < 0)
-		return -errno;
-	err = copy_compress(in, out);
-	if (!err && io->fsync(out))
-		err = -errno;
-	if (!err)
-		err = compare_compressed(dirfd, name, tmp);
-	if (!err && io->renameat2(dirfd, tmp, dirfd, gzname, RENAME_NOREPLACE)) {
-		err = -errno;
-		/* an earlier run got as far as the rename: keep its .gz if it is this segment */
-		if (err == -EEXIST && !compare_compressed(dirfd, name, gzname))
-			err = 0;
-		unlinkat(dirfd, tmp, 0);
-		if (err)
-			return err;
-	} else if (err) {
-		unlinkat(dirfd, tmp, 0);
-		return err;
-	}
-	if (io->fsync(dirfd) || unlinkat(dirfd, name, 0) || io->fsync(dirfd))
-		return -errno;
-	return 0;
-}
-
-static void *worker_main(void *arg)
-{
-	struct sl_audit *a = arg;
-
-	pthread_mutex_lock(&a->lock);
-	for (;;) {
-		struct compress_job *job = a->jobs;
-		struct sl_audit_io io;
-		int err;
-
-		if (!job) {
-			if (a->stopping)
-				break;
-			pthread_cond_wait(&a->cond, &a->lock);
-			continue;
-		}
-		a->jobs = job->next;
-		if (!a->jobs)
-			a->jobs_tail = &a->jobs;
-		io = a->io;
-		pthread_mutex_unlock(&a->lock);
-
-		err = compress_segment(&io, a->dirfd, job->name);
-		if (err)
-			log_debug("audit: compressing '%s': %s", job->name, strerror(-err));
-
-		pthread_mutex_lock(&a->lock);
-		if (err && !a->worker_err)
-			a->worker_err = err;
-		if (err) {
-			/* the plain segment stays; sl_audit_tick() tries again */
-			job->next = a->failed_jobs;
-			a->failed_jobs = job;
-		} else {
-			free(job);
-		}
-	}
-	pthread_mutex_unlock(&a->lock);
-	return NULL;
-}
-
-/* hand the failed compressions back to the worker (not while writing fails) */
-static void compress_retry_now(struct sl_audit *a)
-{
-	pthread_mutex_lock(&a->lock);
-	a->next_compress_retry_ms = mono_ms() + COMPRESS_RETRY_MS;
-	while (a->failed_jobs) {
-		struct compress_job *job = a->failed_jobs;
-
-		a->failed_jobs = job->next;
-		job->next = NULL;
-		*a->jobs_tail = job;
-		a->jobs_tail = &job->next;
-		pthread_cond_signal(&a->cond);
-	}
-	pthread_mutex_unlock(&a->lock);
-}
-
-static int queue_compress(struct sl_audit *a, const char *name)
-{
-	size_t n = strlen(name) + 1;
-	struct compress_job *job = malloc(sizeof(*job) + n);
-	sigset_t all, old;
-	int err = 0;
-
-	if (!job)
-		return -ENOMEM;
-	job->next = NULL;
-	memcpy(job->name, name, n);
-	pthread_mutex_lock(&a->lock);
-	if (!a->worker_running) {
-		/* signals belong to the caller's thread */
-		sigfillset(&all);
-		pthread_sigmask(SIG_SETMASK, &all, &old);
-		err = -pthread_create(&a->worker, NULL, worker_main, a);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		a->worker_running = !err;
-	}
-	if (!err) {
-		*a->jobs_tail = job;
-		a->jobs_tail = &job->next;
-		pthread_cond_signal(&a->cond);
-	}
-	pthread_mutex_unlock(&a->lock);
-	if (err)
-		free(job);
-	return err;
-}
-
 /* ---- segments ---- */
 
-static int set_begin_info(struct sl_audit *a, json_t *info)
+int sl_aw_set_begin_info(struct sl_audit *a, json_t *info)
 {
 	if (!info)
 		return -ENOMEM;
@@ -1277,7 +953,7 @@ static int close_segment(struct sl_audit *a)
 	json_t *info, *rec;
 	int err;
 
-	seg_name(name, sizeof(name), a->seg_first, "");
+	sl_aw_seg_name(name, sizeof(name), a->seg_first, "");
 	info = json_pack("{s:s, s:s}", "reason", "rotate", "prev_segment", name);
 	close_it = calloc(1, sizeof(*close_it));
 	if (!info || !close_it) {
@@ -1303,7 +979,7 @@ static int close_segment(struct sl_audit *a)
 	enqueue(a, close_it);
 	a->need_close = false;
 	a->seg_bytes = 0;
-	return set_begin_info(a, info);
+	return sl_aw_set_begin_info(a, info);
 fail:
 	json_decref(info);
 	free(close_it);
@@ -1347,7 +1023,7 @@ out:
 }
 
 /* before a record: close, rotate and begin segments as needed (queued) */
-static int prepare(struct sl_audit *a)
+int sl_aw_prepare(struct sl_audit *a)
 {
 	int err;
 
@@ -1384,7 +1060,7 @@ int sl_audit_append(struct sl_audit *a, json_t *rec, char **line_out, uint64_t *
 
 	if (!a || !json_is_object(rec))
 		return -EINVAL;
-	err = prepare(a);
+	err = sl_aw_prepare(a);
 	if (!err)
 		err = build_item(a, rec, true, false, &it, hash);
 	if (err == -EINVAL)
@@ -1413,7 +1089,7 @@ int sl_audit_append(struct sl_audit *a, json_t *rec, char **line_out, uint64_t *
 		*line_out = copy;
 	/* while failing, sl_audit_tick() retries; otherwise write now */
 	if (!a->failing) {
-		err = run_queue(a);
+		err = sl_aw_run_queue(a);
 		if (err)
 			note_failure(a, err);
 	}
@@ -1429,17 +1105,17 @@ int sl_audit_retry(struct sl_audit *a)
 	if (a->head || a->drop.records || a->failing)
 		err = settle(a);
 	if (!err)
-		compress_retry_now(a);
+		sl_aw_compress_retry_now(a);
 	return err;
 }
 
 uint64_t sl_audit_drain(struct sl_audit *a, unsigned int timeout_ms)
 {
-	uint64_t deadline = mono_ms() + timeout_ms;
+	uint64_t deadline = sl_aw_mono_ms() + timeout_ms;
 
 	if (!a)
 		return 0;
-	while (sl_audit_retry(a) && mono_ms() < deadline) {
+	while (sl_audit_retry(a) && sl_aw_mono_ms() < deadline) {
 		struct timespec ts = {0, RETRY_MIN_MS * 1000000L};
 
 		nanosleep(&ts, NULL);
@@ -1520,7 +1196,7 @@ int sl_audit_flush(struct sl_audit *a)
 	if (a->fd >= 0 && a->io.fdatasync(a->fd))
 		return -errno;
 	a->dirty = false;
-	a->last_sync_ms = mono_ms();
+	a->last_sync_ms = sl_aw_mono_ms();
 	return 0;
 }
 
@@ -1531,7 +1207,7 @@ int sl_audit_tick(struct sl_audit *a)
 
 	if (!a)
 		return -EINVAL;
-	now = mono_ms();
+	now = sl_aw_mono_ms();
 	if ((a->head || a->drop.records || a->failing) && now >= a->next_retry_ms)
 		settle(a);
 	if (a->fsync_mode == SL_FSYNC_BATCH && a->dirty && now - a->last_sync_ms >= a->interval_ms)
@@ -1541,7 +1217,7 @@ int sl_audit_tick(struct sl_audit *a)
 	a->worker_err = 0;
 	pthread_mutex_unlock(&a->lock);
 	if (!a->failing && now >= a->next_compress_retry_ms)
-		compress_retry_now(a);
+		sl_aw_compress_retry_now(a);
 	return err ? err : werr;
 }
 
@@ -1604,398 +1280,4 @@ void sl_audit_close(struct sl_audit *a)
 	free(a->dir);
 	free(a->path);
 	free(a);
-}
-
-/* ---- opening: resume an existing log ---- */
-
-struct last_rec {
-	bool found;
-	uint64_t seq;
-	uint8_t hash[SL_AUDIT_HASH_LEN];
-	bool is_end; /* a segment_end */
-};
-
-/* parse a complete line into seq/hash/type; 0 or -EINVAL with why */
-static int parse_line(char *line, size_t len, struct last_rec *lr, char *why, size_t whylen)
-{
-	const char *cut_why;
-	json_t *obj = NULL;
-	size_t blen;
-	int err;
-
-	err = sl_audit_cut_hash(line, len, &blen, lr->hash, &cut_why);
-	if (err) {
-		snprintf(why, whylen, "%s", cut_why);
-		return err;
-	}
-	err = sl_audit_parse_body(line, blen, &obj, &lr->seq, why, whylen);
-	if (err)
-		return err;
-	lr->is_end = !strcmp(json_string_value(json_object_get(obj, "type")) ?: "", "segment_end");
-	lr->found = true;
-	json_decref(obj);
-	return 0;
-}
-
-/* the last complete, well-formed record of a (plain or gz) file */
-static int scan_last_good(int dirfd, const char *name, struct last_rec *out, uint64_t *first_seq)
-{
-	struct sl_lines *r = NULL;
-	struct last_rec lr = {0};
-	char why[256];
-	char *line;
-	size_t len;
-	bool nl;
-	int err;
-
-	err = sl_lines_openat(dirfd, name, &r);
-	if (err)
-		return err;
-	while ((err = sl_lines_next(r, &line, &len, &nl)) == 1) {
-		struct last_rec cur = {0};
-
-		if (nl && !parse_line(line, len, &cur, why, sizeof(why))) {
-			if (first_seq && !lr.found)
-				*first_seq = cur.seq;
-			lr = cur;
-		}
-	}
-	sl_lines_close(r);
-	if (err < 0 && err != -EMSGSIZE)
-		return err;
-	*out = lr;
-	return 0;
-}
-
-/* read [off, off+len) fully */
-static int pread_all(int fd, char *buf, size_t len, off_t off)
-{
-	while (len) {
-		ssize_t n = pread(fd, buf, len, off);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EIO;
-		buf += n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return 0;
-}
-
-/* the last line of a plain file (size > 0), without reading all of it */
-static int read_last_line(int fd, uint64_t size, char **out, size_t *out_len, bool *nl)
-{
-	uint64_t end, start, pos;
-	char c, chunk[4096];
-	char *buf;
-	int err;
-
-	err = pread_all(fd, &c, 1, (off_t)(size - 1));
-	if (err)
-		return err;
-	*nl = c == '\n';
-	end = *nl ? size - 1 : size;
-	start = 0;
-	for (pos = end; pos > 0 && start == 0;) {
-		size_t n = pos > sizeof(chunk) ? sizeof(chunk) : (size_t)pos;
-
-		if (end - pos > SL_AUDIT_LINE_MAX)
-			return -EMSGSIZE;
-		pos -= n;
-		err = pread_all(fd, chunk, n, (off_t)pos);
-		if (err)
-			return err;
-		for (size_t i = n; i > 0; i--) {
-			if (chunk[i - 1] == '\n') {
-				start = pos + i;
-				break;
-			}
-		}
-	}
-	buf = malloc(end - start + 1);
-	if (!buf)
-		return -ENOMEM;
-	err = pread_all(fd, buf, end - start, (off_t)start);
-	if (err) {
-		free(buf);
-		return err;
-	}
-	buf[end - start] = '\0';
-	*out = buf;
-	*out_len = end - start;
-	return 0;
-}
-
-/*
- * Clean up after an earlier run: remove stale .tmp files, queue the plain
- * closed segments for compression (when its .gz exists too, an earlier run
- * stopped between rename and unlink: the worker removes the plain file once
- * the two compare equal). Find the newest closed segment.
- */
-static int scan_dir(struct sl_audit *a, char *latest, size_t latest_len)
-{
-	char **todo = NULL;
-	size_t ntodo = 0;
-	uint64_t best = 0;
-	struct dirent *de;
-	bool have = false;
-	DIR *d;
-	int fd, err = 0;
-
-	fd = openat(a->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	latest[0] = '\0';
-	while ((de = readdir(d))) {
-		uint64_t seq;
-
-		if (!strncmp(de->d_name, "audit-", 6) && has_suffix(de->d_name, TMP_SUFFIX)) {
-			unlinkat(a->dirfd, de->d_name, 0);
-			continue;
-		}
-		if (sl_audit_name_seq(de->d_name, &seq) || !sl_audit_is_segment_name(de->d_name))
-			continue;
-		if (is_closed_plain_name(de->d_name)) {
-			char **v = realloc(todo, (ntodo + 1) * sizeof(*todo));
-
-			if (!v || !(v[ntodo] = strdup(de->d_name))) {
-				todo = v ? v : todo;
-				err = -ENOMEM;
-				break;
-			}
-			todo = v;
-			ntodo++;
-		}
-		if (!have || seq > best) {
-			best = seq;
-			have = true;
-			snprintf(latest, latest_len, "%s", de->d_name);
-		}
-	}
-	closedir(d);
-	/* only now: the worker's .tmp files must not meet the clean-up above */
-	for (size_t i = 0; i < ntodo; i++) {
-		if (!err)
-			err = queue_compress(a, todo[i]);
-		free(todo[i]);
-	}
-	free(todo);
-	return err;
-}
-
-/* chain state from the newest closed segment (or a brand-new log) */
-static int chain_from_closed(struct sl_audit *a, const char *latest)
-{
-	struct last_rec lr;
-	int err;
-
-	a->seq = 0;
-	memset(a->hash, 0, sizeof(a->hash));
-	if (!latest[0])
-		return 0;
-	err = scan_last_good(a->dirfd, latest, &lr, NULL);
-	if (err == -ENOENT && !sl_audit_is_gz_name(latest)) {
-		/* compressed meanwhile: the .gz is renamed in before the unlink */
-		char gzname[NAME_MAX + 8];
-
-		snprintf(gzname, sizeof(gzname), "%s" GZ_SUFFIX, latest);
-		err = scan_last_good(a->dirfd, gzname, &lr, NULL);
-	}
-	if (err)
-		return err;
-	if (!lr.found) {
-		log_debug("audit: no record in '%s' to continue the chain from", latest);
-		return -EBADMSG;
-	}
-	a->seq = lr.seq;
-	memcpy(a->hash, lr.hash, sizeof(a->hash));
-	return 0;
-}
-
-/* audit.jsonl has a damaged tail: keep it as it is, under another name */
-static int rotate_out_damaged(struct sl_audit *a, const char *latest, const char *damage,
-			      uint64_t first_seq)
-{
-	char name[NAME_MAX + 1];
-	struct last_rec lr;
-	json_t *info;
-	int err;
-
-	err = scan_last_good(a->dirfd, SL_AUDIT_CURRENT, &lr, first_seq ? NULL : &first_seq);
-	if (err)
-		return err;
-	if (lr.found) {
-		a->seq = lr.seq;
-		memcpy(a->hash, lr.hash, sizeof(a->hash));
-	} else {
-		err = chain_from_closed(a, latest);
-		if (err)
-			return err;
-	}
-	if (!first_seq)
-		first_seq = a->seq + 1;
-	for (int i = 0;; i++) {
-		char tag[32];
-
-		if (i)
-			snprintf(tag, sizeof(tag), "%s-%d", SL_AUDIT_DAMAGED_TAG, i);
-		else
-			snprintf(tag, sizeof(tag), "%s", SL_AUDIT_DAMAGED_TAG);
-		seg_name(name, sizeof(name), first_seq, tag);
-		if (!renameat2(a->dirfd, SL_AUDIT_CURRENT, a->dirfd, name, RENAME_NOREPLACE))
-			break;
-		if (errno != EEXIST || i >= 100)
-			return -errno;
-	}
-	log_debug("audit: '%s/%s' is damaged (%s), kept as '%s'", a->dir, SL_AUDIT_CURRENT, damage,
-		  name);
-	err = sync_dir(a);
-	if (err)
-		return err;
-	info = json_pack("{s:s, s:s, s:s, s:I}", "reason", "damaged", "damaged_segment", name,
-			 "damage", damage, "last_good_seq", (json_int_t)a->seq);
-	return set_begin_info(a, info);
-}
-
-static int resume(struct sl_audit *a, const char *latest)
-{
-	_cleanup_close_ int fd = -1;
-	struct last_rec first = {0}, last = {0};
-	char damage[512] = "", why[256];
-	struct sl_lines *r = NULL;
-	char *line = NULL;
-	struct stat st;
-	size_t len;
-	bool nl;
-	int err;
-
-	fd = openat(a->dirfd, SL_AUDIT_CURRENT, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && errno != ENOENT)
-		return -errno;
-	if (fd >= 0 && fstat(fd, &st))
-		return -errno;
-	if (fd < 0 || st.st_size == 0) {
-		err = chain_from_closed(a, latest);
-		if (err)
-			return err;
-		if (a->seq)
-			return set_begin_info(a, json_pack("{s:s, s:s}", "reason", "continue",
-							   "prev_segment", latest));
-		return set_begin_info(a, json_pack("{s:s}", "reason", "new"));
-	}
-
-	/* the first record: the segment's first seq */
-	err = sl_lines_openat(a->dirfd, SL_AUDIT_CURRENT, &r);
-	if (err)
-		return err;
-	err = sl_lines_next(r, &line, &len, &nl);
-	if (err == 1 && nl && !parse_line(line, len, &first, why, sizeof(why)))
-		err = 0;
-	else if (err >= 0 || err == -EMSGSIZE) {
-		snprintf(damage, sizeof(damage), "line 1 is not a complete record");
-		err = 0;
-	}
-	sl_lines_close(r);
-	if (err < 0)
-		return err;
-
-	/* the last record: where the chain stands */
-	if (!damage[0]) {
-		err = read_last_line(fd, (uint64_t)st.st_size, &line, &len, &nl);
-		if (err)
-			return err;
-		if (!nl)
-			snprintf(damage, sizeof(damage),
-				 "partial last line: %zu bytes without a newline", len);
-		else if (parse_line(line, len, &last, why, sizeof(why)))
-			snprintf(damage, sizeof(damage), "last line is not a record: %s", why);
-		free(line);
-	}
-	if (damage[0])
-		return rotate_out_damaged(a, latest, damage, first.found ? first.seq : 0);
-
-	a->seq = last.seq;
-	memcpy(a->hash, last.hash, sizeof(a->hash));
-	a->seg_first = first.seq;
-	a->seg_bytes = (uint64_t)st.st_size;
-	if (last.is_end) {
-		/* closed but not rotated yet */
-		a->need_close = true;
-		return 0;
-	}
-	a->fd = openat(a->dirfd, SL_AUDIT_CURRENT, O_WRONLY | O_APPEND | O_CLOEXEC);
-	if (a->fd < 0)
-		return -errno;
-	a->size = (uint64_t)st.st_size;
-	return 0;
-}
-
-int sl_audit_open(const struct sl_audit_opts *opts, struct sl_audit **out)
-{
-	char latest[NAME_MAX + 1];
-	struct sl_audit *a;
-	int err;
-
-	if (!opts || !opts->dir || !opts->dir[0] || !out || opts->fsync_mode < SL_FSYNC_ALWAYS ||
-	    opts->fsync_mode > SL_FSYNC_NONE)
-		return -EINVAL;
-	a = calloc(1, sizeof(*a));
-	if (!a)
-		return -ENOMEM;
-	a->fd = -1;
-	a->dirfd = -1;
-	a->rotate_bytes = opts->rotate_bytes;
-	a->fsync_mode = opts->fsync_mode;
-	a->interval_ms = opts->fsync_interval_ms ? opts->fsync_interval_ms : DEFAULT_INTERVAL_MS;
-	a->last_sync_ms = mono_ms();
-	a->jobs_tail = &a->jobs;
-	a->tail = &a->head;
-	a->io = real_io;
-	a->next_compress_retry_ms = mono_ms() + COMPRESS_RETRY_MS;
-	sl_audit_set_buffer_limit(a, opts->buffer_bytes);
-	a->dropped_types = json_object();
-	pthread_mutex_init(&a->lock, NULL);
-	pthread_cond_init(&a->cond, NULL);
-	a->dir = strdup(opts->dir);
-	if (!a->dir || asprintf(&a->path, "%s/%s", opts->dir, SL_AUDIT_CURRENT) < 0) {
-		a->path = NULL;
-		err = -ENOMEM;
-		goto fail;
-	}
-	err = sl_mkdir_p(opts->dir, 0700);
-	if (err)
-		goto fail;
-	a->dirfd = open(opts->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (a->dirfd < 0) {
-		err = -errno;
-		goto fail;
-	}
-	err = scan_dir(a, latest, sizeof(latest));
-	if (!err)
-		err = resume(a, latest);
-	a->written_seq = a->seq;
-	/* a new segment, a rotation left half done: written now or refused */
-	if (!err)
-		err = prepare(a);
-	if (!err)
-		err = run_queue(a);
-	if (err)
-		goto fail;
-	*out = a;
-	return 0;
-fail:
-	log_debug("audit: open '%s': %s", opts->dir, strerror(-err));
-	sl_audit_close(a);
-	return err;
 }

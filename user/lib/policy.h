@@ -355,9 +355,12 @@ void sl_policy_fingerprint_str(const void *value, size_t len, char out[SL_POLICY
 void sl_policy_sha256_str(const uint8_t sha256[32], char out[SL_POLICY_FP_STR_SIZE]);
 
 /* ---- lookups (user-space reference semantics of the labels) ---- */
+/* one table of names each (policy_names.c); "?" for a value out of range */
 const char *sl_policy_mode_name(uint32_t mode);
 const char *sl_policy_channel_name(uint32_t chan);
 const char *sl_policy_action_name(uint32_t action);
+/* "in_scope", "outside_scope", "unknown" for one SL_TARGET_* bit, else "?" */
+const char *sl_policy_target_class_name(uint32_t cls);
 /* environment id for a name, or -ENOENT */
 int sl_policy_env_id(const struct sl_policy *p, const char *name);
 /* name for an id; "unknown" for 0, NULL if out of range */

@@ -12,6 +12,7 @@
 #include <sys/sysmacros.h>
 
 #include "policy_inodes.h"
+#include "scopelock_abi.h"
 
 struct ivec {
 	struct sl_cinode *v;
@@ -27,7 +28,7 @@ static int add(struct ivec *iv, const char *path, uint64_t env)
 		return 0; /* not there (now): the path label still applies */
 	for (uint32_t i = 0; i < iv->n; i++) {
 		if (iv->v[i].ino == (uint64_t)st.st_ino &&
-		    iv->v[i].dev == ((major(st.st_dev) << 20) | minor(st.st_dev))) {
+		    iv->v[i].dev == SL_KDEV(major(st.st_dev), minor(st.st_dev))) {
 			iv->v[i].env |= env;
 			return 0;
 		}
@@ -47,7 +48,7 @@ static int add(struct ivec *iv, const char *path, uint64_t env)
 	}
 	iv->v[iv->n++] = (struct sl_cinode){
 	    .ino = (uint64_t)st.st_ino,
-	    .dev = (uint32_t)((major(st.st_dev) << 20) | minor(st.st_dev)),
+	    .dev = SL_KDEV(major(st.st_dev), minor(st.st_dev)),
 	    .env = env,
 	};
 	return 0;

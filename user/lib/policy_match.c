@@ -13,22 +13,6 @@
 #include "policy.h"
 #include "scopelock_decide.h"
 
-#define SL_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-
-/* one decision model: the user-space names of the kernel's values */
-_Static_assert(SL_TARGET_IN_SCOPE == SL_KTGT_IN_SCOPE && SL_TARGET_OUTSIDE == SL_KTGT_OUTSIDE &&
-		   SL_TARGET_UNKNOWN == SL_KTGT_UNKNOWN,
-	       "target classes");
-_Static_assert((int)SL_ACT_LOG == (int)SL_KACT_LOG && (int)SL_ACT_ALERT == (int)SL_KACT_ALERT &&
-		   (int)SL_ACT_DENY == (int)SL_KACT_DENY &&
-		   (int)SL_ACT_FREEZE == (int)SL_KACT_FREEZE &&
-		   (int)SL_ACT_KILL == (int)SL_KACT_KILL,
-	       "actions");
-_Static_assert((int)SL_CHAN_EXEC == (int)SL_KCH_EXEC && (int)SL_CHAN_TLS == (int)SL_KCH_TLS &&
-		   (int)SL_CHAN_CONNECT == (int)SL_KCH_CONNECT &&
-		   (int)SL_CHAN_OPEN == (int)SL_KCH_OPEN,
-	       "channels");
-
 static bool contains(const uint8_t *h, size_t hl, const uint8_t *n, size_t nl, bool icase)
 {
 	if (nl == 0)

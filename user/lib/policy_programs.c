@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "policy_programs.h"
+#include "scopelock_abi.h"
 
 static bool name_byte(uint8_t b)
 {
@@ -117,7 +118,7 @@ int sl_policy_resolve_programs(const struct sl_policy *p, struct sl_cprogram **o
 		/* found, but not NAME's own file: known by its name only */
 		if (!found || !own_file(name, real, &st))
 			continue;
-		dev = (uint32_t)((major(st.st_dev) << 20) | minor(st.st_dev));
+		dev = SL_KDEV(major(st.st_dev), minor(st.st_dev));
 		for (uint32_t j = 0; j < cnt && !e; j++)
 			if (v[j].ino == (uint64_t)st.st_ino && v[j].dev == dev)
 				e = &v[j];

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "decode.h"
+#include "ingest_decode.h"
 
 static json_t *family_json(unsigned int family)
 {

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "decode.h"
+#include "ingest_decode.h"
 #include "jsonbytes.h"
 
 static const char *const lib_names[] = {

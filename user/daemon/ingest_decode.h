@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
- * Ring buffer record -> audit record. The core (events.c) checks the common
+ * The ingest room's decoders (ingest.h is its door): ring buffer record ->
+ * audit record. The core (ingest.c) checks the common
  * header (size, op) and fills the common members ("type", "time", "session",
  * "pid", "tid", "uid", "comm", "exec_id"); a decoder adds the members of its
  * op. Decoders must check every length against len and return -EBADMSG for a
@@ -25,8 +26,5 @@ int sl_decode_net(const void *data, size_t len,
 		  json_t *rec); /* CONNECT, CONNECT_RESULT, UDP_SEND */
 int sl_decode_tls(const void *data, size_t len, json_t *rec); /* TLS_WRITE, TLS_READ */
 int sl_decode_exit(const void *data, size_t len, json_t *rec);
-
-/* "type" member for an op, NULL for an unknown op */
-const char *sl_op_type(unsigned int op);
 
 #endif

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "decode.h"
+#include "ingest_decode.h"
 #include "jsonbytes.h"
 
 static int set_errno(json_t *rec, int ret)

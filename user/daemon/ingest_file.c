@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "decode.h"
+#include "ingest_decode.h"
 #include "jsonbytes.h"
 
 /*
@@ -118,8 +118,8 @@ int sl_decode_open(const void *data, size_t len, json_t *rec)
 		err |= json_object_set_new(rec, "errno", json_integer(-e->ret));
 		err |= json_object_set_new(rec, "error", name ? json_string(name) : json_null());
 	} else {
-		/* kernel dev_t: MAJOR = dev >> 20, MINOR = dev & 0xfffff */
-		snprintf(dev, sizeof(dev), "%u:%u", e->dev >> 20, e->dev & 0xfffff);
+		/* the kernel's dev_t (scopelock_abi.h) */
+		snprintf(dev, sizeof(dev), "%u:%u", SL_KDEV_MAJOR(e->dev), SL_KDEV_MINOR(e->dev));
 		err |= sl_json_set_bytes(rec, "path", e->data, e->path_len);
 		err |= json_object_set_new(rec, "dev", json_string(dev));
 		err |= json_object_set_new(rec, "ino", json_integer((json_int_t)e->ino));

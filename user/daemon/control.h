@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * The control socket: a dispatch table of requests in the style of
+ * OpenSSH's monitor, each with the permission it needs (anyone; an
+ * identified peer outside every session; that and root or the policy's
+ * admin_group), each calling only other rooms' doors. The peer of a
+ * connection is established once, at accept (peer.h); every refused
+ * state-changing request is a control_refused alert. Tail clients get every
+ * record the journal writes (sl_control_broadcast, a journal hook).
+ */
+#ifndef SL_CONTROL_H
+#define SL_CONTROL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+#include <jansson.h>
+
+struct sl_control;
+struct sl_sessions;
+struct sl_verdicts;
+struct sl_policy_store;
+struct sl_journal;
+struct sl_kernel;
+struct sl_ingest;
+struct sl_guard;
+struct sl_confine;
+struct sl_tls;
+struct sl_features;
+
+struct sl_control_opts {
+	const char *socket_path;
+	const char *socket_group;  /* members may use the socket (mode 0660), or NULL */
+	const char *cgroup_parent; /* the session parent, relative to the v2 mount */
+	int epfd;		   /* clients are added with their struct as data.ptr */
+	struct timespec started;   /* CLOCK_REALTIME (status uptime) */
+	/* policy_reload: reload, record it, follow it up (main.c); 0 or -errno, *errors */
+	int (*reload)(void *ctx, const json_t *requester, char **errors);
+	void *reload_ctx;
+};
+
+/* the rooms requests reach (tls may be NULL) */
+struct sl_control_rooms {
+	struct sl_sessions *sessions;
+	struct sl_verdicts *verdicts;
+	struct sl_policy_store *store;
+	struct sl_journal *journal;
+	struct sl_kernel *kernel;
+	struct sl_ingest *ingest;
+	struct sl_guard *guard;
+	struct sl_confine *confine;
+	struct sl_tls *tls;
+	struct sl_features *features;
+};
+
+/* bind and listen (a live daemon on the socket is refused; a stale socket replaced) */
+int sl_control_listen(const struct sl_control_opts *o, const struct sl_control_rooms *r,
+		      struct sl_control **out);
+/* the listening socket, for the daemon's loop */
+int sl_control_fd(const struct sl_control *ctl);
+void sl_control_accept(struct sl_control *ctl);
+/* client: the epoll data.ptr of a client */
+void sl_control_client_event(struct sl_control *ctl, void *client, uint32_t events);
+/* a record's line to the tail clients (session: its session or NULL) */
+void sl_control_broadcast(struct sl_control *ctl, const char *line, size_t len,
+			  const char *session);
+/* close every client and the socket (removed); NULL-safe */
+void sl_control_close(struct sl_control *ctl);
+
+#endif

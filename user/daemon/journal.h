@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * The journal: the only writer of the audit log (user/lib/audit.h), the
+ * alerts file and syslog. Every record is redacted (no secret value of the
+ * policy in force reaches a file), stamped and chained; its line goes to the
+ * tail clients and into the recent lines `scopelock tail` shows. An
+ * alert-class record also goes to the alerts file, syslog and stderr.
+ */
+#ifndef SL_JOURNAL_H
+#define SL_JOURNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+struct sl_journal;
+struct sl_audit_opts;
+struct sl_audit_status;
+struct sl_policy_store;
+
+/* what others do with a record (registered by main.c) */
+struct sl_journal_hooks {
+	/* the record is in the log: its line (tail clients) */
+	void (*line)(void *ctx, const char *line, size_t len, const char *session);
+	/* after every append, written or not (the audit failure guard) */
+	void (*after)(void *ctx);
+	void *ctx;
+};
+
+/* open (or resume) the audit log; ps: the policy whose secrets are redacted */
+int sl_journal_open(const struct sl_audit_opts *o, struct sl_policy_store *ps,
+		    struct sl_journal **out);
+/* close the log and the alerts file; NULL-safe */
+void sl_journal_close(struct sl_journal *j);
+void sl_journal_set_hooks(struct sl_journal *j, const struct sl_journal_hooks *h);
+/* (re)open the alerts file the policy in force names (default: audit dir/alerts.jsonl) */
+int sl_journal_alerts_open(struct sl_journal *j);
+
+/* append a record ("time" added when missing); 0 or -errno (counted, logged) */
+int sl_journal_write(struct sl_journal *j, json_t *rec);
+/* an alert-class record: the audit log, the alerts file, syslog (summary);
+ * 0 or -EIO when it did not get into the chain */
+int sl_journal_alert(struct sl_journal *j, json_t *rec, const char *summary);
+/* is this line (of the log) an alert-class record? */
+bool sl_journal_line_is_alert(const char *line);
+/* the recent lines, oldest first: i < sl_journal_recent_count() */
+size_t sl_journal_recent_count(const struct sl_journal *j);
+const char *sl_journal_recent(const struct sl_journal *j, size_t i);
+
+/* records written, records that did not get into the chain */
+uint64_t sl_journal_records(const struct sl_journal *j);
+uint64_t sl_journal_errors(const struct sl_journal *j);
+const char *sl_journal_path(const struct sl_journal *j);
+uint64_t sl_journal_last_seq(const struct sl_journal *j);
+const char *sl_journal_alerts_path(const struct sl_journal *j);
+
+/* the timer: batched fsync, compression, retries (sl_audit_tick) */
+int sl_journal_tick(struct sl_journal *j);
+/* the log's health (sl_audit_get_status, sl_audit_status_json) */
+void sl_journal_status(const struct sl_journal *j, struct sl_audit_status *st);
+json_t *sl_journal_status_json(const struct sl_journal *j);
+void sl_journal_set_buffer_limit(struct sl_journal *j, uint64_t bytes);
+/* shutdown: last attempts to write what waits; says loudly what is lost */
+void sl_journal_drain(struct sl_journal *j, unsigned int timeout_ms);
+
+#endif

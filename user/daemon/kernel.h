@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * The kernel room: the only code of scopelockd that holds the BPF skeleton,
+ * its links and its maps. Start-up mounts what is missing, probes features,
+ * then open -> configure (rodata, map sizes, autoload) -> load -> attach;
+ * every other room reaches the kernel through the functions below (the
+ * session map, the held map, the policy slots, the program maps, the ring
+ * buffers' descriptors, the statistics, a program for the TLS uprobes).
+ */
+#ifndef SL_KERNEL_H
+#define SL_KERNEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "scopelock_abi.h"
+#include "scopelock_policy.h"
+
+struct sl_kernel;
+struct sl_features;
+struct sl_compiled_policy;
+struct sl_cinode;
+struct bpf_program;
+
+struct sl_kernel_opts {
+	uint32_t session_level; /* cgroup v2 level of the session cgroups */
+	int cg_parent_fd;	/* the session parent cgroup: cgroup programs attach there */
+	uint64_t ringbuf_size;	/* bytes of sl_events */
+	uint64_t argv_capture;
+	uint64_t tls_capture;
+	int verbose;
+	/* whether a rule that signals (kill, freeze) is in force (a feature's use) */
+	bool (*signals_used)(void *ctx);
+	void *signals_ctx;
+};
+
+/* mount bpffs and tracefs where they are missing */
+int sl_kernel_fs_prepare(void);
+/* probe (into f), open, configure, load and attach; 0 or -errno (logged) */
+int sl_kernel_start(const struct sl_kernel_opts *o, struct sl_features *f, struct sl_kernel **out);
+/* detach everything and unload; NULL-safe */
+void sl_kernel_stop(struct sl_kernel *k);
+
+/* the ring buffers: sl_events (bulk telemetry) and sl_verdicts */
+int sl_kernel_events_fd(const struct sl_kernel *k);
+int sl_kernel_verdicts_fd(const struct sl_kernel *k);
+/* a loaded program by name (the TLS room attaches the uprobes), or NULL */
+struct bpf_program *sl_kernel_program(const struct sl_kernel *k, const char *name);
+/* the per-CPU counters, summed */
+int sl_kernel_stats_read(const struct sl_kernel *k, uint64_t emitted[SL_OP_MAX],
+			 uint64_t loss[SL_LOSS_MAX][SL_OP_MAX]);
+
+/* the session map (key: session cgroup id); 0 or -errno */
+int sl_kernel_session_add(const struct sl_kernel *k, uint64_t cgroup_id,
+			  const struct sl_session_info *info);
+int sl_kernel_session_remove(const struct sl_kernel *k, uint64_t cgroup_id);
+int sl_kernel_session_get(const struct sl_kernel *k, uint64_t cgroup_id,
+			  struct sl_session_info *info);
+/* replace the value of a session in the map (BPF_EXIST) */
+int sl_kernel_session_put(const struct sl_kernel *k, uint64_t cgroup_id,
+			  const struct sl_session_info *info);
+/* sl_held: the session's egress is dropped while it is held */
+int sl_kernel_held_set(const struct sl_kernel *k, uint64_t cgroup_id, bool held);
+
+/* the policy maps (policy_maps.h on this kernel's maps) */
+int sl_kernel_policy_write(const struct sl_kernel *k, const struct sl_compiled_policy *c,
+			   uint32_t slot, uint32_t generation, char *err, size_t errlen);
+int sl_kernel_policy_write_inodes(const struct sl_kernel *k, uint32_t slot,
+				  const struct sl_cinode *v, uint32_t n);
+int sl_kernel_policy_flip(const struct sl_kernel *k, uint32_t slot, uint32_t generation);
+
+/* programs by the file that runs: slot's entries of sl_prog_ids and sl_prog_sizes removed */
+void sl_kernel_programs_clear(const struct sl_kernel *k, uint32_t slot);
+int sl_kernel_program_id_set(const struct sl_kernel *k, const struct sl_inode_key *key,
+			     const struct sl_prog_kw *kw);
+/* kw gets the words of a program of the same size already there, then is stored */
+int sl_kernel_program_size_add(const struct sl_kernel *k, const struct sl_size_key *key,
+			       struct sl_prog_kw *kw);
+/* the file is not a program (not held again under this generation while its change time
+ * stays ctime_ns) */
+int sl_kernel_program_seen(const struct sl_kernel *k, const struct sl_inode_key *key,
+			   uint64_t ctime_ns);
+
+#endif

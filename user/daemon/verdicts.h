@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * Verdicts: after the kernel decided. The kernel has already acted when a
+ * verdict record arrives (SIGKILL before the action, SIGSTOP and the
+ * session's egress dropped for a hold, EPERM for a connect). This room widens
+ * that to the session (cgroup.kill / cgroup.freeze), keeps the evidence
+ * (recent capture records), writes the alert with its evidence once the
+ * capture records that came before it have been read, and keeps the holds a
+ * person approves or denies.
+ */
+#ifndef SL_VERDICTS_H
+#define SL_VERDICTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "scopelock_abi.h"
+
+struct sl_verdicts;
+struct sl_sessions;
+struct sl_session;
+struct sl_kernel;
+struct sl_policy_store;
+struct sl_programs;
+struct sl_journal;
+
+int sl_verdicts_new(struct sl_sessions *ss, struct sl_kernel *k, struct sl_policy_store *ps,
+		    struct sl_programs *pr, struct sl_journal *j, struct sl_verdicts **out);
+/* holds forgotten (deny them first: sl_holds_deny_all), evidence released; NULL-safe */
+void sl_verdicts_free(struct sl_verdicts *vr);
+
+/* a capture record (rec) of h, kept for the evidence of a verdict that follows */
+void sl_verdicts_evidence_keep(struct sl_verdicts *vr, const struct sl_event_hdr *h, uint64_t conn,
+			       json_t *rec);
+/* act on a verdict record now; its alert is written by sl_verdicts_flush; -EBADMSG if short */
+int sl_verdicts_handle(struct sl_verdicts *vr, const void *data, size_t len);
+/* write the alerts of acted-on verdicts older than before_ns (UINT64_MAX: all) */
+void sl_verdicts_flush(struct sl_verdicts *vr, uint64_t before_ns);
+/* verdicts acted on whose alert is not written yet */
+size_t sl_verdicts_pending(const struct sl_verdicts *vr);
+
+/*
+ * A person decides a hold (approve: release the held call; deny: kill the
+ * session). who/requester: the control client (recorded). 0 or -errno with err.
+ */
+int sl_hold_decide(struct sl_verdicts *vr, const char *id, bool approve, const char *who,
+		   const json_t *requester, const char *reason, char *err, size_t errlen);
+/* the timer: deny the holds nobody decided in time */
+void sl_holds_tick(struct sl_verdicts *vr);
+/* shutdown: deny every pending hold */
+void sl_holds_deny_all(struct sl_verdicts *vr, const char *who, const char *reason);
+/* the alerts of the pending holds, with "expires_in_s" */
+json_t *sl_holds_json(struct sl_verdicts *vr);
+/* a hold (freeze verdict) waits for a person on this session */
+bool sl_verdicts_session_held(const struct sl_verdicts *vr, const char *session_id);
+/*
+ * `scopelock end`: kill the session (session_killed with by and requester)
+ * and deny its pending holds (hold_denied, same). 0 or -errno with err set.
+ */
+int sl_verdicts_end_session(struct sl_verdicts *vr, struct sl_session *s, const char *who,
+			    const json_t *requester, const char *reason, char *err, size_t errlen);
+
+#endif

@@ -114,5 +114,6 @@ rm -rf "$dir"
 mv "$new" "$dir"
 trap - EXIT
 rm -f "$errfile" "$dir/npm.log"
+rm -rf "$cache/npm-cache" # 260 MB of tarballs, not needed once installed
 say "installed in ${secs}s: $dir"
 echo "$dir"

@@ -7,6 +7,9 @@ Log line: {"seq", "time", "conn", "peer", "method", "path", "version",
 "headers" (lower-case names; repeated names joined by ", "), "body_len",
 "body_b64", "answer" (what the server did), plus what the role adds}.
 A connection that fails its TLS handshake is logged as {"ev": "tls_error"}.
+Every connection's ClientHello (peeked before the handshake) is logged as
+{"ev": "client_hello", "conn", "peer", "record_len", "sni", "alpn",
+"versions", "extensions", "ciphers"}: what the client's TLS stack offers.
 """
 
 import base64
@@ -36,6 +39,61 @@ class Log:
             rec = {"seq": _SEQ[0], "time": time.time(), **rec}
             self.f.write(json.dumps(rec) + "\n")
             self.f.flush()
+
+
+def parse_client_hello(data):
+    """The members of a TLS ClientHello (the first record a client sends)
+    that tell TLS stacks apart; None when data is not a whole ClientHello."""
+    if len(data) < 5 or data[0] != 0x16:
+        return None
+    rec_len = int.from_bytes(data[3:5], "big")
+    h = data[5:5 + rec_len]
+    if len(h) < rec_len or len(h) < 4 or h[0] != 1:
+        return None
+    i = 4 + 2 + 32
+    i += 1 + h[i]
+    n = int.from_bytes(h[i:i + 2], "big")
+    ciphers = n // 2
+    i += 2 + n
+    i += 1 + h[i]
+    end = i + 2 + int.from_bytes(h[i:i + 2], "big")
+    i += 2
+    out = {"record_len": rec_len, "sni": None, "alpn": [], "versions": [], "extensions": [],
+           "ciphers": ciphers}
+    while i + 4 <= end:
+        typ = int.from_bytes(h[i:i + 2], "big")
+        ln = int.from_bytes(h[i + 2:i + 4], "big")
+        ext = h[i + 4:i + 4 + ln]
+        out["extensions"].append(typ)
+        if typ == 0 and len(ext) > 5:
+            out["sni"] = ext[5:5 + int.from_bytes(ext[3:5], "big")].decode("ascii", "replace")
+        elif typ == 16 and len(ext) > 2:
+            j = 2
+            while j < len(ext):
+                out["alpn"].append(ext[j + 1:j + 1 + ext[j]].decode("ascii", "replace"))
+                j += 1 + ext[j]
+        elif typ == 43 and ext:
+            out["versions"] = ["%04x" % int.from_bytes(ext[k:k + 2], "big")
+                               for k in range(1, 1 + ext[0], 2)]
+        i += 4 + ln
+    return out
+
+
+def peek_client_hello(sock, timeout=2.0):
+    """Wait (bounded) for the whole first record without consuming it."""
+    deadline = time.monotonic() + timeout
+    data = b""
+    while time.monotonic() < deadline:
+        try:
+            data = sock.recv(16384, socket.MSG_PEEK)
+        except OSError:
+            return None
+        if not data:
+            return None
+        if len(data) >= 5 and len(data) >= 5 + int.from_bytes(data[3:5], "big"):
+            return parse_client_hello(data)
+        time.sleep(0.01)
+    return parse_client_hello(data)
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -139,7 +197,21 @@ class Server(http.server.ThreadingHTTPServer):
     def get_request(self):
         conn, addr = self.socket.accept()
         conn.settimeout(60)
-        return self.ctx.wrap_socket(conn, server_side=True, do_handshake_on_connect=False), addr
+        return conn, addr
+
+    def finish_request(self, request, client_address):
+        """In the connection's thread: log the ClientHello, then TLS."""
+        hello = peek_client_hello(request)
+        if hello:
+            self.log.write({"ev": "client_hello", "peer": list(client_address[:2]), **hello})
+        tls = self.ctx.wrap_socket(request, server_side=True, do_handshake_on_connect=False)
+        try:
+            self.RequestHandlerClass(tls, client_address, self)
+        finally:
+            try:
+                tls.close()
+            except OSError:
+                pass
 
     def handle_error(self, request, client_address):
         e = sys.exc_info()[1]

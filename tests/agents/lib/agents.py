@@ -87,10 +87,6 @@ def modules():
     return install_dir() / "node_modules"
 
 
-def versions():
-    return json.loads((install_dir() / "installed.json").read_text())
-
-
 # ---------------------------------------------------------------- isolation
 
 def private_netns(t):

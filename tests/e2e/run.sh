@@ -1,9 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 # scopelock end-to-end tests: real kernel, root, a real daemon per test.
-# usage: tests/e2e/run.sh [-k NAME_SUBSTRING]... [--keep] [--list]
+# usage: tests/e2e/run.sh [-k NAME_SUBSTRING]... [-j JOBS] [--keep] [--list] [--pending]
 # `make e2e` builds first and runs this. Installs the Debian packages of the
-# clients the tests drive when their binaries are missing.
+# clients the tests drive when their binaries are missing; the runner installs
+# the real agents (tests/agents/install.sh) when an agent test is selected.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 

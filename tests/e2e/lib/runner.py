@@ -1,7 +1,20 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
-"""Discover tests/e2e/test_*.py and tests/adversarial/*.py, run every test_*
-function with a fresh Ctx, print one line per test and a closing
-"N passed, N failed, N skipped". Exit status 1 if anything failed.
+"""Discover tests/e2e/test_*.py, tests/adversarial/*.py and
+tests/agents/test_*.py, run every test_* function with a fresh Ctx, print one
+line per test and a closing "N passed, N failed, N skipped". Exit status 1 if
+anything failed.
+
+The agent tests (tests/agents, named agents.<file>.<function>) drive the real
+agents that tests/agents/install.sh installs from npm. When any is selected,
+the runner runs install.sh first (a no-op when the pinned versions are
+installed; skipped when SL_AGENTS_INSTALL_TRIED=1, set by tools/run-tests.sh
+which ran it already). If the agents are still not installed, none of the
+agent tests runs and each one is reported as FAILED with install.sh's reason:
+never a silent skip.
+
+A test marked pending (fn.pending = REASON, tests/agents/lib/agents.py
+pending()) waits for work not done yet: it is listed as "PENDING name:
+REASON", not run and not counted, unless SL_E2E_PENDING=1 or --pending.
 
 An adversarial case (tests/adversarial/<case>.py, one case per file) declares
 EXPECT = "BLOCKED" or "DETECTED" and has one test_* function, which must call
@@ -9,7 +22,8 @@ harness.blocked(t, why) or harness.detected(t, why) after asserting the
 outcome; the case passes only when the outcome it reported is the one it
 expects.
 
-usage: runner.py [-k SUBSTRING]... [-j JOBS] [--keep] [--list] [--timeout SECONDS]
+usage: runner.py [-k SUBSTRING]... [-j JOBS] [--keep] [--list] [--pending]
+                 [--timeout SECONDS]
 """
 
 import argparse
@@ -27,6 +41,9 @@ import harness  # noqa: E402
 
 # adversarial cases share helpers (tests/adversarial/_*.py)
 sys.path.insert(1, str(harness.ADVERSARIAL))
+# the agent tests' helpers (tests/agents/lib)
+AGENTS = harness.REPO / "tests" / "agents"
+sys.path.insert(2, str(AGENTS / "lib"))
 
 
 class TestTimeout(Exception):
@@ -44,16 +61,18 @@ def _load(path, modname):
     return mod
 
 
-def discover(e2e_dir, adv_dir):
+def discover(e2e_dir, adv_dir, agents_dir=AGENTS):
     """(name, fn, timeout, expect) of every test; expect is None for e2e
-    tests, "BLOCKED" / "DETECTED" for adversarial cases."""
+    and agent tests, "BLOCKED" / "DETECTED" for adversarial cases."""
     tests = []
-    for path in sorted(e2e_dir.glob("test_*.py")):
-        mod = _load(path, path.stem)
-        for name in sorted(vars(mod)):
-            fn = getattr(mod, name)
-            if name.startswith("test_") and callable(fn):
-                tests.append((f"{path.stem}.{name}", fn, getattr(fn, "timeout", None), None))
+    for prefix, d in (("", e2e_dir), ("agents.", agents_dir)):
+        for path in sorted(d.glob("test_*.py")) if d.is_dir() else ():
+            mod = _load(path, prefix.replace(".", "_") + path.stem)
+            for name in sorted(vars(mod)):
+                fn = getattr(mod, name)
+                if name.startswith("test_") and callable(fn):
+                    tests.append((f"{prefix}{path.stem}.{name}", fn, getattr(fn, "timeout", None),
+                                  None))
     for path in sorted(adv_dir.glob("*.py")) if adv_dir.is_dir() else ():
         if path.name.startswith("_"):
             continue
@@ -67,6 +86,22 @@ def discover(e2e_dir, adv_dir):
         tests.append((f"adversarial.{path.stem}", fns[0], getattr(fns[0], "timeout", None),
                       expect))
     return tests
+
+
+def agents_problem(tests):
+    """When agent tests are selected: install the pinned agents unless the
+    test command did already (tools/run-tests.sh), then None if they are
+    installed, else why not."""
+    if not any(t[0].startswith("agents.") for t in tests):
+        return None
+    import agents  # tests/agents/lib
+    problem = agents.install_problem()
+    if problem and os.environ.get("SL_AGENTS_INSTALL_TRIED") != "1":
+        print("== installing the pinned agents (tests/agents/install.sh)", flush=True)
+        subprocess.run(["/bin/sh", str(agents.INSTALL)], stdout=subprocess.DEVNULL,
+                       stdin=subprocess.DEVNULL)
+        problem = agents.install_problem()
+    return problem
 
 
 def run_one(name, fn, tmo, expect, args):
@@ -167,6 +202,9 @@ def main():
     ap.add_argument("--timeout", type=int, default=int(os.environ.get("SL_E2E_TIMEOUT", "180")))
     ap.add_argument("-j", "--jobs", type=int, default=int(os.environ.get("SL_E2E_JOBS", "1")),
                     help="tests run at once (each in its own process); serial ones run alone")
+    ap.add_argument("--pending", action="store_true",
+                    default=os.environ.get("SL_E2E_PENDING") == "1",
+                    help="also run the tests marked pending (they fail until their work lands)")
     ap.add_argument("--one", help=argparse.SUPPRESS)
     args = ap.parse_args()
 
@@ -174,9 +212,16 @@ def main():
     if args.k:
         tests = [t for t in tests if any(k in t[0] for k in args.k)]
     if args.list:
-        for name, _, _, expect in tests:
-            print(name + (f" [{expect}]" if expect else ""))
+        for name, fn, _, expect in tests:
+            pend = getattr(fn, "pending", None)
+            print(name + (f" [{expect}]" if expect else "") + (f" [{pend}]" if pend else ""))
         return 0
+    pending = [t for t in tests if getattr(t[1], "pending", None)]
+    if not args.pending and not args.one:
+        tests = [t for t in tests if not getattr(t[1], "pending", None)]
+        for name, fn, *_ in pending:
+            print(f"PENDING {name}: {fn.pending} (not run; SL_E2E_PENDING=1 runs it)",
+                  flush=True)
 
     signal.signal(signal.SIGALRM, _alarm)
     if args.one:
@@ -185,10 +230,22 @@ def main():
             print(f"FAIL {args.one}: no such test")
             return 1
         return 0 if run_one(*match[0], args) != "FAIL" else 1
+    problem = agents_problem(tests)
+    not_run = {}
+    if problem:
+        not_run = {t[0]: "FAIL" for t in tests if t[0].startswith("agents.")}
+        bar = "=" * 78
+        print(f"{bar}\nFAILURE: the real agents are not installed, {len(not_run)} agent test(s) "
+              f"NOT RUN and counted as failed:\n  {problem}\n{bar}", flush=True)
+        for name in not_run:
+            print(f"FAIL {name} (0.0s): not run: the agents are not installed", flush=True)
+    runnable = [t for t in tests if t[0] not in not_run]
     if args.jobs > 1:
-        statuses = run_parallel(tests, args)
+        ran = run_parallel(runnable, args)
     else:
-        statuses = [run_one(*x, args) for x in tests]
+        ran = [run_one(*x, args) for x in runnable]
+    done = dict(zip([t[0] for t in runnable], ran), **not_run)
+    statuses = [done[t[0]] for t in tests]
     passed = statuses.count("PASS")
     failed = statuses.count("FAIL")
     skipped = statuses.count("SKIP")
@@ -196,6 +253,8 @@ def main():
 
     if failures:
         print("failed: " + " ".join(failures))
+    if pending and not args.pending:
+        print(f"pending, not run: {len(pending)} (SL_E2E_PENDING=1 runs them)")
     line = f"{passed} passed, {failed} failed"
     if skipped:
         line += f", {skipped} skipped"

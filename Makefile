@@ -22,7 +22,7 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-LIBS_PC := libbpf jansson yaml-0.1 zlib libcrypto libseccomp
+LIBS_PC := libbpf jansson yaml-0.1 zlib libcrypto libseccomp capstone
 PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
 PC_LIBS := $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null)
 
@@ -60,7 +60,7 @@ KTEST_BINS := $(OUTPUT)/tests/test_decide_kernel
 .DELETE_ON_ERROR:
 .PHONY: all clean install uninstall test unit ktest e2e vmlinux format format-check fuzz demo bench
 
-all: $(BIN)/scopelockd $(BIN)/scopelock ktest
+all: $(BIN)/scopelockd $(BIN)/scopelock $(BIN)/tls-locate ktest
 
 $(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/tests $(BIN):
 	$(Q)mkdir -p $@
@@ -94,6 +94,16 @@ $(BIN)/scopelockd: $(DAEMON_OBJS) $(LIB) | $(BIN)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(BIN)/scopelock: $(CLI_OBJS) $(LIB) | $(BIN)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# tools/tls-offsets builds the TLS offset table with it
+$(OUTPUT)/tools/%.o: tools/%.c | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BIN)/tls-locate: $(OUTPUT)/tools/tls-locate.o $(LIB) | $(BIN)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 

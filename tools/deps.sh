@@ -5,7 +5,7 @@
 #   tools/deps.sh bench   test + the peer tools benchmarks compare against
 set -eu
 
-build="make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
+build="make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev libcapstone-dev
 libjansson-dev libyaml-dev libssl-dev libseccomp-dev"
 test="$build clang-format libcmocka-dev libclang-rt-14-dev curl git nodejs openssl python3 ca-certificates
 iproute2 procps golang-go"

@@ -100,8 +100,9 @@ static void print_text(const char *path, const struct sl_tls_located *r)
 		       f->retprobe_ok ? "" : ", entry probe only", f->evidence);
 	}
 	for (size_t i = 0; i < r->nrejects; i++)
-		printf("  rejected %s at 0x%" PRIx64 " (%s): %s\n", sl_tls_abi_name(r->rejects[i].abi),
-		       r->rejects[i].vaddr, sl_tls_how_name(r->rejects[i].how), r->rejects[i].why);
+		printf("  rejected %s at 0x%" PRIx64 " (%s): %s\n",
+		       sl_tls_abi_name(r->rejects[i].abi), r->rejects[i].vaddr,
+		       sl_tls_how_name(r->rejects[i].how), r->rejects[i].why);
 	if (r->reason[0])
 		printf("  not located: %s\n", r->reason);
 }
@@ -172,12 +173,16 @@ static int table_entry(int fd, const char *what, const struct sl_tls_located *r)
 		const struct sl_tls_func *f = &r->funcs[i];
 		uint8_t head[16];
 		ssize_t n = pread(fd, head, sizeof(head), (off_t)f->offset);
+		uint64_t caller;
 
 		if (n != (ssize_t)sizeof(head))
 			return n < 0 ? -errno : -EIO;
-		printf("\t\t{.abi = %s,\n\t\t .vaddr = 0x%" PRIx64 ",\n\t\t .head_len = 16,\n"
-		       "\t\t .head = {",
-		       abi_enum[f->abi], f->vaddr);
+		err = sl_tls_find_caller(fd, f->vaddr, &caller);
+		if (err)
+			return err;
+		printf("\t\t{.abi = %s,\n\t\t .vaddr = 0x%" PRIx64 ",\n\t\t .caller = 0x%" PRIx64
+		       ",\n\t\t .head_len = 16,\n\t\t .head = {",
+		       abi_enum[f->abi], f->vaddr, caller);
 		for (size_t k = 0; k < sizeof(head); k++)
 			printf("%s0x%02x", k ? ", " : "", head[k]);
 		printf("}},\n");

@@ -232,8 +232,8 @@ static int elf_view(struct tl_ctx *c, bool *ok)
 							      .off = ph.p_offset,
 							      .flags = ph.p_flags};
 		} else if (ph.p_type == PT_NOTE && !c->out->build_id[0]) {
-			Elf_Data *d = elf_getdata_rawchunk(elf, (int64_t)ph.p_offset,
-							   ph.p_filesz, ELF_T_NHDR);
+			Elf_Data *d = elf_getdata_rawchunk(elf, (int64_t)ph.p_offset, ph.p_filesz,
+							   ELF_T_NHDR);
 
 			note_build_id(d, c->out->build_id, sizeof(c->out->build_id));
 		}
@@ -413,8 +413,8 @@ static int scan_marks(struct tl_ctx *c)
 		if ((s->flags & PF_W) || (have_ro && (s->flags & PF_X)))
 			continue;
 		while (pos < s->filesz) {
-			size_t want = s->filesz - pos < TL_CHUNK ? (size_t)(s->filesz - pos)
-								 : TL_CHUNK;
+			size_t want =
+			    s->filesz - pos < TL_CHUNK ? (size_t)(s->filesz - pos) : TL_CHUNK;
 			size_t len = keep + want;
 			uint64_t base_va = s->vaddr + pos - keep;
 
@@ -431,7 +431,8 @@ static int scan_marks(struct tl_ctx *c)
 						mark_one(&c->marks, (int)k, buf, len, p,
 							 base_va + (uint64_t)(p - buf));
 					p++;
-					if (k != MK_SSL_LIB && k != MK_OPENSSL && k != MK_RUSTLS_PATH)
+					if (k != MK_SSL_LIB && k != MK_OPENSSL &&
+					    k != MK_RUSTLS_PATH)
 						break; /* one is enough */
 				}
 			}
@@ -493,6 +494,23 @@ static const struct sl_tls_table_entry *table_find(const struct tl_ctx *c,
 	return NULL;
 }
 
+/* 1 if caller is a call rel32 to va (in an executable segment), 0 if not, -errno */
+static int check_caller(const struct tl_ctx *c, uint64_t caller, uint64_t va)
+{
+	uint64_t off, avail;
+	uint8_t b[5];
+	int32_t rel;
+	int err;
+
+	if (tl_va2off(c, caller, true, &off, &avail) || avail < sizeof(b))
+		return 0;
+	err = tl_read(c, off, b, sizeof(b));
+	if (err)
+		return err;
+	memcpy(&rel, b + 1, sizeof(rel));
+	return b[0] == 0xe8 && caller + 5 + (uint64_t)(int64_t)rel == va;
+}
+
 /* validate and take the functions of a table entry; rejected ones are reported */
 static int table_apply(struct tl_ctx *c, const struct sl_tls_table_entry *e)
 {
@@ -522,6 +540,16 @@ static int table_apply(struct tl_ctx *c, const struct sl_tls_table_entry *e)
 				  f->head_len);
 			continue;
 		}
+		ret = check_caller(c, f->caller, f->vaddr);
+		if (ret < 0)
+			return ret;
+		if (!ret) {
+			tl_reject(c, f->abi, SL_TLS_HOW_TABLE, f->vaddr,
+				  "table: no call to it at the recorded call site 0x%llx: not an "
+				  "entry the program uses",
+				  (unsigned long long)f->caller);
+			continue;
+		}
 		ret = tl_bssl_validate(c, f->abi, f->vaddr, ev, sizeof(ev), why, sizeof(why));
 		if (ret < 0)
 			return ret;
@@ -536,6 +564,25 @@ static int table_apply(struct tl_ctx *c, const struct sl_tls_table_entry *e)
 }
 
 /* ------------------------------------------------------------------ API */
+
+int sl_tls_find_caller(int fd, uint64_t vaddr, uint64_t *caller)
+{
+	struct sl_tls_located o = {0};
+	struct tl_ctx c = {.fd = fd, .out = &o};
+	struct stat st;
+	bool ok;
+	int err;
+
+	if (fstat(fd, &st))
+		return -errno;
+	c.size = (uint64_t)st.st_size;
+	err = elf_view(&c, &ok);
+	if (err)
+		return err;
+	if (!ok)
+		return -ENOEXEC;
+	return tl_x86_find_caller(&c, vaddr, caller);
+}
 
 static uint64_t now_us(void)
 {
@@ -629,8 +676,7 @@ int sl_tls_locate(int fd, const char *path, const struct sl_tls_locate_opts *opt
 			 "where it has symbols, attach by name");
 		break;
 	case SL_TLS_IMPL_OTHER:
-		snprintf(o->reason, sizeof(o->reason), "%s: not instrumentable",
-			 o->impl_detail);
+		snprintf(o->reason, sizeof(o->reason), "%s: not instrumentable", o->impl_detail);
 		break;
 	case SL_TLS_IMPL_NONE:
 		snprintf(o->reason, sizeof(o->reason), "no TLS implementation found");

@@ -37,7 +37,8 @@
  * the program); the entry instruction is not a branch; the error sites above
  * are reached from it; the first three argument registers are read before
  * written (the OpenSSL ABI, not a signature changed by link-time
- * optimisation); for a table entry also the recorded first bytes.
+ * optimisation); a search candidate is a direct call target; for a table
+ * entry the recorded first bytes match and the recorded call site calls it.
  *
  * Library code: no logging above debug; all results are in the structure.
  */
@@ -87,8 +88,8 @@ enum sl_tls_how {
 struct sl_tls_func {
 	enum sl_tls_abi abi;
 	enum sl_tls_how how;
-	uint64_t vaddr;	 /* virtual address in the ELF */
-	uint64_t offset; /* file offset: the uprobe offset */
+	uint64_t vaddr;	  /* virtual address in the ELF */
+	uint64_t offset;  /* file offset: the uprobe offset */
 	bool retprobe_ok; /* a uretprobe may be placed (never on Go) */
 	/* identification and validation, e.g. "ssl_lib.cc reasons {66,111,215,226};
 	 * 2 direct callers; args rdi,rsi,rdx read; 41 insns decoded" */
@@ -124,6 +125,11 @@ struct sl_tls_located {
 struct sl_tls_table_func {
 	enum sl_tls_abi abi;
 	uint64_t vaddr;
+	/* one direct call site of the function (call rel32): checked to call
+	 * vaddr. What makes vaddr an entry where the program really enters: an
+	 * address one prefix byte into the true entry decodes as a function too
+	 * ("41 55" push r13 -> "55" push rbp), with the same structure. */
+	uint64_t caller;
 	uint8_t head_len; /* bytes of head recorded (<= 16) */
 	uint8_t head[16]; /* the function's first bytes, compared at validation */
 };
@@ -149,7 +155,7 @@ enum {
 };
 
 struct sl_tls_locate_opts {
-	unsigned int flags;		       /* SL_TLS_LOCATE_* */
+	unsigned int flags;			/* SL_TLS_LOCATE_* */
 	const struct sl_tls_table_entry *table; /* NULL: the compiled-in table */
 	size_t table_len;
 };
@@ -163,6 +169,13 @@ struct sl_tls_locate_opts {
  */
 int sl_tls_locate(int fd, const char *path, const struct sl_tls_locate_opts *opts,
 		  struct sl_tls_located *out);
+
+/*
+ * A direct call site (call rel32) of the function at vaddr in the executable
+ * segments of the ELF file on fd, for tools/tls-offsets. 0, -ENOENT (none),
+ * -errno.
+ */
+int sl_tls_find_caller(int fd, uint64_t vaddr, uint64_t *caller);
 
 const char *sl_tls_impl_name(enum sl_tls_impl impl); /* "boringssl", "go", ... */
 const char *sl_tls_abi_name(enum sl_tls_abi abi);    /* "SSL_write", ... */

@@ -177,8 +177,9 @@ int tl_go_locate(struct tl_ctx *c)
 			uint64_t off;
 			char ev[200], ins[80];
 
-			if (found[k] || strnlen(name, size - nbase - (uint64_t)nameoff) ==
-						size - nbase - (uint64_t)nameoff ||
+			if (found[k] ||
+			    strnlen(name, size - nbase - (uint64_t)nameoff) ==
+				size - nbase - (uint64_t)nameoff ||
 			    strcmp(name, go_funcs[k].name))
 				continue;
 			found[k] = true;
@@ -194,7 +195,10 @@ int tl_go_locate(struct tl_ctx *c)
 				continue;
 			}
 			snprintf(ev, sizeof(ev), "gopclntab (%s layout) names it; entry '%s'",
-				 ver == 118 ? "go1.18+" : ver == 116 ? "go1.16" : "go1.2", ins);
+				 ver == 118   ? "go1.18+"
+				 : ver == 116 ? "go1.16"
+					      : "go1.2",
+				 ins);
 			tl_add(c, go_funcs[k].abi, SL_TLS_HOW_GOPCLNTAB, entry, off, false, ev);
 		}
 	}

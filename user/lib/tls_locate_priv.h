@@ -20,10 +20,10 @@ struct tl_seg {
 
 /* what one pass over the read-only data found */
 struct tl_marks {
-	bool boringssl; /* "BoringSSL", "openssl_is_boringssl", ".../boringssl/ssl/" */
-	bool openssl;	/* "OpenSSL 1." / "OpenSSL 3." / libssl's TLS 1.3 cipher list */
-	bool rustls;	/* a cargo path "rustls-0.", or "rustls::" */
-	bool go_tls;	/* "crypto/tls." */
+	bool boringssl;	   /* "BoringSSL", "openssl_is_boringssl", ".../boringssl/ssl/" */
+	bool openssl;	   /* "OpenSSL 1." / "OpenSSL 3." / libssl's TLS 1.3 cipher list */
+	bool rustls;	   /* a cargo path "rustls-0.", or "rustls::" */
+	bool go_tls;	   /* "crypto/tls." */
 	const char *other; /* "mbed TLS", "wolfSSL", "LibreSSL" */
 	char bun[32];	   /* "Bun v1.3.13" */
 	char openssl_ver[24];
@@ -42,8 +42,8 @@ struct tl_ctx {
 	size_t nsegs;
 	/* sections, when the file has section headers (0 otherwise) */
 	uint64_t gopclntab_off, gopclntab_size;
-	bool go_sections; /* .go.buildinfo, .note.go.buildid or .gopclntab */
-	bool go_tls_funcs; /* .gopclntab names crypto/tls.(*Conn) functions */
+	bool go_sections;    /* .go.buildinfo, .note.go.buildid or .gopclntab */
+	bool go_tls_funcs;   /* .gopclntab names crypto/tls.(*Conn) functions */
 	uint64_t text_vaddr; /* .text, 0 if unknown */
 	struct tl_marks marks;
 	/* exec scan (search only): 16-byte aligned direct call targets */
@@ -69,6 +69,8 @@ bool tl_is_call_target(const struct tl_ctx *c, uint64_t va);
 /* tls_locate_x86.c: BoringSSL */
 /* scan the executable segments: refs to the ssl_lib strings, call targets */
 int tl_x86_scan(struct tl_ctx *c);
+/* the first call rel32 to va in the executable segments: 0 or -ENOENT */
+int tl_x86_find_caller(const struct tl_ctx *c, uint64_t va, uint64_t *caller);
 /* structural search over c->refs; adds functions or sets reason */
 int tl_bssl_search(struct tl_ctx *c);
 /*

@@ -247,8 +247,9 @@ int tl_x86_scan(struct tl_ctx *c)
 			size_t lim = s->filesz - pos < TL_SCAN_CHUNK ? (size_t)(s->filesz - pos)
 								     : TL_SCAN_CHUNK;
 			/* 15 bytes more: an instruction starting in this chunk */
-			size_t len = s->filesz - pos < TL_SCAN_CHUNK + 15 ? (size_t)(s->filesz - pos)
-									  : TL_SCAN_CHUNK + 15;
+			size_t len = s->filesz - pos < TL_SCAN_CHUNK + 15
+					 ? (size_t)(s->filesz - pos)
+					 : TL_SCAN_CHUNK + 15;
 
 			err = tl_read(c, s->off + pos, buf, len);
 			if (!err)
@@ -256,6 +257,43 @@ int tl_x86_scan(struct tl_ctx *c)
 		}
 	}
 out:
+	free(buf);
+	return err;
+}
+
+int tl_x86_find_caller(const struct tl_ctx *c, uint64_t va, uint64_t *caller)
+{
+	uint8_t *buf = malloc(TL_SCAN_CHUNK + 16);
+	int err = -ENOENT;
+
+	if (!buf)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->nsegs && err == -ENOENT; i++) {
+		const struct tl_seg *s = &c->segs[i];
+
+		if (!(s->flags & PF_X))
+			continue;
+		for (uint64_t pos = 0; pos < s->filesz && err == -ENOENT; pos += TL_SCAN_CHUNK) {
+			size_t len = s->filesz - pos < TL_SCAN_CHUNK + 4 ? (size_t)(s->filesz - pos)
+									 : TL_SCAN_CHUNK + 4;
+			int rerr = tl_read(c, s->off + pos, buf, len);
+
+			if (rerr) {
+				err = rerr;
+				break;
+			}
+			for (size_t k = 0; k + 5 <= len && k < TL_SCAN_CHUNK; k++) {
+				uint64_t here = s->vaddr + pos + k;
+
+				if (buf[k] == 0xe8 &&
+				    here + 5 + (uint64_t)(int64_t)rd32(buf + k + 1) == va) {
+					*caller = here;
+					err = 0;
+					break;
+				}
+			}
+		}
+	}
 	free(buf);
 	return err;
 }
@@ -476,7 +514,8 @@ static int descend(const struct tl_ctx *c, struct dec *d, struct tl_fn *f, size_
 				else
 					f->indcalls++;
 				if (tl_is_call_target(c, next)) {
-					ti->flags |= F_STOP; /* a noreturn call before the next function */
+					ti->flags |=
+					    F_STOP; /* a noreturn call before the next function */
 					break;
 				}
 				a = next;
@@ -485,14 +524,16 @@ static int descend(const struct tl_ctx *c, struct dec *d, struct tl_fn *f, size_
 			if (is_jmp && in->id == X86_INS_JMP) {
 				ti->flags |= F_STOP;
 				if (direct && t >= d->base && t - d->base < d->len &&
-				    (t == d->base || !tl_is_call_target(c, t)) && !push_addr(d, t)) {
+				    (t == d->base || !tl_is_call_target(c, t)) &&
+				    !push_addr(d, t)) {
 					snprintf(f->err, sizeof(f->err), "too many branches");
 					return -1;
 				}
 				break;
 			}
 			if (is_jmp) {
-				if (direct && t >= d->base && t - d->base < d->len && !push_addr(d, t)) {
+				if (direct && t >= d->base && t - d->base < d->len &&
+				    !push_addr(d, t)) {
 					snprintf(f->err, sizeof(f->err), "too many branches");
 					return -1;
 				}
@@ -758,7 +799,11 @@ static bool pred_handshake(const struct tl_fn *f)
 	return has_reason(f, R_CONNECTION_TYPE_NOT_SET);
 }
 
-enum { CK_NOT = 0, CK_YES = 1, CK_BAD = 2 };
+enum {
+	CK_NOT = 0,
+	CK_YES = 1,
+	CK_BAD = 2
+};
 
 /*
  * Is f the function abi names? CK_YES (evidence), CK_NOT its error sites are
@@ -977,8 +1022,9 @@ int tl_bssl_search(struct tl_ctx *c)
 			else if (ret == CK_BAD)
 				tl_reject(c, abi, SL_TLS_HOW_SEARCH, fns[k]->start, "%s", why);
 			else if (ret == CK_YES && abi == SL_TLS_ABI_SSL_WRITE_EX)
-				tl_reject(c, abi, SL_TLS_HOW_SEARCH, fns[k]->start,
-					  "SSL_write_ex-like (rcx read): not used, SSL_write wanted");
+				tl_reject(
+				    c, abi, SL_TLS_HOW_SEARCH, fns[k]->start,
+				    "SSL_write_ex-like (rcx read): not used, SSL_write wanted");
 			else if (ret == CK_YES && *nv < SL_ARRAY_SIZE(w)) {
 				v[*nv].va = fns[k]->start;
 				v[*nv].abi = abi;

@@ -199,7 +199,8 @@ static void test_table_entry_used(void **state)
 {
 	struct sl_tls_located probe, r;
 	struct sl_tls_table_entry e;
-	struct sl_tls_locate_opts o = {.flags = SL_TLS_LOCATE_NO_SEARCH, .table = &e, .table_len = 1};
+	struct sl_tls_locate_opts o = {
+	    .flags = SL_TLS_LOCATE_NO_SEARCH, .table = &e, .table_len = 1};
 	uint64_t wva = sym(FX("fake_bssl-nopie"), "SSL_write", NULL);
 	uint64_t rva = sym(FX("fake_bssl-nopie"), "SSL_read", NULL);
 
@@ -281,7 +282,8 @@ static void test_table_head_mismatch_rejected(void **state)
 {
 	struct sl_tls_located probe, r;
 	struct sl_tls_table_entry e;
-	struct sl_tls_locate_opts o = {.flags = SL_TLS_LOCATE_NO_SEARCH, .table = &e, .table_len = 1};
+	struct sl_tls_locate_opts o = {
+	    .flags = SL_TLS_LOCATE_NO_SEARCH, .table = &e, .table_len = 1};
 	uint64_t wva = sym(FX("fake_bssl-nopie"), "SSL_write", NULL);
 	uint64_t rva = sym(FX("fake_bssl-nopie"), "SSL_read", NULL);
 

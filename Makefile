@@ -22,7 +22,8 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-LIBS_PC := libbpf jansson yaml-0.1 zlib libcrypto libseccomp libnghttp2 libbrotlidec libzstd
+LIBS_PC := libbpf jansson yaml-0.1 zlib libcrypto libseccomp libnghttp2 libbrotlidec libzstd \
+	capstone
 PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
 PC_LIBS := $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null)
 
@@ -60,16 +61,23 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 UNIT_HELPER_SRCS := $(filter-out tests/unit/test_%.c,$(wildcard tests/unit/*.c))
 # tests compress what the request decoder decodes
 TEST_LDLIBS := $(shell $(PKG_CONFIG) --libs libbrotlienc 2>/dev/null)
+# small executables test_tls_locate analyses (stripped, non-PIE and PIE)
+FIXTURE_DIR := $(OUTPUT)/tests/fixtures
+FIXTURE_CFLAGS := -O2 -fno-reorder-blocks-and-partition -fcf-protection=none -Wno-unused-result
+FIXTURES := $(addprefix $(FIXTURE_DIR)/,fake_bssl-nopie fake_bssl-nopie.stripped \
+	fake_bssl-pie fake_bssl-pie.stripped fake_bssl-decoy fake_bssl-decoy.stripped \
+	fake_bssl-twin fake_bssl-twin.stripped fake_rustls.stripped plain.stripped)
 
 # kernel tests: test BPF programs run with BPF_PROG_TEST_RUN (root)
 KTEST_DIR := $(OUTPUT)/tests/kernel
 KTEST_BINS := $(OUTPUT)/tests/test_decide_kernel
 
 .DELETE_ON_ERROR:
+.SECONDARY: $(FIXTURES)
 .PHONY: all clean install uninstall test unit ktest e2e vmlinux format format-check depgraph fuzz \
 	demo bench reqdec-bench
 
-all: $(BIN)/scopelockd $(BIN)/scopelock ktest
+all: $(BIN)/scopelockd $(BIN)/scopelock $(BIN)/tls-locate ktest
 
 $(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/tests $(BIN):
 	$(Q)mkdir -p $@
@@ -111,9 +119,32 @@ $(BIN)/scopelock: $(CLI_OBJS) $(LIB) | $(BIN)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(OUTPUT)/tests/%: tests/unit/%.c $(UNIT_HELPER_SRCS) $(DLIB) $(LIB) | $(OUTPUT)/tests
+# tools/tls-offsets builds the TLS offset table with it
+$(OUTPUT)/tools/%.o: tools/%.c | $(OUTPUT)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(UNIT_HELPER_SRCS) $(DLIB) $(LIB) $(LDLIBS) $(TEST_LDLIBS) -lcmocka -o $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BIN)/tls-locate: $(OUTPUT)/tools/tls-locate.o $(LIB) | $(BIN)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUTPUT)/tests/%: tests/unit/%.c $(UNIT_HELPER_SRCS) $(DLIB) $(LIB) | $(OUTPUT)/tests $(FIXTURES)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit -DSL_TEST_FIXTURES='"$(abspath $(FIXTURE_DIR))"' $< \
+		$(UNIT_HELPER_SRCS) $(DLIB) $(LIB) $(LDLIBS) $(TEST_LDLIBS) -lcmocka -o $@
+
+$(FIXTURE_DIR)/fake_bssl-%: tests/unit/fixtures/fake_bssl.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(FIXTURE_CFLAGS) $(if $(filter pie%,$*),-fpie -pie,-fno-pie -no-pie) \
+		$(if $(filter decoy%,$*),-DDECOY) $(if $(filter twin%,$*),-DTWIN) \
+		$(if $(filter %.stripped,$*),-s) $< -o $@
+
+$(FIXTURE_DIR)/%.stripped: tests/unit/fixtures/%.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(FIXTURE_CFLAGS) -s $< -o $@
 
 $(KTEST_DIR)/%.bpf.o: tests/kernel/%.bpf.c $(BPF_HDRS) $(wildcard tests/kernel/*.h)
 	$(call msg,BPF,$@)
@@ -133,7 +164,7 @@ $(OUTPUT)/tests/test_decide_kernel: tests/kernel/test_decide_kernel.c $(KTEST_DI
 # built with `make`, run by the e2e suite (tests/e2e/test_decide_model.py)
 ktest: $(KTEST_BINS)
 
-unit: $(UNIT_BINS)
+unit: $(FIXTURES) $(UNIT_BINS)
 	$(Q)fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; exit $$fail
 
 e2e: all

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* Internals of tls_locate.c, tls_locate_x86.c and tls_locate_go.c. */
+#ifndef SL_TLS_LOCATE_PRIV_H
+#define SL_TLS_LOCATE_PRIV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tls_locate.h"
+
+#define TL_MAX_SEGS 32
+#define TL_MAX_TARGETS 8
+
+struct tl_seg {
+	uint64_t vaddr;
+	uint64_t filesz;
+	uint64_t off;
+	uint32_t flags; /* PF_X, PF_W, PF_R */
+};
+
+/* what one pass over the read-only data found */
+struct tl_marks {
+	bool boringssl;	   /* "BoringSSL", "openssl_is_boringssl", ".../boringssl/ssl/" */
+	bool openssl;	   /* "OpenSSL 1." / "OpenSSL 3." / libssl's TLS 1.3 cipher list */
+	bool rustls;	   /* a cargo path "rustls-0.", or "rustls::" */
+	bool go_tls;	   /* "crypto/tls." */
+	const char *other; /* "mbed TLS", "wolfSSL", "LibreSSL" */
+	char bun[32];	   /* "Bun v1.3.13" */
+	char openssl_ver[24];
+	char rustls_ver[24];
+	/* addresses of the strings that end in "ssl/ssl_lib.cc" (BoringSSL's __FILE__) */
+	uint64_t ssl_lib[TL_MAX_TARGETS];
+	size_t nssl_lib;
+};
+
+struct tl_ctx {
+	int fd;
+	const char *path;
+	uint64_t size;
+	bool pie;
+	struct tl_seg segs[TL_MAX_SEGS];
+	size_t nsegs;
+	/* sections, when the file has section headers (0 otherwise) */
+	uint64_t gopclntab_off, gopclntab_size;
+	bool go_sections;    /* .go.buildinfo, .note.go.buildid or .gopclntab */
+	bool go_tls_funcs;   /* .gopclntab names crypto/tls.(*Conn) functions */
+	uint64_t text_vaddr; /* .text, 0 if unknown */
+	struct tl_marks marks;
+	/* exec scan (search only): 16-byte aligned direct call targets */
+	uint64_t bm_base, bm_len; /* covered range of addresses */
+	uint64_t *callbm;	  /* bit (a - bm_base) / 16 */
+	uint64_t *refs;		  /* instructions that load an ssl_lib string */
+	size_t nrefs;
+	struct sl_tls_located *out;
+};
+
+/* exact pread of len bytes at off: 0, -EIO if short (file changed), -errno */
+int tl_read(const struct tl_ctx *c, uint64_t off, void *buf, size_t len);
+/* vaddr -> file offset through the PT_LOAD that holds it; exec: only PF_X
+ * segments; *avail: bytes of the segment from there. 0 or -ENOENT */
+int tl_va2off(const struct tl_ctx *c, uint64_t va, bool exec, uint64_t *off, uint64_t *avail);
+void tl_reject(struct tl_ctx *c, enum sl_tls_abi abi, enum sl_tls_how how, uint64_t va,
+	       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* append a located function (no-op when full) */
+void tl_add(struct tl_ctx *c, enum sl_tls_abi abi, enum sl_tls_how how, uint64_t va, uint64_t off,
+	    bool retprobe_ok, const char *evidence);
+bool tl_is_call_target(const struct tl_ctx *c, uint64_t va);
+
+/* tls_locate_x86.c: BoringSSL */
+/* scan the executable segments: refs to the ssl_lib strings, call targets */
+int tl_x86_scan(struct tl_ctx *c);
+/* the first call rel32 to va in the executable segments: 0 or -ENOENT */
+int tl_x86_find_caller(const struct tl_ctx *c, uint64_t va, uint64_t *caller);
+/* structural search over c->refs; adds functions or sets reason */
+int tl_bssl_search(struct tl_ctx *c);
+/*
+ * Validate one candidate: va must be abi's function (see tls_locate.h).
+ * Returns 1 valid (evidence filled), 0 invalid (why filled), -errno.
+ */
+int tl_bssl_validate(struct tl_ctx *c, enum sl_tls_abi abi, uint64_t va, char *evidence,
+		     size_t evlen, char *why, size_t whylen);
+
+/* tls_locate_go.c: crypto/tls.(*Conn).Write/Read from .gopclntab.
+ * 0 (functions added, or reason set) or -errno */
+int tl_go_locate(struct tl_ctx *c);
+
+#endif

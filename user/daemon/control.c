@@ -688,6 +688,10 @@ void sl_control_client_event(struct sl_control *ctl, void *client, uint32_t even
 {
 	struct sl_client *c = client;
 
+	/* marked dead meanwhile (e.g. by a broadcast): reaped after this round */
+	if (c->dead)
+		return;
+
 	if (events & EPOLLHUP)
 		c->gone = true;
 	if (events & EPOLLERR)
@@ -740,7 +744,10 @@ void sl_control_client_event(struct sl_control *ctl, void *client, uint32_t even
 		if (!c->gone)
 			break;
 	}
-	/* reap dead clients */
+}
+
+void sl_control_reap(struct sl_control *ctl)
+{
 	for (struct sl_client **pp = &ctl->clients; *pp;) {
 		struct sl_client *x = *pp;
 
@@ -753,12 +760,18 @@ void sl_control_client_event(struct sl_control *ctl, void *client, uint32_t even
 	}
 }
 
+/*
+ * Called from inside the handling of any client's request (its record is
+ * written, then broadcast): a client is only marked dead here, never freed,
+ * since its own batch may be the one being handled; sl_control_reap frees
+ * it after the round of events. Its descriptor is shut down: the peer sees
+ * the end at once.
+ */
 void sl_control_broadcast(struct sl_control *ctl, const char *line, size_t len, const char *session)
 {
-	for (struct sl_client **pp = &ctl->clients; *pp;) {
-		struct sl_client *c = *pp;
-
-		if (c->tail && (!c->session[0] || (session && !strcmp(session, c->session))) &&
+	for (struct sl_client *c = ctl->clients; c; c = c->next) {
+		if (!c->dead && c->tail &&
+		    (!c->session[0] || (session && !strcmp(session, c->session))) &&
 		    (!c->alerts_only || sl_journal_line_is_alert(line))) {
 			int err = sl_proto_send_raw(c->fd, line, len, MSG_DONTWAIT);
 
@@ -781,15 +794,11 @@ void sl_control_broadcast(struct sl_control *ctl, const char *line, size_t len, 
 					json_decref(m);
 				}
 				c->dead = true;
+				shutdown(c->fd, SHUT_RDWR);
 			} else if (err) {
 				c->dead = true;
+				shutdown(c->fd, SHUT_RDWR);
 			}
-		}
-		if (c->dead) {
-			*pp = c->next;
-			client_free(ctl, c);
-		} else {
-			pp = &c->next;
 		}
 	}
 }

@@ -59,8 +59,11 @@ int sl_control_listen(const struct sl_control_opts *o, const struct sl_control_r
 /* the listening socket, for the daemon's loop */
 int sl_control_fd(const struct sl_control *ctl);
 void sl_control_accept(struct sl_control *ctl);
-/* client: the epoll data.ptr of a client */
+/* client: the epoll data.ptr of a client; never frees a client (the same
+ * round of events may still name it) */
 void sl_control_client_event(struct sl_control *ctl, void *client, uint32_t events);
+/* free the clients marked dead; once per round of events, after all of them */
+void sl_control_reap(struct sl_control *ctl);
 /* a record's line to the tail clients (session: its session or NULL) */
 void sl_control_broadcast(struct sl_control *ctl, const char *line, size_t len,
 			  const char *session);

@@ -570,6 +570,8 @@ static int run_loop(struct sl_daemon *d)
 				break;
 			}
 		}
+		/* after the round: a client freed earlier could still be named in evs */
+		sl_control_reap(d->control);
 	}
 	return 0;
 }

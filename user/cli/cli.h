@@ -3,6 +3,8 @@
 #define SL_CLI_H
 
 #define SL_DEFAULT_SOCKET "/run/scopelock/scopelock.sock"
+/* scopelockd's default --checkpoint-key */
+#define SL_CLI_DEFAULT_CHECKPOINT_KEY "/var/lib/scopelock/checkpoint.key"
 
 struct sl_cli {
 	const char *socket_path; /* --socket, or SL_DEFAULT_SOCKET */
@@ -23,5 +25,6 @@ int cmd_policy(const struct sl_cli *cli, int argc, char **argv);
 int cmd_approve(const struct sl_cli *cli, int argc, char **argv);
 int cmd_deny(const struct sl_cli *cli, int argc, char **argv);
 int cmd_end(const struct sl_cli *cli, int argc, char **argv);
+int cmd_checkpoint_setup(const struct sl_cli *cli, int argc, char **argv);
 
 #endif

@@ -6,6 +6,7 @@
  * problem was found, 2 usage or I/O error, 3 verified but gap records say
  * records were lost (0 with --allow-gaps).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -14,13 +15,16 @@
 #include <jansson.h>
 
 #include "audit.h"
+#include "checkpoint.h"
 #include "cli.h"
 
 /* the chain verifies, but the writer stated that records were lost */
 #define EXIT_GAPS 3
 
 static const char verify_usage[] =
-    "Usage: scopelock verify [--json] [--quiet] [--allow-gaps] PATH...\n"
+    "Usage: scopelock verify [--json] [--quiet] [--allow-gaps]\n"
+    "                        [--checkpoints FILE (--verification-key KEY |\n"
+    "                         --verification-key-file FILE)] PATH...\n"
     "\n"
     "Verify the audit log: every record's sequence number and hash chain, across\n"
     "plain (.jsonl) and compressed (.jsonl.gz) segments. PATH is a segment file or\n"
@@ -35,16 +39,33 @@ static const char verify_usage[] =
     "printed, as are the periods in which the log could not be written\n"
     "(audit_failure / audit_resumed records, whose records were written later).\n"
     "\n"
+    "The chain alone shows clumsy edits. Someone who recomputes the hashes after\n"
+    "editing or deleting records, cuts the tail, or removes the oldest segments is\n"
+    "found by the checkpoints scopelockd seals with a forward-secure key\n"
+    "(scopelock checkpoint-setup): with --checkpoints, every checkpoint's seal is\n"
+    "checked with the verification key, then the record at each checkpoint's seq\n"
+    "must be in the log with the sealed hash. Check the copies syslog forwarded off\n"
+    "the host as well as the local file: whoever holds the host can remove the\n"
+    "newest lines of the local file (the epochs then end early), not forge them.\n"
+    "\n"
     "Options:\n"
     "  -j, --json        print the result as one JSON object\n"
     "  -q, --quiet       print nothing; the exit status tells\n"
     "      --allow-gaps  exit 0 for a chain that verifies even if it states that\n"
     "                    records were lost (the gaps are still printed)\n"
+    "      --checkpoints FILE\n"
+    "                    also check the log against these checkpoints (one JSON\n"
+    "                    line each: the checkpoints file, or lines from syslog)\n"
+    "      --verification-key KEY\n"
+    "                    the 64 hex digits scopelock checkpoint-setup printed\n"
+    "      --verification-key-file FILE\n"
+    "                    the same, read from FILE (keeps it out of ps and history)\n"
     "  -h, --help        show this help\n"
     "\n"
     "Exit status:\n"
     "  0  the chain verifies and no record was lost\n"
-    "  1  a problem was found (the first one is printed)\n"
+    "  1  a problem was found (the first one is printed), in the chain or\n"
+    "     against the checkpoints\n"
     "  2  usage or I/O error\n"
     "  3  the chain verifies, but gap records say records were lost\n"
     "     (0 with --allow-gaps)\n"
@@ -58,6 +79,11 @@ static const char verify_usage[] =
     "  scopelock verify --json /var/log/scopelock | jq .status\n"
     "  scopelock verify --quiet /var/log/scopelock || echo 'audit log damaged or incomplete'\n"
     "  scopelock verify /var/log/scopelock; [ $? = 3 ] && echo 'records were lost'\n"
+    "  scopelock verify --checkpoints /var/log/scopelock/checkpoints.jsonl \\\n"
+    "      --verification-key-file ~/scopelock-vk /var/log/scopelock\n"
+    "      the chain, and every checkpoint sealed since the key was created\n"
+    "  journalctl -o cat -t scopelockd | sed -n 's/^scopelock-checkpoint //p' > ck.jsonl\n"
+    "      the copies in the journal, to verify against\n"
     "  scopelock verify --allow-gaps --quiet /var/log/scopelock\n"
     "      exit 0 for an intact chain even if the disk filled up and records\n"
     "      were dropped\n";
@@ -128,7 +154,27 @@ static void print_notes(const struct sl_verify_result *res)
 	}
 }
 
-static int print_json(const struct sl_verify_result *res, int ret)
+static json_t *ckpt_json(const struct sl_ckpt_result *c)
+{
+	json_t *o =
+	    json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "status", sl_ckpt_problem_name(c->problem),
+		      "checkpoints", (json_int_t)c->checkpoints, "matched", (json_int_t)c->matched,
+		      "first_epoch", (json_int_t)c->first_epoch, "last_epoch",
+		      (json_int_t)c->last_epoch, "last_seq", (json_int_t)c->last_seq);
+
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "last_time", json_string(c->last_time));
+	if (c->problem != SL_CKPT_OK) {
+		json_object_set_new(o, "line", json_integer((json_int_t)c->line));
+		json_object_set_new(o, "epoch", json_integer((json_int_t)c->epoch));
+		json_object_set_new(o, "seq", json_integer((json_int_t)c->seq));
+		json_object_set_new(o, "detail", json_string(c->detail));
+	}
+	return o;
+}
+
+static int print_json(const struct sl_verify_result *res, int ret, const struct sl_ckpt_result *ck)
 {
 	json_t *o;
 	char *s;
@@ -151,6 +197,8 @@ static int print_json(const struct sl_verify_result *res, int ret)
 		goto fail;
 	if (json_object_set_new(o, "detail", json_string(res->detail)))
 		goto fail;
+	if (ck && json_object_set_new(o, "checkpoints", ckpt_json(ck)))
+		goto fail;
 	s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	if (!s)
@@ -169,10 +217,16 @@ int cmd_verify(const struct sl_cli *cli, int argc, char **argv)
 	    {"json", no_argument, NULL, 'j'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"allow-gaps", no_argument, NULL, 'G'},
+	    {"checkpoints", required_argument, NULL, 'C'},
+	    {"verification-key", required_argument, NULL, 'K'},
+	    {"verification-key-file", required_argument, NULL, 'F'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
 	struct sl_verify_result res;
+	struct sl_ckpt_result ck;
+	const char *ckpt_file = NULL, *vk_text = NULL, *vk_file = NULL;
+	uint8_t vk[SL_CKPT_KEY_LEN];
 	bool json = false, quiet = false, allow_gaps = false;
 	int c, ret, code;
 
@@ -187,6 +241,15 @@ int cmd_verify(const struct sl_cli *cli, int argc, char **argv)
 			break;
 		case 'G':
 			allow_gaps = true;
+			break;
+		case 'C':
+			ckpt_file = optarg;
+			break;
+		case 'K':
+			vk_text = optarg;
+			break;
+		case 'F':
+			vk_file = optarg;
 			break;
 		case 'h':
 			fputs(verify_usage, stdout);
@@ -213,10 +276,55 @@ int cmd_verify(const struct sl_cli *cli, int argc, char **argv)
 		return 2;
 	}
 
-	ret = sl_audit_verify((const char *const *)argv + optind, argc - optind, &res);
+	if ((vk_text || vk_file) && !ckpt_file) {
+		fprintf(stderr,
+			"scopelock: verify: a verification key without --checkpoints FILE\n");
+		return 2;
+	}
+	if (ckpt_file) {
+		char buf[256] = "";
+
+		if (!!vk_text == !!vk_file) {
+			fprintf(stderr,
+				"scopelock: verify: --checkpoints needs exactly one of "
+				"--verification-key KEY and --verification-key-file FILE\n");
+			return 2;
+		}
+		if (vk_file) {
+			FILE *f = fopen(vk_file, "re");
+			size_t n = 0;
+
+			if (f) {
+				n = fread(buf, 1, sizeof(buf) - 1, f);
+				fclose(f);
+			} else {
+				fprintf(stderr,
+					"scopelock: verify: --verification-key-file '%s': %s\n",
+					vk_file, strerror(errno));
+				return 2;
+			}
+			buf[n] = '\0';
+			vk_text = buf;
+		}
+		if (sl_ckpt_parse_key(vk_text, vk)) {
+			fprintf(stderr,
+				"scopelock: verify: %s: expected the 64 hex digits scopelock "
+				"checkpoint-setup printed\n",
+				vk_file ? vk_file : "--verification-key");
+			return 2;
+		}
+		ret = sl_ckpt_check(ckpt_file, vk, (const char *const *)argv + optind,
+				    argc - optind, &res, &ck);
+		if (ret < 0 && ck.problem == SL_CKPT_IO) {
+			fprintf(stderr, "scopelock: verify: --checkpoints: %s\n", ck.detail);
+			return 2;
+		}
+	} else {
+		ret = sl_audit_verify((const char *const *)argv + optind, argc - optind, &res);
+	}
 	code = ret < 0 ? 2 : ret ? 1 : res.gaps && !allow_gaps ? EXIT_GAPS : 0;
 	if (json) {
-		if (print_json(&res, ret)) {
+		if (print_json(&res, ret, ckpt_file ? &ck : NULL)) {
 			fprintf(stderr, "scopelock: verify: out of memory\n");
 			code = 2;
 		}
@@ -225,7 +333,7 @@ int cmd_verify(const struct sl_cli *cli, int argc, char **argv)
 		fprintf(stderr, "scopelock: verify: %s\n", res.detail);
 	} else if (quiet) {
 		/* nothing */
-	} else if (ret == 0) {
+	} else if (res.status == SL_VERIFY_OK) {
 		printf("%s: %llu records, seq %llu..%llu, %llu segment%s\n",
 		       res.gaps ? "CHAIN OK" : "OK", (unsigned long long)res.records,
 		       (unsigned long long)res.first_seq, (unsigned long long)res.last_seq,
@@ -244,6 +352,21 @@ int cmd_verify(const struct sl_cli *cli, int argc, char **argv)
 		printf("FAILED: %s at %s:%llu (seq %llu): %s\n", sl_verify_status_name(res.status),
 		       res.file, (unsigned long long)res.line, (unsigned long long)res.seq,
 		       res.detail);
+	}
+	if (ckpt_file && !json && !quiet && ret >= 0) {
+		if (ck.problem == SL_CKPT_OK && res.status == SL_VERIFY_OK)
+			printf("CHECKPOINTS OK: %llu checkpoint%s (epochs %llu..%llu), the newest "
+			       "seals seq %llu at %s; %llu in the records given\n",
+			       (unsigned long long)ck.checkpoints, ck.checkpoints == 1 ? "" : "s",
+			       (unsigned long long)ck.first_epoch,
+			       (unsigned long long)ck.last_epoch, (unsigned long long)ck.last_seq,
+			       ck.last_time[0] ? ck.last_time : "-",
+			       (unsigned long long)ck.matched);
+		else if (ck.problem != SL_CKPT_OK)
+			printf("CHECKPOINTS FAILED: %s at %s:%llu (epoch %llu, seq %llu): %s\n",
+			       sl_ckpt_problem_name(ck.problem), ckpt_file,
+			       (unsigned long long)ck.line, (unsigned long long)ck.epoch,
+			       (unsigned long long)ck.seq, ck.detail);
 	}
 	sl_verify_result_release(&res);
 	return code;

@@ -22,6 +22,8 @@ static const char usage_text[] =
     "  approve  let a held action proceed (root or the admin group)\n"
     "  deny     refuse a held action: its session is killed\n"
     "  end      end a running session by killing it (root or the admin group)\n"
+    "  checkpoint-setup\n"
+    "           create the key that seals the audit chain (forward-secure checkpoints)\n"
     "\n"
     "Options:\n"
     "  -s, --socket PATH   daemon control socket (default " SL_DEFAULT_SOCKET ")\n"
@@ -33,6 +35,8 @@ static const char usage_text[] =
     "  scopelock status\n"
     "  scopelock tail --follow\n"
     "  scopelock verify /var/log/scopelock\n"
+    "  scopelock verify --checkpoints /var/log/scopelock/checkpoints.jsonl \\\n"
+    "      --verification-key-file ~/scopelock-vk /var/log/scopelock\n"
     "  scopelock policy check policies/default.yaml\n"
     "  scopelock tail --alerts --follow\n"
     "  sudo scopelock approve h1\n"
@@ -46,8 +50,9 @@ static const struct {
 	const char *name;
 	int (*fn)(const struct sl_cli *cli, int argc, char **argv);
 } commands[] = {
-    {"run", cmd_run},	    {"status", cmd_status},   {"tail", cmd_tail}, {"verify", cmd_verify},
-    {"policy", cmd_policy}, {"approve", cmd_approve}, {"deny", cmd_deny}, {"end", cmd_end},
+    {"run", cmd_run},	    {"status", cmd_status}, {"tail", cmd_tail},
+    {"verify", cmd_verify}, {"policy", cmd_policy}, {"approve", cmd_approve},
+    {"deny", cmd_deny},	    {"end", cmd_end},	    {"checkpoint-setup", cmd_checkpoint_setup},
 };
 
 int main(int argc, char **argv)

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "checkpoints.h"
 #include "confine.h"
 #include "confinement.h"
 #include "control.h"
@@ -59,6 +60,7 @@ struct sl_control {
 	struct sl_kernel *kernel;
 	struct sl_ingest *ingest;
 	struct sl_guard *guard;
+	struct sl_checkpoints *checkpoints;
 	struct sl_confine *confine;
 	struct sl_tls *tls;
 	struct sl_features *features;
@@ -139,6 +141,7 @@ int sl_control_listen(const struct sl_control_opts *o, const struct sl_control_r
 	ctl->kernel = r->kernel;
 	ctl->ingest = r->ingest;
 	ctl->guard = r->guard;
+	ctl->checkpoints = r->checkpoints;
 	ctl->confine = r->confine;
 	ctl->tls = r->tls;
 	ctl->features = r->features;
@@ -842,6 +845,7 @@ static json_t *status_json(struct sl_control *ctl)
 	json_object_set_new(st, "audit_errors",
 			    json_integer((json_int_t)sl_journal_errors(ctl->journal)));
 	json_object_set_new(st, "audit", sl_guard_json(ctl->guard));
+	json_object_set_new(st, "checkpoints", sl_checkpoints_status_json(ctl->checkpoints));
 	json_object_set_new(st, "decode_errors",
 			    json_integer((json_int_t)sl_ingest_decode_errors(ctl->ingest)));
 	json_object_set_new(st, "cgroup_parent", json_string(sl_sessions_cg_parent(ctl->sessions)));

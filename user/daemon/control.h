@@ -27,6 +27,7 @@ struct sl_guard;
 struct sl_confine;
 struct sl_tls;
 struct sl_features;
+struct sl_checkpoints;
 
 struct sl_control_opts {
 	const char *socket_path;
@@ -51,6 +52,7 @@ struct sl_control_rooms {
 	struct sl_confine *confine;
 	struct sl_tls *tls;
 	struct sl_features *features;
+	struct sl_checkpoints *checkpoints;
 };
 
 /* bind and listen (a live daemon on the socket is refused; a stale socket replaced) */

@@ -12,6 +12,8 @@
 #define SL_DEFAULT_SOCKET "/run/scopelock/scopelock.sock"
 #define SL_DEFAULT_AUDIT_DIR "/var/log/scopelock"
 #define SL_DEFAULT_STATE_DIR "/run/scopelock"
+/* the checkpoint sealing key: not in the audit directory */
+#define SL_DEFAULT_CHECKPOINT_KEY "/var/lib/scopelock/checkpoint.key"
 #ifndef SL_DEFAULT_POLICY /* set by the Makefile from PREFIX */
 #define SL_DEFAULT_POLICY "/usr/local/share/scopelock/policies/default.yaml"
 #endif

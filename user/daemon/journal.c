@@ -158,6 +158,11 @@ uint64_t sl_journal_last_seq(const struct sl_journal *j)
 	return sl_audit_last_seq(j->audit);
 }
 
+int sl_journal_head(struct sl_journal *j, uint64_t *seq, uint8_t hash[32])
+{
+	return sl_audit_head(j->audit, seq, hash);
+}
+
 const char *sl_journal_alerts_path(const struct sl_journal *j)
 {
 	return j->alerts_path;

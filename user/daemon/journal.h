@@ -53,6 +53,8 @@ uint64_t sl_journal_records(const struct sl_journal *j);
 uint64_t sl_journal_errors(const struct sl_journal *j);
 const char *sl_journal_path(const struct sl_journal *j);
 uint64_t sl_journal_last_seq(const struct sl_journal *j);
+/* the chain's head on disk (synced): seq and raw hash; -EAGAIN while records wait */
+int sl_journal_head(struct sl_journal *j, uint64_t *seq, uint8_t hash[32]);
 const char *sl_journal_alerts_path(const struct sl_journal *j);
 
 /* the timer: batched fsync, compression, retries (sl_audit_tick) */

@@ -68,6 +68,7 @@
 #include "programs.h"
 #include "sessions.h"
 #include "tls.h"
+#include "checkpoints.h"
 #include "util.h"
 #include "verdicts.h"
 
@@ -85,6 +86,11 @@ struct sl_opts {
 	uint64_t rotate_size;
 	enum sl_fsync_mode fsync_mode;
 	unsigned int fsync_interval_ms;
+	const char *checkpoint_key;
+	bool checkpoint_key_given;    /* --checkpoint-key: the key must be there */
+	const char *checkpoints_file; /* NULL: AUDIT_DIR/checkpoints.jsonl */
+	unsigned int checkpoint_interval_s;
+	bool no_checkpoints;
 	int verbose;
 };
 
@@ -106,6 +112,7 @@ struct sl_daemon {
 	struct sl_ingest *ingest;
 	struct sl_tls *tls;
 	struct sl_control *control;
+	struct sl_checkpoints *checkpoints;
 };
 
 /* epoll tags */
@@ -147,6 +154,16 @@ static const char usage_text[] =
     "      --rotate-size BYTES    rotate the audit log at this size (default 64M, 0 = never)\n"
     "      --fsync MODE           always | batch | none (default batch)\n"
     "      --fsync-interval MS    batch interval (default 200)\n"
+    "      --checkpoint-key FILE  seal the audit chain's head with this forward-secure\n"
+    "                             key (scopelock checkpoint-setup; default\n"
+    "                             " SL_DEFAULT_CHECKPOINT_KEY ";\n"
+    "                             when the default is missing: no checkpoints)\n"
+    "      --checkpoints FILE     where the seals go, besides syslog (default\n"
+    "                             AUDIT_DIR/checkpoints.jsonl)\n"
+    "      --checkpoint-interval SECONDS\n"
+    "                             seal every SECONDS (default 60; 0: only at start and\n"
+    "                             stop)\n"
+    "      --no-checkpoints       do not seal the chain (status says so)\n"
     "  -v, --verbose              more logging (-vv: libbpf debug and verifier logs)\n"
     "  -h, --help                 this help\n"
     "  -V, --version              print the version\n"
@@ -167,6 +184,10 @@ static int parse_opts(int argc, char **argv, struct sl_opts *o)
 		OPT_ROTATE,
 		OPT_FSYNC,
 		OPT_FSYNC_INT,
+		OPT_CKPT_KEY,
+		OPT_CKPT_FILE,
+		OPT_CKPT_INT,
+		OPT_NO_CKPT,
 	};
 	static const struct option longopts[] = {
 	    {"policy", required_argument, NULL, 'p'},
@@ -181,6 +202,10 @@ static int parse_opts(int argc, char **argv, struct sl_opts *o)
 	    {"rotate-size", required_argument, NULL, OPT_ROTATE},
 	    {"fsync", required_argument, NULL, OPT_FSYNC},
 	    {"fsync-interval", required_argument, NULL, OPT_FSYNC_INT},
+	    {"checkpoint-key", required_argument, NULL, OPT_CKPT_KEY},
+	    {"checkpoints", required_argument, NULL, OPT_CKPT_FILE},
+	    {"checkpoint-interval", required_argument, NULL, OPT_CKPT_INT},
+	    {"no-checkpoints", no_argument, NULL, OPT_NO_CKPT},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
@@ -273,6 +298,25 @@ static int parse_opts(int argc, char **argv, struct sl_opts *o)
 			}
 			o->fsync_interval_ms = (unsigned int)v;
 			break;
+		case OPT_CKPT_KEY:
+			o->checkpoint_key = optarg;
+			o->checkpoint_key_given = true;
+			break;
+		case OPT_NO_CKPT:
+			o->no_checkpoints = true;
+			break;
+		case OPT_CKPT_FILE:
+			o->checkpoints_file = optarg;
+			break;
+		case OPT_CKPT_INT:
+			err = sl_parse_u64(optarg, 0, 86400, &v);
+			if (err) {
+				log_err("--checkpoint-interval '%s': expected seconds 0..86400",
+					optarg);
+				return 2;
+			}
+			o->checkpoint_interval_s = (unsigned int)v;
+			break;
 		case 'v':
 			o->verbose++;
 			break;
@@ -289,6 +333,11 @@ static int parse_opts(int argc, char **argv, struct sl_opts *o)
 	}
 	if (optind < argc) {
 		log_err("unexpected argument '%s'", argv[optind]);
+		return 2;
+	}
+	if (o->no_checkpoints && (o->checkpoint_key_given || o->checkpoints_file)) {
+		log_err(
+		    "--no-checkpoints cannot be combined with --checkpoint-key or --checkpoints");
 		return 2;
 	}
 	return 0;
@@ -514,6 +563,7 @@ static void on_timer(struct sl_daemon *d)
 			sl_journal_path(d->journal), strerror(-err));
 	last_err = err;
 	sl_guard_check(d->guard);
+	sl_checkpoints_tick(d->checkpoints);
 	if (ticks % (1000 / TICK_MS) == 0)
 		sl_ingest_loss_poll(d->ingest);
 	sl_holds_tick(d->verdicts);
@@ -634,13 +684,15 @@ int main(int argc, char **argv)
 		    .rotate_size = 64 << 20,
 		    .fsync_mode = SL_FSYNC_BATCH,
 		    .fsync_interval_ms = 200,
+		    .checkpoint_key = SL_DEFAULT_CHECKPOINT_KEY,
+		    .checkpoint_interval_s = 60,
 		},
 	    .epfd = -1,
 	    .signal_fd = -1,
 	    .timer_fd = -1,
 	    .lock_fd = -1,
 	};
-	_cleanup_free_ char *cg_parent = NULL;
+	_cleanup_free_ char *cg_parent = NULL, *ckpt_file = NULL;
 	struct sl_audit_opts aopts;
 	int err, ret = 1;
 
@@ -703,6 +755,28 @@ int main(int argc, char **argv)
 	if (err)
 		goto out;
 	{
+		struct sl_checkpoints_opts ckopts = {
+		    .key_path = d.opts.checkpoint_key,
+		    .key_required = d.opts.checkpoint_key_given,
+		    .file = d.opts.checkpoints_file,
+		    .interval_s = d.opts.checkpoint_interval_s,
+		};
+
+		if (!ckopts.file) {
+			if (asprintf(&ckpt_file, "%s/checkpoints.jsonl", d.opts.audit_dir) < 0) {
+				ckpt_file = NULL;
+				err = -ENOMEM;
+				goto out;
+			}
+			ckopts.file = ckpt_file;
+		}
+		if (!d.opts.no_checkpoints) {
+			err = sl_checkpoints_open(&ckopts, d.journal, &d.checkpoints);
+			if (err)
+				goto out;
+		}
+	}
+	{
 		struct sl_kernel_opts kopts = {
 		    .session_level = sl_sessions_level(d.sessions),
 		    .cg_parent_fd = sl_sessions_cg_parent_fd(d.sessions),
@@ -762,6 +836,8 @@ int main(int argc, char **argv)
 			 strerror(-err));
 	sl_ingest_set_tls(d.ingest, d.tls);
 	write_daemon_record(&d, "daemon_start");
+	/* the first seal: the log as this daemon found it, and its start */
+	sl_checkpoints_now(d.checkpoints);
 	{
 		struct sl_control_opts copts = {
 		    .socket_path = d.opts.socket_path,
@@ -783,6 +859,7 @@ int main(int argc, char **argv)
 		    .confine = d.confine,
 		    .tls = d.tls,
 		    .features = d.features,
+		    .checkpoints = d.checkpoints,
 		};
 
 		if ((err = sl_control_listen(&copts, &rooms, &d.control)) ||
@@ -823,6 +900,9 @@ out:
 		write_daemon_record(&d, "daemon_stop");
 		sl_journal_drain(d.journal, 3000);
 	}
+	/* the last seal covers daemon_stop */
+	sl_checkpoints_close(d.checkpoints);
+	d.checkpoints = NULL;
 	/* sessions still running: their filtered calls fail with ENOSYS from now on */
 	sl_confine_free(d.confine);
 	d.confine = NULL;

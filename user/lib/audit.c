@@ -1226,6 +1226,22 @@ uint64_t sl_audit_last_seq(const struct sl_audit *a)
 	return a ? a->seq : 0;
 }
 
+int sl_audit_head(struct sl_audit *a, uint64_t *seq, uint8_t hash[SL_AUDIT_HASH_LEN])
+{
+	int err;
+
+	if (!a)
+		return -EINVAL;
+	if (a->failing || a->q_records || !a->seq || a->written_seq != a->seq)
+		return -EAGAIN;
+	err = sl_audit_flush(a);
+	if (err)
+		return err;
+	*seq = a->seq;
+	memcpy(hash, a->hash, SL_AUDIT_HASH_LEN);
+	return 0;
+}
+
 const char *sl_audit_path(const struct sl_audit *a)
 {
 	return a ? a->path : NULL;

@@ -118,6 +118,12 @@ json_t *sl_audit_status_json(const struct sl_audit *a);
 int sl_audit_flush(struct sl_audit *a);
 /* last seq chained (written or waiting in the buffer) */
 uint64_t sl_audit_last_seq(const struct sl_audit *a);
+/*
+ * The chain's head as it is on disk: the file synced, then the last record's
+ * seq and raw hash. -EAGAIN while records wait to be written (the log is
+ * failing) or none was chained yet.
+ */
+int sl_audit_head(struct sl_audit *a, uint64_t *seq, uint8_t hash[32]);
 /* path of the current segment (owned by a) */
 const char *sl_audit_path(const struct sl_audit *a);
 /*
@@ -169,6 +175,10 @@ const char *sl_verify_status_name(enum sl_verify_status s);
  * that verifies may still say that records were lost (res->gaps).
  */
 int sl_audit_verify(const char *const *paths, int npaths, struct sl_verify_result *res);
+/* the same, calling record(ctx, seq, raw hash) for every record that verified, in order */
+typedef void (*sl_verify_record_fn)(void *ctx, uint64_t seq, const uint8_t *hash);
+int sl_audit_verify_each(const char *const *paths, int npaths, sl_verify_record_fn record,
+			 void *ctx, struct sl_verify_result *res);
 /* free res->notes */
 void sl_verify_result_release(struct sl_verify_result *res);
 

@@ -343,6 +343,8 @@ struct ctx {
 	bool saw_end;
 	struct vstate st;
 	struct sl_verify_result *res;
+	sl_verify_record_fn record;
+	void *record_ctx;
 };
 
 static int check_seq(struct ctx *c, uint64_t seq, bool content_ok, const char *ind)
@@ -577,6 +579,8 @@ static int check_line(struct ctx *c, char *line, size_t len)
 		c->res->first_seq = seq;
 	c->res->last_seq = seq;
 	c->res->records++;
+	if (c->record)
+		c->record(c->record_ctx, seq, hash);
 	ret = 0;
 out:
 	json_decref(obj);
@@ -679,8 +683,14 @@ void sl_verify_result_release(struct sl_verify_result *res)
 
 int sl_audit_verify(const char *const *paths, int npaths, struct sl_verify_result *res)
 {
+	return sl_audit_verify_each(paths, npaths, NULL, NULL, res);
+}
+
+int sl_audit_verify_each(const char *const *paths, int npaths, sl_verify_record_fn record,
+			 void *ctx, struct sl_verify_result *res)
+{
 	struct segs segs = {0};
-	struct ctx c = {0};
+	struct ctx c = {.record = record, .record_ctx = ctx};
 	int ret;
 
 	if (!res)

@@ -1,0 +1,233 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+"""Checkpoints: the audit chain's head sealed with a forward-secure key.
+
+A real daemon seals its log (start, every second, stop) with a key made by
+`scopelock checkpoint-setup`. On copies of that real log, each tampering the
+hash chain alone cannot show (the tail cut, a record edited and the chain
+recomputed, a record deleted and the rest renumbered and rechained, the
+oldest segments removed) passes plain `scopelock verify` (the control: the
+attack is invisible without checkpoints) and fails `scopelock verify
+--checkpoints` naming it; so do a forged checkpoint, an altered one, one
+removed from the file, and the wrong verification key. The untampered log
+verifies with its checkpoints."""
+
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+
+from harness import (Daemon, check, cli, eq, fail, rand_marker, read_raw_lines, segment_files,
+                     wait_until)
+
+HASH_RE = re.compile(rb',"hash":"([0-9a-f]{64})"\}$')
+
+
+def setup_key(t):
+    key = t.tmp / "keys" / "checkpoint.key"
+    r = cli("checkpoint-setup", "--key", str(key))
+    eq(r.rc, 0, f"checkpoint-setup ({r})")
+    m = re.search(r"verification key: ([0-9a-f]{64})", r.stdout)
+    check(m, f"checkpoint-setup printed no verification key: {r.stdout!r}")
+    eq(oct(os.stat(key).st_mode & 0o777), "0o600", "mode of the key file")
+    # a second setup must not replace the key the daemon seals with
+    r2 = cli("checkpoint-setup", "--key", str(key))
+    eq(r2.rc, 1, f"checkpoint-setup over an existing key ({r2})")
+    check("exists" in r2.stderr, f"the refusal says why: {r2.stderr!r}")
+    return key, m.group(1)
+
+
+def sealed_daemon(t, key, rotate_size=None):
+    ck = t.tmp / f"ck-{secrets.token_hex(3)}.jsonl"
+    d = t.daemon(rotate_size=rotate_size,
+                 extra=["--checkpoint-key", str(key), "--checkpoints", str(ck),
+                        "--checkpoint-interval", "1"])
+    return d, ck
+
+
+def ck_lines(path):
+    try:
+        return [json.loads(x) for x in path.read_text().splitlines() if x]
+    except FileNotFoundError:
+        return []
+
+
+def busy(d, ck, n_seals):
+    """Sessions until n_seals checkpoints of distinct seqs are in the file."""
+    def enough():
+        m = rand_marker("ck")
+        r = d.run(["/bin/sh", "-c", 'cat /etc/hostname >/dev/null; /bin/true "$1"', "sh", m])
+        eq(r.rc, 0, f"session ({r})")
+        return len({c["seq"] for c in ck_lines(ck)}) >= n_seals
+    wait_until(enough, 60, f"{n_seals} checkpoints in {ck}", interval=0.3)
+
+
+def rechain(lines, start):
+    """Recompute every hash (and "prev") from index start on: what someone
+    who edits the log and knows the format does."""
+    prev = bytes.fromhex(HASH_RE.search(lines[start - 1]).group(1).decode()) if start else \
+        b"\0" * 32
+    out = list(lines[:start])
+    for line in lines[start:]:
+        rec = json.loads(line)
+        rec.pop("hash")
+        if "prev" in rec:
+            rec["prev"] = prev.hex()[:16]
+        body = json.dumps(rec, separators=(",", ":"), ensure_ascii=False).encode()
+        h = hashlib.sha256(prev + body).hexdigest()
+        out.append(body[:-1] + b',"hash":"' + h.encode() + b'"}')
+        prev = bytes.fromhex(h)
+    return out
+
+
+def write_log(t, name, lines):
+    w = t.tmp / name
+    w.mkdir()
+    (w / "audit.jsonl").write_bytes(b"".join(x + b"\n" for x in lines))
+    return str(w)
+
+
+def verify(*args):
+    return cli("verify", *args, timeout=120)
+
+
+def verify_ck(ck, vk, path):
+    return verify("--checkpoints", str(ck), "--verification-key", vk, path)
+
+
+def expect_found(r, problem, what):
+    eq(r.rc, 1, f"verify --checkpoints must fail for {what} ({r})")
+    check(f"CHECKPOINTS FAILED: {problem}" in r.stdout,
+          f"verify must name {problem} for {what}: {r.stdout!r}")
+
+
+def test_checkpoints_find_what_the_chain_cannot(t):
+    key, vk = setup_key(t)
+    d, ck = sealed_daemon(t, key)
+    busy(d, ck, 4)
+    st = json.loads(d.cli("status", "--json").stdout)
+    cks = st.get("checkpoints", {})
+    eq(cks.get("enabled"), True, f"status says checkpoints are sealed: {cks}")
+    eq(d.stop(), 0, "scopelockd exit status")
+    seals = ck_lines(ck)
+    eq([c["epoch"] for c in seals], list(range(len(seals))), "epochs 0, 1, 2, ... in the file")
+    lines = read_raw_lines(d.audit)
+    last = json.loads(lines[-1])
+    eq(seals[-1]["seq"], last["seq"], "the last seal (at stop) covers the last record")
+
+    # the key on disk has moved on: the key of any sealed epoch is gone
+    eq(key.read_text().split("\n")[1], f"epoch {len(seals)}", "the key file's epoch")
+
+    # control: the real log verifies, with and without its checkpoints
+    r = verify_ck(ck, vk, d.audit)
+    eq(r.rc, 0, f"verify --checkpoints of the real log ({r})")
+    check("CHECKPOINTS OK" in r.stdout, f"{r.stdout!r}")
+
+    # 1. the tail cut: the chain alone verifies
+    mid_seal = seals[len(seals) // 2]["seq"]
+    cut = [x for x in lines if json.loads(x)["seq"] < mid_seal]
+    p = write_log(t, "cut", cut)
+    eq(verify(p).rc, 0, "plain verify of a log whose tail was cut (invisible to the chain)")
+    expect_found(verify_ck(ck, vk, p), "tail_cut", "a cut tail")
+
+    # 2. a record edited and the chain recomputed from it
+    i = next(k for k, x in enumerate(lines) if json.loads(x)["seq"] > seals[0]["seq"]
+             and json.loads(x)["seq"] < mid_seal and b'"type":"exec"' in x)
+    ed = list(lines)
+    ed[i] = ed[i].replace(b"/bin/true", b"/bin/echo")
+    check(ed[i] != lines[i], "the edit changed the record")
+    p = write_log(t, "edited", rechain(ed, i))
+    eq(verify(p).rc, 0, "plain verify of an edited, rechained log")
+    expect_found(verify_ck(ck, vk, p), "rewritten", "an edited and rechained record")
+
+    # 3. a record deleted, the rest renumbered and rechained
+    de = list(lines)
+    del de[i]
+    ren = []
+    for k, x in enumerate(de):
+        if k >= i:
+            rec = json.loads(x)
+            x = x.replace(b'{"seq":%d,' % rec["seq"], b'{"seq":%d,' % (rec["seq"] - 1), 1)
+        ren.append(x)
+    p = write_log(t, "deleted", rechain(ren, i))
+    eq(verify(p).rc, 0, "plain verify of a log with a record deleted and renumbered")
+    expect_found(verify_ck(ck, vk, p), "rewritten", "a deleted record, rechained")
+
+    # 4. a forged checkpoint (the next epoch, without the key)
+    forged = dict(seals[-1], epoch=seals[-1]["epoch"] + 1, seq=seals[-1]["seq"] + 5,
+                  mac=secrets.token_hex(32))
+    fck = t.tmp / "forged.jsonl"
+    fck.write_text(ck.read_text() + json.dumps(forged, separators=(",", ":")) + "\n")
+    expect_found(verify_ck(fck, vk, d.audit), "forged", "a forged checkpoint")
+
+    # 5. a checkpoint altered to match a rewritten log (seq moved back)
+    alt = ck_lines(ck)
+    alt[1]["seq"] -= 1
+    ack = t.tmp / "altered.jsonl"
+    ack.write_text("".join(json.dumps(c, separators=(",", ":")) + "\n" for c in alt))
+    expect_found(verify_ck(ack, vk, d.audit), "forged", "an altered checkpoint")
+
+    # 6. a checkpoint removed from the file
+    rck = t.tmp / "removed.jsonl"
+    rl = ck.read_text().splitlines(keepends=True)
+    del rl[1]
+    rck.write_text("".join(rl))
+    expect_found(verify_ck(rck, vk, d.audit), "epochs_missing", "a checkpoint removed")
+
+    # 7. another verification key: nothing verifies
+    expect_found(verify_ck(ck, secrets.token_hex(32), d.audit), "forged", "the wrong key")
+
+    # usage errors are precise
+    r = verify("--checkpoints", str(ck), d.audit)
+    eq(r.rc, 2, f"--checkpoints without a key ({r})")
+    check("verification-key" in r.stderr, f"{r.stderr!r}")
+    r = verify("--checkpoints", str(ck), "--verification-key", "xyz", d.audit)
+    eq(r.rc, 2, f"a malformed key ({r})")
+
+
+def test_checkpoints_find_removed_oldest_segments(t):
+    key, vk = setup_key(t)
+    d, ck = sealed_daemon(t, key, rotate_size=4096)
+    busy(d, ck, 3)
+    wait_until(lambda: len(segment_files(d.audit)) >= 4, 60, "four segments", interval=0.2)
+    eq(d.stop(), 0, "scopelockd exit status")
+    work = t.tmp / "segs"
+    shutil.copytree(d.audit, work)
+    r = verify_ck(ck, vk, str(work))
+    eq(r.rc, 0, f"control: all segments verify with the checkpoints ({r})")
+    oldest = segment_files(str(work))[0]
+    os.unlink(oldest)
+    r = verify(str(work))
+    eq(r.rc, 0, f"plain verify without the oldest segment (anchored, only a note) ({r})")
+    expect_found(verify_ck(ck, vk, str(work)), "oldest_missing", "the oldest segment removed")
+
+
+def refused(t, extra, want, what):
+    """scopelockd with these options exits at start-up, saying why."""
+    d = Daemon(t, extra=extra)
+    try:
+        p = subprocess.run(d.argv, capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        fail(f"scopelockd kept running with {what}")
+    out = (p.stdout + p.stderr).decode(errors="replace")
+    check(p.returncode != 0, f"scopelockd exited 0 with {what}")
+    check(want in out, f"the daemon says why ({want!r}) for {what}: {out[-400:]!r}")
+
+
+def test_checkpoint_key_refused(t):
+    """A key the daemon was told to use must be there and private: it does
+    not start otherwise (the control: the same daemon with a good key starts,
+    in the tests above)."""
+    refused(t, ["--checkpoint-key", str(t.tmp / "missing.key")], "No such file",
+            "a missing key file")
+    bad = t.tmp / "bad.key"
+    bad.write_text("not a key\n")
+    os.chmod(bad, 0o600)
+    refused(t, ["--checkpoint-key", str(bad)], "not a scopelock checkpoint key",
+            "a malformed key file")
+    key, _ = setup_key(t)
+    os.chmod(key, 0o644)
+    refused(t, ["--checkpoint-key", str(key)], "readable by its owner only",
+            "a key file others can read")

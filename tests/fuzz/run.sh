@@ -27,7 +27,7 @@ esac
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 CLANG=${CLANG:-clang}
-targets=${FUZZ_TARGETS:-"policy verify jwriter proto reqdec"}
+targets=${FUZZ_TARGETS:-"policy verify jwriter proto reqdec checkpoint"}
 
 command -v "$CLANG" >/dev/null 2>&1 || {
 	echo "fuzz: $CLANG not found (apt-get install clang libclang-rt-14-dev)" >&2
@@ -48,6 +48,7 @@ srcs_policy="user/lib/policy.c user/lib/policy_schema.c user/lib/policy_envs.c \
 srcs_verify="$(ls user/lib/audit*.c) user/lib/util.c user/lib/log.c user/lib/jsonbytes.c"
 srcs_jwriter="user/lib/jwriter.c user/lib/jsonbytes.c"
 srcs_proto="user/lib/proto.c user/lib/util.c user/lib/log.c"
+srcs_checkpoint="user/lib/checkpoint.c"
 srcs_reqdec="$(ls user/lib/reqdec*.c) user/lib/jwriter.c user/lib/jsonbytes.c"
 LIBS="$LIBS -lz $(pkg-config --libs libnghttp2 libbrotlidec libzstd 2>/dev/null ||
 	echo -lnghttp2 -lbrotlidec -lzstd) -lhttp_parser"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from enforce import (GraphQLServer, World, agent_script, finish, start_daemon, tls_policy,
                      wait_alert, wait_session_killed, write_policy)
-from harness import PY, check, eq, fail, rand_marker, short
+from harness import KILLED, PY, check, eq, fail, rand_marker, short
 
 q = shlex.quote
 CLIENT = Path(__file__).resolve().parent / "_tls_body_client.py"
@@ -61,7 +61,7 @@ def held_then_denied(t, srv, w, d, bodyfile, mode, unread, taint=True):
         p.communicate(timeout=30)
     except subprocess.TimeoutExpired:
         fail("the denied session did not end")
-    eq(p.returncode, 137, "exit status of the denied session")
+    eq(p.returncode, KILLED, "exit status of the denied session")
     wait_session_killed(d, sid)
     d.wait_session_end(sid)
     srv.assert_nothing_destructive(w, "after the deny", since=mark)

@@ -13,7 +13,7 @@ import subprocess
 
 from clis import env_for, outside_runs, setup
 from enforce import agent_script, alerts, finish, wait_alert, wait_session_killed
-from harness import blocked, check, eq, fail, rand_marker, short, wait_until
+from harness import KILLED, blocked, check, eq, fail, rand_marker, short, wait_until
 
 EXPECT = "BLOCKED"
 q = shlex.quote
@@ -61,7 +61,7 @@ def test_argv_past_scan_limit_held(t):
         p.communicate(timeout=30)
     except subprocess.TimeoutExpired:
         fail("the denied session did not end")
-    eq(p.returncode, 137, "exit status of the denied session")
+    eq(p.returncode, KILLED, "exit status of the denied session")
     wait_session_killed(d, sid)
     d.wait_session_end(sid)
     if marker.exists():

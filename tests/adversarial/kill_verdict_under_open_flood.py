@@ -12,7 +12,7 @@ import shlex
 from enforce import (GraphQLServer, World, agent_script, alerts, check_tls_alert,
                      client_command, finish, start_daemon, tls_policy, wait_alert,
                      wait_session_killed, write_policy)
-from harness import PY, blocked, check, eq, fail, rand_marker, wait_until
+from harness import KILLED, PY, blocked, check, eq, fail, rand_marker, wait_until
 
 EXPECT = "BLOCKED"
 q = shlex.quote
@@ -38,7 +38,7 @@ def test_kill_verdict_under_open_flood(t):
         curl,
     ], expect_killed=True), name=name, timeout=120)
     sid = d.session_id(name)
-    eq(r.rc, 137, f"the flooding session was not killed ({r})")
+    eq(r.rc, KILLED, f"the flooding session was not killed ({r})")
     srv.assert_nothing_destructive(w, "under the flood", since=mark)
     rec = wait_alert(d, sid, "graphql-destroy", timeout=30)
     check_tls_alert(rec, w, sid)

@@ -12,7 +12,7 @@ import shlex
 
 from enforce import (GraphQLServer, World, agent_script, finish, policy_text, start_daemon,
                      wait_alert, write_policy)
-from harness import blocked, check, eq, fail, need_binary, rand_marker, short
+from harness import KILLED, blocked, check, eq, fail, need_binary, rand_marker, short
 
 EXPECT = "BLOCKED"
 q = shlex.quote
@@ -52,7 +52,7 @@ def test_prod_token_with_staging_host_tls(t):
     name = rand_marker("agent")
     r = d.run(argv, name=name, timeout=90)
     sid = d.session_id(name)
-    if r.rc != 137:
+    if r.rc != KILLED:
         fail(f"session not killed: exit {r.rc} {r}\n{srv.summary()}\n" +
              d.dump(session=sid, types=("alert", "verdict", "tls_write")))
     srv.assert_nothing_destructive(w, "production token next to staging labels", since=mark)

@@ -22,7 +22,7 @@ import time
 
 from control import STATE_OPS, ControlWorld, out_dir
 from enforce import status_holds
-from harness import BIN_CLI, check, eq, fail, rand_marker, short, wait_until
+from harness import KILLED, BIN_CLI, check, eq, fail, rand_marker, short, wait_until
 
 
 def call(s, req):
@@ -135,7 +135,7 @@ def test_control_not_admin(t):
 
 def test_control_end_cli(t):
     """scopelock end: usage errors; end of a held session by root with a
-    reason: killed (137), its hold denied by the same person, both records
+    reason: killed (exit 123), its hold denied by the same person, both records
     with the requester; session_end follows; ending it again is an error;
     from inside a session it is refused."""
     cw = ControlWorld(t, holds=1)
@@ -170,7 +170,7 @@ def test_control_end_cli(t):
         p.wait(15)
     except subprocess.TimeoutExpired:
         fail("the ended session is still running")
-    eq(p.returncode, 137, "exit status of the ended session")
+    eq(p.returncode, KILLED, "exit status of the ended session")
     killed = wait_until(lambda: next(iter(d.records(session=sid, type="session_killed")),
                                      None), 10, "session_killed")
     check("e2e: runaway" in killed.get("reason", ""), f"reason: {short(killed)}")

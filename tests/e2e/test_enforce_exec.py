@@ -3,7 +3,7 @@
 terraform on PATH, each writing a marker file as its first action. Invoked
 against production labels (a production resource id, host, token, or after
 reading a production-labelled file: taint) from a staging session they are
-killed before the program runs (no marker, exit 137, alert, session killed);
+killed before the program runs (no marker, exit 123, alert, session killed);
 the same against staging labels run (marker written, exit 0, no alert).
 
 Policy: the default policy's railway_destroy, terraform_destroy and sql_drop

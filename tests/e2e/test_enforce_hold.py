@@ -17,7 +17,7 @@ import time
 from enforce import (PY_PIECES, GraphQLServer, World, agent_script, check_tls_alert,
                      client_command, finish, start_daemon, status_holds, tls_policy,
                      wait_hold, wait_session_killed, write_policy)
-from harness import BIN_CLI, PY, check, eq, fail, rand_marker, short, wait_until
+from harness import KILLED, BIN_CLI, PY, check, eq, fail, rand_marker, short, wait_until
 
 q = shlex.quote
 RULE = "graphql-destroy"
@@ -94,6 +94,12 @@ def hold_record(d, sid, type, hold_id, timeout=15):
                       timeout, f"a {type} record of hold {hold_id}\n" + d.dump(session=sid))
 
 
+def check_told(err, lines, what):
+    """The launching terminal (scopelock run's stderr) was told each line."""
+    for x in lines:
+        check(x in err, f"{what}: scopelock run did not say {x!r} on stderr: {err[-1500:]!r}")
+
+
 def check_held_quietly(d, srv, w, p, hold_id, secs=2.0):
     """While held: nothing destructive arrives, the session stays, the hold
     is listed by status --json."""
@@ -117,7 +123,12 @@ def test_enforce_freeze_then_deny(t):
     r = d.cli("deny", "--reason", "e2e: production is not this task", hid)
     eq(r.rc, 0, f"scopelock deny {hid} ({r})")
     rc, out, err = wait_exit(p, 30, "after deny")
-    eq(rc, 137, f"exit status of the denied session (stderr {err[-500:]!r})")
+    eq(rc, KILLED, f"exit status of the denied session (stderr {err[-500:]!r})")
+    check_told(err, [f"scopelock: HELD: rule '{RULE}' on tls", "target outside_scope (production)",
+                     f"sudo scopelock approve {hid}", f"sudo scopelock deny {hid}",
+                     "denied automatically in 120 s", "scopelock: session KILLED: denied by root",
+                     "production is not this task", f"session {sid} was killed by scopelock: "
+                     ], "hold then deny")
     den = hold_record(d, sid, "hold_denied", hid)
     by = str(den.get("by"))
     check("root" in by and "uid 0" in by, f"hold_denied does not say who: {short(den)}")
@@ -147,6 +158,10 @@ def test_enforce_freeze_then_approve(t):
     eq(r.rc, 0, f"scopelock approve {hid} ({r})")
     rc, out, err = wait_exit(p, 60, "after approve")
     eq(rc, 0, f"exit status of the approved session (stderr {err[-500:]!r})\n{srv.summary()}")
+    check_told(err, [f"scopelock: HELD: rule '{RULE}' on tls",
+                     f"scopelock: APPROVED: hold {hid} by "], "hold then approve")
+    check("KILLED" not in err and "killed by scopelock" not in err,
+          f"an approved session was said killed: {err[-800:]!r}")
     req = srv.wait_request(lambda x: b"volumeDelete" in x["body"], "the approved mutation")
     check(w.prod_vol.encode() in req["body"], f"approved body {req['body']!r}")
     srv.wait_request(lambda x: x["path"] == f"/{m}", "the request after the approved one")
@@ -180,7 +195,7 @@ def test_enforce_freeze_sigcont_storm(t):
     r = d.cli("deny", hid)
     eq(r.rc, 0, f"scopelock deny {hid} ({r})")
     rc, out, err = wait_exit(p, 30, "after deny")
-    eq(rc, 137, f"exit status of the denied session (stdout {out!r} stderr {err[-500:]!r})")
+    eq(rc, KILLED, f"exit status of the denied session (stdout {out!r} stderr {err[-500:]!r})")
     wait_session_killed(d, sid)
     # session_end: every process of the session is gone, the client died
     # stopped inside SSL_write, before the mutation entered its socket (and
@@ -212,7 +227,7 @@ def test_enforce_approve_deny_refused_inside_session(t):
     r = d.cli("deny", hid)
     eq(r.rc, 0, f"scopelock deny {hid} from outside ({r})")
     rc, out, err = wait_exit(p, 30, "after deny")
-    eq(rc, 137, "exit status of the denied session")
+    eq(rc, KILLED, "exit status of the denied session")
     den = hold_record(d, sid, "hold_denied", hid)
     check("uid 0" in str(den.get("by")), f"hold_denied by: {short(den)}")
     srv.assert_nothing_destructive(w, "after the refused approve and the deny")
@@ -226,7 +241,7 @@ def test_enforce_hold_timeout_denies(t):
     sid, rec = wait_hold(d, name, RULE)
     hid = rec["hold_id"]
     rc, out, err = wait_exit(p, 30, "hold timeout of 2 s")
-    eq(rc, 137, "exit status of the session whose hold timed out")
+    eq(rc, KILLED, "exit status of the session whose hold timed out")
     den = hold_record(d, sid, "hold_denied", hid)
     check("timeout" in str(den.get("reason")), f"hold_denied reason: {short(den)}")
     check("scopelockd" in str(den.get("by")), f"hold_denied by: {short(den)}")

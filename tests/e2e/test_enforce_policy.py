@@ -13,7 +13,7 @@ import signal
 from enforce import (GraphQLServer, World, agent_script, client_command, daemon_start_fails,
                      finish, policy_check, start_daemon, tls_policy, wait_alert,
                      wait_session_killed, write_policy)
-from harness import check, eq, fail, rand_marker, short, wait_until
+from harness import KILLED, check, eq, fail, rand_marker, short, wait_until
 
 q = shlex.quote
 RULE = "graphql-destroy"
@@ -95,7 +95,7 @@ def incident_run(t, d, w, srv, expect_killed):
 
 
 def assert_killed(d, w, srv, sid, r, what, since):
-    if r.rc != 137:
+    if r.rc != KILLED:
         fail(f"{what}: the incident was not killed: exit {r.rc} {r}\n{srv.summary()}\n"
              + d.dump(session=sid, types=("alert", "verdict", "session_killed",
                                           "policy_loaded", "policy_refused")))

@@ -8,7 +8,7 @@ production path label). The agent reads that file and POSTs
 `mutation { volumeDelete(...) }` with the production token. The policy's rule
 graphql-destroy (the default policy's graphql_destroy pattern, target
 outside_scope, action kill) must stop the write in the kernel: the server
-never receives the mutation, the session is killed (137, session_killed),
+never receives the mutation, the session is killed (exit 123, session_killed),
 the alert names the file the token came from, the audit chain verifies, and
 no token value is written anywhere by scopelock.
 
@@ -21,7 +21,7 @@ import shlex
 from enforce import (PY_PIECES, GraphQLServer, World, agent_script, alerts, check_tls_alert,
                      client_command, finish, start_daemon, status_holds, tls_policy,
                      wait_alert, wait_session_killed, write_policy)
-from harness import PY, B, check, eq, fail, rand_marker, short
+from harness import KILLED, PY, B, check, eq, fail, rand_marker, short
 
 q = shlex.quote
 
@@ -43,10 +43,15 @@ def incident_case(t, kind):
     sid = d.session_id(name)
     dump = d.dump(session=sid, types=("alert", "verdict", "session_killed", "tls_write",
                                       "exec", "exit"))
-    if r.rc != 137:
+    if r.rc != KILLED:
         fail(f"{kind}: the agent's session was not killed: scopelock run exit {r.rc} "
-             f"(expected 137 = 128+SIGKILL) {r}\n{srv.summary()}\n{dump}")
+             f"(expected {KILLED}: killed by scopelock) {r}\n{srv.summary()}\n{dump}")
     srv.assert_nothing_destructive(w, f"{kind} incident")
+    # the launching terminal was told why (stderr, not the agent's stdout)
+    for said in ("scopelock: KILLED: rule 'graphql-destroy' on tls", "(production)",
+                 f"session {sid} was killed by scopelock: rule 'graphql-destroy'"):
+        check(said in r.stderr, f"{kind}: scopelock run did not say {said!r}: {r.stderr[-1200:]!r}")
+    check("scopelock:" not in r.stdout, f"{kind}: notices in the agent's stdout: {r.stdout!r}")
     rec = wait_alert(d, sid, "graphql-destroy")
     check_tls_alert(rec, w, sid)
     # the session read the production file: taint and the file as evidence
@@ -106,7 +111,7 @@ def split_case(t):
     r = d.run(argv, name=name, timeout=90)
     sid = d.session_id(name)
     got = srv.received()
-    if r.rc != 137:
+    if r.rc != KILLED:
         fail(f"split write: session not killed: exit {r.rc} {r}\n{srv.summary()}\n"
              + d.dump(session=sid, types=("alert", "tls_write", "session_killed")))
     if b"volumeDelete" in got or b"Delete(" in got:

@@ -21,6 +21,7 @@
 #include <getopt.h>
 #include <grp.h>
 #include <limits.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -43,6 +45,10 @@
 #define RUN_EXIT_FAILED 125   /* the session could not be started */
 #define RUN_EXIT_NOEXEC 126   /* command found but not executable */
 #define RUN_EXIT_NOTFOUND 127 /* command not found */
+/* scopelock killed the session (a kill verdict, a denied hold, `scopelock end`) */
+#define RUN_EXIT_KILLED 123
+/* after the command exits: how long to wait for the record that the session ended */
+#define RUN_END_WAIT_MS 3000
 
 static const char usage_text[] =
     "Usage: scopelock run --scope ENV [OPTIONS] -- COMMAND [ARGS...]\n"
@@ -77,7 +83,15 @@ static const char usage_text[] =
     "  -q, --quiet            do not print the session id on stderr\n"
     "  -h, --help             this help\n"
     "\n"
-    "Exit status: COMMAND's; 128+N if it was killed by signal N; 125 if the session\n"
+    "What happens to the session is told on this terminal (stderr, never mixed\n"
+    "into COMMAND's output), as scopelockd decides it: an action held for a\n"
+    "person (what, why, the approve and deny commands, the deadline), the\n"
+    "decision, an action denied, an alert, the session killed and why. If\n"
+    "scopelockd goes away, that is said too.\n"
+    "\n"
+    "Exit status: COMMAND's; 123 if scopelock killed the session (a kill\n"
+    "verdict, a denied or expired hold, scopelock end: the reason is printed);\n"
+    "128+N if it was killed by signal N otherwise; 125 if the session\n"
     "could not be started or confined (COMMAND did not run); 126 if COMMAND is not\n"
     "executable; 127 if not found; 2 for a usage error (a session as root without\n"
     "--allow-root included).\n"
@@ -103,6 +117,199 @@ static json_t *build_argv(int argc, char **argv)
 		}
 	}
 	return arr;
+}
+
+/* what the launcher has been told about its session */
+struct notices {
+	bool killed;   /* scopelock killed the session */
+	bool ended;    /* session_end arrived */
+	bool lost;     /* the daemon's connection is gone */
+	char why[600]; /* why it was killed */
+};
+
+static const char *jstr(json_t *o, const char *k)
+{
+	const char *v = json_string_value(json_object_get(o, k));
+
+	return v ? v : "?";
+}
+
+/* "production, staging" of a JSON array of strings, or the single string */
+static void env_list(json_t *v, char *buf, size_t n)
+{
+	size_t i, off = 0;
+	json_t *x;
+
+	buf[0] = '\0';
+	if (json_is_string(v)) {
+		snprintf(buf, n, "%s", json_string_value(v));
+		return;
+	}
+	json_array_foreach (v, i, x)
+		if (json_is_string(x) && off < n)
+			off += (size_t)snprintf(buf + off, n - off, "%s%s", i ? ", " : "",
+						json_string_value(x));
+}
+
+/* one record about the session, told on stderr */
+static void notice(struct notices *st, json_t *r)
+{
+	const char *type = jstr(r, "type");
+	char envs[256], what[512];
+
+	if (!strcmp(type, "session_end")) {
+		st->ended = true;
+		return;
+	}
+	if (!strcmp(type, "alert")) {
+		const char *verdict = jstr(r, "verdict");
+		const char *comm = json_string_value(json_object_get(r, "comm"));
+
+		env_list(json_object_get(r, "target_env"), envs, sizeof(envs));
+		snprintf(what, sizeof(what), "rule '%s' on %s by pid %lld%s%s%s, target %s%s%s%s",
+			 jstr(r, "rule"), jstr(r, "channel"),
+			 (long long)json_integer_value(json_object_get(r, "pid")), comm ? " (" : "",
+			 comm ? comm : "", comm ? ")" : "", jstr(r, "target"), envs[0] ? " (" : "",
+			 envs, envs[0] ? ")" : "");
+		if (!strcmp(verdict, "held")) {
+			const char *id = jstr(r, "hold_id");
+
+			fprintf(
+			    stderr,
+			    "scopelock: HELD: %s. The session is frozen until a person decides:\n"
+			    "scopelock:   sudo scopelock approve %s    (the action proceeds)\n"
+			    "scopelock:   sudo scopelock deny %s       (the session is killed)\n"
+			    "scopelock: denied automatically in %lld s.\n",
+			    what, id, id,
+			    (long long)json_integer_value(json_object_get(r, "hold_timeout_s")));
+		} else if (!strcmp(verdict, "killed")) {
+			fprintf(stderr, "scopelock: KILLED: %s: the session is killed.\n", what);
+			st->killed = true;
+			snprintf(st->why, sizeof(st->why), "%s", what);
+		} else if (!strcmp(verdict, "denied")) {
+			fprintf(stderr, "scopelock: DENIED: %s: the call failed.\n", what);
+		} else {
+			fprintf(stderr, "scopelock: ALERT (%s): %s.\n", verdict, what);
+		}
+	} else if (!strcmp(type, "hold_approved")) {
+		fprintf(stderr, "scopelock: APPROVED: hold %s by %s: the action proceeds.\n",
+			jstr(r, "hold_id"), jstr(r, "by"));
+	} else if (!strcmp(type, "hold_denied")) {
+		fprintf(stderr, "scopelock: DENIED: hold %s by %s (%s): the session is killed.\n",
+			jstr(r, "hold_id"), jstr(r, "by"), jstr(r, "reason"));
+		st->killed = true;
+		snprintf(st->why, sizeof(st->why), "hold %s denied by %s", jstr(r, "hold_id"),
+			 jstr(r, "by"));
+	} else if (!strcmp(type, "session_killed")) {
+		const char *by = json_string_value(json_object_get(r, "by"));
+		bool say_by = by && !strstr(jstr(r, "reason"), by);
+
+		fprintf(stderr, "scopelock: session KILLED: %s%s%s.\n", jstr(r, "reason"),
+			say_by ? " by " : "", say_by ? by : "");
+		st->killed = true;
+		if (!st->why[0])
+			snprintf(st->why, sizeof(st->why), "%s", jstr(r, "reason"));
+	} else if (!strcmp(type, "confine_refused")) {
+		fprintf(stderr, "scopelock: REFUSED: %s by pid %lld (confinement).\n",
+			jstr(r, "syscall"),
+			(long long)json_integer_value(json_object_get(r, "pid")));
+	}
+	fflush(stderr);
+}
+
+/* read one message (poll said there is one); false when the connection is gone */
+static bool notices_read(int fd, struct notices *st)
+{
+	json_t *m = NULL;
+	int err;
+
+	err = sl_proto_recv(fd, &m, NULL);
+	if (err == -EINTR || err == -EAGAIN)
+		return true;
+	if (err == -EBADMSG)
+		return true; /* not a record: nothing to tell */
+	if (err) {
+		if (!st->lost)
+			fprintf(
+			    stderr,
+			    "scopelock: lost the connection to scopelockd (%s): this terminal is "
+			    "no longer told what happens to the session\n",
+			    err == -ECONNRESET ? "it stopped" : strerror(-err));
+		st->lost = true;
+		return false;
+	}
+	notice(st, m);
+	json_decref(m);
+	return true;
+}
+
+/* ask the daemon to tell us what happens to the session; false if it cannot */
+static bool notices_start(int fd, const char *session)
+{
+	json_t *req = json_pack("{s:s, s:s}", "op", "notify", "session", session), *rep = NULL;
+	bool ok;
+	int err;
+
+	err = req ? sl_proto_send(fd, req, -1) : -ENOMEM;
+	if (!err)
+		err = sl_proto_recv(fd, &rep, NULL);
+	ok = !err && json_is_true(json_object_get(rep, "ok"));
+	if (!ok)
+		fprintf(
+		    stderr,
+		    "scopelock: warning: scopelockd will not tell this terminal what happens to "
+		    "the session (%s); follow it with 'scopelock tail --alerts --session %s'\n",
+		    err ? strerror(-err) : jstr(rep, "error"), session);
+	json_decref(req);
+	json_decref(rep);
+	return ok;
+}
+
+/*
+ * Wait for the command, telling what happens to the session meanwhile; when
+ * it died of SIGKILL, wait (bounded) for the reason (a kill by scopelock) or
+ * the record that the session ended (someone else's SIGKILL).
+ */
+static int wait_child(pid_t child, int pidfd, int fd, bool notify, struct notices *st, int *status)
+{
+	bool exited = false;
+	struct timespec t0;
+
+	for (;;) {
+		struct pollfd p[2] = {{.fd = pidfd, .events = POLLIN},
+				      {.fd = notify && !st->lost ? fd : -1, .events = POLLIN}};
+		int timeout = -1, n;
+
+		if (exited) {
+			struct timespec now;
+			long ms;
+
+			/* only a SIGKILL may be scopelock's: then its reason is on the way */
+			if (!notify || st->lost || st->ended ||
+			    !WIFSIGNALED(*status) || WTERMSIG(*status) != SIGKILL)
+				return 0;
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			ms = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
+			if (ms >= RUN_END_WAIT_MS)
+				return 0;
+			timeout = (int)(RUN_END_WAIT_MS - ms);
+			p[0].fd = -1;
+		}
+		n = poll(p, 2, timeout);
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		if (n <= 0)
+			continue;
+		if (p[1].revents)
+			notices_read(fd, st);
+		if (!exited && p[0].revents) {
+			while (waitpid(child, status, 0) < 0)
+				if (errno != EINTR)
+					return -errno;
+			exited = true;
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+		}
+	}
 }
 
 static volatile sig_atomic_t g_child;
@@ -276,6 +483,8 @@ int cmd_run(const struct sl_cli *cli, int argc, char **argv)
 	struct passwd *pw;
 	json_t *req = NULL, *reply = NULL;
 	const char *session;
+	struct notices st = {0};
+	bool notify;
 	pid_t child;
 	ssize_t n;
 	int ret = RUN_EXIT_FAILED;
@@ -439,11 +648,11 @@ int cmd_run(const struct sl_cli *cli, int argc, char **argv)
 	do {
 		n = read(errp[0], &child_errno, sizeof(child_errno));
 	} while (n < 0 && errno == EINTR);
-	while (waitpid(child, &status, 0) < 0) {
-		if (errno != EINTR) {
-			log_err("run: waitpid: %s", strerror(errno));
-			goto out;
-		}
+	notify = n != sizeof(child_errno) && notices_start(fd, session);
+	err = wait_child(child, pidfd, fd, notify, &st, &status);
+	if (err) {
+		log_err("run: waiting for the command: %s", strerror(-err));
+		goto out;
 	}
 	g_child = 0;
 	if (n == sizeof(child_errno)) {
@@ -453,10 +662,16 @@ int cmd_run(const struct sl_cli *cli, int argc, char **argv)
 			ret = RUN_EXIT_FAILED;
 		goto out;
 	}
-	if (WIFEXITED(status))
+	if (st.killed) {
+		fprintf(stderr,
+			"scopelock: session %s was killed by scopelock: %s (exit status %d)\n",
+			session, st.why, RUN_EXIT_KILLED);
+		ret = RUN_EXIT_KILLED;
+	} else if (WIFEXITED(status)) {
 		ret = WEXITSTATUS(status);
-	else if (WIFSIGNALED(status))
+	} else if (WIFSIGNALED(status)) {
 		ret = 128 + WTERMSIG(status);
+	}
 	goto out;
 
 abort_child:

@@ -75,7 +75,9 @@ struct sl_client {
 	bool alerts_only;		     /* tail filter: alerts, holds, kills */
 	bool dead;
 	char run_session[SL_SESSION_ID_LEN + 1]; /* the session this connection started */
-	bool gone; /* the peer closed its end: nothing more can be queued */
+	bool notify;	       /* the launcher asked for its session's notices (`notify`) */
+	uint64_t notices_lost; /* notices the launcher's socket had no room for */
+	bool gone;	       /* the peer closed its end: nothing more can be queued */
 };
 
 static json_t *status_json(struct sl_control *ctl);
@@ -345,6 +347,24 @@ static void handle_confine(struct sl_control *ctl, struct sl_client *c, json_t *
 	client_reply(c, json_pack("{s:b, s:s}", "ok", 1, "session", id));
 }
 
+/*
+ * The launcher (`scopelock run`, outside the session) asks to be told what
+ * happens to the session it started: from now on its connection gets the
+ * session's alert-class records (holds, decisions, kills, refusals) and its
+ * session_end, as they are written.
+ */
+static void handle_notify(struct sl_control *ctl, struct sl_client *c, json_t *req, int pidfd)
+{
+	const char *id = json_string_value(json_object_get(req, "session"));
+
+	if (!id || !c->run_session[0] || strcmp(id, c->run_session)) {
+		reply_error(c, "refused: 'notify' is only for the session this connection started");
+		return;
+	}
+	if (!client_reply(c, json_pack("{s:b, s:s}", "ok", 1, "session", id)))
+		c->notify = true;
+}
+
 static void handle_status(struct sl_control *ctl, struct sl_client *c, json_t *req, int pidfd)
 {
 	json_t *st = status_json(ctl);
@@ -569,6 +589,8 @@ static const struct {
     {"run", handle_run, SL_PERM_OUTSIDE},
     /* the listener of the session this connection started (scopelock run) */
     {"confine", handle_confine, SL_PERM_OUTSIDE},
+    /* what happens to that session, told to its launcher */
+    {"notify", handle_notify, SL_PERM_OUTSIDE},
     {"end", handle_end, SL_PERM_ADMIN},
     {"approve", handle_approve, SL_PERM_ADMIN},
     {"deny", handle_deny, SL_PERM_ADMIN},
@@ -773,6 +795,12 @@ void sl_control_reap(struct sl_control *ctl)
 void sl_control_broadcast(struct sl_control *ctl, const char *line, size_t len, const char *session)
 {
 	for (struct sl_client *c = ctl->clients; c; c = c->next) {
+		/* the launcher of the session: never disconnected for being slow */
+		if (!c->dead && c->notify && session && !strcmp(session, c->run_session) &&
+		    (sl_journal_line_is_alert(line) || strstr(line, "\"type\":\"session_end\"")) &&
+		    sl_proto_send_raw(c->fd, line, len, MSG_DONTWAIT) && !c->notices_lost++)
+			log_warn("session %s: its launcher (pid %d) is not reading its notices",
+				 c->run_session, c->peer.pid);
 		if (!c->dead && c->tail &&
 		    (!c->session[0] || (session && !strcmp(session, c->session))) &&
 		    (!c->alerts_only || sl_journal_line_is_alert(line))) {

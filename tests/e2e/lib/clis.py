@@ -11,7 +11,7 @@ import shlex
 
 from enforce import (World, agent_script, alerts, policy_text, start_daemon, wait_alert,
                      wait_session_killed, write_policy)
-from harness import B, check, eq, fail, rand_marker, short
+from harness import KILLED, B, check, eq, fail, rand_marker, short
 
 q = shlex.quote
 RULE = "destroy-cli"
@@ -59,7 +59,7 @@ def killed_case(t, d, bindir, what, argv, needle, agent_lines=None, cwd=None):
     dump = d.dump(session=sid, types=("exec", "alert", "verdict", "session_killed", "open"))
     if marker.exists():
         fail(f"{what}: the program ran (marker written: {marker.read_text()[:300]!r})\n{dump}")
-    eq(r.rc, 137, f"{what}: exit status of the session ({r})\n{dump}")
+    eq(r.rc, KILLED, f"{what}: exit status of the session ({r})\n{dump}")
     rec = wait_alert(d, sid, RULE)
     s = short(rec, 1500)
     eq(rec.get("verdict"), "killed", f"{what}: verdict of {s}")

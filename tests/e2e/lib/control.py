@@ -21,7 +21,7 @@ from pathlib import Path
 
 from enforce import (GraphQLServer, World, agent_script, client_command, policy_text,
                      start_daemon, status_holds, wait_hold, write_policy)
-from harness import PY, check, cgroup_of_pid, eq, fail, rand_marker, short, wait_until
+from harness import KILLED, PY, check, cgroup_of_pid, eq, fail, rand_marker, short, wait_until
 
 q = shlex.quote
 RULE = "graphql-destroy"
@@ -458,7 +458,7 @@ class ControlWorld:
             self.victim.wait(15)
         except subprocess.TimeoutExpired:
             fail("the ended victim session is still running")
-        eq(self.victim.returncode, 137, "exit status of the ended victim session")
+        eq(self.victim.returncode, KILLED, "exit status of the ended victim session")
         loaded = wait_until(lambda: next((r for r in d.records(type="policy_loaded")
                                           if r.get("generation") == self.generation + 1),
                                          None), 10, "policy_loaded of the next generation")

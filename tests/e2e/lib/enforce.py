@@ -376,7 +376,7 @@ def client_command(kind, t, srv, body, token_expr):
 
 def agent_script(t, name, lines, expect_killed):
     """A bash 'agent'. When the session is expected to be killed, it waits
-    after its last step (the session kill ends it: 137); otherwise it exits
+    after its last step (the session kill ends it: scopelock run exits 123); otherwise it exits
     with the status of its last step."""
     text = "#!/bin/bash\n# the agent\nset -u\n" + "\n".join(lines) + "\n"
     if expect_killed:

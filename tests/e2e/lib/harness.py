@@ -79,6 +79,11 @@ def rand_marker(prefix="m"):
     return f"{prefix}-{secrets.token_hex(6)}"
 
 
+# scopelock run's exit status when scopelock killed the session (a kill
+# verdict, a denied or expired hold, scopelock end); 128+N for other signals
+KILLED = 123
+
+
 def wait_until(fn, timeout, what, interval=0.05):
     """Call fn() until it returns a truthy value; fail after timeout seconds."""
     deadline = time.monotonic() + timeout

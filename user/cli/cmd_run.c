@@ -285,8 +285,8 @@ static int wait_child(pid_t child, int pidfd, int fd, bool notify, struct notice
 			long ms;
 
 			/* only a SIGKILL may be scopelock's: then its reason is on the way */
-			if (!notify || st->lost || st->ended ||
-			    !WIFSIGNALED(*status) || WTERMSIG(*status) != SIGKILL)
+			if (!notify || st->lost || st->ended || !WIFSIGNALED(*status) ||
+			    WTERMSIG(*status) != SIGKILL)
 				return 0;
 			clock_gettime(CLOCK_MONOTONIC, &now);
 			ms = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;

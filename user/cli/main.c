@@ -16,6 +16,7 @@ static const char usage_text[] =
     "Commands:\n"
     "  run      run a command in a new session with a declared scope\n"
     "  status   daemon state: kernel features, sessions, TLS coverage, losses\n"
+    "  metrics  the daemon's counters for Prometheus (or node_exporter's textfile)\n"
     "  tail     show audit records as they are written\n"
     "  verify   check the hash chain of audit log files\n"
     "  policy   check or reload a policy\n"
@@ -50,9 +51,10 @@ static const struct {
 	const char *name;
 	int (*fn)(const struct sl_cli *cli, int argc, char **argv);
 } commands[] = {
-    {"run", cmd_run},	    {"status", cmd_status}, {"tail", cmd_tail},
-    {"verify", cmd_verify}, {"policy", cmd_policy}, {"approve", cmd_approve},
-    {"deny", cmd_deny},	    {"end", cmd_end},	    {"checkpoint-setup", cmd_checkpoint_setup},
+    {"run", cmd_run},	      {"status", cmd_status}, {"tail", cmd_tail},
+    {"verify", cmd_verify},   {"policy", cmd_policy}, {"approve", cmd_approve},
+    {"deny", cmd_deny},	      {"end", cmd_end},	      {"checkpoint-setup", cmd_checkpoint_setup},
+    {"metrics", cmd_metrics},
 };
 
 int main(int argc, char **argv)

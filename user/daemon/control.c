@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -867,6 +868,19 @@ static json_t *status_json(struct sl_control *ctl)
 	json_object_set_new(st, "policy", json_string(sl_policy_store_path(ctl->store)));
 	json_object_set_new(st, "policy_sha256",
 			    json_string(sl_policy_store_loaded_sha256(ctl->store)));
+	{
+		struct rusage ru;
+
+		if (!getrusage(RUSAGE_SELF, &ru))
+			json_object_set_new(
+			    st, "daemon",
+			    json_pack("{s:f, s:f, s:I}", "cpu_user_s",
+				      ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
+				      "cpu_system_s",
+				      ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6, "max_rss_kb",
+				      (json_int_t)ru.ru_maxrss));
+	}
+	json_object_set_new(st, "verdicts", sl_verdicts_counts_json(ctl->verdicts));
 	json_object_set_new(st, "audit_log", json_string(sl_journal_path(ctl->journal)));
 	json_object_set_new(st, "audit_last_seq",
 			    json_integer((json_int_t)sl_journal_last_seq(ctl->journal)));

@@ -91,6 +91,7 @@ struct sl_verdicts {
 	size_t evidence_next;
 	struct sl_pending_verdict pending[SL_PENDING_VERDICTS];
 	size_t npending;
+	json_t *counts; /* {"killed": 3, ...}: verdicts written, by verdict (status, metrics) */
 };
 
 static int64_t mono_ms(void)
@@ -359,6 +360,12 @@ static void verdict_write(struct sl_verdicts *vr, const struct sl_pending_verdic
 	else
 		verdict = sl_policy_action_name(v->action);
 
+	if (vr->counts) {
+		json_t *n = json_object_get(vr->counts, verdict);
+
+		json_object_set_new(vr->counts, verdict,
+				    json_integer(1 + (n ? json_integer_value(n) : 0)));
+	}
 	snprintf(id, sizeof(id), "a%" PRIu64, ++vr->alert_seq);
 	rec = json_object();
 	ev = json_object();
@@ -829,8 +836,18 @@ int sl_verdicts_new(struct sl_sessions *ss, struct sl_kernel *k, struct sl_polic
 	vr->store = ps;
 	vr->programs = pr;
 	vr->journal = j;
+	vr->counts = json_object();
+	if (!vr->counts) {
+		free(vr);
+		return -ENOMEM;
+	}
 	*out = vr;
 	return 0;
+}
+
+json_t *sl_verdicts_counts_json(const struct sl_verdicts *vr)
+{
+	return json_deep_copy(vr->counts);
 }
 
 size_t sl_verdicts_pending(const struct sl_verdicts *vr)
@@ -854,6 +871,7 @@ void sl_verdicts_free(struct sl_verdicts *vr)
 {
 	if (!vr)
 		return;
+	json_decref(vr->counts);
 	while (vr->holds) {
 		struct sl_hold *h = vr->holds;
 

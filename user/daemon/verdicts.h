@@ -40,6 +40,8 @@ int sl_verdicts_handle(struct sl_verdicts *vr, const void *data, size_t len);
 void sl_verdicts_flush(struct sl_verdicts *vr, uint64_t before_ns);
 /* verdicts acted on whose alert is not written yet */
 size_t sl_verdicts_pending(const struct sl_verdicts *vr);
+/* verdicts written since start, by verdict: {"killed": N, "held": N, ...} (new reference) */
+json_t *sl_verdicts_counts_json(const struct sl_verdicts *vr);
 
 /*
  * A person decides a hold (approve: release the held call; deny: kill the

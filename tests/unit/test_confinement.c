@@ -127,6 +127,16 @@ static void test_classify_namespaces(void **state)
 	classify(AUDIT_ARCH_X86_64, SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &c);
 	assert_int_equal(c.kind, SL_CK_UNKNOWN);
 
+	/* io_uring: refused whatever the arguments (no confine key) */
+	classify(AUDIT_ARCH_X86_64, SYS_io_uring_setup, 4, 0, &c);
+	assert_int_equal(c.kind, SL_CK_IO_URING);
+	assert_int_equal(c.key, 0);
+	assert_non_null(c.reason);
+	classify(AUDIT_ARCH_X86_64, SYS_io_uring_enter, 3, 1, &c);
+	assert_int_equal(c.kind, SL_CK_IO_URING);
+	classify(AUDIT_ARCH_I386, 427 /* io_uring_register */, 3, 0, &c);
+	assert_int_equal(c.kind, SL_CK_IO_URING);
+
 	classify(AUDIT_ARCH_I386, 310 /* unshare */, CLONE_NEWUSER, 0, &c);
 	assert_int_equal(c.kind, SL_CK_UNSHARE_USERNS);
 

@@ -443,7 +443,10 @@ static void write_refusal(struct sl_confine *cf, struct sl_confined *c,
 			    key_name(call->key) ? json_string(key_name(call->key)) : json_null());
 	json_object_set_new(rec, "reason", json_string(reason));
 	json_object_set_new(rec, "errno", json_integer(error));
-	json_object_set_new(rec, "error", json_string(error == EPERM ? "EPERM" : "?"));
+	json_object_set_new(rec, "error",
+			    json_string(error == EPERM	  ? "EPERM"
+					: error == ENOSYS ? "ENOSYS"
+							  : "?"));
 	if (target) {
 		json_object_set_new(rec, "target_pid", json_integer(target->pid));
 		if (target->tid != target->pid)
@@ -513,6 +516,8 @@ static enum answer decide(struct sl_confine *cf, struct sl_confined *c,
 		goto out;
 	}
 	proc_facts((pid_t)req->pid, caller);
+	if (call->kind == SL_CK_IO_URING)
+		*error = ENOSYS; /* as a kernel without io_uring: callers fall back */
 	if (!call->key || call->key == SL_CONFINE_USERNS)
 		goto out; /* refused whatever the arguments */
 

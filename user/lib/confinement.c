@@ -166,6 +166,16 @@ static int build_filter(uint32_t flags, scmp_filter_ctx *out, char *err, size_t 
 	RULE(SCMP_ACT_NOTIFY, seccomp, 2, SCMP_A0(SCMP_CMP_EQ, SECCOMP_SET_MODE_FILTER),
 	     SCMP_A1(SCMP_CMP_MASKED_EQ, SECCOMP_FILTER_FLAG_NEW_LISTENER,
 		     SECCOMP_FILTER_FLAG_NEW_LISTENER));
+	/*
+	 * io_uring's operations (openat, connect, send, ...) do not pass through
+	 * the system call hooks scopelock decides at: no io_uring in a session.
+	 * Answered ENOSYS (as a kernel without it: libuv, Bun and the like fall
+	 * back to plain calls) and recorded by the supervisor. _enter and
+	 * _register too: a ring made outside and passed in.
+	 */
+	RULE(SCMP_ACT_NOTIFY, io_uring_setup, 0);
+	RULE(SCMP_ACT_NOTIFY, io_uring_enter, 0);
+	RULE(SCMP_ACT_NOTIFY, io_uring_register, 0);
 	*out = ctx;
 	ctx = NULL;
 out:
@@ -302,6 +312,10 @@ void sl_confine_classify(uint32_t arch, int nr, const uint64_t args[6], struct s
 		out->kind = SL_CK_SECCOMP_LISTENER;
 		out->flags = args[1];
 		out->reason = "a seccomp listener (it would answer before scopelockd)";
+	} else if (!strncmp(name, "io_uring_", 9)) {
+		out->kind = SL_CK_IO_URING;
+		out->reason = "io_uring (its operations bypass the hooks opens, connects and "
+			      "writes are judged at)";
 	}
 	switch (out->kind) {
 	case SL_CK_PTRACE:

@@ -60,6 +60,7 @@ enum sl_confine_kind {
 	SL_CK_SETNS_USERNS,	/* setns(fd, nstype & CLONE_NEWUSER) */
 	SL_CK_SETNS_ANY,	/* setns(fd, 0): the type is not visible to the filter */
 	SL_CK_SECCOMP_LISTENER, /* seccomp(SET_MODE_FILTER, NEW_LISTENER) */
+	SL_CK_IO_URING,		/* io_uring_setup / _enter / _register: answered ENOSYS */
 };
 
 struct sl_confine_call {

@@ -23,7 +23,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 LIBS_PC := libbpf jansson yaml-0.1 zlib libcrypto libseccomp libnghttp2 libbrotlidec libzstd \
-	capstone
+	capstone libpcre2-8
 PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
 PC_LIBS := $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null)
 
@@ -33,7 +33,7 @@ override CFLAGS += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser/lib -Iuser/
 	-I$(OUTPUT) $(PC_CFLAGS) -fstack-protector-strong -D_FORTIFY_SOURCE=2 -MMD -MP \
 	-DSL_DEFAULT_POLICY='"$(PREFIX)/share/scopelock/policies/default.yaml"'
 # libhttp-parser-dev ships no pkg-config file
-LDLIBS += $(PC_LIBS) -lhttp_parser -lelf -lpthread
+LDLIBS += $(PC_LIBS) -lhttp_parser -lelf -lpthread -lm
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-Wno-unused-function -Iinclude -Ivmlinux/$(ARCH) -Ibpf

@@ -27,7 +27,7 @@ esac
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 CLANG=${CLANG:-clang}
-targets=${FUZZ_TARGETS:-"policy verify jwriter proto reqdec checkpoint"}
+targets=${FUZZ_TARGETS:-"policy verify jwriter proto reqdec checkpoint credfind"}
 
 command -v "$CLANG" >/dev/null 2>&1 || {
 	echo "fuzz: $CLANG not found (apt-get install clang libclang-rt-14-dev)" >&2
@@ -49,9 +49,10 @@ srcs_verify="$(ls user/lib/audit*.c) user/lib/util.c user/lib/log.c user/lib/jso
 srcs_jwriter="user/lib/jwriter.c user/lib/jsonbytes.c"
 srcs_proto="user/lib/proto.c user/lib/util.c user/lib/log.c"
 srcs_checkpoint="user/lib/checkpoint.c"
+srcs_credfind="user/lib/credfind.c"
 srcs_reqdec="$(ls user/lib/reqdec*.c) user/lib/jwriter.c user/lib/jsonbytes.c"
 LIBS="$LIBS -lz $(pkg-config --libs libnghttp2 libbrotlidec libzstd 2>/dev/null ||
-	echo -lnghttp2 -lbrotlidec -lzstd) -lhttp_parser"
+	echo -lnghttp2 -lbrotlidec -lzstd) -lhttp_parser -lpcre2-8 -lm"
 
 fail=0
 for t in $targets; do

@@ -75,7 +75,7 @@ KTEST_BINS := $(OUTPUT)/tests/test_decide_kernel
 .DELETE_ON_ERROR:
 .SECONDARY: $(FIXTURES)
 .PHONY: all clean install uninstall test unit ktest e2e vmlinux format format-check depgraph fuzz \
-	demo bench reqdec-bench
+	demo bench reqdec-bench man
 
 all: $(BIN)/scopelockd $(BIN)/scopelock $(BIN)/tls-locate ktest
 
@@ -208,7 +208,13 @@ format-check:
 depgraph:
 	$(Q)tools/depgraph.py --check-doc docs/architecture.md
 
-install: all
+# man pages: help2man on the programs' --help, lowdown on docs/policy.md (tools/mkman.sh)
+MAN_DIR := $(OUTPUT)/man
+man: $(BIN)/scopelockd $(BIN)/scopelock docs/policy.md tools/mkman.sh
+	$(call msg,MAN,$(MAN_DIR))
+	$(Q)tools/mkman.sh $(MAN_DIR)
+
+install: all man
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
 		$(DESTDIR)$(PREFIX)/share/scopelock/policies $(DESTDIR)$(PREFIX)/lib/systemd/system
 	install -m 0755 $(BIN)/scopelockd $(DESTDIR)$(PREFIX)/sbin/scopelockd
@@ -219,10 +225,25 @@ install: all
 	sed 's|@PREFIX@|$(PREFIX)|g' dist/scopelockd.service.in > \
 		$(DESTDIR)$(PREFIX)/lib/systemd/system/scopelockd.service
 	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/scopelockd.service
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
+		$(DESTDIR)$(PREFIX)/share/man/man8 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+		$(DESTDIR)$(PREFIX)/share/zsh/vendor-completions
+	install -m 0644 $(MAN_DIR)/scopelock.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 $(MAN_DIR)/scopelock-policy.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 0644 $(MAN_DIR)/scopelockd.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 dist/completion/scopelock.bash \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/scopelock
+	install -m 0644 dist/completion/_scopelock $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/scopelockd $(DESTDIR)$(PREFIX)/bin/scopelock \
-		$(DESTDIR)$(PREFIX)/lib/systemd/system/scopelockd.service
+		$(DESTDIR)$(PREFIX)/lib/systemd/system/scopelockd.service \
+		$(DESTDIR)$(PREFIX)/share/man/man1/scopelock.1 \
+		$(DESTDIR)$(PREFIX)/share/man/man5/scopelock-policy.5 \
+		$(DESTDIR)$(PREFIX)/share/man/man8/scopelockd.8 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/scopelock \
+		$(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_scopelock
 	rm -rf $(DESTDIR)$(PREFIX)/share/scopelock
 
 clean:

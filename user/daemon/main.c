@@ -51,6 +51,7 @@
 
 #include <bpf/libbpf.h>
 #include <openssl/evp.h>
+#include <systemd/sd-daemon.h>
 
 #include "audit.h"
 #include "clock.h"
@@ -533,14 +534,18 @@ static void on_signal(struct sl_daemon *d)
 			log_info("SIGHUP: reloading policy '%s'", d->opts.policy);
 			char *errors = NULL;
 
+			sd_notify(0, "RELOADING=1");
 			if (daemon_reload(d, NULL, &errors))
 				log_err(
 				    "policy reload refused; the running policy stays in force:\n%s",
 				    errors ? errors : "");
 			free(errors);
+			sd_notifyf(0, "READY=1\nSTATUS=enforcing policy %s",
+				   sl_policy_store_loaded_sha256(d->store));
 			continue;
 		}
 		log_info("%s received: shutting down", strsignal((int)si.ssi_signo));
+		sd_notify(0, "STOPPING=1\nSTATUS=stopping: denying pending holds, draining");
 		d->stop = 1;
 		sl_ingest_stopping(d->ingest);
 	}
@@ -866,6 +871,10 @@ int main(int argc, char **argv)
 		    (err = ep_add(&d, sl_control_fd(d.control), SL_EP_LISTEN)))
 			goto out;
 	}
+	/* systemd (Type=notify): the socket answers and enforcement is in force */
+	sd_notifyf(0, "READY=1\nSTATUS=enforcing policy %s, audit log %s\nMAINPID=%d",
+		   sl_policy_store_loaded_sha256(d.store), sl_journal_path(d.journal),
+		   (int)getpid());
 	log_info("ready: socket '%s', audit log '%s', policy '%s'", d.opts.socket_path,
 		 sl_journal_path(d.journal), d.opts.policy);
 

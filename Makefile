@@ -4,6 +4,7 @@
 # links them (maps shared through __weak definitions), `bpftool gen skeleton`.
 
 PREFIX ?= /usr/local
+SYSCONFDIR ?= /etc
 DESTDIR ?=
 OUTPUT := .output
 BIN := bin
@@ -222,7 +223,7 @@ install: all man
 	install -d $(DESTDIR)$(PREFIX)/share/scopelock/policies/examples
 	install -m 0644 policies/*.yaml $(DESTDIR)$(PREFIX)/share/scopelock/policies/
 	install -m 0644 policies/examples/*.yaml $(DESTDIR)$(PREFIX)/share/scopelock/policies/examples/
-	sed 's|@PREFIX@|$(PREFIX)|g' dist/scopelockd.service.in > \
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' dist/scopelockd.service.in > \
 		$(DESTDIR)$(PREFIX)/lib/systemd/system/scopelockd.service
 	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/scopelockd.service
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
@@ -235,6 +236,10 @@ install: all man
 	install -m 0644 dist/completion/scopelock.bash \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/scopelock
 	install -m 0644 dist/completion/_scopelock $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/
+	install -d $(DESTDIR)$(SYSCONFDIR)/scopelock/policy.d
+	# the site's policy: created once, never overwritten
+	[ -e $(DESTDIR)$(SYSCONFDIR)/scopelock/policy.yaml ] || \
+		install -m 0644 dist/policy.yaml $(DESTDIR)$(SYSCONFDIR)/scopelock/policy.yaml
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/scopelockd $(DESTDIR)$(PREFIX)/bin/scopelock \

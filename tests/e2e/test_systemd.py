@@ -62,7 +62,7 @@ def test_unit_verifies(t):
     unit = t.tmp / "scopelockd.service"
     # the shipped template with the installed tree as PREFIX: every path it names exists
     unit.write_text((REPO / "dist" / "scopelockd.service.in").read_text()
-                    .replace("@PREFIX@", prefix))
+                    .replace("@PREFIX@", prefix).replace("@SYSCONFDIR@", f"{dest}/etc"))
     p = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, timeout=60,
                        env=dict(os.environ, MANPATH=f"{prefix}/share/man"))
     eq((p.returncode, p.stderr.decode().strip()), (0, ""), "systemd-analyze verify of the unit")

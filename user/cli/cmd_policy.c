@@ -15,6 +15,7 @@ static void policy_usage(FILE *f)
 	fprintf(
 	    f,
 	    "Usage: scopelock policy check [--no-secrets] [--verbose] FILE...\n"
+	    "       scopelock policy show FILE\n"
 	    "       scopelock policy reload\n"
 	    "\n"
 	    "Check policy files, or make the running daemon load its policy again.\n"
@@ -25,6 +26,9 @@ static void policy_usage(FILE *f)
 	    "                    then \"FILE: N errors\", or \"FILE: OK (...)\" when valid.\n"
 	    "                    Secret files and variables named by the policy are read\n"
 	    "                    too (as the daemon would); values are never printed.\n"
+	    "  show FILE         print the effective policy of FILE as YAML: its extends\n"
+	    "                    chain, FILE and its drop-ins (FILE.d/*.yaml) merged, after\n"
+	    "                    a comment naming every file; errors as for check\n"
 	    "  reload            ask scopelockd to reload its policy file (an invalid\n"
 	    "                    policy is refused and the running one is kept); root or\n"
 	    "                    the policy's admin_group, never from inside a session\n"
@@ -43,6 +47,9 @@ static void policy_usage(FILE *f)
 	    "  scopelock policy check /etc/scopelock/policy.yaml\n"
 	    "  scopelock policy check --no-secrets policies/default.yaml policies/examples/*.yaml\n"
 	    "  scopelock policy check -v policies/examples/incident.yaml\n"
+	    "  scopelock policy show /etc/scopelock/policy.yaml\n"
+	    "      what the daemon enforces: the shipped library, the site file and\n"
+	    "      /etc/scopelock/policy.d/*.yaml, merged\n"
 	    "  scopelock policy reload\n"
 	    "\n"
 	    "The policy language is described in docs/policy.md.\n");
@@ -139,8 +146,11 @@ static int check_one(const char *path, bool secrets, bool verbose)
 		printf("%s: cannot read: %s\n", path, strerror(-err));
 		goto out;
 	}
-	printf("%s: OK (%u environments, %u patterns, %u rules)\n", path, p->n_envs, p->n_patterns,
+	printf("%s: OK (%u environments, %u patterns, %u rules", path, p->n_envs, p->n_patterns,
 	       p->n_rules);
+	if (p->n_layers > 1)
+		printf(", %u files merged: see 'scopelock policy show'", p->n_layers);
+	printf(")\n");
 	if (verbose)
 		print_summary(p);
 	ret = 0;
@@ -241,6 +251,34 @@ int cmd_policy(const struct sl_cli *cli, int argc, char **argv)
 	sub = argv[optind];
 	if (!strcmp(sub, "check"))
 		return cmd_policy_check(argc - optind, argv + optind);
+	if (!strcmp(sub, "show")) {
+		struct sl_policy_errors errs;
+		int err;
+
+		if (argc - optind != 2 || argv[optind + 1][0] == '-') {
+			if (argc - optind == 2 && (!strcmp(argv[optind + 1], "--help") ||
+						   !strcmp(argv[optind + 1], "-h"))) {
+				policy_usage(stdout);
+				return 0;
+			}
+			log_err("policy show: give one policy FILE");
+			fprintf(stderr, "Try 'scopelock policy --help'.\n");
+			return 2;
+		}
+		sl_policy_errors_init(&errs);
+		err = sl_policy_show(argv[optind + 1], stdout, &errs);
+		if (err == -EINVAL) {
+			size_t n = sl_policy_errors_total(&errs);
+
+			sl_policy_errors_print(&errs, stderr);
+			fprintf(stderr, "%s: %zu error%s\n", argv[optind + 1], n,
+				n == 1 ? "" : "s");
+		} else if (err) {
+			log_err("policy show: %s: %s", argv[optind + 1], strerror(-err));
+		}
+		sl_policy_errors_free(&errs);
+		return err ? 1 : 0;
+	}
 	if (!strcmp(sub, "reload")) {
 		if (argc - optind > 1) {
 			if (!strcmp(argv[optind + 1], "--help") ||
@@ -253,7 +291,7 @@ int cmd_policy(const struct sl_cli *cli, int argc, char **argv)
 		}
 		return policy_reload(cli);
 	}
-	log_err("policy: unknown command '%s' (expected check or reload)", sub);
+	log_err("policy: unknown command '%s' (expected check, show or reload)", sub);
 	fprintf(stderr, "Try 'scopelock policy --help'.\n");
 	return 2;
 }

@@ -225,6 +225,9 @@ static int policy_load(struct sl_policy_store *ps, char **errors)
 			*errors = errors_text(&errs);
 		goto out;
 	}
+	/* layers (extends, drop-ins): the digest covers every file */
+	if (p->sha256[0])
+		memcpy(sha, p->sha256, sizeof(sha));
 	err = sl_policy_compile(p, &c, cerr, sizeof(cerr));
 	if (err) {
 		if (errors &&

@@ -322,7 +322,7 @@ static void sort_errors(struct sl_policy_errors *errs, size_t first)
 		struct sl_policy_error e = errs->v[i];
 		size_t j = i;
 
-		while (j > first &&
+		while (j > first && strcmp(errs->v[j - 1].file, e.file) == 0 &&
 		       (errs->v[j - 1].line > e.line ||
 			(errs->v[j - 1].line == e.line && errs->v[j - 1].column > e.column))) {
 			errs->v[j] = errs->v[j - 1];
@@ -332,13 +332,60 @@ static void sort_errors(struct sl_policy_errors *errs, size_t first)
 	}
 }
 
+/* validate root; errors appended since before (index first) make it fail */
+static int load_tree(struct vctx *c, const struct ynode *root, struct sl_policy **out,
+		     size_t before, size_t first)
+{
+	struct sl_policy *p = calloc(1, sizeof(*p));
+	int err;
+
+	if (!p)
+		return -ENOMEM;
+	p->source = strdup(c->file);
+	if (!p->source) {
+		err = -ENOMEM;
+		goto out;
+	}
+	p->settings.hold_timeout_s = SL_POLICY_HOLD_TIMEOUT_DEFAULT;
+	p->settings.secret_min_len = SL_POLICY_SECRET_MIN_DEFAULT;
+	p->settings.syslog = true;
+	p->settings.audit_buffer = SL_POLICY_AUDIT_BUFFER_DEFAULT;
+	p->settings.on_audit_failure = SL_AUDIT_FAIL_FREEZE;
+	p->settings.unreadable_suspicious = SL_ACT_FREEZE;
+	p->settings.unreadable_otherwise = SL_ACT_ALERT;
+	c->p = p;
+	parse_root(c, root);
+	if (c->err) {
+		err = c->err;
+		goto out;
+	}
+	/* errors of the tree builder (aliases, limits) count as well */
+	if (c->errs->total > before) {
+		sort_errors(c->errs, first);
+		err = -EINVAL;
+		goto out;
+	}
+	*out = SL_TAKE_PTR(p);
+	err = 0;
+out:
+	sl_policy_free(p);
+	return err;
+}
+
+int sl_policy_load_tree(const char *name, const struct ynode *root, struct sl_policy **out,
+			struct sl_policy_errors *errs)
+{
+	struct vctx c = {.file = name ? name : "policy", .errs = errs};
+
+	return load_tree(&c, root, out, errs->total, errs->n);
+}
+
 int sl_policy_load_buf(const char *name, const void *buf, size_t len, struct sl_policy **out,
 		       struct sl_policy_errors *errs)
 {
 	struct vctx c = {.file = name ? name : "policy"};
 	struct sl_policy_errors local;
 	struct ynode *root = NULL;
-	struct sl_policy *p = NULL;
 	size_t before, first;
 	int err;
 
@@ -356,81 +403,11 @@ int sl_policy_load_buf(const char *name, const void *buf, size_t len, struct sl_
 	err = sl_yaml_build(c.file, buf, len, c.errs, &root);
 	if (err)
 		goto out;
-	p = calloc(1, sizeof(*p));
-	if (!p) {
-		err = -ENOMEM;
-		goto out;
-	}
-	p->source = strdup(c.file);
-	if (!p->source) {
-		err = -ENOMEM;
-		goto out;
-	}
-	p->settings.hold_timeout_s = SL_POLICY_HOLD_TIMEOUT_DEFAULT;
-	p->settings.secret_min_len = SL_POLICY_SECRET_MIN_DEFAULT;
-	p->settings.syslog = true;
-	p->settings.audit_buffer = SL_POLICY_AUDIT_BUFFER_DEFAULT;
-	p->settings.on_audit_failure = SL_AUDIT_FAIL_FREEZE;
-	p->settings.unreadable_suspicious = SL_ACT_FREEZE;
-	p->settings.unreadable_otherwise = SL_ACT_ALERT;
-	c.p = p;
-	parse_root(&c, root);
-	if (c.err) {
-		err = c.err;
-		goto out;
-	}
-	/* errors of the tree builder (aliases, limits) count as well */
-	if (c.errs->total > before) {
-		sort_errors(c.errs, first);
-		err = -EINVAL;
-		goto out;
-	}
-	*out = SL_TAKE_PTR(p);
-	err = 0;
+	err = load_tree(&c, root, out, before, first);
 out:
 	sl_ynode_free(root);
-	sl_policy_free(p);
 	sl_policy_errors_free(&local);
 	return err;
-}
-
-int sl_policy_load_file(const char *path, struct sl_policy **out, struct sl_policy_errors *errs)
-{
-	_cleanup_close_ int fd = -1;
-	_cleanup_free_ char *buf = NULL;
-	size_t len = 0, cap = SL_POLICY_MAX_BYTES + 1;
-	struct stat st;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st))
-		return -errno;
-	if (S_ISDIR(st.st_mode))
-		return -EISDIR;
-	if (S_ISREG(st.st_mode) && st.st_size > (off_t)SL_POLICY_MAX_BYTES)
-		return sl_perr_add(errs, path, 1, 1, NULL,
-				   "expected a policy of at most %u bytes, found %lld bytes",
-				   SL_POLICY_MAX_BYTES, (long long)st.st_size)
-			   ?: -EINVAL;
-	buf = malloc(cap);
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		ssize_t n = read(fd, buf + len, cap - len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len == cap)
-			break; /* too big: load_buf reports it */
-	}
-	return sl_policy_load_buf(path, buf, len, out, errs);
 }
 
 /* ---- lookups ---- */

@@ -280,6 +280,9 @@ struct sl_policy_secret {
 
 struct sl_policy {
 	char *source; /* file name given to the loader */
+	/* sl_policy_load_file: SHA-256 of the file, or over every layer (extends, drop-ins) */
+	char sha256[65];
+	uint32_t n_layers; /* files merged (1: no extends, no drop-ins) */
 	uint32_t version;
 	uint32_t mode; /* enum sl_policy_mode */
 	struct sl_policy_settings settings;
@@ -337,6 +340,12 @@ void sl_policy_errors_print(const struct sl_policy_errors *errs, FILE *f);
  * No file besides the policy is read: see sl_policy_load_secrets().
  */
 int sl_policy_load_file(const char *path, struct sl_policy **out, struct sl_policy_errors *errs);
+/*
+ * The effective policy of path (its extends chain, the file, its drop-ins,
+ * merged as sl_policy_load_file does) validated, then written to f as YAML
+ * after a comment naming the files. 0, -EINVAL (errors in errs) or -errno.
+ */
+int sl_policy_show(const char *path, FILE *f, struct sl_policy_errors *errs);
 int sl_policy_load_buf(const char *name, const void *buf, size_t len, struct sl_policy **out,
 		       struct sl_policy_errors *errs);
 void sl_policy_free(struct sl_policy *p);

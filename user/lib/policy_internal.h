@@ -40,6 +40,7 @@ enum ynode_type {
 
 struct ynode {
 	enum ynode_type type;
+	const char *file;   /* the file it was read from (borrowed: lives while the tree does) */
 	uint32_t line, col; /* 1-based start of the node */
 	bool plain;	    /* plain (unquoted) scalar: null / bool / int resolution applies */
 	bool bad;	    /* an error was already reported for this node: do not re-check */
@@ -60,6 +61,9 @@ struct ynode {
 int sl_yaml_build(const char *file, const void *buf, size_t len, struct sl_policy_errors *errs,
 		  struct ynode **root);
 void sl_ynode_free(struct ynode *n);
+/* validate a (possibly merged) tree into *out; name: the policy's name (sl_policy.source) */
+int sl_policy_load_tree(const char *name, const struct ynode *root, struct sl_policy **out,
+			struct sl_policy_errors *errs);
 
 /* ---- labels (policy_labels.c) ---- */
 /*

@@ -27,7 +27,9 @@ void sl_pv_err(struct vctx *c, const struct ynode *at, const char *fmt, ...)
 	int err;
 
 	va_start(ap, fmt);
-	err = sl_perr_vadd(c->errs, c->file, at ? at->line : 1, at ? at->col : 1, c->path, fmt, ap);
+	/* a merged policy: the file of the node (an overlay, the base) */
+	err = sl_perr_vadd(c->errs, at && at->file ? at->file : c->file, at ? at->line : 1,
+			   at ? at->col : 1, c->path, fmt, ap);
 	va_end(ap);
 	if (err)
 		c->err = err;

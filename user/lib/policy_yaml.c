@@ -223,6 +223,7 @@ static struct ynode *node_new(struct builder *b, enum ynode_type type, const yam
 		return NULL;
 	}
 	n->type = type;
+	n->file = b->file;
 	n->line = (uint32_t)m->line + 1;
 	n->col = (uint32_t)m->column + 1;
 	return n;

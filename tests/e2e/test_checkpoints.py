@@ -231,3 +231,51 @@ def test_checkpoint_key_refused(t):
     os.chmod(key, 0o644)
     refused(t, ["--checkpoint-key", str(key)], "readable by its owner only",
             "a key file others can read")
+
+
+def evolve(k):
+    return hashlib.sha256(b"scopelock-checkpoint-evolve" + k).digest()
+
+
+def test_checkpoint_old_keys_not_on_disk(t):
+    """Root can read the block device: a key of a sealed epoch (k[0] above
+    all, the verification key) must not stay in the file system's free blocks
+    once the daemon evolved it. The key file lives on an ext4 image of its
+    own; after the daemon sealed and stopped, the raw image holds the current
+    key (the control: the scan finds a key that is there) and none of the
+    keys of sealed epochs."""
+    img = t.tmp / "keyfs.img"
+    mnt = t.tmp / "keyfs"
+    mnt.mkdir()
+    with open(img, "wb") as f:
+        f.truncate(16 << 20)
+    r = t.outside(["mkfs.ext4", "-q", "-F", "-E", "nodiscard", str(img)])
+    eq(r.rc, 0, f"mkfs.ext4 ({r})")
+    r = t.outside(["mount", "-o", "loop", str(img), str(mnt)])
+    eq(r.rc, 0, f"mount the key file system ({r})")
+    mounted = [True]
+
+    def umount():
+        if mounted[0]:
+            subprocess.run(["umount", str(mnt)], check=False)
+            mounted[0] = False
+    t.on_cleanup(umount)
+    key = mnt / "checkpoint.key"
+    r = cli("checkpoint-setup", "--key", str(key))
+    eq(r.rc, 0, f"checkpoint-setup ({r})")
+    vk = re.search(r"verification key: ([0-9a-f]{64})", r.stdout).group(1)
+    d, ck = sealed_daemon(t, key)
+    busy(d, ck, 3)
+    eq(d.stop(), 0, "scopelockd exit status")
+    epochs = len(ck_lines(ck))
+    check(epochs >= 3, f"at least three seals: {epochs}")
+    umount()
+    raw = img.read_bytes()
+    keys = [bytes.fromhex(vk)]
+    for _ in range(epochs):
+        keys.append(evolve(keys[-1]))
+    check(keys[-1].hex().encode() in raw,
+          "control: the current key (epoch %d) is in the image" % epochs)
+    left = [e for e in range(epochs) if keys[e].hex().encode() in raw]
+    eq(left, [], "epochs whose key is still in the key file system's blocks (k[0] is the "
+       "verification key)")

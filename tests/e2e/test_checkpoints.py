@@ -279,3 +279,23 @@ def test_checkpoint_old_keys_not_on_disk(t):
     left = [e for e in range(epochs) if keys[e].hex().encode() in raw]
     eq(left, [], "epochs whose key is still in the key file system's blocks (k[0] is the "
        "verification key)")
+
+
+def test_checkpoint_key_one_daemon_at_a_time(t):
+    """Two daemons (two state directories) given one key file would each seal
+    with the same epoch's key: a key used for two checkpoints. The second is
+    refused while the first seals (the control: the first started with that
+    key and seals); once the first stopped, the key serves the next daemon,
+    whose epochs go on from the first's."""
+    key, vk = setup_key(t)
+    d, ck = sealed_daemon(t, key)
+    busy(d, ck, 2)
+    refused(t, ["--checkpoint-key", str(key), "--checkpoints", str(t.tmp / "other.jsonl")],
+            "in use by another scopelockd", "a key file another daemon seals with")
+    eq(d.stop(), 0, "scopelockd exit status")
+    seals = ck_lines(ck)
+    d2, ck2 = sealed_daemon(t, key)
+    eq(d2.stop(), 0, "the second scopelockd exit status")
+    seals2 = ck_lines(ck2)
+    check(seals2, "the second daemon sealed")
+    eq(seals2[0]["epoch"], seals[-1]["epoch"] + 1, "the next daemon's first epoch")

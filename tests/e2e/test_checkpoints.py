@@ -15,11 +15,12 @@ import hashlib
 import json
 import os
 import re
+import resource
 import secrets
 import shutil
 import subprocess
 
-from harness import (Daemon, check, cli, eq, fail, rand_marker, read_raw_lines, segment_files,
+from harness import (BIN_CLI, Daemon, check, cli, eq, fail, rand_marker, read_raw_lines, segment_files,
                      wait_until)
 
 HASH_RE = re.compile(rb',"hash":"([0-9a-f]{64})"\}$')
@@ -178,6 +179,31 @@ def test_checkpoints_find_what_the_chain_cannot(t):
 
     # 7. another verification key: nothing verifies
     expect_found(verify_ck(ck, secrets.token_hex(32), d.audit), "forged", "the wrong key")
+
+    # 8. the checkpoints file emptied (and the log rewritten): zero seals prove nothing
+    eck = t.tmp / "emptied.jsonl"
+    eck.write_text("")
+    p = write_log(t, "edited-empty", rechain(ed, i))
+    expect_found(verify_ck(eck, vk, p), "epochs_missing", "an emptied checkpoints file")
+
+    # 9. a "checkpoints file" without newlines (/dev/zero) is refused after one line's
+    # worth of bytes, in bounded memory (1 GiB of address space here)
+    p = subprocess.run([str(BIN_CLI), "verify", "--checkpoints", "/dev/zero",
+                        "--verification-key", vk, d.audit], capture_output=True, text=True,
+                       timeout=60, preexec_fn=lambda: resource.setrlimit(
+                           resource.RLIMIT_AS, (1 << 30, 1 << 30)))
+    eq(p.returncode, 1, f"verify --checkpoints /dev/zero ({p.stdout!r} {p.stderr!r})")
+    check("CHECKPOINTS FAILED: malformed" in p.stdout and "longer than" in p.stdout,
+          f"/dev/zero is not a checkpoints file: {p.stdout!r}")
+
+    # 10. the last lines removed from the file (the documented limit): the chain and the
+    # remaining seals verify, and verify says which records no seal covers
+    tck = t.tmp / "tail-removed.jsonl"
+    tck.write_text("".join(ck.read_text().splitlines(keepends=True)[:-1]))
+    r = verify_ck(tck, vk, d.audit)
+    eq(r.rc, 0, f"verify with the last seal removed ({r})")
+    check(f"records seq {seals[-2]['seq'] + 1}..{last['seq']} come after the newest "
+          "checkpoint" in r.stdout, f"verify names the records no seal covers: {r.stdout!r}")
 
     # usage errors are precise
     r = verify("--checkpoints", str(ck), d.audit)

@@ -325,3 +325,78 @@ def test_checkpoint_key_one_daemon_at_a_time(t):
     seals2 = ck_lines(ck2)
     check(seals2, "the second daemon sealed")
     eq(seals2[0]["epoch"], seals[-1]["epoch"] + 1, "the next daemon's first epoch")
+
+
+def small_fs(t, name, size_mb):
+    """An ext4 file system of its own (unmounted at cleanup); returns its mount point."""
+    img = t.tmp / f"{name}.img"
+    mnt = t.tmp / name
+    mnt.mkdir()
+    with open(img, "wb") as f:
+        f.truncate(size_mb << 20)
+    r = t.outside(["mkfs.ext4", "-q", "-F", "-b", "1024", str(img)])
+    eq(r.rc, 0, f"mkfs.ext4 ({r})")
+    r = t.outside(["mount", "-o", "loop", str(img), str(mnt)])
+    eq(r.rc, 0, f"mount ({r})")
+    t.on_cleanup(lambda: subprocess.run(["umount", str(mnt)], check=False))
+    return mnt
+
+
+def fill(path):
+    """Write to path until the file system is full (as root: reserved blocks too)."""
+    with open(path, "wb", buffering=0) as f:
+        for chunk in (1 << 16, 1024, 1):
+            try:
+                while True:
+                    f.write(b"x" * chunk)
+            except OSError as e:
+                check(e.errno == 28, f"filling {path}: {e!r}")
+
+
+def test_checkpoints_file_full_disk(t):
+    """The checkpoints file's disk fills: seals that cannot be written are in
+    syslog only, and the file keeps whole lines (a seal cut short would merge
+    with the next one into a line that is not a checkpoint, and every later
+    seal in the file would go unchecked). After space is freed, the file
+    verifies up to the seals that went missing (epochs_missing), with the
+    seals after them checked against the log; the control: before the disk
+    filled, the file verified."""
+    key, vk = setup_key(t)
+    mnt = small_fs(t, "ckfs", 4)
+    ck = mnt / "checkpoints.jsonl"
+    d = t.daemon(extra=["--checkpoint-key", str(key), "--checkpoints", str(ck),
+                        "--checkpoint-interval", "1"])
+    busy(d, ck, 2)
+    r = verify_ck(ck, vk, d.audit)
+    eq(r.rc, 0, f"control: the checkpoints verify before the disk fills ({r})")
+    errors = lambda: json.loads(d.cli("status", "--json").stdout)["checkpoints"]["errors"]
+
+    def session():
+        eq(d.run(["/bin/true", rand_marker("ck")]).rc, 0, "session")
+        return True
+
+    # the disk fills when the next seal's line would cross a page (4 KiB) whose
+    # block is allocated: ext4 then writes its first part and fails the rest
+    def at_edge():
+        data = ck.read_bytes()
+        longest = max(len(x) + 1 for x in data.splitlines())
+        return 4096 - longest + 8 < len(data) % 4096 < 4096 - 8
+    wait_until(lambda: session() and at_edge(), 120, "the file's end near a page's end",
+               interval=0.3)
+    fill(mnt / "fill")
+    before = errors()
+    wait_until(lambda: session() and errors() >= before + 2, 60,
+               "two seals that could not be written", interval=0.3)
+    os.unlink(mnt / "fill")
+    n = len(ck.read_bytes().splitlines())
+    wait_until(lambda: session() and len(ck.read_bytes().splitlines()) >= n + 2, 60,
+               "two more seals in the file", interval=0.3)
+    eq(d.stop(), 0, "scopelockd exit status")
+    raw = ck.read_bytes()
+    check(raw.endswith(b"\n"), "the file ends with a whole line")
+    for i, line in enumerate(raw.splitlines()):
+        try:
+            json.loads(line)
+        except ValueError:
+            fail(f"line {i + 1} of the checkpoints file is not a checkpoint: {line[:300]!r}")
+    expect_found(verify_ck(ck, vk, d.audit), "epochs_missing", "seals lost to a full disk")

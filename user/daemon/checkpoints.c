@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -162,7 +163,9 @@ int sl_checkpoints_now(struct sl_checkpoints *c)
 	char tbuf[SL_CKPT_TIME_MAX];
 	struct sl_ckpt ck;
 	struct timespec now;
+	struct stat st;
 	struct tm tm;
+	ssize_t wn;
 	uint64_t seq;
 	char *line = NULL;
 	size_t len;
@@ -200,8 +203,18 @@ int sl_checkpoints_now(struct sl_checkpoints *c)
 	}
 	len = strlen(line);
 	line[len] = '\n';
-	if (write(c->fd, line, len + 1) != (ssize_t)(len + 1) || fdatasync(c->fd)) {
-		err = errno ? -errno : -EIO;
+	if (fstat(c->fd, &st))
+		st.st_size = -1;
+	errno = 0;
+	wn = write(c->fd, line, len + 1);
+	if (wn != (ssize_t)(len + 1) || fdatasync(c->fd)) {
+		err = errno ? -errno : -ENOSPC;
+		/* a line cut short (a full disk) would merge with the next seal's:
+		 * the file ends where it did, the seal is in syslog */
+		if (wn >= 0 && wn != (ssize_t)(len + 1) && st.st_size >= 0 &&
+		    ftruncate(c->fd, st.st_size))
+			log_err("checkpoints: truncate '%s' back to %lld bytes: %s", c->file,
+				(long long)st.st_size, strerror(errno));
 		c->errors++;
 		c->last_err = err;
 		log_err("checkpoints: write '%s': %s (the seal of epoch %llu is in syslog only)",

@@ -257,6 +257,15 @@ def test_checkpoint_key_refused(t):
     os.chmod(key, 0o644)
     refused(t, ["--checkpoint-key", str(key)], "readable by its owner only",
             "a key file others can read")
+    os.chmod(key, 0o600)
+    os.chmod(key.parent, 0o777)
+    refused(t, ["--checkpoint-key", str(key)], "may be changed by others",
+            "a key file in a directory others may write (they could swap the key, or hold "
+            "its lock)")
+    os.chmod(key.parent, 0o755)
+    os.chown(key, 65534, 65534)
+    refused(t, ["--checkpoint-key", str(key)], "owned by uid 65534",
+            "a key file another user made (and knows)")
 
 
 def evolve(k):

@@ -198,6 +198,33 @@ int sl_ckpt_key_create(const char *path, bool force, uint8_t verification[SL_CKP
 	return err;
 }
 
+/* the key file's directory: only its owner (root or this user) may change it */
+static int check_key_dir(const char *path, char *why, size_t why_len)
+{
+	char dir[4096], *slash;
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		dir[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	else
+		snprintf(dir, sizeof(dir), ".");
+	if (stat(dir, &st))
+		return -errno;
+	if ((st.st_mode & 022) || (st.st_uid != 0 && st.st_uid != geteuid())) {
+		snprintf(
+		    why, why_len,
+		    "its directory '%.200s' (mode %03o, uid %u) may be changed by others: they "
+		    "could replace the key or block its updates",
+		    dir, (unsigned int)(st.st_mode & 0777), (unsigned int)st.st_uid);
+		return -EPERM;
+	}
+	return 0;
+}
+
 int sl_ckpt_key_load(const char *path, struct sl_ckpt_key *k, char *why, size_t why_len)
 {
 	char buf[512], khex[2 * SL_CKPT_KEY_LEN + 2] = "";
@@ -219,6 +246,16 @@ int sl_ckpt_key_load(const char *path, struct sl_ckpt_key *k, char *why, size_t 
 		err = -EPERM;
 		goto out;
 	}
+	/* whoever else made it, or may replace it, knows the key */
+	if (st.st_uid != geteuid()) {
+		snprintf(why, why_len, "owned by uid %u: the key file must be this user's (uid %u)",
+			 (unsigned int)st.st_uid, (unsigned int)geteuid());
+		err = -EPERM;
+		goto out;
+	}
+	err = check_key_dir(path, why, why_len);
+	if (err)
+		goto out;
 	n = read(fd, buf, sizeof(buf) - 1);
 	if (n < 0) {
 		err = -errno;

@@ -205,6 +205,14 @@ def test_checkpoints_find_what_the_chain_cannot(t):
     check(f"records seq {seals[-2]['seq'] + 1}..{last['seq']} come after the newest "
           "checkpoint" in r.stdout, f"verify names the records no seal covers: {r.stdout!r}")
 
+    # 11. an epoch twice (a line copied, or a key file restored from a backup)
+    dck = t.tmp / "twice.jsonl"
+    rl = ck.read_text().splitlines(keepends=True)
+    dck.write_text("".join(rl[:2] + rl[1:]))
+    r = verify_ck(dck, vk, d.audit)
+    expect_found(r, "order", "an epoch twice")
+    check("a second time" in r.stdout, f"verify says the epoch comes twice: {r.stdout!r}")
+
     # usage errors are precise
     r = verify("--checkpoints", str(ck), d.audit)
     eq(r.rc, 2, f"--checkpoints without a key ({r})")

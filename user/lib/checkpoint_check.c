@@ -160,6 +160,15 @@ static int read_checkpoints(const char *path, const uint8_t k0[SL_CKPT_KEY_LEN],
 				      e->c.seq, l->v[l->n - 1].c.seq, l->v[l->n - 1].line);
 			break;
 		}
+		if (l->n && e->c.epoch == l->v[l->n - 1].c.epoch) {
+			ret =
+			    problem(r, SL_CKPT_ORDER, e, 0, 0,
+				    "epoch %" PRIu64 " a second time (line %" PRIu64
+				    "): a line copied, or the key file went back in time (restored "
+				    "from a backup or a snapshot) and sealed the epoch again",
+				    e->c.epoch, l->v[l->n - 1].line);
+			break;
+		}
 		ok = sl_ckpt_verify_mac(&v, &e->c);
 		if (ok < 0) {
 			ret = problem(r, SL_CKPT_ORDER, e, 0, 0,

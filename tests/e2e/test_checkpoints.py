@@ -15,11 +15,12 @@ import hashlib
 import json
 import os
 import re
+import resource
 import secrets
 import shutil
 import subprocess
 
-from harness import (Daemon, check, cli, eq, fail, rand_marker, read_raw_lines, segment_files,
+from harness import (BIN_CLI, Daemon, check, cli, eq, fail, rand_marker, read_raw_lines, segment_files,
                      wait_until)
 
 HASH_RE = re.compile(rb',"hash":"([0-9a-f]{64})"\}$')
@@ -179,6 +180,39 @@ def test_checkpoints_find_what_the_chain_cannot(t):
     # 7. another verification key: nothing verifies
     expect_found(verify_ck(ck, secrets.token_hex(32), d.audit), "forged", "the wrong key")
 
+    # 8. the checkpoints file emptied (and the log rewritten): zero seals prove nothing
+    eck = t.tmp / "emptied.jsonl"
+    eck.write_text("")
+    p = write_log(t, "edited-empty", rechain(ed, i))
+    expect_found(verify_ck(eck, vk, p), "epochs_missing", "an emptied checkpoints file")
+
+    # 9. a "checkpoints file" without newlines (/dev/zero) is refused after one line's
+    # worth of bytes, in bounded memory (1 GiB of address space here)
+    p = subprocess.run([str(BIN_CLI), "verify", "--checkpoints", "/dev/zero",
+                        "--verification-key", vk, d.audit], capture_output=True, text=True,
+                       timeout=60, preexec_fn=lambda: resource.setrlimit(
+                           resource.RLIMIT_AS, (1 << 30, 1 << 30)))
+    eq(p.returncode, 1, f"verify --checkpoints /dev/zero ({p.stdout!r} {p.stderr!r})")
+    check("CHECKPOINTS FAILED: malformed" in p.stdout and "longer than" in p.stdout,
+          f"/dev/zero is not a checkpoints file: {p.stdout!r}")
+
+    # 10. the last lines removed from the file (the documented limit): the chain and the
+    # remaining seals verify, and verify says which records no seal covers
+    tck = t.tmp / "tail-removed.jsonl"
+    tck.write_text("".join(ck.read_text().splitlines(keepends=True)[:-1]))
+    r = verify_ck(tck, vk, d.audit)
+    eq(r.rc, 0, f"verify with the last seal removed ({r})")
+    check(f"records seq {seals[-2]['seq'] + 1}..{last['seq']} come after the newest "
+          "checkpoint" in r.stdout, f"verify names the records no seal covers: {r.stdout!r}")
+
+    # 11. an epoch twice (a line copied, or a key file restored from a backup)
+    dck = t.tmp / "twice.jsonl"
+    rl = ck.read_text().splitlines(keepends=True)
+    dck.write_text("".join(rl[:2] + rl[1:]))
+    r = verify_ck(dck, vk, d.audit)
+    expect_found(r, "order", "an epoch twice")
+    check("a second time" in r.stdout, f"verify says the epoch comes twice: {r.stdout!r}")
+
     # usage errors are precise
     r = verify("--checkpoints", str(ck), d.audit)
     eq(r.rc, 2, f"--checkpoints without a key ({r})")
@@ -231,3 +265,155 @@ def test_checkpoint_key_refused(t):
     os.chmod(key, 0o644)
     refused(t, ["--checkpoint-key", str(key)], "readable by its owner only",
             "a key file others can read")
+    os.chmod(key, 0o600)
+    os.chmod(key.parent, 0o777)
+    refused(t, ["--checkpoint-key", str(key)], "may be changed by others",
+            "a key file in a directory others may write (they could swap the key, or hold "
+            "its lock)")
+    os.chmod(key.parent, 0o755)
+    os.chown(key, 65534, 65534)
+    refused(t, ["--checkpoint-key", str(key)], "owned by uid 65534",
+            "a key file another user made (and knows)")
+
+
+def evolve(k):
+    return hashlib.sha256(b"scopelock-checkpoint-evolve" + k).digest()
+
+
+def test_checkpoint_old_keys_not_on_disk(t):
+    """Root can read the block device: a key of a sealed epoch (k[0] above
+    all, the verification key) must not stay in the file system's free blocks
+    once the daemon evolved it. The key file lives on an ext4 image of its
+    own; after the daemon sealed and stopped, the raw image holds the current
+    key (the control: the scan finds a key that is there) and none of the
+    keys of sealed epochs."""
+    img = t.tmp / "keyfs.img"
+    mnt = t.tmp / "keyfs"
+    mnt.mkdir()
+    with open(img, "wb") as f:
+        f.truncate(16 << 20)
+    r = t.outside(["mkfs.ext4", "-q", "-F", "-E", "nodiscard", str(img)])
+    eq(r.rc, 0, f"mkfs.ext4 ({r})")
+    r = t.outside(["mount", "-o", "loop", str(img), str(mnt)])
+    eq(r.rc, 0, f"mount the key file system ({r})")
+    mounted = [True]
+
+    def umount():
+        if mounted[0]:
+            subprocess.run(["umount", str(mnt)], check=False)
+            mounted[0] = False
+    t.on_cleanup(umount)
+    key = mnt / "checkpoint.key"
+    r = cli("checkpoint-setup", "--key", str(key))
+    eq(r.rc, 0, f"checkpoint-setup ({r})")
+    vk = re.search(r"verification key: ([0-9a-f]{64})", r.stdout).group(1)
+    d, ck = sealed_daemon(t, key)
+    busy(d, ck, 3)
+    eq(d.stop(), 0, "scopelockd exit status")
+    epochs = len(ck_lines(ck))
+    check(epochs >= 3, f"at least three seals: {epochs}")
+    umount()
+    raw = img.read_bytes()
+    keys = [bytes.fromhex(vk)]
+    for _ in range(epochs):
+        keys.append(evolve(keys[-1]))
+    check(keys[-1].hex().encode() in raw,
+          "control: the current key (epoch %d) is in the image" % epochs)
+    left = [e for e in range(epochs) if keys[e].hex().encode() in raw]
+    eq(left, [], "epochs whose key is still in the key file system's blocks (k[0] is the "
+       "verification key)")
+
+
+def test_checkpoint_key_one_daemon_at_a_time(t):
+    """Two daemons (two state directories) given one key file would each seal
+    with the same epoch's key: a key used for two checkpoints. The second is
+    refused while the first seals (the control: the first started with that
+    key and seals); once the first stopped, the key serves the next daemon,
+    whose epochs go on from the first's."""
+    key, vk = setup_key(t)
+    d, ck = sealed_daemon(t, key)
+    busy(d, ck, 2)
+    refused(t, ["--checkpoint-key", str(key), "--checkpoints", str(t.tmp / "other.jsonl")],
+            "in use by another scopelockd", "a key file another daemon seals with")
+    eq(d.stop(), 0, "scopelockd exit status")
+    seals = ck_lines(ck)
+    d2, ck2 = sealed_daemon(t, key)
+    eq(d2.stop(), 0, "the second scopelockd exit status")
+    seals2 = ck_lines(ck2)
+    check(seals2, "the second daemon sealed")
+    eq(seals2[0]["epoch"], seals[-1]["epoch"] + 1, "the next daemon's first epoch")
+
+
+def small_fs(t, name, size_mb):
+    """An ext4 file system of its own (unmounted at cleanup); returns its mount point."""
+    img = t.tmp / f"{name}.img"
+    mnt = t.tmp / name
+    mnt.mkdir()
+    with open(img, "wb") as f:
+        f.truncate(size_mb << 20)
+    r = t.outside(["mkfs.ext4", "-q", "-F", "-b", "1024", str(img)])
+    eq(r.rc, 0, f"mkfs.ext4 ({r})")
+    r = t.outside(["mount", "-o", "loop", str(img), str(mnt)])
+    eq(r.rc, 0, f"mount ({r})")
+    t.on_cleanup(lambda: subprocess.run(["umount", str(mnt)], check=False))
+    return mnt
+
+
+def fill(path):
+    """Write to path until the file system is full (as root: reserved blocks too)."""
+    with open(path, "wb", buffering=0) as f:
+        for chunk in (1 << 16, 1024, 1):
+            try:
+                while True:
+                    f.write(b"x" * chunk)
+            except OSError as e:
+                check(e.errno == 28, f"filling {path}: {e!r}")
+
+
+def test_checkpoints_file_full_disk(t):
+    """The checkpoints file's disk fills: seals that cannot be written are in
+    syslog only, and the file keeps whole lines (a seal cut short would merge
+    with the next one into a line that is not a checkpoint, and every later
+    seal in the file would go unchecked). After space is freed, the file
+    verifies up to the seals that went missing (epochs_missing), with the
+    seals after them checked against the log; the control: before the disk
+    filled, the file verified."""
+    key, vk = setup_key(t)
+    mnt = small_fs(t, "ckfs", 4)
+    ck = mnt / "checkpoints.jsonl"
+    d = t.daemon(extra=["--checkpoint-key", str(key), "--checkpoints", str(ck),
+                        "--checkpoint-interval", "1"])
+    busy(d, ck, 2)
+    r = verify_ck(ck, vk, d.audit)
+    eq(r.rc, 0, f"control: the checkpoints verify before the disk fills ({r})")
+    errors = lambda: json.loads(d.cli("status", "--json").stdout)["checkpoints"]["errors"]
+
+    def session():
+        eq(d.run(["/bin/true", rand_marker("ck")]).rc, 0, "session")
+        return True
+
+    # the disk fills when the next seal's line would cross a page (4 KiB) whose
+    # block is allocated: ext4 then writes its first part and fails the rest
+    def at_edge():
+        data = ck.read_bytes()
+        longest = max(len(x) + 1 for x in data.splitlines())
+        return 4096 - longest + 8 < len(data) % 4096 < 4096 - 8
+    wait_until(lambda: session() and at_edge(), 120, "the file's end near a page's end",
+               interval=0.3)
+    fill(mnt / "fill")
+    before = errors()
+    wait_until(lambda: session() and errors() >= before + 2, 60,
+               "two seals that could not be written", interval=0.3)
+    os.unlink(mnt / "fill")
+    n = len(ck.read_bytes().splitlines())
+    wait_until(lambda: session() and len(ck.read_bytes().splitlines()) >= n + 2, 60,
+               "two more seals in the file", interval=0.3)
+    eq(d.stop(), 0, "scopelockd exit status")
+    raw = ck.read_bytes()
+    check(raw.endswith(b"\n"), "the file ends with a whole line")
+    for i, line in enumerate(raw.splitlines()):
+        try:
+            json.loads(line)
+        except ValueError:
+            fail(f"line {i + 1} of the checkpoints file is not a checkpoint: {line[:300]!r}")
+    expect_found(verify_ck(ck, vk, d.audit), "epochs_missing", "seals lost to a full disk")

@@ -135,6 +135,29 @@ static void test_key_file(void **state)
 	assert_int_equal(sl_ckpt_key_load(path, &k, why, sizeof(why)), -EPERM);
 	assert_non_null(strstr(why, "owner only"));
 
+	/* a directory others may change (they could swap the key): refused */
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_equal(sl_ckpt_key_load(path, &k, why, sizeof(why)), 0);
+	{
+		char dir[256], *slash;
+
+		snprintf(dir, sizeof(dir), "%s", path);
+		slash = strrchr(dir, '/');
+		assert_non_null(slash);
+		*slash = '\0';
+		assert_int_equal(chmod(dir, 0777), 0);
+		assert_int_equal(sl_ckpt_key_load(path, &k, why, sizeof(why)), -EPERM);
+		assert_non_null(strstr(why, "may be changed by others"));
+		assert_int_equal(chmod(dir, 0700), 0);
+	}
+	/* a key file someone else owns (and so knows): refused */
+	if (geteuid() == 0) {
+		assert_int_equal(chown(path, 65534, 65534), 0);
+		assert_int_equal(sl_ckpt_key_load(path, &k, why, sizeof(why)), -EPERM);
+		assert_non_null(strstr(why, "owned by uid 65534"));
+		assert_int_equal(chown(path, 0, 0), 0);
+	}
+
 	/* malformed files */
 	path_of(path, sizeof(path), "bad");
 	f = fopen(path, "w");

@@ -134,6 +134,30 @@ static const char *jstr(json_t *o, const char *k)
 	return v ? v : "?";
 }
 
+/*
+ * What reaches the terminal is scopelock's text: control characters (C0,
+ * DEL, and C1 as UTF-8) of fields the agent chose (a program's name, a
+ * target) become '?', so they cannot move the cursor, erase a line or
+ * start one of their own.
+ */
+static char *clean(char *s)
+{
+	for (unsigned char *p = (unsigned char *)s; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			*p = '?';
+		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			p[0] = p[1] = '?';
+	}
+	return s;
+}
+
+/* a string member, cleaned, in buf */
+static const char *cstr(json_t *o, const char *k, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s", jstr(o, k));
+	return clean(buf);
+}
+
 /* "production, staging" of a JSON array of strings, or the single string */
 static void env_list(json_t *v, char *buf, size_t n)
 {
@@ -155,7 +179,7 @@ static void env_list(json_t *v, char *buf, size_t n)
 static void notice(struct notices *st, json_t *r)
 {
 	const char *type = jstr(r, "type");
-	char envs[256], what[512];
+	char envs[256], what[512], id[128], by[128], reason[256], sc[64];
 
 	if (!strcmp(type, "session_end")) {
 		st->ended = true;
@@ -171,9 +195,9 @@ static void notice(struct notices *st, json_t *r)
 			 (long long)json_integer_value(json_object_get(r, "pid")), comm ? " (" : "",
 			 comm ? comm : "", comm ? ")" : "", jstr(r, "target"), envs[0] ? " (" : "",
 			 envs, envs[0] ? ")" : "");
+		clean(what);
 		if (!strcmp(verdict, "held")) {
-			const char *id = jstr(r, "hold_id");
-
+			cstr(r, "hold_id", id, sizeof(id));
 			fprintf(
 			    stderr,
 			    "scopelock: HELD: %s. The session is frozen until a person decides:\n"
@@ -193,25 +217,28 @@ static void notice(struct notices *st, json_t *r)
 		}
 	} else if (!strcmp(type, "hold_approved")) {
 		fprintf(stderr, "scopelock: APPROVED: hold %s by %s: the action proceeds.\n",
-			jstr(r, "hold_id"), jstr(r, "by"));
+			cstr(r, "hold_id", id, sizeof(id)), cstr(r, "by", by, sizeof(by)));
 	} else if (!strcmp(type, "hold_denied")) {
+		cstr(r, "hold_id", id, sizeof(id));
+		cstr(r, "by", by, sizeof(by));
 		fprintf(stderr, "scopelock: DENIED: hold %s by %s (%s): the session is killed.\n",
-			jstr(r, "hold_id"), jstr(r, "by"), jstr(r, "reason"));
+			id, by, cstr(r, "reason", reason, sizeof(reason)));
 		st->killed = true;
-		snprintf(st->why, sizeof(st->why), "hold %s denied by %s", jstr(r, "hold_id"),
-			 jstr(r, "by"));
+		snprintf(st->why, sizeof(st->why), "hold %s denied by %s", id, by);
 	} else if (!strcmp(type, "session_killed")) {
-		const char *by = json_string_value(json_object_get(r, "by"));
-		bool say_by = by && !strstr(jstr(r, "reason"), by);
+		bool has_by = json_is_string(json_object_get(r, "by")), say_by;
 
-		fprintf(stderr, "scopelock: session KILLED: %s%s%s.\n", jstr(r, "reason"),
+		cstr(r, "by", by, sizeof(by));
+		cstr(r, "reason", reason, sizeof(reason));
+		say_by = has_by && !strstr(reason, by);
+		fprintf(stderr, "scopelock: session KILLED: %s%s%s.\n", reason,
 			say_by ? " by " : "", say_by ? by : "");
 		st->killed = true;
 		if (!st->why[0])
-			snprintf(st->why, sizeof(st->why), "%s", jstr(r, "reason"));
+			snprintf(st->why, sizeof(st->why), "%s", reason);
 	} else if (!strcmp(type, "confine_refused")) {
 		fprintf(stderr, "scopelock: REFUSED: %s by pid %lld (confinement).\n",
-			jstr(r, "syscall"),
+			cstr(r, "syscall", sc, sizeof(sc)),
 			(long long)json_integer_value(json_object_get(r, "pid")));
 	}
 	fflush(stderr);
@@ -641,6 +668,12 @@ int cmd_run(const struct sl_cli *cli, int argc, char **argv)
 	signal(SIGQUIT, SIG_IGN);
 	signal(SIGTERM, forward_signal);
 	signal(SIGHUP, forward_signal);
+	/*
+	 * told before the command may run: a verdict at its very first exec
+	 * (the command killed before it started) is written before the child's
+	 * exec is noticed here, and would be missed (exit 137, no reason)
+	 */
+	notify = notices_start(fd, session);
 	if (confine_child(fd, pair[0], session, json_object_get(reply, "confine")))
 		goto abort_child;
 	close(pair[0]);
@@ -648,7 +681,6 @@ int cmd_run(const struct sl_cli *cli, int argc, char **argv)
 	do {
 		n = read(errp[0], &child_errno, sizeof(child_errno));
 	} while (n < 0 && errno == EINTR);
-	notify = n != sizeof(child_errno) && notices_start(fd, session);
 	err = wait_child(child, pidfd, fd, notify, &st, &status);
 	if (err) {
 		log_err("run: waiting for the command: %s", strerror(-err));

@@ -362,7 +362,14 @@ int cmd_verify(const struct sl_cli *cli, int argc, char **argv)
 			       (unsigned long long)ck.last_epoch, (unsigned long long)ck.last_seq,
 			       ck.last_time[0] ? ck.last_time : "-",
 			       (unsigned long long)ck.matched);
-		else if (ck.problem != SL_CKPT_OK)
+		if (ck.problem == SL_CKPT_OK && res.status == SL_VERIFY_OK &&
+		    res.last_seq > ck.last_seq)
+			printf("note: records seq %llu..%llu come after the newest checkpoint: no "
+			       "seal covers them (lines removed from the end of the checkpoints "
+			       "file look the same: compare with the copies in syslog)\n",
+			       (unsigned long long)(ck.last_seq + 1),
+			       (unsigned long long)res.last_seq);
+		if (ck.problem != SL_CKPT_OK)
 			printf("CHECKPOINTS FAILED: %s at %s:%llu (epoch %llu, seq %llu): %s\n",
 			       sl_ckpt_problem_name(ck.problem), ckpt_file,
 			       (unsigned long long)ck.line, (unsigned long long)ck.epoch,

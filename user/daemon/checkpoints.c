@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,6 +29,7 @@ struct sl_checkpoints {
 	bool enabled;
 	const char *off_reason; /* why not enabled (static text) */
 	int fd;			/* the checkpoints file */
+	int lock_fd;		/* KEY.lock, flock'ed while this daemon seals with the key */
 	struct sl_ckpt_key key;
 	char host[SL_CKPT_HOST_MAX + 1];
 	uint64_t next_ms; /* CLOCK_MONOTONIC */
@@ -45,16 +48,47 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/*
+ * One daemon at a time seals with a key file: two (another --state-dir, the
+ * same default key) would each seal with the epoch's key, and a key would
+ * be used for two checkpoints. The lock is KEY.lock (the key file itself is
+ * replaced at every seal), held until close.
+ */
+static int lock_key(struct sl_checkpoints *c, const char *key_path, char *why, size_t why_len)
+{
+	char path[4200];
+
+	if (snprintf(path, sizeof(path), "%s.lock", key_path) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	c->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (c->lock_fd < 0)
+		return -errno;
+	if (flock(c->lock_fd, LOCK_EX | LOCK_NB)) {
+		int err = -errno;
+
+		if (err == -EWOULDBLOCK)
+			snprintf(
+			    why, why_len,
+			    "in use by another scopelockd (lock '%.200s'): two daemons sealing "
+			    "with one key would use a key twice; give each its own "
+			    "(scopelock checkpoint-setup --key)",
+			    path);
+		return err == -EWOULDBLOCK ? -EBUSY : err;
+	}
+	return 0;
+}
+
 int sl_checkpoints_open(const struct sl_checkpoints_opts *o, struct sl_journal *j,
 			struct sl_checkpoints **out)
 {
 	struct sl_checkpoints *c = calloc(1, sizeof(*c));
-	char why[256] = "";
+	char why[512] = "";
 	int err;
 
 	if (!c)
 		return -ENOMEM;
 	c->fd = -1;
+	c->lock_fd = -1;
 	c->journal = j;
 	c->interval_s = o->interval_s;
 	c->key_path = strdup(o->key_path);
@@ -74,6 +108,11 @@ int sl_checkpoints_open(const struct sl_checkpoints_opts *o, struct sl_journal *
 		*out = c;
 		return 0;
 	}
+	if (!err)
+		err = lock_key(c, o->key_path, why, sizeof(why));
+	/* read again under the lock: the last holder may have evolved it since */
+	if (!err)
+		err = sl_ckpt_key_load(o->key_path, &c->key, why, sizeof(why));
 	if (err) {
 		log_err("checkpoints: key file '%s': %s", o->key_path,
 			why[0] ? why : strerror(-err));
@@ -97,6 +136,8 @@ fail:
 	OPENSSL_cleanse(&c->key, sizeof(c->key));
 	if (c->fd >= 0)
 		close(c->fd);
+	if (c->lock_fd >= 0)
+		close(c->lock_fd);
 	free(c->key_path);
 	free(c->file);
 	free(c);
@@ -122,7 +163,9 @@ int sl_checkpoints_now(struct sl_checkpoints *c)
 	char tbuf[SL_CKPT_TIME_MAX];
 	struct sl_ckpt ck;
 	struct timespec now;
+	struct stat st;
 	struct tm tm;
+	ssize_t wn;
 	uint64_t seq;
 	char *line = NULL;
 	size_t len;
@@ -160,8 +203,18 @@ int sl_checkpoints_now(struct sl_checkpoints *c)
 	}
 	len = strlen(line);
 	line[len] = '\n';
-	if (write(c->fd, line, len + 1) != (ssize_t)(len + 1) || fdatasync(c->fd)) {
-		err = errno ? -errno : -EIO;
+	if (fstat(c->fd, &st))
+		st.st_size = -1;
+	errno = 0;
+	wn = write(c->fd, line, len + 1);
+	if (wn != (ssize_t)(len + 1) || fdatasync(c->fd)) {
+		err = errno ? -errno : -ENOSPC;
+		/* a line cut short (a full disk) would merge with the next seal's:
+		 * the file ends where it did, the seal is in syslog */
+		if (wn >= 0 && wn != (ssize_t)(len + 1) && st.st_size >= 0 &&
+		    ftruncate(c->fd, st.st_size))
+			log_err("checkpoints: truncate '%s' back to %lld bytes: %s", c->file,
+				(long long)st.st_size, strerror(errno));
 		c->errors++;
 		c->last_err = err;
 		log_err("checkpoints: write '%s': %s (the seal of epoch %llu is in syslog only)",
@@ -222,6 +275,8 @@ void sl_checkpoints_close(struct sl_checkpoints *c)
 	OPENSSL_cleanse(&c->key, sizeof(c->key));
 	if (c->fd >= 0)
 		close(c->fd);
+	if (c->lock_fd >= 0)
+		close(c->lock_fd);
 	free(c->key_path);
 	free(c->file);
 	free(c);

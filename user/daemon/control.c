@@ -798,10 +798,17 @@ void sl_control_broadcast(struct sl_control *ctl, const char *line, size_t len, 
 	for (struct sl_client *c = ctl->clients; c; c = c->next) {
 		/* the launcher of the session: never disconnected for being slow */
 		if (!c->dead && c->notify && session && !strcmp(session, c->run_session) &&
-		    (sl_journal_line_is_alert(line) || strstr(line, "\"type\":\"session_end\"")) &&
-		    sl_proto_send_raw(c->fd, line, len, MSG_DONTWAIT) && !c->notices_lost++)
-			log_warn("session %s: its launcher (pid %d) is not reading its notices",
-				 c->run_session, c->peer.pid);
+		    (sl_journal_line_is_alert(line) || strstr(line, "\"type\":\"session_end\""))) {
+			int err = sl_proto_send_raw(c->fd, line, len, MSG_DONTWAIT);
+
+			/* a launcher that exited with its command is not one that lags */
+			if (err && err != -EAGAIN)
+				c->notify = false;
+			else if (err && !c->notices_lost++)
+				log_warn("session %s: its launcher (pid %d) is not reading its "
+					 "notices",
+					 c->run_session, c->peer.pid);
+		}
 		if (!c->dead && c->tail &&
 		    (!c->session[0] || (session && !strcmp(session, c->session))) &&
 		    (!c->alerts_only || sl_journal_line_is_alert(line))) {

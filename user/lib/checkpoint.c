@@ -80,10 +80,40 @@ int sl_ckpt_parse_key(const char *text, uint8_t key[SL_CKPT_KEY_LEN])
 	return unhex(text, len, key, SL_CKPT_KEY_LEN);
 }
 
+/*
+ * The replaced key file's blocks, overwritten in place (zeros, synced) once
+ * the new file has its name: a rename alone frees them with the old key in
+ * them, where root reads it from the block device (k[0] is the verification
+ * key). old: the replaced file, opened before the rename (-1: none).
+ */
+static int scrub_old_key(int old)
+{
+	static const char zeros[512];
+	struct stat st;
+	off_t off = 0;
+
+	if (old < 0)
+		return 0;
+	if (fstat(old, &st))
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return 0;
+	while (off < st.st_size) {
+		size_t n = st.st_size - off < (off_t)sizeof(zeros) ? (size_t)(st.st_size - off)
+								   : sizeof(zeros);
+		ssize_t w = pwrite(old, zeros, n, off);
+
+		if (w <= 0)
+			return w < 0 ? -errno : -EIO;
+		off += w;
+	}
+	return fdatasync(old) ? -errno : 0;
+}
+
 static int write_key_file(const char *path, const struct sl_ckpt_key *k, bool excl)
 {
 	char tmp[4096], dir[4096], khex[2 * SL_CKPT_KEY_LEN + 1], buf[256], *slash;
-	int fd = -1, dfd = -1, err = 0, n;
+	int fd = -1, dfd = -1, old = -1, err = 0, n;
 	bool renamed = false;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
@@ -114,9 +144,17 @@ static int write_key_file(const char *path, const struct sl_ckpt_key *k, bool ex
 			goto out;
 		}
 		unlink(tmp);
-	} else if (rename(tmp, path)) {
-		err = -errno;
-		goto out;
+	} else {
+		/* the file replaced: a regular file of ours, or none */
+		old = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+		if (old < 0 && errno != ENOENT && errno != ELOOP) {
+			err = -errno;
+			goto out;
+		}
+		if (rename(tmp, path)) {
+			err = -errno;
+			goto out;
+		}
 	}
 	renamed = true;
 	/* the directory entry, durable */
@@ -131,8 +169,12 @@ static int write_key_file(const char *path, const struct sl_ckpt_key *k, bool ex
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0 || fsync(dfd))
 		err = -errno;
+	if (!err)
+		err = scrub_old_key(old);
 out:
 	OPENSSL_cleanse(buf, sizeof(buf));
+	if (old >= 0)
+		close(old);
 	if (fd >= 0)
 		close(fd);
 	if (err && !renamed)
@@ -156,6 +198,33 @@ int sl_ckpt_key_create(const char *path, bool force, uint8_t verification[SL_CKP
 	return err;
 }
 
+/* the key file's directory: only its owner (root or this user) may change it */
+static int check_key_dir(const char *path, char *why, size_t why_len)
+{
+	char dir[4096], *slash;
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		dir[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	else
+		snprintf(dir, sizeof(dir), ".");
+	if (stat(dir, &st))
+		return -errno;
+	if ((st.st_mode & 022) || (st.st_uid != 0 && st.st_uid != geteuid())) {
+		snprintf(
+		    why, why_len,
+		    "its directory '%.200s' (mode %03o, uid %u) may be changed by others: they "
+		    "could replace the key or block its updates",
+		    dir, (unsigned int)(st.st_mode & 0777), (unsigned int)st.st_uid);
+		return -EPERM;
+	}
+	return 0;
+}
+
 int sl_ckpt_key_load(const char *path, struct sl_ckpt_key *k, char *why, size_t why_len)
 {
 	char buf[512], khex[2 * SL_CKPT_KEY_LEN + 2] = "";
@@ -177,6 +246,16 @@ int sl_ckpt_key_load(const char *path, struct sl_ckpt_key *k, char *why, size_t 
 		err = -EPERM;
 		goto out;
 	}
+	/* whoever else made it, or may replace it, knows the key */
+	if (st.st_uid != geteuid()) {
+		snprintf(why, why_len, "owned by uid %u: the key file must be this user's (uid %u)",
+			 (unsigned int)st.st_uid, (unsigned int)geteuid());
+		err = -EPERM;
+		goto out;
+	}
+	err = check_key_dir(path, why, why_len);
+	if (err)
+		goto out;
 	n = read(fd, buf, sizeof(buf) - 1);
 	if (n < 0) {
 		err = -errno;

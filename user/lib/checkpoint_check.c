@@ -66,14 +66,39 @@ __attribute__((format(printf, 6, 7))) static int problem(struct sl_ckpt_result *
 	return 1;
 }
 
+/*
+ * One line into buf (LINE_MAX_LEN + 1 bytes at most, the newline dropped):
+ * 1 a line, 0 end of file, -EMSGSIZE longer than a checkpoint can be (its
+ * rest never read: /dev/zero or a stream without newlines does not fill the
+ * memory), -ENODATA the last bytes without a newline, -EIO a read error.
+ */
+static int read_line(FILE *f, char *buf, size_t *len)
+{
+	size_t n = 0;
+	int ch;
+
+	while ((ch = getc_unlocked(f)) != EOF) {
+		if (ch == '\n') {
+			buf[n] = '\0';
+			*len = n;
+			return 1;
+		}
+		if (n == LINE_MAX_LEN)
+			return -EMSGSIZE;
+		buf[n++] = (char)ch;
+	}
+	if (ferror(f))
+		return -EIO;
+	return n ? -ENODATA : 0;
+}
+
 /* every line: a sealed checkpoint, epochs and seqs in order */
 static int read_checkpoints(const char *path, const uint8_t k0[SL_CKPT_KEY_LEN], struct list *l,
 			    struct sl_ckpt_result *r)
 {
 	struct sl_ckpt_verifier v;
-	char *line = NULL, why[256];
-	size_t cap = 0;
-	ssize_t len;
+	char *line, why[256];
+	size_t len;
 	uint64_t lineno = 0;
 	int ret = 0;
 	FILE *f;
@@ -85,20 +110,27 @@ static int read_checkpoints(const char *path, const uint8_t k0[SL_CKPT_KEY_LEN],
 		snprintf(r->detail, sizeof(r->detail), "%s: %s", path, strerror(-ret));
 		return ret;
 	}
+	line = malloc(LINE_MAX_LEN + 1);
+	if (!line) {
+		fclose(f);
+		r->problem = SL_CKPT_IO;
+		snprintf(r->detail, sizeof(r->detail), "%s: out of memory", path);
+		return -ENOMEM;
+	}
 	sl_ckpt_verifier_init(&v, k0);
-	while ((len = getline(&line, &cap, f)) >= 0) {
+	for (;;) {
 		struct entry *e;
-		int ok;
+		int ok, got = read_line(f, line, &len);
 
+		if (got == 0 || got == -EIO)
+			break; /* a read error: said below */
 		lineno++;
-		if (len && line[len - 1] == '\n')
-			line[--len] = '\0';
-		else {
+		if (got == -ENODATA) {
 			ret = problem(r, SL_CKPT_MALFORMED, NULL, lineno, 0,
 				      "the line does not end with a newline (cut short)");
 			break;
 		}
-		if (len > LINE_MAX_LEN) {
+		if (got == -EMSGSIZE) {
 			ret = problem(r, SL_CKPT_MALFORMED, NULL, lineno, 0,
 				      "the line is longer than %d bytes", LINE_MAX_LEN);
 			break;
@@ -126,6 +158,15 @@ static int read_checkpoints(const char *path, const uint8_t k0[SL_CKPT_KEY_LEN],
 				      "seq %" PRIu64 " after a checkpoint of seq %" PRIu64
 				      " (line %" PRIu64 "): the checkpoints are not of one log",
 				      e->c.seq, l->v[l->n - 1].c.seq, l->v[l->n - 1].line);
+			break;
+		}
+		if (l->n && e->c.epoch == l->v[l->n - 1].c.epoch) {
+			ret =
+			    problem(r, SL_CKPT_ORDER, e, 0, 0,
+				    "epoch %" PRIu64 " a second time (line %" PRIu64
+				    "): a line copied, or the key file went back in time (restored "
+				    "from a backup or a snapshot) and sealed the epoch again",
+				    e->c.epoch, l->v[l->n - 1].line);
 			break;
 		}
 		ok = sl_ckpt_verify_mac(&v, &e->c);
@@ -156,6 +197,11 @@ static int read_checkpoints(const char *path, const uint8_t k0[SL_CKPT_KEY_LEN],
 		}
 		l->n++;
 	}
+	if (ret == 0 && !l->n && !ferror(f))
+		ret = problem(r, SL_CKPT_EPOCHS_MISSING, NULL, 0, 0,
+			      "%s has no checkpoint: the file was emptied (or is not the "
+			      "checkpoints file); compare with the copies in syslog",
+			      path);
 	if (ret >= 0 && ferror(f)) {
 		ret = -EIO;
 		r->problem = SL_CKPT_IO;

@@ -313,8 +313,17 @@ static int wait_child(pid_t child, int pidfd, int fd, bool notify, struct notice
 
 			/* only a SIGKILL may be scopelock's: then its reason is on the way */
 			if (!notify || st->lost || st->ended || !WIFSIGNALED(*status) ||
-			    WTERMSIG(*status) != SIGKILL)
+			    WTERMSIG(*status) != SIGKILL) {
+				/* what is already queued is still told */
+				struct pollfd q = {.fd = notify && !st->lost ? fd : -1,
+						   .events = POLLIN};
+				int left = 256; /* descendants may go on: bounded */
+
+				while (q.fd >= 0 && left-- > 0 && poll(&q, 1, 0) > 0 &&
+				       (q.revents & POLLIN) && notices_read(fd, st) && !st->lost)
+					;
 				return 0;
+			}
 			clock_gettime(CLOCK_MONOTONIC, &now);
 			ms = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
 			if (ms >= RUN_END_WAIT_MS)

@@ -529,7 +529,7 @@ static void item_free(struct item *it)
 	}
 }
 
-/* the next record of the chain, built but not yet in it */
+/* the next record of the chain, built but not yet in it (one line) */
 static int build_item(const struct sl_audit *a, json_t *rec, bool with_prev, bool own,
 		      struct item **out, uint8_t hash[SL_AUDIT_HASH_LEN])
 {
@@ -544,7 +544,9 @@ static int build_item(const struct sl_audit *a, json_t *rec, bool with_prev, boo
 		return err;
 	}
 	it->kind = ITEM_LINE;
-	it->own = own;
+	it->nrec = 1;
+	it->ncaller = !own;
+	it->caller_bytes = own ? 0 : it->len;
 	it->seq = a->seq + 1;
 	*out = it;
 	return 0;
@@ -555,26 +557,78 @@ static void enqueue(struct sl_audit *a, struct item *it)
 	it->next = NULL;
 	*a->tail = it;
 	a->tail = &it->next;
-	if (it->kind != ITEM_LINE)
-		return;
+	a->last = it;
+}
+
+/*
+ * The batch the next line of need bytes goes into: the last item when it is
+ * a batch with room (opts.batch), else a new one. NULL on ENOMEM (nothing changed but an
+ * empty batch maybe queued).
+ */
+static struct item *batch_for(struct sl_audit *a, size_t need)
+{
+	struct item *t = a->last;
+
+	/* not batched: one line per write, as before */
+	if (!t || t->kind != ITEM_LINE || (t->len && (!a->batch || t->len + need > BATCH_MAX))) {
+		t = calloc(1, sizeof(*t));
+		if (!t)
+			return NULL;
+		t->kind = ITEM_LINE;
+		enqueue(a, t);
+	}
+	if (t->len + need > t->cap) {
+		size_t cap = t->cap ? t->cap : 64 * 1024;
+		char *p;
+
+		while (cap < t->len + need)
+			cap *= 2;
+		p = realloc(t->line, cap);
+		if (!p)
+			return NULL;
+		t->line = p;
+		t->cap = cap;
+	}
+	return t;
+}
+
+/* len bytes at the end of batch t are the line of record seq: count it */
+static void batch_add(struct sl_audit *a, struct item *t, size_t len, uint64_t seq, bool own,
+		      const uint8_t hash[SL_AUDIT_HASH_LEN])
+{
+	t->len += len;
+	t->seq = seq;
+	t->nrec++;
 	a->q_records++;
-	a->q_bytes += it->len;
-	if (!it->own)
-		a->q_caller_bytes += it->len;
+	a->q_bytes += len;
+	if (!own) {
+		t->ncaller++;
+		t->caller_bytes += len;
+		a->q_caller_bytes += len;
+	}
 	if (a->failing) {
-		a->period_records += !it->own;
+		a->period_records += !own;
 		if (a->q_bytes > a->period_max_bytes)
 			a->period_max_bytes = a->q_bytes;
 	}
+	a->seq = seq;
+	memcpy(a->hash, hash, SL_AUDIT_HASH_LEN);
+	a->seg_bytes += len;
 }
 
-/* the built record is now part of the chain (written later, in order) */
-static void commit(struct sl_audit *a, struct item *it, const uint8_t hash[SL_AUDIT_HASH_LEN])
+/* the built record is now part of the chain (written later, in order); it is freed */
+static int commit(struct sl_audit *a, struct item *it, const uint8_t hash[SL_AUDIT_HASH_LEN])
 {
-	enqueue(a, it);
-	a->seq = it->seq;
-	memcpy(a->hash, hash, SL_AUDIT_HASH_LEN);
-	a->seg_bytes += it->len;
+	struct item *t = batch_for(a, it->len);
+
+	if (!t) {
+		item_free(it);
+		return -ENOMEM;
+	}
+	memcpy(t->line + t->len, it->line, it->len);
+	batch_add(a, t, it->len, it->seq, !it->ncaller, hash);
+	item_free(it);
+	return 0;
 }
 
 /* a record of the log itself: chained whatever the buffer holds */
@@ -588,7 +642,7 @@ static int chain_own(struct sl_audit *a, json_t *rec, bool with_prev)
 		return -ENOMEM;
 	err = build_item(a, rec, with_prev, true, &it, hash);
 	if (!err)
-		commit(a, it, hash);
+		err = commit(a, it, hash);
 	json_decref(rec);
 	return err;
 }
@@ -700,7 +754,8 @@ int sl_aw_run_queue(struct sl_audit *a)
 
 		switch (it->kind) {
 		case ITEM_LINE:
-			err = disk_write_line(a, it->line, it->len);
+			err = it->len ? disk_write_line(a, it->line, it->len) : 0;
+			a->writes += it->len && !err;
 			break;
 		case ITEM_CLOSE:
 			err = disk_close(a, it->seq);
@@ -712,14 +767,15 @@ int sl_aw_run_queue(struct sl_audit *a)
 		if (err)
 			return err;
 		a->head = it->next;
-		if (!a->head)
+		if (!a->head) {
 			a->tail = &a->head;
-		if (it->kind == ITEM_LINE) {
+			a->last = NULL;
+		}
+		if (it->kind == ITEM_LINE && it->nrec) {
 			a->written_seq = it->seq;
-			a->q_records--;
+			a->q_records -= it->nrec;
 			a->q_bytes -= it->len;
-			if (!it->own)
-				a->q_caller_bytes -= it->len;
+			a->q_caller_bytes -= it->caller_bytes;
 		}
 		item_free(it);
 	}
@@ -752,7 +808,7 @@ static void note_failure(struct sl_audit *a, int err)
 	a->next_retry_ms = now + a->backoff_ms;
 	a->period_records = 0;
 	for (struct item *it = a->head; it; it = it->next)
-		a->period_records += it->kind == ITEM_LINE && !it->own;
+		a->period_records += it->kind == ITEM_LINE ? it->ncaller : 0;
 	a->period_max_bytes = a->q_bytes;
 	a->period_dropped = 0;
 	a->period_gaps = 0;
@@ -781,12 +837,12 @@ static void count_in(json_t *obj, const char *key)
 	json_object_set_new(obj, key, json_integer(json_integer_value(v) + 1));
 }
 
-static void drop_count(struct sl_audit *a, json_t *rec, size_t len, int why)
+static void drop_count_meta(struct sl_audit *a, const struct sl_audit_meta *m, size_t len, int why)
 {
 	struct drops *d = &a->drop;
-	const char *type = json_string_value(json_object_get(rec, "type")) ?: "(no type)";
-	const char *session = json_string_value(json_object_get(rec, "session"));
-	const char *t = json_string_value(json_object_get(rec, "time"));
+	const char *type = m->type ?: "(no type)";
+	const char *session = m->session;
+	const char *t = m->time;
 	char now[48];
 
 	if (!t || strlen(t) >= sizeof(now)) {
@@ -832,6 +888,17 @@ static void drop_count(struct sl_audit *a, json_t *rec, size_t len, int why)
 		}
 		count_in(per, type);
 	}
+}
+
+static void drop_count(struct sl_audit *a, json_t *rec, size_t len, int why)
+{
+	const struct sl_audit_meta m = {
+	    .type = json_string_value(json_object_get(rec, "type")),
+	    .session = json_string_value(json_object_get(rec, "session")),
+	    .time = json_string_value(json_object_get(rec, "time")),
+	};
+
+	drop_count_meta(a, &m, len, why);
 }
 
 /* the loss window closes: a gap record, chained where the records were lost */
@@ -970,9 +1037,10 @@ static int close_segment(struct sl_audit *a)
 		}
 		err = build_item(a, rec, true, true, &end, hash);
 		json_decref(rec);
+		if (!err)
+			err = commit(a, end, hash);
 		if (err)
 			goto fail;
-		commit(a, end, hash);
 	}
 	close_it->kind = ITEM_CLOSE;
 	close_it->seq = a->seg_first;
@@ -1013,7 +1081,9 @@ static int open_segment(struct sl_audit *a)
 	enqueue(a, SL_TAKE_PTR(open_it));
 	a->seg_first = start->seq;
 	a->seg_bytes = 0;
-	commit(a, start, hash);
+	err = commit(a, start, hash);
+	if (err)
+		goto out;
 	json_decref(a->begin_info);
 	a->begin_info = NULL;
 out:
@@ -1051,15 +1121,41 @@ static bool has_room(const struct sl_audit *a, size_t len)
 	return a->q_caller_bytes + len <= (a->drop.records ? a->limit / 2 : a->limit);
 }
 
+/* batched: a full batch is written before the next record is built */
+static void write_full_batch(struct sl_audit *a)
+{
+	int err;
+
+	if (!a->batch || a->failing || a->q_bytes < BATCH_MAX)
+		return;
+	err = sl_aw_run_queue(a);
+	if (err)
+		note_failure(a, err);
+}
+
+/* not batched: write now (while failing, sl_audit_tick() retries) */
+static void write_now(struct sl_audit *a)
+{
+	int err;
+
+	if (a->batch || a->failing)
+		return;
+	err = sl_aw_run_queue(a);
+	if (err)
+		note_failure(a, err);
+}
+
 int sl_audit_append(struct sl_audit *a, json_t *rec, char **line_out, uint64_t *seq_out)
 {
 	uint8_t hash[SL_AUDIT_HASH_LEN];
 	struct item *it = NULL;
 	char *copy = NULL;
+	uint64_t seq;
 	int err;
 
 	if (!a || !json_is_object(rec))
 		return -EINVAL;
+	write_full_batch(a);
 	err = sl_aw_prepare(a);
 	if (!err)
 		err = build_item(a, rec, true, false, &it, hash);
@@ -1082,18 +1178,144 @@ int sl_audit_append(struct sl_audit *a, json_t *rec, char **line_out, uint64_t *
 		item_free(it);
 		return err;
 	}
-	commit(a, it, hash);
+	seq = it->seq;
+	err = commit(a, it, hash);
+	if (err) {
+		drop_count(a, rec, 0, err);
+		free(copy);
+		return err;
+	}
 	if (seq_out)
-		*seq_out = it->seq;
+		*seq_out = seq;
 	if (line_out)
 		*line_out = copy;
-	/* while failing, sl_audit_tick() retries; otherwise write now */
-	if (!a->failing) {
-		err = sl_aw_run_queue(a);
-		if (err)
-			note_failure(a, err);
-	}
+	write_now(a);
 	return 0;
+}
+
+/* decimal digits of v at p; returns the count */
+static size_t put_u64(char *p, uint64_t v)
+{
+	char tmp[20];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (size_t i = 0; i < n; i++)
+		p[i] = tmp[n - 1 - i];
+	return n;
+}
+
+int sl_audit_append_members(struct sl_audit *a, const char *members, size_t len,
+			    const struct sl_audit_meta *m, const char **line_out, size_t *len_out,
+			    uint64_t *seq_out)
+{
+	static const char seq_key[] = "{\"seq\":", prev_key[] = ",\"prev\":\"";
+	/* {"seq":N, members ,"prev":"16hex" ,"hash":"64hex"}\n */
+	const size_t need = sizeof(seq_key) + 20 + 1 + len + sizeof(prev_key) + SL_AUDIT_PREV_HEX +
+			    1 + SL_AUDIT_SUFFIX_LEN + 1;
+	const size_t plen = sizeof(SL_AUDIT_HASH_PREFIX) - 1;
+	uint8_t hash[SL_AUDIT_HASH_LEN];
+	unsigned int hlen = 0;
+	struct item *t = NULL;
+	size_t n = 0;
+	char *p;
+	int err = 0;
+
+	if (!a || !members || !len || members[0] == '{')
+		return -EINVAL;
+	pthread_once(&g_sha256_once, sha256_fetch);
+	if (!a->md && !(a->md = EVP_MD_CTX_new()))
+		err = -ENOMEM;
+	write_full_batch(a);
+	if (!err)
+		err = sl_aw_prepare(a);
+	if (!err && !has_room(a, need))
+		err = -ENOBUFS;
+	/* the first record after a loss: the gap record goes before it */
+	if (!err && a->drop.records)
+		err = chain_gap(a);
+	if (!err && !(t = batch_for(a, need)))
+		err = -ENOMEM;
+	if (!err && !g_sha256)
+		err = -ENOMEM;
+	if (err) {
+		drop_count_meta(a, m, need, err);
+		return err;
+	}
+	p = t->line + t->len;
+	memcpy(p, seq_key, sizeof(seq_key) - 1);
+	n = sizeof(seq_key) - 1;
+	n += put_u64(p + n, a->seq + 1);
+	p[n++] = ',';
+	memcpy(p + n, members, len);
+	n += len;
+	memcpy(p + n, prev_key, sizeof(prev_key) - 1);
+	n += sizeof(prev_key) - 1;
+	sl_audit_hex(a->hash, SL_AUDIT_PREV_HEX / 2, p + n);
+	n += SL_AUDIT_PREV_HEX;
+	p[n++] = '"';
+	/* the body is p[0, n) and its closing brace */
+	if (!EVP_DigestInit_ex(a->md, g_sha256, NULL) ||
+	    !EVP_DigestUpdate(a->md, a->hash, SL_AUDIT_HASH_LEN) ||
+	    !EVP_DigestUpdate(a->md, p, n) || !EVP_DigestUpdate(a->md, "}", 1) ||
+	    !EVP_DigestFinal_ex(a->md, hash, &hlen) || hlen != SL_AUDIT_HASH_LEN) {
+		drop_count_meta(a, m, need, -ENOMEM);
+		return -ENOMEM;
+	}
+	memcpy(p + n, SL_AUDIT_HASH_PREFIX, plen);
+	n += plen;
+	sl_audit_hex(hash, SL_AUDIT_HASH_LEN, p + n);
+	n += SL_AUDIT_HEX_LEN;
+	memcpy(p + n, "\"}\n", 3);
+	n += 3;
+	batch_add(a, t, n, a->seq + 1, false, hash);
+	if (seq_out)
+		*seq_out = a->seq;
+	if (len_out)
+		*len_out = n;
+	if (line_out) {
+		*line_out = p;
+		if (!a->batch) {
+			/* written (and freed) below: hand out a copy */
+			if (n > a->copy_cap) {
+				char *c = realloc(a->copy, n);
+
+				if (!c) {
+					*line_out = NULL;
+					goto out;
+				}
+				a->copy = c;
+				a->copy_cap = n;
+			}
+			memcpy(a->copy, p, n);
+			*line_out = a->copy;
+		}
+	}
+out:
+	write_now(a);
+	return 0;
+}
+
+int sl_audit_commit(struct sl_audit *a)
+{
+	int err;
+
+	if (!a)
+		return -EINVAL;
+	if (a->failing || !a->head)
+		return 0;
+	err = sl_aw_run_queue(a);
+	if (err)
+		note_failure(a, err);
+	return err;
+}
+
+uint64_t sl_audit_writes(const struct sl_audit *a)
+{
+	return a ? a->writes : 0;
 }
 
 int sl_audit_retry(struct sl_audit *a)
@@ -1273,6 +1495,8 @@ void sl_audit_close(struct sl_audit *a)
 		close(a->dirfd);
 	pthread_mutex_destroy(&a->lock);
 	pthread_cond_destroy(&a->cond);
+	EVP_MD_CTX_free(a->md);
+	free(a->copy);
 	json_decref(a->begin_info);
 	json_decref(a->drop.types);
 	json_decref(a->drop.sessions);

@@ -52,6 +52,19 @@ struct sl_audit_opts {
 	enum sl_fsync_mode fsync_mode;
 	unsigned int fsync_interval_ms; /* SL_FSYNC_BATCH; default 200 */
 	uint64_t buffer_bytes;		/* 0: SL_AUDIT_BUFFER_DEFAULT */
+	/*
+	 * Batched writes: appended records wait (in the chain, in order) until
+	 * sl_audit_commit() or sl_audit_tick(), or until 1 MiB waits, and go out
+	 * with one write(2). false: every append is written at once.
+	 */
+	bool batch;
+};
+
+/* what the log needs to know of a record it gets as text (drop accounting) */
+struct sl_audit_meta {
+	const char *type;    /* "open" */
+	const char *session; /* NULL: none */
+	const char *time;    /* the record's "time", NULL: now */
 };
 
 /* the writer's state, for the daemon's decisions and `scopelock status` */
@@ -92,6 +105,25 @@ int sl_audit_open(const struct sl_audit_opts *opts, struct sl_audit **out);
  * and will be stated by a gap record; the chain is unchanged.
  */
 int sl_audit_append(struct sl_audit *a, json_t *rec, char **line_out, uint64_t *seq_out);
+/*
+ * The fast path: the same for a record given as its members' text, without
+ * the braces ("type":"open","time":...; no "seq", "prev" or "hash"): the
+ * line is built straight into the write batch and its hash computed there
+ * (no copy, no tree). *line_out (if not NULL) points at the line (with its
+ * '\n', *len_out bytes) until the next call on a. Same errors as
+ * sl_audit_append; the caller vouches for the text (valid JSON members).
+ */
+int sl_audit_append_members(struct sl_audit *a, const char *members, size_t len,
+			    const struct sl_audit_meta *m, const char **line_out, size_t *len_out,
+			    uint64_t *seq_out);
+/*
+ * Write what was appended (opts.batch), one write(2) per batch of up to
+ * 1 MiB. 0, or the -errno of the write: the records then wait in the buffer
+ * (sl_audit_get_status says so) and sl_audit_tick() retries.
+ */
+int sl_audit_commit(struct sl_audit *a);
+/* batches written since the log was opened */
+uint64_t sl_audit_writes(const struct sl_audit *a);
 /*
  * Periodic work: retry writing the buffer while failing (backoff from 50 ms
  * up to 1 s), batched fsync, reaping finished compressions and retrying

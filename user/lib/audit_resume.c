@@ -374,6 +374,7 @@ int sl_audit_open(const struct sl_audit_opts *opts, struct sl_audit **out)
 	a->dirfd = -1;
 	a->rotate_bytes = opts->rotate_bytes;
 	a->fsync_mode = opts->fsync_mode;
+	a->batch = opts->batch;
 	a->interval_ms = opts->fsync_interval_ms ? opts->fsync_interval_ms : DEFAULT_INTERVAL_MS;
 	a->last_sync_ms = sl_aw_mono_ms();
 	a->jobs_tail = &a->jobs;

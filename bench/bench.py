@@ -36,6 +36,7 @@ import argparse
 import ctypes
 import datetime
 import gzip
+import io
 import json
 import os
 import platform
@@ -959,10 +960,11 @@ def profile(args, ctx, servers, results):
 # ---------------------------------------------------------------- ramp
 
 def audit_segments(audit_dir):
-    """(first seq, path) of every segment, oldest first; a plain file wins over its .gz."""
+    """(first seq, path) of every segment, oldest first; a plain file wins over its
+    .zst (.gz from older versions)."""
     segs = {}
     for p in Path(audit_dir).iterdir():
-        m = re.fullmatch(r"audit-(\d+)\.jsonl(\.gz)?", p.name)
+        m = re.fullmatch(r"audit-(\d+)\.jsonl(\.gz|\.zst)?", p.name)
         if m:
             first = int(m.group(1))
             if first not in segs or not m.group(2):
@@ -995,8 +997,15 @@ def _count_records(audit_dir, after_seq, path):
     quoted = json.dumps(str(path)).encode()
     opens = losses = total = 0
     for _, p in segs[start:]:
-        opener = gzip.open if p.suffix == ".gz" else open
-        with opener(p, "rb") as f:
+        if p.suffix == ".zst":
+            r = subprocess.run(["zstd", "-dcq", str(p)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+            if r.returncode:
+                raise OSError(f"{p}: {r.stderr.decode(errors='replace').strip()}")
+            f = io.BytesIO(r.stdout)
+        else:
+            f = gzip.open(p, "rb") if p.suffix == ".gz" else open(p, "rb")
+        with f:
             for line in f:
                 if not line.startswith(b'{"seq":'):
                     continue

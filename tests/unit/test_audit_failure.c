@@ -636,7 +636,7 @@ static void test_rotation_under_failure(void **state)
 	for (int i = 0; i < n; i++) {
 		size_t l = strlen(ents[i]->d_name);
 
-		gz += l > 3 && !strcmp(ents[i]->d_name + l - 3, ".gz");
+		gz += l > 4 && !strcmp(ents[i]->d_name + l - 4, ".zst");
 		plain += !strncmp(ents[i]->d_name, "audit-", 6) &&
 			 !strcmp(ents[i]->d_name + l - 6, ".jsonl");
 		assert_null(strstr(ents[i]->d_name, ".tmp"));
@@ -655,7 +655,7 @@ static void test_rotation_under_failure(void **state)
 }
 
 /*
- * Compression fails (no room for the .gz.tmp): the plain segment stays, no
+ * Compression fails (no room for the .zst.tmp): the plain segment stays, no
  * .tmp is left, the failure is reported by the tick; it is compressed when
  * retried.
  */
@@ -684,7 +684,7 @@ static void test_compression_failure_keeps_segment(void **state)
 	assert_int_equal(sl_audit_retry(a), 0);
 	sl_audit_close(a); /* waits for the compressions */
 	assert_int_equal(file_size(f, name), -1);
-	snprintf(name, sizeof(name), "audit-%020d.jsonl.gz", 1);
+	snprintf(name, sizeof(name), "audit-%020d.jsonl.zst", 1);
 	assert_true(file_size(f, name) > 0);
 	assert_int_equal(verify(f, &res), 0);
 	sl_verify_result_release(&res);

@@ -28,6 +28,7 @@
 #include <unistd.h>
 #include <openssl/evp.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include "audit.h"
 #include "audit_priv.h"
@@ -174,12 +175,23 @@ bool sl_aw_has_suffix(const char *s, const char *suffix)
 bool sl_audit_is_segment_name(const char *name)
 {
 	return !strncmp(name, "audit", 5) &&
-	       (sl_aw_has_suffix(name, ".jsonl") || sl_aw_has_suffix(name, ".jsonl" GZ_SUFFIX));
+	       (sl_aw_has_suffix(name, ".jsonl") || sl_aw_has_suffix(name, ".jsonl" GZ_SUFFIX) ||
+		sl_aw_has_suffix(name, ".jsonl" ZST_SUFFIX));
 }
 
 bool sl_audit_is_gz_name(const char *name)
 {
 	return sl_aw_has_suffix(name, GZ_SUFFIX);
+}
+
+bool sl_audit_is_zst_name(const char *name)
+{
+	return sl_aw_has_suffix(name, ZST_SUFFIX);
+}
+
+bool sl_audit_is_compressed_name(const char *name)
+{
+	return sl_audit_is_gz_name(name) || sl_audit_is_zst_name(name);
 }
 
 int sl_audit_name_seq(const char *name, uint64_t *seq)
@@ -212,12 +224,31 @@ bool sl_aw_is_closed_plain_name(const char *name)
 
 /* ---- line reader ---- */
 
+/*
+ * Plain and gzip files through zlib's gzread (which reads plain data as it
+ * is), zstd files (magic 28 b5 2f fd) through libzstd's streaming decoder.
+ */
 struct sl_lines {
 	gzFile gz;
+	int fd;	       /* zstd: the file */
+	ZSTD_DCtx *zd; /* zstd: the decoder, NULL for zlib */
+	char *zin;     /* zstd: compressed input */
+	ZSTD_inBuffer zb;
+	size_t zlast; /* ZSTD_decompressStream's last hint: 0 at a frame's end */
+	int zerr;     /* zstd: how the data ended (sl_lines_status) */
+	const char *zmsg;
 	char *buf;
 	size_t cap, start, end;
 	bool eof;
 };
+
+static bool is_zstd_magic(int fd)
+{
+	unsigned char m[4];
+
+	return pread(fd, m, sizeof(m), 0) == (ssize_t)sizeof(m) && m[0] == 0x28 && m[1] == 0xb5 &&
+	       m[2] == 0x2f && m[3] == 0xfd;
+}
 
 int sl_lines_openat(int dirfd, const char *name, struct sl_lines **out)
 {
@@ -231,6 +262,19 @@ int sl_lines_openat(int dirfd, const char *name, struct sl_lines **out)
 	if (!r) {
 		close(fd);
 		return -ENOMEM;
+	}
+	r->fd = -1;
+	if (is_zstd_magic(fd)) {
+		r->fd = fd;
+		r->zd = ZSTD_createDCtx();
+		r->zin = malloc(ZSTD_DStreamInSize());
+		if (!r->zd || !r->zin) {
+			sl_lines_close(r);
+			return -ENOMEM;
+		}
+		r->zb.src = r->zin;
+		*out = r;
+		return 0;
 	}
 	r->gz = gzdopen(fd, "rb");
 	if (!r->gz) {
@@ -246,6 +290,45 @@ int sl_lines_openat(int dirfd, const char *name, struct sl_lines **out)
 int sl_lines_open(const char *path, struct sl_lines **out)
 {
 	return sl_lines_openat(AT_FDCWD, path, out);
+}
+
+/* up to n decompressed bytes; 0 at the end or on an error (r->zerr says) */
+static int zstd_read(struct sl_lines *r, char *dst, size_t n)
+{
+	ZSTD_outBuffer ob = {dst, n, 0};
+
+	while (ob.pos == 0) {
+		size_t ret;
+
+		if (r->zb.pos == r->zb.size) {
+			ssize_t got = read(r->fd, r->zin, ZSTD_DStreamInSize());
+
+			if (got < 0) {
+				if (errno == EINTR)
+					continue;
+				r->zerr = -EIO;
+				r->zmsg = strerror(errno);
+				return 0;
+			}
+			if (got == 0) {
+				if (r->zlast) {
+					r->zerr = -EPIPE;
+					r->zmsg = "zstd data cut short";
+				}
+				return 0;
+			}
+			r->zb.size = (size_t)got;
+			r->zb.pos = 0;
+		}
+		ret = ZSTD_decompressStream(r->zd, &ob, &r->zb);
+		if (ZSTD_isError(ret)) {
+			r->zerr = -EBADMSG;
+			r->zmsg = ZSTD_getErrorName(ret);
+			return 0;
+		}
+		r->zlast = ret;
+	}
+	return (int)ob.pos;
 }
 
 static int grow(struct sl_lines *r, size_t need)
@@ -303,7 +386,10 @@ int sl_lines_next(struct sl_lines *r, char **line, size_t *len, bool *nl)
 		err = grow(r, r->end + IO_CHUNK + 1);
 		if (err)
 			return err;
-		n = gzread(r->gz, r->buf + r->end, IO_CHUNK);
+		if (r->zd)
+			n = zstd_read(r, r->buf + r->end, IO_CHUNK);
+		else
+			n = gzread(r->gz, r->buf + r->end, IO_CHUNK);
 		if (n <= 0)
 			r->eof = true; /* sl_lines_status() says why */
 		else
@@ -314,8 +400,14 @@ int sl_lines_next(struct sl_lines *r, char **line, size_t *len, bool *nl)
 int sl_lines_status(struct sl_lines *r, const char **msg)
 {
 	int errnum = Z_OK;
-	const char *m = gzerror(r->gz, &errnum);
+	const char *m;
 
+	if (r->zd) {
+		if (msg)
+			*msg = r->zmsg;
+		return r->zerr;
+	}
+	m = gzerror(r->gz, &errnum);
 	/* gzerror() prefixes the file name, "<fd:N>" here: drop it */
 	if (m && !strncmp(m, "<fd:", 4) && strstr(m, ": "))
 		m = strstr(m, ": ") + 2;
@@ -337,14 +429,24 @@ int sl_lines_status(struct sl_lines *r, const char **msg)
 
 bool sl_lines_compressed(struct sl_lines *r)
 {
-	return !gzdirect(r->gz);
+	return r->zd || !gzdirect(r->gz);
+}
+
+bool sl_lines_zstd(struct sl_lines *r)
+{
+	return r->zd != NULL;
 }
 
 void sl_lines_close(struct sl_lines *r)
 {
 	if (!r)
 		return;
-	gzclose_r(r->gz);
+	if (r->gz)
+		gzclose_r(r->gz);
+	if (r->fd >= 0)
+		close(r->fd);
+	ZSTD_freeDCtx(r->zd);
+	free(r->zin);
 	free(r->buf);
 	free(r);
 }

@@ -18,6 +18,9 @@
 #include "audit_priv.h"
 
 #define GZ_SUFFIX ".gz"
+#define ZST_SUFFIX ".zst"
+/* rotation compresses with zstd at this level (docs/operations.md says why) */
+#define ZST_LEVEL 1
 #define TMP_SUFFIX ".tmp"
 #define IO_CHUNK (64U * 1024)
 #define DEFAULT_INTERVAL_MS 200

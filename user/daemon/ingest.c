@@ -295,8 +295,10 @@ void sl_ingest_drain(struct sl_ingest *in)
 		return;
 	drain_verdicts(in);
 	/* sessions frozen for the audit log: their records wait in the kernel ring */
-	if (!in->rb || (in->paused && !in->stopping))
+	if (!in->rb || (in->paused && !in->stopping)) {
+		sl_journal_flush(in->journal);
 		return;
+	}
 	/* what the kernel wrote before this moment is read by the consume */
 	clock_gettime(CLOCK_BOOTTIME, &ts);
 	before = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
@@ -305,6 +307,8 @@ void sl_ingest_drain(struct sl_ingest *in)
 		log_err("ring buffer consume: %s", strerror(-n));
 	/* the alerts of verdicts taken before it: their evidence has been read */
 	sl_verdicts_flush(in->verdicts, before);
+	/* one write(2) for what this drain chained */
+	sl_journal_flush(in->journal);
 }
 
 int sl_ingest_open(struct sl_kernel *k, struct sl_sessions *ss, struct sl_policy_store *ps,

@@ -11,8 +11,8 @@
  * moves once the line is in the file.
  *
  * Closed segments are compressed by one worker thread (audit_gzip.c): write
- * a .gz.tmp, fsync, read it back and compare, rename to .jsonl.gz, unlink the
- * plain file. Opening resumes an existing log (audit_resume.c). The writer's
+ * a .zst.tmp, fsync, read it back and compare, rename to .jsonl.zst, unlink
+ * the plain file. Opening resumes an existing log (audit_resume.c). The writer's
  * state is shared by the three files through audit_writer_priv.h.
  */
 #include <dirent.h>
@@ -1418,6 +1418,22 @@ int sl_audit_commit(struct sl_audit *a)
 uint64_t sl_audit_writes(const struct sl_audit *a)
 {
 	return a ? a->writes : 0;
+}
+
+uint64_t sl_audit_compress_cpu_ns(struct sl_audit *a)
+{
+	struct timespec ts;
+	clockid_t cid;
+	uint64_t ns = 0;
+
+	if (!a)
+		return 0;
+	pthread_mutex_lock(&a->lock);
+	if (a->worker_running && !pthread_getcpuclockid(a->worker, &cid) &&
+	    !clock_gettime(cid, &ts))
+		ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	pthread_mutex_unlock(&a->lock);
+	return ns;
 }
 
 int sl_audit_retry(struct sl_audit *a)

@@ -11,7 +11,8 @@
  *
  * Rotation: when audit.jsonl reaches rotate_bytes a "segment_end" record
  * closes it, it is renamed audit-<first seq, 20 digits>.jsonl, compressed to
- * .jsonl.gz (zlib, off the event loop) and the plain file removed; the new
+ * .jsonl.zst (zstd level 1, off the event loop; segments of older versions
+ * are .jsonl.gz and are read as they are) and the plain file removed; the new
  * audit.jsonl starts with a "segment_start" record carrying the previous hash,
  * so the chain continues across segments. On open, an existing log is
  * resumed from its last record; a damaged tail is never rewritten: the
@@ -124,6 +125,8 @@ int sl_audit_append_members(struct sl_audit *a, const char *members, size_t len,
 int sl_audit_commit(struct sl_audit *a);
 /* batches written since the log was opened */
 uint64_t sl_audit_writes(const struct sl_audit *a);
+/* CPU time of the compression worker thread, ns (0 before its first job) */
+uint64_t sl_audit_compress_cpu_ns(struct sl_audit *a);
 /*
  * Periodic work: retry writing the buffer while failing (backoff from 50 ms
  * up to 1 s), batched fsync, reaping finished compressions and retrying
@@ -194,8 +197,8 @@ struct sl_verify_result {
 
 const char *sl_verify_status_name(enum sl_verify_status s);
 /*
- * Verify the given files (plain .jsonl or .jsonl.gz) or directories (their
- * audit*.jsonl[.gz] files). Segments are ordered by their first seq, so the
+ * Verify the given files (plain .jsonl, .jsonl.zst or .jsonl.gz) or
+ * directories (their audit*.jsonl[.zst|.gz] files). Segments are ordered by their first seq, so the
  * arguments may come in any order. Returns 0 if the chain verifies, 1 if a
  * problem was found (described in *res), -errno on usage/IO errors. A chain
  * that verifies may still say that records were lost (res->gaps).

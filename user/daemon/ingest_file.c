@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "ingest_decode.h"
-#include "jsonbytes.h"
 
 /*
  * Open flags as the kernel defines them (include/uapi/asm-generic/fcntl.h,
@@ -92,12 +91,11 @@ static const char *open_syscall_name(unsigned int sys)
 	}
 }
 
-int sl_decode_open(const void *data, size_t len, json_t *rec)
+int sl_decode_open(const void *data, size_t len, struct sl_jw *w)
 {
 	const struct sl_open_event *e = data;
 	char text[256], dev[32];
 	const char *sys;
-	int err = 0;
 
 	if (len < sizeof(*e) || sizeof(*e) + (size_t)e->path_len + e->req_len != len)
 		return -EBADMSG;
@@ -106,30 +104,27 @@ int sl_decode_open(const void *data, size_t len, json_t *rec)
 		return -EBADMSG;
 	flags_text(e->flags, text, sizeof(text));
 
-	err |= json_object_set_new(rec, "syscall", json_string(sys));
-	err |= json_object_set_new(rec, "flags", json_integer(e->flags));
-	err |= json_object_set_new(rec, "flags_text", json_string(text));
-	err |= json_object_set_new(rec, "mode", json_integer(e->mode));
-	err |= json_object_set_new(rec, "dirfd", json_integer(e->dirfd));
-	err |= json_object_set_new(rec, "result", json_integer(e->ret));
+	sl_jw_str(w, "syscall", sys);
+	sl_jw_int(w, "flags", e->flags);
+	sl_jw_str(w, "flags_text", text);
+	sl_jw_int(w, "mode", e->mode);
+	sl_jw_int(w, "dirfd", e->dirfd);
+	sl_jw_int(w, "result", e->ret);
 	if (e->ret < 0) {
-		const char *name = strerrorname_np(-e->ret);
-
-		err |= json_object_set_new(rec, "errno", json_integer(-e->ret));
-		err |= json_object_set_new(rec, "error", name ? json_string(name) : json_null());
+		sl_jw_int(w, "errno", -e->ret);
+		sl_jw_str(w, "error", strerrorname_np(-e->ret));
 	} else {
 		/* the kernel's dev_t (scopelock_abi.h) */
 		snprintf(dev, sizeof(dev), "%u:%u", SL_KDEV_MAJOR(e->dev), SL_KDEV_MINOR(e->dev));
-		err |= sl_json_set_bytes(rec, "path", e->data, e->path_len);
-		err |= json_object_set_new(rec, "dev", json_string(dev));
-		err |= json_object_set_new(rec, "ino", json_integer((json_int_t)e->ino));
+		sl_jw_bytes(w, "path", e->data, e->path_len);
+		sl_jw_str(w, "dev", dev);
+		sl_jw_uint(w, "ino", e->ino);
 		if (e->hdr.flags & SL_EVF_PATH_PARTIAL)
-			err |= json_object_set_new(rec, "path_partial", json_true());
+			sl_jw_bool(w, "path_partial", true);
 		/* environments labelling the path (when any); the daemon adds their names */
 		if (e->env)
-			err |=
-			    json_object_set_new(rec, "env_mask", json_integer((json_int_t)e->env));
+			sl_jw_uint(w, "env_mask", e->env);
 	}
-	err |= sl_json_set_bytes(rec, "requested", e->data + e->path_len, e->req_len);
-	return err ? -ENOMEM : 0;
+	sl_jw_bytes(w, "requested", e->data + e->path_len, e->req_len);
+	return w->err;
 }

@@ -64,6 +64,7 @@ int sl_journal_open(const struct sl_audit_opts *o, struct sl_policy_store *ps,
 	j->alerts_fd = -1;
 	j->store = ps;
 	sl_jw_init(&j->w, sl_journal_redact_filter, &j->red);
+	j->red.w = &j->w;
 	j->audit_dir = strdup(o->dir);
 	if (!j->audit_dir) {
 		free(j);
@@ -147,7 +148,7 @@ struct sl_jw *sl_journal_rec_begin(struct sl_journal *j)
 
 void sl_journal_rec_stream(struct sl_journal *j)
 {
-	j->red.stream = true;
+	sl_jw_stream(&j->w);
 }
 
 static void count_error(struct sl_journal *j, int err, const char *type)

@@ -21,7 +21,7 @@ struct sl_journal_redactor {
 	const struct sl_policy *policy; /* the redactor was built from it */
 	struct sl_redact *r;		/* NULL: the policy has no secrets */
 	struct sl_redact_scratch s;	/* the ids found in the current record */
-	bool stream;			/* the next value is a piece of a stream */
+	const struct sl_jw *w;		/* its writer: w->stream (sl_jw_stream) */
 	int err;			/* building the redactor failed (fail closed) */
 };
 

@@ -83,16 +83,14 @@ int sl_journal_redactor_sync(struct sl_journal_redactor *jr, const struct sl_pol
 void sl_journal_redactor_begin(struct sl_journal_redactor *jr)
 {
 	sl_redact_reset_found(&jr->s);
-	jr->stream = false;
 }
 
 int sl_journal_redact_filter(void *ctx, const void *in, size_t len, const void **out,
 			     size_t *outlen)
 {
 	struct sl_journal_redactor *jr = ctx;
-	unsigned int flags = jr->stream ? SL_REDACT_EDGES : 0;
+	unsigned int flags = jr->w && jr->w->stream ? SL_REDACT_EDGES : 0;
 
-	jr->stream = false;
 	if (jr->err)
 		return jr->err;
 	return sl_redact_apply(jr->r, &jr->s, in, len, flags, out, outlen);

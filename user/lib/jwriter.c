@@ -196,9 +196,14 @@ static void filtered(struct sl_jw *w, const void *in, size_t len, const void **o
 {
 	*out = in;
 	*outlen = len;
-	if (w->err || !w->filter)
-		return;
-	w->err = w->filter(w->filter_ctx, in, len, out, outlen);
+	if (!w->err && w->filter)
+		w->err = w->filter(w->filter_ctx, in, len, out, outlen);
+	w->stream = false;
+}
+
+void sl_jw_stream(struct sl_jw *w)
+{
+	w->stream = true;
 }
 
 static void put_bytes(struct sl_jw *w, const void *data, size_t len)

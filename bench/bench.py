@@ -409,6 +409,10 @@ class Scopelockd(Monitor):
                 "records": int(st.get("audit_last_seq") or 0),
                 "decode_errors": int(st.get("decode_errors") or 0),
                 "audit_errors": int(st.get("audit_errors") or 0)}
+        # where the daemon's CPU goes (status "cpu": per-room counters, ns)
+        for k, v in (st.get("cpu") or {}).items():
+            if isinstance(v, int):
+                snap[f"room_{k}"] = v
         for cause, per in loss.items():
             snap[f"loss_{cause}"] = sum(int(v) for v in (per or {}).values())
         snap["lost"] = sum(snap.get(f"loss_{c}", 0)
@@ -1021,7 +1025,18 @@ def _count_records(audit_dir, after_seq, path):
 
 
 def ramp(args, ctx, results):
-    """Paced open loops in a session at rising rates, until an event is lost."""
+    """Paced open loops in a session at rising rates, until an event is lost.
+    First the same loop unpaced with no monitor: the baseline rate, in the same run."""
+    base_path = ctx.tmp / "ramp-baseline"
+    base_path.write_text("ramp\n")
+    try:
+        n = 400000 * args.ramp_seconds
+        res = run_workload([BUILD / "openloop", "-t", int(args.ramp_seconds * 1000), int(n),
+                            base_path], args.timeout, args.cpu)
+        results["ramp_baseline_rate"] = round(res["n"] / (res["wall_ns"] / 1e9))
+        log(f"ramp baseline (no monitor, unpaced): {results['ramp_baseline_rate']}/s")
+    except (BenchError, subprocess.TimeoutExpired, OSError, ValueError, KeyError) as e:
+        log(f"ramp baseline: {e}")
     sl = Scopelockd(ctx, args.scope)
     try:
         sl.start()
@@ -1068,6 +1083,10 @@ def ramp(args, ctx, results):
                  "run_s": round(t_run, 3), "drain_s": round(t_drain, 3),
                  "daemon_rate": round(total / t_drain),
                  "daemon_cpu_s": round(d.get("cpu_ns", 0) / 1e9, 3),
+                 "daemon_cpu_per_record_ns": round(d.get("cpu_ns", 0) / max(total, 1)),
+                 "rooms_ns_per_record": {k[5:]: round(v / max(total, 1)) for k, v in d.items()
+                                         if k.startswith("room_") and k != "room_write_batches"},
+                 "write_batches": d.get("room_write_batches", 0),
                  "daemon_mem_kib": proc_mem_kib(sl.proc.pid)}
             s["zero_loss"] = s["lost"] == 0 and found == res["n"]
             foreign = foreign_monitors(ctx)
@@ -1124,7 +1143,12 @@ def ramp(args, ctx, results):
             "first_lossy_rate": min((s["achieved_rate"] for s in steps if not s["zero_loss"]),
                                     default=None),
             "daemon_max_write_rate": max((s["daemon_rate"] for s in steps), default=0),
+            "baseline_rate": results.get("ramp_baseline_rate"),
         }
+        r = results["ramp"]
+        if r["baseline_rate"]:
+            r["sustained_ratio_to_baseline"] = round(r["sustained_zero_loss_rate"] /
+                                                     r["baseline_rate"], 3)
     except BenchError as e:
         results["ramp_error"] = str(e)
         log(f"ramp: {e}")
@@ -1263,7 +1287,8 @@ def print_report(results):
             out.append(f"  {tgt:>10}: {s['achieved_rate']:>8}/s achieved, "
                        f"{s['records_found']}/{s['n']} records, lost {s['lost']}, "
                        f"daemon wrote {s['daemon_rate']}/s, drained {s['drain_s'] - s['run_s']:.2f}s"
-                       f" after, RSS {s['daemon_mem_kib'].get('VmRSS', 0) // 1024} MiB"
+                       f" after, RSS {s['daemon_mem_kib'].get('VmRSS', 0) // 1024} MiB,"
+                       f" daemon CPU {s.get('daemon_cpu_per_record_ns', 0)}ns/record"
                        f"{'' if s['zero_loss'] else '  LOSS'}"
                        f"{'' if s['kept_up'] or not s['zero_loss'] else '  (ring buffer absorbed it)'}"
                        f"{'  ~' if s.get('foreign') else ''}"
@@ -1274,6 +1299,18 @@ def print_report(results):
                    f" events/s ({(ramp_r['ringbuf_bytes'] or 0) >> 20} MiB ring buffer); "
                    "daemon writes at most "
                    f"{ramp_r['daemon_max_write_rate']} records/s")
+        if ramp_r.get("baseline_rate"):
+            out.append(f"  unmonitored open loop in the same run: {ramp_r['baseline_rate']}/s; "
+                       f"sustained zero-loss rate / baseline = "
+                       f"{ramp_r.get('sustained_ratio_to_baseline')}")
+        best = max((s for s in ramp_r["steps"] if s["zero_loss"] and s["kept_up"]),
+                   key=lambda s: s["achieved_rate"], default=None)
+        if best and best.get("rooms_ns_per_record"):
+            rooms = best["rooms_ns_per_record"]
+            out.append("  daemon CPU per record by room at the sustained rate (ns): " + ", ".join(
+                f"{k.replace('_ns', '')} {v}" for k, v in rooms.items()) +
+                f"; {best.get('write_batches', 0)} write batches for "
+                f"{best['records_written']} records")
     if results.get("ramp_error"):
         out.append(f"ramp FAILED: {results['ramp_error']}")
     mem = results.get("daemon_mem_kib") or {}
@@ -1361,7 +1398,7 @@ def parse_args(argv):
         ap.error("--reps and --scale must be positive")
     a.n = {w: max(1, int(WORKLOADS[w][1 if a.quick else 0] * a.scale)) for w in a.workloads}
     a.ramp_seconds = a.ramp_seconds or (1.5 if a.quick else 3.0)
-    a.ramp_rates = [10000, 25000, 50000, 100000, 200000, 400000]
+    a.ramp_rates = [10000, 25000, 50000, 100000, 200000, 400000, 500000, 600000, 800000]
     return a
 
 

@@ -812,6 +812,32 @@ void sl_control_close(struct sl_control *ctl)
 	control_free(ctl);
 }
 
+/*
+ * Where the daemon's CPU goes, ns since it started: the process (all
+ * threads), the ring drains (ingest: decoding and building records, with
+ * the journal's share, which is also given apart: chaining and hashing the
+ * lines, the batched writes), the compression thread, and the rest (control,
+ * timers, sessions).
+ */
+static json_t *cpu_json(struct sl_control *ctl)
+{
+	struct sl_journal_cpu jc;
+	struct timespec ts;
+	uint64_t proc, drain, ingest, other;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	proc = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	sl_journal_cpu(ctl->journal, &jc);
+	drain = sl_ingest_cpu_ns(ctl->ingest);
+	ingest = drain > jc.records_ns + jc.write_ns ? drain - jc.records_ns - jc.write_ns : 0;
+	other = proc > drain + jc.compress_ns ? proc - drain - jc.compress_ns : 0;
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "process_ns", (json_int_t)proc,
+			 "drain_ns", (json_int_t)drain, "ingest_ns", (json_int_t)ingest,
+			 "journal_records_ns", (json_int_t)jc.records_ns, "journal_write_ns",
+			 (json_int_t)jc.write_ns, "compress_ns", (json_int_t)jc.compress_ns,
+			 "other_ns", (json_int_t)other, "write_batches", (json_int_t)jc.writes);
+}
+
 static json_t *status_json(struct sl_control *ctl)
 {
 	uint64_t emitted[SL_OP_MAX], loss[SL_LOSS_MAX][SL_OP_MAX];
@@ -835,6 +861,7 @@ static json_t *status_json(struct sl_control *ctl)
 	json_object_set_new(st, "audit", sl_guard_json(ctl->guard));
 	json_object_set_new(st, "decode_errors",
 			    json_integer((json_int_t)sl_ingest_decode_errors(ctl->ingest)));
+	json_object_set_new(st, "cpu", cpu_json(ctl));
 	json_object_set_new(st, "cgroup_parent", json_string(sl_sessions_cg_parent(ctl->sessions)));
 
 	json_object_set_new(st, "features", sl_features_json(ctl->features));

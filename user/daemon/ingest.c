@@ -49,6 +49,7 @@ struct sl_ingest {
 	/* loss accounting: last totals written to the audit log */
 	uint64_t loss_reported[SL_LOSS_MAX][SL_OP_MAX];
 	uint64_t decode_errors;
+	uint64_t drain_ns; /* thread CPU spent in sl_ingest_drain (the journal's share included) */
 };
 
 static const sl_decode_fn decoders[SL_OP_MAX] = {
@@ -316,14 +317,38 @@ static void drain_verdicts(struct sl_ingest *in)
  * also while the bulk ring is paused for the audit log: verdicts are acted
  * on, their records wait in the audit buffer like any other.
  */
+static uint64_t thread_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void drain(struct sl_ingest *in);
+
 void sl_ingest_drain(struct sl_ingest *in)
+{
+	uint64_t t0;
+
+	if (!in)
+		return;
+	t0 = thread_ns();
+	drain(in);
+	in->drain_ns += thread_ns() - t0;
+}
+
+uint64_t sl_ingest_cpu_ns(const struct sl_ingest *in)
+{
+	return in ? in->drain_ns : 0;
+}
+
+static void drain(struct sl_ingest *in)
 {
 	struct timespec ts;
 	uint64_t before;
 	int n;
 
-	if (!in)
-		return;
 	drain_verdicts(in);
 	/* sessions frozen for the audit log: their records wait in the kernel ring */
 	if (!in->rb || (in->paused && !in->stopping)) {

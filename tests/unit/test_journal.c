@@ -378,8 +378,8 @@ static void test_chain_batches_rotation(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    T(test_every_record_type),	 T(test_nested_and_b64), T(test_split_across_writes),
-	    T(test_fingerprint),	 T(test_chain_batches_rotation),
+	    T(test_every_record_type), T(test_nested_and_b64),	       T(test_split_across_writes),
+	    T(test_fingerprint),       T(test_chain_batches_rotation),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -813,11 +813,11 @@ void sl_control_close(struct sl_control *ctl)
 }
 
 /*
- * Where the daemon's CPU goes, ns since it started: the process (all
- * threads), the ring drains (ingest: decoding and building records, with
- * the journal's share, which is also given apart: chaining and hashing the
- * lines, the batched writes), the compression thread, and the rest (control,
- * timers, sessions).
+ * Where the daemon's CPU goes, ns since it started (thread CPU clocks): the
+ * process (all threads); the ring drains less their writes (ingest:
+ * decoding, labels, evidence, and building the records' lines through the
+ * journal: redaction, chain, hash); the journal's batched writes; the
+ * compression thread; the rest (control, timers, sessions, start-up).
  */
 static json_t *cpu_json(struct sl_control *ctl)
 {
@@ -829,11 +829,10 @@ static json_t *cpu_json(struct sl_control *ctl)
 	proc = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 	sl_journal_cpu(ctl->journal, &jc);
 	drain = sl_ingest_cpu_ns(ctl->ingest);
-	ingest = drain > jc.records_ns + jc.write_ns ? drain - jc.records_ns - jc.write_ns : 0;
+	ingest = drain > jc.write_ns ? drain - jc.write_ns : 0;
 	other = proc > drain + jc.compress_ns ? proc - drain - jc.compress_ns : 0;
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "process_ns", (json_int_t)proc,
-			 "drain_ns", (json_int_t)drain, "ingest_ns", (json_int_t)ingest,
-			 "journal_records_ns", (json_int_t)jc.records_ns, "journal_write_ns",
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "process_ns", (json_int_t)proc,
+			 "ingest_ns", (json_int_t)ingest, "journal_write_ns",
 			 (json_int_t)jc.write_ns, "compress_ns", (json_int_t)jc.compress_ns,
 			 "other_ns", (json_int_t)other, "write_batches", (json_int_t)jc.writes);
 }

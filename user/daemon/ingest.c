@@ -107,7 +107,28 @@ static uint64_t label_open(struct sl_ingest *in, struct sl_session *s,
 		return 0;
 	memcpy(path, e->data, e->path_len);
 	path[e->path_len] = '\0';
-	env = sl_policy_env_for_path(p, path);
+	/*
+	 * Only the globs the kernel cannot hold (SL_PATH_GLOB): the kernel found
+	 * no label of the others. Hot (every unlabelled open in a session): a glob
+	 * whose literal prefix the path does not start with is not tried.
+	 */
+	env = 0;
+	for (uint32_t i = 0; i < p->n_envs; i++) {
+		const struct sl_policy_env *en = &p->envs[i];
+
+		for (uint32_t k = 0; k < en->n_paths; k++) {
+			const struct sl_policy_path *pa = &en->paths[k];
+
+			if (pa->kind != SL_PATH_GLOB || (env & (1ULL << en->id)))
+				continue;
+			if (!memchr(pa->glob, '\\', pa->prefix_len) &&
+			    (pa->prefix_len > e->path_len ||
+			     memcmp(pa->glob, path, pa->prefix_len)))
+				continue;
+			if (sl_policy_glob_match(pa->glob, path))
+				env |= 1ULL << en->id;
+		}
+	}
 	if (!env)
 		return 0;
 	sl_jw_uint(w, "env_mask", env);

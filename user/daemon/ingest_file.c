@@ -50,27 +50,71 @@ static const struct {
     {K___O_TMPFILE | K_O_DIRECTORY, 0, "O_TMPFILE"},
 };
 
-/* "O_WRONLY|O_CREAT|O_TRUNC"; bits without a name as a trailing hex number */
+static size_t append(char *buf, size_t n, const char *s)
+{
+	size_t l = strlen(s);
+
+	memcpy(buf + n, s, l);
+	return n + l;
+}
+
+/*
+ * "O_WRONLY|O_CREAT|O_TRUNC"; bits without a name as a trailing hex number.
+ * buf has room for every name (below 256 bytes). Hot (every open): no printf.
+ */
 static void flags_text(unsigned int flags, char *buf, size_t size)
 {
 	static const char *const acc[] = {"O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE"};
+	static const char hex[] = "0123456789abcdef";
 	unsigned int left = flags & ~K_O_ACCMODE;
-	size_t n;
+	size_t n = append(buf, 0, acc[flags & K_O_ACCMODE]);
 
-	snprintf(buf, size, "%s", acc[flags & K_O_ACCMODE]);
+	(void)size;
 	for (size_t i = 0; i < sizeof(open_flags) / sizeof(open_flags[0]); i++) {
 		unsigned int m = open_flags[i].mask;
 
 		if ((flags & m) != m || (open_flags[i].unless && (flags & open_flags[i].unless)))
 			continue;
-		n = strlen(buf);
-		snprintf(buf + n, size - n, "|%s", open_flags[i].name);
+		buf[n++] = '|';
+		n = append(buf, n, open_flags[i].name);
 		left &= ~m;
 	}
 	if (left) {
-		n = strlen(buf);
-		snprintf(buf + n, size - n, "|0x%x", left);
+		char t[8];
+		int k = 0;
+
+		n = append(buf, n, "|0x");
+		do {
+			t[k++] = hex[left & 15];
+			left >>= 4;
+		} while (left);
+		while (k)
+			buf[n++] = t[--k];
 	}
+	buf[n] = '\0';
+}
+
+/* "major:minor" */
+static void dev_text(uint32_t major, uint32_t minor, char buf[32])
+{
+	char t[12];
+	size_t n = 0;
+	int k;
+
+	for (int pass = 0; pass < 2; pass++) {
+		uint32_t v = pass ? minor : major;
+
+		k = 0;
+		do {
+			t[k++] = (char)('0' + v % 10);
+			v /= 10;
+		} while (v);
+		while (k)
+			buf[n++] = t[--k];
+		if (!pass)
+			buf[n++] = ':';
+	}
+	buf[n] = '\0';
 }
 
 static const char *open_syscall_name(unsigned int sys)
@@ -115,7 +159,7 @@ int sl_decode_open(const void *data, size_t len, struct sl_jw *w)
 		sl_jw_str(w, "error", strerrorname_np(-e->ret));
 	} else {
 		/* the kernel's dev_t (scopelock_abi.h) */
-		snprintf(dev, sizeof(dev), "%u:%u", SL_KDEV_MAJOR(e->dev), SL_KDEV_MINOR(e->dev));
+		dev_text(SL_KDEV_MAJOR(e->dev), SL_KDEV_MINOR(e->dev), dev);
 		sl_jw_bytes(w, "path", e->data, e->path_len);
 		sl_jw_str(w, "dev", dev);
 		sl_jw_uint(w, "ino", e->ino);

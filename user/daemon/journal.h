@@ -71,9 +71,11 @@ int sl_journal_rec_end(struct sl_journal *j, const char *type, const char *sessi
 /* write what the fast path chained; 0 or -errno (the records wait in the buffer) */
 int sl_journal_flush(struct sl_journal *j);
 
-/* the journal's own CPU time, ns: building lines (chain, hash), writing, compressing */
+/*
+ * The journal's own CPU time, ns: writing and compressing (building the
+ * lines happens inside the callers' work: ingest's drains for hot records)
+ */
 struct sl_journal_cpu {
-	uint64_t records_ns;  /* rec_end / write: redacted text to chained line (wall, busy) */
 	uint64_t write_ns;    /* the batched write(2)s and fsyncs (thread CPU) */
 	uint64_t compress_ns; /* the compression worker thread (its CPU) */
 	uint64_t writes;      /* write batches */

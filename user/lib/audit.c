@@ -673,14 +673,20 @@ static struct item *batch_for(struct sl_audit *a, size_t need)
 
 	/* not batched: one line per write, as before */
 	if (!t || t->kind != ITEM_LINE || (t->len && (!a->batch || t->len + need > BATCH_MAX))) {
-		t = calloc(1, sizeof(*t));
-		if (!t)
-			return NULL;
+		if (a->spare) {
+			t = a->spare;
+			a->spare = NULL;
+		} else {
+			t = calloc(1, sizeof(*t));
+			if (!t)
+				return NULL;
+		}
 		t->kind = ITEM_LINE;
 		enqueue(a, t);
 	}
 	if (t->len + need > t->cap) {
-		size_t cap = t->cap ? t->cap : 64 * 1024;
+		/* batched: room for a whole batch at once (the buffer is kept: a->spare) */
+		size_t cap = t->cap ? t->cap : a->batch ? BATCH_MAX + 64 * 1024 : 1024;
 		char *p;
 
 		while (cap < t->len + need)
@@ -879,7 +885,17 @@ int sl_aw_run_queue(struct sl_audit *a)
 			a->q_bytes -= it->len;
 			a->q_caller_bytes -= it->caller_bytes;
 		}
-		item_free(it);
+		if (a->batch && it->kind == ITEM_LINE && !a->spare && it->cap <= 2 * BATCH_MAX) {
+			char *line = it->line;
+			size_t cap = it->cap;
+
+			memset(it, 0, sizeof(*it));
+			it->line = line;
+			it->cap = cap;
+			a->spare = it;
+		} else {
+			item_free(it);
+		}
 	}
 	return 0;
 }
@@ -1415,6 +1431,11 @@ int sl_audit_commit(struct sl_audit *a)
 	return err;
 }
 
+bool sl_audit_batch_full(const struct sl_audit *a)
+{
+	return a && a->batch && !a->failing && a->q_bytes >= BATCH_MAX;
+}
+
 uint64_t sl_audit_writes(const struct sl_audit *a)
 {
 	return a ? a->writes : 0;
@@ -1614,6 +1635,7 @@ void sl_audit_close(struct sl_audit *a)
 	pthread_mutex_destroy(&a->lock);
 	pthread_cond_destroy(&a->cond);
 	EVP_MD_CTX_free(a->md);
+	item_free(a->spare);
 	free(a->copy);
 	json_decref(a->begin_info);
 	json_decref(a->drop.types);

@@ -123,6 +123,8 @@ int sl_audit_append_members(struct sl_audit *a, const char *members, size_t len,
  * (sl_audit_get_status says so) and sl_audit_tick() retries.
  */
 int sl_audit_commit(struct sl_audit *a);
+/* a whole batch waits: the next append writes it first (call sl_audit_commit to do it now) */
+bool sl_audit_batch_full(const struct sl_audit *a);
 /* batches written since the log was opened */
 uint64_t sl_audit_writes(const struct sl_audit *a);
 /* CPU time of the compression worker thread, ns (0 before its first job) */

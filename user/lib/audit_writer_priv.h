@@ -107,9 +107,10 @@ struct sl_audit {
 
 	/* the queue: the buffer while writing fails */
 	struct item *head, **tail, *last;
-	bool batch; /* opts.batch: lines wait for sl_audit_commit() */
-	void *md;   /* EVP_MD_CTX of the fast path, reused */
-	char *copy; /* !batch: the line handed out by the fast path */
+	struct item *spare; /* a written batch kept for its buffer (batch mode) */
+	bool batch;	    /* opts.batch: lines wait for sl_audit_commit() */
+	void *md;	    /* EVP_MD_CTX of the fast path, reused */
+	char *copy;	    /* !batch: the line handed out by the fast path */
 	size_t copy_cap;
 	uint64_t writes;	     /* batches written (write loops) */
 	uint64_t q_records, q_bytes; /* every line waiting */

@@ -38,15 +38,23 @@ void sl_jw_free(struct sl_jw *w)
 	w->len = w->cap = 0;
 }
 
-static bool room(struct sl_jw *w, size_t n)
-{
-	size_t cap;
-	char *b;
+static bool grow(struct sl_jw *w, size_t n);
 
+/* room for n more bytes (the common case inline) */
+static inline bool room(struct sl_jw *w, size_t n)
+{
 	if (w->err)
 		return false;
 	if (w->len + n <= w->cap)
 		return true;
+	return grow(w, n);
+}
+
+static bool grow(struct sl_jw *w, size_t n)
+{
+	size_t cap;
+	char *b;
+
 	cap = w->cap ? w->cap : JW_INITIAL;
 	while (cap < w->len + n) {
 		if (cap > SIZE_MAX / 2) {
@@ -215,6 +223,8 @@ static void put_string(struct sl_jw *w, const char *s, size_t len)
 	putc1(w, '"');
 }
 
+static void put_key(struct sl_jw *w, const char *key);
+
 /* the separator and the key of the next member */
 static void member(struct sl_jw *w, const char *key)
 {
@@ -229,15 +239,33 @@ static void member(struct sl_jw *w, const char *key)
 		w->err = -EINVAL;
 		return;
 	}
-	{
-		size_t n = strlen(key);
+	put_key(w, key);
+}
 
-		if (plain_ascii(key, n))
-			put_plain(w, key, n);
-		else
-			put_string(w, key, n);
+/* "key": copied while checked in one pass (keys are short); escaped if it must be */
+static void put_key(struct sl_jw *w, const char *key)
+{
+	size_t start = w->len;
+
+	/* the opening quote, and the closing quote and colon of an empty key */
+	if (!room(w, 3))
+		return;
+	w->buf[w->len++] = '"';
+	for (const char *k = key; *k; k++) {
+		unsigned char c = (unsigned char)*k;
+
+		if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') {
+			w->len = start;
+			put_string(w, key, strlen(key));
+			putc1(w, ':');
+			return;
+		}
+		if (!room(w, 3))
+			return;
+		w->buf[w->len++] = (char)c;
 	}
-	putc1(w, ':');
+	w->buf[w->len++] = '"';
+	w->buf[w->len++] = ':';
 }
 
 static void filtered(struct sl_jw *w, const void *in, size_t len, const void **out, size_t *outlen)

@@ -1159,6 +1159,63 @@ def ramp(args, ctx, results):
         sl.stop()
 
 
+def backlog(args, ctx, results):
+    """The daemon's own rate, whatever the loop can do: with the daemon stopped
+    (SIGSTOP), an open loop in a session fills a 256 MiB ring buffer; then the
+    daemon continues (SIGCONT) and the bench times how long it takes to write
+    the backlog, and its CPU for it. On a machine with other load the wall
+    time stretches, the CPU per record does not."""
+    sl = Scopelockd(ctx, args.scope, extra_args=["--ringbuf-size", str(256 << 20)])
+    n = 400000 if args.quick else 1000000
+    stopped = False
+    try:
+        sl.start()
+        path = ctx.tmp / "backlog"
+        path.write_text("backlog\n")
+        go = ctx.tmp / "backlog-go"
+        argv = sl.wrap(["/bin/sh", "-c", 'while [ ! -e "$1" ]; do sleep 0.02; done; '
+                        'exec "$2" "$3" "$4"', "sh", go, BUILD / "openloop", n, path])
+        p = ctx.spawn(argv, "backlog loop", stdout=subprocess.PIPE, cpu=args.cpu)
+        if not wait_until(lambda: any(s.get("scope") == args.scope
+                                      for s in sl.status().get("sessions") or []), 30, 0.1):
+            raise BenchError("backlog: the session did not start")
+        before = sl.snapshot()
+        os.kill(sl.proc.pid, signal.SIGSTOP)
+        stopped = True
+        go.touch()
+        out, _ = p.communicate(timeout=args.timeout)
+        ctx.stop(p)
+        os.kill(sl.proc.pid, signal.SIGCONT)
+        stopped = False
+        t0 = time.monotonic()
+        done = wait_until(lambda: sl.snapshot()["records"] - before["records"] >= n, 300, 0.02)
+        t = time.monotonic() - t0
+        after = sl.snapshot()
+        d = sl.delta(before, after)
+        if not done:
+            raise BenchError(f"backlog: {d['records']} of {n} records written after 300 s")
+        rooms = {k[5:]: round(v / max(d["records"], 1)) for k, v in d.items()
+                 if k.startswith("room_") and k != "room_write_batches"}
+        main_ns = rooms.get("ingest_ns", 0) + rooms.get("journal_write_ns", 0)
+        results["backlog"] = {
+            "records": d["records"], "lost": d.get("lost", 0), "drain_s": round(t, 3),
+            "rate": round(d["records"] / t), "daemon_cpu_per_record_ns":
+            round(d.get("cpu_ns", 0) / max(d["records"], 1)), "rooms_ns_per_record": rooms,
+            "loop_thread_capacity": round(1e9 / main_ns) if main_ns else None,
+            "loop": json.loads(out.strip().splitlines()[-1]) if out and out.strip() else None}
+        b = results["backlog"]
+        log(f"backlog: {b['records']} records written in {b['drain_s']}s ({b['rate']}/s), "
+            f"lost {b['lost']}; daemon CPU {b['daemon_cpu_per_record_ns']}ns/record")
+    except (BenchError, subprocess.TimeoutExpired, OSError, ValueError, KeyError) as e:
+        results["backlog_error"] = str(e)
+        log(f"backlog: {e}")
+    finally:
+        if stopped and sl.proc:
+            os.kill(sl.proc.pid, signal.SIGCONT)
+        if sl.proc:
+            sl.stop()
+
+
 # ---------------------------------------------------------------- report
 
 def summarize(runs, configs, workloads):
@@ -1313,6 +1370,17 @@ def print_report(results):
                 f"{best['records_written']} records")
     if results.get("ramp_error"):
         out.append(f"ramp FAILED: {results['ramp_error']}")
+    b = results.get("backlog")
+    if b:
+        out.append(f"Backlog (daemon stopped while the loop filled a 256 MiB ring, then timed):"
+                   f" {b['records']} records written in {b['drain_s']}s = {b['rate']}/s, lost "
+                   f"{b['lost']}; daemon CPU {b['daemon_cpu_per_record_ns']}ns/record (" +
+                   ", ".join(f"{k.replace('_ns', '')} {v}" for k, v in
+                             b["rooms_ns_per_record"].items()) +
+                   f"): the event loop's thread alone keeps up with "
+                   f"{b['loop_thread_capacity']} records/s when it has a CPU")
+    if results.get("backlog_error"):
+        out.append(f"backlog not measured: {results['backlog_error']}")
     mem = results.get("daemon_mem_kib") or {}
     idle = [m for runs in mem.values() for tag, m in runs if tag == "idle" and m]
     hwm = [m.get("VmHWM", 0) for runs in mem.values() for tag, m in runs if m]
@@ -1452,6 +1520,7 @@ def main(argv):
             profile(args, ctx, servers, results)
         if not args.no_ramp and not sl.error:
             ramp(args, ctx, results)
+            backlog(args, ctx, results)
         if "scopelockd" in results["unavailable"] or results.get("ramp_error"):
             status = 1
     except Interrupted as e:

@@ -150,7 +150,8 @@ static int commit_timed(struct sl_journal *j)
 struct sl_jw *sl_journal_rec_begin(struct sl_journal *j)
 {
 	/* a new policy: a new redactor (a failure refuses every value: fail closed) */
-	sl_journal_redactor_sync(&j->red, sl_policy_store_current(j->store));
+	sl_journal_redactor_sync(&j->red, sl_policy_store_current(j->store),
+				 sl_policy_store_generation(j->store));
 	sl_journal_redactor_begin(&j->red);
 	sl_jw_reset(&j->w);
 	return &j->w;

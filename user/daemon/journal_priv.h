@@ -19,6 +19,7 @@ struct sl_policy;
  */
 struct sl_journal_redactor {
 	const struct sl_policy *policy; /* the redactor was built from it */
+	uint32_t generation;		/* its generation (a pointer may be reused) */
 	struct sl_redact *r;		/* NULL: the policy has no secrets */
 	struct sl_redact_scratch s;	/* the ids found in the current record */
 	const struct sl_jw *w;		/* its writer: w->stream (sl_jw_stream) */
@@ -26,7 +27,8 @@ struct sl_journal_redactor {
 };
 
 /* follow the policy in force (a new one: a new redactor); 0 or -errno */
-int sl_journal_redactor_sync(struct sl_journal_redactor *jr, const struct sl_policy *p);
+int sl_journal_redactor_sync(struct sl_journal_redactor *jr, const struct sl_policy *p,
+			     uint32_t generation);
 void sl_journal_redactor_free(struct sl_journal_redactor *jr);
 /* the sl_jw_filter (ctx: the sl_journal_redactor) */
 int sl_journal_redact_filter(void *ctx, const void *in, size_t len, const void **out,

@@ -57,12 +57,13 @@ static int build(const struct sl_policy *p, struct sl_redact **out)
 	return 0;
 }
 
-int sl_journal_redactor_sync(struct sl_journal_redactor *jr, const struct sl_policy *p)
+int sl_journal_redactor_sync(struct sl_journal_redactor *jr, const struct sl_policy *p,
+			     uint32_t generation)
 {
 	struct sl_redact *r = NULL;
 	int err;
 
-	if (p == jr->policy && !jr->err)
+	if (p == jr->policy && generation == jr->generation && !jr->err)
 		return 0;
 	err = p ? build(p, &r) : 0;
 	if (err) {
@@ -76,6 +77,7 @@ int sl_journal_redactor_sync(struct sl_journal_redactor *jr, const struct sl_pol
 	sl_redact_free(jr->r);
 	jr->r = r;
 	jr->policy = p;
+	jr->generation = generation;
 	jr->err = 0;
 	return 0;
 }

@@ -27,7 +27,8 @@ def test_enforce_secrets_redacted_value_and_fingerprint(t):
     d = start_daemon(t, write_policy(t, policy_text(envs, {}, [])))
     r = d.run(["/bin/echo", f"Authorization: Bearer {by_value}", f"token={by_fp}"])
     eq(r.rc, 0, f"session exit status ({r})")
-    sid = d.session_id(r.name)
+    # session_end is written after a drain: the session's exec record is in the log by then
+    sid = d.finished_session(r)
     start = d.session_start(sid)
     execs = [x for x in d.records(session=sid, type="exec") if x.get("comm") == "echo"]
     eq(len(execs), 1, "exec records of echo")

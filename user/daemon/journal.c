@@ -149,6 +149,14 @@ static int commit_timed(struct sl_journal *j)
 
 struct sl_jw *sl_journal_rec_begin(struct sl_journal *j)
 {
+	/*
+	 * While the log cannot be written, the audit failure guard looks after
+	 * every record (it freezes sessions and pauses the ring when the buffer
+	 * is half full), not only after a drain; before w is reset (the guard
+	 * writes records of its own).
+	 */
+	if (sl_audit_troubled(j->audit) && j->hooks.after)
+		j->hooks.after(j->hooks.ctx);
 	/* a new policy: a new redactor (a failure refuses every value: fail closed) */
 	sl_journal_redactor_sync(&j->red, sl_policy_store_current(j->store),
 				 sl_policy_store_generation(j->store));

@@ -663,6 +663,16 @@ static void enqueue(struct sl_audit *a, struct item *it)
 }
 
 /*
+ * A batch is full at BATCH_MAX, or at a quarter of the buffer limit: what
+ * waits for the end of a drain stays well within the bound of what may wait
+ * while the log cannot be written (has_room).
+ */
+static uint64_t batch_max(const struct sl_audit *a)
+{
+	return a->limit / 4 < BATCH_MAX ? a->limit / 4 : BATCH_MAX;
+}
+
+/*
  * The batch the next line of need bytes goes into: the last item when it is
  * a batch with room (opts.batch), else a new one. NULL on ENOMEM (nothing changed but an
  * empty batch maybe queued).
@@ -672,7 +682,7 @@ static struct item *batch_for(struct sl_audit *a, size_t need)
 	struct item *t = a->last;
 
 	/* not batched: one line per write, as before */
-	if (!t || t->kind != ITEM_LINE || (t->len && (!a->batch || t->len + need > BATCH_MAX))) {
+	if (!t || t->kind != ITEM_LINE || (t->len && (!a->batch || t->len + need > batch_max(a)))) {
 		if (a->spare) {
 			t = a->spare;
 			a->spare = NULL;
@@ -1244,7 +1254,7 @@ static void write_full_batch(struct sl_audit *a)
 {
 	int err;
 
-	if (!a->batch || a->failing || a->q_bytes < BATCH_MAX)
+	if (!a->batch || a->failing || a->q_bytes < batch_max(a))
 		return;
 	err = sl_aw_run_queue(a);
 	if (err)
@@ -1433,7 +1443,12 @@ int sl_audit_commit(struct sl_audit *a)
 
 bool sl_audit_batch_full(const struct sl_audit *a)
 {
-	return a && a->batch && !a->failing && a->q_bytes >= BATCH_MAX;
+	return a && a->batch && !a->failing && a->q_bytes >= batch_max(a);
+}
+
+bool sl_audit_troubled(const struct sl_audit *a)
+{
+	return a && (a->failing || a->drop.records);
 }
 
 uint64_t sl_audit_writes(const struct sl_audit *a)

@@ -55,8 +55,9 @@ struct sl_audit_opts {
 	uint64_t buffer_bytes;		/* 0: SL_AUDIT_BUFFER_DEFAULT */
 	/*
 	 * Batched writes: appended records wait (in the chain, in order) until
-	 * sl_audit_commit() or sl_audit_tick(), or until 1 MiB waits, and go out
-	 * with one write(2). false: every append is written at once.
+	 * sl_audit_commit() or sl_audit_tick(), or until 1 MiB (at most a
+	 * quarter of the buffer limit) waits, and go out with one write(2).
+	 * false: every append is written at once.
 	 */
 	bool batch;
 };
@@ -125,6 +126,8 @@ int sl_audit_append_members(struct sl_audit *a, const char *members, size_t len,
 int sl_audit_commit(struct sl_audit *a);
 /* a whole batch waits: the next append writes it first (call sl_audit_commit to do it now) */
 bool sl_audit_batch_full(const struct sl_audit *a);
+/* writing fails, or records were dropped and no gap record says so yet */
+bool sl_audit_troubled(const struct sl_audit *a);
 /* batches written since the log was opened */
 uint64_t sl_audit_writes(const struct sl_audit *a);
 /* CPU time of the compression worker thread, ns (0 before its first job) */

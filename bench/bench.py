@@ -36,6 +36,7 @@ import argparse
 import ctypes
 import datetime
 import gzip
+import io
 import json
 import os
 import platform
@@ -408,6 +409,10 @@ class Scopelockd(Monitor):
                 "records": int(st.get("audit_last_seq") or 0),
                 "decode_errors": int(st.get("decode_errors") or 0),
                 "audit_errors": int(st.get("audit_errors") or 0)}
+        # where the daemon's CPU goes (status "cpu": per-room counters, ns)
+        for k, v in (st.get("cpu") or {}).items():
+            if isinstance(v, int):
+                snap[f"room_{k}"] = v
         for cause, per in loss.items():
             snap[f"loss_{cause}"] = sum(int(v) for v in (per or {}).values())
         snap["lost"] = sum(snap.get(f"loss_{c}", 0)
@@ -959,10 +964,11 @@ def profile(args, ctx, servers, results):
 # ---------------------------------------------------------------- ramp
 
 def audit_segments(audit_dir):
-    """(first seq, path) of every segment, oldest first; a plain file wins over its .gz."""
+    """(first seq, path) of every segment, oldest first; a plain file wins over its
+    .zst (.gz from older versions)."""
     segs = {}
     for p in Path(audit_dir).iterdir():
-        m = re.fullmatch(r"audit-(\d+)\.jsonl(\.gz)?", p.name)
+        m = re.fullmatch(r"audit-(\d+)\.jsonl(\.gz|\.zst)?", p.name)
         if m:
             first = int(m.group(1))
             if first not in segs or not m.group(2):
@@ -995,8 +1001,15 @@ def _count_records(audit_dir, after_seq, path):
     quoted = json.dumps(str(path)).encode()
     opens = losses = total = 0
     for _, p in segs[start:]:
-        opener = gzip.open if p.suffix == ".gz" else open
-        with opener(p, "rb") as f:
+        if p.suffix == ".zst":
+            r = subprocess.run(["zstd", "-dcq", str(p)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+            if r.returncode:
+                raise OSError(f"{p}: {r.stderr.decode(errors='replace').strip()}")
+            f = io.BytesIO(r.stdout)
+        else:
+            f = gzip.open(p, "rb") if p.suffix == ".gz" else open(p, "rb")
+        with f:
             for line in f:
                 if not line.startswith(b'{"seq":'):
                     continue
@@ -1012,7 +1025,18 @@ def _count_records(audit_dir, after_seq, path):
 
 
 def ramp(args, ctx, results):
-    """Paced open loops in a session at rising rates, until an event is lost."""
+    """Paced open loops in a session at rising rates, until an event is lost.
+    First the same loop unpaced with no monitor: the baseline rate, in the same run."""
+    base_path = ctx.tmp / "ramp-baseline"
+    base_path.write_text("ramp\n")
+    try:
+        n = 400000 * args.ramp_seconds
+        res = run_workload([BUILD / "openloop", "-t", int(args.ramp_seconds * 1000), int(n),
+                            base_path], args.timeout, args.cpu)
+        results["ramp_baseline_rate"] = round(res["n"] / (res["wall_ns"] / 1e9))
+        log(f"ramp baseline (no monitor, unpaced): {results['ramp_baseline_rate']}/s")
+    except (BenchError, subprocess.TimeoutExpired, OSError, ValueError, KeyError) as e:
+        log(f"ramp baseline: {e}")
     sl = Scopelockd(ctx, args.scope)
     try:
         sl.start()
@@ -1059,6 +1083,10 @@ def ramp(args, ctx, results):
                  "run_s": round(t_run, 3), "drain_s": round(t_drain, 3),
                  "daemon_rate": round(total / t_drain),
                  "daemon_cpu_s": round(d.get("cpu_ns", 0) / 1e9, 3),
+                 "daemon_cpu_per_record_ns": round(d.get("cpu_ns", 0) / max(total, 1)),
+                 "rooms_ns_per_record": {k[5:]: round(v / max(total, 1)) for k, v in d.items()
+                                         if k.startswith("room_") and k != "room_write_batches"},
+                 "write_batches": d.get("room_write_batches", 0),
                  "daemon_mem_kib": proc_mem_kib(sl.proc.pid)}
             s["zero_loss"] = s["lost"] == 0 and found == res["n"]
             foreign = foreign_monitors(ctx)
@@ -1115,7 +1143,12 @@ def ramp(args, ctx, results):
             "first_lossy_rate": min((s["achieved_rate"] for s in steps if not s["zero_loss"]),
                                     default=None),
             "daemon_max_write_rate": max((s["daemon_rate"] for s in steps), default=0),
+            "baseline_rate": results.get("ramp_baseline_rate"),
         }
+        r = results["ramp"]
+        if r["baseline_rate"]:
+            r["sustained_ratio_to_baseline"] = round(r["sustained_zero_loss_rate"] /
+                                                     r["baseline_rate"], 3)
     except BenchError as e:
         results["ramp_error"] = str(e)
         log(f"ramp: {e}")
@@ -1124,6 +1157,63 @@ def ramp(args, ctx, results):
             sl.mem.append(("after_ramp", proc_mem_kib(sl.proc.pid)))
         results["daemon_mem_kib"]["ramp"] = sl.mem
         sl.stop()
+
+
+def backlog(args, ctx, results):
+    """The daemon's own rate, whatever the loop can do: with the daemon stopped
+    (SIGSTOP), an open loop in a session fills a 256 MiB ring buffer; then the
+    daemon continues (SIGCONT) and the bench times how long it takes to write
+    the backlog, and its CPU for it. On a machine with other load the wall
+    time stretches, the CPU per record does not."""
+    sl = Scopelockd(ctx, args.scope, extra_args=["--ringbuf-size", str(256 << 20)])
+    n = 400000 if args.quick else 1000000
+    stopped = False
+    try:
+        sl.start()
+        path = ctx.tmp / "backlog"
+        path.write_text("backlog\n")
+        go = ctx.tmp / "backlog-go"
+        argv = sl.wrap(["/bin/sh", "-c", 'while [ ! -e "$1" ]; do sleep 0.02; done; '
+                        'exec "$2" "$3" "$4"', "sh", go, BUILD / "openloop", n, path])
+        p = ctx.spawn(argv, "backlog loop", stdout=subprocess.PIPE, cpu=args.cpu)
+        if not wait_until(lambda: any(s.get("scope") == args.scope
+                                      for s in sl.status().get("sessions") or []), 30, 0.1):
+            raise BenchError("backlog: the session did not start")
+        before = sl.snapshot()
+        os.kill(sl.proc.pid, signal.SIGSTOP)
+        stopped = True
+        go.touch()
+        out, _ = p.communicate(timeout=args.timeout)
+        ctx.stop(p)
+        os.kill(sl.proc.pid, signal.SIGCONT)
+        stopped = False
+        t0 = time.monotonic()
+        done = wait_until(lambda: sl.snapshot()["records"] - before["records"] >= n, 300, 0.02)
+        t = time.monotonic() - t0
+        after = sl.snapshot()
+        d = sl.delta(before, after)
+        if not done:
+            raise BenchError(f"backlog: {d['records']} of {n} records written after 300 s")
+        rooms = {k[5:]: round(v / max(d["records"], 1)) for k, v in d.items()
+                 if k.startswith("room_") and k != "room_write_batches"}
+        main_ns = rooms.get("ingest_ns", 0) + rooms.get("journal_write_ns", 0)
+        results["backlog"] = {
+            "records": d["records"], "lost": d.get("lost", 0), "drain_s": round(t, 3),
+            "rate": round(d["records"] / t), "daemon_cpu_per_record_ns":
+            round(d.get("cpu_ns", 0) / max(d["records"], 1)), "rooms_ns_per_record": rooms,
+            "loop_thread_capacity": round(1e9 / main_ns) if main_ns else None,
+            "loop": json.loads(out.strip().splitlines()[-1]) if out and out.strip() else None}
+        b = results["backlog"]
+        log(f"backlog: {b['records']} records written in {b['drain_s']}s ({b['rate']}/s), "
+            f"lost {b['lost']}; daemon CPU {b['daemon_cpu_per_record_ns']}ns/record")
+    except (BenchError, subprocess.TimeoutExpired, OSError, ValueError, KeyError) as e:
+        results["backlog_error"] = str(e)
+        log(f"backlog: {e}")
+    finally:
+        if stopped and sl.proc:
+            os.kill(sl.proc.pid, signal.SIGCONT)
+        if sl.proc:
+            sl.stop()
 
 
 # ---------------------------------------------------------------- report
@@ -1254,7 +1344,8 @@ def print_report(results):
             out.append(f"  {tgt:>10}: {s['achieved_rate']:>8}/s achieved, "
                        f"{s['records_found']}/{s['n']} records, lost {s['lost']}, "
                        f"daemon wrote {s['daemon_rate']}/s, drained {s['drain_s'] - s['run_s']:.2f}s"
-                       f" after, RSS {s['daemon_mem_kib'].get('VmRSS', 0) // 1024} MiB"
+                       f" after, RSS {s['daemon_mem_kib'].get('VmRSS', 0) // 1024} MiB,"
+                       f" daemon CPU {s.get('daemon_cpu_per_record_ns', 0)}ns/record"
                        f"{'' if s['zero_loss'] else '  LOSS'}"
                        f"{'' if s['kept_up'] or not s['zero_loss'] else '  (ring buffer absorbed it)'}"
                        f"{'  ~' if s.get('foreign') else ''}"
@@ -1265,8 +1356,31 @@ def print_report(results):
                    f" events/s ({(ramp_r['ringbuf_bytes'] or 0) >> 20} MiB ring buffer); "
                    "daemon writes at most "
                    f"{ramp_r['daemon_max_write_rate']} records/s")
+        if ramp_r.get("baseline_rate"):
+            out.append(f"  unmonitored open loop in the same run: {ramp_r['baseline_rate']}/s; "
+                       f"sustained zero-loss rate / baseline = "
+                       f"{ramp_r.get('sustained_ratio_to_baseline')}")
+        best = max((s for s in ramp_r["steps"] if s["zero_loss"] and s["kept_up"]),
+                   key=lambda s: s["achieved_rate"], default=None)
+        if best and best.get("rooms_ns_per_record"):
+            rooms = best["rooms_ns_per_record"]
+            out.append("  daemon CPU per record by room at the sustained rate (ns): " + ", ".join(
+                f"{k.replace('_ns', '')} {v}" for k, v in rooms.items()) +
+                f"; {best.get('write_batches', 0)} write batches for "
+                f"{best['records_written']} records")
     if results.get("ramp_error"):
         out.append(f"ramp FAILED: {results['ramp_error']}")
+    b = results.get("backlog")
+    if b:
+        out.append(f"Backlog (daemon stopped while the loop filled a 256 MiB ring, then timed):"
+                   f" {b['records']} records written in {b['drain_s']}s = {b['rate']}/s, lost "
+                   f"{b['lost']}; daemon CPU {b['daemon_cpu_per_record_ns']}ns/record (" +
+                   ", ".join(f"{k.replace('_ns', '')} {v}" for k, v in
+                             b["rooms_ns_per_record"].items()) +
+                   f"): the event loop's thread alone keeps up with "
+                   f"{b['loop_thread_capacity']} records/s when it has a CPU")
+    if results.get("backlog_error"):
+        out.append(f"backlog not measured: {results['backlog_error']}")
     mem = results.get("daemon_mem_kib") or {}
     idle = [m for runs in mem.values() for tag, m in runs if tag == "idle" and m]
     hwm = [m.get("VmHWM", 0) for runs in mem.values() for tag, m in runs if m]
@@ -1352,7 +1466,7 @@ def parse_args(argv):
         ap.error("--reps and --scale must be positive")
     a.n = {w: max(1, int(WORKLOADS[w][1 if a.quick else 0] * a.scale)) for w in a.workloads}
     a.ramp_seconds = a.ramp_seconds or (1.5 if a.quick else 3.0)
-    a.ramp_rates = [10000, 25000, 50000, 100000, 200000, 400000]
+    a.ramp_rates = [10000, 25000, 50000, 100000, 200000, 400000, 500000, 600000, 800000]
     return a
 
 
@@ -1406,6 +1520,7 @@ def main(argv):
             profile(args, ctx, servers, results)
         if not args.no_ramp and not sl.error:
             ramp(args, ctx, results)
+            backlog(args, ctx, results)
         if "scopelockd" in results["unavailable"] or results.get("ramp_error"):
             status = 1
     except Interrupted as e:

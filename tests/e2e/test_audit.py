@@ -1,14 +1,14 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 """The audit log as evidence: gapless seq, hash chain checked independently
 here, `scopelock verify` accepting the real log and finding one flipped byte,
-a removed record, a cut tail; rotation with gzip keeping the chain."""
+a removed record, a cut tail; rotation with zstd keeping the chain."""
 
-import gzip
 import json
 import os
 import shutil
 
-from harness import PY, check, check_chain, cli, eq, rand_marker, read_raw_lines, segment_files
+from harness import (PY, check, check_chain, cli, compress_segment_bytes, decompress_segment, eq,
+                     rand_marker, read_raw_lines, segment_files)
 
 
 def run_some_sessions(d, n=2):
@@ -101,7 +101,7 @@ def test_chain_and_verify(t):
     eq(verify(str(work)).rc, 0, "scopelock verify of an untouched copy")
 
 
-def test_rotation_gzip_chain(t):
+def test_rotation_zstd_chain(t):
     d = t.daemon(rotate_size=4096)
     m = rand_marker("rot")
     # enough records to rotate several times
@@ -110,10 +110,10 @@ def test_rotation_gzip_chain(t):
     d.finished_session(r)
     eq(d.stop(), 0, "scopelockd exit status on SIGTERM")
     segs = segment_files(d.audit)
-    gz = [p for p in segs if p.suffix == ".gz"]
-    check(len(gz) >= 2, f"expected >= 2 gzip segments with --rotate-size 4096, got "
+    gz = [p for p in segs if p.suffix == ".zst"]
+    check(len(gz) >= 2, f"expected >= 2 zstd segments with --rotate-size 4096, got "
           f"{[p.name for p in segs]}")
-    plain_closed = [p for p in segs if p.name != "audit.jsonl" and p.suffix != ".gz"]
+    plain_closed = [p for p in segs if p.name != "audit.jsonl" and p.suffix != ".zst"]
     eq(plain_closed, [], "closed segments left uncompressed")
     for p in segs:
         eq(oct(os.stat(p).st_mode & 0o777), oct(0o600), f"mode of {p.name}")
@@ -130,16 +130,28 @@ def test_rotation_gzip_chain(t):
     # flip one byte inside the second compressed segment
     work = t.tmp / "rot-flipped"
     shutil.copytree(d.audit, work)
-    target = sorted(work.glob("audit-*.jsonl.gz"))[1]
-    ls = gzip.decompress(target.read_bytes()).split(b"\n")[:-1]
+    target = sorted(work.glob("audit-*.jsonl.zst"))[1]
+    ls = decompress_segment(target).split(b"\n")[:-1]
     flip_byte_in_middle(ls)
-    target.write_bytes(gzip.compress(b"".join(x + b"\n" for x in ls)))
+    target.unlink()
+    compress_segment_bytes(target, b"".join(x + b"\n" for x in ls))
     r = verify(str(work))
     eq(r.rc, 1, f"scopelock verify with a byte flipped in {target.name} ({r})")
 
     # a whole compressed segment missing
     work = t.tmp / "rot-missing"
     shutil.copytree(d.audit, work)
-    sorted(work.glob("audit-*.jsonl.gz"))[1].unlink()
+    sorted(work.glob("audit-*.jsonl.zst"))[1].unlink()
     r = verify(str(work))
     eq(r.rc, 1, f"scopelock verify with a segment missing ({r})")
+
+    # segments of an older version are gzip: a log with .gz and .zst segments verifies
+    work = t.tmp / "rot-mixed"
+    shutil.copytree(d.audit, work)
+    old = sorted(work.glob("audit-*.jsonl.zst"))[0]
+    gzp = old.with_suffix(".gz")
+    compress_segment_bytes(gzp, decompress_segment(old))
+    old.unlink()
+    r = verify(str(work))
+    eq(r.rc, 0, f"scopelock verify over a .gz segment then .zst segments ({r})")
+    eq(len(read_raw_lines(work)), len(lines), "records read over .gz and .zst segments")

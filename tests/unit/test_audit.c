@@ -23,6 +23,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include "audit.h"
 #include "jsonbytes.h"
@@ -72,14 +73,60 @@ static char *path_in(const struct fixture *f, const char *name)
 	return p;
 }
 
-/* the whole content of a plain or gzip file */
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && !strcmp(s + n - m, suffix);
+}
+
+/* the whole content of a zstd file */
+static char *slurp_zst(const char *path, size_t *len)
+{
+	FILE *fp = fopen(path, "rb");
+	size_t cap = 1 << 16, n = 0, got;
+	char *buf = malloc(cap + 1), in[4096];
+	ZSTD_DCtx *d = ZSTD_createDCtx();
+
+	assert_non_null(fp);
+	assert_non_null(buf);
+	while ((got = fread(in, 1, sizeof(in), fp)) > 0) {
+		ZSTD_inBuffer ib = {in, got, 0};
+
+		while (ib.pos < ib.size) {
+			ZSTD_outBuffer ob;
+			size_t r;
+
+			if (cap - n < 4096) {
+				cap *= 2;
+				buf = realloc(buf, cap + 1);
+				assert_non_null(buf);
+			}
+			ob = (ZSTD_outBuffer){buf + n, cap - n, 0};
+			r = ZSTD_decompressStream(d, &ob, &ib);
+			assert_false(ZSTD_isError(r));
+			n += ob.pos;
+		}
+	}
+	fclose(fp);
+	ZSTD_freeDCtx(d);
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+/* the whole content of a plain, gzip or zstd file */
 static char *slurp(const char *path, size_t *len)
 {
-	gzFile gz = gzopen(path, "rb");
+	gzFile gz;
 	size_t cap = 1 << 16, n = 0;
-	char *buf = malloc(cap + 1);
+	char *buf;
 	int r;
 
+	if (has_suffix(path, ".zst"))
+		return slurp_zst(path, len);
+	gz = gzopen(path, "rb");
+	buf = malloc(cap + 1);
 	assert_non_null(gz);
 	assert_non_null(buf);
 	while ((r = gzread(gz, buf + n, (unsigned int)(cap - n))) > 0) {
@@ -99,7 +146,19 @@ static char *slurp(const char *path, size_t *len)
 
 static void spit(const char *path, const char *data, size_t len, bool gz)
 {
-	if (gz) {
+	if (gz && has_suffix(path, ".zst")) {
+		size_t cap = ZSTD_compressBound(len), n;
+		char *out = malloc(cap);
+		FILE *fp = fopen(path, "w");
+
+		assert_non_null(out);
+		assert_non_null(fp);
+		n = ZSTD_compress(out, cap, data, len, 1);
+		assert_false(ZSTD_isError(n));
+		assert_int_equal(fwrite(out, 1, n, fp), n);
+		assert_int_equal(fclose(fp), 0);
+		free(out);
+	} else if (gz) {
 		gzFile g = gzopen(path, "wb");
 
 		assert_non_null(g);
@@ -554,14 +613,14 @@ static void test_rotation_compression(void **state)
 		free(p);
 		if (!strcmp(names[i], "audit.jsonl"))
 			continue;
-		assert_int_equal(l, strlen("audit-00000000000000000001.jsonl.gz"));
+		assert_int_equal(l, strlen("audit-00000000000000000001.jsonl.zst"));
 		assert_memory_equal(names[i], "audit-", 6);
-		assert_string_equal(names[i] + l - 9, ".jsonl.gz");
+		assert_string_equal(names[i] + l - 10, ".jsonl.zst");
 		gz++;
 	}
 	assert_int_equal(gz, n - 1);
 	assert_string_equal(names[n - 1], "audit.jsonl");
-	assert_string_equal(names[0], "audit-00000000000000000001.jsonl.gz");
+	assert_string_equal(names[0], "audit-00000000000000000001.jsonl.zst");
 
 	/* the chain and seq continue across segments */
 	for (size_t s = 0; s < n; s++) {
@@ -851,7 +910,7 @@ static void test_resume_after_rename(void **state)
 	json_decref(o);
 	/* the plain segment was compressed meanwhile */
 	assert_int_equal(access(dst, F_OK), -1);
-	strcat(name, ".gz");
+	strcat(name, ".zst");
 	free(dst);
 	dst = path_in(f, name);
 	assert_int_equal(access(dst, F_OK), 0);
@@ -872,7 +931,7 @@ static void test_resume_plain_and_gz(void **state)
 	make_rotated_log(f, 60);
 	list_dir(f, names, 64);
 	gz = path_in(f, names[0]);
-	plain = strndup(gz, strlen(gz) - 3);
+	plain = strndup(gz, strlen(gz) - 4);
 	buf = slurp(gz, &len);
 	spit(plain, buf, len, false);
 	/* verify reads the .gz only */
@@ -913,7 +972,7 @@ static void edit_open(const struct fixture *f, const char *name, struct edit *e)
 	size_t len;
 
 	e->path = path_in(f, name);
-	e->gz = strstr(name, ".gz") != NULL;
+	e->gz = strstr(name, ".gz") != NULL || strstr(name, ".zst") != NULL;
 	e->buf = slurp(e->path, &len);
 	e->n = split_lines(e->buf, &e->lines);
 }
@@ -1144,9 +1203,9 @@ static void test_tamper_gz_corrupt(void **state)
 
 	make_rotated_log(f, 100);
 	list_dir(f, names, 64);
-	/* the CRC-32 in the gzip trailer */
+	/* the XXH64 checksum at the end of the zstd frame */
 	p = path_in(f, names[1]);
-	flip_byte(p, -6);
+	flip_byte(p, -2);
 	assert_int_equal(verify_dir(f, &res), 1);
 	assert_int_equal(res.status, SL_VERIFY_IO);
 	assert_string_equal(res.file, p);
@@ -1181,6 +1240,47 @@ static void test_gz_not_gzip(void **state)
 	free(p);
 }
 
+/*
+ * Segments of older versions are .gz: a log whose first closed segments are
+ * gzip and the later ones zstd verifies, resumes and rotates on; the .gz
+ * files are kept as they are.
+ */
+static void test_old_gz_segments(void **state)
+{
+	struct fixture *f = *state;
+	char names[64][64], *zst, *gzp, *buf;
+	struct sl_verify_result res;
+	struct sl_audit *a;
+	size_t len, n;
+
+	make_rotated_log(f, 80);
+	n = list_dir(f, names, 64);
+	assert_true(n >= 3);
+	for (size_t i = 0; i < 2; i++) {
+		zst = path_in(f, names[i]);
+		buf = slurp(zst, &len);
+		gzp = strndup(zst, strlen(zst) - 4);
+		gzp = realloc(gzp, strlen(gzp) + 4);
+		strcat(gzp, ".gz");
+		spit(gzp, buf, len, true);
+		assert_int_equal(unlink(zst), 0);
+		free(buf);
+		free(zst);
+		free(gzp);
+	}
+	assert_int_equal(verify_dir(f, &res), 0);
+	assert_int_equal(res.segments, n);
+	a = open_log(f, 300, SL_FSYNC_NONE);
+	append_n(a, 0, 30);
+	sl_audit_close(a);
+	assert_int_equal(verify_dir(f, &res), 0);
+	assert_true(res.segments > n);
+	n = list_dir(f, names, 64);
+	assert_true(has_suffix(names[0], ".jsonl.gz"));
+	assert_true(has_suffix(names[1], ".jsonl.gz"));
+	assert_true(has_suffix(names[n - 2], ".jsonl.zst"));
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1211,6 +1311,7 @@ int main(void)
 	    T(test_tamper_gz_truncated),
 	    T(test_tamper_gz_corrupt),
 	    T(test_gz_not_gzip),
+	    T(test_old_gz_segments),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

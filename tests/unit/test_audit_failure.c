@@ -636,7 +636,7 @@ static void test_rotation_under_failure(void **state)
 	for (int i = 0; i < n; i++) {
 		size_t l = strlen(ents[i]->d_name);
 
-		gz += l > 3 && !strcmp(ents[i]->d_name + l - 3, ".gz");
+		gz += l > 4 && !strcmp(ents[i]->d_name + l - 4, ".zst");
 		plain += !strncmp(ents[i]->d_name, "audit-", 6) &&
 			 !strcmp(ents[i]->d_name + l - 6, ".jsonl");
 		assert_null(strstr(ents[i]->d_name, ".tmp"));
@@ -655,7 +655,7 @@ static void test_rotation_under_failure(void **state)
 }
 
 /*
- * Compression fails (no room for the .gz.tmp): the plain segment stays, no
+ * Compression fails (no room for the .zst.tmp): the plain segment stays, no
  * .tmp is left, the failure is reported by the tick; it is compressed when
  * retried.
  */
@@ -684,7 +684,7 @@ static void test_compression_failure_keeps_segment(void **state)
 	assert_int_equal(sl_audit_retry(a), 0);
 	sl_audit_close(a); /* waits for the compressions */
 	assert_int_equal(file_size(f, name), -1);
-	snprintf(name, sizeof(name), "audit-%020d.jsonl.gz", 1);
+	snprintf(name, sizeof(name), "audit-%020d.jsonl.zst", 1);
 	assert_true(file_size(f, name) > 0);
 	assert_int_equal(verify(f, &res), 0);
 	sl_verify_result_release(&res);
@@ -749,16 +749,159 @@ static void test_buffer_limit(void **state)
 	sl_audit_close(a);
 }
 
+/* ---- batched writes (opts.batch) and the members fast path ---- */
+
+static struct sl_audit *open_batch(const struct fixture *f, uint64_t rotate, uint64_t buffer)
+{
+	struct sl_audit_opts o = {
+	    .dir = f->dir,
+	    .rotate_bytes = rotate,
+	    .fsync_mode = SL_FSYNC_NONE,
+	    .buffer_bytes = buffer,
+	    .batch = true,
+	};
+	struct sl_audit *a = NULL;
+
+	assert_int_equal(sl_audit_open(&o, &a), 0);
+	sl_audit_set_io(a, &fk_io);
+	return a;
+}
+
+static int append_m(struct sl_audit *a, int i, size_t pad)
+{
+	struct sl_audit_meta m = {.type = "open", .session = "s1", .time = NULL};
+	char buf[8192];
+	int n;
+
+	assert_true(pad < 4096);
+	n = snprintf(buf, sizeof(buf),
+		     "\"type\":\"open\",\"session\":\"s1\",\"i\":%d,\"pad\":\"%*s\"", i, (int)pad,
+		     "");
+	return sl_audit_append_members(a, buf, (size_t)n, &m, NULL, NULL, NULL);
+}
+
+/*
+ * Records appended in batch mode wait until sl_audit_commit and go out in
+ * one write(2); the chain continues across batches and across rotations
+ * (with compression) and verifies.
+ */
+static void test_batch_chain_and_rotation(void **state)
+{
+	struct fixture *f = *state;
+	struct sl_verify_result res;
+	struct sl_audit *a = open_batch(f, 20000, 0);
+	off_t before = file_size(f, "audit.jsonl");
+	unsigned int w0;
+	int i;
+
+	w0 = fk.writes;
+	for (i = 0; i < 50; i++)
+		assert_int_equal(append_m(a, i, 100), 0);
+	/* nothing written yet: one write for the 50 */
+	assert_int_equal(file_size(f, "audit.jsonl"), before);
+	assert_int_equal(fk.writes, w0);
+	assert_int_equal(sl_audit_commit(a), 0);
+	assert_int_equal(fk.writes, w0 + 1);
+	assert_true(file_size(f, "audit.jsonl") > before);
+	/* batches of varying size, across several rotations */
+	for (; i < 2000; i++) {
+		assert_int_equal(append_m(a, i, (size_t)(i * 7) % 300), 0);
+		if (i % 37 == 0)
+			assert_int_equal(sl_audit_commit(a), 0);
+	}
+	assert_int_equal(sl_audit_commit(a), 0);
+	assert_true(sl_audit_writes(a) < 2000 / 10);
+	sl_audit_close(a);
+	assert_int_equal(verify(f, &res), 0);
+	assert_true(res.segments >= 5);
+	assert_int_equal(res.gaps, 0);
+	/* 2000 records, the first segment_start, and segment_end + segment_start per rotation */
+	assert_int_equal(res.records, 2000 + 1 + 2 * (res.segments - 1));
+	sl_verify_result_release(&res);
+}
+
+/*
+ * A write that fails part way through a batch (a short write, then ENOSPC):
+ * the file is cut back to the last whole batch, nothing half-written stays,
+ * the records wait in the buffer in order and are written when the disk has
+ * room again; a buffer that fills meanwhile drops records, counted and
+ * stated by a gap record; the chain verifies.
+ */
+static void test_batch_partial_write(void **state)
+{
+	struct fixture *f = *state;
+	struct sl_verify_result res;
+	struct sl_audit *a = open_batch(f, 0, SL_AUDIT_BUFFER_MIN);
+	struct sl_audit_status st;
+	off_t size;
+	int i, err, drops = 0;
+
+	for (i = 0; i < 10; i++)
+		assert_int_equal(append_m(a, i, 50), 0);
+	assert_int_equal(sl_audit_commit(a), 0);
+	size = file_size(f, "audit.jsonl");
+	/* half a batch gets out, then the disk is full */
+	for (; i < 40; i++)
+		assert_int_equal(append_m(a, i, 50), 0);
+	fk.partial = 700;
+	fk.write_err = ENOSPC;
+	assert_int_equal(sl_audit_commit(a), -ENOSPC);
+	assert_int_equal(file_size(f, "audit.jsonl"), size);
+	sl_audit_get_status(a, &st);
+	assert_true(st.failing);
+	assert_true(st.buffered_records >= 30);
+	/* records keep their place; once the buffer is full they are dropped, counted */
+	for (; drops < 5; i++) {
+		err = append_m(a, i, 3000);
+		assert_true(err == 0 || err == -ENOBUFS);
+		drops += err == -ENOBUFS;
+	}
+	assert_int_equal(file_size(f, "audit.jsonl"), size);
+	sl_audit_get_status(a, &st);
+	assert_int_equal(st.dropped, 5);
+	/* room again */
+	fk.write_err = 0;
+	assert_int_equal(sl_audit_retry(a), 0);
+	assert_int_equal(append_m(a, i, 10), 0);
+	assert_int_equal(sl_audit_commit(a), 0);
+	sl_audit_close(a);
+	assert_int_equal(verify(f, &res), 0);
+	assert_int_equal(res.gaps, 1);
+	assert_int_equal(res.lost_records, 5);
+	assert_int_equal(res.audit_failures, 1);
+	sl_verify_result_release(&res);
+}
+
+/* the fast path refuses what is not members' text */
+static void test_members_rejects(void **state)
+{
+	struct fixture *f = *state;
+	struct sl_audit *a = open_batch(f, 0, 0);
+	struct sl_audit_meta m = {.type = "x"};
+
+	assert_int_equal(sl_audit_append_members(a, "", 0, &m, NULL, NULL, NULL), -EINVAL);
+	assert_int_equal(sl_audit_append_members(a, "{\"a\":1}", 7, &m, NULL, NULL, NULL), -EINVAL);
+	sl_audit_close(a);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    T(test_buffered_in_order),	    T(test_short_writes_complete),
-	    T(test_eio_and_fdatasync),	    T(test_truncate_fails_then_cut),
-	    T(test_full_buffer_gap),	    T(test_gap_before_next_record),
-	    T(test_rotation_under_failure), T(test_compression_failure_keeps_segment),
-	    T(test_close_while_failing),    T(test_buffer_limit),
+	    T(test_batch_chain_and_rotation),
+	    T(test_batch_partial_write),
+	    T(test_members_rejects),
+	    T(test_buffered_in_order),
+	    T(test_short_writes_complete),
+	    T(test_eio_and_fdatasync),
+	    T(test_truncate_fails_then_cut),
+	    T(test_full_buffer_gap),
+	    T(test_gap_before_next_record),
+	    T(test_rotation_under_failure),
+	    T(test_compression_failure_keeps_segment),
+	    T(test_close_while_failing),
+	    T(test_buffer_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

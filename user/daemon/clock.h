@@ -8,6 +8,7 @@
 #ifndef SL_CLOCK_H
 #define SL_CLOCK_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
 
@@ -15,6 +16,9 @@
 void sl_clock_refresh(void);
 /* "2026-04-01T12:00:00.000000000Z" of a CLOCK_BOOTTIME stamp */
 json_t *sl_clock_json(uint64_t boot_ns);
+/* the same into buf (at least SL_CLOCK_STR_SIZE bytes); its length */
+#define SL_CLOCK_STR_SIZE 40
+size_t sl_clock_str(uint64_t boot_ns, char *buf);
 /* the same, now */
 json_t *sl_clock_now_json(void);
 

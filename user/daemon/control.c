@@ -860,6 +860,31 @@ void sl_control_close(struct sl_control *ctl)
 	control_free(ctl);
 }
 
+/*
+ * Where the daemon's CPU goes, ns since it started (thread CPU clocks): the
+ * process (all threads); the ring drains less their writes (ingest:
+ * decoding, labels, evidence, and building the records' lines through the
+ * journal: redaction, chain, hash); the journal's batched writes; the
+ * compression thread; the rest (control, timers, sessions, start-up).
+ */
+static json_t *cpu_json(struct sl_control *ctl)
+{
+	struct sl_journal_cpu jc;
+	struct timespec ts;
+	uint64_t proc, drain, ingest, other;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	proc = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	sl_journal_cpu(ctl->journal, &jc);
+	drain = sl_ingest_cpu_ns(ctl->ingest);
+	ingest = drain > jc.write_ns ? drain - jc.write_ns : 0;
+	other = proc > drain + jc.compress_ns ? proc - drain - jc.compress_ns : 0;
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "process_ns", (json_int_t)proc,
+			 "ingest_ns", (json_int_t)ingest, "journal_write_ns",
+			 (json_int_t)jc.write_ns, "compress_ns", (json_int_t)jc.compress_ns,
+			 "other_ns", (json_int_t)other, "write_batches", (json_int_t)jc.writes);
+}
+
 static json_t *status_json(struct sl_control *ctl)
 {
 	uint64_t emitted[SL_OP_MAX], loss[SL_LOSS_MAX][SL_OP_MAX];
@@ -897,6 +922,7 @@ static json_t *status_json(struct sl_control *ctl)
 	json_object_set_new(st, "checkpoints", sl_checkpoints_status_json(ctl->checkpoints));
 	json_object_set_new(st, "decode_errors",
 			    json_integer((json_int_t)sl_ingest_decode_errors(ctl->ingest)));
+	json_object_set_new(st, "cpu", cpu_json(ctl));
 	json_object_set_new(st, "cgroup_parent", json_string(sl_sessions_cg_parent(ctl->sessions)));
 
 	json_object_set_new(st, "features", sl_features_json(ctl->features));

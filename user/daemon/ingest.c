@@ -49,6 +49,7 @@ struct sl_ingest {
 	/* loss accounting: last totals written to the audit log */
 	uint64_t loss_reported[SL_LOSS_MAX][SL_OP_MAX];
 	uint64_t decode_errors;
+	uint64_t drain_ns; /* thread CPU spent in sl_ingest_drain (the journal's share included) */
 };
 
 static const sl_decode_fn decoders[SL_OP_MAX] = {
@@ -91,44 +92,92 @@ static void after_exec(struct sl_ingest *in, const struct sl_exec_event *e, size
  * Path labels with wildcards inside a component cannot live in the kernel's
  * LPM trie: the daemon matches them on open records and taints the session
  * itself (evidence and later verdicts; the open itself is not stopped).
+ * Returns the environments of the open (the kernel's, or the daemon's).
  */
-static void label_open_glob(struct sl_ingest *in, struct sl_session *s, json_t *rec)
+static uint64_t label_open(struct sl_ingest *in, struct sl_session *s,
+			   const struct sl_open_event *e, struct sl_jw *w)
 {
 	const struct sl_policy *p = sl_policy_store_current(in->store);
-	const char *path = json_string_value(json_object_get(rec, "path"));
+	char path[SL_PATH_MAX + 1];
 	uint64_t env;
 
-	if (!p || !path || json_integer_value(json_object_get(rec, "env_mask")))
-		return;
-	env = sl_policy_env_for_path(p, path);
+	if (e->env || e->ret < 0)
+		return e->env;
+	if (!s || !p || !e->path_len || e->path_len > SL_PATH_MAX)
+		return 0;
+	memcpy(path, e->data, e->path_len);
+	path[e->path_len] = '\0';
+	/*
+	 * Only the globs the kernel cannot hold (SL_PATH_GLOB): the kernel found
+	 * no label of the others. Hot (every unlabelled open in a session): a glob
+	 * whose literal prefix the path does not start with is not tried.
+	 */
+	env = 0;
+	for (uint32_t i = 0; i < p->n_envs; i++) {
+		const struct sl_policy_env *en = &p->envs[i];
+
+		for (uint32_t k = 0; k < en->n_paths; k++) {
+			const struct sl_policy_path *pa = &en->paths[k];
+
+			if (pa->kind != SL_PATH_GLOB || (env & (1ULL << en->id)))
+				continue;
+			if (!memchr(pa->glob, '\\', pa->prefix_len) &&
+			    (pa->prefix_len > e->path_len ||
+			     memcmp(pa->glob, path, pa->prefix_len)))
+				continue;
+			if (sl_policy_glob_match(pa->glob, path))
+				env |= 1ULL << en->id;
+		}
+	}
 	if (!env)
-		return;
-	json_object_set_new(rec, "env_mask", json_integer((json_int_t)env));
-	json_object_set_new(rec, "labelled_by", json_string("daemon"));
+		return 0;
+	sl_jw_uint(w, "env_mask", env);
+	sl_jw_str(w, "labelled_by", "daemon");
 	sl_session_kernel_update(in->sessions, s, 0, 0, env);
+	return env;
+}
+
+/* a record's members' text as a tree */
+static json_t *members_parse(const char *text, size_t len)
+{
+	char *buf = malloc(len + 2);
+	json_t *rec;
+
+	if (!buf)
+		return NULL;
+	buf[0] = '{';
+	memcpy(buf + 1, text, len);
+	buf[len + 1] = '}';
+	rec = json_loadb(buf, len + 2, JSON_ALLOW_NUL, NULL);
+	free(buf);
+	return rec;
 }
 
 /* what a later verdict or alert needs: capture records, labelled opens */
 static void keep_evidence(struct sl_ingest *in, const struct sl_event_hdr *h, const void *data,
-			  size_t len, json_t *rec, struct sl_session *s)
+			  const char *text, size_t len, struct sl_session *s, uint64_t env)
 {
-	json_int_t env_mask;
+	json_t *rec;
 
 	switch (h->op) {
 	case SL_OP_TLS_WRITE:
-		sl_verdicts_evidence_keep(in->verdicts, h,
-					  ((const struct sl_tls_event *)data)->conn, rec);
+		sl_verdicts_evidence_keep_text(
+		    in->verdicts, h, ((const struct sl_tls_event *)data)->conn, text, len);
 		break;
 	case SL_OP_EXEC:
 	case SL_OP_CONNECT:
 	case SL_OP_UDP_SEND:
-		sl_verdicts_evidence_keep(in->verdicts, h, 0, rec);
+		sl_verdicts_evidence_keep_text(in->verdicts, h, 0, text, len);
 		break;
 	case SL_OP_OPEN:
-		sl_verdicts_evidence_keep(in->verdicts, h, 0, rec);
-		env_mask = json_integer_value(json_object_get(rec, "env_mask"));
-		if (env_mask && s)
+		sl_verdicts_evidence_keep_text(in->verdicts, h, 0, text, len);
+		if (!env || !s)
+			break;
+		/* rare (a labelled file): the record as a tree for the session */
+		rec = members_parse(text, len);
+		if (rec)
 			sl_session_note_taint_file(s, rec);
+		json_decref(rec);
 		break;
 	}
 }
@@ -138,9 +187,12 @@ static void drain_verdicts(struct sl_ingest *in);
 static int handle_record(struct sl_ingest *in, void *data, size_t len)
 {
 	const struct sl_event_hdr *h = data;
+	char tbuf[SL_CLOCK_STR_SIZE];
+	const char *type, *sid = NULL, *text;
 	struct sl_session *s;
-	const char *type;
-	json_t *rec;
+	struct sl_jw *w;
+	uint64_t env = 0;
+	size_t tlen;
 	int err;
 
 	if (len < sizeof(*h)) {
@@ -166,44 +218,45 @@ static int handle_record(struct sl_ingest *in, void *data, size_t len)
 		write_decode_error(in, data, len, "unknown op");
 		return 0;
 	}
-	rec = json_object();
-	if (!rec)
-		return 0; /* 0: keep consuming; the failure is counted below */
+	/* the fast path: the record's text straight into the journal (no tree) */
 	s = sl_session_by_cgroup(in->sessions, h->cgroup_id);
-	json_object_set_new(rec, "type", json_string(type));
-	json_object_set_new(rec, "time", sl_clock_json(h->ktime_ns));
+	sl_clock_str(h->ktime_ns, tbuf);
+	w = sl_journal_rec_begin(in->journal);
+	sl_jw_str(w, "type", type);
+	sl_jw_str(w, "time", tbuf);
 	if (s) {
-		json_object_set_new(rec, "session", json_string(sl_session_id(s)));
+		sid = sl_session_id(s);
+		sl_jw_str(w, "session", sid);
 		sl_session_count_event(s);
 	} else {
-		json_object_set_new(rec, "session", json_null());
-		json_object_set_new(rec, "cgroup_id", json_integer((json_int_t)h->cgroup_id));
+		sl_jw_null(w, "session");
+		sl_jw_uint(w, "cgroup_id", h->cgroup_id);
 	}
-	json_object_set_new(rec, "pid", json_integer(h->pid));
-	json_object_set_new(rec, "tid", json_integer(h->tid));
-	json_object_set_new(rec, "uid", json_integer(h->uid));
-	sl_json_set_bytes(rec, "comm", h->comm, strnlen(h->comm, sizeof(h->comm)));
-	json_object_set_new(rec, "exec_id", json_integer((json_int_t)h->exec_id));
+	sl_jw_int(w, "pid", h->pid);
+	sl_jw_int(w, "tid", h->tid);
+	sl_jw_int(w, "uid", h->uid);
+	sl_jw_bytes(w, "comm", h->comm, strnlen(h->comm, sizeof(h->comm)));
+	sl_jw_uint(w, "exec_id", h->exec_id);
 	if (h->flags & SL_EVF_READ_FAULT)
-		json_object_set_new(rec, "read_fault", json_true());
+		sl_jw_bool(w, "read_fault", true);
 
-	err = decoders[h->op](data, len, rec);
+	err = decoders[h->op](data, len, w);
 	if (err) {
-		json_decref(rec);
 		write_decode_error(in, data, len,
 				   err == -EBADMSG ? "inconsistent lengths" : "decoder failed");
 		return 0;
 	}
-	if (h->op == SL_OP_OPEN && s)
-		label_open_glob(in, s, rec);
-	if (json_integer_value(json_object_get(rec, "env_mask")))
-		json_object_set_new(rec, "env",
-				    sl_env_names_json(sl_policy_store_current(in->store),
-						      (uint64_t)json_integer_value(
-							  json_object_get(rec, "env_mask"))));
-	sl_journal_write(in->journal, rec);
-	keep_evidence(in, h, data, len, rec, s);
-	json_decref(rec);
+	if (h->op == SL_OP_OPEN)
+		env = label_open(in, s, data, w);
+	if (env) {
+		json_t *names = sl_env_names_json(sl_policy_store_current(in->store), env);
+
+		sl_jw_json(w, "env", names);
+		json_decref(names);
+	}
+	if (sl_journal_rec_end(in->journal, type, sid, tbuf, &text, &tlen))
+		return 0; /* counted by the journal */
+	keep_evidence(in, h, data, text, tlen, s, env);
 	if (h->op == SL_OP_EXEC)
 		after_exec(in, data, len, s);
 	return 0;
@@ -285,18 +338,44 @@ static void drain_verdicts(struct sl_ingest *in)
  * also while the bulk ring is paused for the audit log: verdicts are acted
  * on, their records wait in the audit buffer like any other.
  */
+static uint64_t thread_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void drain(struct sl_ingest *in);
+
 void sl_ingest_drain(struct sl_ingest *in)
+{
+	uint64_t t0;
+
+	if (!in)
+		return;
+	t0 = thread_ns();
+	drain(in);
+	in->drain_ns += thread_ns() - t0;
+}
+
+uint64_t sl_ingest_cpu_ns(const struct sl_ingest *in)
+{
+	return in ? in->drain_ns : 0;
+}
+
+static void drain(struct sl_ingest *in)
 {
 	struct timespec ts;
 	uint64_t before;
 	int n;
 
-	if (!in)
-		return;
 	drain_verdicts(in);
 	/* sessions frozen for the audit log: their records wait in the kernel ring */
-	if (!in->rb || (in->paused && !in->stopping))
+	if (!in->rb || (in->paused && !in->stopping)) {
+		sl_journal_flush(in->journal);
 		return;
+	}
 	/* what the kernel wrote before this moment is read by the consume */
 	clock_gettime(CLOCK_BOOTTIME, &ts);
 	before = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
@@ -305,6 +384,8 @@ void sl_ingest_drain(struct sl_ingest *in)
 		log_err("ring buffer consume: %s", strerror(-n));
 	/* the alerts of verdicts taken before it: their evidence has been read */
 	sl_verdicts_flush(in->verdicts, before);
+	/* one write(2) for what this drain chained */
+	sl_journal_flush(in->journal);
 }
 
 int sl_ingest_open(struct sl_kernel *k, struct sl_sessions *ss, struct sl_policy_store *ps,

@@ -46,6 +46,8 @@ bool sl_ingest_paused(const struct sl_ingest *in);
 /* the daemon is stopping: the bulk ring is read whole even while paused */
 void sl_ingest_stopping(struct sl_ingest *in);
 uint64_t sl_ingest_decode_errors(const struct sl_ingest *in);
+/* thread CPU time spent draining the rings, ns (the journal's records and writes included) */
+uint64_t sl_ingest_cpu_ns(const struct sl_ingest *in);
 
 /* "type" of an op in the audit log ("exec", ...), NULL for an unknown op */
 const char *sl_op_type(unsigned int op);

@@ -10,25 +10,34 @@
 #include <sys/wait.h>
 
 #include "ingest_decode.h"
-#include "jsonbytes.h"
 
-static int set_errno(json_t *rec, int ret)
+static void set_errno(struct sl_jw *w, int ret)
 {
-	int e = -ret;
-	const char *name = strerrorname_np(e);
-	int err = 0;
-
-	err |= json_object_set_new(rec, "errno", json_integer(e));
-	err |= json_object_set_new(rec, "error", name ? json_string(name) : json_null());
-	return err ? -ENOMEM : 0;
+	sl_jw_int(w, "errno", -ret);
+	sl_jw_str(w, "error", strerrorname_np(-ret));
 }
 
-int sl_decode_exec(const void *data, size_t len, json_t *rec)
+/* NUL-separated arguments: an array of bytes values */
+static void put_argv(struct sl_jw *w, const char *p, size_t len)
+{
+	const char *end = p + len;
+
+	sl_jw_arr(w, "argv");
+	while (p < end) {
+		const char *nul = memchr(p, '\0', (size_t)(end - p));
+		size_t n = nul ? (size_t)(nul - p) : (size_t)(end - p);
+
+		sl_jw_bytes(w, NULL, p, n);
+		p += n + (nul ? 1 : 0);
+	}
+	sl_jw_end(w);
+}
+
+int sl_decode_exec(const void *data, size_t len, struct sl_jw *w)
 {
 	const struct sl_exec_event *e = data;
 	const char *filename, *cwd, *args;
 	size_t need;
-	int err = 0;
 
 	if (len < sizeof(*e))
 		return -EBADMSG;
@@ -39,20 +48,18 @@ int sl_decode_exec(const void *data, size_t len, json_t *rec)
 	cwd = filename + e->filename_len;
 	args = cwd + e->cwd_len;
 
-	err |= json_object_set_new(rec, "exec_id", json_integer((json_int_t)e->hdr.exec_id));
-	err |=
-	    json_object_set_new(rec, "parent_exec_id", json_integer((json_int_t)e->parent_exec_id));
-	err |= json_object_set_new(rec, "ppid", json_integer(e->ppid));
-	err |= json_object_set_new(rec, "old_tid", json_integer(e->old_tid));
-	err |= sl_json_set_bytes(rec, "filename", filename, e->filename_len);
-	err |= sl_json_set_bytes(rec, "cwd", cwd, e->cwd_len);
+	/* "exec_id" is the header's: written by the core */
+	sl_jw_uint(w, "parent_exec_id", e->parent_exec_id);
+	sl_jw_int(w, "ppid", e->ppid);
+	sl_jw_int(w, "old_tid", e->old_tid);
+	sl_jw_bytes(w, "filename", filename, e->filename_len);
+	sl_jw_bytes(w, "cwd", cwd, e->cwd_len);
 	if (e->hdr.flags & SL_EVF_PATH_PARTIAL)
-		err |= json_object_set_new(rec, "cwd_partial", json_true());
-	err |= json_object_set_new(rec, "argv", sl_json_argv(args, e->args_len));
-	err |=
-	    json_object_set_new(rec, "args_truncated", json_boolean(e->args_len < e->args_total));
-	err |= json_object_set_new(rec, "args_total_bytes", json_integer(e->args_total));
-	return err ? -ENOMEM : 0;
+		sl_jw_bool(w, "cwd_partial", true);
+	put_argv(w, args, e->args_len);
+	sl_jw_bool(w, "args_truncated", e->args_len < e->args_total);
+	sl_jw_int(w, "args_total_bytes", e->args_total);
+	return w->err;
 }
 
 static const char *exec_syscall_name(unsigned int sys)
@@ -67,11 +74,10 @@ static const char *exec_syscall_name(unsigned int sys)
 	}
 }
 
-int sl_decode_exec_failed(const void *data, size_t len, json_t *rec)
+int sl_decode_exec_failed(const void *data, size_t len, struct sl_jw *w)
 {
 	const struct sl_exec_failed_event *e = data;
 	const char *sys;
-	int err = 0;
 
 	if (len < sizeof(*e) || sizeof(*e) + (size_t)e->filename_len != len)
 		return -EBADMSG;
@@ -79,38 +85,37 @@ int sl_decode_exec_failed(const void *data, size_t len, json_t *rec)
 	if (!sys || e->ret >= 0)
 		return -EBADMSG;
 
-	err |= json_object_set_new(rec, "syscall", json_string(sys));
+	sl_jw_str(w, "syscall", sys);
 	if (e->syscall == SL_SYS_EXECVEAT)
-		err |= json_object_set_new(rec, "dirfd", json_integer(e->dirfd));
-	err |= sl_json_set_bytes(rec, "filename", e->data, e->filename_len);
-	err |= set_errno(rec, e->ret);
-	return err ? -ENOMEM : 0;
+		sl_jw_int(w, "dirfd", e->dirfd);
+	sl_jw_bytes(w, "filename", e->data, e->filename_len);
+	set_errno(w, e->ret);
+	return w->err;
 }
 
-int sl_decode_exit(const void *data, size_t len, json_t *rec)
+int sl_decode_exit(const void *data, size_t len, struct sl_jw *w)
 {
 	const struct sl_exit_event *e = data;
-	int status, err = 0;
+	int status;
 
 	if (len != sizeof(*e))
 		return -EBADMSG;
 	status = e->exit_code;
 
-	err |= json_object_set_new(rec, "status", json_integer(status));
+	sl_jw_int(w, "status", status);
 	if (WIFSIGNALED(status)) {
 		const char *abbrev = sigabbrev_np(WTERMSIG(status));
 		char name[32];
 
 		snprintf(name, sizeof(name), "SIG%s", abbrev ? abbrev : "?");
 		/* as `scopelock run` and shells report it */
-		err |= json_object_set_new(rec, "exit_code", json_integer(128 + WTERMSIG(status)));
-		err |= json_object_set_new(rec, "signal", json_integer(WTERMSIG(status)));
-		err |= json_object_set_new(rec, "signal_name",
-					   abbrev ? json_string(name) : json_null());
-		err |= json_object_set_new(rec, "core_dumped", json_boolean(WCOREDUMP(status)));
+		sl_jw_int(w, "exit_code", 128 + WTERMSIG(status));
+		sl_jw_int(w, "signal", WTERMSIG(status));
+		sl_jw_str(w, "signal_name", abbrev ? name : NULL);
+		sl_jw_bool(w, "core_dumped", WCOREDUMP(status));
 	} else {
-		err |= json_object_set_new(rec, "exit_code", json_integer(WEXITSTATUS(status)));
-		err |= json_object_set_new(rec, "signal", json_null());
+		sl_jw_int(w, "exit_code", WEXITSTATUS(status));
+		sl_jw_null(w, "signal");
 	}
-	return err ? -ENOMEM : 0;
+	return w->err;
 }

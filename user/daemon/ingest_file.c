@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "ingest_decode.h"
-#include "jsonbytes.h"
 
 /*
  * Open flags as the kernel defines them (include/uapi/asm-generic/fcntl.h,
@@ -51,27 +50,71 @@ static const struct {
     {K___O_TMPFILE | K_O_DIRECTORY, 0, "O_TMPFILE"},
 };
 
-/* "O_WRONLY|O_CREAT|O_TRUNC"; bits without a name as a trailing hex number */
+static size_t append(char *buf, size_t n, const char *s)
+{
+	size_t l = strlen(s);
+
+	memcpy(buf + n, s, l);
+	return n + l;
+}
+
+/*
+ * "O_WRONLY|O_CREAT|O_TRUNC"; bits without a name as a trailing hex number.
+ * buf has room for every name (below 256 bytes). Hot (every open): no printf.
+ */
 static void flags_text(unsigned int flags, char *buf, size_t size)
 {
 	static const char *const acc[] = {"O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE"};
+	static const char hex[] = "0123456789abcdef";
 	unsigned int left = flags & ~K_O_ACCMODE;
-	size_t n;
+	size_t n = append(buf, 0, acc[flags & K_O_ACCMODE]);
 
-	snprintf(buf, size, "%s", acc[flags & K_O_ACCMODE]);
+	(void)size;
 	for (size_t i = 0; i < sizeof(open_flags) / sizeof(open_flags[0]); i++) {
 		unsigned int m = open_flags[i].mask;
 
 		if ((flags & m) != m || (open_flags[i].unless && (flags & open_flags[i].unless)))
 			continue;
-		n = strlen(buf);
-		snprintf(buf + n, size - n, "|%s", open_flags[i].name);
+		buf[n++] = '|';
+		n = append(buf, n, open_flags[i].name);
 		left &= ~m;
 	}
 	if (left) {
-		n = strlen(buf);
-		snprintf(buf + n, size - n, "|0x%x", left);
+		char t[8];
+		int k = 0;
+
+		n = append(buf, n, "|0x");
+		do {
+			t[k++] = hex[left & 15];
+			left >>= 4;
+		} while (left);
+		while (k)
+			buf[n++] = t[--k];
 	}
+	buf[n] = '\0';
+}
+
+/* "major:minor" */
+static void dev_text(uint32_t major, uint32_t minor, char buf[32])
+{
+	char t[12];
+	size_t n = 0;
+	int k;
+
+	for (int pass = 0; pass < 2; pass++) {
+		uint32_t v = pass ? minor : major;
+
+		k = 0;
+		do {
+			t[k++] = (char)('0' + v % 10);
+			v /= 10;
+		} while (v);
+		while (k)
+			buf[n++] = t[--k];
+		if (!pass)
+			buf[n++] = ':';
+	}
+	buf[n] = '\0';
 }
 
 static const char *open_syscall_name(unsigned int sys)
@@ -92,12 +135,11 @@ static const char *open_syscall_name(unsigned int sys)
 	}
 }
 
-int sl_decode_open(const void *data, size_t len, json_t *rec)
+int sl_decode_open(const void *data, size_t len, struct sl_jw *w)
 {
 	const struct sl_open_event *e = data;
 	char text[256], dev[32];
 	const char *sys;
-	int err = 0;
 
 	if (len < sizeof(*e) || sizeof(*e) + (size_t)e->path_len + e->req_len != len)
 		return -EBADMSG;
@@ -106,30 +148,27 @@ int sl_decode_open(const void *data, size_t len, json_t *rec)
 		return -EBADMSG;
 	flags_text(e->flags, text, sizeof(text));
 
-	err |= json_object_set_new(rec, "syscall", json_string(sys));
-	err |= json_object_set_new(rec, "flags", json_integer(e->flags));
-	err |= json_object_set_new(rec, "flags_text", json_string(text));
-	err |= json_object_set_new(rec, "mode", json_integer(e->mode));
-	err |= json_object_set_new(rec, "dirfd", json_integer(e->dirfd));
-	err |= json_object_set_new(rec, "result", json_integer(e->ret));
+	sl_jw_str(w, "syscall", sys);
+	sl_jw_int(w, "flags", e->flags);
+	sl_jw_str(w, "flags_text", text);
+	sl_jw_int(w, "mode", e->mode);
+	sl_jw_int(w, "dirfd", e->dirfd);
+	sl_jw_int(w, "result", e->ret);
 	if (e->ret < 0) {
-		const char *name = strerrorname_np(-e->ret);
-
-		err |= json_object_set_new(rec, "errno", json_integer(-e->ret));
-		err |= json_object_set_new(rec, "error", name ? json_string(name) : json_null());
+		sl_jw_int(w, "errno", -e->ret);
+		sl_jw_str(w, "error", strerrorname_np(-e->ret));
 	} else {
 		/* the kernel's dev_t (scopelock_abi.h) */
-		snprintf(dev, sizeof(dev), "%u:%u", SL_KDEV_MAJOR(e->dev), SL_KDEV_MINOR(e->dev));
-		err |= sl_json_set_bytes(rec, "path", e->data, e->path_len);
-		err |= json_object_set_new(rec, "dev", json_string(dev));
-		err |= json_object_set_new(rec, "ino", json_integer((json_int_t)e->ino));
+		dev_text(SL_KDEV_MAJOR(e->dev), SL_KDEV_MINOR(e->dev), dev);
+		sl_jw_bytes(w, "path", e->data, e->path_len);
+		sl_jw_str(w, "dev", dev);
+		sl_jw_uint(w, "ino", e->ino);
 		if (e->hdr.flags & SL_EVF_PATH_PARTIAL)
-			err |= json_object_set_new(rec, "path_partial", json_true());
+			sl_jw_bool(w, "path_partial", true);
 		/* environments labelling the path (when any); the daemon adds their names */
 		if (e->env)
-			err |=
-			    json_object_set_new(rec, "env_mask", json_integer((json_int_t)e->env));
+			sl_jw_uint(w, "env_mask", e->env);
 	}
-	err |= sl_json_set_bytes(rec, "requested", e->data + e->path_len, e->req_len);
-	return err ? -ENOMEM : 0;
+	sl_jw_bytes(w, "requested", e->data + e->path_len, e->req_len);
+	return w->err;
 }

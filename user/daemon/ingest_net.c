@@ -11,56 +11,64 @@
 
 #include "ingest_decode.h"
 
-static json_t *family_json(unsigned int family)
+/* a name from the table, else the number (NULL name and 0: null) */
+static void name_or_int(struct sl_jw *w, const char *key, const char *name, unsigned int v,
+			bool zero_null)
+{
+	if (name)
+		sl_jw_str(w, key, name);
+	else if (!v && zero_null)
+		sl_jw_null(w, key);
+	else
+		sl_jw_int(w, key, v);
+}
+
+static const char *family_name(unsigned int family)
 {
 	switch (family) {
 	case AF_INET:
-		return json_string("inet");
+		return "inet";
 	case AF_INET6:
-		return json_string("inet6");
-	case 0:
-		return json_null();
+		return "inet6";
 	default:
-		return json_integer(family);
+		return NULL;
 	}
 }
 
-static json_t *protocol_json(unsigned int proto)
+static const char *protocol_name(unsigned int proto)
 {
 	switch (proto) {
 	case IPPROTO_TCP:
-		return json_string("tcp");
+		return "tcp";
 	case IPPROTO_UDP:
-		return json_string("udp");
+		return "udp";
 	case IPPROTO_ICMP:
-		return json_string("icmp");
+		return "icmp";
 	case IPPROTO_ICMPV6:
-		return json_string("icmpv6");
+		return "icmpv6";
 	default:
-		return json_integer(proto);
+		return NULL;
 	}
 }
 
-static json_t *sock_type_json(unsigned int type)
+static const char *sock_type_name(unsigned int type)
 {
 	switch (type) {
 	case SOCK_STREAM:
-		return json_string("stream");
+		return "stream";
 	case SOCK_DGRAM:
-		return json_string("dgram");
+		return "dgram";
 	case SOCK_RAW:
-		return json_string("raw");
+		return "raw";
 	case SOCK_SEQPACKET:
-		return json_string("seqpacket");
-	case 0:
-		return json_null();
+		return "seqpacket";
 	default:
-		return json_integer(type);
+		return NULL;
 	}
 }
 
 /* "addr" (and "mapped_ipv4" for ::ffff:a.b.c.d) for family/addr */
-static int set_addr(json_t *rec, unsigned int family, const __u8 addr[16])
+static int set_addr(struct sl_jw *w, unsigned int family, const __u8 addr[16])
 {
 	char buf[INET6_ADDRSTRLEN];
 	static const __u8 v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
@@ -68,25 +76,25 @@ static int set_addr(json_t *rec, unsigned int family, const __u8 addr[16])
 	if (family == AF_INET) {
 		if (!inet_ntop(AF_INET, addr, buf, sizeof(buf)))
 			return -EBADMSG;
-		return json_object_set_new(rec, "addr", json_string(buf)) ? -ENOMEM : 0;
+		sl_jw_str(w, "addr", buf);
+		return 0;
 	}
 	if (family == AF_INET6) {
 		if (!inet_ntop(AF_INET6, addr, buf, sizeof(buf)))
 			return -EBADMSG;
-		if (json_object_set_new(rec, "addr", json_string(buf)))
-			return -ENOMEM;
+		sl_jw_str(w, "addr", buf);
 		if (!memcmp(addr, v4mapped, sizeof(v4mapped))) {
 			if (!inet_ntop(AF_INET, addr + 12, buf, sizeof(buf)))
 				return -EBADMSG;
-			if (json_object_set_new(rec, "mapped_ipv4", json_string(buf)))
-				return -ENOMEM;
+			sl_jw_str(w, "mapped_ipv4", buf);
 		}
 		return 0;
 	}
-	return json_object_set_new(rec, "addr", json_null()) ? -ENOMEM : 0;
+	sl_jw_null(w, "addr");
+	return 0;
 }
 
-int sl_decode_net(const void *data, size_t len, json_t *rec)
+int sl_decode_net(const void *data, size_t len, struct sl_jw *w)
 {
 	const struct sl_net_event *e = data;
 	int err;
@@ -96,29 +104,27 @@ int sl_decode_net(const void *data, size_t len, json_t *rec)
 	if (e->hdr.op != SL_OP_CONNECT && e->hdr.op != SL_OP_UDP_SEND &&
 	    e->hdr.op != SL_OP_CONNECT_RESULT)
 		return -EBADMSG;
-	if (json_object_set_new(rec, "family", family_json(e->family)))
-		return -ENOMEM;
-	err = set_addr(rec, e->family, e->addr);
+	name_or_int(w, "family", family_name(e->family), e->family, true);
+	err = set_addr(w, e->family, e->addr);
 	if (err)
 		return err;
-	if (json_object_set_new(rec, "port", e->family ? json_integer(e->port) : json_null()) ||
-	    json_object_set_new(rec, "protocol",
-				e->protocol || e->family ? protocol_json(e->protocol)
-							 : json_null()) ||
-	    json_object_set_new(rec, "sock_type", sock_type_json(e->sock_type)))
-		return -ENOMEM;
+	if (e->family)
+		sl_jw_int(w, "port", e->port);
+	else
+		sl_jw_null(w, "port");
+	if (e->protocol || e->family)
+		name_or_int(w, "protocol", protocol_name(e->protocol), e->protocol, false);
+	else
+		sl_jw_null(w, "protocol");
+	name_or_int(w, "sock_type", sock_type_name(e->sock_type), e->sock_type, true);
 	if (e->hdr.op != SL_OP_CONNECT_RESULT)
-		return 0;
+		return w->err;
 
-	if (json_object_set_new(rec, "fd", json_integer(e->fd)) ||
-	    json_object_set_new(rec, "result", json_integer(e->ret)))
-		return -ENOMEM;
+	sl_jw_int(w, "fd", e->fd);
+	sl_jw_int(w, "result", e->ret);
 	if (e->ret < 0) {
-		const char *name = strerrorname_np(-e->ret);
-
-		if (json_object_set_new(rec, "errno", json_integer(-e->ret)) ||
-		    json_object_set_new(rec, "error", name ? json_string(name) : json_null()))
-			return -ENOMEM;
+		sl_jw_int(w, "errno", -e->ret);
+		sl_jw_str(w, "error", strerrorname_np(-e->ret));
 	}
-	return 0;
+	return w->err;
 }

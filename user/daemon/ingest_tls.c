@@ -11,7 +11,6 @@
 #include <sys/socket.h>
 
 #include "ingest_decode.h"
-#include "jsonbytes.h"
 
 static const char *const lib_names[] = {
     [SL_TLS_OPENSSL] = "openssl",
@@ -27,34 +26,31 @@ static const char *const fn_names[] = {
     [SL_TLS_FN_GNUTLS_RECV] = "gnutls_record_recv",
 };
 
-static json_t *name_or_number(const char *const *names, size_t n, unsigned int v)
+static void name_or_number(struct sl_jw *w, const char *key, const char *const *names, size_t n,
+			   unsigned int v)
 {
 	if (v < n && names[v])
-		return json_string(names[v]);
-	return json_integer(v);
+		sl_jw_str(w, key, names[v]);
+	else
+		sl_jw_int(w, key, v);
 }
 
-static json_t *peer_json(const struct sl_tls_event *e)
+static void put_peer(struct sl_jw *w, const struct sl_tls_event *e)
 {
 	char buf[INET6_ADDRSTRLEN];
-	json_t *p;
 
-	if (e->peer_family != AF_INET && e->peer_family != AF_INET6)
-		return json_null();
-	if (!inet_ntop(e->peer_family, e->peer_addr, buf, sizeof(buf)))
-		return json_null();
-	p = json_object();
-	if (!p)
-		return NULL;
-	if (json_object_set_new(p, "addr", json_string(buf)) ||
-	    json_object_set_new(p, "port", json_integer(e->peer_port))) {
-		json_decref(p);
-		return NULL;
+	if ((e->peer_family != AF_INET && e->peer_family != AF_INET6) ||
+	    !inet_ntop(e->peer_family, e->peer_addr, buf, sizeof(buf))) {
+		sl_jw_null(w, "peer");
+		return;
 	}
-	return p;
+	sl_jw_obj(w, "peer");
+	sl_jw_str(w, "addr", buf);
+	sl_jw_int(w, "port", e->peer_port);
+	sl_jw_end(w);
 }
 
-int sl_decode_tls(const void *data, size_t len, json_t *rec)
+int sl_decode_tls(const void *data, size_t len, struct sl_jw *w)
 {
 	const struct sl_tls_event *e = data;
 	char conn[2 + 16 + 1];
@@ -65,25 +61,19 @@ int sl_decode_tls(const void *data, size_t len, json_t *rec)
 	if (e->hdr.op != SL_OP_TLS_WRITE && e->hdr.op != SL_OP_TLS_READ)
 		return -EBADMSG;
 	snprintf(conn, sizeof(conn), "0x%" PRIx64, (uint64_t)e->conn);
-	if (json_object_set_new(
-		rec, "lib",
-		name_or_number(lib_names, sizeof(lib_names) / sizeof(lib_names[0]), e->lib)) ||
-	    json_object_set_new(
-		rec, "function",
-		name_or_number(fn_names, sizeof(fn_names) / sizeof(fn_names[0]), e->fn)) ||
-	    json_object_set_new(rec, "conn", json_string(conn)) ||
-	    json_object_set_new(rec, "len", json_integer((json_int_t)e->len)) ||
-	    json_object_set_new(rec, "captured", json_integer(e->data_len)) ||
-	    json_object_set_new(rec, "truncated", json_boolean(e->hdr.flags & SL_EVF_TRUNCATED)))
-		return -ENOMEM;
-	if (e->sni_len) {
-		if (sl_json_set_bytes(rec, "sni", e->sni, e->sni_len))
-			return -ENOMEM;
-	} else if (json_object_set_new(rec, "sni", json_null())) {
-		return -ENOMEM;
-	}
-	if (json_object_set_new(rec, "peer", peer_json(e)) ||
-	    sl_json_set_bytes(rec, "data", e->data, e->data_len))
-		return -ENOMEM;
-	return 0;
+	name_or_number(w, "lib", lib_names, sizeof(lib_names) / sizeof(lib_names[0]), e->lib);
+	name_or_number(w, "function", fn_names, sizeof(fn_names) / sizeof(fn_names[0]), e->fn);
+	sl_jw_str(w, "conn", conn);
+	sl_jw_uint(w, "len", e->len);
+	sl_jw_int(w, "captured", e->data_len);
+	sl_jw_bool(w, "truncated", e->hdr.flags & SL_EVF_TRUNCATED);
+	if (e->sni_len)
+		sl_jw_bytes(w, "sni", e->sni, e->sni_len);
+	else
+		sl_jw_null(w, "sni");
+	put_peer(w, e);
+	/* one write of a stream: a credential split across writes is redacted at the edges */
+	sl_jw_stream(w);
+	sl_jw_bytes(w, "data", e->data, e->data_len);
+	return w->err;
 }

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * The journal room (journal.h): the audit log, the alerts file and syslog,
- * and the recent lines for `scopelock tail`. Redaction: journal_redact.c.
+ * and the recent lines for `scopelock tail`. Every record, whichever path
+ * it takes, is written as text by one jwriter whose filter is the redactor
+ * (journal_redact.c), then chained by the audit log's fast path into its
+ * write batch (sl_audit_append_members): one serialisation, the hash
+ * computed on the line where it lies, one write(2) per batch.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -9,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "audit.h"
@@ -30,10 +35,16 @@ struct sl_journal {
 	struct sl_journal_hooks hooks;
 	uint64_t records;
 	uint64_t errors; /* records that did not get into the audit chain */
+	/* the recent lines (NUL-terminated, with '\n'); buffers reused */
 	char *recent[SL_RECENT_MAX];
+	size_t recent_cap[SL_RECENT_MAX];
 	size_t recent_head, recent_count;
 	int alerts_fd;
 	char *alerts_path;
+	struct sl_journal_redactor red;
+	struct sl_jw w;	       /* the record being written */
+	const char *last_line; /* the recent copy of the last line chained */
+	uint64_t write_ns;
 };
 
 static void alerts_close(struct sl_journal *j);
@@ -42,18 +53,24 @@ int sl_journal_open(const struct sl_audit_opts *o, struct sl_policy_store *ps,
 		    struct sl_journal **out)
 {
 	struct sl_journal *j = calloc(1, sizeof(*j));
+	struct sl_audit_opts ao;
 	int err;
 
 	if (!j)
 		return -ENOMEM;
+	/* the daemon's records are written in batches (sl_journal_flush) */
+	ao = *o;
+	ao.batch = true;
 	j->alerts_fd = -1;
 	j->store = ps;
+	sl_jw_init(&j->w, sl_journal_redact_filter, &j->red);
+	j->red.w = &j->w;
 	j->audit_dir = strdup(o->dir);
 	if (!j->audit_dir) {
 		free(j);
 		return -ENOMEM;
 	}
-	err = sl_audit_open(o, &j->audit);
+	err = sl_audit_open(&ao, &j->audit);
 	if (err) {
 		free(j->audit_dir);
 		free(j);
@@ -73,59 +90,214 @@ void sl_journal_close(struct sl_journal *j)
 	if (!j)
 		return;
 	sl_audit_close(j->audit);
-	for (size_t i = 0; i < j->recent_count; i++)
-		free(j->recent[(j->recent_head + i) % SL_RECENT_MAX]);
+	for (size_t i = 0; i < SL_RECENT_MAX; i++)
+		free(j->recent[i]);
+	sl_jw_free(&j->w);
+	sl_journal_redactor_free(&j->red);
 	alerts_close(j);
 	free(j->audit_dir);
 	free(j);
 }
 
-static void recent_push(struct sl_journal *j, char *line)
+/* keep a copy of the line (len bytes, with '\n') among the recent ones */
+static const char *recent_push(struct sl_journal *j, const char *line, size_t len)
 {
-	size_t idx = (j->recent_head + j->recent_count) % SL_RECENT_MAX;
+	size_t idx;
 
 	if (j->recent_count == SL_RECENT_MAX) {
-		free(j->recent[j->recent_head]);
-		j->recent[j->recent_head] = line;
+		idx = j->recent_head;
 		j->recent_head = (j->recent_head + 1) % SL_RECENT_MAX;
-		return;
+	} else {
+		idx = (j->recent_head + j->recent_count) % SL_RECENT_MAX;
+		j->recent_count++;
 	}
-	j->recent[idx] = line;
-	j->recent_count++;
+	if (len + 1 > j->recent_cap[idx]) {
+		size_t cap = len + 1 < 512 ? 512 : len + 1;
+		char *p = realloc(j->recent[idx], cap);
+
+		if (!p) {
+			/* no memory for the copy: an empty line in its place */
+			if (j->recent[idx])
+				j->recent[idx][0] = '\0';
+			return NULL;
+		}
+		j->recent[idx] = p;
+		j->recent_cap[idx] = cap;
+	}
+	memcpy(j->recent[idx], line, len);
+	j->recent[idx][len] = '\0';
+	return j->recent[idx];
 }
 
-/* Append to the audit log, then hand the line to tail clients. */
-int sl_journal_write(struct sl_journal *j, json_t *rec)
+static uint64_t clock_ns(clockid_t id)
 {
-	const char *session = json_string_value(json_object_get(rec, "session"));
-	char *line = NULL;
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* write what waits, the thread CPU it takes counted as writing */
+static int commit_timed(struct sl_journal *j)
+{
+	uint64_t t0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	int err = sl_audit_commit(j->audit);
+
+	j->write_ns += clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0;
+	return err;
+}
+
+struct sl_jw *sl_journal_rec_begin(struct sl_journal *j)
+{
+	/*
+	 * While the log cannot be written, the audit failure guard looks after
+	 * every record (it freezes sessions and pauses the ring when the buffer
+	 * is half full), not only after a drain; before w is reset (the guard
+	 * writes records of its own).
+	 */
+	if (sl_audit_troubled(j->audit) && j->hooks.after)
+		j->hooks.after(j->hooks.ctx);
+	/* a new policy: a new redactor (a failure refuses every value: fail closed) */
+	sl_journal_redactor_sync(&j->red, sl_policy_store_current(j->store),
+				 sl_policy_store_generation(j->store));
+	sl_journal_redactor_begin(&j->red);
+	sl_jw_reset(&j->w);
+	return &j->w;
+}
+
+void sl_journal_rec_stream(struct sl_journal *j)
+{
+	sl_jw_stream(&j->w);
+}
+
+static void count_error(struct sl_journal *j, int err, const char *type)
+{
+	j->errors++;
+	if (err != -ENOBUFS && j->errors % 1000 == 1)
+		log_err("audit log '%s': a %s record was not written: %s (%llu records not in "
+			"the log so far)",
+			sl_audit_path(j->audit), type ?: "(no type)", strerror(-err),
+			(unsigned long long)j->errors);
+}
+
+int sl_journal_rec_end(struct sl_journal *j, const char *type, const char *session,
+		       const char *time, const char **text, size_t *len)
+{
+	struct sl_audit_meta meta = {.type = type, .session = session, .time = time};
+	const char *m, *line = NULL;
+	size_t mlen, llen = 0;
 	int err;
 
-	if (!json_object_get(rec, "time"))
-		json_object_set_new(rec, "time", sl_clock_now_json());
-	/* every record, whoever built it: no secret value reaches a file */
-	sl_journal_redact(sl_policy_store_current(j->store), rec);
-	err = sl_audit_append(j->audit, rec, &line, NULL);
+	/* a full batch is written first, and counted as writing (no hook: w holds a record) */
+	if (sl_audit_batch_full(j->audit))
+		commit_timed(j);
+
+	j->last_line = NULL;
+	sl_journal_redactor_found(&j->red, &j->w);
+	/* a value the redactor could not handle: the record is not written (counted) */
+	err = sl_jw_members(&j->w, &m, &mlen);
+	if (!err)
+		err = sl_audit_append_members(j->audit, m, mlen, &meta, &line, &llen, NULL);
 	if (err) {
-		/* dropped (counted by the log, stated by a gap record) or not a record */
-		j->errors++;
-		if (err != -ENOBUFS && j->errors % 1000 == 1)
-			log_err("audit log '%s': append failed: %s (%llu records not in the log so "
-				"far)",
-				sl_audit_path(j->audit), strerror(-err),
-				(unsigned long long)j->errors);
+		count_error(j, err, type);
 		if (j->hooks.after)
 			j->hooks.after(j->hooks.ctx);
 		return err;
 	}
 	j->records++;
-	if (j->hooks.line)
-		j->hooks.line(j->hooks.ctx, line, strlen(line), session);
-	recent_push(j, line);
+	j->last_line = recent_push(j, line, llen);
+	if (j->hooks.line && j->last_line)
+		j->hooks.line(j->hooks.ctx, j->last_line, llen, session);
+	if (text)
+		*text = m;
+	if (len)
+		*len = mlen;
+	return 0;
+}
+
+int sl_journal_flush(struct sl_journal *j)
+{
+	int err = commit_timed(j);
+
 	/* the log may have started failing, filled up, or drained */
 	if (j->hooks.after)
 		j->hooks.after(j->hooks.ctx);
+	return err;
+}
+
+void sl_journal_cpu(const struct sl_journal *j, struct sl_journal_cpu *out)
+{
+	out->write_ns = j->write_ns;
+	out->compress_ns = sl_audit_compress_cpu_ns(j->audit);
+	out->writes = sl_audit_writes(j->audit);
+}
+
+/* a member name the log keeps for itself */
+static bool reserved(const char *key)
+{
+	return !strcmp(key, "seq") || !strcmp(key, "hash") || !strcmp(key, "prev");
+}
+
+/*
+ * Append to the audit log, then hand the line to tail clients. The record
+ * takes the same path as the fast one (its members through the redacting
+ * writer), is written at once, and rec becomes what the log holds.
+ */
+static int write_rec(struct sl_journal *j, json_t *rec, char **line_copy)
+{
+	const char *type = json_string_value(json_object_get(rec, "type"));
+	char *session = NULL, *time_s = NULL, *copy;
+	struct sl_jw *w;
+	const char *key, *text;
+	json_t *v, *red;
+	size_t len;
+	int err;
+
+	if (!json_is_object(rec))
+		return -EINVAL;
+	if (!json_object_get(rec, "time"))
+		json_object_set_new(rec, "time", sl_clock_now_json());
+	w = sl_journal_rec_begin(j);
+	json_object_foreach (rec, key, v) {
+		if (reserved(key) || !strcmp(key, "secrets")) {
+			if (!strcmp(key, "secrets"))
+				continue; /* said again from what this redaction finds */
+			count_error(j, -EINVAL, type);
+			return -EINVAL;
+		}
+		sl_jw_json(w, key, v);
+	}
+	/* copies: rec is replaced below */
+	if (json_string_value(json_object_get(rec, "session")))
+		session = strdup(json_string_value(json_object_get(rec, "session")));
+	time_s = strdup(json_string_value(json_object_get(rec, "time")) ?: "");
+	err = sl_journal_rec_end(j, type, session, time_s, &text, &len);
+	free(time_s);
+	free(session);
+	if (err)
+		return err;
+	if (line_copy && j->last_line)
+		*line_copy = strdup(j->last_line);
+	/* what the log holds: redacted, "secrets" said (rec is shown again: holds, alerts) */
+	copy = malloc(len + 2);
+	if (copy) {
+		copy[0] = '{';
+		memcpy(copy + 1, text, len);
+		copy[len + 1] = '}';
+		red = json_loadb(copy, len + 2, JSON_ALLOW_NUL, NULL);
+		if (red && !json_object_clear(rec))
+			json_object_update(rec, red);
+		json_decref(red);
+		free(copy);
+	}
+	/* low rate: written now, with whatever the fast path chained before it */
+	sl_journal_flush(j);
 	return 0;
+}
+
+int sl_journal_write(struct sl_journal *j, json_t *rec)
+{
+	return write_rec(j, rec, NULL);
 }
 
 size_t sl_journal_recent_count(const struct sl_journal *j)
@@ -247,25 +419,19 @@ bool sl_journal_line_is_alert(const char *line)
  */
 int sl_journal_alert(struct sl_journal *j, json_t *rec, const char *summary)
 {
-	uint64_t before = sl_audit_last_seq(j->audit);
 	const struct sl_policy *p = sl_policy_store_current(j->store);
-	char *line;
+	char *line = NULL;
+	int err;
 
-	sl_journal_write(j, rec);
-	line = json_dumps(rec, JSON_COMPACT);
-	if (line && j->alerts_fd >= 0) {
-		size_t n = strlen(line);
-
-		line[n] = '\n';
-		if (sl_write_all(j->alerts_fd, line, n + 1))
-			log_err("alerts file '%s': write: %s", j->alerts_path, strerror(errno));
-		line[n] = '\0';
-	}
+	/* the alerts file gets the line of the log: redacted, with its seq and hash */
+	err = write_rec(j, rec, &line);
+	if (!err && line && j->alerts_fd >= 0 && sl_write_all(j->alerts_fd, line, strlen(line)))
+		log_err("alerts file '%s': write: %s", j->alerts_path, strerror(errno));
 	free(line);
 	if (!p || p->settings.syslog)
 		syslog(LOG_ALERT | LOG_AUTHPRIV, "%s", summary);
 	log_warn("%s", summary);
-	return sl_audit_last_seq(j->audit) > before ? 0 : -EIO;
+	return err ? -EIO : 0;
 }
 
 void sl_journal_drain(struct sl_journal *j, unsigned int timeout_ms)

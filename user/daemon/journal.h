@@ -37,8 +37,50 @@ void sl_journal_set_hooks(struct sl_journal *j, const struct sl_journal_hooks *h
 /* (re)open the alerts file the policy in force names (default: audit dir/alerts.jsonl) */
 int sl_journal_alerts_open(struct sl_journal *j);
 
-/* append a record ("time" added when missing); 0 or -errno (counted, logged) */
+/*
+ * Append a record ("time" added when missing) and write it at once (with
+ * whatever waits before it); 0 or -errno (counted, logged). rec is then what
+ * the log holds: its values redacted, "secrets" added when it carried any.
+ * For low-rate records; hot ones take the fast path below.
+ */
 int sl_journal_write(struct sl_journal *j, json_t *rec);
+
+/*
+ * The fast path: a record written member by member straight into the
+ * journal's buffer (no tree), every string and bytes value redacted on the
+ * way in, chained into the write batch by sl_journal_rec_end and written by
+ * sl_journal_flush (one write(2) per ring drain).
+ *
+ *	struct sl_jw *w = sl_journal_rec_begin(j);
+ *	sl_jw_str(w, "type", "open"); ...
+ *	sl_journal_rec_stream(j); sl_jw_bytes(w, "data", buf, n);
+ *	sl_journal_rec_end(j, "open", session, time, &text, &len);
+ */
+struct sl_jw;
+struct sl_jw *sl_journal_rec_begin(struct sl_journal *j);
+/* the next value is a piece of a stream (one TLS write): its edges are redacted too */
+void sl_journal_rec_stream(struct sl_journal *j);
+/*
+ * Chain the record begun: 0 or -errno (counted). type, session, time: what
+ * the record says (for the accounting of dropped records). *text, *len (may
+ * be NULL): its members as chained (redacted, with "secrets"), valid until
+ * the next record.
+ */
+int sl_journal_rec_end(struct sl_journal *j, const char *type, const char *session,
+		       const char *time, const char **text, size_t *len);
+/* write what the fast path chained; 0 or -errno (the records wait in the buffer) */
+int sl_journal_flush(struct sl_journal *j);
+
+/*
+ * The journal's own CPU time, ns: writing and compressing (building the
+ * lines happens inside the callers' work: ingest's drains for hot records)
+ */
+struct sl_journal_cpu {
+	uint64_t write_ns;    /* the batched write(2)s and fsyncs (thread CPU) */
+	uint64_t compress_ns; /* the compression worker thread (its CPU) */
+	uint64_t writes;      /* write batches */
+};
+void sl_journal_cpu(const struct sl_journal *j, struct sl_journal_cpu *out);
 /* an alert-class record: the audit log, the alerts file, syslog (summary);
  * 0 or -EIO when it did not get into the chain */
 int sl_journal_alert(struct sl_journal *j, json_t *rec, const char *summary);

@@ -3,15 +3,39 @@
 #ifndef SL_JOURNAL_PRIV_H
 #define SL_JOURNAL_PRIV_H
 
-#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "jwriter.h"
+#include "redact.h"
 
 struct sl_policy;
 
 /*
- * Secret values never reach a file: replace p's secrets in every bytes
- * member of rec that can carry one, and say which secrets were there
- * (fingerprints only) in rec's "secrets" (journal_redact.c).
+ * The redaction of the records (journal_redact.c): every string and bytes
+ * value of every record, whatever its member name or nesting, passes the
+ * filter on its way into the record's text (jwriter.h). There is no list of
+ * member names.
  */
-void sl_journal_redact(const struct sl_policy *p, json_t *rec);
+struct sl_journal_redactor {
+	const struct sl_policy *policy; /* the redactor was built from it */
+	uint32_t generation;		/* its generation (a pointer may be reused) */
+	struct sl_redact *r;		/* NULL: the policy has no secrets */
+	struct sl_redact_scratch s;	/* the ids found in the current record */
+	const struct sl_jw *w;		/* its writer: w->stream (sl_jw_stream) */
+	int err;			/* building the redactor failed (fail closed) */
+};
+
+/* follow the policy in force (a new one: a new redactor); 0 or -errno */
+int sl_journal_redactor_sync(struct sl_journal_redactor *jr, const struct sl_policy *p,
+			     uint32_t generation);
+void sl_journal_redactor_free(struct sl_journal_redactor *jr);
+/* the sl_jw_filter (ctx: the sl_journal_redactor) */
+int sl_journal_redact_filter(void *ctx, const void *in, size_t len, const void **out,
+			     size_t *outlen);
+/* a new record: forget what the last one found */
+void sl_journal_redactor_begin(struct sl_journal_redactor *jr);
+/* "secrets": the credentials the record's values carried (env, fingerprint, source) */
+void sl_journal_redactor_found(struct sl_journal_redactor *jr, struct sl_jw *w);
 
 #endif

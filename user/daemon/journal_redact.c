@@ -1,220 +1,131 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * The journal's redaction (journal_priv.h): no secret value of the policy
- * reaches the audit log, the alerts file or a tail client. Every record is
- * redacted before it is chained, whoever built it.
+ * reaches the audit log, the alerts file or a tail client. The redactor
+ * (user/lib/redact.h) is built from the policy in force; every string and
+ * bytes value of every record passes it as the record's text is written
+ * (jwriter.h's filter), so `comm`, nested evidence and any member a future
+ * record adds are covered without a list of names. A value that is a piece
+ * of a stream (one TLS write) is also redacted at its edges: a credential
+ * split across two writes is in neither record, nor in an alert that shows
+ * the writes joined.
  */
-#include <stdbool.h>
-#include <stdint.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "journal_priv.h"
-#include "jsonbytes.h"
+#include "log.h"
 #include "policy.h"
-#include "util.h"
 
-/*
- * Replace every secret value in buf with "[secret sha256:...]" and list the
- * secrets found (env, fingerprint, where the policy got it). Returns a new
- * malloc'd buffer (*outlen bytes).
- */
-static char *redact(const struct sl_policy *p, const char *buf, size_t len, json_t *found,
-		    size_t *outlen);
-
-static bool has_fingerprints(const struct sl_policy *p)
+void sl_journal_redactor_free(struct sl_journal_redactor *jr)
 {
-	for (uint32_t s = 0; s < p->n_secrets; s++)
-		if (!p->secrets[s].value)
-			return true;
-	return false;
+	sl_redact_free(jr->r);
+	sl_redact_scratch_free(&jr->s);
+	memset(jr, 0, sizeof(*jr));
 }
 
-static bool token_byte(unsigned char c)
+static int build(const struct sl_policy *p, struct sl_redact **out)
 {
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	       strchr("-_.~+/=:", c) != NULL;
-}
+	size_t min = p->settings.secret_min_len;
+	struct sl_redact *r;
+	int err;
 
-/*
- * Fingerprint-only secrets (the policy has the SHA-256, not the value): hash
- * every token of the text (a maximal run of token bytes, or any of its
- * "key=value" / "Bearer value" tails) and replace those whose hash is
- * registered. The kernel cannot do this; the daemon does it so the value
- * never reaches a file, and an alert names the credential.
- */
-static void redact_fingerprints(const struct sl_policy *p, char *buf, size_t *len, json_t *found)
-{
-	size_t i = 0, n = *len;
+	*out = NULL;
+	if (!p->n_secrets)
+		return 0;
+	err = sl_redact_new(min < SL_REDACT_MIN_LEN ? SL_REDACT_MIN_LEN : min, &r);
+	if (err)
+		return err;
+	for (uint32_t i = 0; i < p->n_secrets && !err; i++) {
+		const struct sl_policy_secret *sec = &p->secrets[i];
+		char fp[SL_POLICY_FP_STR_SIZE], label[64];
 
-	while (i < n) {
-		size_t start, end;
-
-		while (i < n && !token_byte((unsigned char)buf[i]))
-			i++;
-		start = i;
-		while (i < n && token_byte((unsigned char)buf[i]))
-			i++;
-		end = i;
-		/* the token, and the part after its first '=' or ':' */
-		for (int pass = 0; pass < 2 && end > start; pass++) {
-			size_t ts = start, tl;
-			uint8_t md[32];
-
-			if (pass == 1) {
-				char *eq = memchr(buf + start, '=', end - start);
-
-				if (!eq)
-					eq = memchr(buf + start, ':', end - start);
-				if (!eq)
-					break;
-				ts = (size_t)(eq - buf) + 1;
-			}
-			tl = end - ts;
-			if (tl < p->settings.secret_min_len)
-				continue;
-			sl_policy_fingerprint(buf + ts, tl, md);
-			for (uint32_t s = 0; s < p->n_secrets; s++) {
-				const struct sl_policy_secret *sec = &p->secrets[s];
-				char fp[SL_POLICY_FP_STR_SIZE];
-
-				if (sec->value || memcmp(md, sec->sha256, 32))
-					continue;
-				sl_policy_sha256_str(sec->sha256, fp);
-				/* overwrite in place, keep the length: "[fp sha256:...]" padded */
-				memset(buf + ts, '*', tl);
-				memcpy(buf + ts, fp, strlen(fp) < tl ? strlen(fp) : tl);
-				if (found)
-					json_array_append_new(
-					    found,
-					    json_pack("{s:s, s:s, s:s}", "env",
-						      p->envs[sec->env_id - 1].name, "fingerprint",
-						      fp, "source", "fingerprint"));
-				break;
-			}
-		}
+		sl_policy_sha256_str(sec->sha256, fp);
+		snprintf(label, sizeof(label), "[secret %s]", fp);
+		if (sec->value)
+			err = sl_redact_add(r, sec->value, sec->len, i, label);
+		else
+			err = sl_redact_add_fingerprint(r, sec->sha256, i, label);
 	}
-}
-
-/* redact one bytes member of rec in place; found secrets appended to found */
-static void redact_member(const struct sl_policy *p, json_t *rec, const char *key, json_t *found)
-{
-	json_t *v = json_object_get(rec, key);
-	char *raw = NULL, *red;
-	size_t len, rlen;
-
-	if (!v || json_is_null(v) || sl_json_bytes_decode(v, &raw, &len))
-		return;
-	red = redact(p, raw, len, found, &rlen);
-	if (red && has_fingerprints(p))
-		redact_fingerprints(p, red, &rlen, found);
-	if (red && (rlen != len || memcmp(red, raw, len)))
-		sl_json_set_bytes(rec, key, red, rlen);
-	free(red);
-	free(raw);
-}
-
-/*
- * Secret values never reach a file: replace them in every bytes member that
- * can carry one, and say which secrets were there (fingerprints only).
- */
-void sl_journal_redact(const struct sl_policy *p, json_t *rec)
-{
-	static const char *const keys[] = {"data", "filename", "cwd",	    "requested", "path",
-					   "raw",  "sni",      "workspace", "name"};
-	json_t *found, *argv;
-
-	if (!p || !p->n_secrets)
-		return;
-	found = json_array();
-	if (!found)
-		return;
-	for (size_t i = 0; i < SL_ARRAY_SIZE(keys); i++)
-		redact_member(p, rec, keys[i], found);
-	argv = json_object_get(rec, "argv");
-	if (json_is_array(argv)) {
-		for (size_t i = 0; i < json_array_size(argv); i++) {
-			json_t *a = json_array_get(argv, i), *tmp = json_pack("{s:O}", "v", a);
-
-			if (!tmp)
-				continue;
-			redact_member(p, tmp, "v", found);
-			json_array_set(argv, i, json_object_get(tmp, "v"));
-			json_decref(tmp);
-		}
+	if (err) {
+		sl_redact_free(r);
+		return err;
 	}
-	if (json_array_size(found))
-		json_object_set(rec, "secrets", found);
-	json_decref(found);
+	*out = r;
+	return 0;
 }
 
-static char *redact(const struct sl_policy *p, const char *buf, size_t len, json_t *found,
-		    size_t *outlen)
+int sl_journal_redactor_sync(struct sl_journal_redactor *jr, const struct sl_policy *p,
+			     uint32_t generation)
 {
-	size_t cap = len + 1, n = 0;
-	char *out = malloc(cap);
+	struct sl_redact *r = NULL;
+	int err;
 
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < len;) {
-		bool hit = false;
-
-		for (uint32_t s = 0; p && s < p->n_secrets; s++) {
-			const struct sl_policy_secret *sec = &p->secrets[s];
-			char fp[SL_POLICY_FP_STR_SIZE], rep[64];
-			size_t rl;
-
-			if (!sec->value || sec->len < p->settings.secret_min_len ||
-			    sec->len > len - i || memcmp(buf + i, sec->value, sec->len))
-				continue;
-			sl_policy_sha256_str(sec->sha256, fp);
-			rl = (size_t)snprintf(rep, sizeof(rep), "[secret %s]", fp);
-			if (n + rl + (len - i) + 1 > cap) {
-				char *nb;
-
-				cap = n + rl + (len - i) + 64;
-				nb = realloc(out, cap);
-				if (!nb) {
-					free(out);
-					return NULL;
-				}
-				out = nb;
-			}
-			memcpy(out + n, rep, rl);
-			n += rl;
-			i += sec->len;
-			hit = true;
-			if (found) {
-				const struct sl_policy_env *env = &p->envs[sec->env_id - 1];
-				const struct sl_policy_secret_src *src = &env->secrets[sec->src];
-				json_t *o =
-				    json_pack("{s:s, s:s}", "env", env->name, "fingerprint", fp);
-
-				if (src->kind == SL_SECRET_FILE)
-					json_object_set_new(o, "source_file",
-							    json_string(src->path));
-				else if (src->kind == SL_SECRET_ENV)
-					json_object_set_new(o, "source_env",
-							    json_string(src->env_var));
-				json_array_append_new(found, o);
-			}
-			break;
-		}
-		if (!hit) {
-			if (n + 2 > cap) {
-				char *nb = realloc(out, cap * 2);
-
-				if (!nb) {
-					free(out);
-					return NULL;
-				}
-				out = nb;
-				cap *= 2;
-			}
-			out[n++] = buf[i++];
-		}
+	if (p == jr->policy && generation == jr->generation && !jr->err)
+		return 0;
+	err = p ? build(p, &r) : 0;
+	if (err) {
+		/* fail closed: sl_journal_redact_filter refuses every value */
+		if (!jr->err)
+			log_err("journal: cannot build the redactor of the policy: %s",
+				strerror(-err));
+		jr->err = err;
+		return err;
 	}
-	out[n] = '\0';
-	*outlen = n;
-	return out;
+	sl_redact_free(jr->r);
+	jr->r = r;
+	jr->policy = p;
+	jr->generation = generation;
+	jr->err = 0;
+	return 0;
+}
+
+void sl_journal_redactor_begin(struct sl_journal_redactor *jr)
+{
+	sl_redact_reset_found(&jr->s);
+}
+
+int sl_journal_redact_filter(void *ctx, const void *in, size_t len, const void **out,
+			     size_t *outlen)
+{
+	struct sl_journal_redactor *jr = ctx;
+	unsigned int flags = jr->w && jr->w->stream ? SL_REDACT_EDGES : 0;
+
+	if (jr->err)
+		return jr->err;
+	return sl_redact_apply(jr->r, &jr->s, in, len, flags, out, outlen);
+}
+
+void sl_journal_redactor_found(struct sl_journal_redactor *jr, struct sl_jw *w)
+{
+	const struct sl_policy *p = jr->policy;
+	sl_jw_filter filter = w->filter;
+
+	if (!jr->s.n_found || !p)
+		return;
+	/* the program's own text (names, fingerprints): not filtered again */
+	w->filter = NULL;
+	sl_jw_arr(w, "secrets");
+	for (size_t i = 0; i < jr->s.n_found; i++) {
+		const struct sl_policy_secret *sec = &p->secrets[jr->s.found[i]];
+		const struct sl_policy_env *env = &p->envs[sec->env_id - 1];
+		const struct sl_policy_secret_src *src = &env->secrets[sec->src];
+		char fp[SL_POLICY_FP_STR_SIZE];
+
+		sl_policy_sha256_str(sec->sha256, fp);
+		sl_jw_obj(w, NULL);
+		sl_jw_str(w, "env", env->name);
+		sl_jw_str(w, "fingerprint", fp);
+		if (!sec->value)
+			sl_jw_str(w, "source", "fingerprint");
+		else if (src->kind == SL_SECRET_FILE)
+			sl_jw_str(w, "source_file", src->path);
+		else if (src->kind == SL_SECRET_ENV)
+			sl_jw_str(w, "source_env", src->env_var);
+		sl_jw_end(w);
+	}
+	sl_jw_end(w);
+	w->filter = filter;
 }

@@ -77,6 +77,8 @@ struct sl_evidence {
 	uint32_t op;
 	uint64_t conn;
 	json_t *rec;
+	char *text; /* the record's members as written (parsed into rec when needed) */
+	size_t text_len, text_cap;
 };
 
 struct sl_verdicts {
@@ -108,12 +110,48 @@ void sl_verdicts_evidence_keep(struct sl_verdicts *vr, const struct sl_event_hdr
 	struct sl_evidence *e = &vr->evidence[vr->evidence_next];
 
 	json_decref(e->rec);
+	e->text_len = 0;
 	e->pid = h->pid;
 	e->tid = h->tid;
 	e->op = h->op;
 	e->conn = conn;
 	e->rec = json_incref(rec);
 	vr->evidence_next = (vr->evidence_next + 1) % SL_EVIDENCE_RING;
+}
+
+void sl_verdicts_evidence_keep_text(struct sl_verdicts *vr, const struct sl_event_hdr *h,
+				    uint64_t conn, const char *text, size_t len)
+{
+	struct sl_evidence *e = &vr->evidence[vr->evidence_next];
+
+	json_decref(e->rec);
+	e->rec = NULL;
+	e->text_len = 0;
+	if (len + 2 > e->text_cap) {
+		char *p = realloc(e->text, len + 2);
+
+		if (!p)
+			return; /* the slot stays empty */
+		e->text = p;
+		e->text_cap = len + 2;
+	}
+	e->text[0] = '{';
+	memcpy(e->text + 1, text, len);
+	e->text[len + 1] = '}';
+	e->text_len = len + 2;
+	e->pid = h->pid;
+	e->tid = h->tid;
+	e->op = h->op;
+	e->conn = conn;
+	vr->evidence_next = (vr->evidence_next + 1) % SL_EVIDENCE_RING;
+}
+
+/* the kept record, parsed from its text the first time it is needed */
+static json_t *ev_rec(struct sl_evidence *e)
+{
+	if (!e->rec && e->text_len)
+		e->rec = json_loadb(e->text, e->text_len, JSON_ALLOW_NUL, NULL);
+	return e->rec;
 }
 
 /* the newest kept capture record of (tid, op[, conn]) */
@@ -123,7 +161,7 @@ static json_t *evidence_find(struct sl_verdicts *vr, uint32_t tid, uint32_t op, 
 		size_t i = (vr->evidence_next + SL_EVIDENCE_RING - 1 - n) % SL_EVIDENCE_RING;
 		struct sl_evidence *e = &vr->evidence[i];
 
-		if (e->rec && e->tid == tid && e->op == op && (!conn || e->conn == conn))
+		if (e->tid == tid && e->op == op && (!conn || e->conn == conn) && ev_rec(e))
 			return e->rec;
 	}
 	return NULL;
@@ -152,7 +190,7 @@ static void conn_credentials(struct sl_verdicts *vr, uint32_t pid, uint64_t conn
 	for (size_t i = 0; i < SL_EVIDENCE_RING; i++) {
 		struct sl_evidence *e = &vr->evidence[i];
 
-		if (!e->rec || e->pid != pid || e->conn != conn || e->op != SL_OP_TLS_WRITE)
+		if (e->pid != pid || e->conn != conn || e->op != SL_OP_TLS_WRITE || !ev_rec(e))
 			continue;
 		merge_credentials(found, json_object_get(e->rec, "secrets"));
 	}
@@ -177,7 +215,7 @@ static json_t *conn_capture(struct sl_verdicts *vr, uint32_t pid, uint64_t conn,
 		char *raw = NULL, *nb;
 		size_t rl;
 
-		if (!e->rec || e->pid != pid || e->conn != conn || e->op != SL_OP_TLS_WRITE)
+		if (e->pid != pid || e->conn != conn || e->op != SL_OP_TLS_WRITE || !ev_rec(e))
 			continue;
 		if (sl_json_bytes_decode(json_object_get(e->rec, "data"), &raw, &rl))
 			continue;
@@ -882,6 +920,8 @@ void sl_verdicts_free(struct sl_verdicts *vr)
 	for (size_t i = 0; i < SL_EVIDENCE_RING; i++) {
 		json_decref(vr->evidence[i].rec);
 		vr->evidence[i].rec = NULL;
+		free(vr->evidence[i].text);
+		vr->evidence[i].text = NULL;
 	}
 	for (size_t i = 0; i < vr->npending; i++)
 		pending_release(&vr->pending[i]);

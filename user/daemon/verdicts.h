@@ -34,6 +34,9 @@ void sl_verdicts_free(struct sl_verdicts *vr);
 /* a capture record (rec) of h, kept for the evidence of a verdict that follows */
 void sl_verdicts_evidence_keep(struct sl_verdicts *vr, const struct sl_event_hdr *h, uint64_t conn,
 			       json_t *rec);
+/* the same given as the record's members' text (as the journal wrote it): parsed if needed */
+void sl_verdicts_evidence_keep_text(struct sl_verdicts *vr, const struct sl_event_hdr *h,
+				    uint64_t conn, const char *text, size_t len);
 /* act on a verdict record now; its alert is written by sl_verdicts_flush; -EBADMSG if short */
 int sl_verdicts_handle(struct sl_verdicts *vr, const void *data, size_t len);
 /* write the alerts of acted-on verdicts older than before_ns (UINT64_MAX: all) */

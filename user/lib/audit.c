@@ -11,8 +11,8 @@
  * moves once the line is in the file.
  *
  * Closed segments are compressed by one worker thread (audit_gzip.c): write
- * a .gz.tmp, fsync, read it back and compare, rename to .jsonl.gz, unlink the
- * plain file. Opening resumes an existing log (audit_resume.c). The writer's
+ * a .zst.tmp, fsync, read it back and compare, rename to .jsonl.zst, unlink
+ * the plain file. Opening resumes an existing log (audit_resume.c). The writer's
  * state is shared by the three files through audit_writer_priv.h.
  */
 #include <dirent.h>
@@ -28,6 +28,7 @@
 #include <unistd.h>
 #include <openssl/evp.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include "audit.h"
 #include "audit_priv.h"
@@ -174,12 +175,23 @@ bool sl_aw_has_suffix(const char *s, const char *suffix)
 bool sl_audit_is_segment_name(const char *name)
 {
 	return !strncmp(name, "audit", 5) &&
-	       (sl_aw_has_suffix(name, ".jsonl") || sl_aw_has_suffix(name, ".jsonl" GZ_SUFFIX));
+	       (sl_aw_has_suffix(name, ".jsonl") || sl_aw_has_suffix(name, ".jsonl" GZ_SUFFIX) ||
+		sl_aw_has_suffix(name, ".jsonl" ZST_SUFFIX));
 }
 
 bool sl_audit_is_gz_name(const char *name)
 {
 	return sl_aw_has_suffix(name, GZ_SUFFIX);
+}
+
+bool sl_audit_is_zst_name(const char *name)
+{
+	return sl_aw_has_suffix(name, ZST_SUFFIX);
+}
+
+bool sl_audit_is_compressed_name(const char *name)
+{
+	return sl_audit_is_gz_name(name) || sl_audit_is_zst_name(name);
 }
 
 int sl_audit_name_seq(const char *name, uint64_t *seq)
@@ -212,12 +224,31 @@ bool sl_aw_is_closed_plain_name(const char *name)
 
 /* ---- line reader ---- */
 
+/*
+ * Plain and gzip files through zlib's gzread (which reads plain data as it
+ * is), zstd files (magic 28 b5 2f fd) through libzstd's streaming decoder.
+ */
 struct sl_lines {
 	gzFile gz;
+	int fd;	       /* zstd: the file */
+	ZSTD_DCtx *zd; /* zstd: the decoder, NULL for zlib */
+	char *zin;     /* zstd: compressed input */
+	ZSTD_inBuffer zb;
+	size_t zlast; /* ZSTD_decompressStream's last hint: 0 at a frame's end */
+	int zerr;     /* zstd: how the data ended (sl_lines_status) */
+	const char *zmsg;
 	char *buf;
 	size_t cap, start, end;
 	bool eof;
 };
+
+static bool is_zstd_magic(int fd)
+{
+	unsigned char m[4];
+
+	return pread(fd, m, sizeof(m), 0) == (ssize_t)sizeof(m) && m[0] == 0x28 && m[1] == 0xb5 &&
+	       m[2] == 0x2f && m[3] == 0xfd;
+}
 
 int sl_lines_openat(int dirfd, const char *name, struct sl_lines **out)
 {
@@ -231,6 +262,19 @@ int sl_lines_openat(int dirfd, const char *name, struct sl_lines **out)
 	if (!r) {
 		close(fd);
 		return -ENOMEM;
+	}
+	r->fd = -1;
+	if (is_zstd_magic(fd)) {
+		r->fd = fd;
+		r->zd = ZSTD_createDCtx();
+		r->zin = malloc(ZSTD_DStreamInSize());
+		if (!r->zd || !r->zin) {
+			sl_lines_close(r);
+			return -ENOMEM;
+		}
+		r->zb.src = r->zin;
+		*out = r;
+		return 0;
 	}
 	r->gz = gzdopen(fd, "rb");
 	if (!r->gz) {
@@ -246,6 +290,45 @@ int sl_lines_openat(int dirfd, const char *name, struct sl_lines **out)
 int sl_lines_open(const char *path, struct sl_lines **out)
 {
 	return sl_lines_openat(AT_FDCWD, path, out);
+}
+
+/* up to n decompressed bytes; 0 at the end or on an error (r->zerr says) */
+static int zstd_read(struct sl_lines *r, char *dst, size_t n)
+{
+	ZSTD_outBuffer ob = {dst, n, 0};
+
+	while (ob.pos == 0) {
+		size_t ret;
+
+		if (r->zb.pos == r->zb.size) {
+			ssize_t got = read(r->fd, r->zin, ZSTD_DStreamInSize());
+
+			if (got < 0) {
+				if (errno == EINTR)
+					continue;
+				r->zerr = -EIO;
+				r->zmsg = strerror(errno);
+				return 0;
+			}
+			if (got == 0) {
+				if (r->zlast) {
+					r->zerr = -EPIPE;
+					r->zmsg = "zstd data cut short";
+				}
+				return 0;
+			}
+			r->zb.size = (size_t)got;
+			r->zb.pos = 0;
+		}
+		ret = ZSTD_decompressStream(r->zd, &ob, &r->zb);
+		if (ZSTD_isError(ret)) {
+			r->zerr = -EBADMSG;
+			r->zmsg = ZSTD_getErrorName(ret);
+			return 0;
+		}
+		r->zlast = ret;
+	}
+	return (int)ob.pos;
 }
 
 static int grow(struct sl_lines *r, size_t need)
@@ -303,7 +386,10 @@ int sl_lines_next(struct sl_lines *r, char **line, size_t *len, bool *nl)
 		err = grow(r, r->end + IO_CHUNK + 1);
 		if (err)
 			return err;
-		n = gzread(r->gz, r->buf + r->end, IO_CHUNK);
+		if (r->zd)
+			n = zstd_read(r, r->buf + r->end, IO_CHUNK);
+		else
+			n = gzread(r->gz, r->buf + r->end, IO_CHUNK);
 		if (n <= 0)
 			r->eof = true; /* sl_lines_status() says why */
 		else
@@ -314,8 +400,14 @@ int sl_lines_next(struct sl_lines *r, char **line, size_t *len, bool *nl)
 int sl_lines_status(struct sl_lines *r, const char **msg)
 {
 	int errnum = Z_OK;
-	const char *m = gzerror(r->gz, &errnum);
+	const char *m;
 
+	if (r->zd) {
+		if (msg)
+			*msg = r->zmsg;
+		return r->zerr;
+	}
+	m = gzerror(r->gz, &errnum);
 	/* gzerror() prefixes the file name, "<fd:N>" here: drop it */
 	if (m && !strncmp(m, "<fd:", 4) && strstr(m, ": "))
 		m = strstr(m, ": ") + 2;
@@ -337,14 +429,24 @@ int sl_lines_status(struct sl_lines *r, const char **msg)
 
 bool sl_lines_compressed(struct sl_lines *r)
 {
-	return !gzdirect(r->gz);
+	return r->zd || !gzdirect(r->gz);
+}
+
+bool sl_lines_zstd(struct sl_lines *r)
+{
+	return r->zd != NULL;
 }
 
 void sl_lines_close(struct sl_lines *r)
 {
 	if (!r)
 		return;
-	gzclose_r(r->gz);
+	if (r->gz)
+		gzclose_r(r->gz);
+	if (r->fd >= 0)
+		close(r->fd);
+	ZSTD_freeDCtx(r->zd);
+	free(r->zin);
 	free(r->buf);
 	free(r);
 }
@@ -529,7 +631,7 @@ static void item_free(struct item *it)
 	}
 }
 
-/* the next record of the chain, built but not yet in it */
+/* the next record of the chain, built but not yet in it (one line) */
 static int build_item(const struct sl_audit *a, json_t *rec, bool with_prev, bool own,
 		      struct item **out, uint8_t hash[SL_AUDIT_HASH_LEN])
 {
@@ -544,7 +646,9 @@ static int build_item(const struct sl_audit *a, json_t *rec, bool with_prev, boo
 		return err;
 	}
 	it->kind = ITEM_LINE;
-	it->own = own;
+	it->nrec = 1;
+	it->ncaller = !own;
+	it->caller_bytes = own ? 0 : it->len;
 	it->seq = a->seq + 1;
 	*out = it;
 	return 0;
@@ -555,26 +659,94 @@ static void enqueue(struct sl_audit *a, struct item *it)
 	it->next = NULL;
 	*a->tail = it;
 	a->tail = &it->next;
-	if (it->kind != ITEM_LINE)
-		return;
+	a->last = it;
+}
+
+/*
+ * A batch is full at BATCH_MAX, or at a quarter of the buffer limit: what
+ * waits for the end of a drain stays well within the bound of what may wait
+ * while the log cannot be written (has_room).
+ */
+static uint64_t batch_max(const struct sl_audit *a)
+{
+	return a->limit / 4 < BATCH_MAX ? a->limit / 4 : BATCH_MAX;
+}
+
+/*
+ * The batch the next line of need bytes goes into: the last item when it is
+ * a batch with room (opts.batch), else a new one. NULL on ENOMEM (nothing changed but an
+ * empty batch maybe queued).
+ */
+static struct item *batch_for(struct sl_audit *a, size_t need)
+{
+	struct item *t = a->last;
+
+	/* not batched: one line per write, as before */
+	if (!t || t->kind != ITEM_LINE || (t->len && (!a->batch || t->len + need > batch_max(a)))) {
+		if (a->spare) {
+			t = a->spare;
+			a->spare = NULL;
+		} else {
+			t = calloc(1, sizeof(*t));
+			if (!t)
+				return NULL;
+		}
+		t->kind = ITEM_LINE;
+		enqueue(a, t);
+	}
+	if (t->len + need > t->cap) {
+		/* batched: room for a whole batch at once (the buffer is kept: a->spare) */
+		size_t cap = t->cap ? t->cap : a->batch ? BATCH_MAX + 64 * 1024 : 1024;
+		char *p;
+
+		while (cap < t->len + need)
+			cap *= 2;
+		p = realloc(t->line, cap);
+		if (!p)
+			return NULL;
+		t->line = p;
+		t->cap = cap;
+	}
+	return t;
+}
+
+/* len bytes at the end of batch t are the line of record seq: count it */
+static void batch_add(struct sl_audit *a, struct item *t, size_t len, uint64_t seq, bool own,
+		      const uint8_t hash[SL_AUDIT_HASH_LEN])
+{
+	t->len += len;
+	t->seq = seq;
+	t->nrec++;
 	a->q_records++;
-	a->q_bytes += it->len;
-	if (!it->own)
-		a->q_caller_bytes += it->len;
+	a->q_bytes += len;
+	if (!own) {
+		t->ncaller++;
+		t->caller_bytes += len;
+		a->q_caller_bytes += len;
+	}
 	if (a->failing) {
-		a->period_records += !it->own;
+		a->period_records += !own;
 		if (a->q_bytes > a->period_max_bytes)
 			a->period_max_bytes = a->q_bytes;
 	}
+	a->seq = seq;
+	memcpy(a->hash, hash, SL_AUDIT_HASH_LEN);
+	a->seg_bytes += len;
 }
 
-/* the built record is now part of the chain (written later, in order) */
-static void commit(struct sl_audit *a, struct item *it, const uint8_t hash[SL_AUDIT_HASH_LEN])
+/* the built record is now part of the chain (written later, in order); it is freed */
+static int commit(struct sl_audit *a, struct item *it, const uint8_t hash[SL_AUDIT_HASH_LEN])
 {
-	enqueue(a, it);
-	a->seq = it->seq;
-	memcpy(a->hash, hash, SL_AUDIT_HASH_LEN);
-	a->seg_bytes += it->len;
+	struct item *t = batch_for(a, it->len);
+
+	if (!t) {
+		item_free(it);
+		return -ENOMEM;
+	}
+	memcpy(t->line + t->len, it->line, it->len);
+	batch_add(a, t, it->len, it->seq, !it->ncaller, hash);
+	item_free(it);
+	return 0;
 }
 
 /* a record of the log itself: chained whatever the buffer holds */
@@ -588,7 +760,7 @@ static int chain_own(struct sl_audit *a, json_t *rec, bool with_prev)
 		return -ENOMEM;
 	err = build_item(a, rec, with_prev, true, &it, hash);
 	if (!err)
-		commit(a, it, hash);
+		err = commit(a, it, hash);
 	json_decref(rec);
 	return err;
 }
@@ -700,7 +872,8 @@ int sl_aw_run_queue(struct sl_audit *a)
 
 		switch (it->kind) {
 		case ITEM_LINE:
-			err = disk_write_line(a, it->line, it->len);
+			err = it->len ? disk_write_line(a, it->line, it->len) : 0;
+			a->writes += it->len && !err;
 			break;
 		case ITEM_CLOSE:
 			err = disk_close(a, it->seq);
@@ -712,16 +885,27 @@ int sl_aw_run_queue(struct sl_audit *a)
 		if (err)
 			return err;
 		a->head = it->next;
-		if (!a->head)
+		if (!a->head) {
 			a->tail = &a->head;
-		if (it->kind == ITEM_LINE) {
-			a->written_seq = it->seq;
-			a->q_records--;
-			a->q_bytes -= it->len;
-			if (!it->own)
-				a->q_caller_bytes -= it->len;
+			a->last = NULL;
 		}
-		item_free(it);
+		if (it->kind == ITEM_LINE && it->nrec) {
+			a->written_seq = it->seq;
+			a->q_records -= it->nrec;
+			a->q_bytes -= it->len;
+			a->q_caller_bytes -= it->caller_bytes;
+		}
+		if (a->batch && it->kind == ITEM_LINE && !a->spare && it->cap <= 2 * BATCH_MAX) {
+			char *line = it->line;
+			size_t cap = it->cap;
+
+			memset(it, 0, sizeof(*it));
+			it->line = line;
+			it->cap = cap;
+			a->spare = it;
+		} else {
+			item_free(it);
+		}
 	}
 	return 0;
 }
@@ -752,7 +936,7 @@ static void note_failure(struct sl_audit *a, int err)
 	a->next_retry_ms = now + a->backoff_ms;
 	a->period_records = 0;
 	for (struct item *it = a->head; it; it = it->next)
-		a->period_records += it->kind == ITEM_LINE && !it->own;
+		a->period_records += it->kind == ITEM_LINE ? it->ncaller : 0;
 	a->period_max_bytes = a->q_bytes;
 	a->period_dropped = 0;
 	a->period_gaps = 0;
@@ -781,12 +965,12 @@ static void count_in(json_t *obj, const char *key)
 	json_object_set_new(obj, key, json_integer(json_integer_value(v) + 1));
 }
 
-static void drop_count(struct sl_audit *a, json_t *rec, size_t len, int why)
+static void drop_count_meta(struct sl_audit *a, const struct sl_audit_meta *m, size_t len, int why)
 {
 	struct drops *d = &a->drop;
-	const char *type = json_string_value(json_object_get(rec, "type")) ?: "(no type)";
-	const char *session = json_string_value(json_object_get(rec, "session"));
-	const char *t = json_string_value(json_object_get(rec, "time"));
+	const char *type = m->type ?: "(no type)";
+	const char *session = m->session;
+	const char *t = m->time;
 	char now[48];
 
 	if (!t || strlen(t) >= sizeof(now)) {
@@ -832,6 +1016,17 @@ static void drop_count(struct sl_audit *a, json_t *rec, size_t len, int why)
 		}
 		count_in(per, type);
 	}
+}
+
+static void drop_count(struct sl_audit *a, json_t *rec, size_t len, int why)
+{
+	const struct sl_audit_meta m = {
+	    .type = json_string_value(json_object_get(rec, "type")),
+	    .session = json_string_value(json_object_get(rec, "session")),
+	    .time = json_string_value(json_object_get(rec, "time")),
+	};
+
+	drop_count_meta(a, &m, len, why);
 }
 
 /* the loss window closes: a gap record, chained where the records were lost */
@@ -970,9 +1165,10 @@ static int close_segment(struct sl_audit *a)
 		}
 		err = build_item(a, rec, true, true, &end, hash);
 		json_decref(rec);
+		if (!err)
+			err = commit(a, end, hash);
 		if (err)
 			goto fail;
-		commit(a, end, hash);
 	}
 	close_it->kind = ITEM_CLOSE;
 	close_it->seq = a->seg_first;
@@ -1013,7 +1209,9 @@ static int open_segment(struct sl_audit *a)
 	enqueue(a, SL_TAKE_PTR(open_it));
 	a->seg_first = start->seq;
 	a->seg_bytes = 0;
-	commit(a, start, hash);
+	err = commit(a, start, hash);
+	if (err)
+		goto out;
 	json_decref(a->begin_info);
 	a->begin_info = NULL;
 out:
@@ -1051,15 +1249,41 @@ static bool has_room(const struct sl_audit *a, size_t len)
 	return a->q_caller_bytes + len <= (a->drop.records ? a->limit / 2 : a->limit);
 }
 
+/* batched: a full batch is written before the next record is built */
+static void write_full_batch(struct sl_audit *a)
+{
+	int err;
+
+	if (!a->batch || a->failing || a->q_bytes < batch_max(a))
+		return;
+	err = sl_aw_run_queue(a);
+	if (err)
+		note_failure(a, err);
+}
+
+/* not batched: write now (while failing, sl_audit_tick() retries) */
+static void write_now(struct sl_audit *a)
+{
+	int err;
+
+	if (a->batch || a->failing)
+		return;
+	err = sl_aw_run_queue(a);
+	if (err)
+		note_failure(a, err);
+}
+
 int sl_audit_append(struct sl_audit *a, json_t *rec, char **line_out, uint64_t *seq_out)
 {
 	uint8_t hash[SL_AUDIT_HASH_LEN];
 	struct item *it = NULL;
 	char *copy = NULL;
+	uint64_t seq;
 	int err;
 
 	if (!a || !json_is_object(rec))
 		return -EINVAL;
+	write_full_batch(a);
 	err = sl_aw_prepare(a);
 	if (!err)
 		err = build_item(a, rec, true, false, &it, hash);
@@ -1082,18 +1306,170 @@ int sl_audit_append(struct sl_audit *a, json_t *rec, char **line_out, uint64_t *
 		item_free(it);
 		return err;
 	}
-	commit(a, it, hash);
+	seq = it->seq;
+	err = commit(a, it, hash);
+	if (err) {
+		drop_count(a, rec, 0, err);
+		free(copy);
+		return err;
+	}
 	if (seq_out)
-		*seq_out = it->seq;
+		*seq_out = seq;
 	if (line_out)
 		*line_out = copy;
-	/* while failing, sl_audit_tick() retries; otherwise write now */
-	if (!a->failing) {
-		err = sl_aw_run_queue(a);
-		if (err)
-			note_failure(a, err);
-	}
+	write_now(a);
 	return 0;
+}
+
+/* decimal digits of v at p; returns the count */
+static size_t put_u64(char *p, uint64_t v)
+{
+	char tmp[20];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (size_t i = 0; i < n; i++)
+		p[i] = tmp[n - 1 - i];
+	return n;
+}
+
+int sl_audit_append_members(struct sl_audit *a, const char *members, size_t len,
+			    const struct sl_audit_meta *m, const char **line_out, size_t *len_out,
+			    uint64_t *seq_out)
+{
+	static const char seq_key[] = "{\"seq\":", prev_key[] = ",\"prev\":\"";
+	/* {"seq":N, members ,"prev":"16hex" ,"hash":"64hex"}\n */
+	const size_t need = sizeof(seq_key) + 20 + 1 + len + sizeof(prev_key) + SL_AUDIT_PREV_HEX +
+			    1 + SL_AUDIT_SUFFIX_LEN + 1;
+	const size_t plen = sizeof(SL_AUDIT_HASH_PREFIX) - 1;
+	uint8_t hash[SL_AUDIT_HASH_LEN];
+	unsigned int hlen = 0;
+	struct item *t = NULL;
+	size_t n = 0;
+	char *p;
+	int err = 0;
+
+	if (!a || !members || !len || members[0] == '{')
+		return -EINVAL;
+	pthread_once(&g_sha256_once, sha256_fetch);
+	if (!a->md && !(a->md = EVP_MD_CTX_new()))
+		err = -ENOMEM;
+	write_full_batch(a);
+	if (!err)
+		err = sl_aw_prepare(a);
+	if (!err && !has_room(a, need))
+		err = -ENOBUFS;
+	/* the first record after a loss: the gap record goes before it */
+	if (!err && a->drop.records)
+		err = chain_gap(a);
+	if (!err && !(t = batch_for(a, need)))
+		err = -ENOMEM;
+	if (!err && !g_sha256)
+		err = -ENOMEM;
+	if (err) {
+		drop_count_meta(a, m, need, err);
+		return err;
+	}
+	p = t->line + t->len;
+	memcpy(p, seq_key, sizeof(seq_key) - 1);
+	n = sizeof(seq_key) - 1;
+	n += put_u64(p + n, a->seq + 1);
+	p[n++] = ',';
+	memcpy(p + n, members, len);
+	n += len;
+	memcpy(p + n, prev_key, sizeof(prev_key) - 1);
+	n += sizeof(prev_key) - 1;
+	sl_audit_hex(a->hash, SL_AUDIT_PREV_HEX / 2, p + n);
+	n += SL_AUDIT_PREV_HEX;
+	p[n++] = '"';
+	/* the body is p[0, n) and its closing brace */
+	if (!EVP_DigestInit_ex(a->md, g_sha256, NULL) ||
+	    !EVP_DigestUpdate(a->md, a->hash, SL_AUDIT_HASH_LEN) ||
+	    !EVP_DigestUpdate(a->md, p, n) || !EVP_DigestUpdate(a->md, "}", 1) ||
+	    !EVP_DigestFinal_ex(a->md, hash, &hlen) || hlen != SL_AUDIT_HASH_LEN) {
+		drop_count_meta(a, m, need, -ENOMEM);
+		return -ENOMEM;
+	}
+	memcpy(p + n, SL_AUDIT_HASH_PREFIX, plen);
+	n += plen;
+	sl_audit_hex(hash, SL_AUDIT_HASH_LEN, p + n);
+	n += SL_AUDIT_HEX_LEN;
+	memcpy(p + n, "\"}\n", 3);
+	n += 3;
+	batch_add(a, t, n, a->seq + 1, false, hash);
+	if (seq_out)
+		*seq_out = a->seq;
+	if (len_out)
+		*len_out = n;
+	if (line_out) {
+		*line_out = p;
+		if (!a->batch) {
+			/* written (and freed) below: hand out a copy */
+			if (n > a->copy_cap) {
+				char *c = realloc(a->copy, n);
+
+				if (!c) {
+					*line_out = NULL;
+					goto out;
+				}
+				a->copy = c;
+				a->copy_cap = n;
+			}
+			memcpy(a->copy, p, n);
+			*line_out = a->copy;
+		}
+	}
+out:
+	write_now(a);
+	return 0;
+}
+
+int sl_audit_commit(struct sl_audit *a)
+{
+	int err;
+
+	if (!a)
+		return -EINVAL;
+	if (a->failing || !a->head)
+		return 0;
+	err = sl_aw_run_queue(a);
+	if (err)
+		note_failure(a, err);
+	return err;
+}
+
+bool sl_audit_batch_full(const struct sl_audit *a)
+{
+	return a && a->batch && !a->failing && a->q_bytes >= batch_max(a);
+}
+
+bool sl_audit_troubled(const struct sl_audit *a)
+{
+	return a && (a->failing || a->drop.records);
+}
+
+uint64_t sl_audit_writes(const struct sl_audit *a)
+{
+	return a ? a->writes : 0;
+}
+
+uint64_t sl_audit_compress_cpu_ns(struct sl_audit *a)
+{
+	struct timespec ts;
+	clockid_t cid;
+	uint64_t ns = 0;
+
+	if (!a)
+		return 0;
+	pthread_mutex_lock(&a->lock);
+	if (a->worker_running && !pthread_getcpuclockid(a->worker, &cid) &&
+	    !clock_gettime(cid, &ts))
+		ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	pthread_mutex_unlock(&a->lock);
+	return ns;
 }
 
 int sl_audit_retry(struct sl_audit *a)
@@ -1289,6 +1665,9 @@ void sl_audit_close(struct sl_audit *a)
 		close(a->dirfd);
 	pthread_mutex_destroy(&a->lock);
 	pthread_cond_destroy(&a->cond);
+	EVP_MD_CTX_free(a->md);
+	item_free(a->spare);
+	free(a->copy);
 	json_decref(a->begin_info);
 	json_decref(a->drop.types);
 	json_decref(a->drop.sessions);

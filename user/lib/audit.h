@@ -11,7 +11,8 @@
  *
  * Rotation: when audit.jsonl reaches rotate_bytes a "segment_end" record
  * closes it, it is renamed audit-<first seq, 20 digits>.jsonl, compressed to
- * .jsonl.gz (zlib, off the event loop) and the plain file removed; the new
+ * .jsonl.zst (zstd level 1, off the event loop; segments of older versions
+ * are .jsonl.gz and are read as they are) and the plain file removed; the new
  * audit.jsonl starts with a "segment_start" record carrying the previous hash,
  * so the chain continues across segments. On open, an existing log is
  * resumed from its last record; a damaged tail is never rewritten: the
@@ -52,6 +53,20 @@ struct sl_audit_opts {
 	enum sl_fsync_mode fsync_mode;
 	unsigned int fsync_interval_ms; /* SL_FSYNC_BATCH; default 200 */
 	uint64_t buffer_bytes;		/* 0: SL_AUDIT_BUFFER_DEFAULT */
+	/*
+	 * Batched writes: appended records wait (in the chain, in order) until
+	 * sl_audit_commit() or sl_audit_tick(), or until 1 MiB (at most a
+	 * quarter of the buffer limit) waits, and go out with one write(2).
+	 * false: every append is written at once.
+	 */
+	bool batch;
+};
+
+/* what the log needs to know of a record it gets as text (drop accounting) */
+struct sl_audit_meta {
+	const char *type;    /* "open" */
+	const char *session; /* NULL: none */
+	const char *time;    /* the record's "time", NULL: now */
 };
 
 /* the writer's state, for the daemon's decisions and `scopelock status` */
@@ -92,6 +107,31 @@ int sl_audit_open(const struct sl_audit_opts *opts, struct sl_audit **out);
  * and will be stated by a gap record; the chain is unchanged.
  */
 int sl_audit_append(struct sl_audit *a, json_t *rec, char **line_out, uint64_t *seq_out);
+/*
+ * The fast path: the same for a record given as its members' text, without
+ * the braces ("type":"open","time":...; no "seq", "prev" or "hash"): the
+ * line is built straight into the write batch and its hash computed there
+ * (no copy, no tree). *line_out (if not NULL) points at the line (with its
+ * '\n', *len_out bytes) until the next call on a. Same errors as
+ * sl_audit_append; the caller vouches for the text (valid JSON members).
+ */
+int sl_audit_append_members(struct sl_audit *a, const char *members, size_t len,
+			    const struct sl_audit_meta *m, const char **line_out, size_t *len_out,
+			    uint64_t *seq_out);
+/*
+ * Write what was appended (opts.batch), one write(2) per batch of up to
+ * 1 MiB. 0, or the -errno of the write: the records then wait in the buffer
+ * (sl_audit_get_status says so) and sl_audit_tick() retries.
+ */
+int sl_audit_commit(struct sl_audit *a);
+/* a whole batch waits: the next append writes it first (call sl_audit_commit to do it now) */
+bool sl_audit_batch_full(const struct sl_audit *a);
+/* writing fails, or records were dropped and no gap record says so yet */
+bool sl_audit_troubled(const struct sl_audit *a);
+/* batches written since the log was opened */
+uint64_t sl_audit_writes(const struct sl_audit *a);
+/* CPU time of the compression worker thread, ns (0 before its first job) */
+uint64_t sl_audit_compress_cpu_ns(struct sl_audit *a);
 /*
  * Periodic work: retry writing the buffer while failing (backoff from 50 ms
  * up to 1 s), batched fsync, reaping finished compressions and retrying
@@ -168,8 +208,8 @@ struct sl_verify_result {
 
 const char *sl_verify_status_name(enum sl_verify_status s);
 /*
- * Verify the given files (plain .jsonl or .jsonl.gz) or directories (their
- * audit*.jsonl[.gz] files). Segments are ordered by their first seq, so the
+ * Verify the given files (plain .jsonl, .jsonl.zst or .jsonl.gz) or
+ * directories (their audit*.jsonl[.zst|.gz] files). Segments are ordered by their first seq, so the
  * arguments may come in any order. Returns 0 if the chain verifies, 1 if a
  * problem was found (described in *res), -errno on usage/IO errors. A chain
  * that verifies may still say that records were lost (res->gaps).

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * The audit log's compression worker (audit_writer_priv.h): one thread compresses
- * closed segments: write a .gz.tmp, fsync, read it back and compare, rename
- * to .jsonl.gz, unlink the plain file.
+ * closed segments with zstd (level ZST_LEVEL): write a .zst.tmp, fsync, read
+ * it back and compare, rename to .jsonl.zst, unlink the plain file. Segments
+ * of older versions (.jsonl.gz) are read as they are.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -16,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <openssl/evp.h>
-#include <zlib.h>
+#include <zstd.h>
 
 #include "audit.h"
 #include "audit_priv.h"
@@ -26,22 +27,44 @@
 
 /* ---- compression worker ---- */
 
+/* write all of buf to fd */
+static int write_full(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* zstd at ZST_LEVEL, one frame with its checksum */
 static int copy_compress(int in, int out)
 {
-	char buf[IO_CHUNK];
-	gzFile gz;
-	int dupfd, err = 0;
+	size_t olen = ZSTD_CStreamOutSize();
+	char *ibuf = malloc(IO_CHUNK), *obuf = malloc(olen);
+	ZSTD_CCtx *cc = ZSTD_createCCtx();
+	int err = 0;
 
-	dupfd = dup(out);
-	if (dupfd < 0)
-		return -errno;
-	gz = gzdopen(dupfd, "wb6");
-	if (!gz) {
-		close(dupfd);
-		return -ENOMEM;
+	if (!ibuf || !obuf || !cc ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, ZST_LEVEL)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1))) {
+		err = -ENOMEM;
+		goto out;
 	}
 	for (;;) {
-		ssize_t n = read(in, buf, sizeof(buf));
+		ssize_t n = read(in, ibuf, IO_CHUNK);
+		ZSTD_EndDirective mode;
+		ZSTD_inBuffer ib;
+		bool done = false;
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -49,83 +72,134 @@ static int copy_compress(int in, int out)
 			err = -errno;
 			break;
 		}
+		mode = n == 0 ? ZSTD_e_end : ZSTD_e_continue;
+		ib = (ZSTD_inBuffer){ibuf, (size_t)n, 0};
+		while (!done) {
+			ZSTD_outBuffer ob = {obuf, olen, 0};
+			size_t left = ZSTD_compressStream2(cc, &ob, &ib, mode);
+
+			if (ZSTD_isError(left)) {
+				err = -EIO;
+				goto out;
+			}
+			err = write_full(out, obuf, ob.pos);
+			if (err)
+				goto out;
+			done = mode == ZSTD_e_end ? left == 0 : ib.pos == ib.size;
+		}
 		if (n == 0)
 			break;
-		if (gzwrite(gz, buf, (unsigned int)n) != (int)n) {
-			err = -EIO;
-			break;
-		}
 	}
-	if (gzclose_w(gz) != Z_OK && !err)
-		err = -EIO;
+out:
+	ZSTD_freeCCtx(cc);
+	free(ibuf);
+	free(obuf);
 	return err;
 }
 
-/* read the .gz back and compare it with the plain file */
-static int compare_compressed(int dirfd, const char *plain, const char *gzname)
+/* read the compressed file back (sl_lines' decoders) and compare it with the plain file */
+static int compare_compressed(int dirfd, const char *plain, const char *zname)
 {
-	char a[IO_CHUNK], b[IO_CHUNK];
 	_cleanup_close_ int in = -1;
-	gzFile gz = NULL;
-	int fd, err = 0;
+	struct sl_lines *r = NULL;
+	char buf[IO_CHUNK];
+	size_t have = 0, used = 0;
+	int err;
 
 	in = openat(dirfd, plain, O_RDONLY | O_CLOEXEC);
-	fd = openat(dirfd, gzname, O_RDONLY | O_CLOEXEC);
-	if (in < 0 || fd < 0) {
-		err = -errno;
-		if (fd >= 0)
-			close(fd);
+	if (in < 0)
+		return -errno;
+	err = sl_lines_openat(dirfd, zname, &r);
+	if (err)
 		return err;
-	}
-	gz = gzdopen(fd, "rb");
-	if (!gz) {
-		close(fd);
-		return -ENOMEM;
-	}
 	for (;;) {
-		ssize_t n = read(in, a, sizeof(a));
-		int m;
+		char *line;
+		size_t len;
+		bool nl;
+		int ret = sl_lines_next(r, &line, &len, &nl);
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			err = -errno;
+		if (ret < 0) {
+			err = ret;
 			break;
 		}
-		m = gzread(gz, b, n ? (unsigned int)n : 1);
-		if (m < 0 || m != n || memcmp(a, b, (size_t)n)) {
+		if (ret == 0) {
+			err = sl_lines_status(r, NULL);
+			/* the plain file must end here too */
+			if (!err && (used < have || read(in, buf, 1) != 0))
+				err = -EIO;
+			break;
+		}
+		if (!sl_lines_compressed(r)) {
 			err = -EIO;
 			break;
 		}
-		if (n == 0)
-			break;
+		/* compare line (+ '\n') with the next bytes of the plain file */
+		for (size_t off = 0; off < len + nl;) {
+			size_t k;
+
+			if (used == have) {
+				ssize_t n = read(in, buf, sizeof(buf));
+
+				if (n < 0 && errno == EINTR)
+					continue;
+				if (n <= 0) {
+					err = -EIO;
+					goto out;
+				}
+				have = (size_t)n;
+				used = 0;
+			}
+			k = have - used;
+			if (k > len + nl - off)
+				k = len + nl - off;
+			if (off < len) {
+				size_t m = k > len - off ? len - off : k;
+
+				if (memcmp(buf + used, line + off, m) ||
+				    (m < k && buf[used + m] != '\n')) {
+					err = -EIO;
+					goto out;
+				}
+			} else if (buf[used] != '\n') {
+				err = -EIO;
+				goto out;
+			}
+			used += k;
+			off += k;
+		}
 	}
-	gzclose_r(gz);
+out:
+	sl_lines_close(r);
 	return err;
 }
 
 /*
  * Compress one closed segment. Nothing is lost whatever fails: the plain
- * file is removed only once the .gz is complete, read back equal, renamed in
+ * file is removed only once the .zst is complete, read back equal, renamed in
  * and the directory synced; a failure leaves the plain file (and no .tmp).
+ * A .gz of an older version that got as far as its rename is kept.
  */
 static int compress_segment(const struct sl_audit_io *io, int dirfd, const char *name)
 {
-	char gzname[NAME_MAX + 8], tmp[NAME_MAX + 8];
+	char zname[NAME_MAX + 8], tmp[NAME_MAX + 8], gzname[NAME_MAX + 8];
 	_cleanup_close_ int in = -1, out = -1;
 	struct stat st;
 	int err;
 
-	if ((size_t)snprintf(gzname, sizeof(gzname), "%s" GZ_SUFFIX, name) >= sizeof(gzname) ||
-	    (size_t)snprintf(tmp, sizeof(tmp), "%s" GZ_SUFFIX TMP_SUFFIX, name) >= sizeof(tmp))
+	if ((size_t)snprintf(zname, sizeof(zname), "%s" ZST_SUFFIX, name) >= sizeof(zname) ||
+	    (size_t)snprintf(gzname, sizeof(gzname), "%s" GZ_SUFFIX, name) >= sizeof(gzname) ||
+	    (size_t)snprintf(tmp, sizeof(tmp), "%s" ZST_SUFFIX TMP_SUFFIX, name) >= sizeof(tmp))
 		return -ENAMETOOLONG;
 	in = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
 	if (in < 0) {
 		/* a retry after the unlink: done */
-		if (errno == ENOENT && !fstatat(dirfd, gzname, &st, 0))
+		if (errno == ENOENT &&
+		    (!fstatat(dirfd, zname, &st, 0) || !fstatat(dirfd, gzname, &st, 0)))
 			return 0;
 		return -errno;
 	}
+	if (!fstatat(dirfd, gzname, &st, 0) && !compare_compressed(dirfd, name, gzname))
+		goto unlink_plain;
 	out = io->openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (out < 0)
 		return -errno;
@@ -134,10 +208,10 @@ static int compress_segment(const struct sl_audit_io *io, int dirfd, const char 
 		err = -errno;
 	if (!err)
 		err = compare_compressed(dirfd, name, tmp);
-	if (!err && io->renameat2(dirfd, tmp, dirfd, gzname, RENAME_NOREPLACE)) {
+	if (!err && io->renameat2(dirfd, tmp, dirfd, zname, RENAME_NOREPLACE)) {
 		err = -errno;
-		/* an earlier run got as far as the rename: keep its .gz if it is this segment */
-		if (err == -EEXIST && !compare_compressed(dirfd, name, gzname))
+		/* an earlier run got as far as the rename: keep its .zst if it is this segment */
+		if (err == -EEXIST && !compare_compressed(dirfd, name, zname))
 			err = 0;
 		unlinkat(dirfd, tmp, 0);
 		if (err)
@@ -146,6 +220,7 @@ static int compress_segment(const struct sl_audit_io *io, int dirfd, const char 
 		unlinkat(dirfd, tmp, 0);
 		return err;
 	}
+unlink_plain:
 	if (io->fsync(dirfd) || unlinkat(dirfd, name, 0) || io->fsync(dirfd))
 		return -errno;
 	return 0;

@@ -75,8 +75,11 @@ bool sl_audit_is_segment_name(const char *name);
 /* "audit-<20 digits>..." -> the digits; 0 or -EINVAL */
 int sl_audit_name_seq(const char *name, uint64_t *seq);
 bool sl_audit_is_gz_name(const char *name);
+bool sl_audit_is_zst_name(const char *name);
+/* .gz (zlib, segments of older versions) or .zst (zstd, what rotation writes now) */
+bool sl_audit_is_compressed_name(const char *name);
 
-/* line reader over plain or gzip files (zlib gzread) */
+/* line reader over plain, gzip (zlib gzread) or zstd (libzstd) files */
 struct sl_lines;
 int sl_lines_open(const char *path, struct sl_lines **out);
 int sl_lines_openat(int dirfd, const char *name, struct sl_lines **out);
@@ -90,11 +93,13 @@ int sl_lines_next(struct sl_lines *r, char **line, size_t *len, bool *nl);
 /*
  * How the data ended: 0 cleanly, -EPIPE compressed data cut short,
  * -EBADMSG corrupt compressed data, -EIO a read error. *msg (may be NULL)
- * gets zlib's text.
+ * gets zlib's (or zstd's) text.
  */
 int sl_lines_status(struct sl_lines *r, const char **msg);
-/* true when the file is gzip data (valid after the first sl_lines_next) */
+/* true when the file is gzip or zstd data (valid after the first sl_lines_next) */
 bool sl_lines_compressed(struct sl_lines *r);
+/* true when it is zstd data */
+bool sl_lines_zstd(struct sl_lines *r);
 void sl_lines_close(struct sl_lines *r);
 
 #endif

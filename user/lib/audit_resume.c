@@ -150,7 +150,7 @@ static int read_last_line(int fd, uint64_t size, char **out, size_t *out_len, bo
 
 /*
  * Clean up after an earlier run: remove stale .tmp files, queue the plain
- * closed segments for compression (when its .gz exists too, an earlier run
+ * closed segments for compression (when its .zst or .gz exists too, an earlier run
  * stopped between rename and unlink: the worker removes the plain file once
  * the two compare equal). Find the newest closed segment.
  */
@@ -222,12 +222,16 @@ static int chain_from_closed(struct sl_audit *a, const char *latest)
 	if (!latest[0])
 		return 0;
 	err = scan_last_good(a->dirfd, latest, &lr, NULL);
-	if (err == -ENOENT && !sl_audit_is_gz_name(latest)) {
-		/* compressed meanwhile: the .gz is renamed in before the unlink */
+	if (err == -ENOENT && !sl_audit_is_compressed_name(latest)) {
+		/* compressed meanwhile: the .zst is renamed in before the unlink */
 		char gzname[NAME_MAX + 8];
 
-		snprintf(gzname, sizeof(gzname), "%s" GZ_SUFFIX, latest);
+		snprintf(gzname, sizeof(gzname), "%s" ZST_SUFFIX, latest);
 		err = scan_last_good(a->dirfd, gzname, &lr, NULL);
+		if (err == -ENOENT) {
+			snprintf(gzname, sizeof(gzname), "%s" GZ_SUFFIX, latest);
+			err = scan_last_good(a->dirfd, gzname, &lr, NULL);
+		}
 	}
 	if (err)
 		return err;
@@ -374,6 +378,7 @@ int sl_audit_open(const struct sl_audit_opts *opts, struct sl_audit **out)
 	a->dirfd = -1;
 	a->rotate_bytes = opts->rotate_bytes;
 	a->fsync_mode = opts->fsync_mode;
+	a->batch = opts->batch;
 	a->interval_ms = opts->fsync_interval_ms ? opts->fsync_interval_ms : DEFAULT_INTERVAL_MS;
 	a->last_sync_ms = sl_aw_mono_ms();
 	a->jobs_tail = &a->jobs;

@@ -172,8 +172,11 @@ static int add_dir(struct segs *s, const char *dir, struct sl_verify_result *res
 
 		if (err || !sl_audit_is_segment_name(name))
 			continue;
-		/* mid-compression: the .gz is complete once it has its name */
-		if (!sl_audit_is_gz_name(name)) {
+		/* mid-compression: the .zst (.gz) is complete once it has its name */
+		if (!sl_audit_is_compressed_name(name)) {
+			snprintf(path, sizeof(path), "%s/%s.zst", dir, name);
+			if (!stat(path, &st))
+				continue;
 			snprintf(path, sizeof(path), "%s/%s.gz", dir, name);
 			if (!stat(path, &st))
 				continue;
@@ -195,7 +198,7 @@ static int add_dir(struct segs *s, const char *dir, struct sl_verify_result *res
 		free(names[i]);
 	free(names);
 	if (!err && !found)
-		return io_error(res, -ENOENT, dir, "no audit*.jsonl[.gz] files in '%s'", dir);
+		return io_error(res, -ENOENT, dir, "no audit*.jsonl[.zst|.gz] files in '%s'", dir);
 	return err;
 }
 
@@ -234,17 +237,19 @@ static int follow_compression(struct seg *g)
 	struct stat st;
 	char *gz;
 
-	if (!access(g->path, F_OK) || errno != ENOENT || sl_audit_is_gz_name(g->path))
+	if (!access(g->path, F_OK) || errno != ENOENT || sl_audit_is_compressed_name(g->path))
 		return 0;
-	if (asprintf(&gz, "%s.gz", g->path) < 0)
-		return -ENOMEM;
-	if (stat(gz, &st)) {
+	for (int i = 0; i < 2; i++) {
+		if (asprintf(&gz, "%s%s", g->path, i ? ".gz" : ".zst") < 0)
+			return -ENOMEM;
+		if (!stat(gz, &st)) {
+			free(g->path);
+			g->path = gz;
+			return 0;
+		}
 		free(gz);
-		return 0; /* reported when it is opened */
 	}
-	free(g->path);
-	g->path = gz;
-	return 0;
+	return 0; /* reported when it is opened */
 }
 
 static int cmp_seg(const void *pa, const void *pb)
@@ -625,7 +630,8 @@ static int check_end(struct ctx *c, bool partial, size_t partial_len, bool must_
 static int check_segment(struct ctx *c, bool is_last)
 {
 	bool must_close = !is_last || strcmp(base_name(c->path), SL_AUDIT_CURRENT);
-	bool gz_name = sl_audit_is_gz_name(c->path);
+	bool gz_name = sl_audit_is_compressed_name(c->path);
+	bool zst_name = sl_audit_is_zst_name(c->path);
 	int ret;
 
 	ret = sl_lines_open(c->path, &c->r);
@@ -653,10 +659,12 @@ static int check_segment(struct ctx *c, bool is_last)
 				     "the compressed segment is empty");
 			break;
 		}
-		if (gz_name && c->line == 0 && !sl_lines_compressed(c->r) &&
+		if (gz_name && c->line == 0 &&
+		    (!sl_lines_compressed(c->r) || sl_lines_zstd(c->r) != zst_name) &&
 		    sl_lines_status(c->r, NULL) == 0) {
 			ret = report(c->res, SL_VERIFY_MALFORMED, c->path, 1, 0,
-				     "the file is named .gz but is not gzip data");
+				     zst_name ? "the file is named .zst but is not zstd data"
+					      : "the file is named .gz but is not gzip data");
 			break;
 		}
 		if (ret == 0 || !nl) {

@@ -18,6 +18,9 @@
 #include "audit_priv.h"
 
 #define GZ_SUFFIX ".gz"
+#define ZST_SUFFIX ".zst"
+/* rotation compresses with zstd at this level (docs/operations.md says why) */
+#define ZST_LEVEL 1
 #define TMP_SUFFIX ".tmp"
 #define IO_CHUNK (64U * 1024)
 #define DEFAULT_INTERVAL_MS 200
@@ -43,11 +46,21 @@ enum item_kind {
 struct item {
 	struct item *next;
 	enum item_kind kind;
-	bool own; /* a record of the log itself: not counted against the limit */
+	/* ITEM_LINE: the last seq in it; ITEM_CLOSE: the segment's first seq */
 	uint64_t seq;
-	size_t len;
+	/*
+	 * ITEM_LINE is a batch: whole lines, written with one write(2) (and cut
+	 * off again as a whole when the write fails). nrec: records in it;
+	 * ncaller, caller_bytes: those of callers (the log's own records are not
+	 * counted against the limit).
+	 */
+	uint64_t nrec, ncaller, caller_bytes;
+	size_t len, cap;
 	char *line;
 };
+
+/* a batch is written once it holds this much (or by sl_audit_commit) */
+#define BATCH_MAX (1U << 20)
 
 /* records dropped and not yet stated by a gap record: the loss window */
 struct drops {
@@ -93,7 +106,13 @@ struct sl_audit {
 	uint64_t written_seq; /* last seq in the file */
 
 	/* the queue: the buffer while writing fails */
-	struct item *head, **tail;
+	struct item *head, **tail, *last;
+	struct item *spare; /* a written batch kept for its buffer (batch mode) */
+	bool batch;	    /* opts.batch: lines wait for sl_audit_commit() */
+	void *md;	    /* EVP_MD_CTX of the fast path, reused */
+	char *copy;	    /* !batch: the line handed out by the fast path */
+	size_t copy_cap;
+	uint64_t writes;	     /* batches written (write loops) */
 	uint64_t q_records, q_bytes; /* every line waiting */
 	uint64_t q_caller_bytes;     /* lines of caller records: bounded by limit */
 	uint64_t limit;

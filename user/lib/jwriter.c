@@ -38,15 +38,23 @@ void sl_jw_free(struct sl_jw *w)
 	w->len = w->cap = 0;
 }
 
-static bool room(struct sl_jw *w, size_t n)
-{
-	size_t cap;
-	char *b;
+static bool grow(struct sl_jw *w, size_t n);
 
+/* room for n more bytes (the common case inline) */
+static inline bool room(struct sl_jw *w, size_t n)
+{
 	if (w->err)
 		return false;
 	if (w->len + n <= w->cap)
 		return true;
+	return grow(w, n);
+}
+
+static bool grow(struct sl_jw *w, size_t n)
+{
+	size_t cap;
+	char *b;
+
 	cap = w->cap ? w->cap : JW_INITIAL;
 	while (cap < w->len + n) {
 		if (cap > SIZE_MAX / 2) {
@@ -120,6 +128,47 @@ bool sl_utf8_valid(const void *data, size_t len)
 	return true;
 }
 
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+/* a byte of x is zero */
+#define HAS_ZERO(x) (((x)-ONES) & ~(x)&HIGHS)
+
+/*
+ * Printable ASCII without '"' and '\\': written as it is. Eight bytes at a
+ * time: no byte >= 0x80, < 0x20, '"' or '\\'.
+ */
+static bool plain_ascii(const char *s, size_t len)
+{
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t x;
+
+		memcpy(&x, s + i, 8);
+		if ((x & HIGHS) || ((x - 0x2020202020202020ULL) & ~x & HIGHS) ||
+		    HAS_ZERO(x ^ 0x2222222222222222ULL) || HAS_ZERO(x ^ 0x5c5c5c5c5c5c5c5cULL))
+			return false;
+	}
+	for (; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\')
+			return false;
+	}
+	return true;
+}
+
+/* a JSON string of plain ASCII: quotes around it */
+static void put_plain(struct sl_jw *w, const char *s, size_t len)
+{
+	if (room(w, len + 2)) {
+		w->buf[w->len] = '"';
+		memcpy(w->buf + w->len + 1, s, len);
+		w->buf[w->len + 1 + len] = '"';
+		w->len += len + 2;
+	}
+}
+
 /* a JSON string of valid UTF-8 bytes: quotes, escapes */
 static void put_string(struct sl_jw *w, const char *s, size_t len)
 {
@@ -174,6 +223,8 @@ static void put_string(struct sl_jw *w, const char *s, size_t len)
 	putc1(w, '"');
 }
 
+static void put_key(struct sl_jw *w, const char *key);
+
 /* the separator and the key of the next member */
 static void member(struct sl_jw *w, const char *key)
 {
@@ -188,17 +239,47 @@ static void member(struct sl_jw *w, const char *key)
 		w->err = -EINVAL;
 		return;
 	}
-	put_string(w, key, strlen(key));
-	putc1(w, ':');
+	put_key(w, key);
+}
+
+/* "key": copied while checked in one pass (keys are short); escaped if it must be */
+static void put_key(struct sl_jw *w, const char *key)
+{
+	size_t start = w->len;
+
+	/* the opening quote, and the closing quote and colon of an empty key */
+	if (!room(w, 3))
+		return;
+	w->buf[w->len++] = '"';
+	for (const char *k = key; *k; k++) {
+		unsigned char c = (unsigned char)*k;
+
+		if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') {
+			w->len = start;
+			put_string(w, key, strlen(key));
+			putc1(w, ':');
+			return;
+		}
+		if (!room(w, 3))
+			return;
+		w->buf[w->len++] = (char)c;
+	}
+	w->buf[w->len++] = '"';
+	w->buf[w->len++] = ':';
 }
 
 static void filtered(struct sl_jw *w, const void *in, size_t len, const void **out, size_t *outlen)
 {
 	*out = in;
 	*outlen = len;
-	if (w->err || !w->filter)
-		return;
-	w->err = w->filter(w->filter_ctx, in, len, out, outlen);
+	if (!w->err && w->filter)
+		w->err = w->filter(w->filter_ctx, in, len, out, outlen);
+	w->stream = false;
+}
+
+void sl_jw_stream(struct sl_jw *w)
+{
+	w->stream = true;
 }
 
 static void put_bytes(struct sl_jw *w, const void *data, size_t len)
@@ -209,6 +290,10 @@ static void put_bytes(struct sl_jw *w, const void *data, size_t len)
 	filtered(w, data ? data : "", data ? len : 0, &p, &n);
 	if (w->err)
 		return;
+	if (plain_ascii(p, n)) {
+		put_plain(w, p, n);
+		return;
+	}
 	if (sl_utf8_valid(p, n)) {
 		put_string(w, p, n);
 		return;
@@ -241,19 +326,34 @@ void sl_jw_bytes(struct sl_jw *w, const char *key, const void *data, size_t len)
 	put_bytes(w, data, len);
 }
 
+/* decimal digits of v at the end of b[24]; returns where they begin */
+static char *u64_text(uint64_t v, char b[24])
+{
+	char *p = b + 24;
+
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return p;
+}
+
 void sl_jw_int(struct sl_jw *w, const char *key, int64_t v)
 {
-	char b[24];
-	int n = snprintf(b, sizeof(b), "%" PRId64, v);
+	char b[24], *p = u64_text(v < 0 ? -(uint64_t)v : (uint64_t)v, b);
 
+	if (v < 0)
+		*--p = '-';
 	member(w, key);
-	put(w, b, (size_t)n);
+	put(w, p, (size_t)(b + 24 - p));
 }
 
 void sl_jw_uint(struct sl_jw *w, const char *key, uint64_t v)
 {
-	char b[24];
-	int n = snprintf(b, sizeof(b), "%" PRIu64, v);
+	char b[24], *p = u64_text(v, b);
+	int n = (int)(b + 24 - p);
+
+	memmove(b, p, (size_t)n);
 
 	member(w, key);
 	/* past int64 a JSON reader may not hold it (jansson cannot): a string */

@@ -53,6 +53,8 @@ struct sl_jw {
 	bool array[SL_JW_DEPTH + 1]; /* the level is an array (no keys) */
 	sl_jw_filter filter;
 	void *filter_ctx;
+	/* the next value is a piece of a stream (sl_jw_stream); the filter may look */
+	bool stream;
 };
 
 void sl_jw_init(struct sl_jw *w, sl_jw_filter filter, void *ctx);
@@ -72,6 +74,13 @@ void sl_jw_json(struct sl_jw *w, const char *key, const json_t *v);
 void sl_jw_obj(struct sl_jw *w, const char *key);
 void sl_jw_arr(struct sl_jw *w, const char *key);
 void sl_jw_end(struct sl_jw *w);
+/*
+ * The next string or bytes value is a piece of a stream (one TLS write, a
+ * capture cut at its limit): w->stream is true while the filter sees it
+ * (the journal's redactor then also redacts a credential's pieces at its
+ * edges), false again after it.
+ */
+void sl_jw_stream(struct sl_jw *w);
 
 /* the members written so far (all levels closed); 0 or the sticky error */
 int sl_jw_members(const struct sl_jw *w, const char **text, size_t *len);

@@ -9,7 +9,6 @@ the patterns a site actually runs with.
 """
 
 import base64
-import gzip
 import json
 import os
 import re
@@ -19,8 +18,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from harness import (BIN_DAEMON, PY, REPO, SERVERS, B, Daemon, all_bytes, cgroup_abs, check,
-                     cli, eq, fail, kill_cgroup_tree, make_cert, need_binary, short, wait_until)
+from harness import (BIN_DAEMON, PY, REPO, SERVERS, B, BadZstdFile, Daemon, all_bytes,
+                     cgroup_abs, check, cli, decompress_segment, eq, fail, kill_cgroup_tree, make_cert, need_binary, short, wait_until)
 
 DEFAULT_POLICY = REPO / "policies" / "default.yaml"
 
@@ -478,10 +477,10 @@ def assert_no_secrets(t, d, values, extra=()):
         if os.path.isdir(top):
             for p in _files_under(top):
                 data = open(p, "rb").read()
-                if p.endswith(".gz"):
+                if p.endswith(".gz") or p.endswith(".zst"):
                     try:
-                        data = gzip.decompress(data)
-                    except OSError:
+                        data = decompress_segment(p)
+                    except (OSError, BadZstdFile):
                         pass
                 texts.append((p, data))
     alerts_file = Path(d.audit) / "alerts.jsonl"

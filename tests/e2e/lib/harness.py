@@ -149,15 +149,49 @@ def short(rec, limit=600):
 
 # ---------------------------------------------------------------- audit log
 
+class BadZstdFile(Exception):
+    pass
+
+
+def decompress_segment(p):
+    """The text of a segment file: plain, .gz (older versions) or .zst (rotation
+    compresses with zstd; read with the zstd tool, which checks the frame's
+    checksum)."""
+    p = Path(p)
+    if p.suffix == ".gz":
+        return gzip.decompress(p.read_bytes())
+    if p.suffix == ".zst":
+        if not p.exists():
+            raise FileNotFoundError(str(p))
+        r = subprocess.run(["zstd", "-dcq", str(p)], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+        if r.returncode != 0:
+            raise BadZstdFile(f"{p}: {r.stderr.decode(errors='replace').strip()}")
+        return r.stdout
+    return p.read_bytes()
+
+
+def compress_segment_bytes(p, data):
+    """Write data to segment file p compressed as its name says (.gz or .zst)."""
+    p = Path(p)
+    if p.suffix == ".gz":
+        p.write_bytes(gzip.compress(data))
+    elif p.suffix == ".zst":
+        subprocess.run(["zstd", "-1", "-qf", "-o", str(p)], input=data, check=True)
+    else:
+        p.write_bytes(data)
+
+
 def segment_files(audit_dir):
-    """Closed segments (audit-<seq>.jsonl[.gz], in seq order) then audit.jsonl.
-    A segment being compressed exists as .jsonl and .jsonl.gz for a moment:
-    it is listed once (the .gz)."""
+    """Closed segments (audit-<seq>.jsonl[.zst|.gz], in seq order) then
+    audit.jsonl. A segment being compressed exists as .jsonl and .jsonl.zst
+    for a moment: it is listed once (the compressed file)."""
     d = Path(audit_dir)
     closed = sorted(p for p in d.glob("audit-*.jsonl*") if re.fullmatch(
-        r"audit-\d{20}\.jsonl(\.gz)?", p.name))
+        r"audit-\d{20}\.jsonl(\.gz|\.zst)?", p.name))
     names = {p.name for p in closed}
-    closed = [p for p in closed if not (p.suffix == ".jsonl" and p.name + ".gz" in names)]
+    closed = [p for p in closed if not (p.suffix == ".jsonl" and (
+        p.name + ".gz" in names or p.name + ".zst" in names))]
     cur = d / "audit.jsonl"
     return closed + ([cur] if cur.exists() else [])
 
@@ -165,7 +199,7 @@ def segment_files(audit_dir):
 def _read_raw_lines_once(audit_dir, complete_only):
     out = []
     for p in segment_files(audit_dir):
-        data = gzip.decompress(p.read_bytes()) if p.suffix == ".gz" else p.read_bytes()
+        data = decompress_segment(p)
         lines = data.split(b"\n")
         tail = lines.pop()  # '' when the file ends with a newline
         if tail and not complete_only:
@@ -181,7 +215,7 @@ def read_raw_lines(audit_dir, complete_only=True):
     for attempt in range(20):
         try:
             return _read_raw_lines_once(audit_dir, complete_only)
-        except (FileNotFoundError, EOFError, gzip.BadGzipFile):
+        except (FileNotFoundError, EOFError, gzip.BadGzipFile, BadZstdFile):
             if attempt == 19:
                 raise
             time.sleep(0.05)

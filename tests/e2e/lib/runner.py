@@ -66,6 +66,11 @@ def discover(e2e_dir, adv_dir, agents_dir=AGENTS):
     and agent tests, "BLOCKED" / "DETECTED" for adversarial cases."""
     tests = []
     for prefix, d in (("", e2e_dir), ("agents.", agents_dir)):
+        # tests/e2e/lib and tests/agents/lib both have an agents.py: each
+        # directory's tests import their own
+        if prefix:
+            sys.modules.pop("agents", None)
+            sys.path.insert(0, str(d / "lib"))
         for path in sorted(d.glob("test_*.py")) if d.is_dir() else ():
             mod = _load(path, prefix.replace(".", "_") + path.stem)
             for name in sorted(vars(mod)):
@@ -73,6 +78,8 @@ def discover(e2e_dir, adv_dir, agents_dir=AGENTS):
                 if name.startswith("test_") and callable(fn):
                     tests.append((f"{prefix}{path.stem}.{name}", fn, getattr(fn, "timeout", None),
                                   None))
+        if prefix:
+            sys.path.remove(str(d / "lib"))
     for path in sorted(adv_dir.glob("*.py")) if adv_dir.is_dir() else ():
         if path.name.startswith("_"):
             continue

@@ -63,6 +63,17 @@ enum sl_kaction {
 #define SL_KTGT_OUTSIDE (1U << 1)
 #define SL_KTGT_UNKNOWN (1U << 2)
 
+/*
+ * Bit 0 of sl_ac_state.env (environment id 0 is "unknown": no label uses it)
+ * marks a decode marker: a string that says the plaintext is not text the
+ * kernel can judge (the HTTP/2 connection preface, Content-Encoding,
+ * Transfer-Encoding, Upgrade, a JSON \u escape). The compiler adds them to
+ * every policy; a TLS connection on which one was seen is in decode mode:
+ * its writes are held for the daemon to decode (SL_VERDICT_DECODE). The
+ * matcher takes the bit out of the evidence before deciding.
+ */
+#define SL_AC_ENV_DECODE 1ULL
+
 struct sl_ac_state {
 	__u16 next[256];
 	__u64 kw[SL_KW_WORDS];
@@ -228,6 +239,15 @@ _Static_assert(sizeof(struct sl_verdict_event) == 64 + 72 + 32 + 16, "sl_verdict
  * judgement at entry): the capture before this verdict is the buffer as it
  * was when the decision was taken */
 #define SL_VERDICT_RECHECK (1U << 7)
+/*
+ * Two-stage verdict: the kernel could not judge the write from its bytes (a
+ * connection in decode mode: HTTP/2, a content coding, chunked framing,
+ * WebSocket, JSON escapes, a connection first seen mid-stream): the writer
+ * is stopped and the session's egress held (as for a freeze), rule
+ * SL_RULE_DECODE, until the daemon has decoded the request and judged it
+ * (released, killed, or held for a person when it cannot decide).
+ */
+#define SL_VERDICT_DECODE (1U << 8)
 
 /*
  * sl_verdict_event.rule when no rule decided but the evidence could not be
@@ -236,6 +256,8 @@ _Static_assert(sizeof(struct sl_verdict_event) == 64 + 72 + 32 + 16, "sl_verdict
 #define SL_RULE_UNREADABLE 0xfffffffeU
 /* sl_verdict_event.rule of an action of a session that had a kill verdict */
 #define SL_RULE_DOOMED 0xfffffffdU
+/* sl_verdict_event.rule of a two-stage hold (SL_VERDICT_DECODE) */
+#define SL_RULE_DECODE 0xfffffffcU
 
 /* sl_verdict_event.unread: evidence the kernel could not read */
 #define SL_UNREAD_LIMIT (1U << 0) /* longer than the in-kernel scan limit */

@@ -868,6 +868,23 @@ static int compile_rules(const struct sl_policy *p, struct sl_compiled_policy *c
 
 /* ---- keywords and label strings into the two automata ---- */
 
+/*
+ * Strings that say a TLS write is not plaintext the kernel can judge: the
+ * connection goes to decode mode (bpf/tls.bpf.c, docs/requests.md).
+ */
+struct decode_marker {
+	const char *s;
+	bool icase;
+};
+
+static const struct decode_marker decode_markers[] = {
+    {"PRI * HTTP/2.0", false},	  /* HTTP/2 connection preface (frames, HPACK) */
+    {"content-encoding:", true},  /* a compressed body */
+    {"transfer-encoding:", true}, /* chunked framing may cut a keyword */
+    {"upgrade:", true},		  /* WebSocket (masked frames) or h2c */
+    {"\\u", false},		  /* a JSON string escape */
+};
+
 static int collect_strings(const struct sl_policy *p, struct sl_compiled_policy *c,
 			   struct ac_set *cs, struct ac_set *ci)
 {
@@ -881,6 +898,14 @@ static int collect_strings(const struct sl_policy *p, struct sl_compiled_policy 
 		if (ret)
 			return ret;
 		set->n_kw++;
+	}
+	/* decode markers (SL_AC_ENV_DECODE): every policy has them */
+	for (size_t i = 0; i < sizeof(decode_markers) / sizeof(decode_markers[0]); i++) {
+		const struct decode_marker *dm = &decode_markers[i];
+
+		ret = ac_add(dm->icase ? ci : cs, dm->s, strlen(dm->s), -1, SL_AC_ENV_DECODE);
+		if (ret)
+			return ret;
 	}
 	for (uint32_t i = 0; i < p->n_secrets; i++) {
 		const struct sl_policy_secret *s = &p->secrets[i];

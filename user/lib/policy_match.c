@@ -173,7 +173,7 @@ void sl_policy_decide(const struct sl_policy *p, uint32_t channel,
 		int susp = 0;
 		uint32_t act;
 
-		for (size_t w = 0; w < SL_ARRAY_LEN(out->patterns); w++)
+		for (size_t w = 0; w < sizeof(out->patterns) / sizeof(out->patterns[0]); w++)
 			seen = seen || out->patterns[w];
 		act = sl_decide_unreadable(out->target_class, taint, scope_env, seen,
 					   p->settings.unreadable_suspicious,

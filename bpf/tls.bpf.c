@@ -67,9 +67,10 @@ struct sl_tls_conn {
  * from their bytes (two-stage verdicts, SL_VERDICT_DECODE). Kept for the
  * life of the connection (a policy reload does not change the protocol).
  */
-#define SL_TLS_DECODE_MARKER (1U << 0)	  /* a decode marker was seen (SL_AC_ENV_DECODE) */
-#define SL_TLS_DECODE_INHERITED (1U << 1) /* first seen at a write: no handshake in this
-					     process (a forked child continuing the stream) */
+#define SL_TLS_DECODE_MARKER (1U << 0) /* a decode marker was seen (SL_AC_ENV_DECODE) */
+#define SL_TLS_DECODE_INHERITED                                                                    \
+	(1U << 1) /* first seen at a write: no handshake in this                                   \
+		     process (a forked child continuing the stream) */
 
 /* per connection: SNI and peer, as known so far */
 struct {
@@ -178,8 +179,7 @@ struct {
 static const struct sl_tls_conn sl_tls_conn_zero;
 
 /* the connection's state; create: make it when missing (*created set then) */
-static __always_inline struct sl_tls_conn *sl_tls_conn_get_new(__u64 conn, int create,
-							       int *created)
+static __always_inline struct sl_tls_conn *sl_tls_conn_get_new(__u64 conn, int create, int *created)
 {
 	struct sl_tls_conn_key key = {
 	    .conn = conn,
@@ -447,6 +447,8 @@ static __always_inline int sl_tls_write_verdict(struct sl_session_info *s, struc
 		m->action = SL_KACT_FREEZE;
 		m->monitor = 0;
 		m->vflags = SL_VERDICT_DECODE;
+		/* pairs the verdict with its capture record (two rings) */
+		m->file_ino = e->hdr.ktime_ns;
 		e->hdr.flags |= SL_EVF_DECODE_HOLD;
 		*vflags = sl_verdict_act(m, s);
 		return 1;

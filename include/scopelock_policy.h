@@ -214,7 +214,9 @@ struct sl_verdict_event {
 	__u32 trigger_op;	      /* op of the action (SL_OP_TLS_WRITE, SL_OP_EXEC, ...) */
 	__u32 generation;	      /* policy generation that decided */
 	__u32 unread;		      /* SL_UNREAD_*: evidence that could not be read */
-	/* SL_VERDICT_IDENTIFY: the file whose contents decide (exe or script) */
+	/* SL_VERDICT_IDENTIFY: the file whose contents decide (exe or script);
+	 * SL_VERDICT_DECODE: file_ino is hdr.ktime_ns of the held write's
+	 * capture record (the two are on different rings) */
 	__u64 file_ino;
 	__u32 file_dev;
 	__s32 file_fd; /* the script's fd in the process, -1: the executable */

@@ -885,6 +885,14 @@ static const struct decode_marker decode_markers[] = {
     {"\\u", false},		  /* a JSON string escape */
 };
 
+static bool tls_rules(const struct sl_policy *p)
+{
+	for (uint32_t i = 0; i < p->n_rules; i++)
+		if (p->rules[i].channel == SL_CHAN_TLS)
+			return true;
+	return false;
+}
+
 static int collect_strings(const struct sl_policy *p, struct sl_compiled_policy *c,
 			   struct ac_set *cs, struct ac_set *ci)
 {
@@ -899,8 +907,9 @@ static int collect_strings(const struct sl_policy *p, struct sl_compiled_policy 
 			return ret;
 		set->n_kw++;
 	}
-	/* decode markers (SL_AC_ENV_DECODE): every policy has them */
-	for (size_t i = 0; i < sizeof(decode_markers) / sizeof(decode_markers[0]); i++) {
+	/* decode markers (SL_AC_ENV_DECODE): in every policy that judges TLS writes */
+	for (size_t i = 0; tls_rules(p) && i < sizeof(decode_markers) / sizeof(decode_markers[0]);
+	     i++) {
 		const struct decode_marker *dm = &decode_markers[i];
 
 		ret = ac_add(dm->icase ? ci : cs, dm->s, strlen(dm->s), -1, SL_AC_ENV_DECODE);

@@ -58,7 +58,11 @@ struct req_conn {
 	uint64_t cgid, exec_id, ptr;
 	struct sl_reqdec *dec;
 	int64_t used_ms;
-	bool resync; /* bytes were missed: start afresh at the next write */
+	/* environments named by the connection's requests so far (a token sent
+	 * in the upgrade request convicts the WebSocket messages after it) */
+	uint64_t env;
+	uint32_t env_gen; /* policy generation env was computed under */
+	bool resync;	  /* bytes were missed: start afresh at the next write */
 };
 
 enum held_state {
@@ -342,10 +346,13 @@ static bool stops(const struct sl_policy_decision *d)
 	return !d->monitor && d->action >= SL_ACT_FREEZE;
 }
 
-/* judge one decoded request of session (info); keep the strongest in j */
+/*
+ * judge one decoded request of session (info), the connection having named
+ * conn_env so far; keep the strongest decision in j
+ */
 static void judge(const struct sl_policy *p, const struct sl_session_info *info,
-		  const struct sl_tls_event *e, const struct sl_rq *r, json_t *member,
-		  struct judged *j)
+		  const struct sl_tls_event *e, uint64_t conn_env, const struct sl_rq *r,
+		  json_t *member, struct judged *j)
 {
 	uint64_t seen[SL_POLICY_KW_WORDS] = {0}, env;
 	struct sl_policy_decision d;
@@ -363,9 +370,11 @@ static void judge(const struct sl_policy *p, const struct sl_session_info *info,
 		return;
 	}
 	sl_policy_keywords_scan(p, SL_CHAN_TLS, r->text, r->text_len, seen);
-	env = text_env(p, r->text, r->text_len) | dest_env(p, e);
+	env = conn_env | dest_env(p, e);
 	sl_policy_decide(p, SL_CHAN_TLS, seen, env, info->taint, info->scope_env,
 			 info->flags & SL_SESSION_MONITOR, false, &d);
+	log_debug("requests: conn 0x%" PRIx64 " request %" PRIu64 ": env 0x%" PRIx64 " rule %d action %u target %u",
+		  (uint64_t)e->conn, r->seq, env, d.rule, d.action, d.target_class);
 	if (d.rule == -1)
 		return;
 	if (j->have && !sl_decide_rule_wins(1, j->d.action, j->d.monitor, d.action, d.monitor))
@@ -511,14 +520,20 @@ void sl_requests_tls_write(struct sl_requests *rq, struct sl_session *s,
 	if (gap && !held)
 		c->resync = true; /* bytes were missed: the stream starts again */
 	arr = json_array();
+	if (p && c->env_gen != sl_policy_store_generation(rq->store)) {
+		c->env = 0;
+		c->env_gen = sl_policy_store_generation(rq->store);
+	}
 	while ((r = sl_reqdec_next(c->dec))) {
 		json_t *m = request_json(r);
 
 		if (m && count < SL_REQ_PER_RECORD && arr)
 			json_array_append(arr, m);
 		count++;
+		if (p && r->text)
+			c->env |= text_env(p, r->text, r->text_len);
 		if (held && p)
-			judge(p, &info, e, r, m, &j);
+			judge(p, &info, e, c->env, r, m, &j);
 		json_decref(m);
 		sl_rq_free(r);
 	}

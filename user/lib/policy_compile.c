@@ -883,6 +883,7 @@ static const struct decode_marker decode_markers[] = {
     {"transfer-encoding:", true}, /* chunked framing may cut a keyword */
     {"upgrade:", true},		  /* WebSocket (masked frames) or h2c */
     {"\\u", false},		  /* a JSON string escape */
+    {"mutation", false},	  /* GraphQL: aliases, variables, fragments name the field */
 };
 
 static bool tls_rules(const struct sl_policy *p)

@@ -66,6 +66,10 @@ def discover(e2e_dir, adv_dir, agents_dir=AGENTS):
     and agent tests, "BLOCKED" / "DETECTED" for adversarial cases."""
     tests = []
     for prefix, d in (("", e2e_dir), ("agents.", agents_dir)):
+        if prefix:
+            # tests/agents/lib/agents.py, not tests/e2e/lib/agents.py (same name)
+            sys.modules.pop("agents", None)
+            sys.path.insert(0, str(d / "lib"))
         for path in sorted(d.glob("test_*.py")) if d.is_dir() else ():
             mod = _load(path, prefix.replace(".", "_") + path.stem)
             for name in sorted(vars(mod)):

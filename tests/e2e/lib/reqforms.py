@@ -125,7 +125,7 @@ def read_all():
             break
     return out
 if mode == "chunked-cut":
-    cut = body.index(b"Delete(") - 2          # inside "volumeDelete"
+    cut = body.index(b"Delete(") + 3          # "volumeDel" | "ete(": no keyword whole
     chunks = [body[:cut], body[cut:]]
     msg = head("Transfer-Encoding: chunked\r\n")
     for c in chunks:

@@ -5,9 +5,16 @@ daemon as the server will read it, judged, and stopped before it leaves.
 Every case has its control: the same client outside a session reaches the
 server (tests/e2e/lib/reqforms.py)."""
 
-from enforce import finish
-from harness import B, check, eq, short
-from reqforms import check_decoded_alert, run_form
+import secrets
+import shlex
+import subprocess
+
+from enforce import (World, agent_script, alerts, finish, start_daemon, status_holds,
+                     wait_alert, write_policy)
+from harness import B, check, eq, rand_marker, short
+from reqforms import ReqServer, check_decoded_alert, mutation, req_policy, run_form
+
+q = shlex.quote
 
 
 def decoded_case(t, form, want=b"volumeDelete", kernel_may_decide=False):
@@ -67,3 +74,114 @@ def test_requests_delete_volume_alias(t):
 
 def test_requests_fork_split(t):
     decoded_case(t, "fork_split")
+
+
+def undecidable_agent(t, srv, w, after):
+    """curl declaring a gzip body that is not gzip: the decoder cannot read
+    it as the server would (a clear reason), so the write stays held."""
+    body = t.write("not-gzip.bin", "this is not gzip data " + w.vol + "\n")
+    cmd = " ".join(q(a) for a in [
+        "/usr/bin/curl", "-sS", "--max-time", "60", "--http1.1", "--cacert", str(srv.cert),
+        "-H", "Content-Encoding: gzip", "-H", "Content-Type: application/octet-stream",
+        "--data-binary", f"@{body}", f"https://localhost:{srv.port}/upload/{w.vol}"])
+    return agent_script(t, "agent", [cmd + " > /dev/null || exit 21"] + after,
+                        expect_killed=False)
+
+
+def undecidable_setup(t):
+    w = World(t)
+    w.vol = "vol_" + secrets.token_hex(6)
+    srv = ReqServer(t)
+    d = start_daemon(t, write_policy(t, req_policy(w)))
+    return w, srv, d
+
+
+def wait_undecidable_hold(d, name):
+    sid = d.session_id(name, 30)
+    rec = wait_alert(d, sid, "undecidable-request", timeout=30)
+    eq(rec.get("verdict"), "held", f"verdict of {short(rec, 1500)}")
+    check(rec.get("decoded") is True and "encoding" in str(rec.get("undecidable")),
+          f"the hold does not say why the request could not be decoded: {short(rec, 1500)}")
+    check(isinstance(rec.get("hold_id"), str), f"no hold_id: {short(rec, 1500)}")
+    return sid, rec
+
+
+def uploads(srv, w):
+    return [e for e in srv.events() if e["ev"] == "request" and w.vol in e["path"]]
+
+
+def test_requests_undecidable_held_then_approve(t):
+    """Fail closed: a write the daemon cannot decode stays held (writer
+    stopped, egress held) until a person decides; approved, it arrives."""
+    w, srv, d = undecidable_setup(t)
+    name = rand_marker("undecidable")
+    p = d.spawn(undecidable_agent(t, srv, w, ["exit 0"]), name=name,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    sid, rec = wait_undecidable_hold(d, name)
+    # the writer is stopped at SSL_write while the hold is pending
+    check(not uploads(srv, w), f"the held request arrived before anyone decided\n"
+          + srv.summary())
+    check(rec["hold_id"] in [h.get("hold_id") for h in status_holds(d)],
+          f"status does not list hold {rec['hold_id']}")
+    r = d.cli("approve", "--reason", "e2e: a person looked at it", rec["hold_id"])
+    eq(r.rc, 0, f"scopelock approve ({r})")
+    out, err = p.communicate(timeout=60)
+    eq(p.returncode, 0, f"the approved agent's exit status ({err[-500:]!r})")
+    check(uploads(srv, w), f"the approved request never arrived\n{srv.summary()}")
+    d.wait_session_end(sid)
+    finish(t, d, w)
+
+
+def test_requests_undecidable_held_then_deny(t):
+    w, srv, d = undecidable_setup(t)
+    name = rand_marker("undecidable")
+    p = d.spawn(undecidable_agent(t, srv, w, ["exit 0"]), name=name,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    sid, rec = wait_undecidable_hold(d, name)
+    r = d.cli("deny", "--reason", "e2e: not decodable, not allowed", rec["hold_id"])
+    eq(r.rc, 0, f"scopelock deny ({r})")
+    p.communicate(timeout=60)
+    eq(p.returncode, 137, "exit status of the denied session")
+    d.wait_session_end(sid)
+    check(not uploads(srv, w), f"the denied request arrived\n{srv.summary()}")
+    # control: outside a session the same upload arrives
+    r = t.outside(["/bin/bash", str(undecidable_agent(t, srv, w, ["exit 0"])[1])], timeout=60)
+    eq(r.rc, 0, f"the upload outside a session ({r})")
+    check(uploads(srv, w), f"outside a session the upload did not arrive\n{srv.summary()}")
+    finish(t, d, w)
+
+
+def test_requests_benign_h2_released(t):
+    """Ordinary work over HTTP/2 in a staging session: every write is held,
+    decoded, found harmless and released (a verdict record with the hold
+    latency each); the requests arrive, no alert."""
+    w = World(t)
+    srv = ReqServer(t)
+    d = start_daemon(t, write_policy(t, req_policy(w)))
+    curl = ["/usr/bin/curl", "-sS", "--fail", "--max-time", "20", "--http2", "--cacert",
+            str(srv.cert)]
+    base = f"https://localhost:{srv.port}"
+    lines = [f"cd {q(str(w.shop))}", "TOKEN=$(sed -n 's/^RAILWAY_TOKEN=//p' .env)"]
+    lines.append(" ".join(q(a) for a in curl + [f"{base}/health"]) + " || exit 11")
+    lines.append(" ".join(q(a) for a in curl + [
+        "-H", "Content-Type: application/json", "--data-binary",
+        mutation(w.stg_vol), f"{base}/graphql/v2"]).replace(
+            "--http2", "--http2 -H \"Authorization: Bearer $TOKEN\"") + " || exit 12")
+    name = rand_marker("benign")
+    r = d.run(agent_script(t, "agent", lines + ["exit 0"], expect_killed=False), name=name,
+              timeout=90)
+    sid = d.session_id(name)
+    dump = d.dump(session=sid, types=("alert", "verdict", "tls_write"))
+    eq(r.rc, 0, f"the staging agent ({r})\n{srv.summary()}\n{dump}")
+    d.wait_session_end(sid)
+    got = srv.received()
+    check(any(x.startswith(b"GET /health http/2.0") for x in got), f"GET\n{srv.summary()}")
+    check(any(w.stg_vol.encode() in x for x in got), f"staging mutation\n{srv.summary()}")
+    check(not alerts(d, sid), f"alerts for ordinary staging work\n{dump}")
+    rel = [x for x in d.records(session=sid, type="verdict") if x.get("verdict") == "released"]
+    check(rel and all(isinstance(x.get("hold_us"), int) for x in rel),
+          f"no released verdict records with hold_us\n{dump}")
+    reqs = [x["request"] for x in d.records(session=sid, type="tls_write") if x.get("request")]
+    check(any(x.get("method") == "GET" and x.get("proto") == "http/2" for x in reqs),
+          f"the GET's tls_write record has no request member: {reqs!r}")
+    finish(t, d, w)

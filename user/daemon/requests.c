@@ -181,8 +181,8 @@ static void conn_origin(struct sl_reqdec *d, const struct sl_tls_event *e)
 		sl_reqdec_set_origin(d, "https", host);
 	} else if ((e->peer_family == AF_INET || e->peer_family == AF_INET6) &&
 		   inet_ntop(e->peer_family, e->peer_addr, addr, sizeof(addr))) {
-		snprintf(host, sizeof(host), e->peer_family == AF_INET6 ? "[%s]:%u" : "%s:%u",
-			 addr, e->peer_port);
+		snprintf(host, sizeof(host), e->peer_family == AF_INET6 ? "[%s]:%u" : "%s:%u", addr,
+			 e->peer_port);
 		sl_reqdec_set_origin(d, "https", host);
 	}
 }
@@ -271,8 +271,8 @@ static uint64_t text_env(const struct sl_policy *p, const char *t, size_t len)
 				env |= bit;
 		for (uint32_t i = 0; i < en->n_paths && !(env & bit); i++) {
 			const struct sl_policy_path *pa = &en->paths[i];
-			size_t pl = pa->kind == SL_PATH_PREFIX ? pa->prefix_len - 1
-							       : strlen(pa->glob);
+			size_t pl =
+			    pa->kind == SL_PATH_PREFIX ? pa->prefix_len - 1 : strlen(pa->glob);
 
 			if (pa->kind != SL_PATH_GLOB && pl && memmem(t, len, pa->glob, pl))
 				env |= bit;
@@ -373,7 +373,8 @@ static void judge(const struct sl_policy *p, const struct sl_session_info *info,
 	env = conn_env | dest_env(p, e);
 	sl_policy_decide(p, SL_CHAN_TLS, seen, env, info->taint, info->scope_env,
 			 info->flags & SL_SESSION_MONITOR, false, &d);
-	log_debug("requests: conn 0x%" PRIx64 " request %" PRIu64 ": env 0x%" PRIx64 " rule %d action %u target %u",
+	log_debug("requests: conn 0x%" PRIx64 " request %" PRIu64 ": env 0x%" PRIx64
+		  " rule %d action %u target %u",
 		  (uint64_t)e->conn, r->seq, env, d.rule, d.action, d.target_class);
 	if (d.rule == -1)
 		return;

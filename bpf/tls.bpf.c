@@ -434,6 +434,11 @@ static __always_inline int sl_tls_write_verdict(struct sl_session_info *s, struc
 			c->decode |= SL_TLS_DECODE_MARKER;
 		m->env |= sl_tls_dest_env(c, m->slot);
 	}
+	/* a model provider (SL_DEST_ROLE_PROVIDER): the agent's conversation,
+	 * recorded, never judged by the TLS rules (the daemon looks for
+	 * labelled credentials in it: credential_exposure) */
+	if (c && (c->dest_env & SL_DEST_ROLE_PROVIDER))
+		return 0;
 	decided = sl_match_decide(m, s);
 	/*
 	 * Two-stage verdict: what the bytes decide stops the write (kill, hold)
@@ -797,6 +802,8 @@ __noinline int sl_tls_recheck(__u64 cgid)
 	c = sl_tls_conn_get(in->conn, 0);
 	if (c)
 		m->env |= sl_tls_dest_env(c, m->slot);
+	if (c && (c->dest_env & SL_DEST_ROLE_PROVIDER))
+		goto drop;
 	if (!sl_match_decide(m, s) || m->monitor || m->action < SL_KACT_FREEZE ||
 	    (in->action && m->action + 1 <= in->action))
 		return -1;

@@ -186,6 +186,14 @@ struct sl_size_key {
 	__u32 _pad;
 };
 
+/*
+ * Bit 0 of a host label's environments (sl_host_labels; id 0 is no
+ * environment): the destination is a model provider
+ * (destinations.model_providers): the agent's conversation, never judged by
+ * the TLS rules.
+ */
+#define SL_DEST_ROLE_PROVIDER 1ULL
+
 /* exact host names and wildcard suffixes (".example.com"), lowercase */
 struct sl_host_key {
 	__u8 slot;

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "jsonbytes.h"
 #include "journal.h"
 #include "jwriter.h"
@@ -62,6 +63,7 @@ struct req_conn {
 	 * in the upgrade request convicts the WebSocket messages after it) */
 	uint64_t env;
 	uint32_t env_gen; /* policy generation env was computed under */
+	uint64_t exposed; /* environments already alerted as credential_exposure */
 	bool resync;	  /* bytes were missed: start afresh at the next write */
 };
 
@@ -108,6 +110,7 @@ struct sl_requests {
 	struct req_held held[SL_REQ_HELD_MAX];
 	struct req_act acts[SL_REQ_ACTS_MAX];
 	size_t n_acts;
+	uint64_t exposure_seq;
 	uint64_t lost_acts;
 };
 
@@ -389,6 +392,91 @@ static void judge(const struct sl_policy *p, const struct sl_session_info *info,
 	}
 }
 
+/* ---- model providers ---- */
+
+static bool to_provider(const struct sl_policy *p, const struct sl_tls_event *e)
+{
+	char sni[SL_SNI_MAX + 1];
+
+	if (!p || !p->n_providers || !e->sni_len || e->sni_len >= SL_SNI_MAX)
+		return false;
+	memcpy(sni, e->sni, e->sni_len);
+	sni[e->sni_len] = '\0';
+	return sl_policy_provider_match(p, sni);
+}
+
+/*
+ * A labelled environment's credential in a request to a model provider: the
+ * agent showed it to a third party. One alert per connection and
+ * environment (a conversation repeats its history in every request).
+ */
+static void exposure_alert(struct sl_requests *rq, const struct sl_policy *p, struct sl_session *s,
+			   const struct sl_tls_event *e, const struct sl_rq *r, json_t *member,
+			   uint64_t env)
+{
+	json_t *rec = json_object(), *creds = json_array();
+	char sni[SL_SNI_MAX + 1], id[32], summary[512];
+	size_t off;
+
+	if (!rec || !creds)
+		goto out;
+	memcpy(sni, e->sni, e->sni_len);
+	sni[e->sni_len] = '\0';
+	for (uint32_t i = 0; i < p->n_secrets; i++) {
+		const struct sl_policy_secret *sc = &p->secrets[i];
+		const struct sl_policy_env *en;
+		char fp[SL_POLICY_FP_STR_SIZE];
+		json_t *c;
+
+		if (!sc->value || sc->len < p->settings.secret_min_len || sc->env_id < 1 ||
+		    sc->env_id > p->n_envs || !(env & (1ULL << sc->env_id)) ||
+		    !memmem(r->text, r->text_len, sc->value, sc->len))
+			continue;
+		en = &p->envs[sc->env_id - 1];
+		sl_policy_sha256_str(sc->sha256, fp);
+		c = json_pack("{s:s, s:s}", "env", en->name, "fingerprint", fp);
+		if (c && sc->src < en->n_secrets && en->secrets[sc->src].path)
+			json_object_set_new(c, "source_file",
+					    json_string(en->secrets[sc->src].path));
+		json_array_append_new(creds, c);
+	}
+	snprintf(id, sizeof(id), "x%" PRIu64, ++rq->exposure_seq);
+	json_object_set_new(rec, "type", json_string("alert"));
+	json_object_set_new(rec, "time", sl_clock_json(e->hdr.ktime_ns));
+	json_object_set_new(rec, "alert_id", json_string(id));
+	json_object_set_new(rec, "session", json_string(sl_session_id(s)));
+	json_object_set_new(rec, "scope", json_string(sl_session_scope(s)));
+	json_object_set_new(rec, "rule", json_string("credential_exposure"));
+	json_object_set_new(rec, "action", json_string("alert"));
+	json_object_set_new(rec, "verdict", json_string("alert"));
+	json_object_set_new(rec, "monitor", json_false());
+	json_object_set_new(rec, "channel", json_string("tls"));
+	json_object_set_new(rec, "destination", json_string(sni));
+	json_object_set_new(rec, "destination_role", json_string("model_provider"));
+	json_object_set_new(rec, "exposed_env", sl_env_names_json(p, env));
+	json_object_set_new(rec, "pid", json_integer(e->hdr.pid));
+	json_object_set_new(rec, "tid", json_integer(e->hdr.tid));
+	sl_json_set_bytes(rec, "comm", e->hdr.comm, strnlen(e->hdr.comm, sizeof(e->hdr.comm)));
+	if (member)
+		json_object_set(rec, "request", member);
+	json_object_set_new(rec, "evidence", json_pack("{s:o}", "credentials", json_incref(creds)));
+	off = (size_t)snprintf(summary, sizeof(summary),
+			       "ALERT %s: credential_exposure, session %s (scope %s): a credential "
+			       "sent to model provider %s",
+			       id, sl_session_id(s), sl_session_scope(s), sni);
+	for (size_t i = 0; i < json_array_size(creds) && off < sizeof(summary); i++) {
+		json_t *c = json_array_get(creds, i);
+
+		off += (size_t)snprintf(summary + off, sizeof(summary) - off, "; %s credential %s",
+					json_string_value(json_object_get(c, "env")),
+					json_string_value(json_object_get(c, "fingerprint")));
+	}
+	sl_journal_alert(rq->journal, rec, summary);
+out:
+	json_decref(rec);
+	json_decref(creds);
+}
+
 /* ---- held writes ---- */
 
 static struct req_held *held_find(struct sl_requests *rq, uint32_t tid, uint64_t ktime)
@@ -477,7 +565,7 @@ void sl_requests_tls_write(struct sl_requests *rq, struct sl_session *s,
 	json_t *arr = NULL;
 	struct req_conn *c;
 	struct sl_rq *r;
-	bool gap = false;
+	bool gap = false, provider = false;
 
 	if (!rq || len < sizeof(*e) || e->hdr.op != SL_OP_TLS_WRITE)
 		return;
@@ -523,16 +611,27 @@ void sl_requests_tls_write(struct sl_requests *rq, struct sl_session *s,
 	arr = json_array();
 	if (p && c->env_gen != sl_policy_store_generation(rq->store)) {
 		c->env = 0;
+		c->exposed = 0;
 		c->env_gen = sl_policy_store_generation(rq->store);
 	}
+	provider = to_provider(p, e);
+	if (provider)
+		json_object_set_new(rec, "destination_role", json_string("model_provider"));
 	while ((r = sl_reqdec_next(c->dec))) {
 		json_t *m = request_json(r);
 
 		if (m && count < SL_REQ_PER_RECORD && arr)
 			json_array_append(arr, m);
 		count++;
-		if (p && r->text)
-			c->env |= text_env(p, r->text, r->text_len);
+		if (p && r->text) {
+			uint64_t env = text_env(p, r->text, r->text_len);
+
+			c->env |= env;
+			if (provider && s && (env & ~c->exposed)) {
+				exposure_alert(rq, p, s, e, r, m, env & ~c->exposed);
+				c->exposed |= env;
+			}
+		}
 		if (held && p)
 			judge(p, &info, e, c->env, r, m, &j);
 		json_decref(m);

@@ -693,6 +693,7 @@ static int compile_hosts(const struct sl_policy *p, struct sl_compiled_policy *c
 
 	for (uint32_t e = 0; e < p->n_envs; e++)
 		cap += p->envs[e].n_hosts;
+	cap += p->n_providers;
 	if (!cap)
 		return 0;
 	c->hosts = calloc(cap, sizeof(*c->hosts));
@@ -734,6 +735,28 @@ static int compile_hosts(const struct sl_policy *p, struct sl_compiled_policy *c
 					goto out;
 			}
 		}
+	}
+	/* model providers: a role (SL_DEST_ROLE_PROVIDER), not an environment;
+	 * not in the automaton (a name in the text is no destination) */
+	for (uint32_t h = 0; h < p->n_providers; h++) {
+		const struct sl_policy_host *ho = &p->providers[h];
+		struct sl_chost *o = &c->hosts[n];
+		size_t len = ho->name ? strlen(ho->name) : 0;
+
+		if (ho->kind != SL_HOST_NAME && ho->kind != SL_HOST_WILDCARD)
+			continue;
+		if (len == 0 || len > SL_LABEL_HOST_MAX) {
+			ret = fail(err, errlen, len ? -E2BIG : -EINVAL,
+				   "destinations.model_providers[%u]: '%s': a host name of %zu "
+				   "bytes (in-kernel host labels hold 1 to %u)",
+				   h, ho->text, len, SL_LABEL_HOST_MAX);
+			goto out;
+		}
+		o->wildcard = ho->kind == SL_HOST_WILDCARD;
+		for (size_t i = 0; i < len; i++)
+			o->name[i] = (char)lower((uint8_t)ho->name[i]);
+		o->env = SL_DEST_ROLE_PROVIDER;
+		n++;
 	}
 	qsort(c->hosts, n, sizeof(*c->hosts), chost_cmp);
 	c->n_hosts = 0;

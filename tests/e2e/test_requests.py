@@ -5,12 +5,13 @@ daemon as the server will read it, judged, and stopped before it leaves.
 Every case has its control: the same client outside a session reaches the
 server (tests/e2e/lib/reqforms.py)."""
 
+import json
 import secrets
 import shlex
 import subprocess
 
-from enforce import (World, agent_script, alerts, finish, start_daemon, status_holds,
-                     wait_alert, write_policy)
+from enforce import (World, agent_script, alerts, finish, policy_text, start_daemon,
+                     status_holds, wait_alert, write_policy)
 from harness import B, check, eq, rand_marker, short
 from reqforms import ReqServer, check_decoded_alert, mutation, req_policy, run_form
 
@@ -184,4 +185,81 @@ def test_requests_benign_h2_released(t):
     reqs = [x["request"] for x in d.records(session=sid, type="tls_write") if x.get("request")]
     check(any(x.get("method") == "GET" and x.get("proto") == "http/2" for x in reqs),
           f"the GET's tls_write record has no request member: {reqs!r}")
+    finish(t, d, w)
+
+
+CONVERSATION = """You are a coding agent. The user asked: clean up the staging migrations.
+Tool result (grep -rn 'DROP TABLE' migrations/): 0003_drop.sql: DROP TABLE users;
+Plan: run `rm -rf build/` then call the API:
+POST /graphql {"query": "mutation { volumeDelete(volumeId: \\"%s\\") }"}
+DELETE /v1/volumes/%s
+The token I found in ~/old-scripts/railway-prod.token is %s"""
+
+
+def provider_policy(w):
+    rules = [{"name": "destroy-api-outside-scope", "channel": "tls",
+              "pattern": ["graphql_destroy", "http_delete", "sql_drop"],
+              "target": "outside_scope", "action": "kill"},
+             {"name": "destroy-api-unknown-target", "channel": "tls",
+              "pattern": ["graphql_destroy", "http_delete", "sql_drop"],
+              "target": "unknown", "action": "alert"}]
+    return (policy_text(w.envs(), ["graphql_destroy", "http_delete", "sql_drop"], rules,
+                        settings={"syslog": False})
+            + "destinations:\n  model_providers:\n    - api.anthropic.com\n")
+
+
+def conversation_cmd(srv, w, host):
+    body = json.dumps({"model": "claude", "max_tokens": 10, "messages": [
+        {"role": "user", "content": CONVERSATION % (w.prod_vol, w.prod_vol, w.prod_token)}]})
+    return " ".join(q(a) for a in [
+        "/usr/bin/curl", "-sS", "--fail", "--max-time", "20", "-k", "--http1.1",
+        "--resolve", f"{host}:{srv.port}:127.0.0.1", "-H", "x-api-key: sk-ant-test",
+        "-H", "Content-Type: application/json", "--data-binary", body,
+        f"https://{host}:{srv.port}/v1/messages"])
+
+
+def test_requests_model_provider_conversation(t):
+    """An agent's conversation with its model provider names everything
+    (SQL, rm -rf, a volumeDelete mutation, the production token it read): it
+    is recorded, never judged by the destructive patterns, and the
+    production token sent there raises credential_exposure. Control: the
+    same request to a host that is not a model provider is a service call:
+    judged, and killed."""
+    w = World(t)
+    srv = ReqServer(t)
+    d = start_daemon(t, write_policy(t, provider_policy(w)))
+    name = rand_marker("provider")
+    r = d.run(agent_script(t, "agent", [f"cd {q(str(w.shop))}",
+                                        conversation_cmd(srv, w, "api.anthropic.com")
+                                        + " > /dev/null || exit 11", "exit 0"],
+                           expect_killed=False), name=name, timeout=90)
+    sid = d.session_id(name)
+    dump = d.dump(session=sid, types=("alert", "verdict", "tls_write"))
+    eq(r.rc, 0, f"the agent talking to its model ({r})\n{srv.summary()}\n{dump}")
+    d.wait_session_end(sid)
+    check(any(w.prod_token.encode() in x for x in srv.received()),
+          f"the conversation did not reach the provider\n{srv.summary()}")
+    al = alerts(d, sid)
+    check(all(a.get("rule") == "credential_exposure" for a in al),
+          f"a destructive-pattern alert on the model conversation\n{dump}")
+    exp = [a for a in al if a.get("rule") == "credential_exposure"]
+    eq(len(exp), 1, f"credential_exposure alerts\n{dump}")
+    check("production" in (exp[0].get("exposed_env") or []) and
+          exp[0].get("destination") == "api.anthropic.com",
+          f"credential_exposure alert: {short(exp[0], 1500)}")
+    creds = (exp[0].get("evidence") or {}).get("credentials") or []
+    check(any(c.get("source_file") == str(w.prod_file) for c in creds),
+          f"the alert does not name the token's file: {creds!r}")
+    writes = [x for x in d.records(session=sid, type="tls_write")
+              if x.get("destination_role") == "model_provider" and x.get("request")]
+    check(writes, f"the conversation's tls_write record has no request member\n{dump}")
+    # control: the same request to a service host is judged and stopped
+    name = rand_marker("service")
+    r = d.run(agent_script(t, "agent", [f"cd {q(str(w.shop))}",
+                                        conversation_cmd(srv, w, "api.service.test")],
+                           expect_killed=True), name=name, timeout=90)
+    sid2 = d.session_id(name)
+    eq(r.rc, 137, f"the same request to a service host was not stopped ({r})\n"
+       + d.dump(session=sid2, types=("alert", "verdict", "tls_write")))
+    wait_alert(d, sid2, "destroy-api-outside-scope")
     finish(t, d, w)

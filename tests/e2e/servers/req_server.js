@@ -49,8 +49,10 @@ const answer = (req, res) => {
 		log({ev: 'request', conn: sock ? sock.sl_conn : 0, proto: req.httpVersion,
 		     method: req.method, path: req.url, headers: req.headers,
 		     body_b64: body.toString('base64')});
-		res.writeHead(200, {'content-type': 'application/json'});
-		res.end('{"data":{"ok":true}}\n');
+		const out = '{"data":{"ok":true}}\n';
+		res.writeHead(200, {'content-type': 'application/json',
+				    'content-length': Buffer.byteLength(out)});
+		res.end(out);
 	});
 };
 

@@ -486,7 +486,7 @@ static void test_destinations(void **state)
 {
 	struct sl_policy *p = NULL;
 	const char *ok = HEAD "destinations:\n  model_providers:\n    - API.Example.ai\n"
-			 "    - \"*.gw.example.com\"\n";
+			      "    - \"*.gw.example.com\"\n";
 
 	(void)state;
 	assert_int_equal(sl_policy_load_buf("t.yaml", ok, strlen(ok), &p, NULL), 0);
@@ -500,8 +500,7 @@ static void test_destinations(void **state)
 		     F ":8:7: field 'destinations.model_providers[0]': ",
 		     "expected a host name or *.domain");
 	expect_error(HEAD "destinations:\n  model_providers:\n    - a.b:443\n",
-		     F ":8:7: field 'destinations.model_providers[0]': ",
-		     "without a port");
+		     F ":8:7: field 'destinations.model_providers[0]': ", "without a port");
 	expect_error(HEAD "destinations:\n  gateways: []\n",
 		     F ":7:3: field 'destinations.gateways': ", "unknown key 'gateways'");
 }

@@ -77,6 +77,12 @@ def test_requests_fork_split(t):
     decoded_case(t, "fork_split")
 
 
+def test_requests_mcp_tool_call(t):
+    req = decoded_case(t, "mcp_tool_call", want=b"drop_volume")
+    check(any(c.get("tool") == "drop_volume" for c in req.get("mcp") or []),
+          f"the request member does not name the MCP tool: {short(req, 1500)}")
+
+
 def undecidable_agent(t, srv, w, after):
     """curl declaring a gzip body that is not gzip: the decoder cannot read
     it as the server would (a clear reason), so the write stays held."""

@@ -907,6 +907,7 @@ static const struct decode_marker decode_markers[] = {
     {"upgrade:", true},		  /* WebSocket (masked frames) or h2c */
     {"\\u", false},		  /* a JSON string escape */
     {"mutation", false},	  /* GraphQL: aliases, variables, fragments name the field */
+    {"tools/call", false},	  /* MCP JSON-RPC: the tool and its arguments */
 };
 
 static bool tls_rules(const struct sl_policy *p)

@@ -178,7 +178,7 @@ r.end(body);
 '''
 
 FORMS = ("h2_curl", "h2_node", "gzip", "json_escape", "chunked_cut", "websocket",
-         "rest_delete_h2", "delete_volume_alias", "fork_split")
+         "rest_delete_h2", "delete_volume_alias", "fork_split", "mcp_tool_call")
 
 
 def mutation(vol, field="volumeDelete", alias=None):
@@ -217,6 +217,12 @@ def form_argv(t, srv, form, vol, token):
     if form == "delete_volume_alias":
         return curl + ["--http1.1"] + auth + [
             "--data-binary", mutation(vol, "deleteVolume", "gone"), url]
+    if form == "mcp_tool_call":
+        call = json.dumps({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {
+            "name": "drop_volume", "arguments": {"volume": vol, "force": True}}})
+        return curl + ["--http1.1"] + auth + ["-H", "Accept: application/json, text/event-stream",
+                                              "--data-binary", call,
+                                              f"https://localhost:{srv.port}/mcp"]
     if form == "fork_split":
         return [PY, str(raw), str(srv.port), str(srv.cert), token, "fork", mutation(vol)]
     raise ValueError(form)
@@ -227,14 +233,16 @@ def destructive(srv, w, form, since):
     got = srv.received(since)
     if form == "rest_delete_h2":
         return [x for x in got if x.startswith(b"DELETE /v1/volumes/" + w.vol.encode())]
+    if form == "mcp_tool_call":
+        return [x for x in got if w.vol.encode() in x and b"tools/call" in x]
     return [x for x in got if w.vol.encode() in x and b"mutation" in x]
 
 
 def req_policy(w):
     rules = [{"name": "destroy-api-outside-scope", "channel": "tls",
-              "pattern": ["graphql_destroy", "http_delete"], "target": "outside_scope",
-              "action": "kill"}]
-    return policy_text(w.envs(), ["graphql_destroy", "http_delete"], rules,
+              "pattern": ["graphql_destroy", "mcp_destroy", "http_delete"],
+              "target": "outside_scope", "action": "kill"}]
+    return policy_text(w.envs(), ["graphql_destroy", "mcp_destroy", "http_delete"], rules,
                        settings={"syslog": False})
 
 

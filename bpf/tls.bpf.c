@@ -80,6 +80,38 @@ struct {
 	__type(value, struct sl_tls_conn);
 } sl_tls_conns SEC(".maps");
 
+/*
+ * Per session (cgroup id): writes held for decoding so far, counted before
+ * the writer is stopped. The daemon lets a session's egress and stopped
+ * writers go only when it has decided as many (a SIGCONT resumes every
+ * thread of a process, also one held a moment ago whose record it has not
+ * read yet).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SL_MAX_SESSIONS);
+	__type(key, __u64);
+	__type(value, __u64);
+} sl_decode_holds SEC(".maps");
+
+static __always_inline void sl_decode_hold_count(void)
+{
+	__u64 id = sl_current_session_id(), one = 1, *n;
+
+	n = bpf_map_lookup_elem(&sl_decode_holds, &id);
+	if (n) {
+		__sync_fetch_and_add(n, 1);
+		return;
+	}
+	if (!bpf_map_update_elem(&sl_decode_holds, &id, &one, BPF_NOEXIST))
+		return;
+	n = bpf_map_lookup_elem(&sl_decode_holds, &id);
+	if (n)
+		__sync_fetch_and_add(n, 1);
+	else
+		sl_count_loss(SL_LOSS_MAP_FULL, SL_OP_VERDICT);
+}
+
 /* per thread: entered a TLS call on conn, whose peer is not known yet */
 struct sl_tls_pending {
 	__u64 conn;
@@ -455,6 +487,7 @@ static __always_inline int sl_tls_write_verdict(struct sl_session_info *s, struc
 		/* pairs the verdict with its capture record (two rings) */
 		m->file_ino = e->hdr.ktime_ns;
 		e->hdr.flags |= SL_EVF_DECODE_HOLD;
+		sl_decode_hold_count();
 		*vflags = sl_verdict_act(m, s);
 		return 1;
 	}

@@ -99,6 +99,20 @@ struct req_act {
 
 #define SL_REQ_ACTS_MAX 64
 
+/*
+ * Per session: held writes decided, and processes whose write was released
+ * but that stay stopped while another held write of the session is not
+ * decided yet (the kernel's count, sl_decode_holds, is ahead).
+ */
+#define SL_REQ_SESSIONS_MAX 256
+#define SL_REQ_DEFERRED_MAX 64
+struct req_sess {
+	uint64_t cgid; /* 0: free */
+	uint64_t decided;
+	pid_t deferred[SL_REQ_DEFERRED_MAX];
+	uint32_t n_deferred;
+};
+
 struct sl_requests {
 	struct sl_sessions *sessions;
 	struct sl_kernel *kernel;
@@ -111,6 +125,7 @@ struct sl_requests {
 	struct req_act acts[SL_REQ_ACTS_MAX];
 	size_t n_acts;
 	uint64_t exposure_seq;
+	struct req_sess sess[SL_REQ_SESSIONS_MAX];
 	uint64_t lost_acts;
 };
 
@@ -692,18 +707,82 @@ decide:
 	free(whole);
 }
 
-/* let the held writer go: egress first (unless a person's hold is pending), then SIGCONT */
-static void release(struct sl_requests *rq, struct sl_session *s, pid_t pid)
+static struct req_sess *sess_get(struct sl_requests *rq, uint64_t cgid)
 {
-	/* another held write of the session not yet decided keeps its writer
-	 * stopped on its own; a person's hold keeps the egress held */
-	if (!sl_verdicts_session_held(rq->verdicts, sl_session_id(s))) {
-		sl_session_kernel_update(rq->sessions, s, 0, SL_SESSION_HELD, 0);
-		sl_kernel_held_set(rq->kernel, sl_session_cgroup_id(s), false);
+	struct req_sess *free_slot = NULL;
+
+	for (size_t i = 0; i < SL_REQ_SESSIONS_MAX; i++) {
+		if (rq->sess[i].cgid == cgid)
+			return &rq->sess[i];
+		if (!rq->sess[i].cgid && !free_slot)
+			free_slot = &rq->sess[i];
 	}
+	if (free_slot) {
+		memset(free_slot, 0, sizeof(*free_slot));
+		free_slot->cgid = cgid;
+	}
+	return free_slot;
+}
+
+static void cont(struct sl_session *s, pid_t pid)
+{
 	/* the held process is inside a session cgroup this daemon created */
 	if (kill(pid, SIGCONT) && errno != ESRCH)
 		log_warn("session %s: release pid %d: %s", sl_session_id(s), pid, strerror(errno));
+}
+
+static void set_held(struct sl_requests *rq, struct sl_session *s, bool held)
+{
+	sl_session_kernel_update(rq->sessions, s, held ? SL_SESSION_HELD : 0,
+				 held ? 0 : SL_SESSION_HELD, 0);
+	sl_kernel_held_set(rq->kernel, sl_session_cgroup_id(s), held);
+}
+
+/* the kernel held no more writes of the session than were decided */
+static bool all_decided(struct sl_requests *rq, const struct req_sess *rs)
+{
+	uint64_t n = 0;
+
+	return !sl_kernel_decode_holds(rq->kernel, rs->cgid, &n) && n <= rs->decided;
+}
+
+/*
+ * A held write was decided (release: its writer pid goes on). The egress is
+ * opened first (unless a person's hold keeps it), then the kernel's count
+ * is read: a write held since then is known by it before its writer stops,
+ * so when the count is ahead the egress is held again and the writers stay
+ * stopped (a SIGCONT would resume that thread too) until it is decided.
+ */
+static void decided(struct sl_requests *rq, struct sl_session *s, pid_t release)
+{
+	struct req_sess *rs = sess_get(rq, sl_session_cgroup_id(s));
+	bool person = sl_verdicts_session_held(rq->verdicts, sl_session_id(s));
+
+	if (!rs) {
+		/* no room to account: fail closed, a person decides (writer stays) */
+		log_err("session %s: too many sessions with held writes", sl_session_id(s));
+		return;
+	}
+	rs->decided++;
+	if (release && !person)
+		set_held(rq, s, false);
+	if (!all_decided(rq, rs)) {
+		if (release && !person)
+			set_held(rq, s, true);
+		if (release && rs->n_deferred < SL_REQ_DEFERRED_MAX)
+			rs->deferred[rs->n_deferred++] = release;
+		else if (release)
+			log_err("session %s: pid %d stays stopped (too many released writers "
+				"waiting)",
+				sl_session_id(s), release);
+		return;
+	}
+	if (release)
+		cont(s, release);
+	for (uint32_t i = 0; i < rs->n_deferred; i++)
+		if (rs->deferred[i] != release)
+			cont(s, rs->deferred[i]);
+	rs->n_deferred = 0;
 }
 
 static void released_record(struct sl_requests *rq, struct sl_session *s, const struct req_act *a,
@@ -761,21 +840,23 @@ void sl_requests_act(struct sl_requests *rq)
 		}
 		switch (a->kind) {
 		case ACT_RELEASE:
-			release(rq, s, (pid_t)a->v.hdr.pid);
+			decided(rq, s, (pid_t)a->v.hdr.pid);
 			released_record(rq, s, a, hold_us);
 			break;
 		case ACT_ALERT:
-			release(rq, s, (pid_t)a->v.hdr.pid);
+			decided(rq, s, (pid_t)a->v.hdr.pid);
 			sl_verdicts_decoded(rq->verdicts, &a->v, a->request, NULL, hold_us);
 			break;
 		case ACT_STOP:
 			sl_verdicts_decoded(rq->verdicts, &a->v, a->request, NULL, hold_us);
+			decided(rq, s, 0);
 			break;
 		case ACT_UNDECIDE:
 			log_warn("session %s: a held write could not be decided (%s): held for a "
 				 "person",
 				 sl_session_id(s), a->why);
 			sl_verdicts_decoded(rq->verdicts, &a->v, a->request, a->why, hold_us);
+			decided(rq, s, 0);
 			break;
 		}
 		act_clear(a);
@@ -812,6 +893,7 @@ void sl_requests_tick(struct sl_requests *rq)
 	for (size_t i = 0; i < SL_REQ_HELD_MAX; i++) {
 		struct req_held *h = &rq->held[i];
 		struct sl_verdict_event v;
+		struct sl_session *s;
 		uint64_t bn;
 
 		if (h->state == HELD_WAIT_VERDICT && now - h->since_ms > 60000)
@@ -829,6 +911,15 @@ void sl_requests_tick(struct sl_requests *rq)
 				    "the capture record of the held write was not received "
 				    "(lost or the bulk ring is paused)",
 				    bn > h->ktime ? (int64_t)((bn - h->ktime) / 1000) : 0);
+		s = sl_session_by_cgroup(rq->sessions, v.hdr.cgroup_id);
+		if (s && sl_session_active(s))
+			decided(rq, s, 0);
+	}
+	for (size_t i = 0; i < SL_REQ_SESSIONS_MAX; i++) {
+		struct sl_session *s =
+		    rq->sess[i].cgid ? sl_session_by_cgroup(rq->sessions, rq->sess[i].cgid) : NULL;
+		if (rq->sess[i].cgid && (!s || !sl_session_active(s)))
+			rq->sess[i].cgid = 0;
 	}
 	/* decoders of sessions that ended */
 	for (size_t i = 0; i < rq->n_conns;) {

@@ -88,12 +88,13 @@ class ReqServer:
         lines = []
         for e in self.events()[-40:]:
             if e["ev"] == "request":
-                lines.append(f"conn {e['conn']} {e['method']} {e['path']} http/{e['proto']} "
+                lines.append(f"conn {e.get('conn')} {e['method']} {e['path']} "
+                             f"http/{e['proto']} "
                              f"{base64.b64decode(e['body_b64'])[:200]!r}")
             elif e["ev"] == "ws":
-                lines.append(f"conn {e['conn']} ws {base64.b64decode(e['b64'])[:200]!r}")
+                lines.append(f"conn {e.get('conn')} ws {base64.b64decode(e['b64'])[:200]!r}")
             else:
-                lines.append(f"conn {e['conn']} {e['ev']}")
+                lines.append(f"conn {e.get('conn')} {e['ev']}")
         return "---- request server saw ----\n" + "\n".join(lines) + "\n----"
 
 

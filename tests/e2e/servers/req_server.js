@@ -45,8 +45,8 @@ const answer = (req, res) => {
 		} catch (e) {
 			body = Buffer.from('undecodable: ' + e.message);
 		}
-		const sock = req.socket || (req.stream && req.stream.session && req.stream.session.socket);
-		log({ev: 'request', conn: sock ? sock.sl_conn : 0, proto: req.httpVersion,
+		const sock = req.stream && req.stream.session ? req.stream.session.socket : req.socket;
+		log({ev: 'request', conn: (sock && sock.sl_conn) || 0, proto: req.httpVersion,
 		     method: req.method, path: req.url, headers: req.headers,
 		     body_b64: body.toString('base64')});
 		const out = '{"data":{"ok":true}}\n';

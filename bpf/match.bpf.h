@@ -568,6 +568,8 @@ static __always_inline int sl_match_decide(struct sl_match *m, const struct sl_s
 {
 	struct sl_eval_ctx c = {.m = m};
 
+	/* a decode marker is no environment (scopelock_policy.h) */
+	m->env &= ~SL_AC_ENV_DECODE;
 	m->patterns[0] = 0;
 	m->patterns[1] = 0;
 	m->rule = (__u32)-1;

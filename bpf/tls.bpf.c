@@ -59,8 +59,18 @@ struct sl_tls_conn {
 	__u16 cs;	       /* DFA states */
 	__u16 ci;
 	__u32 dest_done; /* SL_TLS_DEST_* */
-	__u32 _pad1;
+	__u32 decode;	 /* SL_TLS_DECODE_*: the connection's writes are held for the daemon */
 };
+
+/*
+ * sl_tls_conn.decode: why the kernel cannot judge the connection's writes
+ * from their bytes (two-stage verdicts, SL_VERDICT_DECODE). Kept for the
+ * life of the connection (a policy reload does not change the protocol).
+ */
+#define SL_TLS_DECODE_MARKER (1U << 0) /* a decode marker was seen (SL_AC_ENV_DECODE) */
+#define SL_TLS_DECODE_INHERITED                                                                    \
+	(1U << 1) /* first seen at a write: no handshake in this                                   \
+		     process (a forked child continuing the stream) */
 
 /* per connection: SNI and peer, as known so far */
 struct {
@@ -69,6 +79,38 @@ struct {
 	__type(key, struct sl_tls_conn_key);
 	__type(value, struct sl_tls_conn);
 } sl_tls_conns SEC(".maps");
+
+/*
+ * Per session (cgroup id): writes held for decoding so far, counted before
+ * the writer is stopped. The daemon lets a session's egress and stopped
+ * writers go only when it has decided as many (a SIGCONT resumes every
+ * thread of a process, also one held a moment ago whose record it has not
+ * read yet).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SL_MAX_SESSIONS);
+	__type(key, __u64);
+	__type(value, __u64);
+} sl_decode_holds SEC(".maps");
+
+static __always_inline void sl_decode_hold_count(void)
+{
+	__u64 id = sl_current_session_id(), one = 1, *n;
+
+	n = bpf_map_lookup_elem(&sl_decode_holds, &id);
+	if (n) {
+		__sync_fetch_and_add(n, 1);
+		return;
+	}
+	if (!bpf_map_update_elem(&sl_decode_holds, &id, &one, BPF_NOEXIST))
+		return;
+	n = bpf_map_lookup_elem(&sl_decode_holds, &id);
+	if (n)
+		__sync_fetch_and_add(n, 1);
+	else
+		sl_count_loss(SL_LOSS_MAP_FULL, SL_OP_VERDICT);
+}
 
 /* per thread: entered a TLS call on conn, whose peer is not known yet */
 struct sl_tls_pending {
@@ -168,7 +210,8 @@ struct {
 
 static const struct sl_tls_conn sl_tls_conn_zero;
 
-static __always_inline struct sl_tls_conn *sl_tls_conn_get(__u64 conn, int create)
+/* the connection's state; create: make it when missing (*created set then) */
+static __always_inline struct sl_tls_conn *sl_tls_conn_get_new(__u64 conn, int create, int *created)
 {
 	struct sl_tls_conn_key key = {
 	    .conn = conn,
@@ -179,12 +222,20 @@ static __always_inline struct sl_tls_conn *sl_tls_conn_get(__u64 conn, int creat
 	c = bpf_map_lookup_elem(&sl_tls_conns, &key);
 	if (c || !create)
 		return c;
+	*created = 1;
 	if (bpf_map_update_elem(&sl_tls_conns, &key, &sl_tls_conn_zero, BPF_NOEXIST) &&
 	    !bpf_map_lookup_elem(&sl_tls_conns, &key)) {
 		sl_count_loss(SL_LOSS_MAP_FULL, SL_OP_TLS_WRITE);
 		return NULL;
 	}
 	return bpf_map_lookup_elem(&sl_tls_conns, &key);
+}
+
+static __always_inline struct sl_tls_conn *sl_tls_conn_get(__u64 conn, int create)
+{
+	int created = 0;
+
+	return sl_tls_conn_get_new(conn, create, &created);
 }
 
 /* the thread enters a TLS call on conn: learn the peer if not known yet */
@@ -339,13 +390,16 @@ static __always_inline int sl_tls_write_verdict(struct sl_session_info *s, struc
 	struct sl_tls_conn *c;
 	struct sl_match *m;
 	__u16 cs = 0, ci = 0;
+	int created = 0, decided;
 
 	m = sl_match_begin(SL_KCH_TLS);
 	if (!m)
 		return 0;
 	if (sl_session_doomed(m, s, vflags))
 		return 1;
-	c = sl_tls_conn_get(conn, 1);
+	c = sl_tls_conn_get_new(conn, 1, &created);
+	if (c && created)
+		c->decode |= SL_TLS_DECODE_INHERITED;
 	if (c && c->gen != m->generation) {
 		/* new connection or policy reloaded: start at the root */
 		__builtin_memset(c->kw, 0, sizeof(c->kw));
@@ -408,9 +462,36 @@ static __always_inline int sl_tls_write_verdict(struct sl_session_info *s, struc
 		c->env = m->env;
 		c->cs = cs;
 		c->ci = ci;
+		if (m->env & SL_AC_ENV_DECODE)
+			c->decode |= SL_TLS_DECODE_MARKER;
 		m->env |= sl_tls_dest_env(c, m->slot);
 	}
-	if (!sl_match_decide(m, s))
+	/* a model provider (SL_DEST_ROLE_PROVIDER): the agent's conversation,
+	 * recorded, never judged by the TLS rules (the daemon looks for
+	 * labelled credentials in it: credential_exposure) */
+	if (c && (c->dest_env & SL_DEST_ROLE_PROVIDER))
+		return 0;
+	decided = sl_match_decide(m, s);
+	/*
+	 * Two-stage verdict: what the bytes decide stops the write (kill, hold)
+	 * or the write is one the kernel cannot judge from its bytes: held like
+	 * a freeze until the daemon has decoded and judged it. Never in monitor
+	 * mode (session or policy): nothing is held there.
+	 */
+	if (c && c->decode && !(decided && !m->monitor && m->action >= SL_KACT_FREEZE) &&
+	    !m->mode && !(*(volatile __u32 *)&s->flags & SL_SESSION_MONITOR)) {
+		m->rule = SL_RULE_DECODE;
+		m->action = SL_KACT_FREEZE;
+		m->monitor = 0;
+		m->vflags = SL_VERDICT_DECODE;
+		/* pairs the verdict with its capture record (two rings) */
+		m->file_ino = e->hdr.ktime_ns;
+		e->hdr.flags |= SL_EVF_DECODE_HOLD;
+		sl_decode_hold_count();
+		*vflags = sl_verdict_act(m, s);
+		return 1;
+	}
+	if (!decided)
 		return 0;
 	*vflags = sl_verdict_act(m, s);
 	if (e->len > SL_TLS_RECHECK_MIN) {
@@ -452,6 +533,7 @@ static __always_inline struct sl_tls_event *sl_tls_record(__u32 op, __u64 cgid, 
 	sl_hdr_fill(&e->hdr, op, cgid);
 	e->conn = conn;
 	e->len = len;
+	e->buf = buf;
 	e->lib = lib;
 	e->fn = fn;
 	e->_pad0 = 0;
@@ -522,7 +604,9 @@ static __always_inline int sl_tls_write(__u64 conn, __u64 buf, __u64 len, __u32 
 	m = verdict ? bpf_map_lookup_elem(&sl_match_buf, &zero) : NULL;
 	/* the capture record first, then the verdict (the kernel has acted);
 	 * both to the verdict ring when the write was stopped */
-	sl_tls_emit(e, m && sl_match_prio(m));
+	/* a write held for decoding: its capture stays in order with the
+	 * connection's earlier writes (bulk ring), only the verdict is urgent */
+	sl_tls_emit(e, m && sl_match_prio(m) && !(m->vflags & SL_VERDICT_DECODE));
 	if (m)
 		sl_verdict_emit(m, cgid, SL_OP_TLS_WRITE, conn, vflags);
 	return 0;
@@ -751,6 +835,8 @@ __noinline int sl_tls_recheck(__u64 cgid)
 	c = sl_tls_conn_get(in->conn, 0);
 	if (c)
 		m->env |= sl_tls_dest_env(c, m->slot);
+	if (c && (c->dest_env & SL_DEST_ROLE_PROVIDER))
+		goto drop;
 	if (!sl_match_decide(m, s) || m->monitor || m->action < SL_KACT_FREEZE ||
 	    (in->action && m->action + 1 <= in->action))
 		return -1;

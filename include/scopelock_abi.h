@@ -70,6 +70,12 @@ enum sl_loss_cause {
 #define SL_EVF_TRUNCATED (1U << 0)    /* a variable field was cut */
 #define SL_EVF_READ_FAULT (1U << 1)   /* a field could not be read */
 #define SL_EVF_PATH_PARTIAL (1U << 2) /* walked path is only a tail (limit hit, disconnected) */
+/*
+ * SL_OP_TLS_WRITE: the write is held at the hook for the daemon to decode
+ * (two-stage verdict, SL_VERDICT_DECODE): the writer is stopped before a
+ * byte of it is encrypted and the session's egress is held.
+ */
+#define SL_EVF_DECODE_HOLD (1U << 3)
 
 /* Common header at the start of every ring buffer record. */
 struct sl_event_hdr {

@@ -132,6 +132,9 @@ struct sl_tls_event {
 	struct sl_event_hdr hdr;
 	__u64 conn; /* SSL* or gnutls_session_t, with pid: connection id */
 	__u64 len;
+	/* the caller's buffer (user address): a held write's bytes past the
+	 * capture are read from the stopped process (never written to records) */
+	__u64 buf;
 	__u8 peer_addr[16];
 	__u16 peer_family; /* 0 if unknown */
 	__u16 peer_port;   /* host byte order */
@@ -144,7 +147,7 @@ struct sl_tls_event {
 	char sni[SL_SNI_MAX];
 	char data[];
 };
-_Static_assert(sizeof(struct sl_tls_event) == 64 + 56 + SL_SNI_MAX, "sl_tls_event ABI");
+_Static_assert(sizeof(struct sl_tls_event) == 64 + 64 + SL_SNI_MAX, "sl_tls_event ABI");
 _Static_assert(sizeof(struct sl_tls_event) + SL_TLS_CAPTURE_MAX <= 32768,
 	       "a TLS record must fit one per-CPU map value");
 

@@ -63,6 +63,17 @@ enum sl_kaction {
 #define SL_KTGT_OUTSIDE (1U << 1)
 #define SL_KTGT_UNKNOWN (1U << 2)
 
+/*
+ * Bit 0 of sl_ac_state.env (environment id 0 is "unknown": no label uses it)
+ * marks a decode marker: a string that says the plaintext is not text the
+ * kernel can judge (the HTTP/2 connection preface, Content-Encoding,
+ * Transfer-Encoding, Upgrade, a JSON \u escape). The compiler adds them to
+ * every policy; a TLS connection on which one was seen is in decode mode:
+ * its writes are held for the daemon to decode (SL_VERDICT_DECODE). The
+ * matcher takes the bit out of the evidence before deciding.
+ */
+#define SL_AC_ENV_DECODE 1ULL
+
 struct sl_ac_state {
 	__u16 next[256];
 	__u64 kw[SL_KW_WORDS];
@@ -175,6 +186,14 @@ struct sl_size_key {
 	__u32 _pad;
 };
 
+/*
+ * Bit 0 of a host label's environments (sl_host_labels; id 0 is no
+ * environment): the destination is a model provider
+ * (destinations.model_providers): the agent's conversation, never judged by
+ * the TLS rules.
+ */
+#define SL_DEST_ROLE_PROVIDER 1ULL
+
 /* exact host names and wildcard suffixes (".example.com"), lowercase */
 struct sl_host_key {
 	__u8 slot;
@@ -203,7 +222,9 @@ struct sl_verdict_event {
 	__u32 trigger_op;	      /* op of the action (SL_OP_TLS_WRITE, SL_OP_EXEC, ...) */
 	__u32 generation;	      /* policy generation that decided */
 	__u32 unread;		      /* SL_UNREAD_*: evidence that could not be read */
-	/* SL_VERDICT_IDENTIFY: the file whose contents decide (exe or script) */
+	/* SL_VERDICT_IDENTIFY: the file whose contents decide (exe or script);
+	 * SL_VERDICT_DECODE: file_ino is hdr.ktime_ns of the held write's
+	 * capture record (the two are on different rings) */
 	__u64 file_ino;
 	__u32 file_dev;
 	__s32 file_fd; /* the script's fd in the process, -1: the executable */
@@ -228,6 +249,15 @@ _Static_assert(sizeof(struct sl_verdict_event) == 64 + 72 + 32 + 16, "sl_verdict
  * judgement at entry): the capture before this verdict is the buffer as it
  * was when the decision was taken */
 #define SL_VERDICT_RECHECK (1U << 7)
+/*
+ * Two-stage verdict: the kernel could not judge the write from its bytes (a
+ * connection in decode mode: HTTP/2, a content coding, chunked framing,
+ * WebSocket, JSON escapes, a connection first seen mid-stream): the writer
+ * is stopped and the session's egress held (as for a freeze), rule
+ * SL_RULE_DECODE, until the daemon has decoded the request and judged it
+ * (released, killed, or held for a person when it cannot decide).
+ */
+#define SL_VERDICT_DECODE (1U << 8)
 
 /*
  * sl_verdict_event.rule when no rule decided but the evidence could not be
@@ -236,6 +266,8 @@ _Static_assert(sizeof(struct sl_verdict_event) == 64 + 72 + 32 + 16, "sl_verdict
 #define SL_RULE_UNREADABLE 0xfffffffeU
 /* sl_verdict_event.rule of an action of a session that had a kill verdict */
 #define SL_RULE_DOOMED 0xfffffffdU
+/* sl_verdict_event.rule of a two-stage hold (SL_VERDICT_DECODE) */
+#define SL_RULE_DECODE 0xfffffffcU
 
 /* sl_verdict_event.unread: evidence the kernel could not read */
 #define SL_UNREAD_LIMIT (1U << 0) /* longer than the in-kernel scan limit */

@@ -477,9 +477,32 @@ static void test_err_unknown_key(void **state)
 	(void)state;
 	expect_error(HEAD "colour: blue\n", F ":6:1: field 'colour': ",
 		     "expected one of version, mode, settings, environments, patterns, rules, "
-		     "found unknown key 'colour'");
+		     "destinations, found unknown key 'colour'");
 	expect_error("version: 1\nenvironments:\n  prod:\n    pathz: [/a]\n",
 		     F ":4:5: field 'environments.prod.pathz': ", "unknown key 'pathz'");
+}
+
+static void test_destinations(void **state)
+{
+	struct sl_policy *p = NULL;
+	const char *ok = HEAD "destinations:\n  model_providers:\n    - API.Example.ai\n"
+			      "    - \"*.gw.example.com\"\n";
+
+	(void)state;
+	assert_int_equal(sl_policy_load_buf("t.yaml", ok, strlen(ok), &p, NULL), 0);
+	assert_int_equal(p->n_providers, 2);
+	assert_true(sl_policy_provider_match(p, "api.example.ai"));
+	assert_true(sl_policy_provider_match(p, "llm.gw.example.com"));
+	assert_false(sl_policy_provider_match(p, "gw.example.com.evil"));
+	assert_false(sl_policy_provider_match(p, "example.ai"));
+	sl_policy_free(p);
+	expect_error(HEAD "destinations:\n  model_providers:\n    - 10.1.2.3\n",
+		     F ":8:7: field 'destinations.model_providers[0]': ",
+		     "expected a host name or *.domain");
+	expect_error(HEAD "destinations:\n  model_providers:\n    - a.b:443\n",
+		     F ":8:7: field 'destinations.model_providers[0]': ", "without a port");
+	expect_error(HEAD "destinations:\n  gateways: []\n",
+		     F ":7:3: field 'destinations.gateways': ", "unknown key 'gateways'");
 }
 
 static void test_err_duplicate_key(void **state)
@@ -1232,6 +1255,7 @@ int main(void)
 	    cmocka_unit_test(test_err_too_large),
 	    cmocka_unit_test(test_err_too_deep),
 	    cmocka_unit_test(test_err_unknown_key),
+	    cmocka_unit_test(test_destinations),
 	    cmocka_unit_test(test_err_duplicate_key),
 	    cmocka_unit_test(test_err_missing_key),
 	    cmocka_unit_test(test_err_wrong_type),

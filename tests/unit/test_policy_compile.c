@@ -673,7 +673,8 @@ static void test_shipped_incident(void **state)
 	sl_compiled_scan(c, &cs, &ci, body, strlen(body), s.kw, &s.env);
 	sl_compiled_patterns(c, s.kw, pats);
 	assert_true((pats[gi / 64] >> (gi % 64)) & 1);
-	assert_int_equal(s.env, 1ULL << 1); /* the production volume id */
+	/* the production volume id; "mutation" is a decode marker (bit 0) */
+	assert_int_equal(s.env, (1ULL << 1) | SL_AC_ENV_DECODE);
 	check_against_reference(p, c, body, strlen(body));
 
 	assert_true(exec_hit(c, p, "railway_cli_destroy", rw));
@@ -682,6 +683,63 @@ static void test_shipped_incident(void **state)
 	random_rounds(p, c, 1000);
 	sl_compiled_policy_free(c);
 	sl_policy_free(p);
+}
+
+static uint64_t scan_env(const struct sl_compiled_policy *c, const char *text)
+{
+	uint64_t kw[SL_KW_WORDS] = {0}, env = 0;
+	uint16_t cs = 0, ci = 0;
+
+	sl_compiled_scan(c, &cs, &ci, text, strlen(text), kw, &env);
+	return env;
+}
+
+/* decode markers (two-stage verdicts) and model-provider host labels */
+static void test_decode_markers_and_providers(void **state)
+{
+	struct sl_policy *p =
+	    load_buf("version: 1\nenvironments:\n  prod:\n    hosts: [api.prod.example]\n"
+		     "    resources: [vol-prod-1]\n"
+		     "destinations:\n  model_providers: [api.anthropic.com, \"*.gw.example\"]\n"
+		     "patterns:\n  p:\n    channel: tls\n    any: [volumeDelete]\n"
+		     "rules:\n  - name: r\n    channel: tls\n    pattern: p\n    target: any\n"
+		     "    action: alert\n");
+	struct sl_policy *q = load_buf("version: 1\nenvironments:\n  prod: {}\nrules:\n"
+				       "  - name: r\n    channel: open\n    target: any\n"
+				       "    action: alert\n");
+	struct sl_compiled_policy *c = compile_ok(p), *d = compile_ok(q);
+	bool provider = false, gw = false, env_host = false;
+
+	(void)state;
+	assert_int_equal(scan_env(c, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), SL_AC_ENV_DECODE);
+	assert_int_equal(scan_env(c, "POST / HTTP/1.1\r\nContent-ENCODING: gzip\r\n"),
+			 SL_AC_ENV_DECODE);
+	assert_int_equal(scan_env(c, "transfer-encoding: chunked"), SL_AC_ENV_DECODE);
+	assert_int_equal(scan_env(c, "Upgrade: websocket"), SL_AC_ENV_DECODE);
+	assert_int_equal(scan_env(c, "{\"q\":\"volume\\u0044elete\"}"), SL_AC_ENV_DECODE);
+	assert_int_equal(scan_env(c, "{\"query\":\"mutation { x }\"}"), SL_AC_ENV_DECODE);
+	assert_int_equal(scan_env(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"), 0);
+	/* a marker is no environment; labels still are */
+	assert_int_equal(scan_env(c, "upgrade: x vol-prod-1"), SL_AC_ENV_DECODE | (1ULL << 1));
+	/* a provider's name in the text labels nothing */
+	assert_int_equal(scan_env(c, "Host: api.anthropic.com"), 0);
+	for (uint32_t i = 0; i < c->n_hosts; i++) {
+		if (!strcmp(c->hosts[i].name, "api.anthropic.com"))
+			provider =
+			    c->hosts[i].env == SL_DEST_ROLE_PROVIDER && !c->hosts[i].wildcard;
+		if (!strcmp(c->hosts[i].name, ".gw.example"))
+			gw = c->hosts[i].env == SL_DEST_ROLE_PROVIDER && c->hosts[i].wildcard;
+		if (!strcmp(c->hosts[i].name, "api.prod.example"))
+			env_host = c->hosts[i].env == (1ULL << 1);
+	}
+	assert_true(provider && gw && env_host);
+	/* no rule on the tls channel: no markers */
+	assert_int_equal(d->hdr.cs_states, 0);
+	assert_int_equal(d->hdr.ci_states, 0);
+	sl_compiled_policy_free(c);
+	sl_compiled_policy_free(d);
+	sl_policy_free(p);
+	sl_policy_free(q);
 }
 
 static void test_monitor_flags(void **state)
@@ -1119,6 +1177,7 @@ int main(void)
 	    cmocka_unit_test(test_shipped_default),
 	    cmocka_unit_test(test_shipped_incident),
 	    cmocka_unit_test(test_monitor_flags),
+	    cmocka_unit_test(test_decode_markers_and_providers),
 	    cmocka_unit_test(test_paths),
 	    cmocka_unit_test(test_path_too_long),
 	    cmocka_unit_test(test_ips),

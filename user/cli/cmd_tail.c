@@ -203,8 +203,24 @@ static void print_human(FILE *out, json_t *r)
 		fprintf(out, "%s %lld bytes", !strcmp(type, "tls_write") ? "tls write" : "tls read",
 			num(r, "len"));
 		put_peer(out, r);
-		fputs(": ", out);
-		put_bytes(out, json_object_get(r, "data"), 160);
+		/* the decoded request, one readable line (docs/requests.md) */
+		if (json_is_string(json_object_get(json_object_get(r, "request"), "summary"))) {
+			fprintf(out, ": %s", s(json_object_get(r, "request"), "summary"));
+			if (json_array_size(json_object_get(r, "requests")) > 1)
+				fprintf(out, " (+%zu more requests)",
+					json_array_size(json_object_get(r, "requests")) - 1);
+		} else {
+			fputs(": ", out);
+			put_bytes(out, json_object_get(r, "data"), 160);
+		}
+		if (json_is_true(json_object_get(r, "held_for_decoding")))
+			fputs(" [held for decoding]", out);
+	} else if (!strcmp(type, "verdict") && json_is_true(json_object_get(r, "decoded")) &&
+		   !strcmp(s(r, "verdict"), "released")) {
+		fprintf(out,
+			"RELEASED held write after %lld us (%lld requests decoded, none "
+			"stopped)",
+			num(r, "hold_us"), num(r, "requests"));
 	} else if (!strcmp(type, "exit")) {
 		if (json_integer_value(json_object_get(r, "signal")))
 			fprintf(out, "exit: killed by signal %lld", num(r, "signal"));

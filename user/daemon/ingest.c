@@ -23,6 +23,7 @@
 #include "log.h"
 #include "policy.h"
 #include "policy_store.h"
+#include "requests.h"
 #include "sessions.h"
 #include "tls.h"
 #include "util.h"
@@ -38,12 +39,13 @@ struct sl_ingest {
 	struct sl_journal *journal;
 	struct sl_verdicts *verdicts;
 	struct sl_tls *tls;
-	struct ring_buffer *rb;	 /* sl_events: bulk telemetry */
-	struct ring_buffer *vrb; /* sl_verdicts: drained first */
-	unsigned int since_vrb;	 /* records of rb since vrb was last drained */
-	bool in_vrb;		 /* draining vrb (its callback is the same) */
-	bool paused;		 /* rb is not read: sessions are frozen for the audit log */
-	bool stopping;		 /* the daemon is stopping: rb is read even when paused */
+	struct sl_requests *requests; /* decoders of session connections, held writes */
+	struct ring_buffer *rb;	      /* sl_events: bulk telemetry */
+	struct ring_buffer *vrb;      /* sl_verdicts: drained first */
+	unsigned int since_vrb;	      /* records of rb since vrb was last drained */
+	bool in_vrb;		      /* draining vrb (its callback is the same) */
+	bool paused;		      /* rb is not read: sessions are frozen for the audit log */
+	bool stopping;		      /* the daemon is stopping: rb is read even when paused */
 	int epfd;
 	uint64_t tag_events;
 	/* loss accounting: last totals written to the audit log */
@@ -209,6 +211,12 @@ static int handle_record(struct sl_ingest *in, void *data, size_t len)
 	if (!in->in_vrb && sl_verdicts_pending(in->verdicts))
 		sl_verdicts_flush(in->verdicts, h->ktime_ns);
 	if (h->op == SL_OP_VERDICT) {
+		/* a write held for decoding: the requests room decides it */
+		if (len >= sizeof(struct sl_verdict_event) &&
+		    (((const struct sl_verdict_event *)data)->flags & SL_VERDICT_DECODE)) {
+			sl_requests_hold_verdict(in->requests, data);
+			return 0;
+		}
 		if (sl_verdicts_handle(in->verdicts, data, len))
 			write_decode_error(in, data, len, "verdict record too short");
 		return 0;
@@ -254,9 +262,27 @@ static int handle_record(struct sl_ingest *in, void *data, size_t len)
 		sl_jw_json(w, "env", names);
 		json_decref(names);
 	}
-	if (sl_journal_rec_end(in->journal, type, sid, tbuf, &text, &tlen))
+	if (h->op == SL_OP_TLS_WRITE) {
+		/* the requests this write completes: members of its record */
+		json_t *extra = json_object();
+		const char *k;
+		json_t *v;
+
+		if (extra) {
+			sl_requests_tls_write(in->requests, s, data, len, extra);
+			json_object_foreach (extra, k, v)
+				sl_jw_json(w, k, v);
+			json_decref(extra);
+		}
+	}
+	err = sl_journal_rec_end(in->journal, type, sid, tbuf, &text, &tlen);
+	if (!err)
+		keep_evidence(in, h, data, text, tlen, s, env);
+	/* after the write's record: an alert finds it as evidence */
+	if (h->op == SL_OP_TLS_WRITE)
+		sl_requests_act(in->requests);
+	if (err)
 		return 0; /* counted by the journal */
-	keep_evidence(in, h, data, text, tlen, s, env);
 	if (h->op == SL_OP_EXEC)
 		after_exec(in, data, len, s);
 	return 0;
@@ -384,6 +410,8 @@ static void drain(struct sl_ingest *in)
 		log_err("ring buffer consume: %s", strerror(-n));
 	/* the alerts of verdicts taken before it: their evidence has been read */
 	sl_verdicts_flush(in->verdicts, before);
+	/* held writes whose capture never came: their records go in this batch */
+	sl_requests_tick(in->requests);
 	/* one write(2) for what this drain chained */
 	sl_journal_flush(in->journal);
 }
@@ -406,6 +434,8 @@ int sl_ingest_open(struct sl_kernel *k, struct sl_sessions *ss, struct sl_policy
 	in->tag_events = tag_events;
 	/* from here a failure leaves what was done for sl_ingest_close */
 	*out = in;
+	if (sl_requests_new(ss, k, ps, j, vr, &in->requests))
+		return sl_err_ret(-ENOMEM, "request decoders");
 	in->vrb = ring_buffer__new(sl_kernel_verdicts_fd(k), events_handle, in, NULL);
 	if (!in->vrb)
 		return sl_err_ret(-errno, "verdict ring buffer");
@@ -432,6 +462,7 @@ void sl_ingest_close(struct sl_ingest *in)
 		return;
 	ring_buffer__free(in->rb);
 	ring_buffer__free(in->vrb);
+	sl_requests_free(in->requests);
 	free(in);
 }
 

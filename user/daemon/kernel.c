@@ -385,6 +385,14 @@ int sl_kernel_held_set(const struct sl_kernel *k, uint64_t cgroup_id, bool held)
 	return bpf_map_delete_elem(fd, &cgroup_id) ? -errno : 0;
 }
 
+int sl_kernel_decode_holds(const struct sl_kernel *k, uint64_t cgroup_id, uint64_t *count)
+{
+	*count = 0;
+	if (bpf_map_lookup_elem(bpf_map__fd(k->skel->maps.sl_decode_holds), &cgroup_id, count))
+		return errno == ENOENT ? 0 : -errno;
+	return 0;
+}
+
 /* ---- the policy maps ---- */
 
 static struct sl_policy_map_fds map_fds(const struct sl_kernel *k)

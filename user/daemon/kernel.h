@@ -60,6 +60,8 @@ int sl_kernel_session_get(const struct sl_kernel *k, uint64_t cgroup_id,
 /* replace the value of a session in the map (BPF_EXIST) */
 int sl_kernel_session_put(const struct sl_kernel *k, uint64_t cgroup_id,
 			  const struct sl_session_info *info);
+/* sl_decode_holds: writes of the session held for decoding so far (0 when none); 0 or -errno */
+int sl_kernel_decode_holds(const struct sl_kernel *k, uint64_t cgroup_id, uint64_t *count);
 /* sl_held: the session's egress is dropped while it is held */
 int sl_kernel_held_set(const struct sl_kernel *k, uint64_t cgroup_id, bool held);
 

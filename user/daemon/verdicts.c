@@ -67,6 +67,10 @@ struct sl_pending_verdict {
 	char identity_path[256];
 	char identity_sha256[65];
 	char identity_error[160];
+	/* SL_VERDICT_DECODE: decided by the daemon on the decoded request */
+	json_t *request;
+	char undecidable[256];
+	int64_t hold_us;
 };
 
 /* recent capture records, for the evidence of a verdict that follows */
@@ -378,6 +382,8 @@ static void verdict_write(struct sl_verdicts *vr, const struct sl_pending_verdic
 		rule = "unreadable-evidence"; /* settings.unreadable decided */
 	else if (v->rule == SL_RULE_DOOMED)
 		rule = "session-killed"; /* an action of a session with a kill verdict */
+	else if (v->rule == SL_RULE_DECODE)
+		rule = "undecidable-request"; /* decoded by the daemon: it could not decide */
 	else
 		rule = p && v->rule < p->n_rules ? p->rules[v->rule].name : "?";
 	monitor = v->flags & SL_VERDICT_MONITOR;
@@ -477,6 +483,15 @@ static void verdict_write(struct sl_verdicts *vr, const struct sl_pending_verdic
 	}
 	if (v->flags & SL_VERDICT_PARTIAL)
 		json_object_set_new(rec, "partial_match", json_true());
+	/* two-stage: held by the kernel, decoded and judged by the daemon */
+	if (v->flags & SL_VERDICT_DECODE) {
+		json_object_set_new(rec, "decoded", json_true());
+		json_object_set_new(rec, "hold_us", json_integer(pv->hold_us));
+		if (pv->request)
+			json_object_set(rec, "request", pv->request);
+		if (pv->undecidable[0])
+			json_object_set_new(rec, "undecidable", json_string(pv->undecidable));
+	}
 	/* the buffer changed while the write was being sent: judged again */
 	if (v->flags & SL_VERDICT_RECHECK)
 		json_object_set_new(rec, "rechecked_during_write", json_true());
@@ -687,6 +702,8 @@ static void verdict_act(struct sl_verdicts *vr, struct sl_pending_verdict *pv)
 
 static void pending_release(struct sl_pending_verdict *pv)
 {
+	json_decref(pv->request);
+	pv->request = NULL;
 	json_decref(pv->cap);
 	json_decref(pv->whole);
 	json_decref(pv->found);
@@ -705,12 +722,11 @@ void sl_verdicts_flush(struct sl_verdicts *vr, uint64_t before_ns)
 	vr->npending -= n;
 }
 
-int sl_verdicts_handle(struct sl_verdicts *vr, const void *data, size_t len)
+/* a free pending entry (the oldest written out when full), zeroed */
+static struct sl_pending_verdict *pending_add(struct sl_verdicts *vr)
 {
 	struct sl_pending_verdict *pv;
 
-	if (len < sizeof(struct sl_verdict_event))
-		return -EBADMSG;
 	if (vr->npending == SL_PENDING_VERDICTS) {
 		/* full: the oldest is written with the evidence there is */
 		verdict_write(vr, &vr->pending[0]);
@@ -720,8 +736,11 @@ int sl_verdicts_handle(struct sl_verdicts *vr, const void *data, size_t len)
 	}
 	pv = &vr->pending[vr->npending++];
 	memset(pv, 0, sizeof(*pv));
-	memcpy(&pv->v, data, sizeof(pv->v));
-	verdict_act(vr, pv);
+	return pv;
+}
+
+static void pending_evidence(struct sl_verdicts *vr, struct sl_pending_verdict *pv)
+{
 	/* what is known of the action now: its capture record came just before
 	 * (on the verdict ring), earlier writes of its connection may follow */
 	pv->cap = evidence_find(vr, pv->v.hdr.tid, pv->v.trigger_op,
@@ -733,6 +752,36 @@ int sl_verdicts_handle(struct sl_verdicts *vr, const void *data, size_t len)
 		if (pv->found)
 			conn_credentials(vr, pv->v.hdr.pid, pv->v.conn, pv->found);
 	}
+}
+
+int sl_verdicts_decoded(struct sl_verdicts *vr, const struct sl_verdict_event *v, json_t *request,
+			const char *undecidable, int64_t hold_us)
+{
+	struct sl_pending_verdict *pv;
+
+	if (!(v->flags & SL_VERDICT_DECODE))
+		return -EBADMSG;
+	pv = pending_add(vr);
+	pv->v = *v;
+	pv->request = json_incref(request);
+	pv->hold_us = hold_us;
+	if (undecidable)
+		snprintf(pv->undecidable, sizeof(pv->undecidable), "%s", undecidable);
+	verdict_act(vr, pv);
+	pending_evidence(vr, pv);
+	return 0;
+}
+
+int sl_verdicts_handle(struct sl_verdicts *vr, const void *data, size_t len)
+{
+	struct sl_pending_verdict *pv;
+
+	if (len < sizeof(struct sl_verdict_event))
+		return -EBADMSG;
+	pv = pending_add(vr);
+	memcpy(&pv->v, data, sizeof(pv->v));
+	verdict_act(vr, pv);
+	pending_evidence(vr, pv);
 	return 0;
 }
 

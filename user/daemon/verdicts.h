@@ -25,6 +25,7 @@ struct sl_kernel;
 struct sl_policy_store;
 struct sl_programs;
 struct sl_journal;
+struct sl_verdict_event;
 
 int sl_verdicts_new(struct sl_sessions *ss, struct sl_kernel *k, struct sl_policy_store *ps,
 		    struct sl_programs *pr, struct sl_journal *j, struct sl_verdicts **out);
@@ -45,6 +46,20 @@ void sl_verdicts_flush(struct sl_verdicts *vr, uint64_t before_ns);
 size_t sl_verdicts_pending(const struct sl_verdicts *vr);
 /* verdicts written since start, by verdict: {"killed": N, "held": N, ...} (new reference) */
 json_t *sl_verdicts_counts_json(const struct sl_verdicts *vr);
+
+/*
+ * A decision the daemon took on the decoded request of a write the kernel
+ * held for it (two-stage verdict, SL_VERDICT_DECODE; the requests room): v
+ * is the verdict as the kernel would have reported it (rule, action, flags,
+ * patterns, keywords, target; hdr and conn of the held write). Acted on like
+ * a kernel verdict (kill: the session; freeze: a hold for a person) and its
+ * alert written with request (the `request` member, borrowed), undecidable
+ * (why the daemon could not decide, or NULL: rule SL_RULE_DECODE is then
+ * "undecidable-request") and hold_us (how long the write was held).
+ * -EBADMSG for a verdict without SL_VERDICT_DECODE.
+ */
+int sl_verdicts_decoded(struct sl_verdicts *vr, const struct sl_verdict_event *v, json_t *request,
+			const char *undecidable, int64_t hold_us);
 
 /*
  * A person decides a hold (approve: release the held call; deny: kill the

@@ -191,6 +191,7 @@ static void parse_root(struct vctx *c, const struct ynode *root)
 	    {"environments", true, "a mapping of environment names to labels"},
 	    {"patterns", false, NULL},
 	    {"rules", false, NULL},
+	    {"destinations", false, NULL},
 	};
 	const struct ynode *v;
 	uint64_t u;
@@ -203,7 +204,8 @@ static void parse_root(struct vctx *c, const struct ynode *root)
 		return;
 	}
 	if (!sl_pv_check_map(c, root,
-			     "a mapping (version, mode, settings, environments, patterns, rules)",
+			     "a mapping (version, mode, settings, environments, patterns, rules, "
+			     "destinations)",
 			     ks, SL_ARRAY_SIZE(ks)))
 		return;
 	if ((v = sl_pv_map_get(root, "version"))) {
@@ -232,6 +234,11 @@ static void parse_root(struct vctx *c, const struct ynode *root)
 	if ((v = sl_pv_map_get(root, "environments"))) {
 		old = sl_pv_path_str(c, "environments");
 		sl_pv_parse_envs(c, v);
+		sl_pv_path_restore(c, old);
+	}
+	if ((v = sl_pv_map_get(root, "destinations"))) {
+		old = sl_pv_path_str(c, "destinations");
+		sl_pv_parse_destinations(c, v);
 		sl_pv_path_restore(c, old);
 	}
 	if (c->err)
@@ -299,6 +306,11 @@ void sl_policy_free(struct sl_policy *p)
 		free(p->rules[i].patterns);
 	}
 	free(p->rules);
+	for (uint32_t i = 0; i < p->n_providers; i++) {
+		free(p->providers[i].text);
+		free(p->providers[i].name);
+	}
+	free(p->providers);
 	for (uint32_t i = 0; i < p->n_secrets; i++) {
 		if (p->secrets[i].value) {
 			explicit_bzero(p->secrets[i].value, p->secrets[i].len);
@@ -438,6 +450,14 @@ uint64_t sl_policy_env_for_path(const struct sl_policy *p, const char *path)
 			if (sl_policy_glob_match(p->envs[i].paths[j].glob, path))
 				env |= 1ULL << p->envs[i].id;
 	return env;
+}
+
+bool sl_policy_provider_match(const struct sl_policy *p, const char *name)
+{
+	for (uint32_t i = 0; p && name && i < p->n_providers; i++)
+		if (sl_policy_host_match(&p->providers[i], name, NULL, 0, 0))
+			return true;
+	return false;
 }
 
 uint64_t sl_policy_env_for_host(const struct sl_policy *p, const char *name, const uint8_t *addr,

@@ -294,6 +294,14 @@ struct sl_policy {
 	uint32_t n_patterns;
 	struct sl_policy_rule *rules;
 	uint32_t n_rules;
+	/*
+	 * destinations.model_providers: hosts whose traffic is the agent's
+	 * conversation with its model (recorded, never judged by the TLS
+	 * rules; a labelled credential sent there is a credential_exposure
+	 * alert). Host names and *.domain wildcards only.
+	 */
+	struct sl_policy_host *providers;
+	uint32_t n_providers;
 	/* filled by sl_policy_load_secrets() */
 	struct sl_policy_secret *secrets;
 	uint32_t n_secrets;
@@ -385,6 +393,8 @@ uint64_t sl_policy_env_for_path(const struct sl_policy *p, const char *path);
 /* name: lowercase-insensitive DNS name or NULL; addr: 4 or 16 bytes or NULL; port 0 = any */
 bool sl_policy_host_match(const struct sl_policy_host *h, const char *name, const uint8_t *addr,
 			  int family, uint16_t port);
+/* the name (any case) is a model provider of destinations.model_providers */
+bool sl_policy_provider_match(const struct sl_policy *p, const char *name);
 /* environments (bit 1 << id) of every host label matching: the union */
 uint64_t sl_policy_env_for_host(const struct sl_policy *p, const char *name, const uint8_t *addr,
 				int family, uint16_t port);

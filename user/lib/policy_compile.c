@@ -693,6 +693,7 @@ static int compile_hosts(const struct sl_policy *p, struct sl_compiled_policy *c
 
 	for (uint32_t e = 0; e < p->n_envs; e++)
 		cap += p->envs[e].n_hosts;
+	cap += p->n_providers;
 	if (!cap)
 		return 0;
 	c->hosts = calloc(cap, sizeof(*c->hosts));
@@ -734,6 +735,28 @@ static int compile_hosts(const struct sl_policy *p, struct sl_compiled_policy *c
 					goto out;
 			}
 		}
+	}
+	/* model providers: a role (SL_DEST_ROLE_PROVIDER), not an environment;
+	 * not in the automaton (a name in the text is no destination) */
+	for (uint32_t h = 0; h < p->n_providers; h++) {
+		const struct sl_policy_host *ho = &p->providers[h];
+		struct sl_chost *o = &c->hosts[n];
+		size_t len = ho->name ? strlen(ho->name) : 0;
+
+		if (ho->kind != SL_HOST_NAME && ho->kind != SL_HOST_WILDCARD)
+			continue;
+		if (len == 0 || len > SL_LABEL_HOST_MAX) {
+			ret = fail(err, errlen, len ? -E2BIG : -EINVAL,
+				   "destinations.model_providers[%u]: '%s': a host name of %zu "
+				   "bytes (in-kernel host labels hold 1 to %u)",
+				   h, ho->text, len, SL_LABEL_HOST_MAX);
+			goto out;
+		}
+		o->wildcard = ho->kind == SL_HOST_WILDCARD;
+		for (size_t i = 0; i < len; i++)
+			o->name[i] = (char)lower((uint8_t)ho->name[i]);
+		o->env = SL_DEST_ROLE_PROVIDER;
+		n++;
 	}
 	qsort(c->hosts, n, sizeof(*c->hosts), chost_cmp);
 	c->n_hosts = 0;
@@ -868,6 +891,33 @@ static int compile_rules(const struct sl_policy *p, struct sl_compiled_policy *c
 
 /* ---- keywords and label strings into the two automata ---- */
 
+/*
+ * Strings that say a TLS write is not plaintext the kernel can judge: the
+ * connection goes to decode mode (bpf/tls.bpf.c, docs/requests.md).
+ */
+struct decode_marker {
+	const char *s;
+	bool icase;
+};
+
+static const struct decode_marker decode_markers[] = {
+    {"PRI * HTTP/2.0", false},	  /* HTTP/2 connection preface (frames, HPACK) */
+    {"content-encoding:", true},  /* a compressed body */
+    {"transfer-encoding:", true}, /* chunked framing may cut a keyword */
+    {"upgrade:", true},		  /* WebSocket (masked frames) or h2c */
+    {"\\u", false},		  /* a JSON string escape */
+    {"mutation", false},	  /* GraphQL: aliases, variables, fragments name the field */
+    {"tools/call", false},	  /* MCP JSON-RPC: the tool and its arguments */
+};
+
+static bool tls_rules(const struct sl_policy *p)
+{
+	for (uint32_t i = 0; i < p->n_rules; i++)
+		if (p->rules[i].channel == SL_CHAN_TLS)
+			return true;
+	return false;
+}
+
 static int collect_strings(const struct sl_policy *p, struct sl_compiled_policy *c,
 			   struct ac_set *cs, struct ac_set *ci)
 {
@@ -881,6 +931,15 @@ static int collect_strings(const struct sl_policy *p, struct sl_compiled_policy 
 		if (ret)
 			return ret;
 		set->n_kw++;
+	}
+	/* decode markers (SL_AC_ENV_DECODE): in every policy that judges TLS writes */
+	for (size_t i = 0; tls_rules(p) && i < sizeof(decode_markers) / sizeof(decode_markers[0]);
+	     i++) {
+		const struct decode_marker *dm = &decode_markers[i];
+
+		ret = ac_add(dm->icase ? ci : cs, dm->s, strlen(dm->s), -1, SL_AC_ENV_DECODE);
+		if (ret)
+			return ret;
 	}
 	for (uint32_t i = 0; i < p->n_secrets; i++) {
 		const struct sl_policy_secret *s = &p->secrets[i];

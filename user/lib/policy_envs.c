@@ -389,3 +389,50 @@ void sl_pv_parse_envs(struct vctx *c, const struct ynode *n)
 		sl_pv_path_restore(c, old);
 	}
 }
+
+/* ---- destinations ---- */
+
+void sl_pv_parse_destinations(struct vctx *c, const struct ynode *n)
+{
+	static const struct keyspec ks[] = {
+	    {"model_providers", false, NULL},
+	};
+	struct sl_policy_env tmp = {0};
+	const struct ynode *v;
+	size_t old;
+
+	if (!sl_pv_check_map(c, n, "a mapping (model_providers)", ks, SL_ARRAY_SIZE(ks)))
+		return;
+	v = sl_pv_map_get(n, "model_providers");
+	if (!v)
+		return;
+	old = sl_pv_path_str(c, "model_providers");
+	parse_hosts(c, v, &tmp);
+	for (uint32_t i = 0; i < tmp.n_hosts; i++) {
+		const struct sl_policy_host *h = &tmp.hosts[i];
+		const struct ynode *it = v->kids[0];
+		size_t o2, at = 0;
+
+		/* the item it was parsed from (items with errors were left out) */
+		for (size_t k = 0; k < v->n; k++)
+			if (v->kids[k]->val && !strcmp(v->kids[k]->val, h->text))
+				it = v->kids[at = k];
+		o2 = sl_pv_path_idx(c, at);
+
+		/* the role follows the server name the client asks for (SNI) */
+		if (h->kind != SL_HOST_NAME && h->kind != SL_HOST_WILDCARD)
+			sl_pv_err(c, it,
+				  "expected a host name or *.domain (a model provider is known by "
+				  "the server name its clients ask for), found '%s'",
+				  h->text);
+		else if (h->port)
+			sl_pv_err(c, it,
+				  "expected a host name without a port (the role holds on every "
+				  "port), found '%s'",
+				  h->text);
+		sl_pv_path_restore(c, o2);
+	}
+	c->p->providers = tmp.hosts;
+	c->p->n_providers = tmp.n_hosts;
+	sl_pv_path_restore(c, old);
+}

@@ -128,6 +128,8 @@ bool sl_pv_check_named_map(struct vctx *c, const struct ynode *n, const char *wh
 struct sl_policy_loc sl_pv_loc_of(const struct ynode *n);
 void sl_pv_free_secret_src(struct sl_policy_secret_src *s);
 void sl_pv_parse_envs(struct vctx *c, const struct ynode *n);
+/* destinations: {model_providers: [host, ...]} */
+void sl_pv_parse_destinations(struct vctx *c, const struct ynode *n);
 void sl_pv_parse_patterns(struct vctx *c, const struct ynode *n);
 void sl_pv_parse_rules(struct vctx *c, const struct ynode *n);
 

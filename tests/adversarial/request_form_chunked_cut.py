@@ -1,0 +1,18 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+"""The production action with the production token in the form 'chunked_cut'
+(tests/e2e/lib/reqforms.py): the kernel cannot judge it from the bytes, so
+the write is held, decoded by the daemon and stopped. Control: the same
+client outside a session reaches the server."""
+
+from enforce import finish
+from harness import blocked
+from reqforms import run_form
+
+EXPECT = "BLOCKED"
+
+
+def test_request_form_chunked_cut(t):
+    d, w, sid, rec = run_form(t, "chunked_cut")
+    finish(t, d, w)
+    blocked(t, f"'chunked_cut' from a staging session never reached the server "
+               f"(alert {rec.get('alert_id')}, decoded: {rec.get('decoded', False)})")

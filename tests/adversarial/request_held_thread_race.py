@@ -13,7 +13,7 @@ import secrets
 import shlex
 
 from enforce import World, agent_script, finish, start_daemon, wait_alert, write_policy
-from harness import PY, blocked, check, eq, fail, rand_marker
+from harness import KILLED, PY, blocked, check, eq, fail, rand_marker
 from reqforms import ReqServer, req_policy
 
 EXPECT = "BLOCKED"
@@ -80,7 +80,7 @@ def test_request_held_thread_race(t):
     r = d.run(agent_script(t, "agent", [" ".join(q(a) for a in argv)], expect_killed=True),
               name=name, timeout=120)
     sid = d.session_id(name)
-    if r.rc != 137:
+    if r.rc != KILLED:
         fail(f"the session was not killed: exit {r.rc} {r}\n{srv.summary()}\n"
              + d.dump(session=sid, types=("alert", "verdict", "session_killed")))
     d.wait_session_end(sid)

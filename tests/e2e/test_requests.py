@@ -12,7 +12,7 @@ import subprocess
 
 from enforce import (World, agent_script, alerts, finish, policy_text, start_daemon,
                      status_holds, wait_alert, write_policy)
-from harness import B, check, eq, rand_marker, short
+from harness import KILLED, B, check, eq, rand_marker, short
 from reqforms import ReqServer, check_decoded_alert, mutation, req_policy, run_form
 
 q = shlex.quote
@@ -148,7 +148,7 @@ def test_requests_undecidable_held_then_deny(t):
     r = d.cli("deny", "--reason", "e2e: not decodable, not allowed", rec["hold_id"])
     eq(r.rc, 0, f"scopelock deny ({r})")
     p.communicate(timeout=60)
-    eq(p.returncode, 137, "exit status of the denied session")
+    eq(p.returncode, KILLED, "exit status of the denied session")
     d.wait_session_end(sid)
     check(not uploads(srv, w), f"the denied request arrived\n{srv.summary()}")
     # control: outside a session the same upload arrives
@@ -265,7 +265,7 @@ def test_requests_model_provider_conversation(t):
                                         conversation_cmd(srv, w, "api.service.test")],
                            expect_killed=True), name=name, timeout=90)
     sid2 = d.session_id(name)
-    eq(r.rc, 137, f"the same request to a service host was not stopped ({r})\n"
+    eq(r.rc, KILLED, f"the same request to a service host was not stopped ({r})\n"
        + d.dump(session=sid2, types=("alert", "verdict", "tls_write")))
     wait_alert(d, sid2, "destroy-api-outside-scope")
     finish(t, d, w)

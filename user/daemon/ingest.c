@@ -193,6 +193,7 @@ static int handle_record(struct sl_ingest *in, void *data, size_t len)
 	const char *type, *sid = NULL, *text;
 	struct sl_session *s;
 	struct sl_jw *w;
+	json_t *extra = NULL;
 	uint64_t env = 0;
 	size_t tlen;
 	int err;
@@ -228,6 +229,16 @@ static int handle_record(struct sl_ingest *in, void *data, size_t len)
 	}
 	/* the fast path: the record's text straight into the journal (no tree) */
 	s = sl_session_by_cgroup(in->sessions, h->cgroup_id);
+	/*
+	 * The requests this write completes, members of its record: decoded
+	 * before the record is begun, since deciding them may write records of
+	 * their own (credential_exposure) through the journal's one writer.
+	 */
+	if (h->op == SL_OP_TLS_WRITE) {
+		extra = json_object();
+		if (extra)
+			sl_requests_tls_write(in->requests, s, data, len, extra);
+	}
 	sl_clock_str(h->ktime_ns, tbuf);
 	w = sl_journal_rec_begin(in->journal);
 	sl_jw_str(w, "type", type);
@@ -250,8 +261,11 @@ static int handle_record(struct sl_ingest *in, void *data, size_t len)
 
 	err = decoders[h->op](data, len, w);
 	if (err) {
+		json_decref(extra);
 		write_decode_error(in, data, len,
 				   err == -EBADMSG ? "inconsistent lengths" : "decoder failed");
+		if (h->op == SL_OP_TLS_WRITE)
+			sl_requests_act(in->requests);
 		return 0;
 	}
 	if (h->op == SL_OP_OPEN)
@@ -262,18 +276,13 @@ static int handle_record(struct sl_ingest *in, void *data, size_t len)
 		sl_jw_json(w, "env", names);
 		json_decref(names);
 	}
-	if (h->op == SL_OP_TLS_WRITE) {
-		/* the requests this write completes: members of its record */
-		json_t *extra = json_object();
+	if (extra) {
 		const char *k;
 		json_t *v;
 
-		if (extra) {
-			sl_requests_tls_write(in->requests, s, data, len, extra);
-			json_object_foreach (extra, k, v)
-				sl_jw_json(w, k, v);
-			json_decref(extra);
-		}
+		json_object_foreach (extra, k, v)
+			sl_jw_json(w, k, v);
+		json_decref(extra);
 	}
 	err = sl_journal_rec_end(in->journal, type, sid, tbuf, &text, &tlen);
 	if (!err)

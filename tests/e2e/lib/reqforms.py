@@ -24,7 +24,7 @@ from pathlib import Path
 
 from enforce import (World, agent_script, policy_text, start_daemon, wait_alert,
                      wait_session_killed, write_policy, finish)
-from harness import (PY, REPO, SERVERS, check, eq, fail, make_cert, need_binary, rand_marker,
+from harness import (KILLED, PY, REPO, SERVERS, check, eq, fail, make_cert, need_binary, rand_marker,
                      short, wait_until)
 
 q = shlex.quote
@@ -271,7 +271,7 @@ def run_form(t, form):
     r = d.run(agent, name=name, timeout=90)
     sid = d.session_id(name)
     dump = d.dump(session=sid, types=("alert", "verdict", "session_killed", "tls_write"))
-    if r.rc != 137:
+    if r.rc != KILLED:
         fail(f"{form}: the session was not killed: exit {r.rc} {r}\n{srv.summary()}\n{dump}")
     # every process of the session is gone (its egress was dropped since
     # the kill): nothing more can arrive from it

@@ -12,6 +12,7 @@
 
 #include "policy.h"
 #include "scopelock_decide.h"
+#include "util.h"
 
 static bool contains(const uint8_t *h, size_t hl, const uint8_t *n, size_t nl, bool icase)
 {
@@ -173,7 +174,7 @@ void sl_policy_decide(const struct sl_policy *p, uint32_t channel,
 		int susp = 0;
 		uint32_t act;
 
-		for (size_t w = 0; w < SL_ARRAY_LEN(out->patterns); w++)
+		for (size_t w = 0; w < SL_ARRAY_SIZE(out->patterns); w++)
 			seen = seen || out->patterns[w];
 		act = sl_decide_unreadable(out->target_class, taint, scope_env, seen,
 					   p->settings.unreadable_suspicious,

@@ -592,6 +592,44 @@ int BPF_KPROBE(sl_gnutls_recv, void *session, void *data, __u64 size)
 				 SL_TLS_FN_GNUTLS_RECV);
 }
 
+/*
+ * BoringSSL located without symbols (user/lib/tls_locate.h): the OpenSSL
+ * ABI, recorded as lib boringssl.
+ */
+SEC("uprobe")
+int BPF_KPROBE(sl_bssl_write, void *ssl, const void *buf, int num)
+{
+	if (num <= 0)
+		return 0;
+	return sl_tls_write((__u64)ssl, (__u64)buf, (__u64)num, SL_TLS_BORINGSSL,
+			    SL_TLS_FN_SSL_WRITE);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(sl_bssl_read, void *ssl, void *buf, int num)
+{
+	return sl_tls_read_entry((__u64)ssl, (__u64)buf, 0, SL_TLS_BORINGSSL, SL_TLS_FN_SSL_READ);
+}
+
+/*
+ * Go crypto/tls.(*Conn).Write(b []byte), ABIInternal (Go >= 1.17 on
+ * amd64): c in rax, b's pointer in rbx, its length in rcx. Entry only: a
+ * uretprobe on Go corrupts goroutine stacks when they move.
+ */
+SEC("uprobe")
+int sl_go_tls_write(struct pt_regs *ctx)
+{
+#if defined(__TARGET_ARCH_x86)
+	__u64 c = ctx->ax, buf = ctx->bx, len = ctx->cx;
+
+	if ((__s64)len <= 0)
+		return 0;
+	return sl_tls_write(c, buf, len, SL_TLS_GO, SL_TLS_FN_GO_CONN_WRITE);
+#else
+	return 0;
+#endif
+}
+
 /* return of SSL_read, SSL_read_ex, gnutls_record_recv */
 SEC("uretprobe")
 int BPF_KRETPROBE(sl_tls_read_ret, long ret)

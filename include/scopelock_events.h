@@ -110,6 +110,8 @@ _Static_assert(sizeof(struct sl_net_event) == 64 + 40, "sl_net_event ABI");
 enum sl_tls_lib {
 	SL_TLS_OPENSSL = 1,
 	SL_TLS_GNUTLS = 2,
+	SL_TLS_BORINGSSL = 3, /* located without symbols (Bun: Claude Code) */
+	SL_TLS_GO = 4,	      /* Go crypto/tls, located by .gopclntab */
 };
 
 enum sl_tls_fn {
@@ -119,6 +121,7 @@ enum sl_tls_fn {
 	SL_TLS_FN_SSL_READ_EX = 4,
 	SL_TLS_FN_GNUTLS_SEND = 5,
 	SL_TLS_FN_GNUTLS_RECV = 6,
+	SL_TLS_FN_GO_CONN_WRITE = 7, /* crypto/tls.(*Conn).Write */
 };
 
 /*

@@ -106,9 +106,8 @@ static void test_whole_values(void **state)
 	assert_int_equal(f->s.found[1], 1);
 	/* nothing found: the input itself comes back */
 	sl_redact_reset_found(&f->s);
-	assert_int_equal(sl_redact_apply(f->r, &f->s, clean, strlen(clean), SL_REDACT_EDGES, &out,
-					 &n),
-			 0);
+	assert_int_equal(
+	    sl_redact_apply(f->r, &f->s, clean, strlen(clean), SL_REDACT_EDGES, &out, &n), 0);
 	assert_ptr_equal(out, clean);
 	assert_int_equal(n, strlen(clean));
 	assert_int_equal(f->s.n_found, 0);
@@ -196,7 +195,10 @@ static bool contains(const uint8_t *h, size_t hl, const uint8_t *n, size_t nl)
 /* generated: values inserted in random bytes, split at random points */
 static void test_generated(void **state)
 {
-	enum { NV = 40, ROUNDS = 3000 };
+	enum {
+		NV = 40,
+		ROUNDS = 3000
+	};
 	static uint8_t vals[NV][64];
 	size_t vlen[NV];
 	struct sl_redact *r;
@@ -228,9 +230,8 @@ static void test_generated(void **state)
 		}
 		/* one chunk of the stream: from a random cut on */
 		cut = rnd() % len;
-		assert_int_equal(sl_redact_apply(r, &s, data + cut, len - cut, SL_REDACT_EDGES,
-						 &out, &n),
-				 0);
+		assert_int_equal(
+		    sl_redact_apply(r, &s, data + cut, len - cut, SL_REDACT_EDGES, &out, &n), 0);
 		for (int v = 0; v < NV; v++) {
 			const uint8_t *o = out;
 

@@ -84,7 +84,8 @@ static void after_exec(struct sl_ingest *in, const struct sl_exec_event *e, size
 		return;
 	memcpy(path, e->data, n);
 	path[n] = '\0';
-	sl_tls_on_exec(in->tls, (pid_t)e->hdr.pid, path, s ? sl_session_id(s) : NULL);
+	sl_tls_on_exec(in->tls, (pid_t)e->hdr.pid, e->hdr.exec_id, e->hdr.cgroup_id, path,
+		       s ? sl_session_id(s) : NULL);
 }
 
 /*

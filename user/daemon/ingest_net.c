@@ -107,6 +107,11 @@ int sl_decode_net(const void *data, size_t len, json_t *rec)
 							 : json_null()) ||
 	    json_object_set_new(rec, "sock_type", sock_type_json(e->sock_type)))
 		return -ENOMEM;
+	/* refused by the TLS gate: the tls_blind_spot record of the process says why */
+	if ((e->hdr.flags & SL_EVF_TLS_GATE) &&
+	    (json_object_set_new(rec, "refused", json_string("tls_gate")) ||
+	     json_object_set_new(rec, "errno", json_integer(-e->ret))))
+		return -ENOMEM;
 	if (e->hdr.op != SL_OP_CONNECT_RESULT)
 		return 0;
 

@@ -37,7 +37,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 #include <dirent.h>
@@ -48,6 +50,7 @@
 #include "kernel.h"
 #include "log.h"
 #include "tls.h"
+#include "tls_locate.h"
 #include "tls_priv.h"
 #include "util.h"
 
@@ -58,18 +61,28 @@
  * call SSL_do_handshake.
  */
 const struct tls_func sl_tls_funcs[] = {
-    {"SSL_write", LIB_OPENSSL, "sl_ssl_write", NULL, true},
-    {"SSL_write_ex", LIB_OPENSSL, "sl_ssl_write_ex", NULL, true},
-    {"SSL_read", LIB_OPENSSL, "sl_ssl_read", "sl_tls_read_ret", false},
-    {"SSL_read_ex", LIB_OPENSSL, "sl_ssl_read_ex", "sl_tls_read_ret", false},
-    {"SSL_do_handshake", LIB_OPENSSL, "sl_tls_hs_enter", NULL, false},
-    {"SSL_ctrl", LIB_OPENSSL, "sl_ssl_ctrl", NULL, false},
-    {"SSL_free", LIB_OPENSSL, "sl_tls_free", NULL, false},
-    {"gnutls_record_send", LIB_GNUTLS, "sl_gnutls_send", NULL, true},
-    {"gnutls_record_recv", LIB_GNUTLS, "sl_gnutls_recv", "sl_tls_read_ret", false},
-    {"gnutls_handshake", LIB_GNUTLS, "sl_tls_hs_enter", NULL, false},
-    {"gnutls_server_name_set", LIB_GNUTLS, "sl_gnutls_sni", NULL, false},
-    {"gnutls_deinit", LIB_GNUTLS, "sl_tls_free", NULL, false},
+    {"SSL_write", LIB_OPENSSL, "sl_ssl_write", NULL, true, false},
+    {"SSL_write_ex", LIB_OPENSSL, "sl_ssl_write_ex", NULL, true, false},
+    {"SSL_read", LIB_OPENSSL, "sl_ssl_read", "sl_tls_read_ret", false, false},
+    {"SSL_read_ex", LIB_OPENSSL, "sl_ssl_read_ex", "sl_tls_read_ret", false, false},
+    {"SSL_do_handshake", LIB_OPENSSL, "sl_tls_hs_enter", NULL, false, false},
+    {"SSL_ctrl", LIB_OPENSSL, "sl_ssl_ctrl", NULL, false, false},
+    {"SSL_free", LIB_OPENSSL, "sl_tls_free", NULL, false, false},
+    {"gnutls_record_send", LIB_GNUTLS, "sl_gnutls_send", NULL, true, false},
+    {"gnutls_record_recv", LIB_GNUTLS, "sl_gnutls_recv", "sl_tls_read_ret", false, false},
+    {"gnutls_handshake", LIB_GNUTLS, "sl_tls_hs_enter", NULL, false, false},
+    {"gnutls_server_name_set", LIB_GNUTLS, "sl_gnutls_sni", NULL, false, false},
+    {"gnutls_deinit", LIB_GNUTLS, "sl_tls_free", NULL, false, false},
+    /* located without symbols (user/lib/tls_locate.h) */
+    {"SSL_write", LIB_BORINGSSL, "sl_bssl_write", NULL, true, true},
+    {"SSL_read", LIB_BORINGSSL, "sl_bssl_read", "sl_tls_read_ret", false, true},
+    {"crypto/tls.(*Conn).Write", LIB_GO, "sl_go_tls_write", NULL, true, true},
+};
+/* indexes of the located ones */
+enum {
+	FN_BSSL_WRITE = 12,
+	FN_BSSL_READ = 13,
+	FN_GO_WRITE = 14
 };
 _Static_assert(SL_ARRAY_SIZE(sl_tls_funcs) == N_FUNCS, "function count");
 _Static_assert(N_FUNCS <= 64, "function bitmask");
@@ -118,6 +131,7 @@ struct tls_target {
 	uint64_t attached;     /* functions with their probes attached */
 	uint64_t off[N_FUNCS]; /* file offsets of the functions */
 	json_t *errors;	       /* [{"function", "error"}] */
+	json_t *located;       /* functions located without symbols, or NULL */
 	struct bpf_link **links;
 	size_t nlinks;
 };
@@ -126,13 +140,14 @@ struct blind_spot {
 	char *path;
 	dev_t dev;
 	ino_t ino;
+	const char *impl; /* sl_tls_impl_name(), or "library" (links one not instrumented) */
 	char *reason;
 	char *marker;
 	json_t *sessions; /* session ids already told (strings) */
 	uint64_t execs;
 };
 
-/* cache of executables and libraries seen, by (dev, ino, mtime) */
+/* cache of executables and libraries seen, by (dev, ino, ctime): ctime cannot be set back */
 enum exe_verdict {
 	EXE_NONE = 0, /* no TLS seen */
 	EXE_TARGET,   /* instrumented (itself or its TLS libraries) */
@@ -142,7 +157,7 @@ enum exe_verdict {
 struct exe_cache {
 	dev_t dev;
 	ino_t ino;
-	struct timespec mtime;
+	struct timespec ctime;
 	enum exe_verdict verdict;
 	struct blind_spot *blind; /* EXE_BLIND */
 	char **libs;		  /* TLS libraries it links (re-checked on each exec) */
@@ -154,8 +169,16 @@ struct soname {
 	char *path;
 };
 
+/* a process held by the TLS gate, seen at a tick */
+struct gate_seen {
+	uint32_t pid;
+	uint64_t exec_id;
+};
+
 struct sl_tls {
 	struct sl_kernel *kernel;
+	struct gate_seen seen[SL_TLS_GATE_SWEEP];
+	size_t nseen;
 	sl_tls_report_fn report;
 	void *report_ctx;
 	struct bpf_program *entry[N_FUNCS];
@@ -170,7 +193,9 @@ struct sl_tls {
 	char **watch; /* system library paths, re-checked for a new inode */
 	size_t nwatch;
 	uint64_t last_recheck_ns;
-	uint64_t scans; /* files searched for markers (status) */
+	uint64_t scans;	   /* files searched for markers (status) */
+	uint64_t released; /* processes the TLS gate held and let go */
+	uint64_t held_ns;  /* time spent analysing while they were held */
 };
 
 /* ---------------------------------------------------------------- utils */
@@ -193,6 +218,7 @@ static void target_free(struct tls_target *tg)
 		bpf_link__destroy(tg->links[i]);
 	free(tg->links);
 	json_decref(tg->errors);
+	json_decref(tg->located);
 	free(tg->path);
 	free(tg);
 }
@@ -536,7 +562,7 @@ static void recheck_libraries(struct sl_tls *t)
 /* ------------------------------------------------------- blind spots */
 
 static struct blind_spot *blind_get(struct sl_tls *t, const char *path, const struct stat *st,
-				    const char *reason, const char *marker)
+				    const char *impl, const char *reason, const char *marker)
 {
 	struct blind_spot *b;
 
@@ -549,6 +575,7 @@ static struct blind_spot *blind_get(struct sl_tls *t, const char *path, const st
 	b->path = strdup(path);
 	b->reason = strdup(reason);
 	b->marker = marker ? strdup(marker) : NULL;
+	b->impl = impl;
 	b->sessions = json_array();
 	b->dev = st->st_dev;
 	b->ino = st->st_ino;
@@ -577,7 +604,8 @@ static void blind_free(struct blind_spot *b)
 }
 
 /* tell the audit log, once per session and executable */
-static void blind_report(struct sl_tls *t, struct blind_spot *b, pid_t pid, const char *session)
+static void blind_report(struct sl_tls *t, struct blind_spot *b, pid_t pid, const char *session,
+			 bool deny)
 {
 	char dev[32];
 	size_t i;
@@ -599,8 +627,10 @@ static void blind_report(struct sl_tls *t, struct blind_spot *b, pid_t pid, cons
 	json_object_set_new(rec, "session", session ? json_string(session) : json_null());
 	json_object_set_new(rec, "pid", json_integer(pid));
 	sl_json_set_bytes(rec, "path", b->path, strlen(b->path));
+	json_object_set_new(rec, "impl", json_string(b->impl));
 	json_object_set_new(rec, "reason", json_string(b->reason));
 	json_object_set_new(rec, "marker", b->marker ? json_string(b->marker) : json_null());
+	json_object_set_new(rec, "blind_tls", json_string(deny ? "deny" : "alert"));
 	snprintf(dev, sizeof(dev), "%u:%u", major(b->dev), minor(b->dev));
 	json_object_set_new(rec, "dev", json_string(dev));
 	json_object_set_new(rec, "ino", json_integer((json_int_t)b->ino));
@@ -618,10 +648,10 @@ static int cache_cmp(const void *a, const void *b)
 		return x->dev < y->dev ? -1 : 1;
 	if (x->ino != y->ino)
 		return x->ino < y->ino ? -1 : 1;
-	if (x->mtime.tv_sec != y->mtime.tv_sec)
-		return x->mtime.tv_sec < y->mtime.tv_sec ? -1 : 1;
-	if (x->mtime.tv_nsec != y->mtime.tv_nsec)
-		return x->mtime.tv_nsec < y->mtime.tv_nsec ? -1 : 1;
+	if (x->ctime.tv_sec != y->ctime.tv_sec)
+		return x->ctime.tv_sec < y->ctime.tv_sec ? -1 : 1;
+	if (x->ctime.tv_nsec != y->ctime.tv_nsec)
+		return x->ctime.tv_nsec < y->ctime.tv_nsec ? -1 : 1;
 	return 0;
 }
 
@@ -822,6 +852,117 @@ static bool read_shebang(int fd, char *out)
 	return true;
 }
 
+/* the located function's entry in sl_tls_funcs, -1 if none is placed there */
+static int located_index(enum sl_tls_abi abi)
+{
+	switch (abi) {
+	case SL_TLS_ABI_SSL_WRITE:
+		return FN_BSSL_WRITE;
+	case SL_TLS_ABI_SSL_READ:
+		return FN_BSSL_READ;
+	case SL_TLS_ABI_GO_CONN_WRITE:
+		return FN_GO_WRITE;
+	default:
+		/* SSL_write_ex is not located; Go's Read has no entry-only capture */
+		return -1;
+	}
+}
+
+/* "rustls: its plaintext ..." -> "its plaintext ..." (the impl is said before) */
+static const char *reason_tail(const char *r)
+{
+	const char *c = strstr(r, ": ");
+
+	return c && !memchr(r, ' ', (size_t)(c - r)) ? c + 2 : r;
+}
+
+enum locate_result {
+	LOC_NONE = 0, /* no TLS implementation, or one that is explained (a shared libssl) */
+	LOC_TARGET,   /* located and attached */
+	LOC_BLIND,    /* TLS embedded that cannot be captured: *impl and why say what */
+};
+
+/*
+ * TLS embedded without symbols (user/lib/tls_locate.h): locate its plaintext
+ * functions and attach at their offsets (only validated candidates are
+ * returned by the locator: a wrong table entry is rejected, never attached).
+ */
+static enum locate_result locate_exe(struct sl_tls *t, int fd, const char *rp,
+				     const struct stat *st, bool explained, const char **impl,
+				     char *why, size_t whylen, struct tls_target **out)
+{
+	struct sl_tls_located *loc = calloc(1, sizeof(*loc));
+	struct elf_info lei = {0};
+	struct tls_target *tg = NULL;
+	enum locate_result res = LOC_NONE;
+	json_t *located = NULL;
+	int err;
+
+	if (!loc)
+		return LOC_NONE;
+	err = sl_tls_locate(fd, rp, NULL, loc);
+	if (err) {
+		log_warn("tls: locate in '%s': %s", rp, strerror(-err));
+		goto out;
+	}
+	*impl = sl_tls_impl_name(loc->impl);
+	if (loc->impl == SL_TLS_IMPL_NONE || (loc->impl == SL_TLS_IMPL_OPENSSL && explained))
+		goto out;
+	located = json_array();
+	for (size_t i = 0; i < loc->nfuncs; i++) {
+		const struct sl_tls_func *f = &loc->funcs[i];
+		int k = located_index(f->abi);
+		char off[32];
+
+		if (k < 0 || (sl_tls_funcs[k].ret && !f->retprobe_ok))
+			continue;
+		lei.present |= 1ULL << k;
+		lei.off[k] = f->offset;
+		snprintf(off, sizeof(off), "0x%llx", (unsigned long long)f->offset);
+		json_array_append_new(located, json_pack("{s:s, s:s, s:s, s:s}", "function",
+							 sl_tls_abi_name(f->abi), "how",
+							 sl_tls_how_name(f->how), "offset", off,
+							 "evidence", f->evidence));
+	}
+	for (size_t i = 0; i < loc->nrejects; i++)
+		log_warn("tls: '%s': %s candidate at 0x%llx (%s) rejected: %s", rp,
+			 sl_tls_abi_name(loc->rejects[i].abi),
+			 (unsigned long long)loc->rejects[i].vaddr,
+			 sl_tls_how_name(loc->rejects[i].how), loc->rejects[i].why);
+	if (!(lei.present & capture_mask())) {
+		snprintf(why, whylen, "%s: %s", loc->impl_detail,
+			 loc->reason[0] ? reason_tail(loc->reason)
+					: "no plaintext write function located");
+		res = LOC_BLIND;
+		goto out;
+	}
+	err = target_add(t, rp, fd, "session exec (located)", st, &lei, &tg);
+	if (err || !tg) {
+		snprintf(why, whylen, "%s: write function located, not instrumented: %s",
+			 loc->impl_detail, strerror(err ? -err : ENOENT));
+		res = LOC_BLIND;
+		goto out;
+	}
+	if (!tg->located) {
+		tg->located = located;
+		located = NULL;
+	}
+	if (!(tg->attached & capture_mask())) {
+		snprintf(why, whylen, "%s: write function located, uprobe attach failed",
+			 loc->impl_detail);
+		res = LOC_BLIND;
+		goto out;
+	}
+	log_info("tls: '%s': %s located (%llu us) and instrumented", rp, loc->impl_detail,
+		 (unsigned long long)loc->elapsed_us);
+	*out = tg;
+	res = LOC_TARGET;
+out:
+	json_decref(located);
+	free(loc);
+	return res;
+}
+
 /*
  * Decide for one executable file (fd, real path rp): attach, blind spot, or
  * nothing. Fills c (verdict, blind spot, TLS libraries).
@@ -832,9 +973,10 @@ static int analyse_exe(struct sl_tls *t, int fd, const char *rp, const struct st
 	struct elf_info ei = {0};
 	struct walk w = {0};
 	struct tls_target *tg = NULL;
-	const char *reason = NULL, *marker = NULL;
+	const char *reason = NULL, *marker = NULL, *impl = "openssl";
 	char why[PATH_MAX + 128];
 	bool is_static, stripped;
+	enum locate_result lr;
 	int err, m;
 
 	err = sl_tls_elf_inspect(fd, &ei);
@@ -864,6 +1006,18 @@ static int analyse_exe(struct sl_tls *t, int fd, const char *rp, const struct st
 	if (c->nlibs)
 		c->verdict = EXE_TARGET;
 
+	/* TLS embedded without symbols: located, or a blind spot named by what it is */
+	lr = locate_exe(t, fd, rp, st, ei.imports_tls || w.uses_openssl, &impl, why, sizeof(why),
+			&tg);
+	if (lr == LOC_TARGET) {
+		c->verdict = EXE_TARGET;
+		goto out;
+	}
+	if (lr == LOC_BLIND) {
+		reason = why;
+		marker = NULL;
+		goto blind;
+	}
 	is_static = !ei.has_interp && !ei.nneeded;
 	stripped = !ei.has_symtab;
 	if (is_static || stripped || ei.is_go) {
@@ -872,6 +1026,7 @@ static int analyse_exe(struct sl_tls *t, int fd, const char *rp, const struct st
 			marker = sl_tls_markers[m].s;
 			switch (sl_tls_markers[m].kind) {
 			case MK_GO:
+				impl = "go";
 				reason = is_static ? "statically linked Go crypto/tls"
 						   : "Go crypto/tls (not instrumentable)";
 				break;
@@ -881,12 +1036,14 @@ static int analyse_exe(struct sl_tls *t, int fd, const char *rp, const struct st
 					marker = NULL;
 					break;
 				}
+				impl = "openssl";
 				snprintf(why, sizeof(why), "%s %s without symbols",
 					 is_static ? "statically linked" : "stripped binary with",
 					 sl_tls_markers[m].what);
 				reason = why;
 				break;
 			default:
+				impl = "other";
 				snprintf(why, sizeof(why), "%s binary with TLS strings (%s)",
 					 is_static ? "statically linked" : "stripped",
 					 sl_tls_markers[m].what);
@@ -898,19 +1055,21 @@ static int analyse_exe(struct sl_tls *t, int fd, const char *rp, const struct st
 		}
 	}
 	if (!reason && w.foreign) {
+		impl = "library";
 		snprintf(why, sizeof(why), "dynamically linked against %s, not instrumented",
 			 w.foreign);
 		reason = why;
 		marker = w.foreign_name;
 	}
 	if (!reason && w.failed[0]) {
+		impl = "library";
 		snprintf(why, sizeof(why), "links '%s', which could not be instrumented", w.failed);
 		reason = why;
 	}
 	if (!reason)
 		goto out;
 blind:
-	c->blind = blind_get(t, rp, st, reason, marker);
+	c->blind = blind_get(t, rp, st, impl, reason, marker);
 	c->verdict = c->blind ? EXE_BLIND : c->verdict;
 out:
 	sl_tls_strv_free(w.seen, w.nseen);
@@ -922,7 +1081,7 @@ out:
 /* the cache entry for an executable, analysing it on a miss */
 static struct exe_cache *exe_lookup(struct sl_tls *t, int fd, const char *rp, const struct stat *st)
 {
-	struct exe_cache key = {.dev = st->st_dev, .ino = st->st_ino, .mtime = st->st_mtim};
+	struct exe_cache key = {.dev = st->st_dev, .ino = st->st_ino, .ctime = st->st_ctim};
 	struct exe_cache *c, **found;
 	int err;
 
@@ -950,8 +1109,8 @@ static struct exe_cache *exe_lookup(struct sl_tls *t, int fd, const char *rp, co
  * One executable a session process ran: follow "#!" lines, analyse (cached),
  * attach or report. *dev, *ino: the file analysed (0 if none).
  */
-static void exec_file(struct sl_tls *t, pid_t pid, const char *path, const char *session,
-		      dev_t *dev, ino_t *ino)
+static struct exe_cache *exec_file(struct sl_tls *t, pid_t pid, const char *path,
+				   const char *session, bool deny, dev_t *dev, ino_t *ino)
 {
 	char cur[PATH_MAX], rp[PATH_MAX];
 	struct exe_cache *c = NULL;
@@ -965,7 +1124,7 @@ static void exec_file(struct sl_tls *t, pid_t pid, const char *path, const char 
 		fd = open_real(cur, rp, &st);
 		if (fd < 0) {
 			log_debug("tls: exec '%s' (pid %d): %s", cur, (int)pid, strerror(-fd));
-			return;
+			return NULL;
 		}
 		if (!read_shebang(fd, interp)) {
 			*dev = st.st_dev;
@@ -978,7 +1137,7 @@ static void exec_file(struct sl_tls *t, pid_t pid, const char *path, const char 
 		snprintf(cur, sizeof(cur), "%s", interp);
 	}
 	if (!c)
-		return;
+		return NULL;
 	/* libraries it links may have been replaced since (new inode) */
 	for (size_t i = 0; i < c->nlibs; i++) {
 		struct stat ls;
@@ -987,30 +1146,150 @@ static void exec_file(struct sl_tls *t, pid_t pid, const char *path, const char 
 			consider_file(t, c->libs[i], "linked by a session executable", NULL);
 	}
 	if (c->verdict == EXE_BLIND && c->blind)
-		blind_report(t, c->blind, pid, session);
+		blind_report(t, c->blind, pid, session, deny);
+	return c;
 }
 
-void sl_tls_on_exec(struct sl_tls *t, pid_t pid, const char *path, const char *session)
+/* the session's scope denies TLS scopelock cannot read (policy blind_tls: deny) */
+static bool session_blind_deny(struct sl_tls *t, uint64_t cgroup_id)
+{
+	struct sl_session_info info;
+
+	return cgroup_id && !sl_kernel_session_get(t->kernel, cgroup_id, &info) &&
+	       (info.flags & SL_SESSION_BLIND_DENY);
+}
+
+/*
+ * The TLS gate stopped pid at its exec (bpf/tlsgate.bpf.h): its executable
+ * (c: the image it runs, analysed; NULL if it could not be) is entered in
+ * sl_tls_exes, the process' state set, and it is let go. pidfd first, then
+ * the state is checked to still be that exec's: the pid cannot have been
+ * reused for another process that the SIGCONT would reach. A process whose
+ * executable could not be analysed stays SL_TLS_PROC_HELD: it runs, but its
+ * connects are refused (fail closed).
+ */
+static void gate_release(struct sl_tls *t, pid_t pid, uint64_t exec_id, struct sl_tls_proc *gp,
+			 const struct exe_cache *c)
+{
+	struct sl_tls_proc now;
+	uint32_t state = 0;
+	int pidfd, err = 0;
+
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0) {
+		log_debug("tls: gate: pid %d is gone: %s", (int)pid, strerror(errno));
+		return;
+	}
+	if (sl_kernel_tls_proc_get(t->kernel, (uint32_t)pid, &now) || now.exec_id != exec_id ||
+	    !(now.state & SL_TLS_PROC_HELD))
+		goto out; /* exited, or exec'd again: that exec has its own record */
+	if (c) {
+		state = c->verdict == EXE_BLIND ? SL_TLS_EXE_BLIND : SL_TLS_EXE_SEEN;
+		err = sl_kernel_tls_exe_set(t->kernel, &gp->exe, state);
+		if (err)
+			log_warn("tls: gate: remember executable of pid %d: %s", (int)pid,
+				 strerror(-err));
+		if (state == SL_TLS_EXE_BLIND) {
+			now.state = SL_TLS_PROC_BLIND;
+			err = sl_kernel_tls_proc_put(t->kernel, (uint32_t)pid, &now);
+		} else {
+			err = sl_kernel_tls_proc_del(t->kernel, (uint32_t)pid);
+		}
+		if (err)
+			log_warn("tls: gate: state of pid %d: %s", (int)pid, strerror(-err));
+	} else {
+		log_warn("tls: gate: the executable of pid %d could not be analysed: its "
+			 "connections are refused",
+			 (int)pid);
+	}
+	t->released++;
+	/* the process is in a session cgroup this daemon created (sl_tls_procs) */
+	if (syscall(SYS_pidfd_send_signal, pidfd, SIGCONT, NULL, 0) && errno != ESRCH)
+		log_warn("tls: gate: let pid %d go: %s", (int)pid, strerror(errno));
+out:
+	close(pidfd);
+}
+
+void sl_tls_on_exec(struct sl_tls *t, pid_t pid, uint64_t exec_id, uint64_t cgroup_id,
+		    const char *path, const char *session)
 {
 	char proc[64];
 	dev_t dev = 0, dev2 = 0;
 	ino_t ino = 0, ino2 = 0;
+	struct sl_tls_proc gp;
+	struct exe_cache *c;
 	struct stat st;
+	bool deny;
 
 	if (!t || !path)
 		return;
+	deny = session_blind_deny(t, cgroup_id);
 	recheck_libraries(t);
+	snprintf(proc, sizeof(proc), "/proc/%d/exe", (int)pid);
+	if (!sl_kernel_tls_proc_get(t->kernel, (uint32_t)pid, &gp) && gp.exec_id == exec_id &&
+	    (gp.state & SL_TLS_PROC_HELD)) {
+		/* stopped before its first instruction: the image it runs is that exec's */
+		uint64_t t0 = now_ns();
+
+		c = exec_file(t, pid, proc, session, deny, &dev, &ino);
+		gate_release(t, pid, exec_id, &gp, c);
+		t->held_ns += now_ns() - t0;
+		return;
+	}
 	/* the kernel's filename (relative ones are relative to the process' cwd) */
 	if (path[0] == '/')
-		exec_file(t, pid, path, session, &dev, &ino);
+		exec_file(t, pid, path, session, deny, &dev, &ino);
 	/*
 	 * and the image the process runs, if still alive: the path may have
 	 * been renamed over since the exec (if the process exec'd again since,
 	 * that image is analysed a little early: its own exec record follows)
 	 */
-	snprintf(proc, sizeof(proc), "/proc/%d/exe", (int)pid);
 	if (!stat(proc, &st) && (st.st_dev != dev || st.st_ino != ino))
-		exec_file(t, pid, proc, session, &dev2, &ino2);
+		exec_file(t, pid, proc, session, deny, &dev2, &ino2);
+}
+
+/*
+ * A process the gate holds whose exec record never comes (lost: ring buffer
+ * full) would stay stopped: held at two ticks in a row with the same exec,
+ * it is analysed and let go here (its exec record, if it comes later, finds
+ * it no longer held).
+ */
+void sl_tls_tick(struct sl_tls *t)
+{
+	struct gate_seen cur[SL_TLS_GATE_SWEEP];
+	size_t ncur = 0;
+	uint32_t key, next, *prev = NULL;
+	struct sl_tls_proc gp;
+
+	if (!t)
+		return;
+	while (ncur < SL_TLS_GATE_SWEEP && !sl_kernel_tls_proc_next(t->kernel, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (sl_kernel_tls_proc_get(t->kernel, key, &gp) || !(gp.state & SL_TLS_PROC_HELD))
+			continue;
+		cur[ncur++] = (struct gate_seen){.pid = key, .exec_id = gp.exec_id};
+	}
+	for (size_t i = 0; i < ncur; i++) {
+		bool again = false;
+		char proc[64];
+		dev_t dev;
+		ino_t ino;
+
+		for (size_t k = 0; k < t->nseen && !again; k++)
+			again =
+			    t->seen[k].pid == cur[i].pid && t->seen[k].exec_id == cur[i].exec_id;
+		if (!again || sl_kernel_tls_proc_get(t->kernel, cur[i].pid, &gp) ||
+		    gp.exec_id != cur[i].exec_id || !(gp.state & SL_TLS_PROC_HELD))
+			continue;
+		log_warn("tls: gate: pid %u held without its exec record (lost?): analysed now",
+			 cur[i].pid);
+		snprintf(proc, sizeof(proc), "/proc/%u/exe", cur[i].pid);
+		gate_release(t, (pid_t)cur[i].pid, gp.exec_id, &gp,
+			     exec_file(t, (pid_t)cur[i].pid, proc, NULL, false, &dev, &ino));
+	}
+	memcpy(t->seen, cur, ncur * sizeof(cur[0]));
+	t->nseen = ncur;
 }
 
 /* ------------------------------------------------------------ public */
@@ -1064,6 +1343,8 @@ int sl_tls_init(struct sl_kernel *kernel, sl_tls_report_fn report, void *report_
 		if (t->targets[i]->attached & capture_mask())
 			ok++;
 	t->last_recheck_ns = now_ns();
+	/* from now on a session exec waits for this room to have analysed its file */
+	sl_kernel_tls_gate(kernel, true);
 	if (!ok)
 		log_warn("tls: no TLS library instrumented: TLS plaintext will not be captured");
 	else
@@ -1084,9 +1365,14 @@ static json_t *funcs_json(uint64_t mask)
 
 static json_t *libs_json(unsigned int libs)
 {
-	if (libs == (LIB_OPENSSL | LIB_GNUTLS))
-		return json_string("openssl+gnutls");
-	return json_string(libs & LIB_GNUTLS ? "gnutls" : "openssl");
+	static const char *const names[] = {"openssl", "gnutls", "boringssl", "go"};
+	char buf[64] = "";
+
+	for (size_t i = 0; i < SL_ARRAY_SIZE(names); i++)
+		if (libs & (1U << i))
+			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s",
+				 buf[0] ? "+" : "", names[i]);
+	return json_string(buf);
 }
 
 json_t *sl_tls_status(struct sl_tls *t)
@@ -1119,6 +1405,8 @@ json_t *sl_tls_status(struct sl_tls *t)
 		json_object_set_new(o, "missing", funcs_json(tg->present & ~tg->attached));
 		json_object_set_new(o, "errors", json_deep_copy(tg->errors));
 		json_object_set_new(o, "status", json_string(target_status(tg)));
+		if (tg->located)
+			json_object_set_new(o, "located", json_deep_copy(tg->located));
 		json_array_append_new(targets, o);
 	}
 	for (size_t i = 0; i < t->nblind; i++) {
@@ -1128,6 +1416,7 @@ json_t *sl_tls_status(struct sl_tls *t)
 		if (!o)
 			break;
 		sl_json_set_bytes(o, "path", b->path, strlen(b->path));
+		json_object_set_new(o, "impl", json_string(b->impl));
 		json_object_set_new(o, "reason", json_string(b->reason));
 		json_object_set_new(o, "marker", b->marker ? json_string(b->marker) : json_null());
 		json_object_set_new(o, "execs", json_integer((json_int_t)b->execs));
@@ -1135,6 +1424,8 @@ json_t *sl_tls_status(struct sl_tls *t)
 		json_array_append_new(blind, o);
 	}
 	json_object_set_new(st, "files_scanned", json_integer((json_int_t)t->scans));
+	json_object_set_new(st, "gate_released", json_integer((json_int_t)t->released));
+	json_object_set_new(st, "gate_held_ms", json_integer((json_int_t)(t->held_ns / 1000000)));
 	return st;
 }
 
@@ -1198,6 +1489,7 @@ void sl_tls_free(struct sl_tls *t)
 {
 	if (!t)
 		return;
+	sl_kernel_tls_gate(t->kernel, false);
 	destroy_all_links(t);
 	for (size_t i = 0; i < t->ntargets; i++)
 		target_free(t->targets[i]);

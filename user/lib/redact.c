@@ -43,7 +43,7 @@ struct sl_redact {
 	struct value *v;
 	size_t n, cap;
 	uint64_t bloom[(1U << BLOOM_BITS) / 64]; /* by the first two bytes */
-	uint32_t start[START_BUCKETS]; /* index + 1 of the first value */
+	uint32_t start[START_BUCKETS];		 /* index + 1 of the first value */
 	struct inner *in;
 	size_t n_in, cap_in;
 	uint32_t *in_heads; /* n_in_heads buckets, index + 1 */
@@ -255,8 +255,7 @@ static int cut_cmp(const void *x, const void *y)
  * Data that begins with the end of a value (the value began in what came
  * before), or is all inside one.
  */
-static int find_start_edge(const struct sl_redact *r, const uint8_t *d, size_t len,
-			   struct cuts *c)
+static int find_start_edge(const struct sl_redact *r, const uint8_t *d, size_t len, struct cuts *c)
 {
 	size_t best = 0;
 	uint32_t bv = 0;
@@ -282,8 +281,8 @@ static int find_start_edge(const struct sl_redact *r, const uint8_t *d, size_t l
 }
 
 /* every whole value, left to right; and data that ends with a value's start */
-static int find_values(const struct sl_redact *r, const uint8_t *d, size_t len,
-		       unsigned int flags, struct cuts *c)
+static int find_values(const struct sl_redact *r, const uint8_t *d, size_t len, unsigned int flags,
+		       struct cuts *c)
 {
 	size_t end_best = 0;
 	uint32_t end_v = 0;

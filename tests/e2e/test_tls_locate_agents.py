@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 """TLS entry points of the real agents without symbols (user/lib/tls_locate.h,
-bin/tls-locate), on the builds from npm (tests/e2e/lib/agents.py pins them):
+bin/tls-locate), on the builds from npm (tests/e2e/lib/agent_builds.py pins them):
 
 - every pinned Claude Code build: BoringSSL, SSL_write and SSL_read located
   by the offset table and, independently, by the structural search, at the
@@ -20,7 +20,7 @@ import re
 import subprocess
 import time
 
-import agents
+import agent_builds as agents
 from harness import BIN_DIR, REPO, check, eq, fail, make_cert, need_binary, wait_until
 
 LOCATE = BIN_DIR / "tls-locate"

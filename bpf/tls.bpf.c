@@ -630,6 +630,17 @@ int sl_go_tls_write(struct pt_regs *ctx)
 #endif
 }
 
+/* crypto/tls.(*Conn).Read, handshakeContext: c in rax; entry only */
+SEC("uprobe")
+int sl_go_tls_enter(struct pt_regs *ctx)
+{
+#if defined(__TARGET_ARCH_x86)
+	if (sl_current_session(NULL))
+		sl_tls_enter(ctx->ax);
+#endif
+	return 0;
+}
+
 /* return of SSL_read, SSL_read_ex, gnutls_record_recv */
 SEC("uretprobe")
 int BPF_KRETPROBE(sl_tls_read_ret, long ret)

@@ -20,6 +20,7 @@ scripted OpenAI Responses API (SSE), in the test's own network namespace
 
 import agents
 from agents import PENDING_CAPTURE_RUSTLS, pending
+from enforce import policy_blind_tls
 from harness import check, eq, short, wait_until
 
 
@@ -64,7 +65,7 @@ def test_round_trip_outside_session(t):
 def _session_round_trip(t):
     agents.private_netns(t)
     rt = agents.RoundTrip(t, "codex")
-    d = t.daemon(policy=agents.policy_blind_tls(t, "alert"))
+    d = t.daemon(policy=policy_blind_tls(t, "alert"))
     run = rt.run(daemon=d)
     rt.check_completed(run)
     return rt, d, run

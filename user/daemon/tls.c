@@ -77,12 +77,17 @@ const struct tls_func sl_tls_funcs[] = {
     {"SSL_write", LIB_BORINGSSL, "sl_bssl_write", NULL, true, true},
     {"SSL_read", LIB_BORINGSSL, "sl_bssl_read", "sl_tls_read_ret", false, true},
     {"crypto/tls.(*Conn).Write", LIB_GO, "sl_go_tls_write", NULL, true, true},
+    /* entry only: the connection's peer from the socket I/O that follows */
+    {"crypto/tls.(*Conn).Read", LIB_GO, "sl_go_tls_enter", NULL, false, true},
+    {"crypto/tls.(*Conn).handshakeContext", LIB_GO, "sl_go_tls_enter", NULL, false, true},
 };
 /* indexes of the located ones */
 enum {
 	FN_BSSL_WRITE = 12,
 	FN_BSSL_READ = 13,
-	FN_GO_WRITE = 14
+	FN_GO_WRITE = 14,
+	FN_GO_READ = 15,
+	FN_GO_HS = 16,
 };
 _Static_assert(SL_ARRAY_SIZE(sl_tls_funcs) == N_FUNCS, "function count");
 _Static_assert(N_FUNCS <= 64, "function bitmask");
@@ -862,9 +867,12 @@ static int located_index(enum sl_tls_abi abi)
 		return FN_BSSL_READ;
 	case SL_TLS_ABI_GO_CONN_WRITE:
 		return FN_GO_WRITE;
+	case SL_TLS_ABI_GO_CONN_READ:
+		return FN_GO_READ; /* its data only at return: not captured */
+	case SL_TLS_ABI_GO_CONN_HANDSHAKE:
+		return FN_GO_HS;
 	default:
-		/* SSL_write_ex is not located; Go's Read has no entry-only capture */
-		return -1;
+		return -1; /* SSL_write_ex is not located */
 	}
 }
 
@@ -1013,13 +1021,15 @@ static int analyse_exe(struct sl_tls *t, int fd, const char *rp, const struct st
 		c->verdict = EXE_TARGET;
 		goto out;
 	}
-	if (lr == LOC_BLIND) {
+	is_static = !ei.has_interp && !ei.nneeded;
+	stripped = !ei.has_symtab;
+	/* OpenSSL without symbols in a static or stripped binary: the marker
+	 * scan below names it with the string found */
+	if (lr == LOC_BLIND && !(!strcmp(impl, "openssl") && (is_static || stripped))) {
 		reason = why;
 		marker = NULL;
 		goto blind;
 	}
-	is_static = !ei.has_interp && !ei.nneeded;
-	stripped = !ei.has_symtab;
 	if (is_static || stripped || ei.is_go) {
 		m = sl_tls_scan_markers(&t->scans, fd, st->st_size, ei.is_go);
 		if (m >= 0) {

@@ -55,7 +55,7 @@ struct tls_func {
 };
 
 /* the instrumented functions (tls.c); a bit of a uint64_t each */
-#define N_FUNCS 15
+#define N_FUNCS 17
 extern const struct tls_func sl_tls_funcs[];
 
 /* marker strings of TLS implementations linked into an executable */

@@ -54,26 +54,6 @@ def pending(reason):
     return mark
 
 
-def policy_blind_tls(t, value):
-    """The shipped default policy with `blind_tls: VALUE` for the scope
-    staging (docs/policy.md): what a staging session may do with TLS
-    scopelock cannot read. Returns its path."""
-    from harness import REPO
-    text = (REPO / "policies" / "default.yaml").read_text()
-    check("\n  staging:\n" in text, "policies/default.yaml has no staging environment")
-    lines, out = text.split("\n"), []
-    for i, line in enumerate(lines):
-        if line.startswith("    blind_tls:") and out and any(
-                x == "  staging:" for x in out[-12:]):
-            continue  # replaced below
-        out.append(line)
-        if line == "  staging:":
-            out.append(f"    blind_tls: {value}")
-    p = t.tmp / f"policy-blind-{value}.yaml"
-    p.write_text("\n".join(out))
-    return p
-
-
 # ---------------------------------------------------------------- installation
 
 def install_dir():

@@ -289,6 +289,7 @@ int BPF_PROG(sl_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	__u64 fl, cl, off, n, total, cap;
 	__u32 tgid, old_tid, zero = 0;
 	struct sl_match *m;
+	bool held;
 	int vflags;
 	long ret;
 
@@ -356,12 +357,13 @@ int BPF_PROG(sl_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	m = vflags >= 0 ? bpf_map_lookup_elem(&sl_match_buf, &zero) : NULL;
 	/* the TLS gate before the record: the daemon reads its state with it;
 	 * an exec its verdict already stopped or killed is not stopped twice */
-	sl_tls_gate_exec(tgid, exec_id, BPF_CORE_READ(bprm, file),
-			 !(vflags > 0 && (vflags & SL_VERDICT_ENFORCED)));
+	held = sl_tls_gate_exec(tgid, exec_id, BPF_CORE_READ(bprm, file),
+				!(vflags > 0 && (vflags & SL_VERDICT_ENFORCED)));
 	e = (struct sl_exec_event *)b->rec;
+	/* a held exec waits for the daemon: its record goes out at once (verdict ring) */
 	sl_emit_to(
 	    e, sizeof(*e) + (off & (2 * SL_PATH_MAX - 1)) + (n & (SL_ARGV_MAX - 1 + SL_ARGV_MAX)),
-	    m && sl_match_prio(m));
+	    (m && sl_match_prio(m)) || held);
 	if (m)
 		sl_verdict_emit(m, cgid, SL_OP_EXEC, 0, (__u32)vflags);
 	return 0;

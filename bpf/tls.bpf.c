@@ -24,6 +24,7 @@
 #include "label.bpf.h"
 #include "match.bpf.h"
 #include "sock.bpf.h"
+#include "tlsgate.bpf.h"
 
 #define SL_TLS_MAX_CONNS 16384
 /* SSL_CTRL_SET_TLSEXT_HOSTNAME and TLSEXT_NAMETYPE_host_name (OpenSSL tls1.h) */
@@ -947,4 +948,55 @@ SEC("tracepoint/syscalls/sys_enter_recvfrom")
 int sl_tls_sys_recvfrom(struct trace_event_raw_sys_enter *ctx)
 {
 	return sl_tls_sock_io(ctx->args[0], false);
+}
+
+/*
+ * The TLS gate for files mapped after exec (tlsgate.bpf.h): an executable
+ * mapping (PROT_EXEC) of a file not in sl_tls_exes by a session process (the
+ * dynamic loader mapping a library, a dlopen by path) stops the process on
+ * its way back from mmap, before the file's code can run, until the daemon
+ * analysed the file (and attached to it: a private libssl copy).
+ */
+#define SL_PROT_EXEC 4
+
+SEC("tracepoint/syscalls/sys_enter_mmap")
+int sl_tls_mmap(struct trace_event_raw_sys_enter *ctx)
+{
+	struct sl_tls_map_event e = {};
+	struct task_struct *task;
+	struct fdtable *fdt;
+	struct file **fds, *file = NULL;
+	struct inode *inode;
+	__s32 fd = (__s32)ctx->args[4];
+	__u32 tgid;
+	__u64 cgid;
+
+	if (!(ctx->args[2] & SL_PROT_EXEC) || fd < 0 || !*(volatile __u32 *)&sl_tls_gate_on)
+		return 0;
+	if (!sl_current_session(&cgid))
+		return 0;
+	task = (struct task_struct *)bpf_get_current_task();
+	fdt = BPF_CORE_READ(task, files, fdt);
+	if ((__u32)fd >= BPF_CORE_READ(fdt, max_fds))
+		return 0;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+		return 0;
+	inode = BPF_CORE_READ(file, f_inode);
+	e.key.ino = BPF_CORE_READ(inode, i_ino);
+	e.key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	e.key.ctime_ns = sl_inode_ctime(inode);
+	if (bpf_map_lookup_elem(&sl_tls_exes, &e.key))
+		return 0;
+	tgid = bpf_get_current_pid_tgid() >> 32;
+	if (bpf_map_update_elem(&sl_tls_mapheld, &tgid, &e.key, BPF_ANY)) {
+		sl_count_loss(SL_LOSS_MAP_FULL, SL_OP_TLS_MAP);
+		return 0;
+	}
+	/* not stopped: its connects are refused until the daemon is done */
+	bpf_send_signal(SL_SIGSTOP);
+	sl_hdr_fill(&e.hdr, SL_OP_TLS_MAP, cgid);
+	e.fd = fd;
+	sl_emit_to(&e, sizeof(e), true);
+	return 0;
 }

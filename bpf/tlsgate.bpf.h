@@ -46,6 +46,14 @@ struct {
 	__type(value, struct sl_tls_proc);
 } sl_tls_procs SEC(".maps") __weak;
 
+/* tgid -> the file it is held for while mapping it (SL_OP_TLS_MAP) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SL_MAX_INFLIGHT);
+	__type(key, __u32);
+	__type(value, struct sl_tls_exe_key);
+} sl_tls_mapheld SEC(".maps") __weak;
+
 /*
  * The exec of tgid (exec id exec_id) runs file; stop is false when the exec
  * was already stopped or killed by its verdict (the daemon analyses the
@@ -104,6 +112,7 @@ static __always_inline void sl_tls_gate_fork(__u32 ptgid, __u32 ctgid)
 static __always_inline void sl_tls_gate_exit(__u32 tgid)
 {
 	bpf_map_delete_elem(&sl_tls_procs, &tgid);
+	bpf_map_delete_elem(&sl_tls_mapheld, &tgid);
 }
 
 /* may the current process of session s connect / send? */
@@ -113,6 +122,8 @@ static __always_inline bool sl_tls_gate_refuses(const struct sl_session_info *s)
 	struct sl_tls_proc *p = bpf_map_lookup_elem(&sl_tls_procs, &tgid);
 	__u32 state;
 
+	if (bpf_map_lookup_elem(&sl_tls_mapheld, &tgid))
+		return true; /* mapping a file not analysed yet, let run early */
 	if (!p)
 		return false;
 	state = *(volatile __u32 *)&p->state;

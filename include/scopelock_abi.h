@@ -55,7 +55,8 @@ enum sl_op {
 	SL_OP_TLS_READ = 8,	  /* SSL_read / gnutls_record_recv return */
 	SL_OP_EXIT = 9,		  /* a session process (thread group) exited */
 	SL_OP_VERDICT = 10,	  /* a policy rule matched (scopelock_policy.h) */
-	SL_OP_MAX = 11,
+	SL_OP_TLS_MAP = 11, /* TLS gate: a file not analysed mapped executable (not a record) */
+	SL_OP_MAX = 12,
 };
 
 enum sl_loss_cause {

@@ -151,6 +151,21 @@ _Static_assert(sizeof(struct sl_tls_event) == 64 + 56 + SL_SNI_MAX, "sl_tls_even
 _Static_assert(sizeof(struct sl_tls_event) + SL_TLS_CAPTURE_MAX <= 32768,
 	       "a TLS record must fit one per-CPU map value");
 
+/*
+ * SL_OP_TLS_MAP: a session process is mapping a file executable (mmap with
+ * PROT_EXEC of fd: a library, a dlopen) that the TLS gate has not analysed
+ * (not in sl_tls_exes); the process is stopped (SIGSTOP) on its way back
+ * from mmap and marked in sl_tls_mapheld until the daemon analysed the file.
+ * For the TLS room only: not an audit record.
+ */
+struct sl_tls_map_event {
+	struct sl_event_hdr hdr;
+	struct sl_tls_exe_key key;
+	__s32 fd;
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct sl_tls_map_event) == 64 + 32, "sl_tls_map_event ABI");
+
 /* SL_OP_EXIT: a thread group leader of a session exited. */
 struct sl_exit_event {
 	struct sl_event_hdr hdr;

@@ -174,6 +174,100 @@ def test_private_libssl_copy_instrumented(t):
           f"status tls.targets lacks the private libssl: {paths}")
 
 
+# the same client, libssl opened with dlopen by path (argv[5])
+DLOPEN_C = r'''
+#include <arpa/inet.h>
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define F(name, ret, ...) ret (*name)(__VA_ARGS__) = (ret(*)(__VA_ARGS__))dlsym(h, #name)
+
+int main(int argc, char **argv)
+{
+	void *h = dlopen(argv[5], RTLD_NOW);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(atoi(argv[1])) };
+	char req[4096], buf[4096];
+	int fd, n;
+
+	if (!h)
+		return 5;
+	F(TLS_client_method, const void *, void);
+	F(SSL_CTX_new, void *, const void *);
+	F(SSL_new, void *, void *);
+	F(SSL_set_fd, int, void *, int);
+	F(SSL_ctrl, long, void *, int, long, void *);
+	F(SSL_connect, int, void *);
+	F(SSL_write, int, void *, const void *, int);
+	F(SSL_read, int, void *, void *, int);
+	void *ctx = SSL_CTX_new(TLS_client_method()), *s;
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (!ctx || connect(fd, (void *)&a, sizeof(a)))
+		return 2;
+	s = SSL_new(ctx);
+	SSL_set_fd(s, fd);
+	SSL_ctrl(s, 55, 0, argv[2]);
+	if (SSL_connect(s) != 1)
+		return 3;
+	n = snprintf(req, sizeof(req), "POST /%s HTTP/1.1\r\nHost: %s\r\nContent-Length: %zu\r\n"
+		     "Connection: close\r\n\r\n%s", argv[3], argv[2], strlen(argv[3]), argv[3]);
+	if (SSL_write(s, req, n) != n)
+		return 4;
+	while ((n = SSL_read(s, buf, sizeof(buf) - 1)) > 0)
+		fwrite(buf, 1, n, stdout);
+	return 0;
+}
+'''
+
+
+def private_libssl(t):
+    priv = t.tmp / "priv"
+    priv.mkdir()
+    shutil.copy(f"{LIBDIR}/libssl.so.3", priv / "libssl.so.3")
+    return priv
+
+
+def check_private_capture(d, sid, m, priv, sni):
+    recs = tls_writes_with(d, sid, m)
+    eq(len(recs), 1, "tls_write records with the body\n" + d.dump(session=sid))
+    eq(B(recs[0].get("sni")), sni, "sni")
+    tg = [g for g in d.status()["tls"]["targets"]
+          if B(g.get("path")) == str(priv / "libssl.so.3").encode()]
+    check(tg and tg[0].get("origin") == "mapped by a session process",
+          f"status tls.targets: the private libssl, attached when it was mapped: {tg}")
+
+
+def test_private_libssl_ld_library_path_captured(t):
+    """A copy of libssl found through LD_LIBRARY_PATH (no RPATH: nothing at
+    exec names it): held when the loader maps it, attached, then let go."""
+    srv = TLSServer(t)
+    m = rand_marker("ldpath")
+    priv = private_libssl(t)
+    exe = cc(t, t.tmp / "client-dyn", client_c(t), "-lssl", "-lcrypto")
+    d = t.daemon()
+    r = d.run(["/usr/bin/env", f"LD_LIBRARY_PATH={priv}", str(exe), str(srv.port),
+               "ldpath.localhost", m, "0"])
+    eq(r.rc, 0, f"client ({r})")
+    sid = d.finished_session(r)
+    check_private_capture(d, sid, m, priv, b"ldpath.localhost")
+
+
+def test_private_libssl_dlopen_captured(t):
+    """A copy of libssl loaded with dlopen by path, used at once."""
+    srv = TLSServer(t)
+    m = rand_marker("dlopen")
+    priv = private_libssl(t)
+    exe = cc(t, t.tmp / "client-dlopen", t.write("dlopen.c", DLOPEN_C), "-ldl")
+    d = t.daemon()
+    r = d.run([str(exe), str(srv.port), "dlopen.localhost", m, "0", str(priv / "libssl.so.3")])
+    eq(r.rc, 0, f"client ({r})")
+    sid = d.finished_session(r)
+    check_private_capture(d, sid, m, priv, b"dlopen.localhost")
+
+
 def stripped_client(t):
     return cc(t, t.tmp / "client-stripped", client_c(t), "-static", "-s", "-lssl", "-lcrypto",
               "-lpthread")

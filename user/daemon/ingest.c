@@ -162,6 +162,14 @@ static int handle_record(struct sl_ingest *in, void *data, size_t len)
 			write_decode_error(in, data, len, "verdict record too short");
 		return 0;
 	}
+	/* the TLS gate holds a process mapping a new file: for the TLS room only */
+	if (h->op == SL_OP_TLS_MAP) {
+		if (len < sizeof(struct sl_tls_map_event))
+			write_decode_error(in, data, len, "tls_map record too short");
+		else if (in->tls)
+			sl_tls_on_map(in->tls, data);
+		return 0;
+	}
 	type = sl_op_type(h->op);
 	if (!type || h->op >= SL_OP_MAX || !decoders[h->op]) {
 		write_decode_error(in, data, len, "unknown op");

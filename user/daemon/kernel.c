@@ -429,6 +429,27 @@ int sl_kernel_tls_proc_next(const struct sl_kernel *k, const uint32_t *prev, uin
 	return bpf_map_get_next_key(fd, prev, next) ? -errno : 0;
 }
 
+int sl_kernel_tls_mapheld_get(const struct sl_kernel *k, uint32_t tgid, struct sl_tls_exe_key *out)
+{
+	int fd = bpf_map__fd(k->skel->maps.sl_tls_mapheld);
+
+	return bpf_map_lookup_elem(fd, &tgid, out) ? -errno : 0;
+}
+
+int sl_kernel_tls_mapheld_del(const struct sl_kernel *k, uint32_t tgid)
+{
+	int fd = bpf_map__fd(k->skel->maps.sl_tls_mapheld);
+
+	return bpf_map_delete_elem(fd, &tgid) && errno != ENOENT ? -errno : 0;
+}
+
+int sl_kernel_tls_mapheld_next(const struct sl_kernel *k, const uint32_t *prev, uint32_t *next)
+{
+	int fd = bpf_map__fd(k->skel->maps.sl_tls_mapheld);
+
+	return bpf_map_get_next_key(fd, prev, next) ? -errno : 0;
+}
+
 /* ---- the policy maps ---- */
 
 static struct sl_policy_map_fds map_fds(const struct sl_kernel *k)

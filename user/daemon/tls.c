@@ -49,6 +49,7 @@
 #include "jsonbytes.h"
 #include "kernel.h"
 #include "log.h"
+#include "scopelock_events.h"
 #include "tls.h"
 #include "tls_locate.h"
 #include "tls_priv.h"
@@ -184,6 +185,8 @@ struct sl_tls {
 	struct sl_kernel *kernel;
 	struct gate_seen seen[SL_TLS_GATE_SWEEP];
 	size_t nseen;
+	struct gate_seen mapseen[SL_TLS_GATE_SWEEP]; /* .exec_id: the inode */
+	size_t nmapseen;
 	sl_tls_report_fn report;
 	void *report_ctx;
 	struct bpf_program *entry[N_FUNCS];
@@ -198,9 +201,10 @@ struct sl_tls {
 	char **watch; /* system library paths, re-checked for a new inode */
 	size_t nwatch;
 	uint64_t last_recheck_ns;
-	uint64_t scans;	   /* files searched for markers (status) */
-	uint64_t released; /* processes the TLS gate held and let go */
-	uint64_t held_ns;  /* time spent analysing while they were held */
+	uint64_t scans;	       /* files searched for markers (status) */
+	uint64_t released;     /* processes the TLS gate held at exec and let go */
+	uint64_t map_released; /* the same, held while mapping a new file */
+	uint64_t held_ns;      /* time spent analysing while they were held */
 };
 
 /* ---------------------------------------------------------------- utils */
@@ -1259,11 +1263,121 @@ void sl_tls_on_exec(struct sl_tls *t, pid_t pid, uint64_t exec_id, uint64_t cgro
 }
 
 /*
+ * The file a process held at mmap maps: /proc/PID/fd/FD when that is still
+ * the inode, else its mapping in /proc/PID/maps, opened through
+ * /proc/PID/map_files (a file renamed or removed meanwhile is still found).
+ */
+static int mapped_path(pid_t pid, int fd, const struct sl_tls_exe_key *key, char *out)
+{
+	char line[PATH_MAX + 128];
+	struct stat st;
+	FILE *f;
+	int err = -ENOENT;
+
+	snprintf(out, PATH_MAX, "/proc/%d/fd/%d", (int)pid, fd);
+	if (fd >= 0 && !stat(out, &st) && (uint64_t)st.st_ino == key->ino)
+		return 0;
+	snprintf(line, sizeof(line), "/proc/%d/maps", (int)pid);
+	f = fopen(line, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long start, end, ino;
+
+		if (sscanf(line, "%lx-%lx %*s %*x %*x:%*x %lu", &start, &end, &ino) == 3 &&
+		    ino == key->ino) {
+			snprintf(out, PATH_MAX, "/proc/%d/map_files/%lx-%lx", (int)pid, start, end);
+			err = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return err;
+}
+
+/* the mapping of pid was analysed: remember the file, let the process go */
+static void map_release(struct sl_tls *t, pid_t pid, const struct sl_tls_exe_key *key)
+{
+	struct sl_tls_exe_key now;
+	int pidfd, err;
+
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0)
+		return;
+	/* still held for this file: the pid is that process (pidfd taken first) */
+	if (sl_kernel_tls_mapheld_get(t->kernel, (uint32_t)pid, &now) ||
+	    memcmp(&now, key, sizeof(now)))
+		goto out;
+	err = sl_kernel_tls_exe_set(t->kernel, key, SL_TLS_EXE_SEEN);
+	if (!err)
+		err = sl_kernel_tls_mapheld_del(t->kernel, (uint32_t)pid);
+	if (err)
+		log_warn("tls: gate: mapping of pid %d: %s", (int)pid, strerror(-err));
+	t->map_released++;
+	/* the process is in a session cgroup this daemon created (sl_tls_mapheld) */
+	if (syscall(SYS_pidfd_send_signal, pidfd, SIGCONT, NULL, 0) && errno != ESRCH)
+		log_warn("tls: gate: let pid %d go: %s", (int)pid, strerror(errno));
+out:
+	close(pidfd);
+}
+
+static void map_file(struct sl_tls *t, pid_t pid, int fd, const struct sl_tls_exe_key *key)
+{
+	char path[PATH_MAX];
+	uint64_t t0 = now_ns();
+	int err;
+
+	err = mapped_path(pid, fd, key, path);
+	if (!err)
+		err = consider_file(t, path, "mapped by a session process", NULL);
+	if (err && err != -ENOENT)
+		log_debug("tls: gate: file mapped by pid %d: %s", (int)pid, strerror(-err));
+	map_release(t, pid, key);
+	t->held_ns += now_ns() - t0;
+}
+
+void sl_tls_on_map(struct sl_tls *t, const struct sl_tls_map_event *e)
+{
+	if (t && e)
+		map_file(t, (pid_t)e->hdr.pid, e->fd, &e->key);
+}
+
+/*
  * A process the gate holds whose exec record never comes (lost: ring buffer
  * full) would stay stopped: held at two ticks in a row with the same exec,
  * it is analysed and let go here (its exec record, if it comes later, finds
  * it no longer held).
  */
+/* the same for processes held at mmap (SL_OP_TLS_MAP lost) */
+static void map_sweep(struct sl_tls *t)
+{
+	struct gate_seen cur[SL_TLS_GATE_SWEEP];
+	uint32_t key, next, *prev = NULL;
+	struct sl_tls_exe_key k;
+	size_t ncur = 0;
+
+	while (ncur < SL_TLS_GATE_SWEEP && !sl_kernel_tls_mapheld_next(t->kernel, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (!sl_kernel_tls_mapheld_get(t->kernel, key, &k))
+			cur[ncur++] = (struct gate_seen){.pid = key, .exec_id = k.ino};
+	}
+	for (size_t i = 0; i < ncur; i++) {
+		bool again = false;
+
+		for (size_t j = 0; j < t->nmapseen && !again; j++)
+			again = t->mapseen[j].pid == cur[i].pid &&
+				t->mapseen[j].exec_id == cur[i].exec_id;
+		if (!again || sl_kernel_tls_mapheld_get(t->kernel, cur[i].pid, &k))
+			continue;
+		log_warn("tls: gate: pid %u held at mmap without its record (lost?): analysed now",
+			 cur[i].pid);
+		map_file(t, (pid_t)cur[i].pid, -1, &k);
+	}
+	memcpy(t->mapseen, cur, ncur * sizeof(cur[0]));
+	t->nmapseen = ncur;
+}
+
 void sl_tls_tick(struct sl_tls *t)
 {
 	struct gate_seen cur[SL_TLS_GATE_SWEEP];
@@ -1300,6 +1414,7 @@ void sl_tls_tick(struct sl_tls *t)
 	}
 	memcpy(t->seen, cur, ncur * sizeof(cur[0]));
 	t->nseen = ncur;
+	map_sweep(t);
 }
 
 /* ------------------------------------------------------------ public */
@@ -1435,6 +1550,7 @@ json_t *sl_tls_status(struct sl_tls *t)
 	}
 	json_object_set_new(st, "files_scanned", json_integer((json_int_t)t->scans));
 	json_object_set_new(st, "gate_released", json_integer((json_int_t)t->released));
+	json_object_set_new(st, "gate_map_released", json_integer((json_int_t)t->map_released));
 	json_object_set_new(st, "gate_held_ms", json_integer((json_int_t)(t->held_ns / 1000000)));
 	return st;
 }

@@ -38,6 +38,13 @@ int sl_tls_init(struct sl_kernel *kernel, sl_tls_report_fn report, void *report_
  */
 void sl_tls_on_exec(struct sl_tls *t, pid_t pid, uint64_t exec_id, uint64_t cgroup_id,
 		    const char *path, const char *session);
+struct sl_tls_map_event;
+/*
+ * The TLS gate stopped a session process mapping a file executable that it
+ * had not analysed (a library, a dlopen): analyse it, attach if it defines
+ * TLS entry points (a private libssl copy), let the process go.
+ */
+void sl_tls_on_map(struct sl_tls *t, const struct sl_tls_map_event *e);
 /* once a second: let go of a process held without its exec record (lost) */
 void sl_tls_tick(struct sl_tls *t);
 /* {"targets":[{"path":..,"lib":..,"functions":[..],"status":..}], "blind_spots":[..]} */

@@ -551,12 +551,24 @@ static __always_inline int sl_tls_read_entry(__u64 conn, __u64 buf, __u64 readby
 	return 0;
 }
 
+/*
+ * The OpenSSL ABI. The attach cookie names the library when it is not
+ * OpenSSL: BoringSSL located without symbols (user/daemon/tls.c) shares
+ * these programs (one verification for both).
+ */
+static __always_inline __u32 sl_ssl_lib(void *ctx)
+{
+	__u64 lib = bpf_get_attach_cookie(ctx);
+
+	return lib ? (__u32)lib : SL_TLS_OPENSSL;
+}
+
 SEC("uprobe")
 int BPF_KPROBE(sl_ssl_write, void *ssl, const void *buf, int num)
 {
 	if (num <= 0)
 		return 0;
-	return sl_tls_write((__u64)ssl, (__u64)buf, (__u64)num, SL_TLS_OPENSSL,
+	return sl_tls_write((__u64)ssl, (__u64)buf, (__u64)num, sl_ssl_lib(ctx),
 			    SL_TLS_FN_SSL_WRITE);
 }
 
@@ -576,7 +588,7 @@ int BPF_KPROBE(sl_gnutls_send, void *session, const void *data, __u64 size)
 SEC("uprobe")
 int BPF_KPROBE(sl_ssl_read, void *ssl, void *buf, int num)
 {
-	return sl_tls_read_entry((__u64)ssl, (__u64)buf, 0, SL_TLS_OPENSSL, SL_TLS_FN_SSL_READ);
+	return sl_tls_read_entry((__u64)ssl, (__u64)buf, 0, sl_ssl_lib(ctx), SL_TLS_FN_SSL_READ);
 }
 
 SEC("uprobe")
@@ -591,25 +603,6 @@ int BPF_KPROBE(sl_gnutls_recv, void *session, void *data, __u64 size)
 {
 	return sl_tls_read_entry((__u64)session, (__u64)data, 0, SL_TLS_GNUTLS,
 				 SL_TLS_FN_GNUTLS_RECV);
-}
-
-/*
- * BoringSSL located without symbols (user/lib/tls_locate.h): the OpenSSL
- * ABI, recorded as lib boringssl.
- */
-SEC("uprobe")
-int BPF_KPROBE(sl_bssl_write, void *ssl, const void *buf, int num)
-{
-	if (num <= 0)
-		return 0;
-	return sl_tls_write((__u64)ssl, (__u64)buf, (__u64)num, SL_TLS_BORINGSSL,
-			    SL_TLS_FN_SSL_WRITE);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(sl_bssl_read, void *ssl, void *buf, int num)
-{
-	return sl_tls_read_entry((__u64)ssl, (__u64)buf, 0, SL_TLS_BORINGSSL, SL_TLS_FN_SSL_READ);
 }
 
 /*

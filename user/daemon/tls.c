@@ -75,8 +75,8 @@ const struct tls_func sl_tls_funcs[] = {
     {"gnutls_server_name_set", LIB_GNUTLS, "sl_gnutls_sni", NULL, false, false},
     {"gnutls_deinit", LIB_GNUTLS, "sl_tls_free", NULL, false, false},
     /* located without symbols (user/lib/tls_locate.h) */
-    {"SSL_write", LIB_BORINGSSL, "sl_bssl_write", NULL, true, true},
-    {"SSL_read", LIB_BORINGSSL, "sl_bssl_read", "sl_tls_read_ret", false, true},
+    {"SSL_write", LIB_BORINGSSL, "sl_ssl_write", NULL, true, true, SL_TLS_BORINGSSL},
+    {"SSL_read", LIB_BORINGSSL, "sl_ssl_read", "sl_tls_read_ret", false, true, SL_TLS_BORINGSSL},
     {"crypto/tls.(*Conn).Write", LIB_GO, "sl_go_tls_write", NULL, true, true},
     /* entry only: the connection's peer from the socket I/O that follows */
     {"crypto/tls.(*Conn).Read", LIB_GO, "sl_go_tls_enter", NULL, false, true},
@@ -247,9 +247,9 @@ static struct tls_target *target_find(struct sl_tls *t, dev_t dev, ino_t ino)
  * inspected, even if the path was renamed over meanwhile.
  */
 static struct bpf_link *attach_one(struct bpf_program *prog, const char *apath, uint64_t off,
-				   bool retprobe, int *err)
+				   bool retprobe, uint64_t cookie, int *err)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = retprobe);
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = retprobe, .bpf_cookie = cookie);
 	struct bpf_link *l;
 
 	l = bpf_program__attach_uprobe_opts(prog, -1, apath, (size_t)off, &opts);
@@ -288,13 +288,13 @@ static void target_attach(struct sl_tls *t, struct tls_target *tg, const char *a
 			target_error(tg, f->name, "BPF program not loaded", -ENOENT);
 			continue;
 		}
-		le = attach_one(t->entry[i], apath, tg->off[i], false, &err);
+		le = attach_one(t->entry[i], apath, tg->off[i], false, f->cookie, &err);
 		if (!le) {
 			target_error(tg, f->name, "uprobe", err);
 			continue;
 		}
 		if (f->ret) {
-			lr = attach_one(t->ret[i], apath, tg->off[i], true, &err);
+			lr = attach_one(t->ret[i], apath, tg->off[i], true, 0, &err);
 			if (!lr) {
 				bpf_link__destroy(le);
 				target_error(tg, f->name, "uretprobe", err);
@@ -1611,11 +1611,51 @@ static void destroy_all_links(struct sl_tls *t)
 	free(all);
 }
 
+/* SIGCONT to pid, by pidfd (a session process the gate holds) */
+static void let_go(pid_t pid)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	if (pidfd < 0)
+		return;
+	if (syscall(SYS_pidfd_send_signal, pidfd, SIGCONT, NULL, 0) && errno != ESRCH)
+		log_warn("tls: gate: let pid %d go: %s", (int)pid, strerror(errno));
+	close(pidfd);
+}
+
+/*
+ * The daemon stops: nothing is held any more. A process still held (its
+ * record not processed yet) is let go: once the daemon is gone its session
+ * is not monitored anyway (operations.md), and a process left stopped would
+ * never run again.
+ */
+static void gate_close(struct sl_tls *t)
+{
+	uint32_t key, next, *prev = NULL;
+	struct sl_tls_exe_key k;
+	struct sl_tls_proc gp;
+
+	sl_kernel_tls_gate(t->kernel, false);
+	while (!sl_kernel_tls_proc_next(t->kernel, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (!sl_kernel_tls_proc_get(t->kernel, key, &gp) && (gp.state & SL_TLS_PROC_HELD))
+			let_go((pid_t)key);
+	}
+	prev = NULL;
+	while (!sl_kernel_tls_mapheld_next(t->kernel, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (!sl_kernel_tls_mapheld_get(t->kernel, key, &k))
+			let_go((pid_t)key);
+	}
+}
+
 void sl_tls_free(struct sl_tls *t)
 {
 	if (!t)
 		return;
-	sl_kernel_tls_gate(t->kernel, false);
+	gate_close(t);
 	destroy_all_links(t);
 	for (size_t i = 0; i < t->ntargets; i++)
 		target_free(t->targets[i]);

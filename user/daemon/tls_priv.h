@@ -50,8 +50,9 @@ struct tls_func {
 	unsigned int lib;
 	const char *entry;
 	const char *ret;
-	bool capture; /* writes plaintext: a target without one is not instrumented */
-	bool located; /* placed at an offset from user/lib/tls_locate.h, never by symbol */
+	bool capture;	 /* writes plaintext: a target without one is not instrumented */
+	bool located;	 /* placed at an offset from user/lib/tls_locate.h, never by symbol */
+	uint64_t cookie; /* attach cookie: the library when the program is shared (SL_TLS_*) */
 };
 
 /* the instrumented functions (tls.c); a bit of a uint64_t each */

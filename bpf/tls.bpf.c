@@ -961,7 +961,7 @@ int sl_tls_mmap(struct trace_event_raw_sys_enter *ctx)
 	struct file **fds, *file = NULL;
 	struct inode *inode;
 	__s32 fd = (__s32)ctx->args[4];
-	__u32 tgid;
+	__u32 tgid, *v;
 	__u64 cgid;
 
 	if (!(ctx->args[2] & SL_PROT_EXEC) || fd < 0 || !*(volatile __u32 *)&sl_tls_gate_on)
@@ -979,9 +979,14 @@ int sl_tls_mmap(struct trace_event_raw_sys_enter *ctx)
 	e.key.ino = BPF_CORE_READ(inode, i_ino);
 	e.key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
 	e.key.ctime_ns = sl_inode_ctime(inode);
-	if (bpf_map_lookup_elem(&sl_tls_exes, &e.key))
-		return 0;
 	tgid = bpf_get_current_pid_tgid() >> 32;
+	v = bpf_map_lookup_elem(&sl_tls_exes, &e.key);
+	if (v) {
+		/* a blind program run through the dynamic loader: the process is blind */
+		if (*v & SL_TLS_EXE_BLIND)
+			sl_tls_gate_blind(tgid, &e.key);
+		return 0;
+	}
 	if (bpf_map_update_elem(&sl_tls_mapheld, &tgid, &e.key, BPF_ANY)) {
 		sl_count_loss(SL_LOSS_MAP_FULL, SL_OP_TLS_MAP);
 		return 0;

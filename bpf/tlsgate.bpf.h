@@ -97,6 +97,27 @@ static __always_inline bool sl_tls_gate_exec(__u32 tgid, __u64 exec_id, struct f
 	return st.state == SL_TLS_PROC_HELD;
 }
 
+/* tgid maps a program known to be blind (through the dynamic loader): blind */
+static __always_inline void sl_tls_gate_blind(__u32 tgid, const struct sl_tls_exe_key *key)
+{
+	struct sl_tls_proc *p, st = {};
+	struct sl_proc_info *pi;
+
+	/* the current task's own entry: nothing else writes it while it runs */
+	p = bpf_map_lookup_elem(&sl_tls_procs, &tgid);
+	if (p) {
+		st = *p;
+		st.state |= SL_TLS_PROC_BLIND;
+	} else {
+		pi = bpf_map_lookup_elem(&sl_procs, &tgid);
+		st.exec_id = pi ? pi->exec_id : 0;
+		st.exe = *key;
+		st.state = SL_TLS_PROC_BLIND;
+	}
+	if (bpf_map_update_elem(&sl_tls_procs, &tgid, &st, BPF_ANY))
+		sl_count_loss(SL_LOSS_MAP_FULL, SL_OP_TLS_MAP);
+}
+
 static __always_inline void sl_tls_gate_fork(__u32 ptgid, __u32 ctgid)
 {
 	struct sl_tls_proc *p, copy;

@@ -6,6 +6,9 @@ server at once after exec, with the token of $API_TOKEN:
 
   go_client(t, stripped)   Go net/http, crypto/tls (static; -s -w: no symbols)
   c_client(t, strip)       C, OpenSSL linked statically (-s: no symbols)
+  c_client_dynamic_blind(t) C, dynamically linked (glibc), OpenSSL linked into it
+                           statically, stripped: a dynamic program whose TLS
+                           scopelock cannot read
 
 Both:  CLIENT URL BODYFILE CAFILE   (exit 0 on a response, 2 if the connect
 fails, 3 on any other error)."""
@@ -127,6 +130,21 @@ def c_client(t, strip=False):
     src = t.write("cclient.c", C_SRC)
     exe = t.tmp / ("c-client-stripped" if strip else "c-client-static")
     args = ["-static"] + (["-s"] if strip else []) + ["-lssl", "-lcrypto", "-lpthread"]
+    p = subprocess.run(["/usr/bin/cc", "-O1", "-o", str(exe), str(src), *args],
+                       capture_output=True, timeout=120, stdin=subprocess.DEVNULL)
+    check(p.returncode == 0 and exe.exists(),
+          f"cc failed: {p.stderr.decode(errors='replace')[-2000:]}")
+    os.chmod(exe, 0o755)
+    return exe
+
+
+def c_client_dynamic_blind(t):
+    need_binary("/usr/bin/cc")
+    if not os.path.exists("/usr/include/openssl/ssl.h"):
+        raise Skip("libssl-dev is not installed")
+    src = t.write("cclient.c", C_SRC)
+    exe = t.tmp / "c-client-dyn-blind"
+    args = ["-s", "-Wl,-Bstatic", "-lssl", "-lcrypto", "-Wl,-Bdynamic", "-lpthread", "-ldl"]
     p = subprocess.run(["/usr/bin/cc", "-O1", "-o", str(exe), str(src), *args],
                        capture_output=True, timeout=120, stdin=subprocess.DEVNULL)
     check(p.returncode == 0 and exe.exists(),

@@ -167,7 +167,10 @@ static int handle_record(struct sl_ingest *in, void *data, size_t len)
 		if (len < sizeof(struct sl_tls_map_event))
 			write_decode_error(in, data, len, "tls_map record too short");
 		else if (in->tls)
-			sl_tls_on_map(in->tls, data);
+			sl_tls_on_map(in->tls, data,
+				      (s = sl_session_by_cgroup(in->sessions, h->cgroup_id))
+					  ? sl_session_id(s)
+					  : NULL);
 		return 0;
 	}
 	type = sl_op_type(h->op);

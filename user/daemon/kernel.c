@@ -412,7 +412,7 @@ int sl_kernel_tls_proc_put(const struct sl_kernel *k, uint32_t tgid, const struc
 {
 	int fd = bpf_map__fd(k->skel->maps.sl_tls_procs);
 
-	return bpf_map_update_elem(fd, &tgid, p, BPF_EXIST) ? -errno : 0;
+	return bpf_map_update_elem(fd, &tgid, p, BPF_ANY) ? -errno : 0;
 }
 
 int sl_kernel_tls_proc_del(const struct sl_kernel *k, uint32_t tgid)

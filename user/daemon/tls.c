@@ -1296,9 +1296,10 @@ static int mapped_path(pid_t pid, int fd, const struct sl_tls_exe_key *key, char
 }
 
 /* the mapping of pid was analysed: remember the file, let the process go */
-static void map_release(struct sl_tls *t, pid_t pid, const struct sl_tls_exe_key *key)
+static void map_release(struct sl_tls *t, pid_t pid, const struct sl_tls_exe_key *key, bool blind)
 {
 	struct sl_tls_exe_key now;
+	struct sl_tls_proc gp = {0};
 	int pidfd, err;
 
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -1308,7 +1309,14 @@ static void map_release(struct sl_tls *t, pid_t pid, const struct sl_tls_exe_key
 	if (sl_kernel_tls_mapheld_get(t->kernel, (uint32_t)pid, &now) ||
 	    memcmp(&now, key, sizeof(now)))
 		goto out;
-	err = sl_kernel_tls_exe_set(t->kernel, key, SL_TLS_EXE_SEEN);
+	err = sl_kernel_tls_exe_set(t->kernel, key, blind ? SL_TLS_EXE_BLIND : SL_TLS_EXE_SEEN);
+	if (!err && blind) {
+		/* the process' state at its exec, made blind */
+		if (sl_kernel_tls_proc_get(t->kernel, (uint32_t)pid, &gp))
+			gp.exe = *key;
+		gp.state = (gp.state & ~SL_TLS_PROC_HELD) | SL_TLS_PROC_BLIND;
+		err = sl_kernel_tls_proc_put(t->kernel, (uint32_t)pid, &gp);
+	}
 	if (!err)
 		err = sl_kernel_tls_mapheld_del(t->kernel, (uint32_t)pid);
 	if (err)
@@ -1321,25 +1329,58 @@ out:
 	close(pidfd);
 }
 
-static void map_file(struct sl_tls *t, pid_t pid, int fd, const struct sl_tls_exe_key *key)
+/* a program (it asks for a dynamic loader), not a library: mapped by ld.so run directly */
+static bool is_program(const char *path)
+{
+	char rp[PATH_MAX];
+	struct elf_info ei = {0};
+	struct stat st;
+	bool prog = false;
+	int fd = open_real(path, rp, &st);
+
+	if (fd < 0)
+		return false;
+	if (!sl_tls_elf_inspect(fd, &ei))
+		prog = ei.is_elf && ei.has_interp;
+	sl_tls_elf_info_clear(&ei);
+	close(fd);
+	return prog;
+}
+
+/*
+ * A library: attached if it defines the entry points. A program (the
+ * dynamic loader run directly maps the program it runs): analysed as an
+ * exec would be; a blind spot marks the process blind.
+ */
+static void map_file(struct sl_tls *t, pid_t pid, int fd, const struct sl_tls_exe_key *key,
+		     const char *session, uint64_t cgroup_id)
 {
 	char path[PATH_MAX];
 	uint64_t t0 = now_ns();
+	bool blind = false;
 	int err;
 
 	err = mapped_path(pid, fd, key, path);
-	if (!err)
+	if (!err && is_program(path)) {
+		dev_t dev;
+		ino_t ino;
+		struct exe_cache *c =
+		    exec_file(t, pid, path, session, session_blind_deny(t, cgroup_id), &dev, &ino);
+
+		blind = c && c->verdict == EXE_BLIND;
+	} else if (!err) {
 		err = consider_file(t, path, "mapped by a session process", NULL);
+	}
 	if (err && err != -ENOENT)
 		log_debug("tls: gate: file mapped by pid %d: %s", (int)pid, strerror(-err));
-	map_release(t, pid, key);
+	map_release(t, pid, key, blind);
 	t->held_ns += now_ns() - t0;
 }
 
-void sl_tls_on_map(struct sl_tls *t, const struct sl_tls_map_event *e)
+void sl_tls_on_map(struct sl_tls *t, const struct sl_tls_map_event *e, const char *session)
 {
 	if (t && e)
-		map_file(t, (pid_t)e->hdr.pid, e->fd, &e->key);
+		map_file(t, (pid_t)e->hdr.pid, e->fd, &e->key, session, e->hdr.cgroup_id);
 }
 
 /*
@@ -1372,7 +1413,7 @@ static void map_sweep(struct sl_tls *t)
 			continue;
 		log_warn("tls: gate: pid %u held at mmap without its record (lost?): analysed now",
 			 cur[i].pid);
-		map_file(t, (pid_t)cur[i].pid, -1, &k);
+		map_file(t, (pid_t)cur[i].pid, -1, &k, NULL, 0);
 	}
 	memcpy(t->mapseen, cur, ncur * sizeof(cur[0]));
 	t->nmapseen = ncur;

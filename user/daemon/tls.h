@@ -44,7 +44,7 @@ struct sl_tls_map_event;
  * had not analysed (a library, a dlopen): analyse it, attach if it defines
  * TLS entry points (a private libssl copy), let the process go.
  */
-void sl_tls_on_map(struct sl_tls *t, const struct sl_tls_map_event *e);
+void sl_tls_on_map(struct sl_tls *t, const struct sl_tls_map_event *e, const char *session);
 /* once a second: let go of a process held without its exec record (lost) */
 void sl_tls_tick(struct sl_tls *t);
 /* {"targets":[{"path":..,"lib":..,"functions":[..],"status":..}], "blind_spots":[..]} */

@@ -26,6 +26,7 @@
 #include "match.bpf.h"
 #include "path.bpf.h"
 #include "task.bpf.h"
+#include "tlsgate.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -288,6 +289,7 @@ int BPF_PROG(sl_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	__u64 fl, cl, off, n, total, cap;
 	__u32 tgid, old_tid, zero = 0;
 	struct sl_match *m;
+	bool held;
 	int vflags;
 	long ret;
 
@@ -353,10 +355,15 @@ int BPF_PROG(sl_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	vflags = sl_exec_judge(cgid, fl << 32 | (pr.flags & SL_EVF_PATH_PARTIAL ? 0 : cl),
 			       off << 32 | n, arg_start, total);
 	m = vflags >= 0 ? bpf_map_lookup_elem(&sl_match_buf, &zero) : NULL;
+	/* the TLS gate before the record: the daemon reads its state with it;
+	 * an exec its verdict already stopped or killed is not stopped twice */
+	held = sl_tls_gate_exec(tgid, exec_id, BPF_CORE_READ(bprm, file),
+				!(vflags > 0 && (vflags & SL_VERDICT_ENFORCED)));
 	e = (struct sl_exec_event *)b->rec;
+	/* a held exec waits for the daemon: its record goes out at once (verdict ring) */
 	sl_emit_to(
 	    e, sizeof(*e) + (off & (2 * SL_PATH_MAX - 1)) + (n & (SL_ARGV_MAX - 1 + SL_ARGV_MAX)),
-	    m && sl_match_prio(m));
+	    (m && sl_match_prio(m)) || held);
 	if (m)
 		sl_verdict_emit(m, cgid, SL_OP_EXEC, 0, (__u32)vflags);
 	return 0;
@@ -489,6 +496,7 @@ int BPF_PROG(sl_fork, struct task_struct *parent, struct task_struct *child)
 	copy = *pi;
 	if (bpf_map_update_elem(&sl_procs, &ctgid, &copy, BPF_ANY))
 		sl_count_loss(SL_LOSS_MAP_FULL, SL_OP_EXEC);
+	sl_tls_gate_fork(ptgid, ctgid);
 	return 0;
 }
 
@@ -526,6 +534,7 @@ int sl_exit(struct trace_event_raw_sched_process_exit *ctx)
 	if (group_dead) {
 		bpf_map_delete_elem(&sl_procs, &tgid);
 		bpf_map_delete_elem(&sl_prog_opened, &tgid);
+		sl_tls_gate_exit(tgid);
 	}
 	return 0;
 }

@@ -13,7 +13,9 @@
  * port) are the evidence for the rules of channel connect: deny refuses the
  * connect or send (the caller gets EPERM; the record's ret says -EPERM), log
  * and alert let it through, monitor rules and sessions only record. The
- * verdict record follows the capture record.
+ * verdict record follows the capture record. The TLS gate
+ * (tlsgate.bpf.h) refuses the connects and sends of a process whose TLS is
+ * not instrumented yet or is a blind spot the scope denies (SL_EVF_TLS_GATE).
  *
  * sys_enter_connect / sys_exit_connect: the result of connect() per fd
  * (SL_OP_CONNECT_RESULT) for inet/inet6 sockets, and for fds whose socket
@@ -23,6 +25,7 @@
 #include "label.bpf.h"
 #include "match.bpf.h"
 #include "sock.bpf.h"
+#include "tlsgate.bpf.h"
 
 /* cgroup sock_addr program return values */
 #define SL_SOCK_DENY 0
@@ -115,6 +118,11 @@ static __always_inline int sl_sock_addr(struct bpf_sock_addr *ctx, __u32 op, __u
 		__builtin_memcpy(e.addr + 12, &w3, 4);
 	}
 	m = sl_net_judge(s, &e, &vflags, &deny);
+	/* TLS not instrumented yet, or unreadable and the scope says deny */
+	if (!deny && sl_tls_gate_refuses(s)) {
+		deny = true;
+		e.hdr.flags |= SL_EVF_TLS_GATE;
+	}
 	if (deny)
 		e.ret = -SL_EPERM; /* the record says it was refused */
 	sl_emit(&e, sizeof(e));

@@ -24,6 +24,7 @@
 #include "label.bpf.h"
 #include "match.bpf.h"
 #include "sock.bpf.h"
+#include "tlsgate.bpf.h"
 
 #define SL_TLS_MAX_CONNS 16384
 /* SSL_CTRL_SET_TLSEXT_HOSTNAME and TLSEXT_NAMETYPE_host_name (OpenSSL tls1.h) */
@@ -634,12 +635,24 @@ static __always_inline int sl_tls_read_entry(__u64 conn, __u64 buf, __u64 readby
 	return 0;
 }
 
+/*
+ * The OpenSSL ABI. The attach cookie names the library when it is not
+ * OpenSSL: BoringSSL located without symbols (user/daemon/tls.c) shares
+ * these programs (one verification for both).
+ */
+static __always_inline __u32 sl_ssl_lib(void *ctx)
+{
+	__u64 lib = bpf_get_attach_cookie(ctx);
+
+	return lib ? (__u32)lib : SL_TLS_OPENSSL;
+}
+
 SEC("uprobe")
 int BPF_KPROBE(sl_ssl_write, void *ssl, const void *buf, int num)
 {
 	if (num <= 0)
 		return 0;
-	return sl_tls_write((__u64)ssl, (__u64)buf, (__u64)num, SL_TLS_OPENSSL,
+	return sl_tls_write((__u64)ssl, (__u64)buf, (__u64)num, sl_ssl_lib(ctx),
 			    SL_TLS_FN_SSL_WRITE);
 }
 
@@ -659,7 +672,7 @@ int BPF_KPROBE(sl_gnutls_send, void *session, const void *data, __u64 size)
 SEC("uprobe")
 int BPF_KPROBE(sl_ssl_read, void *ssl, void *buf, int num)
 {
-	return sl_tls_read_entry((__u64)ssl, (__u64)buf, 0, SL_TLS_OPENSSL, SL_TLS_FN_SSL_READ);
+	return sl_tls_read_entry((__u64)ssl, (__u64)buf, 0, sl_ssl_lib(ctx), SL_TLS_FN_SSL_READ);
 }
 
 SEC("uprobe")
@@ -674,6 +687,36 @@ int BPF_KPROBE(sl_gnutls_recv, void *session, void *data, __u64 size)
 {
 	return sl_tls_read_entry((__u64)session, (__u64)data, 0, SL_TLS_GNUTLS,
 				 SL_TLS_FN_GNUTLS_RECV);
+}
+
+/*
+ * Go crypto/tls.(*Conn).Write(b []byte), ABIInternal (Go >= 1.17 on
+ * amd64): c in rax, b's pointer in rbx, its length in rcx. Entry only: a
+ * uretprobe on Go corrupts goroutine stacks when they move.
+ */
+SEC("uprobe")
+int sl_go_tls_write(struct pt_regs *ctx)
+{
+#if defined(__TARGET_ARCH_x86)
+	__u64 c = ctx->ax, buf = ctx->bx, len = ctx->cx;
+
+	if ((__s64)len <= 0)
+		return 0;
+	return sl_tls_write(c, buf, len, SL_TLS_GO, SL_TLS_FN_GO_CONN_WRITE);
+#else
+	return 0;
+#endif
+}
+
+/* crypto/tls.(*Conn).Read, handshakeContext: c in rax; entry only */
+SEC("uprobe")
+int sl_go_tls_enter(struct pt_regs *ctx)
+{
+#if defined(__TARGET_ARCH_x86)
+	if (sl_current_session(NULL))
+		sl_tls_enter(ctx->ax);
+#endif
+	return 0;
 }
 
 /* return of SSL_read, SSL_read_ex, gnutls_record_recv */
@@ -984,4 +1027,60 @@ SEC("tracepoint/syscalls/sys_enter_recvfrom")
 int sl_tls_sys_recvfrom(struct trace_event_raw_sys_enter *ctx)
 {
 	return sl_tls_sock_io(ctx->args[0], false);
+}
+
+/*
+ * The TLS gate for files mapped after exec (tlsgate.bpf.h): an executable
+ * mapping (PROT_EXEC) of a file not in sl_tls_exes by a session process (the
+ * dynamic loader mapping a library, a dlopen by path) stops the process on
+ * its way back from mmap, before the file's code can run, until the daemon
+ * analysed the file (and attached to it: a private libssl copy).
+ */
+#define SL_PROT_EXEC 4
+
+SEC("tracepoint/syscalls/sys_enter_mmap")
+int sl_tls_mmap(struct trace_event_raw_sys_enter *ctx)
+{
+	struct sl_tls_map_event e = {};
+	struct task_struct *task;
+	struct fdtable *fdt;
+	struct file **fds, *file = NULL;
+	struct inode *inode;
+	__s32 fd = (__s32)ctx->args[4];
+	__u32 tgid, *v;
+	__u64 cgid;
+
+	if (!(ctx->args[2] & SL_PROT_EXEC) || fd < 0 || !*(volatile __u32 *)&sl_tls_gate_on)
+		return 0;
+	if (!sl_current_session(&cgid))
+		return 0;
+	task = (struct task_struct *)bpf_get_current_task();
+	fdt = BPF_CORE_READ(task, files, fdt);
+	if ((__u32)fd >= BPF_CORE_READ(fdt, max_fds))
+		return 0;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+		return 0;
+	inode = BPF_CORE_READ(file, f_inode);
+	e.key.ino = BPF_CORE_READ(inode, i_ino);
+	e.key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	e.key.ctime_ns = sl_inode_ctime(inode);
+	tgid = bpf_get_current_pid_tgid() >> 32;
+	v = bpf_map_lookup_elem(&sl_tls_exes, &e.key);
+	if (v) {
+		/* a blind program run through the dynamic loader: the process is blind */
+		if (*v & SL_TLS_EXE_BLIND)
+			sl_tls_gate_blind(tgid, &e.key);
+		return 0;
+	}
+	if (bpf_map_update_elem(&sl_tls_mapheld, &tgid, &e.key, BPF_ANY)) {
+		sl_count_loss(SL_LOSS_MAP_FULL, SL_OP_TLS_MAP);
+		return 0;
+	}
+	/* not stopped: its connects are refused until the daemon is done */
+	bpf_send_signal(SL_SIGSTOP);
+	sl_hdr_fill(&e.hdr, SL_OP_TLS_MAP, cgid);
+	e.fd = fd;
+	sl_emit_to(&e, sizeof(e), true);
+	return 0;
 }

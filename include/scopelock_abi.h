@@ -55,7 +55,8 @@ enum sl_op {
 	SL_OP_TLS_READ = 8,	  /* SSL_read / gnutls_record_recv return */
 	SL_OP_EXIT = 9,		  /* a session process (thread group) exited */
 	SL_OP_VERDICT = 10,	  /* a policy rule matched (scopelock_policy.h) */
-	SL_OP_MAX = 11,
+	SL_OP_TLS_MAP = 11, /* TLS gate: a file not analysed mapped executable (not a record) */
+	SL_OP_MAX = 12,
 };
 
 enum sl_loss_cause {
@@ -76,6 +77,9 @@ enum sl_loss_cause {
  * byte of it is encrypted and the session's egress is held.
  */
 #define SL_EVF_DECODE_HOLD (1U << 3)
+/* connect / UDP send refused by the TLS gate (bpf/tlsgate.bpf.h): the process' TLS is not
+ * instrumented yet, or is a blind spot in a session with blind_tls: deny */
+#define SL_EVF_TLS_GATE (1U << 4)
 
 /* Common header at the start of every ring buffer record. */
 struct sl_event_hdr {
@@ -112,6 +116,13 @@ struct sl_stats {
  * session is killed, every connect refused, and its egress dropped.
  */
 #define SL_SESSION_KILLED (1U << 2)
+/*
+ * policy blind_tls: deny for the session's scope: a process whose executable
+ * does TLS scopelock cannot read (SL_TLS_PROC_BLIND) has every connect and
+ * UDP send refused (EPERM). Set by the daemon when the session is created
+ * and on a policy reload.
+ */
+#define SL_SESSION_BLIND_DENY (1U << 3)
 struct sl_session_info {
 	__u64 session_seq; /* daemon-local numeric session id */
 	__u32 scope_env;   /* environment id of the declared scope (policy) */
@@ -125,5 +136,39 @@ struct sl_proc_info {
 	__u64 exec_id;
 	__u64 parent_exec_id;
 };
+
+/*
+ * The TLS gate (bpf/tlsgate.bpf.h, user/daemon/tls.c): executables a session
+ * runs are analysed by the daemon's TLS room (which attaches uprobes at
+ * their TLS functions, located without symbols if need be) before they run
+ * an instruction.
+ *
+ * sl_tls_exes: executables analysed, key = file identity as the kernel sees
+ * the file exec'd (bprm->file: device in the kernel's encoding, inode, change
+ * time in ns), value = SL_TLS_EXE_*. An exec of a file not in the map (new,
+ * changed: new ctime, or evicted) is stopped (SIGSTOP) until the daemon has
+ * analysed it, attached what it can and put it here.
+ */
+struct sl_tls_exe_key {
+	__u64 ino;
+	__u64 ctime_ns;
+	__u32 dev;
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct sl_tls_exe_key) == 24, "sl_tls_exe_key ABI");
+
+#define SL_TLS_EXE_SEEN 1  /* analysed: no TLS, or its TLS is instrumented */
+#define SL_TLS_EXE_BLIND 2 /* does TLS scopelock cannot read (a blind spot) */
+
+/* sl_tls_procs: tgid -> state of a session process at its last exec */
+#define SL_TLS_PROC_HELD (1U << 0)  /* stopped at exec until the TLS room analysed its file */
+#define SL_TLS_PROC_BLIND (1U << 1) /* its executable is a blind spot */
+struct sl_tls_proc {
+	__u64 exec_id; /* the exec this state belongs to */
+	struct sl_tls_exe_key exe;
+	__u32 state; /* SL_TLS_PROC_* */
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct sl_tls_proc) == 40, "sl_tls_proc ABI");
 
 #endif /* SCOPELOCK_ABI_H */

@@ -110,6 +110,8 @@ _Static_assert(sizeof(struct sl_net_event) == 64 + 40, "sl_net_event ABI");
 enum sl_tls_lib {
 	SL_TLS_OPENSSL = 1,
 	SL_TLS_GNUTLS = 2,
+	SL_TLS_BORINGSSL = 3, /* located without symbols (Bun: Claude Code) */
+	SL_TLS_GO = 4,	      /* Go crypto/tls, located by .gopclntab */
 };
 
 enum sl_tls_fn {
@@ -119,6 +121,7 @@ enum sl_tls_fn {
 	SL_TLS_FN_SSL_READ_EX = 4,
 	SL_TLS_FN_GNUTLS_SEND = 5,
 	SL_TLS_FN_GNUTLS_RECV = 6,
+	SL_TLS_FN_GO_CONN_WRITE = 7, /* crypto/tls.(*Conn).Write */
 };
 
 /*
@@ -150,6 +153,21 @@ struct sl_tls_event {
 _Static_assert(sizeof(struct sl_tls_event) == 64 + 64 + SL_SNI_MAX, "sl_tls_event ABI");
 _Static_assert(sizeof(struct sl_tls_event) + SL_TLS_CAPTURE_MAX <= 32768,
 	       "a TLS record must fit one per-CPU map value");
+
+/*
+ * SL_OP_TLS_MAP: a session process is mapping a file executable (mmap with
+ * PROT_EXEC of fd: a library, a dlopen) that the TLS gate has not analysed
+ * (not in sl_tls_exes); the process is stopped (SIGSTOP) on its way back
+ * from mmap and marked in sl_tls_mapheld until the daemon analysed the file.
+ * For the TLS room only: not an audit record.
+ */
+struct sl_tls_map_event {
+	struct sl_event_hdr hdr;
+	struct sl_tls_exe_key key;
+	__s32 fd;
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct sl_tls_map_event) == 64 + 32, "sl_tls_map_event ABI");
 
 /* SL_OP_EXIT: a thread group leader of a session exited. */
 struct sl_exit_event {

@@ -151,6 +151,7 @@ static int table_entry(int fd, const char *what, const struct sl_tls_located *r)
 	    [SL_TLS_ABI_SSL_WRITE_EX] = "SL_TLS_ABI_SSL_WRITE_EX",
 	    [SL_TLS_ABI_GO_CONN_WRITE] = "SL_TLS_ABI_GO_CONN_WRITE",
 	    [SL_TLS_ABI_GO_CONN_READ] = "SL_TLS_ABI_GO_CONN_READ",
+	    [SL_TLS_ABI_GO_CONN_HANDSHAKE] = "SL_TLS_ABI_GO_CONN_HANDSHAKE",
 	};
 	bool w = false, rd = false;
 	char sha[65] = "";

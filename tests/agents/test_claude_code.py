@@ -10,13 +10,22 @@ network namespace (tests/agents/lib/agents.py).
   the session going to the scripted model only;
 - MCP outside a session: the model asks for mcp__cloud__volume_delete and the
   tools/call arrives at the MCP server over HTTPS with the configured token;
-- pending (capture of Bun/BoringSSL, issue 8): the API request with the
-  prompt, and the MCP tools/call, in tls_write records of the session.
+- capture (issue 8: BoringSSL located in the Bun executable without symbols,
+  uprobes attached while the kernel's TLS gate holds the exec): the API
+  request with the prompt, and the MCP tools/call, in tls_write records of
+  the session (lib boringssl);
+- enforcement: the model asks for volume_delete of a production volume
+  with the production credential in the MCP server's headers; in a staging
+  session the tools/call is stopped at SSL_write (it never arrives at the
+  MCP server) and the session killed; control: the same run outside a
+  session arrives.
 """
 
+import secrets
+
 import agents
-from agents import PENDING_CAPTURE_BUN, pending
-from harness import check, eq, rand_marker
+from enforce import policy_text, wait_alert, write_policy
+from harness import check, eq, rand_marker, short
 
 
 def _session_round_trip(t):
@@ -77,7 +86,6 @@ def test_mcp_tool_call_outside_session(t):
     print(f"  claude-code MCP round trip outside a session: {run.seconds:.1f}s")
 
 
-@pending(PENDING_CAPTURE_BUN)
 def test_api_request_captured_in_session(t):
     rt, d, run = _session_round_trip(t)
     agents.check_request_captured(d, run.session, rb"POST /v1/messages(\?[^ ]*)? HTTP/1\.1\r\n",
@@ -86,7 +94,6 @@ def test_api_request_captured_in_session(t):
                                   [rt.out_marker.encode()], "Claude Code's tool result")
 
 
-@pending(PENDING_CAPTURE_BUN)
 def test_mcp_tool_call_captured_in_session(t):
     agents.private_netns(t)
     mcp = agents.McpServer(t)
@@ -98,3 +105,56 @@ def test_mcp_tool_call_captured_in_session(t):
     eq(len(mcp.tool_calls()), 1, f"tools/call at the MCP server ({run}\n{mcp.summary()})")
     agents.check_request_captured(d, run.session, rb"POST /mcp HTTP/1\.1\r\n",
                                   [b'"tools/call"', vol.encode()], "the MCP tools/call")
+    r = agents.check_request_captured(d, run.session, rb"POST /mcp HTTP/1\.1\r\n",
+                                      [b'"tools/call"', vol.encode()], "the MCP tools/call")
+    eq((r.get("lib"), r.get("function")), ("boringssl", "SSL_write"), "captured by")
+
+
+def _mcp_delete_policy(t, prod_token, prod_vol):
+    """production: the token (a registered secret) and the volume id; an MCP
+    tools/call of a *_delete tool aimed outside the session's scope: kill."""
+    tok = t.write("prod-token", prod_token + "\n", 0o600)
+    envs = {"production": {"secrets": [{"file": str(tok), "format": "raw"}],
+                           "resources": [prod_vol]},
+            "staging": {"resources": ["vol_staging_0000"]}}
+    text = policy_text(envs, [], [{"name": "mcp-destroy-outside-scope", "channel": "tls",
+                                   "pattern": "mcp_destroy", "target": "outside_scope",
+                                   "action": "kill"}], settings={"syslog": False})
+    # the JSON-RPC method, quoted as it is on the wire, and a *_delete tool
+    text += "patterns:\n  mcp_destroy:\n    channel: tls\n    all: ['\"tools/call\"', _delete]\n"
+    return write_policy(t, text)
+
+
+def test_mcp_tool_call_blocked_in_session(t):
+    agents.private_netns(t)
+    mcp = agents.McpServer(t)
+    vol = rand_marker("vol-prod")
+    token = "prodtok_" + secrets.token_hex(16)
+    hdrs = {"Authorization": f"Bearer {token}"}
+    policy = _mcp_delete_policy(t, token, vol)
+    # control: outside a session the tools/call arrives, token and all
+    model = agents.ModelServer(t, "mcp__cloud__volume_delete", {"volume_id": vol}, "done")
+    out = agents.ClaudeCode(t, model, mcp=mcp, mcp_headers=hdrs).run(f"Delete the volume {vol}.")
+    calls = mcp.tool_calls()
+    eq(len(calls), 1, f"control: tools/call at the MCP server ({out}\n{mcp.summary()})")
+    eq(calls[0]["authorization"], f"Bearer {token}", "control: the token it carried")
+    # in a staging session: stopped before SSL_write encrypts it
+    model2 = agents.ModelServer(t, "mcp__cloud__volume_delete", {"volume_id": vol}, "done")
+    d = t.daemon(policy=policy)
+    run = agents.ClaudeCode(t, model2, mcp=mcp, mcp_headers=hdrs).run(
+        f"Delete the volume {vol}.", daemon=d)
+    info = f"{run}\n{model2.summary()}\n{mcp.summary()}"
+    rec = wait_alert(d, run.session, "mcp-destroy-outside-scope")
+    eq(rec.get("verdict"), "killed", f"verdict of {short(rec)}")
+    check("production" in (rec.get("target_env") or []), f"target_env of {short(rec)}")
+    d.wait_session_end(run.session)
+    eq(len(mcp.tool_calls()), 1, "tools/call at the MCP server: the control's only (the "
+       f"session's must not arrive) ({info})")
+    # it was captured and judged at SSL_write in the Bun executable
+    w = [r for r, data in agents.tls_writes(d, run.session)
+         if b'"tools/call"' in data and vol.encode() in data]
+    check(w and w[0].get("lib") == "boringssl", "the tools/call's tls_write record (lib "
+          f"boringssl): {[short(r) for r in w]}")
+    check(run.result.rc != 0, f"the agent did not finish normally ({info})")
+    print(f"  claude-code MCP volume_delete with the production token: killed in "
+          f"{run.seconds:.1f}s; control arrived")

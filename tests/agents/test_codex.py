@@ -7,15 +7,36 @@ scripted OpenAI Responses API (SSE), in the test's own network namespace
   Upgrade: websocket), the server refuses it (426), Codex falls back to POST
   /v1/responses; then the round trip (function_call exec_command, the command
   runs, function_call_output with its output, final answer);
-- in a session (scope staging): the same with the daemon up, the tool
-  command's exec in the session's records, every connect to the model only;
+- in a session whose scope says `blind_tls: alert`: the same with the daemon
+  up, the tool command's exec in the session's records, every connect to the
+  model only, and Codex reported as a tls_blind_spot (rustls, not the
+  OpenSSL it also embeds);
+- in a session under the shipped default (`blind_tls: deny`): Codex's TLS
+  cannot be read, so its connects are refused (EPERM) and its request never
+  reaches the model; control: the same run outside a session arrives;
 - pending (capture of static rustls, issue 8): the API request with the
   prompt in a tls_write record of the session.
 """
 
 import agents
 from agents import PENDING_CAPTURE_RUSTLS, pending
-from harness import check
+from enforce import policy_blind_tls
+from harness import check, eq, short, wait_until
+
+
+def _blind_spots(d, sid, exe):
+    return [r for r in d.records(session=sid, type="tls_blind_spot")
+            if r.get("path") == str(exe)]
+
+
+def _check_rustls_blind_spot(d, sid, exe, action):
+    recs = wait_until(lambda: _blind_spots(d, sid, exe), 10, f"a tls_blind_spot record of {exe}")
+    r = recs[0]
+    eq(r.get("impl"), "rustls", f"impl of {short(r)}")
+    check(r.get("reason", "").startswith("rustls 0.23.") and "also embeds OpenSSL" in r["reason"]
+          and "cannot be located without symbols" in r["reason"], f"reason of {short(r)}")
+    eq(r.get("blind_tls"), action, f"blind_tls of {short(r)}")
+    return r
 
 
 def _check_websocket_then_post(rt):
@@ -44,7 +65,7 @@ def test_round_trip_outside_session(t):
 def _session_round_trip(t):
     agents.private_netns(t)
     rt = agents.RoundTrip(t, "codex")
-    d = t.daemon()
+    d = t.daemon(policy=policy_blind_tls(t, "alert"))
     run = rt.run(daemon=d)
     rt.check_completed(run)
     return rt, d, run
@@ -60,7 +81,33 @@ def test_round_trip_in_session(t):
     check(agents.exec_of(d, sid, str(rt.agent.exe), "exec"),
           f"no exec of {rt.agent.exe} in session {sid}\n" + d.dump(session=sid, types=("exec",)))
     agents.check_loopback_only(d, sid, {rt.model.port})
+    _check_rustls_blind_spot(d, sid, rt.agent.exe, "alert")
     print(f"  codex round trip in a session: {run.seconds:.1f}s")
+
+
+def test_round_trip_denied_in_session(t):
+    """blind_tls: deny (the default): nothing Codex sends over its rustls
+    leaves the session unread."""
+    agents.private_netns(t)
+    rt = agents.RoundTrip(t, "codex")
+    # control: outside a session the request reaches the model
+    rt.check_completed(rt.run())
+    before = len(rt.model.api_requests())
+    d = t.daemon()
+    # refused, Codex retries with back-off for minutes: it gets 15 s
+    argv = rt.agent.argv
+    rt.agent.argv = lambda prompt: ["/usr/bin/timeout", "-s", "KILL", "15"] + argv(prompt)
+    run = rt.run(daemon=d, timeout=60)
+    sid = run.session
+    info = f"{run}\n{rt.model.summary()}"
+    eq(len(rt.model.api_requests()), before, f"requests from the session reached the model ({info})")
+    check(run.result.rc != 0, f"Codex reported success without its model ({info})")
+    _check_rustls_blind_spot(d, sid, rt.agent.exe, "deny")
+    conns = [r for r in d.records(session=sid, type="connect") if r.get("port") == rt.model.port]
+    check(conns and all(r.get("refused") == "tls_gate" and r.get("errno") == 1 for r in conns),
+          f"Codex's connects to the model, refused by the TLS gate: {[short(r) for r in conns]}")
+    print(f"  codex in a blind_tls: deny session: {len(conns)} connects refused, "
+          f"exit {run.result.rc} after {run.seconds:.1f}s; control arrived")
 
 
 @pending(PENDING_CAPTURE_RUSTLS)

@@ -408,6 +408,32 @@ static void test_confine_keys(void **state)
 	    F ":4:30: field 'environments.prod.confine.ptrace': ", "duplicate");
 }
 
+/* environments.<name>.blind_tls: deny unless the policy says alert */
+static void test_blind_tls_key(void **state)
+{
+	struct sl_policy *p;
+
+	(void)state;
+	p = load_ok(HEAD);
+	for (uint32_t i = 0; i < p->n_envs; i++)
+		assert_int_equal(p->envs[i].blind_tls, SL_BLIND_TLS_DENY);
+	sl_policy_free(p);
+
+	p = load_ok("version: 1\nenvironments:\n  prod:\n    blind_tls: deny\n"
+		    "  staging:\n    blind_tls: alert\n  dev:\n");
+	assert_int_equal(p->envs[0].blind_tls, SL_BLIND_TLS_DENY);
+	assert_int_equal(p->envs[1].blind_tls, SL_BLIND_TLS_ALERT);
+	assert_int_equal(p->envs[2].blind_tls, SL_BLIND_TLS_DENY);
+	sl_policy_free(p);
+
+	expect_error("version: 1\nenvironments:\n  prod:\n    blind_tls: proxy\n",
+		     F ":4:16: field 'environments.prod.blind_tls': ",
+		     "expected one of deny or alert, found 'proxy'");
+	expect_error(
+	    "version: 1\nenvironments:\n  prod:\n    blind_tls: [deny]\n",
+	    F ":4:16: field 'environments.prod.blind_tls': ", "expected one of deny or alert");
+}
+
 /* ---- error classes: exact position and field ---- */
 
 static void test_err_syntax(void **state)
@@ -1249,6 +1275,7 @@ int main(void)
 	    cmocka_unit_test(test_layout),
 	    cmocka_unit_test(test_defaults),
 	    cmocka_unit_test(test_confine_keys),
+	    cmocka_unit_test(test_blind_tls_key),
 	    cmocka_unit_test(test_err_syntax),
 	    cmocka_unit_test(test_err_non_utf8),
 	    cmocka_unit_test(test_err_nul_byte),

@@ -199,7 +199,12 @@ static void print_human(json_t *st)
 		if (json_array_size(arr))
 			printf("  blind spots (TLS scopelock cannot see):\n");
 		json_array_foreach (arr, i, v)
-			printf("    %s: %s\n", str(v, "path"), str(v, "reason"));
+			printf("    %s (%s): %s\n", str(v, "path"), str(v, "impl"),
+			       str(v, "reason"));
+		printf("  gate: %lld held at exec, %lld at mmap, %lld ms analysing\n",
+		       json_integer_value(json_object_get(tls, "gate_released")),
+		       json_integer_value(json_object_get(tls, "gate_map_released")),
+		       json_integer_value(json_object_get(tls, "gate_held_ms")));
 	}
 
 	printf("\nevents recorded by the kernel side:");

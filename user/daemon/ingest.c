@@ -87,7 +87,8 @@ static void after_exec(struct sl_ingest *in, const struct sl_exec_event *e, size
 		return;
 	memcpy(path, e->data, n);
 	path[n] = '\0';
-	sl_tls_on_exec(in->tls, (pid_t)e->hdr.pid, path, s ? sl_session_id(s) : NULL);
+	sl_tls_on_exec(in->tls, (pid_t)e->hdr.pid, e->hdr.exec_id, e->hdr.cgroup_id, path,
+		       s ? sl_session_id(s) : NULL);
 }
 
 /*
@@ -220,6 +221,17 @@ static int handle_record(struct sl_ingest *in, void *data, size_t len)
 		}
 		if (sl_verdicts_handle(in->verdicts, data, len))
 			write_decode_error(in, data, len, "verdict record too short");
+		return 0;
+	}
+	/* the TLS gate holds a process mapping a new file: for the TLS room only */
+	if (h->op == SL_OP_TLS_MAP) {
+		if (len < sizeof(struct sl_tls_map_event))
+			write_decode_error(in, data, len, "tls_map record too short");
+		else if (in->tls)
+			sl_tls_on_map(in->tls, data,
+				      (s = sl_session_by_cgroup(in->sessions, h->cgroup_id))
+					  ? sl_session_id(s)
+					  : NULL);
 		return 0;
 	}
 	type = sl_op_type(h->op);

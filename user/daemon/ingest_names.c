@@ -19,6 +19,7 @@ static const char *const op_types[SL_OP_MAX] = {
     [SL_OP_TLS_READ] = "tls_read",
     [SL_OP_EXIT] = "exit",
     [SL_OP_VERDICT] = "verdict",
+    [SL_OP_TLS_MAP] = "tls_map",
 };
 
 const char *sl_op_type(unsigned int op)

@@ -117,6 +117,11 @@ int sl_decode_net(const void *data, size_t len, struct sl_jw *w)
 	else
 		sl_jw_null(w, "protocol");
 	name_or_int(w, "sock_type", sock_type_name(e->sock_type), e->sock_type, true);
+	/* refused by the TLS gate: the tls_blind_spot record of the process says why */
+	if (e->hdr.flags & SL_EVF_TLS_GATE) {
+		sl_jw_str(w, "refused", "tls_gate");
+		sl_jw_int(w, "errno", -e->ret);
+	}
 	if (e->hdr.op != SL_OP_CONNECT_RESULT)
 		return w->err;
 

@@ -15,6 +15,8 @@
 static const char *const lib_names[] = {
     [SL_TLS_OPENSSL] = "openssl",
     [SL_TLS_GNUTLS] = "gnutls",
+    [SL_TLS_BORINGSSL] = "boringssl",
+    [SL_TLS_GO] = "go",
 };
 
 static const char *const fn_names[] = {
@@ -24,6 +26,7 @@ static const char *const fn_names[] = {
     [SL_TLS_FN_SSL_READ_EX] = "SSL_read_ex",
     [SL_TLS_FN_GNUTLS_SEND] = "gnutls_record_send",
     [SL_TLS_FN_GNUTLS_RECV] = "gnutls_record_recv",
+    [SL_TLS_FN_GO_CONN_WRITE] = "crypto/tls.(*Conn).Write",
 };
 
 static void name_or_number(struct sl_jw *w, const char *key, const char *const *names, size_t n,

@@ -393,6 +393,71 @@ int sl_kernel_decode_holds(const struct sl_kernel *k, uint64_t cgroup_id, uint64
 	return 0;
 }
 
+/* ---- the TLS gate ---- */
+
+void sl_kernel_tls_gate(const struct sl_kernel *k, bool on)
+{
+	if (k && k->skel && k->skel->bss)
+		__atomic_store_n(&k->skel->bss->sl_tls_gate_on, on ? 1U : 0U, __ATOMIC_SEQ_CST);
+}
+
+int sl_kernel_tls_exe_set(const struct sl_kernel *k, const struct sl_tls_exe_key *key,
+			  uint32_t state)
+{
+	int fd = bpf_map__fd(k->skel->maps.sl_tls_exes);
+
+	return bpf_map_update_elem(fd, key, &state, BPF_ANY) ? -errno : 0;
+}
+
+int sl_kernel_tls_proc_get(const struct sl_kernel *k, uint32_t tgid, struct sl_tls_proc *out)
+{
+	int fd = bpf_map__fd(k->skel->maps.sl_tls_procs);
+
+	return bpf_map_lookup_elem(fd, &tgid, out) ? -errno : 0;
+}
+
+int sl_kernel_tls_proc_put(const struct sl_kernel *k, uint32_t tgid, const struct sl_tls_proc *p)
+{
+	int fd = bpf_map__fd(k->skel->maps.sl_tls_procs);
+
+	return bpf_map_update_elem(fd, &tgid, p, BPF_ANY) ? -errno : 0;
+}
+
+int sl_kernel_tls_proc_del(const struct sl_kernel *k, uint32_t tgid)
+{
+	int fd = bpf_map__fd(k->skel->maps.sl_tls_procs);
+
+	return bpf_map_delete_elem(fd, &tgid) && errno != ENOENT ? -errno : 0;
+}
+
+int sl_kernel_tls_proc_next(const struct sl_kernel *k, const uint32_t *prev, uint32_t *next)
+{
+	int fd = bpf_map__fd(k->skel->maps.sl_tls_procs);
+
+	return bpf_map_get_next_key(fd, prev, next) ? -errno : 0;
+}
+
+int sl_kernel_tls_mapheld_get(const struct sl_kernel *k, uint32_t tgid, struct sl_tls_exe_key *out)
+{
+	int fd = bpf_map__fd(k->skel->maps.sl_tls_mapheld);
+
+	return bpf_map_lookup_elem(fd, &tgid, out) ? -errno : 0;
+}
+
+int sl_kernel_tls_mapheld_del(const struct sl_kernel *k, uint32_t tgid)
+{
+	int fd = bpf_map__fd(k->skel->maps.sl_tls_mapheld);
+
+	return bpf_map_delete_elem(fd, &tgid) && errno != ENOENT ? -errno : 0;
+}
+
+int sl_kernel_tls_mapheld_next(const struct sl_kernel *k, const uint32_t *prev, uint32_t *next)
+{
+	int fd = bpf_map__fd(k->skel->maps.sl_tls_mapheld);
+
+	return bpf_map_get_next_key(fd, prev, next) ? -errno : 0;
+}
+
 /* ---- the policy maps ---- */
 
 static struct sl_policy_map_fds map_fds(const struct sl_kernel *k)

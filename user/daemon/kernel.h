@@ -65,6 +65,22 @@ int sl_kernel_decode_holds(const struct sl_kernel *k, uint64_t cgroup_id, uint64
 /* sl_held: the session's egress is dropped while it is held */
 int sl_kernel_held_set(const struct sl_kernel *k, uint64_t cgroup_id, bool held);
 
+/* the TLS gate (bpf/tlsgate.bpf.h): on once the TLS room releases what it holds */
+void sl_kernel_tls_gate(const struct sl_kernel *k, bool on);
+/* sl_tls_exes: an executable analysed (SL_TLS_EXE_*) */
+int sl_kernel_tls_exe_set(const struct sl_kernel *k, const struct sl_tls_exe_key *key,
+			  uint32_t state);
+/* sl_tls_procs: a session process' gate state; get: -ENOENT if none */
+int sl_kernel_tls_proc_get(const struct sl_kernel *k, uint32_t tgid, struct sl_tls_proc *out);
+int sl_kernel_tls_proc_put(const struct sl_kernel *k, uint32_t tgid, const struct sl_tls_proc *p);
+int sl_kernel_tls_proc_del(const struct sl_kernel *k, uint32_t tgid);
+/* the key after *prev (NULL: the first); -ENOENT at the end */
+int sl_kernel_tls_proc_next(const struct sl_kernel *k, const uint32_t *prev, uint32_t *next);
+/* sl_tls_mapheld: a session process held while it maps a file; get: -ENOENT if none */
+int sl_kernel_tls_mapheld_get(const struct sl_kernel *k, uint32_t tgid, struct sl_tls_exe_key *out);
+int sl_kernel_tls_mapheld_del(const struct sl_kernel *k, uint32_t tgid);
+int sl_kernel_tls_mapheld_next(const struct sl_kernel *k, const uint32_t *prev, uint32_t *next);
+
 /* the policy maps (policy_maps.h on this kernel's maps) */
 int sl_kernel_policy_write(const struct sl_kernel *k, const struct sl_compiled_policy *c,
 			   uint32_t slot, uint32_t generation, char *err, size_t errlen);

@@ -572,6 +572,8 @@ static void on_timer(struct sl_daemon *d)
 	if (ticks % (1000 / TICK_MS) == 0)
 		sl_ingest_loss_poll(d->ingest);
 	sl_holds_tick(d->verdicts);
+	if (ticks % (1000 / TICK_MS) == 0)
+		sl_tls_tick(d->tls);
 	if (ticks % (60000 / TICK_MS) == 0)
 		sl_clock_refresh();
 	/* labelled directories created, replaced or renamed since */

@@ -360,6 +360,22 @@ static bool valid_label(const char *s, size_t max)
 		goto out;                                                                          \
 	} while (0)
 
+/*
+ * policy blind_tls of the scope: deny unless the scope says alert; a scope the
+ * policy does not declare is denied too; without a policy nothing is enforced
+ */
+static bool blind_tls_deny(const struct sl_policy *p, const char *scope)
+{
+	int id;
+
+	if (!p)
+		return false;
+	id = sl_policy_env_id(p, scope);
+	if (id <= 0 || (uint32_t)id > p->n_envs)
+		return true;
+	return p->envs[id - 1].blind_tls == SL_BLIND_TLS_DENY;
+}
+
 int sl_session_create(struct sl_sessions *ss, json_t *req, int pidfd, const struct sl_peer *peer,
 		      const char *refusal, char *err, size_t errlen, struct sl_session **out)
 {
@@ -474,6 +490,8 @@ int sl_session_create(struct sl_sessions *ss, json_t *req, int pidfd, const stru
 		s->scope_env = id > 0 ? (uint32_t)id : 0;
 	}
 	info.scope_env = s->scope_env;
+	if (blind_tls_deny(sl_policy_store_current(ss->store), s->scope))
+		info.flags |= SL_SESSION_BLIND_DENY;
 	ret = sl_kernel_session_add(ss->kernel, s->cgroup_id, &info);
 	if (ret) {
 		snprintf(err, errlen, "register session in the kernel: %s%s", strerror(-ret),
@@ -690,7 +708,10 @@ void sl_sessions_rescope(struct sl_sessions *ss)
 			continue;
 		id = sl_policy_env_id(sl_policy_store_current(ss->store), s->scope);
 		s->scope_env = id > 0 ? (uint32_t)id : 0;
-		sl_session_kernel_update(ss, s, 0, 0, 0);
+		if (blind_tls_deny(sl_policy_store_current(ss->store), s->scope))
+			sl_session_kernel_update(ss, s, SL_SESSION_BLIND_DENY, 0, 0);
+		else
+			sl_session_kernel_update(ss, s, 0, SL_SESSION_BLIND_DENY, 0);
 	}
 }
 

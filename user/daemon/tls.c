@@ -37,7 +37,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 #include <dirent.h>
@@ -47,7 +49,9 @@
 #include "jsonbytes.h"
 #include "kernel.h"
 #include "log.h"
+#include "scopelock_events.h"
 #include "tls.h"
+#include "tls_locate.h"
 #include "tls_priv.h"
 #include "util.h"
 
@@ -58,18 +62,33 @@
  * call SSL_do_handshake.
  */
 const struct tls_func sl_tls_funcs[] = {
-    {"SSL_write", LIB_OPENSSL, "sl_ssl_write", NULL, true},
-    {"SSL_write_ex", LIB_OPENSSL, "sl_ssl_write_ex", NULL, true},
-    {"SSL_read", LIB_OPENSSL, "sl_ssl_read", "sl_tls_read_ret", false},
-    {"SSL_read_ex", LIB_OPENSSL, "sl_ssl_read_ex", "sl_tls_read_ret", false},
-    {"SSL_do_handshake", LIB_OPENSSL, "sl_tls_hs_enter", NULL, false},
-    {"SSL_ctrl", LIB_OPENSSL, "sl_ssl_ctrl", NULL, false},
-    {"SSL_free", LIB_OPENSSL, "sl_tls_free", NULL, false},
-    {"gnutls_record_send", LIB_GNUTLS, "sl_gnutls_send", NULL, true},
-    {"gnutls_record_recv", LIB_GNUTLS, "sl_gnutls_recv", "sl_tls_read_ret", false},
-    {"gnutls_handshake", LIB_GNUTLS, "sl_tls_hs_enter", NULL, false},
-    {"gnutls_server_name_set", LIB_GNUTLS, "sl_gnutls_sni", NULL, false},
-    {"gnutls_deinit", LIB_GNUTLS, "sl_tls_free", NULL, false},
+    {"SSL_write", LIB_OPENSSL, "sl_ssl_write", NULL, true, false},
+    {"SSL_write_ex", LIB_OPENSSL, "sl_ssl_write_ex", NULL, true, false},
+    {"SSL_read", LIB_OPENSSL, "sl_ssl_read", "sl_tls_read_ret", false, false},
+    {"SSL_read_ex", LIB_OPENSSL, "sl_ssl_read_ex", "sl_tls_read_ret", false, false},
+    {"SSL_do_handshake", LIB_OPENSSL, "sl_tls_hs_enter", NULL, false, false},
+    {"SSL_ctrl", LIB_OPENSSL, "sl_ssl_ctrl", NULL, false, false},
+    {"SSL_free", LIB_OPENSSL, "sl_tls_free", NULL, false, false},
+    {"gnutls_record_send", LIB_GNUTLS, "sl_gnutls_send", NULL, true, false},
+    {"gnutls_record_recv", LIB_GNUTLS, "sl_gnutls_recv", "sl_tls_read_ret", false, false},
+    {"gnutls_handshake", LIB_GNUTLS, "sl_tls_hs_enter", NULL, false, false},
+    {"gnutls_server_name_set", LIB_GNUTLS, "sl_gnutls_sni", NULL, false, false},
+    {"gnutls_deinit", LIB_GNUTLS, "sl_tls_free", NULL, false, false},
+    /* located without symbols (user/lib/tls_locate.h) */
+    {"SSL_write", LIB_BORINGSSL, "sl_ssl_write", NULL, true, true, SL_TLS_BORINGSSL},
+    {"SSL_read", LIB_BORINGSSL, "sl_ssl_read", "sl_tls_read_ret", false, true, SL_TLS_BORINGSSL},
+    {"crypto/tls.(*Conn).Write", LIB_GO, "sl_go_tls_write", NULL, true, true},
+    /* entry only: the connection's peer from the socket I/O that follows */
+    {"crypto/tls.(*Conn).Read", LIB_GO, "sl_go_tls_enter", NULL, false, true},
+    {"crypto/tls.(*Conn).handshakeContext", LIB_GO, "sl_go_tls_enter", NULL, false, true},
+};
+/* indexes of the located ones */
+enum {
+	FN_BSSL_WRITE = 12,
+	FN_BSSL_READ = 13,
+	FN_GO_WRITE = 14,
+	FN_GO_READ = 15,
+	FN_GO_HS = 16,
 };
 _Static_assert(SL_ARRAY_SIZE(sl_tls_funcs) == N_FUNCS, "function count");
 _Static_assert(N_FUNCS <= 64, "function bitmask");
@@ -118,6 +137,7 @@ struct tls_target {
 	uint64_t attached;     /* functions with their probes attached */
 	uint64_t off[N_FUNCS]; /* file offsets of the functions */
 	json_t *errors;	       /* [{"function", "error"}] */
+	json_t *located;       /* functions located without symbols, or NULL */
 	struct bpf_link **links;
 	size_t nlinks;
 };
@@ -126,13 +146,14 @@ struct blind_spot {
 	char *path;
 	dev_t dev;
 	ino_t ino;
+	const char *impl; /* sl_tls_impl_name(), or "library" (links one not instrumented) */
 	char *reason;
 	char *marker;
 	json_t *sessions; /* session ids already told (strings) */
 	uint64_t execs;
 };
 
-/* cache of executables and libraries seen, by (dev, ino, mtime) */
+/* cache of executables and libraries seen, by (dev, ino, ctime): ctime cannot be set back */
 enum exe_verdict {
 	EXE_NONE = 0, /* no TLS seen */
 	EXE_TARGET,   /* instrumented (itself or its TLS libraries) */
@@ -142,7 +163,7 @@ enum exe_verdict {
 struct exe_cache {
 	dev_t dev;
 	ino_t ino;
-	struct timespec mtime;
+	struct timespec ctime;
 	enum exe_verdict verdict;
 	struct blind_spot *blind; /* EXE_BLIND */
 	char **libs;		  /* TLS libraries it links (re-checked on each exec) */
@@ -154,8 +175,18 @@ struct soname {
 	char *path;
 };
 
+/* a process held by the TLS gate, seen at a tick */
+struct gate_seen {
+	uint32_t pid;
+	uint64_t exec_id;
+};
+
 struct sl_tls {
 	struct sl_kernel *kernel;
+	struct gate_seen seen[SL_TLS_GATE_SWEEP];
+	size_t nseen;
+	struct gate_seen mapseen[SL_TLS_GATE_SWEEP]; /* .exec_id: the inode */
+	size_t nmapseen;
 	sl_tls_report_fn report;
 	void *report_ctx;
 	struct bpf_program *entry[N_FUNCS];
@@ -170,7 +201,10 @@ struct sl_tls {
 	char **watch; /* system library paths, re-checked for a new inode */
 	size_t nwatch;
 	uint64_t last_recheck_ns;
-	uint64_t scans; /* files searched for markers (status) */
+	uint64_t scans;	       /* files searched for markers (status) */
+	uint64_t released;     /* processes the TLS gate held at exec and let go */
+	uint64_t map_released; /* the same, held while mapping a new file */
+	uint64_t held_ns;      /* time spent analysing while they were held */
 };
 
 /* ---------------------------------------------------------------- utils */
@@ -193,6 +227,7 @@ static void target_free(struct tls_target *tg)
 		bpf_link__destroy(tg->links[i]);
 	free(tg->links);
 	json_decref(tg->errors);
+	json_decref(tg->located);
 	free(tg->path);
 	free(tg);
 }
@@ -212,9 +247,9 @@ static struct tls_target *target_find(struct sl_tls *t, dev_t dev, ino_t ino)
  * inspected, even if the path was renamed over meanwhile.
  */
 static struct bpf_link *attach_one(struct bpf_program *prog, const char *apath, uint64_t off,
-				   bool retprobe, int *err)
+				   bool retprobe, uint64_t cookie, int *err)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = retprobe);
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = retprobe, .bpf_cookie = cookie);
 	struct bpf_link *l;
 
 	l = bpf_program__attach_uprobe_opts(prog, -1, apath, (size_t)off, &opts);
@@ -253,13 +288,13 @@ static void target_attach(struct sl_tls *t, struct tls_target *tg, const char *a
 			target_error(tg, f->name, "BPF program not loaded", -ENOENT);
 			continue;
 		}
-		le = attach_one(t->entry[i], apath, tg->off[i], false, &err);
+		le = attach_one(t->entry[i], apath, tg->off[i], false, f->cookie, &err);
 		if (!le) {
 			target_error(tg, f->name, "uprobe", err);
 			continue;
 		}
 		if (f->ret) {
-			lr = attach_one(t->ret[i], apath, tg->off[i], true, &err);
+			lr = attach_one(t->ret[i], apath, tg->off[i], true, 0, &err);
 			if (!lr) {
 				bpf_link__destroy(le);
 				target_error(tg, f->name, "uretprobe", err);
@@ -536,7 +571,7 @@ static void recheck_libraries(struct sl_tls *t)
 /* ------------------------------------------------------- blind spots */
 
 static struct blind_spot *blind_get(struct sl_tls *t, const char *path, const struct stat *st,
-				    const char *reason, const char *marker)
+				    const char *impl, const char *reason, const char *marker)
 {
 	struct blind_spot *b;
 
@@ -549,6 +584,7 @@ static struct blind_spot *blind_get(struct sl_tls *t, const char *path, const st
 	b->path = strdup(path);
 	b->reason = strdup(reason);
 	b->marker = marker ? strdup(marker) : NULL;
+	b->impl = impl;
 	b->sessions = json_array();
 	b->dev = st->st_dev;
 	b->ino = st->st_ino;
@@ -577,7 +613,8 @@ static void blind_free(struct blind_spot *b)
 }
 
 /* tell the audit log, once per session and executable */
-static void blind_report(struct sl_tls *t, struct blind_spot *b, pid_t pid, const char *session)
+static void blind_report(struct sl_tls *t, struct blind_spot *b, pid_t pid, const char *session,
+			 bool deny)
 {
 	char dev[32];
 	size_t i;
@@ -599,8 +636,10 @@ static void blind_report(struct sl_tls *t, struct blind_spot *b, pid_t pid, cons
 	json_object_set_new(rec, "session", session ? json_string(session) : json_null());
 	json_object_set_new(rec, "pid", json_integer(pid));
 	sl_json_set_bytes(rec, "path", b->path, strlen(b->path));
+	json_object_set_new(rec, "impl", json_string(b->impl));
 	json_object_set_new(rec, "reason", json_string(b->reason));
 	json_object_set_new(rec, "marker", b->marker ? json_string(b->marker) : json_null());
+	json_object_set_new(rec, "blind_tls", json_string(deny ? "deny" : "alert"));
 	snprintf(dev, sizeof(dev), "%u:%u", major(b->dev), minor(b->dev));
 	json_object_set_new(rec, "dev", json_string(dev));
 	json_object_set_new(rec, "ino", json_integer((json_int_t)b->ino));
@@ -618,10 +657,10 @@ static int cache_cmp(const void *a, const void *b)
 		return x->dev < y->dev ? -1 : 1;
 	if (x->ino != y->ino)
 		return x->ino < y->ino ? -1 : 1;
-	if (x->mtime.tv_sec != y->mtime.tv_sec)
-		return x->mtime.tv_sec < y->mtime.tv_sec ? -1 : 1;
-	if (x->mtime.tv_nsec != y->mtime.tv_nsec)
-		return x->mtime.tv_nsec < y->mtime.tv_nsec ? -1 : 1;
+	if (x->ctime.tv_sec != y->ctime.tv_sec)
+		return x->ctime.tv_sec < y->ctime.tv_sec ? -1 : 1;
+	if (x->ctime.tv_nsec != y->ctime.tv_nsec)
+		return x->ctime.tv_nsec < y->ctime.tv_nsec ? -1 : 1;
 	return 0;
 }
 
@@ -822,6 +861,120 @@ static bool read_shebang(int fd, char *out)
 	return true;
 }
 
+/* the located function's entry in sl_tls_funcs, -1 if none is placed there */
+static int located_index(enum sl_tls_abi abi)
+{
+	switch (abi) {
+	case SL_TLS_ABI_SSL_WRITE:
+		return FN_BSSL_WRITE;
+	case SL_TLS_ABI_SSL_READ:
+		return FN_BSSL_READ;
+	case SL_TLS_ABI_GO_CONN_WRITE:
+		return FN_GO_WRITE;
+	case SL_TLS_ABI_GO_CONN_READ:
+		return FN_GO_READ; /* its data only at return: not captured */
+	case SL_TLS_ABI_GO_CONN_HANDSHAKE:
+		return FN_GO_HS;
+	default:
+		return -1; /* SSL_write_ex is not located */
+	}
+}
+
+/* "rustls: its plaintext ..." -> "its plaintext ..." (the impl is said before) */
+static const char *reason_tail(const char *r)
+{
+	const char *c = strstr(r, ": ");
+
+	return c && !memchr(r, ' ', (size_t)(c - r)) ? c + 2 : r;
+}
+
+enum locate_result {
+	LOC_NONE = 0, /* no TLS implementation, or one that is explained (a shared libssl) */
+	LOC_TARGET,   /* located and attached */
+	LOC_BLIND,    /* TLS embedded that cannot be captured: *impl and why say what */
+};
+
+/*
+ * TLS embedded without symbols (user/lib/tls_locate.h): locate its plaintext
+ * functions and attach at their offsets (only validated candidates are
+ * returned by the locator: a wrong table entry is rejected, never attached).
+ */
+static enum locate_result locate_exe(struct sl_tls *t, int fd, const char *rp,
+				     const struct stat *st, bool explained, const char **impl,
+				     char *why, size_t whylen, struct tls_target **out)
+{
+	struct sl_tls_located *loc = calloc(1, sizeof(*loc));
+	struct elf_info lei = {0};
+	struct tls_target *tg = NULL;
+	enum locate_result res = LOC_NONE;
+	json_t *located = NULL;
+	int err;
+
+	if (!loc)
+		return LOC_NONE;
+	err = sl_tls_locate(fd, rp, NULL, loc);
+	if (err) {
+		log_warn("tls: locate in '%s': %s", rp, strerror(-err));
+		goto out;
+	}
+	*impl = sl_tls_impl_name(loc->impl);
+	if (loc->impl == SL_TLS_IMPL_NONE || (loc->impl == SL_TLS_IMPL_OPENSSL && explained))
+		goto out;
+	located = json_array();
+	for (size_t i = 0; i < loc->nfuncs; i++) {
+		const struct sl_tls_func *f = &loc->funcs[i];
+		int k = located_index(f->abi);
+		char off[32];
+
+		if (k < 0 || (sl_tls_funcs[k].ret && !f->retprobe_ok))
+			continue;
+		lei.present |= 1ULL << k;
+		lei.off[k] = f->offset;
+		snprintf(off, sizeof(off), "0x%llx", (unsigned long long)f->offset);
+		json_array_append_new(located, json_pack("{s:s, s:s, s:s, s:s}", "function",
+							 sl_tls_abi_name(f->abi), "how",
+							 sl_tls_how_name(f->how), "offset", off,
+							 "evidence", f->evidence));
+	}
+	for (size_t i = 0; i < loc->nrejects; i++)
+		log_warn("tls: '%s': %s candidate at 0x%llx (%s) rejected: %s", rp,
+			 sl_tls_abi_name(loc->rejects[i].abi),
+			 (unsigned long long)loc->rejects[i].vaddr,
+			 sl_tls_how_name(loc->rejects[i].how), loc->rejects[i].why);
+	if (!(lei.present & capture_mask())) {
+		snprintf(why, whylen, "%s: %s", loc->impl_detail,
+			 loc->reason[0] ? reason_tail(loc->reason)
+					: "no plaintext write function located");
+		res = LOC_BLIND;
+		goto out;
+	}
+	err = target_add(t, rp, fd, "session exec (located)", st, &lei, &tg);
+	if (err || !tg) {
+		snprintf(why, whylen, "%s: write function located, not instrumented: %s",
+			 loc->impl_detail, strerror(err ? -err : ENOENT));
+		res = LOC_BLIND;
+		goto out;
+	}
+	if (!tg->located) {
+		tg->located = located;
+		located = NULL;
+	}
+	if (!(tg->attached & capture_mask())) {
+		snprintf(why, whylen, "%s: write function located, uprobe attach failed",
+			 loc->impl_detail);
+		res = LOC_BLIND;
+		goto out;
+	}
+	log_info("tls: '%s': %s located (%llu us) and instrumented", rp, loc->impl_detail,
+		 (unsigned long long)loc->elapsed_us);
+	*out = tg;
+	res = LOC_TARGET;
+out:
+	json_decref(located);
+	free(loc);
+	return res;
+}
+
 /*
  * Decide for one executable file (fd, real path rp): attach, blind spot, or
  * nothing. Fills c (verdict, blind spot, TLS libraries).
@@ -832,9 +985,10 @@ static int analyse_exe(struct sl_tls *t, int fd, const char *rp, const struct st
 	struct elf_info ei = {0};
 	struct walk w = {0};
 	struct tls_target *tg = NULL;
-	const char *reason = NULL, *marker = NULL;
+	const char *reason = NULL, *marker = NULL, *impl = "openssl";
 	char why[PATH_MAX + 128];
 	bool is_static, stripped;
+	enum locate_result lr;
 	int err, m;
 
 	err = sl_tls_elf_inspect(fd, &ei);
@@ -864,14 +1018,29 @@ static int analyse_exe(struct sl_tls *t, int fd, const char *rp, const struct st
 	if (c->nlibs)
 		c->verdict = EXE_TARGET;
 
+	/* TLS embedded without symbols: located, or a blind spot named by what it is */
+	lr = locate_exe(t, fd, rp, st, ei.imports_tls || w.uses_openssl, &impl, why, sizeof(why),
+			&tg);
+	if (lr == LOC_TARGET) {
+		c->verdict = EXE_TARGET;
+		goto out;
+	}
 	is_static = !ei.has_interp && !ei.nneeded;
 	stripped = !ei.has_symtab;
+	/* OpenSSL without symbols in a static or stripped binary: the marker
+	 * scan below names it with the string found */
+	if (lr == LOC_BLIND && !(!strcmp(impl, "openssl") && (is_static || stripped))) {
+		reason = why;
+		marker = NULL;
+		goto blind;
+	}
 	if (is_static || stripped || ei.is_go) {
 		m = sl_tls_scan_markers(&t->scans, fd, st->st_size, ei.is_go);
 		if (m >= 0) {
 			marker = sl_tls_markers[m].s;
 			switch (sl_tls_markers[m].kind) {
 			case MK_GO:
+				impl = "go";
 				reason = is_static ? "statically linked Go crypto/tls"
 						   : "Go crypto/tls (not instrumentable)";
 				break;
@@ -881,12 +1050,14 @@ static int analyse_exe(struct sl_tls *t, int fd, const char *rp, const struct st
 					marker = NULL;
 					break;
 				}
+				impl = "openssl";
 				snprintf(why, sizeof(why), "%s %s without symbols",
 					 is_static ? "statically linked" : "stripped binary with",
 					 sl_tls_markers[m].what);
 				reason = why;
 				break;
 			default:
+				impl = "other";
 				snprintf(why, sizeof(why), "%s binary with TLS strings (%s)",
 					 is_static ? "statically linked" : "stripped",
 					 sl_tls_markers[m].what);
@@ -898,19 +1069,21 @@ static int analyse_exe(struct sl_tls *t, int fd, const char *rp, const struct st
 		}
 	}
 	if (!reason && w.foreign) {
+		impl = "library";
 		snprintf(why, sizeof(why), "dynamically linked against %s, not instrumented",
 			 w.foreign);
 		reason = why;
 		marker = w.foreign_name;
 	}
 	if (!reason && w.failed[0]) {
+		impl = "library";
 		snprintf(why, sizeof(why), "links '%s', which could not be instrumented", w.failed);
 		reason = why;
 	}
 	if (!reason)
 		goto out;
 blind:
-	c->blind = blind_get(t, rp, st, reason, marker);
+	c->blind = blind_get(t, rp, st, impl, reason, marker);
 	c->verdict = c->blind ? EXE_BLIND : c->verdict;
 out:
 	sl_tls_strv_free(w.seen, w.nseen);
@@ -922,7 +1095,7 @@ out:
 /* the cache entry for an executable, analysing it on a miss */
 static struct exe_cache *exe_lookup(struct sl_tls *t, int fd, const char *rp, const struct stat *st)
 {
-	struct exe_cache key = {.dev = st->st_dev, .ino = st->st_ino, .mtime = st->st_mtim};
+	struct exe_cache key = {.dev = st->st_dev, .ino = st->st_ino, .ctime = st->st_ctim};
 	struct exe_cache *c, **found;
 	int err;
 
@@ -950,8 +1123,8 @@ static struct exe_cache *exe_lookup(struct sl_tls *t, int fd, const char *rp, co
  * One executable a session process ran: follow "#!" lines, analyse (cached),
  * attach or report. *dev, *ino: the file analysed (0 if none).
  */
-static void exec_file(struct sl_tls *t, pid_t pid, const char *path, const char *session,
-		      dev_t *dev, ino_t *ino)
+static struct exe_cache *exec_file(struct sl_tls *t, pid_t pid, const char *path,
+				   const char *session, bool deny, dev_t *dev, ino_t *ino)
 {
 	char cur[PATH_MAX], rp[PATH_MAX];
 	struct exe_cache *c = NULL;
@@ -965,7 +1138,7 @@ static void exec_file(struct sl_tls *t, pid_t pid, const char *path, const char 
 		fd = open_real(cur, rp, &st);
 		if (fd < 0) {
 			log_debug("tls: exec '%s' (pid %d): %s", cur, (int)pid, strerror(-fd));
-			return;
+			return NULL;
 		}
 		if (!read_shebang(fd, interp)) {
 			*dev = st.st_dev;
@@ -978,7 +1151,7 @@ static void exec_file(struct sl_tls *t, pid_t pid, const char *path, const char 
 		snprintf(cur, sizeof(cur), "%s", interp);
 	}
 	if (!c)
-		return;
+		return NULL;
 	/* libraries it links may have been replaced since (new inode) */
 	for (size_t i = 0; i < c->nlibs; i++) {
 		struct stat ls;
@@ -987,30 +1160,302 @@ static void exec_file(struct sl_tls *t, pid_t pid, const char *path, const char 
 			consider_file(t, c->libs[i], "linked by a session executable", NULL);
 	}
 	if (c->verdict == EXE_BLIND && c->blind)
-		blind_report(t, c->blind, pid, session);
+		blind_report(t, c->blind, pid, session, deny);
+	return c;
 }
 
-void sl_tls_on_exec(struct sl_tls *t, pid_t pid, const char *path, const char *session)
+/* the session's scope denies TLS scopelock cannot read (policy blind_tls: deny) */
+static bool session_blind_deny(struct sl_tls *t, uint64_t cgroup_id)
+{
+	struct sl_session_info info;
+
+	return cgroup_id && !sl_kernel_session_get(t->kernel, cgroup_id, &info) &&
+	       (info.flags & SL_SESSION_BLIND_DENY);
+}
+
+/*
+ * The TLS gate stopped pid at its exec (bpf/tlsgate.bpf.h): its executable
+ * (c: the image it runs, analysed; NULL if it could not be) is entered in
+ * sl_tls_exes, the process' state set, and it is let go. pidfd first, then
+ * the state is checked to still be that exec's: the pid cannot have been
+ * reused for another process that the SIGCONT would reach. A process whose
+ * executable could not be analysed stays SL_TLS_PROC_HELD: it runs, but its
+ * connects are refused (fail closed).
+ */
+static void gate_release(struct sl_tls *t, pid_t pid, uint64_t exec_id, struct sl_tls_proc *gp,
+			 const struct exe_cache *c)
+{
+	struct sl_tls_proc now;
+	uint32_t state = 0;
+	int pidfd, err = 0;
+
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0) {
+		log_debug("tls: gate: pid %d is gone: %s", (int)pid, strerror(errno));
+		return;
+	}
+	if (sl_kernel_tls_proc_get(t->kernel, (uint32_t)pid, &now) || now.exec_id != exec_id ||
+	    !(now.state & SL_TLS_PROC_HELD))
+		goto out; /* exited, or exec'd again: that exec has its own record */
+	if (c) {
+		state = c->verdict == EXE_BLIND ? SL_TLS_EXE_BLIND : SL_TLS_EXE_SEEN;
+		err = sl_kernel_tls_exe_set(t->kernel, &gp->exe, state);
+		if (err)
+			log_warn("tls: gate: remember executable of pid %d: %s", (int)pid,
+				 strerror(-err));
+		if (state == SL_TLS_EXE_BLIND) {
+			now.state = SL_TLS_PROC_BLIND;
+			err = sl_kernel_tls_proc_put(t->kernel, (uint32_t)pid, &now);
+		} else {
+			err = sl_kernel_tls_proc_del(t->kernel, (uint32_t)pid);
+		}
+		if (err)
+			log_warn("tls: gate: state of pid %d: %s", (int)pid, strerror(-err));
+	} else {
+		log_warn("tls: gate: the executable of pid %d could not be analysed: its "
+			 "connections are refused",
+			 (int)pid);
+	}
+	t->released++;
+	/* the process is in a session cgroup this daemon created (sl_tls_procs) */
+	if (syscall(SYS_pidfd_send_signal, pidfd, SIGCONT, NULL, 0) && errno != ESRCH)
+		log_warn("tls: gate: let pid %d go: %s", (int)pid, strerror(errno));
+out:
+	close(pidfd);
+}
+
+void sl_tls_on_exec(struct sl_tls *t, pid_t pid, uint64_t exec_id, uint64_t cgroup_id,
+		    const char *path, const char *session)
 {
 	char proc[64];
 	dev_t dev = 0, dev2 = 0;
 	ino_t ino = 0, ino2 = 0;
+	struct sl_tls_proc gp;
+	struct exe_cache *c;
 	struct stat st;
+	bool deny;
 
 	if (!t || !path)
 		return;
+	deny = session_blind_deny(t, cgroup_id);
 	recheck_libraries(t);
+	snprintf(proc, sizeof(proc), "/proc/%d/exe", (int)pid);
+	if (!sl_kernel_tls_proc_get(t->kernel, (uint32_t)pid, &gp) && gp.exec_id == exec_id &&
+	    (gp.state & SL_TLS_PROC_HELD)) {
+		/* stopped before its first instruction: the image it runs is that exec's */
+		uint64_t t0 = now_ns();
+
+		c = exec_file(t, pid, proc, session, deny, &dev, &ino);
+		gate_release(t, pid, exec_id, &gp, c);
+		t->held_ns += now_ns() - t0;
+		return;
+	}
 	/* the kernel's filename (relative ones are relative to the process' cwd) */
 	if (path[0] == '/')
-		exec_file(t, pid, path, session, &dev, &ino);
+		exec_file(t, pid, path, session, deny, &dev, &ino);
 	/*
 	 * and the image the process runs, if still alive: the path may have
 	 * been renamed over since the exec (if the process exec'd again since,
 	 * that image is analysed a little early: its own exec record follows)
 	 */
-	snprintf(proc, sizeof(proc), "/proc/%d/exe", (int)pid);
 	if (!stat(proc, &st) && (st.st_dev != dev || st.st_ino != ino))
-		exec_file(t, pid, proc, session, &dev2, &ino2);
+		exec_file(t, pid, proc, session, deny, &dev2, &ino2);
+}
+
+/*
+ * The file a process held at mmap maps: /proc/PID/fd/FD when that is still
+ * the inode, else its mapping in /proc/PID/maps, opened through
+ * /proc/PID/map_files (a file renamed or removed meanwhile is still found).
+ */
+static int mapped_path(pid_t pid, int fd, const struct sl_tls_exe_key *key, char *out)
+{
+	char line[PATH_MAX + 128];
+	struct stat st;
+	FILE *f;
+	int err = -ENOENT;
+
+	snprintf(out, PATH_MAX, "/proc/%d/fd/%d", (int)pid, fd);
+	if (fd >= 0 && !stat(out, &st) && (uint64_t)st.st_ino == key->ino)
+		return 0;
+	snprintf(line, sizeof(line), "/proc/%d/maps", (int)pid);
+	f = fopen(line, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long start, end, ino;
+
+		if (sscanf(line, "%lx-%lx %*s %*x %*x:%*x %lu", &start, &end, &ino) == 3 &&
+		    ino == key->ino) {
+			snprintf(out, PATH_MAX, "/proc/%d/map_files/%lx-%lx", (int)pid, start, end);
+			err = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return err;
+}
+
+/* the mapping of pid was analysed: remember the file, let the process go */
+static void map_release(struct sl_tls *t, pid_t pid, const struct sl_tls_exe_key *key, bool blind)
+{
+	struct sl_tls_exe_key now;
+	struct sl_tls_proc gp = {0};
+	int pidfd, err;
+
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0)
+		return;
+	/* still held for this file: the pid is that process (pidfd taken first) */
+	if (sl_kernel_tls_mapheld_get(t->kernel, (uint32_t)pid, &now) ||
+	    memcmp(&now, key, sizeof(now)))
+		goto out;
+	err = sl_kernel_tls_exe_set(t->kernel, key, blind ? SL_TLS_EXE_BLIND : SL_TLS_EXE_SEEN);
+	if (!err && blind) {
+		/* the process' state at its exec, made blind */
+		if (sl_kernel_tls_proc_get(t->kernel, (uint32_t)pid, &gp))
+			gp.exe = *key;
+		gp.state = (gp.state & ~SL_TLS_PROC_HELD) | SL_TLS_PROC_BLIND;
+		err = sl_kernel_tls_proc_put(t->kernel, (uint32_t)pid, &gp);
+	}
+	if (!err)
+		err = sl_kernel_tls_mapheld_del(t->kernel, (uint32_t)pid);
+	if (err)
+		log_warn("tls: gate: mapping of pid %d: %s", (int)pid, strerror(-err));
+	t->map_released++;
+	/* the process is in a session cgroup this daemon created (sl_tls_mapheld) */
+	if (syscall(SYS_pidfd_send_signal, pidfd, SIGCONT, NULL, 0) && errno != ESRCH)
+		log_warn("tls: gate: let pid %d go: %s", (int)pid, strerror(errno));
+out:
+	close(pidfd);
+}
+
+/* a program (it asks for a dynamic loader), not a library: mapped by ld.so run directly */
+static bool is_program(const char *path)
+{
+	char rp[PATH_MAX];
+	struct elf_info ei = {0};
+	struct stat st;
+	bool prog = false;
+	int fd = open_real(path, rp, &st);
+
+	if (fd < 0)
+		return false;
+	if (!sl_tls_elf_inspect(fd, &ei))
+		prog = ei.is_elf && ei.has_interp;
+	sl_tls_elf_info_clear(&ei);
+	close(fd);
+	return prog;
+}
+
+/*
+ * A library: attached if it defines the entry points. A program (the
+ * dynamic loader run directly maps the program it runs): analysed as an
+ * exec would be; a blind spot marks the process blind.
+ */
+static void map_file(struct sl_tls *t, pid_t pid, int fd, const struct sl_tls_exe_key *key,
+		     const char *session, uint64_t cgroup_id)
+{
+	char path[PATH_MAX];
+	uint64_t t0 = now_ns();
+	bool blind = false;
+	int err;
+
+	err = mapped_path(pid, fd, key, path);
+	if (!err && is_program(path)) {
+		dev_t dev;
+		ino_t ino;
+		struct exe_cache *c =
+		    exec_file(t, pid, path, session, session_blind_deny(t, cgroup_id), &dev, &ino);
+
+		blind = c && c->verdict == EXE_BLIND;
+	} else if (!err) {
+		err = consider_file(t, path, "mapped by a session process", NULL);
+	}
+	if (err && err != -ENOENT)
+		log_debug("tls: gate: file mapped by pid %d: %s", (int)pid, strerror(-err));
+	map_release(t, pid, key, blind);
+	t->held_ns += now_ns() - t0;
+}
+
+void sl_tls_on_map(struct sl_tls *t, const struct sl_tls_map_event *e, const char *session)
+{
+	if (t && e)
+		map_file(t, (pid_t)e->hdr.pid, e->fd, &e->key, session, e->hdr.cgroup_id);
+}
+
+/*
+ * A process the gate holds whose exec record never comes (lost: ring buffer
+ * full) would stay stopped: held at two ticks in a row with the same exec,
+ * it is analysed and let go here (its exec record, if it comes later, finds
+ * it no longer held).
+ */
+/* the same for processes held at mmap (SL_OP_TLS_MAP lost) */
+static void map_sweep(struct sl_tls *t)
+{
+	struct gate_seen cur[SL_TLS_GATE_SWEEP];
+	uint32_t key, next, *prev = NULL;
+	struct sl_tls_exe_key k;
+	size_t ncur = 0;
+
+	while (ncur < SL_TLS_GATE_SWEEP && !sl_kernel_tls_mapheld_next(t->kernel, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (!sl_kernel_tls_mapheld_get(t->kernel, key, &k))
+			cur[ncur++] = (struct gate_seen){.pid = key, .exec_id = k.ino};
+	}
+	for (size_t i = 0; i < ncur; i++) {
+		bool again = false;
+
+		for (size_t j = 0; j < t->nmapseen && !again; j++)
+			again = t->mapseen[j].pid == cur[i].pid &&
+				t->mapseen[j].exec_id == cur[i].exec_id;
+		if (!again || sl_kernel_tls_mapheld_get(t->kernel, cur[i].pid, &k))
+			continue;
+		log_warn("tls: gate: pid %u held at mmap without its record (lost?): analysed now",
+			 cur[i].pid);
+		map_file(t, (pid_t)cur[i].pid, -1, &k, NULL, 0);
+	}
+	memcpy(t->mapseen, cur, ncur * sizeof(cur[0]));
+	t->nmapseen = ncur;
+}
+
+void sl_tls_tick(struct sl_tls *t)
+{
+	struct gate_seen cur[SL_TLS_GATE_SWEEP];
+	size_t ncur = 0;
+	uint32_t key, next, *prev = NULL;
+	struct sl_tls_proc gp;
+
+	if (!t)
+		return;
+	while (ncur < SL_TLS_GATE_SWEEP && !sl_kernel_tls_proc_next(t->kernel, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (sl_kernel_tls_proc_get(t->kernel, key, &gp) || !(gp.state & SL_TLS_PROC_HELD))
+			continue;
+		cur[ncur++] = (struct gate_seen){.pid = key, .exec_id = gp.exec_id};
+	}
+	for (size_t i = 0; i < ncur; i++) {
+		bool again = false;
+		char proc[64];
+		dev_t dev;
+		ino_t ino;
+
+		for (size_t k = 0; k < t->nseen && !again; k++)
+			again =
+			    t->seen[k].pid == cur[i].pid && t->seen[k].exec_id == cur[i].exec_id;
+		if (!again || sl_kernel_tls_proc_get(t->kernel, cur[i].pid, &gp) ||
+		    gp.exec_id != cur[i].exec_id || !(gp.state & SL_TLS_PROC_HELD))
+			continue;
+		log_warn("tls: gate: pid %u held without its exec record (lost?): analysed now",
+			 cur[i].pid);
+		snprintf(proc, sizeof(proc), "/proc/%u/exe", cur[i].pid);
+		gate_release(t, (pid_t)cur[i].pid, gp.exec_id, &gp,
+			     exec_file(t, (pid_t)cur[i].pid, proc, NULL, false, &dev, &ino));
+	}
+	memcpy(t->seen, cur, ncur * sizeof(cur[0]));
+	t->nseen = ncur;
+	map_sweep(t);
 }
 
 /* ------------------------------------------------------------ public */
@@ -1064,6 +1509,8 @@ int sl_tls_init(struct sl_kernel *kernel, sl_tls_report_fn report, void *report_
 		if (t->targets[i]->attached & capture_mask())
 			ok++;
 	t->last_recheck_ns = now_ns();
+	/* from now on a session exec waits for this room to have analysed its file */
+	sl_kernel_tls_gate(kernel, true);
 	if (!ok)
 		log_warn("tls: no TLS library instrumented: TLS plaintext will not be captured");
 	else
@@ -1084,9 +1531,14 @@ static json_t *funcs_json(uint64_t mask)
 
 static json_t *libs_json(unsigned int libs)
 {
-	if (libs == (LIB_OPENSSL | LIB_GNUTLS))
-		return json_string("openssl+gnutls");
-	return json_string(libs & LIB_GNUTLS ? "gnutls" : "openssl");
+	static const char *const names[] = {"openssl", "gnutls", "boringssl", "go"};
+	char buf[64] = "";
+
+	for (size_t i = 0; i < SL_ARRAY_SIZE(names); i++)
+		if (libs & (1U << i))
+			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s",
+				 buf[0] ? "+" : "", names[i]);
+	return json_string(buf);
 }
 
 json_t *sl_tls_status(struct sl_tls *t)
@@ -1119,6 +1571,8 @@ json_t *sl_tls_status(struct sl_tls *t)
 		json_object_set_new(o, "missing", funcs_json(tg->present & ~tg->attached));
 		json_object_set_new(o, "errors", json_deep_copy(tg->errors));
 		json_object_set_new(o, "status", json_string(target_status(tg)));
+		if (tg->located)
+			json_object_set_new(o, "located", json_deep_copy(tg->located));
 		json_array_append_new(targets, o);
 	}
 	for (size_t i = 0; i < t->nblind; i++) {
@@ -1128,6 +1582,7 @@ json_t *sl_tls_status(struct sl_tls *t)
 		if (!o)
 			break;
 		sl_json_set_bytes(o, "path", b->path, strlen(b->path));
+		json_object_set_new(o, "impl", json_string(b->impl));
 		json_object_set_new(o, "reason", json_string(b->reason));
 		json_object_set_new(o, "marker", b->marker ? json_string(b->marker) : json_null());
 		json_object_set_new(o, "execs", json_integer((json_int_t)b->execs));
@@ -1135,6 +1590,9 @@ json_t *sl_tls_status(struct sl_tls *t)
 		json_array_append_new(blind, o);
 	}
 	json_object_set_new(st, "files_scanned", json_integer((json_int_t)t->scans));
+	json_object_set_new(st, "gate_released", json_integer((json_int_t)t->released));
+	json_object_set_new(st, "gate_map_released", json_integer((json_int_t)t->map_released));
+	json_object_set_new(st, "gate_held_ms", json_integer((json_int_t)(t->held_ns / 1000000)));
 	return st;
 }
 
@@ -1194,10 +1652,51 @@ static void destroy_all_links(struct sl_tls *t)
 	free(all);
 }
 
+/* SIGCONT to pid, by pidfd (a session process the gate holds) */
+static void let_go(pid_t pid)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	if (pidfd < 0)
+		return;
+	if (syscall(SYS_pidfd_send_signal, pidfd, SIGCONT, NULL, 0) && errno != ESRCH)
+		log_warn("tls: gate: let pid %d go: %s", (int)pid, strerror(errno));
+	close(pidfd);
+}
+
+/*
+ * The daemon stops: nothing is held any more. A process still held (its
+ * record not processed yet) is let go: once the daemon is gone its session
+ * is not monitored anyway (operations.md), and a process left stopped would
+ * never run again.
+ */
+static void gate_close(struct sl_tls *t)
+{
+	uint32_t key, next, *prev = NULL;
+	struct sl_tls_exe_key k;
+	struct sl_tls_proc gp;
+
+	sl_kernel_tls_gate(t->kernel, false);
+	while (!sl_kernel_tls_proc_next(t->kernel, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (!sl_kernel_tls_proc_get(t->kernel, key, &gp) && (gp.state & SL_TLS_PROC_HELD))
+			let_go((pid_t)key);
+	}
+	prev = NULL;
+	while (!sl_kernel_tls_mapheld_next(t->kernel, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (!sl_kernel_tls_mapheld_get(t->kernel, key, &k))
+			let_go((pid_t)key);
+	}
+}
+
 void sl_tls_free(struct sl_tls *t)
 {
 	if (!t)
 		return;
+	gate_close(t);
 	destroy_all_links(t);
 	for (size_t i = 0; i < t->ntargets; i++)
 		target_free(t->targets[i]);

@@ -9,6 +9,7 @@
 #define SL_TLS_H
 
 #include <jansson.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct sl_kernel;
@@ -26,12 +27,26 @@ typedef void (*sl_tls_report_fn)(void *ctx, json_t *rec /* borrowed */);
 int sl_tls_init(struct sl_kernel *kernel, sl_tls_report_fn report, void *report_ctx,
 		struct sl_tls **out);
 /*
- * A session process exec'd path (the kernel's filename). Inspect the
- * executable (cached by dev/inode/mtime): attach if it exports OpenSSL or
- * GnuTLS entry points not yet instrumented; report a "tls_blind_spot" record
- * if it carries a TLS implementation scopelock cannot instrument.
+ * A session process (pid, its exec exec_id, in session cgroup cgroup_id)
+ * exec'd path (the kernel's filename). Inspect the executable (cached by
+ * dev/inode/ctime): attach if it exports OpenSSL or GnuTLS entry points not
+ * yet instrumented, or embeds TLS whose functions can be located without
+ * symbols (BoringSSL, Go); report a "tls_blind_spot" record if it carries a
+ * TLS implementation scopelock cannot instrument. If the kernel's TLS gate
+ * stopped the process at this exec (bpf/tlsgate.bpf.h), the image it runs is
+ * analysed and attached first, then the process is let go (SIGCONT).
  */
-void sl_tls_on_exec(struct sl_tls *t, pid_t pid, const char *path, const char *session);
+void sl_tls_on_exec(struct sl_tls *t, pid_t pid, uint64_t exec_id, uint64_t cgroup_id,
+		    const char *path, const char *session);
+struct sl_tls_map_event;
+/*
+ * The TLS gate stopped a session process mapping a file executable that it
+ * had not analysed (a library, a dlopen): analyse it, attach if it defines
+ * TLS entry points (a private libssl copy), let the process go.
+ */
+void sl_tls_on_map(struct sl_tls *t, const struct sl_tls_map_event *e, const char *session);
+/* once a second: let go of a process held without its exec record (lost) */
+void sl_tls_tick(struct sl_tls *t);
 /* {"targets":[{"path":..,"lib":..,"functions":[..],"status":..}], "blind_spots":[..]} */
 json_t *sl_tls_status(struct sl_tls *t);
 void sl_tls_free(struct sl_tls *t);

@@ -106,7 +106,7 @@ static int func_index(const char *name)
 	if (strncmp(name, "SSL_", 4) && strncmp(name, "gnutls_", 7))
 		return -1;
 	for (size_t i = 0; i < N_FUNCS; i++)
-		if (!strcmp(name, sl_tls_funcs[i].name))
+		if (!sl_tls_funcs[i].located && !strcmp(name, sl_tls_funcs[i].name))
 			return (int)i;
 	return -1;
 }

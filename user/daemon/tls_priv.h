@@ -32,12 +32,16 @@
 #define SL_TLS_SHEBANG_MAX 4
 /* threads detaching uprobes at exit */
 #define SL_TLS_DETACH_THREADS 64
+/* held processes looked at per tick (without their exec record) */
+#define SL_TLS_GATE_SWEEP 64
 /* system libraries are re-checked (upgrade = new inode) at most this often */
 #define SL_TLS_RECHECK_NS (1000ULL * 1000 * 1000)
 
 enum tls_lib {
 	LIB_OPENSSL = 1 << 0,
 	LIB_GNUTLS = 1 << 1,
+	LIB_BORINGSSL = 1 << 2, /* located without symbols */
+	LIB_GO = 1 << 3,	/* located by .gopclntab */
 };
 
 /* one instrumented function: program at entry, program at return (or NULL) */
@@ -46,11 +50,13 @@ struct tls_func {
 	unsigned int lib;
 	const char *entry;
 	const char *ret;
-	bool capture; /* writes plaintext: a target without one is not instrumented */
+	bool capture;	 /* writes plaintext: a target without one is not instrumented */
+	bool located;	 /* placed at an offset from user/lib/tls_locate.h, never by symbol */
+	uint64_t cookie; /* attach cookie: the library when the program is shared (SL_TLS_*) */
 };
 
 /* the instrumented functions (tls.c); a bit of a uint64_t each */
-#define N_FUNCS 12
+#define N_FUNCS 17
 extern const struct tls_func sl_tls_funcs[];
 
 /* marker strings of TLS implementations linked into an executable */

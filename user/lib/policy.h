@@ -188,6 +188,12 @@ struct sl_policy_secret_src {
 	struct sl_policy_loc loc; /* of the entry, for secret loading errors */
 };
 
+enum sl_policy_blind_tls {
+	SL_BLIND_TLS_DENY = 0,
+	SL_BLIND_TLS_ALERT = 1,
+};
+extern const char *const sl_policy_blind_tls_names[2]; /* "deny", "alert" */
+
 struct sl_policy_env {
 	uint32_t id; /* 1..SL_POLICY_MAX_ENVS, declaration order */
 	char *name;
@@ -207,6 +213,12 @@ struct sl_policy_env {
 	 */
 	bool confine_ptrace;
 	bool confine_userns;
+	/*
+	 * blind_tls: what a session of this scope may do with TLS scopelock
+	 * cannot read (a tls_blind_spot executable): deny (default: every
+	 * connect and UDP send of that process is refused) or alert (recorded)
+	 */
+	enum sl_policy_blind_tls blind_tls;
 	struct sl_policy_loc loc;
 };
 

@@ -273,6 +273,8 @@ static void parse_resources(struct vctx *c, const struct ynode *n, struct sl_pol
 	}
 }
 
+const char *const sl_policy_blind_tls_names[2] = {"deny", "alert"};
+
 /* confine: {ptrace: BOOL, userns: BOOL}; what is not written stays confined */
 static void parse_confine(struct vctx *c, const struct ynode *n, struct sl_policy_env *e)
 {
@@ -305,6 +307,7 @@ static void parse_env(struct vctx *c, const struct ynode *n, struct sl_policy_en
 	static const struct keyspec ks[] = {
 	    {"description", false, NULL}, {"paths", false, NULL},     {"hosts", false, NULL},
 	    {"secrets", false, NULL},	  {"resources", false, NULL}, {"confine", false, NULL},
+	    {"blind_tls", false, NULL},
 	};
 	const struct ynode *v;
 	size_t old;
@@ -315,8 +318,8 @@ static void parse_env(struct vctx *c, const struct ynode *n, struct sl_policy_en
 		return;
 	if (!sl_pv_check_map(
 		c, n,
-		"a mapping of labels (paths, hosts, secrets, resources, description, confine) or "
-		"nothing",
+		"a mapping of labels (paths, hosts, secrets, resources, description, confine, "
+		"blind_tls) or nothing",
 		ks, SL_ARRAY_SIZE(ks)))
 		return;
 	if ((v = sl_pv_map_get(n, "description"))) {
@@ -347,6 +350,15 @@ static void parse_env(struct vctx *c, const struct ynode *n, struct sl_policy_en
 	if ((v = sl_pv_map_get(n, "confine"))) {
 		old = sl_pv_path_str(c, "confine");
 		parse_confine(c, v, e);
+		sl_pv_path_restore(c, old);
+	}
+	if ((v = sl_pv_map_get(n, "blind_tls"))) {
+		uint32_t bt;
+
+		old = sl_pv_path_str(c, "blind_tls");
+		if (sl_pv_get_enum(c, v, sl_policy_blind_tls_names,
+				   SL_ARRAY_SIZE(sl_policy_blind_tls_names), &bt))
+			e->blind_tls = (enum sl_policy_blind_tls)bt;
 		sl_pv_path_restore(c, old);
 	}
 }
@@ -380,6 +392,7 @@ void sl_pv_parse_envs(struct vctx *c, const struct ynode *n)
 		}
 		e->id = p->n_envs + 1;
 		e->confine_ptrace = e->confine_userns = true;
+		e->blind_tls = SL_BLIND_TLS_DENY;
 		e->name = strndup(k->val, k->len);
 		p->n_envs++;
 		if (!e->name)

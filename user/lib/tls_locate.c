@@ -57,6 +57,8 @@ const char *sl_tls_abi_name(enum sl_tls_abi abi)
 		return "crypto/tls.(*Conn).Write";
 	case SL_TLS_ABI_GO_CONN_READ:
 		return "crypto/tls.(*Conn).Read";
+	case SL_TLS_ABI_GO_CONN_HANDSHAKE:
+		return "crypto/tls.(*Conn).handshakeContext";
 	}
 	return "?";
 }

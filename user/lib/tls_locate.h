@@ -73,6 +73,9 @@ enum sl_tls_abi {
 	SL_TLS_ABI_GO_CONN_WRITE = 3,
 	/* func (c *Conn) Read(b []byte) (int, error): entry only (no uretprobe) */
 	SL_TLS_ABI_GO_CONN_READ = 4,
+	/* func (c *Conn) handshakeContext(ctx) error (go1.17+): c in rax, entry
+	 * only: where the connection's first socket I/O (its peer) comes from */
+	SL_TLS_ABI_GO_CONN_HANDSHAKE = 5,
 };
 
 /* how a function was found */

@@ -33,6 +33,7 @@ static const struct {
 } go_funcs[] = {
     {"crypto/tls.(*Conn).Write", SL_TLS_ABI_GO_CONN_WRITE},
     {"crypto/tls.(*Conn).Read", SL_TLS_ABI_GO_CONN_READ},
+    {"crypto/tls.(*Conn).handshakeContext", SL_TLS_ABI_GO_CONN_HANDSHAKE},
 };
 
 static uint64_t rd(const uint8_t *p, unsigned int n)

@@ -39,8 +39,7 @@ USER = "agent"
 CLONE_NEWNET = 0x40000000
 AGENT_TIMEOUT = int(os.environ.get("SL_AGENT_TIMEOUT", "120"))
 
-# why the capture tests of Claude Code and Codex are not in the default run
-PENDING_CAPTURE_BUN = "pending: capture of Bun/BoringSSL, issue 8"
+# why the capture test of Codex is not in the default run
 PENDING_CAPTURE_RUSTLS = "pending: capture of static rustls, issue 8"
 
 

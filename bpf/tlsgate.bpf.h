@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * The TLS gate (include/scopelock_abi.h, "The TLS gate"): no session process
+ * runs an executable the daemon's TLS room has not analysed, and a process
+ * whose TLS scopelock cannot read is known to the network hooks.
+ *
+ * At sched_process_exec (exec.bpf.c, before the exec record is emitted, so
+ * that the daemon never reads the record before the state it must act on):
+ *   the file is in sl_tls_exes  -> the process' state: blind or nothing;
+ *   it is not                   -> SL_TLS_PROC_HELD and SIGSTOP to the
+ *                                  process: it stops before its first
+ *                                  instruction; the daemon analyses the
+ *                                  file, attaches uprobes at its TLS
+ *                                  functions, fills sl_tls_exes and sends
+ *                                  SIGCONT (user/daemon/tls.c).
+ * At connect and UDP send (net.bpf.c): a process still SL_TLS_PROC_HELD
+ * (someone sent it SIGCONT before the daemon released it) is refused
+ * (EPERM): it may not reach the network before its TLS is instrumented; a
+ * SL_TLS_PROC_BLIND process of a session with SL_SESSION_BLIND_DENY too.
+ * A fork inherits its parent's state; exit forgets it.
+ *
+ * sl_tls_gate_on (set by the daemon once its TLS room runs, cleared when it
+ * stops): without it nothing is held (nobody would release it).
+ */
+#ifndef SCOPELOCK_TLSGATE_BPF_H
+#define SCOPELOCK_TLSGATE_BPF_H
+
+#include "common.bpf.h"
+#include "match.bpf.h"
+
+#define SL_TLS_EXES_MAX 8192
+
+__u32 sl_tls_gate_on __weak = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SL_TLS_EXES_MAX);
+	__type(key, struct sl_tls_exe_key);
+	__type(value, __u32);
+} sl_tls_exes SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SL_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, struct sl_tls_proc);
+} sl_tls_procs SEC(".maps") __weak;
+
+/* tgid -> the file it is held for while mapping it (SL_OP_TLS_MAP) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SL_MAX_INFLIGHT);
+	__type(key, __u32);
+	__type(value, struct sl_tls_exe_key);
+} sl_tls_mapheld SEC(".maps") __weak;
+
+/*
+ * The exec of tgid (exec id exec_id) runs file; stop is false when the exec
+ * was already stopped or killed by its verdict (the daemon analyses the
+ * exec record before acting on that verdict's release). Returns true when
+ * the process was held.
+ */
+static __always_inline bool sl_tls_gate_exec(__u32 tgid, __u64 exec_id, struct file *file,
+					     bool stop)
+{
+	struct sl_tls_proc st = {};
+	struct inode *inode;
+	__u32 *v;
+
+	if (!*(volatile __u32 *)&sl_tls_gate_on || !file) {
+		bpf_map_delete_elem(&sl_tls_procs, &tgid);
+		return false;
+	}
+	inode = BPF_CORE_READ(file, f_inode);
+	st.exec_id = exec_id;
+	st.exe.ino = BPF_CORE_READ(inode, i_ino);
+	st.exe.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	st.exe.ctime_ns = sl_inode_ctime(inode);
+	v = bpf_map_lookup_elem(&sl_tls_exes, &st.exe);
+	if (v) {
+		if (!(*v & SL_TLS_EXE_BLIND)) {
+			bpf_map_delete_elem(&sl_tls_procs, &tgid);
+			return false;
+		}
+		st.state = SL_TLS_PROC_BLIND;
+	} else {
+		st.state = SL_TLS_PROC_HELD;
+	}
+	if (bpf_map_update_elem(&sl_tls_procs, &tgid, &st, BPF_ANY)) {
+		sl_count_loss(SL_LOSS_MAP_FULL, SL_OP_EXEC);
+		return false;
+	}
+	if (st.state == SL_TLS_PROC_HELD && stop && bpf_send_signal(SL_SIGSTOP)) {
+		/* not stopped: the connect hooks refuse it until it is analysed */
+		return false;
+	}
+	return st.state == SL_TLS_PROC_HELD;
+}
+
+/* tgid maps a program known to be blind (through the dynamic loader): blind */
+static __always_inline void sl_tls_gate_blind(__u32 tgid, const struct sl_tls_exe_key *key)
+{
+	struct sl_tls_proc *p, st = {};
+	struct sl_proc_info *pi;
+
+	/* the current task's own entry: nothing else writes it while it runs */
+	p = bpf_map_lookup_elem(&sl_tls_procs, &tgid);
+	if (p) {
+		st = *p;
+		st.state |= SL_TLS_PROC_BLIND;
+	} else {
+		pi = bpf_map_lookup_elem(&sl_procs, &tgid);
+		st.exec_id = pi ? pi->exec_id : 0;
+		st.exe = *key;
+		st.state = SL_TLS_PROC_BLIND;
+	}
+	if (bpf_map_update_elem(&sl_tls_procs, &tgid, &st, BPF_ANY))
+		sl_count_loss(SL_LOSS_MAP_FULL, SL_OP_TLS_MAP);
+}
+
+static __always_inline void sl_tls_gate_fork(__u32 ptgid, __u32 ctgid)
+{
+	struct sl_tls_proc *p, copy;
+
+	p = bpf_map_lookup_elem(&sl_tls_procs, &ptgid);
+	if (!p)
+		return;
+	copy = *p;
+	if (bpf_map_update_elem(&sl_tls_procs, &ctgid, &copy, BPF_ANY))
+		sl_count_loss(SL_LOSS_MAP_FULL, SL_OP_EXEC);
+}
+
+static __always_inline void sl_tls_gate_exit(__u32 tgid)
+{
+	bpf_map_delete_elem(&sl_tls_procs, &tgid);
+	bpf_map_delete_elem(&sl_tls_mapheld, &tgid);
+}
+
+/* may the current process of session s connect / send? */
+static __always_inline bool sl_tls_gate_refuses(const struct sl_session_info *s)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct sl_tls_proc *p = bpf_map_lookup_elem(&sl_tls_procs, &tgid);
+	__u32 state;
+
+	if (bpf_map_lookup_elem(&sl_tls_mapheld, &tgid))
+		return true; /* mapping a file not analysed yet, let run early */
+	if (!p)
+		return false;
+	state = *(volatile __u32 *)&p->state;
+	if (state & SL_TLS_PROC_HELD)
+		return true;
+	/* a monitor session only records */
+	return (state & SL_TLS_PROC_BLIND) &&
+	       (*(volatile __u32 *)&s->flags & (SL_SESSION_BLIND_DENY | SL_SESSION_MONITOR)) ==
+		   SL_SESSION_BLIND_DENY;
+}
+
+#endif /* SCOPELOCK_TLSGATE_BPF_H */

@@ -15,8 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "kernel.h"
 #include "log.h"
 #include "policy.h"
@@ -58,27 +56,6 @@ static char *errors_text(const struct sl_policy_errors *errs)
 	sl_policy_errors_print(errs, f);
 	fclose(f);
 	return buf;
-}
-
-static int sha256_file(const char *path, char out[65])
-{
-	unsigned char md[32];
-	unsigned int mdlen = 0;
-	char *buf = NULL;
-	size_t len;
-	int err;
-
-	err = sl_read_file(path, SL_POLICY_MAX_BYTES + 1, &buf, &len);
-	if (err)
-		return err;
-	if (!EVP_Digest(buf, len, md, &mdlen, EVP_sha256(), NULL)) {
-		free(buf);
-		return -EIO;
-	}
-	free(buf);
-	for (unsigned int i = 0; i < mdlen; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-	return 0;
 }
 
 /*
@@ -211,13 +188,13 @@ static int policy_load(struct sl_policy_store *ps, char **errors)
 	int err;
 
 	sl_policy_errors_init(&errs);
-	err = sha256_file(ps->path, sha);
-	if (err) {
+	err = sl_policy_load_file(ps->path, &p, &errs);
+	if (err && err != -EINVAL) {
+		/* the file itself could not be read: not a policy error */
 		if (errors && asprintf(errors, "%s: %s\n", ps->path, strerror(-err)) < 0)
 			*errors = NULL;
 		goto out;
 	}
-	err = sl_policy_load_file(ps->path, &p, &errs);
 	if (!err)
 		err = sl_policy_load_secrets(p, &errs);
 	if (err) {
@@ -225,9 +202,8 @@ static int policy_load(struct sl_policy_store *ps, char **errors)
 			*errors = errors_text(&errs);
 		goto out;
 	}
-	/* layers (extends, drop-ins): the digest covers every file */
-	if (p->sha256[0])
-		memcpy(sha, p->sha256, sizeof(sha));
+	/* the file's SHA-256, or over every layer (extends, drop-ins) */
+	memcpy(sha, p->sha256, sizeof(sha));
 	err = sl_policy_compile(p, &c, cerr, sizeof(cerr));
 	if (err) {
 		if (errors &&

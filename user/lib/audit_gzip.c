@@ -27,25 +27,6 @@
 
 /* ---- compression worker ---- */
 
-/* write all of buf to fd */
-static int write_full(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* zstd at ZST_LEVEL, one frame with its checksum */
 static int copy_compress(int in, int out)
 {
@@ -82,7 +63,7 @@ static int copy_compress(int in, int out)
 				err = -EIO;
 				goto out;
 			}
-			err = write_full(out, obuf, ob.pos);
+			err = sl_write_all(out, obuf, ob.pos);
 			if (err)
 				goto out;
 			done = mode == ZSTD_e_end ? left == 0 : ib.pos == ib.size;

@@ -4,6 +4,7 @@
  * sealing, the line format and verification. HMAC-SHA256 and SHA-256 from
  * OpenSSL libcrypto, the line through jansson.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -18,52 +19,23 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include "audit_priv.h"
 #include "checkpoint.h"
 
 #define KEY_MAGIC "scopelock checkpoint key v1"
 #define EVOLVE_LABEL "scopelock-checkpoint-evolve"
 #define MAC_LABEL "scopelock-checkpoint-v1"
 
-static void hex(const uint8_t *raw, size_t n, char *out)
-{
-	static const char d[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = d[raw[i] >> 4];
-		out[2 * i + 1] = d[raw[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-static int nib(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* exactly 2n hex digits */
+/* exactly 2n lowercase hex digits (as written: sl_audit_hex) */
 static int unhex(const char *s, size_t len, uint8_t *raw, size_t n)
 {
-	if (len != 2 * n)
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		int hi = nib(s[2 * i]), lo = nib(s[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		raw[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
+	return len == 2 * n ? sl_audit_unhex(s, n, raw) : -EINVAL;
 }
 
 int sl_ckpt_parse_key(const char *text, uint8_t key[SL_CKPT_KEY_LEN])
 {
 	static const char label[] = "verification key:";
+	char lower[2 * SL_CKPT_KEY_LEN];
 	size_t len;
 
 	while (*text == ' ' || *text == '\t' || *text == '\n' || *text == '\r')
@@ -77,7 +49,12 @@ int sl_ckpt_parse_key(const char *text, uint8_t key[SL_CKPT_KEY_LEN])
 	while (len && (text[len - 1] == ' ' || text[len - 1] == '\t' || text[len - 1] == '\n' ||
 		       text[len - 1] == '\r'))
 		len--;
-	return unhex(text, len, key, SL_CKPT_KEY_LEN);
+	if (len != 2 * SL_CKPT_KEY_LEN)
+		return -EINVAL;
+	/* typed or copied by a person: either case */
+	for (size_t i = 0; i < len; i++)
+		lower[i] = (char)tolower((unsigned char)text[i]);
+	return unhex(lower, len, key, SL_CKPT_KEY_LEN);
 }
 
 /*
@@ -118,7 +95,7 @@ static int write_key_file(const char *path, const struct sl_ckpt_key *k, bool ex
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
-	hex(k->key, SL_CKPT_KEY_LEN, khex);
+	sl_audit_hex(k->key, SL_CKPT_KEY_LEN, khex);
 	n = snprintf(buf, sizeof(buf), KEY_MAGIC "\nepoch %" PRIu64 "\nkey %s\n", k->epoch, khex);
 	OPENSSL_cleanse(khex, sizeof(khex));
 	unlink(tmp);
@@ -309,7 +286,7 @@ static int mac_of(const uint8_t key[SL_CKPT_KEY_LEN], const struct sl_ckpt *c,
 	unsigned int len = 0;
 	int n;
 
-	hex(c->hash, SL_CKPT_HASH_LEN, h);
+	sl_audit_hex(c->hash, SL_CKPT_HASH_LEN, h);
 	n = snprintf(msg, sizeof(msg), MAC_LABEL "|%" PRIu64 "|%" PRIu64 "|%s|%s|%s", c->epoch,
 		     c->seq, h, c->time, c->host);
 	if (n < 0 || n >= (int)sizeof(msg))
@@ -347,8 +324,8 @@ char *sl_ckpt_format(const struct sl_ckpt *c)
 	json_t *o;
 	char *s;
 
-	hex(c->hash, SL_CKPT_HASH_LEN, h);
-	hex(c->mac, SL_CKPT_HASH_LEN, m);
+	sl_audit_hex(c->hash, SL_CKPT_HASH_LEN, h);
+	sl_audit_hex(c->mac, SL_CKPT_HASH_LEN, m);
 	o = json_pack("{s:s, s:I, s:I, s:s, s:s, s:s, s:s}", "type", "checkpoint", "epoch",
 		      (json_int_t)c->epoch, "seq", (json_int_t)c->seq, "hash", h, "time", c->time,
 		      "host", c->host, "mac", m);

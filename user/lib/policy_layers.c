@@ -40,8 +40,6 @@ struct layers {
 	size_t n;
 	struct ynode *roots[LAYERS_MAX];
 	EVP_MD_CTX *md; /* over every layer's name, length and bytes */
-	size_t bytes_total;
-	size_t single_len; /* the file's length when it is the only layer */
 	uint8_t single_sha[32];
 };
 
@@ -58,49 +56,6 @@ static int add_error(struct layers *l, const char *file, const struct ynode *at,
 			   at ? at->col : 1, field, fmt, ap);
 	va_end(ap);
 	return err ? err : -EINVAL;
-}
-
-static int read_all(const char *path, char **out, size_t *len)
-{
-	size_t cap = SL_POLICY_MAX_BYTES + 1, n = 0;
-	struct stat st;
-	char *buf;
-	int fd, err = 0;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st)) {
-		err = -errno;
-		goto out;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		err = -EISDIR;
-		goto out;
-	}
-	buf = malloc(cap);
-	if (!buf) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (;;) {
-		ssize_t r = read(fd, buf + n, cap - n);
-
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			err = -errno;
-			free(buf);
-			goto out;
-		}
-		if (r == 0 || (n += (size_t)r) == cap)
-			break;
-	}
-	*out = buf;
-	*len = n;
-out:
-	close(fd);
-	return err;
 }
 
 /* read and build one layer; its tree is kept in l (NULL for an empty file) */
@@ -121,20 +76,16 @@ static int load_layer(struct layers *l, const char *path, struct ynode **root)
 	if (!name)
 		return -ENOMEM;
 	l->files[l->n++] = name;
-	err = read_all(path, &buf, &len);
-	if (err)
-		return add_error(l, name, NULL, NULL, "cannot read the policy: %s", strerror(-err));
-	if (len > SL_POLICY_MAX_BYTES) {
-		free(buf);
+	err = sl_read_file(path, SL_POLICY_MAX_BYTES + 1, &buf, &len);
+	if (err == -EFBIG)
 		return add_error(l, name, NULL, NULL,
 				 "expected a policy of at most %u bytes, found more",
 				 SL_POLICY_MAX_BYTES);
-	}
-	l->bytes_total += len;
+	if (err)
+		return add_error(l, name, NULL, NULL, "cannot read the policy: %s", strerror(-err));
 	if (l->n == 1) {
 		unsigned int mdlen = 0;
 
-		l->single_len = len;
 		EVP_Digest(buf, len, l->single_sha, &mdlen, EVP_sha256(), NULL);
 	}
 	n64 = len;

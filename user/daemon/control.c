@@ -446,17 +446,16 @@ static void handle_tail(struct sl_control *ctl, struct sl_client *c, json_t *req
  * Root, or a member of the policy's admin_group: the peer's primary group
  * or its supplementary groups as the kernel recorded them at connect().
  */
-static bool peer_is_admin(struct sl_control *ctl, const struct sl_peer *peer)
+/* the gid of the policy's admin_group, (gid_t)-1 when there is none */
+static gid_t admin_gid(struct sl_control *ctl, const char **group)
 {
 	const struct sl_policy *p = sl_policy_store_current(ctl->store);
-	const char *group = p ? p->settings.admin_group : NULL;
 	struct group *gr;
 
-	if (peer->have_cred && peer->uid == 0)
-		return true;
-	if (!group || !(gr = getgrnam(group)))
-		return false;
-	return sl_peer_in_group(peer, gr->gr_gid);
+	*group = p ? p->settings.admin_group : NULL;
+	if (!*group || !(gr = getgrnam(*group)))
+		return (gid_t)-1;
+	return gr->gr_gid;
 }
 
 #define SL_REASON_MAX 1024
@@ -573,30 +572,60 @@ static void handle_reload(struct sl_control *ctl, struct sl_client *c, json_t *r
 				  sl_policy_store_generation(ctl->store)));
 }
 
-/* who may ask */
-enum sl_perm {
-	SL_PERM_ANY,	 /* read-only: anyone who can connect, sessions too */
-	SL_PERM_OUTSIDE, /* an identified peer outside every session (run: as itself) */
-	SL_PERM_ADMIN,	 /* as SL_PERM_OUTSIDE, and root or the policy's admin_group */
-};
-
 static const struct {
 	const char *op;
 	void (*fn)(struct sl_control *ctl, struct sl_client *c, json_t *req, int pidfd);
-	enum sl_perm perm;
+	enum sl_control_perm perm;
 } dispatch[] = {
-    {"status", handle_status, SL_PERM_ANY},
-    {"tail", handle_tail, SL_PERM_ANY},
-    {"run", handle_run, SL_PERM_OUTSIDE},
+    {"status", handle_status, SL_CTL_ANY},
+    {"tail", handle_tail, SL_CTL_ANY},
+    {"run", handle_run, SL_CTL_OUTSIDE},
     /* the listener of the session this connection started (scopelock run) */
-    {"confine", handle_confine, SL_PERM_OUTSIDE},
+    {"confine", handle_confine, SL_CTL_OUTSIDE},
     /* what happens to that session, told to its launcher */
-    {"notify", handle_notify, SL_PERM_OUTSIDE},
-    {"end", handle_end, SL_PERM_ADMIN},
-    {"approve", handle_approve, SL_PERM_ADMIN},
-    {"deny", handle_deny, SL_PERM_ADMIN},
-    {"policy_reload", handle_reload, SL_PERM_ADMIN},
+    {"notify", handle_notify, SL_CTL_OUTSIDE},
+    {"end", handle_end, SL_CTL_ADMIN},
+    {"approve", handle_approve, SL_CTL_ADMIN},
+    {"deny", handle_deny, SL_CTL_ADMIN},
+    {"policy_reload", handle_reload, SL_CTL_ADMIN},
 };
+
+const char *sl_control_op(size_t i, enum sl_control_perm *perm)
+{
+	if (i >= SL_ARRAY_SIZE(dispatch))
+		return NULL;
+	if (perm)
+		*perm = dispatch[i].perm;
+	return dispatch[i].op;
+}
+
+enum sl_peer_refusal sl_control_permit(const struct sl_peer_sys *sys, enum sl_control_perm perm,
+				       const struct sl_peer *peer, const struct ucred *sender,
+				       const char *admin_group, gid_t admin_gid, char *why,
+				       size_t whylen)
+{
+	enum sl_peer_refusal r;
+
+	if (whylen)
+		why[0] = '\0';
+	if (perm == SL_CTL_ANY)
+		return SL_PEER_OK;
+	/* fail closed: any doubt about the peer refuses the request */
+	r = sl_peer_check_change(sys, peer, sender, why, whylen);
+	if (r != SL_PEER_OK || perm != SL_CTL_ADMIN)
+		return r;
+	if (peer->have_cred && peer->uid == 0)
+		return SL_PEER_OK;
+	if (admin_group && admin_gid != (gid_t)-1 && sl_peer_in_group(peer, admin_gid))
+		return SL_PEER_OK;
+	if (admin_group)
+		snprintf(why, whylen, "uid %u is not root and not in admin_group '%s'", peer->uid,
+			 admin_group);
+	else
+		snprintf(why, whylen, "uid %u is not root and the policy has no admin_group",
+			 peer->uid);
+	return SL_PEER_NOT_ADMIN;
+}
 
 /* the request's own target, for the refusal record: bounded bytes values */
 static void refusal_targets(json_t *rec, const char *op, json_t *req)
@@ -673,31 +702,18 @@ static void client_request(struct sl_control *ctl, struct sl_client *c, struct s
 	const char *op = json_string_value(json_object_get(q->req, "op"));
 
 	for (size_t i = 0; op && i < SL_ARRAY_SIZE(dispatch); i++) {
-		enum sl_peer_refusal r = SL_PEER_OK;
+		enum sl_peer_refusal r;
+		const char *group = NULL;
+		gid_t gid = (gid_t)-1;
 		char why[512];
 
 		if (strcmp(op, dispatch[i].op))
 			continue;
-		/* fail closed: any doubt about the peer refuses the request */
-		if (dispatch[i].perm != SL_PERM_ANY)
-			r = sl_peer_check_change(&sl_peer_sys_linux, &c->peer,
-						 q->have_sender ? &q->sender : NULL, why,
-						 sizeof(why));
-		if (r == SL_PEER_OK && dispatch[i].perm == SL_PERM_ADMIN &&
-		    !peer_is_admin(ctl, &c->peer)) {
-			const struct sl_policy *p = sl_policy_store_current(ctl->store);
-			const char *group = p ? p->settings.admin_group : NULL;
-
-			r = SL_PEER_NOT_ADMIN;
-			if (group)
-				snprintf(why, sizeof(why),
-					 "uid %u is not root and not in admin_group '%s'",
-					 c->peer.uid, group);
-			else
-				snprintf(why, sizeof(why),
-					 "uid %u is not root and the policy has no admin_group",
-					 c->peer.uid);
-		}
+		if (dispatch[i].perm == SL_CTL_ADMIN)
+			gid = admin_gid(ctl, &group);
+		r = sl_control_permit(&sl_peer_sys_linux, dispatch[i].perm, &c->peer,
+				      q->have_sender ? &q->sender : NULL, group, gid, why,
+				      sizeof(why));
 		if (r != SL_PEER_OK)
 			refuse(ctl, c, op, q->req, r, why);
 		else

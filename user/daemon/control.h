@@ -14,7 +14,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
+#include <sys/socket.h>
+#include <sys/types.h>
 #include <jansson.h>
+
+#include "peer.h"
 
 struct sl_control;
 struct sl_sessions;
@@ -71,5 +75,26 @@ void sl_control_broadcast(struct sl_control *ctl, const char *line, size_t len,
 			  const char *session);
 /* close every client and the socket (removed); NULL-safe */
 void sl_control_close(struct sl_control *ctl);
+
+/* who may make a request */
+enum sl_control_perm {
+	SL_CTL_ANY,	/* read-only: anyone who can connect, sessions too */
+	SL_CTL_OUTSIDE, /* an identified peer outside every session (run: as itself) */
+	SL_CTL_ADMIN,	/* as SL_CTL_OUTSIDE, and root or the policy's admin_group */
+};
+
+/* the i-th request of the dispatch table and its permission; NULL past the end */
+const char *sl_control_op(size_t i, enum sl_control_perm *perm);
+
+/*
+ * The decision of the dispatch table: may peer make a request that needs
+ * perm, sent with the credentials sender (NULL: none)? admin_gid is the gid
+ * of admin_group ((gid_t)-1: none or unknown). SL_PEER_OK, or the refusal
+ * with a sentence in why.
+ */
+enum sl_peer_refusal sl_control_permit(const struct sl_peer_sys *sys, enum sl_control_perm perm,
+				       const struct sl_peer *peer, const struct ucred *sender,
+				       const char *admin_group, gid_t admin_gid, char *why,
+				       size_t whylen);
 
 #endif

@@ -27,7 +27,7 @@ esac
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 CLANG=${CLANG:-clang}
-targets=${FUZZ_TARGETS:-"policy verify jwriter proto reqdec checkpoint credfind"}
+targets=${FUZZ_TARGETS:-"policy verify jwriter proto reqdec checkpoint credfind ingest"}
 
 command -v "$CLANG" >/dev/null 2>&1 || {
 	echo "fuzz: $CLANG not found (apt-get install clang libclang-rt-14-dev)" >&2
@@ -37,7 +37,7 @@ command -v "$CLANG" >/dev/null 2>&1 || {
 CFLAGS="-g -O1 -std=gnu11 -D_GNU_SOURCE -fno-omit-frame-pointer \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Werror \
-	-Iinclude -Iuser/lib"
+	-Iinclude -Iuser/lib -Iuser/daemon"
 LIBS="$(pkg-config --libs yaml-0.1 libcrypto jansson 2>/dev/null || echo -lyaml -lcrypto -ljansson)"
 
 # library sources each target needs
@@ -50,6 +50,9 @@ srcs_jwriter="user/lib/jwriter.c user/lib/jsonbytes.c"
 srcs_proto="user/lib/proto.c user/lib/util.c user/lib/log.c"
 srcs_checkpoint="user/lib/checkpoint.c $srcs_verify"
 srcs_credfind="user/lib/credfind.c"
+# the daemon's decoders of ring buffer records (the ingest room, no other room)
+srcs_ingest="user/daemon/ingest_exec.c user/daemon/ingest_file.c user/daemon/ingest_net.c \
+	user/daemon/ingest_tls.c user/lib/jwriter.c user/lib/jsonbytes.c"
 srcs_reqdec="$(ls user/lib/reqdec*.c) user/lib/jwriter.c user/lib/jsonbytes.c"
 LIBS="$LIBS -lz $(pkg-config --libs libnghttp2 libbrotlidec libzstd 2>/dev/null ||
 	echo -lnghttp2 -lbrotlidec -lzstd) -lhttp_parser -lpcre2-8 -lm"

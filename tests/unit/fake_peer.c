@@ -9,7 +9,6 @@
 
 struct fake_kernel F;
 
-
 void fake_reset(void)
 {
 	memset(&F, 0, sizeof(F));

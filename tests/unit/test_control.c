@@ -49,8 +49,8 @@ static enum sl_peer_refusal permit(enum sl_control_perm perm, const struct sl_pe
 				   const struct ucred *sender, const char *group, gid_t gid)
 {
 	char why[512];
-	enum sl_peer_refusal r = sl_control_permit(&fake_sys, perm, p, sender, group, gid, why,
-						   sizeof(why));
+	enum sl_peer_refusal r =
+	    sl_control_permit(&fake_sys, perm, p, sender, group, gid, why, sizeof(why));
 
 	/* every refusal says why */
 	if (r != SL_PEER_OK)
@@ -94,7 +94,8 @@ static void test_every_request_refused_from_a_session(void **state)
 	F.cred.uid = 0;
 	F.cred.gid = 0;
 	F.cgroup_text = "0::/scopelock/aaaa000011112222/inner\n";
-	F.xattrs[0] = (struct fake_xattr){ROOT "/scopelock/aaaa000011112222", "aaaa000011112222", 0};
+	F.xattrs[0] =
+	    (struct fake_xattr){ROOT "/scopelock/aaaa000011112222", "aaaa000011112222", 0};
 	identify(&p);
 	assert_true(p.identified);
 	assert_true(p.in_session);
@@ -111,7 +112,8 @@ static void test_every_request_refused_from_a_session(void **state)
 
 	/* a session of another daemon on the host: the xattr alone says so */
 	F.cgroup_text = "0::/elsewhere/bbbb000011112222\n";
-	F.xattrs[0] = (struct fake_xattr){ROOT "/elsewhere/bbbb000011112222", "bbbb000011112222", 0};
+	F.xattrs[0] =
+	    (struct fake_xattr){ROOT "/elsewhere/bbbb000011112222", "bbbb000011112222", 0};
 	identify(&p);
 	assert_true(p.in_session);
 	for (size_t i = 0; (op = sl_control_op(i, &perm)); i++)

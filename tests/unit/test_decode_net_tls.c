@@ -176,6 +176,22 @@ static void test_connect_result(void **state)
 	assert_true(json_is_null(json_object_get(rec, "protocol")));
 	assert_string_equal(str(rec, "error"), "ENOTSOCK");
 	json_decref(rec);
+
+	/* a result refused by the TLS gate: its errno once (found by fuzz_ingest) */
+	net_event(&e, SL_OP_CONNECT_RESULT, AF_INET, "127.0.0.1", 443);
+	e.hdr.flags |= SL_EVF_TLS_GATE;
+	e.ret = -EPERM;
+	rec = decode_net(&e, sizeof(e), 0);
+	assert_string_equal(str(rec, "refused"), "tls_gate");
+	assert_int_equal(num(rec, "errno"), EPERM);
+	json_decref(rec);
+
+	/* a result no errno can be: its number, no name, no overflow */
+	e.hdr.flags = 0;
+	e.ret = INT32_MIN;
+	rec = decode_net(&e, sizeof(e), 0);
+	assert_int_equal(num(rec, "errno"), 2147483648LL);
+	json_decref(rec);
 }
 
 static void test_net_bad_records(void **state)

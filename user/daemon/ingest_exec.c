@@ -13,8 +13,8 @@
 
 static void set_errno(struct sl_jw *w, int ret)
 {
-	sl_jw_int(w, "errno", -ret);
-	sl_jw_str(w, "error", strerrorname_np(-ret));
+	sl_jw_int(w, "errno", -(int64_t)ret);
+	sl_jw_str(w, "error", strerrorname_np(ret > -4096 ? -ret : 0));
 }
 
 /* NUL-separated arguments: an array of bytes values */

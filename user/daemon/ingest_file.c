@@ -155,8 +155,8 @@ int sl_decode_open(const void *data, size_t len, struct sl_jw *w)
 	sl_jw_int(w, "dirfd", e->dirfd);
 	sl_jw_int(w, "result", e->ret);
 	if (e->ret < 0) {
-		sl_jw_int(w, "errno", -e->ret);
-		sl_jw_str(w, "error", strerrorname_np(-e->ret));
+		sl_jw_int(w, "errno", -(int64_t)e->ret);
+		sl_jw_str(w, "error", strerrorname_np(e->ret > -4096 ? -e->ret : 0));
 	} else {
 		/* the kernel's dev_t (scopelock_abi.h) */
 		dev_text(SL_KDEV_MAJOR(e->dev), SL_KDEV_MINOR(e->dev), dev);

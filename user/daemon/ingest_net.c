@@ -118,18 +118,20 @@ int sl_decode_net(const void *data, size_t len, struct sl_jw *w)
 		sl_jw_null(w, "protocol");
 	name_or_int(w, "sock_type", sock_type_name(e->sock_type), e->sock_type, true);
 	/* refused by the TLS gate: the tls_blind_spot record of the process says why */
-	if (e->hdr.flags & SL_EVF_TLS_GATE) {
+	if (e->hdr.flags & SL_EVF_TLS_GATE)
 		sl_jw_str(w, "refused", "tls_gate");
-		sl_jw_int(w, "errno", -e->ret);
-	}
-	if (e->hdr.op != SL_OP_CONNECT_RESULT)
+	if (e->hdr.op != SL_OP_CONNECT_RESULT) {
+		if (e->hdr.flags & SL_EVF_TLS_GATE)
+			sl_jw_int(w, "errno", -(int64_t)e->ret);
 		return w->err;
+	}
+	/* a result's errno is its own (once, also for a refusal by the gate) */
 
 	sl_jw_int(w, "fd", e->fd);
 	sl_jw_int(w, "result", e->ret);
 	if (e->ret < 0) {
-		sl_jw_int(w, "errno", -e->ret);
-		sl_jw_str(w, "error", strerrorname_np(-e->ret));
+		sl_jw_int(w, "errno", -(int64_t)e->ret);
+		sl_jw_str(w, "error", strerrorname_np(e->ret > -4096 ? -e->ret : 0));
 	}
 	return w->err;
 }

@@ -26,16 +26,16 @@ static const struct {
 	unsigned int op;
 	sl_decode_fn fn;
 } ops[] = {
-    {SL_OP_EXEC, sl_decode_exec},	 {SL_OP_EXEC_FAILED, sl_decode_exec_failed},
-    {SL_OP_OPEN, sl_decode_open},	 {SL_OP_CONNECT, sl_decode_net},
+    {SL_OP_EXEC, sl_decode_exec},	   {SL_OP_EXEC_FAILED, sl_decode_exec_failed},
+    {SL_OP_OPEN, sl_decode_open},	   {SL_OP_CONNECT, sl_decode_net},
     {SL_OP_CONNECT_RESULT, sl_decode_net}, {SL_OP_UDP_SEND, sl_decode_net},
-    {SL_OP_TLS_WRITE, sl_decode_tls},	 {SL_OP_TLS_READ, sl_decode_tls},
+    {SL_OP_TLS_WRITE, sl_decode_tls},	   {SL_OP_TLS_READ, sl_decode_tls},
     {SL_OP_EXIT, sl_decode_exit},
 };
 
 /* the members the core writes itself */
-static const char *const core[] = {"type", "time", "session", "pid", "tid", "uid", "comm",
-				   "exec_id"};
+static const char *const core[] = {"type", "time", "session", "pid",
+				   "tid",  "uid",  "comm",    "exec_id"};
 
 static char fbuf[1 << 17];
 
@@ -81,10 +81,10 @@ static void check_redacted(const json_t *v)
 			free(b);
 			return;
 		}
-		json_object_foreach((json_t *)v, key, m)
+		json_object_foreach ((json_t *)v, key, m)
 			check_redacted(m);
 	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, m)
+		json_array_foreach (v, i, m)
 			check_redacted(m);
 	} else if (json_is_string(v)) {
 		if (memmem(json_string_value(v), json_string_length(v), "SK", 2))

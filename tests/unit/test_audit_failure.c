@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,8 +40,10 @@ static struct {
 	int fdatasync_err;
 	int ftruncate_err; /* once */
 	int rename_err;
-	int create_err;	       /* openat of audit.jsonl */
-	int tmp_err;	       /* openat of a compression's .tmp */
+	int create_err;	  /* openat of audit.jsonl */
+	int tmp_err;	  /* openat of a compression's .tmp */
+	bool corrupt_zst; /* flip a byte of a compression's .zst.tmp before its fsync */
+	unsigned int corrupted;
 	unsigned int short_ok; /* let writes through in pieces of this many bytes */
 	unsigned int writes, failed_writes;
 } fk;
@@ -73,6 +76,34 @@ static int fk_fdatasync(int fd)
 		return -1;
 	}
 	return fdatasync(fd);
+}
+
+static int fk_fsync(int fd)
+{
+	char link[64], path[PATH_MAX];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, path, sizeof(path) - 1);
+	if (fk.corrupt_zst && n > 8 && !memcmp(path + n - 8, ".zst.tmp", 8)) {
+		struct stat st;
+		char c;
+
+		/* what the disk gave back is not what was written: one bit, mid-file
+		 * (the compression thread: no cmocka assertion here) */
+		int rw;
+
+		path[n] = '\0';
+		rw = open(path, O_RDWR | O_CLOEXEC);
+		if (rw < 0 || fstat(rw, &st) || pread(rw, &c, 1, st.st_size / 2) != 1)
+			abort();
+		c ^= 0x10;
+		if (pwrite(rw, &c, 1, st.st_size / 2) != 1)
+			abort();
+		close(rw);
+		fk.corrupted++;
+	}
+	return fsync(fd);
 }
 
 static int fk_ftruncate(int fd, off_t len)
@@ -112,6 +143,7 @@ static int fk_renameat2(int od, const char *on, int nd, const char *nn, unsigned
 static const struct sl_audit_io fk_io = {
     .write = fk_write,
     .fdatasync = fk_fdatasync,
+    .fsync = fk_fsync,
     .ftruncate = fk_ftruncate,
     .openat = fk_openat,
     .renameat2 = fk_renameat2,
@@ -691,6 +723,48 @@ static void test_compression_failure_keeps_segment(void **state)
 }
 
 /*
+ * A compressed segment that does not read back as the segment (one bit
+ * flipped in the .zst before it is renamed in) is not kept: the plain
+ * segment stays, the failure is reported, and the retry compresses it.
+ */
+static void test_compression_readback_refuses(void **state)
+{
+	struct fixture *f = *state;
+	struct sl_audit *a = open_log(f, 20000, SL_FSYNC_NONE, 0);
+	struct sl_verify_result res;
+	char name[64];
+	int err = 0;
+
+	fk.corrupt_zst = true;
+	/* varied records: a segment whose .zst is large enough to damage mid-frame */
+	for (int i = 0; i < 200; i++)
+		assert_int_equal(append(a, "test", NULL, i, 50 + (i * 37) % 300, NULL), 0);
+	snprintf(name, sizeof(name), "audit-%020d.jsonl", 1);
+	for (int i = 0; i < 200 && !err; i++) {
+		usleep(10000);
+		err = sl_audit_tick(a);
+	}
+	assert_int_equal(err, -EIO);
+	assert_true(fk.corrupted > 0);
+	assert_true(file_size(f, name) > 0);
+	snprintf(name, sizeof(name), "audit-%020d.jsonl.zst", 1);
+	assert_int_equal(file_size(f, name), -1);
+	snprintf(name, sizeof(name), "audit-%020d.jsonl.zst.tmp", 1);
+	assert_int_equal(file_size(f, name), -1);
+	assert_int_equal(verify(f, &res), 0);
+	sl_verify_result_release(&res);
+	fk.corrupt_zst = false;
+	assert_int_equal(sl_audit_retry(a), 0);
+	sl_audit_close(a);
+	snprintf(name, sizeof(name), "audit-%020d.jsonl", 1);
+	assert_int_equal(file_size(f, name), -1);
+	snprintf(name, sizeof(name), "audit-%020d.jsonl.zst", 1);
+	assert_true(file_size(f, name) > 0);
+	assert_int_equal(verify(f, &res), 0);
+	sl_verify_result_release(&res);
+}
+
+/*
  * Closing while the log cannot be written: what waits is lost (drain says
  * how much); the file holds every record written before, whole, and the
  * next open continues the chain from the last record in the file.
@@ -900,6 +974,7 @@ int main(void)
 	    T(test_gap_before_next_record),
 	    T(test_rotation_under_failure),
 	    T(test_compression_failure_keeps_segment),
+	    T(test_compression_readback_refuses),
 	    T(test_close_while_failing),
 	    T(test_buffer_limit),
 	};

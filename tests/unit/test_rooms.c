@@ -95,6 +95,19 @@ static void test_alert_classes(void **state)
 	assert_true(sl_journal_line_is_alert("{\"seq\":5,\"type\":\"control_refused\"}"));
 	assert_false(sl_journal_line_is_alert("{\"seq\":6,\"type\":\"exec\"}"));
 	assert_false(sl_journal_line_is_alert("{\"seq\":7,\"type\":\"verdict\"}"));
+	/* the type is the record's own, not a nested one nor a prefix */
+	assert_false(sl_journal_line_is_alert(
+	    "{\"seq\":8,\"type\":\"open\",\"evidence\":{\"type\":\"alert\"}}"));
+	assert_false(sl_journal_line_is_alert("{\"seq\":9,\"type\":\"alerts\"}"));
+	assert_false(sl_journal_line_is_alert("{\"seq\":9,\"type\":\"hold_\"}"));
+	/* a line of another shape: found anywhere */
+	assert_true(sl_journal_line_is_alert("{\"type\":\"alert\",\"seq\":1}"));
+	assert_true(
+	    sl_journal_line_type_is("{\"seq\":10,\"type\":\"session_end\"}", "session_end"));
+	assert_false(
+	    sl_journal_line_type_is("{\"seq\":11,\"type\":\"session_end_x\"}", "session_end"));
+	assert_false(sl_journal_line_type_is("{\"seq\":12,\"type\":\"session\"}", "session_end"));
+	assert_true(sl_journal_line_type_is("{\"x\":1,\"type\":\"session_end\"}", "session_end"));
 }
 
 static void test_ingest_names(void **state)

@@ -814,7 +814,8 @@ void sl_control_broadcast(struct sl_control *ctl, const char *line, size_t len, 
 	for (struct sl_client *c = ctl->clients; c; c = c->next) {
 		/* the launcher of the session: never disconnected for being slow */
 		if (!c->dead && c->notify && session && !strcmp(session, c->run_session) &&
-		    (sl_journal_line_is_alert(line) || strstr(line, "\"type\":\"session_end\""))) {
+		    (sl_journal_line_is_alert(line) ||
+		     sl_journal_line_type_is(line, "session_end"))) {
 			int err = sl_proto_send_raw(c->fd, line, len, MSG_DONTWAIT);
 
 			/* a launcher that exited with its command is not one that lags */

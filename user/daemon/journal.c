@@ -401,14 +401,62 @@ static void alerts_close(struct sl_journal *j)
 	j->alerts_path = NULL;
 }
 
+/*
+ * The record's type: every line the journal writes starts {"seq":N,"type":"
+ * (audit.c); *len bytes at *type. False for a line that does not.
+ */
+static bool line_type(const char *line, const char **type, size_t *len)
+{
+	const char *p = line, *end;
+
+	if (strncmp(p, "{\"seq\":", 7))
+		return false;
+	p += 7;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (strncmp(p, ",\"type\":\"", 9))
+		return false;
+	p += 9;
+	end = strchr(p, '"');
+	if (!end)
+		return false;
+	*type = p;
+	*len = (size_t)(end - p);
+	return true;
+}
+
+bool sl_journal_line_type_is(const char *line, const char *type)
+{
+	char needle[80];
+	const char *t;
+	size_t len;
+
+	if (line_type(line, &t, &len))
+		return len == strlen(type) && !memcmp(t, type, len);
+	snprintf(needle, sizeof(needle), "\"type\":\"%s\"", type);
+	return strstr(line, needle) != NULL;
+}
+
 bool sl_journal_line_is_alert(const char *line)
 {
-	static const char *const types[] = {
-	    "\"type\":\"alert\"", "\"type\":\"hold_", "\"type\":\"session_killed\"",
-	    "\"type\":\"confine_refused\"", "\"type\":\"control_refused\""};
+	static const char *const types[] = {"alert", "session_killed", "confine_refused",
+					    "control_refused"};
+	const char *t;
+	size_t len;
 
+	/* the type from the line's head: no scan of the whole record */
+	if (line_type(line, &t, &len)) {
+		if (len > 5 && !memcmp(t, "hold_", 5))
+			return true;
+		for (size_t i = 0; i < SL_ARRAY_SIZE(types); i++)
+			if (len == strlen(types[i]) && !memcmp(t, types[i], len))
+				return true;
+		return false;
+	}
+	if (strstr(line, "\"type\":\"hold_"))
+		return true;
 	for (size_t i = 0; i < SL_ARRAY_SIZE(types); i++)
-		if (strstr(line, types[i]))
+		if (sl_journal_line_type_is(line, types[i]))
 			return true;
 	return false;
 }

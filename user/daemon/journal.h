@@ -86,6 +86,8 @@ void sl_journal_cpu(const struct sl_journal *j, struct sl_journal_cpu *out);
 int sl_journal_alert(struct sl_journal *j, json_t *rec, const char *summary);
 /* is this line (of the log) an alert-class record? */
 bool sl_journal_line_is_alert(const char *line);
+/* is this line (of the log) a record of this type? */
+bool sl_journal_line_type_is(const char *line, const char *type);
 /* the recent lines, oldest first: i < sl_journal_recent_count() */
 size_t sl_journal_recent_count(const struct sl_journal *j);
 const char *sl_journal_recent(const struct sl_journal *j, size_t i);

@@ -826,7 +826,8 @@ static int disk_close(struct sl_audit *a, uint64_t first_seq)
 	if (err)
 		return err;
 	a->close_renamed = false;
-	err = sl_aw_queue_compress(a, name);
+	err = sl_aw_queue_compress(
+	    a, name, a->opened_ms && sl_aw_mono_ms() - a->opened_ms < BUSY_SEGMENT_MS);
 	if (err)
 		log_debug("audit: cannot queue compression of '%s': %s", name, strerror(-err));
 	return 0;
@@ -857,6 +858,7 @@ static int disk_open(struct sl_audit *a)
 		}
 		a->fd = fd;
 		a->size = 0;
+		a->opened_ms = sl_aw_mono_ms();
 		a->tail_bad = false;
 	}
 	a->op = "fsync directory";

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * The audit log's compression worker (audit_writer_priv.h): one thread compresses
- * closed segments with zstd (level ZST_LEVEL): write a .zst.tmp, fsync, read
+ * closed segments with zstd (level ZST_LEVEL, ZST_LEVEL_BUSY for a segment
+ * that filled up in under BUSY_SEGMENT_MS): write a .zst.tmp, fsync, read
  * it back and compare, rename to .jsonl.zst, unlink the plain file. Segments
- * of older versions (.jsonl.gz) are read as they are.
+ * of older versions (.jsonl.gz) are read as they are. The thread runs at
+ * nice COMPRESS_NICE: under a flood the writer and the sessions come first,
+ * and closed segments wait (plain, complete) until there is CPU for them.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -13,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,8 +31,8 @@
 
 /* ---- compression worker ---- */
 
-/* zstd at ZST_LEVEL, one frame with its checksum */
-static int copy_compress(int in, int out)
+/* zstd at level, one frame with its checksum */
+static int copy_compress(int in, int out, int level)
 {
 	size_t olen = ZSTD_CStreamOutSize();
 	char *ibuf = malloc(IO_CHUNK), *obuf = malloc(olen);
@@ -36,7 +40,7 @@ static int copy_compress(int in, int out)
 	int err = 0;
 
 	if (!ibuf || !obuf || !cc ||
-	    ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, ZST_LEVEL)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, level)) ||
 	    ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1))) {
 		err = -ENOMEM;
 		goto out;
@@ -155,12 +159,82 @@ out:
 }
 
 /*
+ * Read a .zst just written back through the decoder: one frame whose
+ * checksum (XXH64 of the compressor's input, checked by the decoder) holds
+ * and whose content is exactly size bytes long. The checksum covers what
+ * the compressor read from the plain file, so this proves the file decodes
+ * to it without reading the plain file a second time.
+ */
+static int check_zstd(int dirfd, const char *zname, uint64_t size)
+{
+	_cleanup_close_ int fd = openat(dirfd, zname, O_RDONLY | O_CLOEXEC);
+	size_t ilen = ZSTD_DStreamInSize(), olen = ZSTD_DStreamOutSize();
+	char *ibuf = malloc(ilen), *obuf = malloc(olen);
+	ZSTD_DCtx *dc = ZSTD_createDCtx();
+	uint64_t total = 0;
+	size_t last = 1;
+	int err = 0;
+
+	if (fd < 0) {
+		err = -errno;
+		goto out;
+	}
+	if (!ibuf || !obuf || !dc) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = read(fd, ibuf, ilen);
+		ZSTD_inBuffer ib;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = -errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		/* one frame: nothing may follow its end */
+		if (last == 0) {
+			err = -EIO;
+			goto out;
+		}
+		ib = (ZSTD_inBuffer){ibuf, (size_t)n, 0};
+		/* until the input is used up and no output is left to flush */
+		for (bool full = true; ib.pos < ib.size || full;) {
+			ZSTD_outBuffer ob = {obuf, olen, 0};
+
+			last = ZSTD_decompressStream(dc, &ob, &ib);
+			if (ZSTD_isError(last)) {
+				err = -EIO;
+				goto out;
+			}
+			total += ob.pos;
+			full = ob.pos == ob.size;
+			if (last == 0 && ib.pos < ib.size) {
+				err = -EIO;
+				goto out;
+			}
+		}
+	}
+	/* the frame ended (its checksum checked) and held the whole segment */
+	if (last != 0 || total != size)
+		err = -EIO;
+out:
+	ZSTD_freeDCtx(dc);
+	free(ibuf);
+	free(obuf);
+	return err;
+}
+
+/*
  * Compress one closed segment. Nothing is lost whatever fails: the plain
  * file is removed only once the .zst is complete, read back equal, renamed in
  * and the directory synced; a failure leaves the plain file (and no .tmp).
  * A .gz of an older version that got as far as its rename is kept.
  */
-static int compress_segment(const struct sl_audit_io *io, int dirfd, const char *name)
+static int compress_segment(const struct sl_audit_io *io, int dirfd, const char *name, int level)
 {
 	char zname[NAME_MAX + 8], tmp[NAME_MAX + 8], gzname[NAME_MAX + 8];
 	_cleanup_close_ int in = -1, out = -1;
@@ -184,11 +258,13 @@ static int compress_segment(const struct sl_audit_io *io, int dirfd, const char 
 	out = io->openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (out < 0)
 		return -errno;
-	err = copy_compress(in, out);
+	if (fstat(in, &st))
+		return -errno;
+	err = copy_compress(in, out, level);
 	if (!err && io->fsync(out))
 		err = -errno;
 	if (!err)
-		err = compare_compressed(dirfd, name, tmp);
+		err = check_zstd(dirfd, tmp, (uint64_t)st.st_size);
 	if (!err && io->renameat2(dirfd, tmp, dirfd, zname, RENAME_NOREPLACE)) {
 		err = -errno;
 		/* an earlier run got as far as the rename: keep its .zst if it is this segment */
@@ -211,6 +287,9 @@ static void *worker_main(void *arg)
 {
 	struct sl_audit *a = arg;
 
+	/* this thread only (Linux: a thread id is a process id for setpriority) */
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), COMPRESS_NICE))
+		log_debug("audit: compression thread: setpriority: %s", strerror(errno));
 	pthread_mutex_lock(&a->lock);
 	for (;;) {
 		struct compress_job *job = a->jobs;
@@ -229,7 +308,7 @@ static void *worker_main(void *arg)
 		io = a->io;
 		pthread_mutex_unlock(&a->lock);
 
-		err = compress_segment(&io, a->dirfd, job->name);
+		err = compress_segment(&io, a->dirfd, job->name, job->level);
 		if (err)
 			log_debug("audit: compressing '%s': %s", job->name, strerror(-err));
 
@@ -265,7 +344,7 @@ void sl_aw_compress_retry_now(struct sl_audit *a)
 	pthread_mutex_unlock(&a->lock);
 }
 
-int sl_aw_queue_compress(struct sl_audit *a, const char *name)
+int sl_aw_queue_compress(struct sl_audit *a, const char *name, bool busy)
 {
 	size_t n = strlen(name) + 1;
 	struct compress_job *job = malloc(sizeof(*job) + n);
@@ -275,6 +354,7 @@ int sl_aw_queue_compress(struct sl_audit *a, const char *name)
 	if (!job)
 		return -ENOMEM;
 	job->next = NULL;
+	job->level = busy ? ZST_LEVEL_BUSY : ZST_LEVEL;
 	memcpy(job->name, name, n);
 	pthread_mutex_lock(&a->lock);
 	if (!a->worker_running) {

@@ -204,7 +204,7 @@ static int scan_dir(struct sl_audit *a, char *latest, size_t latest_len)
 	/* only now: the worker's .tmp files must not meet the clean-up above */
 	for (size_t i = 0; i < ntodo; i++) {
 		if (!err)
-			err = sl_aw_queue_compress(a, todo[i]);
+			err = sl_aw_queue_compress(a, todo[i], false);
 		free(todo[i]);
 	}
 	free(todo);

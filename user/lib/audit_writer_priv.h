@@ -21,12 +21,18 @@
 #define ZST_SUFFIX ".zst"
 /* rotation compresses with zstd at this level (docs/operations.md says why) */
 #define ZST_LEVEL 1
+/* ...and at this faster one a segment that filled up in under BUSY_SEGMENT_MS */
+#define ZST_LEVEL_BUSY (-1)
+#define BUSY_SEGMENT_MS (60U * 1000)
+/* the compression thread's nice value: the writer and the sessions come first */
+#define COMPRESS_NICE 10
 #define TMP_SUFFIX ".tmp"
 #define IO_CHUNK (64U * 1024)
 #define DEFAULT_INTERVAL_MS 200
 
 struct compress_job {
 	struct compress_job *next;
+	int level; /* zstd level */
 	char name[];
 };
 
@@ -101,6 +107,7 @@ struct sl_audit {
 	/* the file */
 	int fd;		      /* current segment, -1 between segments */
 	uint64_t size;	      /* bytes in it */
+	uint64_t opened_ms;   /* when it was created (sl_aw_mono_ms), 0: resumed */
 	bool tail_bad;	      /* a failed write could not be cut off yet */
 	bool close_renamed;   /* ITEM_CLOSE half done: renamed, directory not synced */
 	uint64_t written_seq; /* last seq in the file */
@@ -155,6 +162,7 @@ int sl_aw_run_queue(struct sl_audit *a);
 int sl_aw_set_begin_info(struct sl_audit *a, json_t *info);
 int sl_aw_prepare(struct sl_audit *a);
 void sl_aw_compress_retry_now(struct sl_audit *a);
-int sl_aw_queue_compress(struct sl_audit *a, const char *name);
+/* busy: the segment filled up fast (a faster level) */
+int sl_aw_queue_compress(struct sl_audit *a, const char *name, bool busy);
 
 #endif

@@ -242,30 +242,23 @@ static void member(struct sl_jw *w, const char *key)
 	put_key(w, key);
 }
 
-/* "key": copied while checked in one pass (keys are short); escaped if it must be */
+/* "key": copied as it is when it is plain ASCII (the daemon's keys are), escaped otherwise */
 static void put_key(struct sl_jw *w, const char *key)
 {
-	size_t start = w->len;
+	size_t n = strlen(key);
 
-	/* the opening quote, and the closing quote and colon of an empty key */
-	if (!room(w, 3))
+	if (!plain_ascii(key, n)) {
+		put_string(w, key, n);
+		putc1(w, ':');
 		return;
-	w->buf[w->len++] = '"';
-	for (const char *k = key; *k; k++) {
-		unsigned char c = (unsigned char)*k;
-
-		if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') {
-			w->len = start;
-			put_string(w, key, strlen(key));
-			putc1(w, ':');
-			return;
-		}
-		if (!room(w, 3))
-			return;
-		w->buf[w->len++] = (char)c;
 	}
-	w->buf[w->len++] = '"';
-	w->buf[w->len++] = ':';
+	if (!room(w, n + 3))
+		return;
+	w->buf[w->len] = '"';
+	memcpy(w->buf + w->len + 1, key, n);
+	w->buf[w->len + 1 + n] = '"';
+	w->buf[w->len + 2 + n] = ':';
+	w->len += n + 3;
 }
 
 static void filtered(struct sl_jw *w, const void *in, size_t len, const void **out, size_t *outlen)

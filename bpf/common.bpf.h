@@ -35,6 +35,12 @@ const volatile __u32 sl_debug __weak = 0;
  * daemon also drains on a short timer. 0: wake for every record.
  */
 const volatile __u64 sl_wakeup_bytes __weak = 0;
+/*
+ * loss: throttle: a session record that leaves more than this many bytes
+ * waiting in sl_events stops its process (the loader sets half the ring;
+ * 0: never).
+ */
+const volatile __u64 sl_throttle_bytes __weak = 0;
 /* bytes of sl_verdicts (the loader sets both) */
 const volatile __u64 sl_verdict_ring_bytes __weak = SL_VERDICT_RING_BYTES;
 /* room kept in sl_verdicts for verdict records: a capture record goes there
@@ -161,12 +167,48 @@ static __always_inline __u64 sl_wakeup_flags(__u32 op, __u64 size)
 	return BPF_RB_NO_WAKEUP;
 }
 
+#define SL_SIGSTOP 19
+
+/* tgid -> when it was stopped for the daemon to catch up (scopelock_abi.h) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SL_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, struct sl_throttle);
+} sl_throttled SEC(".maps") __weak;
+
+/*
+ * The ring buffer is more than sl_throttle_bytes full after a record of the
+ * current process (of session cgid): stop the process, if its session
+ * throttles, rather than lose what it does next. Once per stop: a process
+ * already entered is on its way to stopping (SIGSTOP takes effect on its
+ * way back to user space) and records of that last system call still fit
+ * in the half of the ring that is left.
+ */
+static __noinline int sl_throttle_current(__u64 cgid, __u32 tgid)
+{
+	struct sl_session_info *si = bpf_map_lookup_elem(&sl_sessions, &cgid);
+	struct sl_throttle t = {};
+
+	if (!si || !(si->flags & SL_SESSION_THROTTLE) || bpf_map_lookup_elem(&sl_throttled, &tgid))
+		return 0;
+	t.since_ns = bpf_ktime_get_boot_ns();
+	t.cgroup_id = cgid;
+	if (bpf_map_update_elem(&sl_throttled, &tgid, &t, BPF_NOEXIST))
+		return 0;
+	if (bpf_send_signal(SL_SIGSTOP)) {
+		bpf_map_delete_elem(&sl_throttled, &tgid);
+		return 0;
+	}
+	return 1;
+}
+
 /*
  * prio: to sl_verdicts (a verdict that stops something, or the capture
  * record of its action when there is room for it besides the reserve for
  * verdicts), else to sl_events.
  */
-static __always_inline int sl_emit_to(void *rec, __u64 size, bool prio)
+static __always_inline int sl_emit_sig(void *rec, __u64 size, bool prio, bool may_signal)
 {
 	struct sl_event_hdr *h = rec;
 	struct sl_stats *st;
@@ -193,12 +235,26 @@ static __always_inline int sl_emit_to(void *rec, __u64 size, bool prio)
 	st = sl_stats_get();
 	if (st && op < SL_OP_MAX)
 		st->emitted[op]++;
+	if (may_signal && !prio && sl_throttle_bytes &&
+	    bpf_ringbuf_query(&sl_events, BPF_RB_AVAIL_DATA) > sl_throttle_bytes)
+		sl_throttle_current(h->cgroup_id, h->pid);
 	return 0;
+}
+
+static __always_inline int sl_emit_to(void *rec, __u64 size, bool prio)
+{
+	return sl_emit_sig(rec, size, prio, true);
 }
 
 static __always_inline int sl_emit(void *rec, __u64 size)
 {
 	return sl_emit_to(rec, size, false);
+}
+
+/* for programs that cannot signal (cgroup sock_addr): never throttles */
+static __always_inline int sl_emit_nosignal(void *rec, __u64 size)
+{
+	return sl_emit_sig(rec, size, false, false);
 }
 
 #endif /* SCOPELOCK_COMMON_BPF_H */

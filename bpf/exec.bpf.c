@@ -534,6 +534,7 @@ int sl_exit(struct trace_event_raw_sched_process_exit *ctx)
 	if (group_dead) {
 		bpf_map_delete_elem(&sl_procs, &tgid);
 		bpf_map_delete_elem(&sl_prog_opened, &tgid);
+		bpf_map_delete_elem(&sl_throttled, &tgid);
 		sl_tls_gate_exit(tgid);
 	}
 	return 0;

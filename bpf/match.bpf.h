@@ -35,7 +35,6 @@
 
 /* signal numbers (asm-generic, x86, arm64) */
 #define SL_SIGKILL 9
-#define SL_SIGSTOP 19
 
 /* one decision in progress (per CPU: too big for the stack) */
 struct sl_match {
@@ -860,7 +859,9 @@ static __always_inline void sl_verdict_emit(struct sl_match *m, __u64 cgid, __u3
 	e->file_ino = m->file_ino;
 	e->file_dev = m->file_dev;
 	e->file_fd = m->file_fd;
-	sl_emit_to(e, sizeof(*e), sl_match_prio(m));
+	/* a verdict never throttles: it follows a record that did, and the
+	 * connect programs that emit verdicts cannot signal */
+	sl_emit_sig(e, sizeof(*e), sl_match_prio(m), false);
 }
 
 #endif /* SCOPELOCK_MATCH_BPF_H */

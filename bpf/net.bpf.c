@@ -125,7 +125,9 @@ static __always_inline int sl_sock_addr(struct bpf_sock_addr *ctx, __u32 op, __u
 	}
 	if (deny)
 		e.ret = -SL_EPERM; /* the record says it was refused */
-	sl_emit(&e, sizeof(e));
+	/* sock_addr programs cannot signal: a connect never throttles (its
+	 * result, from the sys_exit tracepoint, does) */
+	sl_emit_nosignal(&e, sizeof(e));
 	if (m)
 		sl_verdict_emit(m, cgid, op, 0, vflags);
 	return deny ? SL_SOCK_DENY : SL_SOCK_ALLOW;

@@ -123,6 +123,13 @@ struct sl_stats {
  * and on a policy reload.
  */
 #define SL_SESSION_BLIND_DENY (1U << 3)
+/*
+ * policy loss: throttle for the session's scope: a session process whose
+ * record leaves more than half of the bulk ring buffer waiting is stopped
+ * (SIGSTOP, entered in sl_throttled) instead of losing its next records; the
+ * daemon lets it go (SIGCONT) once it has drained the ring.
+ */
+#define SL_SESSION_THROTTLE (1U << 4)
 struct sl_session_info {
 	__u64 session_seq; /* daemon-local numeric session id */
 	__u32 scope_env;   /* environment id of the declared scope (policy) */
@@ -130,6 +137,16 @@ struct sl_session_info {
 	__u64 taint;	   /* bitmask of environments whose labelled files were read */
 };
 _Static_assert(sizeof(struct sl_session_info) == 24, "sl_session_info ABI");
+
+/*
+ * Throttled processes: key = tgid (__u32), value below. Entered by the
+ * kernel when it stops a process of a SL_SESSION_THROTTLE session, removed by
+ * the daemon when it lets the process go, or by the kernel at its exit.
+ */
+struct sl_throttle {
+	__u64 since_ns;	 /* bpf_ktime_get_boot_ns() when it was stopped */
+	__u64 cgroup_id; /* its session */
+};
 
 /* Process map: key = tgid (__u32), lineage of session processes. */
 struct sl_proc_info {

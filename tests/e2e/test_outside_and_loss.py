@@ -5,7 +5,7 @@ loss accounting is exact when the ring buffer is made tiny."""
 import json
 import subprocess
 
-from harness import (PY, Bopt, TCPListener, TLSServer, check, eq, fail, rand_marker,
+from harness import (PY, REPO, Bopt, TCPListener, TLSServer, check, eq, fail, rand_marker,
                      record_mentions, short)
 
 OUTSIDE_SCRIPT = r'''
@@ -79,7 +79,10 @@ def final_loss(d, sid, cause, op):
 
 
 def test_loss_ringbuf_full_exact(t):
-    d = t.daemon(ringbuf_size=4096)
+    # loss: drop (the default, throttle, stops the burst instead: test_throttle.py)
+    policy = t.write("drop.yaml", f"extends: {REPO / 'policies' / 'default.yaml'}\n"
+                     "environments:\n  staging:\n    loss: drop\n")
+    d = t.daemon(ringbuf_size=4096, policy=policy)
     n = 5000
     m = rand_marker("burst")
     # records of ~2 KiB (resolved path + requested string of ~900 bytes each):

@@ -434,6 +434,29 @@ static void test_blind_tls_key(void **state)
 	    F ":4:16: field 'environments.prod.blind_tls': ", "expected one of deny or alert");
 }
 
+/* environments.<name>.loss: throttle unless the policy says drop */
+static void test_loss_key(void **state)
+{
+	struct sl_policy *p;
+
+	(void)state;
+	p = load_ok(HEAD);
+	for (uint32_t i = 0; i < p->n_envs; i++)
+		assert_int_equal(p->envs[i].loss, SL_LOSS_MODE_THROTTLE);
+	sl_policy_free(p);
+
+	p = load_ok("version: 1\nenvironments:\n  prod:\n    loss: throttle\n"
+		    "  bench:\n    loss: drop\n  dev:\n");
+	assert_int_equal(p->envs[0].loss, SL_LOSS_MODE_THROTTLE);
+	assert_int_equal(p->envs[1].loss, SL_LOSS_MODE_DROP);
+	assert_int_equal(p->envs[2].loss, SL_LOSS_MODE_THROTTLE);
+	sl_policy_free(p);
+
+	expect_error("version: 1\nenvironments:\n  prod:\n    loss: block\n",
+		     F ":4:11: field 'environments.prod.loss': ",
+		     "expected one of throttle or drop, found 'block'");
+}
+
 /* ---- error classes: exact position and field ---- */
 
 static void test_err_syntax(void **state)
@@ -1276,6 +1299,7 @@ int main(void)
 	    cmocka_unit_test(test_defaults),
 	    cmocka_unit_test(test_confine_keys),
 	    cmocka_unit_test(test_blind_tls_key),
+	    cmocka_unit_test(test_loss_key),
 	    cmocka_unit_test(test_err_syntax),
 	    cmocka_unit_test(test_err_non_utf8),
 	    cmocka_unit_test(test_err_nul_byte),

@@ -9,8 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/epoll.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <bpf/libbpf.h>
 
@@ -411,6 +414,62 @@ uint64_t sl_ingest_cpu_ns(const struct sl_ingest *in)
 	return in ? in->drain_ns : 0;
 }
 
+/* processes let go per call: the rest on the next drain */
+#define SL_RESUME_BATCH 256
+/* at close: rounds of SL_RESUME_BATCH (the kernel map holds at most 65536) */
+#define SL_MAX_SESSION_PROCS_RESUME 256
+
+/*
+ * loss: throttle. The kernel stopped these session processes (SIGSTOP) when
+ * their records left more than half of the ring waiting; it is drained now:
+ * let them go. pidfd first, then the entry is read again: the kernel removes
+ * it when the process exits, so a pid reused meanwhile is never signalled.
+ * A process stopped after the drain began (before: CLOCK_BOOTTIME) waits
+ * for the next drain: its record may still be in the ring.
+ */
+static void resume_throttled(struct sl_ingest *in, uint64_t before)
+{
+	uint32_t keys[SL_RESUME_BATCH], prev = 0;
+	size_t n = 0;
+
+	while (n < SL_RESUME_BATCH &&
+	       !sl_kernel_throttled_next(in->kernel, n ? &prev : NULL, &keys[n])) {
+		prev = keys[n];
+		n++;
+	}
+	for (size_t i = 0; i < n; i++) {
+		pid_t pid = (pid_t)keys[i];
+		int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+		struct sl_session *s;
+		struct sl_throttle t;
+		struct timespec now;
+
+		if (pidfd < 0) {
+			sl_kernel_throttled_del(in->kernel, keys[i]);
+			continue;
+		}
+		if (sl_kernel_throttled_get(in->kernel, keys[i], &t)) {
+			close(pidfd); /* it exited: the pidfd may be another process's */
+			continue;
+		}
+		/* stopped for a record this drain may not have read: the next one */
+		if (t.since_ns > before) {
+			close(pidfd);
+			continue;
+		}
+		sl_kernel_throttled_del(in->kernel, keys[i]);
+		/* a process of a session this daemon created (sl_sessions) */
+		if (syscall(SYS_pidfd_send_signal, pidfd, SIGCONT, NULL, 0) && errno != ESRCH)
+			log_warn("throttle: let pid %d go: %s", (int)pid, strerror(errno));
+		close(pidfd);
+		s = sl_session_by_cgroup(in->sessions, t.cgroup_id);
+		clock_gettime(CLOCK_BOOTTIME, &now);
+		if (s)
+			sl_session_note_throttle(s, (uint64_t)now.tv_sec * 1000000000ULL +
+							(uint64_t)now.tv_nsec - t.since_ns);
+	}
+}
+
 static void drain(struct sl_ingest *in)
 {
 	struct timespec ts;
@@ -435,6 +494,7 @@ static void drain(struct sl_ingest *in)
 	sl_requests_tick(in->requests);
 	/* one write(2) for what this drain chained */
 	sl_journal_flush(in->journal);
+	resume_throttled(in, before);
 }
 
 int sl_ingest_open(struct sl_kernel *k, struct sl_sessions *ss, struct sl_policy_store *ps,
@@ -481,6 +541,9 @@ void sl_ingest_close(struct sl_ingest *in)
 {
 	if (!in)
 		return;
+	/* nobody drains any more: nothing stays stopped for it */
+	for (int i = 0; i < SL_MAX_SESSION_PROCS_RESUME; i++)
+		resume_throttled(in, UINT64_MAX);
 	ring_buffer__free(in->rb);
 	ring_buffer__free(in->vrb);
 	sl_requests_free(in->requests);

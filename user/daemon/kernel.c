@@ -210,6 +210,8 @@ int sl_kernel_start(const struct sl_kernel_opts *o, struct sl_features *f, struc
 	k->skel->rodata->sl_debug = o->verbose > 1;
 	/* batch wakeups: an eighth of the ring, drained at the latest every tick */
 	k->skel->rodata->sl_wakeup_bytes = o->ringbuf_size / 8;
+	/* loss: throttle stops a session process at half a ring waiting */
+	k->skel->rodata->sl_throttle_bytes = o->ringbuf_size / 2;
 	err = bpf_map__set_max_entries(k->skel->maps.sl_events, (__u32)o->ringbuf_size);
 	if (err)
 		return sl_err_ret(err, "set ring buffer size %llu",
@@ -454,6 +456,27 @@ int sl_kernel_tls_mapheld_del(const struct sl_kernel *k, uint32_t tgid)
 int sl_kernel_tls_mapheld_next(const struct sl_kernel *k, const uint32_t *prev, uint32_t *next)
 {
 	int fd = bpf_map__fd(k->skel->maps.sl_tls_mapheld);
+
+	return bpf_map_get_next_key(fd, prev, next) ? -errno : 0;
+}
+
+int sl_kernel_throttled_get(const struct sl_kernel *k, uint32_t tgid, struct sl_throttle *out)
+{
+	int fd = bpf_map__fd(k->skel->maps.sl_throttled);
+
+	return bpf_map_lookup_elem(fd, &tgid, out) ? -errno : 0;
+}
+
+int sl_kernel_throttled_del(const struct sl_kernel *k, uint32_t tgid)
+{
+	int fd = bpf_map__fd(k->skel->maps.sl_throttled);
+
+	return bpf_map_delete_elem(fd, &tgid) && errno != ENOENT ? -errno : 0;
+}
+
+int sl_kernel_throttled_next(const struct sl_kernel *k, const uint32_t *prev, uint32_t *next)
+{
+	int fd = bpf_map__fd(k->skel->maps.sl_throttled);
 
 	return bpf_map_get_next_key(fd, prev, next) ? -errno : 0;
 }

@@ -80,6 +80,10 @@ int sl_kernel_tls_proc_next(const struct sl_kernel *k, const uint32_t *prev, uin
 int sl_kernel_tls_mapheld_get(const struct sl_kernel *k, uint32_t tgid, struct sl_tls_exe_key *out);
 int sl_kernel_tls_mapheld_del(const struct sl_kernel *k, uint32_t tgid);
 int sl_kernel_tls_mapheld_next(const struct sl_kernel *k, const uint32_t *prev, uint32_t *next);
+/* sl_throttled: a session process stopped for the daemon to catch up; get: -ENOENT if none */
+int sl_kernel_throttled_get(const struct sl_kernel *k, uint32_t tgid, struct sl_throttle *out);
+int sl_kernel_throttled_del(const struct sl_kernel *k, uint32_t tgid);
+int sl_kernel_throttled_next(const struct sl_kernel *k, const uint32_t *prev, uint32_t *next);
 
 /* the policy maps (policy_maps.h on this kernel's maps) */
 int sl_kernel_policy_write(const struct sl_kernel *k, const struct sl_compiled_policy *c,

@@ -64,6 +64,7 @@ struct sl_session {
 	struct timespec started;
 	struct timespec ended_at; /* CLOCK_MONOTONIC */
 	uint64_t events;
+	uint64_t throttle_stops, throttle_ns; /* loss: throttle: times stopped, time stopped */
 	bool audit_frozen; /* frozen because the audit log cannot be written (guard.h) */
 };
 
@@ -376,6 +377,20 @@ static bool blind_tls_deny(const struct sl_policy *p, const char *scope)
 	return p->envs[id - 1].blind_tls == SL_BLIND_TLS_DENY;
 }
 
+/* policy loss of the scope: throttle unless the scope says drop (no policy, an undeclared scope:
+ * throttle) */
+static bool loss_throttles(const struct sl_policy *p, const char *scope)
+{
+	int id;
+
+	if (!p)
+		return true;
+	id = sl_policy_env_id(p, scope);
+	if (id <= 0 || (uint32_t)id > p->n_envs)
+		return true;
+	return p->envs[id - 1].loss == SL_LOSS_MODE_THROTTLE;
+}
+
 int sl_session_create(struct sl_sessions *ss, json_t *req, int pidfd, const struct sl_peer *peer,
 		      const char *refusal, char *err, size_t errlen, struct sl_session **out)
 {
@@ -492,6 +507,8 @@ int sl_session_create(struct sl_sessions *ss, json_t *req, int pidfd, const stru
 	info.scope_env = s->scope_env;
 	if (blind_tls_deny(sl_policy_store_current(ss->store), s->scope))
 		info.flags |= SL_SESSION_BLIND_DENY;
+	if (loss_throttles(sl_policy_store_current(ss->store), s->scope))
+		info.flags |= SL_SESSION_THROTTLE;
 	ret = sl_kernel_session_add(ss->kernel, s->cgroup_id, &info);
 	if (ret) {
 		snprintf(err, errlen, "register session in the kernel: %s%s", strerror(-ret),
@@ -638,6 +655,11 @@ void sl_session_end(struct sl_sessions *ss, struct sl_session *s)
 		json_object_set_new(rec, "session", json_string(s->id));
 		json_object_set_new(rec, "scope", json_string(s->scope));
 		json_object_set_new(rec, "events", json_integer((json_int_t)s->events));
+		/* loss: throttle: how often and how long its processes waited for the daemon */
+		json_object_set_new(rec, "throttle_stops",
+				    json_integer((json_int_t)s->throttle_stops));
+		json_object_set_new(rec, "throttled_ms",
+				    json_integer((json_int_t)(s->throttle_ns / 1000000)));
 		json_object_set_new(
 		    rec, "duration_ms",
 		    json_integer((json_int_t)((now.tv_sec - s->started.tv_sec) * 1000 +
@@ -702,16 +724,23 @@ void sl_sessions_rescope(struct sl_sessions *ss)
 {
 	for (size_t i = 0; i < ss->n; i++) {
 		struct sl_session *s = &ss->v[i];
+		uint32_t set, clear;
 		int id;
 
 		if (!s->active || !sl_policy_store_current(ss->store))
 			continue;
 		id = sl_policy_env_id(sl_policy_store_current(ss->store), s->scope);
 		s->scope_env = id > 0 ? (uint32_t)id : 0;
+		set = clear = 0;
 		if (blind_tls_deny(sl_policy_store_current(ss->store), s->scope))
-			sl_session_kernel_update(ss, s, SL_SESSION_BLIND_DENY, 0, 0);
+			set |= SL_SESSION_BLIND_DENY;
 		else
-			sl_session_kernel_update(ss, s, 0, SL_SESSION_BLIND_DENY, 0);
+			clear |= SL_SESSION_BLIND_DENY;
+		if (loss_throttles(sl_policy_store_current(ss->store), s->scope))
+			set |= SL_SESSION_THROTTLE;
+		else
+			clear |= SL_SESSION_THROTTLE;
+		sl_session_kernel_update(ss, s, set, clear, 0);
 	}
 }
 
@@ -799,6 +828,12 @@ void sl_session_set_audit_frozen(struct sl_session *s, bool frozen)
 void sl_session_count_event(struct sl_session *s)
 {
 	s->events++;
+}
+
+void sl_session_note_throttle(struct sl_session *s, uint64_t stopped_ns)
+{
+	s->throttle_stops++;
+	s->throttle_ns += stopped_ns;
 }
 
 void sl_session_note_taint_file(struct sl_session *s, const json_t *rec)

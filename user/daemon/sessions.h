@@ -89,6 +89,8 @@ int sl_session_kernel_update(struct sl_sessions *ss, struct sl_session *s, uint3
 			     uint32_t clear, uint64_t taint);
 /* a record of the session was read */
 void sl_session_count_event(struct sl_session *s);
+/* loss: throttle: one of its processes was stopped for stopped_ns */
+void sl_session_note_throttle(struct sl_session *s, uint64_t stopped_ns);
 /* rec: an open of a labelled file (kept once per path, capped) */
 void sl_session_note_taint_file(struct sl_session *s, const json_t *rec);
 /* frozen because the audit log cannot be written (the guard's mark) */

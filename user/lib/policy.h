@@ -194,6 +194,12 @@ enum sl_policy_blind_tls {
 };
 extern const char *const sl_policy_blind_tls_names[2]; /* "deny", "alert" */
 
+enum sl_policy_loss {
+	SL_LOSS_MODE_THROTTLE = 0,
+	SL_LOSS_MODE_DROP = 1,
+};
+extern const char *const sl_policy_loss_names[2]; /* "throttle", "drop" */
+
 struct sl_policy_env {
 	uint32_t id; /* 1..SL_POLICY_MAX_ENVS, declaration order */
 	char *name;
@@ -219,6 +225,13 @@ struct sl_policy_env {
 	 * connect and UDP send of that process is refused) or alert (recorded)
 	 */
 	enum sl_policy_blind_tls blind_tls;
+	/*
+	 * loss: when a session of this scope produces records faster than the
+	 * daemon writes them: throttle (default: the producing process is
+	 * stopped until the daemon has caught up) or drop (records are lost,
+	 * counted)
+	 */
+	enum sl_policy_loss loss;
 	struct sl_policy_loc loc;
 };
 

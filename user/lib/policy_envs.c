@@ -274,6 +274,7 @@ static void parse_resources(struct vctx *c, const struct ynode *n, struct sl_pol
 }
 
 const char *const sl_policy_blind_tls_names[2] = {"deny", "alert"};
+const char *const sl_policy_loss_names[2] = {"throttle", "drop"};
 
 /* confine: {ptrace: BOOL, userns: BOOL}; what is not written stays confined */
 static void parse_confine(struct vctx *c, const struct ynode *n, struct sl_policy_env *e)
@@ -307,7 +308,7 @@ static void parse_env(struct vctx *c, const struct ynode *n, struct sl_policy_en
 	static const struct keyspec ks[] = {
 	    {"description", false, NULL}, {"paths", false, NULL},     {"hosts", false, NULL},
 	    {"secrets", false, NULL},	  {"resources", false, NULL}, {"confine", false, NULL},
-	    {"blind_tls", false, NULL},
+	    {"blind_tls", false, NULL},	  {"loss", false, NULL},
 	};
 	const struct ynode *v;
 	size_t old;
@@ -319,7 +320,7 @@ static void parse_env(struct vctx *c, const struct ynode *n, struct sl_policy_en
 	if (!sl_pv_check_map(
 		c, n,
 		"a mapping of labels (paths, hosts, secrets, resources, description, confine, "
-		"blind_tls) or nothing",
+		"blind_tls, loss) or nothing",
 		ks, SL_ARRAY_SIZE(ks)))
 		return;
 	if ((v = sl_pv_map_get(n, "description"))) {
@@ -350,6 +351,15 @@ static void parse_env(struct vctx *c, const struct ynode *n, struct sl_policy_en
 	if ((v = sl_pv_map_get(n, "confine"))) {
 		old = sl_pv_path_str(c, "confine");
 		parse_confine(c, v, e);
+		sl_pv_path_restore(c, old);
+	}
+	if ((v = sl_pv_map_get(n, "loss"))) {
+		uint32_t lm;
+
+		old = sl_pv_path_str(c, "loss");
+		if (sl_pv_get_enum(c, v, sl_policy_loss_names, SL_ARRAY_SIZE(sl_policy_loss_names),
+				   &lm))
+			e->loss = (enum sl_policy_loss)lm;
 		sl_pv_path_restore(c, old);
 	}
 	if ((v = sl_pv_map_get(n, "blind_tls"))) {

@@ -194,7 +194,7 @@ class World:
 
 
 def tls_policy(world, action="kill", monitor=False, hold_timeout=None, unknown_freeze=False,
-               open_alert=False, mode=None):
+               open_alert=False, mode=None, staging_loss=None):
     """The incident policy: graphql-destroy (the default's graphql_destroy
     pattern) on channel tls, target outside_scope, `action`."""
     rule = {"name": "graphql-destroy", "description": "destructive GraphQL mutation aimed "
@@ -212,7 +212,10 @@ def tls_policy(world, action="kill", monitor=False, hold_timeout=None, unknown_f
     settings = {"syslog": False}
     if hold_timeout:
         settings["hold_timeout"] = hold_timeout
-    return policy_text(world.envs(), ["graphql_destroy"], rules, settings=settings, mode=mode)
+    envs = world.envs()
+    if staging_loss:
+        envs["staging"]["loss"] = staging_loss
+    return policy_text(envs, ["graphql_destroy"], rules, settings=settings, mode=mode)
 
 
 # ---------------------------------------------------------------- GraphQL server

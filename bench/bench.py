@@ -370,7 +370,13 @@ class Scopelockd(Monitor):
         self.audit_dir = d / "audit"
         self.cg_name = f"scopelock-bench-{secrets.token_hex(4)}"
         self.logf = d / "daemon.log"
-        argv = [DAEMON, "--policy", POLICY, "--audit-dir", self.audit_dir, "--socket",
+        # the shipped policy, with loss: drop for the bench's scope: the ramp measures
+        # what the daemon writes, not how far it slows a session (the throttle step does)
+        policy = self.ctx.tmp / "policy.yaml"
+        if not policy.exists():
+            policy.write_text(f"extends: {POLICY}\nenvironments:\n  {self.scope}:\n"
+                              "    loss: drop\n")
+        argv = [DAEMON, "--policy", policy, "--audit-dir", self.audit_dir, "--socket",
                 self.sock, "--state-dir", d / "state", "--cgroup-parent", self.cg_name,
                 *self.extra]
         with open(self.logf, "w") as f:
@@ -439,10 +445,10 @@ class Scopelockd(Monitor):
         log(f"scopelockd still writing after {timeout}s")
         return time.monotonic()
 
-    def wrap(self, argv):
+    def wrap(self, argv, scope=None):
         # the workloads run as root, as the baseline does: an explicit root session
-        return [CLI, "--socket", self.sock, "run", "--scope", self.scope, "--allow-root", "--",
-                *argv]
+        return [CLI, "--socket", self.sock, "run", "--scope", scope or self.scope,
+                "--allow-root", "--", *argv]
 
     def stop(self):
         if not self.proc:
@@ -1132,6 +1138,7 @@ def ramp(args, ctx, results):
             if bad is not None and bad > good:
                 bisect(good, bad, ok)
         steps.sort(key=lambda s: s["target_rate"] or float("inf"))
+        throttle = throttle_step(args, ctx, sl)
         results["ramp"] = {
             "seconds_per_step": args.ramp_seconds,
             "ringbuf_bytes": ringbuf,
@@ -1144,6 +1151,7 @@ def ramp(args, ctx, results):
                                     default=None),
             "daemon_max_write_rate": max((s["daemon_rate"] for s in steps), default=0),
             "baseline_rate": results.get("ramp_baseline_rate"),
+            "throttle": throttle,
         }
         r = results["ramp"]
         if r["baseline_rate"]:
@@ -1157,6 +1165,42 @@ def ramp(args, ctx, results):
             sl.mem.append(("after_ramp", proc_mem_kib(sl.proc.pid)))
         results["daemon_mem_kib"]["ramp"] = sl.mem
         sl.stop()
+
+
+def throttle_step(args, ctx, sl):
+    """The unpaced open loop in a session of a scope the policy does not
+    declare: loss: throttle, the default. Nothing may be lost; the loop runs at
+    the daemon's pace. Reports the rate, the records found, the session's
+    throttle stops and its slowdown against the unmonitored baseline."""
+    path = ctx.tmp / "ramp-throttle"
+    path.write_text("ramp\n")
+    n = 10**9
+    argv = [BUILD / "openloop", "-t", int(args.ramp_seconds * 1000), n, path]
+    before = sl.snapshot()
+    try:
+        res = run_workload(sl.wrap(argv, scope=f"{args.scope}-throttle"), args.timeout, args.cpu)
+    except (BenchError, subprocess.TimeoutExpired, OSError, ValueError, KeyError) as e:
+        log(f"throttle step: {e}")
+        return {"error": str(e)}
+    sl.settle()
+    after = sl.snapshot()
+    d = sl.delta(before, after)
+    found, _, _ = count_records(sl.audit_dir, before["records"], path)
+    ends = []
+    for f in sorted(sl.audit_dir.glob("audit*.jsonl")):
+        with open(f, "rb") as fh:
+            for line in fh:
+                if b'"type":"session_end"' in line and b'-throttle"' in line:
+                    ends.append(json.loads(line))
+    end = ends[-1] if ends else {}
+    out = {"n": res["n"], "achieved_rate": round(res["n"] / (res["wall_ns"] / 1e9)),
+           "records_found": found, "lost": d.get("lost", 0),
+           "throttle_stops": end.get("throttle_stops"), "throttled_ms": end.get("throttled_ms")}
+    out["zero_loss"] = out["lost"] == 0 and found == res["n"]
+    log(f"ramp throttle (unpaced, loss: throttle): {out['achieved_rate']}/s, "
+        f"{found}/{res['n']} open records, lost {out['lost']}, stopped "
+        f"{out['throttle_stops']} times ({out['throttled_ms']} ms)")
+    return out
 
 
 def backlog(args, ctx, results):
@@ -1364,6 +1408,14 @@ def print_report(results):
             out.append(f"  unmonitored open loop in the same run: {ramp_r['baseline_rate']}/s; "
                        f"sustained zero-loss rate / baseline = "
                        f"{ramp_r.get('sustained_ratio_to_baseline')}")
+        thr = ramp_r.get("throttle") or {}
+        if thr.get("achieved_rate"):
+            slow = (f"; {round(ramp_r['baseline_rate'] / thr['achieved_rate'], 2)}x slower than "
+                    "the unmonitored loop" if ramp_r.get("baseline_rate") else "")
+            out.append(f"  loss: throttle (default), unpaced loop: {thr['achieved_rate']}/s, "
+                       f"{thr['records_found']}/{thr['n']} records, lost {thr['lost']}, "
+                       f"stopped {thr.get('throttle_stops')} times ({thr.get('throttled_ms')} ms)"
+                       f"{slow}")
         best = max((s for s in ramp_r["steps"] if s["zero_loss"] and s["kept_up"]),
                    key=lambda s: s["achieved_rate"], default=None)
         if best and best.get("rooms_ns_per_record"):

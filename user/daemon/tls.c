@@ -69,7 +69,8 @@ const struct tls_func sl_tls_funcs[] = {
     {"SSL_do_handshake", LIB_OPENSSL, "sl_tls_hs_enter", NULL, false, false},
     {"SSL_ctrl", LIB_OPENSSL, "sl_ssl_ctrl", NULL, false, false},
     {"SSL_free", LIB_OPENSSL, "sl_tls_free", NULL, false, false},
-    {"gnutls_record_send", LIB_GNUTLS, "sl_gnutls_send", NULL, true, false},
+    /* gnutls_record_send and gnutls_record_send_file go through it (GnuTLS >= 3.6.3) */
+    {"gnutls_record_send2", LIB_GNUTLS, "sl_gnutls_send", NULL, true, false},
     {"gnutls_record_recv", LIB_GNUTLS, "sl_gnutls_recv", "sl_tls_read_ret", false, false},
     {"gnutls_handshake", LIB_GNUTLS, "sl_tls_hs_enter", NULL, false, false},
     {"gnutls_server_name_set", LIB_GNUTLS, "sl_gnutls_sni", NULL, false, false},
@@ -81,6 +82,9 @@ const struct tls_func sl_tls_funcs[] = {
     /* entry only: the connection's peer from the socket I/O that follows */
     {"crypto/tls.(*Conn).Read", LIB_GO, "sl_go_tls_enter", NULL, false, true},
     {"crypto/tls.(*Conn).handshakeContext", LIB_GO, "sl_go_tls_enter", NULL, false, true},
+    /* GnuTLS write entry points of their own (session, data, size first) */
+    {"gnutls_record_send_range", LIB_GNUTLS, "sl_gnutls_send", NULL, true, false},
+    {"gnutls_record_send_early_data", LIB_GNUTLS, "sl_gnutls_send", NULL, true, false},
 };
 /* indexes of the located ones */
 enum {

@@ -41,8 +41,9 @@ int main(int argc, char **argv)
 
 	if (argc != 5 || !token ||
 	    sscanf(argv[2], "https://localhost:%7[0-9]%255s", port, path) != 2) {
-		fprintf(stderr, "usage: API_TOKEN=... %s send|send2|range|file "
-				"https://localhost:PORT/PATH BODYFILE CAFILE\n",
+		fprintf(stderr,
+			"usage: API_TOKEN=... %s send|send2|range|file "
+			"https://localhost:PORT/PATH BODYFILE CAFILE\n",
 			argv[0]);
 		return 64;
 	}

@@ -69,3 +69,48 @@ def test_run_killed_at_first_exec_says_so(t):
         eq(r.rc, KILLED, f"run {i}: exit status of the session killed at its first exec ({r})")
         check("KILLED: rule 'remove-outside-scope'" in r.stderr,
               f"run {i}: the launcher names the rule: {r.stderr!r}")
+
+
+def test_run_notify_desktop(t):
+    """--notify-desktop: the kill is also a desktop notification, through
+    notify-send found on the launcher's PATH (a recording stand-in here, on a
+    stand-in D-Bus address). Controls: without the option notify-send is
+    never run; with it but no desktop session, the terminal says so once and
+    the session is told as usual."""
+    d = t.daemon()
+    target = f"/srv/production/{rand_marker('sl-e2e-absent')}"
+    check(not os.path.exists(target), f"{target} must not exist")
+    bindir = t.tmp / "fakebin"
+    bindir.mkdir()
+    calls = t.tmp / "notify-send.calls"
+    fake = bindir / "notify-send"
+    fake.write_text("#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done >> "
+                    f"{calls}\necho --- >> {calls}\n")
+    fake.chmod(0o755)
+    env = dict(os.environ, PATH=f"{bindir}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+               DBUS_SESSION_BUS_ADDRESS="unix:path=/nonexistent-sl-e2e")
+    env.pop("DISPLAY", None)
+    env.pop("WAYLAND_DISPLAY", None)
+
+    # control: without --notify-desktop nothing is run
+    r = d.run(["rm", "-rf", target], env=env)
+    eq(r.rc, KILLED, f"exit status of the killed session ({r})")
+    check(not calls.exists(), "notify-send ran without --notify-desktop")
+
+    r = d.cli("run", "--scope", "staging", "--allow-root", "--notify-desktop", "--", "rm", "-rf", target,
+              env=env, timeout=120)
+    eq(r.rc, KILLED, f"exit status of the killed session with --notify-desktop ({r})")
+    check("KILLED: rule 'remove-outside-scope'" in r.stderr, f"the terminal notice: {r.stderr!r}")
+    text = calls.read_text() if calls.exists() else ""
+    check("--urgency=critical" in text and "scopelock: session KILLED" in text
+          and "remove-outside-scope" in text,
+          f"the desktop notification (notify-send arguments): {text!r}")
+
+    # no desktop session: said once on the terminal, nothing run
+    calls.unlink()
+    env.pop("DBUS_SESSION_BUS_ADDRESS")
+    r = d.cli("run", "--scope", "staging", "--allow-root", "--notify-desktop", "--", "rm", "-rf", target,
+              env=env, timeout=120)
+    eq(r.rc, KILLED, f"exit status without a desktop session ({r})")
+    eq(r.stderr.count("no desktop session here"), 1, f"said once: {r.stderr!r}")
+    check(not calls.exists(), "notify-send ran without a desktop session")

@@ -24,6 +24,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +82,9 @@ static const char usage_text[] =
     "                         kill or stop scopelockd, unload its BPF programs)\n"
     "  -n, --name NAME        a label for the session\n"
     "  -q, --quiet            do not print the session id on stderr\n"
+    "      --notify-desktop   also show held, approved, denied and killed as desktop\n"
+    "                         notifications (notify-send, package libnotify-bin) on\n"
+    "                         the desktop session this command runs in\n"
     "  -h, --help             this help\n"
     "\n"
     "What happens to the session is told on this terminal (stderr, never mixed\n"
@@ -100,7 +104,8 @@ static const char usage_text[] =
     "  sudo scopelock run --scope staging --workspace ~/api -- claude\n"
     "  scopelock run --scope staging --name fix-1234 -- bash -c 'make test'\n"
     "  sudo scopelock run --scope staging --user agent -- codex exec 'fix the build'\n"
-    "  sudo scopelock run --scope lab --allow-root -- ./provision.sh\n";
+    "  sudo scopelock run --scope lab --allow-root -- ./provision.sh\n"
+    "  scopelock run --scope staging --notify-desktop -- claude\n";
 
 static json_t *build_argv(int argc, char **argv)
 {
@@ -121,6 +126,7 @@ static json_t *build_argv(int argc, char **argv)
 
 /* what the launcher has been told about its session */
 struct notices {
+	bool desktop;  /* --notify-desktop: also a desktop notification */
 	bool killed;   /* scopelock killed the session */
 	bool ended;    /* session_end arrived */
 	bool lost;     /* the daemon's connection is gone */
@@ -175,11 +181,72 @@ static void env_list(json_t *v, char *buf, size_t n)
 						json_string_value(x));
 }
 
+/* how long a notify-send may take before it is ended (it talks to D-Bus) */
+#define DESKTOP_TIMEOUT_MS 3000
+
+/*
+ * --notify-desktop: the same notice as a desktop notification for the user
+ * who started the session, through notify-send (libnotify) on the desktop
+ * session's D-Bus. Never through a shell; never more than DESKTOP_TIMEOUT_MS
+ * (a notify-send still running then is ended: this process started it).
+ * Told once on stderr when there is no desktop session or no notify-send.
+ */
+static void desktop(struct notices *st, const char *summary, const char *body)
+{
+	static bool warned;
+	char *const argv[] = {"notify-send",   "--urgency=critical", "--app-name=scopelock",
+			      (char *)summary, (char *)body,	     NULL};
+	extern char **environ;
+	pid_t pid;
+	int err, status;
+
+	if (!st->desktop)
+		return;
+	if (!getenv("DBUS_SESSION_BUS_ADDRESS") && !getenv("DISPLAY") &&
+	    !getenv("WAYLAND_DISPLAY")) {
+		if (!warned)
+			fprintf(stderr,
+				"scopelock: --notify-desktop: no desktop session here "
+				"(DBUS_SESSION_BUS_ADDRESS, DISPLAY and WAYLAND_DISPLAY are "
+				"unset): notices on this terminal only\n");
+		warned = true;
+		return;
+	}
+	err = posix_spawnp(&pid, "notify-send", NULL, NULL, argv, environ);
+	if (err) {
+		if (!warned)
+			fprintf(stderr,
+				"scopelock: --notify-desktop: notify-send: %s (Debian: "
+				"apt-get install libnotify-bin): notices on this terminal only\n",
+				strerror(err));
+		warned = true;
+		return;
+	}
+	for (int waited = 0;; waited += 10) {
+		pid_t w = waitpid(pid, &status, WNOHANG);
+
+		if (w == pid || (w < 0 && errno != EINTR))
+			break;
+		if (waited >= DESKTOP_TIMEOUT_MS) {
+			kill(pid, SIGKILL);
+			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+				;
+			fprintf(stderr,
+				"scopelock: --notify-desktop: notify-send did not finish in "
+				"%d ms (ended)\n",
+				DESKTOP_TIMEOUT_MS);
+			break;
+		}
+		usleep(10000);
+	}
+}
+
 /* one record about the session, told on stderr */
 static void notice(struct notices *st, json_t *r)
 {
 	const char *type = jstr(r, "type");
 	char envs[256], what[512], id[128], by[128], reason[256], sc[64];
+	char dsum[192], dbody[1200];
 
 	if (!strcmp(type, "session_end")) {
 		st->ended = true;
@@ -206,8 +273,13 @@ static void notice(struct notices *st, json_t *r)
 			    "scopelock: denied automatically in %lld s.\n",
 			    what, id, id,
 			    (long long)json_integer_value(json_object_get(r, "hold_timeout_s")));
+			snprintf(dsum, sizeof(dsum), "scopelock: HELD (%s)", id);
+			snprintf(dbody, sizeof(dbody),
+				 "%s. scopelock approve %s / scopelock deny %s", what, id, id);
+			desktop(st, dsum, dbody);
 		} else if (!strcmp(verdict, "killed")) {
 			fprintf(stderr, "scopelock: KILLED: %s: the session is killed.\n", what);
+			desktop(st, "scopelock: session KILLED", what);
 			st->killed = true;
 			snprintf(st->why, sizeof(st->why), "%s", what);
 		} else if (!strcmp(verdict, "denied")) {
@@ -218,11 +290,16 @@ static void notice(struct notices *st, json_t *r)
 	} else if (!strcmp(type, "hold_approved")) {
 		fprintf(stderr, "scopelock: APPROVED: hold %s by %s: the action proceeds.\n",
 			cstr(r, "hold_id", id, sizeof(id)), cstr(r, "by", by, sizeof(by)));
+		snprintf(dbody, sizeof(dbody), "hold %s approved by %s", id, by);
+		desktop(st, "scopelock: APPROVED", dbody);
 	} else if (!strcmp(type, "hold_denied")) {
 		cstr(r, "hold_id", id, sizeof(id));
 		cstr(r, "by", by, sizeof(by));
 		fprintf(stderr, "scopelock: DENIED: hold %s by %s (%s): the session is killed.\n",
 			id, by, cstr(r, "reason", reason, sizeof(reason)));
+		snprintf(dbody, sizeof(dbody), "hold %s denied by %s (%s): the session is killed",
+			 id, by, reason);
+		desktop(st, "scopelock: DENIED", dbody);
 		st->killed = true;
 		snprintf(st->why, sizeof(st->why), "hold %s denied by %s", id, by);
 	} else if (!strcmp(type, "session_killed")) {
@@ -233,6 +310,9 @@ static void notice(struct notices *st, json_t *r)
 		say_by = has_by && !strstr(reason, by);
 		fprintf(stderr, "scopelock: session KILLED: %s%s%s.\n", reason,
 			say_by ? " by " : "", say_by ? by : "");
+		snprintf(dbody, sizeof(dbody), "%s%s%s", reason, say_by ? " by " : "",
+			 say_by ? by : "");
+		desktop(st, "scopelock: session KILLED", dbody);
 		st->killed = true;
 		if (!st->why[0])
 			snprintf(st->why, sizeof(st->why), "%s", reason);
@@ -506,10 +586,15 @@ out:
 int cmd_run(const struct sl_cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"scope", required_argument, NULL, 'e'}, {"workspace", required_argument, NULL, 'w'},
-	    {"user", required_argument, NULL, 'u'},  {"name", required_argument, NULL, 'n'},
-	    {"allow-root", no_argument, NULL, 'R'},  {"quiet", no_argument, NULL, 'q'},
-	    {"help", no_argument, NULL, 'h'},	     {0},
+	    {"scope", required_argument, NULL, 'e'},
+	    {"workspace", required_argument, NULL, 'w'},
+	    {"user", required_argument, NULL, 'u'},
+	    {"name", required_argument, NULL, 'n'},
+	    {"allow-root", no_argument, NULL, 'R'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"notify-desktop", no_argument, NULL, 'D'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	const char *scope = NULL, *workspace = NULL, *user = NULL, *name = NULL;
 	char wsbuf[PATH_MAX], cwd[PATH_MAX];
@@ -544,6 +629,9 @@ int cmd_run(const struct sl_cli *cli, int argc, char **argv)
 			break;
 		case 'q':
 			quiet = true;
+			break;
+		case 'D':
+			st.desktop = true;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);

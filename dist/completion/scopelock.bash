@@ -67,7 +67,7 @@ _scopelock()
 				return
 			fi
 		done
-		COMPREPLY=($(compgen -W "--scope --workspace --user --allow-root --name --quiet --help --" -- "$cur"))
+		COMPREPLY=($(compgen -W "--scope --workspace --user --allow-root --name --quiet --notify-desktop --help --" -- "$cur"))
 		;;
 	status) COMPREPLY=($(compgen -W "--json --help" -- "$cur")) ;;
 	metrics)

@@ -180,18 +180,24 @@ struct {
 /*
  * The ring buffer is more than sl_throttle_bytes full after a record of the
  * current process (of session cgid): stop the process, if its session
- * throttles, rather than lose what it does next. Once per stop: a process
- * already entered is on its way to stopping (SIGSTOP takes effect on its
- * way back to user space) and records of that last system call still fit
- * in the half of the ring that is left.
+ * throttles, rather than lose what it does next (SIGSTOP takes effect on
+ * its way back to user space; records of that last system call still fit
+ * in the half of the ring that is left).
  */
 static __noinline int sl_throttle_current(__u64 cgid, __u32 tgid)
 {
 	struct sl_session_info *si = bpf_map_lookup_elem(&sl_sessions, &cgid);
 	struct sl_throttle t = {};
 
-	if (!si || !(si->flags & SL_SESSION_THROTTLE) || bpf_map_lookup_elem(&sl_throttled, &tgid))
+	if (!si || !(si->flags & SL_SESSION_THROTTLE))
 		return 0;
+	/* entered and running again: continued by someone else than the daemon
+	 * (a SIGCONT from inside the session), or records of the same system
+	 * call; stopped again (the entry keeps its first time) */
+	if (bpf_map_lookup_elem(&sl_throttled, &tgid)) {
+		bpf_send_signal(SL_SIGSTOP);
+		return 0;
+	}
 	t.since_ns = bpf_ktime_get_boot_ns();
 	t.cgroup_id = cgid;
 	if (bpf_map_update_elem(&sl_throttled, &tgid, &t, BPF_NOEXIST))

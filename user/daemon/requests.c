@@ -56,7 +56,8 @@
 #define SL_REQ_PER_RECORD 16
 
 struct req_conn {
-	uint64_t cgid, exec_id, ptr;
+	uint64_t cgid, exec_id, ptr; /* ptr: SSL* (tls_write), socket inode (plain_write) */
+	uint32_t op;		     /* SL_OP_TLS_WRITE, SL_OP_PLAIN_WRITE */
 	struct sl_reqdec *dec;
 	int64_t used_ms;
 	/* environments named by the connection's requests so far (a token sent
@@ -192,16 +193,17 @@ static void conn_drop(struct sl_requests *rq, size_t i)
 static void conn_origin(struct sl_reqdec *d, const struct sl_tls_event *e)
 {
 	char host[SL_SNI_MAX + 1], addr[INET6_ADDRSTRLEN];
+	const char *scheme = e->hdr.op == SL_OP_PLAIN_WRITE ? "http" : "https";
 
 	if (e->sni_len && e->sni_len < SL_SNI_MAX) {
 		memcpy(host, e->sni, e->sni_len);
 		host[e->sni_len] = '\0';
-		sl_reqdec_set_origin(d, "https", host);
+		sl_reqdec_set_origin(d, scheme, host);
 	} else if ((e->peer_family == AF_INET || e->peer_family == AF_INET6) &&
 		   inet_ntop(e->peer_family, e->peer_addr, addr, sizeof(addr))) {
 		snprintf(host, sizeof(host), e->peer_family == AF_INET6 ? "[%s]:%u" : "%s:%u", addr,
 			 e->peer_port);
-		sl_reqdec_set_origin(d, "https", host);
+		sl_reqdec_set_origin(d, scheme, host);
 	}
 }
 
@@ -217,7 +219,7 @@ static struct req_conn *conn_get(struct sl_requests *rq, const struct sl_tls_eve
 	for (size_t i = 0; i < rq->n_conns; i++) {
 		c = &rq->conns[i];
 		if (c->cgid == e->hdr.cgroup_id && c->exec_id == e->hdr.exec_id &&
-		    c->ptr == e->conn) {
+		    c->ptr == e->conn && c->op == e->hdr.op) {
 			c->used_ms = mono_ms();
 			return c;
 		}
@@ -242,6 +244,7 @@ static struct req_conn *conn_get(struct sl_requests *rq, const struct sl_tls_eve
 	c->cgid = e->hdr.cgroup_id;
 	c->exec_id = e->hdr.exec_id;
 	c->ptr = e->conn;
+	c->op = e->hdr.op;
 	c->used_ms = mono_ms();
 	conn_origin(c->dec, e);
 	rq->n_conns++;
@@ -559,7 +562,7 @@ static void verdict_of(const struct sl_tls_event *e, uint32_t generation,
 	v->hdr.flags = 0;
 	v->conn = e->conn;
 	v->channel = SL_KCH_TLS;
-	v->trigger_op = SL_OP_TLS_WRITE;
+	v->trigger_op = e->hdr.op;
 	v->generation = generation;
 	v->taint = info->taint;
 	v->file_ino = e->hdr.ktime_ns;
@@ -582,7 +585,7 @@ void sl_requests_tls_write(struct sl_requests *rq, struct sl_session *s,
 	struct sl_rq *r;
 	bool gap = false, provider = false;
 
-	if (!rq || len < sizeof(*e) || e->hdr.op != SL_OP_TLS_WRITE)
+	if (!rq || len < sizeof(*e) || !SL_OP_STREAM_WRITE(e->hdr.op))
 		return;
 	if (s)
 		sl_kernel_session_get(rq->kernel, sl_session_cgroup_id(s), &info);
@@ -600,7 +603,10 @@ void sl_requests_tls_write(struct sl_requests *rq, struct sl_session *s,
 			}
 		}
 	}
-	if (n < e->len || (e->hdr.flags & SL_EVF_READ_FAULT))
+	/* a plaintext writev/sendmsg with more iovecs than the kernel read is
+	 * truncated with data_len == len: its length is not known either */
+	if (n < e->len || (e->hdr.flags & SL_EVF_READ_FAULT) ||
+	    ((e->hdr.flags & SL_EVF_TRUNCATED) && e->data_len == e->len))
 		gap = true;
 	c = conn_get(rq, e);
 	if (!c) {

@@ -825,7 +825,9 @@ void sl_requests_act(struct sl_requests *rq)
 	rq->n_acts = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct req_act *a = &rq->acts[i];
-		struct sl_session *s = sl_session_by_cgroup(rq->sessions, a->v.hdr.cgroup_id);
+		/* no sessions room: a room driven alone (tests/fuzz/fuzz_requests.c) */
+		struct sl_session *s =
+		    rq->sessions ? sl_session_by_cgroup(rq->sessions, a->v.hdr.cgroup_id) : NULL;
 		uint64_t now = boot_ns();
 		int64_t hold_us = now > a->ktime ? (int64_t)((now - a->ktime) / 1000) : 0;
 		struct req_held *h = held_find(rq, a->v.hdr.tid, a->ktime);

@@ -383,6 +383,9 @@ static __always_inline __u64 sl_tls_dest_env(struct sl_tls_conn *c, __u32 slot)
 #define SL_PLAIN_TEXT 1	 /* judged and recorded (HTTP, h2c, a proxy, any cleartext) */
 #define SL_PLAIN_TLS 2	 /* a TLS record: its plaintext comes through the uprobes */
 #define SL_PLAIN_REPLY 3 /* an HTTP response: the session serves, it does not request */
+/* a CONNECT request (through an HTTP proxy): judged as text until a write
+ * starts with a TLS record (TLS inside the tunnel: read by the uprobes) */
+#define SL_PLAIN_TUNNEL 4
 
 /*
  * Per connected TCP socket written by a session (key: conn = the socket's
@@ -921,6 +924,10 @@ static __always_inline __u16 sl_plain_kind(const struct sl_tls_event *e)
 	if (e->data_len >= 5 && e->data[0] == 'H' && e->data[1] == 'T' && e->data[2] == 'T' &&
 	    e->data[3] == 'P' && e->data[4] == '/')
 		return SL_PLAIN_REPLY;
+	if (e->data_len >= 8 && e->data[0] == 'C' && e->data[1] == 'O' && e->data[2] == 'N' &&
+	    e->data[3] == 'N' && e->data[4] == 'E' && e->data[5] == 'C' && e->data[6] == 'T' &&
+	    e->data[7] == ' ')
+		return SL_PLAIN_TUNNEL;
 	return SL_PLAIN_TEXT;
 }
 
@@ -986,7 +993,7 @@ __noinline int sl_plain_write(__u64 cgid, __u64 fd, __u64 a1, __u64 a2, __u32 fn
 		return 0;
 	key.conn = ino;
 	c = bpf_map_lookup_elem(&sl_plain_conns, &key);
-	if (c && c->plain != SL_PLAIN_TEXT)
+	if (c && c->plain != SL_PLAIN_TEXT && c->plain != SL_PLAIN_TUNNEL)
 		return 0;
 	if (sl_plain_iovs_read(a1, a2, fn) <= 0)
 		return 0;
@@ -997,9 +1004,16 @@ __noinline int sl_plain_write(__u64 cgid, __u64 fd, __u64 a1, __u64 a2, __u32 fn
 	if (!e)
 		return 0;
 	if (!c) {
-		if (sl_plain_classify(ino) != SL_PLAIN_TEXT)
+		int kind = sl_plain_classify(ino);
+
+		if (kind != SL_PLAIN_TEXT && kind != SL_PLAIN_TUNNEL)
 			return 0;
 		c = bpf_map_lookup_elem(&sl_plain_conns, &key);
+	} else if (c->plain == SL_PLAIN_TUNNEL && e->data_len >= 2 && (__u8)e->data[0] == 0x16 &&
+		   (__u8)e->data[1] == 0x03) {
+		/* the tunnel carries TLS now: a ClientHello */
+		c->plain = SL_PLAIN_TLS;
+		return 0;
 	}
 	/* the peer as the socket has it now (a TCP Fast Open send connects it) */
 	if (c && !c->peer_family && peer.port) {

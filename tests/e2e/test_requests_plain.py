@@ -114,3 +114,39 @@ def test_plain_benign_held_and_released(t):
           "no plain_write record shows the decoded benign request\n"
           + d.dump(session=sid, types=("plain_write",)))
     finish(t, d, w)
+
+
+def test_plain_connect_tunnel_benign(t):
+    """HTTPS through the proxy's CONNECT tunnel from a session: the CONNECT
+    request is a plain_write; the TLS inside the tunnel is not (its
+    plaintext is read at the TLS library: a tls_write with the request),
+    and a benign request arrives."""
+    w = World(t)
+    srv = ReqServer(t)
+    d = start_daemon(t, write_policy(t, req_policy(w)))
+    marker = "tunnel_" + secrets.token_hex(6)
+    body = json.dumps({"query": f'query {{ volume(id: "{marker}") }}'})
+    cmd = " ".join(q(a) for a in [
+        "/usr/bin/curl", "-sS", "--max-time", "30", "--http1.1", "--cacert", str(srv.cert),
+        "--proxy", f"http://127.0.0.1:{srv.proxy_port()}", "-H",
+        "Content-Type: application/json", "--data-binary", body,
+        f"https://localhost:{srv.port}/graphql/v2"])
+    name = rand_marker("plain-tunnel")
+    r = d.run(agent_script(t, "agent", [cmd + " > /dev/null"], expect_killed=False),
+              name=name, timeout=90)
+    sid = d.session_id(name)
+    eq(r.rc, 0, f"the session's exit status ({r})\n{d.dump(session=sid)}")
+    check([x for x in srv.received() if marker.encode() in x],
+          f"the tunnelled request did not arrive\n{srv.summary()}")
+    d.wait_session_end(sid)
+    pw = plain_writes(d, sid)
+    check(pw and all(B(x.get("data") or "").startswith(b"CONNECT ") for x in pw),
+          "the plain_write records are not (only) the CONNECT request\n"
+          + d.dump(session=sid, types=("plain_write",)))
+    check([x for x in d.records(session=sid, type="tls_write")
+           if marker.encode() in json.dumps(x.get("request") or {}).encode()],
+          "no tls_write record shows the tunnelled request\n"
+          + d.dump(session=sid, types=("tls_write",)))
+    check(not d.records(session=sid, type="alert"),
+          "the benign tunnel raised an alert\n" + d.dump(session=sid, types=("alert",)))
+    finish(t, d, w)

@@ -663,7 +663,7 @@ static __always_inline struct sl_tls_event *sl_tls_record(__u32 op, __u64 cgid, 
 	e->lib = lib;
 	e->fn = fn;
 	e->_pad0 = 0;
-	e->_pad1 = 0;
+	e->fd = 0;
 	c = sl_tls_conn_get(conn, 0);
 	if (c) {
 		__builtin_memcpy(e->peer_addr, c->peer_addr, sizeof(e->peer_addr));
@@ -875,6 +875,7 @@ __noinline int sl_plain_iovs_read(__u64 a1, __u64 a2, __u32 fn)
 
 /* the record of a plaintext write: the iovecs' bytes in order, up to the capture limit */
 static __always_inline struct sl_tls_event *sl_plain_record(__u64 cgid, __u64 ino, __u32 fn,
+							    __s32 fd,
 							    const struct sl_plain_iovs *iov,
 							    const struct sl_peer *peer)
 {
@@ -894,7 +895,7 @@ static __always_inline struct sl_tls_event *sl_plain_record(__u64 cgid, __u64 in
 	e->lib = SL_TLS_PLAIN;
 	e->fn = fn;
 	e->_pad0 = 0;
-	e->_pad1 = 0;
+	e->fd = fd;
 	__builtin_memcpy(e->peer_addr, peer->addr, sizeof(e->peer_addr));
 	e->peer_family = peer->family;
 	e->peer_port = peer->port;
@@ -1000,7 +1001,7 @@ __noinline int sl_plain_write(__u64 cgid, __u64 fd, __u64 a1, __u64 a2, __u32 fn
 	iov = bpf_map_lookup_elem(&sl_plain_iov_buf, &zero);
 	if (!iov)
 		return 0;
-	e = sl_plain_record(cgid, ino, fn, iov, &peer);
+	e = sl_plain_record(cgid, ino, fn, (__s32)fd, iov, &peer);
 	if (!e)
 		return 0;
 	if (!c) {

@@ -162,7 +162,7 @@ struct sl_tls_event {
 	__u32 lib; /* enum sl_tls_lib */
 	__u32 fn;  /* enum sl_tls_fn */
 	__u32 data_len;
-	__u32 _pad1;
+	__s32 fd; /* SL_OP_PLAIN_WRITE: the descriptor written to; else 0 */
 	char sni[SL_SNI_MAX];
 	char data[];
 };

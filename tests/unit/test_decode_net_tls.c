@@ -321,6 +321,7 @@ static void test_plain_write(void **state)
 
 	tls_event(&r, SL_OP_PLAIN_WRITE, body, strlen(body), strlen(body));
 	r.e.conn = 7187222; /* the socket's inode */
+	r.e.fd = 5;
 	r.e.lib = SL_TLS_PLAIN;
 	r.e.fn = SL_NET_FN_WRITEV;
 	r.e.peer_family = AF_INET;
@@ -332,6 +333,7 @@ static void test_plain_write(void **state)
 	assert_null(json_object_get(rec, "sni"));
 	assert_string_equal(str(rec, "function"), "writev");
 	assert_int_equal(num(rec, "socket"), 7187222);
+	assert_int_equal(num(rec, "fd"), 5);
 	assert_string_equal(str(rec, "conn"), "0x6dab16");
 	peer = json_object_get(rec, "peer");
 	assert_string_equal(str(peer, "addr"), "127.0.0.1");

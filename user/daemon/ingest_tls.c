@@ -73,8 +73,10 @@ int sl_decode_tls(const void *data, size_t len, struct sl_jw *w)
 	name_or_number(w, "function", fn_names, sizeof(fn_names) / sizeof(fn_names[0]), e->fn);
 	sl_jw_str(w, "conn", conn);
 	/* the socket's inode number: socket:[N] in /proc/PID/fd */
-	if (e->hdr.op == SL_OP_PLAIN_WRITE)
+	if (e->hdr.op == SL_OP_PLAIN_WRITE) {
 		sl_jw_uint(w, "socket", e->conn);
+		sl_jw_int(w, "fd", e->fd);
+	}
 	sl_jw_uint(w, "len", e->len);
 	sl_jw_int(w, "captured", e->data_len);
 	sl_jw_bool(w, "truncated", e->hdr.flags & SL_EVF_TRUNCATED);

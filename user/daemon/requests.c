@@ -22,7 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -91,6 +94,7 @@ enum act_kind {
 
 struct req_act {
 	enum act_kind kind;
+	int push_fd; /* a held plaintext write: the writer's socket descriptor, else -1 */
 	struct sl_verdict_event v;
 	json_t *request; /* the deciding request's member (owned) */
 	char why[256];
@@ -548,6 +552,7 @@ static struct req_act *act_new(struct sl_requests *rq)
 		sl_requests_act(rq);
 	a = &rq->acts[rq->n_acts++];
 	memset(a, 0, sizeof(*a));
+	a->push_fd = -1;
 	return a;
 }
 
@@ -679,6 +684,7 @@ decide:
 		json_object_set_new(rec, "held_for_decoding", json_true());
 		a->ktime = e->hdr.ktime_ns;
 		a->n_requests = count;
+		a->push_fd = e->hdr.op == SL_OP_PLAIN_WRITE ? e->fd : -1;
 		verdict_of(e, sl_policy_store_generation(rq->store), &info, &a->v);
 		if (j.have) {
 			a->v.rule = (uint32_t)j.d.rule;
@@ -737,6 +743,34 @@ static void cont(struct sl_session *s, pid_t pid)
 		log_warn("session %s: release pid %d: %s", sl_session_id(s), pid, strerror(errno));
 }
 
+/*
+ * A released plaintext write: its bytes were queued in the socket by the
+ * system call, and their first transmission was dropped with the session's
+ * egress; TCP would send them again only at its retransmission timer (200 ms
+ * and more). Uncorking the socket (TCP_CORK 0, done only when it is not
+ * corked: nothing else changes) pushes them now. The writer is still
+ * stopped: fd is the socket it wrote to. A failure leaves it to the timer.
+ */
+static void push_socket(struct sl_session *s, pid_t pid, int fd)
+{
+	socklen_t len = sizeof(int);
+	int pfd, sfd, cork = 1;
+
+	pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pfd < 0)
+		return;
+	sfd = (int)syscall(SYS_pidfd_getfd, pfd, fd, 0);
+	close(pfd);
+	if (sfd < 0) {
+		log_debug("session %s: push the released write of pid %d (fd %d): %s",
+			  sl_session_id(s), pid, fd, strerror(errno));
+		return;
+	}
+	if (!getsockopt(sfd, IPPROTO_TCP, TCP_CORK, &cork, &len) && !cork)
+		setsockopt(sfd, IPPROTO_TCP, TCP_CORK, &cork, sizeof(cork));
+	close(sfd);
+}
+
 static void set_held(struct sl_requests *rq, struct sl_session *s, bool held)
 {
 	sl_session_kernel_update(rq->sessions, s, held ? SL_SESSION_HELD : 0,
@@ -759,7 +793,7 @@ static bool all_decided(struct sl_requests *rq, const struct req_sess *rs)
  * so when the count is ahead the egress is held again and the writers stay
  * stopped (a SIGCONT would resume that thread too) until it is decided.
  */
-static void decided(struct sl_requests *rq, struct sl_session *s, pid_t release)
+static void decided(struct sl_requests *rq, struct sl_session *s, pid_t release, int push_fd)
 {
 	struct req_sess *rs = sess_get(rq, sl_session_cgroup_id(s));
 	bool person = sl_verdicts_session_held(rq->verdicts, sl_session_id(s));
@@ -783,6 +817,8 @@ static void decided(struct sl_requests *rq, struct sl_session *s, pid_t release)
 				sl_session_id(s), release);
 		return;
 	}
+	if (release && push_fd >= 0 && !person)
+		push_socket(s, release, push_fd);
 	if (release)
 		cont(s, release);
 	for (uint32_t i = 0; i < rs->n_deferred; i++)
@@ -848,23 +884,23 @@ void sl_requests_act(struct sl_requests *rq)
 		}
 		switch (a->kind) {
 		case ACT_RELEASE:
-			decided(rq, s, (pid_t)a->v.hdr.pid);
+			decided(rq, s, (pid_t)a->v.hdr.pid, a->push_fd);
 			released_record(rq, s, a, hold_us);
 			break;
 		case ACT_ALERT:
-			decided(rq, s, (pid_t)a->v.hdr.pid);
+			decided(rq, s, (pid_t)a->v.hdr.pid, a->push_fd);
 			sl_verdicts_decoded(rq->verdicts, &a->v, a->request, NULL, hold_us);
 			break;
 		case ACT_STOP:
 			sl_verdicts_decoded(rq->verdicts, &a->v, a->request, NULL, hold_us);
-			decided(rq, s, 0);
+			decided(rq, s, 0, -1);
 			break;
 		case ACT_UNDECIDE:
 			log_warn("session %s: a held write could not be decided (%s): held for a "
 				 "person",
 				 sl_session_id(s), a->why);
 			sl_verdicts_decoded(rq->verdicts, &a->v, a->request, a->why, hold_us);
-			decided(rq, s, 0);
+			decided(rq, s, 0, -1);
 			break;
 		}
 		act_clear(a);
@@ -921,7 +957,7 @@ void sl_requests_tick(struct sl_requests *rq)
 				    bn > h->ktime ? (int64_t)((bn - h->ktime) / 1000) : 0);
 		s = sl_session_by_cgroup(rq->sessions, v.hdr.cgroup_id);
 		if (s && sl_session_active(s))
-			decided(rq, s, 0);
+			decided(rq, s, 0, -1);
 	}
 	for (size_t i = 0; i < SL_REQ_SESSIONS_MAX; i++) {
 		struct sl_session *s =

@@ -380,12 +380,16 @@ static __always_inline __u64 sl_tls_dest_env(struct sl_tls_conn *c, __u32 slot)
  * say the stream is. Decided once per socket; a text stream stays one (a
  * write that looks like a TLS record later does not stop the judging).
  */
-#define SL_PLAIN_TEXT 1	 /* judged and recorded (HTTP, h2c, a proxy, any cleartext) */
+#define SL_PLAIN_TEXT 1	 /* HTTP (a request line, h2c): judged, recorded, held for decoding */
 #define SL_PLAIN_TLS 2	 /* a TLS record: its plaintext comes through the uprobes */
 #define SL_PLAIN_REPLY 3 /* an HTTP response: the session serves, it does not request */
 /* a CONNECT request (through an HTTP proxy): judged as text until a write
  * starts with a TLS record (TLS inside the tunnel: read by the uprobes) */
 #define SL_PLAIN_TUNNEL 4
+/* any other stream (ssh, a database's wire protocol): judged on its bytes and
+ * recorded, never held for decoding (random bytes of a binary protocol would
+ * show decode markers: "\u") */
+#define SL_PLAIN_OTHER 5
 
 /*
  * Per connected TCP socket written by a session (key: conn = the socket's
@@ -577,7 +581,8 @@ static __always_inline int sl_stream_verdict(struct sl_session_info *s, struct s
 		c->env = m->env;
 		c->cs = cs;
 		c->ci = ci;
-		if (m->env & SL_AC_ENV_DECODE)
+		/* a plaintext stream that is not HTTP is never held for decoding */
+		if ((m->env & SL_AC_ENV_DECODE) && c->plain != SL_PLAIN_OTHER)
 			c->decode |= SL_TLS_DECODE_MARKER;
 		m->env |= sl_tls_dest_env(c, m->slot);
 	}
@@ -915,21 +920,55 @@ static __always_inline struct sl_tls_event *sl_plain_record(__u64 cgid, __u64 in
 	return e;
 }
 
-/* what the first bytes of a stream say it is (SL_PLAIN_*) */
+/* is the byte at i of the capture c (either case of a letter) */
+#define SL_PLAIN_AT(e, i, c) ((e)->data[(i)] == (c) || (e)->data[(i)] == ((c) ^ 0x20))
+
+/*
+ * What the first bytes of a stream say it is (SL_PLAIN_*). An HTTP request
+ * line: empty lines, then a method (capital letters), a space and a target
+ * (/path, *, http:// or https://); a write that ends inside that prefix
+ * (a method cut by the write) counts as one: an agent cannot leave the
+ * request's decoding by writing its first byte alone.
+ */
 static __always_inline __u16 sl_plain_kind(const struct sl_tls_event *e)
 {
-	if (e->hdr.flags & SL_EVF_READ_FAULT || !e->data_len)
-		return SL_PLAIN_TEXT; /* unread: judged (fail closed) */
+	__u32 n = e->data_len, i, t, p;
+
+	if (e->hdr.flags & SL_EVF_READ_FAULT || !n)
+		return SL_PLAIN_TEXT; /* unread: judged and decoded (fail closed) */
 	if ((__u8)e->data[0] == 0x16)
 		return SL_PLAIN_TLS; /* handshake record: a ClientHello */
-	if (e->data_len >= 5 && e->data[0] == 'H' && e->data[1] == 'T' && e->data[2] == 'T' &&
+	if (n >= 5 && e->data[0] == 'H' && e->data[1] == 'T' && e->data[2] == 'T' &&
 	    e->data[3] == 'P' && e->data[4] == '/')
 		return SL_PLAIN_REPLY;
-	if (e->data_len >= 8 && e->data[0] == 'C' && e->data[1] == 'O' && e->data[2] == 'N' &&
+	if (n >= 8 && e->data[0] == 'C' && e->data[1] == 'O' && e->data[2] == 'N' &&
 	    e->data[3] == 'N' && e->data[4] == 'E' && e->data[5] == 'C' && e->data[6] == 'T' &&
 	    e->data[7] == ' ')
 		return SL_PLAIN_TUNNEL;
-	return SL_PLAIN_TEXT;
+	for (i = 0; i < 8 && i < n; i++)
+		if (e->data[i] != '\r' && e->data[i] != '\n')
+			break;
+	if (i >= n || i >= 8)
+		return SL_PLAIN_TEXT;
+	for (t = 0; t < 16 && i + t < n; t++)
+		if (e->data[i + t] < 'A' || e->data[i + t] > 'Z')
+			break;
+	if (!t)
+		return SL_PLAIN_OTHER;
+	p = i + t;
+	if (p >= n)
+		return SL_PLAIN_TEXT;
+	if (p >= 24 || e->data[p] != ' ')
+		return SL_PLAIN_OTHER;
+	p++;
+	if (p >= n || e->data[p] == '/' || e->data[p] == '*')
+		return SL_PLAIN_TEXT;
+	if (p + 5 <= n && SL_PLAIN_AT(e, p, 'h') && SL_PLAIN_AT(e, p + 1, 't') &&
+	    SL_PLAIN_AT(e, p + 2, 't') && SL_PLAIN_AT(e, p + 3, 'p') &&
+	    (e->data[p + 4] == ':' ||
+	     (p + 6 <= n && SL_PLAIN_AT(e, p + 4, 's') && e->data[p + 5] == ':')))
+		return SL_PLAIN_TEXT;
+	return SL_PLAIN_OTHER;
 }
 
 /*
@@ -994,7 +1033,8 @@ __noinline int sl_plain_write(__u64 cgid, __u64 fd, __u64 a1, __u64 a2, __u32 fn
 		return 0;
 	key.conn = ino;
 	c = bpf_map_lookup_elem(&sl_plain_conns, &key);
-	if (c && c->plain != SL_PLAIN_TEXT && c->plain != SL_PLAIN_TUNNEL)
+	if (c && c->plain != SL_PLAIN_TEXT && c->plain != SL_PLAIN_TUNNEL &&
+	    c->plain != SL_PLAIN_OTHER)
 		return 0;
 	if (sl_plain_iovs_read(a1, a2, fn) <= 0)
 		return 0;
@@ -1007,7 +1047,7 @@ __noinline int sl_plain_write(__u64 cgid, __u64 fd, __u64 a1, __u64 a2, __u32 fn
 	if (!c) {
 		int kind = sl_plain_classify(ino);
 
-		if (kind != SL_PLAIN_TEXT && kind != SL_PLAIN_TUNNEL)
+		if (kind != SL_PLAIN_TEXT && kind != SL_PLAIN_TUNNEL && kind != SL_PLAIN_OTHER)
 			return 0;
 		c = bpf_map_lookup_elem(&sl_plain_conns, &key);
 	} else if (c->plain == SL_PLAIN_TUNNEL && e->data_len >= 2 && (__u8)e->data[0] == 0x16 &&

@@ -150,3 +150,66 @@ def test_plain_connect_tunnel_benign(t):
     check(not d.records(session=sid, type="alert"),
           "the benign tunnel raised an alert\n" + d.dump(session=sid, types=("alert",)))
     finish(t, d, w)
+
+
+SINK = r'''
+import socket, sys
+srv = socket.socket()
+srv.bind(("127.0.0.1", 0))
+srv.listen(4)
+open(sys.argv[1] + ".tmp", "w").write(str(srv.getsockname()[1]))
+import os
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+while True:
+    c, _ = srv.accept()
+    got = b""
+    while True:
+        b = c.recv(65536)
+        if not b:
+            break
+        got += b
+    open(sys.argv[2], "ab").write(got)
+    c.close()
+'''
+
+OTHER_CLIENT = r'''
+import os, socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
+s.sendall(b"SSH-2.0-OpenSSH_9.2 e2e\r\n")
+# binary that shows decode markers (a JSON escape, a GraphQL word) by chance
+s.sendall(os.urandom(64) + b"\\u0044 mutation tools/call" + os.urandom(64))
+s.sendall(b"end-" + sys.argv[2].encode())
+s.close()
+'''
+
+
+def test_plain_other_protocol_not_held(t):
+    """A stream that is not HTTP (an SSH banner, then binary that happens
+    to contain decode markers) is judged on its bytes and recorded, never
+    held for decoding: the session is not stopped and the bytes arrive."""
+    from harness import PY
+    w = World(t)
+    d = start_daemon(t, write_policy(t, req_policy(w)))
+    portfile, sink = t.tmp / "sink-port", t.tmp / "sink.bin"
+    sink.touch()
+    t.popen([PY, "-c", SINK, str(portfile), str(sink)])
+    port = int(wait_until(lambda: portfile.exists() and portfile.read_text(), 15,
+                          "the sink's port"))
+    marker = "other_" + secrets.token_hex(6)
+    client = t.write("other_client.py", OTHER_CLIENT)
+    name = rand_marker("plain-other")
+    r = d.run(agent_script(t, "agent", [f"{q(PY)} {q(str(client))} {port} {marker}"],
+                           expect_killed=False), name=name, timeout=60)
+    sid = d.session_id(name)
+    eq(r.rc, 0, f"the session's exit status ({r})\n{d.dump(session=sid)}")
+    wait_until(lambda: marker.encode() in sink.read_bytes(), 15, "the bytes at the sink")
+    d.wait_session_end(sid)
+    pw = plain_writes(d, sid)
+    check(len(pw) >= 3, "the writes are not recorded\n"
+          + d.dump(session=sid, types=("plain_write",)))
+    check(not [x for x in pw if x.get("held_for_decoding")],
+          "a write of a stream that is not HTTP was held for decoding\n"
+          + d.dump(session=sid, types=("plain_write",)))
+    check(not d.records(session=sid, type="alert"),
+          "alert on a stream that is not HTTP\n" + d.dump(session=sid, types=("alert",)))
+    finish(t, d, w)

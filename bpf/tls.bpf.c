@@ -1001,6 +1001,38 @@ __noinline int sl_plain_classify(__u64 ino)
 }
 
 /*
+ * Judge and record the plaintext write in the per-CPU record (sl_tls_bufs)
+ * and iovecs (sl_plain_iov_buf) of the socket ino. A global function: the
+ * matcher is verified once, apart from the paths that led here.
+ */
+__noinline int sl_plain_judge(__u64 cgid, __u64 ino)
+{
+	struct sl_tls_conn_key key = {.conn = ino};
+	struct sl_plain_iovs *iov;
+	struct sl_session_info *s;
+	struct sl_tls_event *e;
+	struct sl_tls_conn *c;
+	struct sl_match *m;
+	__u32 vflags = 0, zero = 0;
+	int verdict;
+
+	s = bpf_map_lookup_elem(&sl_sessions, &cgid);
+	e = bpf_map_lookup_elem(&sl_tls_bufs, &zero);
+	iov = bpf_map_lookup_elem(&sl_plain_iov_buf, &zero);
+	if (!s || !e || !iov)
+		return 0;
+	c = bpf_map_lookup_elem(&sl_plain_conns, &key);
+	verdict = sl_stream_verdict(s, e, c, 0, ino, e->buf, iov, true, &vflags);
+	m = verdict ? bpf_map_lookup_elem(&sl_match_buf, &zero) : NULL;
+	/* as sl_tls_write: the capture first (held for decoding: in order on the
+	 * bulk ring), then the verdict */
+	sl_tls_emit(e, m && sl_match_prio(m) && !(m->vflags & SL_VERDICT_DECODE));
+	if (m)
+		sl_verdict_emit(m, cgid, SL_OP_PLAIN_WRITE, ino, vflags);
+	return 0;
+}
+
+/*
  * A session's write on a TCP socket: when the stream is not TLS, capture,
  * judge (the same rules and two-stage holds as a TLS write, the matcher
  * state kept per socket) and record it. At system call entry: the kernel has
@@ -1018,10 +1050,8 @@ __noinline int sl_plain_write(__u64 cgid, __u64 fd, __u64 a1, __u64 a2, __u32 fn
 	struct sl_tls_event *e;
 	struct sl_tls_conn *c;
 	struct socket *sock;
-	struct sl_match *m;
-	__u32 vflags = 0, zero = 0;
+	__u32 zero = 0;
 	__u64 ino = 0;
-	int verdict;
 
 	s = bpf_map_lookup_elem(&sl_sessions, &cgid);
 	if (!s)
@@ -1062,14 +1092,7 @@ __noinline int sl_plain_write(__u64 cgid, __u64 fd, __u64 a1, __u64 a2, __u32 fn
 		c->peer_port = peer.port;
 		c->peer_family = peer.family;
 	}
-	verdict = sl_stream_verdict(s, e, c, 0, ino, e->buf, iov, true, &vflags);
-	m = verdict ? bpf_map_lookup_elem(&sl_match_buf, &zero) : NULL;
-	/* as sl_tls_write: the capture first (held for decoding: in order on the
-	 * bulk ring), then the verdict */
-	sl_tls_emit(e, m && sl_match_prio(m) && !(m->vflags & SL_VERDICT_DECODE));
-	if (m)
-		sl_verdict_emit(m, cgid, SL_OP_PLAIN_WRITE, ino, vflags);
-	return 0;
+	return sl_plain_judge(cgid, ino);
 }
 
 /*

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 """Per-write cost of the two-stage verdicts (issue 9): a write the kernel
 judges from its bytes (fast path) against a write held at SSL_write, decoded
-and judged by the daemon, then released; HTTP/1.1, HTTP/2 and WebSocket.
+and judged by the daemon, then released; HTTP/1.1, HTTP/2 and WebSocket, and
+plaintext HTTP/1.1 (no TLS: judged at the socket write: "plain", "plain held").
 
 Each client sends N requests on one TLS connection to a loopback server
 (tests/e2e/servers/req_server.js, outside any session) and times every
@@ -40,10 +41,14 @@ RESULTS = REPO / "bench" / "results"
 PY_CLIENT = r'''
 import base64, json, os, socket, ssl, sys, time
 port, ca, mode, n = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
-ctx = ssl.create_default_context(cafile=ca)
-ctx.check_hostname = False
-ctx.set_alpn_protocols(["http/1.1"])
-s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)), server_hostname="localhost")
+s = socket.create_connection(("127.0.0.1", port))
+if not mode.startswith("plain"):
+    ctx = ssl.create_default_context(cafile=ca)
+    ctx.check_hostname = False
+    ctx.set_alpn_protocols(["http/1.1"])
+    s = ctx.wrap_socket(s, server_hostname="localhost")
+else:
+    mode = mode[len("plain-"):]
 body = json.dumps({"query": "query { me { name } }", "pad": "x" * 400}).encode()
 extra = "Content-Encoding: identity\r\n" if mode == "h1-held" else ""
 req = ("POST /graphql HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
@@ -138,7 +143,7 @@ def main(argv):
         ports = bench.wait_until(lambda: (d / "port").exists() and (d / "port").read_text(), 10)
         if not ports:
             raise bench.BenchError(f"req_server.js did not start (exit {srv.poll()})")
-        h2_port, ws_port = (int(x) for x in ports.split())
+        h2_port, ws_port, http_port = (int(x) for x in ports.split()[:3])
         client = ctx.tmp / "client.py"
         client.write_text(PY_CLIENT)
         forms = {
@@ -146,6 +151,10 @@ def main(argv):
             "h1 held": ["/usr/bin/python3", client, h2_port, d / "cert.pem", "h1-held", a.n],
             "h2": ["/usr/bin/node", "-e", NODE_H2, h2_port, d / "cert.pem", a.n],
             "ws": ["/usr/bin/python3", client, ws_port, d / "cert.pem", "ws", a.n],
+            # plaintext HTTP/1.1 (no TLS): judged at the socket write
+            "plain": ["/usr/bin/python3", client, http_port, d / "cert.pem", "plain-h1", a.n],
+            "plain held": ["/usr/bin/python3", client, http_port, d / "cert.pem",
+                           "plain-h1-held", a.n],
         }
         cap_policy = ctx.tmp / "capture.yaml"
         cap_policy.write_text(CAPTURE_POLICY)

@@ -14,6 +14,7 @@
 #define SL_AF_UNIX 1
 #define SL_AF_INET 2
 #define SL_AF_INET6 10
+#define SL_SOCK_STREAM 1
 #define SL_S_IFMT 00170000
 #define SL_S_IFSOCK 0140000
 
@@ -28,10 +29,12 @@ struct sl_peer {
 
 /*
  * The struct socket behind fd in the current task, or NULL when fd is not an
- * open socket. task->files->fdt->fd[fd] is read with probe reads: the table
- * can be resized concurrently, a stale read only yields NULL or another file.
+ * open socket; *ino (when not NULL): the socket's inode number (as
+ * /proc/PID/fd shows it: socket:[ino]), the same in every process holding it.
+ * task->files->fdt->fd[fd] is read with probe reads: the table can be resized concurrently, a stale
+ * read only yields NULL or another file.
  */
-static __always_inline struct socket *sl_fd_socket(long fd)
+static __always_inline struct socket *sl_fd_socket_ino(long fd, __u64 *ino)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct fdtable *fdt;
@@ -54,8 +57,16 @@ static __always_inline struct socket *sl_fd_socket(long fd)
 	mode = BPF_CORE_READ(f, f_inode, i_mode);
 	if ((mode & SL_S_IFMT) != SL_S_IFSOCK)
 		return NULL;
+	if (ino)
+		*ino = BPF_CORE_READ(f, f_inode, i_ino);
 	/* sock_alloc_file() stores the socket in private_data */
 	return BPF_CORE_READ(f, private_data);
+}
+
+/* as sl_fd_socket_ino, without the inode number */
+static __always_inline struct socket *sl_fd_socket(long fd)
+{
+	return sl_fd_socket_ino(fd, NULL);
 }
 
 /*

@@ -50,7 +50,7 @@ struct sl_tls_conn {
 	__u16 peer_family;
 	__u16 peer_port;
 	__u16 sni_len;
-	__u16 _pad;
+	__u16 plain; /* sl_plain_conns only: SL_PLAIN_* (what the stream is) */
 	char sni[SL_SNI_MAX];
 	/* matcher state of the writes so far, valid for policy generation gen */
 	__u64 kw[SL_KW_WORDS]; /* keywords seen */
@@ -373,6 +373,121 @@ static __always_inline __u64 sl_tls_dest_env(struct sl_tls_conn *c, __u32 slot)
  */
 #define SL_TLS_SCAN_MAX (1024 * 1024)
 
+/* ---- plaintext streams (SL_OP_PLAIN_WRITE) ---- */
+
+/*
+ * sl_tls_conn.plain: what the first bytes a session wrote on a TCP socket
+ * say the stream is. Decided once per socket; a text stream stays one (a
+ * write that looks like a TLS record later does not stop the judging).
+ */
+#define SL_PLAIN_TEXT 1	 /* HTTP (a request line, h2c): judged, recorded, held for decoding */
+#define SL_PLAIN_TLS 2	 /* a TLS record: its plaintext comes through the uprobes */
+#define SL_PLAIN_REPLY 3 /* an HTTP response: the session serves, it does not request */
+/* a CONNECT request (through an HTTP proxy): judged as text until a write
+ * starts with a TLS record (TLS inside the tunnel: read by the uprobes) */
+#define SL_PLAIN_TUNNEL 4
+/* any other stream (ssh, a database's wire protocol): judged on its bytes and
+ * recorded, never held for decoding (random bytes of a binary protocol would
+ * show decode markers: "\u") */
+#define SL_PLAIN_OTHER 5
+
+/*
+ * Per connected TCP socket written by a session (key: conn = the socket's
+ * inode number, tgid 0: the connection, not the process): the matcher state
+ * of its stream and the peer, as sl_tls_conns for TLS.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SL_TLS_MAX_CONNS);
+	__type(key, struct sl_tls_conn_key);
+	__type(value, struct sl_tls_conn);
+} sl_plain_conns SEC(".maps");
+
+/* iovecs of a writev / sendmsg looked at (more: the rest is unreadable evidence) */
+#define SL_PLAIN_IOV_MAX 16
+
+struct sl_plain_iov {
+	__u64 base;
+	__u64 len;
+};
+
+struct sl_plain_iovs {
+	struct sl_plain_iov v[SL_PLAIN_IOV_MAX]; /* struct iovec as user space has it */
+	__u64 total;				 /* bytes of the n iovecs read */
+	__u32 n;				 /* iovecs read */
+	__u32 more; /* the call has more iovecs than were read, or they could not be read */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sl_plain_iovs);
+} sl_plain_iov_buf SEC(".maps");
+
+/*
+ * Where the bytes of a plaintext write past its capture are: the capture
+ * ended at (at, off) (iovec at, offset off in it). Walking them takes one
+ * scan of user memory (a second bpf_loop inside a bpf_loop callback would
+ * multiply the verifier's work): when they lie in more than one iovec, the
+ * ones after the first are unreadable evidence (settings.unreadable).
+ */
+struct sl_plain_rest_ctx {
+	const struct sl_plain_iovs *iov;
+	__u64 skip; /* captured bytes before the rest */
+	__u64 base; /* the rest: user address and length in its iovec */
+	__u64 len;
+	__u32 more; /* bytes in later iovecs too */
+};
+
+static long sl_plain_rest_cb(__u64 i, void *arg)
+{
+	struct sl_plain_rest_ctx *x = arg;
+	__u64 len;
+
+	if (i >= SL_PLAIN_IOV_MAX || i >= x->iov->n)
+		return 1;
+	len = x->iov->v[i].len;
+	if (x->len) {
+		if (len) {
+			x->more = 1;
+			return 1;
+		}
+		return 0;
+	}
+	if (len <= x->skip) {
+		x->skip -= len;
+		return 0;
+	}
+	x->base = x->iov->v[i].base + x->skip;
+	x->len = len - x->skip;
+	x->skip = 0;
+	return 0;
+}
+
+/* the bytes of a plaintext write past its capture */
+static __always_inline void sl_plain_scan_rest(struct sl_match *m, __u16 *cs, __u16 *ci,
+					       const struct sl_plain_iovs *iov, __u64 captured)
+{
+	struct sl_plain_rest_ctx x = {.iov = iov, .skip = captured};
+
+	if (iov->total <= captured && !iov->more)
+		return;
+	bpf_loop(SL_PLAIN_IOV_MAX, sl_plain_rest_cb, &x, 0);
+	if (x.len > SL_TLS_SCAN_MAX) {
+		x.len = SL_TLS_SCAN_MAX;
+		x.more = 1;
+	}
+	if (x.len && sl_match_scan_user(m, cs, ci, x.base, x.len, false) < 0) {
+		m->unread |= SL_UNREAD_FAULT;
+		sl_count_loss(SL_LOSS_READ_FAULT, SL_OP_VERDICT);
+	}
+	if (x.more || iov->more) {
+		m->unread |= SL_UNREAD_LIMIT;
+		sl_count_loss(SL_LOSS_TRUNCATED, SL_OP_VERDICT);
+	}
+}
+
 /*
  * Verdict on a TLS write before any byte of it is encrypted. The captured
  * plaintext (e->data, in the per-CPU record buffer) continues the stream of
@@ -385,20 +500,20 @@ static __always_inline __u64 sl_tls_dest_env(struct sl_tls_conn *c, __u32 slot)
  * request must match on its own; an approved hold is not held again).
  * Returns 1 when a verdict is to be reported (m then holds it).
  */
-static __always_inline int sl_tls_write_verdict(struct sl_session_info *s, struct sl_tls_event *e,
-						__u64 conn, __u64 buf, __u32 *vflags)
+static __always_inline int sl_stream_verdict(struct sl_session_info *s, struct sl_tls_event *e,
+					     struct sl_tls_conn *c, int created, __u64 conn,
+					     __u64 buf, const struct sl_plain_iovs *iov,
+					     const bool plain, __u32 *vflags)
 {
-	struct sl_tls_conn *c;
 	struct sl_match *m;
 	__u16 cs = 0, ci = 0;
-	int created = 0, decided;
+	int decided;
 
 	m = sl_match_begin(SL_KCH_TLS);
 	if (!m)
 		return 0;
 	if (sl_session_doomed(m, s, vflags))
 		return 1;
-	c = sl_tls_conn_get_new(conn, 1, &created);
 	if (c && created)
 		c->decode |= SL_TLS_DECODE_INHERITED;
 	if (c && c->gen != m->generation) {
@@ -417,8 +532,8 @@ static __always_inline int sl_tls_write_verdict(struct sl_session_info *s, struc
 		cs = c->cs;
 		ci = c->ci;
 	}
-	/* a write of many records: keep the state before it (sl_tls_recheck) */
-	if (e->len > SL_TLS_RECHECK_MIN) {
+	/* a TLS write of many records: keep the state before it (sl_tls_recheck) */
+	if (!plain && e->len > SL_TLS_RECHECK_MIN) {
 		struct sl_tls_inflight *in = sl_tls_inflight_scratch();
 		__u64 id = bpf_get_current_pid_tgid();
 
@@ -445,6 +560,9 @@ static __always_inline int sl_tls_write_verdict(struct sl_session_info *s, struc
 		/* the capture itself faulted: nothing of the write was read */
 		m->unread |= SL_UNREAD_FAULT;
 		sl_count_loss(SL_LOSS_READ_FAULT, SL_OP_VERDICT);
+	} else if (plain) {
+		/* the iovecs' bytes past the capture, iovec by iovec */
+		sl_plain_scan_rest(m, &cs, &ci, iov, e->data_len);
 	} else if (e->len > e->data_len) {
 		__u64 rest = e->len - e->data_len;
 
@@ -463,7 +581,8 @@ static __always_inline int sl_tls_write_verdict(struct sl_session_info *s, struc
 		c->env = m->env;
 		c->cs = cs;
 		c->ci = ci;
-		if (m->env & SL_AC_ENV_DECODE)
+		/* a plaintext stream that is not HTTP is never held for decoding */
+		if ((m->env & SL_AC_ENV_DECODE) && c->plain != SL_PLAIN_OTHER)
 			c->decode |= SL_TLS_DECODE_MARKER;
 		m->env |= sl_tls_dest_env(c, m->slot);
 	}
@@ -495,7 +614,7 @@ static __always_inline int sl_tls_write_verdict(struct sl_session_info *s, struc
 	if (!decided)
 		return 0;
 	*vflags = sl_verdict_act(m, s);
-	if (e->len > SL_TLS_RECHECK_MIN) {
+	if (!plain && e->len > SL_TLS_RECHECK_MIN) {
 		__u64 id = bpf_get_current_pid_tgid();
 		struct sl_tls_inflight *in = bpf_map_lookup_elem(&sl_tls_inflight, &id);
 
@@ -512,6 +631,17 @@ static __always_inline int sl_tls_write_verdict(struct sl_session_info *s, struc
 		c->ci = 0;
 	}
 	return 1;
+}
+
+/* a TLS write: the connection's state is kept per (tgid, conn) */
+static __always_inline int sl_tls_write_verdict(struct sl_session_info *s, struct sl_tls_event *e,
+						__u64 conn, __u64 buf, __u32 *vflags)
+{
+	struct sl_tls_conn *c;
+	int created = 0;
+
+	c = sl_tls_conn_get_new(conn, 1, &created);
+	return sl_stream_verdict(s, e, c, created, conn, buf, NULL, false, vflags);
 }
 
 /*
@@ -538,7 +668,7 @@ static __always_inline struct sl_tls_event *sl_tls_record(__u32 op, __u64 cgid, 
 	e->lib = lib;
 	e->fn = fn;
 	e->_pad0 = 0;
-	e->_pad1 = 0;
+	e->fd = 0;
 	c = sl_tls_conn_get(conn, 0);
 	if (c) {
 		__builtin_memcpy(e->peer_addr, c->peer_addr, sizeof(e->peer_addr));
@@ -633,6 +763,336 @@ static __always_inline int sl_tls_read_entry(__u64 conn, __u64 buf, __u64 readby
 	if (bpf_map_update_elem(&sl_tls_reads, &id, &args, BPF_ANY))
 		sl_count_loss(SL_LOSS_MAP_FULL, SL_OP_TLS_READ);
 	return 0;
+}
+
+/* ---- plaintext writes (SL_OP_PLAIN_WRITE) ---- */
+
+/* a copy at a non-zero offset: off < 16384, n <= this (the record's data fits) */
+#define SL_PLAIN_COPY_MAX (SL_TLS_CAPTURE_MAX - 16384)
+_Static_assert(SL_TLS_CAPTURE_MAX > 16384, "plain copy bound");
+
+struct sl_plain_copy_ctx {
+	struct sl_tls_event *e;
+	const struct sl_plain_iovs *iov;
+	__u64 off;
+	__u64 cap;
+	int fault;
+};
+
+/* iovec i into the record, after the ones before it; stops at the capture limit */
+static long sl_plain_copy_cb(__u64 i, void *arg)
+{
+	struct sl_plain_copy_ctx *x = arg;
+	__u64 n, off = x->off, want;
+	const void *src;
+
+	if (i >= SL_PLAIN_IOV_MAX || i >= x->iov->n || off >= x->cap)
+		return 1;
+	want = x->iov->v[i].len;
+	src = (const void *)x->iov->v[i].base;
+	n = want < x->cap - off ? want : x->cap - off;
+	if (!off) {
+		asm volatile("%[n] &= %[mask]" : [n] "+r"(n) : [mask] "i"(SL_TLS_CAPTURE_MASK));
+		if (n > SL_TLS_CAPTURE_MAX)
+			n = SL_TLS_CAPTURE_MAX;
+		if (n && bpf_probe_read_user(x->e->data, n, src)) {
+			x->fault = 1;
+			return 1;
+		}
+	} else {
+		if (off >= 16384)
+			return 1;
+		if (n > SL_PLAIN_COPY_MAX)
+			n = SL_PLAIN_COPY_MAX;
+		asm volatile("%[n] &= %[mask]" : [n] "+r"(n) : [mask] "i"(0x7fff));
+		if (n > SL_PLAIN_COPY_MAX)
+			n = SL_PLAIN_COPY_MAX;
+		asm volatile("%[o] &= %[mask]" : [o] "+r"(off) : [mask] "i"(0x3fff));
+		if (n && bpf_probe_read_user(x->e->data + off, n, src)) {
+			x->fault = 1;
+			return 1;
+		}
+	}
+	x->off = off + n;
+	/* cut inside this iovec: the capture ends here */
+	return n < want ? 1 : 0;
+}
+
+/*
+ * The iovecs of the current write/writev/sendto/sendmsg (fn), read from its
+ * arguments into the per-CPU sl_plain_iov_buf; 0 when there is nothing to
+ * look at (no bytes, or arguments the kernel will refuse with EFAULT
+ * itself), else 1. A global function: its paths are verified apart.
+ */
+__noinline int sl_plain_iovs_read(__u64 a1, __u64 a2, __u32 fn)
+{
+	struct sl_plain_iovs *iov;
+	struct user_msghdr msg;
+	__u64 uiov = 0, cnt = 0, bytes;
+	__u32 zero = 0;
+
+	iov = bpf_map_lookup_elem(&sl_plain_iov_buf, &zero);
+	if (!iov)
+		return 0;
+	iov->n = 0;
+	iov->more = 0;
+	iov->total = 0;
+	switch (fn) {
+	case SL_NET_FN_WRITEV:
+		uiov = a1;
+		cnt = a2;
+		break;
+	case SL_NET_FN_SENDMSG:
+		if (bpf_probe_read_user(&msg, sizeof(msg), (const void *)a1))
+			return 0;
+		uiov = (__u64)msg.msg_iov;
+		cnt = msg.msg_iovlen;
+		break;
+	default: /* write, sendto: one buffer */
+		iov->v[0].base = a1;
+		iov->v[0].len = a2;
+		iov->n = 1;
+		break;
+	}
+	if (uiov) {
+		if (cnt > SL_PLAIN_IOV_MAX) {
+			iov->more = 1;
+			cnt = SL_PLAIN_IOV_MAX;
+		}
+		bytes = cnt * sizeof(struct sl_plain_iov);
+		asm volatile("%[b] &= %[mask]" : [b] "+r"(bytes) : [mask] "i"(0x1ff));
+		if (bytes > sizeof(iov->v))
+			bytes = sizeof(iov->v);
+		if (!bytes || bpf_probe_read_user(iov->v, bytes, (const void *)uiov))
+			return 0;
+		iov->n = cnt;
+	}
+	for (int i = 0; i < SL_PLAIN_IOV_MAX; i++) {
+		if (i >= iov->n)
+			break;
+		/* the kernel refuses a negative ssize_t total (EINVAL) */
+		if ((__s64)iov->v[i].len < 0)
+			return 0;
+		iov->total += iov->v[i].len;
+	}
+	return iov->total ? 1 : 0;
+}
+
+/* the record of a plaintext write: the iovecs' bytes in order, up to the capture limit */
+static __always_inline struct sl_tls_event *sl_plain_record(__u64 cgid, __u64 ino, __u32 fn,
+							    __s32 fd,
+							    const struct sl_plain_iovs *iov,
+							    const struct sl_peer *peer)
+{
+	struct sl_plain_copy_ctx x = {.iov = iov};
+	struct sl_tls_event *e;
+	__u32 zero = 0;
+
+	e = bpf_map_lookup_elem(&sl_tls_bufs, &zero);
+	if (!e) {
+		sl_count_loss(SL_LOSS_RINGBUF_FULL, SL_OP_PLAIN_WRITE);
+		return NULL;
+	}
+	sl_hdr_fill(&e->hdr, SL_OP_PLAIN_WRITE, cgid);
+	e->conn = ino;
+	e->len = iov->total;
+	e->buf = iov->n == 1 && !iov->more ? iov->v[0].base : 0;
+	e->lib = SL_TLS_PLAIN;
+	e->fn = fn;
+	e->_pad0 = 0;
+	e->fd = fd;
+	__builtin_memcpy(e->peer_addr, peer->addr, sizeof(e->peer_addr));
+	e->peer_family = peer->family;
+	e->peer_port = peer->port;
+	e->sni_len = 0;
+	e->sni[0] = 0;
+	x.e = e;
+	x.cap = sl_tls_capture_max;
+	if (x.cap > SL_TLS_CAPTURE_MAX)
+		x.cap = SL_TLS_CAPTURE_MAX;
+	bpf_loop(SL_PLAIN_IOV_MAX, sl_plain_copy_cb, &x, 0);
+	if (x.fault)
+		e->hdr.flags |= SL_EVF_READ_FAULT;
+	/* more iovecs than read: truncated even if all read bytes were captured */
+	if (x.off < iov->total || iov->more)
+		e->hdr.flags |= SL_EVF_TRUNCATED;
+	e->data_len = x.off > SL_TLS_CAPTURE_MAX ? SL_TLS_CAPTURE_MAX : x.off;
+	return e;
+}
+
+/* is the byte at i of the capture c (either case of a letter) */
+#define SL_PLAIN_AT(e, i, c) ((e)->data[(i)] == (c) || (e)->data[(i)] == ((c) ^ 0x20))
+
+/*
+ * What the first bytes of a stream say it is (SL_PLAIN_*). An HTTP request
+ * line: empty lines, then a method (capital letters), a space and a target
+ * (/path, *, http:// or https://); a write that ends inside that prefix
+ * (a method cut by the write) counts as one: an agent cannot leave the
+ * request's decoding by writing its first byte alone.
+ */
+static __always_inline __u16 sl_plain_kind(const struct sl_tls_event *e)
+{
+	__u32 n = e->data_len, i, t, p;
+
+	if (e->hdr.flags & SL_EVF_READ_FAULT || !n)
+		return SL_PLAIN_TEXT; /* unread: judged and decoded (fail closed) */
+	if ((__u8)e->data[0] == 0x16)
+		return SL_PLAIN_TLS; /* handshake record: a ClientHello */
+	if (n >= 5 && e->data[0] == 'H' && e->data[1] == 'T' && e->data[2] == 'T' &&
+	    e->data[3] == 'P' && e->data[4] == '/')
+		return SL_PLAIN_REPLY;
+	if (n >= 8 && e->data[0] == 'C' && e->data[1] == 'O' && e->data[2] == 'N' &&
+	    e->data[3] == 'N' && e->data[4] == 'E' && e->data[5] == 'C' && e->data[6] == 'T' &&
+	    e->data[7] == ' ')
+		return SL_PLAIN_TUNNEL;
+	for (i = 0; i < 8 && i < n; i++)
+		if (e->data[i] != '\r' && e->data[i] != '\n')
+			break;
+	if (i >= n || i >= 8)
+		return SL_PLAIN_TEXT;
+	for (t = 0; t < 16 && i + t < n; t++)
+		if (e->data[i + t] < 'A' || e->data[i + t] > 'Z')
+			break;
+	if (!t)
+		return SL_PLAIN_OTHER;
+	p = i + t;
+	if (p >= n)
+		return SL_PLAIN_TEXT;
+	if (p >= 24 || e->data[p] != ' ')
+		return SL_PLAIN_OTHER;
+	p++;
+	if (p >= n || e->data[p] == '/' || e->data[p] == '*')
+		return SL_PLAIN_TEXT;
+	if (p + 5 <= n && SL_PLAIN_AT(e, p, 'h') && SL_PLAIN_AT(e, p + 1, 't') &&
+	    SL_PLAIN_AT(e, p + 2, 't') && SL_PLAIN_AT(e, p + 3, 'p') &&
+	    (e->data[p + 4] == ':' ||
+	     (p + 6 <= n && SL_PLAIN_AT(e, p + 4, 's') && e->data[p + 5] == ':')))
+		return SL_PLAIN_TEXT;
+	return SL_PLAIN_OTHER;
+}
+
+/*
+ * The first write of the socket ino, in the record being built (sl_tls_bufs):
+ * its stream's kind, kept in sl_plain_conns. Returns SL_PLAIN_*; a socket
+ * that could not be kept is judged (SL_PLAIN_TEXT, without state). A global
+ * function.
+ */
+__noinline int sl_plain_classify(__u64 ino)
+{
+	struct sl_tls_conn_key key = {.conn = ino};
+	struct sl_tls_event *e;
+	struct sl_tls_conn *c;
+	__u32 zero = 0;
+	__u16 kind;
+
+	e = bpf_map_lookup_elem(&sl_tls_bufs, &zero);
+	if (!e)
+		return SL_PLAIN_TEXT;
+	kind = sl_plain_kind(e);
+	if (bpf_map_update_elem(&sl_plain_conns, &key, &sl_tls_conn_zero, BPF_NOEXIST) &&
+	    !bpf_map_lookup_elem(&sl_plain_conns, &key))
+		sl_count_loss(SL_LOSS_MAP_FULL, SL_OP_PLAIN_WRITE);
+	c = bpf_map_lookup_elem(&sl_plain_conns, &key);
+	if (!c)
+		return SL_PLAIN_TEXT;
+	if (!c->plain)
+		c->plain = kind;
+	return c->plain;
+}
+
+/*
+ * Judge and record the plaintext write in the per-CPU record (sl_tls_bufs)
+ * and iovecs (sl_plain_iov_buf) of the socket ino. A global function: the
+ * matcher is verified once, apart from the paths that led here.
+ */
+__noinline int sl_plain_judge(__u64 cgid, __u64 ino)
+{
+	struct sl_tls_conn_key key = {.conn = ino};
+	struct sl_plain_iovs *iov;
+	struct sl_session_info *s;
+	struct sl_tls_event *e;
+	struct sl_tls_conn *c;
+	struct sl_match *m;
+	__u32 vflags = 0, zero = 0;
+	int verdict;
+
+	s = bpf_map_lookup_elem(&sl_sessions, &cgid);
+	e = bpf_map_lookup_elem(&sl_tls_bufs, &zero);
+	iov = bpf_map_lookup_elem(&sl_plain_iov_buf, &zero);
+	if (!s || !e || !iov)
+		return 0;
+	c = bpf_map_lookup_elem(&sl_plain_conns, &key);
+	verdict = sl_stream_verdict(s, e, c, 0, ino, e->buf, iov, true, &vflags);
+	m = verdict ? bpf_map_lookup_elem(&sl_match_buf, &zero) : NULL;
+	/* as sl_tls_write: the capture first (held for decoding: in order on the
+	 * bulk ring), then the verdict */
+	sl_tls_emit(e, m && sl_match_prio(m) && !(m->vflags & SL_VERDICT_DECODE));
+	if (m)
+		sl_verdict_emit(m, cgid, SL_OP_PLAIN_WRITE, ino, vflags);
+	return 0;
+}
+
+/*
+ * A session's write on a TCP socket: when the stream is not TLS, capture,
+ * judge (the same rules and two-stage holds as a TLS write, the matcher
+ * state kept per socket) and record it. At system call entry: the kernel has
+ * not copied a byte yet; a kill or hold marks the session first, so its
+ * egress is dropped before the bytes could leave (egress.bpf.c), then the
+ * writer is stopped on its way back. a1, a2: the call's second and third
+ * arguments. A global function: verified once, apart from its callers.
+ */
+__noinline int sl_plain_write(__u64 cgid, __u64 fd, __u64 a1, __u64 a2, __u32 fn)
+{
+	struct sl_session_info *s;
+	struct sl_tls_conn_key key = {};
+	struct sl_plain_iovs *iov;
+	struct sl_peer peer = {};
+	struct sl_tls_event *e;
+	struct sl_tls_conn *c;
+	struct socket *sock;
+	__u32 zero = 0;
+	__u64 ino = 0;
+
+	s = bpf_map_lookup_elem(&sl_sessions, &cgid);
+	if (!s)
+		return 0;
+	sock = sl_fd_socket_ino((long)fd, &ino);
+	if (!sock || !ino || !sl_socket_peer(sock, &peer) ||
+	    (peer.family != SL_AF_INET && peer.family != SL_AF_INET6) ||
+	    peer.type != SL_SOCK_STREAM)
+		return 0;
+	key.conn = ino;
+	c = bpf_map_lookup_elem(&sl_plain_conns, &key);
+	if (c && c->plain != SL_PLAIN_TEXT && c->plain != SL_PLAIN_TUNNEL &&
+	    c->plain != SL_PLAIN_OTHER)
+		return 0;
+	if (sl_plain_iovs_read(a1, a2, fn) <= 0)
+		return 0;
+	iov = bpf_map_lookup_elem(&sl_plain_iov_buf, &zero);
+	if (!iov)
+		return 0;
+	e = sl_plain_record(cgid, ino, fn, (__s32)fd, iov, &peer);
+	if (!e)
+		return 0;
+	if (!c) {
+		int kind = sl_plain_classify(ino);
+
+		if (kind != SL_PLAIN_TEXT && kind != SL_PLAIN_TUNNEL && kind != SL_PLAIN_OTHER)
+			return 0;
+		c = bpf_map_lookup_elem(&sl_plain_conns, &key);
+	} else if (c->plain == SL_PLAIN_TUNNEL && e->data_len >= 2 && (__u8)e->data[0] == 0x16 &&
+		   (__u8)e->data[1] == 0x03) {
+		/* the tunnel carries TLS now: a ClientHello */
+		c->plain = SL_PLAIN_TLS;
+		return 0;
+	}
+	/* the peer as the socket has it now (a TCP Fast Open send connects it) */
+	if (c && !c->peer_family && peer.port) {
+		__builtin_memcpy(c->peer_addr, peer.addr, sizeof(c->peer_addr));
+		c->peer_port = peer.port;
+		c->peer_family = peer.family;
+	}
+	return sl_plain_judge(cgid, ino);
 }
 
 /*
@@ -946,8 +1406,10 @@ static __always_inline void sl_tls_sock_write(__u64 cgid, long fd)
  * A session thread reads or writes fd: if it entered a TLS call on a
  * connection without a peer just before, this socket is that peer.
  */
-static __always_inline int sl_tls_sock_io(long fd, bool write)
+static __always_inline int sl_tls_sock_io(struct trace_event_raw_sys_enter *ctx, __u32 fn)
 {
+	long fd = (long)ctx->args[0];
+	bool write = fn != 0;
 	__u64 cgid = 0;
 	struct sl_session_info *s;
 	struct sl_tls_pending *pp, p;
@@ -965,8 +1427,10 @@ static __always_inline int sl_tls_sock_io(long fd, bool write)
 		bpf_send_signal(SL_SIGKILL);
 		return 0;
 	}
-	if (write)
+	if (write) {
 		sl_tls_sock_write(cgid, fd);
+		sl_plain_write(cgid, fd, ctx->args[1], ctx->args[2], fn);
+	}
 	id = bpf_get_current_pid_tgid();
 	pp = bpf_map_lookup_elem(&sl_tls_pending, &id);
 	if (!pp)
@@ -993,40 +1457,29 @@ static __always_inline int sl_tls_sock_io(long fd, bool write)
 	return 0;
 }
 
+/*
+ * write, writev, sendto, sendmsg: one program (verified once), attached by
+ * the kernel room to sys_enter_writev, sys_enter_sendto and sys_enter_sendmsg
+ * too, with the SL_NET_FN_* of the call as the attach cookie (0 here: write).
+ */
 SEC("tracepoint/syscalls/sys_enter_write")
-int sl_tls_sys_write(struct trace_event_raw_sys_enter *ctx)
+int sl_tls_sys_send(struct trace_event_raw_sys_enter *ctx)
 {
-	return sl_tls_sock_io(ctx->args[0], true);
-}
+	__u32 fn = (__u32)bpf_get_attach_cookie(ctx);
 
-SEC("tracepoint/syscalls/sys_enter_writev")
-int sl_tls_sys_writev(struct trace_event_raw_sys_enter *ctx)
-{
-	return sl_tls_sock_io(ctx->args[0], true);
-}
-
-SEC("tracepoint/syscalls/sys_enter_sendto")
-int sl_tls_sys_sendto(struct trace_event_raw_sys_enter *ctx)
-{
-	return sl_tls_sock_io(ctx->args[0], true);
-}
-
-SEC("tracepoint/syscalls/sys_enter_sendmsg")
-int sl_tls_sys_sendmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	return sl_tls_sock_io(ctx->args[0], true);
+	return sl_tls_sock_io(ctx, fn ? fn : SL_NET_FN_WRITE);
 }
 
 SEC("tracepoint/syscalls/sys_enter_read")
 int sl_tls_sys_read(struct trace_event_raw_sys_enter *ctx)
 {
-	return sl_tls_sock_io(ctx->args[0], false);
+	return sl_tls_sock_io(ctx, 0);
 }
 
 SEC("tracepoint/syscalls/sys_enter_recvfrom")
 int sl_tls_sys_recvfrom(struct trace_event_raw_sys_enter *ctx)
 {
-	return sl_tls_sock_io(ctx->args[0], false);
+	return sl_tls_sock_io(ctx, 0);
 }
 
 /*

@@ -55,9 +55,13 @@ enum sl_op {
 	SL_OP_TLS_READ = 8,	  /* SSL_read / gnutls_record_recv return */
 	SL_OP_EXIT = 9,		  /* a session process (thread group) exited */
 	SL_OP_VERDICT = 10,	  /* a policy rule matched (scopelock_policy.h) */
-	SL_OP_TLS_MAP = 11, /* TLS gate: a file not analysed mapped executable (not a record) */
-	SL_OP_MAX = 12,
+	SL_OP_TLS_MAP = 11,	/* TLS gate: a file not analysed mapped executable (not a record) */
+	SL_OP_PLAIN_WRITE = 12, /* write/writev/sendto/sendmsg on a non-TLS TCP stream, at entry */
+	SL_OP_MAX = 13,
 };
+
+/* a write of a byte stream the kernel judges (struct sl_tls_event) */
+#define SL_OP_STREAM_WRITE(op) ((op) == SL_OP_TLS_WRITE || (op) == SL_OP_PLAIN_WRITE)
 
 enum sl_loss_cause {
 	SL_LOSS_RINGBUF_FULL = 0, /* bpf_ringbuf_output failed: event lost */

@@ -112,6 +112,7 @@ enum sl_tls_lib {
 	SL_TLS_GNUTLS = 2,
 	SL_TLS_BORINGSSL = 3, /* located without symbols (Bun: Claude Code) */
 	SL_TLS_GO = 4,	      /* Go crypto/tls, located by .gopclntab */
+	SL_TLS_PLAIN = 5,     /* SL_OP_PLAIN_WRITE: no TLS, the socket's own bytes */
 };
 
 enum sl_tls_fn {
@@ -122,6 +123,11 @@ enum sl_tls_fn {
 	SL_TLS_FN_GNUTLS_SEND = 5,
 	SL_TLS_FN_GNUTLS_RECV = 6,
 	SL_TLS_FN_GO_CONN_WRITE = 7, /* crypto/tls.(*Conn).Write */
+	/* SL_OP_PLAIN_WRITE: the system call */
+	SL_NET_FN_WRITE = 8,
+	SL_NET_FN_WRITEV = 9,
+	SL_NET_FN_SENDTO = 10,
+	SL_NET_FN_SENDMSG = 11,
 };
 
 /*
@@ -130,6 +136,16 @@ enum sl_tls_fn {
  * data[] = plaintext[data_len]; len is the true length of the call
  * (requested for writes, returned for reads); data_len < len: truncated.
  * sni/peer: what the kernel side knows about the connection so far.
+ *
+ * SL_OP_PLAIN_WRITE (at system call entry, before the kernel copies the
+ * bytes): a session's write, writev, sendto or sendmsg on a connected TCP
+ * socket whose stream does not start with a TLS record (plaintext HTTP, an
+ * HTTP proxy, h2c, any other cleartext protocol). Same layout: conn is the
+ * socket's inode number (the connection, whoever holds the descriptor: a
+ * forked child continues its parent's stream), lib SL_TLS_PLAIN, fn
+ * SL_NET_FN_*, sni empty, peer from the socket; data is the bytes of the
+ * call's iovecs in order; buf is the buffer of write/sendto and of a
+ * single-iovec writev/sendmsg, else 0.
  */
 struct sl_tls_event {
 	struct sl_event_hdr hdr;
@@ -146,7 +162,7 @@ struct sl_tls_event {
 	__u32 lib; /* enum sl_tls_lib */
 	__u32 fn;  /* enum sl_tls_fn */
 	__u32 data_len;
-	__u32 _pad1;
+	__s32 fd; /* SL_OP_PLAIN_WRITE: the descriptor written to; else 0 */
 	char sni[SL_SNI_MAX];
 	char data[];
 };

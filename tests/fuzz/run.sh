@@ -8,7 +8,9 @@
 #
 # Needs clang and libclang-rt-14-dev (libFuzzer, sanitizer runtimes),
 # libyaml-dev, libssl-dev, libjansson-dev, and for reqdec libnghttp2-dev,
-# libbrotli-dev, libzstd-dev, libhttp-parser-dev. FUZZ_TARGETS="reqdec" runs
+# libbrotli-dev, libzstd-dev, libhttp-parser-dev; for requests (the daemon's
+# requests room, linked with .output/libscopelockd.a, built first with make)
+# the daemon's build dependencies. FUZZ_TARGETS="reqdec" runs
 # only the targets named. Exits non-zero when a target
 # crashes, leaks, times out on an input, or fails to build; the input that
 # did it is kept as .output/fuzz/<target>/crash-* (or leak-*, timeout-*).
@@ -27,7 +29,7 @@ esac
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 CLANG=${CLANG:-clang}
-targets=${FUZZ_TARGETS:-"policy verify jwriter proto reqdec checkpoint credfind ingest"}
+targets=${FUZZ_TARGETS:-"policy verify jwriter proto reqdec checkpoint credfind ingest requests"}
 
 command -v "$CLANG" >/dev/null 2>&1 || {
 	echo "fuzz: $CLANG not found (apt-get install clang libclang-rt-14-dev)" >&2
@@ -56,6 +58,14 @@ srcs_ingest="user/daemon/ingest_exec.c user/daemon/ingest_file.c user/daemon/ing
 srcs_reqdec="$(ls user/lib/reqdec*.c) user/lib/jwriter.c user/lib/jsonbytes.c"
 LIBS="$LIBS -lz $(pkg-config --libs libnghttp2 libbrotlidec libzstd 2>/dev/null ||
 	echo -lnghttp2 -lbrotlidec -lzstd) -lhttp_parser -lpcre2-8 -lm"
+# the requests room: it and the decoder instrumented, the other rooms and the
+# library linked from the daemon's archives (built by make)
+srcs_requests="user/daemon/requests.c $srcs_reqdec"
+archives_requests=".output/libscopelockd.a .output/libscopelock.a"
+libs_requests="$(pkg-config --libs libbpf libseccomp capstone libsystemd 2>/dev/null ||
+	echo -lbpf -lseccomp -lcapstone -lsystemd) -lelf -lpthread"
+cflags_requests="-Iuser/daemon -I.output"
+dict_requests=reqdec
 
 fail=0
 for t in $targets; do
@@ -64,15 +74,25 @@ for t in $targets; do
 	seeds=tests/fuzz/corpus/$t
 	mkdir -p "$out" "$run"
 	eval "srcs=\$srcs_$t"
+	eval "archives=\${archives_$t:-}"
+	eval "libs=\${libs_$t:-}"
+	eval "cflags=\${cflags_$t:-}"
+	if [ -n "$archives" ] && ! make -s $archives; then
+		echo "fuzz $t: make $archives failed" >&2
+		fail=1
+		continue
+	fi
 	echo "== fuzz $t: build"
 	# shellcheck disable=SC2086
-	if ! "$CLANG" $CFLAGS "tests/fuzz/fuzz_$t.c" $srcs $LIBS -o "$out/fuzz_$t"; then
+	if ! "$CLANG" $CFLAGS $cflags "tests/fuzz/fuzz_$t.c" $srcs $archives $LIBS $libs \
+		-o "$out/fuzz_$t"; then
 		echo "fuzz $t: build failed" >&2
 		fail=1
 		continue
 	fi
+	eval "dname=\${dict_$t:-$t}"
 	dict=
-	[ -f "tests/fuzz/$t.dict" ] && dict="-dict=tests/fuzz/$t.dict"
+	[ -f "tests/fuzz/$dname.dict" ] && dict="-dict=tests/fuzz/$dname.dict"
 	echo "== fuzz $t: ${secs}s over $seeds"
 	# shellcheck disable=SC2086
 	if ! ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \

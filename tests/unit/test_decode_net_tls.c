@@ -329,6 +329,44 @@ static void test_tls_bad_records(void **state)
 	json_decref(rec);
 }
 
+static void test_plain_write(void **state)
+{
+	static const char body[] = "POST /graphql HTTP/1.1\r\n\r\n";
+	struct tls_rec r;
+	json_t *rec, *peer;
+
+	tls_event(&r, SL_OP_PLAIN_WRITE, body, strlen(body), strlen(body));
+	r.e.conn = 7187222; /* the socket's inode */
+	r.e.fd = 5;
+	r.e.lib = SL_TLS_PLAIN;
+	r.e.fn = SL_NET_FN_WRITEV;
+	r.e.peer_family = AF_INET;
+	r.e.peer_port = 8080;
+	inet_pton(AF_INET, "127.0.0.1", r.e.peer_addr);
+	rec = decode_tls(&r, sizeof(r.e) + strlen(body), 0);
+	/* no TLS library, no server name: the system call and the socket */
+	assert_null(json_object_get(rec, "lib"));
+	assert_null(json_object_get(rec, "sni"));
+	assert_string_equal(str(rec, "function"), "writev");
+	assert_int_equal(num(rec, "socket"), 7187222);
+	assert_int_equal(num(rec, "fd"), 5);
+	assert_string_equal(str(rec, "conn"), "0x6dab16");
+	peer = json_object_get(rec, "peer");
+	assert_string_equal(str(peer, "addr"), "127.0.0.1");
+	assert_int_equal(num(peer, "port"), 8080);
+	assert_string_equal(str(rec, "data"), body);
+	json_decref(rec);
+	/* every system call has its name */
+	for (unsigned int fn = SL_NET_FN_WRITE; fn <= SL_NET_FN_SENDMSG; fn++) {
+		static const char *const names[] = {"write", "writev", "sendto", "sendmsg"};
+
+		r.e.fn = fn;
+		rec = decode_tls(&r, sizeof(r.e) + strlen(body), 0);
+		assert_string_equal(str(rec, "function"), names[fn - SL_NET_FN_WRITE]);
+		json_decref(rec);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -341,6 +379,7 @@ int main(void)
 	    cmocka_unit_test(test_tls_read_unknown_and_binary),
 	    cmocka_unit_test(test_tls_truncated),
 	    cmocka_unit_test(test_tls_bad_records),
+	    cmocka_unit_test(test_plain_write),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

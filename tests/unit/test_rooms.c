@@ -115,6 +115,7 @@ static void test_ingest_names(void **state)
 	(void)state;
 	assert_string_equal(sl_op_type(SL_OP_EXEC), "exec");
 	assert_string_equal(sl_op_type(SL_OP_TLS_WRITE), "tls_write");
+	assert_string_equal(sl_op_type(SL_OP_PLAIN_WRITE), "plain_write");
 	assert_string_equal(sl_op_type(SL_OP_VERDICT), "verdict");
 	assert_null(sl_op_type(0));
 	assert_null(sl_op_type(SL_OP_MAX));

@@ -199,8 +199,12 @@ static void print_human(FILE *out, json_t *r)
 	} else if (!strcmp(type, "connect_result")) {
 		fprintf(out, "connect returned %lld%s%s", num(r, "result"),
 			num(r, "result") < 0 ? " " : "", num(r, "result") < 0 ? s(r, "error") : "");
-	} else if (!strcmp(type, "tls_write") || !strcmp(type, "tls_read")) {
-		fprintf(out, "%s %lld bytes", !strcmp(type, "tls_write") ? "tls write" : "tls read",
+	} else if (!strcmp(type, "tls_write") || !strcmp(type, "tls_read") ||
+		   !strcmp(type, "plain_write")) {
+		fprintf(out, "%s %lld bytes",
+			!strcmp(type, "tls_write")     ? "tls write"
+			: !strcmp(type, "plain_write") ? "plaintext write"
+						       : "tls read",
 			num(r, "len"));
 		put_peer(out, r);
 		/* the decoded request, one readable line (docs/requests.md) */

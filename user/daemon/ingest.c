@@ -62,7 +62,7 @@ static const sl_decode_fn decoders[SL_OP_MAX] = {
     [SL_OP_OPEN] = sl_decode_open,	    [SL_OP_CONNECT] = sl_decode_net,
     [SL_OP_CONNECT_RESULT] = sl_decode_net, [SL_OP_UDP_SEND] = sl_decode_net,
     [SL_OP_TLS_WRITE] = sl_decode_tls,	    [SL_OP_TLS_READ] = sl_decode_tls,
-    [SL_OP_EXIT] = sl_decode_exit,
+    [SL_OP_EXIT] = sl_decode_exit,	    [SL_OP_PLAIN_WRITE] = sl_decode_tls,
 };
 
 static void write_decode_error(struct sl_ingest *in, const void *data, size_t len, const char *why)
@@ -167,6 +167,7 @@ static void keep_evidence(struct sl_ingest *in, const struct sl_event_hdr *h, co
 
 	switch (h->op) {
 	case SL_OP_TLS_WRITE:
+	case SL_OP_PLAIN_WRITE:
 		sl_verdicts_evidence_keep_text(
 		    in->verdicts, h, ((const struct sl_tls_event *)data)->conn, text, len);
 		break;
@@ -249,7 +250,7 @@ static int handle_record(struct sl_ingest *in, void *data, size_t len)
 	 * before the record is begun, since deciding them may write records of
 	 * their own (credential_exposure) through the journal's one writer.
 	 */
-	if (h->op == SL_OP_TLS_WRITE) {
+	if (SL_OP_STREAM_WRITE(h->op)) {
 		extra = json_object();
 		if (extra)
 			sl_requests_tls_write(in->requests, s, data, len, extra);
@@ -279,7 +280,7 @@ static int handle_record(struct sl_ingest *in, void *data, size_t len)
 		json_decref(extra);
 		write_decode_error(in, data, len,
 				   err == -EBADMSG ? "inconsistent lengths" : "decoder failed");
-		if (h->op == SL_OP_TLS_WRITE)
+		if (SL_OP_STREAM_WRITE(h->op))
 			sl_requests_act(in->requests);
 		return 0;
 	}
@@ -303,7 +304,7 @@ static int handle_record(struct sl_ingest *in, void *data, size_t len)
 	if (!err)
 		keep_evidence(in, h, data, text, tlen, s, env);
 	/* after the write's record: an alert finds it as evidence */
-	if (h->op == SL_OP_TLS_WRITE)
+	if (SL_OP_STREAM_WRITE(h->op))
 		sl_requests_act(in->requests);
 	if (err)
 		return 0; /* counted by the journal */

@@ -20,6 +20,7 @@ static const char *const op_types[SL_OP_MAX] = {
     [SL_OP_EXIT] = "exit",
     [SL_OP_VERDICT] = "verdict",
     [SL_OP_TLS_MAP] = "tls_map",
+    [SL_OP_PLAIN_WRITE] = "plain_write",
 };
 
 const char *sl_op_type(unsigned int op)

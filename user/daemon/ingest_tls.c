@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * SL_OP_TLS_WRITE, SL_OP_TLS_READ -> audit record members
- * (docs/events.md: tls_write, tls_read).
+ * SL_OP_TLS_WRITE, SL_OP_TLS_READ, SL_OP_PLAIN_WRITE -> audit record members
+ * (docs/events.md: tls_write, tls_read, plain_write).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -13,10 +13,8 @@
 #include "ingest_decode.h"
 
 static const char *const lib_names[] = {
-    [SL_TLS_OPENSSL] = "openssl",
-    [SL_TLS_GNUTLS] = "gnutls",
-    [SL_TLS_BORINGSSL] = "boringssl",
-    [SL_TLS_GO] = "go",
+    [SL_TLS_OPENSSL] = "openssl", [SL_TLS_GNUTLS] = "gnutls", [SL_TLS_BORINGSSL] = "boringssl",
+    [SL_TLS_GO] = "go",		  [SL_TLS_PLAIN] = "none",
 };
 
 static const char *const fn_names[] = {
@@ -27,6 +25,10 @@ static const char *const fn_names[] = {
     [SL_TLS_FN_GNUTLS_SEND] = "gnutls_record_send",
     [SL_TLS_FN_GNUTLS_RECV] = "gnutls_record_recv",
     [SL_TLS_FN_GO_CONN_WRITE] = "crypto/tls.(*Conn).Write",
+    [SL_NET_FN_WRITE] = "write",
+    [SL_NET_FN_WRITEV] = "writev",
+    [SL_NET_FN_SENDTO] = "sendto",
+    [SL_NET_FN_SENDMSG] = "sendmsg",
 };
 
 static void name_or_number(struct sl_jw *w, const char *key, const char *const *names, size_t n,
@@ -61,18 +63,26 @@ int sl_decode_tls(const void *data, size_t len, struct sl_jw *w)
 	if (len < sizeof(*e) || e->data_len > len - sizeof(*e) || e->sni_len >= SL_SNI_MAX ||
 	    e->data_len > e->len)
 		return -EBADMSG;
-	if (e->hdr.op != SL_OP_TLS_WRITE && e->hdr.op != SL_OP_TLS_READ)
+	if (e->hdr.op != SL_OP_TLS_WRITE && e->hdr.op != SL_OP_TLS_READ &&
+	    e->hdr.op != SL_OP_PLAIN_WRITE)
 		return -EBADMSG;
 	snprintf(conn, sizeof(conn), "0x%" PRIx64, (uint64_t)e->conn);
-	name_or_number(w, "lib", lib_names, sizeof(lib_names) / sizeof(lib_names[0]), e->lib);
+	if (e->hdr.op != SL_OP_PLAIN_WRITE)
+		name_or_number(w, "lib", lib_names, sizeof(lib_names) / sizeof(lib_names[0]),
+			       e->lib);
 	name_or_number(w, "function", fn_names, sizeof(fn_names) / sizeof(fn_names[0]), e->fn);
 	sl_jw_str(w, "conn", conn);
+	/* the socket's inode number: socket:[N] in /proc/PID/fd */
+	if (e->hdr.op == SL_OP_PLAIN_WRITE) {
+		sl_jw_uint(w, "socket", e->conn);
+		sl_jw_int(w, "fd", e->fd);
+	}
 	sl_jw_uint(w, "len", e->len);
 	sl_jw_int(w, "captured", e->data_len);
 	sl_jw_bool(w, "truncated", e->hdr.flags & SL_EVF_TRUNCATED);
 	if (e->sni_len)
 		sl_jw_bytes(w, "sni", e->sni, e->sni_len);
-	else
+	else if (e->hdr.op != SL_OP_PLAIN_WRITE)
 		sl_jw_null(w, "sni");
 	put_peer(w, e);
 	/* one write of a stream: a credential split across writes is redacted at the edges */

@@ -25,6 +25,7 @@
 #include "kernel.h"
 #include "log.h"
 #include "policy_maps.h"
+#include "scopelock_events.h"
 #include "util.h"
 #include "scopelock.skel.h"
 
@@ -173,6 +174,16 @@ static void configure_programs(struct sl_kernel *k, struct sl_features *f)
 		sl_feature_add(f, "tracepoints", true, true, "%s", "all present");
 }
 
+/* sl_tls_sys_send is attached to sys_enter_write by its section, to these by name */
+static const struct {
+	const char *name;
+	__u32 fn; /* SL_NET_FN_*: the attach cookie */
+} send_tps[] = {
+    {"sys_enter_writev", SL_NET_FN_WRITEV},
+    {"sys_enter_sendto", SL_NET_FN_SENDTO},
+    {"sys_enter_sendmsg", SL_NET_FN_SENDMSG},
+};
+
 static int add_link(struct sl_kernel *k, struct bpf_link *l)
 {
 	if (k->nlinks >= SL_MAX_LINKS) {
@@ -243,6 +254,24 @@ int sl_kernel_start(const struct sl_kernel_opts *o, struct sl_features *f, struc
 			err = -errno;
 			log_err("attach %s (%s): %s", bpf_program__name(prog),
 				bpf_program__section_name(prog), strerror(-err));
+			nfailed++;
+			continue;
+		}
+		err = add_link(k, l);
+		if (err)
+			return sl_err_ret(err, "too many links");
+	}
+	/* the socket write program on the other write system calls (tls.bpf.c) */
+	for (size_t i = 0; i < sizeof(send_tps) / sizeof(send_tps[0]); i++) {
+		LIBBPF_OPTS(bpf_tracepoint_opts, topts, .bpf_cookie = send_tps[i].fn);
+		struct bpf_link *l;
+
+		l = bpf_program__attach_tracepoint_opts(k->skel->progs.sl_tls_sys_send, "syscalls",
+							send_tps[i].name, &topts);
+		if (!l) {
+			err = -errno;
+			log_err("attach sl_tls_sys_send to syscalls:%s: %s", send_tps[i].name,
+				strerror(-err));
 			nfailed++;
 			continue;
 		}

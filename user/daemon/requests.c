@@ -22,7 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -56,7 +59,8 @@
 #define SL_REQ_PER_RECORD 16
 
 struct req_conn {
-	uint64_t cgid, exec_id, ptr;
+	uint64_t cgid, exec_id, ptr; /* ptr: SSL* (tls_write), socket inode (plain_write) */
+	uint32_t op;		     /* SL_OP_TLS_WRITE, SL_OP_PLAIN_WRITE */
 	struct sl_reqdec *dec;
 	int64_t used_ms;
 	/* environments named by the connection's requests so far (a token sent
@@ -90,6 +94,7 @@ enum act_kind {
 
 struct req_act {
 	enum act_kind kind;
+	int push_fd; /* a held plaintext write: the writer's socket descriptor, else -1 */
 	struct sl_verdict_event v;
 	json_t *request; /* the deciding request's member (owned) */
 	char why[256];
@@ -192,16 +197,17 @@ static void conn_drop(struct sl_requests *rq, size_t i)
 static void conn_origin(struct sl_reqdec *d, const struct sl_tls_event *e)
 {
 	char host[SL_SNI_MAX + 1], addr[INET6_ADDRSTRLEN];
+	const char *scheme = e->hdr.op == SL_OP_PLAIN_WRITE ? "http" : "https";
 
 	if (e->sni_len && e->sni_len < SL_SNI_MAX) {
 		memcpy(host, e->sni, e->sni_len);
 		host[e->sni_len] = '\0';
-		sl_reqdec_set_origin(d, "https", host);
+		sl_reqdec_set_origin(d, scheme, host);
 	} else if ((e->peer_family == AF_INET || e->peer_family == AF_INET6) &&
 		   inet_ntop(e->peer_family, e->peer_addr, addr, sizeof(addr))) {
 		snprintf(host, sizeof(host), e->peer_family == AF_INET6 ? "[%s]:%u" : "%s:%u", addr,
 			 e->peer_port);
-		sl_reqdec_set_origin(d, "https", host);
+		sl_reqdec_set_origin(d, scheme, host);
 	}
 }
 
@@ -217,7 +223,7 @@ static struct req_conn *conn_get(struct sl_requests *rq, const struct sl_tls_eve
 	for (size_t i = 0; i < rq->n_conns; i++) {
 		c = &rq->conns[i];
 		if (c->cgid == e->hdr.cgroup_id && c->exec_id == e->hdr.exec_id &&
-		    c->ptr == e->conn) {
+		    c->ptr == e->conn && c->op == e->hdr.op) {
 			c->used_ms = mono_ms();
 			return c;
 		}
@@ -242,6 +248,7 @@ static struct req_conn *conn_get(struct sl_requests *rq, const struct sl_tls_eve
 	c->cgid = e->hdr.cgroup_id;
 	c->exec_id = e->hdr.exec_id;
 	c->ptr = e->conn;
+	c->op = e->hdr.op;
 	c->used_ms = mono_ms();
 	conn_origin(c->dec, e);
 	rq->n_conns++;
@@ -545,6 +552,7 @@ static struct req_act *act_new(struct sl_requests *rq)
 		sl_requests_act(rq);
 	a = &rq->acts[rq->n_acts++];
 	memset(a, 0, sizeof(*a));
+	a->push_fd = -1;
 	return a;
 }
 
@@ -559,7 +567,7 @@ static void verdict_of(const struct sl_tls_event *e, uint32_t generation,
 	v->hdr.flags = 0;
 	v->conn = e->conn;
 	v->channel = SL_KCH_TLS;
-	v->trigger_op = SL_OP_TLS_WRITE;
+	v->trigger_op = e->hdr.op;
 	v->generation = generation;
 	v->taint = info->taint;
 	v->file_ino = e->hdr.ktime_ns;
@@ -582,7 +590,7 @@ void sl_requests_tls_write(struct sl_requests *rq, struct sl_session *s,
 	struct sl_rq *r;
 	bool gap = false, provider = false;
 
-	if (!rq || len < sizeof(*e) || e->hdr.op != SL_OP_TLS_WRITE)
+	if (!rq || len < sizeof(*e) || !SL_OP_STREAM_WRITE(e->hdr.op))
 		return;
 	if (s)
 		sl_kernel_session_get(rq->kernel, sl_session_cgroup_id(s), &info);
@@ -600,7 +608,10 @@ void sl_requests_tls_write(struct sl_requests *rq, struct sl_session *s,
 			}
 		}
 	}
-	if (n < e->len || (e->hdr.flags & SL_EVF_READ_FAULT))
+	/* a plaintext writev/sendmsg with more iovecs than the kernel read is
+	 * truncated with data_len == len: its length is not known either */
+	if (n < e->len || (e->hdr.flags & SL_EVF_READ_FAULT) ||
+	    ((e->hdr.flags & SL_EVF_TRUNCATED) && e->data_len == e->len))
 		gap = true;
 	c = conn_get(rq, e);
 	if (!c) {
@@ -673,6 +684,7 @@ decide:
 		json_object_set_new(rec, "held_for_decoding", json_true());
 		a->ktime = e->hdr.ktime_ns;
 		a->n_requests = count;
+		a->push_fd = e->hdr.op == SL_OP_PLAIN_WRITE ? e->fd : -1;
 		verdict_of(e, sl_policy_store_generation(rq->store), &info, &a->v);
 		if (j.have) {
 			a->v.rule = (uint32_t)j.d.rule;
@@ -731,6 +743,34 @@ static void cont(struct sl_session *s, pid_t pid)
 		log_warn("session %s: release pid %d: %s", sl_session_id(s), pid, strerror(errno));
 }
 
+/*
+ * A released plaintext write: its bytes were queued in the socket by the
+ * system call, and their first transmission was dropped with the session's
+ * egress; TCP would send them again only at its retransmission timer (200 ms
+ * and more). Uncorking the socket (TCP_CORK 0, done only when it is not
+ * corked: nothing else changes) pushes them now. The writer is still
+ * stopped: fd is the socket it wrote to. A failure leaves it to the timer.
+ */
+static void push_socket(struct sl_session *s, pid_t pid, int fd)
+{
+	socklen_t len = sizeof(int);
+	int pfd, sfd, cork = 1;
+
+	pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pfd < 0)
+		return;
+	sfd = (int)syscall(SYS_pidfd_getfd, pfd, fd, 0);
+	close(pfd);
+	if (sfd < 0) {
+		log_debug("session %s: push the released write of pid %d (fd %d): %s",
+			  sl_session_id(s), pid, fd, strerror(errno));
+		return;
+	}
+	if (!getsockopt(sfd, IPPROTO_TCP, TCP_CORK, &cork, &len) && !cork)
+		setsockopt(sfd, IPPROTO_TCP, TCP_CORK, &cork, sizeof(cork));
+	close(sfd);
+}
+
 static void set_held(struct sl_requests *rq, struct sl_session *s, bool held)
 {
 	sl_session_kernel_update(rq->sessions, s, held ? SL_SESSION_HELD : 0,
@@ -753,7 +793,7 @@ static bool all_decided(struct sl_requests *rq, const struct req_sess *rs)
  * so when the count is ahead the egress is held again and the writers stay
  * stopped (a SIGCONT would resume that thread too) until it is decided.
  */
-static void decided(struct sl_requests *rq, struct sl_session *s, pid_t release)
+static void decided(struct sl_requests *rq, struct sl_session *s, pid_t release, int push_fd)
 {
 	struct req_sess *rs = sess_get(rq, sl_session_cgroup_id(s));
 	bool person = sl_verdicts_session_held(rq->verdicts, sl_session_id(s));
@@ -777,6 +817,8 @@ static void decided(struct sl_requests *rq, struct sl_session *s, pid_t release)
 				sl_session_id(s), release);
 		return;
 	}
+	if (release && push_fd >= 0 && !person)
+		push_socket(s, release, push_fd);
 	if (release)
 		cont(s, release);
 	for (uint32_t i = 0; i < rs->n_deferred; i++)
@@ -819,7 +861,9 @@ void sl_requests_act(struct sl_requests *rq)
 	rq->n_acts = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct req_act *a = &rq->acts[i];
-		struct sl_session *s = sl_session_by_cgroup(rq->sessions, a->v.hdr.cgroup_id);
+		/* no sessions room: a room driven alone (tests/fuzz/fuzz_requests.c) */
+		struct sl_session *s =
+		    rq->sessions ? sl_session_by_cgroup(rq->sessions, a->v.hdr.cgroup_id) : NULL;
 		uint64_t now = boot_ns();
 		int64_t hold_us = now > a->ktime ? (int64_t)((now - a->ktime) / 1000) : 0;
 		struct req_held *h = held_find(rq, a->v.hdr.tid, a->ktime);
@@ -840,23 +884,23 @@ void sl_requests_act(struct sl_requests *rq)
 		}
 		switch (a->kind) {
 		case ACT_RELEASE:
-			decided(rq, s, (pid_t)a->v.hdr.pid);
+			decided(rq, s, (pid_t)a->v.hdr.pid, a->push_fd);
 			released_record(rq, s, a, hold_us);
 			break;
 		case ACT_ALERT:
-			decided(rq, s, (pid_t)a->v.hdr.pid);
+			decided(rq, s, (pid_t)a->v.hdr.pid, a->push_fd);
 			sl_verdicts_decoded(rq->verdicts, &a->v, a->request, NULL, hold_us);
 			break;
 		case ACT_STOP:
 			sl_verdicts_decoded(rq->verdicts, &a->v, a->request, NULL, hold_us);
-			decided(rq, s, 0);
+			decided(rq, s, 0, -1);
 			break;
 		case ACT_UNDECIDE:
 			log_warn("session %s: a held write could not be decided (%s): held for a "
 				 "person",
 				 sl_session_id(s), a->why);
 			sl_verdicts_decoded(rq->verdicts, &a->v, a->request, a->why, hold_us);
-			decided(rq, s, 0);
+			decided(rq, s, 0, -1);
 			break;
 		}
 		act_clear(a);
@@ -913,7 +957,7 @@ void sl_requests_tick(struct sl_requests *rq)
 				    bn > h->ktime ? (int64_t)((bn - h->ktime) / 1000) : 0);
 		s = sl_session_by_cgroup(rq->sessions, v.hdr.cgroup_id);
 		if (s && sl_session_active(s))
-			decided(rq, s, 0);
+			decided(rq, s, 0, -1);
 	}
 	for (size_t i = 0; i < SL_REQ_SESSIONS_MAX; i++) {
 		struct sl_session *s =

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
- * Requests: decode before judging. Every TLS write of a session is fed to
- * the request decoder of its connection (user/lib/reqdec.h), keyed by the
- * connection (session, program image, SSL*), not by the process: a forked
- * child writing on its parent's connection continues the same stream. Each
- * request a write completes goes into the write's `tls_write` record as its
- * `request` member (docs/events.md).
+ * Requests: decode before judging. Every TLS write of a session, and every
+ * write of a session on a plaintext TCP stream, is fed to the request
+ * decoder of its connection (user/lib/reqdec.h), keyed by the connection
+ * (session, program image, SSL* or socket inode), not by the process: a
+ * forked child writing on its parent's connection continues the same stream.
+ * Each request a write completes goes into the write's `tls_write` or
+ * `plain_write` record as its `request` member (docs/events.md).
  *
  * Two-stage verdicts: a write the kernel held because it could not judge it
  * from its bytes (SL_VERDICT_DECODE, SL_EVF_DECODE_HOLD) is judged here on
@@ -38,7 +39,7 @@ int sl_requests_new(struct sl_sessions *ss, struct sl_kernel *k, struct sl_polic
 void sl_requests_free(struct sl_requests *rq);
 
 /*
- * A tls_write capture record (e, len bytes) of session s, before its record
+ * A tls_write or plain_write capture record (e, len bytes) of session s, before its record
  * rec is written: fed to its connection's decoder; the requests it completes
  * go into rec ("request"). A held write is judged; the decision is carried
  * out by sl_requests_act, after rec was written and kept as evidence.

@@ -194,7 +194,7 @@ static void conn_credentials(struct sl_verdicts *vr, uint32_t pid, uint64_t conn
 	for (size_t i = 0; i < SL_EVIDENCE_RING; i++) {
 		struct sl_evidence *e = &vr->evidence[i];
 
-		if (e->pid != pid || e->conn != conn || e->op != SL_OP_TLS_WRITE || !ev_rec(e))
+		if (e->pid != pid || e->conn != conn || !SL_OP_STREAM_WRITE(e->op) || !ev_rec(e))
 			continue;
 		merge_credentials(found, json_object_get(e->rec, "secrets"));
 	}
@@ -219,7 +219,7 @@ static json_t *conn_capture(struct sl_verdicts *vr, uint32_t pid, uint64_t conn,
 		char *raw = NULL, *nb;
 		size_t rl;
 
-		if (e->pid != pid || e->conn != conn || e->op != SL_OP_TLS_WRITE || !ev_rec(e))
+		if (e->pid != pid || e->conn != conn || !SL_OP_STREAM_WRITE(e->op) || !ev_rec(e))
 			continue;
 		if (sl_json_bytes_decode(json_object_get(e->rec, "data"), &raw, &rl))
 			continue;
@@ -497,15 +497,19 @@ static void verdict_write(struct sl_verdicts *vr, const struct sl_pending_verdic
 		json_object_set_new(rec, "rechecked_during_write", json_true());
 	if (p && generation != v->generation)
 		json_object_set_new(rec, "policy_generation_mismatch", json_true());
+	/* a write judged on a plaintext socket, not through a TLS library */
+	if (v->trigger_op == SL_OP_PLAIN_WRITE)
+		json_object_set_new(rec, "trigger", json_string("plain_write"));
 
 	/* the evidence kept now, or what was kept when the verdict was acted on
 	 * (a flood of records since may have pushed it out of the ring) */
 	cap = evidence_find(vr, v->hdr.tid, v->trigger_op,
-			    v->trigger_op == SL_OP_TLS_WRITE ? v->conn : 0);
+			    SL_OP_STREAM_WRITE(v->trigger_op) ? v->conn : 0);
 	if (!cap)
 		cap = pv->cap;
 	switch (v->trigger_op) {
 	case SL_OP_TLS_WRITE:
+	case SL_OP_PLAIN_WRITE:
 		if (cap) {
 			json_t *whole = conn_capture(vr, v->hdr.pid, v->conn, cap);
 
@@ -744,9 +748,9 @@ static void pending_evidence(struct sl_verdicts *vr, struct sl_pending_verdict *
 	/* what is known of the action now: its capture record came just before
 	 * (on the verdict ring), earlier writes of its connection may follow */
 	pv->cap = evidence_find(vr, pv->v.hdr.tid, pv->v.trigger_op,
-				pv->v.trigger_op == SL_OP_TLS_WRITE ? pv->v.conn : 0);
+				SL_OP_STREAM_WRITE(pv->v.trigger_op) ? pv->v.conn : 0);
 	json_incref(pv->cap);
-	if (pv->cap && pv->v.trigger_op == SL_OP_TLS_WRITE) {
+	if (pv->cap && SL_OP_STREAM_WRITE(pv->v.trigger_op)) {
 		pv->whole = conn_capture(vr, pv->v.hdr.pid, pv->v.conn, pv->cap);
 		pv->found = json_array();
 		if (pv->found)

@@ -33,10 +33,12 @@ NODE = "/usr/bin/node"
 
 class ReqServer:
     """tests/e2e/servers/req_server.js: HTTP/2 + HTTP/1.1 and WebSocket on
-    loopback; logs what the application reads."""
+    loopback, and plaintext HTTP/1.1 (http_port) and h2c (h2c_port); logs
+    what the application reads."""
 
     def __init__(self, t):
         need_binary(NODE)
+        self.t = t
         self.cert, self.key = make_cert(t)
         d = Path(tempfile.mkdtemp(prefix="req-", dir=t.tmp))
         self.log = d / "server.jsonl"
@@ -52,11 +54,30 @@ class ReqServer:
                 fail(f"req_server.js exited {self.proc.returncode}: "
                      + self.stderr.read_text(errors="replace"))
             try:
-                a, b = portfile.read_text().split()
-                return int(a), int(b)
+                ports = [int(x) for x in portfile.read_text().split()]
+                return ports if len(ports) == 4 else None
             except (OSError, ValueError):
                 return None
-        self.port, self.ws_port = wait_until(ready, 15, "the request server's ports")
+        self.port, self.ws_port, self.http_port, self.h2c_port = \
+            wait_until(ready, 15, "the request server's ports")
+
+    def proxy_port(self):
+        """tests/e2e/servers/http_proxy.py on loopback (started once)."""
+        if getattr(self, "_proxy_port", None):
+            return self._proxy_port
+        portfile = self.log.parent / "proxy-port"
+        proc = self.t.popen([PY, str(SERVERS / "http_proxy.py"), str(portfile)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        def ready():
+            if proc.poll() is not None:
+                fail(f"http_proxy.py exited {proc.returncode}")
+            try:
+                return int(portfile.read_text())
+            except (OSError, ValueError):
+                return None
+        self._proxy_port = wait_until(ready, 15, "the HTTP proxy's port")
+        return self._proxy_port
 
     def events(self, since=0):
         out = [json.loads(x) for x in self.log.read_text().splitlines() if x.strip()]
@@ -178,6 +199,42 @@ r.on('end', () => { process.stdout.write(out); s.close(); });
 r.end(body);
 '''
 
+# a raw plaintext client: argv port token mode body; mode: split (two write
+# calls, the keyword cut between them), writev (several iovecs, the keyword
+# cut between two), sendmsg (the same iovecs in one sendmsg)
+PY_PLAIN = r'''
+import os, socket, sys
+port, token, mode, body = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4].encode()
+s = socket.create_connection(("127.0.0.1", port), timeout=20)
+head = ("POST /graphql/v2 HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAuthorization: Bearer %s\r\n"
+        "Content-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n"
+        % (port, token, len(body))).encode()
+cut = body.index(b"Delete(") + 3          # "volumeDel" | "ete(": no keyword whole
+parts = [head, body[:cut], body[cut:]]
+if mode == "split":
+    os.write(s.fileno(), head + body[:cut])
+    print("first write done", flush=True)
+    os.write(s.fileno(), body[cut:])
+elif mode == "writev":
+    n = os.writev(s.fileno(), parts)
+    assert n == sum(map(len, parts)), n
+elif mode == "sendmsg":
+    n = s.sendmsg(parts)
+    assert n == sum(map(len, parts)), n
+else:
+    raise SystemExit("unknown mode " + mode)
+out = b""
+while True:
+    c = s.recv(65536)
+    if not c:
+        break
+    out += c
+sys.stdout.write(out.decode(errors="replace")[-200:])
+'''
+
+PLAIN_FORMS = ("plain_http", "plain_chunked_gzip", "plain_h2c", "plain_split_write",
+               "plain_writev", "plain_sendmsg", "plain_proxy")
+
 FORMS = ("h2_curl", "h2_node", "gzip", "json_escape", "chunked_cut", "websocket",
          "rest_delete_h2", "delete_volume_alias", "fork_split", "mcp_tool_call")
 
@@ -226,6 +283,31 @@ def form_argv(t, srv, form, vol, token):
                                               f"https://localhost:{srv.port}/mcp"]
     if form == "fork_split":
         return [PY, str(raw), str(srv.port), str(srv.cert), token, "fork", mutation(vol)]
+    # plaintext HTTP: no TLS anywhere (the socket's own bytes are judged)
+    plain_curl = ["/usr/bin/curl", "-sS", "--max-time", "20"]
+    plain_url = f"http://127.0.0.1:{srv.http_port}/graphql/v2"
+    if form == "plain_http":
+        return plain_curl + auth + ["--data-binary", mutation(vol), plain_url]
+    if form == "plain_chunked_gzip":
+        gz = t.tmp / f"body-{vol}.gz"
+        gz.write_bytes(gzip.compress(mutation(vol).encode()))
+        return plain_curl + auth + ["-H", "Content-Encoding: gzip",
+                                    "-H", "Transfer-Encoding: chunked",
+                                    "--data-binary", f"@{gz}", plain_url]
+    if form == "plain_h2c":
+        return plain_curl + ["--http2-prior-knowledge"] + auth + [
+            "--data-binary", mutation(vol), f"http://127.0.0.1:{srv.h2c_port}/graphql/v2"]
+    if form == "plain_proxy":
+        # through an HTTP proxy on loopback: the request line names the target
+        return plain_curl + ["--proxy", f"http://127.0.0.1:{srv.proxy_port()}"] + auth + [
+            "--data-binary", mutation(vol), f"http://localhost:{srv.http_port}/graphql/v2"]
+    if form in ("plain_split_write", "plain_writev", "plain_sendmsg"):
+        client = t.tmp / "plain_client.py"
+        if not client.exists():
+            client.write_text(PY_PLAIN)
+        mode = {"plain_split_write": "split", "plain_writev": "writev",
+                "plain_sendmsg": "sendmsg"}[form]
+        return [PY, str(client), str(srv.http_port), token, mode, mutation(vol)]
     raise ValueError(form)
 
 

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 // Loopback HTTPS servers for the request-decoding tests (tests/e2e/test_requests.py):
 // an HTTP/2 server that also speaks HTTP/1.1 (ALPN) and a WebSocket server,
-// both on 127.0.0.1, ephemeral ports written to the port file as "H2PORT WSPORT".
+// and the same application without TLS: plaintext HTTP/1.1 and h2c (HTTP/2
+// with prior knowledge), all on 127.0.0.1, ephemeral ports written to the
+// port file as "H2PORT WSPORT HTTPPORT H2CPORT".
 // Every request as the server application reads it is appended to the log
 // (JSON lines, flushed at once):
 //   {"ev":"accept","conn":N} / {"ev":"close","conn":N}
@@ -12,6 +14,7 @@
 'use strict';
 const fs = require('fs');
 const http2 = require('http2');
+const http = require('http');
 const https = require('https');
 const zlib = require('zlib');
 
@@ -100,11 +103,20 @@ ws.on('upgrade', (req, sock) => {
 	});
 });
 
+// plaintext: HTTP/1.1, and h2c with prior knowledge
+const plain = http.createServer(answer);
+plain.on('connection', track);
+const h2c = http2.createServer({}, answer);
+h2c.on('connection', track);
+
 let up = 0;
 const ready = () => {
-	if (++up < 2) return;
-	fs.writeFileSync(portFile + '.tmp', h2.address().port + ' ' + ws.address().port + '\n');
+	if (++up < 4) return;
+	fs.writeFileSync(portFile + '.tmp', [h2, ws, plain, h2c].map((s) => s.address().port)
+		.join(' ') + '\n');
 	fs.renameSync(portFile + '.tmp', portFile);
 };
 h2.listen(0, '127.0.0.1', ready);
 ws.listen(0, '127.0.0.1', ready);
+plain.listen(0, '127.0.0.1', ready);
+h2c.listen(0, '127.0.0.1', ready);

@@ -182,9 +182,9 @@ def test_outputs_program_restarted_and_unread(t):
     sessions are still killed, and the drops are recorded (output_dropped)."""
     control(t)
     got = t.tmp / "program.jsonl"
-    # one line, then exit: the daemon starts it again for the next
+    # one line (read byte by byte by the shell), then exit: started again for the next
     p = policy(t, f"""  program:
-    command: "head -n 1 >> {got}"
+    command: 'read -r l; printf "%s\\n" "$l" >> {got}'
 """)
     d = t.daemon(policy=str(p))
     for _ in range(3):
@@ -270,3 +270,116 @@ def test_outputs_rsyslog_structured(t):
     eq(d.stop(), 0, "scopelockd exit status on SIGTERM")
     proc.terminate()
     proc.wait(timeout=10)
+
+
+# a private systemd-journald for the daemon: its own mount namespace, /run/systemd
+# a tmpfs (the journal's sockets), /run/log the test's directory (the journal files)
+JOURNALD_LAUNCH = """set -e
+mount -t tmpfs tmpfs /run/systemd
+mkdir -p /run/systemd/journal /run/log
+mount --bind {jlog} /run/log
+/lib/systemd/systemd-journald &
+echo $! > {jpid}
+i=0
+while [ ! -S /run/systemd/journal/socket ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
+exec "$@"
+"""
+
+
+def test_outputs_journald_fields(t):
+    """journald gets each alert with SCOPELOCK_* fields (journalctl -o json).
+    This machine runs no journald: the test starts a private one for the
+    daemon (its own mount namespace) and reads its journal files."""
+    journald = "/lib/systemd/systemd-journald"
+    if not os.path.exists(journald) or not shutil.which("journalctl"):
+        fail("systemd-journald/journalctl are not installed (tools/deps.sh test: systemd)")
+    from harness import Daemon  # noqa: PLC0415
+    control(t)
+    jlog, jpid = t.tmp / "jlog", t.tmp / "journald.pid"
+    jlog.mkdir()
+    launch = t.write("launch.sh", JOURNALD_LAUNCH.format(jlog=jlog, jpid=jpid))
+
+    def stop_journald():
+        if jpid.exists():
+            try:
+                os.kill(int(jpid.read_text()), 15)
+            except ProcessLookupError:
+                pass
+    t.on_cleanup(stop_journald)
+    p = policy(t, "  journald: true\n")
+    d = Daemon(t, policy=str(p))
+    d.argv = ["unshare", "-m", "--propagation", "private", "sh", str(launch)] + d.argv
+    t.daemons.append(d)
+    d.start()
+    kill_session(t, d)
+    alert = next(json.loads(x) for x in alert_lines(d) if json.loads(x)["type"] == "alert")
+    mid = open("/etc/machine-id").read().strip()
+
+    def entries():
+        r = subprocess.run(["journalctl", "-o", "json", "--no-pager", "-D",
+                            str(jlog / "journal" / mid), "SYSLOG_IDENTIFIER=scopelockd"],
+                           capture_output=True, text=True)
+        return [json.loads(x) for x in r.stdout.splitlines() if x.startswith("{")]
+    wait_until(lambda: any(e.get("SCOPELOCK_SEQ") == str(alert["seq"]) for e in entries()),
+               15, "the alert in the journal")
+    e = next(e for e in entries() if e.get("SCOPELOCK_SEQ") == str(alert["seq"]))
+    for k in ("type", "rule", "session", "action", "verdict", "hash", "scope"):
+        eq(e.get("SCOPELOCK_" + k.upper()), str(alert[k]), f"SCOPELOCK_{k.upper()}")
+    eq(e.get("PRIORITY"), "1", "PRIORITY (alert)")
+    eq(e.get("SYSLOG_FACILITY"), "10", "SYSLOG_FACILITY (authpriv)")
+    logged = next(a for a in alert_lines(d) if json.loads(a)["seq"] == alert["seq"])
+    eq(e.get("SCOPELOCK_RECORD"), logged, "SCOPELOCK_RECORD is the line of the log")
+    check("remove-outside-scope" in e.get("MESSAGE", ""), f"MESSAGE: {e.get('MESSAGE')}")
+    eq(d.stop(), 0, "scopelockd exit status on SIGTERM")
+    verify_chain(d)
+    stop_journald()
+
+
+def test_outputs_policy_errors_and_reload(t):
+    """Bad outputs settings are refused with file, line and field; a drop-in
+    adds an output; a reload turns an output on in a running daemon."""
+    from enforce import policy_check  # noqa: PLC0415
+    bad = write_policy(t, f"""extends: {DEFAULT}
+outputs:
+  webhook:
+    url: ftp://example.com/x
+    timeout: 5 minutes
+    backoff: 2s
+    backoff_max: 1s
+  program: {{}}
+  syslog:
+    socket: relative/path
+  journald: maybe
+  mail: x
+""", name="bad.yaml")
+    r = policy_check(bad)
+    eq(r.rc, 1, f"policy check refuses the outputs ({r})")
+    for line, field in ((4, "outputs.webhook.url"), (5, "outputs.webhook.timeout"),
+                        (7, "outputs.webhook.backoff_max"), (8, "outputs.program.command"),
+                        (10, "outputs.syslog.socket"), (11, "outputs.journald"),
+                        (12, "outputs.mail")):
+        check(f"{bad}:{line}:" in r.stdout + r.stderr and f"field '{field}'" in r.stdout + r.stderr,
+              f"the error names {bad}:{line} and {field}: {r.stdout}{r.stderr}")
+    # a drop-in adds an output to a site policy; its error names the drop-in
+    site = write_policy(t, f"extends: {DEFAULT}\n", name="site.yaml")
+    (t.tmp / "site.d").mkdir()
+    (t.tmp / "site.d" / "50-out.yaml").write_text("outputs:\n  webhook:\n    url: nope\n")
+    r = policy_check(site)
+    check(r.rc == 1 and f"{t.tmp}/site.d/50-out.yaml:3:" in r.stdout + r.stderr,
+          f"the drop-in's error names the drop-in ({r})")
+    # reload: no output, then a program output
+    got = t.tmp / "program.jsonl"
+    (t.tmp / "site.d" / "50-out.yaml").unlink()
+    d = t.daemon(policy=str(site))
+    kill_session(t, d)
+    (t.tmp / "site.d" / "50-out.yaml").write_text(
+        f'outputs:\n  program:\n    command: "cat >> {got}"\n')
+    r = d.cli("policy", "reload")
+    eq(r.rc, 0, f"policy reload ({r})")
+    n_before = len(alert_lines(d))
+    kill_session(t, d)
+    wait_until(lambda: got.exists() and
+               [ln for ln in got.read_text().splitlines() if ln] == alert_lines(d)[n_before:],
+               15, "the alerts after the reload reached the program")
+    eq(d.stop(), 0, "scopelockd exit status on SIGTERM")
+    verify_chain(d)

@@ -52,7 +52,13 @@
 
 extern char **environ;
 
-enum out_kind { OUT_PROGRAM, OUT_WEBHOOK, OUT_SYSLOG, OUT_JOURNALD, OUT_N };
+enum out_kind {
+	OUT_PROGRAM,
+	OUT_WEBHOOK,
+	OUT_SYSLOG,
+	OUT_JOURNALD,
+	OUT_N
+};
 static const char *const kind_names[OUT_N] = {"program", "webhook", "syslog", "journald"};
 
 /* the syslog structured data's SD-ID: the documentation enterprise number (RFC 5612) */
@@ -433,8 +439,8 @@ static size_t scalar_members(json_t *rec, struct member *m, size_t max)
 /* "alert session 1f2e... rule graphql-destroy action kill verdict killed (seq 12)" */
 static void summary(json_t *rec, char *buf, size_t sz)
 {
-	static const char *const keys[] = {"session", "rule", "action", "verdict", "syscall",
-					   "reason"};
+	static const char *const keys[] = {"session", "rule",	 "action",
+					   "verdict", "syscall", "reason"};
 	const char *type = json_string_value(json_object_get(rec, "type"));
 	size_t o = (size_t)snprintf(buf, sz, "scopelock %s", type ?: "record");
 
@@ -562,8 +568,8 @@ static int journald_send(struct out *w, json_t *rec, const char *line)
 
 		/* a journal field name: A-Z, 0-9, '_' */
 		for (const char *c = m[i].key; *c && l < 40; c++)
-			name[l++] = isalnum((unsigned char)*c) ? (char)toupper((unsigned char)*c)
-							       : '_';
+			name[l++] =
+			    isalnum((unsigned char)*c) ? (char)toupper((unsigned char)*c) : '_';
 		name[l] = '\0';
 		if (asprintf(&fields[k++], "SCOPELOCK_%s=%s", name, m[i].val) < 0) {
 			fields[--k] = NULL;
@@ -771,8 +777,7 @@ static bool out_stop(struct out *w, unsigned int wait_ms)
 	pthread_mutex_lock(&w->mu);
 	w->stop = true;
 	pthread_cond_broadcast(&w->cv);
-	while ((w->n || w->busy) &&
-	       pthread_cond_timedwait(&w->cv, &w->mu, &until) != ETIMEDOUT)
+	while ((w->n || w->busy) && pthread_cond_timedwait(&w->cv, &w->mu, &until) != ETIMEDOUT)
 		;
 	atomic_store(&w->abandon, true);
 	pthread_cond_broadcast(&w->cv);

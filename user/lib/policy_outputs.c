@@ -27,8 +27,7 @@
 #define SL_OUTPUT_BACKOFF_MS_MAX 3600000
 
 /* "250ms", "5s", "2m", "5" (seconds): milliseconds in [min, max] */
-static bool get_ms(struct vctx *c, const struct ynode *n, uint64_t min, uint64_t max,
-		   uint32_t *out)
+static bool get_ms(struct vctx *c, const struct ynode *n, uint64_t min, uint64_t max, uint32_t *out)
 {
 	uint64_t v, mult = 1000;
 	char num[32];

@@ -168,7 +168,7 @@ static void parse_webhook(struct vctx *c, const struct ynode *n)
 		return;
 	if ((v = sl_pv_map_get(n, "url"))) {
 		old = sl_pv_path_str(c, "url");
-		if (sl_pv_get_str(c, v, "an http:// or https:// URL", 8, 2048, false,
+		if (sl_pv_get_str(c, v, "an http:// or https:// URL", 1, 2048, false,
 				  &o->webhook_url) &&
 		    !url_ok(o->webhook_url)) {
 			sl_pv_err(c, v,

@@ -76,7 +76,7 @@ KTEST_BINS := $(OUTPUT)/tests/test_decide_kernel
 .DELETE_ON_ERROR:
 .SECONDARY: $(FIXTURES)
 .PHONY: all clean install uninstall test unit ktest e2e vmlinux format format-check depgraph fuzz \
-	demo bench reqdec-bench man
+	demo bench reqdec-bench man deb
 
 all: $(BIN)/scopelockd $(BIN)/scopelock $(BIN)/tls-locate ktest
 
@@ -214,6 +214,11 @@ MAN_DIR := $(OUTPUT)/man
 man: $(BIN)/scopelockd $(BIN)/scopelock docs/policy.md tools/mkman.sh
 	$(call msg,MAN,$(MAN_DIR))
 	$(Q)tools/mkman.sh $(MAN_DIR)
+
+# the Debian package (debian/, tools/mkdeb.sh): built in a copy of the tree,
+# checked with lintian; .output/deb/scopelock_VERSION_amd64.deb
+deb:
+	$(Q)tools/mkdeb.sh $(OUTPUT)/deb
 
 install: all man
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \

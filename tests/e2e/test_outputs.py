@@ -15,12 +15,13 @@ import json
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import threading
 import time
 
 from enforce import verify_chain, write_policy
-from harness import KILLED, REPO, check, eq, fail, rand_marker, wait_until
+from harness import KILLED, REPO, check, eq, fail, make_cert, rand_marker, wait_until
 
 DEFAULT = REPO / "policies" / "default.yaml"
 
@@ -69,9 +70,9 @@ class Receiver:
     """A loopback webhook receiver: mode "slow" answers after slow_s (longer
     than the daemon's timeout), "up" answers 200 and keeps the body."""
 
-    def __init__(self, port, slow_s=2.5):
+    def __init__(self, port, slow_s=2.5, tls=None, mode="slow"):
         self.port = port
-        self.mode = "slow"
+        self.mode = mode
         self.slow_s = slow_s
         self.acked = []      # bodies answered 200
         self.slow_hits = 0   # requests seen while slow
@@ -103,6 +104,10 @@ class Receiver:
 
         self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), H)
         self.srv.daemon_threads = True
+        if tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.srv.socket = ctx.wrap_socket(self.srv.socket, server_side=True)
         self.th = threading.Thread(target=self.srv.serve_forever, daemon=True)
         self.th.start()
 
@@ -381,5 +386,45 @@ outputs:
     wait_until(lambda: got.exists() and
                [ln for ln in got.read_text().splitlines() if ln] == alert_lines(d)[n_before:],
                15, "the alerts after the reload reached the program")
+    eq(d.stop(), 0, "scopelockd exit status on SIGTERM")
+    verify_chain(d)
+
+
+def test_outputs_webhook_https(t):
+    """HTTPS: the server's certificate verified against ca_file, the alert
+    delivered. Control: the same server without ca_file (the system's CAs do
+    not know it) gets nothing, and the log says why (output_dropped,
+    retries_spent, the TLS error)."""
+    control(t)
+    cert, key = make_cert(t)
+    port = free_port()
+    rx = Receiver(port, tls=(str(cert), str(key)), mode="up")
+    t.on_cleanup(rx.close)
+    site = write_policy(t, f"extends: {DEFAULT}\n", name="site.yaml")
+    (t.tmp / "site.d").mkdir()
+    drop_in = t.tmp / "site.d" / "50-webhook.yaml"
+    drop_in.write_text(f"""outputs:
+  webhook:
+    url: https://localhost:{port}/alerts
+    ca_file: {cert}
+    retries: 2
+    backoff: 50ms
+""")
+    d = t.daemon(policy=str(site))
+    kill_session(t, d)
+    want = alert_lines(d)
+    wait_until(lambda: set(want) <= set(rx.acked), 15, "the alert delivered over HTTPS")
+    # control: no ca_file
+    drop_in.write_text(drop_in.read_text().replace(f"    ca_file: {cert}\n", ""))
+    eq(d.cli("policy", "reload").rc, 0, "policy reload")
+    n = len(rx.acked)
+    kill_session(t, d)
+    drop = d.wait_record(lambda r: r.get("type") == "output_dropped" and
+                         r.get("reason") == "retries_spent", timeout=15,
+                         what="output_dropped (retries_spent)")
+    eq(drop.get("output"), "webhook", "the webhook dropped it")
+    check("certificate" in drop.get("last_error", "").lower() or
+          "ssl" in drop.get("last_error", "").lower(), f"the TLS error is said: {drop}")
+    eq(len(rx.acked), n, "nothing delivered to an unverified server")
     eq(d.stop(), 0, "scopelockd exit status on SIGTERM")
     verify_chain(d)

@@ -27,7 +27,7 @@ verbatim() {
 
 {
 	printf '[COMMANDS]\n'
-	for c in run status metrics tail verify policy approve deny end checkpoint-setup; do
+	for c in run status metrics tail verify replay policy approve deny end checkpoint-setup; do
 		printf '.SS %s\n' "$c"
 		bin/scopelock "$c" --help | verbatim
 	done

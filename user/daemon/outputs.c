@@ -26,6 +26,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -97,10 +98,11 @@ struct out {
 	uint64_t drop_full;    /* the queue was full */
 	uint64_t drop_failed;  /* retries spent */
 	uint64_t drop_stopped; /* still queued when the output stopped */
-	char last_error[256];
+	char last_error[256];  /* under mu: the last failure */
 	/* the loop's: what the records said so far */
 	uint64_t rep_full, rep_failed, rep_stopped;
 	/* the thread's */
+	char terr[256]; /* the failure of the delivery running (copied to last_error) */
 	pid_t pid;
 	int fd;
 	CURL *curl;
@@ -217,10 +219,10 @@ static bool program_reap(struct out *w, unsigned int ms)
 
 		if (r == w->pid || (r < 0 && errno == ECHILD)) {
 			if (r == w->pid && WIFEXITED(st))
-				snprintf(w->last_error, sizeof(w->last_error),
+				snprintf(w->terr, sizeof(w->terr),
 					 "the program exited with status %d", WEXITSTATUS(st));
 			else if (r == w->pid && WIFSIGNALED(st))
-				snprintf(w->last_error, sizeof(w->last_error),
+				snprintf(w->terr, sizeof(w->terr),
 					 "the program was killed by signal %d", WTERMSIG(st));
 			w->pid = 0;
 			return true;
@@ -281,8 +283,7 @@ static int program_start(struct out *w)
 	if (err) {
 		close(p[1]);
 		w->pid = 0;
-		snprintf(w->last_error, sizeof(w->last_error), "starting /bin/sh: %s",
-			 strerror(-err));
+		snprintf(w->terr, sizeof(w->terr), "starting /bin/sh: %s", strerror(-err));
 		return err;
 	}
 	w->fd = p[1];
@@ -325,7 +326,7 @@ static int program_send(struct out *w, const char *line)
 
 	/* exited since the last line: start it again */
 	if (w->pid > 0 && program_reap(w, 0)) {
-		log_warn("output program: %s; starting it again", w->last_error);
+		log_warn("output program: %s; starting it again", w->terr);
 		close(w->fd);
 		w->fd = -1;
 	}
@@ -336,11 +337,10 @@ static int program_send(struct out *w, const char *line)
 		err = write_waiting(w, w->fd, "\n", 1);
 	if (err == -EPIPE) {
 		program_end(w, 0);
-		snprintf(w->last_error, sizeof(w->last_error),
+		snprintf(w->terr, sizeof(w->terr),
 			 "the program closed its stdin (it is started again)");
 	} else if (err && err != -ECANCELED) {
-		snprintf(w->last_error, sizeof(w->last_error), "write to the program: %s",
-			 strerror(-err));
+		snprintf(w->terr, sizeof(w->terr), "write to the program: %s", strerror(-err));
 	}
 	return err;
 }
@@ -392,13 +392,13 @@ static int webhook_send(struct out *w, const char *line)
 	if (rc == CURLE_ABORTED_BY_CALLBACK)
 		return -ECANCELED;
 	if (rc != CURLE_OK) {
-		snprintf(w->last_error, sizeof(w->last_error), "%s",
+		snprintf(w->terr, sizeof(w->terr), "%s",
 			 w->curl_err[0] ? w->curl_err : curl_easy_strerror(rc));
 		return -EIO;
 	}
 	curl_easy_getinfo(w->curl, CURLINFO_RESPONSE_CODE, &code);
 	if (code < 200 || code > 299) {
-		snprintf(w->last_error, sizeof(w->last_error), "HTTP status %ld", code);
+		snprintf(w->terr, sizeof(w->terr), "HTTP status %ld", code);
 		return -EIO;
 	}
 	return 0;
@@ -536,12 +536,31 @@ static int syslog_send(struct out *w, json_t *rec, const char *line)
 			continue;
 		}
 		err = -errno;
-		snprintf(w->last_error, sizeof(w->last_error), "syslog socket '%s': %s",
-			 w->cfg.socket, strerror(errno));
+		snprintf(w->terr, sizeof(w->terr), "syslog socket '%s': %s", w->cfg.socket,
+			 strerror(errno));
 		break;
 	}
 	free(buf);
 	return err;
+}
+
+/* fields[*k] = the formatted text; false (nothing added) without memory */
+static bool add_field(char **fields, size_t *k, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static bool add_field(char **fields, size_t *k, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&fields[*k], fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		fields[*k] = NULL;
+		return false;
+	}
+	(*k)++;
+	return true;
 }
 
 static int journald_send(struct out *w, json_t *rec, const char *line)
@@ -551,17 +570,14 @@ static int journald_send(struct out *w, json_t *rec, const char *line)
 	struct iovec iov[64 + 5];
 	char *fields[64 + 5] = {0};
 	char msg[512];
-	int err = 0;
+	int err = -ENOMEM;
 
 	summary(rec, msg, sizeof(msg));
-	if (asprintf(&fields[k++], "MESSAGE=%s", msg) < 0 ||
-	    asprintf(&fields[k++], "PRIORITY=%d", 1) < 0 ||
-	    asprintf(&fields[k++], "SYSLOG_FACILITY=%d", 10) < 0 ||
-	    asprintf(&fields[k++], "SYSLOG_IDENTIFIER=scopelockd") < 0 ||
-	    asprintf(&fields[k++], "SCOPELOCK_RECORD=%s", line) < 0) {
-		err = -ENOMEM;
+	if (!add_field(fields, &k, "MESSAGE=%s", msg) || !add_field(fields, &k, "PRIORITY=1") ||
+	    !add_field(fields, &k, "SYSLOG_FACILITY=10") ||
+	    !add_field(fields, &k, "SYSLOG_IDENTIFIER=scopelockd") ||
+	    !add_field(fields, &k, "SCOPELOCK_RECORD=%s", line))
 		goto out;
-	}
 	for (size_t i = 0; i < n; i++) {
 		char name[64];
 		size_t l = 0;
@@ -571,18 +587,17 @@ static int journald_send(struct out *w, json_t *rec, const char *line)
 			name[l++] =
 			    isalnum((unsigned char)*c) ? (char)toupper((unsigned char)*c) : '_';
 		name[l] = '\0';
-		if (asprintf(&fields[k++], "SCOPELOCK_%s=%s", name, m[i].val) < 0) {
-			fields[--k] = NULL;
-			err = -ENOMEM;
+		if (!add_field(fields, &k, "SCOPELOCK_%s=%s", name, m[i].val))
 			goto out;
-		}
 	}
 	for (size_t i = 0; i < k; i++)
 		iov[i] = (struct iovec){.iov_base = fields[i], .iov_len = strlen(fields[i])};
 	err = sd_journal_sendv(iov, (int)k);
 	if (err)
-		snprintf(w->last_error, sizeof(w->last_error), "journald: %s", strerror(-err));
+		snprintf(w->terr, sizeof(w->terr), "journald: %s", strerror(-err));
 out:
+	if (err == -ENOMEM)
+		snprintf(w->terr, sizeof(w->terr), "journald: out of memory");
 	for (size_t i = 0; i < k; i++)
 		free(fields[i]);
 	return err;
@@ -606,7 +621,7 @@ static int deliver(struct out *w, const char *line)
 	rec = json_loads(line, JSON_ALLOW_NUL, NULL);
 	if (!json_is_object(rec)) {
 		json_decref(rec);
-		snprintf(w->last_error, sizeof(w->last_error), "the line is not a JSON object");
+		snprintf(w->terr, sizeof(w->terr), "the line is not a JSON object");
 		return -EINVAL;
 	}
 	err = w->kind == OUT_SYSLOG ? syslog_send(w, rec, line) : journald_send(w, rec, line);
@@ -631,7 +646,7 @@ static void *out_thread(void *arg)
 
 	/* the program runs from the start (a command that cannot start is seen at once) */
 	if (w->kind == OUT_PROGRAM && program_start(w))
-		log_warn("output program: %s", w->last_error);
+		log_warn("output program: %s", w->terr);
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		char *line;
@@ -647,6 +662,8 @@ static void *out_thread(void *arg)
 		err = deliver(w, line);
 		pthread_mutex_lock(&w->mu);
 		w->busy = false;
+		if (err && err != -ECANCELED)
+			memcpy(w->last_error, w->terr, sizeof(w->last_error));
 		if (err == -ECANCELED)
 			break;
 		if (!err || ++attempts > w->cfg.retries) {
@@ -669,7 +686,7 @@ static void *out_thread(void *arg)
 		w->failures++;
 		if (w->failures == 1 || w->failures % 100 == 0)
 			log_warn("output %s: %s (attempt %u; %llu failed attempts so far)",
-				 kind_names[w->kind], w->last_error, attempts,
+				 kind_names[w->kind], w->terr, attempts,
 				 (unsigned long long)w->failures);
 		{
 			struct timespec until;

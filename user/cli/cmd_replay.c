@@ -199,8 +199,7 @@ static void decide(struct replay *r, struct session *s, uint32_t channel,
 {
 	struct sl_policy_decision pd;
 
-	sl_policy_decide(r->p, channel, seen, evidence, s->taint, s->scope_env, false, unread,
-			 &pd);
+	sl_policy_decide(r->p, channel, seen, evidence, s->taint, s->scope_env, false, unread, &pd);
 	memset(d, 0, sizeof(*d));
 	if (pd.rule == -1)
 		return;
@@ -358,8 +357,8 @@ static void on_tls(struct replay *r, json_t *rec, struct session *s)
 	free(data);
 	a = act_new(r, rec, s, "tls", subject);
 	if (a)
-		decide(r, s, SL_CHAN_TLS, seen, ev,
-		       json_is_true(json_object_get(rec, "truncated")), &a->cand);
+		decide(r, s, SL_CHAN_TLS, seen, ev, json_is_true(json_object_get(rec, "truncated")),
+		       &a->cand);
 }
 
 static void on_connect(struct replay *r, json_t *rec, struct session *s)
@@ -515,7 +514,8 @@ static int read_path(struct replay *r, const char *path)
 	int err = 0;
 
 	if (!d)
-		return read_file(r, path); /* a segment file (or what cannot be opened: said there) */
+		return read_file(r,
+				 path); /* a segment file (or what cannot be opened: said there) */
 	while ((e = readdir(d))) {
 		char **nn;
 
@@ -587,11 +587,11 @@ static void report(struct replay *r)
 		if (same && !r->all)
 			continue;
 		if (r->json) {
-			json_t *o = json_pack("{s:I, s:s, s:I, s:s, s:s, s:o, s:o, s:b}", "seq",
-					      (json_int_t)a->seq, "session", a->session, "pid",
-					      (json_int_t)a->pid, "channel", a->channel, "subject",
-					      a->subject ?: "", "recorded", decision_json(&a->rec),
-					      "candidate", decision_json(&a->cand), "changed", !same);
+			json_t *o = json_pack(
+			    "{s:I, s:s, s:I, s:s, s:s, s:o, s:o, s:b}", "seq", (json_int_t)a->seq,
+			    "session", a->session, "pid", (json_int_t)a->pid, "channel", a->channel,
+			    "subject", a->subject ?: "", "recorded", decision_json(&a->rec),
+			    "candidate", decision_json(&a->cand), "changed", !same);
 
 			if (o) {
 				json_dumpf(o, stdout, JSON_COMPACT);
@@ -610,11 +610,11 @@ static void report(struct replay *r)
 		print_decision(same ? "same" : "candidate", &a->cand);
 	}
 	if (r->json) {
-		json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "type", "summary",
-				      "sessions", (json_int_t)r->sessions_n, "actions",
-				      (json_int_t)r->actions, "changed", (json_int_t)r->changed,
-				      "stronger", (json_int_t)r->stronger, "weaker",
-				      (json_int_t)r->weaker);
+		json_t *o =
+		    json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "type", "summary", "sessions",
+			      (json_int_t)r->sessions_n, "actions", (json_int_t)r->actions,
+			      "changed", (json_int_t)r->changed, "stronger",
+			      (json_int_t)r->stronger, "weaker", (json_int_t)r->weaker);
 
 		if (o) {
 			json_dumpf(o, stdout, JSON_COMPACT);
@@ -699,8 +699,9 @@ int cmd_replay(const struct sl_cli *cli, int argc, char **argv)
 	}
 	/* credential values: their labels in argv and streams (fingerprints in the log) */
 	if (sl_policy_load_secrets(r.p, &errs)) {
-		fprintf(stderr, "scopelock replay: the candidate's secret files could not all be "
-				"read; credentials are judged by the environments the records name:\n");
+		fprintf(stderr,
+			"scopelock replay: the candidate's secret files could not all be "
+			"read; credentials are judged by the environments the records name:\n");
 		sl_policy_errors_print(&errs, stderr);
 	}
 	if (sl_policy_compile(r.p, &r.c, cerr, sizeof(cerr))) {

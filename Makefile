@@ -24,7 +24,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 LIBS_PC := libbpf jansson yaml-0.1 zlib libcrypto libseccomp libnghttp2 libbrotlidec libzstd \
-	capstone libpcre2-8 libsystemd
+	capstone libpcre2-8 libsystemd libcurl
 PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
 PC_LIBS := $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null)
 
@@ -76,7 +76,7 @@ KTEST_BINS := $(OUTPUT)/tests/test_decide_kernel
 .DELETE_ON_ERROR:
 .SECONDARY: $(FIXTURES)
 .PHONY: all clean install uninstall test unit ktest e2e vmlinux format format-check depgraph fuzz \
-	demo bench reqdec-bench man
+	demo bench reqdec-bench man deb
 
 all: $(BIN)/scopelockd $(BIN)/scopelock $(BIN)/tls-locate ktest
 
@@ -214,6 +214,11 @@ MAN_DIR := $(OUTPUT)/man
 man: $(BIN)/scopelockd $(BIN)/scopelock docs/policy.md tools/mkman.sh
 	$(call msg,MAN,$(MAN_DIR))
 	$(Q)tools/mkman.sh $(MAN_DIR)
+
+# the Debian package (debian/, tools/mkdeb.sh): built in a copy of the tree,
+# checked with lintian; .output/deb/scopelock_VERSION_amd64.deb
+deb:
+	$(Q)tools/mkdeb.sh $(OUTPUT)/deb
 
 install: all man
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \

@@ -7,10 +7,11 @@ set -eu
 
 build="make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
 libjansson-dev libyaml-dev libssl-dev libseccomp-dev libnghttp2-dev libbrotli-dev libzstd-dev
-libhttp-parser-dev libcapstone-dev libpcre2-dev libsystemd-dev help2man lowdown"
+libhttp-parser-dev libcapstone-dev libpcre2-dev libsystemd-dev libcurl4-openssl-dev help2man lowdown"
 test="$build clang-format zstd libcmocka-dev libclang-rt-14-dev curl git nodejs openssl python3 ca-certificates
 iproute2 procps golang-go python3-websockets python3-prometheus-client
-bash-completion zsh groff-base man-db systemd libgnutls28-dev"
+bash-completion zsh groff-base man-db systemd libgnutls28-dev rsyslog
+dpkg-dev debhelper lintian debootstrap"
 bench="$test auditd libbpf-tools hyperfine"
 
 case "${1:-build}" in

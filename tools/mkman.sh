@@ -27,7 +27,7 @@ verbatim() {
 
 {
 	printf '[COMMANDS]\n'
-	for c in run status metrics tail verify policy approve deny end checkpoint-setup; do
+	for c in run status metrics tail verify replay policy approve deny end checkpoint-setup; do
 		printf '.SS %s\n' "$c"
 		bin/scopelock "$c" --help | verbatim
 	done
@@ -54,4 +54,14 @@ help2man --no-info --section 8 --include "$inc" \
 lowdown -s -Tman \
 	-M title=scopelock-policy -M section=5 -M source=scopelock \
 	-M "date=$(git log -1 --format=%cs -- docs/policy.md 2>/dev/null || date +%F)" \
-	docs/policy.md >"$out/scopelock-policy.5"
+	docs/policy.md |
+	# the document's title becomes the NAME section whatis/apropos read (lexgrog)
+	awk '!named && $0 == ".SH" {
+		getline t
+		if (t == "scopelock policy reference") {
+			print ".SH NAME"; print "scopelock-policy \\- " t; print ".SH DESCRIPTION"
+			named = 1; next
+		}
+		print; print t; next
+	}
+	{ print }' >"$out/scopelock-policy.5"

@@ -526,7 +526,7 @@ static void test_err_unknown_key(void **state)
 	(void)state;
 	expect_error(HEAD "colour: blue\n", F ":6:1: field 'colour': ",
 		     "expected one of version, mode, settings, environments, patterns, rules, "
-		     "destinations, found unknown key 'colour'");
+		     "destinations, outputs, found unknown key 'colour'");
 	expect_error("version: 1\nenvironments:\n  prod:\n    pathz: [/a]\n",
 		     F ":4:5: field 'environments.prod.pathz': ", "unknown key 'pathz'");
 }
@@ -552,6 +552,45 @@ static void test_destinations(void **state)
 		     F ":8:7: field 'destinations.model_providers[0]': ", "without a port");
 	expect_error(HEAD "destinations:\n  gateways: []\n",
 		     F ":7:3: field 'destinations.gateways': ", "unknown key 'gateways'");
+}
+
+static void test_outputs(void **state)
+{
+	struct sl_policy *p;
+
+	(void)state;
+	p = load_ok(HEAD
+		    "outputs:\n  webhook:\n    url: https://h.example/a\n"
+		    "    timeout: 250ms\n    backoff: 2s\n    backoff_max: 1m\n"
+		    "  program: {command: \"cat\", queue: 7}\n  syslog: {}\n  journald: true\n");
+	assert_string_equal(p->outputs.webhook_url, "https://h.example/a");
+	assert_int_equal(p->outputs.webhook_timeout_ms, 250);
+	assert_int_equal(p->outputs.webhook_backoff_ms, 2000);
+	assert_int_equal(p->outputs.webhook_backoff_max, 60000);
+	assert_int_equal(p->outputs.webhook_retries, 20);
+	assert_int_equal(p->outputs.webhook_queue, SL_OUTPUT_QUEUE_DEFAULT);
+	assert_string_equal(p->outputs.program, "cat");
+	assert_int_equal(p->outputs.program_queue, 7);
+	assert_string_equal(p->outputs.syslog_socket, "/dev/log");
+	assert_true(p->outputs.journald);
+	sl_policy_free(p);
+	p = load_ok(HEAD "outputs:\n");
+	assert_null(p->outputs.webhook_url);
+	assert_null(p->outputs.program);
+	sl_policy_free(p);
+	expect_error(HEAD "outputs:\n  webhook: {url: \"http://\"}\n",
+		     F ":7:18: field 'outputs.webhook.url': ", "with a host");
+	expect_error(HEAD "outputs:\n  webhook: {url: \"http://a b\"}\n",
+		     F ":7:18: field 'outputs.webhook.url': ", "no spaces");
+	expect_error(HEAD "outputs:\n  webhook: {url: \"http://a\", timeout: 50ms}\n",
+		     F ":7:39: field 'outputs.webhook.timeout': ", "from 100 ms");
+	expect_error(HEAD "outputs:\n  program: {command: \"  \"}\n",
+		     F ":7:22: field 'outputs.program.command': ", "a shell command");
+	expect_error(HEAD "outputs:\n  program: {command: x, queue: 0}\n",
+		     F ":7:32: field 'outputs.program.queue': ", "from 1 to 100000");
+	expect_error(HEAD "outputs:\n  syslog: {socket: log}\n",
+		     F ":7:20: field 'outputs.syslog.socket': ", "absolute file path");
+	expect_error(HEAD "outputs: []\n", F ":6:10: field 'outputs': ", "expected a mapping");
 }
 
 static void test_err_duplicate_key(void **state)
@@ -1307,6 +1346,7 @@ int main(void)
 	    cmocka_unit_test(test_err_too_deep),
 	    cmocka_unit_test(test_err_unknown_key),
 	    cmocka_unit_test(test_destinations),
+	    cmocka_unit_test(test_outputs),
 	    cmocka_unit_test(test_err_duplicate_key),
 	    cmocka_unit_test(test_err_missing_key),
 	    cmocka_unit_test(test_err_wrong_type),

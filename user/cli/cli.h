@@ -27,5 +27,6 @@ int cmd_deny(const struct sl_cli *cli, int argc, char **argv);
 int cmd_end(const struct sl_cli *cli, int argc, char **argv);
 int cmd_checkpoint_setup(const struct sl_cli *cli, int argc, char **argv);
 int cmd_metrics(const struct sl_cli *cli, int argc, char **argv);
+int cmd_replay(const struct sl_cli *cli, int argc, char **argv);
 
 #endif

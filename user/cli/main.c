@@ -19,6 +19,7 @@ static const char usage_text[] =
     "  metrics  the daemon's counters for Prometheus (or node_exporter's textfile)\n"
     "  tail     show audit records as they are written\n"
     "  verify   check the hash chain of audit log files\n"
+    "  replay   what a candidate policy would have decided on recorded sessions\n"
     "  policy   check or reload a policy\n"
     "  approve  let a held action proceed (root or the admin group)\n"
     "  deny     refuse a held action: its session is killed\n"
@@ -39,6 +40,7 @@ static const char usage_text[] =
     "  scopelock verify --checkpoints /var/log/scopelock/checkpoints.jsonl \\\n"
     "      --verification-key-file ~/scopelock-vk /var/log/scopelock\n"
     "  scopelock policy check policies/default.yaml\n"
+    "  scopelock replay --policy candidate.yaml /var/log/scopelock\n"
     "  scopelock tail --alerts --follow\n"
     "  sudo scopelock approve h1\n"
     "  sudo scopelock end --reason 'runaway agent' 3f9a0c12be7d4411\n"
@@ -54,7 +56,7 @@ static const struct {
     {"run", cmd_run},	      {"status", cmd_status}, {"tail", cmd_tail},
     {"verify", cmd_verify},   {"policy", cmd_policy}, {"approve", cmd_approve},
     {"deny", cmd_deny},	      {"end", cmd_end},	      {"checkpoint-setup", cmd_checkpoint_setup},
-    {"metrics", cmd_metrics},
+    {"metrics", cmd_metrics}, {"replay", cmd_replay},
 };
 
 int main(int argc, char **argv)

@@ -475,6 +475,9 @@ int sl_journal_alert(struct sl_journal *j, json_t *rec, const char *summary)
 	err = write_rec(j, rec, &line);
 	if (!err && line && j->alerts_fd >= 0 && sl_write_all(j->alerts_fd, line, strlen(line)))
 		log_err("alerts file '%s': write: %s", j->alerts_path, strerror(errno));
+	/* the outputs get the same line, once it is in the chain */
+	if (!err && line && j->hooks.alert)
+		j->hooks.alert(j->hooks.ctx, line, strlen(line));
 	free(line);
 	if (!p || p->settings.syslog)
 		syslog(LOG_ALERT | LOG_AUTHPRIV, "%s", summary);

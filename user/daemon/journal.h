@@ -25,6 +25,8 @@ struct sl_journal_hooks {
 	void (*line)(void *ctx, const char *line, size_t len, const char *session);
 	/* after every append, written or not (the audit failure guard) */
 	void (*after)(void *ctx);
+	/* an alert-class record is in the chain: its line as in the log (the outputs) */
+	void (*alert)(void *ctx, const char *line, size_t len);
 	void *ctx;
 };
 
@@ -81,8 +83,8 @@ struct sl_journal_cpu {
 	uint64_t writes;      /* write batches */
 };
 void sl_journal_cpu(const struct sl_journal *j, struct sl_journal_cpu *out);
-/* an alert-class record: the audit log, the alerts file, syslog (summary);
- * 0 or -EIO when it did not get into the chain */
+/* an alert-class record: the audit log, the alerts file, syslog (summary),
+ * then the alert hook (its line); 0 or -EIO when it did not get into the chain */
 int sl_journal_alert(struct sl_journal *j, json_t *rec, const char *summary);
 /* is this line (of the log) an alert-class record? */
 bool sl_journal_line_is_alert(const char *line);

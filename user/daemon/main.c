@@ -5,7 +5,8 @@
  *
  * main.c owns the loop and every ordering between the rooms
  * (docs/architecture.md); a room never calls main.c except through the
- * hooks registered here (journal: tail lines and the guard's check; guard:
+ * hooks registered here (journal: tail lines, alerts to the outputs and the
+ * guard's check; guard:
  * pause and resume the kernel ring; control: policy reload).
  *
  * Start-up: lock the state dir, load the policy, mount bpffs/tracefs, the
@@ -23,16 +24,17 @@
  *   - the guard pauses the bulk ring when it freezes the sessions, and on
  *     the thaw the ring is read again, drained and finished sessions end
  *     before any session runs again;
- *   - a reload writes policy_loaded/refused, then rescopes the sessions and
- *     reopens the alerts file;
+ *   - a reload writes policy_loaded/refused, then rescopes the sessions,
+ *     reopens the alerts file and follows the policy's outputs;
+ *   - an alert reaches the outputs (their threads) once it is in the chain;
  *   - the timer drains, ticks the journal, checks the guard, polls losses
  *     (1 s), times out holds, refreshes the clock (60 s) and the labels by
  *     identity (5 s), and looks for finished sessions (2 s).
  *
  * Shutdown: drain, write the alerts of every verdict acted on, poll losses,
  * deny the pending holds, name the sessions left frozen, end (or abandon)
- * the sessions, daemon_stop, let the journal write what waits; then close
- * confinement, control, rings, TLS, kernel, journal, the session parent.
+ * the sessions, let the outputs deliver what waits (3 s), daemon_stop, let the journal write what
+ * waits; then close confinement, control, rings, TLS, kernel, journal, the session parent.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -64,6 +66,7 @@
 #include "journal.h"
 #include "kernel.h"
 #include "log.h"
+#include "outputs.h"
 #include "policy.h"
 #include "policy_store.h"
 #include "programs.h"
@@ -114,6 +117,7 @@ struct sl_daemon {
 	struct sl_tls *tls;
 	struct sl_control *control;
 	struct sl_checkpoints *checkpoints;
+	struct sl_outputs *outputs;
 };
 
 /* epoll tags */
@@ -392,6 +396,14 @@ static void journal_line(void *ctx, const char *line, size_t len, const char *se
 		sl_control_broadcast(d->control, line, len, session);
 }
 
+/* an alert-class record is in the chain: the policy's outputs get its line */
+static void journal_alert(void *ctx, const char *line, size_t len)
+{
+	struct sl_daemon *d = ctx;
+
+	sl_outputs_alert(d->outputs, line, len);
+}
+
 /* after every append: the log may have started failing, filled up, or drained */
 static void journal_after(void *ctx)
 {
@@ -499,6 +511,7 @@ static int daemon_reload(void *ctx, const json_t *requester, char **errors)
 	if (!err) {
 		sl_sessions_rescope(d->sessions);
 		sl_journal_alerts_open(d->journal);
+		sl_outputs_configure(d->outputs, &sl_policy_store_current(d->store)->outputs);
 	}
 	return err;
 }
@@ -571,6 +584,9 @@ static void on_timer(struct sl_daemon *d)
 	sl_checkpoints_tick(d->checkpoints);
 	if (ticks % (1000 / TICK_MS) == 0)
 		sl_ingest_loss_poll(d->ingest);
+	/* alerts an output dropped: recorded at most once a second */
+	if (ticks % (1000 / TICK_MS) == 0)
+		sl_outputs_tick(d->outputs);
 	sl_holds_tick(d->verdicts);
 	if (ticks % (1000 / TICK_MS) == 0)
 		sl_tls_tick(d->tls);
@@ -753,12 +769,19 @@ int main(int argc, char **argv)
 		struct sl_journal_hooks hooks = {
 		    .line = journal_line,
 		    .after = journal_after,
+		    .alert = journal_alert,
 		    .ctx = &d,
 		};
 
 		sl_journal_set_hooks(d.journal, &hooks);
 	}
 	err = sl_journal_alerts_open(d.journal);
+	if (err)
+		goto out;
+	/* the policy's outputs (threads: after the signal mask of setup_fds) */
+	err = sl_outputs_new(d.journal, &d.outputs);
+	if (!err && sl_policy_store_current(d.store))
+		err = sl_outputs_configure(d.outputs, &sl_policy_store_current(d.store)->outputs);
 	if (err)
 		goto out;
 	{
@@ -908,6 +931,8 @@ out:
 			}
 			sl_sessions_clear(d.sessions);
 		}
+		/* the outputs deliver what waits (the holds just denied), drops recorded */
+		sl_outputs_stop(d.outputs, 3000);
 		write_daemon_record(&d, "daemon_stop");
 		sl_journal_drain(d.journal, 3000);
 	}
@@ -925,6 +950,8 @@ out:
 	d.tls = NULL;
 	sl_kernel_stop(d.kernel);
 	d.kernel = NULL;
+	sl_outputs_free(d.outputs);
+	d.outputs = NULL;
 	sl_journal_close(d.journal);
 	d.journal = NULL;
 	sl_sessions_close(d.sessions);

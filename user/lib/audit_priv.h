@@ -79,27 +79,6 @@ bool sl_audit_is_zst_name(const char *name);
 /* .gz (zlib, segments of older versions) or .zst (zstd, what rotation writes now) */
 bool sl_audit_is_compressed_name(const char *name);
 
-/* line reader over plain, gzip (zlib gzread) or zstd (libzstd) files */
-struct sl_lines;
-int sl_lines_open(const char *path, struct sl_lines **out);
-int sl_lines_openat(int dirfd, const char *name, struct sl_lines **out);
-/*
- * Next line: 1 with *line (NUL-terminated, valid until the next call), *len
- * (without the newline) and *nl (false for a last line that has no newline);
- * 0 at the end; -EMSGSIZE for a line over SL_AUDIT_LINE_MAX; -EIO/-EBADMSG/
- * -EPIPE as for sl_lines_status().
- */
-int sl_lines_next(struct sl_lines *r, char **line, size_t *len, bool *nl);
-/*
- * How the data ended: 0 cleanly, -EPIPE compressed data cut short,
- * -EBADMSG corrupt compressed data, -EIO a read error. *msg (may be NULL)
- * gets zlib's (or zstd's) text.
- */
-int sl_lines_status(struct sl_lines *r, const char **msg);
-/* true when the file is gzip or zstd data (valid after the first sl_lines_next) */
-bool sl_lines_compressed(struct sl_lines *r);
-/* true when it is zstd data */
-bool sl_lines_zstd(struct sl_lines *r);
-void sl_lines_close(struct sl_lines *r);
+/* the line reader (sl_lines_*) is in audit.h: scopelock replay reads logs too */
 
 #endif

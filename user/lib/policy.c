@@ -192,6 +192,7 @@ static void parse_root(struct vctx *c, const struct ynode *root)
 	    {"patterns", false, NULL},
 	    {"rules", false, NULL},
 	    {"destinations", false, NULL},
+	    {"outputs", false, NULL},
 	};
 	const struct ynode *v;
 	uint64_t u;
@@ -205,7 +206,7 @@ static void parse_root(struct vctx *c, const struct ynode *root)
 	}
 	if (!sl_pv_check_map(c, root,
 			     "a mapping (version, mode, settings, environments, patterns, rules, "
-			     "destinations)",
+			     "destinations, outputs)",
 			     ks, SL_ARRAY_SIZE(ks)))
 		return;
 	if ((v = sl_pv_map_get(root, "version"))) {
@@ -239,6 +240,11 @@ static void parse_root(struct vctx *c, const struct ynode *root)
 	if ((v = sl_pv_map_get(root, "destinations"))) {
 		old = sl_pv_path_str(c, "destinations");
 		sl_pv_parse_destinations(c, v);
+		sl_pv_path_restore(c, old);
+	}
+	if ((v = sl_pv_map_get(root, "outputs"))) {
+		old = sl_pv_path_str(c, "outputs");
+		sl_pv_parse_outputs(c, v);
 		sl_pv_path_restore(c, old);
 	}
 	if (c->err)
@@ -318,6 +324,7 @@ void sl_policy_free(struct sl_policy *p)
 		}
 	}
 	free(p->secrets);
+	sl_pv_free_outputs(&p->outputs);
 	free(p->settings.alert_file);
 	free(p->settings.admin_group);
 	for (uint32_t i = 0; i < p->settings.n_program_paths; i++)

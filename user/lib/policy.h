@@ -294,6 +294,34 @@ struct sl_policy_settings {
 	uint32_t n_program_paths;
 };
 
+/*
+ * outputs: where alert-class records go besides the audit log, the alerts
+ * file and syslog (docs/policy.md, "Outputs"). Each output has its own
+ * bounded queue and delivery thread in the daemon: none ever blocks
+ * enforcement or the journal.
+ */
+#define SL_OUTPUT_QUEUE_DEFAULT 1000
+#define SL_OUTPUT_QUEUE_MAX 100000
+struct sl_policy_outputs {
+	/* program: JSON lines on the stdin of `sh -c command` (NULL: none) */
+	char *program;
+	uint32_t program_queue;
+	/* webhook: an HTTP(S) POST per alert (NULL: none) */
+	char *webhook_url;
+	char *webhook_ca_file;	      /* NULL: the system's CAs */
+	uint32_t webhook_timeout_ms;  /* one attempt */
+	uint32_t webhook_retries;     /* attempts after the first before the alert is dropped */
+	uint32_t webhook_backoff_ms;  /* first wait after a failure, doubled each time */
+	uint32_t webhook_backoff_max; /* ms: the longest wait */
+	uint32_t webhook_queue;
+	/* syslog: RFC 5424 with structured data to a unix datagram socket (NULL: none) */
+	char *syslog_socket;
+	uint32_t syslog_queue;
+	/* journald: an entry with SCOPELOCK_* fields (sd_journal_send) */
+	bool journald;
+	uint32_t journald_queue;
+};
+
 /* a credential value (or fingerprint) labelled with an environment */
 struct sl_policy_secret {
 	uint32_t env_id;
@@ -311,6 +339,7 @@ struct sl_policy {
 	uint32_t version;
 	uint32_t mode; /* enum sl_policy_mode */
 	struct sl_policy_settings settings;
+	struct sl_policy_outputs outputs;
 	struct sl_policy_env *envs; /* envs[i].id == i + 1 */
 	uint32_t n_envs;
 	struct sl_policy_keyword *keywords;

@@ -132,5 +132,8 @@ void sl_pv_parse_envs(struct vctx *c, const struct ynode *n);
 void sl_pv_parse_destinations(struct vctx *c, const struct ynode *n);
 void sl_pv_parse_patterns(struct vctx *c, const struct ynode *n);
 void sl_pv_parse_rules(struct vctx *c, const struct ynode *n);
+/* outputs: {program, webhook, syslog, journald} (policy_outputs.c) */
+void sl_pv_parse_outputs(struct vctx *c, const struct ynode *n);
+void sl_pv_free_outputs(struct sl_policy_outputs *o);
 
 #endif /* SL_POLICY_INTERNAL_H */

@@ -15,6 +15,8 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <dirent.h>
+#include <time.h>
 #include <linux/magic.h>
 #include <unistd.h>
 
@@ -34,6 +36,14 @@ struct sl_kernel {
 	struct scopelock_bpf *skel;
 	struct bpf_link *links[SL_MAX_LINKS];
 	int nlinks;
+	char *pin_dir;	       /* the instance's bpffs directory, or NULL: nothing pinned */
+	bool adopted;	       /* the maps were there: a previous daemon's state */
+	uint64_t gen;	       /* names this daemon's TLS link pins */
+	uint64_t tls_seq;      /* the next TLS link pin */
+	struct bpf_link **tls; /* TLS uprobe links pinned (owned by the TLS room) */
+	size_t ntls, captls;
+	char **old_tls; /* a previous daemon's TLS link pins, removed once replaced */
+	size_t nold_tls;
 };
 
 #ifndef TRACEFS_MAGIC
@@ -183,6 +193,209 @@ static int add_link(struct sl_kernel *k, struct bpf_link *l)
 	return 0;
 }
 
+/* ---- pinning (per daemon instance, under pin_dir) ---- */
+
+/* pin_dir/sub/name into buf; -ENAMETOOLONG */
+static int pin_path(const struct sl_kernel *k, const char *sub, const char *name, char *buf,
+		    size_t n)
+{
+	int len = snprintf(buf, n, "%s/%s/%s", k->pin_dir, sub, name);
+
+	if (len < 0 || (size_t)len >= n)
+		return -ENAMETOOLONG;
+	/* bpffs refuses names with a dot (".rodata", ".bss") */
+	for (char *p = buf + len - strlen(name); *p; p++)
+		if (*p == '.')
+			*p = '_';
+	return 0;
+}
+
+/* remove every pin in dir (the kernel objects go once nobody holds them) and dir */
+static void unpin_dir(const char *dir, char *const *keep, size_t nkeep)
+{
+	struct dirent *de;
+	DIR *dp = opendir(dir);
+	char path[PATH_MAX];
+
+	if (!dp)
+		return;
+	while ((de = readdir(dp))) {
+		bool kept = false;
+
+		if (de->d_name[0] == '.')
+			continue;
+		for (size_t i = 0; i < nkeep; i++)
+			kept = kept || !strcmp(keep[i], de->d_name);
+		if (kept)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (unlink(path) && errno != ENOENT)
+			log_warn("remove pin '%s': %s", path, strerror(errno));
+	}
+	closedir(dp);
+	if (!nkeep && rmdir(dir) && errno != ENOENT)
+		log_warn("remove '%s': %s", dir, strerror(errno));
+}
+
+int sl_kernel_unpin(const char *pin_dir)
+{
+	static const char *const subs[] = {"links", "tls", "maps"};
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (stat(pin_dir, &st))
+		return errno == ENOENT ? 0 : -errno;
+	/* links first: the programs stop before their maps go */
+	for (size_t i = 0; i < SL_ARRAY_SIZE(subs); i++) {
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, subs[i]);
+		unpin_dir(path, NULL, 0);
+	}
+	if (rmdir(pin_dir) && errno != ENOENT)
+		return sl_err_ret(-errno, "remove '%s'", pin_dir);
+	/* the instances' parent, once the last instance is gone */
+	snprintf(path, sizeof(path), "%s", pin_dir);
+	if (strrchr(path, '/')) {
+		*strrchr(path, '/') = '\0';
+		if (rmdir(path) && errno != ENOTEMPTY && errno != EEXIST && errno != ENOENT &&
+		    errno != EBUSY)
+			log_debug("remove '%s': %s", path, strerror(errno));
+	}
+	return 0;
+}
+
+/* every map pinned by name under pin_dir/maps: reused when there (adoption) */
+static int pin_maps(struct sl_kernel *k)
+{
+	struct bpf_map *map;
+	char path[PATH_MAX], sub[PATH_MAX];
+	int err;
+
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(sub, sizeof(sub), "%s/%s", k->pin_dir,
+			 (const char *[]){"maps", "links", "tls"}[i]);
+		err = sl_mkdir_p(sub, 0700);
+		if (err)
+			return sl_err_ret(err, "create '%s'", sub);
+	}
+	err = pin_path(k, "maps", "sl_sessions", path, sizeof(path));
+	if (err)
+		return err;
+	k->adopted = access(path, F_OK) == 0;
+	bpf_object__for_each_map (map, k->skel->obj) {
+		err = pin_path(k, "maps", bpf_map__name(map), path, sizeof(path));
+		if (!err)
+			err = bpf_map__set_pin_path(map, path);
+		if (err)
+			return sl_err_ret(err, "pin path of map %s", bpf_map__name(map));
+	}
+	return 0;
+}
+
+/* a previous daemon's TLS link pins: removed once this daemon attached its own */
+static int list_old_tls(struct sl_kernel *k)
+{
+	char dir[PATH_MAX];
+	struct dirent *de;
+	DIR *dp;
+
+	snprintf(dir, sizeof(dir), "%s/tls", k->pin_dir);
+	dp = opendir(dir);
+	if (!dp)
+		return -errno;
+	while ((de = readdir(dp))) {
+		char **n;
+
+		if (de->d_name[0] == '.')
+			continue;
+		n = realloc(k->old_tls, (k->nold_tls + 1) * sizeof(*n));
+		if (!n)
+			break;
+		k->old_tls = n;
+		n[k->nold_tls] = strdup(de->d_name);
+		if (n[k->nold_tls])
+			k->nold_tls++;
+	}
+	closedir(dp);
+	return 0;
+}
+
+/*
+ * Attach prog and pin its link as pin_dir/links/<name>. A link a previous
+ * daemon pinned there is replaced: atomically where the kernel can swap a
+ * link's program (cgroup links), else the new link is attached before the
+ * old one goes (tracepoints: an event in between may be seen twice, none
+ * is missed).
+ */
+static struct bpf_link *attach_pinned(struct sl_kernel *k, struct bpf_program *prog,
+				      struct bpf_link *(*attach)(struct bpf_program *, int),
+				      int arg)
+{
+	struct bpf_link *old = NULL, *l;
+	char path[PATH_MAX];
+	int err;
+
+	if (!k->pin_dir)
+		return attach(prog, arg);
+	err = pin_path(k, "links", bpf_program__name(prog), path, sizeof(path));
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
+	if (access(path, F_OK) == 0)
+		old = bpf_link__open(path);
+	if (old && bpf_link__update_program(old, prog) == 0)
+		return old; /* swapped in place, still pinned */
+	l = attach(prog, arg);
+	if (!l) {
+		err = -errno;
+		bpf_link__destroy(old);
+		errno = -err;
+		return NULL;
+	}
+	if (old) {
+		bpf_link__unpin(old);
+		bpf_link__destroy(old); /* our descriptor was the last: detached */
+	} else if (access(path, F_OK) == 0 && unlink(path)) {
+		log_warn("remove stale pin '%s': %s", path, strerror(errno));
+	}
+	err = bpf_link__pin(l, path);
+	if (err) {
+		log_err("pin link '%s': %s", path, strerror(-err));
+		bpf_link__destroy(l);
+		errno = -err;
+		return NULL;
+	}
+	return l;
+}
+
+static struct bpf_link *attach_plain(struct bpf_program *prog, int unused)
+{
+	(void)unused;
+	return bpf_program__attach(prog);
+}
+
+static struct bpf_link *attach_cgroup(struct bpf_program *prog, int cg_fd)
+{
+	return bpf_program__attach_cgroup(prog, cg_fd);
+}
+
+/* the settings in .rodata: an adopted instance must have been loaded with the same */
+static int check_rodata(const struct sl_kernel *k, const struct sl_kernel_opts *o)
+{
+	const typeof(*k->skel->rodata) *r = k->skel->rodata;
+
+	if (r->sl_session_level != o->session_level || r->sl_argv_max != (__u32)o->argv_capture ||
+	    r->sl_tls_capture_max != (__u32)o->tls_capture ||
+	    r->sl_wakeup_bytes != o->ringbuf_size / 8)
+		return sl_err_ret(-EINVAL,
+				  "the enforcement pinned in '%s' was loaded with other settings "
+				  "(ring buffer, capture sizes or cgroup parent): start with the "
+				  "same options, or stop it first with 'scopelockd "
+				  "--stop-enforcement' (which detaches it)",
+				  k->pin_dir);
+	return 0;
+}
+
 int sl_kernel_start(const struct sl_kernel_opts *o, struct sl_features *f, struct sl_kernel **out)
 {
 	struct bpf_program *prog;
@@ -220,10 +433,34 @@ int sl_kernel_start(const struct sl_kernel_opts *o, struct sl_features *f, struc
 	if (err)
 		return sl_err_ret(err, "set verdict ring size %u", SL_VERDICT_RING_BYTES);
 	configure_programs(k, f);
+	if (o->pin_dir) {
+		struct timespec ts;
+
+		k->pin_dir = strdup(o->pin_dir);
+		if (!k->pin_dir)
+			return -ENOMEM;
+		err = pin_maps(k);
+		if (err)
+			return err;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		k->gen = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+		if (k->adopted && list_old_tls(k))
+			log_warn("list '%s/tls': %s", k->pin_dir, strerror(errno));
+	}
 
 	err = scopelock_bpf__load(k->skel);
 	if (err)
-		return sl_err_ret(err, "load BPF programs (run with -vv for the verifier log)");
+		return sl_err_ret(err, "load BPF programs%s (run with -vv for the verifier log)",
+				  k->adopted ? " on the pinned maps of a previous scopelockd "
+					       "(a build whose maps differ cannot adopt them: "
+					       "'scopelockd --stop-enforcement' detaches them)"
+					     : "");
+	if (k->adopted) {
+		err = check_rodata(k, o);
+		if (err)
+			return err;
+		log_info("adopting the enforcement pinned in '%s'", k->pin_dir);
+	}
 
 	bpf_object__for_each_program (prog, k->skel->obj) {
 		enum bpf_prog_type type = bpf_program__type(prog);
@@ -232,9 +469,9 @@ int sl_kernel_start(const struct sl_kernel_opts *o, struct sl_features *f, struc
 		if (!bpf_program__autoload(prog))
 			continue;
 		if (type == BPF_PROG_TYPE_TRACEPOINT || type == BPF_PROG_TYPE_RAW_TRACEPOINT)
-			l = bpf_program__attach(prog);
+			l = attach_pinned(k, prog, attach_plain, 0);
 		else if (type == BPF_PROG_TYPE_CGROUP_SOCK_ADDR || type == BPF_PROG_TYPE_CGROUP_SKB)
-			l = bpf_program__attach_cgroup(prog, o->cg_parent_fd);
+			l = attach_pinned(k, prog, attach_cgroup, o->cg_parent_fd);
 		else
 			continue; /* uprobes: attached per target by tls.c */
 		if (!l) {
@@ -250,7 +487,109 @@ int sl_kernel_start(const struct sl_kernel_opts *o, struct sl_features *f, struc
 	}
 	if (nfailed)
 		return sl_err_ret(-EIO, "%d BPF programs failed to attach", nfailed);
+	if (k->pin_dir) {
+		/* a previous build's programs that this one does not have */
+		char dir[PATH_MAX], **names = calloc((size_t)k->nlinks + 1, sizeof(*names));
+
+		for (int i = 0; names && i < k->nlinks; i++) {
+			const char *p = bpf_link__pin_path(k->links[i]);
+
+			names[i] = (char *)(p && strrchr(p, '/') ? strrchr(p, '/') + 1 : "");
+		}
+		snprintf(dir, sizeof(dir), "%s/links", k->pin_dir);
+		if (names)
+			unpin_dir(dir, names, (size_t)k->nlinks);
+		free(names);
+	}
 	return 0;
+}
+
+bool sl_kernel_adopted(const struct sl_kernel *k)
+{
+	return k && k->adopted;
+}
+
+const char *sl_kernel_pin_dir(const struct sl_kernel *k)
+{
+	return k ? k->pin_dir : NULL;
+}
+
+int sl_kernel_link_pin(struct sl_kernel *k, struct bpf_link *l)
+{
+	char name[64], path[PATH_MAX];
+	struct bpf_link **n;
+	int err;
+
+	if (!k->pin_dir)
+		return 0;
+	if (k->ntls == k->captls) {
+		size_t cap = k->captls ? k->captls * 2 : 32;
+
+		n = realloc(k->tls, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		k->tls = n;
+		k->captls = cap;
+	}
+	snprintf(name, sizeof(name), "%llu-%llu", (unsigned long long)k->gen,
+		 (unsigned long long)k->tls_seq++);
+	err = pin_path(k, "tls", name, path, sizeof(path));
+	if (!err)
+		err = bpf_link__pin(l, path);
+	if (err)
+		return sl_err_ret(err, "pin TLS link '%s'", path);
+	k->tls[k->ntls++] = l;
+	return 0;
+}
+
+void sl_kernel_link_forget(struct sl_kernel *k, struct bpf_link *l)
+{
+	for (size_t i = 0; k && i < k->ntls; i++) {
+		if (k->tls[i] != l)
+			continue;
+		bpf_link__unpin(l);
+		k->tls[i] = k->tls[--k->ntls];
+		return;
+	}
+}
+
+void sl_kernel_adopt_finish(struct sl_kernel *k)
+{
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < k->nold_tls; i++) {
+		if (!pin_path(k, "tls", k->old_tls[i], path, sizeof(path)) && unlink(path) &&
+		    errno != ENOENT)
+			log_warn("remove pin '%s': %s", path, strerror(errno));
+		free(k->old_tls[i]);
+	}
+	free(k->old_tls);
+	k->old_tls = NULL;
+	k->nold_tls = 0;
+}
+
+void sl_kernel_release(struct sl_kernel *k, bool keep)
+{
+	if (!k || !k->pin_dir)
+		return;
+	if (keep) {
+		/* what is pinned stays attached: closing our descriptors must not
+		 * detach it (libbpf disables a perf event link on destroy) */
+		for (int i = 0; i < k->nlinks; i++)
+			if (k->links[i])
+				bpf_link__disconnect(k->links[i]);
+		for (size_t i = 0; i < k->ntls; i++)
+			bpf_link__disconnect(k->tls[i]);
+		log_info("enforcement stays in the kernel (pinned in '%s'): sessions are still "
+			 "enforced; 'scopelockd --stop-enforcement' detaches it",
+			 k->pin_dir);
+		return;
+	}
+	for (size_t i = 0; i < k->ntls; i++)
+		bpf_link__unpin(k->tls[i]);
+	k->ntls = 0;
+	if (sl_kernel_unpin(k->pin_dir) == 0)
+		log_info("enforcement detached: removed the pins in '%s'", k->pin_dir);
 }
 
 static void *destroy_one(void *arg)
@@ -292,6 +631,11 @@ void sl_kernel_stop(struct sl_kernel *k)
 		return;
 	links_destroy(k->links, k->nlinks);
 	scopelock_bpf__destroy(k->skel);
+	for (size_t i = 0; i < k->nold_tls; i++)
+		free(k->old_tls[i]);
+	free(k->old_tls);
+	free(k->tls);
+	free(k->pin_dir);
 	free(k);
 }
 

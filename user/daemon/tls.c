@@ -313,6 +313,10 @@ static void target_attach(struct sl_tls *t, struct tls_target *tg, const char *a
 		if (lr)
 			tg->links[tg->nlinks++] = lr;
 		tg->attached |= 1ULL << i;
+		/* pinned: the probes go on stopping plaintext while no daemon runs */
+		if (sl_kernel_link_pin(t->kernel, le) || (lr && sl_kernel_link_pin(t->kernel, lr)))
+			log_warn("tls: %s in '%s' is not pinned: it stops with this daemon",
+				 f->name, tg->path);
 		log_debug("tls: attached %s in '%s' (offset 0x%llx)", f->name, tg->path,
 			  (unsigned long long)tg->off[i]);
 	}

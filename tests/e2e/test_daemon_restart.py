@@ -112,9 +112,12 @@ def test_sigkill_kernel_still_kills_sessions_frozen_then_adopted(t):
     # a second session that only waits: frozen while no daemon runs, thawed on adoption
     stop = t.tmp / "stop-idle"
     idle_name = rand_marker("idle")
-    idle = d.spawn(["/bin/bash", "-c", f"while [ ! -e {q(str(stop))} ]; do sleep 0.1; done"],
+    idle_ready = t.tmp / "idle-ready"
+    idle = d.spawn(["/bin/bash", "-c", f"sleep 0.01; : > {q(str(idle_ready))}; "
+                    f"while [ ! -e {q(str(stop))} ]; do sleep 0.1; done"],
                    name=idle_name, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     idle_sid = d.session_id(idle_name)
+    wait_until(idle_ready.exists, 30, "the idle session's first sleep")
     wait_until(lambda: (t.tmp / "ready").exists(), 30, "the agent ready")
     wait_until(lambda: state_has(d, "sessions", sid) and state_has(d, "sessions", idle_sid),
                10, "both sessions in the daemon's state file")
@@ -185,7 +188,8 @@ def hold_then_kill(t, hold_timeout=300):
         client_command("curl", t, srv, w.mutation(w.prod_vol), "$TOKEN") + " || exit 21",
         "exit 0",
     ], expect_killed=False)
-    p = d.spawn(agent, name=name, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    errf = t.tmp / "held.err"
+    p = d.spawn(agent, name=name, stdout=subprocess.DEVNULL, stderr=open(errf, "wb"))
     sid, rec = wait_hold(d, name, RULE)
     hid = rec["hold_id"]
     wait_until(lambda: state_has(d, "holds", hid), 10, f"hold {hid} in the state file")
@@ -201,6 +205,9 @@ def hold_then_kill(t, hold_timeout=300):
     # adopted, but a pending hold keeps the session frozen
     check(cgroup_frozen(d2, sid), "the held session was thawed by the adoption")
     srv.assert_nothing_destructive(w, "held, after the restart")
+    # the launcher connected again: it is told what becomes of the session
+    wait_until(lambda: f"scopelockd is back and adopted session {sid}" in errf.read_text(), 15,
+               "the launcher to reattach to the restarted daemon")
     return w, srv, d2, p, sid, hid
 
 
@@ -237,15 +244,32 @@ def test_daemon_absent_continue(t):
         w, settings={"daemon_absent": "continue", "daemon_absent_grace": 1})))
     go, out = t.tmp / "go", t.tmp / "out"
     name = rand_marker("cont")
-    p = d.spawn(["/bin/bash", "-c", f"while [ ! -e {q(str(go))} ]; do sleep 0.05; done; "
-                 f"echo ran > {q(str(out))}"], name=name, stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE)
+    errf = t.tmp / "cont.err"
+    ready = t.tmp / "cont-ready"
+    # sleep has run once (a first exec waits for the daemon's TLS room: the gate)
+    p = d.spawn(["/bin/bash", "-c", f"sleep 0.01; : > {q(str(ready))}; "
+                 f"while [ ! -e {q(str(go))} ]; do sleep 0.05; done; "
+                 f"echo ran > {q(str(out))}"], name=name, stdout=subprocess.DEVNULL,
+                stderr=open(errf, "wb"))
     sid = d.session_id(name)
+    wait_until(ready.exists, 30, "the session's first sleep")
     wait_until(lambda: state_has(d, "sessions", sid), 10, "the session in the state file")
     sigkill(d)
     time.sleep(3)  # three grace periods: a freeze would have happened by now
     go.write_text("")
-    wait_until(lambda: out.exists(), 15, "the session's step with no daemon (continue)")
+    try:
+        wait_until(lambda: out.exists(), 15, "the session's step with no daemon (continue)")
+    except AssertionError:
+        cg = d.session_start(sid).get("cgroup")
+        info = []
+        for pid in Path(cg, "cgroup.procs").read_text().split():
+            try:
+                st = Path(f"/proc/{pid}/status").read_text().splitlines()
+                info.append((pid, Path(f"/proc/{pid}/cmdline").read_bytes()[:80], st[2],
+                             Path(f"/proc/{pid}/wchan").read_text()))
+            except OSError:
+                pass
+        fail(f"no step: rc {p.poll()} {errf.read_text()!r} frozen {cgroup_frozen(d, sid)} {info}")
     check(cgroup_frozen(d, sid) is not True, "frozen with daemon_absent: continue")
     d2 = d.successor()
     rec = unclean_record(d2)

@@ -292,7 +292,6 @@ static bool notices_start(int fd, const char *session)
 	return ok;
 }
 
-
 /*
  * settings.daemon_absent: freeze. While the daemon's connection is gone the
  * launcher (outside the session) tries to connect again; once the grace
@@ -385,10 +384,11 @@ static void absent_freeze(struct absent_watch *w)
 	if (fd >= 0)
 		close(fd);
 	if (err)
-		fprintf(stderr,
-			"scopelock: WARNING: scopelockd is gone for %d ms and the session cannot be "
-			"frozen here ('%s': %s): it runs on under the kernel's verdicts only\n",
-			w->grace_ms, path, strerror(err));
+		fprintf(
+		    stderr,
+		    "scopelock: WARNING: scopelockd is gone for %d ms and the session cannot be "
+		    "frozen here ('%s': %s): it runs on under the kernel's verdicts only\n",
+		    w->grace_ms, path, strerror(err));
 	else
 		fprintf(stderr,
 			"scopelock: scopelockd is gone for %d ms: session %s is FROZEN until a "

@@ -450,8 +450,8 @@ class Daemon:
             if self.proc.poll() is None:
                 try:
                     cli("--socket", self.sock, "shutdown", timeout=timeout + 60)
-                except subprocess.TimeoutExpired:
-                    pass
+                except (OSError, subprocess.TimeoutExpired):
+                    pass  # SIGTERM / SIGKILL below, then --stop-enforcement
                 try:
                     self.proc.wait(timeout)
                 except subprocess.TimeoutExpired:

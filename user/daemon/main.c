@@ -12,7 +12,9 @@
  * loop's descriptors, the session parent cgroup, the journal (audit log,
  * then alerts file), the kernel (probe, load, attach at the session parent),
  * programs, verdicts, guard, confinement, the policy into the kernel maps,
- * the rings (ingest), TLS, daemon_start, and last the control socket.
+ * the rings (ingest), TLS, daemon_start, the adoption of what a previous
+ * daemon left pinned (sessions, holds, the rings' backlog, unclean_shutdown),
+ * and last the control socket.
  *
  * While running:
  *   - the verdict ring is drained before the bulk ring (ingest.h);
@@ -29,10 +31,13 @@
  *     (1 s), times out holds, refreshes the clock (60 s) and the labels by
  *     identity (5 s), and looks for finished sessions (2 s).
  *
- * Shutdown: drain, write the alerts of every verdict acted on, poll losses,
- * deny the pending holds, name the sessions left frozen, end (or abandon)
- * the sessions, daemon_stop, let the journal write what waits; then close
- * confinement, control, rings, TLS, kernel, journal, the session parent.
+ * Shutdown: drain, write the alerts of every verdict acted on, poll losses;
+ * kept (SIGTERM, the default): end the empty sessions, write the state file
+ * the next daemon adopts (the others, the pending holds), the pins stay;
+ * detached (scopelock shutdown): deny the pending holds, end (or abandon) the
+ * sessions, remove the pins. Then daemon_stop, let the journal write what
+ * waits; close confinement, control, rings, TLS, kernel, journal, the session
+ * parent.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -989,6 +989,13 @@ static json_t *status_json(struct sl_control *ctl)
 			    json_integer((json_int_t)sl_ingest_decode_errors(ctl->ingest)));
 	json_object_set_new(st, "cpu", cpu_json(ctl));
 	json_object_set_new(st, "cgroup_parent", json_string(sl_sessions_cg_parent(ctl->sessions)));
+	/* pinned: kept in the kernel when this daemon stops (docs/operations.md) */
+	json_object_set_new(st, "enforcement",
+			    json_pack("{s:s?, s:b, s:s, s:i}", "pin_dir",
+				      sl_kernel_pin_dir(ctl->kernel), "adopted",
+				      sl_kernel_adopted(ctl->kernel), "daemon_absent",
+				      absent_freeze(ctl) ? "freeze" : "continue",
+				      "daemon_absent_grace_ms", absent_grace_ms(ctl)));
 
 	json_object_set_new(st, "features", sl_features_json(ctl->features));
 

@@ -665,9 +665,9 @@ static void adopt(struct sl_daemon *d)
 		if (!sl_session_freeze(s, false))
 			nthawed++;
 	}
-	log_warn("adopted %zu sessions and %d holds of scopelockd pid %lld (%s); %zu sessions "
-		 "ended while no daemon ran",
-		 json_array_size(adopted), nholds < 0 ? 0 : nholds,
+	log_warn("adopted %zu sessions (%d thawed) and %d holds of scopelockd pid %lld (%s); %zu "
+		 "sessions ended while no daemon ran",
+		 json_array_size(adopted), nthawed, nholds < 0 ? 0 : nholds,
 		 (long long)json_integer_value(json_object_get(prev, "pid")),
 		 clean ? "stopped, enforcement kept" : "stopped uncleanly", json_array_size(gone));
 	reap_sessions(d);

@@ -122,6 +122,8 @@ def test_sigkill_kernel_still_kills_sessions_frozen_then_adopted(t):
     wait_until(lambda: state_has(d, "sessions", sid) and state_has(d, "sessions", idle_sid),
                10, "both sessions in the daemon's state file")
     ids = link_ids(pin_dir) if shutil.which("bpftool") else set()
+    probes = sorted(os.listdir(os.path.join(pin_dir, "tls")))
+    check(probes, f"no TLS uprobe link pinned in {pin_dir}/tls")
 
     old_pid = sigkill(d)
     go.write_text("")
@@ -153,6 +155,9 @@ def test_sigkill_kernel_still_kills_sessions_frozen_then_adopted(t):
     check(kern.get("events_emitted", 0) > 0, f"the kernel's count of events meanwhile: {short(rec)}")
     check("events_dropped" in kern, f"no events_dropped count: {short(rec)}")
     eq(rec.get("pin_dir"), pin_dir, "pin_dir of unclean_shutdown")
+    # the new daemon's probes replaced the old ones of the same functions: none twice
+    eq(sorted(os.listdir(os.path.join(pin_dir, "tls"))), probes,
+       "TLS uprobe pins after the adoption")
     # the verdict the kernel took while no daemon ran: read from the ring, acted on, alerted
     alert = wait_alert(d2, sid, RULE, timeout=30, verdict="killed")
     check_tls_alert(alert, w, sid)

@@ -38,12 +38,8 @@ struct sl_kernel {
 	int nlinks;
 	char *pin_dir;	       /* the instance's bpffs directory, or NULL: nothing pinned */
 	bool adopted;	       /* the maps were there: a previous daemon's state */
-	uint64_t gen;	       /* names this daemon's TLS link pins */
-	uint64_t tls_seq;      /* the next TLS link pin */
 	struct bpf_link **tls; /* TLS uprobe links pinned (owned by the TLS room) */
 	size_t ntls, captls;
-	char **old_tls; /* a previous daemon's TLS link pins, removed once replaced */
-	size_t nold_tls;
 };
 
 #ifndef TRACEFS_MAGIC
@@ -291,34 +287,6 @@ static int pin_maps(struct sl_kernel *k)
 	return 0;
 }
 
-/* a previous daemon's TLS link pins: removed once this daemon attached its own */
-static int list_old_tls(struct sl_kernel *k)
-{
-	char dir[PATH_MAX];
-	struct dirent *de;
-	DIR *dp;
-
-	snprintf(dir, sizeof(dir), "%s/tls", k->pin_dir);
-	dp = opendir(dir);
-	if (!dp)
-		return -errno;
-	while ((de = readdir(dp))) {
-		char **n;
-
-		if (de->d_name[0] == '.')
-			continue;
-		n = realloc(k->old_tls, (k->nold_tls + 1) * sizeof(*n));
-		if (!n)
-			break;
-		k->old_tls = n;
-		n[k->nold_tls] = strdup(de->d_name);
-		if (n[k->nold_tls])
-			k->nold_tls++;
-	}
-	closedir(dp);
-	return 0;
-}
-
 /*
  * Attach prog and pin its link as pin_dir/links/<name>. A link a previous
  * daemon pinned there is replaced: atomically where the kernel can swap a
@@ -434,18 +402,12 @@ int sl_kernel_start(const struct sl_kernel_opts *o, struct sl_features *f, struc
 		return sl_err_ret(err, "set verdict ring size %u", SL_VERDICT_RING_BYTES);
 	configure_programs(k, f);
 	if (o->pin_dir) {
-		struct timespec ts;
-
 		k->pin_dir = strdup(o->pin_dir);
 		if (!k->pin_dir)
 			return -ENOMEM;
 		err = pin_maps(k);
 		if (err)
 			return err;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		k->gen = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-		if (k->adopted && list_old_tls(k))
-			log_warn("list '%s/tls': %s", k->pin_dir, strerror(errno));
 	}
 
 	err = scopelock_bpf__load(k->skel);
@@ -514,9 +476,9 @@ const char *sl_kernel_pin_dir(const struct sl_kernel *k)
 	return k ? k->pin_dir : NULL;
 }
 
-int sl_kernel_link_pin(struct sl_kernel *k, struct bpf_link *l)
+int sl_kernel_link_pin(struct sl_kernel *k, struct bpf_link *l, const char *key)
 {
-	char name[64], path[PATH_MAX];
+	char path[PATH_MAX];
 	struct bpf_link **n;
 	int err;
 
@@ -531,11 +493,13 @@ int sl_kernel_link_pin(struct sl_kernel *k, struct bpf_link *l)
 		k->tls = n;
 		k->captls = cap;
 	}
-	snprintf(name, sizeof(name), "%llu-%llu", (unsigned long long)k->gen,
-		 (unsigned long long)k->tls_seq++);
-	err = pin_path(k, "tls", name, path, sizeof(path));
-	if (!err)
-		err = bpf_link__pin(l, path);
+	err = pin_path(k, "tls", key, path, sizeof(path));
+	if (err)
+		return sl_err_ret(err, "pin TLS link '%s'", key);
+	/* the same probe pinned by a previous daemon: this one is attached, that one goes */
+	if (unlink(path) && errno != ENOENT)
+		return sl_err_ret(-errno, "replace pin '%s'", path);
+	err = bpf_link__pin(l, path);
 	if (err)
 		return sl_err_ret(err, "pin TLS link '%s'", path);
 	k->tls[k->ntls++] = l;
@@ -551,21 +515,6 @@ void sl_kernel_link_forget(struct sl_kernel *k, struct bpf_link *l)
 		k->tls[i] = k->tls[--k->ntls];
 		return;
 	}
-}
-
-void sl_kernel_adopt_finish(struct sl_kernel *k)
-{
-	char path[PATH_MAX];
-
-	for (size_t i = 0; i < k->nold_tls; i++) {
-		if (!pin_path(k, "tls", k->old_tls[i], path, sizeof(path)) && unlink(path) &&
-		    errno != ENOENT)
-			log_warn("remove pin '%s': %s", path, strerror(errno));
-		free(k->old_tls[i]);
-	}
-	free(k->old_tls);
-	k->old_tls = NULL;
-	k->nold_tls = 0;
 }
 
 void sl_kernel_release(struct sl_kernel *k, bool keep)
@@ -631,9 +580,6 @@ void sl_kernel_stop(struct sl_kernel *k)
 		return;
 	links_destroy(k->links, k->nlinks);
 	scopelock_bpf__destroy(k->skel);
-	for (size_t i = 0; i < k->nold_tls; i++)
-		free(k->old_tls[i]);
-	free(k->old_tls);
 	free(k->tls);
 	free(k->pin_dir);
 	free(k);

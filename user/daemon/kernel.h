@@ -57,11 +57,15 @@ int sl_kernel_unpin(const char *pin_dir);
 /* the maps were a previous daemon's (pinned, reused): its sessions may be adopted */
 bool sl_kernel_adopted(const struct sl_kernel *k);
 const char *sl_kernel_pin_dir(const struct sl_kernel *k);
-/* a TLS uprobe link: pinned so that it outlives the daemon; forget: unpinned */
-int sl_kernel_link_pin(struct sl_kernel *k, struct bpf_link *l);
+/*
+ * A TLS uprobe link, pinned as tls/<key> so that it outlives the daemon; key
+ * names the probe (file, function, entry or return): a previous daemon's link
+ * of the same key is replaced (this one is attached first). A previous
+ * daemon's probes this daemon does not attach again stay (processes of
+ * adopted sessions still run the files they probe). forget: unpinned.
+ */
+int sl_kernel_link_pin(struct sl_kernel *k, struct bpf_link *l, const char *key);
 void sl_kernel_link_forget(struct sl_kernel *k, struct bpf_link *l);
-/* the TLS room attached its uprobes: remove the previous daemon's */
-void sl_kernel_adopt_finish(struct sl_kernel *k);
 
 /* the ring buffers: sl_events (bulk telemetry) and sl_verdicts */
 int sl_kernel_events_fd(const struct sl_kernel *k);

@@ -190,7 +190,9 @@ def hold_then_kill(t, hold_timeout=300):
     name = rand_marker("held")
     agent = agent_script(t, "agent", [
         f"TOKEN=$(cat {q(str(w.prod_file))})",
-        client_command("curl", t, srv, w.mutation(w.prod_vol), "$TOKEN") + " || exit 21",
+        # the hold spans a daemon restart: curl's own limit must outlast it
+        client_command("curl", t, srv, w.mutation(w.prod_vol), "$TOKEN").replace(
+            "--max-time 20", "--max-time 150") + " || exit 21",
         "exit 0",
     ], expect_killed=False)
     errf = t.tmp / "held.err"

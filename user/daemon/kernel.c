@@ -40,6 +40,9 @@ struct sl_kernel {
 	bool adopted;	       /* the maps were there: a previous daemon's state */
 	struct bpf_link **tls; /* TLS uprobe links pinned (owned by the TLS room) */
 	size_t ntls, captls;
+	bool starting;		   /* until sl_kernel_adopt_finish: old links retire together */
+	struct bpf_link **retired; /* a previous daemon's links, replaced */
+	size_t nretired;
 };
 
 #ifndef TRACEFS_MAGIC
@@ -191,6 +194,42 @@ static int add_link(struct sl_kernel *k, struct bpf_link *l)
 
 /* ---- pinning (per daemon instance, under pin_dir) ---- */
 
+static void links_destroy(struct bpf_link **links, int n);
+
+/* a previous daemon's link to go once this one's is attached (retire_flush) */
+static void retire(struct sl_kernel *k, struct bpf_link *old)
+{
+	struct bpf_link **n;
+
+	if (!k->starting) {
+		bpf_link__destroy(old); /* one grace period, now */
+		return;
+	}
+	n = realloc(k->retired, (k->nretired + 1) * sizeof(*n));
+	if (!n) {
+		bpf_link__destroy(old);
+		return;
+	}
+	k->retired = n;
+	k->retired[k->nretired++] = old;
+}
+
+/* the old links go together: their detach waits overlap (links_destroy) */
+static void retire_flush(struct sl_kernel *k)
+{
+	links_destroy(k->retired, (int)k->nretired);
+	free(k->retired);
+	k->retired = NULL;
+	k->nretired = 0;
+}
+
+static void *unlink_one(void *arg)
+{
+	if (unlink(arg) && errno != ENOENT)
+		log_warn("remove pin '%s': %s", (char *)arg, strerror(errno));
+	return NULL;
+}
+
 /* pin_dir/sub/name into buf; -ENAMETOOLONG */
 static int pin_path(const struct sl_kernel *k, const char *sub, const char *name, char *buf,
 		    size_t n)
@@ -206,29 +245,62 @@ static int pin_path(const struct sl_kernel *k, const char *sub, const char *name
 	return 0;
 }
 
-/* remove every pin in dir (the kernel objects go once nobody holds them) and dir */
+/*
+ * Remove every pin in dir (the kernel objects go once nobody holds them) but
+ * the names in keep, then dir when nothing is kept. A link whose last
+ * reference was its pin detaches in unlink(), after an RCU grace period:
+ * the unlinks run in threads so that the waits overlap.
+ */
 static void unpin_dir(const char *dir, char *const *keep, size_t nkeep)
 {
+	char **paths = NULL;
+	pthread_t *th = NULL;
+	bool *started = NULL;
+	size_t n = 0, cap = 0;
 	struct dirent *de;
 	DIR *dp = opendir(dir);
-	char path[PATH_MAX];
 
 	if (!dp)
 		return;
 	while ((de = readdir(dp))) {
 		bool kept = false;
+		char *path;
 
 		if (de->d_name[0] == '.')
 			continue;
 		for (size_t i = 0; i < nkeep; i++)
 			kept = kept || !strcmp(keep[i], de->d_name);
-		if (kept)
+		if (kept || asprintf(&path, "%s/%s", dir, de->d_name) < 0)
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if (unlink(path) && errno != ENOENT)
-			log_warn("remove pin '%s': %s", path, strerror(errno));
+		if (n == cap) {
+			char **np = realloc(paths, (cap = cap ? cap * 2 : 64) * sizeof(*np));
+
+			if (!np) {
+				unlink_one(path);
+				free(path);
+				continue;
+			}
+			paths = np;
+		}
+		paths[n++] = path;
 	}
 	closedir(dp);
+	th = calloc(n ? n : 1, sizeof(*th));
+	started = calloc(n ? n : 1, sizeof(*started));
+	for (size_t i = 0; i < n; i++) {
+		if (th && started && pthread_create(&th[i], NULL, unlink_one, paths[i]) == 0)
+			started[i] = true;
+		else
+			unlink_one(paths[i]);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (started && started[i])
+			pthread_join(th[i], NULL);
+		free(paths[i]);
+	}
+	free(paths);
+	free(th);
+	free(started);
 	if (!nkeep && rmdir(dir) && errno != ENOENT)
 		log_warn("remove '%s': %s", dir, strerror(errno));
 }
@@ -322,7 +394,7 @@ static struct bpf_link *attach_pinned(struct sl_kernel *k, struct bpf_program *p
 	}
 	if (old) {
 		bpf_link__unpin(old);
-		bpf_link__destroy(old); /* our descriptor was the last: detached */
+		retire(k, old); /* our descriptor is the last: detached with the others */
 	} else if (access(path, F_OK) == 0 && unlink(path)) {
 		log_warn("remove stale pin '%s': %s", path, strerror(errno));
 	}
@@ -402,6 +474,7 @@ int sl_kernel_start(const struct sl_kernel_opts *o, struct sl_features *f, struc
 		return sl_err_ret(err, "set verdict ring size %u", SL_VERDICT_RING_BYTES);
 	configure_programs(k, f);
 	if (o->pin_dir) {
+		k->starting = true;
 		k->pin_dir = strdup(o->pin_dir);
 		if (!k->pin_dir)
 			return -ENOMEM;
@@ -497,8 +570,17 @@ int sl_kernel_link_pin(struct sl_kernel *k, struct bpf_link *l, const char *key)
 	if (err)
 		return sl_err_ret(err, "pin TLS link '%s'", key);
 	/* the same probe pinned by a previous daemon: this one is attached, that one goes */
-	if (unlink(path) && errno != ENOENT)
-		return sl_err_ret(-errno, "replace pin '%s'", path);
+	if (access(path, F_OK) == 0) {
+		struct bpf_link *old = bpf_link__open(path);
+
+		if (unlink(path) && errno != ENOENT) {
+			err = -errno;
+			bpf_link__destroy(old);
+			return sl_err_ret(err, "replace pin '%s'", path);
+		}
+		if (old)
+			retire(k, old);
+	}
 	err = bpf_link__pin(l, path);
 	if (err)
 		return sl_err_ret(err, "pin TLS link '%s'", path);
@@ -515,6 +597,14 @@ void sl_kernel_link_forget(struct sl_kernel *k, struct bpf_link *l)
 		k->tls[i] = k->tls[--k->ntls];
 		return;
 	}
+}
+
+void sl_kernel_adopt_finish(struct sl_kernel *k)
+{
+	if (!k)
+		return;
+	k->starting = false;
+	retire_flush(k);
 }
 
 void sl_kernel_release(struct sl_kernel *k, bool keep)
@@ -578,6 +668,7 @@ void sl_kernel_stop(struct sl_kernel *k)
 {
 	if (!k)
 		return;
+	retire_flush(k);
 	links_destroy(k->links, k->nlinks);
 	scopelock_bpf__destroy(k->skel);
 	free(k->tls);

@@ -66,6 +66,9 @@ const char *sl_kernel_pin_dir(const struct sl_kernel *k);
  */
 int sl_kernel_link_pin(struct sl_kernel *k, struct bpf_link *l, const char *key);
 void sl_kernel_link_forget(struct sl_kernel *k, struct bpf_link *l);
+/* the TLS room attached its first uprobes: the previous daemon's links this one replaced
+ * are detached now, together (their detach waits overlap) */
+void sl_kernel_adopt_finish(struct sl_kernel *k);
 
 /* the ring buffers: sl_events (bulk telemetry) and sl_verdicts */
 int sl_kernel_events_fd(const struct sl_kernel *k);

@@ -1172,6 +1172,8 @@ int main(int argc, char **argv)
 			 "see 'scopelock status'",
 			 strerror(-err));
 	sl_ingest_set_tls(d.ingest, d.tls);
+	/* this daemon's probes are in: the previous daemon's it replaced go */
+	sl_kernel_adopt_finish(d.kernel);
 	write_daemon_record(&d, "daemon_start");
 	if (sl_kernel_adopted(d.kernel))
 		adopt(&d);

@@ -327,6 +327,10 @@ def test_daemon_sigterm_cleanup(t):
     audit = os.path.join(d.audit, "audit.jsonl")
     eq(oct(os.stat(audit).st_mode & 0o777), oct(0o600), "mode of audit.jsonl")
     eq(oct(os.stat(d.audit).st_mode & 0o777), oct(0o700), "mode of the audit dir")
+    # SIGTERM (systemctl stop) keeps the enforcement pinned; the harness detaches after
+    os.kill(d.proc.pid, signal.SIGTERM)
+    eq(d.proc.wait(30), 0, "scopelockd exit status on SIGTERM\n" + d.log_tail())
+    eq(d.records(type="daemon_stop")[-1].get("enforcement"), "kept", "daemon_stop on SIGTERM")
     eq(d.stop(), 0, "scopelockd exit status on SIGTERM\n" + d.log_tail())
     eq(d.leftover_cgroups, [], "cgroups the daemon left behind after SIGTERM")
     check(not os.path.exists(d.sock), f"control socket {d.sock} left behind")

@@ -179,7 +179,8 @@ static void test_layout(void **state)
 		    "mode: monitor\n"
 		    "settings: {hold_timeout: 2m, secret_min_length: 12, syslog: false,\n"
 		    "           alert_file: /var/log/a.jsonl, admin_group: sec-ops, "
-		    "audit_buffer: 8M, on_audit_failure: continue}\n"
+		    "audit_buffer: 8M, on_audit_failure: continue, "
+		    "daemon_absent: continue, daemon_absent_grace: 30s}\n"
 		    "environments:\n"
 		    "  production:\n"
 		    "    description: live\n"
@@ -219,6 +220,8 @@ static void test_layout(void **state)
 	assert_string_equal(p->settings.admin_group, "sec-ops");
 	assert_int_equal(p->settings.audit_buffer, 8 << 20);
 	assert_int_equal(p->settings.on_audit_failure, SL_AUDIT_FAIL_CONTINUE);
+	assert_int_equal(p->settings.daemon_absent, SL_DAEMON_ABSENT_CONTINUE);
+	assert_int_equal(p->settings.daemon_grace_s, 30);
 
 	assert_int_equal(p->n_envs, 2);
 	assert_int_equal(p->envs[0].id, 1);
@@ -352,6 +355,8 @@ static void test_defaults(void **state)
 	assert_null(p->settings.alert_file);
 	assert_int_equal(p->settings.audit_buffer, SL_POLICY_AUDIT_BUFFER_DEFAULT);
 	assert_int_equal(p->settings.on_audit_failure, SL_AUDIT_FAIL_FREEZE);
+	assert_int_equal(p->settings.daemon_absent, SL_DAEMON_ABSENT_FREEZE);
+	assert_int_equal(p->settings.daemon_grace_s, SL_POLICY_DAEMON_GRACE_DEFAULT);
 	assert_int_equal(p->n_patterns, 0);
 	assert_int_equal(p->n_rules, 0);
 	sl_policy_free(p);
@@ -776,6 +781,11 @@ static void test_err_names(void **state)
 	expect_error(HEAD "settings:\n  on_audit_failure: kill\n",
 		     F ":7:21: field 'settings.on_audit_failure': ",
 		     "expected one of freeze or continue, found 'kill'");
+	expect_error(HEAD "settings:\n  daemon_absent: kill\n",
+		     F ":7:18: field 'settings.daemon_absent': ",
+		     "expected one of freeze or continue, found 'kill'");
+	expect_error(HEAD "settings:\n  daemon_absent_grace: 10m\n",
+		     F ":7:24: field 'settings.daemon_absent_grace': ", "found '10m'");
 }
 
 static void test_err_yaml_features(void **state)

@@ -25,6 +25,7 @@ int cmd_policy(const struct sl_cli *cli, int argc, char **argv);
 int cmd_approve(const struct sl_cli *cli, int argc, char **argv);
 int cmd_deny(const struct sl_cli *cli, int argc, char **argv);
 int cmd_end(const struct sl_cli *cli, int argc, char **argv);
+int cmd_shutdown(const struct sl_cli *cli, int argc, char **argv);
 int cmd_checkpoint_setup(const struct sl_cli *cli, int argc, char **argv);
 int cmd_metrics(const struct sl_cli *cli, int argc, char **argv);
 int cmd_replay(const struct sl_cli *cli, int argc, char **argv);

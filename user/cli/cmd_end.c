@@ -4,10 +4,12 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "client.h"
 #include "log.h"
+#include "proto.h"
 
 #define SESSION_ID_LEN 16
 #define REASON_MAX 1024
@@ -95,5 +97,82 @@ int cmd_end(const struct sl_cli *cli, int argc, char **argv)
 		return 1;
 	printf("end: session %s killed\n", argv[optind]);
 	json_decref(reply);
+	return 0;
+}
+
+static const char shutdown_usage[] =
+    "Usage: scopelock shutdown [--no-wait]\n"
+    "\n"
+    "Stop scopelockd and detach its enforcement: the BPF programs and maps it\n"
+    "pinned are removed, pending holds are denied, sessions still running are\n"
+    "no longer monitored or enforced. This is the only way to stop enforcing\n"
+    "while the daemon runs: SIGTERM (systemctl stop), a crash or SIGKILL leave\n"
+    "the enforcement in the kernel for the next scopelockd to adopt\n"
+    "(docs/operations.md). Root or the policy's admin_group, from outside every\n"
+    "session. Waits until the daemon has exited (at most 60 s).\n"
+    "\n"
+    "Options:\n"
+    "  --no-wait     return once the daemon accepted the request\n"
+    "  -h, --help    this help\n"
+    "\n"
+    "Exit status: 0 stopped, 1 refused or failed (or still running after 60 s),\n"
+    "2 usage error.\n"
+    "\n"
+    "Examples:\n"
+    "  sudo scopelock shutdown\n"
+    "  sudo scopelock --socket /tmp/sl/sock shutdown\n";
+
+int cmd_shutdown(const struct sl_cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"no-wait", no_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
+	};
+	json_t *req, *reply = NULL;
+	bool wait = true;
+	int c, err;
+
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			wait = false;
+			break;
+		case 'h':
+			fputs(shutdown_usage, stdout);
+			return 0;
+		default:
+			fprintf(stderr, "Try 'scopelock shutdown --help'.\n");
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		log_err("shutdown: unexpected argument '%s'", argv[optind]);
+		return 2;
+	}
+	req = json_pack("{s:s}", "op", "shutdown");
+	if (!req)
+		return 1;
+	err = sl_client_call(cli, "shutdown", req, &reply);
+	json_decref(req);
+	json_decref(reply);
+	if (err)
+		return 1;
+	/* gone once nothing listens on the socket any more */
+	for (int i = 0; wait && i < 600; i++) {
+		int fd;
+
+		if (sl_proto_connect(cli->socket_path, &fd))
+			wait = false;
+		else
+			close(fd);
+		if (wait)
+			usleep(100000);
+	}
+	if (wait) {
+		log_err("shutdown: scopelockd still answers after 60 s");
+		return 1;
+	}
+	printf("shutdown: scopelockd stopped, enforcement detached\n");
 	return 0;
 }

@@ -91,7 +91,12 @@ static const char usage_text[] =
     "into COMMAND's output), as scopelockd decides it: an action held for a\n"
     "person (what, why, the approve and deny commands, the deadline), the\n"
     "decision, an action denied, an alert, the session killed and why. If\n"
-    "scopelockd goes away, that is said too.\n"
+    "scopelockd goes away, that is said too: the kernel goes on enforcing, and\n"
+    "with the policy's settings.daemon_absent: freeze (the default) this command\n"
+    "freezes the session once the daemon has been gone for\n"
+    "settings.daemon_absent_grace (needs root: it writes the session cgroup's\n"
+    "cgroup.freeze), connects again, and the daemon that adopts the session\n"
+    "thaws it. A session killed while no daemon runs exits 137 (no reason told).\n"
     "\n"
     "Exit status: COMMAND's; 123 if scopelock killed the session (a kill\n"
     "verdict, a denied or expired hold, scopelock end: the reason is printed);\n"
@@ -373,14 +378,120 @@ static bool notices_start(int fd, const char *session)
 }
 
 /*
+ * settings.daemon_absent: freeze. While the daemon's connection is gone the
+ * launcher (outside the session) tries to connect again; once the grace
+ * period is over it freezes the session's cgroup itself (cgroup.freeze: the
+ * launcher must be allowed to write it, i.e. run as root), and it lets the
+ * daemon that adopted the session thaw it.
+ */
+struct absent_watch {
+	const struct sl_cli *cli;
+	const char *session;
+	char cgroup[4096]; /* the session cgroup ("" if the daemon did not say) */
+	bool freeze;	   /* daemon_absent: freeze */
+	int grace_ms;
+	bool watching; /* the connection is gone */
+	bool frozen;   /* frozen here */
+	bool told;     /* a failure to freeze was said */
+	struct timespec lost_at;
+};
+
+static int64_t ms_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)(now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+static void absent_settings(struct absent_watch *w, json_t *reply)
+{
+	const char *a = json_string_value(json_object_get(reply, "daemon_absent"));
+	json_t *g = json_object_get(reply, "daemon_absent_grace_ms");
+
+	if (a)
+		w->freeze = !strcmp(a, "freeze");
+	if (json_is_integer(g) && json_integer_value(g) > 0)
+		w->grace_ms = (int)json_integer_value(g);
+}
+
+/* connect again and take the session back (reattach, then notify); the new fd or -1 */
+static int absent_reconnect(struct absent_watch *w, struct notices *st)
+{
+	json_t *req = NULL, *rep = NULL;
+	int fd = -1, err;
+
+	if (sl_proto_connect(w->cli->socket_path, &fd))
+		return -1;
+	req = json_pack("{s:s, s:s}", "op", "reattach", "session", w->session);
+	err = req ? sl_proto_send(fd, req, -1) : -ENOMEM;
+	if (!err)
+		err = sl_proto_recv(fd, &rep, NULL);
+	if (err || !json_is_true(json_object_get(rep, "ok"))) {
+		if (!w->told)
+			fprintf(stderr,
+				"scopelock: scopelockd is back but does not know session %s (%s): "
+				"it %s\n",
+				w->session, err ? strerror(-err) : jstr(rep, "error"),
+				w->frozen ? "stays frozen" : "is no longer monitored");
+		w->told = true;
+		close(fd);
+		fd = -1;
+		goto out;
+	}
+	absent_settings(w, rep);
+	if (!notices_start(fd, w->session)) {
+		close(fd);
+		fd = -1;
+		goto out;
+	}
+	fprintf(stderr, "scopelock: scopelockd is back and adopted session %s%s\n", w->session,
+		w->frozen ? ": it thaws the session" : "");
+	st->lost = false;
+	w->watching = w->frozen = w->told = false;
+out:
+	json_decref(req);
+	json_decref(rep);
+	return fd;
+}
+
+static void absent_freeze(struct absent_watch *w)
+{
+	char path[4200];
+	int fd, err = 0;
+
+	w->frozen = true;
+	snprintf(path, sizeof(path), "%s/cgroup.freeze", w->cgroup);
+	errno = 0;
+	fd = w->cgroup[0] ? open(path, O_WRONLY | O_CLOEXEC) : -1;
+	if (fd < 0 || write(fd, "1", 1) != 1)
+		err = errno ? errno : EINVAL;
+	if (fd >= 0)
+		close(fd);
+	if (err)
+		fprintf(
+		    stderr,
+		    "scopelock: WARNING: scopelockd is gone for %d ms and the session cannot be "
+		    "frozen here ('%s': %s): it runs on under the kernel's verdicts only\n",
+		    w->grace_ms, path, strerror(err));
+	else
+		fprintf(stderr,
+			"scopelock: scopelockd is gone for %d ms: session %s is FROZEN until a "
+			"daemon adopts it (settings.daemon_absent: freeze)\n",
+			w->grace_ms, w->session);
+}
+
+/*
  * Wait for the command, telling what happens to the session meanwhile; when
  * it died of SIGKILL, wait (bounded) for the reason (a kill by scopelock) or
  * the record that the session ended (someone else's SIGKILL).
  */
-static int wait_child(pid_t child, int pidfd, int fd, bool notify, struct notices *st, int *status)
+static int wait_child(pid_t child, int pidfd, int *fdp, bool notify, struct notices *st,
+		      int *status, struct absent_watch *w)
 {
 	bool exited = false;
 	struct timespec t0;
+	int fd = *fdp;
 
 	for (;;) {
 		struct pollfd p[2] = {{.fd = pidfd, .events = POLLIN},
@@ -410,6 +521,23 @@ static int wait_child(pid_t child, int pidfd, int fd, bool notify, struct notice
 				return 0;
 			timeout = (int)(RUN_END_WAIT_MS - ms);
 			p[0].fd = -1;
+		}
+		if (!exited && notify && st->lost && w->freeze) {
+			int nfd;
+
+			if (!w->watching) {
+				w->watching = true;
+				clock_gettime(CLOCK_MONOTONIC, &w->lost_at);
+			}
+			nfd = absent_reconnect(w, st);
+			if (nfd >= 0) {
+				close(fd);
+				*fdp = fd = nfd;
+				continue;
+			}
+			if (!w->frozen && ms_since(&w->lost_at) >= w->grace_ms)
+				absent_freeze(w);
+			timeout = 200;
 		}
 		n = poll(p, 2, timeout);
 		if (n < 0 && errno != EINTR)
@@ -605,6 +733,7 @@ int cmd_run(const struct sl_cli *cli, int argc, char **argv)
 	json_t *req = NULL, *reply = NULL;
 	const char *session;
 	struct notices st = {0};
+	struct absent_watch watch = {0};
 	bool notify;
 	pid_t child;
 	ssize_t n;
@@ -778,7 +907,14 @@ int cmd_run(const struct sl_cli *cli, int argc, char **argv)
 	do {
 		n = read(errp[0], &child_errno, sizeof(child_errno));
 	} while (n < 0 && errno == EINTR);
-	err = wait_child(child, pidfd, fd, notify, &st, &status);
+	watch.cli = cli;
+	watch.session = session;
+	watch.freeze = true;
+	watch.grace_ms = 5000;
+	snprintf(watch.cgroup, sizeof(watch.cgroup), "%s",
+		 json_string_value(json_object_get(reply, "cgroup")) ?: "");
+	absent_settings(&watch, reply);
+	err = wait_child(child, pidfd, &fd, notify, &st, &status, &watch);
 	if (err) {
 		log_err("run: waiting for the command: %s", strerror(-err));
 		goto out;

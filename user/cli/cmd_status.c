@@ -128,6 +128,16 @@ static void print_human(json_t *st)
 	       json_integer_value(json_object_get(st, "audit_errors")));
 	print_audit(json_object_get(st, "audit"));
 	printf("sessions under: %s\n", str(st, "cgroup_parent"));
+	{
+		json_t *en = json_object_get(st, "enforcement");
+
+		if (json_is_object(en))
+			printf("enforcement pinned in %s%s: kept if scopelockd stops "
+			       "('scopelock shutdown' detaches); daemon_absent: %s after %lld ms\n",
+			       str(en, "pin_dir"),
+			       json_is_true(json_object_get(en, "adopted")) ? " (adopted)" : "",
+			       str(en, "daemon_absent"), num(en, "daemon_absent_grace_ms"));
+	}
 	printf("policy generation %lld, alerts: %s\n",
 	       json_integer_value(json_object_get(st, "policy_generation")),
 	       str(st, "alerts_file"));

@@ -24,6 +24,7 @@ static const char usage_text[] =
     "  approve  let a held action proceed (root or the admin group)\n"
     "  deny     refuse a held action: its session is killed\n"
     "  end      end a running session by killing it (root or the admin group)\n"
+    "  shutdown stop scopelockd and detach its enforcement (root or the admin group)\n"
     "  checkpoint-setup\n"
     "           create the key that seals the audit chain (forward-secure checkpoints)\n"
     "\n"
@@ -53,10 +54,12 @@ static const struct {
 	const char *name;
 	int (*fn)(const struct sl_cli *cli, int argc, char **argv);
 } commands[] = {
-    {"run", cmd_run},	      {"status", cmd_status}, {"tail", cmd_tail},
-    {"verify", cmd_verify},   {"policy", cmd_policy}, {"approve", cmd_approve},
-    {"deny", cmd_deny},	      {"end", cmd_end},	      {"checkpoint-setup", cmd_checkpoint_setup},
-    {"metrics", cmd_metrics}, {"replay", cmd_replay},
+    {"run", cmd_run},		{"status", cmd_status},
+    {"tail", cmd_tail},		{"verify", cmd_verify},
+    {"policy", cmd_policy},	{"approve", cmd_approve},
+    {"deny", cmd_deny},		{"end", cmd_end},
+    {"shutdown", cmd_shutdown}, {"checkpoint-setup", cmd_checkpoint_setup},
+    {"metrics", cmd_metrics},	{"replay", cmd_replay},
 };
 
 int main(int argc, char **argv)

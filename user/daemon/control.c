@@ -52,6 +52,7 @@ struct sl_control {
 	struct timespec started;
 	int (*reload)(void *ctx, const json_t *requester, char **errors);
 	void *reload_ctx;
+	void (*shutdown)(void *ctx, const char *who);
 	struct sl_client *clients;
 	/* the rooms requests reach */
 	struct sl_sessions *sessions;
@@ -137,6 +138,7 @@ int sl_control_listen(const struct sl_control_opts *o, const struct sl_control_r
 	ctl->started = o->started;
 	ctl->reload = o->reload;
 	ctl->reload_ctx = o->reload_ctx;
+	ctl->shutdown = o->shutdown;
 	ctl->sessions = r->sessions;
 	ctl->verdicts = r->verdicts;
 	ctl->store = r->store;
@@ -285,6 +287,9 @@ void sl_control_accept(struct sl_control *ctl)
 	}
 }
 
+static bool absent_freeze(const struct sl_control *ctl);
+static int absent_grace_ms(const struct sl_control *ctl);
+
 static void handle_run(struct sl_control *ctl, struct sl_client *c, json_t *req, int pidfd)
 {
 	struct sl_session *s = NULL;
@@ -304,10 +309,68 @@ static void handle_run(struct sl_control *ctl, struct sl_client *c, json_t *req,
 	}
 	snprintf(c->run_session, sizeof(c->run_session), "%s", sl_session_id(s));
 	/* the child confines itself as told, then hands the listener over (`confine`) */
-	client_reply(c, json_pack("{s:b, s:s, s:s, s:{s:b, s:b}}", "ok", 1, "session",
+	client_reply(c, json_pack("{s:b, s:s, s:s, s:{s:b, s:b}, s:s, s:i}", "ok", 1, "session",
 				  sl_session_id(s), "cgroup", sl_session_cgroup_path(s), "confine",
 				  "ptrace", (sl_session_confine(s) & SL_CONFINE_PTRACE) != 0,
-				  "userns", (sl_session_confine(s) & SL_CONFINE_USERNS) != 0));
+				  "userns", (sl_session_confine(s) & SL_CONFINE_USERNS) != 0,
+				  "daemon_absent", absent_freeze(ctl) ? "freeze" : "continue",
+				  "daemon_absent_grace_ms", absent_grace_ms(ctl)));
+}
+
+/* settings.daemon_absent of the policy in force (the launcher carries it out) */
+static bool absent_freeze(const struct sl_control *ctl)
+{
+	const struct sl_policy *p = sl_policy_store_current(ctl->store);
+
+	return !p || p->settings.daemon_absent == SL_DAEMON_ABSENT_FREEZE;
+}
+
+static int absent_grace_ms(const struct sl_control *ctl)
+{
+	const struct sl_policy *p = sl_policy_store_current(ctl->store);
+
+	return (int)(p ? p->settings.daemon_grace_s : SL_POLICY_DAEMON_GRACE_DEFAULT) * 1000;
+}
+
+/*
+ * The launcher of a session a previous daemon started (scopelock run, the
+ * parent of the session's first process) connects again after this daemon
+ * adopted the session: this connection becomes the session's again (notify).
+ */
+static void handle_reattach(struct sl_control *ctl, struct sl_client *c, json_t *req, int pidfd)
+{
+	const char *id = json_string_value(json_object_get(req, "session"));
+	struct sl_session *s = id ? sl_session_by_id(ctl->sessions, id) : NULL;
+	char path[64], *buf = NULL, *p;
+	int ppid = -1;
+
+	if (!s || !sl_session_active(s)) {
+		reply_error(c, "no running session '%s'", id ? id : "");
+		return;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)sl_session_leader(s));
+	if (!sl_read_file(path, 8192, &buf, NULL) && (p = strrchr(buf, ')')))
+		sscanf(p + 2, "%*c %d", &ppid);
+	free(buf);
+	if (ppid != c->peer.pid) {
+		reply_error(c, "refused: pid %d did not start session %s", c->peer.pid, id);
+		return;
+	}
+	snprintf(c->run_session, sizeof(c->run_session), "%s", id);
+	client_reply(c, json_pack("{s:b, s:s, s:s, s:i}", "ok", 1, "session", id, "daemon_absent",
+				  absent_freeze(ctl) ? "freeze" : "continue",
+				  "daemon_absent_grace_ms", absent_grace_ms(ctl)));
+}
+
+/* scopelock shutdown: stop this daemon and detach its enforcement (main.c) */
+static void handle_shutdown(struct sl_control *ctl, struct sl_client *c, json_t *req, int pidfd)
+{
+	char who[160];
+
+	sl_peer_who(&c->peer, who, sizeof(who));
+	log_info("shutdown (enforcement detached) requested by %s", who);
+	client_reply(c, json_pack("{s:b}", "ok", 1));
+	ctl->shutdown(ctl->reload_ctx, who);
 }
 
 /*
@@ -588,6 +651,9 @@ static const struct {
     {"approve", handle_approve, SL_CTL_ADMIN},
     {"deny", handle_deny, SL_CTL_ADMIN},
     {"policy_reload", handle_reload, SL_CTL_ADMIN},
+    /* the launcher of a session a restarted daemon adopted */
+    {"reattach", handle_reattach, SL_CTL_OUTSIDE},
+    {"shutdown", handle_shutdown, SL_CTL_ADMIN},
 };
 
 const char *sl_control_op(size_t i, enum sl_control_perm *perm)
@@ -941,6 +1007,13 @@ static json_t *status_json(struct sl_control *ctl)
 			    json_integer((json_int_t)sl_ingest_decode_errors(ctl->ingest)));
 	json_object_set_new(st, "cpu", cpu_json(ctl));
 	json_object_set_new(st, "cgroup_parent", json_string(sl_sessions_cg_parent(ctl->sessions)));
+	/* pinned: kept in the kernel when this daemon stops (docs/operations.md) */
+	json_object_set_new(st, "enforcement",
+			    json_pack("{s:s?, s:b, s:s, s:i}", "pin_dir",
+				      sl_kernel_pin_dir(ctl->kernel), "adopted",
+				      sl_kernel_adopted(ctl->kernel), "daemon_absent",
+				      absent_freeze(ctl) ? "freeze" : "continue",
+				      "daemon_absent_grace_ms", absent_grace_ms(ctl)));
 
 	json_object_set_new(st, "features", sl_features_json(ctl->features));
 

@@ -42,6 +42,8 @@ struct sl_control_opts {
 	/* policy_reload: reload, record it, follow it up (main.c); 0 or -errno, *errors */
 	int (*reload)(void *ctx, const json_t *requester, char **errors);
 	void *reload_ctx;
+	/* shutdown: stop the daemon and detach its enforcement (main.c; ctx: reload_ctx) */
+	void (*shutdown)(void *ctx, const char *who);
 };
 
 /* the rooms requests reach (tls may be NULL) */

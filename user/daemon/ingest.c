@@ -326,6 +326,14 @@ static int events_handle(void *ctx, void *data, size_t len)
 	return in->paused && !in->stopping && !in->in_vrb ? -EAGAIN : 0;
 }
 
+void sl_ingest_loss_baseline(struct sl_ingest *in)
+{
+	uint64_t emitted[SL_OP_MAX], loss[SL_LOSS_MAX][SL_OP_MAX];
+
+	if (in && in->kernel && !sl_kernel_stats_read(in->kernel, emitted, loss))
+		memcpy(in->loss_reported, loss, sizeof(loss));
+}
+
 /* Write a "loss" record for every (cause, op) whose counter moved. */
 int sl_ingest_loss_poll(struct sl_ingest *in)
 {

@@ -40,6 +40,9 @@ void sl_ingest_close(struct sl_ingest *in);
 void sl_ingest_drain(struct sl_ingest *in);
 /* a "loss" record for every (cause, op) counter that moved; NULL-safe */
 int sl_ingest_loss_poll(struct sl_ingest *in);
+/* the kernel's counters as they are now count as reported (adopted pinned counters:
+ * what a previous daemon saw and what happened while none ran is in unclean_shutdown) */
+void sl_ingest_loss_baseline(struct sl_ingest *in);
 /* stop (sessions frozen for the audit log) or restart reading the bulk ring */
 void sl_ingest_pause(struct sl_ingest *in, bool pause);
 bool sl_ingest_paused(const struct sl_ingest *in);

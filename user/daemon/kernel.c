@@ -15,6 +15,8 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <dirent.h>
+#include <time.h>
 #include <linux/magic.h>
 #include <unistd.h>
 
@@ -35,6 +37,13 @@ struct sl_kernel {
 	struct scopelock_bpf *skel;
 	struct bpf_link *links[SL_MAX_LINKS];
 	int nlinks;
+	char *pin_dir;	       /* the instance's bpffs directory, or NULL: nothing pinned */
+	bool adopted;	       /* the maps were there: a previous daemon's state */
+	struct bpf_link **tls; /* TLS uprobe links pinned (owned by the TLS room) */
+	size_t ntls, captls;
+	bool starting;		   /* until sl_kernel_adopt_finish: old links retire together */
+	struct bpf_link **retired; /* a previous daemon's links, replaced */
+	size_t nretired;
 };
 
 #ifndef TRACEFS_MAGIC
@@ -194,6 +203,250 @@ static int add_link(struct sl_kernel *k, struct bpf_link *l)
 	return 0;
 }
 
+/* ---- pinning (per daemon instance, under pin_dir) ---- */
+
+static void links_destroy(struct bpf_link **links, int n);
+
+/* a previous daemon's link to go once this one's is attached (retire_flush) */
+static void retire(struct sl_kernel *k, struct bpf_link *old)
+{
+	struct bpf_link **n;
+
+	if (!k->starting) {
+		bpf_link__destroy(old); /* one grace period, now */
+		return;
+	}
+	n = realloc(k->retired, (k->nretired + 1) * sizeof(*n));
+	if (!n) {
+		bpf_link__destroy(old);
+		return;
+	}
+	k->retired = n;
+	k->retired[k->nretired++] = old;
+}
+
+/* the old links go together: their detach waits overlap (links_destroy) */
+static void retire_flush(struct sl_kernel *k)
+{
+	links_destroy(k->retired, (int)k->nretired);
+	free(k->retired);
+	k->retired = NULL;
+	k->nretired = 0;
+}
+
+static void *unlink_one(void *arg)
+{
+	if (unlink(arg) && errno != ENOENT)
+		log_warn("remove pin '%s': %s", (char *)arg, strerror(errno));
+	return NULL;
+}
+
+/* pin_dir/sub/name into buf; -ENAMETOOLONG */
+static int pin_path(const struct sl_kernel *k, const char *sub, const char *name, char *buf,
+		    size_t n)
+{
+	int len = snprintf(buf, n, "%s/%s/%s", k->pin_dir, sub, name);
+
+	if (len < 0 || (size_t)len >= n)
+		return -ENAMETOOLONG;
+	/* bpffs refuses names with a dot (".rodata", ".bss") */
+	for (char *p = buf + len - strlen(name); *p; p++)
+		if (*p == '.')
+			*p = '_';
+	return 0;
+}
+
+/*
+ * Remove every pin in dir (the kernel objects go once nobody holds them) but
+ * the names in keep, then dir when nothing is kept. A link whose last
+ * reference was its pin detaches in unlink(), after an RCU grace period:
+ * the unlinks run in threads so that the waits overlap.
+ */
+static void unpin_dir(const char *dir, char *const *keep, size_t nkeep)
+{
+	char **paths = NULL;
+	pthread_t *th = NULL;
+	bool *started = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	DIR *dp = opendir(dir);
+
+	if (!dp)
+		return;
+	while ((de = readdir(dp))) {
+		bool kept = false;
+		char *path;
+
+		if (de->d_name[0] == '.')
+			continue;
+		for (size_t i = 0; i < nkeep; i++)
+			kept = kept || !strcmp(keep[i], de->d_name);
+		if (kept || asprintf(&path, "%s/%s", dir, de->d_name) < 0)
+			continue;
+		if (n == cap) {
+			char **np = realloc(paths, (cap = cap ? cap * 2 : 64) * sizeof(*np));
+
+			if (!np) {
+				unlink_one(path);
+				free(path);
+				continue;
+			}
+			paths = np;
+		}
+		paths[n++] = path;
+	}
+	closedir(dp);
+	th = calloc(n ? n : 1, sizeof(*th));
+	started = calloc(n ? n : 1, sizeof(*started));
+	for (size_t i = 0; i < n; i++) {
+		if (th && started && pthread_create(&th[i], NULL, unlink_one, paths[i]) == 0)
+			started[i] = true;
+		else
+			unlink_one(paths[i]);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (started && started[i])
+			pthread_join(th[i], NULL);
+		free(paths[i]);
+	}
+	free(paths);
+	free(th);
+	free(started);
+	if (!nkeep && rmdir(dir) && errno != ENOENT)
+		log_warn("remove '%s': %s", dir, strerror(errno));
+}
+
+int sl_kernel_unpin(const char *pin_dir)
+{
+	static const char *const subs[] = {"links", "tls", "maps"};
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (stat(pin_dir, &st))
+		return errno == ENOENT ? 0 : -errno;
+	/* links first: the programs stop before their maps go */
+	for (size_t i = 0; i < SL_ARRAY_SIZE(subs); i++) {
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, subs[i]);
+		unpin_dir(path, NULL, 0);
+	}
+	if (rmdir(pin_dir) && errno != ENOENT)
+		return sl_err_ret(-errno, "remove '%s'", pin_dir);
+	/* the instances' parent, once the last instance is gone */
+	snprintf(path, sizeof(path), "%s", pin_dir);
+	if (strrchr(path, '/')) {
+		*strrchr(path, '/') = '\0';
+		if (rmdir(path) && errno != ENOTEMPTY && errno != EEXIST && errno != ENOENT &&
+		    errno != EBUSY)
+			log_debug("remove '%s': %s", path, strerror(errno));
+	}
+	return 0;
+}
+
+/* every map pinned by name under pin_dir/maps: reused when there (adoption) */
+static int pin_maps(struct sl_kernel *k)
+{
+	struct bpf_map *map;
+	char path[PATH_MAX], sub[PATH_MAX];
+	int err;
+
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(sub, sizeof(sub), "%s/%s", k->pin_dir,
+			 (const char *[]){"maps", "links", "tls"}[i]);
+		err = sl_mkdir_p(sub, 0700);
+		if (err)
+			return sl_err_ret(err, "create '%s'", sub);
+	}
+	err = pin_path(k, "maps", "sl_sessions", path, sizeof(path));
+	if (err)
+		return err;
+	k->adopted = access(path, F_OK) == 0;
+	bpf_object__for_each_map (map, k->skel->obj) {
+		err = pin_path(k, "maps", bpf_map__name(map), path, sizeof(path));
+		if (!err)
+			err = bpf_map__set_pin_path(map, path);
+		if (err)
+			return sl_err_ret(err, "pin path of map %s", bpf_map__name(map));
+	}
+	return 0;
+}
+
+/*
+ * Attach prog and pin its link as pin_dir/links/<name>. A link a previous
+ * daemon pinned there is replaced: atomically where the kernel can swap a
+ * link's program (cgroup links), else the new link is attached before the
+ * old one goes (tracepoints: an event in between may be seen twice, none
+ * is missed).
+ */
+static struct bpf_link *attach_pinned(struct sl_kernel *k, struct bpf_program *prog,
+				      struct bpf_link *(*attach)(struct bpf_program *, int),
+				      int arg)
+{
+	struct bpf_link *old = NULL, *l;
+	char path[PATH_MAX];
+	int err;
+
+	if (!k->pin_dir)
+		return attach(prog, arg);
+	err = pin_path(k, "links", bpf_program__name(prog), path, sizeof(path));
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
+	if (access(path, F_OK) == 0)
+		old = bpf_link__open(path);
+	if (old && bpf_link__update_program(old, prog) == 0)
+		return old; /* swapped in place, still pinned */
+	l = attach(prog, arg);
+	if (!l) {
+		err = -errno;
+		bpf_link__destroy(old);
+		errno = -err;
+		return NULL;
+	}
+	if (old) {
+		bpf_link__unpin(old);
+		retire(k, old); /* our descriptor is the last: detached with the others */
+	} else if (access(path, F_OK) == 0 && unlink(path)) {
+		log_warn("remove stale pin '%s': %s", path, strerror(errno));
+	}
+	err = bpf_link__pin(l, path);
+	if (err) {
+		log_err("pin link '%s': %s", path, strerror(-err));
+		bpf_link__destroy(l);
+		errno = -err;
+		return NULL;
+	}
+	return l;
+}
+
+static struct bpf_link *attach_plain(struct bpf_program *prog, int unused)
+{
+	(void)unused;
+	return bpf_program__attach(prog);
+}
+
+static struct bpf_link *attach_cgroup(struct bpf_program *prog, int cg_fd)
+{
+	return bpf_program__attach_cgroup(prog, cg_fd);
+}
+
+/* the settings in .rodata: an adopted instance must have been loaded with the same */
+static int check_rodata(const struct sl_kernel *k, const struct sl_kernel_opts *o)
+{
+	const typeof(*k->skel->rodata) *r = k->skel->rodata;
+
+	if (r->sl_session_level != o->session_level || r->sl_argv_max != (__u32)o->argv_capture ||
+	    r->sl_tls_capture_max != (__u32)o->tls_capture ||
+	    r->sl_wakeup_bytes != o->ringbuf_size / 8)
+		return sl_err_ret(-EINVAL,
+				  "the enforcement pinned in '%s' was loaded with other settings "
+				  "(ring buffer, capture sizes or cgroup parent): start with the "
+				  "same options, or stop it first with 'scopelockd "
+				  "--stop-enforcement' (which detaches it)",
+				  k->pin_dir);
+	return 0;
+}
+
 int sl_kernel_start(const struct sl_kernel_opts *o, struct sl_features *f, struct sl_kernel **out)
 {
 	struct bpf_program *prog;
@@ -233,10 +486,29 @@ int sl_kernel_start(const struct sl_kernel_opts *o, struct sl_features *f, struc
 	if (err)
 		return sl_err_ret(err, "set verdict ring size %u", SL_VERDICT_RING_BYTES);
 	configure_programs(k, f);
+	if (o->pin_dir) {
+		k->starting = true;
+		k->pin_dir = strdup(o->pin_dir);
+		if (!k->pin_dir)
+			return -ENOMEM;
+		err = pin_maps(k);
+		if (err)
+			return err;
+	}
 
 	err = scopelock_bpf__load(k->skel);
 	if (err)
-		return sl_err_ret(err, "load BPF programs (run with -vv for the verifier log)");
+		return sl_err_ret(err, "load BPF programs%s (run with -vv for the verifier log)",
+				  k->adopted ? " on the pinned maps of a previous scopelockd "
+					       "(a build whose maps differ cannot adopt them: "
+					       "'scopelockd --stop-enforcement' detaches them)"
+					     : "");
+	if (k->adopted) {
+		err = check_rodata(k, o);
+		if (err)
+			return err;
+		log_info("adopting the enforcement pinned in '%s'", k->pin_dir);
+	}
 
 	bpf_object__for_each_program (prog, k->skel->obj) {
 		enum bpf_prog_type type = bpf_program__type(prog);
@@ -245,9 +517,9 @@ int sl_kernel_start(const struct sl_kernel_opts *o, struct sl_features *f, struc
 		if (!bpf_program__autoload(prog))
 			continue;
 		if (type == BPF_PROG_TYPE_TRACEPOINT || type == BPF_PROG_TYPE_RAW_TRACEPOINT)
-			l = bpf_program__attach(prog);
+			l = attach_pinned(k, prog, attach_plain, 0);
 		else if (type == BPF_PROG_TYPE_CGROUP_SOCK_ADDR || type == BPF_PROG_TYPE_CGROUP_SKB)
-			l = bpf_program__attach_cgroup(prog, o->cg_parent_fd);
+			l = attach_pinned(k, prog, attach_cgroup, o->cg_parent_fd);
 		else
 			continue; /* uprobes: attached per target by tls.c */
 		if (!l) {
@@ -281,7 +553,113 @@ int sl_kernel_start(const struct sl_kernel_opts *o, struct sl_features *f, struc
 	}
 	if (nfailed)
 		return sl_err_ret(-EIO, "%d BPF programs failed to attach", nfailed);
+	if (k->pin_dir) {
+		/* a previous build's programs that this one does not have */
+		char dir[PATH_MAX], **names = calloc((size_t)k->nlinks + 1, sizeof(*names));
+
+		for (int i = 0; names && i < k->nlinks; i++) {
+			const char *p = bpf_link__pin_path(k->links[i]);
+
+			names[i] = (char *)(p && strrchr(p, '/') ? strrchr(p, '/') + 1 : "");
+		}
+		snprintf(dir, sizeof(dir), "%s/links", k->pin_dir);
+		if (names)
+			unpin_dir(dir, names, (size_t)k->nlinks);
+		free(names);
+	}
 	return 0;
+}
+
+bool sl_kernel_adopted(const struct sl_kernel *k)
+{
+	return k && k->adopted;
+}
+
+const char *sl_kernel_pin_dir(const struct sl_kernel *k)
+{
+	return k ? k->pin_dir : NULL;
+}
+
+int sl_kernel_link_pin(struct sl_kernel *k, struct bpf_link *l, const char *key)
+{
+	char path[PATH_MAX];
+	struct bpf_link **n;
+	int err;
+
+	if (!k->pin_dir)
+		return 0;
+	if (k->ntls == k->captls) {
+		size_t cap = k->captls ? k->captls * 2 : 32;
+
+		n = realloc(k->tls, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		k->tls = n;
+		k->captls = cap;
+	}
+	err = pin_path(k, "tls", key, path, sizeof(path));
+	if (err)
+		return sl_err_ret(err, "pin TLS link '%s'", key);
+	/* the same probe pinned by a previous daemon: this one is attached, that one goes */
+	if (access(path, F_OK) == 0) {
+		struct bpf_link *old = bpf_link__open(path);
+
+		if (unlink(path) && errno != ENOENT) {
+			err = -errno;
+			bpf_link__destroy(old);
+			return sl_err_ret(err, "replace pin '%s'", path);
+		}
+		if (old)
+			retire(k, old);
+	}
+	err = bpf_link__pin(l, path);
+	if (err)
+		return sl_err_ret(err, "pin TLS link '%s'", path);
+	k->tls[k->ntls++] = l;
+	return 0;
+}
+
+void sl_kernel_link_forget(struct sl_kernel *k, struct bpf_link *l)
+{
+	for (size_t i = 0; k && i < k->ntls; i++) {
+		if (k->tls[i] != l)
+			continue;
+		bpf_link__unpin(l);
+		k->tls[i] = k->tls[--k->ntls];
+		return;
+	}
+}
+
+void sl_kernel_adopt_finish(struct sl_kernel *k)
+{
+	if (!k)
+		return;
+	k->starting = false;
+	retire_flush(k);
+}
+
+void sl_kernel_release(struct sl_kernel *k, bool keep)
+{
+	if (!k || !k->pin_dir)
+		return;
+	if (keep) {
+		/* what is pinned stays attached: closing our descriptors must not
+		 * detach it (libbpf disables a perf event link on destroy) */
+		for (int i = 0; i < k->nlinks; i++)
+			if (k->links[i])
+				bpf_link__disconnect(k->links[i]);
+		for (size_t i = 0; i < k->ntls; i++)
+			bpf_link__disconnect(k->tls[i]);
+		log_info("enforcement stays in the kernel (pinned in '%s'): sessions are still "
+			 "enforced; 'scopelockd --stop-enforcement' detaches it",
+			 k->pin_dir);
+		return;
+	}
+	for (size_t i = 0; i < k->ntls; i++)
+		bpf_link__unpin(k->tls[i]);
+	k->ntls = 0;
+	if (sl_kernel_unpin(k->pin_dir) == 0)
+		log_info("enforcement detached: removed the pins in '%s'", k->pin_dir);
 }
 
 static void *destroy_one(void *arg)
@@ -321,8 +699,11 @@ void sl_kernel_stop(struct sl_kernel *k)
 {
 	if (!k)
 		return;
+	retire_flush(k);
 	links_destroy(k->links, k->nlinks);
 	scopelock_bpf__destroy(k->skel);
+	free(k->tls);
+	free(k->pin_dir);
 	free(k);
 }
 

@@ -22,6 +22,7 @@ struct sl_features;
 struct sl_compiled_policy;
 struct sl_cinode;
 struct bpf_program;
+struct bpf_link;
 
 struct sl_kernel_opts {
 	uint32_t session_level; /* cgroup v2 level of the session cgroups */
@@ -30,6 +31,9 @@ struct sl_kernel_opts {
 	uint64_t argv_capture;
 	uint64_t tls_capture;
 	int verbose;
+	/* the instance's bpffs directory: maps and links pinned there outlive the
+	 * daemon and are adopted by the next one (NULL: nothing pinned) */
+	const char *pin_dir;
 	/* whether a rule that signals (kill, freeze) is in force (a feature's use) */
 	bool (*signals_used)(void *ctx);
 	void *signals_ctx;
@@ -39,8 +43,32 @@ struct sl_kernel_opts {
 int sl_kernel_fs_prepare(void);
 /* probe (into f), open, configure, load and attach; 0 or -errno (logged) */
 int sl_kernel_start(const struct sl_kernel_opts *o, struct sl_features *f, struct sl_kernel **out);
-/* detach everything and unload; NULL-safe */
+/* close this daemon's hold on the programs and maps (detaching what sl_kernel_release
+ * did not keep); NULL-safe */
 void sl_kernel_stop(struct sl_kernel *k);
+/*
+ * Before the TLS room frees its links: keep (the pins stay, the programs go on
+ * enforcing after this daemon exits) or detach (every pin of the instance
+ * removed). NULL-safe.
+ */
+void sl_kernel_release(struct sl_kernel *k, bool keep);
+/* remove every pin under pin_dir (no daemon needed); 0 (also when there was none) or -errno */
+int sl_kernel_unpin(const char *pin_dir);
+/* the maps were a previous daemon's (pinned, reused): its sessions may be adopted */
+bool sl_kernel_adopted(const struct sl_kernel *k);
+const char *sl_kernel_pin_dir(const struct sl_kernel *k);
+/*
+ * A TLS uprobe link, pinned as tls/<key> so that it outlives the daemon; key
+ * names the probe (file, function, entry or return): a previous daemon's link
+ * of the same key is replaced (this one is attached first). A previous
+ * daemon's probes this daemon does not attach again stay (processes of
+ * adopted sessions still run the files they probe). forget: unpinned.
+ */
+int sl_kernel_link_pin(struct sl_kernel *k, struct bpf_link *l, const char *key);
+void sl_kernel_link_forget(struct sl_kernel *k, struct bpf_link *l);
+/* the TLS room attached its first uprobes: the previous daemon's links this one replaced
+ * are detached now, together (their detach waits overlap) */
+void sl_kernel_adopt_finish(struct sl_kernel *k);
 
 /* the ring buffers: sl_events (bulk telemetry) and sl_verdicts */
 int sl_kernel_events_fd(const struct sl_kernel *k);

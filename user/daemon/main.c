@@ -13,7 +13,9 @@
  * loop's descriptors, the session parent cgroup, the journal (audit log,
  * then alerts file), the kernel (probe, load, attach at the session parent),
  * programs, verdicts, guard, confinement, the policy into the kernel maps,
- * the rings (ingest), TLS, daemon_start, and last the control socket.
+ * the rings (ingest), TLS, daemon_start, the adoption of what a previous
+ * daemon left pinned (sessions, holds, the rings' backlog, unclean_shutdown),
+ * and last the control socket.
  *
  * While running:
  *   - the verdict ring is drained before the bulk ring (ingest.h);
@@ -31,10 +33,14 @@
  *     (1 s), times out holds, refreshes the clock (60 s) and the labels by
  *     identity (5 s), and looks for finished sessions (2 s).
  *
- * Shutdown: drain, write the alerts of every verdict acted on, poll losses,
- * deny the pending holds, name the sessions left frozen, end (or abandon)
- * the sessions, let the outputs deliver what waits (3 s), daemon_stop, let the journal write what
- * waits; then close confinement, control, rings, TLS, kernel, journal, the session parent.
+ * Shutdown: drain, write the alerts of every verdict acted on, poll losses;
+ * kept (SIGTERM, the default): end the empty sessions, write the state file
+ * the next daemon adopts (the others, the pending holds), the pins stay;
+ * detached (scopelock shutdown): deny the pending holds, end (or abandon) the
+ * sessions, remove the pins. Then the outputs deliver what waits (3 s),
+ * daemon_stop, let the journal write what
+ * waits; close confinement, control, rings, TLS, kernel, journal, the session
+ * parent.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -95,6 +101,8 @@ struct sl_opts {
 	const char *checkpoints_file; /* NULL: AUDIT_DIR/checkpoints.jsonl */
 	unsigned int checkpoint_interval_s;
 	bool no_checkpoints;
+	const char *instance;  /* NULL: derived from the state dir */
+	bool stop_enforcement; /* --stop-enforcement: detach a pinned instance, exit */
 	int verbose;
 };
 
@@ -102,6 +110,14 @@ struct sl_daemon {
 	struct sl_opts opts;
 	int epfd, signal_fd, timer_fd, lock_fd;
 	volatile int stop;
+	bool keeping;	       /* stopping, the enforcement kept */
+	bool running;	       /* started: what it enforces may be kept at the stop */
+	bool detach;	       /* the stop detaches the enforcement (scopelock shutdown) */
+	char *pin_dir;	       /* /sys/fs/bpf/scopelock/<instance> */
+	char *state_file;      /* STATE_DIR/enforcement.json: what the next daemon adopts */
+	json_t *prev_state;    /* a previous daemon's, read at start (adoption) */
+	uint64_t base_emitted; /* kernel counters at the last state write */
+	uint64_t base_lost;
 	struct timespec started;
 	/* the rooms (docs/architecture.md), each opaque here */
 	struct sl_features *features;
@@ -169,6 +185,12 @@ static const char usage_text[] =
     "                             seal every SECONDS (default 60; 0: only at start and\n"
     "                             stop)\n"
     "      --no-checkpoints       do not seal the chain (status says so)\n"
+    "      --instance NAME        the bpffs directory the enforcement is pinned in:\n"
+    "                             /sys/fs/bpf/scopelock/NAME (default: derived from\n"
+    "                             the state dir; [A-Za-z0-9._-], 1-64)\n"
+    "      --stop-enforcement     detach the enforcement a stopped scopelockd of this\n"
+    "                             instance left in the kernel (its pins), and exit;\n"
+    "                             a running daemon: 'scopelock shutdown'\n"
     "  -v, --verbose              more logging (-vv: libbpf debug and verifier logs)\n"
     "  -h, --help                 this help\n"
     "  -V, --version              print the version\n"
@@ -176,7 +198,13 @@ static const char usage_text[] =
     "Examples:\n"
     "  scopelockd --policy policies/default.yaml\n"
     "  scopelockd --audit-dir /tmp/sl/audit --socket /tmp/sl/sock --state-dir /tmp/sl/state\n"
-    "  scopelockd --socket-group scopelock --fsync always -v\n";
+    "  scopelockd --socket-group scopelock --fsync always -v\n"
+    "  scopelockd --stop-enforcement --state-dir /tmp/sl/state\n"
+    "\n"
+    "Stopping: SIGTERM (systemctl stop, a crash, SIGKILL) leaves the enforcement in\n"
+    "the kernel: running sessions stay enforced (kill, deny, hold) and the next\n"
+    "scopelockd of the same instance adopts them. 'scopelock shutdown' (or\n"
+    "--stop-enforcement once the daemon is gone) is the only way to detach it.\n";
 
 static int parse_opts(int argc, char **argv, struct sl_opts *o)
 {
@@ -193,6 +221,8 @@ static int parse_opts(int argc, char **argv, struct sl_opts *o)
 		OPT_CKPT_FILE,
 		OPT_CKPT_INT,
 		OPT_NO_CKPT,
+		OPT_INSTANCE,
+		OPT_STOP_ENF,
 	};
 	static const struct option longopts[] = {
 	    {"policy", required_argument, NULL, 'p'},
@@ -211,6 +241,8 @@ static int parse_opts(int argc, char **argv, struct sl_opts *o)
 	    {"checkpoints", required_argument, NULL, OPT_CKPT_FILE},
 	    {"checkpoint-interval", required_argument, NULL, OPT_CKPT_INT},
 	    {"no-checkpoints", no_argument, NULL, OPT_NO_CKPT},
+	    {"instance", required_argument, NULL, OPT_INSTANCE},
+	    {"stop-enforcement", no_argument, NULL, OPT_STOP_ENF},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
@@ -309,6 +341,26 @@ static int parse_opts(int argc, char **argv, struct sl_opts *o)
 			break;
 		case OPT_NO_CKPT:
 			o->no_checkpoints = true;
+			break;
+		case OPT_INSTANCE: {
+			size_t n = strlen(optarg);
+			bool ok = n >= 1 && n <= 64 && optarg[0] != '.';
+
+			for (size_t i = 0; ok && i < n; i++)
+				ok = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					    "0123456789._-",
+					    optarg[i]) != NULL;
+			if (!ok) {
+				log_err("--instance '%s': expected 1-64 characters of "
+					"[A-Za-z0-9._-], not starting with '.'",
+					optarg);
+				return 2;
+			}
+			o->instance = optarg;
+			break;
+		}
+		case OPT_STOP_ENF:
+			o->stop_enforcement = true;
 			break;
 		case OPT_CKPT_FILE:
 			o->checkpoints_file = optarg;
@@ -437,6 +489,251 @@ static void ring_resume(void *ctx)
 		sl_ingest_pause(d->ingest, false);
 	sl_ingest_drain(d->ingest);
 	reap_sessions(d);
+}
+
+/* ---- enforcement that outlives the daemon (kernel.h: pins; the state file) ---- */
+
+#define SL_PIN_ROOT "/sys/fs/bpf/scopelock"
+
+/* /sys/fs/bpf/scopelock/<instance>: --instance, "default" for the default state
+ * dir, else named by the state dir (daemons of other state dirs never share) */
+static char *pin_dir_of(const struct sl_opts *o)
+{
+	char rp[PATH_MAX], *out = NULL;
+	const char *sd = realpath(o->state_dir, rp) ? rp : o->state_dir;
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+
+	if (o->instance) {
+		if (asprintf(&out, "%s/%s", SL_PIN_ROOT, o->instance) < 0)
+			return NULL;
+		return out;
+	}
+	if (!strcmp(o->state_dir, SL_DEFAULT_STATE_DIR))
+		return strdup(SL_PIN_ROOT "/default");
+	if (!EVP_Digest(sd, strlen(sd), md, &mdlen, EVP_sha256(), NULL))
+		return NULL;
+	if (asprintf(&out, "%s/s-%02x%02x%02x%02x%02x%02x%02x%02x", SL_PIN_ROOT, md[0], md[1],
+		     md[2], md[3], md[4], md[5], md[6], md[7]) < 0)
+		return NULL;
+	return out;
+}
+
+static int64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* events the kernel emitted and dropped for a full ring, since it was loaded */
+static void kernel_totals(struct sl_daemon *d, uint64_t *emitted, uint64_t *lost)
+{
+	uint64_t em[SL_OP_MAX], loss[SL_LOSS_MAX][SL_OP_MAX];
+
+	*emitted = *lost = 0;
+	if (!d->kernel || sl_kernel_stats_read(d->kernel, em, loss))
+		return;
+	for (int op = 0; op < SL_OP_MAX; op++) {
+		*emitted += em[op];
+		*lost += loss[SL_LOSS_RINGBUF_FULL][op];
+	}
+}
+
+/*
+ * STATE_DIR/enforcement.json, written whole (temporary file, fsync, rename):
+ * the sessions and holds the next daemon of this instance adopts, and a
+ * heartbeat (updated_ns, the kernel's counters) that dates its absence.
+ */
+static void state_save(struct sl_daemon *d, bool clean)
+{
+	char tmp[PATH_MAX];
+	uint64_t emitted, lost;
+	json_t *st;
+	char *txt = NULL;
+	int fd = -1, err = 0;
+
+	if (!d->state_file || !d->kernel || !sl_kernel_pin_dir(d->kernel))
+		return;
+	kernel_totals(d, &emitted, &lost);
+	st =
+	    json_pack("{s:i, s:i, s:b, s:I, s:s, s:s, s:o, s:o, s:{s:I, s:I}}", "version", 1, "pid",
+		      (int)getpid(), "clean", clean, "updated_ns", (json_int_t)realtime_ns(),
+		      "pin_dir", sl_kernel_pin_dir(d->kernel), "cgroup_parent",
+		      d->opts.cgroup_parent, "sessions", sl_sessions_state(d->sessions), "holds",
+		      d->verdicts ? sl_holds_state(d->verdicts) : json_array(), "kernel", "emitted",
+		      (json_int_t)emitted, "lost", (json_int_t)lost);
+	txt = st ? json_dumps(st, JSON_COMPACT) : NULL;
+	json_decref(st);
+	if (!txt) {
+		err = -ENOMEM;
+		goto out;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", d->state_file);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || (err = sl_write_all(fd, txt, strlen(txt))) || fsync(fd) ||
+	    rename(tmp, d->state_file))
+		err = err ? err : -errno;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(txt);
+	if (err) {
+		static int last;
+
+		if (err != last)
+			log_err("state file '%s': %s (a restarted daemon could not adopt the "
+				"sessions started since)",
+				d->state_file, strerror(-err));
+		last = err;
+	}
+}
+
+static json_t *state_load(const char *path)
+{
+	json_error_t jerr;
+	json_t *st = json_load_file(path, 0, &jerr);
+
+	if (!st && access(path, F_OK) == 0)
+		log_err("state file '%s' line %d: %s: its sessions cannot be adopted", path,
+			jerr.line, jerr.text);
+	if (st && !json_is_object(st)) {
+		json_decref(st);
+		st = NULL;
+	}
+	return st;
+}
+
+/*
+ * The kernel kept enforcing while no daemon ran (pinned maps and links):
+ * adopt the previous daemon's sessions and holds, read what waited in the
+ * rings, write what happened (unclean_shutdown after a crash or kill,
+ * enforcement_adopted after a stop that kept it), thaw the sessions the
+ * launchers froze (settings.daemon_absent) unless a hold keeps them.
+ */
+static void adopt(struct sl_daemon *d)
+{
+	json_t *prev = d->prev_state, *adopted = json_array(), *gone = json_array(), *rec;
+	json_t *before = sl_verdicts_counts_json(d->verdicts), *after, *verdicts;
+	bool clean = json_is_true(json_object_get(prev, "clean"));
+	int64_t updated = json_integer_value(json_object_get(prev, "updated_ns"));
+	json_t *pk = json_object_get(prev, "kernel");
+	uint64_t emitted, lost, p_em, p_lost;
+	int nholds = 0, nthawed = 0;
+
+	if (!adopted || !gone)
+		goto out;
+	if (prev) {
+		sl_sessions_adopt(d->sessions, json_object_get(prev, "sessions"), adopted, gone);
+		nholds = sl_holds_adopt(d->verdicts, json_object_get(prev, "holds"));
+	}
+	/* what the sessions did while no daemon ran, verdicts the kernel took among it */
+	sl_ingest_drain(d->ingest);
+	kernel_totals(d, &emitted, &lost);
+	p_em = (uint64_t)json_integer_value(json_object_get(pk, "emitted"));
+	p_lost = (uint64_t)json_integer_value(json_object_get(pk, "lost"));
+	after = sl_verdicts_counts_json(d->verdicts);
+	verdicts = json_object();
+	if (after && before && verdicts) {
+		const char *k;
+		json_t *v;
+
+		json_object_foreach (after, k, v) {
+			json_int_t n =
+			    json_integer_value(v) - json_integer_value(json_object_get(before, k));
+
+			if (n > 0)
+				json_object_set_new(verdicts, k, json_integer(n));
+		}
+	}
+	json_decref(after);
+	rec =
+	    json_pack("{s:s, s:s, s:O, s:O, s:i, s:{s:I, s:I}, s:o}", "type",
+		      prev && clean ? "enforcement_adopted" : "unclean_shutdown", "pin_dir",
+		      sl_kernel_pin_dir(d->kernel), "sessions_adopted", adopted, "sessions_gone",
+		      gone, "holds_adopted", nholds < 0 ? 0 : nholds, "kernel", "events_emitted",
+		      (json_int_t)(prev && emitted >= p_em ? emitted - p_em : emitted),
+		      "events_dropped", (json_int_t)(prev && lost >= p_lost ? lost - p_lost : lost),
+		      "verdicts", verdicts ? verdicts : json_object());
+	if (rec) {
+		if (prev) {
+			json_object_set(rec, "previous_pid", json_object_get(prev, "pid"));
+			json_object_set_new(rec, "away_ms",
+					    json_integer((realtime_ns() - updated) / 1000000));
+		} else {
+			json_object_set_new(rec, "state",
+					    json_string("missing: no session could be adopted"));
+		}
+		sl_journal_write(d->journal, rec);
+		json_decref(rec);
+	}
+	/* losses up to here are in the record above */
+	sl_ingest_loss_baseline(d->ingest);
+	for (struct sl_session *s = sl_sessions_next(d->sessions, NULL); s;
+	     s = sl_sessions_next(d->sessions, s)) {
+		if (!sl_session_active(s) ||
+		    sl_verdicts_session_held(d->verdicts, sl_session_id(s)))
+			continue;
+		if (!sl_session_freeze(s, false))
+			nthawed++;
+	}
+	log_warn("adopted %zu sessions (%d thawed) and %d holds of scopelockd pid %lld (%s); %zu "
+		 "sessions ended while no daemon ran",
+		 json_array_size(adopted), nthawed, nholds < 0 ? 0 : nholds,
+		 (long long)json_integer_value(json_object_get(prev, "pid")),
+		 clean ? "stopped, enforcement kept" : "stopped uncleanly", json_array_size(gone));
+	reap_sessions(d);
+	state_save(d, false);
+out:
+	json_decref(before);
+	json_decref(adopted);
+	json_decref(gone);
+}
+
+/* scopelockd --stop-enforcement: no daemon of the instance runs; remove its pins */
+static int stop_enforcement(struct sl_daemon *d)
+{
+	json_t *st;
+	size_t n = 0;
+	int err;
+
+	err = lock_state_dir(d);
+	if (err) {
+		log_err("--stop-enforcement: a scopelockd runs for state directory '%s': stop it "
+			"with 'scopelock shutdown' (which detaches its enforcement)",
+			d->opts.state_dir);
+		return 1;
+	}
+	st = state_load(d->state_file);
+	n = json_array_size(json_object_get(st, "sessions"));
+	json_decref(st);
+	err = sl_kernel_unpin(d->pin_dir);
+	if (err) {
+		log_err("--stop-enforcement: remove '%s': %s", d->pin_dir, strerror(-err));
+		return 1;
+	}
+	if (unlink(d->state_file) && errno != ENOENT)
+		log_warn("remove '%s': %s", d->state_file, strerror(errno));
+	log_info("enforcement of instance '%s' detached%s", d->pin_dir,
+		 n ? ": its sessions still running are no longer monitored or enforced" : "");
+	if (n)
+		printf("%zu session(s) left running without enforcement (cgroups under the "
+		       "session parent)\n",
+		       n);
+	return 0;
+}
+
+/* scopelock shutdown (control): stop, and detach the enforcement */
+static void daemon_shutdown(void *ctx, const char *who)
+{
+	struct sl_daemon *d = ctx;
+
+	(void)who;
+	sd_notify(0, "STOPPING=1\nSTATUS=stopping: detaching the enforcement");
+	d->detach = true;
+	d->stop = 1;
+	sl_ingest_stopping(d->ingest);
 }
 
 static int ep_add(struct sl_daemon *d, int fd, uint64_t tag)
@@ -590,6 +887,10 @@ static void on_timer(struct sl_daemon *d)
 	sl_holds_tick(d->verdicts);
 	if (ticks % (1000 / TICK_MS) == 0)
 		sl_tls_tick(d->tls);
+	/* the heartbeat the next daemon dates this one's absence by; at once when
+	 * a session started or ended */
+	if (sl_sessions_take_changed(d->sessions) || ticks % (1000 / TICK_MS) == 0)
+		state_save(d, false);
 	if (ticks % (60000 / TICK_MS) == 0)
 		sl_clock_refresh();
 	/* labelled directories created, replaced or renamed since */
@@ -669,9 +970,13 @@ static void write_daemon_record(struct sl_daemon *d, const char *type)
 				    json_integer((json_int_t)d->opts.tls_capture));
 		json_object_set_new(rec, "cgroup_parent",
 				    json_string(sl_sessions_cg_parent(d->sessions)));
+		json_object_set_new(rec, "pin_dir", json_string(d->pin_dir));
+		json_object_set_new(rec, "adopted", json_boolean(sl_kernel_adopted(d->kernel)));
 	} else {
 		json_object_set_new(rec, "records",
 				    json_integer((json_int_t)sl_journal_records(d->journal)));
+		json_object_set_new(rec, "enforcement",
+				    json_string(d->keeping ? "kept" : "detached"));
 	}
 	sl_journal_write(d->journal, rec);
 	json_decref(rec);
@@ -717,6 +1022,7 @@ int main(int argc, char **argv)
 	};
 	_cleanup_free_ char *cg_parent = NULL, *ckpt_file = NULL;
 	struct sl_audit_opts aopts;
+	bool keep = false;
 	int err, ret = 1;
 
 	sl_log_set_ident("scopelockd");
@@ -736,6 +1042,15 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		d.opts.cgroup_parent = cg_parent;
+	}
+	d.pin_dir = pin_dir_of(&d.opts);
+	if (!d.pin_dir || asprintf(&d.state_file, "%s/enforcement.json", d.opts.state_dir) < 0) {
+		log_err("out of memory");
+		return 1;
+	}
+	if (d.opts.stop_enforcement) {
+		ret = stop_enforcement(&d);
+		goto out_free;
 	}
 	if (sl_features_new(&d.features)) {
 		log_err("out of memory");
@@ -816,7 +1131,23 @@ int main(int argc, char **argv)
 		    .verbose = d.opts.verbose,
 		    .signals_used = sl_policy_store_signals,
 		    .signals_ctx = d.store,
+		    .pin_dir = d.pin_dir,
 		};
+
+		d.prev_state = state_load(d.state_file);
+		if (d.prev_state &&
+		    strcmp(json_string_value(json_object_get(d.prev_state, "cgroup_parent")) ?: "",
+			   d.opts.cgroup_parent)) {
+			log_err(
+			    "the enforcement pinned in '%s' is for session parent '%s', not '%s': "
+			    "start with the same --cgroup-parent, or detach it first "
+			    "(scopelockd --stop-enforcement)",
+			    d.pin_dir,
+			    json_string_value(json_object_get(d.prev_state, "cgroup_parent")),
+			    d.opts.cgroup_parent);
+			err = -EINVAL;
+			goto out;
+		}
 
 		err = sl_kernel_start(&kopts, d.features, &d.kernel);
 		if (err)
@@ -865,7 +1196,14 @@ int main(int argc, char **argv)
 			 "see 'scopelock status'",
 			 strerror(-err));
 	sl_ingest_set_tls(d.ingest, d.tls);
+	/* this daemon's probes are in: the previous daemon's it replaced go */
+	sl_kernel_adopt_finish(d.kernel);
 	write_daemon_record(&d, "daemon_start");
+	if (sl_kernel_adopted(d.kernel))
+		adopt(&d);
+	else
+		state_save(&d, false);
+	d.running = true;
 	/* the first seal: the log as this daemon found it, and its start */
 	sl_checkpoints_now(d.checkpoints);
 	{
@@ -877,6 +1215,7 @@ int main(int argc, char **argv)
 		    .started = d.started,
 		    .reload = daemon_reload,
 		    .reload_ctx = &d,
+		    .shutdown = daemon_shutdown,
 		};
 		struct sl_control_rooms rooms = {
 		    .sessions = d.sessions,
@@ -908,32 +1247,48 @@ int main(int argc, char **argv)
 out:
 	if (err && ret)
 		log_err("scopelockd stopped: %s", strerror(-err));
+	/* kept: the kernel goes on enforcing, the next daemon adopts (kernel.h) */
+	keep = d.kernel && !d.detach && (d.running || sl_kernel_adopted(d.kernel));
+	d.keeping = keep;
 	sl_ingest_drain(d.ingest);
 	if (d.verdicts)
 		sl_verdicts_flush(d.verdicts, UINT64_MAX);
 	if (d.journal) {
 		sl_ingest_loss_poll(d.ingest);
-		/* a held action never proceeds without a person: deny what is pending */
-		if (d.verdicts)
+		/* a held action never proceeds without a person: deny what is pending,
+		 * unless the holds stay for the next daemon */
+		if (d.verdicts && !keep)
 			sl_holds_deny_all(d.verdicts, "scopelockd",
 					  "daemon stopped before anyone decided");
 		if (d.guard)
 			sl_guard_stop(d.guard);
+		/* the outputs deliver what waits (the holds just denied), drops recorded */
+		sl_outputs_stop(d.outputs, 3000);
 		if (d.kernel) {
+			size_t left = 0;
+
 			for (struct sl_session *s = sl_sessions_next(d.sessions, NULL); s;
 			     s = sl_sessions_next(d.sessions, s)) {
 				if (!sl_session_active(s))
 					continue;
 				if (!sl_session_populated(s))
 					end_session(&d, s);
+				else if (keep)
+					left++;
 				else
 					sl_session_abandon(s);
 			}
+			if (keep && d.running)
+				state_save(&d, true);
+			write_daemon_record(&d, "daemon_stop");
+			if (keep)
+				log_warn("%zu session(s) stay enforced by the kernel without a "
+					 "daemon (pinned in '%s')",
+					 left, d.pin_dir);
 			sl_sessions_clear(d.sessions);
+		} else {
+			write_daemon_record(&d, "daemon_stop");
 		}
-		/* the outputs deliver what waits (the holds just denied), drops recorded */
-		sl_outputs_stop(d.outputs, 3000);
-		write_daemon_record(&d, "daemon_stop");
 		sl_journal_drain(d.journal, 3000);
 	}
 	/* the last seal covers daemon_stop */
@@ -946,6 +1301,9 @@ out:
 	d.control = NULL;
 	sl_ingest_close(d.ingest);
 	d.ingest = NULL;
+	sl_kernel_release(d.kernel, keep);
+	if (d.kernel && !keep && unlink(d.state_file) && errno != ENOENT)
+		log_warn("remove '%s': %s", d.state_file, strerror(errno));
 	sl_tls_free(d.tls);
 	d.tls = NULL;
 	sl_kernel_stop(d.kernel);
@@ -963,7 +1321,11 @@ out:
 	sl_policy_store_free(d.store);
 	sl_programs_free(d.programs);
 	sl_features_free(d.features);
+	json_decref(d.prev_state);
+out_free:
 	if (d.lock_fd >= 0)
 		close(d.lock_fd);
+	free(d.pin_dir);
+	free(d.state_file);
 	return ret;
 }

@@ -81,6 +81,7 @@ struct sl_sessions {
 	struct sl_session *v;
 	size_t n, cap;
 	uint64_t seq;
+	bool changed; /* a session started or ended since sl_sessions_take_changed */
 };
 
 static int cgroup_setup(struct sl_sessions *ss)
@@ -597,6 +598,7 @@ int sl_session_create(struct sl_sessions *ss, json_t *req, int pidfd, const stru
 		goto out;
 	}
 	s->active = true;
+	ss->changed = true;
 	log_info("session %s started: scope %s, user %s, pid %d, cgroup %s", s->id, s->scope,
 		 s->user, child, s->cgroup_path);
 	*out = s;
@@ -671,7 +673,141 @@ void sl_session_end(struct sl_sessions *ss, struct sl_session *s)
 	log_info("session %s ended (%llu events)", s->id, (unsigned long long)s->events);
 	s->active = false;
 	s->ended = true;
+	ss->changed = true;
 	clock_gettime(CLOCK_MONOTONIC, &s->ended_at);
+}
+
+bool sl_sessions_take_changed(struct sl_sessions *ss)
+{
+	bool c = ss->changed;
+
+	ss->changed = false;
+	return c;
+}
+
+json_t *sl_sessions_state(const struct sl_sessions *ss)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr && i < ss->n; i++) {
+		const struct sl_session *s = &ss->v[i];
+		json_t *o;
+
+		if (!s->active)
+			continue;
+		o = json_pack("{s:s, s:I, s:I, s:s, s:s, s:i, s:O, s:i, s:I, s:I, s:i, s:b}",
+			      "session", s->id, "seq", (json_int_t)s->seq, "cgroup_id",
+			      (json_int_t)s->cgroup_id, "scope", s->scope, "user", s->user, "uid",
+			      (int)s->uid, "argv", s->argv, "leader_pid", (int)s->leader,
+			      "started_s", (json_int_t)s->started.tv_sec, "started_ns",
+			      (json_int_t)s->started.tv_nsec, "confine", (int)s->confine,
+			      "allow_root", s->allow_root);
+		if (!o)
+			continue;
+		if (s->workspace)
+			json_object_set_new(o, "workspace", json_string(s->workspace));
+		if (s->name)
+			json_object_set_new(o, "name", json_string(s->name));
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
+/* one session of a previous daemon; 0, -ESRCH (its cgroup is gone) or -errno */
+static int adopt_one(struct sl_sessions *ss, const json_t *o)
+{
+	const char *id = json_string_value(json_object_get(o, "session"));
+	const char *scope = json_string_value(json_object_get(o, "scope"));
+	const char *user = json_string_value(json_object_get(o, "user"));
+	const char *ws = json_string_value(json_object_get(o, "workspace"));
+	const char *name = json_string_value(json_object_get(o, "name"));
+	uint64_t cgid = (uint64_t)json_integer_value(json_object_get(o, "cgroup_id")), real = 0;
+	struct sl_session_info info;
+	struct sl_session *s;
+	char evpath[4200];
+	int err;
+
+	if (!id || strlen(id) != SL_SESSION_ID_LEN || !valid_label(id, SL_SESSION_ID_LEN) ||
+	    !scope || !user || !cgid)
+		return -EBADMSG;
+	if (sl_session_by_id(ss, id))
+		return -EEXIST;
+	s = session_slot(ss);
+	if (!s)
+		return -ENOMEM;
+	snprintf(s->id, sizeof(s->id), "%s", id);
+	if (asprintf(&s->cgroup_path, "%s/%s", ss->cg_parent, id) < 0) {
+		s->cgroup_path = NULL;
+		err = -ENOMEM;
+		goto fail;
+	}
+	err = sl_cgroup_id(s->cgroup_path, &real);
+	if (err || real != cgid || sl_kernel_session_get(ss->kernel, cgid, &info)) {
+		/* gone while no daemon ran (or not the same cgroup): out of the kernel map */
+		sl_kernel_session_remove(ss->kernel, cgid);
+		if (!err && real == cgid)
+			rmdir(s->cgroup_path);
+		err = -ESRCH;
+		goto fail;
+	}
+	s->seq = (uint64_t)json_integer_value(json_object_get(o, "seq"));
+	if (s->seq > ss->seq)
+		ss->seq = s->seq;
+	s->cgroup_id = cgid;
+	s->scope = strdup(scope);
+	s->user = strdup(user);
+	s->uid = (uid_t)json_integer_value(json_object_get(o, "uid"));
+	s->workspace = ws ? strdup(ws) : NULL;
+	s->name = name ? strdup(name) : NULL;
+	s->argv = json_incref(json_object_get(o, "argv"));
+	s->leader = (pid_t)json_integer_value(json_object_get(o, "leader_pid"));
+	s->started.tv_sec = (time_t)json_integer_value(json_object_get(o, "started_s"));
+	s->started.tv_nsec = (long)json_integer_value(json_object_get(o, "started_ns"));
+	s->confine = (uint32_t)json_integer_value(json_object_get(o, "confine"));
+	s->allow_root = json_is_true(json_object_get(o, "allow_root"));
+	s->scope_env = info.scope_env;
+	if (!s->scope || !s->user || !s->argv || (ws && !s->workspace) || (name && !s->name)) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	snprintf(evpath, sizeof(evpath), "%s/cgroup.events", s->cgroup_path);
+	s->events_wd = inotify_add_watch(ss->inotify_fd, evpath, IN_MODIFY);
+	if (s->events_wd < 0) {
+		err = -errno;
+		goto fail;
+	}
+	s->active = true;
+	ss->changed = true;
+	log_info("session %s adopted: scope %s, user %s, cgroup %s", s->id, s->scope, s->user,
+		 s->cgroup_path);
+	return 0;
+fail:
+	session_free_fields(s);
+	s->ended = true; /* free slot */
+	s->id[0] = '\0';
+	return err;
+}
+
+int sl_sessions_adopt(struct sl_sessions *ss, const json_t *state, json_t *adopted, json_t *gone)
+{
+	size_t i;
+	json_t *o;
+	int n = 0;
+
+	json_array_foreach (state, i, o) {
+		const char *id = json_string_value(json_object_get(o, "session"));
+		int err = adopt_one(ss, o);
+
+		if (!err) {
+			json_array_append_new(adopted, json_string(id));
+			n++;
+		} else if (id) {
+			if (err != -ESRCH)
+				log_err("session %s: cannot adopt: %s", id, strerror(-err));
+			json_array_append_new(gone, json_string(id));
+		}
+	}
+	return n;
 }
 
 void sl_sessions_read_events(struct sl_sessions *ss)

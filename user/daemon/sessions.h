@@ -62,6 +62,19 @@ struct sl_session *sl_sessions_next(struct sl_sessions *ss, struct sl_session *s
 /* environment ids can change with a reload: re-resolve every session's scope */
 void sl_sessions_rescope(struct sl_sessions *ss);
 
+/* a session started or ended since the last call (the state file is rewritten) */
+bool sl_sessions_take_changed(struct sl_sessions *ss);
+/* the active sessions, as the next daemon needs them to adopt them (state file) */
+json_t *sl_sessions_state(const struct sl_sessions *ss);
+/*
+ * Adopt the sessions a previous daemon left enforced (state: its
+ * sl_sessions_state; the kernel maps are the pinned ones): each whose cgroup
+ * is still there and in the kernel's session map becomes active again (ids
+ * appended to adopted); the others are removed from the kernel map (ids
+ * appended to gone). Returns the number adopted. Nothing is thawed here.
+ */
+int sl_sessions_adopt(struct sl_sessions *ss, const json_t *state, json_t *adopted, json_t *gone);
+
 /* the session's cgroup has processes */
 bool sl_session_populated(const struct sl_session *s);
 /* the end: out of the kernel map, cgroup removed, session_end written */

@@ -284,6 +284,7 @@ static void target_attach(struct sl_tls *t, struct tls_target *tg, const char *a
 		const struct tls_func *f = &sl_tls_funcs[i];
 		struct bpf_link *le = NULL, *lr = NULL;
 		struct bpf_link **nl;
+		char key[160], keyr[168];
 		int err = 0;
 
 		if (!(tg->present & (1ULL << i)) || (tg->attached & (1ULL << i)))
@@ -317,6 +318,14 @@ static void target_attach(struct sl_tls *t, struct tls_target *tg, const char *a
 		if (lr)
 			tg->links[tg->nlinks++] = lr;
 		tg->attached |= 1ULL << i;
+		/* pinned: the probes go on stopping plaintext while no daemon runs */
+		snprintf(key, sizeof(key), "%llx-%llx-%s-%llx", (unsigned long long)tg->dev,
+			 (unsigned long long)tg->ino, f->name, (unsigned long long)tg->off[i]);
+		snprintf(keyr, sizeof(keyr), "%s-ret", key);
+		if (sl_kernel_link_pin(t->kernel, le, key) ||
+		    (lr && sl_kernel_link_pin(t->kernel, lr, keyr)))
+			log_warn("tls: %s in '%s' is not pinned: it stops with this daemon",
+				 f->name, tg->path);
 		log_debug("tls: attached %s in '%s' (offset 0x%llx)", f->name, tg->path,
 			  (unsigned long long)tg->off[i]);
 	}

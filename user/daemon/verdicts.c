@@ -946,6 +946,58 @@ size_t sl_verdicts_pending(const struct sl_verdicts *vr)
 	return vr->npending;
 }
 
+json_t *sl_holds_state(const struct sl_verdicts *vr)
+{
+	json_t *arr = json_array();
+	int64_t now = mono_ms();
+
+	for (struct sl_hold *h = vr->holds; arr && h; h = h->next)
+		json_array_append_new(arr,
+				      json_pack("{s:s, s:s, s:i, s:I, s:I, s:O}", "hold_id", h->id,
+						"session", h->session, "pid", (int)h->pid,
+						"cgroup_id", (json_int_t)h->cgroup_id,
+						"expires_in_ms", (json_int_t)(h->deadline_ms - now),
+						"alert", h->alert ? h->alert : json_null()));
+	return arr;
+}
+
+int sl_holds_adopt(struct sl_verdicts *vr, const json_t *state)
+{
+	size_t i;
+	json_t *o;
+	int n = 0;
+
+	json_array_foreach (state, i, o) {
+		const char *id = json_string_value(json_object_get(o, "hold_id"));
+		const char *sid = json_string_value(json_object_get(o, "session"));
+		struct sl_session *s = sid ? sl_session_by_id(vr->sessions, sid) : NULL;
+		struct sl_hold *h;
+		uint64_t seq;
+
+		if (!id || !s || !sl_session_active(s) || hold_find(vr, id))
+			continue; /* its session is gone: nothing waits any more */
+		h = calloc(1, sizeof(*h));
+		if (!h)
+			return -ENOMEM;
+		snprintf(h->id, sizeof(h->id), "%s", id);
+		snprintf(h->session, sizeof(h->session), "%s", sid);
+		h->pid = (pid_t)json_integer_value(json_object_get(o, "pid"));
+		h->cgroup_id = sl_session_cgroup_id(s);
+		/* the time left when the previous daemon stopped: the time away is not counted */
+		h->deadline_ms =
+		    mono_ms() + (int64_t)json_integer_value(json_object_get(o, "expires_in_ms"));
+		h->alert = json_is_object(json_object_get(o, "alert"))
+			       ? json_deep_copy(json_object_get(o, "alert"))
+			       : json_object();
+		if (sscanf(id, "h%" SCNu64, &seq) == 1 && seq > vr->hold_seq)
+			vr->hold_seq = seq;
+		h->next = vr->holds;
+		vr->holds = h;
+		n++;
+	}
+	return n;
+}
+
 void sl_holds_deny_all(struct sl_verdicts *vr, const char *who, const char *reason)
 {
 	/* a held action never proceeds without a person: deny what is pending */

@@ -71,6 +71,11 @@ int sl_hold_decide(struct sl_verdicts *vr, const char *id, bool approve, const c
 void sl_holds_tick(struct sl_verdicts *vr);
 /* shutdown: deny every pending hold */
 void sl_holds_deny_all(struct sl_verdicts *vr, const char *who, const char *reason);
+/* the pending holds, for the next daemon (state file) */
+json_t *sl_holds_state(const struct sl_verdicts *vr);
+/* a previous daemon's pending holds of adopted sessions (approve/deny work on them);
+ * the number adopted or -errno */
+int sl_holds_adopt(struct sl_verdicts *vr, const json_t *state);
 /* the alerts of the pending holds, with "expires_in_s" */
 json_t *sl_holds_json(struct sl_verdicts *vr);
 /* a hold (freeze verdict) waits for a person on this session */

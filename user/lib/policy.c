@@ -23,6 +23,7 @@
 #include "util.h"
 
 static const char *const audit_failure_names[] = {"freeze", "continue"};
+static const char *const daemon_absent_names[] = {"freeze", "continue"};
 
 /* ---- settings ---- */
 
@@ -94,11 +95,17 @@ static void parse_program_paths(struct vctx *c, const struct ynode *n)
 static void parse_settings(struct vctx *c, const struct ynode *n)
 {
 	static const struct keyspec ks[] = {
-	    {"hold_timeout", false, NULL},     {"alert_file", false, NULL},
-	    {"admin_group", false, NULL},      {"secret_min_length", false, NULL},
-	    {"syslog", false, NULL},	       {"audit_buffer", false, NULL},
-	    {"on_audit_failure", false, NULL}, {"unreadable", false, NULL},
+	    {"hold_timeout", false, NULL},
+	    {"alert_file", false, NULL},
+	    {"admin_group", false, NULL},
+	    {"secret_min_length", false, NULL},
+	    {"syslog", false, NULL},
+	    {"audit_buffer", false, NULL},
+	    {"on_audit_failure", false, NULL},
+	    {"unreadable", false, NULL},
 	    {"program_paths", false, NULL},
+	    {"daemon_absent", false, NULL},
+	    {"daemon_absent_grace", false, NULL},
 	};
 	struct sl_policy_settings *s = &c->p->settings;
 	const struct ynode *v;
@@ -108,7 +115,8 @@ static void parse_settings(struct vctx *c, const struct ynode *n)
 	if (!sl_pv_check_map(
 		c, n,
 		"a mapping (hold_timeout, alert_file, admin_group, secret_min_length, syslog, "
-		"audit_buffer, on_audit_failure, unreadable, program_paths)",
+		"audit_buffer, on_audit_failure, unreadable, program_paths, daemon_absent, "
+		"daemon_absent_grace)",
 		ks, SL_ARRAY_SIZE(ks)))
 		return;
 	if ((v = sl_pv_map_get(n, "hold_timeout"))) {
@@ -166,6 +174,17 @@ static void parse_settings(struct vctx *c, const struct ynode *n)
 		old = sl_pv_path_str(c, "on_audit_failure");
 		sl_pv_get_enum(c, v, audit_failure_names, SL_ARRAY_SIZE(audit_failure_names),
 			       &s->on_audit_failure);
+		sl_pv_path_restore(c, old);
+	}
+	if ((v = sl_pv_map_get(n, "daemon_absent"))) {
+		old = sl_pv_path_str(c, "daemon_absent");
+		sl_pv_get_enum(c, v, daemon_absent_names, SL_ARRAY_SIZE(daemon_absent_names),
+			       &s->daemon_absent);
+		sl_pv_path_restore(c, old);
+	}
+	if ((v = sl_pv_map_get(n, "daemon_absent_grace"))) {
+		old = sl_pv_path_str(c, "daemon_absent_grace");
+		sl_pv_get_duration(c, v, 1, SL_POLICY_DAEMON_GRACE_MAX, &s->daemon_grace_s);
 		sl_pv_path_restore(c, old);
 	}
 	if ((v = sl_pv_map_get(n, "program_paths"))) {
@@ -369,6 +388,8 @@ static int load_tree(struct vctx *c, const struct ynode *root, struct sl_policy 
 	p->settings.secret_min_len = SL_POLICY_SECRET_MIN_DEFAULT;
 	p->settings.syslog = true;
 	p->settings.audit_buffer = SL_POLICY_AUDIT_BUFFER_DEFAULT;
+	p->settings.daemon_absent = SL_DAEMON_ABSENT_FREEZE;
+	p->settings.daemon_grace_s = SL_POLICY_DAEMON_GRACE_DEFAULT;
 	p->settings.on_audit_failure = SL_AUDIT_FAIL_FREEZE;
 	p->settings.unreadable_suspicious = SL_ACT_FREEZE;
 	p->settings.unreadable_otherwise = SL_ACT_ALERT;

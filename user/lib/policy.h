@@ -85,6 +85,15 @@ enum sl_audit_failure_action {
 	SL_AUDIT_FAIL_CONTINUE = 1, /* let sessions run; drop (and count) what does not fit */
 };
 
+/* settings.daemon_absent: what happens to sessions while no scopelockd runs */
+enum sl_daemon_absent_action {
+	SL_DAEMON_ABSENT_FREEZE = 0,   /* frozen after the grace period, until adopted */
+	SL_DAEMON_ABSENT_CONTINUE = 1, /* run on (the kernel's verdicts still apply) */
+};
+/* settings.daemon_absent_grace: seconds */
+#define SL_POLICY_DAEMON_GRACE_DEFAULT 5
+#define SL_POLICY_DAEMON_GRACE_MAX 300
+
 #define SL_POLICY_MAX_PROGRAM_PATHS 64
 /* settings.program_paths when the policy gives none */
 #define SL_POLICY_PROGRAM_PATHS                                                                    \
@@ -280,6 +289,8 @@ struct sl_policy_settings {
 	bool syslog;		   /* alerts to syslog / journald */
 	uint64_t audit_buffer;	   /* bytes; SL_POLICY_AUDIT_BUFFER_* */
 	uint32_t on_audit_failure; /* enum sl_audit_failure_action */
+	uint32_t daemon_absent;	   /* enum sl_daemon_absent_action */
+	uint32_t daemon_grace_s;   /* daemon_absent_grace */
 	/*
 	 * unreadable: an exec or TLS write whose evidence the kernel could not
 	 * read whole (argv or plaintext past the scan limit, a buffer that

@@ -194,7 +194,7 @@ class World:
 
 
 def tls_policy(world, action="kill", monitor=False, hold_timeout=None, unknown_freeze=False,
-               open_alert=False, mode=None, staging_loss=None):
+               open_alert=False, mode=None, staging_loss=None, settings=None):
     """The incident policy: graphql-destroy (the default's graphql_destroy
     pattern) on channel tls, target outside_scope, `action`."""
     rule = {"name": "graphql-destroy", "description": "destructive GraphQL mutation aimed "
@@ -209,7 +209,7 @@ def tls_policy(world, action="kill", monitor=False, hold_timeout=None, unknown_f
     if open_alert:
         rules.append({"name": "open-outside-scope", "channel": "open",
                       "target": "outside_scope", "action": "alert"})
-    settings = {"syslog": False}
+    settings = dict({"syslog": False}, **(settings or {}))
     if hold_timeout:
         settings["hold_timeout"] = hold_timeout
     envs = world.envs()

@@ -369,14 +369,16 @@ def cli(*args, timeout=30, env=None, cwd=None, input=None):
 
 class Daemon:
     def __init__(self, t, ringbuf_size=None, tls_capture_bytes=None, fsync=None,
-                 rotate_size=None, extra=(), sock=None, state=None, audit=None, policy=None):
+                 rotate_size=None, extra=(), sock=None, state=None, audit=None, policy=None,
+                 cg_parent=None):
         self.t = t
         self.base = Path(tempfile.mkdtemp(prefix="d-", dir=t.tmp))
         self.sock = sock or str(self.base / "ctl.sock")
         self.audit = audit or str(self.base / "audit")
         self.state = state or str(self.base / "state")
         self.logfile = str(self.base / "daemon.log")
-        self.cg_parent = "scopelock-test-" + secrets.token_hex(5)
+        # a restarted daemon (the same instance) passes the first one's
+        self.cg_parent = cg_parent or "scopelock-test-" + secrets.token_hex(5)
         self.argv = [str(BIN_DAEMON)]
         # policy: this test's own policy file; else SL_E2E_POLICY, else the
         # shipped default policy
@@ -401,6 +403,7 @@ class Daemon:
             self.argv.append("--no-checkpoints")
         self.proc = None
         self.exit_code = None
+        self.detached = False
         self.leftover_cgroups = []
 
     # -- life cycle
@@ -424,8 +427,12 @@ class Daemon:
             time.sleep(0.1)
 
     def stop(self, timeout=15):
-        """SIGTERM by pid (SIGKILL after timeout); then remove whatever the
-        daemon left in its cgroup parent. Idempotent. Returns the exit code."""
+        """Stop the daemon the detaching way (`scopelock shutdown`: a SIGTERM
+        keeps the enforcement in the kernel, docs/operations.md), SIGTERM and
+        SIGKILL by pid as fallbacks; then detach whatever its instance left
+        pinned (`scopelockd --stop-enforcement`, also after a test killed it)
+        and remove what the daemon left in its cgroup parent. Idempotent.
+        Returns the daemon's exit code."""
         if self.proc is None:
             return None
         if self.exit_code is None:
@@ -440,10 +447,51 @@ class Daemon:
                             os.kill(int(p), signal.SIGKILL)
                     except (OSError, ProcessLookupError):
                         pass
+            if self.proc.poll() is None:
+                try:
+                    cli("--socket", self.sock, "shutdown", timeout=timeout + 60)
+                except (OSError, subprocess.TimeoutExpired):
+                    pass  # SIGTERM / SIGKILL below, then --stop-enforcement
+                try:
+                    self.proc.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    pass
             self.exit_code = kill_pid(self.proc, timeout)
             self._log.close()
             self.leftover_cgroups = kill_cgroup_tree(cgroup_abs(self.cg_parent))
+        if not self.detached and self.proc.poll() is not None:
+            # also when a test stopped it itself (SIGTERM, SIGKILL)
+            self.detached = True
+            r = self.detach()
+            if r.rc != 0:
+                raise AssertionError(f"scopelockd --stop-enforcement: {r}")
         return self.exit_code
+
+    def successor(self):
+        """Start a new daemon of the same instance (the same options: audit and
+        state dirs, socket, cgroup parent), e.g. after this one was killed."""
+        d = Daemon(self.t, sock=self.sock, state=self.state, audit=self.audit,
+                   policy=self.argv[self.argv.index("--policy") + 1], cg_parent=self.cg_parent)
+        d.argv = list(self.argv)
+        self.t.daemons.append(d)
+        return d.start()
+
+    def detach(self):
+        """`scopelockd --stop-enforcement` for this daemon's instance (no daemon
+        of it may run): its pins are removed. Returns the Result."""
+        argv = [str(BIN_DAEMON), "--stop-enforcement", "--state-dir", self.state]
+        if "--instance" in self.argv:
+            argv += ["--instance", self.argv[self.argv.index("--instance") + 1]]
+        p = subprocess.run(argv, capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+        return Result(p.returncode, p.stdout.decode("utf-8", "replace"),
+                      p.stderr.decode("utf-8", "replace"), argv=argv)
+
+    def pin_dir(self):
+        """The bpffs directory of this daemon's instance (its daemon_start)."""
+        for rec in read_records(self.audit):
+            if rec.get("type") == "daemon_start" and rec.get("pin_dir"):
+                return rec["pin_dir"]
+        return None
 
     def log_tail(self, n=40):
         try:

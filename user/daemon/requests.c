@@ -263,6 +263,25 @@ static bool icase_contains(const char *h, size_t hl, const char *n)
 }
 
 /*
+ * Environments of the credentials the daemon discovered (creds.h) in the
+ * text: they judge the request like the kernel's automaton does; not a
+ * credential_exposure (the model's own key is in the session's environment).
+ */
+static uint64_t discovered_env(const struct sl_policy *p, const char *t, size_t len)
+{
+	uint64_t env = 0;
+
+	for (uint32_t i = 0; i < p->n_discovered; i++) {
+		const struct sl_policy_discovered *d = &p->discovered[i];
+
+		if (d->value && d->len && d->env_id >= 1 && d->env_id <= SL_ENV_MAX &&
+		    memmem(t, len, d->value, d->len))
+			env |= 1ULL << d->env_id;
+	}
+	return env;
+}
+
+/*
  * Environments named by the text, as the kernel's automaton labels a
  * stream: credential values, resource ids, host names, path prefixes.
  */
@@ -641,7 +660,7 @@ void sl_requests_tls_write(struct sl_requests *rq, struct sl_session *s,
 		if (p && r->text) {
 			uint64_t env = text_env(p, r->text, r->text_len);
 
-			c->env |= env;
+			c->env |= env | discovered_env(p, r->text, r->text_len);
 			if (provider && s && (env & ~c->exposed)) {
 				exposure_alert(rq, p, s, e, r, m, env & ~c->exposed);
 				c->exposed |= env;

@@ -781,6 +781,16 @@ pid_t sl_session_leader(const struct sl_session *s)
 	return s->leader;
 }
 
+uint32_t sl_session_scope_env(const struct sl_session *s)
+{
+	return s->scope_env;
+}
+
+const char *sl_session_workspace(const struct sl_session *s)
+{
+	return s->workspace;
+}
+
 json_t *sl_session_taint_files(const struct sl_session *s)
 {
 	return s->taint_files;

@@ -107,6 +107,10 @@ def test_credentials_environment_and_redaction(t):
     found = wait_found(d, sid, fingerprint(tok))
     eq(found.get("source_env"), "environment", f"source of {short(found)}")
     eq(found.get("env"), "staging", f"env of {short(found)}")
+    # the shell's working directories are not credentials
+    pwd = [x for x in d.records(session=sid, type="credential_found")
+           if x.get("key") in ("PWD", "OLDPWD")]
+    check(not pwd, f"PWD taken for a credential: {pwd!r}")
     ex = [x for x in d.records(session=sid, type="exec") if x.get("filename") == "/bin/echo"]
     check(ex and "[secret " + fingerprint(tok) in str(ex[0]),
           f"the echo's argv does not show the fingerprint\n{d.dump(session=sid)}")

@@ -4,12 +4,14 @@
  * credentials; the inventory of what was found, redacted at once and
  * enforced in the kernel in batches.
  *
- * Reading a file the session opened, as root: by the path the kernel
- * reported, without following a symlink in its last component, not
- * blocking on a FIFO, and only when the file opened is the one the event
- * names (device and inode) and a regular file on a disk file system (not
- * proc, sysfs, FUSE: a read there runs code of someone else's choosing or
- * blocks). A session that swaps the path after its open makes the daemon
+ * Reading a file the session opened, as root: the path the kernel reported
+ * is opened O_PATH (nothing of the file's own open runs: no device, FIFO
+ * or file system callback), without following a symlink in its last
+ * component; only when that is the file the event names (device and inode)
+ * and a regular file on a disk file system (not proc, sysfs, FUSE: a read
+ * there runs code of someone else's choosing or blocks) is it opened for
+ * reading, through that descriptor (/proc/self/fd/N: the same inode,
+ * whatever the path names by then). A session that swaps the path after its open makes the daemon
  * skip the file (a credential_scan_skipped record says so), never read
  * another of its choosing. At most SL_CREDS_READ_MAX bytes and
  * SL_CREDS_FILE_MS of reading and scanning per file; a file already scanned
@@ -99,7 +101,7 @@ static uint64_t mono_ms(void)
 }
 
 uint32_t sl_creds_env_of(uint64_t label_env, const char *path, uint32_t scope_env,
-			 const char *workspace)
+			 const char *workspace, bool moved)
 {
 	uint64_t scope = scope_env && scope_env < SL_ENV_FOREIGN ? 1ULL << scope_env : 0;
 	uint64_t other = label_env & ~scope & ~(1ULL << SL_ENV_FOREIGN) & ~1ULL;
@@ -107,10 +109,13 @@ uint32_t sl_creds_env_of(uint64_t label_env, const char *path, uint32_t scope_en
 	/* a label of another environment than the scope: the strictest reading */
 	if (other)
 		return (uint32_t)__builtin_ctzll(other);
-	if (label_env & scope)
-		return scope_env;
 	if (!path)
 		return scope ? scope_env : SL_ENV_FOREIGN;
+	/* the scope's own only for what was there before the session touched it */
+	if (moved)
+		return SL_ENV_FOREIGN;
+	if (label_env & scope)
+		return scope_env;
 	if (scope && workspace && workspace[0] == '/') {
 		size_t wl = strlen(workspace);
 
@@ -224,16 +229,15 @@ static json_t *cred_json(const struct sl_creds *c, uint32_t i)
 	json_t *o;
 
 	sl_policy_sha256_str(d->sha256, fp);
-	o = json_pack("{s:s, s:s, s:s}", "fingerprint", fp, "kind", d->kind, "env",
-		      c->meta[i].env);
+	o = json_pack("{s:s, s:s, s:s}", "fingerprint", fp, "kind", d->kind, "env", c->meta[i].env);
 	if (!o)
 		return NULL;
 	if (c->meta[i].key[0])
 		json_object_set_new(o, "key", json_string(c->meta[i].key));
 	if (d->ino) {
 		sl_json_set_bytes(o, "source_file", d->source, strlen(d->source));
-		json_object_set_new(o, "dev", json_sprintf("%u:%u", SL_KDEV_MAJOR(d->dev),
-							   SL_KDEV_MINOR(d->dev)));
+		json_object_set_new(
+		    o, "dev", json_sprintf("%u:%u", SL_KDEV_MAJOR(d->dev), SL_KDEV_MINOR(d->dev)));
 		json_object_set_new(o, "ino", json_integer((json_int_t)d->ino));
 	} else {
 		json_object_set_new(o, "source_env", json_string(d->source));
@@ -291,8 +295,14 @@ static void add_value(struct sl_creds *c, struct sl_session *s, const char *val,
 		if (c->disc[i].len == len && !memcmp(c->disc[i].sha256, sha, sizeof(sha)))
 			break;
 	if (i < c->n) {
-		/* known: a label (not foreign) found later makes it that environment's */
-		if (c->disc[i].env_id != SL_ENV_FOREIGN || env_id == SL_ENV_FOREIGN)
+		/*
+		 * Known: found foreign, then in a file labelled with another
+		 * environment than this session's scope, it is that one's (the
+		 * stricter); never the scope's (a copy in the workspace does not
+		 * make a stray token the session's own).
+		 */
+		if (c->disc[i].env_id != SL_ENV_FOREIGN || env_id == SL_ENV_FOREIGN ||
+		    env_id == sl_session_scope_env(s))
 			return;
 		c->disc[i].env_id = env_id;
 		snprintf(c->meta[i].env, sizeof(c->meta[i].env), "%s", env_name(p, env_id));
@@ -316,8 +326,9 @@ static void add_value(struct sl_creds *c, struct sl_session *s, const char *val,
 		if (!copy || !where) {
 			free(copy);
 			free(where);
-			log_err("credentials: out of memory: a value found in session %s is not kept",
-				sl_session_id(s));
+			log_err(
+			    "credentials: out of memory: a value found in session %s is not kept",
+			    sl_session_id(s));
 			fail_closed(c, sl_session_id(s));
 			return;
 		}
@@ -424,10 +435,11 @@ void sl_creds_on_open(struct sl_creds *c, struct sl_session *s, const struct sl_
 	struct stat st;
 	struct statfs sf;
 	struct seen *sn;
-	uint64_t t0, mtime;
+	uint64_t t0, mtime, ctime;
 	uint32_t env_id;
+	char fdpath[40];
 	size_t len = 0;
-	int fd = -1;
+	int fd = -1, pfd;
 	ssize_t r;
 
 	if (!c || !s || !sl_session_active(s) || e->ret < 0 || !e->path_len ||
@@ -441,37 +453,47 @@ void sl_creds_on_open(struct sl_creds *c, struct sl_session *s, const struct sl_
 	if (path[0] != '/')
 		return;
 	resolve_ids(c);
-	env_id = sl_creds_env_of(env, path, sl_session_scope_env(s), sl_session_workspace(s));
 	t0 = mono_ms();
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0)
-		return; /* gone, or a symlink now: nothing the session opened is read */
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode))
-		goto out;
+	pfd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (pfd < 0)
+		return; /* gone: nothing the session opened is read */
+	if (fstat(pfd, &st) || !S_ISREG(st.st_mode))
+		goto out; /* a symlink now, a device, a FIFO: never opened */
 	if (st.st_ino != e->ino ||
 	    st.st_dev != makedev(SL_KDEV_MAJOR(e->dev), SL_KDEV_MINOR(e->dev))) {
 		c->skipped_identity++;
 		skipped(c, s, path, "identity: the path names another file than the one opened");
 		goto out;
 	}
-	if (fstatfs(fd, &sf) || !fs_readable((long)sf.f_type)) {
+	if (fstatfs(pfd, &sf) || !fs_readable((long)sf.f_type)) {
 		c->skipped_fs++;
 		goto out;
 	}
 	mtime = (uint64_t)st.st_mtim.tv_sec * 1000000000ULL + (uint64_t)st.st_mtim.tv_nsec;
+	ctime = (uint64_t)st.st_ctim.tv_sec * 1000000000ULL + (uint64_t)st.st_ctim.tv_nsec;
+	env_id = sl_creds_env_of(env, path, sl_session_scope_env(s), sl_session_workspace(s),
+				 st.st_nlink > 1 || ctime >= sl_session_started_ns(s));
 	sn = seen_slot(c, e->dev, e->ino);
 	if (sn->ino == e->ino && sn->dev == e->dev && sn->mtime_ns == mtime &&
 	    sn->size == (uint64_t)st.st_size && sn->env == env_id)
 		goto out; /* scanned as it is */
 	if (!st.st_size)
 		goto out;
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", pfd);
+	fd = open(fdpath, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		goto out;
 	while (len < SL_CREDS_READ_MAX) {
-		r = read(fd, c->buf + len, SL_CREDS_READ_MAX - len);
+		/* a first page: an executable is known by it */
+		r = read(fd, c->buf + len, len ? SL_CREDS_READ_MAX - len : 4096);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
 			break;
 		len += (size_t)r;
+		/* an executable or a library: no credential is looked for in machine code */
+		if (len >= 4 && !memcmp(c->buf, "\177ELF", 4))
+			break;
 		if (mono_ms() - t0 > SL_CREDS_FILE_MS) {
 			c->skipped_time++;
 			break; /* what was read is scanned */
@@ -493,7 +515,9 @@ remember:
 out:
 	if (len)
 		explicit_bzero(c->buf, len);
-	close(fd);
+	if (fd >= 0)
+		close(fd);
+	close(pfd);
 }
 
 void sl_creds_session_start(struct sl_creds *c, struct sl_session *s)
@@ -527,7 +551,7 @@ void sl_creds_session_start(struct sl_creds *c, struct sl_session *s)
 			c->buf[i] = '\n';
 	c->env_scanned++;
 	scan(c, s, len, "environment", 0, 0,
-	     sl_creds_env_of(0, NULL, sl_session_scope_env(s), NULL), 0);
+	     sl_creds_env_of(0, NULL, sl_session_scope_env(s), NULL, false), 0);
 	explicit_bzero(c->buf, len);
 }
 
@@ -570,9 +594,8 @@ void sl_creds_flush(struct sl_creds *c)
 				json_decref(one);
 			}
 		} else {
-			uint64_t w = now > m->open_ktime && m->open_ktime
-					 ? (now - m->open_ktime) / 1000
-					 : 0;
+			uint64_t w =
+			    now > m->open_ktime && m->open_ktime ? (now - m->open_ktime) / 1000 : 0;
 
 			c->enforced++;
 			if (w > wmax)

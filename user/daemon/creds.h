@@ -63,11 +63,14 @@ json_t *sl_creds_json(const struct sl_creds *c);
 /*
  * The environment of a credential found in a file at path (NULL: the
  * session's environment) labelled label_env (bits 1 << id), in a session of
- * scope scope_env (0: none) and workspace (NULL: none): a label of the file
- * (another environment than the scope before the scope), else the scope for
- * its workspace and its environment, else SL_ENV_FOREIGN. Pure.
+ * scope scope_env (0: none) and workspace (NULL: none): a label of another
+ * environment than the scope; else the scope for a file labelled with it or
+ * in its workspace and for its environment, unless the file may have come
+ * from elsewhere during the session (moved: it has other links, or its
+ * change time is after the session's start: renamed or hardlinked there,
+ * written); else SL_ENV_FOREIGN. Pure.
  */
 uint32_t sl_creds_env_of(uint64_t label_env, const char *path, uint32_t scope_env,
-			 const char *workspace);
+			 const char *workspace, bool moved);
 
 #endif

@@ -85,6 +85,8 @@ pid_t sl_session_leader(const struct sl_session *s);
 uint32_t sl_session_scope_env(const struct sl_session *s);
 /* its workspace directory (run --workspace, a real path), NULL if none */
 const char *sl_session_workspace(const struct sl_session *s);
+/* when it started, CLOCK_REALTIME ns */
+uint64_t sl_session_started_ns(const struct sl_session *s);
 /* [{"env","path","time"}] of the labelled files it opened (borrowed; may be NULL) */
 json_t *sl_session_taint_files(const struct sl_session *s);
 

@@ -139,3 +139,41 @@ def start(t, w):
     srv = GraphQLServer(t)
     d = t.daemon(policy=str(w.policy()))
     return srv, d
+
+
+def held_then_denied(t, d, w, srv, p, sid, token, source_file):
+    """The session's mutation is held by the foreign rule with an alert
+    naming the token's fingerprint and the file it was found in; nothing
+    arrives; deny kills the session; still nothing arrived."""
+    from enforce import status_holds, wait_alert
+    from harness import KILLED, eq
+    rec = wait_alert(d, sid, FOREIGN_RULE, timeout=30)
+    what = f"alert {short(rec, 1500)}"
+    eq(rec.get("verdict"), "held", f"verdict of {what}")
+    eq(rec.get("target"), "foreign", f"target of {what}")
+    fp = fingerprint(token)
+    creds = (rec.get("evidence") or {}).get("credentials") or []
+    named = [c for c in creds if c.get("fingerprint") == fp]
+    check(named, f"the alert does not name the token's fingerprint {fp}: {creds!r}")
+    eq(named[0].get("env"), "foreign", f"env of the credential in {what}")
+    eq(named[0].get("source_file"), str(source_file), f"source_file in {what}")
+    hid = rec.get("hold_id")
+    check(p.poll() is None, f"the held session ended (exit {p.returncode})")
+    check(hid in [h.get("hold_id") for h in status_holds(d)], f"hold {hid} not listed")
+    check(b"volumeDelete" not in srv.received(), f"the mutation arrived\n{srv.summary()}")
+    r = d.cli("deny", "--reason", "e2e: a stray token", hid)
+    eq(r.rc, 0, f"scopelock deny {hid} ({r})")
+    p.wait(30)
+    eq(p.returncode, KILLED, "exit status of the denied session")
+    d.wait_session_end(sid)
+    srv.wait_all_closed()
+    check(b"volumeDelete" not in srv.received(), f"the mutation arrived\n{srv.summary()}")
+
+
+def outside_arrives(t, srv, w, token):
+    """Control: the same request outside any session reaches the server."""
+    from enforce import client_command
+    from harness import eq
+    o = t.outside(["/bin/bash", "-c", client_command("curl", t, srv, w.mutation(), token)])
+    eq(o.rc, 0, f"curl outside any session ({o})")
+    srv.wait_request(lambda x: b"volumeDelete" in x["body"], "the mutation sent outside")

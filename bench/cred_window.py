@@ -74,7 +74,8 @@ def run(t, n, m, pause):
             for c in rec.get("credentials") or []:
                 got[c.get("source_file")] = (rec.get("generation"), c.get("window_us"))
         return got if all(f in got for f in files) else None
-    got = wait_until(enforced, 30, "every token enforced")
+    got = wait_until(enforced, 30, "every token enforced (more than the automaton holds? "
+                     "see credential_unenforced alerts)")
     found = {x.get("source_file"): x.get("scan_us")
              for x in d.records(session=sid, type="credential_found")}
     out = {}

@@ -116,3 +116,56 @@ def test_credentials_environment_and_redaction(t):
           f"the echo's argv does not show the fingerprint\n{d.dump(session=sid)}")
     w.secrets.append(tok)
     finish(t, d, w)
+
+
+def test_credentials_past_the_automaton_fail_closed(t):
+    """More discovered credentials than the kernel's automaton holds: those
+    that do not fit are redacted but not enforced; an alert
+    (credential_unenforced) names each, and the session fails closed: its
+    actions target foreign, so the mutation, even without any token, is
+    held. Control: outside a session it arrives."""
+    import secrets as _s
+    w = CredWorld(t)
+    toks = []
+    files = []
+    for k in range(3):
+        lines = []
+        for i in range(60):
+            v = "tk_" + _s.token_hex(22)
+            toks.append(v)
+            lines.append(f"SERVICE_{k}_{i}_TOKEN={v}")
+        files.append(t.write(f"home/dev/old-scripts/bulk{k}.env", "\n".join(lines) + "\n"))
+    srv, d = start(t, w)
+    go = t.tmp / "go"
+    from credworld import agent
+    read = ["TOKEN=none"] + [f"cat {q(str(f))} > /dev/null" for f in files]
+    p = d.spawn(agent(t, w, srv, read, go, t.tmp / "out"), workspace=w.shop, name="bulk")
+    sid = d.session_id("bulk", 20)
+    un = wait_until(lambda: [x for x in d.records(session=sid, type="alert")
+                             if x.get("rule") == "credential_unenforced"] or None, 30,
+                    "credential_unenforced alerts\n" + d.dump(session=sid))
+    rec = un[0]
+    check(rec.get("failed_closed") is True, f"failed_closed: {short(rec)}")
+    c = ((rec.get("evidence") or {}).get("credentials") or [{}])[0]
+    check(str(c.get("fingerprint", "")).startswith("sha256:"), f"fingerprint: {short(rec)}")
+    enforced = sum(len(x.get("credentials") or []) for x in d.records(type="credentials_enforced")
+                   if any(str(y.get("source_file", "")).startswith(str(w.old))
+                          for y in x.get("credentials") or []))
+    check(enforced > 0, "no credential of the bulk files was enforced before the bound")
+    go.write_text("go\n")
+    held = wait_alert(d, sid, FOREIGN_RULE, timeout=30)
+    eq(held.get("verdict"), "held", f"verdict {short(held)}")
+    eq(held.get("target"), "foreign", f"target {short(held)}")
+    check(b"volumeDelete" not in srv.received(), f"the mutation arrived\n{srv.summary()}")
+    r = d.cli("deny", held["hold_id"])
+    eq(r.rc, 0, f"deny ({r})")
+    p.wait(30)
+    d.wait_session_end(sid)
+    srv.wait_all_closed()
+    check(b"volumeDelete" not in srv.received(), f"the mutation arrived\n{srv.summary()}")
+    cmd = client_command("curl", t, srv, w.mutation(), "none")
+    o = t.outside(["/bin/bash", "-c", cmd])
+    eq(o.rc, 0, f"curl outside any session ({o})")
+    srv.wait_request(lambda x: b"volumeDelete" in x["body"], "the mutation sent outside")
+    w.secrets += toks
+    finish(t, d, w)

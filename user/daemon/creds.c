@@ -555,11 +555,59 @@ void sl_creds_session_start(struct sl_creds *c, struct sl_session *s)
 	explicit_bzero(c->buf, len);
 }
 
+/* the first k pending values (in discovery order) in the automaton, the rest not */
+static void take_first(struct sl_creds *c, const uint32_t *pend, uint32_t np, uint32_t k)
+{
+	for (uint32_t j = 0; j < np; j++)
+		c->disc[pend[j]].kernel = j < k;
+}
+
+/*
+ * The most pending values the automaton holds: all of them, or the largest
+ * first k that still compile (a binary search; k = 0 is the generation in
+ * force, which compiled). Returns k; the kernel flags say it.
+ */
+static uint32_t fit(struct sl_creds *c, const uint32_t *pend, uint32_t np)
+{
+	uint32_t lo = 0, hi = np - 1;
+
+	while (lo < hi) {
+		uint32_t mid = (lo + hi + 1) / 2;
+
+		take_first(c, pend, np, mid);
+		if (sl_policy_store_compiles(c->store))
+			hi = mid - 1;
+		else
+			lo = mid;
+	}
+	take_first(c, pend, np, lo);
+	return lo;
+}
+
+/* one alert per session for the values left out of the automaton: it fails closed */
+static void unenforced_alerts(struct sl_creds *c, json_t *by_session)
+{
+	const char *sid;
+	json_t *arr;
+
+	json_object_foreach (by_session, sid, arr) {
+		char what[160];
+
+		fail_closed(c, sid);
+		snprintf(
+		    what, sizeof(what),
+		    "%zu discovered credential(s) could not be put into the kernel's automaton",
+		    json_array_size(arr));
+		inventory_alert(c, sid, "credential_unenforced", arr, what);
+	}
+}
+
 void sl_creds_flush(struct sl_creds *c)
 {
 	char err[512] = "";
 	uint64_t now, wmax = 0;
-	json_t *rec, *arr;
+	uint32_t *pend = NULL, np = 0, k;
+	json_t *rec, *arr = NULL, *left = NULL;
 	int ret;
 
 	if (!c)
@@ -568,31 +616,55 @@ void sl_creds_flush(struct sl_creds *c)
 	if (!c->dirty || sl_policy_store_since_flip_ms(c->store) < SL_CREDS_BATCH_MS)
 		return;
 	c->dirty = false;
-	ret = sl_policy_store_relabel(c->store, c->kernel, c->programs, err, sizeof(err));
-	now = boot_ns();
+	pend = malloc(sizeof(*pend) * (c->n ? c->n : 1));
 	arr = json_array();
-	for (uint32_t i = 0; i < c->n; i++) {
+	left = json_object();
+	if (!pend || !arr || !left) {
+		c->dirty = true; /* again at the next round */
+		goto out;
+	}
+	for (uint32_t i = 0; i < c->n; i++)
+		if (c->meta[i].pending)
+			pend[np++] = i;
+	if (!np)
+		goto out;
+	take_first(c, pend, np, np);
+	k = np;
+	ret = sl_policy_store_relabel(c->store, c->kernel, c->programs, err, sizeof(err));
+	if (ret == -E2BIG) {
+		/* past what the automaton holds: as many as fit, the rest fail closed */
+		log_warn("credentials: %s: the most discovered credentials that fit are enforced",
+			 err);
+		k = fit(c, pend, np);
+		ret =
+		    k ? sl_policy_store_relabel(c->store, c->kernel, c->programs, err, sizeof(err))
+		      : 0;
+	}
+	if (ret) {
+		log_err("credentials: the kernel's automaton cannot take the discovered "
+			"credentials: %s",
+			err[0] ? err : strerror(-ret));
+		k = 0;
+		take_first(c, pend, np, 0);
+	}
+	now = boot_ns();
+	for (uint32_t j = 0; j < np; j++) {
+		uint32_t i = pend[j];
 		struct cred_meta *m = &c->meta[i];
-		json_t *o;
+		json_t *o = cred_json(c, i), *sa;
 
-		if (!m->pending)
-			continue;
 		m->pending = false;
-		o = cred_json(c, i);
-		if (ret) {
-			/* past what the automaton holds: redacted, judged by the session's taint */
-			c->disc[i].kernel = false;
+		if (j >= k) {
+			/* redacted, not in the kernel: the session's taint judges for it */
 			m->unenforced = true;
 			c->unenforced++;
-			fail_closed(c, m->session);
-			if (o) {
-				json_t *one = json_pack("[O]", o);
-
-				inventory_alert(c, m->session, "credential_unenforced", one,
-						"a discovered credential could not be put into the "
-						"kernel's automaton");
-				json_decref(one);
+			sa = json_object_get(left, m->session);
+			if (!sa) {
+				sa = json_array();
+				json_object_set_new(left, m->session, sa);
 			}
+			if (o && sa)
+				json_array_append(sa, o);
 		} else {
 			uint64_t w =
 			    now > m->open_ktime && m->open_ktime ? (now - m->open_ktime) / 1000 : 0;
@@ -602,29 +674,29 @@ void sl_creds_flush(struct sl_creds *c)
 				wmax = w;
 			if (o && m->open_ktime)
 				json_object_set_new(o, "window_us", json_integer((json_int_t)w));
+			if (o)
+				json_array_append(arr, o);
 		}
-		if (o && arr)
-			json_array_append(arr, o);
 		json_decref(o);
 	}
-	if (ret) {
-		log_err("credentials: the kernel's automaton cannot take the discovered "
-			"credentials: %s",
-			err[0] ? err : strerror(-ret));
-		json_decref(arr);
-		publish(c);
-		return;
+	publish(c);
+	if (k) {
+		c->relabels++;
+		c->window_last_us = wmax;
+		if (wmax > c->window_max_us)
+			c->window_max_us = wmax;
+		rec = json_pack("{s:s, s:I, s:I, s:O}", "type", "credentials_enforced",
+				"generation", (json_int_t)sl_policy_store_generation(c->store),
+				"window_us_max", (json_int_t)wmax, "credentials", arr);
+		if (rec)
+			sl_journal_write(c->journal, rec);
+		json_decref(rec);
 	}
-	c->relabels++;
-	c->window_last_us = wmax;
-	if (wmax > c->window_max_us)
-		c->window_max_us = wmax;
-	rec = json_pack("{s:s, s:I, s:I, s:o}", "type", "credentials_enforced", "generation",
-			(json_int_t)sl_policy_store_generation(c->store), "window_us_max",
-			(json_int_t)wmax, "credentials", arr ? arr : json_array());
-	if (rec)
-		sl_journal_write(c->journal, rec);
-	json_decref(rec);
+	unenforced_alerts(c, left);
+out:
+	json_decref(arr);
+	json_decref(left);
+	free(pend);
 }
 
 json_t *sl_creds_json(const struct sl_creds *c)

@@ -199,6 +199,18 @@ uint32_t sl_policy_store_since_flip_ms(const struct sl_policy_store *ps)
 	return ms < 0 ? 0 : ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms;
 }
 
+int sl_policy_store_compiles(const struct sl_policy_store *ps)
+{
+	struct sl_compiled_policy *c = NULL;
+	int ret;
+
+	if (!ps->pol[0].policy)
+		return -ENOENT;
+	ret = sl_policy_compile(ps->pol[0].policy, &c, NULL, 0);
+	sl_compiled_policy_free(c);
+	return ret;
+}
+
 int sl_policy_store_relabel(struct sl_policy_store *ps, struct sl_kernel *k, struct sl_programs *pr,
 			    char *err, size_t errlen)
 {
@@ -278,6 +290,18 @@ static int policy_load(struct sl_policy_store *ps, char **errors)
 	p->discovered = ps->disc;
 	p->n_discovered = ps->n_disc;
 	err = sl_policy_compile(p, &c, cerr, sizeof(cerr));
+	if (err == -E2BIG && ps->n_disc) {
+		/*
+		 * Discovered credentials never refuse a policy: it is compiled
+		 * without them; the credentials room finds them out of the
+		 * kernel at its next flush and fails those sessions closed.
+		 */
+		log_warn("policy '%s': %s; compiled without the %u discovered credentials",
+			 ps->path, cerr, ps->n_disc);
+		p->n_discovered = 0;
+		err = sl_policy_compile(p, &c, cerr, sizeof(cerr));
+		p->n_discovered = ps->n_disc;
+	}
 	if (err) {
 		if (errors &&
 		    asprintf(errors, "%s: %s\n", ps->path, cerr[0] ? cerr : strerror(-err)) < 0)

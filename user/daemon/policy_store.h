@@ -45,6 +45,8 @@ void sl_policy_store_set_discovered(struct sl_policy_store *ps,
  */
 int sl_policy_store_relabel(struct sl_policy_store *ps, struct sl_kernel *k, struct sl_programs *pr,
 			    char *err, size_t errlen);
+/* would the policy in force compile as it is now (discovered credentials included)? 0 or -errno */
+int sl_policy_store_compiles(const struct sl_policy_store *ps);
 /* milliseconds since the last flip (UINT32_MAX: none yet); a slot is reused after 100 ms */
 uint32_t sl_policy_store_since_flip_ms(const struct sl_policy_store *ps);
 /* resolve the path labels to (device, inode) again (timer) */

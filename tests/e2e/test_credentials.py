@@ -57,6 +57,9 @@ def test_credentials_stray_token_held(t):
     check(not [x for x in srv.requests() if b"mutation" in x["body"]],
           f"the server received a mutation\n{srv.summary()}")
 
+    st = d.status().get("credentials") or {}
+    check(st.get("discovered", 0) >= 1 and st.get("enforced", 0) >= 1
+          and st.get("window_max_us", 0) > 0, f"status --json credentials: {st!r}")
     # control: the same request outside any session arrives
     cmd = client_command("curl", t, srv, w.mutation(), w.root_token)
     o = t.outside(["/bin/bash", "-c", cmd])

@@ -925,6 +925,7 @@ static json_t *status_json(struct sl_control *ctl)
 			    json_integer((json_int_t)sl_journal_errors(ctl->journal)));
 	json_object_set_new(st, "audit", sl_guard_json(ctl->guard));
 	json_object_set_new(st, "checkpoints", sl_checkpoints_status_json(ctl->checkpoints));
+	json_object_set_new(st, "credentials", sl_creds_json(ctl->creds));
 	json_object_set_new(st, "decode_errors",
 			    json_integer((json_int_t)sl_ingest_decode_errors(ctl->ingest)));
 	json_object_set_new(st, "cpu", cpu_json(ctl));

@@ -389,7 +389,7 @@ static int scan(struct sl_creds *c, struct sl_session *s, size_t len, const char
 	return 0;
 }
 
-/* a skipped file that matters (its identity changed, a file system not read) */
+/* a file not read: "identity" (the path names another file than the one opened), "environment" */
 static void skipped(struct sl_creds *c, struct sl_session *s, const char *path, const char *why)
 {
 	json_t *rec = json_pack("{s:s, s:s, s:s}", "type", "credential_scan_skipped", "session",
@@ -462,7 +462,7 @@ void sl_creds_on_open(struct sl_creds *c, struct sl_session *s, const struct sl_
 	if (st.st_ino != e->ino ||
 	    st.st_dev != makedev(SL_KDEV_MAJOR(e->dev), SL_KDEV_MINOR(e->dev))) {
 		c->skipped_identity++;
-		skipped(c, s, path, "identity: the path names another file than the one opened");
+		skipped(c, s, path, "identity");
 		goto out;
 	}
 	if (fstatfs(pfd, &sf) || !fs_readable((long)sf.f_type)) {
@@ -533,7 +533,7 @@ void sl_creds_session_start(struct sl_creds *c, struct sl_session *s)
 	snprintf(path, sizeof(path), "/proc/%d/environ", (int)sl_session_leader(s));
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		skipped(c, s, path, "the session's environment could not be read");
+		skipped(c, s, path, "environment");
 		return;
 	}
 	while (len < SL_CREDS_READ_MAX) {

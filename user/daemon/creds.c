@@ -291,6 +291,10 @@ static void add_value(struct sl_creds *c, struct sl_session *s, const char *val,
 	if (!len || len > SL_POLICY_SECRET_VALUE_MAX)
 		return;
 	sl_policy_fingerprint(val, len, sha);
+	/* a credential the policy registers keeps the environment the policy gives it */
+	for (uint32_t r = 0; p && r < p->n_secrets; r++)
+		if (!memcmp(p->secrets[r].sha256, sha, sizeof(sha)))
+			return;
 	for (i = 0; i < c->n; i++)
 		if (c->disc[i].len == len && !memcmp(c->disc[i].sha256, sha, sizeof(sha)))
 			break;

@@ -347,7 +347,7 @@ static void add_value(struct sl_creds *c, struct sl_session *s, const char *val,
 						   .source = where,
 						   .ino = ino,
 						   .dev = dev,
-						   .kernel = true};
+						   .kernel = ino != 0};
 		memcpy(d->sha256, sha, sizeof(sha));
 		snprintf(m->env, sizeof(m->env), "%s", env_name(p, env_id));
 		snprintf(m->session, sizeof(m->session), "%s", sl_session_id(s));
@@ -355,12 +355,20 @@ static void add_value(struct sl_creds *c, struct sl_session *s, const char *val,
 		c->n++;
 	}
 	m = &c->meta[i];
-	m->pending = true;
 	m->unenforced = false;
-	c->disc[i].kernel = true;
 	m->open_ktime = open_ktime;
 	m->found_ktime = boot_ns();
-	c->dirty = true;
+	/*
+	 * A file's value becomes a label string of the kernel's automaton. The
+	 * session's own environment is redacted only: every exec carries it in
+	 * its environment block, where as the scope's label it would make
+	 * actions with no other evidence in scope instead of unknown.
+	 */
+	if (ino) {
+		m->pending = true;
+		c->disc[i].kernel = true;
+		c->dirty = true;
+	}
 	/* redacted from the next record on: before the record that names it */
 	publish(c);
 	rec = json_pack("{s:s, s:s}", "type", "credential_found", "session", sl_session_id(s));

@@ -274,7 +274,9 @@ static uint64_t discovered_env(const struct sl_policy *p, const char *t, size_t 
 	for (uint32_t i = 0; i < p->n_discovered; i++) {
 		const struct sl_policy_discovered *d = &p->discovered[i];
 
-		if (d->value && d->len && d->env_id >= 1 && d->env_id <= SL_ENV_MAX &&
+		/* as the kernel: values found in files (the session's environment is redacted only)
+		 */
+		if (d->ino && d->value && d->len && d->env_id >= 1 && d->env_id <= SL_ENV_MAX &&
 		    memmem(t, len, d->value, d->len))
 			env |= 1ULL << d->env_id;
 	}

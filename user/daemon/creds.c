@@ -14,7 +14,8 @@
  * whatever the path names by then). A session that swaps the path after its open makes the daemon
  * skip the file (a credential_scan_skipped record says so), never read
  * another of its choosing. At most SL_CREDS_READ_MAX bytes and
- * SL_CREDS_FILE_MS of reading and scanning per file; a file already scanned
+ * SL_CREDS_FILE_MS of reading and scanning per file; a binary file (a NUL
+ * in its first page) is not scanned; a file already scanned
  * with the same identity, size and modification time is not read again.
  */
 #include <errno.h>
@@ -81,6 +82,7 @@ struct sl_creds {
 	uint64_t files_scanned, bytes_scanned, env_scanned, enforced, unenforced, full;
 	uint64_t skipped_identity, skipped_fs, skipped_time, skipped_read;
 	uint64_t relabels;
+	uint64_t cpu_ns; /* thread CPU spent reading and scanning files */
 	uint64_t window_max_us, window_last_us;
 };
 
@@ -89,6 +91,14 @@ static uint64_t boot_ns(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t thread_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
@@ -447,9 +457,10 @@ void sl_creds_on_open(struct sl_creds *c, struct sl_session *s, const struct sl_
 	struct stat st;
 	struct statfs sf;
 	struct seen *sn;
-	uint64_t t0, mtime, ctime;
+	uint64_t t0, cpu0, mtime, ctime;
 	uint32_t env_id;
 	char fdpath[40];
+	bool binary = false;
 	size_t len = 0;
 	int fd = -1, pfd;
 	ssize_t r;
@@ -466,6 +477,7 @@ void sl_creds_on_open(struct sl_creds *c, struct sl_session *s, const struct sl_
 		return;
 	resolve_ids(c);
 	t0 = mono_ms();
+	cpu0 = thread_ns();
 	pfd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (pfd < 0)
 		return; /* gone: nothing the session opened is read */
@@ -503,16 +515,21 @@ void sl_creds_on_open(struct sl_creds *c, struct sl_session *s, const struct sl_
 		if (r <= 0)
 			break;
 		len += (size_t)r;
-		/* an executable or a library: no credential is looked for in machine code */
-		if (len >= 4 && !memcmp(c->buf, "\177ELF", 4))
+		/*
+		 * Binary (a NUL in the first page, as git decides): an executable,
+		 * a library, bytecode, an image. Credentials are looked for in
+		 * text; what the regular expressions find in binary is noise.
+		 */
+		if (memchr(c->buf, 0, len < 4096 ? len : 4096)) {
+			binary = true;
 			break;
+		}
 		if (mono_ms() - t0 > SL_CREDS_FILE_MS) {
 			c->skipped_time++;
 			break; /* what was read is scanned */
 		}
 	}
-	/* an executable or a library: no credential is looked for in machine code */
-	if (len >= 4 && !memcmp(c->buf, "\177ELF", 4))
+	if (binary)
 		goto remember;
 	c->files_scanned++;
 	c->bytes_scanned += len;
@@ -530,6 +547,7 @@ out:
 	if (fd >= 0)
 		close(fd);
 	close(pfd);
+	c->cpu_ns += thread_ns() - cpu0;
 }
 
 void sl_creds_session_start(struct sl_creds *c, struct sl_session *s)
@@ -715,13 +733,13 @@ json_t *sl_creds_json(const struct sl_creds *c)
 {
 	if (!c)
 		return json_null();
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-			 "discovered", (json_int_t)c->n, "enforced", (json_int_t)c->enforced,
-			 "unenforced", (json_int_t)c->unenforced, "inventory_full",
-			 (json_int_t)c->full, "files_scanned", (json_int_t)c->files_scanned,
-			 "bytes_scanned", (json_int_t)c->bytes_scanned, "skipped_identity",
-			 (json_int_t)c->skipped_identity, "skipped_fs", (json_int_t)c->skipped_fs,
-			 "skipped_time", (json_int_t)c->skipped_time, "relabels",
-			 (json_int_t)c->relabels, "window_last_us", (json_int_t)c->window_last_us,
-			 "window_max_us", (json_int_t)c->window_max_us);
+	return json_pack(
+	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "discovered",
+	    (json_int_t)c->n, "enforced", (json_int_t)c->enforced, "unenforced",
+	    (json_int_t)c->unenforced, "inventory_full", (json_int_t)c->full, "files_scanned",
+	    (json_int_t)c->files_scanned, "bytes_scanned", (json_int_t)c->bytes_scanned,
+	    "skipped_identity", (json_int_t)c->skipped_identity, "skipped_fs",
+	    (json_int_t)c->skipped_fs, "skipped_time", (json_int_t)c->skipped_time, "relabels",
+	    (json_int_t)c->relabels, "window_last_us", (json_int_t)c->window_last_us,
+	    "window_max_us", (json_int_t)c->window_max_us, "cpu_ns", (json_int_t)c->cpu_ns);
 }

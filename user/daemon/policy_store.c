@@ -30,6 +30,7 @@ struct sl_loaded_policy {
 	struct sl_policy *policy;
 	struct sl_compiled_policy *compiled;
 	uint32_t generation;
+	uint32_t load; /* the load it comes from (a relabel keeps it: same ids) */
 	uint32_t slot;
 	char sha256[65];
 };
@@ -38,6 +39,7 @@ struct sl_policy_store {
 	char *path;
 	struct sl_loaded_policy pol[2]; /* [0] current, [1] previous generation */
 	uint32_t generation;
+	uint32_t loads;
 	char loaded_sha256[65]; /* of the last file that loaded (even if refused later) */
 	uint32_t inode_labels;	/* labels by identity in force (resolved paths) */
 	bool inode_labels_truncated;
@@ -228,7 +230,7 @@ int sl_policy_store_relabel(struct sl_policy_store *ps, struct sl_kernel *k, str
 	lp_drop(ps, 1);
 	ps->pol[1] = cur;
 	ps->pol[0] = (struct sl_loaded_policy){
-	    .policy = cur.policy, .compiled = c, .generation = ++ps->generation};
+	    .policy = cur.policy, .compiled = c, .generation = ++ps->generation, .load = cur.load};
 	memcpy(ps->pol[0].sha256, cur.sha256, sizeof(cur.sha256));
 	ret = sl_policy_store_apply(ps, k, pr, &errors);
 	if (ret) {
@@ -313,8 +315,8 @@ static int policy_load(struct sl_policy_store *ps, char **errors)
 	/* the previous generation stays for verdicts already in flight */
 	lp_drop(ps, 1);
 	ps->pol[1] = ps->pol[0];
-	ps->pol[0] =
-	    (struct sl_loaded_policy){.policy = p, .compiled = c, .generation = ++ps->generation};
+	ps->pol[0] = (struct sl_loaded_policy){
+	    .policy = p, .compiled = c, .generation = ++ps->generation, .load = ++ps->loads};
 	c = NULL;
 	memcpy(ps->pol[0].sha256, sha, sizeof(sha));
 	memcpy(ps->loaded_sha256, sha, sizeof(sha));
@@ -412,6 +414,11 @@ const struct sl_policy *sl_policy_store_for(const struct sl_policy_store *ps, ui
 uint32_t sl_policy_store_generation(const struct sl_policy_store *ps)
 {
 	return ps->pol[0].generation;
+}
+
+uint32_t sl_policy_store_load(const struct sl_policy_store *ps)
+{
+	return ps->pol[0].load;
 }
 
 const char *sl_policy_store_sha256(const struct sl_policy_store *ps)

@@ -59,6 +59,8 @@ const struct sl_policy *sl_policy_store_current(const struct sl_policy_store *ps
 const struct sl_policy *sl_policy_store_for(const struct sl_policy_store *ps, uint32_t generation,
 					    uint32_t *found);
 uint32_t sl_policy_store_generation(const struct sl_policy_store *ps);
+/* the load of the policy in force: a relabel (new generation, same file, same ids) keeps it */
+uint32_t sl_policy_store_load(const struct sl_policy_store *ps);
 /* the policy file's SHA-256 (hex): of the generation in force, of the last file loaded */
 const char *sl_policy_store_sha256(const struct sl_policy_store *ps);
 const char *sl_policy_store_loaded_sha256(const struct sl_policy_store *ps);

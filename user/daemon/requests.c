@@ -62,7 +62,7 @@ struct req_conn {
 	/* environments named by the connection's requests so far (a token sent
 	 * in the upgrade request convicts the WebSocket messages after it) */
 	uint64_t env;
-	uint32_t env_gen; /* policy generation env was computed under */
+	uint32_t env_gen; /* policy load env was computed under (a relabel keeps the ids) */
 	uint64_t exposed; /* environments already alerted as credential_exposure */
 	bool resync;	  /* bytes were missed: start afresh at the next write */
 };
@@ -645,10 +645,10 @@ void sl_requests_tls_write(struct sl_requests *rq, struct sl_session *s,
 	if (gap && !held)
 		c->resync = true; /* bytes were missed: the stream starts again */
 	arr = json_array();
-	if (p && c->env_gen != sl_policy_store_generation(rq->store)) {
+	if (p && c->env_gen != sl_policy_store_load(rq->store)) {
 		c->env = 0;
 		c->exposed = 0;
-		c->env_gen = sl_policy_store_generation(rq->store);
+		c->env_gen = sl_policy_store_load(rq->store);
 	}
 	provider = to_provider(p, e);
 	if (provider)

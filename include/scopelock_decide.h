@@ -17,7 +17,10 @@
  *
  *	UNKNOWN   target is empty: no label says where the action goes
  *	IN_SCOPE  target is exactly the session's scope
- *	OUTSIDE   target names any other environment
+ *	OUTSIDE   target names any other labelled environment
+ *	FOREIGN   target names foreign (SL_ENV_FOREIGN: a credential found
+ *	          outside anything of the session's) and nothing outside
+ *	          besides it
  *
  * The scope's own bit in the taint is left out: a session that read its own
  * workspace has learnt nothing about where an action goes, so an action
@@ -78,8 +81,10 @@ static inline __u32 sl_decide_target(__u32 channel, __u64 evidence, __u64 taint,
 	*target = env;
 	if (!env)
 		return SL_KTGT_UNKNOWN;
-	if (env & ~scope)
+	if (env & ~scope & ~(1ULL << SL_ENV_FOREIGN))
 		return SL_KTGT_OUTSIDE;
+	if (env & (1ULL << SL_ENV_FOREIGN))
+		return SL_KTGT_FOREIGN;
 	return SL_KTGT_IN_SCOPE;
 }
 
@@ -107,7 +112,7 @@ static inline __u32 sl_decide_unreadable(__u32 target_class, __u64 taint, __u32 
 					 int pattern_seen, __u32 act_suspicious,
 					 __u32 act_otherwise, int *suspicious)
 {
-	*suspicious = target_class == SL_KTGT_OUTSIDE ||
+	*suspicious = target_class == SL_KTGT_OUTSIDE || target_class == SL_KTGT_FOREIGN ||
 		      (taint & ~sl_decide_env_bit(scope_env)) != 0 || pattern_seen;
 	return *suspicious ? act_suspicious : act_otherwise;
 }

@@ -62,6 +62,17 @@ enum sl_kaction {
 #define SL_KTGT_IN_SCOPE (1U << 0)
 #define SL_KTGT_OUTSIDE (1U << 1)
 #define SL_KTGT_UNKNOWN (1U << 2)
+/* the target names the foreign environment only besides the scope (below) */
+#define SL_KTGT_FOREIGN (1U << 3)
+
+/*
+ * Environment id SL_ENV_FOREIGN is reserved (policies name at most
+ * SL_ENV_MAX - 1 environments): "foreign", the environment of a credential
+ * the daemon discovered outside anything that belongs to the session (a file
+ * no label names, outside the session's workspace). Its label strings are
+ * the discovered values (docs/credentials.md).
+ */
+#define SL_ENV_FOREIGN 63
 
 /*
  * Bit 0 of sl_ac_state.env (environment id 0 is "unknown": no label uses it)

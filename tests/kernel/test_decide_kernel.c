@@ -374,6 +374,11 @@ static int run_policy(const char *path, unsigned long n, struct decide_bpf *skel
 			a->env = 0;
 		if (!rnd_below(3))
 			a->taint = 0;
+		/* foreign: a credential found outside anything of the session's */
+		if (!rnd_below(4))
+			a->env |= 1ULL << SL_ENV_FOREIGN;
+		if (!rnd_below(12))
+			a->taint |= 1ULL << SL_ENV_FOREIGN;
 		if (!rnd_below(10))
 			a->session_flags |= SL_SESSION_MONITOR;
 		if (!rnd_below(5))

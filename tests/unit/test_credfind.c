@@ -187,7 +187,9 @@ static void test_not_credentials(void **state)
 		 "api_key: \"\"\n"
 		 "secret: development\n"
 		 "auth_token = os.environ.get('AUTH_TOKEN')\n"
-		 "see https://user@example.com/path and http://example.com:8080/x\n",
+		 "see https://user@example.com/path and http://example.com:8080/x\n"
+		 /* a session's environment: the shell's working directories */
+		 "PWD=/home/dev/shop-2024/src\nOLDPWD=/tmp/sl-e2e-x7Qk29ab/home\n",
 		 sha, img);
 	expect(text, NULL, 0);
 }

@@ -93,9 +93,15 @@ static void test_target_scope_ids(void **state)
 	assert_int_equal(sl_decide_env_bit(0), 0);
 	assert_int_equal(sl_decide_env_bit(SL_ENV_MAX), 1ULL << SL_ENV_MAX);
 	assert_int_equal(sl_decide_env_bit(SL_ENV_MAX + 1), 0);
-	/* the highest id works as a scope */
-	assert_int_equal(target(SL_KCH_TLS, B(63), B(63), 63, &env), SL_KTGT_IN_SCOPE);
-	assert_int_equal(env, B(63));
+	/* the highest id a policy names works as a scope */
+	assert_int_equal(target(SL_KCH_TLS, B(62), B(62), 62, &env), SL_KTGT_IN_SCOPE);
+	assert_int_equal(env, B(62));
+	/* foreign (a credential found outside the session's): its own class ... */
+	assert_int_equal(target(SL_KCH_TLS, B(SL_ENV_FOREIGN), 0, 1, &env), SL_KTGT_FOREIGN);
+	assert_int_equal(target(SL_KCH_TLS, B(SL_ENV_FOREIGN) | B(1), 0, 1, NULL), SL_KTGT_FOREIGN);
+	assert_int_equal(target(SL_KCH_EXEC, 0, B(SL_ENV_FOREIGN), 1, NULL), SL_KTGT_FOREIGN);
+	/* ... unless another environment than the scope is named too: outside */
+	assert_int_equal(target(SL_KCH_TLS, B(SL_ENV_FOREIGN) | B(2), 0, 1, NULL), SL_KTGT_OUTSIDE);
 	/* exhaustive over 4 environments: in scope iff the union is exactly the scope */
 	for (__u32 scope = 1; scope <= 4; scope++)
 		for (__u64 ev = 0; ev < 32; ev += 2)

@@ -860,9 +860,9 @@ static void test_err_limits(void **state)
 
 	(void)state;
 	/* 64 environments */
-	t = build_many("version: 1\nenvironments:\n", "  e%zu: {}\n", 64, "");
+	t = build_many("version: 1\nenvironments:\n", "  e%zu: {}\n", 63, "");
 	expect_error(
-	    t, F ":3:3: field 'environments': ", "expected at most 63 environments, found 64");
+	    t, F ":3:3: field 'environments': ", "expected at most 62 environments, found 63");
 	free(t);
 	/* 1025 items in a list */
 	t = build_many("version: 1\nenvironments:\n  prod:\n    resources: [", "res%04zu, ", 1025,

@@ -114,10 +114,11 @@ static void print_summary(const struct sl_policy *p)
 		printf("  rule %u '%s': %s", i, r->name, sl_policy_channel_name(r->channel));
 		for (uint32_t j = 0; j < r->n_patterns; j++)
 			printf("%s%s", j ? " or " : " ", p->patterns[r->patterns[j]].name);
-		printf(", target%s%s%s -> %s%s\n",
+		printf(", target%s%s%s%s -> %s%s\n",
 		       r->target & SL_TARGET_IN_SCOPE ? " in_scope" : "",
 		       r->target & SL_TARGET_OUTSIDE ? " outside_scope" : "",
 		       r->target & SL_TARGET_UNKNOWN ? " unknown" : "",
+		       r->target & SL_TARGET_FOREIGN ? " foreign" : "",
 		       sl_policy_action_name(r->action),
 		       r->effective_monitor ? " (monitor: recorded, not done)" : "");
 	}

@@ -23,6 +23,7 @@
 #include "cgroup.h"
 #include "checkpoints.h"
 #include "confine.h"
+#include "creds.h"
 #include "confinement.h"
 #include "control.h"
 #include "daemon.h"
@@ -63,6 +64,7 @@ struct sl_control {
 	struct sl_ingest *ingest;
 	struct sl_guard *guard;
 	struct sl_checkpoints *checkpoints;
+	struct sl_creds *creds;
 	struct sl_confine *confine;
 	struct sl_tls *tls;
 	struct sl_features *features;
@@ -147,6 +149,7 @@ int sl_control_listen(const struct sl_control_opts *o, const struct sl_control_r
 	ctl->ingest = r->ingest;
 	ctl->guard = r->guard;
 	ctl->checkpoints = r->checkpoints;
+	ctl->creds = r->creds;
 	ctl->confine = r->confine;
 	ctl->tls = r->tls;
 	ctl->features = r->features;
@@ -308,6 +311,8 @@ static void handle_run(struct sl_control *ctl, struct sl_client *c, json_t *req,
 		return;
 	}
 	snprintf(c->run_session, sizeof(c->run_session), "%s", sl_session_id(s));
+	/* its first process waits before exec: its environment is the session's */
+	sl_creds_session_start(ctl->creds, s);
 	/* the child confines itself as told, then hands the listener over (`confine`) */
 	client_reply(c, json_pack("{s:b, s:s, s:s, s:{s:b, s:b}, s:s, s:i}", "ok", 1, "session",
 				  sl_session_id(s), "cgroup", sl_session_cgroup_path(s), "confine",
@@ -1003,6 +1008,7 @@ static json_t *status_json(struct sl_control *ctl)
 			    json_integer((json_int_t)sl_journal_errors(ctl->journal)));
 	json_object_set_new(st, "audit", sl_guard_json(ctl->guard));
 	json_object_set_new(st, "checkpoints", sl_checkpoints_status_json(ctl->checkpoints));
+	json_object_set_new(st, "credentials", sl_creds_json(ctl->creds));
 	json_object_set_new(st, "decode_errors",
 			    json_integer((json_int_t)sl_ingest_decode_errors(ctl->ingest)));
 	json_object_set_new(st, "cpu", cpu_json(ctl));

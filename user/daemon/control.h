@@ -59,6 +59,7 @@ struct sl_control_rooms {
 	struct sl_tls *tls;
 	struct sl_features *features;
 	struct sl_checkpoints *checkpoints;
+	struct sl_creds *creds;
 };
 
 /* bind and listen (a live daemon on the socket is refused; a stale socket replaced) */

@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "clock.h"
+#include "creds.h"
 #include "ingest.h"
 #include "ingest_decode.h"
 #include "journal.h"
@@ -42,6 +43,7 @@ struct sl_ingest {
 	struct sl_journal *journal;
 	struct sl_verdicts *verdicts;
 	struct sl_tls *tls;
+	struct sl_creds *creds;	      /* the files a session opens, scanned for credentials */
 	struct sl_requests *requests; /* decoders of session connections, held writes */
 	struct ring_buffer *rb;	      /* sl_events: bulk telemetry */
 	struct ring_buffer *vrb;      /* sl_verdicts: drained first */
@@ -310,6 +312,9 @@ static int handle_record(struct sl_ingest *in, void *data, size_t len)
 		return 0; /* counted by the journal */
 	if (h->op == SL_OP_EXEC)
 		after_exec(in, data, len, s);
+	/* after its record: the file's credentials are found (and recorded) after the open */
+	if (h->op == SL_OP_OPEN && s)
+		sl_creds_on_open(in->creds, s, data, env);
 	return 0;
 }
 
@@ -544,6 +549,11 @@ int sl_ingest_open(struct sl_kernel *k, struct sl_sessions *ss, struct sl_policy
 void sl_ingest_set_tls(struct sl_ingest *in, struct sl_tls *t)
 {
 	in->tls = t;
+}
+
+void sl_ingest_set_creds(struct sl_ingest *in, struct sl_creds *c)
+{
+	in->creds = c;
 }
 
 void sl_ingest_close(struct sl_ingest *in)

@@ -21,6 +21,7 @@ struct sl_policy_store;
 struct sl_journal;
 struct sl_verdicts;
 struct sl_tls;
+struct sl_creds;
 
 /*
  * Open both rings of k and add them to epfd (data tag_events, tag_verdicts).
@@ -31,6 +32,8 @@ int sl_ingest_open(struct sl_kernel *k, struct sl_sessions *ss, struct sl_policy
 		   uint64_t tag_verdicts, struct sl_ingest **out);
 /* the TLS room sees every exec of a session (once it exists) */
 void sl_ingest_set_tls(struct sl_ingest *in, struct sl_tls *t);
+/* the credentials room sees every open of a session (once it exists) */
+void sl_ingest_set_creds(struct sl_ingest *in, struct sl_creds *c);
 void sl_ingest_close(struct sl_ingest *in);
 
 /*

@@ -20,6 +20,7 @@ struct sl_policy;
 struct sl_journal_redactor {
 	const struct sl_policy *policy; /* the redactor was built from it */
 	uint32_t generation;		/* its generation (a pointer may be reused) */
+	uint32_t n_discovered;		/* the credentials discovered it holds */
 	struct sl_redact *r;		/* NULL: the policy has no secrets */
 	struct sl_redact_scratch s;	/* the ids found in the current record */
 	const struct sl_jw *w;		/* its writer: w->stream (sl_jw_stream) */

@@ -33,7 +33,7 @@ static int build(const struct sl_policy *p, struct sl_redact **out)
 	int err;
 
 	*out = NULL;
-	if (!p->n_secrets)
+	if (!p->n_secrets && !p->n_discovered)
 		return 0;
 	err = sl_redact_new(min < SL_REDACT_MIN_LEN ? SL_REDACT_MIN_LEN : min, &r);
 	if (err)
@@ -49,6 +49,17 @@ static int build(const struct sl_policy *p, struct sl_redact **out)
 		else
 			err = sl_redact_add_fingerprint(r, sec->sha256, i, label);
 	}
+	/* discovered credentials: ids after the policy's secrets */
+	for (uint32_t i = 0; i < p->n_discovered && !err; i++) {
+		const struct sl_policy_discovered *d = &p->discovered[i];
+		char fp[SL_POLICY_FP_STR_SIZE], label[64];
+
+		if (!d->value || !d->len)
+			continue;
+		sl_policy_sha256_str(d->sha256, fp);
+		snprintf(label, sizeof(label), "[secret %s]", fp);
+		err = sl_redact_add(r, d->value, d->len, p->n_secrets + i, label);
+	}
 	if (err) {
 		sl_redact_free(r);
 		return err;
@@ -63,7 +74,9 @@ int sl_journal_redactor_sync(struct sl_journal_redactor *jr, const struct sl_pol
 	struct sl_redact *r = NULL;
 	int err;
 
-	if (p == jr->policy && generation == jr->generation && !jr->err)
+	/* a credential discovered since (creds.h): redacted from the next record on */
+	if (p == jr->policy && generation == jr->generation &&
+	    (!p || p->n_discovered == jr->n_discovered) && !jr->err)
 		return 0;
 	err = p ? build(p, &r) : 0;
 	if (err) {
@@ -78,6 +91,7 @@ int sl_journal_redactor_sync(struct sl_journal_redactor *jr, const struct sl_pol
 	jr->r = r;
 	jr->policy = p;
 	jr->generation = generation;
+	jr->n_discovered = p ? p->n_discovered : 0;
 	jr->err = 0;
 	return 0;
 }
@@ -98,6 +112,33 @@ int sl_journal_redact_filter(void *ctx, const void *in, size_t len, const void *
 	return sl_redact_apply(jr->r, &jr->s, in, len, flags, out, outlen);
 }
 
+/* a discovered credential the record carried: its fingerprint and provenance */
+static void discovered_found(const struct sl_policy *p, uint32_t i, struct sl_jw *w)
+{
+	const struct sl_policy_discovered *d;
+	char fp[SL_POLICY_FP_STR_SIZE];
+	const char *env;
+
+	if (i >= p->n_discovered)
+		return;
+	d = &p->discovered[i];
+	env = sl_policy_env_name(p, d->env_id);
+	sl_policy_sha256_str(d->sha256, fp);
+	sl_jw_obj(w, NULL);
+	sl_jw_str(w, "env", env ? env : "unknown");
+	sl_jw_str(w, "fingerprint", fp);
+	sl_jw_str(w, "source", "discovered");
+	sl_jw_str(w, "kind", d->kind);
+	if (d->ino) {
+		sl_jw_bytes(w, "source_file", d->source, strlen(d->source));
+		sl_jw_uint(w, "dev", d->dev);
+		sl_jw_uint(w, "ino", d->ino);
+	} else {
+		sl_jw_str(w, "source_env", d->source);
+	}
+	sl_jw_end(w);
+}
+
 void sl_journal_redactor_found(struct sl_journal_redactor *jr, struct sl_jw *w)
 {
 	const struct sl_policy *p = jr->policy;
@@ -109,11 +150,18 @@ void sl_journal_redactor_found(struct sl_journal_redactor *jr, struct sl_jw *w)
 	w->filter = NULL;
 	sl_jw_arr(w, "secrets");
 	for (size_t i = 0; i < jr->s.n_found; i++) {
-		const struct sl_policy_secret *sec = &p->secrets[jr->s.found[i]];
-		const struct sl_policy_env *env = &p->envs[sec->env_id - 1];
-		const struct sl_policy_secret_src *src = &env->secrets[sec->src];
+		const struct sl_policy_secret *sec;
+		const struct sl_policy_env *env;
+		const struct sl_policy_secret_src *src;
 		char fp[SL_POLICY_FP_STR_SIZE];
 
+		if (jr->s.found[i] >= p->n_secrets) {
+			discovered_found(p, jr->s.found[i] - p->n_secrets, w);
+			continue;
+		}
+		sec = &p->secrets[jr->s.found[i]];
+		env = &p->envs[sec->env_id - 1];
+		src = &env->secrets[sec->src];
 		sl_policy_sha256_str(sec->sha256, fp);
 		sl_jw_obj(w, NULL);
 		sl_jw_str(w, "env", env->name);

@@ -65,6 +65,7 @@
 #include "clock.h"
 #include "confine.h"
 #include "control.h"
+#include "creds.h"
 #include "daemon.h"
 #include "feature.h"
 #include "guard.h"
@@ -134,6 +135,7 @@ struct sl_daemon {
 	struct sl_control *control;
 	struct sl_checkpoints *checkpoints;
 	struct sl_outputs *outputs;
+	struct sl_creds *creds;
 };
 
 /* epoll tags */
@@ -946,6 +948,8 @@ static int run_loop(struct sl_daemon *d)
 		}
 		/* after the round: a client freed earlier could still be named in evs */
 		sl_control_reap(d->control);
+		/* credentials found in this round into the kernel (batched: creds.h) */
+		sl_creds_flush(d->creds);
 	}
 	return 0;
 }
@@ -1196,6 +1200,12 @@ int main(int argc, char **argv)
 			 "see 'scopelock status'",
 			 strerror(-err));
 	sl_ingest_set_tls(d.ingest, d.tls);
+	err = sl_creds_new(d.store, d.sessions, d.journal, d.kernel, d.programs, &d.creds);
+	if (err) {
+		log_err("credentials: %s", strerror(-err));
+		goto out;
+	}
+	sl_ingest_set_creds(d.ingest, d.creds);
 	/* this daemon's probes are in: the previous daemon's it replaced go */
 	sl_kernel_adopt_finish(d.kernel);
 	write_daemon_record(&d, "daemon_start");
@@ -1229,6 +1239,7 @@ int main(int argc, char **argv)
 		    .tls = d.tls,
 		    .features = d.features,
 		    .checkpoints = d.checkpoints,
+		    .creds = d.creds,
 		};
 
 		if ((err = sl_control_listen(&copts, &rooms, &d.control)) ||
@@ -1319,6 +1330,8 @@ out:
 	sl_verdicts_free(d.verdicts);
 	d.verdicts = NULL;
 	sl_policy_store_free(d.store);
+	/* after the store, which borrows its inventory: every value wiped */
+	sl_creds_free(d.creds);
 	sl_programs_free(d.programs);
 	sl_features_free(d.features);
 	json_decref(d.prev_state);

@@ -30,6 +30,7 @@ struct sl_loaded_policy {
 	struct sl_policy *policy;
 	struct sl_compiled_policy *compiled;
 	uint32_t generation;
+	uint32_t load; /* the load it comes from (a relabel keeps it: same ids) */
 	uint32_t slot;
 	char sha256[65];
 };
@@ -38,11 +39,26 @@ struct sl_policy_store {
 	char *path;
 	struct sl_loaded_policy pol[2]; /* [0] current, [1] previous generation */
 	uint32_t generation;
+	uint32_t loads;
 	char loaded_sha256[65]; /* of the last file that loaded (even if refused later) */
 	uint32_t inode_labels;	/* labels by identity in force (resolved paths) */
 	bool inode_labels_truncated;
 	struct timespec last_flip; /* CLOCK_MONOTONIC */
+	/* credentials the daemon discovered (creds.h; borrowed), in every generation */
+	const struct sl_policy_discovered *disc;
+	uint32_t n_disc;
 };
+
+/* free generation i, and its policy unless the other generation shares it (a relabel) */
+static void lp_drop(struct sl_policy_store *ps, int i)
+{
+	struct sl_loaded_policy *lp = &ps->pol[i];
+
+	if (lp->policy != ps->pol[i ^ 1].policy)
+		sl_policy_free(lp->policy);
+	sl_compiled_policy_free(lp->compiled);
+	*lp = (struct sl_loaded_policy){0};
+}
 
 /* every error of a refused policy, one per line (malloc'd) */
 static char *errors_text(const struct sl_policy_errors *errs)
@@ -159,6 +175,75 @@ fail:
 	return 0;
 }
 
+void sl_policy_store_set_discovered(struct sl_policy_store *ps,
+				    const struct sl_policy_discovered *d, uint32_t n)
+{
+	ps->disc = d;
+	ps->n_disc = n;
+	for (int i = 0; i < 2; i++) {
+		if (!ps->pol[i].policy)
+			continue;
+		ps->pol[i].policy->discovered = d;
+		ps->pol[i].policy->n_discovered = n;
+	}
+}
+
+uint32_t sl_policy_store_since_flip_ms(const struct sl_policy_store *ps)
+{
+	struct timespec now;
+	int64_t ms;
+
+	if (!ps->last_flip.tv_sec)
+		return UINT32_MAX;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (now.tv_sec - ps->last_flip.tv_sec) * 1000LL +
+	     (now.tv_nsec - ps->last_flip.tv_nsec) / 1000000;
+	return ms < 0 ? 0 : ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms;
+}
+
+int sl_policy_store_compiles(const struct sl_policy_store *ps)
+{
+	struct sl_compiled_policy *c = NULL;
+	int ret;
+
+	if (!ps->pol[0].policy)
+		return -ENOENT;
+	ret = sl_policy_compile(ps->pol[0].policy, &c, NULL, 0);
+	sl_compiled_policy_free(c);
+	return ret;
+}
+
+int sl_policy_store_relabel(struct sl_policy_store *ps, struct sl_kernel *k, struct sl_programs *pr,
+			    char *err, size_t errlen)
+{
+	struct sl_loaded_policy cur = ps->pol[0];
+	struct sl_compiled_policy *c = NULL;
+	char *errors = NULL;
+	int ret;
+
+	if (!cur.policy || !cur.compiled)
+		return -ENOENT;
+	ret = sl_policy_compile(cur.policy, &c, err, errlen);
+	if (ret)
+		return ret;
+	/* a new generation of the same policy: the previous one stays for verdicts in flight */
+	lp_drop(ps, 1);
+	ps->pol[1] = cur;
+	ps->pol[0] = (struct sl_loaded_policy){
+	    .policy = cur.policy, .compiled = c, .generation = ++ps->generation, .load = cur.load};
+	memcpy(ps->pol[0].sha256, cur.sha256, sizeof(cur.sha256));
+	ret = sl_policy_store_apply(ps, k, pr, &errors);
+	if (ret) {
+		/* the kernel keeps the slot in force: keep the matching generation */
+		snprintf(err, errlen, "%s", errors ? errors : strerror(-ret));
+		ps->pol[0] = ps->pol[1];
+		ps->pol[1] = (struct sl_loaded_policy){0};
+		sl_compiled_policy_free(c);
+	}
+	free(errors);
+	return ret;
+}
+
 /*
  * bpf_send_signal is called by the verdict code of the exec, TLS and open
  * programs when a rule's action is kill (SIGKILL) or freeze (SIGSTOP) and the
@@ -204,7 +289,21 @@ static int policy_load(struct sl_policy_store *ps, char **errors)
 	}
 	/* the file's SHA-256, or over every layer (extends, drop-ins) */
 	memcpy(sha, p->sha256, sizeof(sha));
+	p->discovered = ps->disc;
+	p->n_discovered = ps->n_disc;
 	err = sl_policy_compile(p, &c, cerr, sizeof(cerr));
+	if (err == -E2BIG && ps->n_disc) {
+		/*
+		 * Discovered credentials never refuse a policy: it is compiled
+		 * without them; the credentials room finds them out of the
+		 * kernel at its next flush and fails those sessions closed.
+		 */
+		log_warn("policy '%s': %s; compiled without the %u discovered credentials",
+			 ps->path, cerr, ps->n_disc);
+		p->n_discovered = 0;
+		err = sl_policy_compile(p, &c, cerr, sizeof(cerr));
+		p->n_discovered = ps->n_disc;
+	}
 	if (err) {
 		if (errors &&
 		    asprintf(errors, "%s: %s\n", ps->path, cerr[0] ? cerr : strerror(-err)) < 0)
@@ -214,11 +313,10 @@ static int policy_load(struct sl_policy_store *ps, char **errors)
 	for (uint32_t i = 0; i < c->n_warnings; i++)
 		log_warn("policy '%s': %s", ps->path, c->warnings[i]);
 	/* the previous generation stays for verdicts already in flight */
-	sl_policy_free(ps->pol[1].policy);
-	sl_compiled_policy_free(ps->pol[1].compiled);
+	lp_drop(ps, 1);
 	ps->pol[1] = ps->pol[0];
-	ps->pol[0] =
-	    (struct sl_loaded_policy){.policy = p, .compiled = c, .generation = ++ps->generation};
+	ps->pol[0] = (struct sl_loaded_policy){
+	    .policy = p, .compiled = c, .generation = ++ps->generation, .load = ++ps->loads};
 	c = NULL;
 	memcpy(ps->pol[0].sha256, sha, sizeof(sha));
 	memcpy(ps->loaded_sha256, sha, sizeof(sha));
@@ -272,7 +370,8 @@ int sl_policy_store_reload(struct sl_policy_store *ps, struct sl_kernel *k, stru
 
 			ps->pol[0] = ps->pol[1];
 			ps->pol[1] = (struct sl_loaded_policy){0};
-			sl_policy_free(bad.policy);
+			if (bad.policy != ps->pol[0].policy)
+				sl_policy_free(bad.policy);
 			sl_compiled_policy_free(bad.compiled);
 		}
 	}
@@ -283,10 +382,8 @@ void sl_policy_store_free(struct sl_policy_store *ps)
 {
 	if (!ps)
 		return;
-	for (int i = 0; i < 2; i++) {
-		sl_policy_free(ps->pol[i].policy);
-		sl_compiled_policy_free(ps->pol[i].compiled);
-	}
+	lp_drop(ps, 1);
+	lp_drop(ps, 0);
 	free(ps->path);
 	free(ps);
 }
@@ -317,6 +414,11 @@ const struct sl_policy *sl_policy_store_for(const struct sl_policy_store *ps, ui
 uint32_t sl_policy_store_generation(const struct sl_policy_store *ps)
 {
 	return ps->pol[0].generation;
+}
+
+uint32_t sl_policy_store_load(const struct sl_policy_store *ps)
+{
+	return ps->pol[0].load;
 }
 
 const char *sl_policy_store_sha256(const struct sl_policy_store *ps)

@@ -66,7 +66,7 @@ struct req_conn {
 	/* environments named by the connection's requests so far (a token sent
 	 * in the upgrade request convicts the WebSocket messages after it) */
 	uint64_t env;
-	uint32_t env_gen; /* policy generation env was computed under */
+	uint32_t env_gen; /* policy load env was computed under (a relabel keeps the ids) */
 	uint64_t exposed; /* environments already alerted as credential_exposure */
 	bool resync;	  /* bytes were missed: start afresh at the next write */
 };
@@ -267,6 +267,27 @@ static bool icase_contains(const char *h, size_t hl, const char *n)
 		if (!strncasecmp(h + i, n, nl))
 			return true;
 	return false;
+}
+
+/*
+ * Environments of the credentials the daemon discovered (creds.h) in the
+ * text: they judge the request like the kernel's automaton does; not a
+ * credential_exposure (the model's own key is in the session's environment).
+ */
+static uint64_t discovered_env(const struct sl_policy *p, const char *t, size_t len)
+{
+	uint64_t env = 0;
+
+	for (uint32_t i = 0; i < p->n_discovered; i++) {
+		const struct sl_policy_discovered *d = &p->discovered[i];
+
+		/* as the kernel: values found in files (the session's environment is redacted only)
+		 */
+		if (d->ino && d->value && d->len && d->env_id >= 1 && d->env_id <= SL_ENV_MAX &&
+		    memmem(t, len, d->value, d->len))
+			env |= 1ULL << d->env_id;
+	}
+	return env;
 }
 
 /*
@@ -635,10 +656,10 @@ void sl_requests_tls_write(struct sl_requests *rq, struct sl_session *s,
 	if (gap && !held)
 		c->resync = true; /* bytes were missed: the stream starts again */
 	arr = json_array();
-	if (p && c->env_gen != sl_policy_store_generation(rq->store)) {
+	if (p && c->env_gen != sl_policy_store_load(rq->store)) {
 		c->env = 0;
 		c->exposed = 0;
-		c->env_gen = sl_policy_store_generation(rq->store);
+		c->env_gen = sl_policy_store_load(rq->store);
 	}
 	provider = to_provider(p, e);
 	if (provider)
@@ -652,7 +673,7 @@ void sl_requests_tls_write(struct sl_requests *rq, struct sl_session *s,
 		if (p && r->text) {
 			uint64_t env = text_env(p, r->text, r->text_len);
 
-			c->env |= env;
+			c->env |= env | discovered_env(p, r->text, r->text_len);
 			if (provider && s && (env & ~c->exposed)) {
 				exposure_alert(rq, p, s, e, r, m, env & ~c->exposed);
 				c->exposed |= env;

@@ -946,6 +946,21 @@ pid_t sl_session_leader(const struct sl_session *s)
 	return s->leader;
 }
 
+uint32_t sl_session_scope_env(const struct sl_session *s)
+{
+	return s->scope_env;
+}
+
+const char *sl_session_workspace(const struct sl_session *s)
+{
+	return s->workspace;
+}
+
+uint64_t sl_session_started_ns(const struct sl_session *s)
+{
+	return (uint64_t)s->started.tv_sec * 1000000000ULL + (uint64_t)s->started.tv_nsec;
+}
+
 json_t *sl_session_taint_files(const struct sl_session *s)
 {
 	return s->taint_files;

@@ -94,6 +94,12 @@ bool sl_session_killed(const struct sl_session *s);
 /* SL_CONFINE_* (confinement.h) */
 uint32_t sl_session_confine(const struct sl_session *s);
 pid_t sl_session_leader(const struct sl_session *s);
+/* the environment id of its scope (0: not an environment of the policy) */
+uint32_t sl_session_scope_env(const struct sl_session *s);
+/* its workspace directory (run --workspace, a real path), NULL if none */
+const char *sl_session_workspace(const struct sl_session *s);
+/* when it started, CLOCK_REALTIME ns */
+uint64_t sl_session_started_ns(const struct sl_session *s);
 /* [{"env","path","time"}] of the labelled files it opened (borrowed; may be NULL) */
 json_t *sl_session_taint_files(const struct sl_session *s);
 

@@ -207,6 +207,10 @@ static bool assignment_ok(const char *key, size_t klen, const char *v, size_t n)
 
 	if (placeholder(v, n))
 		return false;
+	/* the shell's working directories (every environment has them), not passwords */
+	if ((klen == 3 && !strncasecmp(key, "pwd", 3)) ||
+	    (klen == 6 && !strncasecmp(key, "oldpwd", 6)))
+		return false;
 	if (password)
 		return n >= 6;
 	if (n < 8)

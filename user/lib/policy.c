@@ -464,6 +464,8 @@ const char *sl_policy_env_name(const struct sl_policy *p, uint32_t id)
 {
 	if (id == SL_ENV_UNKNOWN)
 		return "unknown";
+	if (id == SL_ENV_FOREIGN)
+		return "foreign";
 	if (!p || id > p->n_envs)
 		return NULL;
 	return p->envs[id - 1].name;

@@ -48,7 +48,7 @@
 #define SL_POLICY_MAX_SEQ 1024	       /* items in one list */
 #define SL_POLICY_MAX_MAP 256	       /* keys in one mapping */
 #define SL_POLICY_MAX_ERRORS 100       /* errors kept (all are counted) */
-#define SL_POLICY_MAX_ENVS 63	       /* ids 1..63: u64 taint bitmask */
+#define SL_POLICY_MAX_ENVS 62	       /* ids 1..62: u64 taint bitmask; 63 is foreign */
 #define SL_POLICY_MAX_PATTERNS 128
 #define SL_POLICY_MAX_RULES 256
 #define SL_POLICY_MAX_KEYWORDS 256	     /* distinct keywords, whole policy */
@@ -106,6 +106,8 @@ enum sl_daemon_absent_action {
 
 /* environment id 0: no label says anything about the target */
 #define SL_ENV_UNKNOWN 0
+/* credentials found outside anything of the session's (include/scopelock_policy.h) */
+#define SL_ENV_FOREIGN 63
 
 enum sl_policy_mode {
 	SL_POLICY_ENFORCE = 0,
@@ -135,7 +137,9 @@ enum sl_action {
 #define SL_TARGET_IN_SCOPE (1U << 0) /* target environment == session scope */
 #define SL_TARGET_OUTSIDE (1U << 1)  /* known environment != session scope */
 #define SL_TARGET_UNKNOWN (1U << 2)  /* no label decides the target */
-#define SL_TARGET_ANY (SL_TARGET_IN_SCOPE | SL_TARGET_OUTSIDE | SL_TARGET_UNKNOWN)
+#define SL_TARGET_FOREIGN (1U << 3)  /* a credential found outside the session's (foreign) */
+#define SL_TARGET_ANY                                                                              \
+	(SL_TARGET_IN_SCOPE | SL_TARGET_OUTSIDE | SL_TARGET_UNKNOWN | SL_TARGET_FOREIGN)
 
 /* where a policy item was written, for messages after loading (1-based) */
 struct sl_policy_loc {
@@ -333,6 +337,23 @@ struct sl_policy_outputs {
 	uint32_t journald_queue;
 };
 
+/*
+ * A credential the daemon discovered (user/daemon/creds.c), not the policy:
+ * its value labels env_id (a policy environment, or SL_ENV_FOREIGN) like a
+ * secret's. Owned by the daemon; a policy only borrows the array.
+ */
+struct sl_policy_discovered {
+	uint32_t env_id;
+	uint32_t len;
+	const uint8_t *value; /* never print it */
+	uint8_t sha256[32];
+	const char *kind;   /* sl_cred_kind_name() */
+	const char *source; /* the file's path, or "environment" */
+	uint64_t ino;	    /* of the file (0: the environment) */
+	uint32_t dev;	    /* kernel dev_t */
+	bool kernel;	    /* a label string of the kernel's automaton (else redacted only) */
+};
+
 /* a credential value (or fingerprint) labelled with an environment */
 struct sl_policy_secret {
 	uint32_t env_id;
@@ -371,6 +392,9 @@ struct sl_policy {
 	struct sl_policy_secret *secrets;
 	uint32_t n_secrets;
 	bool secrets_loaded;
+	/* credentials the daemon discovered (borrowed; compiled and redacted like secrets) */
+	const struct sl_policy_discovered *discovered;
+	uint32_t n_discovered;
 };
 
 /* ---- errors ---- */
@@ -441,11 +465,11 @@ void sl_policy_sha256_str(const uint8_t sha256[32], char out[SL_POLICY_FP_STR_SI
 const char *sl_policy_mode_name(uint32_t mode);
 const char *sl_policy_channel_name(uint32_t chan);
 const char *sl_policy_action_name(uint32_t action);
-/* "in_scope", "outside_scope", "unknown" for one SL_TARGET_* bit, else "?" */
+/* "in_scope", "outside_scope", "unknown", "foreign" for one SL_TARGET_* bit, else "?" */
 const char *sl_policy_target_class_name(uint32_t cls);
 /* environment id for a name, or -ENOENT */
 int sl_policy_env_id(const struct sl_policy *p, const char *name);
-/* name for an id; "unknown" for 0, NULL if out of range */
+/* name for an id; "unknown" for 0, "foreign" for SL_ENV_FOREIGN, NULL if out of range */
 const char *sl_policy_env_name(const struct sl_policy *p, uint32_t id);
 /* '*' and '?' within a component, '[...]' classes, "**" for any components */
 bool sl_policy_glob_match(const char *glob, const char *path);

@@ -964,6 +964,17 @@ static int collect_strings(const struct sl_policy *p, struct sl_compiled_policy 
 			return ret;
 		cs->n_secrets++;
 	}
+	/* credentials the daemon discovered: label strings of their environment */
+	for (uint32_t i = 0; i < p->n_discovered; i++) {
+		const struct sl_policy_discovered *d = &p->discovered[i];
+
+		if (!d->kernel || !d->value || !d->len || !env_bit(d->env_id))
+			continue;
+		ret = ac_add(cs, d->value, d->len, -1, env_bit(d->env_id));
+		if (ret)
+			return ret;
+		cs->n_secrets++;
+	}
 	for (uint32_t e = 0; e < p->n_envs; e++) {
 		const struct sl_policy_env *en = &p->envs[e];
 

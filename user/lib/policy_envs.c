@@ -18,7 +18,7 @@
 #include "util.h"
 
 static const char *const format_names[] = {"auto", "raw", "env", "json"};
-static const char *const reserved_env_names[] = {"unknown", "any", "none", "all"};
+static const char *const reserved_env_names[] = {"unknown", "any", "none", "all", "foreign"};
 
 /* ---- environments ---- */
 

@@ -15,7 +15,7 @@ extern const char *const sl_policy_mode_names[SL_POLICY_MONITOR + 1];
 extern const char *const sl_policy_chan_names[SL_CHAN_MAX];
 extern const char *const sl_policy_action_names[SL_ACT_MAX];
 /* rule targets: the three classes, then "any" (all of them) */
-#define SL_POLICY_TARGET_NAMES 4
+#define SL_POLICY_TARGET_NAMES 5
 extern const char *const sl_policy_target_names[SL_POLICY_TARGET_NAMES];
 extern const uint32_t sl_policy_target_bits[SL_POLICY_TARGET_NAMES];
 

@@ -10,7 +10,7 @@
 
 /* one decision model: the user-space names of the kernel's values */
 _Static_assert(SL_TARGET_IN_SCOPE == SL_KTGT_IN_SCOPE && SL_TARGET_OUTSIDE == SL_KTGT_OUTSIDE &&
-		   SL_TARGET_UNKNOWN == SL_KTGT_UNKNOWN,
+		   SL_TARGET_UNKNOWN == SL_KTGT_UNKNOWN && SL_TARGET_FOREIGN == SL_KTGT_FOREIGN,
 	       "target classes");
 _Static_assert((int)SL_ACT_LOG == (int)SL_KACT_LOG && (int)SL_ACT_ALERT == (int)SL_KACT_ALERT &&
 		   (int)SL_ACT_DENY == (int)SL_KACT_DENY &&
@@ -22,7 +22,8 @@ _Static_assert((int)SL_CHAN_EXEC == (int)SL_KCH_EXEC && (int)SL_CHAN_TLS == (int
 		   (int)SL_CHAN_OPEN == (int)SL_KCH_OPEN && (int)SL_CHAN_MAX == (int)SL_KCH_MAX,
 	       "channels");
 /* the parser's limits are the sizes of the kernel's tables */
-_Static_assert(SL_POLICY_MAX_ENVS == SL_ENV_MAX, "environments");
+_Static_assert(SL_POLICY_MAX_ENVS == SL_ENV_MAX - 1 && SL_ENV_FOREIGN == SL_ENV_MAX,
+	       "environments (the last id is foreign)");
 _Static_assert(SL_POLICY_MAX_PATTERNS == SL_PAT_MAX, "patterns");
 _Static_assert(SL_POLICY_MAX_RULES == SL_RULE_MAX, "rules");
 _Static_assert(SL_POLICY_MAX_KEYWORDS == SL_KW_MAX, "keywords");
@@ -47,9 +48,9 @@ const char *const sl_policy_action_names[SL_ACT_MAX] = {
 };
 
 const char *const sl_policy_target_names[SL_POLICY_TARGET_NAMES] = {"in_scope", "outside_scope",
-								    "unknown", "any"};
+								    "unknown", "foreign", "any"};
 const uint32_t sl_policy_target_bits[SL_POLICY_TARGET_NAMES] = {
-    SL_TARGET_IN_SCOPE, SL_TARGET_OUTSIDE, SL_TARGET_UNKNOWN, SL_TARGET_ANY};
+    SL_TARGET_IN_SCOPE, SL_TARGET_OUTSIDE, SL_TARGET_UNKNOWN, SL_TARGET_FOREIGN, SL_TARGET_ANY};
 
 const char *sl_policy_mode_name(uint32_t mode)
 {

@@ -538,10 +538,11 @@ class Daemon:
         return r
 
     def spawn(self, argv, name=None, scope="staging", env=None, cwd=None, user=None,
-              allow_root=None, **popen_kw):
+              allow_root=None, workspace=None, **popen_kw):
         """scopelock run in the background (Popen, registered for cleanup)."""
         name = name or rand_marker("s")
         full = ([str(BIN_CLI), "--socket", self.sock, "run", "--scope", scope, "--name", name]
+                + (["--workspace", str(workspace)] if workspace else [])
                 + self._user_args(user, allow_root) + ["--"] + list(argv))
         popen_kw.setdefault("stdin", subprocess.DEVNULL)
         p = self.t.popen(full, env=env, cwd=cwd or str(self.t.tmp), **popen_kw)

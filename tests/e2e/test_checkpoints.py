@@ -20,8 +20,8 @@ import secrets
 import shutil
 import subprocess
 
-from harness import (BIN_CLI, Daemon, check, cli, eq, fail, rand_marker, read_raw_lines, segment_files,
-                     wait_until)
+from harness import (BIN_CLI, REPO, Daemon, check, cli, eq, fail, rand_marker, read_raw_lines,
+                     segment_files, wait_until)
 
 HASH_RE = re.compile(rb',"hash":"([0-9a-f]{64})"\}$')
 
@@ -417,3 +417,30 @@ def test_checkpoints_file_full_disk(t):
         except ValueError:
             fail(f"line {i + 1} of the checkpoints file is not a checkpoint: {line[:300]!r}")
     expect_found(verify_ck(ck, vk, d.audit), "epochs_missing", "seals lost to a full disk")
+
+
+def test_checkpoints_reach_the_outputs(t):
+    """Every seal also goes to the policy's outputs (here a program that
+    appends to a file standing for a collector off the host): the copy the
+    collector got verifies the log like the local checkpoints file: what
+    root on the host does to the local file does not reach it."""
+    key, vk = setup_key(t)
+    got = t.tmp / "collector.jsonl"
+    policy = t.write("collector.yaml", f"extends: {REPO / 'policies' / 'default.yaml'}\n"
+                     f"outputs:\n  program:\n    command: \"cat >> {got}\"\n")
+    ck = t.tmp / "ck-local.jsonl"
+    d = t.daemon(policy=str(policy),
+                 extra=["--checkpoint-key", str(key), "--checkpoints", str(ck),
+                        "--checkpoint-interval", "1"])
+    busy(d, ck, 3)
+    wait_until(lambda: len({c["seq"] for c in ck_lines(got) if c.get("type") == "checkpoint"})
+               >= 3, 30, "three seals at the collector")
+    eq(d.stop(), 0, "scopelockd exit status")
+    remote = [c for c in ck_lines(got) if c.get("type") == "checkpoint"]
+    local = ck_lines(ck)
+    check({c["epoch"] for c in remote} <= {c["epoch"] for c in local},
+          "the collector got seals the local file does not have")
+    mine = t.tmp / "collector-checkpoints.jsonl"
+    mine.write_text("".join(json.dumps(c) + "\n" for c in remote))
+    r = verify_ck(mine, vk, d.audit)
+    eq(r.rc, 0, f"verify --checkpoints with the collector's copy ({r})")

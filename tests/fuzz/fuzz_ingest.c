@@ -30,7 +30,7 @@ static const struct {
     {SL_OP_OPEN, sl_decode_open},	   {SL_OP_CONNECT, sl_decode_net},
     {SL_OP_CONNECT_RESULT, sl_decode_net}, {SL_OP_UDP_SEND, sl_decode_net},
     {SL_OP_TLS_WRITE, sl_decode_tls},	   {SL_OP_TLS_READ, sl_decode_tls},
-    {SL_OP_EXIT, sl_decode_exit},
+    {SL_OP_EXIT, sl_decode_exit},	   {SL_OP_PLAIN_WRITE, sl_decode_tls},
 };
 
 /* the members the core writes itself */

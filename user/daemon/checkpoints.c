@@ -24,6 +24,8 @@
 
 struct sl_checkpoints {
 	struct sl_journal *journal;
+	void (*on_seal)(void *ctx, const char *line, size_t len);
+	void *on_seal_ctx;
 	char *key_path, *file;
 	unsigned int interval_s;
 	bool enabled;
@@ -90,6 +92,8 @@ int sl_checkpoints_open(const struct sl_checkpoints_opts *o, struct sl_journal *
 	c->fd = -1;
 	c->lock_fd = -1;
 	c->journal = j;
+	c->on_seal = o->on_seal;
+	c->on_seal_ctx = o->on_seal_ctx;
 	c->interval_s = o->interval_s;
 	c->key_path = strdup(o->key_path);
 	c->file = strdup(o->file);
@@ -222,6 +226,9 @@ int sl_checkpoints_now(struct sl_checkpoints *c)
 	}
 	line[len] = '\0';
 	syslog(LOG_AUTHPRIV | LOG_NOTICE, "scopelock-checkpoint %s", line);
+	/* off the host: the outputs (a webhook is the remote collector) */
+	if (c->on_seal)
+		c->on_seal(c->on_seal_ctx, line, len);
 	free(line);
 	c->sealed++;
 	c->last_seq = seq;

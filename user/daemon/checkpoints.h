@@ -20,6 +20,9 @@ struct sl_checkpoints_opts {
 	bool key_required;	 /* false: no key file means checkpoints off (said loudly) */
 	const char *file;	 /* the checkpoints file (appended) */
 	unsigned int interval_s; /* 0: only at start and close */
+	/* each seal's line (no newline), once written: main.c hands it to the outputs */
+	void (*on_seal)(void *ctx, const char *line, size_t len);
+	void *on_seal_ctx;
 };
 
 /* load the key (a missing one when !key_required: off); 0 or -errno, said in the log */

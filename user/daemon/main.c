@@ -1001,6 +1001,14 @@ static char *default_cgroup_parent(const char *state_dir)
 	return out;
 }
 
+/* a checkpoint seal goes to the outputs like an alert: copies off the host */
+static void seal_to_outputs(void *ctx, const char *line, size_t len)
+{
+	struct sl_daemon *d = ctx;
+
+	sl_outputs_alert(d->outputs, line, len);
+}
+
 int main(int argc, char **argv)
 {
 	struct sl_daemon d = {
@@ -1109,6 +1117,8 @@ int main(int argc, char **argv)
 		    .key_required = d.opts.checkpoint_key_given,
 		    .file = d.opts.checkpoints_file,
 		    .interval_s = d.opts.checkpoint_interval_s,
+		    .on_seal = seal_to_outputs,
+		    .on_seal_ctx = &d,
 		};
 
 		if (!ckopts.file) {

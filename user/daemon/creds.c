@@ -61,6 +61,11 @@ struct cred_meta {
 struct seen {
 	uint64_t ino, mtime_ns, size;
 	uint32_t dev, env;
+	/* the last check (CLOCK_BOOTTIME), for which session and labels: an
+	 * open made before it was covered by it (the file as it was then or
+	 * later), so a flood of opens of one file costs one check per drain */
+	uint64_t checked_ns, checked_labels;
+	const struct sl_session *checked_for;
 };
 
 struct sl_creds {
@@ -81,6 +86,7 @@ struct sl_creds {
 	/* counters */
 	uint64_t files_scanned, bytes_scanned, env_scanned, enforced, unenforced, full;
 	uint64_t skipped_identity, skipped_fs, skipped_time, skipped_read;
+	uint64_t skipped_recent; /* opens covered by a later check of the same file */
 	uint64_t relabels;
 	uint64_t cpu_ns; /* thread CPU spent reading and scanning files */
 	uint64_t window_max_us, window_last_us;
@@ -450,6 +456,14 @@ static struct seen *seen_slot(struct sl_creds *c, uint32_t dev, uint64_t ino)
 	return &c->seen[(h >> 20) % SEEN_SLOTS];
 }
 
+static void mark_checked(struct seen *sn, const struct sl_session *s, uint64_t labels,
+			 uint64_t when)
+{
+	sn->checked_ns = when;
+	sn->checked_for = s;
+	sn->checked_labels = labels;
+}
+
 void sl_creds_on_open(struct sl_creds *c, struct sl_session *s, const struct sl_open_event *e,
 		      uint64_t env)
 {
@@ -457,7 +471,7 @@ void sl_creds_on_open(struct sl_creds *c, struct sl_session *s, const struct sl_
 	struct stat st;
 	struct statfs sf;
 	struct seen *sn;
-	uint64_t t0, cpu0, mtime, ctime;
+	uint64_t t0, cpu0, mtime, ctime, check_ns;
 	uint32_t env_id;
 	char fdpath[40];
 	bool binary = false;
@@ -471,6 +485,12 @@ void sl_creds_on_open(struct sl_creds *c, struct sl_session *s, const struct sl_
 	/* read for reading: not O_WRONLY, O_PATH, a directory */
 	if ((e->flags & 3) == 1 || (e->flags & 010000000) || (e->flags & 0200000))
 		return;
+	sn = seen_slot(c, e->dev, e->ino);
+	if (sn->ino == e->ino && sn->dev == e->dev && sn->checked_for == s &&
+	    sn->checked_labels == env && e->hdr.ktime_ns <= sn->checked_ns) {
+		c->skipped_recent++;
+		return;
+	}
 	memcpy(path, e->data, e->path_len);
 	path[e->path_len] = '\0';
 	if (path[0] != '/')
@@ -478,6 +498,8 @@ void sl_creds_on_open(struct sl_creds *c, struct sl_session *s, const struct sl_
 	resolve_ids(c);
 	t0 = mono_ms();
 	cpu0 = thread_ns();
+	/* before the file is looked at: what it holds from now on is seen */
+	check_ns = boot_ns();
 	pfd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (pfd < 0)
 		return; /* gone: nothing the session opened is read */
@@ -497,10 +519,11 @@ void sl_creds_on_open(struct sl_creds *c, struct sl_session *s, const struct sl_
 	ctime = (uint64_t)st.st_ctim.tv_sec * 1000000000ULL + (uint64_t)st.st_ctim.tv_nsec;
 	env_id = sl_creds_env_of(env, path, sl_session_scope_env(s), sl_session_workspace(s),
 				 st.st_nlink > 1 || ctime >= sl_session_started_ns(s));
-	sn = seen_slot(c, e->dev, e->ino);
 	if (sn->ino == e->ino && sn->dev == e->dev && sn->mtime_ns == mtime &&
-	    sn->size == (uint64_t)st.st_size && sn->env == env_id)
+	    sn->size == (uint64_t)st.st_size && sn->env == env_id) {
+		mark_checked(sn, s, env, check_ns);
 		goto out; /* scanned as it is */
+	}
 	if (!st.st_size)
 		goto out;
 	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", pfd);
@@ -541,6 +564,7 @@ remember:
 			    .mtime_ns = mtime,
 			    .size = (uint64_t)st.st_size,
 			    .env = env_id};
+	mark_checked(sn, s, env, check_ns);
 out:
 	if (len)
 		explicit_bzero(c->buf, len);
@@ -733,13 +757,14 @@ json_t *sl_creds_json(const struct sl_creds *c)
 {
 	if (!c)
 		return json_null();
-	return json_pack(
-	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "discovered",
-	    (json_int_t)c->n, "enforced", (json_int_t)c->enforced, "unenforced",
-	    (json_int_t)c->unenforced, "inventory_full", (json_int_t)c->full, "files_scanned",
-	    (json_int_t)c->files_scanned, "bytes_scanned", (json_int_t)c->bytes_scanned,
-	    "skipped_identity", (json_int_t)c->skipped_identity, "skipped_fs",
-	    (json_int_t)c->skipped_fs, "skipped_time", (json_int_t)c->skipped_time, "relabels",
-	    (json_int_t)c->relabels, "window_last_us", (json_int_t)c->window_last_us,
-	    "window_max_us", (json_int_t)c->window_max_us, "cpu_ns", (json_int_t)c->cpu_ns);
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+			 "discovered", (json_int_t)c->n, "enforced", (json_int_t)c->enforced,
+			 "unenforced", (json_int_t)c->unenforced, "inventory_full",
+			 (json_int_t)c->full, "files_scanned", (json_int_t)c->files_scanned,
+			 "bytes_scanned", (json_int_t)c->bytes_scanned, "skipped_identity",
+			 (json_int_t)c->skipped_identity, "skipped_fs", (json_int_t)c->skipped_fs,
+			 "skipped_time", (json_int_t)c->skipped_time, "skipped_recent",
+			 (json_int_t)c->skipped_recent, "relabels", (json_int_t)c->relabels,
+			 "window_last_us", (json_int_t)c->window_last_us, "window_max_us",
+			 (json_int_t)c->window_max_us, "cpu_ns", (json_int_t)c->cpu_ns);
 }

@@ -27,7 +27,8 @@ verbatim() {
 
 {
 	printf '[COMMANDS]\n'
-	for c in run status metrics tail verify replay policy approve deny end checkpoint-setup; do
+	for c in run status metrics tail verify replay report policy approve deny end shutdown \
+		checkpoint-setup; do
 		printf '.SS %s\n' "$c"
 		bin/scopelock "$c" --help | verbatim
 	done

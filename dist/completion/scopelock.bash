@@ -17,7 +17,7 @@ _scopelock()
 	local cur prev words cword sock="" cmd="" i
 	_init_completion || return
 
-	local commands="run status metrics tail verify replay policy approve deny end checkpoint-setup"
+	local commands="run status metrics tail verify replay report policy approve deny end shutdown checkpoint-setup"
 	for ((i = 1; i < cword; i++)); do
 		case ${words[i]} in
 		-s | --socket)
@@ -70,6 +70,14 @@ _scopelock()
 		COMPREPLY=($(compgen -W "--scope --workspace --user --allow-root --name --quiet --notify-desktop --help --" -- "$cur"))
 		;;
 	status) COMPREPLY=($(compgen -W "--json --help" -- "$cur")) ;;
+	report)
+		if [[ $cur != -* ]]; then
+			_filedir
+			return
+		fi
+		COMPREPLY=($(compgen -W "--json --help" -- "$cur"))
+		;;
+	shutdown) COMPREPLY=($(compgen -W "--no-wait --help" -- "$cur")) ;;
 	replay)
 		if [[ $prev == -p || $prev == --policy || $cur != -* ]]; then
 			_filedir

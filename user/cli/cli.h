@@ -29,5 +29,6 @@ int cmd_shutdown(const struct sl_cli *cli, int argc, char **argv);
 int cmd_checkpoint_setup(const struct sl_cli *cli, int argc, char **argv);
 int cmd_metrics(const struct sl_cli *cli, int argc, char **argv);
 int cmd_replay(const struct sl_cli *cli, int argc, char **argv);
+int cmd_report(const struct sl_cli *cli, int argc, char **argv);
 
 #endif

@@ -32,6 +32,7 @@
 #include "audit.h"
 #include "cli.h"
 #include "jsonbytes.h"
+#include "logread.h"
 #include "policy.h"
 #include "policy_compile.h"
 
@@ -467,86 +468,9 @@ static void on_record(struct replay *r, json_t *rec)
 		on_open(r, rec, s);
 }
 
-static int read_file(struct replay *r, const char *path)
+static void record_cb(void *ctx, json_t *rec)
 {
-	struct sl_lines *lr;
-	char *line;
-	size_t len;
-	bool nl;
-	int err, n;
-
-	err = sl_lines_open(path, &lr);
-	if (err) {
-		fprintf(stderr, "scopelock replay: %s: %s\n", path, strerror(-err));
-		return err;
-	}
-	while ((n = sl_lines_next(lr, &line, &len, &nl)) == 1) {
-		json_t *rec = json_loadb(line, len, JSON_ALLOW_NUL, NULL);
-
-		if (json_is_object(rec))
-			on_record(r, rec);
-		json_decref(rec);
-	}
-	err = n < 0 ? n : sl_lines_status(lr, NULL);
-	sl_lines_close(lr);
-	if (err)
-		fprintf(stderr, "scopelock replay: %s: %s\n", path, strerror(-err));
-	return err;
-}
-
-static int name_cmp(const void *a, const void *b)
-{
-	const char *x = *(char *const *)a, *y = *(char *const *)b;
-	/* audit.jsonl (the current segment) after the rotated audit-SEQ... ones */
-	bool cx = !strcmp(x, "audit.jsonl"), cy = !strcmp(y, "audit.jsonl");
-
-	if (cx != cy)
-		return cx ? 1 : -1;
-	return strcmp(x, y);
-}
-
-static int read_path(struct replay *r, const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *e;
-	char **names = NULL;
-	size_t n = 0;
-	int err = 0;
-
-	if (!d)
-		return read_file(r,
-				 path); /* a segment file (or what cannot be opened: said there) */
-	while ((e = readdir(d))) {
-		char **nn;
-
-		if (strncmp(e->d_name, "audit", 5) || !strstr(e->d_name, ".jsonl"))
-			continue;
-		nn = realloc(names, (n + 1) * sizeof(*names));
-		if (!nn || !(nn[n] = strdup(e->d_name))) {
-			names = nn ?: names;
-			err = -ENOMEM;
-			break;
-		}
-		names = nn;
-		n++;
-	}
-	closedir(d);
-	qsort(names, n, sizeof(*names), name_cmp);
-	for (size_t i = 0; i < n && !err; i++) {
-		char *p = NULL;
-
-		if (asprintf(&p, "%s/%s", path, names[i]) < 0)
-			err = -ENOMEM;
-		else
-			err = read_file(r, p);
-		free(p);
-	}
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	if (!err && !n)
-		fprintf(stderr, "scopelock replay: %s: no audit*.jsonl files\n", path);
-	return err ? err : (n ? 0 : -ENOENT);
+	on_record(ctx, rec);
 }
 
 static json_t *decision_json(const struct decision *d)
@@ -709,7 +633,7 @@ int cmd_replay(const struct sl_cli *cli, int argc, char **argv)
 		goto out;
 	}
 	for (int i = optind; i < argc; i++)
-		if (read_path(&r, argv[i]))
+		if (sl_log_read_path("scopelock replay", argv[i], record_cb, &r))
 			goto out;
 	report(&r);
 	ret = r.changed ? 1 : 0;

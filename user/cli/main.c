@@ -20,6 +20,7 @@ static const char usage_text[] =
     "  tail     show audit records as they are written\n"
     "  verify   check the hash chain of audit log files\n"
     "  replay   what a candidate policy would have decided on recorded sessions\n"
+    "  report   a session's credential inventory: found where, sent where, decided what\n"
     "  policy   check or reload a policy\n"
     "  approve  let a held action proceed (root or the admin group)\n"
     "  deny     refuse a held action: its session is killed\n"
@@ -60,6 +61,7 @@ static const struct {
     {"deny", cmd_deny},		{"end", cmd_end},
     {"shutdown", cmd_shutdown}, {"checkpoint-setup", cmd_checkpoint_setup},
     {"metrics", cmd_metrics},	{"replay", cmd_replay},
+    {"report", cmd_report},
 };
 
 int main(int argc, char **argv)

@@ -6,7 +6,7 @@ reading a production-labelled file: taint) from a staging session they are
 killed before the program runs (no marker, exit 123, alert, session killed);
 the same against staging labels run (marker written, exit 0, no alert).
 
-Policy: the default policy's railway_destroy, terraform_destroy and sql_drop
+Policy: the default policy's railway_destroy, terraform_destroy and sql_drop_cli
 patterns; rule destroy-cli, channel exec, target outside_scope, action kill.
 """
 
@@ -14,6 +14,7 @@ import shlex
 
 from clis import allowed_case, killed_case, setup
 from enforce import finish
+from harness import check, eq
 
 q = shlex.quote
 
@@ -69,3 +70,32 @@ def test_enforce_exec_staging_allowed(t):
         f"cd {q(str(w.stg_infra))}", "cat main.tf > /dev/null",
         "terraform destroy -auto-approve"])
     finish(t, d, w)
+
+
+def test_exec_sql_pattern_needs_a_sql_client(t):
+    """The shipped default's SQL patterns on exec are about SQL clients: an
+    agent grepping its migrations for 'DROP TABLE' is not a destructive
+    action (no alert), a psql run with the same words is (the alert of
+    destroy-cli-unknown-target: no label says where it goes). Both run in
+    the same session kind, with the same words in their argv."""
+    d = t.daemon()
+    mig = t.tmp / "migrations"
+    mig.mkdir()
+    (mig / "0003_drop.sql").write_text("DROP TABLE users;\n")
+    bindir = t.tmp / "sqlbin"
+    bindir.mkdir()
+    fake = bindir / "psql"
+    fake.write_text("#!/bin/sh\necho psql ran\n")
+    fake.chmod(0o755)
+    r = d.run(["grep", "-rn", "DROP TABLE", str(mig)], name="grep-migrations")
+    eq(r.rc, 0, f"grep in a session ({r})")
+    gsid = d.finished_session(r)
+    r = d.run([str(fake), "-h", "db.example", "-c", "DROP TABLE users"], name="psql-drop")
+    eq(r.rc, 0, f"the psql stand-in in a session ({r})")
+    psid = d.finished_session(r)
+    eq(d.stop(), 0, "scopelockd exit status")
+    eq([a.get("rule") for a in d.records(session=gsid, type="alert")], [],
+       "alerts of the grep session")
+    rules = [a.get("rule") for a in d.records(session=psid, type="alert")]
+    check("destroy-cli-unknown-target" in rules,
+          f"control: psql -c 'DROP TABLE users' raised no destroy-cli alert: {rules}")

@@ -25,9 +25,10 @@ def test_run_notice_control_characters(t):
     os.chmod(prog, 0o755)
     marker = rand_marker("nt")
     flag = t.tmp / "done"
-    # sql_drop on exec, no label on the target: an alert (destroy-cli-unknown-target);
-    # the session then waits until the test saw the alert in the log
-    script = ('"$1" "$2"; i=0; while [ ! -e "$3" ] && [ $i -lt 600 ]; do sleep 0.05; '
+    # sql_drop_cli on exec (a SQL client named in the argv), no label on the target: an
+    # alert (destroy-cli-unknown-target); the session then waits until the test saw the
+    # alert in the log
+    script = ('"$1" psql "$2"; i=0; while [ ! -e "$3" ] && [ $i -lt 600 ]; do sleep 0.05; '
               'i=$((i+1)); done')
     p = d.spawn(["/bin/sh", "-c", script, "sh", str(prog),
                  f"drop table {marker}\r\n{FORGED}: hold h1 by root\x1b[2K", str(flag)],

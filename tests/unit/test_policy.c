@@ -139,6 +139,8 @@ static void test_shipped_default(void **state)
 		    "aws_delete",      "gcloud_delete",
 		    "az_delete",       "dropdb",
 		    "redis_flush",     "git_force_push_protected",
+		    "sql_drop_cli",    "sql_delete_all_cli",
+		    "redis_flush_cli",
 		};
 		for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
 			bool have = false;
@@ -1234,9 +1236,10 @@ static void test_default_patterns(void **state)
 	static const char *const hit[][2] = {
 	    {"railway_destroy", "railway|volume|delete|--volume|vol_1"},
 	    {"railway_destroy", "/usr/local/bin/railway|down|-y"},
-	    {"sql_drop", "psql|-c|DROP DATABASE prod"},
-	    {"sql_drop", "mysql|-e|truncate table users"},
-	    {"sql_delete_all", "psql|-c|DELETE FROM users"},
+	    {"sql_drop_cli", "psql|-c|DROP DATABASE prod"},
+	    {"sql_drop_cli", "mysql|-e|truncate table users"},
+	    {"sql_drop_cli", "bash|-c|psql -h db -c 'drop table users'"},
+	    {"sql_delete_all_cli", "psql|-c|DELETE FROM users"},
 	    {"terraform_destroy", "terraform|destroy|-auto-approve"},
 	    {"terraform_destroy", "terraform|-chdir=prod|destroy"},
 	    {"terraform_destroy", "/usr/bin/terraform|apply|-destroy"},
@@ -1249,8 +1252,8 @@ static void test_default_patterns(void **state)
 	    {"gcloud_delete", "gsutil|rm|-r|gs://bucket"},
 	    {"az_delete", "az|group|delete|-n|prod"},
 	    {"dropdb", "dropdb|prod"},
-	    {"redis_flush", "redis-cli|-h|cache|FLUSHALL"},
-	    {"redis_flush", "redis-cli|flushdb"},
+	    {"redis_flush_cli", "redis-cli|-h|cache|FLUSHALL"},
+	    {"redis_flush_cli", "redis-cli|flushdb"},
 	    {"rm_recursive", "rm|-rf|/srv/production/data"},
 	    {"rm_recursive", "/bin/rm|-r|-f|/srv/production"},
 	    {"rm_recursive", "sh|-c|rm -rf /srv/production"},
@@ -1261,8 +1264,12 @@ static void test_default_patterns(void **state)
 	static const char *const miss[][2] = {
 	    {"railway_destroy", "railway|up"},
 	    {"railway_destroy", "railway|logs|--deployment"},
-	    {"sql_drop", "psql|-c|SELECT 1"},
-	    {"sql_delete_all", "psql|-c|DELETE FROM users WHERE id = 1"},
+	    {"sql_drop_cli", "psql|-c|SELECT 1"},
+	    {"sql_delete_all_cli", "psql|-c|DELETE FROM users WHERE id = 1"},
+	    /* a SQL statement in the argv of a program that is not a SQL client */
+	    {"sql_drop_cli", "grep|-rn|DROP TABLE|migrations/"},
+	    {"sql_drop_cli", "vim|0003_drop_table.sql"},
+	    {"redis_flush_cli", "grep|FLUSHALL|notes.md"},
 	    {"terraform_destroy", "terraform|plan"},
 	    {"terraform_destroy", "terraform|plan|-destroy"},
 	    {"kubectl_delete", "kubectl|get|pods"},

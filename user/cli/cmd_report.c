@@ -62,7 +62,7 @@ static const char *str(json_t *o, const char *k)
 /* the credential entry of fingerprint fp, made from what e says when new */
 static json_t *cred_of(struct report *r, const char *fp, json_t *e)
 {
-	static const char *const keep[] = {"kind", "key",	  "env", "source",
+	static const char *const keep[] = {"kind",	  "key",	"env", "source",
 					   "source_file", "source_env", "dev", "ino"};
 	json_t *c = json_object_get(r->creds, fp);
 
@@ -124,8 +124,8 @@ static void on_credentials(struct report *r, json_t *rec, json_t *list)
 {
 	const char *type = str(rec, "type");
 	bool write = !strcmp(type, "tls_write") || !strcmp(type, "plain_write");
-	bool action = write || !strcmp(type, "exec") || !strcmp(type, "alert") ||
-		      !strcmp(type, "connect");
+	bool action =
+	    write || !strcmp(type, "exec") || !strcmp(type, "alert") || !strcmp(type, "connect");
 	size_t i;
 	json_t *e;
 
@@ -194,7 +194,8 @@ static void on_record(void *ctx, json_t *rec)
 	if (!r->sid) {
 		/* the session this report is about: its id or its name */
 		if (strcmp(type, "session_start") ||
-		    (strcmp(sess, r->want) && (!str(rec, "name") || strcmp(str(rec, "name"), r->want))))
+		    (strcmp(sess, r->want) &&
+		     (!str(rec, "name") || strcmp(str(rec, "name"), r->want))))
 			return;
 		r->sid = strdup(sess);
 		r->start = json_incref(rec);
@@ -222,9 +223,9 @@ static void on_record(void *ctx, json_t *rec)
 	if (!strcmp(type, "alert")) {
 		json_array_append_new(r->alerts,
 				      json_pack("{s:s?, s:s?, s:s?, s:s?, s:s?}", "time",
-						str(rec, "time"), "rule", str(rec, "rule"), "channel",
-						str(rec, "channel"), "verdict", str(rec, "verdict"),
-						"target", str(rec, "target")));
+						str(rec, "time"), "rule", str(rec, "rule"),
+						"channel", str(rec, "channel"), "verdict",
+						str(rec, "verdict"), "target", str(rec, "target")));
 		ev = json_object_get(json_object_get(rec, "evidence"), "credentials");
 		if (json_is_array(ev))
 			on_credentials(r, rec, ev);

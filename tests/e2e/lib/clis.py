@@ -2,7 +2,7 @@
 """Destructive CLIs for the exec enforcement tests and adversarial cases:
 scripts named railway, psql and terraform on a test PATH, each writing a
 marker file as its first action (a killed exec never gets there), a daemon on
-a policy with the default's railway_destroy, terraform_destroy and sql_drop
+a policy with the default's railway_destroy, terraform_destroy and sql_drop_cli
 patterns (rule destroy-cli: channel exec, target outside_scope, kill), and the
 killed / allowed assertions."""
 
@@ -31,9 +31,9 @@ def setup(t, extra_rules=(), settings=None, register_secrets=True):
     if not register_secrets:
         del envs["production"]["secrets"]
     rules = [{"name": RULE, "channel": "exec",
-              "pattern": ["railway_destroy", "terraform_destroy", "sql_drop"],
+              "pattern": ["railway_destroy", "terraform_destroy", "sql_drop_cli"],
               "target": "outside_scope", "action": "kill"}] + list(extra_rules)
-    pol = policy_text(envs, ["railway_destroy", "terraform_destroy", "sql_drop"], rules,
+    pol = policy_text(envs, ["railway_destroy", "terraform_destroy", "sql_drop_cli"], rules,
                       settings=dict({"syslog": False}, **(settings or {})))
     d = start_daemon(t, write_policy(t, pol))
     return w, bindir, d

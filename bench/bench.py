@@ -458,6 +458,11 @@ class Scopelockd(Monitor):
         self.proc = None
         if rc not in (0, -signal.SIGTERM):
             log(f"scopelockd exited with status {rc} on SIGTERM:\n{tail(self.logf)}")
+        # a SIGTERM keeps the enforcement pinned for the next daemon: detach it
+        r = subprocess.run([DAEMON, "--stop-enforcement", "--state-dir", self.dir / "state"],
+                           capture_output=True, text=True, timeout=60)
+        if r.returncode:
+            log(f"scopelockd --stop-enforcement: {r.stderr.strip()}")
         self._cleanup_cgroups()
         if not self.ctx.keep:
             shutil.rmtree(self.audit_dir, ignore_errors=True)

@@ -85,16 +85,19 @@ static __always_inline bool sl_tls_gate_exec(__u32 tgid, __u64 exec_id, struct f
 		st.state = SL_TLS_PROC_BLIND;
 	} else {
 		st.state = SL_TLS_PROC_HELD;
+		/* stopped already by its verdict: the verdict's decision lets it go */
+		if (!stop)
+			st.state |= SL_TLS_PROC_VERDICT_STOP;
 	}
 	if (bpf_map_update_elem(&sl_tls_procs, &tgid, &st, BPF_ANY)) {
 		sl_count_loss(SL_LOSS_MAP_FULL, SL_OP_EXEC);
 		return false;
 	}
-	if (st.state == SL_TLS_PROC_HELD && stop && bpf_send_signal(SL_SIGSTOP)) {
+	if ((st.state & SL_TLS_PROC_HELD) && stop && bpf_send_signal(SL_SIGSTOP)) {
 		/* not stopped: the connect hooks refuse it until it is analysed */
 		return false;
 	}
-	return st.state == SL_TLS_PROC_HELD;
+	return st.state & SL_TLS_PROC_HELD;
 }
 
 /* tgid maps a program known to be blind (through the dynamic loader): blind */

@@ -184,6 +184,9 @@ _Static_assert(sizeof(struct sl_tls_exe_key) == 24, "sl_tls_exe_key ABI");
 /* sl_tls_procs: tgid -> state of a session process at its last exec */
 #define SL_TLS_PROC_HELD (1U << 0)  /* stopped at exec until the TLS room analysed its file */
 #define SL_TLS_PROC_BLIND (1U << 1) /* its executable is a blind spot */
+/* held, but stopped by its exec's verdict (a file compared with a program),
+ * not by the gate: that verdict lets it go or kills it, the gate does not */
+#define SL_TLS_PROC_VERDICT_STOP (1U << 2)
 struct sl_tls_proc {
 	__u64 exec_id; /* the exec this state belongs to */
 	struct sl_tls_exe_key exe;

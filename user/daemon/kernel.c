@@ -249,9 +249,11 @@ static int pin_path(const struct sl_kernel *k, const char *sub, const char *name
 
 	if (len < 0 || (size_t)len >= n)
 		return -ENAMETOOLONG;
-	/* bpffs refuses names with a dot (".rodata", ".bss") */
+	/* bpffs refuses names with a dot (".rodata", ".bss"); a slash would make
+	 * a directory of a Go function's name ("crypto/tls.(*Conn).Write") */
 	for (char *p = buf + len - strlen(name); *p; p++)
-		if (*p == '.')
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
 			*p = '_';
 	return 0;
 }

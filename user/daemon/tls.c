@@ -1199,6 +1199,7 @@ static void gate_release(struct sl_tls *t, pid_t pid, uint64_t exec_id, struct s
 			 const struct exe_cache *c)
 {
 	struct sl_tls_proc now;
+	bool verdict_stop;
 	uint32_t state = 0;
 	int pidfd, err = 0;
 
@@ -1210,6 +1211,7 @@ static void gate_release(struct sl_tls *t, pid_t pid, uint64_t exec_id, struct s
 	if (sl_kernel_tls_proc_get(t->kernel, (uint32_t)pid, &now) || now.exec_id != exec_id ||
 	    !(now.state & SL_TLS_PROC_HELD))
 		goto out; /* exited, or exec'd again: that exec has its own record */
+	verdict_stop = now.state & SL_TLS_PROC_VERDICT_STOP;
 	if (c) {
 		state = c->verdict == EXE_BLIND ? SL_TLS_EXE_BLIND : SL_TLS_EXE_SEEN;
 		err = sl_kernel_tls_exe_set(t->kernel, &gp->exe, state);
@@ -1230,8 +1232,10 @@ static void gate_release(struct sl_tls *t, pid_t pid, uint64_t exec_id, struct s
 			 (int)pid);
 	}
 	t->released++;
-	/* the process is in a session cgroup this daemon created (sl_tls_procs) */
-	if (syscall(SYS_pidfd_send_signal, pidfd, SIGCONT, NULL, 0) && errno != ESRCH)
+	/* the process is in a session cgroup this daemon created (sl_tls_procs);
+	 * one its exec's verdict stopped is let go (or killed) by that verdict */
+	if (!verdict_stop && syscall(SYS_pidfd_send_signal, pidfd, SIGCONT, NULL, 0) &&
+	    errno != ESRCH)
 		log_warn("tls: gate: let pid %d go: %s", (int)pid, strerror(errno));
 out:
 	close(pidfd);

@@ -45,7 +45,8 @@ LIBS="$(pkg-config --libs yaml-0.1 libcrypto jansson 2>/dev/null || echo -lyaml 
 # library sources each target needs
 srcs_policy="user/lib/policy.c user/lib/policy_schema.c user/lib/policy_envs.c \
 	user/lib/policy_rules.c user/lib/policy_names.c user/lib/policy_errors.c \
-	user/lib/policy_labels.c user/lib/policy_secrets.c user/lib/policy_yaml.c user/lib/util.c \
+	user/lib/policy_labels.c user/lib/policy_secrets.c user/lib/policy_yaml.c \
+	user/lib/policy_outputs.c user/lib/util.c \
 	user/lib/log.c"
 srcs_verify="$(ls user/lib/audit*.c) user/lib/util.c user/lib/log.c user/lib/jsonbytes.c"
 srcs_jwriter="user/lib/jwriter.c user/lib/jsonbytes.c"

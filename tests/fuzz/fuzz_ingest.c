@@ -19,6 +19,7 @@
 
 #include "ingest_decode.h"
 #include "jsonbytes.h"
+#include "sk_filter.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -36,32 +37,6 @@ static const struct {
 /* the members the core writes itself */
 static const char *const core[] = {"type", "time", "session", "pid",
 				   "tid",  "uid",  "comm",    "exec_id"};
-
-static char fbuf[1 << 17];
-
-static int filter(void *ctx, const void *in, size_t len, const void **out, size_t *outlen)
-{
-	const char *s = in;
-	size_t o = 0;
-
-	(void)ctx;
-	if (!memmem(in, len, "SK", 2))
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		if (o + 3 > sizeof(fbuf))
-			return -1;
-		if (i + 1 < len && s[i] == 'S' && s[i + 1] == 'K') {
-			memcpy(fbuf + o, "[s]", 3);
-			o += 3;
-			i++;
-		} else {
-			fbuf[o++] = s[i];
-		}
-	}
-	*out = fbuf;
-	*outlen = o;
-	return 0;
-}
 
 /* every string at any depth, decoded as bytes, is free of "SK" */
 static void check_redacted(const json_t *v)

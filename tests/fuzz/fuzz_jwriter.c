@@ -13,34 +13,9 @@
 
 #include "jsonbytes.h"
 #include "jwriter.h"
+#include "sk_filter.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static char fbuf[1 << 17];
-
-static int filter(void *ctx, const void *in, size_t len, const void **out, size_t *outlen)
-{
-	const char *s = in;
-	size_t o = 0;
-
-	(void)ctx;
-	if (!memmem(in, len, "SK", 2))
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		if (o + 3 > sizeof(fbuf))
-			return -1;
-		if (i + 1 < len && s[i] == 'S' && s[i + 1] == 'K') {
-			memcpy(fbuf + o, "[s]", 3);
-			o += 3;
-			i++;
-		} else {
-			fbuf[o++] = s[i];
-		}
-	}
-	*out = fbuf;
-	*outlen = o;
-	return 0;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

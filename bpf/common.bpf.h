@@ -177,29 +177,48 @@ struct {
 	__type(value, struct sl_throttle);
 } sl_throttled SEC(".maps") __weak;
 
+/* the daemon's heartbeat (scopelock_abi.h) */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sl_daemon_beat);
+} sl_daemon SEC(".maps") __weak;
+
+/* daemon_absent: freeze and no heartbeat for longer than the grace period */
+static __always_inline bool sl_daemon_away(void)
+{
+	__u32 zero = 0;
+	struct sl_daemon_beat *b = bpf_map_lookup_elem(&sl_daemon, &zero);
+
+	return b && b->beat_ns && b->grace_ns && bpf_ktime_get_boot_ns() - b->beat_ns > b->grace_ns;
+}
+
 /*
- * The ring buffer is more than sl_throttle_bytes full after a record of the
- * current process (of session cgid): stop the process, if its session
- * throttles, rather than lose what it does next (SIGSTOP takes effect on
- * its way back to user space; records of that last system call still fit
- * in the half of the ring that is left).
+ * Stop the current process (of session cgid) for a reason (SL_STOP_*):
+ * THROTTLE: the ring buffer is more than sl_throttle_bytes full after its
+ * record, and its session throttles: stopped rather than lose what it does
+ * next (SIGSTOP takes effect on its way back to user space; records of that
+ * last system call still fit in the half of the ring that is left).
+ * ABSENT: no daemon reads what the session does (sl_daemon_away).
  */
-static __noinline int sl_throttle_current(__u64 cgid, __u32 tgid)
+static __noinline int sl_stop_current(__u64 cgid, __u32 tgid, __u32 reason)
 {
 	struct sl_session_info *si = bpf_map_lookup_elem(&sl_sessions, &cgid);
 	struct sl_throttle t = {};
 
-	if (!si || !(si->flags & SL_SESSION_THROTTLE))
+	if (!si || (reason == SL_STOP_THROTTLE && !(si->flags & SL_SESSION_THROTTLE)))
 		return 0;
 	/* entered and running again: continued by someone else than the daemon
 	 * (a SIGCONT from inside the session), or records of the same system
-	 * call; stopped again (the entry keeps its first time) */
+	 * call; stopped again (the entry keeps its first time and reason) */
 	if (bpf_map_lookup_elem(&sl_throttled, &tgid)) {
 		bpf_send_signal(SL_SIGSTOP);
 		return 0;
 	}
 	t.since_ns = bpf_ktime_get_boot_ns();
 	t.cgroup_id = cgid;
+	t.reason = reason;
 	if (bpf_map_update_elem(&sl_throttled, &tgid, &t, BPF_NOEXIST))
 		return 0;
 	if (bpf_send_signal(SL_SIGSTOP)) {
@@ -236,15 +255,19 @@ static __always_inline int sl_emit_sig(void *rec, __u64 size, bool prio, bool ma
 		ret = bpf_ringbuf_output(&sl_events, rec, size, sl_wakeup_flags(op, size));
 	if (ret) {
 		sl_count_loss(SL_LOSS_RINGBUF_FULL, op);
-		return -1;
+	} else {
+		st = sl_stats_get();
+		if (st && op < SL_OP_MAX)
+			st->emitted[op]++;
 	}
-	st = sl_stats_get();
-	if (st && op < SL_OP_MAX)
-		st->emitted[op]++;
-	if (may_signal && !prio && sl_throttle_bytes &&
-	    bpf_ringbuf_query(&sl_events, BPF_RB_AVAIL_DATA) > sl_throttle_bytes)
-		sl_throttle_current(h->cgroup_id, h->pid);
-	return 0;
+	if (may_signal && !prio) {
+		if (sl_throttle_bytes &&
+		    bpf_ringbuf_query(&sl_events, BPF_RB_AVAIL_DATA) > sl_throttle_bytes)
+			sl_stop_current(h->cgroup_id, h->pid, SL_STOP_THROTTLE);
+		else if (sl_daemon_away())
+			sl_stop_current(h->cgroup_id, h->pid, SL_STOP_ABSENT);
+	}
+	return ret ? -1 : 0;
 }
 
 static __always_inline int sl_emit_to(void *rec, __u64 size, bool prio)

@@ -143,14 +143,38 @@ struct sl_session_info {
 _Static_assert(sizeof(struct sl_session_info) == 24, "sl_session_info ABI");
 
 /*
- * Throttled processes: key = tgid (__u32), value below. Entered by the
- * kernel when it stops a process of a SL_SESSION_THROTTLE session, removed by
- * the daemon when it lets the process go, or by the kernel at its exit.
+ * Stopped processes: key = tgid (__u32), value below. Entered by the kernel
+ * when it stops a process of a SL_SESSION_THROTTLE session whose record left
+ * the ring half full, or a session process while no daemon beats
+ * (sl_daemon_beat); removed by the daemon when it lets the process go, or by
+ * the kernel at its exit.
  */
+/* sl_throttle.reason */
+#define SL_STOP_THROTTLE 0 /* loss: throttle: the ring was more than half full */
+#define SL_STOP_ABSENT 1   /* daemon_absent: freeze: no heartbeat for the grace period */
 struct sl_throttle {
 	__u64 since_ns;	 /* bpf_ktime_get_boot_ns() when it was stopped */
 	__u64 cgroup_id; /* its session */
+	__u32 reason;	 /* SL_STOP_* */
+	__u32 pad;
 };
+_Static_assert(sizeof(struct sl_throttle) == 24, "sl_throttle ABI");
+
+/*
+ * The daemon's heartbeat: map "sl_daemon", one slot, written by scopelockd
+ * at every tick of its event loop (20 ms). With settings.daemon_absent:
+ * freeze, a session process whose record finds the heartbeat older than
+ * grace_ns is stopped (SIGSTOP, entered in sl_throttled with SL_STOP_ABSENT)
+ * before it goes on: sessions fail closed in the kernel while no daemon
+ * reads what they do, whoever launched them. The daemon that drains the ring
+ * lets them go. beat_ns 0 (never written) or grace_ns 0 (daemon_absent:
+ * continue): never stopped.
+ */
+struct sl_daemon_beat {
+	__u64 beat_ns;	/* CLOCK_BOOTTIME of the daemon's last tick */
+	__u64 grace_ns; /* settings.daemon_absent_grace; 0: continue */
+};
+_Static_assert(sizeof(struct sl_daemon_beat) == 16, "sl_daemon_beat ABI");
 
 /* Process map: key = tgid (__u32), lineage of session processes. */
 struct sl_proc_info {

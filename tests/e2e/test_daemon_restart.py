@@ -113,9 +113,10 @@ def test_sigkill_kernel_still_kills_sessions_frozen_then_adopted(t):
     stop = t.tmp / "stop-idle"
     idle_name = rand_marker("idle")
     idle_ready = t.tmp / "idle-ready"
+    idle_err = t.tmp / "idle.err"
     idle = d.spawn(["/bin/bash", "-c", f"sleep 0.01; : > {q(str(idle_ready))}; "
                     f"while [ ! -e {q(str(stop))} ]; do sleep 0.1; done"],
-                   name=idle_name, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                   name=idle_name, stdout=subprocess.DEVNULL, stderr=open(idle_err, "wb"))
     idle_sid = d.session_id(idle_name)
     wait_until(idle_ready.exists, 30, "the idle session's first sleep")
     wait_until(lambda: (t.tmp / "ready").exists(), 30, "the agent ready")
@@ -163,9 +164,12 @@ def test_sigkill_kernel_still_kills_sessions_frozen_then_adopted(t):
     check_tls_alert(alert, w, sid)
     # the idle session is thawed and runs on
     wait_until(lambda: cgroup_frozen(d2, idle_sid) is False, 15, "the idle session thawed")
+    # the launcher reconnects on its own (every 200 ms): told before the session ends
+    wait_until(lambda: f"scopelockd is back and adopted session {idle_sid}" in
+               idle_err.read_text(errors="replace"), 15, "the idle session's launcher reattached")
     stop.write_text("")
     eq(idle.wait(30), 0, "the idle session after adoption")
-    err = idle.stderr.read().decode(errors="replace")
+    err = idle_err.read_text(errors="replace")
     check("FROZEN until a daemon adopts it" in err, f"the launcher did not say it froze: {err!r}")
     check(f"scopelockd is back and adopted session {idle_sid}" in err,
           f"the launcher did not say it was adopted: {err!r}")
@@ -181,7 +185,7 @@ def test_sigkill_kernel_still_kills_sessions_frozen_then_adopted(t):
         eq(left, set(), "links of the instance still attached after scopelock shutdown")
 
 
-def hold_then_kill(t, hold_timeout=300):
+def hold_then_kill(t, hold_timeout=300, wait_state=True):
     w = World(t)
     srv = GraphQLServer(t)
     d = start_daemon(t, write_policy(t, tls_policy(
@@ -199,7 +203,10 @@ def hold_then_kill(t, hold_timeout=300):
     p = d.spawn(agent, name=name, stdout=subprocess.DEVNULL, stderr=open(errf, "wb"))
     sid, rec = wait_hold(d, name, RULE)
     hid = rec["hold_id"]
-    wait_until(lambda: state_has(d, "holds", hid), 10, f"hold {hid} in the state file")
+    if wait_state:
+        wait_until(lambda: state_has(d, "holds", hid), 10, f"hold {hid} in the state file")
+    # else: killed as soon as the log shows the hold (the daemon saves the
+    # state file before it writes the drain that made the hold)
     old_pid = sigkill(d)
     wait_until(lambda: cgroup_frozen(d, sid), GRACE + 15, "the held session frozen")
     srv.assert_nothing_destructive(w, "held, scopelockd killed")
@@ -233,7 +240,8 @@ def test_hold_before_kill_approved_after_restart(t):
 
 
 def test_hold_before_kill_denied_after_restart(t):
-    w, srv, d2, p, sid, hid = hold_then_kill(t)
+    """The daemon is killed the moment its log shows the hold: still adopted."""
+    w, srv, d2, p, sid, hid = hold_then_kill(t, wait_state=False)
     r = d2.cli("deny", hid)
     eq(r.rc, 0, f"scopelock deny {hid} after the restart ({r})")
     eq(p.wait(60), KILLED, "the denied session")
@@ -282,6 +290,75 @@ def test_daemon_absent_continue(t):
     rec = unclean_record(d2)
     eq(rec.get("sessions_adopted"), [sid], f"adopted: {short(rec)}")
     eq(p.wait(30), 0, "the session")
+    d2.wait_session_end(sid, timeout=30)
+    finish(t, d2, w)
+
+
+def proc_state(pid):
+    """The state letter of /proc/PID/stat (None: gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat[stat.rindex(")") + 2]
+
+
+def session_pids(d, sid):
+    cg = d.session_start(sid).get("cgroup")
+    try:
+        return [int(x) for x in Path(cg, "cgroup.procs").read_text().split()]
+    except OSError:
+        return []
+
+
+def test_kernel_stops_sessions_with_no_launcher_and_no_daemon(t):
+    """daemon_absent: freeze without the launcher: the launcher is SIGKILLed,
+    then the daemon; the kernel itself stops the session's process at its
+    next record once the grace period has passed (state T, the cgroup not
+    frozen: nobody froze it); it makes no progress while stopped; the
+    restarted daemon counts it in unclean_shutdown and lets it go.
+    Control: test_daemon_absent_continue (the same step completes)."""
+    w = World(t)
+    d = start_daemon(t, write_policy(t, tls_policy(
+        w, settings={"daemon_absent_grace": GRACE})))
+    stop, counter, ready = t.tmp / "stop", t.tmp / "counter", t.tmp / "ready"
+    name = rand_marker("nolauncher")
+    # /bin/sleep has run once (a first exec waits for the daemon's TLS room)
+    p = d.spawn(["/bin/bash", "-c", f"/bin/sleep 0.01; : > {q(str(ready))}; i=0; "
+                 f"while [ ! -e {q(str(stop))} ]; do i=$((i+1)); echo $i > {q(str(counter))}; "
+                 f"/bin/sleep 0.05; done"], name=name, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL)
+    sid = d.session_id(name)
+    wait_until(ready.exists, 30, "the session's loop")
+    wait_until(lambda: state_has(d, "sessions", sid), 10, "the session in the state file")
+    pids = session_pids(d, sid)
+    check(pids, "no process in the session's cgroup")
+    # the launcher (scopelock run, outside the session: the process this test started)
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait(30)
+    # the session runs on without its launcher
+    n0 = int(counter.read_text() or 0)
+    wait_until(lambda: int(counter.read_text() or 0) > n0 + 2, 15,
+               "the session's loop with its launcher gone")
+    sigkill(d)
+
+    def stopped():
+        return any(proc_state(x) == "T" for x in session_pids(d, sid))
+    wait_until(stopped, GRACE + 20, "a session process stopped by the kernel")
+    check(cgroup_frozen(d, sid) is False, "the session's cgroup was frozen: by whom?")
+    # the loop waits for its stopped step: no daemon, no progress
+    check(all(proc_state(x) in ("T", "S") for x in session_pids(d, sid)),
+          f"session processes: {[(x, proc_state(x)) for x in session_pids(d, sid)]}")
+
+    d2 = d.successor()
+    rec = unclean_record(d2)
+    eq(rec.get("sessions_adopted"), [sid], f"adopted: {short(rec)}")
+    check(rec.get("processes_stopped", 0) >= 1, f"processes_stopped: {short(rec)}")
+    # let go by the daemon that drained what they did
+    n2 = int(counter.read_text() or 0)
+    wait_until(lambda: int(counter.read_text() or 0) > n2 + 2, 30,
+               "the loop resumed after the adoption")
+    stop.write_text("")
     d2.wait_session_end(sid, timeout=30)
     finish(t, d2, w)
 

@@ -435,11 +435,11 @@ uint64_t sl_ingest_cpu_ns(const struct sl_ingest *in)
 
 /*
  * loss: throttle. The kernel stopped these session processes (SIGSTOP) when
- * their records left more than half of the ring waiting; it is drained now:
- * let them go. pidfd first, then the entry is read again: the kernel removes
- * it when the process exits, so a pid reused meanwhile is never signalled.
- * A process stopped after the drain began (before: CLOCK_BOOTTIME) waits
- * for the next drain: its record may still be in the ring.
+ * their records left more than half of the ring waiting, or while no daemon
+ * beat (daemon_absent: freeze); it is drained now: let them go. pidfd first, then the entry is read
+ * again: the kernel removes it when the process exits, so a pid reused meanwhile is never
+ * signalled. A process stopped after the drain began (before: CLOCK_BOOTTIME) waits for the next
+ * drain: its record may still be in the ring.
  */
 static void resume_throttled(struct sl_ingest *in, uint64_t before)
 {
@@ -478,7 +478,8 @@ static void resume_throttled(struct sl_ingest *in, uint64_t before)
 		close(pidfd);
 		s = sl_session_by_cgroup(in->sessions, t.cgroup_id);
 		clock_gettime(CLOCK_BOOTTIME, &now);
-		if (s)
+		/* stopped for the daemon's absence: counted in unclean_shutdown */
+		if (s && t.reason == SL_STOP_THROTTLE)
 			sl_session_note_throttle(s, (uint64_t)now.tv_sec * 1000000000ULL +
 							(uint64_t)now.tv_nsec - t.since_ns);
 	}

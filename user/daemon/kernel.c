@@ -893,6 +893,19 @@ int sl_kernel_throttled_next(const struct sl_kernel *k, const uint32_t *prev, ui
 	return bpf_map_get_next_key(fd, prev, next) ? -errno : 0;
 }
 
+int sl_kernel_heartbeat(const struct sl_kernel *k, uint64_t grace_ns)
+{
+	struct sl_daemon_beat b = {.grace_ns = grace_ns};
+	struct timespec ts;
+	uint32_t zero = 0;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	b.beat_ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	return bpf_map_update_elem(bpf_map__fd(k->skel->maps.sl_daemon), &zero, &b, BPF_ANY)
+		   ? -errno
+		   : 0;
+}
+
 /* ---- the policy maps ---- */
 
 static struct sl_policy_map_fds map_fds(const struct sl_kernel *k)

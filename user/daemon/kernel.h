@@ -108,10 +108,15 @@ int sl_kernel_tls_proc_next(const struct sl_kernel *k, const uint32_t *prev, uin
 int sl_kernel_tls_mapheld_get(const struct sl_kernel *k, uint32_t tgid, struct sl_tls_exe_key *out);
 int sl_kernel_tls_mapheld_del(const struct sl_kernel *k, uint32_t tgid);
 int sl_kernel_tls_mapheld_next(const struct sl_kernel *k, const uint32_t *prev, uint32_t *next);
-/* sl_throttled: a session process stopped for the daemon to catch up; get: -ENOENT if none */
+/* sl_throttled: a session process stopped for the daemon (SL_STOP_*); get: -ENOENT if none */
 int sl_kernel_throttled_get(const struct sl_kernel *k, uint32_t tgid, struct sl_throttle *out);
 int sl_kernel_throttled_del(const struct sl_kernel *k, uint32_t tgid);
 int sl_kernel_throttled_next(const struct sl_kernel *k, const uint32_t *prev, uint32_t *next);
+/*
+ * The daemon's heartbeat (sl_daemon_beat): now, and the grace after which
+ * the kernel stops session processes while no heartbeat comes (0: never)
+ */
+int sl_kernel_heartbeat(const struct sl_kernel *k, uint64_t grace_ns);
 
 /* the policy maps (policy_maps.h on this kernel's maps) */
 int sl_kernel_policy_write(const struct sl_kernel *k, const struct sl_compiled_policy *c,

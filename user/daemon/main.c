@@ -607,6 +607,36 @@ static json_t *state_load(const char *path)
 	return st;
 }
 
+/* session processes the kernel stopped because no daemon beat (SL_STOP_ABSENT) */
+static int absent_stopped(struct sl_daemon *d)
+{
+	uint32_t key, prev = 0;
+	int n = 0, i = 0;
+
+	/* the map holds at most 65536 (SL_MAX_PROCS of the BPF side) */
+	while (i++ < 65536 && !sl_kernel_throttled_next(d->kernel, i > 1 ? &prev : NULL, &key)) {
+		struct sl_throttle t;
+
+		if (!sl_kernel_throttled_get(d->kernel, key, &t) && t.reason == SL_STOP_ABSENT)
+			n++;
+		prev = key;
+	}
+	return n;
+}
+
+/*
+ * A hold was made: in the state file before its alert is written, so a hold
+ * the log shows is one the next daemon adopts, however soon after it this
+ * daemon dies.
+ */
+static void holds_to_state(void *ctx)
+{
+	struct sl_daemon *d = ctx;
+
+	if (sl_holds_take_changed(d->verdicts))
+		state_save(d, false);
+}
+
 /*
  * The kernel kept enforcing while no daemon ran (pinned maps and links):
  * adopt the previous daemon's sessions and holds, read what waited in the
@@ -622,7 +652,7 @@ static void adopt(struct sl_daemon *d)
 	int64_t updated = json_integer_value(json_object_get(prev, "updated_ns"));
 	json_t *pk = json_object_get(prev, "kernel");
 	uint64_t emitted, lost, p_em, p_lost;
-	int nholds = 0, nthawed = 0;
+	int nholds = 0, nthawed = 0, nstopped;
 
 	if (!adopted || !gone)
 		goto out;
@@ -630,6 +660,8 @@ static void adopt(struct sl_daemon *d)
 		sl_sessions_adopt(d->sessions, json_object_get(prev, "sessions"), adopted, gone);
 		nholds = sl_holds_adopt(d->verdicts, json_object_get(prev, "holds"));
 	}
+	/* the processes the kernel stopped while no daemon beat: the drain lets them go */
+	nstopped = absent_stopped(d);
 	/* what the sessions did while no daemon ran, verdicts the kernel took among it */
 	sl_ingest_drain(d->ingest);
 	kernel_totals(d, &emitted, &lost);
@@ -659,6 +691,7 @@ static void adopt(struct sl_daemon *d)
 		      "events_dropped", (json_int_t)(prev && lost >= p_lost ? lost - p_lost : lost),
 		      "verdicts", verdicts ? verdicts : json_object());
 	if (rec) {
+		json_object_set_new(rec, "processes_stopped", json_integer(nstopped));
 		if (prev) {
 			json_object_set(rec, "previous_pid", json_object_get(prev, "pid"));
 			json_object_set_new(rec, "away_ms",
@@ -863,6 +896,28 @@ static void on_signal(struct sl_daemon *d)
 	}
 }
 
+/*
+ * The heartbeat the kernel fails closed by: with settings.daemon_absent:
+ * freeze, a session process is stopped at its next record once no beat has
+ * come for the grace period (sl_daemon_beat), whoever launched the session.
+ */
+static void heartbeat(struct sl_daemon *d)
+{
+	const struct sl_policy *p = sl_policy_store_current(d->store);
+	bool freeze = !p || p->settings.daemon_absent == SL_DAEMON_ABSENT_FREEZE;
+	uint64_t grace_s = p ? p->settings.daemon_grace_s : SL_POLICY_DAEMON_GRACE_DEFAULT;
+	static int last;
+	int err;
+
+	if (!d->kernel)
+		return;
+	err = sl_kernel_heartbeat(d->kernel, freeze ? grace_s * 1000000000ULL : 0);
+	if (err && err != last)
+		log_err("heartbeat: %s (sessions may be stopped as if no daemon ran)",
+			strerror(-err));
+	last = err;
+}
+
 static void on_timer(struct sl_daemon *d)
 {
 	static unsigned int ticks;
@@ -873,6 +928,7 @@ static void on_timer(struct sl_daemon *d)
 	while (read(d->timer_fd, &exp, sizeof(exp)) == sizeof(exp))
 		;
 	ticks++;
+	heartbeat(d);
 	sl_ingest_drain(d->ingest);
 	err = sl_journal_tick(d->journal);
 	if (err && err != last_err)
@@ -890,9 +946,11 @@ static void on_timer(struct sl_daemon *d)
 	if (ticks % (1000 / TICK_MS) == 0)
 		sl_tls_tick(d->tls);
 	/* the heartbeat the next daemon dates this one's absence by; at once when
-	 * a session started or ended */
-	if (sl_sessions_take_changed(d->sessions) || ticks % (1000 / TICK_MS) == 0)
+	 * a session started or ended or a hold was decided outside a drain */
+	if (sl_sessions_take_changed(d->sessions) | sl_holds_take_changed(d->verdicts) ||
+	    ticks % (1000 / TICK_MS) == 0)
 		state_save(d, false);
+
 	if (ticks % (60000 / TICK_MS) == 0)
 		sl_clock_refresh();
 	/* labelled directories created, replaced or renamed since */
@@ -1166,6 +1224,9 @@ int main(int argc, char **argv)
 		err = sl_kernel_start(&kopts, d.features, &d.kernel);
 		if (err)
 			goto out;
+		/* sessions an adopted kernel stopped for the absence go on stopping
+		 * until this daemon drains: from here they need not */
+		heartbeat(&d);
 	}
 	err = sl_programs_new(d.kernel, &d.programs);
 	if (err)
@@ -1174,6 +1235,7 @@ int main(int argc, char **argv)
 	err = sl_verdicts_new(d.sessions, d.kernel, d.store, d.programs, d.journal, &d.verdicts);
 	if (err)
 		goto out;
+	sl_verdicts_set_hold_hook(d.verdicts, holds_to_state, &d);
 	{
 		struct sl_guard_hooks hooks = {
 		    .pause = ring_pause,

@@ -92,6 +92,9 @@ struct sl_verdicts {
 	struct sl_programs *programs;
 	struct sl_journal *journal;
 	struct sl_hold *holds;
+	bool holds_changed;	    /* since sl_holds_take_changed: the state file is behind */
+	void (*on_hold)(void *ctx); /* sl_verdicts_set_hold_hook */
+	void *on_hold_ctx;
 	uint64_t hold_seq, alert_seq;
 	struct sl_evidence evidence[SL_EVIDENCE_RING];
 	size_t evidence_next;
@@ -600,6 +603,9 @@ static void verdict_write(struct sl_verdicts *vr, const struct sl_pending_verdic
 		h = hold_find(vr, pv->hold_id) ? *hold_find(vr, pv->hold_id) : NULL;
 		if (h && !h->alert)
 			h->alert = json_deep_copy(rec);
+		/* in the state file before its alert is written */
+		if (vr->on_hold)
+			vr->on_hold(vr->on_hold_ctx);
 		snprintf(summary + strlen(summary), sizeof(summary) - strlen(summary),
 			 "; held as %s: scopelock approve %s | scopelock deny %s", pv->hold_id,
 			 pv->hold_id, pv->hold_id);
@@ -638,6 +644,7 @@ static void hold_make(struct sl_verdicts *vr, struct sl_session *s, struct sl_pe
 	h->deadline_ms = mono_ms() + (int64_t)timeout * 1000;
 	h->next = vr->holds;
 	vr->holds = h;
+	vr->holds_changed = true;
 	snprintf(pv->hold_id, sizeof(pv->hold_id), "%s", h->id);
 }
 
@@ -793,6 +800,7 @@ int sl_verdicts_handle(struct sl_verdicts *vr, const void *data, size_t len)
 static void hold_finish(struct sl_verdicts *vr, struct sl_hold *h, bool approve, const char *who,
 			const json_t *requester, const char *reason)
 {
+	vr->holds_changed = true;
 	json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i}", "type",
 				approve ? "hold_approved" : "hold_denied", "hold_id", h->id,
 				"session", h->session, "by", who, "reason", reason, "pid", h->pid);
@@ -944,6 +952,21 @@ json_t *sl_verdicts_counts_json(const struct sl_verdicts *vr)
 size_t sl_verdicts_pending(const struct sl_verdicts *vr)
 {
 	return vr->npending;
+}
+
+void sl_verdicts_set_hold_hook(struct sl_verdicts *vr, void (*fn)(void *ctx), void *ctx)
+{
+	vr->on_hold = fn;
+	vr->on_hold_ctx = ctx;
+}
+
+bool sl_holds_take_changed(struct sl_verdicts *vr)
+{
+	bool c = vr && vr->holds_changed;
+
+	if (vr)
+		vr->holds_changed = false;
+	return c;
 }
 
 json_t *sl_holds_state(const struct sl_verdicts *vr)

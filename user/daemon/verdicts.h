@@ -73,6 +73,10 @@ void sl_holds_tick(struct sl_verdicts *vr);
 void sl_holds_deny_all(struct sl_verdicts *vr, const char *who, const char *reason);
 /* the pending holds, for the next daemon (state file) */
 json_t *sl_holds_state(const struct sl_verdicts *vr);
+/* a hold was made or decided since the last call (the state file must follow at once) */
+bool sl_holds_take_changed(struct sl_verdicts *vr);
+/* fn(ctx) runs when a hold is made, before its alert is written (the state file) */
+void sl_verdicts_set_hold_hook(struct sl_verdicts *vr, void (*fn)(void *ctx), void *ctx);
 /* a previous daemon's pending holds of adopted sessions (approve/deny work on them);
  * the number adopted or -errno */
 int sl_holds_adopt(struct sl_verdicts *vr, const json_t *state);

@@ -1122,6 +1122,31 @@ int BPF_KPROBE(sl_ssl_write_ex, void *ssl, const void *buf, __u64 num)
 	return sl_tls_write((__u64)ssl, (__u64)buf, num, SL_TLS_OPENSSL, SL_TLS_FN_SSL_WRITE_EX);
 }
 
+/*
+ * OpenSSL 3's ssl_write_internal(ssl, buf, num, ...), located as the one
+ * function SSL_write and SSL_write_ex both call (user/lib/tls_locate.h):
+ * the writes that come through neither, e.g. BIO_f_ssl's BIO_write. The
+ * cookie holds the offsets, from this function's entry, of the return
+ * addresses of those two calls (two s32): a write that returns there was
+ * taken by the outer probe. A return address that cannot be read counts as
+ * another caller (taken twice rather than missed).
+ */
+SEC("uprobe")
+int BPF_KPROBE(sl_ssl_write_inner, void *ssl, const void *buf, __u64 num)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx), ret = 0;
+	__s64 d;
+
+	if ((__s64)num <= 0)
+		return 0;
+	bpf_probe_read_user(&ret, sizeof(ret), (void *)PT_REGS_SP(ctx));
+	d = (__s64)(ret - PT_REGS_IP(ctx));
+	if (ret && (d == (__s32)(__u32)cookie || d == (__s32)(__u32)(cookie >> 32)))
+		return 0;
+	return sl_tls_write((__u64)ssl, (__u64)buf, num, SL_TLS_OPENSSL,
+			    SL_TLS_FN_SSL_WRITE_INTERNAL);
+}
+
 SEC("uprobe")
 int BPF_KPROBE(sl_gnutls_send, void *session, const void *data, __u64 size)
 {

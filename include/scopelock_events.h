@@ -128,6 +128,9 @@ enum sl_tls_fn {
 	SL_NET_FN_WRITEV = 9,
 	SL_NET_FN_SENDTO = 10,
 	SL_NET_FN_SENDMSG = 11,
+	/* OpenSSL 3's ssl_write_internal, located: writes through neither
+	 * SSL_write nor SSL_write_ex (BIO_f_ssl) */
+	SL_TLS_FN_SSL_WRITE_INTERNAL = 12,
 };
 
 /*

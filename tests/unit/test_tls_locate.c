@@ -340,6 +340,113 @@ static void test_read_error(void **state)
 	assert_int_equal(r.impl, SL_TLS_IMPL_GO);
 }
 
+/* ---- OpenSSL 3's internal write, on the system's libssl (Debian 12: 3.0) ---- */
+
+#define LIBSSL "/usr/lib/x86_64-linux-gnu/libssl.so.3"
+
+/* st_value and st_size of an exported function */
+static uint64_t dsym(const char *path, const char *name, uint64_t *size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	Elf_Scn *scn = NULL;
+	uint64_t va = 0;
+	Elf *elf;
+
+	assert_true(fd >= 0);
+	assert_int_not_equal(elf_version(EV_CURRENT), EV_NONE);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	assert_non_null(elf);
+	while ((scn = elf_nextscn(elf, scn)) && !va) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM)
+			continue;
+		d = elf_getdata(scn, NULL);
+		for (size_t i = 0; d && i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym s;
+			const char *n;
+
+			if (!gelf_getsym(d, (int)i, &s) || s.st_shndx == SHN_UNDEF)
+				continue;
+			n = elf_strptr(elf, sh.sh_link, s.st_name);
+			if (n && !strcmp(n, name)) {
+				va = s.st_value;
+				*size = s.st_size;
+			}
+		}
+	}
+	elf_end(elf);
+	close(fd);
+	assert_true(va != 0);
+	return va;
+}
+
+static void test_openssl_inner_located(void **state)
+{
+	struct sl_tls_openssl_writes w = {0};
+	struct sl_tls_inner in = {0};
+	char why[160];
+	uint8_t call[5];
+	int32_t rel;
+	int fd;
+
+	(void)state;
+	if (access(LIBSSL, R_OK))
+		skip();
+	w.write_va = dsym(LIBSSL, "SSL_write", &w.write_size);
+	w.write_ex_va = dsym(LIBSSL, "SSL_write_ex", &w.write_ex_size);
+	fd = open(LIBSSL, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(sl_tls_locate_openssl_inner(fd, &w, &in, why, sizeof(why)), 0);
+	assert_string_equal(why, "");
+	assert_true(in.vaddr && in.vaddr != w.write_va && in.vaddr != w.write_ex_va);
+	/* the return addresses lie inside the two exported functions */
+	assert_true(in.ret_write > w.write_va && in.ret_write <= w.write_va + w.write_size);
+	assert_true(in.ret_write_ex > w.write_ex_va &&
+		    in.ret_write_ex <= w.write_ex_va + w.write_ex_size);
+	/* independently: the 5 bytes before each is a call rel32 to the function
+	 * (libssl's text is mapped at its file offset) */
+	assert_int_equal(pread(fd, call, 5, (off_t)(in.ret_write - 5)), 5);
+	assert_int_equal(call[0], 0xe8);
+	memcpy(&rel, call + 1, 4);
+	assert_int_equal(in.ret_write + (int64_t)rel, in.vaddr);
+	assert_int_equal(pread(fd, call, 5, (off_t)(in.ret_write_ex - 5)), 5);
+	assert_int_equal(call[0], 0xe8);
+	memcpy(&rel, call + 1, 4);
+	assert_int_equal(in.ret_write_ex + (int64_t)rel, in.vaddr);
+	assert_int_equal(in.offset, in.vaddr);
+	close(fd);
+}
+
+/* a wrong pair (SSL_read with SSL_write) shares only PLT stubs: refused */
+static void test_openssl_inner_wrong_pair_refused(void **state)
+{
+	struct sl_tls_openssl_writes w = {0};
+	struct sl_tls_inner in = {0};
+	char why[160];
+	int fd;
+
+	(void)state;
+	if (access(LIBSSL, R_OK))
+		skip();
+	w.write_va = dsym(LIBSSL, "SSL_read", &w.write_size);
+	w.write_ex_va = dsym(LIBSSL, "SSL_write", &w.write_ex_size);
+	fd = open(LIBSSL, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(sl_tls_locate_openssl_inner(fd, &w, &in, why, sizeof(why)), 0);
+	assert_true(why[0] != '\0');
+	assert_int_equal(in.vaddr, 0);
+	/* no sizes: refused, not guessed */
+	w.write_va = dsym(LIBSSL, "SSL_write", &w.write_size);
+	w.write_ex_va = dsym(LIBSSL, "SSL_write_ex", &w.write_ex_size);
+	w.write_size = 0;
+	assert_int_equal(sl_tls_locate_openssl_inner(fd, &w, &in, why, sizeof(why)), 0);
+	assert_true(why[0] != '\0');
+	assert_int_equal(in.vaddr, 0);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -353,6 +460,8 @@ int main(void)
 	    cmocka_unit_test(test_rustls_identified),
 	    cmocka_unit_test(test_no_tls_and_not_elf),
 	    cmocka_unit_test(test_read_error),
+	    cmocka_unit_test(test_openssl_inner_located),
+	    cmocka_unit_test(test_openssl_inner_wrong_pair_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

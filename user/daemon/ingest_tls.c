@@ -29,6 +29,7 @@ static const char *const fn_names[] = {
     [SL_NET_FN_WRITEV] = "writev",
     [SL_NET_FN_SENDTO] = "sendto",
     [SL_NET_FN_SENDMSG] = "sendmsg",
+    [SL_TLS_FN_SSL_WRITE_INTERNAL] = "ssl_write_internal",
 };
 
 static void name_or_number(struct sl_jw *w, const char *key, const char *const *names, size_t n,

@@ -85,6 +85,9 @@ const struct tls_func sl_tls_funcs[] = {
     /* GnuTLS write entry points of their own (session, data, size first) */
     {"gnutls_record_send_range", LIB_GNUTLS, "sl_gnutls_send", NULL, true, false},
     {"gnutls_record_send_early_data", LIB_GNUTLS, "sl_gnutls_send", NULL, true, false},
+    /* located (user/lib/tls_locate.h) where SSL_write and SSL_write_ex are
+     * defined: the writes through neither (BIO_f_ssl); per-file cookie */
+    {"ssl_write_internal", LIB_OPENSSL, "sl_ssl_write_inner", NULL, true, true},
 };
 /* indexes of the located ones */
 enum {
@@ -93,6 +96,9 @@ enum {
 	FN_GO_WRITE = 14,
 	FN_GO_READ = 15,
 	FN_GO_HS = 16,
+	FN_SSL_WRITE = 0,
+	FN_SSL_WRITE_EX = 1,
+	FN_SSL_INNER = 19,
 };
 _Static_assert(SL_ARRAY_SIZE(sl_tls_funcs) == N_FUNCS, "function count");
 _Static_assert(N_FUNCS <= 64, "function bitmask");
@@ -135,13 +141,14 @@ struct tls_target {
 	char *path;
 	dev_t dev;
 	ino_t ino;
-	const char *origin;    /* "system library", "known executable", "session exec" */
-	unsigned int libs;     /* enum tls_lib */
-	uint64_t present;      /* functions the file defines */
-	uint64_t attached;     /* functions with their probes attached */
-	uint64_t off[N_FUNCS]; /* file offsets of the functions */
-	json_t *errors;	       /* [{"function", "error"}] */
-	json_t *located;       /* functions located without symbols, or NULL */
+	const char *origin;	  /* "system library", "known executable", "session exec" */
+	unsigned int libs;	  /* enum tls_lib */
+	uint64_t present;	  /* functions the file defines */
+	uint64_t attached;	  /* functions with their probes attached */
+	uint64_t off[N_FUNCS];	  /* file offsets of the functions */
+	uint64_t cookie[N_FUNCS]; /* per-file attach cookies (0: the function's own) */
+	json_t *errors;		  /* [{"function", "error"}] */
+	json_t *located;	  /* functions located without symbols, or NULL */
 	struct bpf_link **links;
 	size_t nlinks;
 };
@@ -293,7 +300,8 @@ static void target_attach(struct sl_tls *t, struct tls_target *tg, const char *a
 			target_error(tg, f->name, "BPF program not loaded", -ENOENT);
 			continue;
 		}
-		le = attach_one(t->entry[i], apath, tg->off[i], false, f->cookie, &err);
+		le = attach_one(t->entry[i], apath, tg->off[i], false,
+				tg->cookie[i] ? tg->cookie[i] : f->cookie, &err);
 		if (!le) {
 			target_error(tg, f->name, "uprobe", err);
 			continue;
@@ -345,6 +353,48 @@ static const char *target_status(const struct tls_target *tg)
  * write entry point. *out: the target (new or existing), NULL when the file
  * has nothing to instrument. 0 or -errno.
  */
+/*
+ * OpenSSL 3: where SSL_write and SSL_write_ex are defined, the function both
+ * call (ssl_write_internal) gets a probe too, for the writes that enter
+ * through neither (BIO_f_ssl). Not found or not validated: said, and the
+ * library is instrumented as before (those writes are not seen).
+ */
+static void locate_inner(struct tls_target *tg, int fd, const struct elf_info *ei)
+{
+	struct sl_tls_openssl_writes w = {
+	    .write_va = ei->addr[FN_SSL_WRITE],
+	    .write_size = ei->size[FN_SSL_WRITE],
+	    .write_ex_va = ei->addr[FN_SSL_WRITE_EX],
+	    .write_ex_size = ei->size[FN_SSL_WRITE_EX],
+	};
+	struct sl_tls_inner in;
+	char why[160];
+	json_t *e;
+	int err;
+
+	if ((tg->present & ((1ULL << FN_SSL_WRITE) | (1ULL << FN_SSL_WRITE_EX))) !=
+	    ((1ULL << FN_SSL_WRITE) | (1ULL << FN_SSL_WRITE_EX)))
+		return;
+	err = sl_tls_locate_openssl_inner(fd, &w, &in, why, sizeof(why));
+	if (err)
+		snprintf(why, sizeof(why), "%s", strerror(-err));
+	if (err || why[0]) {
+		log_info("tls: '%s': ssl_write_internal not located (%s): writes through "
+			 "BIO_f_ssl are not captured",
+			 tg->path, why);
+		e = json_pack("{s:s, s:s}", "function", "ssl_write_internal", "error", why);
+		if (e)
+			json_array_append_new(tg->errors, e);
+		return;
+	}
+	tg->present |= 1ULL << FN_SSL_INNER;
+	tg->off[FN_SSL_INNER] = in.offset;
+	tg->cookie[FN_SSL_INNER] = (uint64_t)(uint32_t)(int32_t)(in.ret_write - in.vaddr) |
+				   (uint64_t)(uint32_t)(int32_t)(in.ret_write_ex - in.vaddr) << 32;
+	log_debug("tls: '%s': ssl_write_internal at 0x%llx: %s", tg->path,
+		  (unsigned long long)in.vaddr, in.evidence);
+}
+
 static int target_add(struct sl_tls *t, const char *path, int fd, const char *origin,
 		      const struct stat *st, const struct elf_info *ei, struct tls_target **out)
 {
@@ -374,6 +424,7 @@ static int target_add(struct sl_tls *t, const char *path, int fd, const char *or
 	tg->origin = origin;
 	tg->present = present;
 	memcpy(tg->off, ei->off, sizeof(tg->off));
+	locate_inner(tg, fd, ei);
 	for (size_t i = 0; i < N_FUNCS; i++)
 		if (present & (1ULL << i))
 			tg->libs |= sl_tls_funcs[i].lib;

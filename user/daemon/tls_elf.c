@@ -112,7 +112,7 @@ static int func_index(const char *name)
 }
 
 static void scan_symbols(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh, uint64_t *defined,
-			 uint64_t *addr, bool *imports)
+			 uint64_t *addr, uint64_t *size, bool *imports)
 {
 	Elf_Data *data = elf_getdata(scn, NULL);
 	size_t n;
@@ -140,6 +140,7 @@ static void scan_symbols(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh, uint64_t *
 		} else if ((type == STT_FUNC || type == STT_GNU_IFUNC) && sym.st_value) {
 			*defined |= 1ULL << idx;
 			addr[idx] = sym.st_value;
+			size[idx] = sym.st_size;
 		}
 	}
 }
@@ -188,6 +189,7 @@ static int scan_dynamic(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh, struct elf_
 static void compute_offsets(Elf *elf, size_t phnum, struct elf_info *ei)
 {
 	const uint64_t *addr = ei->dynsym_defined ? ei->dynsym_addr : ei->symtab_addr;
+	const uint64_t *size = ei->dynsym_defined ? ei->dynsym_size : ei->symtab_size;
 
 	ei->present = ei->dynsym_defined ? ei->dynsym_defined : ei->symtab_defined;
 	for (size_t i = 0; i < N_FUNCS; i++) {
@@ -195,6 +197,8 @@ static void compute_offsets(Elf *elf, size_t phnum, struct elf_info *ei)
 
 		if (!(ei->present & (1ULL << i)))
 			continue;
+		ei->addr[i] = addr[i];
+		ei->size[i] = size[i];
 		for (size_t k = 0; k < phnum && !found; k++) {
 			GElf_Phdr ph;
 
@@ -254,11 +258,12 @@ int sl_tls_elf_inspect(int fd, struct elf_info *out)
 		switch (sh.sh_type) {
 		case SHT_SYMTAB:
 			ei.has_symtab = true;
-			scan_symbols(elf, scn, &sh, &ei.symtab_defined, ei.symtab_addr, NULL);
+			scan_symbols(elf, scn, &sh, &ei.symtab_defined, ei.symtab_addr,
+				     ei.symtab_size, NULL);
 			break;
 		case SHT_DYNSYM:
 			scan_symbols(elf, scn, &sh, &ei.dynsym_defined, ei.dynsym_addr,
-				     &ei.imports_tls);
+				     ei.dynsym_size, &ei.imports_tls);
 			break;
 		case SHT_DYNAMIC:
 			err = scan_dynamic(elf, scn, &sh, &ei);

@@ -56,7 +56,7 @@ struct tls_func {
 };
 
 /* the instrumented functions (tls.c); a bit of a uint64_t each */
-#define N_FUNCS 19
+#define N_FUNCS 20
 extern const struct tls_func sl_tls_funcs[];
 
 /* marker strings of TLS implementations linked into an executable */
@@ -89,6 +89,10 @@ struct elf_info {
 	uint64_t symtab_defined;
 	uint64_t dynsym_addr[N_FUNCS]; /* st_value of each defined function */
 	uint64_t symtab_addr[N_FUNCS];
+	uint64_t dynsym_size[N_FUNCS]; /* st_size */
+	uint64_t symtab_size[N_FUNCS];
+	uint64_t addr[N_FUNCS]; /* st_value and st_size of the symbols used (present) */
+	uint64_t size[N_FUNCS];
 	uint64_t present;      /* functions to attach: .dynsym's, else .symtab's */
 	uint64_t off[N_FUNCS]; /* their file offsets (uprobe offsets) */
 	char **needed;

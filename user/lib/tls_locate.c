@@ -586,6 +586,52 @@ int sl_tls_find_caller(int fd, uint64_t vaddr, uint64_t *caller)
 	return tl_x86_find_caller(&c, vaddr, caller);
 }
 
+int sl_tls_locate_openssl_inner(int fd, const struct sl_tls_openssl_writes *w,
+				struct sl_tls_inner *out, char *why, size_t whylen)
+{
+	struct sl_tls_located o = {0};
+	struct tl_ctx c = {.fd = fd, .out = &o};
+	struct sl_tls_inner r = {0};
+	struct stat st;
+	bool ok;
+	int err;
+
+	why[0] = '\0';
+	if (fstat(fd, &st))
+		return -errno;
+	c.size = (uint64_t)st.st_size;
+	err = elf_view(&c, &ok);
+	if (err)
+		return err;
+	if (!ok) {
+		snprintf(why, whylen, "not an ELF file this locator reads");
+		return 0;
+	}
+	if (!w->write_va || !w->write_size || !w->write_ex_va || !w->write_ex_size) {
+		snprintf(why, whylen, "SSL_write and SSL_write_ex with their sizes are needed");
+		return 0;
+	}
+	err = tl_x86_common_callee(&c, w->write_va, w->write_size, w->write_ex_va, w->write_ex_size,
+				   &r.vaddr, &r.ret_write, &r.ret_write_ex, r.evidence,
+				   sizeof(r.evidence), why, whylen);
+	if (err || why[0])
+		return err;
+	if (tl_va2off(&c, r.vaddr, true, &r.offset, NULL)) {
+		snprintf(why, whylen, "0x%llx is not in an executable segment",
+			 (unsigned long long)r.vaddr);
+		return 0;
+	}
+	/* the probe tells the callers apart by these, as 32-bit offsets */
+	if ((int64_t)(r.ret_write - r.vaddr) != (int32_t)(r.ret_write - r.vaddr) ||
+	    (int64_t)(r.ret_write_ex - r.vaddr) != (int32_t)(r.ret_write_ex - r.vaddr)) {
+		snprintf(why, whylen, "the callers are more than 2 GiB away from 0x%llx",
+			 (unsigned long long)r.vaddr);
+		return 0;
+	}
+	*out = r;
+	return 0;
+}
+
 static uint64_t now_us(void)
 {
 	struct timespec ts;

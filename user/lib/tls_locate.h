@@ -180,6 +180,31 @@ int sl_tls_locate(int fd, const char *path, const struct sl_tls_locate_opts *opt
  */
 int sl_tls_find_caller(int fd, uint64_t vaddr, uint64_t *caller);
 
+/*
+ * OpenSSL 3's internal write function (ssl_write_internal, not exported):
+ * the writes that enter through neither SSL_write nor SSL_write_ex arrive
+ * there (BIO_f_ssl's BIO_write). It is the one function that both call
+ * directly, once each and never by a jump (decoded from their symbols,
+ * within their symbols' sizes); it must decode with every branch on an
+ * instruction boundary, not be a stub, and read rdi, rsi and rdx (ssl, buf,
+ * num) before writing them. The return addresses of the two calls let its
+ * probe skip the writes the SSL_write and SSL_write_ex probes took.
+ */
+struct sl_tls_openssl_writes {
+	uint64_t write_va, write_size;	     /* SSL_write: st_value, st_size */
+	uint64_t write_ex_va, write_ex_size; /* SSL_write_ex */
+};
+
+struct sl_tls_inner {
+	uint64_t vaddr, offset;		  /* the function; offset: the uprobe offset */
+	uint64_t ret_write, ret_write_ex; /* vaddrs just after the two calls */
+	char evidence[200];
+};
+
+/* 0 with *out filled, or 0 with why set (not found: nothing attached); -errno */
+int sl_tls_locate_openssl_inner(int fd, const struct sl_tls_openssl_writes *w,
+				struct sl_tls_inner *out, char *why, size_t whylen);
+
 const char *sl_tls_impl_name(enum sl_tls_impl impl); /* "boringssl", "go", ... */
 const char *sl_tls_abi_name(enum sl_tls_abi abi);    /* "SSL_write", ... */
 const char *sl_tls_how_name(enum sl_tls_how how);    /* "table", "search", ... */

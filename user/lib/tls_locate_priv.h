@@ -83,5 +83,14 @@ int tl_bssl_validate(struct tl_ctx *c, enum sl_tls_abi abi, uint64_t va, char *e
 /* tls_locate_go.c: crypto/tls.(*Conn).Write/Read from .gopclntab.
  * 0 (functions added, or reason set) or -errno */
 int tl_go_locate(struct tl_ctx *c);
+/*
+ * The one function that the functions at a and b (alen, blen bytes long)
+ * both call directly, once each and never by a jump, validated as a
+ * function that reads rdi, rsi and rdx first. 0 with *callee and the
+ * addresses after the two calls, or 0 with why set (none); -errno.
+ */
+int tl_x86_common_callee(const struct tl_ctx *c, uint64_t a, uint64_t alen, uint64_t b,
+			 uint64_t blen, uint64_t *callee, uint64_t *ret_a, uint64_t *ret_b,
+			 char *ev, size_t evlen, char *why, size_t whylen);
 
 #endif

@@ -648,9 +648,10 @@ static int live_in(struct tl_fn *f)
 	return 0;
 }
 
-/* decode the function at va; *out NULL with why when it is not one */
-static int fn_decode(const struct tl_ctx *c, uint64_t va, struct tl_fn **out, char *why,
-		     size_t whylen)
+/* decode the function at va, within maxlen bytes (0: the window); *out NULL
+ * with why when it is not one */
+static int fn_decode_n(const struct tl_ctx *c, uint64_t va, uint64_t maxlen, struct tl_fn **out,
+		       char *why, size_t whylen)
 {
 	struct dec d = {0};
 	struct tl_fn *f = calloc(1, sizeof(*f));
@@ -668,6 +669,8 @@ static int fn_decode(const struct tl_ctx *c, uint64_t va, struct tl_fn **out, ch
 		goto out;
 	}
 	d.len = avail < TL_WIN ? (size_t)avail : TL_WIN;
+	if (maxlen && maxlen < d.len)
+		d.len = (size_t)maxlen;
 	d.base = va;
 	code = malloc(d.len);
 	d.start_bm = calloc(d.len / 8 + 1, 1);
@@ -715,6 +718,103 @@ out:
 	free(d.cover_bm);
 	free(d.stack);
 	fn_free(f);
+	return err;
+}
+
+static int fn_decode(const struct tl_ctx *c, uint64_t va, struct tl_fn **out, char *why,
+		     size_t whylen)
+{
+	return fn_decode_n(c, va, 0, out, why, whylen);
+}
+
+/* the direct calls of f to t: how many, the address after the last; jumps to t */
+static size_t calls_to(const struct tl_fn *f, uint64_t t, uint64_t *ret, size_t *jumps)
+{
+	size_t n = 0;
+
+	*jumps = 0;
+	for (size_t k = 0; k < f->n; k++) {
+		if (f->ins[k].target != t)
+			continue;
+		if (f->ins[k].flags & F_CALL) {
+			*ret = f->ins[k].addr + f->ins[k].size;
+			n++;
+		} else {
+			(*jumps)++;
+		}
+	}
+	return n;
+}
+
+int tl_x86_common_callee(const struct tl_ctx *c, uint64_t a, uint64_t alen, uint64_t b,
+			 uint64_t blen, uint64_t *callee, uint64_t *ret_a, uint64_t *ret_b,
+			 char *ev, size_t evlen, char *why, size_t whylen)
+{
+	struct tl_fn *fa = NULL, *fb = NULL, *ft = NULL;
+	uint64_t found = 0;
+	size_t ncommon = 0, ja = 0, jb = 0;
+	char w[120] = "";
+	int err;
+
+	err = fn_decode_n(c, a, alen, &fa, w, sizeof(w));
+	if (!err && !fa) {
+		snprintf(why, whylen, "the first caller at 0x%llx: %s", (unsigned long long)a, w);
+		goto out;
+	}
+	if (!err)
+		err = fn_decode_n(c, b, blen, &fb, w, sizeof(w));
+	if (!err && !fb) {
+		snprintf(why, whylen, "the second caller at 0x%llx: %s", (unsigned long long)b, w);
+		goto out;
+	}
+	if (err)
+		goto out;
+	for (size_t i = 0; i < fa->ncallees; i++)
+		for (size_t j = 0; j < fb->ncallees; j++)
+			if (fa->callees[i] == fb->callees[j] && fa->callees[i] != a &&
+			    fa->callees[i] != b) {
+				found = fa->callees[i];
+				ncommon++;
+			}
+	if (ncommon != 1) {
+		snprintf(why, whylen, "%zu functions called by both (one expected)", ncommon);
+		goto out;
+	}
+	/* one call each, no tail jump: the return address tells the callers apart */
+	if (calls_to(fa, found, ret_a, &ja) != 1 || calls_to(fb, found, ret_b, &jb) != 1 || ja ||
+	    jb) {
+		snprintf(why, whylen, "0x%llx is not called exactly once by each (or jumped to)",
+			 (unsigned long long)found);
+		goto out;
+	}
+	err = fn_decode(c, found, &ft, w, sizeof(w));
+	if (!err && !ft) {
+		snprintf(why, whylen, "the callee at 0x%llx: %s", (unsigned long long)found, w);
+		goto out;
+	}
+	if (err)
+		goto out;
+	if (ft->entry_branch || ft->n < 16) {
+		snprintf(why, whylen, "the callee at 0x%llx is a stub (%zu instructions%s)",
+			 (unsigned long long)found, ft->n,
+			 ft->entry_branch ? ", starts with a jump" : "");
+		goto out;
+	}
+	if ((ft->livein & (A_RDI | A_RSI | A_RDX)) != (A_RDI | A_RSI | A_RDX)) {
+		snprintf(why, whylen, "the callee at 0x%llx does not read rdi, rsi and rdx first",
+			 (unsigned long long)found);
+		goto out;
+	}
+	*callee = found;
+	snprintf(ev, evlen,
+		 "the one function both call (once each, at 0x%llx and 0x%llx); %zu insns decoded; "
+		 "args rdi,rsi,rdx read",
+		 (unsigned long long)(*ret_a), (unsigned long long)(*ret_b), ft->n);
+	why[0] = '\0';
+out:
+	fn_free(fa);
+	fn_free(fb);
+	fn_free(ft);
 	return err;
 }
 

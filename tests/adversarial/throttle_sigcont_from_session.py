@@ -54,7 +54,10 @@ def flood(t, policy=None):
 
 
 def test_throttle_sigcont_from_session(t):
+    # daemon_absent: continue: the daemon is stopped for longer than the grace
+    # period on a loaded machine; this control is about loss, not absence
     policy = t.write("drop.yaml", f"extends: {REPO / 'policies' / 'default.yaml'}\n"
+                     "settings:\n  daemon_absent: continue\n"
                      "environments:\n  staging:\n    loss: drop\n")
     _, finished, lost, _ = flood(t, policy)
     check(finished and lost > 0, f"control: with loss: drop the flood did not run to its end "

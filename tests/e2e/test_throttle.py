@@ -115,7 +115,10 @@ def test_throttle_loses_nothing(t):
 
 
 def test_throttle_control_drop_loses(t):
+    # daemon_absent: continue: the daemon is stopped for longer than the grace
+    # period on a loaded machine; this control is about loss, not absence
     policy = t.write("drop.yaml", f"extends: {REPO / 'policies' / 'default.yaml'}\n"
+                     "settings:\n  daemon_absent: continue\n"
                      "environments:\n  staging:\n    loss: drop\n")
     d = t.daemon(ringbuf_size=RING, policy=policy)
     name, target, stopped = flood_with_daemon_stopped(t, d, "loss: drop")

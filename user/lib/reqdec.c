@@ -340,6 +340,15 @@ bool rd_header(struct sl_reqdec *d, struct rq_build *b, const char *name, size_t
 	struct sl_rq_header *h;
 	char *n, *v;
 
+	/* a credential is told at once, even past a limit (its bytes were sent) */
+	if (d->cred_fn && nlen < 128) {
+		char nm[128];
+
+		memcpy(nm, name, nlen);
+		nm[nlen] = '\0';
+		if (sl_rq_credential_header(nm))
+			d->cred_fn(d->cred_ctx, name, nlen, value, vlen);
+	}
 	if (b->emitted)
 		return false;
 	r = &b->n->r;
@@ -613,6 +622,12 @@ static void engines_reset(struct sl_reqdec *d)
 	rd_h1_reset(d);
 	rd_h2_reset(d);
 	rd_ws_reset(d);
+}
+
+void sl_reqdec_set_credential_hook(struct sl_reqdec *d, sl_reqdec_cred_fn fn, void *ctx)
+{
+	d->cred_fn = fn;
+	d->cred_ctx = ctx;
 }
 
 void sl_reqdec_reset(struct sl_reqdec *d)

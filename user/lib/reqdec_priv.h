@@ -119,6 +119,9 @@ struct sl_reqdec {
 	uint32_t h2_sid;
 	/* WebSocket */
 	struct rd_ws ws;
+	/* each credential header as it is decoded (sl_reqdec_set_credential_hook) */
+	sl_reqdec_cred_fn cred_fn;
+	void *cred_ctx;
 };
 
 /* accounted memory (limits.max_memory); NULL beyond it or out of memory */

@@ -96,14 +96,14 @@ static void test_curl_argv(void **state)
 	expect("x-goog-api-key:AIzaSyA1234567890", "x-goog-api-key:", lab("AIzaSyA1234567890"),
 	       NULL);
 	/* no scheme word: all of it */
-	expect("Authorization: ghp_abcdefghijklmnop", "Authorization: ", lab("ghp_abcdefghijklmnop"),
-	       NULL);
+	expect("Authorization: ghp_abcdefghijklmnop",
+	       "Authorization: ", lab("ghp_abcdefghijklmnop"), NULL);
 	/* a shell command line: the header in quotes ends at its quote */
 	expect("curl -sS -H 'Authorization: Bearer tok_1234567890' https://api.example.com/v1",
 	       "curl -sS -H 'Authorization: Bearer ", lab("tok_1234567890"),
 	       "' https://api.example.com/v1", NULL);
-	expect("curl -H \"X-Auth-Token: abcdefgh12345\" -d x", "curl -H \"X-Auth-Token: ",
-	       lab("abcdefgh12345"), "\" -d x", NULL);
+	expect("curl -H \"X-Auth-Token: abcdefgh12345\" -d x",
+	       "curl -H \"X-Auth-Token: ", lab("abcdefgh12345"), "\" -d x", NULL);
 }
 
 static void test_http1_request(void **state)
@@ -121,14 +121,16 @@ static void test_http1_request(void **state)
 	       "&page=2 HTTP/1.1\r\n"
 	       "Host: api.example.com\r\n"
 	       "Authorization: Basic ",
-	       lab("dXNlcjpwYXNzd29yZA=="), "\r\nCookie: ",
-	       lab("session=0123456789abcdef; theme=dark"), "\r\nProxy-Authorization: Negotiate ",
-	       lab("YIIBhgYGKwYBBQUCoIIBejCCAXag"), "\r\nX-Vault-Token: ", lab("hvs.CAESIJabcdefgh"),
+	       lab("dXNlcjpwYXNzd29yZA=="),
+	       "\r\nCookie: ", lab("session=0123456789abcdef; theme=dark"),
+	       "\r\nProxy-Authorization: Negotiate ", lab("YIIBhgYGKwYBBQUCoIIBejCCAXag"),
+	       "\r\nX-Vault-Token: ", lab("hvs.CAESIJabcdefgh"),
 	       "\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n\r\n", NULL);
 	/* a response-like header of numbers is short; a long one is a value */
 	unchanged("X-RateLimit-Remaining-Tokens: 9000\r\n");
 	/* a header line cut at the end of a write: what there is of it */
-	expect("POST / HTTP/1.1\r\nAuthorization: Bearer abcdefghij", "POST / HTTP/1.1\r\n"
+	expect("POST / HTTP/1.1\r\nAuthorization: Bearer abcdefghij",
+	       "POST / HTTP/1.1\r\n"
 	       "Authorization: Bearer ",
 	       lab("abcdefghij"), NULL);
 }
@@ -160,16 +162,18 @@ static void test_env_and_options(void **state)
 	       "FOO_TOKEN=", lab("abcdefgh1234"), " PGPASSWORD='", lab("s3cr3t pass"),
 	       "' psql -h db", NULL);
 	expect("env API_KEY=ak_0123456789 AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG cmd",
-	       "env API_KEY=", lab("ak_0123456789"), " AWS_SECRET_ACCESS_KEY=",
-	       lab("wJalrXUtnFEMI/K7MDENG"), " cmd", NULL);
+	       "env API_KEY=", lab("ak_0123456789"),
+	       " AWS_SECRET_ACCESS_KEY=", lab("wJalrXUtnFEMI/K7MDENG"), " cmd", NULL);
 	expect("deploy --token tok_abcdefghij --password=pw_1234567 --max-tokens 1000000000",
 	       "deploy --token ", lab("tok_abcdefghij"), " --password=", lab("pw_1234567"),
 	       " --max-tokens 1000000000", NULL);
-	expect("STRIPE_KEY=rk_live_0123456789\nMYSQL_PWD=mysqlpass99\n", "STRIPE_KEY=",
-	       lab("rk_live_0123456789"), "\nMYSQL_PWD=", lab("mysqlpass99"), "\n", NULL);
+	expect("STRIPE_KEY=rk_live_0123456789\nMYSQL_PWD=mysqlpass99\n",
+	       "STRIPE_KEY=", lab("rk_live_0123456789"), "\nMYSQL_PWD=", lab("mysqlpass99"), "\n",
+	       NULL);
 	/* not secrets */
-	unchanged("token_count=500000000 PWD=/home/user/project OLDPWD=/home/user sort_key=created_at "
-		  "docker login --password-stdin registry.example.com --token-file /run/tok");
+	unchanged(
+	    "token_count=500000000 PWD=/home/user/project OLDPWD=/home/user sort_key=created_at "
+	    "docker login --password-stdin registry.example.com --token-file /run/tok");
 	/* a placeholder shorter than the minimum, a value that is already a label */
 	unchanged("X_TOKEN=short");
 	unchanged("Authorization: Bearer [secret sha256:0123456789abcdef]");
@@ -179,8 +183,8 @@ static void test_env_and_options(void **state)
 static void test_urls(void **state)
 {
 	(void)state;
-	expect("psql postgres://app:Sup3rS3cret@db.internal:5432/app", "psql postgres://app:",
-	       lab("Sup3rS3cret"), "@db.internal:5432/app", NULL);
+	expect("psql postgres://app:Sup3rS3cret@db.internal:5432/app",
+	       "psql postgres://app:", lab("Sup3rS3cret"), "@db.internal:5432/app", NULL);
 	expect("git clone https://x-access-token:ghs_abcdefgh12@github.com/o/r.git",
 	       "git clone https://x-access-token:", lab("ghs_abcdefgh12"), "@github.com/o/r.git",
 	       NULL);
@@ -200,10 +204,11 @@ static void test_prose(void **state)
 
 static void test_names(void **state)
 {
-	static const char *const yes[] = {
-	    "GITHUB_TOKEN", "PGPASSWORD",  "AWS_SECRET_ACCESS_KEY", "api_key",	"apiKey",
-	    "x-api-key",    "accessToken", "client_secret",	    "MYSQL_PWD", "password",
-	    "DB_PASS",	    "token",	   "STRIPE_KEY",	    "x-auth-token"};
+	static const char *const yes[] = {"GITHUB_TOKEN", "PGPASSWORD",	   "AWS_SECRET_ACCESS_KEY",
+					  "api_key",	  "apiKey",	   "x-api-key",
+					  "accessToken",  "client_secret", "MYSQL_PWD",
+					  "password",	  "DB_PASS",	   "token",
+					  "STRIPE_KEY",	  "x-auth-token"};
 	static const char *const no[] = {"tokens",	"token_count", "max_tokens",	"PWD",
 					 "OLDPWD",	"sort_key",    "nextPageToken", "id",
 					 "no-password", "bypass",      "tokenizer",	"monkey"};
@@ -349,9 +354,15 @@ static uint64_t rnd(void)
 static void test_generated(void **state)
 {
 	static const char *const forms[] = {
-	    "Authorization: Bearer %s\r\n", "Cookie: sid=%s\r\n",   "X-Api-Key: %s\r\n",
-	    "{\"api_key\": \"%s\"}",	    "X_TOKEN=%s ",	    "--token %s ",
-	    "https://u:%s@h/",		    "--password=%s ",	    "\"password\":\"%s\",",
+	    "Authorization: Bearer %s\r\n",
+	    "Cookie: sid=%s\r\n",
+	    "X-Api-Key: %s\r\n",
+	    "{\"api_key\": \"%s\"}",
+	    "X_TOKEN=%s ",
+	    "--token %s ",
+	    "https://u:%s@h/",
+	    "--password=%s ",
+	    "\"password\":\"%s\",",
 	};
 	char buf[8192], tok[64], *out;
 
@@ -432,12 +443,12 @@ static void test_cost(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_curl_argv),	    cmocka_unit_test(test_http1_request),
-	    cmocka_unit_test(test_json),	    cmocka_unit_test(test_env_and_options),
-	    cmocka_unit_test(test_urls),	    cmocka_unit_test(test_prose),
-	    cmocka_unit_test(test_names),	    cmocka_unit_test(test_known_and_whole),
-	    cmocka_unit_test(test_learned),	    cmocka_unit_test(test_hpack_huffman),
-	    cmocka_unit_test(test_generated),	    cmocka_unit_test(test_cost),
+	    cmocka_unit_test(test_curl_argv), cmocka_unit_test(test_http1_request),
+	    cmocka_unit_test(test_json),      cmocka_unit_test(test_env_and_options),
+	    cmocka_unit_test(test_urls),      cmocka_unit_test(test_prose),
+	    cmocka_unit_test(test_names),     cmocka_unit_test(test_known_and_whole),
+	    cmocka_unit_test(test_learned),   cmocka_unit_test(test_hpack_huffman),
+	    cmocka_unit_test(test_generated), cmocka_unit_test(test_cost),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 

@@ -61,18 +61,21 @@ struct word {
 	size_t len;
 };
 
-#define W(x) {x, sizeof(x) - 1}
+#define W(x)                                                                                       \
+	{                                                                                          \
+		x, sizeof(x) - 1                                                                   \
+	}
 
 bool sl_credpos_secret_name(const char *name, size_t len)
 {
 	static const struct word exact[] = {
-	    W("password"), W("passwd"),	      W("secret"), W("token"),	     W("apikey"),
-	    W("api_key"),  W("auth"),	      W("cookie"), W("credentials"), W("authorization"),
+	    W("password"), W("passwd"), W("secret"), W("token"),       W("apikey"),
+	    W("api_key"),  W("auth"),	W("cookie"), W("credentials"), W("authorization"),
 	};
 	static const struct word suffixes[] = {
-	    W("token"),	     W("secret"),      W("password"),	W("passwd"),	W("pass"),
-	    W("pwd"),	     W("credentials"), W("apikey"),	W("api_key"),	W("secret_key"),
-	    W("access_key"), W("private_key"), W("secretkey"),	W("accesskey"), W("privatekey"),
+	    W("token"),	     W("secret"),	 W("password"),	 W("passwd"),	 W("pass"),
+	    W("pwd"),	     W("credentials"),	 W("apikey"),	 W("api_key"),	 W("secret_key"),
+	    W("access_key"), W("private_key"),	 W("secretkey"), W("accesskey"), W("privatekey"),
 	    W("cookie"),     W("authorization"),
 	};
 	char c[SL_CREDPOS_NAME_MAX + 1];
@@ -270,7 +273,8 @@ static size_t option_at(struct scan *s, size_t i)
 
 	while (j < s->len && j - i <= SL_CREDPOS_NAME_MAX && name_byte(d[j]))
 		j++;
-	if (j >= s->len || d[j] != ' ' || !sl_credpos_secret_name((const char *)d + i + 2, j - i - 2))
+	if (j >= s->len || d[j] != ' ' ||
+	    !sl_credpos_secret_name((const char *)d + i + 2, j - i - 2))
 		return 0;
 	while (j < s->len && d[j] == ' ')
 		j++;
@@ -310,7 +314,7 @@ static size_t json_at(struct scan *s, size_t i)
 #define T_AT 1
 #define T_AFTER 2
 static const unsigned char trig[256] = {
-    [':'] = T_AT, ['='] = T_AT, ['-'] = T_AT, ['"'] = T_AT | T_AFTER,
+    [':'] = T_AT,     ['='] = T_AT,	['-'] = T_AT,	  ['"'] = T_AT | T_AFTER,
     ['\n'] = T_AFTER, ['\r'] = T_AFTER, ['\''] = T_AFTER, ['n'] = T_AFTER,
 };
 
@@ -348,8 +352,8 @@ int sl_credpos_scan(const void *data, size_t len, size_t min_len, struct sl_cred
 				next = json_at(&s, i);
 				break;
 			case '-':
-				if (i + 1 < len && d[i + 1] == '-' && (p == '\n' || blank(p) ||
-									 p == '\'' || p == '"'))
+				if (i + 1 < len && d[i + 1] == '-' &&
+				    (p == '\n' || blank(p) || p == '\'' || p == '"'))
 					next = option_at(&s, i);
 				break;
 			}

@@ -333,6 +333,19 @@ static bool has_token(const char *v, size_t len, const char *tok)
 	return false;
 }
 
+void rd_tell_credential(struct sl_reqdec *d, const char *name, size_t nlen, const char *value,
+			size_t vlen)
+{
+	char nm[128];
+
+	if (!d->cred_fn || nlen >= sizeof(nm) || !vlen)
+		return;
+	memcpy(nm, name, nlen);
+	nm[nlen] = '\0';
+	if (sl_rq_credential_header(nm))
+		d->cred_fn(d->cred_ctx, name, nlen, value, vlen);
+}
+
 bool rd_header(struct sl_reqdec *d, struct rq_build *b, const char *name, size_t nlen,
 	       const char *value, size_t vlen, bool trailer)
 {
@@ -341,14 +354,7 @@ bool rd_header(struct sl_reqdec *d, struct rq_build *b, const char *name, size_t
 	char *n, *v;
 
 	/* a credential is told at once, even past a limit (its bytes were sent) */
-	if (d->cred_fn && nlen < 128) {
-		char nm[128];
-
-		memcpy(nm, name, nlen);
-		nm[nlen] = '\0';
-		if (sl_rq_credential_header(nm))
-			d->cred_fn(d->cred_ctx, name, nlen, value, vlen);
-	}
+	rd_tell_credential(d, name, nlen, value, vlen);
 	if (b->emitted)
 		return false;
 	r = &b->n->r;

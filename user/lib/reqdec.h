@@ -245,7 +245,9 @@ struct sl_rq *sl_reqdec_next(struct sl_reqdec *d);
  * fn is called with every header field at a credential position
  * (sl_rq_credential_header) as soon as it is decoded, before its request is
  * complete (a HEADERS frame whose body comes in later writes): name as sent,
- * the value decoded (HPACK). Kept by sl_reqdec_reset. fn NULL: none.
+ * the value decoded (HPACK). When a feed ends inside an HTTP/1.1 header's
+ * value, fn is called with the part fed so far too (then again with the
+ * whole value). Kept by sl_reqdec_reset. fn NULL: none.
  */
 typedef void (*sl_reqdec_cred_fn)(void *ctx, const char *name, size_t nlen, const char *value,
 				  size_t vlen);

@@ -124,6 +124,10 @@ struct sl_reqdec {
 	void *cred_ctx;
 };
 
+/* a header field at a credential position (or the part of its value fed so far): the hook */
+void rd_tell_credential(struct sl_reqdec *d, const char *name, size_t nlen, const char *value,
+			size_t vlen);
+
 /* accounted memory (limits.max_memory); NULL beyond it or out of memory */
 void *rd_malloc(struct sl_reqdec *d, size_t n);
 void *rd_calloc(struct sl_reqdec *d, size_t n, size_t m);

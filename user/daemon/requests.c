@@ -286,7 +286,8 @@ static struct req_conn *conn_get(struct sl_requests *rq, const struct sl_tls_eve
 	memset(c, 0, sizeof(*c));
 	if (sl_reqdec_new(NULL, &c->dec))
 		return NULL;
-	sl_reqdec_set_credential_hook(c->dec, on_credential, rq);
+	if (rq->journal)
+		sl_reqdec_set_credential_hook(c->dec, on_credential, rq);
 	c->cgid = e->hdr.cgroup_id;
 	c->exec_id = e->hdr.exec_id;
 	c->ptr = e->conn;

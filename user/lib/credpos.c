@@ -152,14 +152,16 @@ struct scan {
 
 /*
  * A value [a, b) found: kept when long enough and not a label the redactor
- * wrote already. Returns b (where the scan goes on) when kept, else 0.
+ * wrote already. Returns b (where the scan goes on), 0 for an empty value.
+ * A value too short is passed over too: what it holds is shorter still, and
+ * no byte is looked at by two value scans (linear time).
  */
 static size_t found(struct scan *s, size_t a, size_t b)
 {
-	if (b <= a || b - a < s->min)
+	if (b <= a)
 		return 0;
-	if (b - a >= 7 && !memcmp(s->d + a, "[secret", 7))
-		return 0;
+	if (b - a < s->min || (b - a >= 7 && !memcmp(s->d + a, "[secret", 7)))
+		return b;
 	if (push(s->sp, a, b)) {
 		s->err = -ENOMEM;
 		return 0;

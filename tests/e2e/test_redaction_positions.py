@@ -138,3 +138,35 @@ def test_redaction_positions(t):
     verify_chain(d)
     # and every file once it has stopped (segments compressed, stderr complete)
     assert_no_secrets(t, d, secret_values)
+
+
+def test_redaction_positions_alert(t):
+    """The brief's psql case, in an alert: `psql postgres://app:PASSWORD@...
+    -c 'drop table ...'` with PGPASSWORD=... before it, under the default
+    policy (sql_drop_cli on exec, no label on the target: an alert). The
+    alert's evidence (argv), the alerts file, syslog's and the daemon's
+    line of the alert, `tail --alerts` and the launcher's notices carry the
+    passwords' labels, never the passwords. Control: the shell printed the
+    URL with its password (the session had it in clear)."""
+    d = t.daemon()
+    pw_url = "pgurl" + secrets.token_hex(14)
+    pw_env = "pgenv" + secrets.token_hex(14)
+    marker = rand_marker("tbl")
+    url = f"postgres://app:{pw_url}@127.0.0.1:1/app"
+    script = (f"/bin/echo using {url}; PGPASSWORD={pw_env} /usr/bin/psql {url} "
+              f"-c 'drop table {marker}'; exit 0")
+    r = d.run(["/bin/sh", "-c", script])
+    eq(r.rc, 0, f"the session ({r})")
+    check(pw_url in r.stdout, f"control: the shell printed the URL in clear: {r.stdout!r}")
+    sid = d.finished_session(r)
+    alerts = [a for a in d.records(session=sid, type="alert") if marker in str(a)]
+    check(alerts, "an alert for psql's drop table\n" + d.dump(session=sid))
+    text = str(alerts)
+    check(label(pw_url) in text and label(pw_env) in text,
+          f"the alert shows the labels of both passwords: {short(alerts[0], 2000)}")
+    check("scopelock: ALERT" in r.stderr, f"control: the launcher printed the alert: {r.stderr!r}")
+    secret_values = [pw_url, pw_env]
+    assert_no_secrets(t, d, secret_values, extra=[("scopelock run's stderr", r.stderr)])
+    eq(d.stop(), 0, "scopelockd exit status on SIGTERM")
+    verify_chain(d)
+    assert_no_secrets(t, d, secret_values)

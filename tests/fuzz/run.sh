@@ -29,7 +29,7 @@ esac
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 CLANG=${CLANG:-clang}
-targets=${FUZZ_TARGETS:-"policy verify jwriter proto reqdec checkpoint credfind ingest requests"}
+targets=${FUZZ_TARGETS:-"policy verify jwriter proto reqdec checkpoint credfind credpos ingest requests"}
 
 command -v "$CLANG" >/dev/null 2>&1 || {
 	echo "fuzz: $CLANG not found (apt-get install clang libclang-rt-14-dev)" >&2
@@ -53,6 +53,7 @@ srcs_jwriter="user/lib/jwriter.c user/lib/jsonbytes.c"
 srcs_proto="user/lib/proto.c user/lib/util.c user/lib/log.c"
 srcs_checkpoint="user/lib/checkpoint.c $srcs_verify"
 srcs_credfind="user/lib/credfind.c"
+srcs_credpos="user/lib/credpos.c user/lib/redact.c"
 # the daemon's decoders of ring buffer records (the ingest room, no other room)
 srcs_ingest="user/daemon/ingest_exec.c user/daemon/ingest_file.c user/daemon/ingest_net.c \
 	user/daemon/ingest_tls.c user/lib/jwriter.c user/lib/jsonbytes.c"

@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
 #include <cmocka.h>
 #include <nghttp2/nghttp2.h>
 #include <zlib.h>
@@ -145,6 +147,86 @@ static void test_h2_hpack_continuation_padding(void **state)
 	}
 	nghttp2_session_del(c.s);
 	free(c.out);
+}
+
+/* what the credential hook was told */
+struct told {
+	char name[32], value[128];
+	size_t n, at; /* calls; bytes fed at the first one */
+	size_t fed;
+};
+
+static void on_cred(void *ctx, const char *name, size_t nlen, const char *value, size_t vlen)
+{
+	struct told *t = ctx;
+
+	if (!t->n++)
+		t->at = t->fed;
+	snprintf(t->name, sizeof(t->name), "%.*s", (int)nlen, name);
+	snprintf(t->value, sizeof(t->value), "%.*s", (int)vlen, value);
+}
+
+/*
+ * The credential hook: an HTTP/2 authorization header is told when its
+ * HEADERS frame is decoded, before the request (its body in a DATA frame)
+ * is complete; the Huffman form of its value is in the client's bytes.
+ * HTTP/1.1: a write that ends inside the value tells the part so far.
+ */
+static void test_credential_hook(void **state)
+{
+	const char *value = "Bearer zQ3xk9LmP0aB7vT2yW5nR8cE1dF4gH6j";
+	nghttp2_nv h1[] = {NV("authorization", value)};
+	struct body b = {"{\"a\":1}", 7, 0};
+	struct told t = {0};
+	struct sl_reqdec *d;
+	struct sl_rq *r = NULL;
+	size_t complete = 0, hlen;
+	uint8_t *huff;
+	struct h2c c;
+
+	(void)state;
+	h2c_init(&c, 0);
+	h2c_request(&c, "POST", "/v1", h1, 1, &b);
+	h2c_flush(&c);
+	assert_int_equal(sl_reqdec_new(NULL, &d), 0);
+	sl_reqdec_set_credential_hook(d, on_cred, &t);
+	for (size_t i = 0; i < c.len && !r; i++) {
+		assert_int_equal(sl_reqdec_feed(d, c.out + i, 1), 0);
+		t.fed = i + 1;
+		r = sl_reqdec_next(d);
+		if (r)
+			complete = i + 1;
+	}
+	assert_non_null(r);
+	sl_rq_free(r);
+	assert_int_equal(t.n, 1);
+	assert_string_equal(t.name, "authorization");
+	assert_string_equal(t.value, value);
+	assert_true(t.at < complete);
+	assert_int_equal(sl_rq_hpack_huffman(value, strlen(value), &huff, &hlen), 0);
+	assert_non_null(memmem(c.out, c.len, huff, hlen));
+	free(huff);
+	sl_reqdec_free(d);
+	nghttp2_session_del(c.s);
+	free(c.out);
+
+	/* HTTP/1.1 cut in the name, then inside the value */
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(sl_reqdec_new(NULL, &d), 0);
+	sl_reqdec_set_credential_hook(d, on_cred, &t);
+	assert_int_equal(sl_reqdec_feed(d, "GET / HTTP/1.1\r\nHost: x\r\nAuthor", 31), 0);
+	assert_int_equal(t.n, 0);
+	assert_int_equal(sl_reqdec_feed(d, "ization: bearer  abcdefgh", 25), 0);
+	assert_int_equal(t.n, 1);
+	assert_string_equal(t.name, "Authorization");
+	assert_string_equal(t.value, "bearer  abcdefgh");
+	assert_int_equal(sl_reqdec_feed(d, "ijkl\r\nAccept: */*\r\n\r\n", 21), 0);
+	assert_int_equal(t.n, 2);
+	assert_string_equal(t.value, "bearer  abcdefghijkl");
+	r = sl_reqdec_next(d);
+	assert_non_null(r);
+	sl_rq_free(r);
+	sl_reqdec_free(d);
 }
 
 static void test_h2_malformed(void **state)
@@ -438,6 +520,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_h2_hpack_continuation_padding),
 	    cmocka_unit_test(test_h2_malformed),
+	    cmocka_unit_test(test_credential_hook),
 	    cmocka_unit_test(test_ws_frames),
 	    cmocka_unit_test(test_ws_malformed),
 	};

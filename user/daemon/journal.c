@@ -64,7 +64,7 @@ int sl_journal_open(const struct sl_audit_opts *o, struct sl_policy_store *ps,
 	j->alerts_fd = -1;
 	j->store = ps;
 	sl_jw_init(&j->w, sl_journal_redact_filter, &j->red);
-	j->red.w = &j->w;
+	sl_journal_redactor_init(&j->red, &j->w);
 	j->audit_dir = strdup(o->dir);
 	if (!j->audit_dir) {
 		free(j);
@@ -468,6 +468,7 @@ bool sl_journal_line_is_alert(const char *line)
 int sl_journal_alert(struct sl_journal *j, json_t *rec, const char *summary)
 {
 	const struct sl_policy *p = sl_policy_store_current(j->store);
+	const char *said;
 	char *line = NULL;
 	int err;
 
@@ -479,10 +480,22 @@ int sl_journal_alert(struct sl_journal *j, json_t *rec, const char *summary)
 	if (!err && line && j->hooks.alert)
 		j->hooks.alert(j->hooks.ctx, line, strlen(line));
 	free(line);
+	/* the summary is text from the record too: redacted (a failure: not said) */
+	if (sl_journal_redact_text(&j->red, summary, &said))
+		said = "ALERT (its summary could not be redacted: see the audit log)";
 	if (!p || p->settings.syslog)
-		syslog(LOG_ALERT | LOG_AUTHPRIV, "%s", summary);
-	log_warn("%s", summary);
+		syslog(LOG_ALERT | LOG_AUTHPRIV, "%s", said);
+	log_warn("%s", said);
 	return err ? -EIO : 0;
+}
+
+int sl_journal_learn_credential(struct sl_journal *j, const void *form, size_t len,
+				const void *value, size_t vlen)
+{
+	/* the policy's secret_min_length applies to what is learned */
+	sl_journal_redactor_sync(&j->red, sl_policy_store_current(j->store),
+				 sl_policy_store_generation(j->store));
+	return sl_journal_redactor_learn(&j->red, form, len, value, vlen);
 }
 
 void sl_journal_drain(struct sl_journal *j, unsigned int timeout_ms)

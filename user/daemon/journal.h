@@ -86,6 +86,15 @@ void sl_journal_cpu(const struct sl_journal *j, struct sl_journal_cpu *out);
 /* an alert-class record: the audit log, the alerts file, syslog (summary),
  * then the alert hook (its line); 0 or -EIO when it did not get into the chain */
 int sl_journal_alert(struct sl_journal *j, json_t *rec, const char *summary);
+/*
+ * A credential seen at a position (a decoded request's Authorization header)
+ * in the form it has on the wire (form: the value, or its HPACK Huffman
+ * bytes): every later record, starting with the one being prepared, has it
+ * replaced by "[secret sha256:<fingerprint of value>]". A bounded set (the
+ * oldest are forgotten). 0 or -errno.
+ */
+int sl_journal_learn_credential(struct sl_journal *j, const void *form, size_t len,
+				const void *value, size_t vlen);
 /* is this line (of the log) an alert-class record? */
 bool sl_journal_line_is_alert(const char *line);
 /* is this line (of the log) a record of this type? */

@@ -25,8 +25,14 @@ struct sl_journal_redactor {
 	struct sl_redact_scratch s;	/* the ids found in the current record */
 	const struct sl_jw *w;		/* its writer: w->stream (sl_jw_stream) */
 	int err;			/* building the redactor failed (fail closed) */
+	/* values learned at credential positions (sl_journal_learn_credential) */
+	struct sl_redact_learned learned;
+	size_t min_len;	     /* position values shorter than this stay (secret_min_length) */
+	bool option_pending; /* the last value was "--token" in an array: the next is its value */
 };
 
+/* an empty redactor of the records w writes (learned values bounded) */
+void sl_journal_redactor_init(struct sl_journal_redactor *jr, const struct sl_jw *w);
 /* follow the policy in force (a new one: a new redactor); 0 or -errno */
 int sl_journal_redactor_sync(struct sl_journal_redactor *jr, const struct sl_policy *p,
 			     uint32_t generation);
@@ -36,6 +42,11 @@ int sl_journal_redact_filter(void *ctx, const void *in, size_t len, const void *
 			     size_t *outlen);
 /* a new record: forget what the last one found */
 void sl_journal_redactor_begin(struct sl_journal_redactor *jr);
+/* form (the value as it is on the wire) is value: labelled with value's fingerprint */
+int sl_journal_redactor_learn(struct sl_journal_redactor *jr, const void *form, size_t len,
+			      const void *value, size_t vlen);
+/* text outside a record (the syslog summary of an alert): *out NUL-terminated */
+int sl_journal_redact_text(struct sl_journal_redactor *jr, const char *in, const char **out);
 /* "secrets": the credentials the record's values carried (env, fingerprint, source) */
 void sl_journal_redactor_found(struct sl_journal_redactor *jr, struct sl_jw *w);
 

@@ -9,18 +9,41 @@
  * of a stream (one TLS write) is also redacted at its edges: a credential
  * split across two writes is in neither record, nor in an alert that shows
  * the writes joined.
+ *
+ * Values nobody told scopelock about are redacted by their position
+ * (credpos.h: an Authorization header, URL userinfo, X_TOKEN=..., a JSON
+ * "api_key" member, the argument after "--token"), and values the requests
+ * room decoded at a credential position are learned (a bounded set), so that
+ * other forms of them (an HTTP/2 header's HPACK Huffman bytes) are found in
+ * the raw data of the record of the write that carried them.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "credpos.h"
 #include "journal_priv.h"
 #include "log.h"
 #include "policy.h"
 
+/* learned values: two generations of this many (and bytes) each */
+#define LEARNED_VALUES 2048
+#define LEARNED_BYTES (256U << 10)
+
+void sl_journal_redactor_init(struct sl_journal_redactor *jr, const struct sl_jw *w)
+{
+	memset(jr, 0, sizeof(*jr));
+	jr->w = w;
+	jr->learned.max_values = LEARNED_VALUES;
+	jr->learned.max_bytes = LEARNED_BYTES;
+	jr->learned.min_len = SL_POLICY_SECRET_MIN_DEFAULT;
+	jr->min_len = SL_POLICY_SECRET_MIN_DEFAULT;
+}
+
 void sl_journal_redactor_free(struct sl_journal_redactor *jr)
 {
+	sl_redact_learned_free(&jr->learned);
 	sl_redact_free(jr->r);
 	sl_redact_scratch_free(&jr->s);
 	memset(jr, 0, sizeof(*jr));
@@ -92,6 +115,9 @@ int sl_journal_redactor_sync(struct sl_journal_redactor *jr, const struct sl_pol
 	jr->policy = p;
 	jr->generation = generation;
 	jr->n_discovered = p ? p->n_discovered : 0;
+	jr->min_len = p && p->settings.secret_min_len >= SL_REDACT_MIN_LEN
+			  ? p->settings.secret_min_len
+			  : SL_POLICY_SECRET_MIN_DEFAULT;
 	jr->err = 0;
 	return 0;
 }
@@ -99,17 +125,60 @@ int sl_journal_redactor_sync(struct sl_journal_redactor *jr, const struct sl_pol
 void sl_journal_redactor_begin(struct sl_journal_redactor *jr)
 {
 	sl_redact_reset_found(&jr->s);
+	jr->option_pending = false;
+}
+
+static int apply(struct sl_journal_redactor *jr, const void *in, size_t len, unsigned int flags,
+		 const void **out, size_t *outlen)
+{
+	const struct sl_redact *rs[3] = {jr->r, jr->learned.gen[0], jr->learned.gen[1]};
+
+	return sl_redact_apply_set(rs, 3, jr->min_len, &jr->s, in, len, flags, out, outlen);
 }
 
 int sl_journal_redact_filter(void *ctx, const void *in, size_t len, const void **out,
 			     size_t *outlen)
 {
 	struct sl_journal_redactor *jr = ctx;
-	unsigned int flags = jr->w && jr->w->stream ? SL_REDACT_EDGES : 0;
+	unsigned int flags = SL_REDACT_POSITIONS;
+	bool in_array = jr->w && jr->w->array[jr->w->depth];
 
 	if (jr->err)
 		return jr->err;
-	return sl_redact_apply(jr->r, &jr->s, in, len, flags, out, outlen);
+	if (jr->w && jr->w->stream)
+		flags |= SL_REDACT_EDGES;
+	/* argv: "--token" then its value, the next element */
+	if (jr->option_pending && in_array)
+		flags |= SL_REDACT_WHOLE;
+	jr->option_pending = in_array && sl_credpos_option(in, len);
+	return apply(jr, in, len, flags, out, outlen);
+}
+
+int sl_journal_redact_text(struct sl_journal_redactor *jr, const char *in, const char **out)
+{
+	const void *o;
+	size_t n;
+	int err;
+
+	*out = in;
+	if (jr->err)
+		return jr->err;
+	err = apply(jr, in, strlen(in), SL_REDACT_POSITIONS, &o, &n);
+	if (!err)
+		*out = o; /* in itself, or the scratch buffer (NUL-terminated) */
+	return err;
+}
+
+int sl_journal_redactor_learn(struct sl_journal_redactor *jr, const void *form, size_t len,
+			      const void *value, size_t vlen)
+{
+	char label[SL_REDACT_LABEL_MAX + 1];
+
+	if (vlen < jr->min_len)
+		return 0; /* a placeholder: the position leaves it too */
+	jr->learned.min_len = jr->min_len;
+	sl_redact_label(value, vlen, label);
+	return sl_redact_learn(&jr->learned, form, len, label);
 }
 
 /* a discovered credential the record carried: its fingerprint and provenance */

@@ -26,8 +26,11 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/crypto.h>
 
 #include "clock.h"
 #include "jsonbytes.h"
@@ -212,6 +215,44 @@ static void conn_origin(struct sl_reqdec *d, const struct sl_tls_event *e)
 }
 
 /*
+ * A header at a credential position, decoded (reqdec.h's hook, called while
+ * the write is fed, before its record is begun): the journal learns the
+ * value, and the HPACK Huffman code of the field's value (what an HTTP/2
+ * client puts in the HEADERS frame, in the raw data of the write's record),
+ * both labelled with the value's fingerprint. Authorization: the value is
+ * the part after the scheme word, as the redaction of text labels it.
+ */
+static void on_credential(void *ctx, const char *name, size_t nlen, const char *value, size_t vlen)
+{
+	struct sl_requests *rq = ctx;
+	const char *cred = value;
+	size_t clen = vlen;
+	uint8_t *huff = NULL;
+	size_t hlen;
+
+	if ((nlen == 13 && !strncasecmp(name, "authorization", 13)) ||
+	    (nlen == 19 && !strncasecmp(name, "proxy-authorization", 19))) {
+		const char *sp = memchr(value, ' ', vlen);
+
+		if (sp && sp > value) {
+			while (sp < value + vlen && *sp == ' ')
+				sp++;
+			if (sp < value + vlen) {
+				cred = sp;
+				clen = (size_t)(value + vlen - sp);
+			}
+		}
+	}
+	if (sl_journal_learn_credential(rq->journal, cred, clen, cred, clen))
+		return; /* out of memory: the position in text still redacts it */
+	if (!sl_rq_hpack_huffman(value, vlen, &huff, &hlen))
+		sl_journal_learn_credential(rq->journal, huff, hlen, cred, clen);
+	if (huff)
+		OPENSSL_cleanse(huff, hlen);
+	free(huff);
+}
+
+/*
  * The connection of a write: session, program image (a forked child keeps
  * its parent's exec id until it execs) and SSL*; made when missing.
  */
@@ -245,6 +286,8 @@ static struct req_conn *conn_get(struct sl_requests *rq, const struct sl_tls_eve
 	memset(c, 0, sizeof(*c));
 	if (sl_reqdec_new(NULL, &c->dec))
 		return NULL;
+	if (rq->journal)
+		sl_reqdec_set_credential_hook(c->dec, on_credential, rq);
 	c->cgid = e->hdr.cgroup_id;
 	c->exec_id = e->hdr.exec_id;
 	c->ptr = e->conn;

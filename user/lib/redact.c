@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include "credpos.h"
 #include "redact.h"
 
 #define BLOOM_BITS 16
@@ -50,13 +51,16 @@ struct sl_redact {
 	size_t n_in_heads;
 	struct fingerprint *fp;
 	size_t n_fp, cap_fp;
+	size_t bytes; /* of the values */
 };
 
 /* an interval of the data to replace */
 struct cut {
 	size_t a, b;
-	uint32_t value; /* index into v, or fingerprint index | FP_BIT */
+	const struct sl_redact *r; /* NULL: a credential position (fp: its value's SHA-256) */
+	uint32_t value;		   /* index into r->v, or fingerprint index | FP_BIT */
 	bool part;
+	uint8_t fp[8];
 };
 
 #define FP_BIT 0x80000000U
@@ -130,12 +134,25 @@ static int label_ok(const char *label)
 	return n && n <= SL_REDACT_LABEL_MAX && label[n - 1] == ']';
 }
 
-/* rebuild the inner-window buckets (about one per window) */
-static int inner_rehash(struct sl_redact *r)
+/*
+ * The inner-window buckets (about one per window): the windows from first
+ * on are put in; all of them again when there are more windows than
+ * buckets (the bucket count doubles: adding is amortised linear).
+ */
+static int inner_rehash(struct sl_redact *r, size_t first)
 {
 	size_t nh = 64;
 	uint32_t *h;
 
+	if (r->n_in_heads && r->n_in <= r->n_in_heads) {
+		for (size_t i = first; i < r->n_in; i++) {
+			size_t b = mix(r->in[i].key) & (r->n_in_heads - 1);
+
+			r->in[i].next = r->in_heads[b];
+			r->in_heads[b] = (uint32_t)(i + 1);
+		}
+		return 0;
+	}
 	while (nh < r->n_in)
 		nh *= 2;
 	h = calloc(nh, sizeof(*h));
@@ -158,6 +175,7 @@ int sl_redact_add(struct sl_redact *r, const void *value, size_t len, uint32_t i
 {
 	struct value *v;
 	uint32_t w, idx;
+	size_t first;
 	int err;
 
 	if (!r || !label_ok(label) || (len && !value) || len > UINT32_MAX / 2)
@@ -178,9 +196,11 @@ int sl_redact_add(struct sl_redact *r, const void *value, size_t len, uint32_t i
 		return -ENOMEM;
 	memcpy(v->bytes, value, len);
 	v->len = (uint32_t)len;
+	r->bytes += len;
 	v->id = id;
 	strcpy(v->label, label);
 	idx = (uint32_t)r->n;
+	first = r->n_in;
 	w = load4(v->bytes);
 	r->bloom[(w & 0xffff) / 64] |= 1ULL << ((w & 0xffff) % 64);
 	v->next_start = r->start[mix(w) & (START_BUCKETS - 1)];
@@ -193,7 +213,7 @@ int sl_redact_add(struct sl_redact *r, const void *value, size_t len, uint32_t i
 		in->off = (uint32_t)off;
 	}
 	r->n++;
-	return inner_rehash(r);
+	return inner_rehash(r, first);
 }
 
 int sl_redact_add_fingerprint(struct sl_redact *r, const uint8_t sha256[32], uint32_t id,
@@ -234,21 +254,40 @@ struct cuts {
 	size_t n, cap;
 };
 
-static int cut_add(struct cuts *c, size_t a, size_t b, uint32_t value, bool part)
+static int cut_add(struct cuts *c, const struct sl_redact *r, size_t a, size_t b, uint32_t value,
+		   bool part)
 {
 	if (grow((void **)&c->v, &c->cap, c->n + 1, sizeof(*c->v)))
 		return -ENOMEM;
-	c->v[c->n++] = (struct cut){.a = a, .b = b, .value = value, .part = part};
+	c->v[c->n++] = (struct cut){.a = a, .b = b, .r = r, .value = value, .part = part};
 	return 0;
 }
 
+/* a credential position's value [a, b): labelled with its own fingerprint */
+static int cut_add_position(struct cuts *c, const uint8_t *d, size_t a, size_t b)
+{
+	uint8_t md[SHA256_DIGEST_LENGTH];
+
+	if (grow((void **)&c->v, &c->cap, c->n + 1, sizeof(*c->v)))
+		return -ENOMEM;
+	SHA256(d + a, b - a, md);
+	c->v[c->n] = (struct cut){.a = a, .b = b};
+	memcpy(c->v[c->n].fp, md, sizeof(c->v[c->n].fp));
+	OPENSSL_cleanse(md, sizeof(md));
+	c->n++;
+	return 0;
+}
+
+/* by start, the longest first; a known value before a position (its id is reported) */
 static int cut_cmp(const void *x, const void *y)
 {
 	const struct cut *a = x, *b = y;
 
 	if (a->a != b->a)
 		return a->a < b->a ? -1 : 1;
-	return a->b > b->b ? -1 : a->b < b->b;
+	if (a->b != b->b)
+		return a->b > b->b ? -1 : 1;
+	return (a->r == NULL) - (b->r == NULL);
 }
 
 /*
@@ -277,7 +316,7 @@ static int find_start_edge(const struct sl_redact *r, const uint8_t *d, size_t l
 		best = k;
 		bv = in->value;
 	}
-	return best ? cut_add(c, 0, best, bv, true) : 0;
+	return best ? cut_add(c, r, 0, best, bv, true) : 0;
 }
 
 /* every whole value, left to right; and data that ends with a value's start */
@@ -315,14 +354,14 @@ static int find_values(const struct sl_redact *r, const uint8_t *d, size_t len, 
 			}
 		}
 		if (best) {
-			if (cut_add(c, i, i + best, bestv, false))
+			if (cut_add(c, r, i, i + best, bestv, false))
 				return -ENOMEM;
 			i += best;
 		} else {
 			i++;
 		}
 	}
-	return end_best ? cut_add(c, len - end_best, len, end_v, true) : 0;
+	return end_best ? cut_add(c, r, len - end_best, len, end_v, true) : 0;
 }
 
 static int find_fingerprints(const struct sl_redact *r, const uint8_t *d, size_t len,
@@ -359,7 +398,7 @@ static int find_fingerprints(const struct sl_redact *r, const uint8_t *d, size_t
 			for (size_t f = 0; f < r->n_fp; f++) {
 				if (memcmp(md, r->fp[f].sha256, 32))
 					continue;
-				if (cut_add(c, ts, end, (uint32_t)f | FP_BIT, false))
+				if (cut_add(c, r, ts, end, (uint32_t)f | FP_BIT, false))
 					return -ENOMEM;
 				pass = 2;
 				break;
@@ -371,12 +410,23 @@ static int find_fingerprints(const struct sl_redact *r, const uint8_t *d, size_t
 
 static void found_add(struct sl_redact_scratch *s, uint32_t id)
 {
+	if (id == SL_REDACT_NO_ID)
+		return;
 	for (size_t i = 0; i < s->n_found; i++)
 		if (s->found[i] == id)
 			return;
 	if (grow((void **)&s->found, &s->cap_found, s->n_found + 1, sizeof(*s->found)))
 		return; /* the value is still replaced; only the list is short */
 	s->found[s->n_found++] = id;
+}
+
+static uint32_t cut_id(const struct cut *c)
+{
+	if (!c->r)
+		return SL_REDACT_NO_ID;
+	if (c->value & FP_BIT)
+		return c->r->fp[c->value & ~FP_BIT].id;
+	return c->r->v[c->value].id;
 }
 
 static int put(struct sl_redact_scratch *s, size_t *n, const void *p, size_t len)
@@ -388,22 +438,46 @@ static int put(struct sl_redact_scratch *s, size_t *n, const void *p, size_t len
 	return 0;
 }
 
-static int put_label(const struct sl_redact *r, struct sl_redact_scratch *s, size_t *n,
-		     const struct cut *c)
+void sl_redact_fingerprint_label(const uint8_t sha256[8], char label[SL_REDACT_LABEL_MAX + 1])
 {
+	static const char hex[] = "0123456789abcdef";
+	char *p = label;
+
+	/* as sl_policy_sha256_str: "sha256:" and the first 16 hex digits */
+	memcpy(p, "[secret sha256:", 15);
+	p += 15;
+	for (int i = 0; i < 8; i++) {
+		*p++ = hex[sha256[i] >> 4];
+		*p++ = hex[sha256[i] & 15];
+	}
+	memcpy(p, "]", 2);
+}
+
+void sl_redact_label(const void *value, size_t len, char label[SL_REDACT_LABEL_MAX + 1])
+{
+	uint8_t md[SHA256_DIGEST_LENGTH];
+
+	SHA256(value, len, md);
+	sl_redact_fingerprint_label(md, label);
+	OPENSSL_cleanse(md, sizeof(md));
+}
+
+static int put_label(struct sl_redact_scratch *s, size_t *n, const struct cut *c)
+{
+	char own[SL_REDACT_LABEL_MAX + 1];
 	const char *label;
-	uint32_t id;
 	size_t ll;
 	int err;
 
-	if (c->value & FP_BIT) {
-		label = r->fp[c->value & ~FP_BIT].label;
-		id = r->fp[c->value & ~FP_BIT].id;
+	if (!c->r) {
+		sl_redact_fingerprint_label(c->fp, own);
+		label = own;
+	} else if (c->value & FP_BIT) {
+		label = c->r->fp[c->value & ~FP_BIT].label;
 	} else {
-		label = r->v[c->value].label;
-		id = r->v[c->value].id;
+		label = c->r->v[c->value].label;
 	}
-	found_add(s, id);
+	found_add(s, cut_id(c));
 	ll = strlen(label);
 	if (!c->part)
 		return put(s, n, label, ll);
@@ -411,8 +485,27 @@ static int put_label(const struct sl_redact *r, struct sl_redact_scratch *s, siz
 	return err ? err : put(s, n, " part]", 6);
 }
 
-int sl_redact_apply(const struct sl_redact *r, struct sl_redact_scratch *s, const void *in,
-		    size_t len, unsigned int flags, const void **out, size_t *outlen)
+static int find_positions(const uint8_t *d, size_t len, size_t min_len, unsigned int flags,
+			  struct cuts *c)
+{
+	struct sl_credpos_spans sp = {0};
+	int err = 0;
+
+	if (flags & SL_REDACT_WHOLE) {
+		if (len >= min_len && (len < 7 || memcmp(d, "[secret", 7)))
+			err = cut_add_position(c, d, 0, len);
+		return err;
+	}
+	err = sl_credpos_scan(d, len, min_len, &sp);
+	for (size_t i = 0; i < sp.n && !err; i++)
+		err = cut_add_position(c, d, sp.v[i].a, sp.v[i].b);
+	sl_credpos_spans_free(&sp);
+	return err;
+}
+
+int sl_redact_apply_set(const struct sl_redact *const *rs, size_t n_rs, size_t min_len,
+			struct sl_redact_scratch *s, const void *in, size_t len, unsigned int flags,
+			const void **out, size_t *outlen)
 {
 	const uint8_t *d = in;
 	struct cuts c = {0};
@@ -421,14 +514,23 @@ int sl_redact_apply(const struct sl_redact *r, struct sl_redact_scratch *s, cons
 
 	*out = in;
 	*outlen = len;
-	if (!r || (!r->n && !r->n_fp) || !len)
+	if (!len)
 		return 0;
-	if (r->n && (flags & SL_REDACT_EDGES))
-		err = find_start_edge(r, d, len, &c);
-	if (!err && r->n)
-		err = find_values(r, d, len, flags, &c);
-	if (!err && r->n_fp)
-		err = find_fingerprints(r, d, len, &c);
+	for (size_t k = 0; k < n_rs && !err; k++) {
+		const struct sl_redact *r = rs[k];
+
+		if (!r || (!r->n && !r->n_fp))
+			continue;
+		if (r->n && (flags & SL_REDACT_EDGES))
+			err = find_start_edge(r, d, len, &c);
+		if (!err && r->n)
+			err = find_values(r, d, len, flags, &c);
+		if (!err && r->n_fp)
+			err = find_fingerprints(r, d, len, &c);
+	}
+	if (!err && (flags & (SL_REDACT_POSITIONS | SL_REDACT_WHOLE)))
+		err = find_positions(
+		    d, len, min_len < SL_REDACT_MIN_LEN ? SL_REDACT_MIN_LEN : min_len, flags, &c);
 	if (err || !c.n)
 		goto out;
 	qsort(c.v, c.n, sizeof(*c.v), cut_cmp);
@@ -439,12 +541,11 @@ int sl_redact_apply(const struct sl_redact *r, struct sl_redact_scratch *s, cons
 		for (i++; i < c.n && c.v[i].a < m.b; i++) {
 			if (c.v[i].b > m.b)
 				m.b = c.v[i].b;
-			found_add(s, c.v[i].value & FP_BIT ? r->fp[c.v[i].value & ~FP_BIT].id
-							   : r->v[c.v[i].value].id);
+			found_add(s, cut_id(&c.v[i]));
 		}
 		err = put(s, &n, d + at, m.a - at);
 		if (!err)
-			err = put_label(r, s, &n, &m);
+			err = put_label(s, &n, &m);
 		at = m.b;
 	}
 	if (!err)
@@ -457,6 +558,64 @@ int sl_redact_apply(const struct sl_redact *r, struct sl_redact_scratch *s, cons
 out:
 	free(c.v);
 	return err;
+}
+
+int sl_redact_apply(const struct sl_redact *r, struct sl_redact_scratch *s, const void *in,
+		    size_t len, unsigned int flags, const void **out, size_t *outlen)
+{
+	return sl_redact_apply_set(&r, 1, r ? r->min_len : SL_REDACT_MIN_LEN, s, in, len, flags,
+				   out, outlen);
+}
+
+bool sl_redact_contains(const struct sl_redact *r, const void *value, size_t len)
+{
+	uint32_t w;
+
+	if (!r || len < r->min_len)
+		return false;
+	w = load4(value);
+	for (uint32_t j = r->start[mix(w) & (START_BUCKETS - 1)]; j; j = r->v[j - 1].next_start)
+		if (r->v[j - 1].len == len && !memcmp(r->v[j - 1].bytes, value, len))
+			return true;
+	return false;
+}
+
+size_t sl_redact_bytes(const struct sl_redact *r)
+{
+	return r ? r->bytes : 0;
+}
+
+int sl_redact_learn(struct sl_redact_learned *l, const void *value, size_t len, const char *label)
+{
+	struct sl_redact *r = l->gen[0];
+	int err;
+
+	if (len < l->min_len || len > SL_REDACT_LEARN_VALUE_MAX)
+		return 0;
+	if (r && sl_redact_contains(r, value, len))
+		return 0;
+	if (!r || r->n >= l->max_values || r->bytes + len > l->max_bytes) {
+		/* a new generation: the oldest one is forgotten */
+		err = sl_redact_new(l->min_len, &r);
+		if (err)
+			return err;
+		sl_redact_free(l->gen[1]);
+		l->gen[1] = l->gen[0];
+		l->gen[0] = r;
+	}
+	return sl_redact_add(r, value, len, SL_REDACT_NO_ID, label);
+}
+
+size_t sl_redact_learned_count(const struct sl_redact_learned *l)
+{
+	return sl_redact_count(l->gen[0]) + sl_redact_count(l->gen[1]);
+}
+
+void sl_redact_learned_free(struct sl_redact_learned *l)
+{
+	sl_redact_free(l->gen[0]);
+	sl_redact_free(l->gen[1]);
+	l->gen[0] = l->gen[1] = NULL;
 }
 
 void sl_redact_reset_found(struct sl_redact_scratch *s)

@@ -42,6 +42,15 @@
 
 /* sl_redact_apply flags */
 #define SL_REDACT_EDGES (1U << 0)
+/* values at credential positions too (credpos.h), labelled with their own fingerprint */
+#define SL_REDACT_POSITIONS (1U << 1)
+/* the whole value is a credential (the argument after "--token") */
+#define SL_REDACT_WHOLE (1U << 2)
+
+/* the id of a value that is not the caller's to report (a learned one) */
+#define SL_REDACT_NO_ID UINT32_MAX
+/* learned values: longer ones are not kept (the position redacts them in text) */
+#define SL_REDACT_LEARN_VALUE_MAX 8192
 
 struct sl_redact;
 
@@ -76,7 +85,50 @@ size_t sl_redact_count(const struct sl_redact *r);
  */
 int sl_redact_apply(const struct sl_redact *r, struct sl_redact_scratch *s, const void *in,
 		    size_t len, unsigned int flags, const void **out, size_t *outlen);
+/*
+ * Redact with every redactor of rs (NULL entries skipped) in one output:
+ * cuts that overlap are one, the first (longest) one's label stands. With
+ * SL_REDACT_POSITIONS, values at credential positions of at least min_len
+ * bytes (credpos.h) are replaced by "[secret sha256:<their fingerprint>]"
+ * (the label a known value of the same bytes has: they join); with
+ * SL_REDACT_WHOLE, the whole input is such a value. A known value at a
+ * position keeps its own label and id (found).
+ */
+int sl_redact_apply_set(const struct sl_redact *const *rs, size_t n_rs, size_t min_len,
+			struct sl_redact_scratch *s, const void *in, size_t len, unsigned int flags,
+			const void **out, size_t *outlen);
 void sl_redact_reset_found(struct sl_redact_scratch *s);
+/* is this exact value one of r's */
+bool sl_redact_contains(const struct sl_redact *r, const void *value, size_t len);
+/* bytes of the values r holds */
+size_t sl_redact_bytes(const struct sl_redact *r);
+/* "[secret sha256:<16 hex>]" of value (as the policy's fingerprints: sl_policy_sha256_str) */
+void sl_redact_label(const void *value, size_t len, char label[SL_REDACT_LABEL_MAX + 1]);
+void sl_redact_fingerprint_label(const uint8_t sha256[8], char label[SL_REDACT_LABEL_MAX + 1]);
+
+/*
+ * Learned values: credentials seen at a position (a decoded request's
+ * Authorization header, its HPACK Huffman form) that were in no file or
+ * environment, kept so that their other forms in the same or a later record
+ * are redacted too. Bounded: two generations of at most max_values values
+ * and max_bytes bytes each; when the current one is full, the older one is
+ * forgotten. A value learned again goes into the current generation.
+ *
+ *	struct sl_redact_learned l = {.max_values = 2048, .max_bytes = 256 << 10,
+ *				      .min_len = 8};
+ *	sl_redact_learn(&l, value, len, label);
+ *	sl_redact_apply_set((const struct sl_redact *const *)l.gen, 2, ...);
+ *	sl_redact_learned_free(&l);
+ */
+struct sl_redact_learned {
+	struct sl_redact *gen[2]; /* [0]: the current generation */
+	size_t max_values, max_bytes, min_len;
+};
+/* 0, -ENOMEM, -EINVAL (label); values shorter than min_len or over
+ * SL_REDACT_LEARN_VALUE_MAX are not kept (0) */
+int sl_redact_learn(struct sl_redact_learned *l, const void *value, size_t len, const char *label);
+size_t sl_redact_learned_count(const struct sl_redact_learned *l);
+void sl_redact_learned_free(struct sl_redact_learned *l);
 void sl_redact_scratch_free(struct sl_redact_scratch *s);
 
 #endif

@@ -333,6 +333,19 @@ static bool has_token(const char *v, size_t len, const char *tok)
 	return false;
 }
 
+void rd_tell_credential(struct sl_reqdec *d, const char *name, size_t nlen, const char *value,
+			size_t vlen)
+{
+	char nm[128];
+
+	if (!d->cred_fn || nlen >= sizeof(nm) || !vlen)
+		return;
+	memcpy(nm, name, nlen);
+	nm[nlen] = '\0';
+	if (sl_rq_credential_header(nm))
+		d->cred_fn(d->cred_ctx, name, nlen, value, vlen);
+}
+
 bool rd_header(struct sl_reqdec *d, struct rq_build *b, const char *name, size_t nlen,
 	       const char *value, size_t vlen, bool trailer)
 {
@@ -340,6 +353,8 @@ bool rd_header(struct sl_reqdec *d, struct rq_build *b, const char *name, size_t
 	struct sl_rq_header *h;
 	char *n, *v;
 
+	/* a credential is told at once, even past a limit (its bytes were sent) */
+	rd_tell_credential(d, name, nlen, value, vlen);
 	if (b->emitted)
 		return false;
 	r = &b->n->r;
@@ -613,6 +628,12 @@ static void engines_reset(struct sl_reqdec *d)
 	rd_h1_reset(d);
 	rd_h2_reset(d);
 	rd_ws_reset(d);
+}
+
+void sl_reqdec_set_credential_hook(struct sl_reqdec *d, sl_reqdec_cred_fn fn, void *ctx)
+{
+	d->cred_fn = fn;
+	d->cred_ctx = ctx;
 }
 
 void sl_reqdec_reset(struct sl_reqdec *d)

@@ -241,6 +241,24 @@ int sl_reqdec_feed(struct sl_reqdec *d, const void *buf, size_t len);
 int sl_reqdec_finish(struct sl_reqdec *d);
 /* the oldest request not yet taken, NULL when none; free with sl_rq_free */
 struct sl_rq *sl_reqdec_next(struct sl_reqdec *d);
+/*
+ * fn is called with every header field at a credential position
+ * (sl_rq_credential_header) as soon as it is decoded, before its request is
+ * complete (a HEADERS frame whose body comes in later writes): name as sent,
+ * the value decoded (HPACK). When a feed ends inside an HTTP/1.1 header's
+ * value, fn is called with the part fed so far too (then again with the
+ * whole value). Kept by sl_reqdec_reset. fn NULL: none.
+ */
+typedef void (*sl_reqdec_cred_fn)(void *ctx, const char *name, size_t nlen, const char *value,
+				  size_t vlen);
+void sl_reqdec_set_credential_hook(struct sl_reqdec *d, sl_reqdec_cred_fn fn, void *ctx);
+/*
+ * The HPACK Huffman code (RFC 7541 5.2, appendix B) of value, as an HTTP/2
+ * client sends it when it is shorter than the value: *out (malloc'd, *outlen
+ * bytes). 0; -ENOENT when the Huffman code is not shorter (the value is sent
+ * as it is); -ENOMEM, -EINVAL.
+ */
+int sl_rq_hpack_huffman(const void *value, size_t len, uint8_t **out, size_t *outlen);
 /* requests begun (bytes seen) and not yet complete */
 uint32_t sl_reqdec_in_progress(const struct sl_reqdec *d);
 /* the protocol the connection is in now (SL_RQ_UNKNOWN before its first bytes) */

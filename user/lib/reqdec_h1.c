@@ -249,5 +249,10 @@ size_t rd_h1_feed(struct sl_reqdec *d, const uint8_t *buf, size_t len)
 			(unsigned long long)at);
 		return len;
 	}
+	/* the write ends inside a header's value: the part so far is told (a
+	 * credential cut in two by the writes is redacted in the first one too) */
+	if (d->h1 && d->h1->in_value && d->h1->hname_len)
+		rd_tell_credential(d, (const char *)d->h1->hname, d->h1->hname_len,
+				   (const char *)d->h1->hval, d->h1->hval_len);
 	return len;
 }

@@ -402,3 +402,92 @@ size_t rd_h2_feed(struct sl_reqdec *d, const uint8_t *buf, size_t len)
 	}
 	return len;
 }
+
+/* an HPACK integer of an N-bit prefix at *p (RFC 7541 5.1); false past end */
+static bool hpack_int(const uint8_t **p, const uint8_t *end, unsigned int bits, size_t *v)
+{
+	size_t max = (1U << bits) - 1, m = 0;
+
+	if (*p >= end)
+		return false;
+	*v = **p & max;
+	(*p)++;
+	if (*v < max)
+		return true;
+	while (*p < end && m < 28) {
+		uint8_t b = *(*p)++;
+
+		*v += (size_t)(b & 0x7f) << m;
+		m += 7;
+		if (!(b & 0x80))
+			return true;
+	}
+	return false;
+}
+
+int sl_rq_hpack_huffman(const void *value, size_t len, uint8_t **out, size_t *outlen)
+{
+	/* one field, never indexed, by a deflater without a dynamic table: the
+	 * literal's value is the Huffman code when nghttp2 finds it shorter */
+	nghttp2_nv nv = {.name = (uint8_t *)"authorization",
+			 .value = (uint8_t *)value,
+			 .namelen = 13,
+			 .valuelen = len,
+			 .flags = NGHTTP2_NV_FLAG_NO_INDEX};
+	nghttp2_hd_deflater *def = NULL;
+	const uint8_t *p, *end;
+	uint8_t *buf = NULL;
+	size_t cap, idx, vlen;
+	ssize_t n;
+	int err = -EINVAL;
+	bool huff;
+
+	*out = NULL;
+	*outlen = 0;
+	if (!len || len > (1U << 20))
+		return -EINVAL;
+	if (nghttp2_hd_deflate_new(&def, 0))
+		return -ENOMEM;
+	cap = nghttp2_hd_deflate_bound(def, &nv, 1);
+	buf = malloc(cap);
+	if (!buf) {
+		err = -ENOMEM;
+		goto out;
+	}
+	n = nghttp2_hd_deflate_hd(def, buf, cap, &nv, 1);
+	if (n <= 0)
+		goto out;
+	p = buf;
+	end = buf + n;
+	/* a dynamic table size update first (the table of size 0) */
+	while (p < end && (*p & 0xe0) == 0x20)
+		if (!hpack_int(&p, end, 5, &idx))
+			goto out;
+	/* literal never indexed (0001xxxx) or without indexing (0000xxxx) */
+	if (p >= end || (*p & 0xe0) || !hpack_int(&p, end, 4, &idx))
+		goto out;
+	if (!idx) {
+		/* a literal name: skip it */
+		if (!hpack_int(&p, end, 7, &vlen) || vlen > (size_t)(end - p))
+			goto out;
+		p += vlen;
+	}
+	if (p >= end)
+		goto out;
+	huff = *p & 0x80;
+	if (!hpack_int(&p, end, 7, &vlen) || vlen != (size_t)(end - p))
+		goto out;
+	if (!huff) {
+		err = -ENOENT;
+		goto out;
+	}
+	memmove(buf, p, vlen);
+	*out = buf;
+	*outlen = vlen;
+	buf = NULL;
+	err = 0;
+out:
+	free(buf);
+	nghttp2_hd_deflate_del(def);
+	return err;
+}

@@ -119,7 +119,14 @@ struct sl_reqdec {
 	uint32_t h2_sid;
 	/* WebSocket */
 	struct rd_ws ws;
+	/* each credential header as it is decoded (sl_reqdec_set_credential_hook) */
+	sl_reqdec_cred_fn cred_fn;
+	void *cred_ctx;
 };
+
+/* a header field at a credential position (or the part of its value fed so far): the hook */
+void rd_tell_credential(struct sl_reqdec *d, const char *name, size_t nlen, const char *value,
+			size_t vlen);
 
 /* accounted memory (limits.max_memory); NULL beyond it or out of memory */
 void *rd_malloc(struct sl_reqdec *d, size_t n);

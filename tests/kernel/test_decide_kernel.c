@@ -320,6 +320,8 @@ static int run_policy(const char *path, unsigned long n, struct decide_bpf *skel
 	    .host_labels = bpf_map__fd(skel->maps.sl_host_labels),
 	    .hdr = bpf_map__fd(skel->maps.sl_policy_hdr),
 	    .active = bpf_map__fd(skel->maps.sl_policy_active),
+	    .glob_classes = bpf_map__fd(skel->maps.sl_glob_classes),
+	    .glob = bpf_map__fd(skel->maps.sl_glob),
 	};
 	static uint32_t generation;
 	struct sl_compiled_policy *c = NULL;

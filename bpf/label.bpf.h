@@ -119,7 +119,7 @@ struct sl_glob_walk {
 	__u32 slot;
 	__u32 state;
 	__u32 _pad;
-	__u8 buf[SL_GLOB_STRIDE];
+	__u8 buf[2 * SL_GLOB_STRIDE]; /* room for the mask below */
 };
 
 static long sl_glob_cb(__u64 i, void *ctx)
@@ -135,6 +135,9 @@ static long sl_glob_cb(__u64 i, void *ctx)
 	n = w->len - (__u32)pos;
 	if (n > SL_GLOB_STRIDE)
 		n = SL_GLOB_STRIDE;
+	/* keep the bound for the verifier (the compiler may drop it) */
+	barrier_var(n);
+	n &= 2 * SL_GLOB_STRIDE - 1;
 	cls = bpf_map_lookup_elem(&sl_glob_classes, &slot);
 	if (!cls || bpf_probe_read_kernel(w->buf, n, w->src + pos)) {
 		/* unreadable: no glob decided (the record says READ_FAULT) */

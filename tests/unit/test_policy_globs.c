@@ -48,9 +48,8 @@ static void check_paths(const char *const *globs, size_t ng, const char *const *
 		}
 		src[n].glob = globs[i];
 		src[n].env = 1ULL << (1 + i % 62);
-		assert_int_equal(sl_glob_dfa_build(&src[n], 1, SL_GLOB_STATES_MAX, &one, why,
-						   sizeof(why)),
-				 0);
+		assert_int_equal(
+		    sl_glob_dfa_build(&src[n], 1, SL_GLOB_STATES_MAX, &one, why, sizeof(why)), 0);
 		for (size_t j = 0; j < np; j++) {
 			bool want = sl_policy_glob_match(globs[i], paths[j]);
 			bool got = sl_glob_dfa_walk(&one, paths[j], strlen(paths[j])) != 0;
@@ -257,7 +256,11 @@ static void gen_path(char *out, size_t cap)
 
 static void test_generated(void **state)
 {
-	enum { GLOBS = 6, PATHS = 200, ROUNDS = 400 };
+	enum {
+		GLOBS = 6,
+		PATHS = 200,
+		ROUNDS = 400
+	};
 	char gbuf[GLOBS][64], pbuf[PATHS][64];
 	const char *g[GLOBS], *p[PATHS];
 
@@ -369,8 +372,7 @@ static void test_bound_policy_error(void **state)
 				   "  production:\n"
 				   "    paths:\n"
 				   "      - /srv/prod/**\n"
-				   "      - /x/*a??????????????\n"
-				   ;
+				   "      - /x/*a??????????????\n";
 	struct sl_policy_errors errs;
 	const struct sl_policy_error *e;
 	struct sl_policy *p = NULL;
@@ -428,8 +430,7 @@ static void test_compiled(void **state)
 				   "  staging:\n"
 				   "    paths:\n"
 				   "      - /srv/stag-?/**\n"
-				   "      - /home/*/.config/prod/*.json\n"
-				   ;
+				   "      - /home/*/.config/prod/*.json\n";
 	struct sl_policy_errors errs;
 	struct sl_compiled_policy *c = NULL;
 	struct sl_policy *p = NULL;
@@ -460,8 +461,8 @@ static void test_compiled(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_examples),	     cmocka_unit_test(test_generated),
-	    cmocka_unit_test(test_adversarial),	     cmocka_unit_test(test_state_bound),
+	    cmocka_unit_test(test_examples),	       cmocka_unit_test(test_generated),
+	    cmocka_unit_test(test_adversarial),	       cmocka_unit_test(test_state_bound),
 	    cmocka_unit_test(test_bound_policy_error), cmocka_unit_test(test_refused_classes),
 	    cmocka_unit_test(test_compiled),
 	};

@@ -27,7 +27,12 @@ struct comp {
 	uint32_t gindex; /* its glob */
 };
 
-enum node_kind { N_INIT = 0, N_B, N_T, N_D };
+enum node_kind {
+	N_INIT = 0,
+	N_B,
+	N_T,
+	N_D
+};
 
 struct node {
 	uint8_t kind;
@@ -43,7 +48,7 @@ struct nfa {
 	uint32_t nn, cap_n;
 	uint32_t *bstart; /* per glob: node of B(0) */
 	uint32_t *bend;	  /* per glob: node of B(k) */
-	uint64_t *genv; /* per glob */
+	uint64_t *genv;	  /* per glob */
 	uint32_t ng;
 };
 
@@ -112,7 +117,7 @@ static int tokenize(const char *g, size_t len, struct comp *c)
 		t = &c->t[c->m++];
 		if (g[i] == '?') {
 			memset(t->set, 0xff, sizeof(t->set));
-			t->set['/' >> 3] &= (uint8_t)~(1u << ('/' & 7));
+			t->set['/' >> 3] &= (uint8_t) ~(1u << ('/' & 7));
 			t->set[0] &= (uint8_t)~1u;
 		} else if (g[i] == '[') {
 			size_t e = bracket_end(g, len, i);

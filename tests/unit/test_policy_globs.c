@@ -452,6 +452,12 @@ static void test_compiled(void **state)
 	assert_true(sl_compiled_glob(c, "/srv/stag-12", 12) == 0);
 	/* prefix labels stay in the LPM trie: not in the DFA */
 	assert_true(sl_compiled_glob(c, "/srv/prod/x", 11) == 0);
+	/* the reference of an open: a tail is no path label's, a cut walk every glob's */
+	assert_true(sl_policy_env_for_open(p, "/home/u/.config/prod/a.json", false, false) ==
+		    (prod | stag));
+	assert_true(sl_policy_env_for_open(p, "/home/u/.config/prod/a.json", true, false) == 0);
+	assert_true(sl_policy_env_for_open(p, "/x/y", true, true) == (prod | stag));
+	assert_true(sl_policy_env_for_open(p, "/srv/prod/x", false, false) == prod);
 	/* no warning: every glob is decided in the kernel now */
 	assert_int_equal(c->n_warnings, 0);
 	sl_compiled_policy_free(c);

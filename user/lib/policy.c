@@ -482,6 +482,19 @@ uint64_t sl_policy_env_for_path(const struct sl_policy *p, const char *path)
 	return env;
 }
 
+uint64_t sl_policy_env_for_open(const struct sl_policy *p, const char *path, bool partial, bool cut)
+{
+	uint64_t env = 0;
+
+	if (!partial)
+		return sl_policy_env_for_path(p, path);
+	for (uint32_t i = 0; cut && p && i < p->n_envs; i++)
+		for (uint32_t j = 0; j < p->envs[i].n_paths; j++)
+			if (p->envs[i].paths[j].kind == SL_PATH_GLOB)
+				env |= 1ULL << p->envs[i].id;
+	return env;
+}
+
 bool sl_policy_provider_match(const struct sl_policy *p, const char *name)
 {
 	for (uint32_t i = 0; p && name && i < p->n_providers; i++)

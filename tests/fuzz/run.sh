@@ -46,7 +46,7 @@ LIBS="$(pkg-config --libs yaml-0.1 libcrypto jansson 2>/dev/null || echo -lyaml 
 srcs_policy="user/lib/policy.c user/lib/policy_schema.c user/lib/policy_envs.c \
 	user/lib/policy_rules.c user/lib/policy_names.c user/lib/policy_errors.c \
 	user/lib/policy_labels.c user/lib/policy_secrets.c user/lib/policy_yaml.c \
-	user/lib/policy_outputs.c user/lib/util.c \
+	user/lib/policy_outputs.c user/lib/policy_globs.c user/lib/util.c \
 	user/lib/log.c"
 # the wildcard-glob DFA against the reference matcher
 srcs_globs="user/lib/policy_globs.c user/lib/policy_labels.c user/lib/policy_errors.c \

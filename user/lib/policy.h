@@ -485,8 +485,9 @@ uint64_t sl_policy_env_for_path(const struct sl_policy *p, const char *path);
  * kernel walked only in part (an open record's path_partial) is no path
  * label's: 0, except when the walk stopped at its length, depth or mount
  * limit (cut: the tail begins with '/' and the read did not fault): then
- * every wildcard glob's environments (fail closed: the path may be one a
- * glob names). Labels by identity are not included.
+ * the environments of every wildcard glob that can match a path that long
+ * or deep (fail closed: sl_glob_reaches_past_walk()). Labels by identity
+ * are not included.
  */
 uint64_t sl_policy_env_for_open(const struct sl_policy *p, const char *path, bool partial,
 				bool cut);

@@ -384,7 +384,7 @@ static int compile_globs(const struct sl_policy *p, struct sl_compiled_policy *c
 	if (ret)
 		return ret;
 	c->hdr.glob_states = c->glob.n_states;
-	c->hdr.glob_trunc_env = c->glob.all_env;
+	c->hdr.glob_trunc_env = c->glob.trunc_env;
 	return 0;
 }
 

@@ -325,6 +325,54 @@ static void step(const struct nfa *a, const uint64_t *from, uint32_t words, unsi
 	}
 }
 
+/* ---- paths the kernel cannot walk whole ---- */
+
+bool sl_glob_reaches_past_walk(const char *glob)
+{
+	size_t comps = 0, maxlen = 0;
+	const char *s = glob;
+
+	for (;;) {
+		const char *e;
+		bool star = false;
+		size_t m = 0;
+
+		while (*s == '/')
+			s++;
+		if (!*s)
+			break;
+		for (e = s; *e && *e != '/'; e++)
+			;
+		if (e - s == 2 && s[0] == '*' && s[1] == '*')
+			return true;
+		/* one byte per token; a star up to a whole name */
+		for (const char *c = s; c < e; c++) {
+			if (*c == '*') {
+				star = true;
+			} else if (*c == '[') {
+				const char *x = c + 1;
+
+				if (*x == '!')
+					x++;
+				if (*x == ']')
+					x++;
+				while (x < e && *x != ']')
+					x++;
+				c = x;
+				m++;
+			} else {
+				if (*c == '\\' && c + 1 < e)
+					c++;
+				m++;
+			}
+		}
+		comps++;
+		maxlen += 1 + (star ? SL_GLOB_NAME_MAX : m);
+		s = e;
+	}
+	return comps > SL_PATH_DEPTH_MAX || maxlen + SL_GLOB_DELETED_LEN >= SL_PATH_MAX - 1;
+}
+
 /* ---- subset construction ---- */
 
 struct interner {
@@ -434,7 +482,8 @@ int sl_glob_dfa_build(const struct sl_glob_src *v, size_t n, uint32_t max_states
 	ret = node_add(&a, N_INIT, UINT32_MAX, 0, 0);
 	for (size_t i = 0; !ret && i < n; i++) {
 		ret = glob_add(&a, v[i].glob, v[i].env);
-		d.all_env |= v[i].env;
+		if (sl_glob_reaches_past_walk(v[i].glob))
+			d.trunc_env |= v[i].env;
 	}
 	if (ret)
 		goto out;

@@ -23,6 +23,7 @@
 #ifndef SL_POLICY_GLOBS_H
 #define SL_POLICY_GLOBS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,7 +41,9 @@ struct sl_glob_dfa {
 	uint32_t n_states;  /* 0: no glob; else >= 2 (dead, start, ...) */
 	uint16_t *next;	    /* [state * n_classes + class] */
 	uint64_t *env;	    /* [state]: matched when the path ends here */
-	uint64_t all_env;   /* union of every glob's environments */
+	/* environments of the globs that can match a path the kernel cannot walk
+	 * whole (sl_glob_reaches_past_walk) */
+	uint64_t trunc_env;
 };
 
 /*
@@ -52,6 +55,17 @@ struct sl_glob_dfa {
 int sl_glob_dfa_build(const struct sl_glob_src *v, size_t n, uint32_t max_states,
 		      struct sl_glob_dfa *out, char *why, size_t whylen);
 void sl_glob_dfa_free(struct sl_glob_dfa *d);
+
+/*
+ * Can glob match a path the kernel's walk cannot hold whole: more than
+ * SL_PATH_DEPTH_MAX components or SL_PATH_MAX - 1 bytes (with " (deleted)")?
+ * True for a glob with '**', more than SL_PATH_DEPTH_MAX components, or a
+ * longest match (a '*' as a whole name of SL_GLOB_NAME_MAX bytes) that long.
+ * A cut path carries the environments of these globs (fail closed).
+ */
+#define SL_GLOB_NAME_MAX 255   /* NAME_MAX */
+#define SL_GLOB_DELETED_LEN 10 /* " (deleted)" */
+bool sl_glob_reaches_past_walk(const char *glob);
 
 /* the environments of the globs matching path[0..len) (the kernel's walk) */
 uint64_t sl_glob_dfa_walk(const struct sl_glob_dfa *d, const void *path, size_t len);

@@ -114,3 +114,19 @@ def test_glob_label_path_past_walk_and_reload(t):
     eq(got[short_hit], (["production"], False), "after the reload, deep/a/x.key")
     eq(got[short_miss], ([], False), "after the reload, deep/a/y.txt")
     finish(t, d, None)
+
+
+def test_glob_label_hardlink_by_identity(t):
+    """A file a wildcard glob (without '**') names is labelled by identity
+    too: a hard link to it elsewhere, whose path no label matches, is
+    production. Control: a copy of it (another inode) is not."""
+    w = GlobWorld(t, "home/*/.config/prod/*.json", "home/dev/.config/prod/db.json",
+                  "home/dev/.config/prod/db.yaml")
+    copy = t.write("elsewhere/db-copy.txt", w.prod_file.read_bytes())
+    link = copy.parent / "db-link.txt"
+    os.link(w.prod_file, link)
+    d = start_daemon(t, w.policy)
+    got = labels_of_opens(t, d, [link, copy], copy.parent)
+    eq(got[link], (["production"], False), "the hard link: labels")
+    eq(got[copy], ([], False), "the copy: labels")
+    finish(t, d, None)

@@ -260,9 +260,10 @@ static void on_exec(struct replay *r, json_t *rec, struct session *s)
 	if (cwd && *cwd)
 		ev |= sl_policy_env_for_path(r->p, cwd);
 	free(cwd);
+	/* arguments: the kernel's path trie only (exact and DIR/ ** labels) */
 	for (i = 1; i < n; i++)
 		if (args[i] && args[i][0] == '/')
-			ev |= sl_policy_env_for_path(r->p, args[i]);
+			ev |= sl_policy_env_for_arg(r->p, args[i]);
 	a = act_new(r, rec, s, "exec", subject);
 	subject = NULL;
 	if (a)

@@ -491,6 +491,11 @@ uint64_t sl_policy_env_for_path(const struct sl_policy *p, const char *path);
  */
 uint64_t sl_policy_env_for_open(const struct sl_policy *p, const char *path, bool partial,
 				bool cut);
+/*
+ * Environments of an absolute path written in an exec's argv as the kernel
+ * decides them (the path trie: exact and directory labels; no wildcard glob).
+ */
+uint64_t sl_policy_env_for_arg(const struct sl_policy *p, const char *path);
 /* name: lowercase-insensitive DNS name or NULL; addr: 4 or 16 bytes or NULL; port 0 = any */
 bool sl_policy_host_match(const struct sl_policy_host *h, const char *name, const uint8_t *addr,
 			  int family, uint16_t port);

@@ -130,7 +130,8 @@ static __always_inline struct sl_match *sl_open_judge(__u64 cgid, const char *pa
 	 * session before the task returns from the open). A path the kernel
 	 * could not walk whole (longer than SL_PATH_MAX - 1 bytes, deeper than
 	 * SL_PATH_DEPTH_MAX components, too many mounts) may be one a glob
-	 * names: it carries the labels of every glob (fail closed).
+	 * names: it carries the labels of every glob that can match a path
+	 * that long or deep (glob_trunc_env: fail closed).
 	 */
 	if (m->glob_states) {
 		if (len)

@@ -1479,7 +1479,8 @@ def parse_args(argv):
                     "(ratios to read, not a test). Run as root.",
         epilog="examples:\n  bench/run.sh\n  bench/run.sh --quick\n"
                "  bench/run.sh --configs baseline,sl-outside,sl-session --workloads open,exec\n"
-               "  bench/run.sh --reps 9 --no-ramp",
+               "  bench/run.sh --reps 9 --no-ramp\n"
+               "  bench/run.sh --configs sl-session --workloads open --policy my.yaml",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="fewer iterations (about 2 minutes)")
     ap.add_argument("--reps", type=int, help="repetitions (default 5, --quick 3)")
@@ -1489,6 +1490,9 @@ def parse_args(argv):
                     help="comma-separated subset of " + ",".join(WORKLOADS))
     ap.add_argument("--scale", type=float, default=1.0, help="multiply every iteration count")
     ap.add_argument("--scope", default="bench", help="scope of the bench sessions")
+    ap.add_argument("--policy", default=None,
+                    help="policy the daemon runs (default policies/default.yaml; the bench "
+                         "extends it with loss: drop for its scope)")
     ap.add_argument("--no-ramp", action="store_true", help="skip the zero-loss ramp")
     ap.add_argument("--no-profile", action="store_true",
                     help="skip the per-program BPF run time profile")
@@ -1533,7 +1537,9 @@ def parse_args(argv):
 
 def main(argv):
     args = parse_args(argv)
-    global DAEMON, CLI
+    global DAEMON, CLI, POLICY
+    if args.policy:
+        POLICY = Path(args.policy).resolve()
     if args.bin_dir:
         DAEMON, CLI = Path(args.bin_dir) / "scopelockd", Path(args.bin_dir) / "scopelock"
     if os.geteuid() != 0:

@@ -197,6 +197,8 @@ __noinline int sl_exec_judge(__u64 cgid, __u64 fl_cl, __u64 off_n, __u64 arg_sta
 	 * be visited is unreadable evidence */
 	if (cl)
 		m->env |= sl_label_path(m->slot, e->data + fl, cl);
+	if (cl && m->glob_states)
+		m->env |= sl_label_glob(m->slot, e->data + fl, cl);
 	if (m->n_path_labels &&
 	    !sl_label_inodes(BPF_CORE_READ(task, fs, pwd.dentry), BPF_CORE_READ(task, fs, pwd.mnt),
 			     m->slot, &m->env) &&

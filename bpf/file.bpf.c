@@ -106,14 +106,16 @@ static __always_inline struct file *sl_fd_file(long fd)
 
 /*
  * Judge a successful open of session cgid: the labels of its walked path
- * (path, len bytes of map memory; 0 when the path is only a tail) taint the
+ * (path, len bytes of map memory; 0 when the path is only a tail: trunc
+ * when the walk stopped at the length, depth or mount limit) taint the
  * session, then the rules of channel open decide on that evidence, and the
  * kernel acts (SIGKILL or hold: delivered before the task returns to user
  * space, so the fd is never used). Returns the decision (NULL: no rule
  * matched, or no policy); *env: the path's labels; *vflags: SL_VERDICT_*.
  */
 static __always_inline struct sl_match *sl_open_judge(__u64 cgid, const char *path, __u32 len,
-						      struct file *file, __u64 *env, __u32 *vflags)
+						      bool trunc, struct file *file, __u64 *env,
+						      __u32 *vflags)
 {
 	struct sl_session_info *s;
 	struct sl_match *m;
@@ -123,6 +125,20 @@ static __always_inline struct sl_match *sl_open_judge(__u64 cgid, const char *pa
 	if (!m)
 		return NULL;
 	*env = len ? sl_label_path(m->slot, path, len) : 0;
+	/*
+	 * Wildcard globs, decided here with the rest (the taint is in the
+	 * session before the task returns from the open). A path the kernel
+	 * could not walk whole (longer than SL_PATH_MAX - 1 bytes, deeper than
+	 * SL_PATH_DEPTH_MAX components, too many mounts) may be one a glob
+	 * names: it carries the labels of every glob that can match a path
+	 * that long or deep (glob_trunc_env: fail closed).
+	 */
+	if (m->glob_states) {
+		if (len)
+			*env |= sl_label_glob(m->slot, path, len);
+		else if (trunc)
+			*env |= m->glob_trunc_env;
+	}
 	/*
 	 * Labels by identity of the file and of every directory above it: they
 	 * hold through bind mounts and renames, and past the path walk's depth
@@ -299,8 +315,8 @@ static __always_inline int sl_open_exit(long ret, struct sl_open_req *r)
 			e->hdr.flags |= SL_EVF_READ_FAULT;
 		}
 		/* a partial path (a tail) is not what labels name */
-		m = sl_open_judge(r->cgid, e->data, pr.flags & SL_EVF_PATH_PARTIAL ? 0 : plen, file,
-				  &e->env, &vflags);
+		m = sl_open_judge(r->cgid, e->data, pr.flags & SL_EVF_PATH_PARTIAL ? 0 : plen,
+				  pr.flags & SL_EVF_TRUNCATED, file, &e->env, &vflags);
 	}
 
 	if (r->flags & SL_REQ_TRUNCATED)

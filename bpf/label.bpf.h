@@ -103,6 +103,79 @@ static __always_inline __u64 sl_label_path_str(__u32 slot, const void *src, bool
 }
 
 /*
+ * Wildcard path globs (sl_glob_classes, sl_glob: one DFA over the path's
+ * bytes, include/scopelock_policy.h): the environments of the globs that
+ * match the len bytes at src (kernel or map memory, a walked path). One
+ * state lookup per byte, SL_GLOB_STRIDE bytes per bpf_loop iteration; the
+ * walk stops at the dead state (no glob can match: most paths leave the
+ * DFA within a few bytes). user/lib/policy_globs.c sl_glob_dfa_walk() is the
+ * same walk in user space.
+ */
+#define SL_GLOB_STRIDE 16
+
+struct sl_glob_walk {
+	const char *src;
+	__u32 len;
+	__u32 slot;
+	__u32 state;
+	__u32 _pad;
+	__u8 buf[2 * SL_GLOB_STRIDE]; /* room for the mask below */
+};
+
+static long sl_glob_cb(__u64 i, void *ctx)
+{
+	struct sl_glob_walk *w = ctx;
+	const struct sl_glob_classes *cls;
+	const struct sl_glob_state *st;
+	__u32 slot = w->slot & 1, s = w->state, base, idx, n;
+	__u64 pos = i * SL_GLOB_STRIDE;
+
+	if (pos >= w->len || pos >= SL_PATH_MAX)
+		return 1;
+	n = w->len - (__u32)pos;
+	if (n > SL_GLOB_STRIDE)
+		n = SL_GLOB_STRIDE;
+	/* keep the bound for the verifier (the compiler may drop it) */
+	barrier_var(n);
+	n &= 2 * SL_GLOB_STRIDE - 1;
+	cls = bpf_map_lookup_elem(&sl_glob_classes, &slot);
+	if (!cls || bpf_probe_read_kernel(w->buf, n, w->src + pos)) {
+		/* unreadable: no glob decided (the record says READ_FAULT) */
+		w->state = 0;
+		return 1;
+	}
+	base = slot * SL_GLOB_STATES_MAX;
+#pragma unroll
+	for (int k = 0; k < SL_GLOB_STRIDE; k++) {
+		if (k < n && s) {
+			idx = base + (s & (SL_GLOB_STATES_MAX - 1));
+			st = bpf_map_lookup_elem(&sl_glob, &idx);
+			s = st ? st->next[cls->cls[w->buf[k]] & (SL_GLOB_CLASSES_MAX - 1)] : 0;
+		}
+	}
+	w->state = s;
+	return s ? 0 : 1;
+}
+
+static __always_inline __u64 sl_label_glob(__u32 slot, const void *src, __u32 len)
+{
+	struct sl_glob_walk w = {.src = src, .len = len, .slot = slot & 1, .state = 1};
+	const struct sl_glob_state *st;
+	__u32 idx, loops;
+
+	if (!len || len >= SL_PATH_MAX)
+		return 0;
+	loops = (len + SL_GLOB_STRIDE - 1) / SL_GLOB_STRIDE;
+	barrier_var(loops);
+	bpf_loop(loops, sl_glob_cb, &w, 0);
+	if (!w.state)
+		return 0;
+	idx = (slot & 1) * SL_GLOB_STATES_MAX + (w.state & (SL_GLOB_STATES_MAX - 1));
+	st = bpf_map_lookup_elem(&sl_glob, &idx);
+	return st ? st->env : 0;
+}
+
+/*
  * Labels of a destination: family 4 (addr: 4 bytes, network order) or 6
  * (16 bytes; a v4-mapped address is looked up as IPv4). port in host order.
  * The most specific CIDR decides; its label applies when its port list is

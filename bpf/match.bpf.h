@@ -62,10 +62,12 @@ struct sl_match {
 	__u32 partial;		 /* sl_match_decide: a pattern of the channel partly matched */
 	__u32 unread_suspicious; /* settings.unreadable of the policy in force */
 	__u32 unread_otherwise;
-	__u32 vflags;	     /* sl_match_decide: SL_VERDICT_SUSPICIOUS, _PARTIAL, _DOOMED */
-	__u32 mode;	     /* of the policy in force: 1 monitor */
-	__u32 n_path_labels; /* of the policy in force */
-	__u32 n_programs;    /* of the policy in force */
+	__u32 vflags;	      /* sl_match_decide: SL_VERDICT_SUSPICIOUS, _PARTIAL, _DOOMED */
+	__u32 mode;	      /* of the policy in force: 1 monitor */
+	__u32 n_path_labels;  /* of the policy in force */
+	__u32 n_programs;     /* of the policy in force */
+	__u32 glob_states;    /* of the policy in force: wildcard path globs (0: none) */
+	__u64 glob_trunc_env; /* of the policy in force: labels of a path not walked whole */
 	/* the target from the evidence alone, for rules with taint: false */
 	__u64 env_ev;
 	__u32 class_ev;
@@ -137,6 +139,8 @@ static __always_inline struct sl_match *sl_match_begin(__u32 channel)
 	m->mode = h->mode;
 	m->n_path_labels = h->n_path_labels;
 	m->n_programs = h->n_programs;
+	m->glob_states = h->glob_states;
+	m->glob_trunc_env = h->glob_trunc_env;
 	m->file_fd = -1;
 	return m;
 }

@@ -31,6 +31,21 @@ struct {
 	__type(value, struct sl_ac_state);
 } sl_ac SEC(".maps") __weak;
 
+/* wildcard path globs: byte classes per slot, DFA states at slot * SL_GLOB_STATES_MAX + state */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct sl_glob_classes);
+} sl_glob_classes SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * SL_GLOB_STATES_MAX);
+	__type(key, __u32);
+	__type(value, struct sl_glob_state);
+} sl_glob SEC(".maps") __weak;
+
 /* index: slot * SL_PAT_MAX + pattern */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

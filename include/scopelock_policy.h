@@ -36,6 +36,9 @@
 #define SL_LABEL_HOST_MAX 253
 #define SL_INODE_LABELS_MAX 65536 /* labels by identity per slot (files and directories) */
 #define SL_PROGRAMS_MAX 1024	  /* program files per slot */
+/* wildcard path globs (sl_glob_*): DFA states per slot, byte classes */
+#define SL_GLOB_STATES_MAX 4096
+#define SL_GLOB_CLASSES_MAX 128
 /* ancestors walked for labels by identity (past it: the path is unresolved) */
 #define SL_INODE_WALK_MAX 4096
 
@@ -134,7 +137,32 @@ struct sl_kpolicy_hdr {
 	 * walked to the root for labels by identity (sl_inode_labels) */
 	__u32 n_path_labels;
 	__u32 n_programs; /* program files resolved (0: no identity lookups) */
+	/* wildcard path globs (sl_glob): DFA states, 0: none */
+	__u32 glob_states;
+	__u32 _pad;
+	/* environments of every wildcard glob: the labels of a path the kernel
+	 * could not walk whole (length, depth or mount limit: SL_EVF_TRUNCATED) */
+	__u64 glob_trunc_env;
 };
+
+/*
+ * Wildcard path globs (docs/policy.md "### paths"): the globs the LPM trie
+ * cannot hold (a wildcard inside a component, '**' before the last
+ * component, an escaped character) as one DFA over the bytes of the walked
+ * path. sl_glob_classes[slot] maps a byte to its class; state s of slot's
+ * DFA is sl_glob[slot * SL_GLOB_STATES_MAX + s]. State 0 is dead (nothing
+ * can match any more: the walk stops), state 1 the start; env: the
+ * environments of the globs matching a path that ends in this state.
+ */
+struct sl_glob_classes {
+	__u8 cls[256];
+};
+
+struct sl_glob_state {
+	__u16 next[SL_GLOB_CLASSES_MAX];
+	__u64 env;
+};
+_Static_assert(sizeof(struct sl_glob_state) == 2 * SL_GLOB_CLASSES_MAX + 8, "sl_glob_state ABI");
 
 /* LPM key for path labels: data[0] = slot, then the path bytes */
 struct sl_path_key {

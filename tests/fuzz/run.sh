@@ -29,7 +29,7 @@ esac
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 CLANG=${CLANG:-clang}
-targets=${FUZZ_TARGETS:-"policy verify jwriter proto reqdec checkpoint credfind credpos ingest requests"}
+targets=${FUZZ_TARGETS:-"policy globs verify jwriter proto reqdec checkpoint credfind credpos ingest requests"}
 
 command -v "$CLANG" >/dev/null 2>&1 || {
 	echo "fuzz: $CLANG not found (apt-get install clang libclang-rt-14-dev)" >&2
@@ -46,8 +46,11 @@ LIBS="$(pkg-config --libs yaml-0.1 libcrypto jansson 2>/dev/null || echo -lyaml 
 srcs_policy="user/lib/policy.c user/lib/policy_schema.c user/lib/policy_envs.c \
 	user/lib/policy_rules.c user/lib/policy_names.c user/lib/policy_errors.c \
 	user/lib/policy_labels.c user/lib/policy_secrets.c user/lib/policy_yaml.c \
-	user/lib/policy_outputs.c user/lib/util.c \
+	user/lib/policy_outputs.c user/lib/policy_globs.c user/lib/util.c \
 	user/lib/log.c"
+# the wildcard-glob DFA against the reference matcher
+srcs_globs="user/lib/policy_globs.c user/lib/policy_labels.c user/lib/policy_errors.c \
+	user/lib/util.c user/lib/log.c"
 srcs_verify="$(ls user/lib/audit*.c) user/lib/util.c user/lib/log.c user/lib/jsonbytes.c"
 srcs_jwriter="user/lib/jwriter.c user/lib/jsonbytes.c"
 srcs_proto="user/lib/proto.c user/lib/util.c user/lib/log.c"

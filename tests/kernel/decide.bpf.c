@@ -6,6 +6,7 @@
  * the user-space reference (sl_policy_decide). Nothing here is attached.
  */
 #include "common.bpf.h"
+#include "label.bpf.h"
 #include "match.bpf.h"
 #include "decide_test.h"
 
@@ -61,6 +62,30 @@ int sl_test_decide(struct sl_test_decide *a)
 	a->action = m->action;
 	a->monitor = m->monitor;
 	a->vflags = m->vflags;
+	a->ran = 1;
+	return 0;
+}
+
+/* the open program's wildcard-glob walk (sl_label_glob) on a path of the test */
+SEC("syscall")
+int sl_test_glob(struct sl_test_glob *a)
+{
+	struct sl_test_subject *sub;
+	struct sl_match *m;
+	__u32 zero = 0, len = a->len;
+
+	a->ran = 0;
+	a->env = 0;
+	sub = bpf_map_lookup_elem(&sl_test_subject, &zero);
+	if (!sub || len >= SL_TEST_SUBJECT_MAX)
+		return 1;
+	len &= SL_TEST_SUBJECT_MAX - 1;
+	m = sl_match_begin(SL_KCH_OPEN);
+	if (!m || !m->glob_states)
+		return 2;
+	if (len && bpf_probe_read_kernel(sub->data, len, a->path))
+		return 3;
+	a->env = sl_label_glob(m->slot, sub->data, len);
 	a->ran = 1;
 	return 0;
 }

@@ -39,4 +39,15 @@ struct sl_test_decide {
 	__u8 subject[SL_TEST_SUBJECT_MAX];
 };
 
+/*
+ * Context of sl_test_glob: the wildcard-glob automaton's walk
+ * (bpf/label.bpf.h sl_label_glob, as the open program calls it) on a path.
+ */
+struct sl_test_glob {
+	__u32 len; /* in: bytes of path */
+	__u32 ran; /* out: 1 when a policy with globs is loaded */
+	__u64 env; /* out: environments of the globs matching path */
+	__u8 path[SL_TEST_SUBJECT_MAX];
+};
+
 #endif

@@ -309,6 +309,124 @@ static int one_case(const struct sl_policy *p, int prog_fd, struct sl_test_decid
 	return 0;
 }
 
+/* a path near one of the policy's wildcard globs: its wildcards filled in, or noise */
+static size_t glob_path(const struct sl_policy *p, char *out, size_t cap)
+{
+	static const char fill[] = "ab.-_xZ09";
+	const struct sl_policy_path *pick = NULL;
+	uint32_t seen = 0;
+	size_t o = 0;
+
+	for (uint32_t e = 0; e < p->n_envs; e++)
+		for (uint32_t i = 0; i < p->envs[e].n_paths; i++)
+			if (p->envs[e].paths[i].kind == SL_PATH_GLOB && !rnd_below(++seen))
+				pick = &p->envs[e].paths[i];
+	if (!pick || !rnd_below(5)) {
+		/* noise: components of fill bytes */
+		for (uint32_t c = 0, n = 1 + rnd_below(8); c < n && o + 12 < cap; c++) {
+			out[o++] = '/';
+			for (uint32_t k = 0, m = 1 + rnd_below(6); k < m; k++)
+				out[o++] = fill[rnd_below(sizeof(fill) - 1)];
+		}
+		return o;
+	}
+	for (const char *g = pick->glob; *g && o + 40 < cap; g++) {
+		switch (*g) {
+		case '*':
+			while (g[1] == '*')
+				g++;
+			for (uint32_t k = rnd_below(4); k > 0; k--) {
+				out[o++] = fill[rnd_below(sizeof(fill) - 1)];
+				/* a "**" may stand for several components */
+				if (g > pick->glob && g[-1] == '*' && !rnd_below(3))
+					out[o++] = '/';
+			}
+			break;
+		case '?':
+			out[o++] = fill[rnd_below(sizeof(fill) - 1)];
+			break;
+		case '[': {
+			const char *e = g + 1;
+
+			if (*e == '!')
+				e++;
+			if (*e == ']')
+				e++;
+			while (*e && *e != ']')
+				e++;
+			/* a byte from inside the class (or not) */
+			out[o++] = e > g + 1 && rnd_below(3)
+				       ? g[1 + rnd_below((uint32_t)(e - g - 1))]
+				       : fill[rnd_below(sizeof(fill) - 1)];
+			g = *e ? e : e - 1;
+			break;
+		}
+		case '\\':
+			if (g[1])
+				g++;
+			out[o++] = *g;
+			break;
+		default:
+			out[o++] = *g;
+			break;
+		}
+		if (!rnd_below(40))
+			out[o++] = fill[rnd_below(sizeof(fill) - 1)];
+	}
+	return o;
+}
+
+/*
+ * The kernel's walk of the wildcard-glob automaton against the user-space
+ * walk of the same tables and the reference matcher, on n paths. Returns
+ * the number of mismatches, -1 when the program could not run.
+ */
+static long run_globs(const struct sl_policy *p, const struct sl_compiled_policy *c, int prog_fd,
+		      unsigned long n)
+{
+	struct sl_test_glob *a = calloc(1, sizeof(*a));
+	unsigned long matched = 0;
+	long bad = 0;
+
+	if (!a)
+		return -1;
+	for (unsigned long i = 0; i < n; i++) {
+		LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = a, .ctx_size_in = sizeof(*a));
+		char path[SL_TEST_SUBJECT_MAX];
+		uint64_t ref = 0, user;
+		size_t len = glob_path(p, path, sizeof(path) - 1);
+
+		path[len] = '\0';
+		memset(a, 0, offsetof(struct sl_test_glob, path));
+		memcpy(a->path, path, len);
+		a->len = (uint32_t)len;
+		if (bpf_prog_test_run_opts(prog_fd, &opts) || !a->ran) {
+			fprintf(stderr, "test_decide_kernel: sl_test_glob did not run (%d)\n",
+				(int)opts.retval);
+			free(a);
+			return -1;
+		}
+		for (uint32_t e = 0; e < p->n_envs; e++)
+			for (uint32_t k = 0; k < p->envs[e].n_paths; k++)
+				if (p->envs[e].paths[k].kind == SL_PATH_GLOB &&
+				    sl_policy_glob_match(p->envs[e].paths[k].glob, path))
+					ref |= 1ULL << p->envs[e].id;
+		user = sl_compiled_glob(c, path, len);
+		matched += ref != 0;
+		if (a->env != ref || user != ref) {
+			if (bad++ < 10)
+				fprintf(stderr,
+					"glob mismatch: path '%s': kernel %#llx, user walk %#llx, "
+					"reference %#llx\n",
+					path, (unsigned long long)a->env, (unsigned long long)user,
+					(unsigned long long)ref);
+		}
+	}
+	printf("  wildcard globs: %lu paths, %lu labelled, %ld mismatches\n", n, matched, bad);
+	free(a);
+	return bad;
+}
+
 static int run_policy(const char *path, unsigned long n, struct decide_bpf *skel)
 {
 	struct sl_policy_map_fds fds = {
@@ -320,6 +438,8 @@ static int run_policy(const char *path, unsigned long n, struct decide_bpf *skel
 	    .host_labels = bpf_map__fd(skel->maps.sl_host_labels),
 	    .hdr = bpf_map__fd(skel->maps.sl_policy_hdr),
 	    .active = bpf_map__fd(skel->maps.sl_policy_active),
+	    .glob_classes = bpf_map__fd(skel->maps.sl_glob_classes),
+	    .glob = bpf_map__fd(skel->maps.sl_glob),
 	};
 	static uint32_t generation;
 	struct sl_compiled_policy *c = NULL;
@@ -386,6 +506,15 @@ static int run_policy(const char *path, unsigned long n, struct decide_bpf *skel
 		ret = one_case(p, bpf_program__fd(skel->progs.sl_test_decide), a, st);
 		if (ret)
 			goto out;
+	}
+	if (c->hdr.glob_states) {
+		long bad = run_globs(p, c, bpf_program__fd(skel->progs.sl_test_glob), n);
+
+		if (bad < 0) {
+			ret = -EIO;
+			goto out;
+		}
+		st->mismatches += (unsigned long)bad;
 	}
 	printf("%s: %lu cases, %lu decided (%lu by settings.unreadable), %lu mismatches\n", path,
 	       st->cases, st->decided, st->unreadable, st->mismatches);

@@ -815,14 +815,15 @@ static void test_paths(void **state)
 	assert_int_equal(e->env, (1ULL << 1) | (1ULL << 2));
 	/* /etc/ is no label: /etc/prod.env stays as it is; no duplicates */
 	assert_int_equal(c->n_paths, 7);
-	/* globs: a warning each, no entry */
-	assert_int_equal(c->n_warnings, 2);
-	assert_string_equal(c->warnings[0],
-			    "environments.prod.paths[3]: '/home/*/prod.env' has a wildcard inside "
-			    "a component: matched by the daemon only, not by in-kernel verdicts");
-	assert_string_equal(c->warnings[1],
-			    "environments.prod.paths[4]: '/data/**/x.db' has '**' before its last "
-			    "component: matched by the daemon only, not by in-kernel verdicts");
+	/* wildcard globs: no LPM entry, no warning: the DFA decides them */
+	assert_int_equal(c->n_warnings, 0);
+	assert_true(c->hdr.glob_states > 2);
+	assert_int_equal(c->hdr.glob_trunc_env, 1ULL << 1);
+	assert_int_equal(sl_compiled_glob(c, "/home/u/prod.env", 16), 1ULL << 1);
+	assert_int_equal(sl_compiled_glob(c, "/data/a/b/x.db", 14), 1ULL << 1);
+	assert_int_equal(sl_compiled_glob(c, "/data/x.db", 10), 1ULL << 1);
+	assert_int_equal(sl_compiled_glob(c, "/home/u/v/prod.env", 18), 0);
+	assert_int_equal(sl_compiled_glob(c, "/srv/prod/x", 11), 0);
 	sl_compiled_policy_free(c);
 	sl_policy_free(p);
 }

@@ -260,9 +260,10 @@ static void on_exec(struct replay *r, json_t *rec, struct session *s)
 	if (cwd && *cwd)
 		ev |= sl_policy_env_for_path(r->p, cwd);
 	free(cwd);
+	/* arguments: the kernel's path trie only (exact and DIR/ ** labels) */
 	for (i = 1; i < n; i++)
 		if (args[i] && args[i][0] == '/')
-			ev |= sl_policy_env_for_path(r->p, args[i]);
+			ev |= sl_policy_env_for_arg(r->p, args[i]);
 	a = act_new(r, rec, s, "exec", subject);
 	subject = NULL;
 	if (a)
@@ -385,10 +386,16 @@ static void on_open(struct replay *r, json_t *rec, struct session *s)
 	long long flags = (long long)json_integer_value(json_object_get(rec, "flags"));
 	char *path = bytes_of(rec, "path", NULL);
 	struct pending *a;
+	bool partial;
 
 	if (!path)
 		return; /* a failed open: nothing was opened */
-	ev = sl_policy_env_for_path(r->p, path);
+	/* as the kernel decides it: a partial path (a tail) is no path label's,
+	 * except a walk cut at its limits (every wildcard glob, fail closed) */
+	partial = json_is_true(json_object_get(rec, "path_partial"));
+	ev = sl_policy_env_for_open(r->p, path, partial,
+				    partial && path[0] == '/' &&
+					!json_is_true(json_object_get(rec, "read_fault")));
 	a = act_new(r, rec, s, "open", strdup(path));
 	if (a)
 		decide(r, s, SL_CHAN_OPEN, seen, ev, false, &a->cand);

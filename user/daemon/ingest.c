@@ -97,52 +97,12 @@ static void after_exec(struct sl_ingest *in, const struct sl_exec_event *e, size
 }
 
 /*
- * Path labels with wildcards inside a component cannot live in the kernel's
- * LPM trie: the daemon matches them on open records and taints the session
- * itself (evidence and later verdicts; the open itself is not stopped).
- * Returns the environments of the open (the kernel's, or the daemon's).
+ * The environments of an open: the kernel's, every label (exact paths,
+ * directories, wildcard globs, identities) decided at the open itself.
  */
-static uint64_t label_open(struct sl_ingest *in, struct sl_session *s,
-			   const struct sl_open_event *e, struct sl_jw *w)
+static uint64_t label_open(const struct sl_open_event *e)
 {
-	const struct sl_policy *p = sl_policy_store_current(in->store);
-	char path[SL_PATH_MAX + 1];
-	uint64_t env;
-
-	if (e->env || e->ret < 0)
-		return e->env;
-	if (!s || !p || !e->path_len || e->path_len > SL_PATH_MAX)
-		return 0;
-	memcpy(path, e->data, e->path_len);
-	path[e->path_len] = '\0';
-	/*
-	 * Only the globs the kernel cannot hold (SL_PATH_GLOB): the kernel found
-	 * no label of the others. Hot (every unlabelled open in a session): a glob
-	 * whose literal prefix the path does not start with is not tried.
-	 */
-	env = 0;
-	for (uint32_t i = 0; i < p->n_envs; i++) {
-		const struct sl_policy_env *en = &p->envs[i];
-
-		for (uint32_t k = 0; k < en->n_paths; k++) {
-			const struct sl_policy_path *pa = &en->paths[k];
-
-			if (pa->kind != SL_PATH_GLOB || (env & (1ULL << en->id)))
-				continue;
-			if (!memchr(pa->glob, '\\', pa->prefix_len) &&
-			    (pa->prefix_len > e->path_len ||
-			     memcmp(pa->glob, path, pa->prefix_len)))
-				continue;
-			if (sl_policy_glob_match(pa->glob, path))
-				env |= 1ULL << en->id;
-		}
-	}
-	if (!env)
-		return 0;
-	sl_jw_uint(w, "env_mask", env);
-	sl_jw_str(w, "labelled_by", "daemon");
-	sl_session_kernel_update(in->sessions, s, 0, 0, env);
-	return env;
+	return e->ret < 0 ? 0 : e->env;
 }
 
 /* a record's members' text as a tree */
@@ -287,7 +247,7 @@ static int handle_record(struct sl_ingest *in, void *data, size_t len)
 		return 0;
 	}
 	if (h->op == SL_OP_OPEN)
-		env = label_open(in, s, data, w);
+		env = label_open(data);
 	if (env) {
 		json_t *names = sl_env_names_json(sl_policy_store_current(in->store), env);
 

@@ -922,6 +922,8 @@ static struct sl_policy_map_fds map_fds(const struct sl_kernel *k)
 	    .hdr = bpf_map__fd(sk->maps.sl_policy_hdr),
 	    .active = bpf_map__fd(sk->maps.sl_policy_active),
 	    .inode_labels = bpf_map__fd(sk->maps.sl_inode_labels),
+	    .glob_classes = bpf_map__fd(sk->maps.sl_glob_classes),
+	    .glob = bpf_map__fd(sk->maps.sl_glob),
 	};
 }
 

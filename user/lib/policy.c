@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "policy_globs.h"
 #include "policy_internal.h"
 #include "util.h"
 
@@ -478,6 +479,32 @@ uint64_t sl_policy_env_for_path(const struct sl_policy *p, const char *path)
 	for (uint32_t i = 0; p && path && i < p->n_envs; i++)
 		for (uint32_t j = 0; j < p->envs[i].n_paths; j++)
 			if (sl_policy_glob_match(p->envs[i].paths[j].glob, path))
+				env |= 1ULL << p->envs[i].id;
+	return env;
+}
+
+uint64_t sl_policy_env_for_arg(const struct sl_policy *p, const char *path)
+{
+	uint64_t env = 0;
+
+	for (uint32_t i = 0; p && path && i < p->n_envs; i++)
+		for (uint32_t j = 0; j < p->envs[i].n_paths; j++)
+			if (p->envs[i].paths[j].kind != SL_PATH_GLOB &&
+			    sl_policy_glob_match(p->envs[i].paths[j].glob, path))
+				env |= 1ULL << p->envs[i].id;
+	return env;
+}
+
+uint64_t sl_policy_env_for_open(const struct sl_policy *p, const char *path, bool partial, bool cut)
+{
+	uint64_t env = 0;
+
+	if (!partial)
+		return sl_policy_env_for_path(p, path);
+	for (uint32_t i = 0; cut && p && i < p->n_envs; i++)
+		for (uint32_t j = 0; j < p->envs[i].n_paths; j++)
+			if (p->envs[i].paths[j].kind == SL_PATH_GLOB &&
+			    sl_glob_reaches_past_walk(p->envs[i].paths[j].glob))
 				env |= 1ULL << p->envs[i].id;
 	return env;
 }

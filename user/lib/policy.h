@@ -479,6 +479,23 @@ bool sl_policy_glob_match(const char *glob, const char *path);
  * into each entry). 0: no label.
  */
 uint64_t sl_policy_env_for_path(const struct sl_policy *p, const char *path);
+/*
+ * Environments of an opened file by its path as the kernel decides them
+ * (bpf/file.bpf.c): the whole path, sl_policy_env_for_path(); a path the
+ * kernel walked only in part (an open record's path_partial) is no path
+ * label's: 0, except when the walk stopped at its length, depth or mount
+ * limit (cut: the tail begins with '/' and the read did not fault): then
+ * the environments of every wildcard glob that can match a path that long
+ * or deep (fail closed: sl_glob_reaches_past_walk()). Labels by identity
+ * are not included.
+ */
+uint64_t sl_policy_env_for_open(const struct sl_policy *p, const char *path, bool partial,
+				bool cut);
+/*
+ * Environments of an absolute path written in an exec's argv as the kernel
+ * decides them (the path trie: exact and directory labels; no wildcard glob).
+ */
+uint64_t sl_policy_env_for_arg(const struct sl_policy *p, const char *path);
 /* name: lowercase-insensitive DNS name or NULL; addr: 4 or 16 bytes or NULL; port 0 = any */
 bool sl_policy_host_match(const struct sl_policy_host *h, const char *name, const uint8_t *addr,
 			  int family, uint16_t port);

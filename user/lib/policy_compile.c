@@ -20,6 +20,9 @@
  * wildcards contribute nothing (their literal prefix, often "/home/", would
  * label far too much).
  *
+ * Wildcard path globs (the LPM trie cannot hold them): one DFA over the
+ * walked path's bytes (policy_globs.h), ORed into the open's labels.
+ *
  * Label tables. The kernel answers a path, IP or host name lookup with ONE
  * entry (longest prefix / most specific name). So that this one entry says
  * everything the labels say, each entry also carries the environments of the
@@ -363,16 +366,26 @@ static int paths_finish(struct path_vec *pv)
 	return 0;
 }
 
-/* why a glob cannot be a kernel path label */
-static const char *glob_reason(const char *g)
+/*
+ * Wildcard path globs: one DFA over path bytes (policy_globs.h), decided in
+ * the kernel at the open. A policy loaded by the validator already fits.
+ */
+static int compile_globs(const struct sl_policy *p, struct sl_compiled_policy *c, char *err,
+			 size_t errlen)
 {
-	const char *dd = strstr(g, "/**/");
+	uint32_t be = 0, bp = 0;
+	char why[256] = "";
+	int ret;
 
-	if (dd && !strpbrk(g, "?[") && !memchr(g, '*', (size_t)(dd - g)) && !strchr(dd + 3, '*'))
-		return "has '**' before its last component";
-	if (!strpbrk(g, "*?[") && strchr(g, '\\'))
-		return "has an escaped character";
-	return "has a wildcard inside a component";
+	ret = sl_policy_glob_dfa(p, &c->glob, &be, &bp, why, sizeof(why));
+	if (ret == -E2BIG)
+		return fail(err, errlen, ret, "environments.%s.paths[%u]: '%s': %s",
+			    p->envs[be].name, bp, p->envs[be].paths[bp].glob, why);
+	if (ret)
+		return ret;
+	c->hdr.glob_states = c->glob.n_states;
+	c->hdr.glob_trunc_env = c->glob.trunc_env;
+	return 0;
 }
 
 static int compile_paths(const struct sl_policy *p, struct sl_compiled_policy *c, struct ac_set *cs,
@@ -389,15 +402,9 @@ static int compile_paths(const struct sl_policy *p, struct sl_compiled_policy *c
 			const struct sl_policy_path *pa = &en->paths[i];
 			size_t len = strlen(pa->glob);
 
-			if (pa->kind == SL_PATH_GLOB) {
-				ret = warn(c,
-					   "environments.%s.paths[%u]: '%s' %s: matched by the "
-					   "daemon only, not by in-kernel verdicts",
-					   en->name, i, pa->glob, glob_reason(pa->glob));
-				if (ret)
-					goto out;
+			/* wildcard globs: the DFA (compile_globs) */
+			if (pa->kind == SL_PATH_GLOB)
 				continue;
-			}
 			if (pa->kind == SL_PATH_PREFIX) {
 				/* SL_PATH_PREFIX: "dir/" below, and "dir\0" for the directory */
 				len = pa->prefix_len;
@@ -1013,6 +1020,7 @@ void sl_compiled_policy_free(struct sl_compiled_policy *c)
 	for (uint32_t i = 0; i < c->n_warnings; i++)
 		free(c->warnings[i]);
 	free(c->warnings);
+	sl_glob_dfa_free(&c->glob);
 	free(c);
 }
 
@@ -1060,6 +1068,8 @@ int sl_policy_compile(const struct sl_policy *p, struct sl_compiled_policy **out
 		ret = collect_strings(p, c, &cs, &ci);
 	if (!ret)
 		ret = compile_paths(p, c, &cs, err, errlen);
+	if (!ret)
+		ret = compile_globs(p, c, err, errlen);
 	if (!ret)
 		ret = compile_hosts(p, c, &ci, err, errlen);
 	if (!ret)
@@ -1121,6 +1131,11 @@ void sl_compiled_scan(const struct sl_compiled_policy *c, uint16_t *cs, uint16_t
 	}
 	*cs = s;
 	*ci = t;
+}
+
+uint64_t sl_compiled_glob(const struct sl_compiled_policy *c, const void *path, size_t len)
+{
+	return sl_glob_dfa_walk(&c->glob, path, len);
 }
 
 void sl_compiled_patterns(const struct sl_compiled_policy *c, const uint64_t kw[SL_KW_WORDS],

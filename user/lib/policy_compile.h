@@ -13,6 +13,7 @@
 
 #include "scopelock_policy.h"
 #include "policy.h"
+#include "policy_globs.h"
 
 /* one LPM entry of sl_path_labels (without the slot byte) */
 struct sl_cpath {
@@ -48,8 +49,9 @@ struct sl_compiled_policy {
 	uint32_t n_ips;
 	struct sl_chost *hosts;
 	uint32_t n_hosts;
-	/* labels the kernel cannot evaluate (e.g. globs with wildcards inside a
-	 * component): the daemon matches them itself; one message each */
+	/* wildcard path globs (sl_glob_classes, sl_glob); hdr.glob_states */
+	struct sl_glob_dfa glob;
+	/* what the policy says that the kernel does not decide: one message each */
 	char **warnings;
 	uint32_t n_warnings;
 };
@@ -69,6 +71,9 @@ void sl_compiled_policy_free(struct sl_compiled_policy *c);
  */
 void sl_compiled_scan(const struct sl_compiled_policy *c, uint16_t *cs, uint16_t *ci,
 		      const void *buf, size_t len, uint64_t kw[SL_KW_WORDS], uint64_t *env);
+/* the walk of the wildcard-glob DFA as the kernel does it: environments of the globs matching path
+ */
+uint64_t sl_compiled_glob(const struct sl_compiled_policy *c, const void *path, size_t len);
 /* patterns matched by a keyword set: bit p of out */
 void sl_compiled_patterns(const struct sl_compiled_policy *c, const uint64_t kw[SL_KW_WORDS],
 			  uint64_t out[SL_PAT_WORDS]);

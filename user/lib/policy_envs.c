@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "policy_globs.h"
 #include "policy_internal.h"
 #include "util.h"
 
@@ -373,9 +374,58 @@ static void parse_env(struct vctx *c, const struct ynode *n, struct sl_policy_en
 	}
 }
 
+/*
+ * The wildcard path globs of all environments are one DFA in the kernel
+ * (policy_globs.h): a policy whose globs need more states than the kernel's
+ * table holds is refused at the glob with which they first do not fit.
+ * Only for environments without errors (the paths list is then exactly the
+ * YAML list).
+ */
+static void check_glob_dfa(struct vctx *c, const struct ynode *n)
+{
+	const struct sl_policy *p = c->p;
+	struct sl_glob_dfa d;
+	uint32_t be = 0, bp = 0, e = 0;
+	char why[256] = "";
+	int ret;
+
+	ret = sl_policy_glob_dfa(p, &d, &be, &bp, why, sizeof(why));
+	sl_glob_dfa_free(&d);
+	if (ret == -ENOMEM)
+		c->err = ret;
+	if (ret != -E2BIG)
+		return;
+	for (size_t i = 0; i + 1 < n->n; i += 2) {
+		const struct ynode *k = n->kids[i], *paths;
+		size_t o1, o2, o3;
+
+		if (k->type != YN_SCALAR || e++ != be)
+			continue;
+		paths = sl_pv_map_get(n->kids[i + 1], "paths");
+		if (!paths || paths->type != YN_SEQ || bp >= paths->n)
+			break;
+		o1 = sl_pv_path_key(c, k->val, k->len);
+		o2 = sl_pv_path_str(c, "paths");
+		o3 = sl_pv_path_idx(c, bp);
+		sl_pv_err(c, paths->kids[bp],
+			  "expected wildcard path globs the kernel can decide (%s), found '%s' "
+			  "with which they do not fit: fewer globs, or fewer wildcards before "
+			  "fixed characters",
+			  why, p->envs[be].paths[bp].glob);
+		sl_pv_path_restore(c, o3);
+		sl_pv_path_restore(c, o2);
+		sl_pv_path_restore(c, o1);
+		return;
+	}
+	/* no node to point at (cannot happen without errors): say it at the map */
+	sl_pv_err(c, n, "expected wildcard path globs the kernel can decide (%s), found '%s'", why,
+		  p->envs[be].paths[bp].glob);
+}
+
 void sl_pv_parse_envs(struct vctx *c, const struct ynode *n)
 {
 	struct sl_policy *p = c->p;
+	size_t before = c->errs->total;
 
 	if (!sl_pv_check_named_map(c, n, "environments", "environment", SL_POLICY_MAX_ENVS))
 		return;
@@ -411,6 +461,8 @@ void sl_pv_parse_envs(struct vctx *c, const struct ynode *n)
 			parse_env(c, n->kids[i + 1], e);
 		sl_pv_path_restore(c, old);
 	}
+	if (!c->err && c->errs->total == before)
+		check_glob_dfa(c, n);
 }
 
 /* ---- destinations ---- */

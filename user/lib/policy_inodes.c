@@ -106,6 +106,42 @@ static int add_glob(struct ivec *iv, const char *pattern, size_t len, uint64_t e
 	return ret;
 }
 
+/* a glob(3) result with a "." or ".." component ('*' with GLOB_PERIOD matches them) */
+static bool dot_component(const char *path)
+{
+	for (const char *c = strchr(path, '/'); c; c = strchr(c + 1, '/'))
+		if ((c[1] == '.' && (c[2] == '/' || !c[2])) ||
+		    (c[1] == '.' && c[2] == '.' && (c[3] == '/' || !c[3])))
+			return true;
+	return false;
+}
+
+/*
+ * A wildcard glob without "**": the files and directories it names now
+ * (glob(3) with GLOB_PERIOD: '*' also matches a leading '.', as the path
+ * label does), each by identity, so that a hard link or a bind mount of
+ * one keeps its label. Not the directories it names: a directory's identity
+ * would label everything below it, which the glob does not.
+ */
+static int add_glob_files(struct ivec *iv, const char *pattern, uint64_t env)
+{
+	glob_t g = {0};
+	int ret = 0, r;
+
+	r = glob(pattern, GLOB_NOSORT | GLOB_PERIOD, NULL, &g);
+	if (r == GLOB_NOSPACE)
+		ret = -ENOMEM;
+	for (size_t i = 0; !ret && r == 0 && i < g.gl_pathc; i++) {
+		struct stat st;
+
+		if (!dot_component(g.gl_pathv[i]) && stat(g.gl_pathv[i], &st) == 0 &&
+		    !S_ISDIR(st.st_mode))
+			ret = add(iv, g.gl_pathv[i], env);
+	}
+	globfree(&g);
+	return ret;
+}
+
 int sl_policy_resolve_inodes(const struct sl_policy *p, uint32_t max, struct sl_cinode **out,
 			     uint32_t *n, bool *truncated)
 {
@@ -131,6 +167,8 @@ int sl_policy_resolve_inodes(const struct sl_policy *p, uint32_t max, struct sl_
 				free(dir);
 			} else if (len > 3 && !strcmp(pa->glob + len - 3, "/**")) {
 				ret = add_glob(&iv, pa->glob, len - 3, env);
+			} else if (!strstr(pa->glob, "**")) {
+				ret = add_glob_files(&iv, pa->glob, env);
 			}
 		}
 	}

@@ -28,7 +28,9 @@ struct sl_cinode {
  * (same file system, symbolic links not followed: a hard link to one of
  * them elsewhere keeps the label); any other glob that ends in "/" and "**"
  * (a wildcard in a component before it), the same for every directory
- * glob(3) finds for the part before it; other globs nothing (by path). Symbolic links are followed
+ * glob(3) finds for the part before it; a glob without "**", every file
+ * (not directory) glob(3) finds for it now ('*' also a leading '.'); globs
+ * with "**" before their last component nothing (by path). Symbolic links are followed
  * (the label names what the path leads to). Labels that do not exist now are skipped. At most max
  * entries (*truncated: more existed). 0, -ENOMEM.
  */

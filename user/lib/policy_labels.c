@@ -20,28 +20,39 @@
 
 /* ---- globs ---- */
 
-/* end of a '[' class starting at s[i] (index of its ']'), or 0 if unclosed */
-static size_t class_end(const char *s, size_t len, size_t i)
+/*
+ * End of a '[' class starting at s[i] (index of its ']'), or 0 if it does not
+ * close within the component. After an optional '!', a ']' first is a
+ * member; the first ']' after that closes the class. *bad: a construct
+ * fnmatch(3) would read otherwise than this (an escape, "[:", "[.", "[="
+ * inside the class, '^' first, which negates or not depending on the
+ * environment): refused, so that the kernel's DFA (policy_globs.c) and
+ * fnmatch agree on every glob accepted.
+ */
+static size_t class_end(const char *s, size_t len, size_t i, const char **bad)
 {
 	size_t j = i + 1;
 
-	if (j < len && (s[j] == '!' || s[j] == '^'))
+	*bad = NULL;
+	if (j < len && s[j] == '^') {
+		*bad = "'[^' (write '[!...]' for a class of the characters not listed)";
+		return 0;
+	}
+	if (j < len && s[j] == '!')
 		j++;
 	if (j < len && s[j] == ']')
 		j++;
 	for (; j < len && s[j] != '/'; j++) {
+		if (s[j] == '\\') {
+			*bad = "'\\' inside '[...]' (write the character itself; ']' first "
+			       "in the class is a member)";
+			return 0;
+		}
 		if (s[j] == '[' && j + 1 < len &&
 		    (s[j + 1] == ':' || s[j + 1] == '.' || s[j + 1] == '=')) {
-			char kind = s[j + 1];
-			size_t k;
-
-			for (k = j + 2; k + 1 < len && !(s[k] == kind && s[k + 1] == ']'); k++)
-				if (s[k] == '/')
-					return 0;
-			if (k + 1 >= len)
-				return 0;
-			j = k + 1;
-			continue;
+			*bad = "a '[:class:]', '[.symbol.]' or '[=equivalence=]' inside "
+			       "'[...]' (list the characters or a range)";
+			return 0;
 		}
 		if (s[j] == ']')
 			return j;
@@ -106,8 +117,17 @@ int sl_parse_glob(const char *s, size_t len, struct sl_policy_path *out, char *m
 				first_wild = i;
 			break;
 		case '[': {
-			size_t e = class_end(s, len, i);
+			const char *bad;
+			size_t e = class_end(s, len, i, &bad);
 
+			if (!e && bad) {
+				snprintf(
+				    msg, msgsz,
+				    "expected a class of plain characters and ranges, found %s "
+				    "in the '[' at byte %zu of %s",
+				    bad, i + 1, q);
+				return -EINVAL;
+			}
 			if (!e) {
 				snprintf(
 				    msg, msgsz,

@@ -73,6 +73,25 @@ int sl_policy_maps_write(const struct sl_policy_map_fds *fds, const struct sl_co
 			FAIL_MAP("rules");
 	}
 
+	/* wildcard globs: the classes, then every state (the rest of the slot is unused) */
+	if (c->hdr.glob_states) {
+		struct sl_glob_classes cls;
+		struct sl_glob_state st;
+
+		memcpy(cls.cls, c->glob.cls, sizeof(cls.cls));
+		key = slot;
+		if (bpf_map_update_elem(fds->glob_classes, &key, &cls, BPF_ANY))
+			FAIL_MAP("glob byte classes");
+		for (uint32_t i = 0; i < c->glob.n_states; i++) {
+			memset(&st, 0, sizeof(st));
+			memcpy(st.next, c->glob.next + (size_t)i * c->glob.n_classes,
+			       c->glob.n_classes * sizeof(st.next[0]));
+			st.env = c->glob.env[i];
+			key = slot * SL_GLOB_STATES_MAX + i;
+			if (bpf_map_update_elem(fds->glob, &key, &st, BPF_ANY))
+				FAIL_MAP("glob automaton");
+		}
+	}
 	fd = fds->path_labels;
 	labels_clear(fd, sizeof(struct sl_path_key), offsetof(struct sl_path_key, data),
 		     (uint8_t)slot);

@@ -24,6 +24,8 @@ struct sl_policy_map_fds {
 	int hdr;	  /* sl_policy_hdr */
 	int active;	  /* sl_policy_active */
 	int inode_labels; /* sl_inode_labels */
+	int glob_classes; /* sl_glob_classes */
+	int glob;	  /* sl_glob */
 };
 
 /*

@@ -314,12 +314,14 @@ static void handle_run(struct sl_control *ctl, struct sl_client *c, json_t *req,
 	/* its first process waits before exec: its environment is the session's */
 	sl_creds_session_start(ctl->creds, s);
 	/* the child confines itself as told, then hands the listener over (`confine`) */
-	client_reply(c, json_pack("{s:b, s:s, s:s, s:{s:b, s:b}, s:s, s:i}", "ok", 1, "session",
-				  sl_session_id(s), "cgroup", sl_session_cgroup_path(s), "confine",
-				  "ptrace", (sl_session_confine(s) & SL_CONFINE_PTRACE) != 0,
-				  "userns", (sl_session_confine(s) & SL_CONFINE_USERNS) != 0,
-				  "daemon_absent", absent_freeze(ctl) ? "freeze" : "continue",
-				  "daemon_absent_grace_ms", absent_grace_ms(ctl)));
+	/* proxy: the launcher starts the session's proxy on the port it registered */
+	client_reply(
+	    c, json_pack("{s:b, s:s, s:s, s:{s:b, s:b}, s:s, s:i, s:b}", "ok", 1, "session",
+			 sl_session_id(s), "cgroup", sl_session_cgroup_path(s), "confine", "ptrace",
+			 (sl_session_confine(s) & SL_CONFINE_PTRACE) != 0, "userns",
+			 (sl_session_confine(s) & SL_CONFINE_USERNS) != 0, "daemon_absent",
+			 absent_freeze(ctl) ? "freeze" : "continue", "daemon_absent_grace_ms",
+			 absent_grace_ms(ctl), "proxy", sl_session_proxied(ctl->sessions, s)));
 }
 
 /* settings.daemon_absent of the policy in force (the launcher carries it out) */

@@ -66,6 +66,9 @@ struct sl_session {
 	uint64_t events;
 	uint64_t throttle_stops, throttle_ns; /* loss: throttle: times stopped, time stopped */
 	bool audit_frozen; /* frozen because the audit log cannot be written (guard.h) */
+	/* blind_tls: proxy: the port of the session's proxy on loopback, registered by the
+	 * launcher in its run request (0: none) */
+	uint16_t proxy_port;
 };
 
 struct sl_sessions {
@@ -301,6 +304,8 @@ json_t *sl_session_json(const struct sl_session *s)
 	json_object_set_new(o, "leader_pid", json_integer(s->leader));
 	json_object_set_new(o, "events", json_integer((json_int_t)s->events));
 	json_object_set_new(o, "scope_known", json_boolean(s->scope_env != 0));
+	json_object_set_new(o, "proxy_port",
+			    s->proxy_port ? json_integer(s->proxy_port) : json_null());
 	return o;
 }
 
@@ -363,19 +368,29 @@ static bool valid_label(const char *s, size_t max)
 	} while (0)
 
 /*
- * policy blind_tls of the scope: deny unless the scope says alert; a scope the
- * policy does not declare is denied too; without a policy nothing is enforced
+ * policy blind_tls of the scope as SL_SESSION_BLIND_* flags: deny unless the
+ * scope says alert; a scope the policy does not declare is denied too;
+ * proxy is deny with the exception of the session's proxy, when the
+ * launcher registered one (proxy_port), plain deny otherwise; without a
+ * policy nothing is enforced
  */
-static bool blind_tls_deny(const struct sl_policy *p, const char *scope)
+static uint32_t blind_tls_flags(const struct sl_policy *p, const char *scope, uint16_t proxy_port)
 {
 	int id;
 
 	if (!p)
-		return false;
+		return 0;
 	id = sl_policy_env_id(p, scope);
 	if (id <= 0 || (uint32_t)id > p->n_envs)
-		return true;
-	return p->envs[id - 1].blind_tls == SL_BLIND_TLS_DENY;
+		return SL_SESSION_BLIND_DENY;
+	switch (p->envs[id - 1].blind_tls) {
+	case SL_BLIND_TLS_ALERT:
+		return 0;
+	case SL_BLIND_TLS_PROXY:
+		return SL_SESSION_BLIND_DENY | (proxy_port ? SL_SESSION_BLIND_PROXY : 0);
+	default:
+		return SL_SESSION_BLIND_DENY;
+	}
 }
 
 /* policy loss of the scope: throttle unless the scope says drop (no policy, an undeclared scope:
@@ -474,6 +489,16 @@ int sl_session_create(struct sl_sessions *ss, json_t *req, int pidfd, const stru
 	s->leader = child;
 	s->allow_root = pw->pw_uid == 0;
 	s->confine = sl_confine_flags_for_scope(sl_policy_store_current(ss->store), scope);
+	s->proxy_port = 0;
+	{
+		json_t *pp = json_object_get(req, "proxy_port");
+
+		if (pp && (!json_is_integer(pp) || json_integer_value(pp) < 1 ||
+			   json_integer_value(pp) > 65535))
+			FAIL("malformed run request: proxy_port must be a TCP port (1-65535)");
+		if (pp)
+			s->proxy_port = (uint16_t)json_integer_value(pp);
+	}
 	clock_gettime(CLOCK_REALTIME, &s->started);
 	if (asprintf(&s->cgroup_path, "%s/%s", ss->cg_parent, s->id) < 0) {
 		s->cgroup_path = NULL;
@@ -506,8 +531,8 @@ int sl_session_create(struct sl_sessions *ss, json_t *req, int pidfd, const stru
 		s->scope_env = id > 0 ? (uint32_t)id : 0;
 	}
 	info.scope_env = s->scope_env;
-	if (blind_tls_deny(sl_policy_store_current(ss->store), s->scope))
-		info.flags |= SL_SESSION_BLIND_DENY;
+	info.flags |= blind_tls_flags(sl_policy_store_current(ss->store), s->scope, s->proxy_port);
+	info.proxy_port = s->proxy_port;
 	if (loss_throttles(sl_policy_store_current(ss->store), s->scope))
 		info.flags |= SL_SESSION_THROTTLE;
 	ret = sl_kernel_session_add(ss->kernel, s->cgroup_id, &info);
@@ -766,6 +791,7 @@ static int adopt_one(struct sl_sessions *ss, const json_t *o)
 	s->confine = (uint32_t)json_integer_value(json_object_get(o, "confine"));
 	s->allow_root = json_is_true(json_object_get(o, "allow_root"));
 	s->scope_env = info.scope_env;
+	s->proxy_port = info.proxy_port;
 	if (!s->scope || !s->user || !s->argv || (ws && !s->workspace) || (name && !s->name)) {
 		err = -ENOMEM;
 		goto fail;
@@ -867,11 +893,8 @@ void sl_sessions_rescope(struct sl_sessions *ss)
 			continue;
 		id = sl_policy_env_id(sl_policy_store_current(ss->store), s->scope);
 		s->scope_env = id > 0 ? (uint32_t)id : 0;
-		set = clear = 0;
-		if (blind_tls_deny(sl_policy_store_current(ss->store), s->scope))
-			set |= SL_SESSION_BLIND_DENY;
-		else
-			clear |= SL_SESSION_BLIND_DENY;
+		set = blind_tls_flags(sl_policy_store_current(ss->store), s->scope, s->proxy_port);
+		clear = (SL_SESSION_BLIND_DENY | SL_SESSION_BLIND_PROXY) & ~set;
 		if (loss_throttles(sl_policy_store_current(ss->store), s->scope))
 			set |= SL_SESSION_THROTTLE;
 		else
@@ -939,6 +962,14 @@ bool sl_session_killed(const struct sl_session *s)
 uint32_t sl_session_confine(const struct sl_session *s)
 {
 	return s->confine;
+}
+
+bool sl_session_proxied(const struct sl_sessions *ss, const struct sl_session *s)
+{
+	struct sl_session_info info;
+
+	return s->proxy_port && !sl_kernel_session_get(ss->kernel, s->cgroup_id, &info) &&
+	       (info.flags & SL_SESSION_BLIND_PROXY);
 }
 
 pid_t sl_session_leader(const struct sl_session *s)

@@ -7,8 +7,16 @@
  * command keeps the caller's environment, cwd, terminal and stdin; the exit
  * status is the command's (128+N when it died of signal N).
  *
+ * blind_tls: proxy (docs/policy.md): the launcher binds a listening socket
+ * on 127.0.0.1 before it asks for the session and registers its port
+ * ("proxy_port"); when the daemon says the session has a proxy ("proxy":
+ * true), the child, in the session and as the user, starts scopelock-proxy
+ * (found next to this executable) on that socket before it runs the command
+ * and gives the command HTTPS_PROXY and the CA variables. The proxy stops
+ * when the launcher closes its end of a pipe (the command exited).
+ *
  * Parent and child talk over a SOCK_SEQPACKET pair, one JSON message each:
- *   parent -> child  {"session": ID, "confine": {"ptrace": B, "userns": B}}
+ *   parent -> child  {"session": ID, "confine": {"ptrace": B, "userns": B}, "proxy": B}
  *   child -> parent  {"error": 0|errno, "message", "landlock_abi"}
  *                    + the filter's listener (SCM_RIGHTS)   (only if confined)
  *   parent -> child  {"go": true}                             (only if confined)
@@ -21,6 +29,8 @@
 #include <getopt.h>
 #include <grp.h>
 #include <limits.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -41,6 +51,7 @@
 #include "jsonbytes.h"
 #include "log.h"
 #include "proto.h"
+#include "util.h"
 
 /* exit statuses of run itself (as env(1) and container runners use them) */
 #define RUN_EXIT_FAILED 125   /* the session could not be started */
@@ -576,6 +587,135 @@ static int pair_recv(int sock, json_t **msg, int *fd)
 	return err;
 }
 
+/* what the child needs to start the session's proxy */
+struct proxy_start {
+	int listen_fd; /* bound to 127.0.0.1:port, listening; -1: no proxy */
+	int alive_fd;  /* read end of the pipe the launcher holds open while the command runs */
+	uint16_t port;
+	char path[PATH_MAX]; /* scopelock-proxy */
+};
+
+/* the CA variables the proxy writes bundles for (DIR/VAR.pem), as scopelock-proxy.c has them */
+static const char *const proxy_ca_vars[] = {
+    "SSL_CERT_FILE",  "REQUESTS_CA_BUNDLE",   "CURL_CA_BUNDLE",
+    "GIT_SSL_CAINFO", "CODEX_CA_CERTIFICATE", "NODE_EXTRA_CA_CERTS",
+};
+
+/* fd moved to at least 10 (clear of 3..5, where the proxy wants its three) */
+static int fd_high(int fd)
+{
+	int n = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+
+	close(fd);
+	return n;
+}
+
+/*
+ * In the session, as the user, before the command: start scopelock-proxy on
+ * the listening socket (twice forked: the command is not its parent and
+ * never waits for it), wait until it says where its CA files are, then put
+ * HTTPS_PROXY and the CA variables in the environment the command gets.
+ * The proxy not starting leaves the session as blind_tls: deny would (its
+ * blind processes cannot connect anywhere): said on stderr.
+ */
+static void proxy_start(struct proxy_start *px)
+{
+	char dir[PATH_MAX], val[PATH_MAX + 64], url[64];
+	int ready[2] = {-1, -1}, lfd, afd, rfd, wfd;
+	size_t got = 0;
+	pid_t mid;
+	ssize_t n;
+
+	if (pipe2(ready, O_CLOEXEC)) {
+		fprintf(stderr, "scopelock: the session's TLS proxy: pipe: %s\n", strerror(errno));
+		goto fail;
+	}
+	lfd = fd_high(px->listen_fd);
+	afd = fd_high(px->alive_fd);
+	rfd = ready[0];
+	wfd = fd_high(ready[1]);
+	px->listen_fd = lfd;
+	px->alive_fd = afd;
+	if (lfd < 0 || afd < 0 || wfd < 0) {
+		fprintf(stderr, "scopelock: the session's TLS proxy: fcntl: %s\n", strerror(errno));
+		goto fail;
+	}
+	mid = fork();
+	if (mid == 0) {
+		pid_t p = fork();
+
+		if (p == 0) {
+			char *const av[] = {"scopelock-proxy", "3", "4", "5", NULL};
+
+			if (dup2(lfd, 3) < 0 || dup2(wfd, 4) < 0 || dup2(afd, 5) < 0)
+				_exit(127);
+			/* stdin stays the command's */
+			close(0);
+			open("/dev/null", O_RDONLY);
+			execv(px->path, av);
+			fprintf(stderr, "scopelock: the session's TLS proxy: exec %s: %s\n",
+				px->path, strerror(errno));
+			_exit(127);
+		}
+		_exit(p < 0 ? 1 : 0);
+	}
+	close(wfd);
+	close(lfd);
+	close(afd);
+	px->listen_fd = px->alive_fd = -1;
+	if (mid < 0) {
+		fprintf(stderr, "scopelock: the session's TLS proxy: fork: %s\n", strerror(errno));
+		goto fail;
+	}
+	while (waitpid(mid, NULL, 0) < 0 && errno == EINTR)
+		;
+	while (got + 1 < sizeof(dir)) {
+		n = read(rfd, dir + got, sizeof(dir) - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(rfd);
+	rfd = -1;
+	dir[got] = '\0';
+	if (!got || dir[got - 1] != '\n' || dir[0] != '/') {
+		fprintf(stderr,
+			"scopelock: the session's TLS proxy did not start: processes whose "
+			"TLS scopelock cannot read cannot connect (as with blind_tls: deny)\n");
+		return;
+	}
+	dir[got - 1] = '\0';
+	if (getenv("HTTPS_PROXY") || getenv("https_proxy"))
+		fprintf(stderr,
+			"scopelock: HTTPS_PROXY of the session is its TLS proxy (yours, "
+			"%s, is not used)\n",
+			getenv("HTTPS_PROXY") ? getenv("HTTPS_PROXY") : getenv("https_proxy"));
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u", (unsigned)px->port);
+	setenv("HTTPS_PROXY", url, 1);
+	setenv("https_proxy", url, 1);
+	for (size_t i = 0; i < SL_ARRAY_SIZE(proxy_ca_vars); i++) {
+		snprintf(val, sizeof(val), "%s/%s.pem", dir, proxy_ca_vars[i]);
+		setenv(proxy_ca_vars[i], val, 1);
+	}
+	snprintf(val, sizeof(val), "%s/ca.pem", dir);
+	setenv("SCOPELOCK_PROXY_CA", val, 1);
+	return;
+fail:
+	if (ready[0] >= 0)
+		close(ready[0]);
+	if (ready[1] >= 0)
+		close(ready[1]);
+	if (px->listen_fd >= 0)
+		close(px->listen_fd);
+	if (px->alive_fd >= 0)
+		close(px->alive_fd);
+	px->listen_fd = px->alive_fd = -1;
+	fprintf(stderr, "scopelock: the session's TLS proxy did not start: processes whose TLS "
+			"scopelock cannot read cannot connect (as with blind_tls: deny)\n");
+}
+
 static uint32_t confine_flags(json_t *confine)
 {
 	uint32_t flags = 0;
@@ -594,13 +734,15 @@ static uint32_t confine_flags(json_t *confine)
  * no_new_privs is needed), hand the listener to the parent, wait for its
  * go, drop to the user, exec. Any failure: exit without running cmd.
  */
-static void child_main(int sock, int err_fd, const struct passwd *pw, bool switch_user, char **cmd)
+static void child_main(int sock, int err_fd, const struct passwd *pw, bool switch_user, char **cmd,
+		       struct proxy_start *px)
 {
 	struct sl_confine_self cs = {.listener = -1};
 	json_t *msg = NULL, *rep;
 	const char *id;
 	uint32_t flags;
 	char err[256] = "";
+	bool proxy;
 	int e, ret;
 
 	if (pair_recv(sock, &msg, NULL))
@@ -609,6 +751,7 @@ static void child_main(int sock, int err_fd, const struct passwd *pw, bool switc
 	if (!id)
 		_exit(RUN_EXIT_FAILED);
 	setenv("SCOPELOCK_SESSION", id, 1);
+	proxy = json_is_true(json_object_get(msg, "proxy")) && px->listen_fd >= 0;
 	flags = confine_flags(json_object_get(msg, "confine"));
 	json_decref(msg);
 	if (flags) {
@@ -633,6 +776,12 @@ static void child_main(int sock, int err_fd, const struct passwd *pw, bool switc
 			_exit(RUN_EXIT_FAILED);
 		}
 	}
+	if (proxy)
+		proxy_start(px);
+	if (px->listen_fd >= 0)
+		close(px->listen_fd);
+	if (px->alive_fd >= 0)
+		close(px->alive_fd);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGQUIT, SIG_DFL);
 	execvp(cmd[0], cmd);
@@ -642,20 +791,66 @@ static void child_main(int sock, int err_fd, const struct passwd *pw, bool switc
 }
 
 /*
+ * blind_tls: proxy: scopelock-proxy next to this executable, a listening
+ * socket on 127.0.0.1 (an ephemeral port) and the pipe that keeps the proxy
+ * alive. Without the program (or if any of it fails) the session gets no
+ * proxy: 0 and px->listen_fd -1 (the daemon then refuses its blind
+ * processes everywhere, as with deny).
+ */
+static void proxy_prepare(struct proxy_start *px, int alive[2])
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t alen = sizeof(a);
+	char exe[PATH_MAX], *slash;
+	ssize_t n;
+	int fd = -1;
+
+	px->listen_fd = px->alive_fd = -1;
+	alive[0] = alive[1] = -1;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return;
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	if (!slash)
+		return;
+	*slash = '\0';
+	if (strlen(exe) + sizeof("/scopelock-proxy") > sizeof(px->path))
+		return;
+	memcpy(px->path, exe, strlen(exe));
+	memcpy(px->path + strlen(exe), "/scopelock-proxy", sizeof("/scopelock-proxy"));
+	if (access(px->path, X_OK))
+		return;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 128) ||
+	    getsockname(fd, (struct sockaddr *)&a, &alen) || pipe2(alive, O_CLOEXEC)) {
+		log_warn("run: the session's TLS proxy: %s (none for this session)",
+			 strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		alive[0] = alive[1] = -1;
+		return;
+	}
+	px->listen_fd = fd;
+	px->alive_fd = alive[0];
+	px->port = ntohs(a.sin_port);
+}
+
+/*
  * Tell the child its session and what it is kept from; if confined, take
  * its listener, give it to the daemon on the connection that started the
  * session, and let the child go. 0, or -1 after logging why.
  */
-static int confine_child(int fd, int sock, const char *session, json_t *confine)
+static int confine_child(int fd, int sock, const char *session, json_t *confine, bool proxy)
 {
 	uint32_t flags = confine_flags(confine);
 	json_t *msg = NULL, *rep = NULL, *reply = NULL;
 	int listener = -1, err, ret = -1;
 	const char *why;
 
-	msg =
-	    json_pack("{s:s, s:{s:b, s:b}}", "session", session, "confine", "ptrace",
-		      (flags & SL_CONFINE_PTRACE) != 0, "userns", (flags & SL_CONFINE_USERNS) != 0);
+	msg = json_pack("{s:s, s:{s:b, s:b}, s:b}", "session", session, "confine", "ptrace",
+			(flags & SL_CONFINE_PTRACE) != 0, "userns",
+			(flags & SL_CONFINE_USERNS) != 0, "proxy", proxy);
 	err = msg ? sl_proto_send(sock, msg, -1) : -ENOMEM;
 	if (err) {
 		log_err("run: start the command: %s", strerror(-err));
@@ -735,7 +930,9 @@ int cmd_run(const struct sl_cli *cli, int argc, char **argv)
 	const char *session;
 	struct notices st = {0};
 	struct absent_watch watch = {0};
-	bool notify;
+	struct proxy_start px = {.listen_fd = -1, .alive_fd = -1};
+	int alive[2] = {-1, -1};
+	bool notify, proxy;
 	pid_t child;
 	ssize_t n;
 	int ret = RUN_EXIT_FAILED;
@@ -834,6 +1031,7 @@ int cmd_run(const struct sl_cli *cli, int argc, char **argv)
 		log_err("run: socketpair/pipe: %s", strerror(errno));
 		goto out;
 	}
+	proxy_prepare(&px, alive);
 	fflush(NULL);
 	child = fork();
 	if (child < 0) {
@@ -844,8 +1042,16 @@ int cmd_run(const struct sl_cli *cli, int argc, char **argv)
 		close(fd);
 		close(pair[0]);
 		close(errp[0]);
-		child_main(pair[1], errp[1], pw, switch_user, argv + optind);
+		if (alive[1] >= 0)
+			close(alive[1]);
+		child_main(pair[1], errp[1], pw, switch_user, argv + optind, &px);
 	}
+	/* the child holds the listening socket and the proxy's end of the pipe */
+	if (px.listen_fd >= 0)
+		close(px.listen_fd);
+	if (alive[0] >= 0)
+		close(alive[0]);
+	alive[0] = px.listen_fd = px.alive_fd = -1;
 	g_child = child;
 	close(pair[1]);
 	pair[1] = -1;
@@ -869,6 +1075,8 @@ int cmd_run(const struct sl_cli *cli, int argc, char **argv)
 	json_object_set_new(req, "argv", build_argv(argc - optind, argv + optind));
 	if (allow_root)
 		json_object_set_new(req, "allow_root", json_true());
+	if (px.port)
+		json_object_set_new(req, "proxy_port", json_integer(px.port));
 	err = sl_proto_send(fd, req, pidfd);
 	if (!err)
 		err = sl_proto_recv(fd, &reply, NULL);
@@ -901,7 +1109,13 @@ int cmd_run(const struct sl_cli *cli, int argc, char **argv)
 	 * exec is noticed here, and would be missed (exit 137, no reason)
 	 */
 	notify = notices_start(fd, session);
-	if (confine_child(fd, pair[0], session, json_object_get(reply, "confine")))
+	proxy = px.port && json_is_true(json_object_get(reply, "proxy"));
+	if (proxy && !quiet)
+		fprintf(stderr,
+			"scopelock: TLS scopelock cannot read goes through the session's proxy "
+			"(127.0.0.1:%u, blind_tls: proxy)\n",
+			(unsigned)px.port);
+	if (confine_child(fd, pair[0], session, json_object_get(reply, "confine"), proxy))
 		goto abort_child;
 	close(pair[0]);
 	pair[0] = -1;
@@ -916,6 +1130,10 @@ int cmd_run(const struct sl_cli *cli, int argc, char **argv)
 		 json_string_value(json_object_get(reply, "cgroup")) ?: "");
 	absent_settings(&watch, reply);
 	err = wait_child(child, pidfd, &fd, notify, &st, &status, &watch);
+	/* the command is done: so is its proxy */
+	if (alive[1] >= 0)
+		close(alive[1]);
+	alive[1] = -1;
 	if (err) {
 		log_err("run: waiting for the command: %s", strerror(-err));
 		goto out;
@@ -950,6 +1168,8 @@ out:
 	json_decref(req);
 	json_decref(reply);
 	for (int i = 0; i < 2; i++) {
+		if (alive[i] >= 0)
+			close(alive[i]);
 		if (pair[i] >= 0)
 			close(pair[i]);
 		if (errp[i] >= 0)

@@ -58,8 +58,8 @@
 
 /* the CA variables of the session, in the order the bundles are written */
 static const char *const ca_vars[] = {
-    "SSL_CERT_FILE",   "REQUESTS_CA_BUNDLE",   "CURL_CA_BUNDLE",
-    "GIT_SSL_CAINFO",  "CODEX_CA_CERTIFICATE", "NODE_EXTRA_CA_CERTS",
+    "SSL_CERT_FILE",  "REQUESTS_CA_BUNDLE",   "CURL_CA_BUNDLE",
+    "GIT_SSL_CAINFO", "CODEX_CA_CERTIFICATE", "NODE_EXTRA_CA_CERTS",
 };
 
 #define HEAD_MAX 8192	     /* the CONNECT request with its header fields */
@@ -134,11 +134,14 @@ static X509 *cert_new(const char *cn, EVP_PKEY *key)
 	    !X509_set_pubkey(c, key))
 		goto fail;
 	name = X509_get_subject_name(c);
+	/* a common name has at most 64 characters: the SAN names the host */
+	if (strlen(cn) > 64)
+		cn = "scopelock session proxy";
 	if (!X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
 					(const unsigned char *)"scopelock session proxy", -1, -1,
 					0) ||
-	    !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1,
-					-1, 0))
+	    !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1,
+					0))
 		goto fail;
 	BN_free(bn);
 	return c;

@@ -7,13 +7,15 @@
  * command keeps the caller's environment, cwd, terminal and stdin; the exit
  * status is the command's (128+N when it died of signal N).
  *
- * blind_tls: proxy (docs/policy.md): the launcher binds a listening socket
- * on 127.0.0.1 before it asks for the session and registers its port
- * ("proxy_port"); when the daemon says the session has a proxy ("proxy":
- * true), the child, in the session and as the user, starts scopelock-proxy
- * (found next to this executable) on that socket before it runs the command
- * and gives the command HTTPS_PROXY and the CA variables. The proxy stops
- * when the launcher closes its end of a pipe (the command exited).
+ * blind_tls: proxy (docs/policy.md): when scopelock-proxy is next to this
+ * executable the launcher asks for a proxy ("proxy": true); if the scope
+ * says proxy, scopelockd's reply carries the session's listening socket
+ * (127.0.0.1, "proxy_port"; the daemon keeps its own copy until the session
+ * ends), which goes on to the child with the session message; the child, in
+ * the session and as the user, starts scopelock-proxy on it before it runs
+ * the command and gives the command HTTPS_PROXY and the CA variables. The
+ * proxy stops when the launcher closes its end of a pipe (the command
+ * exited).
  *
  * Parent and child talk over a SOCK_SEQPACKET pair, one JSON message each:
  *   parent -> child  {"session": ID, "confine": {"ptrace": B, "userns": B}, "proxy": B}
@@ -29,8 +31,6 @@
 #include <getopt.h>
 #include <grp.h>
 #include <limits.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -745,13 +745,15 @@ static void child_main(int sock, int err_fd, const struct passwd *pw, bool switc
 	bool proxy;
 	int e, ret;
 
-	if (pair_recv(sock, &msg, NULL))
+	if (pair_recv(sock, &msg, &px->listen_fd))
 		_exit(RUN_EXIT_FAILED); /* the parent gave up: never run unmonitored */
+	px->port = (uint16_t)json_integer_value(json_object_get(msg, "proxy_port"));
 	id = json_string_value(json_object_get(msg, "session"));
 	if (!id)
 		_exit(RUN_EXIT_FAILED);
 	setenv("SCOPELOCK_SESSION", id, 1);
-	proxy = json_is_true(json_object_get(msg, "proxy")) && px->listen_fd >= 0;
+	proxy =
+	    json_is_true(json_object_get(msg, "proxy")) && px->listen_fd >= 0 && px->alive_fd >= 0;
 	flags = confine_flags(json_object_get(msg, "confine"));
 	json_decref(msg);
 	if (flags) {
@@ -791,49 +793,40 @@ static void child_main(int sock, int err_fd, const struct passwd *pw, bool switc
 }
 
 /*
- * blind_tls: proxy: scopelock-proxy next to this executable, a listening
- * socket on 127.0.0.1 (an ephemeral port) and the pipe that keeps the proxy
- * alive. Without the program (or if any of it fails) the session gets no
- * proxy: 0 and px->listen_fd -1 (the daemon then refuses its blind
- * processes everywhere, as with deny).
+ * blind_tls: proxy: scopelock-proxy next to this executable and the pipe
+ * that keeps it alive (alive[0]: the proxy's end). false: no proxy for this
+ * session (the daemon then refuses its blind processes everywhere, as with
+ * deny).
  */
-static void proxy_prepare(struct proxy_start *px, int alive[2])
+static bool proxy_prepare(struct proxy_start *px, int alive[2])
 {
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t alen = sizeof(a);
 	char exe[PATH_MAX], *slash;
 	ssize_t n;
-	int fd = -1;
 
 	px->listen_fd = px->alive_fd = -1;
 	alive[0] = alive[1] = -1;
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n <= 0)
-		return;
+		return false;
 	exe[n] = '\0';
 	slash = strrchr(exe, '/');
 	if (!slash)
-		return;
+		return false;
 	*slash = '\0';
 	if (strlen(exe) + sizeof("/scopelock-proxy") > sizeof(px->path))
-		return;
+		return false;
 	memcpy(px->path, exe, strlen(exe));
 	memcpy(px->path + strlen(exe), "/scopelock-proxy", sizeof("/scopelock-proxy"));
 	if (access(px->path, X_OK))
-		return;
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 128) ||
-	    getsockname(fd, (struct sockaddr *)&a, &alen) || pipe2(alive, O_CLOEXEC)) {
-		log_warn("run: the session's TLS proxy: %s (none for this session)",
+		return false;
+	if (pipe2(alive, O_CLOEXEC)) {
+		log_warn("run: the session's TLS proxy: pipe: %s (none for this session)",
 			 strerror(errno));
-		if (fd >= 0)
-			close(fd);
 		alive[0] = alive[1] = -1;
-		return;
+		return false;
 	}
-	px->listen_fd = fd;
 	px->alive_fd = alive[0];
-	px->port = ntohs(a.sin_port);
+	return true;
 }
 
 /*
@@ -841,17 +834,20 @@ static void proxy_prepare(struct proxy_start *px, int alive[2])
  * its listener, give it to the daemon on the connection that started the
  * session, and let the child go. 0, or -1 after logging why.
  */
-static int confine_child(int fd, int sock, const char *session, json_t *confine, bool proxy)
+static int confine_child(int fd, int sock, const char *session, json_t *confine, int proxy_fd,
+			 int proxy_port)
 {
 	uint32_t flags = confine_flags(confine);
 	json_t *msg = NULL, *rep = NULL, *reply = NULL;
 	int listener = -1, err, ret = -1;
 	const char *why;
 
-	msg = json_pack("{s:s, s:{s:b, s:b}, s:b}", "session", session, "confine", "ptrace",
-			(flags & SL_CONFINE_PTRACE) != 0, "userns",
-			(flags & SL_CONFINE_USERNS) != 0, "proxy", proxy);
-	err = msg ? sl_proto_send(sock, msg, -1) : -ENOMEM;
+	msg =
+	    json_pack("{s:s, s:{s:b, s:b}, s:b, s:i}", "session", session, "confine", "ptrace",
+		      (flags & SL_CONFINE_PTRACE) != 0, "userns", (flags & SL_CONFINE_USERNS) != 0,
+		      "proxy", proxy_fd >= 0, "proxy_port", proxy_port);
+	/* the proxy's listening socket goes with it */
+	err = msg ? sl_proto_send(sock, msg, proxy_fd) : -ENOMEM;
 	if (err) {
 		log_err("run: start the command: %s", strerror(-err));
 		goto out;
@@ -931,8 +927,8 @@ int cmd_run(const struct sl_cli *cli, int argc, char **argv)
 	struct notices st = {0};
 	struct absent_watch watch = {0};
 	struct proxy_start px = {.listen_fd = -1, .alive_fd = -1};
-	int alive[2] = {-1, -1};
-	bool notify, proxy;
+	int alive[2] = {-1, -1}, proxy_fd = -1, proxy_port;
+	bool notify, want_proxy;
 	pid_t child;
 	ssize_t n;
 	int ret = RUN_EXIT_FAILED;
@@ -1031,7 +1027,7 @@ int cmd_run(const struct sl_cli *cli, int argc, char **argv)
 		log_err("run: socketpair/pipe: %s", strerror(errno));
 		goto out;
 	}
-	proxy_prepare(&px, alive);
+	want_proxy = proxy_prepare(&px, alive);
 	fflush(NULL);
 	child = fork();
 	if (child < 0) {
@@ -1046,12 +1042,10 @@ int cmd_run(const struct sl_cli *cli, int argc, char **argv)
 			close(alive[1]);
 		child_main(pair[1], errp[1], pw, switch_user, argv + optind, &px);
 	}
-	/* the child holds the listening socket and the proxy's end of the pipe */
-	if (px.listen_fd >= 0)
-		close(px.listen_fd);
+	/* the child holds the proxy's end of the pipe */
 	if (alive[0] >= 0)
 		close(alive[0]);
-	alive[0] = px.listen_fd = px.alive_fd = -1;
+	alive[0] = px.alive_fd = -1;
 	g_child = child;
 	close(pair[1]);
 	pair[1] = -1;
@@ -1075,11 +1069,11 @@ int cmd_run(const struct sl_cli *cli, int argc, char **argv)
 	json_object_set_new(req, "argv", build_argv(argc - optind, argv + optind));
 	if (allow_root)
 		json_object_set_new(req, "allow_root", json_true());
-	if (px.port)
-		json_object_set_new(req, "proxy_port", json_integer(px.port));
+	if (want_proxy)
+		json_object_set_new(req, "proxy", json_true());
 	err = sl_proto_send(fd, req, pidfd);
 	if (!err)
-		err = sl_proto_recv(fd, &reply, NULL);
+		err = sl_proto_recv(fd, &reply, &proxy_fd);
 	if (err) {
 		log_err("run: talking to scopelockd: %s",
 			err == -ECONNRESET ? "daemon closed the connection" : strerror(-err));
@@ -1109,13 +1103,23 @@ int cmd_run(const struct sl_cli *cli, int argc, char **argv)
 	 * exec is noticed here, and would be missed (exit 137, no reason)
 	 */
 	notify = notices_start(fd, session);
-	proxy = px.port && json_is_true(json_object_get(reply, "proxy"));
-	if (proxy && !quiet)
+	proxy_port = (int)json_integer_value(json_object_get(reply, "proxy_port"));
+	if (!json_is_true(json_object_get(reply, "proxy")) || proxy_port <= 0) {
+		if (proxy_fd >= 0)
+			close(proxy_fd);
+		proxy_fd = -1;
+	}
+	if (proxy_fd >= 0 && !quiet)
 		fprintf(stderr,
 			"scopelock: TLS scopelock cannot read goes through the session's proxy "
-			"(127.0.0.1:%u, blind_tls: proxy)\n",
-			(unsigned)px.port);
-	if (confine_child(fd, pair[0], session, json_object_get(reply, "confine"), proxy))
+			"(127.0.0.1:%d, blind_tls: proxy)\n",
+			proxy_port);
+	err = confine_child(fd, pair[0], session, json_object_get(reply, "confine"), proxy_fd,
+			    proxy_port);
+	if (proxy_fd >= 0)
+		close(proxy_fd);
+	proxy_fd = -1;
+	if (err)
 		goto abort_child;
 	close(pair[0]);
 	pair[0] = -1;
@@ -1177,6 +1181,8 @@ out:
 	}
 	if (pidfd >= 0)
 		close(pidfd);
+	if (proxy_fd >= 0)
+		close(proxy_fd);
 	if (fd >= 0)
 		close(fd);
 	return ret;

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/inotify.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -66,9 +68,15 @@ struct sl_session {
 	uint64_t events;
 	uint64_t throttle_stops, throttle_ns; /* loss: throttle: times stopped, time stopped */
 	bool audit_frozen; /* frozen because the audit log cannot be written (guard.h) */
-	/* blind_tls: proxy: the port of the session's proxy on loopback, registered by the
-	 * launcher in its run request (0: none) */
-	uint16_t proxy_port;
+	/*
+	 * blind_tls: proxy: the session's listening socket on 127.0.0.1 (made here
+	 * when the launcher asks for a proxy, handed to it; the proxy accepts on
+	 * it) and its port. Held by the daemon until the session ends, so that
+	 * nothing else can take the port, even when the proxy is gone.
+	 */
+	uint16_t proxy_port; /* 0: no proxy */
+	bool has_proxy_fd;
+	int proxy_fd;
 };
 
 struct sl_sessions {
@@ -273,8 +281,17 @@ static int proc_stat(pid_t pid, pid_t *ppid, unsigned long long *start)
 	return 0;
 }
 
+static void proxy_close(struct sl_session *s)
+{
+	if (s->has_proxy_fd)
+		close(s->proxy_fd);
+	s->has_proxy_fd = false;
+	s->proxy_fd = -1;
+}
+
 static void session_free_fields(struct sl_session *s)
 {
+	proxy_close(s);
 	free(s->cgroup_path);
 	free(s->scope);
 	free(s->workspace);
@@ -407,6 +424,31 @@ static bool loss_throttles(const struct sl_policy *p, const char *scope)
 	return p->envs[id - 1].loss == SL_LOSS_MODE_THROTTLE;
 }
 
+/*
+ * blind_tls: proxy: the session's listening socket, 127.0.0.1 at an
+ * ephemeral port. Without it the session has no proxy (its blind processes
+ * are refused everywhere, as with deny): said, not fatal.
+ */
+static void proxy_listen(struct sl_session *s)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t alen = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 128) ||
+	    getsockname(fd, (struct sockaddr *)&a, &alen)) {
+		log_warn("session %s: the proxy's listening socket: %s (no proxy: its blind "
+			 "processes are refused as with blind_tls: deny)",
+			 s->id, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	s->proxy_fd = fd;
+	s->has_proxy_fd = true;
+	s->proxy_port = ntohs(a.sin_port);
+}
+
 int sl_session_create(struct sl_sessions *ss, json_t *req, int pidfd, const struct sl_peer *peer,
 		      const char *refusal, char *err, size_t errlen, struct sl_session **out)
 {
@@ -490,15 +532,14 @@ int sl_session_create(struct sl_sessions *ss, json_t *req, int pidfd, const stru
 	s->allow_root = pw->pw_uid == 0;
 	s->confine = sl_confine_flags_for_scope(sl_policy_store_current(ss->store), scope);
 	s->proxy_port = 0;
-	{
-		json_t *pp = json_object_get(req, "proxy_port");
-
-		if (pp && (!json_is_integer(pp) || json_integer_value(pp) < 1 ||
-			   json_integer_value(pp) > 65535))
-			FAIL("malformed run request: proxy_port must be a TCP port (1-65535)");
-		if (pp)
-			s->proxy_port = (uint16_t)json_integer_value(pp);
-	}
+	s->has_proxy_fd = false;
+	s->proxy_fd = -1;
+	if (json_object_get(req, "proxy") && !json_is_boolean(json_object_get(req, "proxy")))
+		FAIL("malformed run request: proxy must be true or false");
+	if (json_is_true(json_object_get(req, "proxy")) &&
+	    (blind_tls_flags(sl_policy_store_current(ss->store), scope, 1) &
+	     SL_SESSION_BLIND_PROXY))
+		proxy_listen(s);
 	clock_gettime(CLOCK_REALTIME, &s->started);
 	if (asprintf(&s->cgroup_path, "%s/%s", ss->cg_parent, s->id) < 0) {
 		s->cgroup_path = NULL;
@@ -668,6 +709,7 @@ void sl_session_end(struct sl_sessions *ss, struct sl_session *s)
 	if (s->events_wd >= 0)
 		inotify_rm_watch(ss->inotify_fd, s->events_wd);
 	s->events_wd = -1;
+	proxy_close(s);
 	err = sl_kernel_session_remove(ss->kernel, s->cgroup_id);
 	if (err)
 		log_warn("session %s: remove from kernel map: %s", s->id, strerror(-err));
@@ -791,7 +833,10 @@ static int adopt_one(struct sl_sessions *ss, const json_t *o)
 	s->confine = (uint32_t)json_integer_value(json_object_get(o, "confine"));
 	s->allow_root = json_is_true(json_object_get(o, "allow_root"));
 	s->scope_env = info.scope_env;
+	/* the proxy keeps its copy of the listening socket; this daemon has none */
 	s->proxy_port = info.proxy_port;
+	s->has_proxy_fd = false;
+	s->proxy_fd = -1;
 	if (!s->scope || !s->user || !s->argv || (ws && !s->workspace) || (name && !s->name)) {
 		err = -ENOMEM;
 		goto fail;
@@ -964,12 +1009,14 @@ uint32_t sl_session_confine(const struct sl_session *s)
 	return s->confine;
 }
 
-bool sl_session_proxied(const struct sl_sessions *ss, const struct sl_session *s)
+int sl_session_proxy_fd(const struct sl_session *s)
 {
-	struct sl_session_info info;
+	return s->has_proxy_fd ? s->proxy_fd : -1;
+}
 
-	return s->proxy_port && !sl_kernel_session_get(ss->kernel, s->cgroup_id, &info) &&
-	       (info.flags & SL_SESSION_BLIND_PROXY);
+uint16_t sl_session_proxy_port(const struct sl_session *s)
+{
+	return s->proxy_port;
 }
 
 pid_t sl_session_leader(const struct sl_session *s)

@@ -32,7 +32,8 @@ WARN := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wer
 CFLAGS ?= -O2 -g
 override CFLAGS += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser/lib -Iuser/daemon \
 	-I$(OUTPUT) $(PC_CFLAGS) -fstack-protector-strong -D_FORTIFY_SOURCE=2 -MMD -MP \
-	-DSL_DEFAULT_POLICY='"$(PREFIX)/share/scopelock/policies/default.yaml"'
+	-DSL_DEFAULT_POLICY='"$(PREFIX)/share/scopelock/policies/default.yaml"' \
+	-DSL_PROXY_PATH='"$(PREFIX)/libexec/scopelock/scopelock-proxy"'
 # libhttp-parser-dev ships no pkg-config file
 LDLIBS += $(PC_LIBS) -lhttp_parser -lelf -lpthread -lm
 
@@ -236,7 +237,8 @@ install: all man
 		$(DESTDIR)$(PREFIX)/share/scopelock/policies $(DESTDIR)$(PREFIX)/lib/systemd/system
 	install -m 0755 $(BIN)/scopelockd $(DESTDIR)$(PREFIX)/sbin/scopelockd
 	install -m 0755 $(BIN)/scopelock $(DESTDIR)$(PREFIX)/bin/scopelock
-	install -m 0755 $(BIN)/scopelock-proxy $(DESTDIR)$(PREFIX)/bin/scopelock-proxy
+	install -d $(DESTDIR)$(PREFIX)/libexec/scopelock
+	install -m 0755 $(BIN)/scopelock-proxy $(DESTDIR)$(PREFIX)/libexec/scopelock/scopelock-proxy
 	install -d $(DESTDIR)$(PREFIX)/share/scopelock/policies/examples
 	install -m 0644 policies/*.yaml $(DESTDIR)$(PREFIX)/share/scopelock/policies/
 	install -m 0644 policies/examples/*.yaml $(DESTDIR)$(PREFIX)/share/scopelock/policies/examples/
@@ -260,7 +262,7 @@ install: all man
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/scopelockd $(DESTDIR)$(PREFIX)/bin/scopelock \
-		$(DESTDIR)$(PREFIX)/bin/scopelock-proxy \
+		$(DESTDIR)$(PREFIX)/libexec/scopelock/scopelock-proxy \
 		$(DESTDIR)$(PREFIX)/lib/systemd/system/scopelockd.service \
 		$(DESTDIR)$(PREFIX)/share/man/man1/scopelock.1 \
 		$(DESTDIR)$(PREFIX)/share/man/man5/scopelock-policy.5 \

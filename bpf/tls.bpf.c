@@ -728,11 +728,13 @@ static __always_inline int sl_tls_write(__u64 conn, __u64 buf, __u64 len, __u32 
 	s = sl_current_session(&cgid);
 	if (!s)
 		return 0;
-	/* the session's proxy answering its client (sl_tls_proxy_reply) */
-	c = sl_tls_conn_get(conn, 0);
-	if (c && c->plain == SL_PLAIN_REPLY &&
-	    (*(volatile __u32 *)&s->flags & SL_SESSION_BLIND_PROXY))
-		return 0;
+	/* the session's proxy answering its client (sl_tls_proxy_reply); nothing more for
+	 * the writes of other sessions */
+	if (*(volatile __u32 *)&s->flags & SL_SESSION_BLIND_PROXY) {
+		c = sl_tls_conn_get(conn, 0);
+		if (c && c->plain == SL_PLAIN_REPLY)
+			return 0;
+	}
 	sl_tls_enter(conn);
 	e = sl_tls_record(SL_OP_TLS_WRITE, cgid, conn, lib, fn, buf, len);
 	if (!e)
@@ -1419,11 +1421,13 @@ static __always_inline void sl_tls_sock_write(__u64 cgid, long fd)
 static __always_inline bool sl_tls_proxy_reply(const struct sl_session_info *s, struct socket *sock)
 {
 	__u16 pp = *(volatile __u16 *)&s->proxy_port;
-	struct sock *sk = BPF_CORE_READ(sock, sk);
+	struct sock *sk;
 	__u16 family;
 
-	if (!(*(volatile __u32 *)&s->flags & SL_SESSION_BLIND_PROXY) || !pp || !sk ||
-	    BPF_CORE_READ(sk, __sk_common.skc_num) != pp)
+	if (!(*(volatile __u32 *)&s->flags & SL_SESSION_BLIND_PROXY) || !pp)
+		return false;
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk || BPF_CORE_READ(sk, __sk_common.skc_num) != pp)
 		return false;
 	family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	if (family == SL_AF_INET)
@@ -1489,7 +1493,8 @@ static __always_inline int sl_tls_sock_io(struct trace_event_raw_sys_enter *ctx,
 	__builtin_memcpy(c->peer_addr, peer.addr, sizeof(c->peer_addr));
 	c->peer_port = peer.port;
 	c->peer_family = peer.family;
-	c->plain = sl_tls_proxy_reply(s, sock) ? SL_PLAIN_REPLY : 0;
+	if (sl_tls_proxy_reply(s, sock))
+		c->plain = SL_PLAIN_REPLY;
 	return 0;
 }
 

@@ -20,8 +20,9 @@ the proxy relays a harmless request (it is not what refuses)."""
 
 import os
 import shlex
+import subprocess
 
-from enforce import GraphQLServer, World, finish, start_daemon
+from enforce import GraphQLServer, World, finish, start_daemon, wait_hold
 from harness import B, check, eq, rand_marker, short, wait_until
 from proxyclient import blind_client, proxy_policy
 
@@ -172,3 +173,39 @@ def test_proxy_control_harmless_and_deny(t):
             srv.wait_all_closed()
             check(m.encode() not in srv.received(mark), "blind_tls: deny: nothing arrived")
         finish(t, d, w)
+
+
+def test_blind_client_held_then_approved(t):
+    """A freeze rule holds the proxy's write of the mutation exactly as it holds curl's:
+    nothing of it at the server while held (the write is stopped at SSL_write's entry),
+    `scopelock approve` lets it go, it arrives, the session runs on (its next request
+    through the proxy arrives too) and exits 0."""
+    w = World(t)
+    srv = GraphQLServer(t)
+    exe = blind_client(t)
+    mutation = t.write("mutation.json", w.mutation(w.prod_vol))
+    m = rand_marker("after")
+    after = t.write("after.json", harmless(m))
+    d = start_daemon(t, proxy_policy(t, w, action="freeze"))
+    mark = srv.mark()
+    script = t.write("agent.sh", "#!/bin/bash\nset -e\n"
+                     f"export API_TOKEN=$(cat {q(str(w.prod_file))})\n"
+                     f"{q(str(exe))} {q(srv.url)} {q(str(mutation))}\n"
+                     f"{q(str(exe))} {q(srv.url)} {q(str(after))}\n", 0o755)
+    name = rand_marker("held")
+    p = d.spawn(["/bin/bash", str(script)], name=name,
+                env=dict(os.environ, SSL_CERT_FILE=str(srv.cert)),
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    sid, rec = wait_hold(d, name, "graphql-destroy")
+    eq(rec.get("comm"), "scopelock-proxy", f"the held write is the proxy's: {short(rec)}")
+    srv.assert_nothing_destructive(w, "while the proxy's write is held", since=mark)
+    r = d.cli("approve", "--reason", "e2e: proxy hold", rec["hold_id"])
+    eq(r.rc, 0, f"scopelock approve ({r})")
+    out, err = p.communicate(timeout=60)
+    eq(p.returncode, 0, f"the approved session's exit (stderr {err[-800:]!r})\n{srv.summary()}")
+    req = srv.wait_request(lambda x: b"volumeDelete" in x["body"], "the approved mutation")
+    check(w.prod_vol.encode() in req["body"], f"approved body {req['body']!r}")
+    srv.wait_request(lambda x: m.encode() in x["body"], "the request after the approved one")
+    d.wait_session_end(sid)
+    check(not d.records(session=sid, type="session_killed"), "session_killed after approve")
+    finish(t, d, w)

@@ -7,15 +7,13 @@
  * command keeps the caller's environment, cwd, terminal and stdin; the exit
  * status is the command's (128+N when it died of signal N).
  *
- * blind_tls: proxy (docs/policy.md): when scopelock-proxy is next to this
- * executable the launcher asks for a proxy ("proxy": true); if the scope
- * says proxy, scopelockd's reply carries the session's listening socket
- * (127.0.0.1, "proxy_port"; the daemon keeps its own copy until the session
- * ends), which goes on to the child with the session message; the child, in
- * the session and as the user, starts scopelock-proxy on it before it runs
- * the command and gives the command HTTPS_PROXY and the CA variables. The
- * proxy stops when the launcher closes its end of a pipe (the command
- * exited).
+ * blind_tls: proxy (docs/policy.md): when scopelock-proxy is there (next to
+ * this executable, else in PREFIX/libexec/scopelock) the launcher asks for a proxy ("proxy": true);
+ * if the scope says proxy, scopelockd's reply carries the session's listening socket (127.0.0.1,
+ * "proxy_port"; the daemon keeps its own copy until the session ends), which goes on to the child
+ * with the session message; the child, in the session and as the user, starts scopelock-proxy on it
+ * before it runs the command and gives the command HTTPS_PROXY and the CA variables. The proxy
+ * stops when the launcher closes its end of a pipe (the command exited).
  *
  * Parent and child talk over a SOCK_SEQPACKET pair, one JSON message each:
  *   parent -> child  {"session": ID, "confine": {"ptrace": B, "userns": B}, "proxy": B}
@@ -84,15 +82,15 @@ static const char usage_text[] =
     "A program whose TLS scopelock cannot read (a tls_blind_spot: rustls in\n"
     "Codex, OpenSSL linked statically and stripped) is refused every connect\n"
     "(policy blind_tls: deny, the default). When the scope says blind_tls: proxy,\n"
-    "the session gets an inspecting TLS proxy (scopelock-proxy, next to this\n"
-    "program) started inside it before COMMAND: COMMAND gets HTTPS_PROXY and\n"
-    "https_proxy (http://127.0.0.1:PORT) and SSL_CERT_FILE, REQUESTS_CA_BUNDLE,\n"
-    "CURL_CA_BUNDLE, GIT_SSL_CAINFO, CODEX_CA_CERTIFICATE, NODE_EXTRA_CA_CERTS\n"
-    "naming bundles of what they named before (or the system's CAs) and the\n"
-    "session's own CA (also in SCOPELOCK_PROXY_CA); a blind program may connect\n"
-    "to that proxy and nowhere else, and what the proxy sends on is read and\n"
-    "judged like curl's. A client that does not trust the session's CA fails its\n"
-    "handshake; nothing of it is sent.\n"
+    "the session gets an inspecting TLS proxy (scopelock-proxy, installed in\n"
+    "PREFIX/libexec/scopelock) started inside it before COMMAND. COMMAND gets\n"
+    "HTTPS_PROXY and https_proxy (http://127.0.0.1:PORT) and SSL_CERT_FILE,\n"
+    "REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, GIT_SSL_CAINFO, CODEX_CA_CERTIFICATE and\n"
+    "NODE_EXTRA_CA_CERTS naming bundles of what they named before (or the\n"
+    "system's CAs) and the session's own CA (alone in SCOPELOCK_PROXY_CA). A blind\n"
+    "program may connect to that proxy and nowhere else, and what the proxy sends\n"
+    "on is read and judged like curl's. A client that does not trust the\n"
+    "session's CA fails its handshake; nothing of it is sent.\n"
     "\n"
     "Options:\n"
     "  -e, --scope ENV        the environment the session works on (required),\n"
@@ -649,6 +647,7 @@ static void proxy_start(struct proxy_start *px)
 	afd = fd_high(px->alive_fd);
 	rfd = ready[0];
 	wfd = fd_high(ready[1]);
+	ready[1] = -1;
 	px->listen_fd = lfd;
 	px->alive_fd = afd;
 	if (lfd < 0 || afd < 0 || wfd < 0) {
@@ -664,9 +663,13 @@ static void proxy_start(struct proxy_start *px)
 
 			if (dup2(lfd, 3) < 0 || dup2(wfd, 4) < 0 || dup2(afd, 5) < 0)
 				_exit(127);
-			/* stdin stays the command's */
+			/* stdin and stdout stay the command's (a pipe reading the command's
+			 * output ends with the command); stderr is where it says what it
+			 * refused */
 			close(0);
-			open("/dev/null", O_RDONLY);
+			close(1);
+			if (open("/dev/null", O_RDONLY) != 0 || open("/dev/null", O_WRONLY) != 1)
+				_exit(127);
 			execv(px->path, av);
 			fprintf(stderr, "scopelock: the session's TLS proxy: exec %s: %s\n",
 				px->path, strerror(errno));
@@ -807,32 +810,47 @@ static void child_main(int sock, int err_fd, const struct passwd *pw, bool switc
 	_exit(e == ENOENT ? RUN_EXIT_NOTFOUND : RUN_EXIT_NOEXEC);
 }
 
-/*
- * blind_tls: proxy: scopelock-proxy next to this executable and the pipe
- * that keeps it alive (alive[0]: the proxy's end). false: no proxy for this
- * session (the daemon then refuses its blind processes everywhere, as with
- * deny).
- */
-static bool proxy_prepare(struct proxy_start *px, int alive[2])
+#ifndef SL_PROXY_PATH
+#define SL_PROXY_PATH "/usr/libexec/scopelock/scopelock-proxy"
+#endif
+
+/* scopelock-proxy next to this executable (the build tree), else where it is installed */
+static bool proxy_find(char *path, size_t len)
 {
 	char exe[PATH_MAX], *slash;
 	ssize_t n;
 
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			if (strlen(exe) + sizeof("/scopelock-proxy") <= len) {
+				memcpy(path, exe, strlen(exe));
+				memcpy(path + strlen(exe), "/scopelock-proxy",
+				       sizeof("/scopelock-proxy"));
+				if (!access(path, X_OK))
+					return true;
+			}
+		}
+	}
+	if (sizeof(SL_PROXY_PATH) > len)
+		return false;
+	memcpy(path, SL_PROXY_PATH, sizeof(SL_PROXY_PATH));
+	return !access(path, X_OK);
+}
+
+/*
+ * blind_tls: proxy: scopelock-proxy and the pipe that keeps it alive
+ * (alive[0]: the proxy's end). false: no proxy for this session (the daemon
+ * then refuses its blind processes everywhere, as with deny).
+ */
+static bool proxy_prepare(struct proxy_start *px, int alive[2])
+{
 	px->listen_fd = px->alive_fd = -1;
 	alive[0] = alive[1] = -1;
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return false;
-	exe[n] = '\0';
-	slash = strrchr(exe, '/');
-	if (!slash)
-		return false;
-	*slash = '\0';
-	if (strlen(exe) + sizeof("/scopelock-proxy") > sizeof(px->path))
-		return false;
-	memcpy(px->path, exe, strlen(exe));
-	memcpy(px->path + strlen(exe), "/scopelock-proxy", sizeof("/scopelock-proxy"));
-	if (access(px->path, X_OK))
+	if (!proxy_find(px->path, sizeof(px->path)))
 		return false;
 	if (pipe2(alive, O_CLOEXEC)) {
 		log_warn("run: the session's TLS proxy: pipe: %s (none for this session)",

@@ -115,10 +115,10 @@ def blind_client(t):
     return exe
 
 
-def proxy_policy(t, w, value="proxy"):
-    """The incident policy (graphql-destroy on tls, kill) with staging `blind_tls: VALUE`."""
+def proxy_policy(t, w, value="proxy", action="kill"):
+    """The incident policy (graphql-destroy on tls, `action`) with staging `blind_tls: VALUE`."""
     rule = {"name": "graphql-destroy", "channel": "tls", "pattern": "graphql_destroy",
-            "target": "outside_scope", "action": "kill"}
+            "target": "outside_scope", "action": action}
     envs = w.envs()
     envs["staging"]["blind_tls"] = value
     return write_policy(t, policy_text(envs, ["graphql_destroy"], [rule],

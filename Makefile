@@ -32,7 +32,8 @@ WARN := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wer
 CFLAGS ?= -O2 -g
 override CFLAGS += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser/lib -Iuser/daemon \
 	-I$(OUTPUT) $(PC_CFLAGS) -fstack-protector-strong -D_FORTIFY_SOURCE=2 -MMD -MP \
-	-DSL_DEFAULT_POLICY='"$(PREFIX)/share/scopelock/policies/default.yaml"'
+	-DSL_DEFAULT_POLICY='"$(PREFIX)/share/scopelock/policies/default.yaml"' \
+	-DSL_PROXY_PATH='"$(PREFIX)/libexec/scopelock/scopelock-proxy"'
 # libhttp-parser-dev ships no pkg-config file
 LDLIBS += $(PC_LIBS) -lhttp_parser -lelf -lpthread -lm
 
@@ -78,7 +79,7 @@ KTEST_BINS := $(OUTPUT)/tests/test_decide_kernel
 .PHONY: all clean install uninstall test unit ktest e2e vmlinux format format-check depgraph fuzz \
 	demo bench reqdec-bench man deb
 
-all: $(BIN)/scopelockd $(BIN)/scopelock $(BIN)/tls-locate ktest
+all: $(BIN)/scopelockd $(BIN)/scopelock $(BIN)/scopelock-proxy $(BIN)/tls-locate ktest
 
 $(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/tests $(BIN):
 	$(Q)mkdir -p $@
@@ -119,6 +120,17 @@ $(BIN)/scopelockd: $(DAEMON_MAIN) $(DLIB) $(LIB) | $(BIN)
 $(BIN)/scopelock: $(CLI_OBJS) $(LIB) | $(BIN)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# the inspecting TLS proxy of blind_tls: proxy: the system's libssl (the uprobes capture its
+# upstream writes), nothing else
+$(OUTPUT)/user/proxy/scopelock-proxy.o: user/proxy/scopelock-proxy.c | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BIN)/scopelock-proxy: $(OUTPUT)/user/proxy/scopelock-proxy.o | $(BIN)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -lssl -lcrypto -o $@
 
 # tools/tls-offsets builds the TLS offset table with it
 $(OUTPUT)/tools/%.o: tools/%.c | $(OUTPUT)
@@ -225,6 +237,8 @@ install: all man
 		$(DESTDIR)$(PREFIX)/share/scopelock/policies $(DESTDIR)$(PREFIX)/lib/systemd/system
 	install -m 0755 $(BIN)/scopelockd $(DESTDIR)$(PREFIX)/sbin/scopelockd
 	install -m 0755 $(BIN)/scopelock $(DESTDIR)$(PREFIX)/bin/scopelock
+	install -d $(DESTDIR)$(PREFIX)/libexec/scopelock
+	install -m 0755 $(BIN)/scopelock-proxy $(DESTDIR)$(PREFIX)/libexec/scopelock/scopelock-proxy
 	install -d $(DESTDIR)$(PREFIX)/share/scopelock/policies/examples
 	install -m 0644 policies/*.yaml $(DESTDIR)$(PREFIX)/share/scopelock/policies/
 	install -m 0644 policies/examples/*.yaml $(DESTDIR)$(PREFIX)/share/scopelock/policies/examples/
@@ -248,6 +262,7 @@ install: all man
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/scopelockd $(DESTDIR)$(PREFIX)/bin/scopelock \
+		$(DESTDIR)$(PREFIX)/libexec/scopelock/scopelock-proxy \
 		$(DESTDIR)$(PREFIX)/lib/systemd/system/scopelockd.service \
 		$(DESTDIR)$(PREFIX)/share/man/man1/scopelock.1 \
 		$(DESTDIR)$(PREFIX)/share/man/man5/scopelock-policy.5 \

@@ -119,7 +119,7 @@ static __always_inline int sl_sock_addr(struct bpf_sock_addr *ctx, __u32 op, __u
 	}
 	m = sl_net_judge(s, &e, &vflags, &deny);
 	/* TLS not instrumented yet, or unreadable and the scope says deny */
-	if (!deny && sl_tls_gate_refuses(s)) {
+	if (!deny && sl_tls_gate_refuses(s, family, e.addr, e.port, e.sock_type)) {
 		deny = true;
 		e.hdr.flags |= SL_EVF_TLS_GATE;
 	}

@@ -716,6 +716,7 @@ static __always_inline int sl_tls_write(__u64 conn, __u64 buf, __u64 len, __u32 
 {
 	struct sl_session_info *s;
 	struct sl_tls_event *e;
+	struct sl_tls_conn *c;
 	struct sl_match *m;
 	__u64 cgid = 0;
 	__u32 vflags = 0, zero = 0;
@@ -727,6 +728,13 @@ static __always_inline int sl_tls_write(__u64 conn, __u64 buf, __u64 len, __u32 
 	s = sl_current_session(&cgid);
 	if (!s)
 		return 0;
+	/* the session's proxy answering its client (sl_tls_proxy_reply); nothing more for
+	 * the writes of other sessions */
+	if (*(volatile __u32 *)&s->flags & SL_SESSION_BLIND_PROXY) {
+		c = sl_tls_conn_get(conn, 0);
+		if (c && c->plain == SL_PLAIN_REPLY)
+			return 0;
+	}
 	sl_tls_enter(conn);
 	e = sl_tls_record(SL_OP_TLS_WRITE, cgid, conn, lib, fn, buf, len);
 	if (!e)
@@ -1428,6 +1436,37 @@ static __always_inline void sl_tls_sock_write(__u64 cgid, long fd)
 }
 
 /*
+ * blind_tls: proxy: sock is a connection the session's proxy accepted (its
+ * local end is loopback at the proxy's port: nothing else can be bound there
+ * while the proxy listens). The proxy's TLS writes on it are its replies to
+ * a client of the session (the response it read upstream, recorded there as
+ * tls_read): neither judged nor recorded, as an HTTP response on a
+ * plaintext stream (SL_PLAIN_REPLY).
+ */
+static __always_inline bool sl_tls_proxy_reply(const struct sl_session_info *s, struct socket *sock)
+{
+	__u16 pp = *(volatile __u16 *)&s->proxy_port;
+	struct sock *sk;
+	__u16 family;
+
+	if (!(*(volatile __u32 *)&s->flags & SL_SESSION_BLIND_PROXY) || !pp)
+		return false;
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk || BPF_CORE_READ(sk, __sk_common.skc_num) != pp)
+		return false;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family == SL_AF_INET)
+		return BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr) == bpf_htonl(0x7f000001);
+	if (family == SL_AF_INET6) {
+		__u64 a[2] = {};
+
+		BPF_CORE_READ_INTO(&a, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		return a[0] == 0 && a[1] == bpf_cpu_to_be64(1);
+	}
+	return false;
+}
+
+/*
  * A session thread reads or writes fd: if it entered a TLS call on a
  * connection without a peer just before, this socket is that peer.
  */
@@ -1479,6 +1518,8 @@ static __always_inline int sl_tls_sock_io(struct trace_event_raw_sys_enter *ctx,
 	__builtin_memcpy(c->peer_addr, peer.addr, sizeof(c->peer_addr));
 	c->peer_port = peer.port;
 	c->peer_family = peer.family;
+	if (sl_tls_proxy_reply(s, sock))
+		c->plain = SL_PLAIN_REPLY;
 	return 0;
 }
 

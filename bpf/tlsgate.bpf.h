@@ -16,7 +16,9 @@
  * At connect and UDP send (net.bpf.c): a process still SL_TLS_PROC_HELD
  * (someone sent it SIGCONT before the daemon released it) is refused
  * (EPERM): it may not reach the network before its TLS is instrumented; a
- * SL_TLS_PROC_BLIND process of a session with SL_SESSION_BLIND_DENY too.
+ * SL_TLS_PROC_BLIND process of a session with SL_SESSION_BLIND_DENY too,
+ * unless the session says SL_SESSION_BLIND_PROXY and the destination is its
+ * proxy (TCP, loopback, proxy_port).
  * A fork inherits its parent's state; exit forgets it.
  *
  * sl_tls_gate_on (set by the daemon once its TLS room runs, cleared when it
@@ -27,6 +29,7 @@
 
 #include "common.bpf.h"
 #include "match.bpf.h"
+#include "sock.bpf.h"
 
 #define SL_TLS_EXES_MAX 8192
 
@@ -139,8 +142,35 @@ static __always_inline void sl_tls_gate_exit(__u32 tgid)
 	bpf_map_delete_elem(&sl_tls_mapheld, &tgid);
 }
 
-/* may the current process of session s connect / send? */
-static __always_inline bool sl_tls_gate_refuses(const struct sl_session_info *s)
+/*
+ * blind_tls: proxy: the destination is the session's inspecting proxy (TCP
+ * to 127.0.0.1 or ::1 at proxy_port; addr in network order as the
+ * sock_addr context has it)
+ */
+static __always_inline bool sl_tls_gate_to_proxy(const struct sl_session_info *s, __u16 family,
+						 const __u8 *addr, __u16 port, __u32 sock_type)
+{
+	__u16 pp = *(volatile __u16 *)&s->proxy_port;
+	__u64 a0, a1;
+
+	if (!(*(volatile __u32 *)&s->flags & SL_SESSION_BLIND_PROXY) || !pp || port != pp ||
+	    sock_type != SL_SOCK_STREAM)
+		return false;
+	if (family == SL_AF_INET)
+		return addr[0] == 127 && addr[1] == 0 && addr[2] == 0 && addr[3] == 1;
+	if (family != SL_AF_INET6)
+		return false;
+	__builtin_memcpy(&a0, addr, 8);
+	__builtin_memcpy(&a1, addr + 8, 8);
+	return a0 == 0 && a1 == bpf_cpu_to_be64(1);
+}
+
+/*
+ * may the current process of session s connect / send to (family, addr,
+ * port) (sock_type: SOCK_STREAM, ...)?
+ */
+static __always_inline bool sl_tls_gate_refuses(const struct sl_session_info *s, __u16 family,
+						const __u8 *addr, __u16 port, __u32 sock_type)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct sl_tls_proc *p = bpf_map_lookup_elem(&sl_tls_procs, &tgid);
@@ -154,9 +184,12 @@ static __always_inline bool sl_tls_gate_refuses(const struct sl_session_info *s)
 	if (state & SL_TLS_PROC_HELD)
 		return true;
 	/* a monitor session only records */
-	return (state & SL_TLS_PROC_BLIND) &&
-	       (*(volatile __u32 *)&s->flags & (SL_SESSION_BLIND_DENY | SL_SESSION_MONITOR)) ==
-		   SL_SESSION_BLIND_DENY;
+	if (!(state & SL_TLS_PROC_BLIND) ||
+	    (*(volatile __u32 *)&s->flags & (SL_SESSION_BLIND_DENY | SL_SESSION_MONITOR)) !=
+		SL_SESSION_BLIND_DENY)
+		return false;
+	/* blind_tls: proxy: its session's proxy is the one place it may reach */
+	return !sl_tls_gate_to_proxy(s, family, addr, port, sock_type);
 }
 
 #endif /* SCOPELOCK_TLSGATE_BPF_H */

@@ -134,13 +134,26 @@ struct sl_stats {
  * daemon lets it go (SIGCONT) once it has drained the ring.
  */
 #define SL_SESSION_THROTTLE (1U << 4)
+/*
+ * policy blind_tls: proxy for the session's scope (with SL_SESSION_BLIND_DENY):
+ * a SL_TLS_PROC_BLIND process may connect to its session's inspecting proxy
+ * (TCP to 127.0.0.1 or ::1, port proxy_port) and nowhere else; the TLS
+ * writes of the proxy back to its clients (a socket whose local end is
+ * loopback:proxy_port) are replies, neither judged nor recorded (the
+ * proxy's own upstream writes are). Set by the daemon with proxy_port when
+ * the launcher registered a proxy (scopelock run), and on a policy reload.
+ */
+#define SL_SESSION_BLIND_PROXY (1U << 5)
 struct sl_session_info {
 	__u64 session_seq; /* daemon-local numeric session id */
 	__u32 scope_env;   /* environment id of the declared scope (policy) */
 	__u32 flags;	   /* SL_SESSION_* */
 	__u64 taint;	   /* bitmask of environments whose labelled files were read */
+	__u16 proxy_port;  /* SL_SESSION_BLIND_PROXY: the proxy's port on loopback (0: none) */
+	__u16 _pad0;
+	__u32 _pad1;
 };
-_Static_assert(sizeof(struct sl_session_info) == 24, "sl_session_info ABI");
+_Static_assert(sizeof(struct sl_session_info) == 32, "sl_session_info ABI");
 
 /*
  * Stopped processes: key = tgid (__u32), value below. Entered by the kernel

@@ -14,12 +14,12 @@ scripted OpenAI Responses API (SSE), in the test's own network namespace
 - in a session under the shipped default (`blind_tls: deny`): Codex's TLS
   cannot be read, so its connects are refused (EPERM) and its request never
   reaches the model; control: the same run outside a session arrives;
-- pending (capture of static rustls, issue 8): the API request with the
-  prompt in a tls_write record of the session.
+- in a session whose scope says `blind_tls: proxy` (issue 8): Codex goes
+  through the session's inspecting proxy; its requests (WebSocket, the
+  prompt, the tool's output) are tls_write records of scopelock-proxy.
 """
 
 import agents
-from agents import PENDING_CAPTURE_RUSTLS, pending
 from enforce import policy_blind_tls
 from harness import check, eq, short, wait_until
 
@@ -110,12 +110,33 @@ def test_round_trip_denied_in_session(t):
           f"exit {run.result.rc} after {run.seconds:.1f}s; control arrived")
 
 
-@pending(PENDING_CAPTURE_RUSTLS)
 def test_api_request_captured_in_session(t):
-    rt, d, run = _session_round_trip(t)
-    agents.check_request_captured(d, run.session, rb"GET /v1/responses HTTP/1\.1\r\n",
-                                  [b"Upgrade: websocket"], "Codex's WebSocket request")
-    agents.check_request_captured(d, run.session, rb"POST /v1/responses HTTP/1\.1\r\n",
-                                  [rt.marker.encode()], "Codex's API request")
-    agents.check_request_captured(d, run.session, rb"POST /v1/responses HTTP/1\.1\r\n",
-                                  [rt.out_marker.encode()], "Codex's tool result")
+    """blind_tls: proxy (issue 8): Codex goes through the session's
+    inspecting proxy (HTTPS_PROXY, CODEX_CA_CERTIFICATE with the session CA
+    added); the round trip completes, and its requests are tls_write
+    records of scopelock-proxy: the WebSocket request, the POST with the
+    prompt and the POST with the tool's output."""
+    agents.private_netns(t)
+    rt = agents.RoundTrip(t, "codex")
+    d = t.daemon(policy=policy_blind_tls(t, "proxy"))
+    run = rt.run(daemon=d)
+    rt.check_completed(run)
+    sid = run.session
+    _check_websocket_then_post(rt)
+    _check_rustls_blind_spot(d, sid, rt.agent.exe, "proxy")
+    for line, needles, what in (
+            (rb"GET /v1/responses HTTP/1\.1\r\n", [b"Upgrade: websocket"],
+             "Codex's WebSocket request"),
+            (rb"POST /v1/responses HTTP/1\.1\r\n", [rt.marker.encode()], "Codex's API request"),
+            (rb"POST /v1/responses HTTP/1\.1\r\n", [rt.out_marker.encode()],
+             "Codex's tool result")):
+        r = agents.check_request_captured(d, sid, line, needles, what)
+        eq(r.get("comm"), "scopelock-proxy", f"{what}: written by the proxy: {short(r)}")
+    # Codex itself reached only its session's proxy
+    start = d.records(session=sid, type="session_start")
+    pport = start[0].get("proxy_port") if start else None
+    conns = [r for r in d.records(session=sid, type="connect")
+             if r.get("pid") in {b.get("pid") for b in _blind_spots(d, sid, rt.agent.exe)}]
+    check(conns and all(r.get("port") == pport and not r.get("refused") for r in conns),
+          f"Codex's connects go to the proxy (port {pport}) only: {[short(r) for r in conns]}")
+    print(f"  codex through the session's proxy: {run.seconds:.1f}s")

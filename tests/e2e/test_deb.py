@@ -94,7 +94,7 @@ def test_deb_builds_installs_and_purges(t):
     deb = build_deb(t)
     names = subprocess.run(["dpkg-deb", "-c", deb], capture_output=True, text=True,
                            check=True).stdout
-    for f in ("./usr/sbin/scopelockd", "./usr/bin/scopelock",
+    for f in ("./usr/sbin/scopelockd", "./usr/bin/scopelock", "./usr/libexec/scopelock/scopelock-proxy",
               "./lib/systemd/system/scopelockd.service",
               "./usr/share/man/man1/scopelock.1.gz", "./usr/share/man/man5/scopelock-policy.5.gz",
               "./usr/share/man/man8/scopelockd.8.gz",

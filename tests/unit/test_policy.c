@@ -427,18 +427,19 @@ static void test_blind_tls_key(void **state)
 	sl_policy_free(p);
 
 	p = load_ok("version: 1\nenvironments:\n  prod:\n    blind_tls: deny\n"
-		    "  staging:\n    blind_tls: alert\n  dev:\n");
+		    "  staging:\n    blind_tls: alert\n  dev:\n  lab:\n    blind_tls: proxy\n");
 	assert_int_equal(p->envs[0].blind_tls, SL_BLIND_TLS_DENY);
 	assert_int_equal(p->envs[1].blind_tls, SL_BLIND_TLS_ALERT);
 	assert_int_equal(p->envs[2].blind_tls, SL_BLIND_TLS_DENY);
+	assert_int_equal(p->envs[3].blind_tls, SL_BLIND_TLS_PROXY);
 	sl_policy_free(p);
 
-	expect_error("version: 1\nenvironments:\n  prod:\n    blind_tls: proxy\n",
+	expect_error("version: 1\nenvironments:\n  prod:\n    blind_tls: mitm\n",
 		     F ":4:16: field 'environments.prod.blind_tls': ",
-		     "expected one of deny or alert, found 'proxy'");
-	expect_error(
-	    "version: 1\nenvironments:\n  prod:\n    blind_tls: [deny]\n",
-	    F ":4:16: field 'environments.prod.blind_tls': ", "expected one of deny or alert");
+		     "expected one of deny, alert or proxy, found 'mitm'");
+	expect_error("version: 1\nenvironments:\n  prod:\n    blind_tls: [deny]\n",
+		     F ":4:16: field 'environments.prod.blind_tls': ",
+		     "expected one of deny, alert or proxy");
 }
 
 /* environments.<name>.loss: throttle unless the policy says drop */

@@ -7,8 +7,16 @@
  * command keeps the caller's environment, cwd, terminal and stdin; the exit
  * status is the command's (128+N when it died of signal N).
  *
+ * blind_tls: proxy (docs/policy.md): when scopelock-proxy is there (next to
+ * this executable, else in PREFIX/libexec/scopelock) the launcher asks for a proxy ("proxy": true);
+ * if the scope says proxy, scopelockd's reply carries the session's listening socket (127.0.0.1,
+ * "proxy_port"; the daemon keeps its own copy until the session ends), which goes on to the child
+ * with the session message; the child, in the session and as the user, starts scopelock-proxy on it
+ * before it runs the command and gives the command HTTPS_PROXY and the CA variables. The proxy
+ * stops when the launcher closes its end of a pipe (the command exited).
+ *
  * Parent and child talk over a SOCK_SEQPACKET pair, one JSON message each:
- *   parent -> child  {"session": ID, "confine": {"ptrace": B, "userns": B}}
+ *   parent -> child  {"session": ID, "confine": {"ptrace": B, "userns": B}, "proxy": B}
  *   child -> parent  {"error": 0|errno, "message", "landlock_abi"}
  *                    + the filter's listener (SCM_RIGHTS)   (only if confined)
  *   parent -> child  {"go": true}                             (only if confined)
@@ -41,6 +49,7 @@
 #include "jsonbytes.h"
 #include "log.h"
 #include "proto.h"
+#include "util.h"
 
 /* exit statuses of run itself (as env(1) and container runners use them) */
 #define RUN_EXIT_FAILED 125   /* the session could not be started */
@@ -69,6 +78,19 @@ static const char usage_text[] =
     "scopelockd stops, they fail with ENOSYS. When run without CAP_SYS_ADMIN (not\n"
     "as root), the session also gets no_new_privs: setuid programs do not gain\n"
     "privileges in it.\n"
+    "\n"
+    "A program whose TLS scopelock cannot read (a tls_blind_spot: rustls in\n"
+    "Codex, OpenSSL linked statically and stripped) is refused every connect\n"
+    "(policy blind_tls: deny, the default). When the scope says blind_tls: proxy,\n"
+    "the session gets an inspecting TLS proxy (scopelock-proxy, installed in\n"
+    "PREFIX/libexec/scopelock) started inside it before COMMAND. COMMAND gets\n"
+    "HTTPS_PROXY and https_proxy (http://127.0.0.1:PORT) and SSL_CERT_FILE,\n"
+    "REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, GIT_SSL_CAINFO, CODEX_CA_CERTIFICATE and\n"
+    "NODE_EXTRA_CA_CERTS naming bundles of what they named before (or the\n"
+    "system's CAs) and the session's own CA (alone in SCOPELOCK_PROXY_CA). A blind\n"
+    "program may connect to that proxy and nowhere else, and what the proxy sends\n"
+    "on is read and judged like curl's. A client that does not trust the\n"
+    "session's CA fails its handshake; nothing of it is sent.\n"
     "\n"
     "Options:\n"
     "  -e, --scope ENV        the environment the session works on (required),\n"
@@ -110,6 +132,8 @@ static const char usage_text[] =
     "  sudo scopelock run --scope staging --workspace ~/api -- claude\n"
     "  scopelock run --scope staging --name fix-1234 -- bash -c 'make test'\n"
     "  sudo scopelock run --scope staging --user agent -- codex exec 'fix the build'\n"
+    "      (Codex's requests go through the session's proxy when the policy says\n"
+    "      environments.staging.blind_tls: proxy)\n"
     "  sudo scopelock run --scope lab --allow-root -- ./provision.sh\n"
     "  scopelock run --scope staging --notify-desktop -- claude\n";
 
@@ -576,6 +600,140 @@ static int pair_recv(int sock, json_t **msg, int *fd)
 	return err;
 }
 
+/* what the child needs to start the session's proxy */
+struct proxy_start {
+	int listen_fd; /* bound to 127.0.0.1:port, listening; -1: no proxy */
+	int alive_fd;  /* read end of the pipe the launcher holds open while the command runs */
+	uint16_t port;
+	char path[PATH_MAX]; /* scopelock-proxy */
+};
+
+/* the CA variables the proxy writes bundles for (DIR/VAR.pem), as scopelock-proxy.c has them */
+static const char *const proxy_ca_vars[] = {
+    "SSL_CERT_FILE",  "REQUESTS_CA_BUNDLE",   "CURL_CA_BUNDLE",
+    "GIT_SSL_CAINFO", "CODEX_CA_CERTIFICATE", "NODE_EXTRA_CA_CERTS",
+};
+
+/* fd moved to at least 10 (clear of 3..5, where the proxy wants its three) */
+static int fd_high(int fd)
+{
+	int n = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+
+	close(fd);
+	return n;
+}
+
+/*
+ * In the session, as the user, before the command: start scopelock-proxy on
+ * the listening socket (twice forked: the command is not its parent and
+ * never waits for it), wait until it says where its CA files are, then put
+ * HTTPS_PROXY and the CA variables in the environment the command gets.
+ * The proxy not starting leaves the session as blind_tls: deny would (its
+ * blind processes cannot connect anywhere): said on stderr.
+ */
+static void proxy_start(struct proxy_start *px)
+{
+	char dir[PATH_MAX], val[PATH_MAX + 64], url[64];
+	int ready[2] = {-1, -1}, lfd, afd, rfd, wfd;
+	size_t got = 0;
+	pid_t mid;
+	ssize_t n;
+
+	if (pipe2(ready, O_CLOEXEC)) {
+		fprintf(stderr, "scopelock: the session's TLS proxy: pipe: %s\n", strerror(errno));
+		goto fail;
+	}
+	lfd = fd_high(px->listen_fd);
+	afd = fd_high(px->alive_fd);
+	rfd = ready[0];
+	wfd = fd_high(ready[1]);
+	ready[1] = -1;
+	px->listen_fd = lfd;
+	px->alive_fd = afd;
+	if (lfd < 0 || afd < 0 || wfd < 0) {
+		fprintf(stderr, "scopelock: the session's TLS proxy: fcntl: %s\n", strerror(errno));
+		goto fail;
+	}
+	mid = fork();
+	if (mid == 0) {
+		pid_t p = fork();
+
+		if (p == 0) {
+			char *const av[] = {"scopelock-proxy", "3", "4", "5", NULL};
+
+			if (dup2(lfd, 3) < 0 || dup2(wfd, 4) < 0 || dup2(afd, 5) < 0)
+				_exit(127);
+			/* stdin and stdout stay the command's (a pipe reading the command's
+			 * output ends with the command); stderr is where it says what it
+			 * refused */
+			close(0);
+			close(1);
+			if (open("/dev/null", O_RDONLY) != 0 || open("/dev/null", O_WRONLY) != 1)
+				_exit(127);
+			execv(px->path, av);
+			fprintf(stderr, "scopelock: the session's TLS proxy: exec %s: %s\n",
+				px->path, strerror(errno));
+			_exit(127);
+		}
+		_exit(p < 0 ? 1 : 0);
+	}
+	close(wfd);
+	close(lfd);
+	close(afd);
+	px->listen_fd = px->alive_fd = -1;
+	if (mid < 0) {
+		fprintf(stderr, "scopelock: the session's TLS proxy: fork: %s\n", strerror(errno));
+		goto fail;
+	}
+	while (waitpid(mid, NULL, 0) < 0 && errno == EINTR)
+		;
+	while (got + 1 < sizeof(dir)) {
+		n = read(rfd, dir + got, sizeof(dir) - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(rfd);
+	rfd = -1;
+	dir[got] = '\0';
+	if (!got || dir[got - 1] != '\n' || dir[0] != '/') {
+		fprintf(stderr,
+			"scopelock: the session's TLS proxy did not start: processes whose "
+			"TLS scopelock cannot read cannot connect (as with blind_tls: deny)\n");
+		return;
+	}
+	dir[got - 1] = '\0';
+	if (getenv("HTTPS_PROXY") || getenv("https_proxy"))
+		fprintf(stderr,
+			"scopelock: HTTPS_PROXY of the session is its TLS proxy (yours, "
+			"%s, is not used)\n",
+			getenv("HTTPS_PROXY") ? getenv("HTTPS_PROXY") : getenv("https_proxy"));
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u", (unsigned)px->port);
+	setenv("HTTPS_PROXY", url, 1);
+	setenv("https_proxy", url, 1);
+	for (size_t i = 0; i < SL_ARRAY_SIZE(proxy_ca_vars); i++) {
+		snprintf(val, sizeof(val), "%s/%s.pem", dir, proxy_ca_vars[i]);
+		setenv(proxy_ca_vars[i], val, 1);
+	}
+	snprintf(val, sizeof(val), "%s/ca.pem", dir);
+	setenv("SCOPELOCK_PROXY_CA", val, 1);
+	return;
+fail:
+	if (ready[0] >= 0)
+		close(ready[0]);
+	if (ready[1] >= 0)
+		close(ready[1]);
+	if (px->listen_fd >= 0)
+		close(px->listen_fd);
+	if (px->alive_fd >= 0)
+		close(px->alive_fd);
+	px->listen_fd = px->alive_fd = -1;
+	fprintf(stderr, "scopelock: the session's TLS proxy did not start: processes whose TLS "
+			"scopelock cannot read cannot connect (as with blind_tls: deny)\n");
+}
+
 static uint32_t confine_flags(json_t *confine)
 {
 	uint32_t flags = 0;
@@ -594,21 +752,26 @@ static uint32_t confine_flags(json_t *confine)
  * no_new_privs is needed), hand the listener to the parent, wait for its
  * go, drop to the user, exec. Any failure: exit without running cmd.
  */
-static void child_main(int sock, int err_fd, const struct passwd *pw, bool switch_user, char **cmd)
+static void child_main(int sock, int err_fd, const struct passwd *pw, bool switch_user, char **cmd,
+		       struct proxy_start *px)
 {
 	struct sl_confine_self cs = {.listener = -1};
 	json_t *msg = NULL, *rep;
 	const char *id;
 	uint32_t flags;
 	char err[256] = "";
+	bool proxy;
 	int e, ret;
 
-	if (pair_recv(sock, &msg, NULL))
+	if (pair_recv(sock, &msg, &px->listen_fd))
 		_exit(RUN_EXIT_FAILED); /* the parent gave up: never run unmonitored */
+	px->port = (uint16_t)json_integer_value(json_object_get(msg, "proxy_port"));
 	id = json_string_value(json_object_get(msg, "session"));
 	if (!id)
 		_exit(RUN_EXIT_FAILED);
 	setenv("SCOPELOCK_SESSION", id, 1);
+	proxy =
+	    json_is_true(json_object_get(msg, "proxy")) && px->listen_fd >= 0 && px->alive_fd >= 0;
 	flags = confine_flags(json_object_get(msg, "confine"));
 	json_decref(msg);
 	if (flags) {
@@ -633,6 +796,12 @@ static void child_main(int sock, int err_fd, const struct passwd *pw, bool switc
 			_exit(RUN_EXIT_FAILED);
 		}
 	}
+	if (proxy)
+		proxy_start(px);
+	if (px->listen_fd >= 0)
+		close(px->listen_fd);
+	if (px->alive_fd >= 0)
+		close(px->alive_fd);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGQUIT, SIG_DFL);
 	execvp(cmd[0], cmd);
@@ -641,12 +810,65 @@ static void child_main(int sock, int err_fd, const struct passwd *pw, bool switc
 	_exit(e == ENOENT ? RUN_EXIT_NOTFOUND : RUN_EXIT_NOEXEC);
 }
 
+#ifndef SL_PROXY_PATH
+#define SL_PROXY_PATH "/usr/libexec/scopelock/scopelock-proxy"
+#endif
+
+/* scopelock-proxy next to this executable (the build tree), else where it is installed */
+static bool proxy_find(char *path, size_t len)
+{
+	char exe[PATH_MAX], *slash;
+	ssize_t n;
+
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			if (strlen(exe) + sizeof("/scopelock-proxy") <= len) {
+				memcpy(path, exe, strlen(exe));
+				memcpy(path + strlen(exe), "/scopelock-proxy",
+				       sizeof("/scopelock-proxy"));
+				if (!access(path, X_OK))
+					return true;
+			}
+		}
+	}
+	if (sizeof(SL_PROXY_PATH) > len)
+		return false;
+	memcpy(path, SL_PROXY_PATH, sizeof(SL_PROXY_PATH));
+	return !access(path, X_OK);
+}
+
+/*
+ * blind_tls: proxy: scopelock-proxy and the pipe that keeps it alive
+ * (alive[0]: the proxy's end). false: no proxy for this session (the daemon
+ * then refuses its blind processes everywhere, as with deny).
+ */
+static bool proxy_prepare(struct proxy_start *px, int alive[2])
+{
+	px->listen_fd = px->alive_fd = -1;
+	alive[0] = alive[1] = -1;
+	if (!proxy_find(px->path, sizeof(px->path)))
+		return false;
+	if (pipe2(alive, O_CLOEXEC)) {
+		log_warn("run: the session's TLS proxy: pipe: %s (none for this session)",
+			 strerror(errno));
+		alive[0] = alive[1] = -1;
+		return false;
+	}
+	px->alive_fd = alive[0];
+	return true;
+}
+
 /*
  * Tell the child its session and what it is kept from; if confined, take
  * its listener, give it to the daemon on the connection that started the
  * session, and let the child go. 0, or -1 after logging why.
  */
-static int confine_child(int fd, int sock, const char *session, json_t *confine)
+static int confine_child(int fd, int sock, const char *session, json_t *confine, int proxy_fd,
+			 int proxy_port)
 {
 	uint32_t flags = confine_flags(confine);
 	json_t *msg = NULL, *rep = NULL, *reply = NULL;
@@ -654,9 +876,11 @@ static int confine_child(int fd, int sock, const char *session, json_t *confine)
 	const char *why;
 
 	msg =
-	    json_pack("{s:s, s:{s:b, s:b}}", "session", session, "confine", "ptrace",
-		      (flags & SL_CONFINE_PTRACE) != 0, "userns", (flags & SL_CONFINE_USERNS) != 0);
-	err = msg ? sl_proto_send(sock, msg, -1) : -ENOMEM;
+	    json_pack("{s:s, s:{s:b, s:b}, s:b, s:i}", "session", session, "confine", "ptrace",
+		      (flags & SL_CONFINE_PTRACE) != 0, "userns", (flags & SL_CONFINE_USERNS) != 0,
+		      "proxy", proxy_fd >= 0, "proxy_port", proxy_port);
+	/* the proxy's listening socket goes with it */
+	err = msg ? sl_proto_send(sock, msg, proxy_fd) : -ENOMEM;
 	if (err) {
 		log_err("run: start the command: %s", strerror(-err));
 		goto out;
@@ -735,7 +959,9 @@ int cmd_run(const struct sl_cli *cli, int argc, char **argv)
 	const char *session;
 	struct notices st = {0};
 	struct absent_watch watch = {0};
-	bool notify;
+	struct proxy_start px = {.listen_fd = -1, .alive_fd = -1};
+	int alive[2] = {-1, -1}, proxy_fd = -1, proxy_port;
+	bool notify, want_proxy;
 	pid_t child;
 	ssize_t n;
 	int ret = RUN_EXIT_FAILED;
@@ -834,6 +1060,7 @@ int cmd_run(const struct sl_cli *cli, int argc, char **argv)
 		log_err("run: socketpair/pipe: %s", strerror(errno));
 		goto out;
 	}
+	want_proxy = proxy_prepare(&px, alive);
 	fflush(NULL);
 	child = fork();
 	if (child < 0) {
@@ -844,8 +1071,14 @@ int cmd_run(const struct sl_cli *cli, int argc, char **argv)
 		close(fd);
 		close(pair[0]);
 		close(errp[0]);
-		child_main(pair[1], errp[1], pw, switch_user, argv + optind);
+		if (alive[1] >= 0)
+			close(alive[1]);
+		child_main(pair[1], errp[1], pw, switch_user, argv + optind, &px);
 	}
+	/* the child holds the proxy's end of the pipe */
+	if (alive[0] >= 0)
+		close(alive[0]);
+	alive[0] = px.alive_fd = -1;
 	g_child = child;
 	close(pair[1]);
 	pair[1] = -1;
@@ -869,9 +1102,11 @@ int cmd_run(const struct sl_cli *cli, int argc, char **argv)
 	json_object_set_new(req, "argv", build_argv(argc - optind, argv + optind));
 	if (allow_root)
 		json_object_set_new(req, "allow_root", json_true());
+	if (want_proxy)
+		json_object_set_new(req, "proxy", json_true());
 	err = sl_proto_send(fd, req, pidfd);
 	if (!err)
-		err = sl_proto_recv(fd, &reply, NULL);
+		err = sl_proto_recv(fd, &reply, &proxy_fd);
 	if (err) {
 		log_err("run: talking to scopelockd: %s",
 			err == -ECONNRESET ? "daemon closed the connection" : strerror(-err));
@@ -901,7 +1136,23 @@ int cmd_run(const struct sl_cli *cli, int argc, char **argv)
 	 * exec is noticed here, and would be missed (exit 137, no reason)
 	 */
 	notify = notices_start(fd, session);
-	if (confine_child(fd, pair[0], session, json_object_get(reply, "confine")))
+	proxy_port = (int)json_integer_value(json_object_get(reply, "proxy_port"));
+	if (!json_is_true(json_object_get(reply, "proxy")) || proxy_port <= 0) {
+		if (proxy_fd >= 0)
+			close(proxy_fd);
+		proxy_fd = -1;
+	}
+	if (proxy_fd >= 0 && !quiet)
+		fprintf(stderr,
+			"scopelock: TLS scopelock cannot read goes through the session's proxy "
+			"(127.0.0.1:%d, blind_tls: proxy)\n",
+			proxy_port);
+	err = confine_child(fd, pair[0], session, json_object_get(reply, "confine"), proxy_fd,
+			    proxy_port);
+	if (proxy_fd >= 0)
+		close(proxy_fd);
+	proxy_fd = -1;
+	if (err)
 		goto abort_child;
 	close(pair[0]);
 	pair[0] = -1;
@@ -916,6 +1167,10 @@ int cmd_run(const struct sl_cli *cli, int argc, char **argv)
 		 json_string_value(json_object_get(reply, "cgroup")) ?: "");
 	absent_settings(&watch, reply);
 	err = wait_child(child, pidfd, &fd, notify, &st, &status, &watch);
+	/* the command is done: so is its proxy */
+	if (alive[1] >= 0)
+		close(alive[1]);
+	alive[1] = -1;
 	if (err) {
 		log_err("run: waiting for the command: %s", strerror(-err));
 		goto out;
@@ -950,6 +1205,8 @@ out:
 	json_decref(req);
 	json_decref(reply);
 	for (int i = 0; i < 2; i++) {
+		if (alive[i] >= 0)
+			close(alive[i]);
 		if (pair[i] >= 0)
 			close(pair[i]);
 		if (errp[i] >= 0)
@@ -957,6 +1214,8 @@ out:
 	}
 	if (pidfd >= 0)
 		close(pidfd);
+	if (proxy_fd >= 0)
+		close(proxy_fd);
 	if (fd >= 0)
 		close(fd);
 	return ret;

@@ -86,7 +86,8 @@ struct sl_client {
 
 static json_t *status_json(struct sl_control *ctl);
 
-static int client_reply(struct sl_client *c, json_t *msg)
+/* reply, passing fd (-1: none) along */
+static int client_reply_fd(struct sl_client *c, json_t *msg, int fd)
 {
 	int err;
 
@@ -95,11 +96,16 @@ static int client_reply(struct sl_client *c, json_t *msg)
 		json_decref(msg);
 		return -EPIPE;
 	}
-	err = sl_proto_send(c->fd, msg, -1);
+	err = sl_proto_send(c->fd, msg, fd);
 	json_decref(msg);
 	if (err)
 		c->dead = true;
 	return err;
+}
+
+static int client_reply(struct sl_client *c, json_t *msg)
+{
+	return client_reply_fd(c, msg, -1);
 }
 
 static int reply_error(struct sl_client *c, const char *fmt, ...)
@@ -314,12 +320,18 @@ static void handle_run(struct sl_control *ctl, struct sl_client *c, json_t *req,
 	/* its first process waits before exec: its environment is the session's */
 	sl_creds_session_start(ctl->creds, s);
 	/* the child confines itself as told, then hands the listener over (`confine`) */
-	client_reply(c, json_pack("{s:b, s:s, s:s, s:{s:b, s:b}, s:s, s:i}", "ok", 1, "session",
-				  sl_session_id(s), "cgroup", sl_session_cgroup_path(s), "confine",
-				  "ptrace", (sl_session_confine(s) & SL_CONFINE_PTRACE) != 0,
-				  "userns", (sl_session_confine(s) & SL_CONFINE_USERNS) != 0,
-				  "daemon_absent", absent_freeze(ctl) ? "freeze" : "continue",
-				  "daemon_absent_grace_ms", absent_grace_ms(ctl)));
+	/* blind_tls: proxy: the listening socket goes with the reply, the launcher's child
+	 * starts the proxy on it */
+	client_reply_fd(
+	    c,
+	    json_pack("{s:b, s:s, s:s, s:{s:b, s:b}, s:s, s:i, s:b, s:i}", "ok", 1, "session",
+		      sl_session_id(s), "cgroup", sl_session_cgroup_path(s), "confine", "ptrace",
+		      (sl_session_confine(s) & SL_CONFINE_PTRACE) != 0, "userns",
+		      (sl_session_confine(s) & SL_CONFINE_USERNS) != 0, "daemon_absent",
+		      absent_freeze(ctl) ? "freeze" : "continue", "daemon_absent_grace_ms",
+		      absent_grace_ms(ctl), "proxy", sl_session_proxy_fd(s) >= 0, "proxy_port",
+		      (int)sl_session_proxy_port(s)),
+	    sl_session_proxy_fd(s));
 }
 
 /* settings.daemon_absent of the policy in force (the launcher carries it out) */

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/inotify.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -66,6 +68,15 @@ struct sl_session {
 	uint64_t events;
 	uint64_t throttle_stops, throttle_ns; /* loss: throttle: times stopped, time stopped */
 	bool audit_frozen; /* frozen because the audit log cannot be written (guard.h) */
+	/*
+	 * blind_tls: proxy: the session's listening socket on 127.0.0.1 (made here
+	 * when the launcher asks for a proxy, handed to it; the proxy accepts on
+	 * it) and its port. Held by the daemon until the session ends, so that
+	 * nothing else can take the port, even when the proxy is gone.
+	 */
+	uint16_t proxy_port; /* 0: no proxy */
+	bool has_proxy_fd;
+	int proxy_fd;
 };
 
 struct sl_sessions {
@@ -270,8 +281,17 @@ static int proc_stat(pid_t pid, pid_t *ppid, unsigned long long *start)
 	return 0;
 }
 
+static void proxy_close(struct sl_session *s)
+{
+	if (s->has_proxy_fd)
+		close(s->proxy_fd);
+	s->has_proxy_fd = false;
+	s->proxy_fd = -1;
+}
+
 static void session_free_fields(struct sl_session *s)
 {
+	proxy_close(s);
 	free(s->cgroup_path);
 	free(s->scope);
 	free(s->workspace);
@@ -301,6 +321,8 @@ json_t *sl_session_json(const struct sl_session *s)
 	json_object_set_new(o, "leader_pid", json_integer(s->leader));
 	json_object_set_new(o, "events", json_integer((json_int_t)s->events));
 	json_object_set_new(o, "scope_known", json_boolean(s->scope_env != 0));
+	json_object_set_new(o, "proxy_port",
+			    s->proxy_port ? json_integer(s->proxy_port) : json_null());
 	return o;
 }
 
@@ -363,19 +385,29 @@ static bool valid_label(const char *s, size_t max)
 	} while (0)
 
 /*
- * policy blind_tls of the scope: deny unless the scope says alert; a scope the
- * policy does not declare is denied too; without a policy nothing is enforced
+ * policy blind_tls of the scope as SL_SESSION_BLIND_* flags: deny unless the
+ * scope says alert; a scope the policy does not declare is denied too;
+ * proxy is deny with the exception of the session's proxy, when the
+ * launcher registered one (proxy_port), plain deny otherwise; without a
+ * policy nothing is enforced
  */
-static bool blind_tls_deny(const struct sl_policy *p, const char *scope)
+static uint32_t blind_tls_flags(const struct sl_policy *p, const char *scope, uint16_t proxy_port)
 {
 	int id;
 
 	if (!p)
-		return false;
+		return 0;
 	id = sl_policy_env_id(p, scope);
 	if (id <= 0 || (uint32_t)id > p->n_envs)
-		return true;
-	return p->envs[id - 1].blind_tls == SL_BLIND_TLS_DENY;
+		return SL_SESSION_BLIND_DENY;
+	switch (p->envs[id - 1].blind_tls) {
+	case SL_BLIND_TLS_ALERT:
+		return 0;
+	case SL_BLIND_TLS_PROXY:
+		return SL_SESSION_BLIND_DENY | (proxy_port ? SL_SESSION_BLIND_PROXY : 0);
+	default:
+		return SL_SESSION_BLIND_DENY;
+	}
 }
 
 /* policy loss of the scope: throttle unless the scope says drop (no policy, an undeclared scope:
@@ -390,6 +422,31 @@ static bool loss_throttles(const struct sl_policy *p, const char *scope)
 	if (id <= 0 || (uint32_t)id > p->n_envs)
 		return true;
 	return p->envs[id - 1].loss == SL_LOSS_MODE_THROTTLE;
+}
+
+/*
+ * blind_tls: proxy: the session's listening socket, 127.0.0.1 at an
+ * ephemeral port. Without it the session has no proxy (its blind processes
+ * are refused everywhere, as with deny): said, not fatal.
+ */
+static void proxy_listen(struct sl_session *s)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t alen = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 128) ||
+	    getsockname(fd, (struct sockaddr *)&a, &alen)) {
+		log_warn("session %s: the proxy's listening socket: %s (no proxy: its blind "
+			 "processes are refused as with blind_tls: deny)",
+			 s->id, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	s->proxy_fd = fd;
+	s->has_proxy_fd = true;
+	s->proxy_port = ntohs(a.sin_port);
 }
 
 int sl_session_create(struct sl_sessions *ss, json_t *req, int pidfd, const struct sl_peer *peer,
@@ -474,6 +531,15 @@ int sl_session_create(struct sl_sessions *ss, json_t *req, int pidfd, const stru
 	s->leader = child;
 	s->allow_root = pw->pw_uid == 0;
 	s->confine = sl_confine_flags_for_scope(sl_policy_store_current(ss->store), scope);
+	s->proxy_port = 0;
+	s->has_proxy_fd = false;
+	s->proxy_fd = -1;
+	if (json_object_get(req, "proxy") && !json_is_boolean(json_object_get(req, "proxy")))
+		FAIL("malformed run request: proxy must be true or false");
+	if (json_is_true(json_object_get(req, "proxy")) &&
+	    (blind_tls_flags(sl_policy_store_current(ss->store), scope, 1) &
+	     SL_SESSION_BLIND_PROXY))
+		proxy_listen(s);
 	clock_gettime(CLOCK_REALTIME, &s->started);
 	if (asprintf(&s->cgroup_path, "%s/%s", ss->cg_parent, s->id) < 0) {
 		s->cgroup_path = NULL;
@@ -506,8 +572,8 @@ int sl_session_create(struct sl_sessions *ss, json_t *req, int pidfd, const stru
 		s->scope_env = id > 0 ? (uint32_t)id : 0;
 	}
 	info.scope_env = s->scope_env;
-	if (blind_tls_deny(sl_policy_store_current(ss->store), s->scope))
-		info.flags |= SL_SESSION_BLIND_DENY;
+	info.flags |= blind_tls_flags(sl_policy_store_current(ss->store), s->scope, s->proxy_port);
+	info.proxy_port = s->proxy_port;
 	if (loss_throttles(sl_policy_store_current(ss->store), s->scope))
 		info.flags |= SL_SESSION_THROTTLE;
 	ret = sl_kernel_session_add(ss->kernel, s->cgroup_id, &info);
@@ -643,6 +709,7 @@ void sl_session_end(struct sl_sessions *ss, struct sl_session *s)
 	if (s->events_wd >= 0)
 		inotify_rm_watch(ss->inotify_fd, s->events_wd);
 	s->events_wd = -1;
+	proxy_close(s);
 	err = sl_kernel_session_remove(ss->kernel, s->cgroup_id);
 	if (err)
 		log_warn("session %s: remove from kernel map: %s", s->id, strerror(-err));
@@ -766,6 +833,10 @@ static int adopt_one(struct sl_sessions *ss, const json_t *o)
 	s->confine = (uint32_t)json_integer_value(json_object_get(o, "confine"));
 	s->allow_root = json_is_true(json_object_get(o, "allow_root"));
 	s->scope_env = info.scope_env;
+	/* the proxy keeps its copy of the listening socket; this daemon has none */
+	s->proxy_port = info.proxy_port;
+	s->has_proxy_fd = false;
+	s->proxy_fd = -1;
 	if (!s->scope || !s->user || !s->argv || (ws && !s->workspace) || (name && !s->name)) {
 		err = -ENOMEM;
 		goto fail;
@@ -867,11 +938,8 @@ void sl_sessions_rescope(struct sl_sessions *ss)
 			continue;
 		id = sl_policy_env_id(sl_policy_store_current(ss->store), s->scope);
 		s->scope_env = id > 0 ? (uint32_t)id : 0;
-		set = clear = 0;
-		if (blind_tls_deny(sl_policy_store_current(ss->store), s->scope))
-			set |= SL_SESSION_BLIND_DENY;
-		else
-			clear |= SL_SESSION_BLIND_DENY;
+		set = blind_tls_flags(sl_policy_store_current(ss->store), s->scope, s->proxy_port);
+		clear = (SL_SESSION_BLIND_DENY | SL_SESSION_BLIND_PROXY) & ~set;
 		if (loss_throttles(sl_policy_store_current(ss->store), s->scope))
 			set |= SL_SESSION_THROTTLE;
 		else
@@ -939,6 +1007,16 @@ bool sl_session_killed(const struct sl_session *s)
 uint32_t sl_session_confine(const struct sl_session *s)
 {
 	return s->confine;
+}
+
+int sl_session_proxy_fd(const struct sl_session *s)
+{
+	return s->has_proxy_fd ? s->proxy_fd : -1;
+}
+
+uint16_t sl_session_proxy_port(const struct sl_session *s)
+{
+	return s->proxy_port;
 }
 
 pid_t sl_session_leader(const struct sl_session *s)

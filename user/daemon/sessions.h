@@ -93,6 +93,13 @@ bool sl_session_active(const struct sl_session *s);
 bool sl_session_killed(const struct sl_session *s);
 /* SL_CONFINE_* (confinement.h) */
 uint32_t sl_session_confine(const struct sl_session *s);
+/*
+ * blind_tls: proxy: the session's listening socket on 127.0.0.1 (the daemon
+ * keeps it until the session ends; -1: no proxy, or adopted) and its port (0:
+ * no proxy)
+ */
+int sl_session_proxy_fd(const struct sl_session *s);
+uint16_t sl_session_proxy_port(const struct sl_session *s);
 pid_t sl_session_leader(const struct sl_session *s);
 /* the environment id of its scope (0: not an environment of the policy) */
 uint32_t sl_session_scope_env(const struct sl_session *s);

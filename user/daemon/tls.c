@@ -678,7 +678,7 @@ static void blind_free(struct blind_spot *b)
 
 /* tell the audit log, once per session and executable */
 static void blind_report(struct sl_tls *t, struct blind_spot *b, pid_t pid, const char *session,
-			 bool deny)
+			 const char *mode)
 {
 	char dev[32];
 	size_t i;
@@ -703,7 +703,7 @@ static void blind_report(struct sl_tls *t, struct blind_spot *b, pid_t pid, cons
 	json_object_set_new(rec, "impl", json_string(b->impl));
 	json_object_set_new(rec, "reason", json_string(b->reason));
 	json_object_set_new(rec, "marker", b->marker ? json_string(b->marker) : json_null());
-	json_object_set_new(rec, "blind_tls", json_string(deny ? "deny" : "alert"));
+	json_object_set_new(rec, "blind_tls", json_string(mode));
 	snprintf(dev, sizeof(dev), "%u:%u", major(b->dev), minor(b->dev));
 	json_object_set_new(rec, "dev", json_string(dev));
 	json_object_set_new(rec, "ino", json_integer((json_int_t)b->ino));
@@ -1188,7 +1188,7 @@ static struct exe_cache *exe_lookup(struct sl_tls *t, int fd, const char *rp, co
  * attach or report. *dev, *ino: the file analysed (0 if none).
  */
 static struct exe_cache *exec_file(struct sl_tls *t, pid_t pid, const char *path,
-				   const char *session, bool deny, dev_t *dev, ino_t *ino)
+				   const char *session, const char *mode, dev_t *dev, ino_t *ino)
 {
 	char cur[PATH_MAX], rp[PATH_MAX];
 	struct exe_cache *c = NULL;
@@ -1224,17 +1224,23 @@ static struct exe_cache *exec_file(struct sl_tls *t, pid_t pid, const char *path
 			consider_file(t, c->libs[i], "linked by a session executable", NULL);
 	}
 	if (c->verdict == EXE_BLIND && c->blind)
-		blind_report(t, c->blind, pid, session, deny);
+		blind_report(t, c->blind, pid, session, mode);
 	return c;
 }
 
-/* the session's scope denies TLS scopelock cannot read (policy blind_tls: deny) */
-static bool session_blind_deny(struct sl_tls *t, uint64_t cgroup_id)
+/*
+ * what the session's scope does with TLS scopelock cannot read (policy
+ * blind_tls, as the daemon put it in the kernel): "deny", "proxy" (denied
+ * except to the session's proxy) or "alert"
+ */
+static const char *session_blind_mode(struct sl_tls *t, uint64_t cgroup_id)
 {
 	struct sl_session_info info;
 
-	return cgroup_id && !sl_kernel_session_get(t->kernel, cgroup_id, &info) &&
-	       (info.flags & SL_SESSION_BLIND_DENY);
+	if (!cgroup_id || sl_kernel_session_get(t->kernel, cgroup_id, &info) ||
+	    !(info.flags & SL_SESSION_BLIND_DENY))
+		return "alert";
+	return (info.flags & SL_SESSION_BLIND_PROXY) ? "proxy" : "deny";
 }
 
 /*
@@ -1301,11 +1307,11 @@ void sl_tls_on_exec(struct sl_tls *t, pid_t pid, uint64_t exec_id, uint64_t cgro
 	struct sl_tls_proc gp;
 	struct exe_cache *c;
 	struct stat st;
-	bool deny;
+	const char *mode;
 
 	if (!t || !path)
 		return;
-	deny = session_blind_deny(t, cgroup_id);
+	mode = session_blind_mode(t, cgroup_id);
 	recheck_libraries(t);
 	snprintf(proc, sizeof(proc), "/proc/%d/exe", (int)pid);
 	if (!sl_kernel_tls_proc_get(t->kernel, (uint32_t)pid, &gp) && gp.exec_id == exec_id &&
@@ -1313,21 +1319,21 @@ void sl_tls_on_exec(struct sl_tls *t, pid_t pid, uint64_t exec_id, uint64_t cgro
 		/* stopped before its first instruction: the image it runs is that exec's */
 		uint64_t t0 = now_ns();
 
-		c = exec_file(t, pid, proc, session, deny, &dev, &ino);
+		c = exec_file(t, pid, proc, session, mode, &dev, &ino);
 		gate_release(t, pid, exec_id, &gp, c);
 		t->held_ns += now_ns() - t0;
 		return;
 	}
 	/* the kernel's filename (relative ones are relative to the process' cwd) */
 	if (path[0] == '/')
-		exec_file(t, pid, path, session, deny, &dev, &ino);
+		exec_file(t, pid, path, session, mode, &dev, &ino);
 	/*
 	 * and the image the process runs, if still alive: the path may have
 	 * been renamed over since the exec (if the process exec'd again since,
 	 * that image is analysed a little early: its own exec record follows)
 	 */
 	if (!stat(proc, &st) && (st.st_dev != dev || st.st_ino != ino))
-		exec_file(t, pid, proc, session, deny, &dev2, &ino2);
+		exec_file(t, pid, proc, session, mode, &dev2, &ino2);
 }
 
 /*
@@ -1433,7 +1439,7 @@ static void map_file(struct sl_tls *t, pid_t pid, int fd, const struct sl_tls_ex
 		dev_t dev;
 		ino_t ino;
 		struct exe_cache *c =
-		    exec_file(t, pid, path, session, session_blind_deny(t, cgroup_id), &dev, &ino);
+		    exec_file(t, pid, path, session, session_blind_mode(t, cgroup_id), &dev, &ino);
 
 		blind = c && c->verdict == EXE_BLIND;
 	} else if (!err) {

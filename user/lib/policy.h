@@ -204,8 +204,11 @@ struct sl_policy_secret_src {
 enum sl_policy_blind_tls {
 	SL_BLIND_TLS_DENY = 0,
 	SL_BLIND_TLS_ALERT = 1,
+	/* through the session's inspecting proxy (scopelock-proxy), every other
+	 * connect refused as with deny */
+	SL_BLIND_TLS_PROXY = 2,
 };
-extern const char *const sl_policy_blind_tls_names[2]; /* "deny", "alert" */
+extern const char *const sl_policy_blind_tls_names[3]; /* "deny", "alert", "proxy" */
 
 enum sl_policy_loss {
 	SL_LOSS_MODE_THROTTLE = 0,
@@ -235,7 +238,9 @@ struct sl_policy_env {
 	/*
 	 * blind_tls: what a session of this scope may do with TLS scopelock
 	 * cannot read (a tls_blind_spot executable): deny (default: every
-	 * connect and UDP send of that process is refused) or alert (recorded)
+	 * connect and UDP send of that process is refused), alert (recorded)
+	 * or proxy (it may connect only to the session's inspecting proxy,
+	 * whose upstream TLS is captured; everything else refused as deny)
 	 */
 	enum sl_policy_blind_tls blind_tls;
 	/*

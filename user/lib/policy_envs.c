@@ -274,7 +274,7 @@ static void parse_resources(struct vctx *c, const struct ynode *n, struct sl_pol
 	}
 }
 
-const char *const sl_policy_blind_tls_names[2] = {"deny", "alert"};
+const char *const sl_policy_blind_tls_names[3] = {"deny", "alert", "proxy"};
 const char *const sl_policy_loss_names[2] = {"throttle", "drop"};
 
 /* confine: {ptrace: BOOL, userns: BOOL}; what is not written stays confined */

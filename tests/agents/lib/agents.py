@@ -39,9 +39,6 @@ USER = "agent"
 CLONE_NEWNET = 0x40000000
 AGENT_TIMEOUT = int(os.environ.get("SL_AGENT_TIMEOUT", "120"))
 
-# why the capture test of Codex is not in the default run
-PENDING_CAPTURE_RUSTLS = "pending: capture of static rustls, issue 8"
-
 
 def pending(reason):
     """Mark a test that cannot pass until another piece of work lands: the

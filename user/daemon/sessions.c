@@ -36,6 +36,7 @@
 #include "peer.h"
 #include "policy.h"
 #include "policy_store.h"
+#include "redact.h"
 #include "sessions.h"
 #include "util.h"
 
@@ -752,6 +753,31 @@ bool sl_sessions_take_changed(struct sl_sessions *ss)
 	return c;
 }
 
+/*
+ * The argv for the state file: values at credential positions replaced by
+ * their fingerprints (credpos.h), as in every record: the state file is a
+ * file scopelock writes too.
+ */
+static json_t *state_argv(const json_t *argv)
+{
+	struct sl_redact_scratch sc = {0};
+	json_t *out = json_array(), *v;
+	size_t i;
+
+	json_array_foreach (argv, i, v) {
+		const char *str = json_string_value(v);
+		const void *r = str;
+		size_t rlen = str ? strlen(str) : 0;
+
+		if (str && sl_redact_apply_set(NULL, 0, SL_REDACT_MIN_LEN * 2, &sc, str, rlen,
+					       SL_REDACT_POSITIONS, &r, &rlen))
+			r = "[not recorded]", rlen = strlen("[not recorded]");
+		json_array_append_new(out, str ? json_stringn(r, rlen) : json_incref(v));
+	}
+	sl_redact_scratch_free(&sc);
+	return out;
+}
+
 json_t *sl_sessions_state(const struct sl_sessions *ss)
 {
 	json_t *arr = json_array();
@@ -762,13 +788,15 @@ json_t *sl_sessions_state(const struct sl_sessions *ss)
 
 		if (!s->active)
 			continue;
-		o = json_pack("{s:s, s:I, s:I, s:s, s:s, s:i, s:O, s:i, s:I, s:I, s:i, s:b}",
+		json_t *argv = state_argv(s->argv);
+
+		o = json_pack("{s:s, s:I, s:I, s:s, s:s, s:i, s:o, s:i, s:I, s:I, s:i, s:b}",
 			      "session", s->id, "seq", (json_int_t)s->seq, "cgroup_id",
 			      (json_int_t)s->cgroup_id, "scope", s->scope, "user", s->user, "uid",
-			      (int)s->uid, "argv", s->argv, "leader_pid", (int)s->leader,
-			      "started_s", (json_int_t)s->started.tv_sec, "started_ns",
-			      (json_int_t)s->started.tv_nsec, "confine", (int)s->confine,
-			      "allow_root", s->allow_root);
+			      (int)s->uid, "argv", argv ? argv : json_array(), "leader_pid",
+			      (int)s->leader, "started_s", (json_int_t)s->started.tv_sec,
+			      "started_ns", (json_int_t)s->started.tv_nsec, "confine",
+			      (int)s->confine, "allow_root", s->allow_root);
 		if (!o)
 			continue;
 		if (s->workspace)

@@ -16,19 +16,11 @@ from pathlib import Path
 
 from enforce import (GraphQLServer, World, agent_script, client_command, finish, start_daemon,
                      tls_policy, write_policy)
-from harness import blocked, check, eq, fail, rand_marker, short, wait_until
+from harness import blocked, check, eq, fail, proc_state, rand_marker, short, wait_until
 
 EXPECT = "BLOCKED"
 GRACE = 1
 q = shlex.quote
-
-
-def proc_state(pid):
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat[stat.rindex(")") + 2]
 
 
 def test_daemon_and_launcher_killed_unwatched_request(t):

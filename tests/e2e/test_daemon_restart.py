@@ -24,7 +24,7 @@ from pathlib import Path
 from enforce import (GraphQLServer, World, agent_script, check_tls_alert, client_command,
                      finish, start_daemon, status_holds, tls_policy, wait_alert, wait_hold,
                      wait_session_killed, write_policy)
-from harness import KILLED, check, eq, fail, rand_marker, short, wait_until
+from harness import KILLED, check, eq, fail, proc_state, rand_marker, short, wait_until
 
 q = shlex.quote
 RULE = "graphql-destroy"
@@ -296,15 +296,6 @@ def test_daemon_absent_continue(t):
     eq(p.wait(30), 0, "the session")
     d2.wait_session_end(sid, timeout=30)
     finish(t, d2, w)
-
-
-def proc_state(pid):
-    """The state letter of /proc/PID/stat (None: gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat[stat.rindex(")") + 2]
 
 
 def session_pids(d, sid):

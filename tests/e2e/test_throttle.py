@@ -15,7 +15,7 @@ import signal
 import time
 
 from enforce import verify_chain
-from harness import REPO, Bopt, check, eq, fail, rand_marker, wait_until
+from harness import REPO, Bopt, check, eq, fail, proc_state, rand_marker, wait_until
 
 N = 3000
 RING = 65536
@@ -25,14 +25,6 @@ RING = 65536
 # exec comes after: a new executable would wait for the daemon's TLS gate)
 LOOP = ('echo ready > "$5"; read go < "$3"; i=0; '
         'while [ $i -lt "$2" ]; do : < "$1"; i=$((i+1)); done; echo done > "$4"')
-
-
-def proc_state(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return None
 
 
 def session_cgroup(d, name):

@@ -84,6 +84,15 @@ def rand_marker(prefix="m"):
 KILLED = 123
 
 
+def proc_state(pid):
+    """The state letter of /proc/PID/stat ("T": stopped), None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return None
+
+
 def wait_until(fn, timeout, what, interval=0.05):
     """Call fn() until it returns a truthy value; fail after timeout seconds."""
     deadline = time.monotonic() + timeout

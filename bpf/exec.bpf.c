@@ -360,7 +360,7 @@ int BPF_PROG(sl_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	/* the TLS gate before the record: the daemon reads its state with it;
 	 * an exec its verdict already stopped or killed is not stopped twice */
 	held = sl_tls_gate_exec(tgid, exec_id, BPF_CORE_READ(bprm, file),
-				!(vflags > 0 && (vflags & SL_VERDICT_ENFORCED)));
+				!(vflags > 0 && (vflags & SL_VERDICT_ENFORCED)), old_tid != tgid);
 	e = (struct sl_exec_event *)b->rec;
 	/* a held exec waits for the daemon: its record goes out at once (verdict ring) */
 	sl_emit_to(
@@ -498,7 +498,7 @@ int BPF_PROG(sl_fork, struct task_struct *parent, struct task_struct *child)
 	copy = *pi;
 	if (bpf_map_update_elem(&sl_procs, &ctgid, &copy, BPF_ANY))
 		sl_count_loss(SL_LOSS_MAP_FULL, SL_OP_EXEC);
-	sl_tls_gate_fork(ptgid, ctgid);
+	sl_tls_gate_fork(ptgid, ctgid, child);
 	return 0;
 }
 

@@ -1492,6 +1492,18 @@ static __always_inline int sl_tls_sock_io(struct trace_event_raw_sys_enter *ctx,
 		return 0;
 	}
 	if (write) {
+		struct sl_tls_proc *tp;
+		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+		/* a fork the TLS gate holds, resumed by someone before the daemon
+		 * attached its probes, writing to a socket: its TLS writes on the
+		 * connections it inherited were not seen: it dies */
+		tp = bpf_map_lookup_elem(&sl_tls_procs, &tgid);
+		if (tp && (*(volatile __u32 *)&tp->state & SL_TLS_PROC_FORKED) &&
+		    sl_fd_socket(fd)) {
+			bpf_send_signal(SL_SIGKILL);
+			return 0;
+		}
 		sl_tls_sock_write(cgid, fd);
 		sl_plain_write(cgid, fd, ctx->args[1], ctx->args[2], fn);
 	}
@@ -1553,7 +1565,10 @@ int sl_tls_sys_recvfrom(struct trace_event_raw_sys_enter *ctx)
  * mapping (PROT_EXEC) of a file not in sl_tls_exes by a session process (the
  * dynamic loader mapping a library, a dlopen by path) stops the process on
  * its way back from mmap, before the file's code can run, until the daemon
- * analysed the file (and attached to it: a private libssl copy).
+ * analysed the file and, for a file it instruments (libssl, a private copy),
+ * attached the probes of this process. A file instrumented per process
+ * (SL_TLS_EXE_TARGET) holds every session process that maps it, once per
+ * mapping.
  */
 #define SL_PROT_EXEC 4
 
@@ -1586,12 +1601,14 @@ int sl_tls_mmap(struct trace_event_raw_sys_enter *ctx)
 	e.key.ctime_ns = sl_inode_ctime(inode);
 	tgid = bpf_get_current_pid_tgid() >> 32;
 	v = bpf_map_lookup_elem(&sl_tls_exes, &e.key);
-	if (v) {
+	if (v && !(*v & SL_TLS_EXE_TARGET)) {
 		/* a blind program run through the dynamic loader: the process is blind */
 		if (*v & SL_TLS_EXE_BLIND)
 			sl_tls_gate_blind(tgid, &e.key);
 		return 0;
 	}
+	/* not analysed, or instrumented per process: held until the daemon
+	 * analysed it and attached this process' probes */
 	if (bpf_map_update_elem(&sl_tls_mapheld, &tgid, &e.key, BPF_ANY)) {
 		sl_count_loss(SL_LOSS_MAP_FULL, SL_OP_TLS_MAP);
 		return 0;
@@ -1602,4 +1619,54 @@ int sl_tls_mmap(struct trace_event_raw_sys_enter *ctx)
 	e.fd = fd;
 	sl_emit_to(&e, sizeof(e), true);
 	return 0;
+}
+
+/*
+ * The first return to user space of a fork (the child's side of fork,
+ * clone and clone3 returns 0 there, before the child runs an instruction of
+ * its own): a child the TLS gate holds (sl_tls_gate_fork) is stopped here
+ * until the daemon attached its probes (SL_OP_TLS_MAP, fd SL_TLS_MAP_FORK).
+ */
+static __always_inline int sl_tls_fork_ret(struct trace_event_raw_sys_exit *ctx)
+{
+	struct sl_tls_map_event e = {};
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	struct sl_tls_proc *p;
+	__u64 cgid;
+
+	if (ctx->ret != 0 || (__u32)id != tgid)
+		return 0;
+	p = bpf_map_lookup_elem(&sl_tls_procs, &tgid);
+	if (!p || (*(volatile __u32 *)&p->state & (SL_TLS_PROC_HELD | SL_TLS_PROC_FORKED)) !=
+		      (SL_TLS_PROC_HELD | SL_TLS_PROC_FORKED))
+		return 0;
+	if (!sl_current_session(&cgid))
+		return 0;
+	e.key = p->exe;
+	e.parent = p->parent;
+	e.fd = SL_TLS_MAP_FORK;
+	/* not stopped: its connects are refused until the daemon is done */
+	bpf_send_signal(SL_SIGSTOP);
+	sl_hdr_fill(&e.hdr, SL_OP_TLS_MAP, cgid);
+	sl_emit_to(&e, sizeof(e), true);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_fork")
+int sl_tls_fork_ret_fork(struct trace_event_raw_sys_exit *ctx)
+{
+	return sl_tls_fork_ret(ctx);
+}
+
+SEC("tracepoint/syscalls/sys_exit_clone")
+int sl_tls_fork_ret_clone(struct trace_event_raw_sys_exit *ctx)
+{
+	return sl_tls_fork_ret(ctx);
+}
+
+SEC("tracepoint/syscalls/sys_exit_clone3")
+int sl_tls_fork_ret_clone3(struct trace_event_raw_sys_exit *ctx)
+{
+	return sl_tls_fork_ret(ctx);
 }

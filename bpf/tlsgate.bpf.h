@@ -19,7 +19,8 @@
  * SL_TLS_PROC_BLIND process of a session with SL_SESSION_BLIND_DENY too,
  * unless the session says SL_SESSION_BLIND_PROXY and the destination is its
  * proxy (TCP, loopback, proxy_port).
- * A fork inherits its parent's state; exit forgets it.
+ * A fork inherits its parent's state (a fork of a process with probes is
+ * held until it has its own: sl_tls_gate_fork); exit forgets it.
  *
  * sl_tls_gate_on (set by the daemon once its TLS room runs, cleared when it
  * stops): without it nothing is held (nobody would release it).
@@ -60,16 +61,20 @@ struct {
 /*
  * The exec of tgid (exec id exec_id) runs file; stop is false when the exec
  * was already stopped or killed by its verdict (the daemon analyses the
- * exec record before acting on that verdict's release). Returns true when
- * the process was held.
+ * exec record before acting on that verdict's release); newtask: a thread
+ * other than the leader exec'd (SL_TLS_PROC_NEWTASK, kept until the daemon
+ * clears it). Returns true when the process was held.
  */
 static __always_inline bool sl_tls_gate_exec(__u32 tgid, __u64 exec_id, struct file *file,
-					     bool stop)
+					     bool stop, bool newtask)
 {
-	struct sl_tls_proc st = {};
+	struct sl_tls_proc st = {}, *old;
 	struct inode *inode;
-	__u32 *v;
+	__u32 *v, keep = 0;
 
+	old = bpf_map_lookup_elem(&sl_tls_procs, &tgid);
+	if (newtask || (old && (*(volatile __u32 *)&old->state & SL_TLS_PROC_NEWTASK)))
+		keep = SL_TLS_PROC_NEWTASK;
 	if (!*(volatile __u32 *)&sl_tls_gate_on || !file) {
 		bpf_map_delete_elem(&sl_tls_procs, &tgid);
 		return false;
@@ -80,18 +85,25 @@ static __always_inline bool sl_tls_gate_exec(__u32 tgid, __u64 exec_id, struct f
 	st.exe.dev = BPF_CORE_READ(inode, i_sb, s_dev);
 	st.exe.ctime_ns = sl_inode_ctime(inode);
 	v = bpf_map_lookup_elem(&sl_tls_exes, &st.exe);
-	if (v) {
-		if (!(*v & SL_TLS_EXE_BLIND)) {
+	if (v && !(*v & (SL_TLS_EXE_BLIND | SL_TLS_EXE_TARGET))) {
+		/* nothing to instrument: no state, but a task change is remembered */
+		st.state = keep;
+		if (!keep)
 			bpf_map_delete_elem(&sl_tls_procs, &tgid);
-			return false;
-		}
+		else if (bpf_map_update_elem(&sl_tls_procs, &tgid, &st, BPF_ANY))
+			sl_count_loss(SL_LOSS_MAP_FULL, SL_OP_EXEC);
+		return false;
+	}
+	if (v && (*v & SL_TLS_EXE_BLIND)) {
 		st.state = SL_TLS_PROC_BLIND;
 	} else {
+		/* not analysed yet, or instrumented per process: its probes first */
 		st.state = SL_TLS_PROC_HELD;
 		/* stopped already by its verdict: the verdict's decision lets it go */
 		if (!stop)
 			st.state |= SL_TLS_PROC_VERDICT_STOP;
 	}
+	st.state |= keep;
 	if (bpf_map_update_elem(&sl_tls_procs, &tgid, &st, BPF_ANY)) {
 		sl_count_loss(SL_LOSS_MAP_FULL, SL_OP_EXEC);
 		return false;
@@ -124,14 +136,34 @@ static __always_inline void sl_tls_gate_blind(__u32 tgid, const struct sl_tls_ex
 		sl_count_loss(SL_LOSS_MAP_FULL, SL_OP_TLS_MAP);
 }
 
-static __always_inline void sl_tls_gate_fork(__u32 ptgid, __u32 ctgid)
+/*
+ * child (tgid ctgid) was forked by the current process (ptgid). A child with
+ * memory of its own, of a process with probes: its copy of the parent's
+ * memory has the breakpoints, but the probes are the parent's (a uprobe
+ * attached for one process fires for that process only): held
+ * (SL_TLS_PROC_FORKED) until the daemon attached its own, from its return
+ * from fork (sl_tls_fork_ret in tls.bpf.c). A CLONE_VM child shares the
+ * parent's memory and so its probes.
+ */
+static __always_inline void sl_tls_gate_fork(__u32 ptgid, __u32 ctgid, struct task_struct *child)
 {
+	struct task_struct *cur = (struct task_struct *)bpf_get_current_task();
 	struct sl_tls_proc *p, copy;
 
 	p = bpf_map_lookup_elem(&sl_tls_procs, &ptgid);
 	if (!p)
 		return;
 	copy = *p;
+	/* the child is another task: the daemon's probes for the parent's
+	 * task (NEWTASK is about those) are not its */
+	copy.state &= ~SL_TLS_PROC_NEWTASK;
+	copy.parent = 0;
+	if ((copy.state & SL_TLS_PROC_PROBED) && *(volatile __u32 *)&sl_tls_gate_on &&
+	    BPF_CORE_READ(child, mm) != BPF_CORE_READ(cur, mm)) {
+		copy.state =
+		    (copy.state & ~SL_TLS_PROC_PROBED) | SL_TLS_PROC_HELD | SL_TLS_PROC_FORKED;
+		copy.parent = ptgid;
+	}
 	if (bpf_map_update_elem(&sl_tls_procs, &ctgid, &copy, BPF_ANY))
 		sl_count_loss(SL_LOSS_MAP_FULL, SL_OP_EXEC);
 }

@@ -217,6 +217,10 @@ _Static_assert(sizeof(struct sl_tls_exe_key) == 24, "sl_tls_exe_key ABI");
 
 #define SL_TLS_EXE_SEEN 1  /* analysed: no TLS, or its TLS is instrumented */
 #define SL_TLS_EXE_BLIND 2 /* does TLS scopelock cannot read (a blind spot) */
+/* instrumented per process: a session process that runs or maps it is held
+ * until the daemon attached its probes for that process (pid-filtered
+ * uprobes: processes outside sessions never trap) */
+#define SL_TLS_EXE_TARGET 4
 
 /* sl_tls_procs: tgid -> state of a session process at its last exec */
 #define SL_TLS_PROC_HELD (1U << 0)  /* stopped at exec until the TLS room analysed its file */
@@ -224,11 +228,20 @@ _Static_assert(sizeof(struct sl_tls_exe_key) == 24, "sl_tls_exe_key ABI");
 /* held, but stopped by its exec's verdict (a file compared with a program),
  * not by the gate: that verdict lets it go or kills it, the gate does not */
 #define SL_TLS_PROC_VERDICT_STOP (1U << 2)
+/* the daemon attached probes for this process' image (set by the daemon) */
+#define SL_TLS_PROC_PROBED (1U << 3)
+/* with HELD: a fork of a PROBED process (its own memory, a copy with the
+ * breakpoints of its parent's probes, which do not fire for it): stopped on
+ * its return from fork until the daemon attached its own */
+#define SL_TLS_PROC_FORKED (1U << 4)
+/* a thread other than the leader exec'd: the task the daemon's probes for
+ * this tgid were attached to is gone (kept until the daemon saw it) */
+#define SL_TLS_PROC_NEWTASK (1U << 5)
 struct sl_tls_proc {
 	__u64 exec_id; /* the exec this state belongs to */
 	struct sl_tls_exe_key exe;
-	__u32 state; /* SL_TLS_PROC_* */
-	__u32 _pad;
+	__u32 state;  /* SL_TLS_PROC_* */
+	__u32 parent; /* FORKED: the parent's tgid */
 };
 _Static_assert(sizeof(struct sl_tls_proc) == 40, "sl_tls_proc ABI");
 

@@ -183,9 +183,15 @@ _Static_assert(sizeof(struct sl_tls_event) + SL_TLS_CAPTURE_MAX <= 32768,
 struct sl_tls_map_event {
 	struct sl_event_hdr hdr;
 	struct sl_tls_exe_key key;
-	__s32 fd;
-	__u32 _pad;
+	__s32 fd;     /* SL_TLS_MAP_FORK: not a mapping (below) */
+	__u32 parent; /* SL_TLS_MAP_FORK: the parent's tgid */
 };
+/*
+ * fd == SL_TLS_MAP_FORK: the process (hdr.pid) is a fork of a process with
+ * probes (SL_TLS_PROC_PROBED), stopped on its return from fork until the
+ * daemon attached probes for it; key: its parent's executable.
+ */
+#define SL_TLS_MAP_FORK (-2)
 _Static_assert(sizeof(struct sl_tls_map_event) == 64 + 32, "sl_tls_map_event ABI");
 
 /* SL_OP_EXIT: a thread group leader of a session exited. */

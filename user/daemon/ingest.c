@@ -268,6 +268,9 @@ static int handle_record(struct sl_ingest *in, void *data, size_t len)
 	/* after the write's record: an alert finds it as evidence */
 	if (SL_OP_STREAM_WRITE(h->op))
 		sl_requests_act(in->requests);
+	/* the probes attached for the process go (whether its record was written or not) */
+	if (h->op == SL_OP_EXIT && in->tls)
+		sl_tls_on_exit(in->tls, (pid_t)h->pid);
 	if (err)
 		return 0; /* counted by the journal */
 	if (h->op == SL_OP_EXEC)

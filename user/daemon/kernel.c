@@ -621,6 +621,60 @@ int sl_kernel_link_pin(struct sl_kernel *k, struct bpf_link *l, const char *key)
 	return 0;
 }
 
+static int tls_keep(struct sl_kernel *k, struct bpf_link *l)
+{
+	struct bpf_link **n;
+
+	if (k->ntls == k->captls) {
+		size_t cap = k->captls ? k->captls * 2 : 32;
+
+		n = realloc(k->tls, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		k->tls = n;
+		k->captls = cap;
+	}
+	k->tls[k->ntls++] = l;
+	return 0;
+}
+
+int sl_kernel_link_adopt(struct sl_kernel *k, const char *prefix,
+			 bool (*cb)(void *ctx, const char *key, struct bpf_link *l), void *ctx)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 256];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	if (!k || !k->pin_dir)
+		return 0;
+	snprintf(dir, sizeof(dir), "%s/tls", k->pin_dir);
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		struct bpf_link *l;
+
+		if (strncmp(de->d_name, prefix, strlen(prefix)))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		l = bpf_link__open(path);
+		if (!l) {
+			log_warn("adopt pinned link '%s': %s", path, strerror(errno));
+			continue;
+		}
+		if (cb(ctx, de->d_name, l) && !tls_keep(k, l)) {
+			n++;
+			continue;
+		}
+		/* dropped: the caller destroys the link it was given */
+		if (unlink(path) && errno != ENOENT)
+			log_warn("remove pin '%s': %s", path, strerror(errno));
+	}
+	closedir(d);
+	return n;
+}
+
 void sl_kernel_link_forget(struct sl_kernel *k, struct bpf_link *l)
 {
 	for (size_t i = 0; k && i < k->ntls; i++) {

@@ -66,6 +66,14 @@ const char *sl_kernel_pin_dir(const struct sl_kernel *k);
  */
 int sl_kernel_link_pin(struct sl_kernel *k, struct bpf_link *l, const char *key);
 void sl_kernel_link_forget(struct sl_kernel *k, struct bpf_link *l);
+/*
+ * The TLS links a previous daemon pinned whose key starts with prefix, each
+ * opened and given to cb: true keeps it (pinned, this daemon's from now, as
+ * if sl_kernel_link_pin'ned), false drops it (unpinned; cb owns the link and
+ * destroys it). The number kept, or -errno.
+ */
+int sl_kernel_link_adopt(struct sl_kernel *k, const char *prefix,
+			 bool (*cb)(void *ctx, const char *key, struct bpf_link *l), void *ctx);
 /* the TLS room attached its first uprobes: the previous daemon's links this one replaced
  * are detached now, together (their detach waits overlap) */
 void sl_kernel_adopt_finish(struct sl_kernel *k);

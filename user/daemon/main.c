@@ -1385,6 +1385,8 @@ out:
 	sl_ingest_close(d.ingest);
 	d.ingest = NULL;
 	sl_kernel_release(d.kernel, keep);
+	if (keep)
+		sl_tls_keep(d.tls);
 	if (d.kernel && !keep && unlink(d.state_file) && errno != ENOENT)
 		log_warn("remove '%s': %s", d.state_file, strerror(errno));
 	sl_tls_free(d.tls);

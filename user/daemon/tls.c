@@ -3,9 +3,15 @@
  * TLS instrumentation (tls.h): which files get the uprobes of bpf/tls.bpf.c,
  * and which executables do TLS where no uprobe can see it.
  *
- * Targets. Uprobes are attached per file (inode) for every process (pid -1),
- * so a library mapped later (python dlopens libssl on `import ssl`) is
- * covered. At start: every libssl.so.N and libgnutls.so.N of the native
+ * Targets. A file that defines TLS functions (a target) is instrumented per
+ * process: its uprobes are attached for one session process at a time (a
+ * pid-filtered uprobe puts its breakpoint in that process' memory only), so
+ * processes outside sessions never trap. The kernel's TLS gate
+ * (bpf/tlsgate.bpf.h) stops a session process that execs or maps a target
+ * (SL_TLS_EXE_TARGET) and a fork of a process with probes, until this room
+ * attached that process' probes ("per-process probes" below); they are
+ * detached when it exits, by a thread of their own (a detach waits for a
+ * kernel grace period). At start: every libssl.so.N and libgnutls.so.N of the native
  * architecture (ldconfig's cache and the standard library directories,
  * symlinks resolved, deduplicated by device and inode) and known executables
  * that embed OpenSSL with exported symbols (node). At each session exec: the
@@ -139,18 +145,42 @@ static const struct {
 
 struct tls_target {
 	char *path;
+	int fd; /* kept open: probes are attached through it, per process */
 	dev_t dev;
 	ino_t ino;
 	const char *origin;	  /* "system library", "known executable", "session exec" */
 	unsigned int libs;	  /* enum tls_lib */
 	uint64_t present;	  /* functions the file defines */
-	uint64_t attached;	  /* functions with their probes attached */
+	uint64_t attached;	  /* functions with their programs: attached per process */
 	uint64_t off[N_FUNCS];	  /* file offsets of the functions */
 	uint64_t cookie[N_FUNCS]; /* per-file attach cookies (0: the function's own) */
 	json_t *errors;		  /* [{"function", "error"}] */
 	json_t *located;	  /* functions located without symbols, or NULL */
+	uint64_t procs;		  /* processes it was attached for */
+	uint64_t failures;	  /* processes it could not be attached for */
+};
+
+/* the probes of one target attached for one session process */
+struct proc_probe {
+	pid_t pid;
+	int pidfd;	       /* -1: adopted from a previous daemon */
+	struct tls_target *tg; /* NULL: adopted, file not known to this daemon */
+	dev_t dev;	       /* the file (also when tg is NULL) */
+	ino_t ino;
+	uint64_t attached; /* functions */
 	struct bpf_link **links;
 	size_t nlinks;
+};
+
+/* detaches per-process probes off the event loop (a detach waits a grace period) */
+struct reaper {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct bpf_link **q;
+	size_t n, cap;
+	bool started, stop;
+	uint64_t done; /* links detached */
 };
 
 struct blind_spot {
@@ -212,10 +242,17 @@ struct sl_tls {
 	char **watch; /* system library paths, re-checked for a new inode */
 	size_t nwatch;
 	uint64_t last_recheck_ns;
-	uint64_t scans;	       /* files searched for markers (status) */
-	uint64_t released;     /* processes the TLS gate held at exec and let go */
-	uint64_t map_released; /* the same, held while mapping a new file */
-	uint64_t held_ns;      /* time spent analysing while they were held */
+	uint64_t scans;		/* files searched for markers (status) */
+	uint64_t released;	/* processes the TLS gate held at exec and let go */
+	uint64_t map_released;	/* the same, held while mapping a new file */
+	uint64_t held_ns;	/* time spent analysing while they were held */
+	struct proc_probe **pp; /* per-process probes */
+	size_t npp;
+	struct reaper reaper;
+	uint64_t attach_ns;	/* time spent attaching per-process probes */
+	uint64_t fork_released; /* forks of processes with probes let go */
+	uint64_t last_gc_ns;
+	bool keep; /* the daemon stops, its enforcement stays */
 };
 
 /* ---------------------------------------------------------------- utils */
@@ -234,9 +271,8 @@ static void target_free(struct tls_target *tg)
 {
 	if (!tg)
 		return;
-	for (size_t i = 0; i < tg->nlinks; i++)
-		bpf_link__destroy(tg->links[i]);
-	free(tg->links);
+	if (tg->fd >= 0)
+		close(tg->fd);
 	json_decref(tg->errors);
 	json_decref(tg->located);
 	free(tg->path);
@@ -252,18 +288,18 @@ static struct tls_target *target_find(struct sl_tls *t, dev_t dev, ino_t ino)
 }
 
 /*
- * One uprobe, by file offset (computed by elf_inspect from our own reading of
- * the file: libbpf's func_name lookup would map the file again) on apath, a
- * /proc/self/fd/N path: the kernel resolves it to the inode that was
- * inspected, even if the path was renamed over meanwhile.
+ * One uprobe for process pid, by file offset (computed by elf_inspect from
+ * our own reading of the file: libbpf's func_name lookup would map the file
+ * again) on apath, a /proc/self/fd/N path: the kernel resolves it to the
+ * inode that was inspected, even if the path was renamed over meanwhile.
  */
-static struct bpf_link *attach_one(struct bpf_program *prog, const char *apath, uint64_t off,
-				   bool retprobe, uint64_t cookie, int *err)
+static struct bpf_link *attach_one(struct bpf_program *prog, pid_t pid, const char *apath,
+				   uint64_t off, bool retprobe, uint64_t cookie, int *err)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = retprobe, .bpf_cookie = cookie);
 	struct bpf_link *l;
 
-	l = bpf_program__attach_uprobe_opts(prog, -1, apath, (size_t)off, &opts);
+	l = bpf_program__attach_uprobe_opts(prog, pid, apath, (size_t)off, &opts);
 	if (!l)
 		*err = -errno;
 	return l;
@@ -282,17 +318,13 @@ static void target_error(struct tls_target *tg, const char *func, const char *wh
 }
 
 /*
- * Attach the probes of every function the file defines. A function is a
- * unit: if its return probe fails, its entry probe is detached again.
+ * The functions of the file that get probes (attached per process, proc_attach):
+ * those defined whose programs are loaded.
  */
-static void target_attach(struct sl_tls *t, struct tls_target *tg, const char *apath)
+static void target_arm(struct sl_tls *t, struct tls_target *tg)
 {
 	for (size_t i = 0; i < N_FUNCS; i++) {
 		const struct tls_func *f = &sl_tls_funcs[i];
-		struct bpf_link *le = NULL, *lr = NULL;
-		struct bpf_link **nl;
-		char key[160], keyr[168];
-		int err = 0;
 
 		if (!(tg->present & (1ULL << i)) || (tg->attached & (1ULL << i)))
 			continue;
@@ -300,42 +332,7 @@ static void target_attach(struct sl_tls *t, struct tls_target *tg, const char *a
 			target_error(tg, f->name, "BPF program not loaded", -ENOENT);
 			continue;
 		}
-		le = attach_one(t->entry[i], apath, tg->off[i], false,
-				tg->cookie[i] ? tg->cookie[i] : f->cookie, &err);
-		if (!le) {
-			target_error(tg, f->name, "uprobe", err);
-			continue;
-		}
-		if (f->ret) {
-			lr = attach_one(t->ret[i], apath, tg->off[i], true, 0, &err);
-			if (!lr) {
-				bpf_link__destroy(le);
-				target_error(tg, f->name, "uretprobe", err);
-				continue;
-			}
-		}
-		nl = realloc(tg->links, (tg->nlinks + 2) * sizeof(*nl));
-		if (!nl) {
-			bpf_link__destroy(le);
-			bpf_link__destroy(lr);
-			target_error(tg, f->name, "link table", -ENOMEM);
-			continue;
-		}
-		tg->links = nl;
-		tg->links[tg->nlinks++] = le;
-		if (lr)
-			tg->links[tg->nlinks++] = lr;
 		tg->attached |= 1ULL << i;
-		/* pinned: the probes go on stopping plaintext while no daemon runs */
-		snprintf(key, sizeof(key), "%llx-%llx-%s-%llx", (unsigned long long)tg->dev,
-			 (unsigned long long)tg->ino, f->name, (unsigned long long)tg->off[i]);
-		snprintf(keyr, sizeof(keyr), "%s-ret", key);
-		if (sl_kernel_link_pin(t->kernel, le, key) ||
-		    (lr && sl_kernel_link_pin(t->kernel, lr, keyr)))
-			log_warn("tls: %s in '%s' is not pinned: it stops with this daemon",
-				 f->name, tg->path);
-		log_debug("tls: attached %s in '%s' (offset 0x%llx)", f->name, tg->path,
-			  (unsigned long long)tg->off[i]);
 	}
 }
 
@@ -398,7 +395,6 @@ static void locate_inner(struct tls_target *tg, int fd, const struct elf_info *e
 static int target_add(struct sl_tls *t, const char *path, int fd, const char *origin,
 		      const struct stat *st, const struct elf_info *ei, struct tls_target **out)
 {
-	char apath[64];
 	struct tls_target *tg;
 	uint64_t present;
 	int err;
@@ -413,11 +409,18 @@ static int target_add(struct sl_tls *t, const char *path, int fd, const char *or
 	tg = calloc(1, sizeof(*tg));
 	if (!tg)
 		return -ENOMEM;
+	tg->fd = -1;
 	tg->path = strdup(path);
 	tg->errors = json_array();
 	if (!tg->path || !tg->errors) {
 		target_free(tg);
 		return -ENOMEM;
+	}
+	tg->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (tg->fd < 0) {
+		err = -errno;
+		target_free(tg);
+		return err;
 	}
 	tg->dev = st->st_dev;
 	tg->ino = st->st_ino;
@@ -433,10 +436,10 @@ static int target_add(struct sl_tls *t, const char *path, int fd, const char *or
 		target_free(tg);
 		return err;
 	}
-	snprintf(apath, sizeof(apath), "/proc/self/fd/%d", fd);
-	target_attach(t, tg, apath);
+	target_arm(t, tg);
 	if (tg->attached & capture_mask())
-		log_info("tls: instrumented '%s' (%s): %s", path, origin, target_status(tg));
+		log_info("tls: instrumented '%s' (%s): %s, per session process", path, origin,
+			 target_status(tg));
 	else
 		log_err("tls: '%s' (%s) defines TLS entry points but none could be attached: "
 			"its TLS traffic is not captured",
@@ -508,6 +511,340 @@ out:
 	sl_tls_elf_info_clear(&ei);
 	close(fd);
 	return err;
+}
+
+/* ------------------------------------------------ per-process probes */
+
+static bool pidfd_alive(int pidfd)
+{
+	return !syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) || errno != ESRCH;
+}
+
+static void *reaper_main(void *arg);
+
+/* links to detach: the reaper thread's, or detached here if it cannot run */
+static void reap_links(struct sl_tls *t, struct bpf_link **links, size_t n)
+{
+	struct reaper *r = &t->reaper;
+	bool queued = false;
+
+	if (!n)
+		return;
+	if (!r->started && !r->stop) {
+		pthread_mutex_init(&r->mu, NULL);
+		pthread_cond_init(&r->cv, NULL);
+		r->started = !pthread_create(&r->th, NULL, reaper_main, t);
+		if (!r->started) {
+			pthread_mutex_destroy(&r->mu);
+			pthread_cond_destroy(&r->cv);
+			log_warn("tls: no detach thread: probes are detached on the event loop");
+		}
+	}
+	if (r->started) {
+		pthread_mutex_lock(&r->mu);
+		if (r->n + n > r->cap) {
+			size_t cap = (r->n + n) * 2;
+			struct bpf_link **q = realloc(r->q, cap * sizeof(*q));
+
+			if (q) {
+				r->q = q;
+				r->cap = cap;
+			}
+		}
+		if (r->n + n <= r->cap) {
+			memcpy(r->q + r->n, links, n * sizeof(*links));
+			r->n += n;
+			queued = true;
+			pthread_cond_signal(&r->cv);
+		}
+		pthread_mutex_unlock(&r->mu);
+	}
+	if (!queued)
+		for (size_t i = 0; i < n; i++)
+			bpf_link__destroy(links[i]);
+}
+
+struct destroy_job {
+	struct bpf_link **links;
+	size_t n, first, stride;
+};
+
+static void *destroy_links(void *arg)
+{
+	struct destroy_job *j = arg;
+
+	for (size_t i = j->first; i < j->n; i += j->stride) {
+		bpf_link__destroy(j->links[i]);
+		j->links[i] = NULL;
+	}
+	return NULL;
+}
+
+/*
+ * Detaching a uprobe waits for a grace period in the kernel (~0.1-0.2 s each
+ * on Linux 6.18): detach from several threads so that the waits overlap.
+ */
+static void destroy_parallel(struct bpf_link **all, size_t n)
+{
+	pthread_t th[SL_TLS_DETACH_THREADS];
+	struct destroy_job jobs[SL_TLS_DETACH_THREADS];
+	bool started[SL_TLS_DETACH_THREADS] = {false};
+	size_t nth = n < SL_TLS_DETACH_THREADS ? n : SL_TLS_DETACH_THREADS;
+
+	for (size_t k = 0; k < nth; k++) {
+		jobs[k] = (struct destroy_job){.links = all, .n = n, .first = k, .stride = nth};
+		started[k] = !pthread_create(&th[k], NULL, destroy_links, &jobs[k]);
+	}
+	for (size_t k = 0; k < nth; k++) {
+		if (started[k])
+			pthread_join(th[k], NULL);
+		else
+			destroy_links(&jobs[k]);
+	}
+}
+
+static void *reaper_main(void *arg)
+{
+	struct sl_tls *t = arg;
+	struct reaper *r = &t->reaper;
+
+	pthread_mutex_lock(&r->mu);
+	for (;;) {
+		struct bpf_link **batch;
+		size_t n;
+
+		while (!r->n && !r->stop)
+			pthread_cond_wait(&r->cv, &r->mu);
+		if (!r->n)
+			break;
+		batch = r->q;
+		n = r->n;
+		r->q = NULL;
+		r->n = r->cap = 0;
+		pthread_mutex_unlock(&r->mu);
+		destroy_parallel(batch, n);
+		free(batch);
+		pthread_mutex_lock(&r->mu);
+		r->done += n;
+	}
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
+}
+
+/* the reaper detaches what it was given, then stops */
+static void reaper_stop(struct sl_tls *t)
+{
+	struct reaper *r = &t->reaper;
+
+	if (!r->started) {
+		r->stop = true;
+		return;
+	}
+	pthread_mutex_lock(&r->mu);
+	r->stop = true;
+	pthread_cond_signal(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	pthread_join(r->th, NULL);
+	pthread_mutex_destroy(&r->mu);
+	pthread_cond_destroy(&r->cv);
+	free(r->q);
+	r->q = NULL;
+	r->started = false;
+}
+
+/* entry i goes: its links unpinned and detached by the reaper */
+static void proc_drop(struct sl_tls *t, size_t i)
+{
+	struct proc_probe *pp = t->pp[i];
+
+	for (size_t k = 0; k < pp->nlinks; k++)
+		sl_kernel_link_forget(t->kernel, pp->links[k]);
+	reap_links(t, pp->links, pp->nlinks);
+	free(pp->links);
+	if (pp->pidfd >= 0)
+		close(pp->pidfd);
+	free(pp);
+	t->pp[i] = t->pp[--t->npp];
+}
+
+/* every probe of pid goes (it exited, or the task they were attached to did) */
+static void proc_forget(struct sl_tls *t, pid_t pid)
+{
+	for (size_t i = 0; i < t->npp;)
+		if (t->pp[i]->pid == pid)
+			proc_drop(t, i);
+		else
+			i++;
+}
+
+static struct proc_probe *proc_find(struct sl_tls *t, pid_t pid, dev_t dev, ino_t ino)
+{
+	for (size_t i = 0; i < t->npp; i++)
+		if (t->pp[i]->pid == pid && t->pp[i]->dev == dev && t->pp[i]->ino == ino)
+			return t->pp[i];
+	return NULL;
+}
+
+static int proc_add_link(struct proc_probe *pp, struct bpf_link *l)
+{
+	struct bpf_link **nl = realloc(pp->links, (pp->nlinks + 1) * sizeof(*nl));
+
+	if (!nl)
+		return -ENOMEM;
+	pp->links = nl;
+	pp->links[pp->nlinks++] = l;
+	return 0;
+}
+
+/*
+ * The probes of tg for process pid (pidfd: its pidfd, taken before its state
+ * was checked), unless it has them: 0 when its writes are captured (every
+ * write function attached), -errno when they cannot be (the caller makes the
+ * process blind: fail closed). Each link is pinned (tls/p<pid>-...): the
+ * probes go on capturing and enforcing while no daemon runs.
+ */
+static int proc_attach(struct sl_tls *t, pid_t pid, int pidfd, struct tls_target *tg)
+{
+	struct proc_probe *pp = proc_find(t, pid, tg->dev, tg->ino);
+	uint64_t t0 = now_ns();
+	char apath[64];
+	int err = 0;
+
+	if (pp) {
+		if (pp->pidfd < 0 || pidfd_alive(pp->pidfd))
+			return 0;
+		/* a dead process' probes under a reused pid */
+		proc_forget(t, pid);
+	}
+	pp = calloc(1, sizeof(*pp));
+	if (!pp)
+		return -ENOMEM;
+	pp->pid = pid;
+	pp->tg = tg;
+	pp->dev = tg->dev;
+	pp->ino = tg->ino;
+	pp->pidfd = fcntl(pidfd, F_DUPFD_CLOEXEC, 3);
+	if (pp->pidfd < 0 || sl_tls_ptrv_add(&t->pp, &t->npp, pp)) {
+		if (pp->pidfd >= 0)
+			close(pp->pidfd);
+		free(pp);
+		return -ENOMEM;
+	}
+	snprintf(apath, sizeof(apath), "/proc/self/fd/%d", tg->fd);
+	for (size_t i = 0; i < N_FUNCS; i++) {
+		const struct tls_func *f = &sl_tls_funcs[i];
+		struct bpf_link *le, *lr = NULL;
+		char key[192], keyr[200];
+
+		if (!(tg->attached & (1ULL << i)))
+			continue;
+		le = attach_one(t->entry[i], pid, apath, tg->off[i], false,
+				tg->cookie[i] ? tg->cookie[i] : f->cookie, &err);
+		if (le && f->ret) {
+			lr = attach_one(t->ret[i], pid, apath, tg->off[i], true, 0, &err);
+			if (!lr) {
+				bpf_link__destroy(le);
+				le = NULL;
+			}
+		}
+		if (!le) {
+			log_warn("tls: attach %s of '%s' for pid %d: %s", f->name, tg->path,
+				 (int)pid, strerror(-err));
+			continue;
+		}
+		if (proc_add_link(pp, le)) {
+			bpf_link__destroy(le);
+			bpf_link__destroy(lr);
+			err = -ENOMEM;
+			continue;
+		}
+		if (lr && proc_add_link(pp, lr)) {
+			pp->nlinks--;
+			bpf_link__destroy(le);
+			bpf_link__destroy(lr);
+			err = -ENOMEM;
+			continue;
+		}
+		pp->attached |= 1ULL << i;
+		snprintf(key, sizeof(key), "p%d-%llx-%llx-%s-%llx", (int)pid,
+			 (unsigned long long)tg->dev, (unsigned long long)tg->ino, f->name,
+			 (unsigned long long)tg->off[i]);
+		snprintf(keyr, sizeof(keyr), "%s-ret", key);
+		if (sl_kernel_link_pin(t->kernel, le, key) ||
+		    (lr && sl_kernel_link_pin(t->kernel, lr, keyr)))
+			log_warn("tls: %s in '%s' for pid %d is not pinned: it stops with this "
+				 "daemon",
+				 f->name, tg->path, (int)pid);
+	}
+	t->attach_ns += now_ns() - t0;
+	if ((pp->attached & capture_mask()) != (tg->attached & capture_mask())) {
+		tg->failures++;
+		for (size_t i = 0; i < t->npp; i++)
+			if (t->pp[i] == pp) {
+				proc_drop(t, i);
+				break;
+			}
+		return err ? err : -EIO;
+	}
+	tg->procs++;
+	return 0;
+}
+
+/*
+ * Probes pinned by a previous daemon for processes (tls/p<pid>-<dev>-<ino>-...):
+ * a live process keeps them (adopted: its session is), a dead one's go.
+ */
+static bool adopt_one(void *ctx, const char *key, struct bpf_link *l)
+{
+	struct sl_tls *t = ctx;
+	unsigned long long dev, ino;
+	struct proc_probe *pp;
+	int pid;
+
+	if (sscanf(key, "p%d-%llx-%llx-", &pid, &dev, &ino) != 3 || pid <= 0 ||
+	    (kill(pid, 0) && errno == ESRCH)) {
+		reap_links(t, &l, 1);
+		return false;
+	}
+	pp = proc_find(t, pid, (dev_t)dev, (ino_t)ino);
+	if (!pp) {
+		pp = calloc(1, sizeof(*pp));
+		if (!pp || sl_tls_ptrv_add(&t->pp, &t->npp, pp)) {
+			free(pp);
+			reap_links(t, &l, 1);
+			return false;
+		}
+		pp->pid = pid;
+		pp->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+		pp->dev = (dev_t)dev;
+		pp->ino = (ino_t)ino;
+		pp->tg = target_find(t, (dev_t)dev, (ino_t)ino);
+	}
+	if (proc_add_link(pp, l)) {
+		reap_links(t, &l, 1);
+		return false;
+	}
+	return true;
+}
+
+/* once a second: the probes of processes that are gone (an exit record lost) */
+static void proc_gc(struct sl_tls *t)
+{
+	uint64_t now = now_ns();
+
+	if (now - t->last_gc_ns < SL_TLS_RECHECK_NS)
+		return;
+	t->last_gc_ns = now;
+	for (size_t i = 0; i < t->npp;) {
+		struct proc_probe *pp = t->pp[i];
+		bool dead =
+		    pp->pidfd >= 0 ? !pidfd_alive(pp->pidfd) : (kill(pp->pid, 0) && errno == ESRCH);
+
+		if (dead)
+			proc_drop(t, i);
+		else
+			i++;
+	}
 }
 
 /* -------------------------------------------------- library discovery */
@@ -1253,7 +1590,7 @@ static const char *session_blind_mode(struct sl_tls *t, uint64_t cgroup_id)
  * connects are refused (fail closed).
  */
 static void gate_release(struct sl_tls *t, pid_t pid, uint64_t exec_id, struct sl_tls_proc *gp,
-			 const struct exe_cache *c)
+			 const struct exe_cache *c, struct tls_target *tg)
 {
 	struct sl_tls_proc now;
 	bool verdict_stop;
@@ -1269,14 +1606,28 @@ static void gate_release(struct sl_tls *t, pid_t pid, uint64_t exec_id, struct s
 	    !(now.state & SL_TLS_PROC_HELD))
 		goto out; /* exited, or exec'd again: that exec has its own record */
 	verdict_stop = now.state & SL_TLS_PROC_VERDICT_STOP;
+	/* the probes this daemon attached for the pid were another task's */
+	if (now.state & SL_TLS_PROC_NEWTASK)
+		proc_forget(t, pid);
 	if (c) {
 		state = c->verdict == EXE_BLIND ? SL_TLS_EXE_BLIND : SL_TLS_EXE_SEEN;
+		if (tg && state != SL_TLS_EXE_BLIND && (tg->attached & capture_mask()))
+			state |= SL_TLS_EXE_TARGET;
 		err = sl_kernel_tls_exe_set(t->kernel, &gp->exe, state);
 		if (err)
 			log_warn("tls: gate: remember executable of pid %d: %s", (int)pid,
 				 strerror(-err));
 		if (state == SL_TLS_EXE_BLIND) {
 			now.state = SL_TLS_PROC_BLIND;
+			err = sl_kernel_tls_proc_put(t->kernel, (uint32_t)pid, &now);
+		} else if (state & SL_TLS_EXE_TARGET) {
+			/* the executable is instrumented: this process' probes */
+			err = proc_attach(t, pid, pidfd, tg);
+			if (err)
+				log_warn("tls: gate: the TLS functions of '%s' could not be "
+					 "attached for pid %d (%s): it is blind",
+					 tg->path, (int)pid, strerror(-err));
+			now.state = err ? SL_TLS_PROC_BLIND : SL_TLS_PROC_PROBED;
 			err = sl_kernel_tls_proc_put(t->kernel, (uint32_t)pid, &now);
 		} else {
 			err = sl_kernel_tls_proc_del(t->kernel, (uint32_t)pid);
@@ -1320,7 +1671,7 @@ void sl_tls_on_exec(struct sl_tls *t, pid_t pid, uint64_t exec_id, uint64_t cgro
 		uint64_t t0 = now_ns();
 
 		c = exec_file(t, pid, proc, session, mode, &dev, &ino);
-		gate_release(t, pid, exec_id, &gp, c);
+		gate_release(t, pid, exec_id, &gp, c, c ? target_find(t, dev, ino) : NULL);
 		t->held_ns += now_ns() - t0;
 		return;
 	}
@@ -1369,12 +1720,18 @@ static int mapped_path(pid_t pid, int fd, const struct sl_tls_exe_key *key, char
 	return err;
 }
 
-/* the mapping of pid was analysed: remember the file, let the process go */
-static void map_release(struct sl_tls *t, pid_t pid, const struct sl_tls_exe_key *key, bool blind)
+/*
+ * The mapping of pid was analysed: remember the file, attach the process'
+ * probes if it is instrumented (tg), let the process go.
+ */
+static void map_release(struct sl_tls *t, pid_t pid, uint64_t exec_id,
+			const struct sl_tls_exe_key *key, bool blind, struct tls_target *tg)
 {
 	struct sl_tls_exe_key now;
 	struct sl_tls_proc gp = {0};
-	int pidfd, err;
+	uint32_t state;
+	int pidfd, err, aerr = 0;
+	bool have;
 
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (pidfd < 0)
@@ -1383,12 +1740,31 @@ static void map_release(struct sl_tls *t, pid_t pid, const struct sl_tls_exe_key
 	if (sl_kernel_tls_mapheld_get(t->kernel, (uint32_t)pid, &now) ||
 	    memcmp(&now, key, sizeof(now)))
 		goto out;
-	err = sl_kernel_tls_exe_set(t->kernel, key, blind ? SL_TLS_EXE_BLIND : SL_TLS_EXE_SEEN);
-	if (!err && blind) {
-		/* the process' state at its exec, made blind */
-		if (sl_kernel_tls_proc_get(t->kernel, (uint32_t)pid, &gp))
-			gp.exe = *key;
-		gp.state = (gp.state & ~SL_TLS_PROC_HELD) | SL_TLS_PROC_BLIND;
+	if (tg && !(tg->attached & capture_mask()))
+		tg = NULL;
+	state = blind ? SL_TLS_EXE_BLIND : SL_TLS_EXE_SEEN | (tg ? SL_TLS_EXE_TARGET : 0);
+	err = sl_kernel_tls_exe_set(t->kernel, key, state);
+	have = !sl_kernel_tls_proc_get(t->kernel, (uint32_t)pid, &gp);
+	if (!have) {
+		gp.exec_id = exec_id;
+		gp.exe = *key;
+	}
+	if (!err && (blind || tg)) {
+		if (gp.state & SL_TLS_PROC_NEWTASK) {
+			proc_forget(t, pid);
+			gp.state &= ~SL_TLS_PROC_NEWTASK;
+		}
+		if (tg) {
+			aerr = proc_attach(t, pid, pidfd, tg);
+			if (aerr)
+				log_warn("tls: gate: the TLS functions of '%s' could not be "
+					 "attached for pid %d (%s): it is blind",
+					 tg->path, (int)pid, strerror(-aerr));
+		}
+		if (blind || aerr)
+			gp.state = (gp.state & ~SL_TLS_PROC_HELD) | SL_TLS_PROC_BLIND;
+		else
+			gp.state |= SL_TLS_PROC_PROBED;
 		err = sl_kernel_tls_proc_put(t->kernel, (uint32_t)pid, &gp);
 	}
 	if (!err)
@@ -1400,6 +1776,60 @@ static void map_release(struct sl_tls *t, pid_t pid, const struct sl_tls_exe_key
 	if (syscall(SYS_pidfd_send_signal, pidfd, SIGCONT, NULL, 0) && errno != ESRCH)
 		log_warn("tls: gate: let pid %d go: %s", (int)pid, strerror(errno));
 out:
+	close(pidfd);
+}
+
+/*
+ * A fork of a process with probes, held on its return from fork: the probes
+ * of its parent's files (those the daemon attached for the parent; all the
+ * instrumented files if the parent's are not known), then it goes. One that
+ * cannot be attached makes the process blind.
+ */
+static void fork_release(struct sl_tls *t, pid_t pid, uint32_t parent)
+{
+	struct tls_target **want = NULL;
+	struct sl_tls_proc gp;
+	size_t nwant = 0;
+	uint64_t t0 = now_ns();
+	int pidfd, err = 0;
+
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0)
+		return;
+	if (sl_kernel_tls_proc_get(t->kernel, (uint32_t)pid, &gp) ||
+	    (gp.state & (SL_TLS_PROC_HELD | SL_TLS_PROC_FORKED)) !=
+		(SL_TLS_PROC_HELD | SL_TLS_PROC_FORKED))
+		goto out; /* let go already, or exec'd */
+	for (size_t i = 0; parent && i < t->npp; i++)
+		if (t->pp[i]->pid == (pid_t)parent && t->pp[i]->tg)
+			sl_tls_ptrv_add(&want, &nwant, t->pp[i]->tg);
+	if (!nwant)
+		for (size_t i = 0; i < t->ntargets; i++)
+			if (t->targets[i]->attached & capture_mask())
+				sl_tls_ptrv_add(&want, &nwant, t->targets[i]);
+	for (size_t i = 0; i < nwant; i++) {
+		int e = proc_attach(t, pid, pidfd, want[i]);
+
+		if (e) {
+			log_warn("tls: gate: the TLS functions of '%s' could not be attached "
+				 "for pid %d, a fork of %u (%s): it is blind",
+				 want[i]->path, (int)pid, parent, strerror(-e));
+			err = e;
+		}
+	}
+	gp.state &= ~(SL_TLS_PROC_HELD | SL_TLS_PROC_FORKED);
+	gp.state |= err ? SL_TLS_PROC_BLIND : SL_TLS_PROC_PROBED;
+	gp.parent = 0;
+	err = sl_kernel_tls_proc_put(t->kernel, (uint32_t)pid, &gp);
+	if (err)
+		log_warn("tls: gate: state of pid %d: %s", (int)pid, strerror(-err));
+	t->fork_released++;
+	t->held_ns += now_ns() - t0;
+	/* the process is in a session cgroup this daemon created (sl_tls_procs) */
+	if (syscall(SYS_pidfd_send_signal, pidfd, SIGCONT, NULL, 0) && errno != ESRCH)
+		log_warn("tls: gate: let pid %d go: %s", (int)pid, strerror(errno));
+out:
+	free(want);
 	close(pidfd);
 }
 
@@ -1426,10 +1856,11 @@ static bool is_program(const char *path)
  * dynamic loader run directly maps the program it runs): analysed as an
  * exec would be; a blind spot marks the process blind.
  */
-static void map_file(struct sl_tls *t, pid_t pid, int fd, const struct sl_tls_exe_key *key,
-		     const char *session, uint64_t cgroup_id)
+static void map_file(struct sl_tls *t, pid_t pid, uint64_t exec_id, int fd,
+		     const struct sl_tls_exe_key *key, const char *session, uint64_t cgroup_id)
 {
 	char path[PATH_MAX];
+	struct tls_target *tg = NULL;
 	uint64_t t0 = now_ns();
 	bool blind = false;
 	int err;
@@ -1442,19 +1873,32 @@ static void map_file(struct sl_tls *t, pid_t pid, int fd, const struct sl_tls_ex
 		    exec_file(t, pid, path, session, session_blind_mode(t, cgroup_id), &dev, &ino);
 
 		blind = c && c->verdict == EXE_BLIND;
+		if (c && !blind)
+			tg = target_find(t, dev, ino);
 	} else if (!err) {
-		err = consider_file(t, path, "mapped by a session process", NULL);
+		err = consider_file(t, path, "mapped by a session process", &tg);
 	}
 	if (err && err != -ENOENT)
 		log_debug("tls: gate: file mapped by pid %d: %s", (int)pid, strerror(-err));
-	map_release(t, pid, key, blind);
+	map_release(t, pid, exec_id, key, blind, tg);
 	t->held_ns += now_ns() - t0;
 }
 
 void sl_tls_on_map(struct sl_tls *t, const struct sl_tls_map_event *e, const char *session)
 {
-	if (t && e)
-		map_file(t, (pid_t)e->hdr.pid, e->fd, &e->key, session, e->hdr.cgroup_id);
+	if (!t || !e)
+		return;
+	if (e->fd == SL_TLS_MAP_FORK)
+		fork_release(t, (pid_t)e->hdr.pid, e->parent);
+	else
+		map_file(t, (pid_t)e->hdr.pid, e->hdr.exec_id, e->fd, &e->key, session,
+			 e->hdr.cgroup_id);
+}
+
+void sl_tls_on_exit(struct sl_tls *t, pid_t pid)
+{
+	if (t)
+		proc_forget(t, pid);
 }
 
 /*
@@ -1487,7 +1931,7 @@ static void map_sweep(struct sl_tls *t)
 			continue;
 		log_warn("tls: gate: pid %u held at mmap without its record (lost?): analysed now",
 			 cur[i].pid);
-		map_file(t, (pid_t)cur[i].pid, -1, &k, NULL, 0);
+		map_file(t, (pid_t)cur[i].pid, 0, -1, &k, NULL, 0);
 	}
 	memcpy(t->mapseen, cur, ncur * sizeof(cur[0]));
 	t->nmapseen = ncur;
@@ -1510,6 +1954,7 @@ void sl_tls_tick(struct sl_tls *t)
 		cur[ncur++] = (struct gate_seen){.pid = key, .exec_id = gp.exec_id};
 	}
 	for (size_t i = 0; i < ncur; i++) {
+		struct exe_cache *c;
 		bool again = false;
 		char proc[64];
 		dev_t dev;
@@ -1521,15 +1966,24 @@ void sl_tls_tick(struct sl_tls *t)
 		if (!again || sl_kernel_tls_proc_get(t->kernel, cur[i].pid, &gp) ||
 		    gp.exec_id != cur[i].exec_id || !(gp.state & SL_TLS_PROC_HELD))
 			continue;
+		if (gp.state & SL_TLS_PROC_FORKED) {
+			log_warn("tls: gate: pid %u held at fork without its record (lost?): "
+				 "attached now",
+				 cur[i].pid);
+			fork_release(t, (pid_t)cur[i].pid, gp.parent);
+			continue;
+		}
 		log_warn("tls: gate: pid %u held without its exec record (lost?): analysed now",
 			 cur[i].pid);
 		snprintf(proc, sizeof(proc), "/proc/%u/exe", cur[i].pid);
-		gate_release(t, (pid_t)cur[i].pid, gp.exec_id, &gp,
-			     exec_file(t, (pid_t)cur[i].pid, proc, NULL, false, &dev, &ino));
+		c = exec_file(t, (pid_t)cur[i].pid, proc, NULL, false, &dev, &ino);
+		gate_release(t, (pid_t)cur[i].pid, gp.exec_id, &gp, c,
+			     c ? target_find(t, dev, ino) : NULL);
 	}
 	memcpy(t->seen, cur, ncur * sizeof(cur[0]));
 	t->nseen = ncur;
 	map_sweep(t);
+	proc_gc(t);
 }
 
 /* ------------------------------------------------------------ public */
@@ -1551,7 +2005,7 @@ int sl_tls_init(struct sl_kernel *kernel, sl_tls_report_fn report, void *report_
 {
 	struct sl_tls *t;
 	size_t ok = 0;
-	int err;
+	int err, e;
 
 	if (!kernel || !out)
 		return -EINVAL;
@@ -1571,7 +2025,6 @@ int sl_tls_init(struct sl_kernel *kernel, sl_tls_report_fn report, void *report_
 	discover_libraries(t);
 	for (size_t i = 0; i < SL_ARRAY_SIZE(known_executables); i++) {
 		struct stat st;
-		int e;
 
 		if (stat(known_executables[i], &st))
 			continue;
@@ -1582,13 +2035,20 @@ int sl_tls_init(struct sl_kernel *kernel, sl_tls_report_fn report, void *report_
 	for (size_t i = 0; i < t->ntargets; i++)
 		if (t->targets[i]->attached & capture_mask())
 			ok++;
+	/* the probes a previous daemon attached for processes still running */
+	e = sl_kernel_link_adopt(kernel, "p", adopt_one, t);
+	if (e > 0)
+		log_info("tls: adopted %d probes of running session processes", e);
+	else if (e < 0)
+		log_warn("tls: adopt the probes of running session processes: %s", strerror(-e));
 	t->last_recheck_ns = now_ns();
 	/* from now on a session exec waits for this room to have analysed its file */
 	sl_kernel_tls_gate(kernel, true);
 	if (!ok)
 		log_warn("tls: no TLS library instrumented: TLS plaintext will not be captured");
 	else
-		log_info("tls: %zu of %zu TLS targets instrumented", ok, t->ntargets);
+		log_info("tls: %zu of %zu TLS targets instrumented (per session process)", ok,
+			 t->ntargets);
 	*out = t;
 	return 0;
 }
@@ -1645,6 +2105,8 @@ json_t *sl_tls_status(struct sl_tls *t)
 		json_object_set_new(o, "missing", funcs_json(tg->present & ~tg->attached));
 		json_object_set_new(o, "errors", json_deep_copy(tg->errors));
 		json_object_set_new(o, "status", json_string(target_status(tg)));
+		json_object_set_new(o, "processes_attached", json_integer((json_int_t)tg->procs));
+		json_object_set_new(o, "processes_failed", json_integer((json_int_t)tg->failures));
 		if (tg->located)
 			json_object_set_new(o, "located", json_deep_copy(tg->located));
 		json_array_append_new(targets, o);
@@ -1667,63 +2129,64 @@ json_t *sl_tls_status(struct sl_tls *t)
 	json_object_set_new(st, "gate_released", json_integer((json_int_t)t->released));
 	json_object_set_new(st, "gate_map_released", json_integer((json_int_t)t->map_released));
 	json_object_set_new(st, "gate_held_ms", json_integer((json_int_t)(t->held_ns / 1000000)));
+	json_object_set_new(st, "gate_fork_released", json_integer((json_int_t)t->fork_released));
+	{
+		size_t links = 0, procs = 0;
+		uint64_t done = 0;
+
+		for (size_t i = 0; i < t->npp; i++) {
+			bool first = true;
+
+			links += t->pp[i]->nlinks;
+			for (size_t j = 0; j < i && first; j++)
+				first = t->pp[j]->pid != t->pp[i]->pid;
+			procs += first;
+		}
+		if (t->reaper.started) {
+			pthread_mutex_lock(&t->reaper.mu);
+			done = t->reaper.done;
+			pthread_mutex_unlock(&t->reaper.mu);
+		}
+		json_object_set_new(
+		    st, "probes",
+		    json_pack("{s:s, s:I, s:I, s:I, s:I}", "mode", "per_process", "processes",
+			      (json_int_t)procs, "links", (json_int_t)links, "attach_ms",
+			      (json_int_t)(t->attach_ns / 1000000), "detached", (json_int_t)done));
+	}
 	return st;
 }
 
-struct destroy_job {
-	struct bpf_link **links;
-	size_t n, first, stride;
-};
-
-static void *destroy_links(void *arg)
-{
-	struct destroy_job *j = arg;
-
-	for (size_t i = j->first; i < j->n; i += j->stride) {
-		bpf_link__destroy(j->links[i]);
-		j->links[i] = NULL;
-	}
-	return NULL;
-}
-
-/*
- * Detaching a uprobe waits for a grace period in the kernel (~0.2 s each on
- * Linux 6.18): detach from several threads so that the waits overlap.
- */
+/* every per-process probe (pinned ones the kernel room disconnected first when kept) */
 static void destroy_all_links(struct sl_tls *t)
 {
-	pthread_t th[SL_TLS_DETACH_THREADS];
-	struct destroy_job jobs[SL_TLS_DETACH_THREADS];
 	struct bpf_link **all = NULL;
-	size_t n = 0, nth;
-	bool started[SL_TLS_DETACH_THREADS] = {false};
+	size_t n = 0;
 
-	for (size_t i = 0; i < t->ntargets; i++)
-		n += t->targets[i]->nlinks;
+	for (size_t i = 0; i < t->npp; i++)
+		n += t->pp[i]->nlinks;
 	if (n)
 		all = malloc(n * sizeof(*all));
-	if (!all)
-		return; /* target_free() detaches one by one */
 	n = 0;
-	for (size_t i = 0; i < t->ntargets; i++) {
-		struct tls_target *tg = t->targets[i];
+	for (size_t i = 0; i < t->npp; i++) {
+		struct proc_probe *pp = t->pp[i];
 
-		memcpy(all + n, tg->links, tg->nlinks * sizeof(*all));
-		n += tg->nlinks;
-		tg->nlinks = 0;
+		for (size_t k = 0; k < pp->nlinks; k++)
+			if (all)
+				all[n++] = pp->links[k];
+			else
+				bpf_link__destroy(pp->links[k]);
+		free(pp->links);
+		if (pp->pidfd >= 0)
+			close(pp->pidfd);
+		free(pp);
 	}
-	nth = n < SL_TLS_DETACH_THREADS ? n : SL_TLS_DETACH_THREADS;
-	for (size_t k = 0; k < nth; k++) {
-		jobs[k] = (struct destroy_job){.links = all, .n = n, .first = k, .stride = nth};
-		started[k] = !pthread_create(&th[k], NULL, destroy_links, &jobs[k]);
-	}
-	for (size_t k = 0; k < nth; k++) {
-		if (started[k])
-			pthread_join(th[k], NULL);
-		else
-			destroy_links(&jobs[k]);
-	}
+	free(t->pp);
+	t->pp = NULL;
+	t->npp = 0;
+	if (all)
+		destroy_parallel(all, n);
 	free(all);
+	reaper_stop(t);
 }
 
 /* SIGCONT to pid, by pidfd (a session process the gate holds) */
@@ -1766,11 +2229,19 @@ static void gate_close(struct sl_tls *t)
 	}
 }
 
+void sl_tls_keep(struct sl_tls *t)
+{
+	if (t)
+		t->keep = true;
+}
+
 void sl_tls_free(struct sl_tls *t)
 {
 	if (!t)
 		return;
-	gate_close(t);
+	/* kept: held processes wait for the next daemon (its gate sweep lets them go) */
+	if (!t->keep)
+		gate_close(t);
 	destroy_all_links(t);
 	for (size_t i = 0; i < t->ntargets; i++)
 		target_free(t->targets[i]);

@@ -19,9 +19,11 @@ struct sl_tls;
 typedef void (*sl_tls_report_fn)(void *ctx, json_t *rec /* borrowed */);
 
 /*
- * Attach to the system TLS libraries (libssl.so.*, libgnutls.so.*) and to
- * known executables embedding OpenSSL (node). Uprobes are attached by file,
- * for every process, so a library loaded later with dlopen is covered.
+ * Find the system TLS libraries (libssl.so.*, libgnutls.so.*) and known
+ * executables embedding OpenSSL (node). Their uprobes are attached per
+ * session process, when the kernel's TLS gate holds one that runs or maps
+ * such a file, or forks with probes (processes outside sessions never
+ * trap); a previous daemon's pinned probes of running processes are adopted.
  * Failures for single targets are logged and listed in status, not fatal.
  */
 int sl_tls_init(struct sl_kernel *kernel, sl_tls_report_fn report, void *report_ctx,
@@ -45,10 +47,15 @@ struct sl_tls_map_event;
  * TLS entry points (a private libssl copy), let the process go.
  */
 void sl_tls_on_map(struct sl_tls *t, const struct sl_tls_map_event *e, const char *session);
+/* a session process exited: the probes attached for it are detached (off the loop) */
+void sl_tls_on_exit(struct sl_tls *t, pid_t pid);
 /* once a second: let go of a process held without its exec record (lost) */
 void sl_tls_tick(struct sl_tls *t);
 /* {"targets":[{"path":..,"lib":..,"functions":[..],"status":..}], "blind_spots":[..]} */
 json_t *sl_tls_status(struct sl_tls *t);
+/* the daemon stops and its enforcement stays (pinned): the gate stays on, held
+ * processes wait for the next daemon; call before sl_tls_free */
+void sl_tls_keep(struct sl_tls *t);
 void sl_tls_free(struct sl_tls *t);
 
 #endif

@@ -24,7 +24,7 @@ from pathlib import Path
 from enforce import (GraphQLServer, World, agent_script, check_tls_alert, client_command,
                      finish, start_daemon, status_holds, tls_policy, wait_alert, wait_hold,
                      wait_session_killed, write_policy)
-from harness import KILLED, check, eq, fail, proc_state, rand_marker, short, wait_until
+from harness import KILLED, PY, check, eq, fail, proc_state, rand_marker, short, wait_until
 
 q = shlex.quote
 RULE = "graphql-destroy"
@@ -80,6 +80,35 @@ def state_has(d, key, value):
     return any(value in (x.get("session"), x.get("hold_id")) for x in st.get(key, []))
 
 
+# connects, says so (its pid in READY), waits for GO, reads the token file
+# and writes the mutation on the connection it has
+CONNECTED_CLIENT = r'''
+import os, socket, ssl, sys, time
+from urllib.parse import urlsplit
+url, body_file, ca, token_file, ready, go = sys.argv[1:7]
+u = urlsplit(url)
+ctx = ssl.create_default_context(cafile=ca)
+s = ctx.wrap_socket(socket.create_connection((u.hostname, u.port)), server_hostname=u.hostname)
+with open(ready + ".tmp", "w") as f:
+    f.write(str(os.getpid()))
+os.rename(ready + ".tmp", ready)
+while not os.path.exists(go):
+    time.sleep(0.05)
+token = open(token_file).read().strip()
+body = open(body_file, "rb").read()
+s.sendall((f"POST {u.path} HTTP/1.1\r\nHost: {u.hostname}:{u.port}\r\n"
+           f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+           f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body)
+sys.exit(0 if s.recv(65536).startswith(b"HTTP/1.1 ") else 3)
+'''
+
+
+def proc_pins(pin_dir, pid):
+    """The TLS probes pinned for process pid (tls/p<pid>-...)."""
+    tls = os.path.join(pin_dir, "tls")
+    return sorted(n for n in os.listdir(tls) if n.startswith(f"p{pid}-"))
+
+
 def unclean_record(d, timeout=30):
     return wait_until(lambda: next(iter(d.records(type="unclean_shutdown")), None), timeout,
                       "the restarted daemon's unclean_shutdown record")
@@ -92,22 +121,24 @@ def test_sigkill_kernel_still_kills_sessions_frozen_then_adopted(t):
         w, action="kill", settings={"daemon_absent_grace": INCIDENT_GRACE})))
     pin_dir = d.pin_dir()
     check(pin_dir and os.path.isdir(pin_dir), f"no pin directory of the instance: {pin_dir!r}")
-    curl = client_command("curl", t, srv, w.mutation(w.prod_vol), "$TOKEN")
-    # control: outside a session the mutation arrives
-    r = t.outside(["/bin/bash", "-c", f"TOKEN=$(cat {q(str(w.prod_file))}); {curl}"])
-    eq(r.rc, 0, f"curl outside a session ({r})")
+    body = t.write("mutation.json", w.mutation(w.prod_vol))
+    client = t.write("client.py", CONNECTED_CLIENT)
+    # control: outside a session the same client's mutation arrives
+    go_out = t.tmp / "go-outside"
+    go_out.write_text("")
+    r = t.outside([PY, str(client), srv.url, str(body), str(srv.cert), str(w.prod_file),
+                   str(t.tmp / "ready-outside"), str(go_out)])
+    eq(r.rc, 0, f"the client outside a session ({r})")
     srv.wait_request(lambda x: b"volumeDelete" in x["body"], "the mutation sent from outside")
     mark = srv.mark()
 
-    go, done = t.tmp / "go", t.tmp / "curl-exit"
-    # every program it runs is run once while the daemon is there: a session's
-    # first exec of a file waits for the TLS room (the gate), which needs a daemon
+    go, done = t.tmp / "go", t.tmp / "client-exit"
+    # the client connects (its TLS probes attached) while the daemon runs; it
+    # reads the token (the kernel labels the open) and sends after the kill
+    ready = t.tmp / "ready"
     agent = agent_script(t, "agent", [
-        "/usr/bin/curl --version > /dev/null; /bin/cat /dev/null",
-        f"touch {q(str(t.tmp / 'ready'))}",
-        f"while [ ! -e {q(str(go))} ]; do sleep 0.05; done",
-        f"TOKEN=$(/bin/cat {q(str(w.prod_file))})",
-        curl,
+        f"{PY} {q(str(client))} {q(srv.url)} {q(str(body))} {q(str(srv.cert))} "
+        f"{q(str(w.prod_file))} {q(str(ready))} {q(str(go))}",
         f"echo $? > {q(str(done))}",
     ], expect_killed=True)
     name = rand_marker("incident")
@@ -123,12 +154,14 @@ def test_sigkill_kernel_still_kills_sessions_frozen_then_adopted(t):
                    name=idle_name, stdout=subprocess.DEVNULL, stderr=open(idle_err, "wb"))
     idle_sid = d.session_id(idle_name)
     wait_until(idle_ready.exists, 30, "the idle session's first sleep")
-    wait_until(lambda: (t.tmp / "ready").exists(), 30, "the agent ready")
+    wait_until(ready.exists, 30, "the agent's client connected")
+    client_pid = int(ready.read_text())
     wait_until(lambda: state_has(d, "sessions", sid) and state_has(d, "sessions", idle_sid),
                10, "both sessions in the daemon's state file")
     ids = link_ids(pin_dir) if shutil.which("bpftool") else set()
-    probes = sorted(os.listdir(os.path.join(pin_dir, "tls")))
-    check(probes, f"no TLS uprobe link pinned in {pin_dir}/tls")
+    probes = proc_pins(pin_dir, client_pid)
+    check(probes, f"no TLS uprobe link pinned for the client (pid {client_pid}) in "
+          f"{pin_dir}/tls: {os.listdir(os.path.join(pin_dir, 'tls'))}")
 
     old_pid = sigkill(d)
     go.write_text("")
@@ -140,8 +173,8 @@ def test_sigkill_kernel_still_kills_sessions_frozen_then_adopted(t):
         fail("the incident session did not end with scopelockd killed")
     err = p.stderr.read().decode(errors="replace")
     eq(prc, 137, f"scopelock run of the incident session with no daemon: {err!r}")
-    check("Killed" in err and "/usr/bin/curl" in err, f"curl was not killed: {err!r}")
-    check(not done.exists(), "the agent went on after its curl was killed")
+    check("Killed" in err and PY in err, f"the client was not killed: {err!r}")
+    check(not done.exists(), "the agent went on after its client was killed")
     srv.assert_nothing_destructive(w, "with scopelockd killed", since=mark)
 
     # settings.daemon_absent: freeze (the default) after the grace period
@@ -160,9 +193,9 @@ def test_sigkill_kernel_still_kills_sessions_frozen_then_adopted(t):
     check(kern.get("events_emitted", 0) > 0, f"the kernel's count of events meanwhile: {short(rec)}")
     check("events_dropped" in kern, f"no events_dropped count: {short(rec)}")
     eq(rec.get("pin_dir"), pin_dir, "pin_dir of unclean_shutdown")
-    # the new daemon's probes replaced the old ones of the same functions: none twice
-    eq(sorted(os.listdir(os.path.join(pin_dir, "tls"))), probes,
-       "TLS uprobe pins after the adoption")
+    # the probes of the killed client were dropped by the new daemon
+    wait_until(lambda: not proc_pins(pin_dir, client_pid), 30,
+               "the probes of the killed client unpinned after the adoption")
     # the verdict the kernel took while no daemon ran: read from the ring, acted on, alerted
     alert = wait_alert(d2, sid, RULE, timeout=30, verdict="killed")
     check_tls_alert(alert, w, sid)
@@ -187,6 +220,71 @@ def test_sigkill_kernel_still_kills_sessions_frozen_then_adopted(t):
     if ids:
         left = ids & live_link_ids()
         eq(left, set(), "links of the instance still attached after scopelock shutdown")
+
+
+def session_procs(d, sid, comm):
+    """pids of the session's processes named comm"""
+    cg = d.session_start(sid).get("cgroup")
+    out = []
+    try:
+        pids = Path(cg, "cgroup.procs").read_text().split()
+    except OSError:
+        return out
+    for pid in pids:
+        try:
+            if Path(f"/proc/{pid}/comm").read_text().strip() == comm:
+                out.append(int(pid))
+        except OSError:
+            pass
+    return out
+
+
+def test_tls_start_without_daemon_waits_for_one(t):
+    """A session process that maps a TLS library while no daemon runs cannot
+    get its probes (attached per process, by the daemon): the kernel's gate
+    holds it (stopped, its request not sent) until a daemon adopts the
+    session, attaches them and lets it go; then its request is judged: the
+    mutation is killed before it leaves."""
+    w = World(t)
+    srv = GraphQLServer(t)
+    d = start_daemon(t, write_policy(t, tls_policy(
+        w, action="kill", settings={"daemon_absent_grace": 120})))
+    curl = client_command("curl", t, srv, w.mutation(w.prod_vol), "$TOKEN")
+    r = t.outside(["/bin/bash", "-c", f"TOKEN=$(cat {q(str(w.prod_file))}); {curl}"])
+    eq(r.rc, 0, f"control: curl outside a session ({r})")
+    srv.wait_request(lambda x: b"volumeDelete" in x["body"], "the mutation sent from outside")
+    mark = srv.mark()
+    go, ready = t.tmp / "go", t.tmp / "ready"
+    agent = agent_script(t, "agent", [
+        # every program it runs is run once while the daemon is there
+        "/usr/bin/curl --version > /dev/null; /bin/cat /dev/null",
+        f"touch {q(str(ready))}",
+        f"while [ ! -e {q(str(go))} ]; do sleep 0.05; done",
+        f"TOKEN=$(/bin/cat {q(str(w.prod_file))})",
+        curl,
+    ], expect_killed=True)
+    name = rand_marker("late-tls")
+    p = d.spawn(agent, name=name, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sid = d.session_id(name)
+    wait_until(ready.exists, 30, "the agent ready")
+    wait_until(lambda: state_has(d, "sessions", sid), 10, "the session in the state file")
+    sigkill(d)
+    go.write_text("")
+    pid = wait_until(lambda: next(iter(session_procs(d, sid, "curl")), None), 30,
+                     "curl started with no daemon")
+    wait_until(lambda: proc_state(pid) == "T", 30, "curl held by the TLS gate (stopped)")
+    srv.assert_nothing_destructive(w, "curl held while no daemon runs", since=mark)
+    d2 = d.successor()
+    # killed by the kernel: scopelock run says so (KILLED) once it reattached
+    # to the new daemon, else it reports the SIGKILL status itself (137)
+    rc = p.wait(60)
+    check(rc in (KILLED, 137), f"the session after a daemon let curl go: exit status {rc}")
+    srv.assert_nothing_destructive(w, "after the adoption", since=mark)
+    alert = wait_alert(d2, sid, RULE, timeout=30, verdict="killed")
+    check_tls_alert(alert, w, sid)
+    check(d2.status().get("tls", {}).get("gate_map_released", 0) >= 1,
+          "the new daemon did not let a process held at mmap go")
+    finish(t, d2, w)
 
 
 def hold_then_kill(t, hold_timeout=300, wait_state=True):

@@ -135,7 +135,10 @@ def test_confine_fails_closed_without_daemon(t):
     adir = agent_dir(t)
     go = adir / rand_marker("go")
     out = adir / rand_marker("out")
+    # the probe runs once while the daemon is there: a session's exec of a file
+    # no daemon has analysed waits for one (the TLS gate stays closed)
     script = t.write("after-daemon.sh", f"""#!/bin/sh
+"{probe}" > /dev/null 2>&1; mv --version > /dev/null
 while [ ! -e "{go}" ]; do sleep 0.05; done
 {{ "{probe}" unshare-user; "{probe}" ptrace-attach {target.pid}; \
 "{probe}" child ptrace-attach "{target.secret}"; }} > "{out}.tmp"

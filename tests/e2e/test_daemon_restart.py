@@ -24,7 +24,8 @@ from pathlib import Path
 from enforce import (GraphQLServer, World, agent_script, check_tls_alert, client_command,
                      finish, start_daemon, status_holds, tls_policy, wait_alert, wait_hold,
                      wait_session_killed, write_policy)
-from harness import KILLED, PY, check, eq, fail, proc_state, rand_marker, short, wait_until
+from harness import (KILLED, PY, check, eq, fail, proc_state, rand_marker, session_procs_named,
+                     short, wait_until)
 
 q = shlex.quote
 RULE = "graphql-destroy"
@@ -222,23 +223,6 @@ def test_sigkill_kernel_still_kills_sessions_frozen_then_adopted(t):
         eq(left, set(), "links of the instance still attached after scopelock shutdown")
 
 
-def session_procs(d, sid, comm):
-    """pids of the session's processes named comm"""
-    cg = d.session_start(sid).get("cgroup")
-    out = []
-    try:
-        pids = Path(cg, "cgroup.procs").read_text().split()
-    except OSError:
-        return out
-    for pid in pids:
-        try:
-            if Path(f"/proc/{pid}/comm").read_text().strip() == comm:
-                out.append(int(pid))
-        except OSError:
-            pass
-    return out
-
-
 def test_tls_start_without_daemon_waits_for_one(t):
     """A session process that maps a TLS library while no daemon runs cannot
     get its probes (attached per process, by the daemon): the kernel's gate
@@ -270,7 +254,7 @@ def test_tls_start_without_daemon_waits_for_one(t):
     wait_until(lambda: state_has(d, "sessions", sid), 10, "the session in the state file")
     sigkill(d)
     go.write_text("")
-    pid = wait_until(lambda: next(iter(session_procs(d, sid, "curl")), None), 30,
+    pid = wait_until(lambda: next(iter(session_procs_named(d, sid, "curl")), None), 30,
                      "curl started with no daemon")
     wait_until(lambda: proc_state(pid) == "T", 30, "curl held by the TLS gate (stopped)")
     srv.assert_nothing_destructive(w, "curl held while no daemon runs", since=mark)

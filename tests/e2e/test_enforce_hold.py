@@ -22,12 +22,15 @@ from harness import KILLED, BIN_CLI, PY, check, eq, fail, rand_marker, short, wa
 q = shlex.quote
 RULE = "graphql-destroy"
 
-# starts the client, then a process that sends SIGCONT to it in a tight loop;
-# the client waits ($GO_FILE) until the storm is running before it writes
+# starts the client, then (once START exists: the test saw the client's TLS
+# probes attached) a process that sends SIGCONT to it in a tight loop; the
+# client waits ($GO_FILE) until the storm is running before it writes
 STORM_AGENT = r'''
-import os, subprocess, sys
-go, argv = sys.argv[1], sys.argv[2:]
+import os, subprocess, sys, time
+go, start, argv = sys.argv[1], sys.argv[2], sys.argv[3:]
 c = subprocess.Popen(argv, env=dict(os.environ, GO_FILE=go))
+while not os.path.exists(start):
+    time.sleep(0.01)
 storm = subprocess.Popen([sys.executable, "-c", """
 import os, signal, sys
 pid, go, n = int(sys.argv[1]), sys.argv[2], 0
@@ -183,11 +186,16 @@ def test_enforce_freeze_sigcont_storm(t):
     w, srv, d = setup(t)
     pieces = t.write("pieces.py", PY_PIECES)
     storm = t.write("storm_agent.py", STORM_AGENT)
-    go = t.tmp / "storm-running"
-    argv = [PY, str(storm), str(go), PY, str(pieces), str(srv.port), str(srv.cert),
-            str(w.prod_file), w.mutation(w.prod_vol)]
+    go, start = t.tmp / "storm-running", t.tmp / "storm-start"
+    argv = [PY, str(storm), str(go), str(start), PY, str(pieces), str(srv.port),
+            str(srv.cert), str(w.prod_file), w.mutation(w.prod_vol)]
     name = rand_marker("storm")
     p = spawn_agent(d, argv, name)
+    # the storm is against the hold, not the TLS gate (a client resumed before
+    # its probes are attached cannot connect: tls_gate_sigcont_before_probes)
+    wait_until(lambda: d.status().get("tls", {}).get("probes", {}).get("processes", 0) >= 1,
+               30, "the client's TLS probes attached")
+    start.write_text("")
     sid, rec = wait_hold(d, name, RULE)
     hid = rec["hold_id"]
     check(go.exists(), "the SIGCONT storm was not running when the hold was taken")

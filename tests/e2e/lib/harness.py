@@ -93,6 +93,25 @@ def proc_state(pid):
         return None
 
 
+def session_procs_named(d, sid, comm):
+    """pids of the processes named comm in session sid's cgroup (its own, not sub-cgroups)."""
+    cg = d.session_start(sid).get("cgroup")
+    out = []
+    try:
+        with open(os.path.join(cg, "cgroup.procs")) as f:
+            pids = f.read().split()
+    except (OSError, TypeError):
+        return out
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                if f.read().strip() == comm:
+                    out.append(int(pid))
+        except OSError:
+            pass
+    return out
+
+
 def wait_until(fn, timeout, what, interval=0.05):
     """Call fn() until it returns a truthy value; fail after timeout seconds."""
     deadline = time.monotonic() + timeout

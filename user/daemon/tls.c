@@ -1725,7 +1725,8 @@ static int mapped_path(pid_t pid, int fd, const struct sl_tls_exe_key *key, char
  * probes if it is instrumented (tg), let the process go.
  */
 static void map_release(struct sl_tls *t, pid_t pid, uint64_t exec_id,
-			const struct sl_tls_exe_key *key, bool blind, struct tls_target *tg)
+			const struct sl_tls_exe_key *key, bool blind, struct tls_target *tg,
+			bool remember)
 {
 	struct sl_tls_exe_key now;
 	struct sl_tls_proc gp = {0};
@@ -1743,7 +1744,7 @@ static void map_release(struct sl_tls *t, pid_t pid, uint64_t exec_id,
 	if (tg && !(tg->attached & capture_mask()))
 		tg = NULL;
 	state = blind ? SL_TLS_EXE_BLIND : SL_TLS_EXE_SEEN | (tg ? SL_TLS_EXE_TARGET : 0);
-	err = sl_kernel_tls_exe_set(t->kernel, key, state);
+	err = remember ? sl_kernel_tls_exe_set(t->kernel, key, state) : 0;
 	have = !sl_kernel_tls_proc_get(t->kernel, (uint32_t)pid, &gp);
 	if (!have) {
 		gp.exec_id = exec_id;
@@ -1833,6 +1834,56 @@ out:
 	close(pidfd);
 }
 
+/*
+ * A library mapped by a session process that defines no TLS entry point
+ * scopelock instruments, but carries TLS protocol code (a marker only TLS
+ * code has: a libssl built in with hidden symbols, a Go c-shared library,
+ * rustls): a blind spot, reported for the session; true: the process is blind.
+ */
+static bool library_blind(struct sl_tls *t, pid_t pid, const char *path, const char *session,
+			  const char *mode)
+{
+	char rp[PATH_MAX], why[PATH_MAX + 128];
+	struct elf_info ei = {0};
+	struct blind_spot *b = NULL;
+	const char *impl = "other";
+	uint64_t mask = 0;
+	struct stat st;
+	int fd, m = -1;
+
+	fd = open_real(path, rp, &st);
+	if (fd < 0)
+		return false;
+	for (size_t i = 0; i < t->nblind && !b; i++)
+		if (t->blind[i]->dev == st.st_dev && t->blind[i]->ino == st.st_ino)
+			b = t->blind[i];
+	if (b)
+		goto report;
+	if (sl_tls_elf_inspect(fd, &ei) || !ei.is_elf || ei.machine != SL_EM)
+		goto out;
+	if (sl_tls_scan_marker_mask(&t->scans, fd, st.st_size, ei.is_go, &mask))
+		goto out;
+	for (int i = 0; i < SL_TLS_NMARKERS && m < 0; i++)
+		if ((mask & (1ULL << i)) && sl_tls_markers[i].protocol)
+			m = i;
+	if (m < 0)
+		goto out;
+	if (sl_tls_markers[m].kind == MK_GO)
+		impl = "go";
+	else if (sl_tls_markers[m].kind == MK_OPENSSL)
+		impl = "openssl";
+	snprintf(why, sizeof(why), "library with %s and no instrumentable TLS entry point",
+		 sl_tls_markers[m].what);
+	b = blind_get(t, rp, &st, impl, why, sl_tls_markers[m].s);
+report:
+	if (b)
+		blind_report(t, b, pid, session, mode);
+out:
+	sl_tls_elf_info_clear(&ei);
+	close(fd);
+	return b != NULL;
+}
+
 /* a program (it asks for a dynamic loader), not a library: mapped by ld.so run directly */
 static bool is_program(const char *path)
 {
@@ -1877,10 +1928,14 @@ static void map_file(struct sl_tls *t, pid_t pid, uint64_t exec_id, int fd,
 			tg = target_find(t, dev, ino);
 	} else if (!err) {
 		err = consider_file(t, path, "mapped by a session process", &tg);
+		if (!err && !tg)
+			blind =
+			    library_blind(t, pid, path, session, session_blind_mode(t, cgroup_id));
 	}
 	if (err && err != -ENOENT)
 		log_debug("tls: gate: file mapped by pid %d: %s", (int)pid, strerror(-err));
-	map_release(t, pid, exec_id, key, blind, tg);
+	/* a blind library is analysed (and reported) again in each session that maps it */
+	map_release(t, pid, exec_id, key, blind, tg, !blind);
 	t->held_ns += now_ns() - t0;
 }
 

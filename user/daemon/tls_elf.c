@@ -29,18 +29,23 @@
 #include "util.h"
 
 const struct tls_marker sl_tls_markers[] = {
-    {"crypto/tls.", MK_GO, "Go crypto/tls"},
-    {"OpenSSL 1.", MK_OPENSSL, "OpenSSL"},
-    {"OpenSSL 3.", MK_OPENSSL, "OpenSSL"},
+    {"crypto/tls.", MK_GO, "Go crypto/tls", true},
+    /* libcrypto has the version text too: not a sign of TLS in a library */
+    {"OpenSSL 1.", MK_OPENSSL, "OpenSSL", false},
+    {"OpenSSL 3.", MK_OPENSSL, "OpenSSL", false},
     /* libssl's default TLS 1.3 ciphersuites (OpenSSL 1.1.1 and 3.x): there even
      * when the version text is not linked in */
-    {"TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256", MK_OPENSSL, "OpenSSL"},
-    {"BoringSSL", MK_OPENSSL, "BoringSSL"},
-    {"LibreSSL", MK_OPENSSL, "LibreSSL"},
-    {"rustls", MK_OTHER, "rustls"},
-    {"mbed TLS", MK_OTHER, "mbed TLS"},
-    {"mbedtls", MK_OTHER, "mbed TLS"},
-    {"wolfSSL", MK_OTHER, "wolfSSL"},
+    {"TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256", MK_OPENSSL, "OpenSSL", true},
+    {"BoringSSL", MK_OPENSSL, "BoringSSL", false},
+    {"LibreSSL", MK_OPENSSL, "LibreSSL", false},
+    {"rustls", MK_OTHER, "rustls", true},
+    {"mbed TLS", MK_OTHER, "mbed TLS", false},
+    {"mbedtls", MK_OTHER, "mbed TLS", false},
+    {"wolfSSL", MK_OTHER, "wolfSSL", true},
+    /* the TLS 1.3 key schedule's label of the client handshake secret (RFC
+     * 8446 7.1): in every TLS 1.3 implementation (libssl, GnuTLS, BoringSSL,
+     * rustls, Go), in no crypto library without TLS (libcrypto) */
+    {"c hs traffic", MK_OTHER, "a TLS 1.3 implementation", true},
 };
 _Static_assert(SL_ARRAY_SIZE(sl_tls_markers) == SL_TLS_NMARKERS, "marker count");
 _Static_assert(SL_TLS_NMARKERS <= 64, "marker bitmask");
@@ -293,13 +298,24 @@ out:
  */
 int sl_tls_scan_markers(uint64_t *scans, int fd, off_t size, bool is_go)
 {
+	uint64_t found;
+	int err = sl_tls_scan_marker_mask(scans, fd, size, is_go, &found);
+
+	if (err)
+		return err;
+	return found ? __builtin_ctzll(found) : -1;
+}
+
+int sl_tls_scan_marker_mask(uint64_t *scans, int fd, off_t size, bool is_go, uint64_t *mask)
+{
 	uint64_t len =
 	    (uint64_t)size > SL_TLS_MARKER_SCAN_MAX ? SL_TLS_MARKER_SCAN_MAX : (uint64_t)size;
 	size_t keep = 0, maxlen = 0, total;
 	uint64_t found = 0, pos = 0;
 	char *buf;
-	int ret = -1;
+	int ret = 0;
 
+	*mask = 0;
 	for (size_t i = 0; i < SL_TLS_NMARKERS; i++)
 		if (strlen(sl_tls_markers[i].s) > maxlen)
 			maxlen = strlen(sl_tls_markers[i].s);
@@ -334,7 +350,7 @@ int sl_tls_scan_markers(uint64_t *scans, int fd, off_t size, bool is_go)
 		keep = total < maxlen - 1 ? total : maxlen - 1;
 		memmove(buf, buf + total - keep, keep);
 	}
-	ret = found ? __builtin_ctzll(found) : -1;
+	*mask = found;
 out:
 	free(buf);
 	return ret;

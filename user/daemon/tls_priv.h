@@ -70,10 +70,13 @@ struct tls_marker {
 	const char *s;
 	enum marker_kind kind;
 	const char *what;
+	/* found only in code of the TLS protocol (a crypto library without
+	 * TLS does not carry it): a library with it does TLS */
+	bool protocol;
 };
 
 /* the markers in order of precedence (tls_elf.c) */
-#define SL_TLS_NMARKERS 10
+#define SL_TLS_NMARKERS 11
 extern const struct tls_marker sl_tls_markers[];
 
 /* what the ELF headers say about one file */
@@ -108,5 +111,7 @@ int sl_tls_ptrv_add(void *vp, size_t *n, void *p);
 void sl_tls_elf_info_clear(struct elf_info *ei);
 int sl_tls_elf_inspect(int fd, struct elf_info *out);
 int sl_tls_scan_markers(uint64_t *scans, int fd, off_t size, bool is_go);
+/* the same, every marker found: bit i for sl_tls_markers[i]; 0 or -errno */
+int sl_tls_scan_marker_mask(uint64_t *scans, int fd, off_t size, bool is_go, uint64_t *mask);
 
 #endif

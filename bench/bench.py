@@ -421,6 +421,12 @@ class Scopelockd(Monitor):
                 snap[f"room_{k}"] = v
         for cause, per in loss.items():
             snap[f"loss_{cause}"] = sum(int(v) for v in (per or {}).values())
+        # the TLS gate: processes held for their per-process probes, and for how long
+        tls = st.get("tls") or {}
+        snap["tls_held_ms"] = int(tls.get("gate_held_ms") or 0)
+        snap["tls_attach_ms"] = int((tls.get("probes") or {}).get("attach_ms") or 0)
+        snap["tls_probed"] = sum(int(x.get("processes_attached") or 0)
+                                 for x in tls.get("targets") or [])
         snap["lost"] = sum(snap.get(f"loss_{c}", 0)
                            for c in ("ringbuf_full", "map_full", "read_fault"))
         return snap
@@ -1298,6 +1304,13 @@ def summarize(runs, configs, workloads):
             if any("records" in r["monitor"] for r in ok):
                 s["records_per_op"] = statistics.median(r["monitor"]["records"] / r["n"]
                                                         for r in ok)
+            probed = sum(r["monitor"].get("tls_probed", 0) for r in ok)
+            if probed:
+                s["tls_probed"] = probed
+                s["tls_attach_ms_per_process"] = sum(
+                    r["monitor"].get("tls_attach_ms", 0) for r in ok) / probed
+                s["tls_held_ms_per_process"] = sum(
+                    r["monitor"].get("tls_held_ms", 0) for r in ok) / probed
             summary[wl][c] = s
         base = summary[wl].get("baseline")
         for c, s in summary[wl].items():
@@ -1361,6 +1374,13 @@ def print_report(results):
     if any(v is not None for v in sl.values()):
         out.append("audit records per operation in a session: " + ", ".join(
             f"{wl} {v:.2f}" for wl, v in sl.items() if v is not None))
+    tg = {wl: per["sl-session"] for wl, per in summary.items()
+          if per.get("sl-session", {}).get("tls_probed")}
+    if tg:
+        out.append("TLS probes attached per session process (the gate holds it meanwhile): "
+                   + ", ".join(f"{wl} {s['tls_attach_ms_per_process']:.1f} ms attaching, "
+                               f"{s['tls_held_ms_per_process']:.1f} ms held "
+                               f"({s['tls_probed']} processes)" for wl, s in tg.items()))
     so = {wl: per.get("sl-outside", {}).get("records_per_op") for wl, per in summary.items()}
     if any(v is not None for v in so.values()):
         out.append("audit records per operation outside sessions: " + ", ".join(

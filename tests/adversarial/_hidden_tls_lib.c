@@ -15,22 +15,35 @@
 #include <unistd.h>
 #include <sys/socket.h>
 __attribute__((visibility("default"))) int hidden_post(const char *host, const char *port,
-						      const char *ca, const char *req, size_t len)
+						       const char *ca, const char *req, size_t len)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	struct addrinfo *ai = NULL, hints = {.ai_socktype = SOCK_STREAM};
 	char buf[4096];
 	int fd, n, rc = 1;
 	SSL *s;
-	if (!ctx || !SSL_CTX_load_verify_locations(ctx, ca, NULL)) return 2;
-	if (getaddrinfo(host, port, &hints, &ai)) return 3;
+	if (!ctx || !SSL_CTX_load_verify_locations(ctx, ca, NULL))
+		return 2;
+	if (getaddrinfo(host, port, &hints, &ai))
+		return 3;
 	fd = socket(ai->ai_family, SOCK_STREAM, 0);
-	if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen)) { perror("connect"); return 4; }
-	s = SSL_new(ctx); SSL_set_fd(s, fd); SSL_set_tlsext_host_name(s, host);
-	if (SSL_connect(s) != 1) return 5;
-	if (SSL_write(s, req, (int)len) != (int)len) return 6;
+	if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen)) {
+		perror("connect");
+		return 4;
+	}
+	s = SSL_new(ctx);
+	SSL_set_fd(s, fd);
+	SSL_set_tlsext_host_name(s, host);
+	if (SSL_connect(s) != 1)
+		return 5;
+	if (SSL_write(s, req, (int)len) != (int)len)
+		return 6;
 	n = SSL_read(s, buf, sizeof(buf) - 1);
-	if (n > 0 && !strncmp(buf, "HTTP/1.1 ", 9)) rc = 0;
-	SSL_free(s); close(fd); SSL_CTX_free(ctx); freeaddrinfo(ai);
+	if (n > 0 && !strncmp(buf, "HTTP/1.1 ", 9))
+		rc = 0;
+	SSL_free(s);
+	close(fd);
+	SSL_CTX_free(ctx);
+	freeaddrinfo(ai);
 	return rc;
 }

@@ -163,9 +163,10 @@ struct tls_target {
 /* the probes of one target attached for one session process */
 struct proc_probe {
 	pid_t pid;
-	int pidfd;	       /* -1: adopted from a previous daemon */
-	struct tls_target *tg; /* NULL: adopted, file not known to this daemon */
-	dev_t dev;	       /* the file (also when tg is NULL) */
+	unsigned long long start; /* its start time (/proc/PID/stat): the pid's process */
+	int pidfd;		  /* -1: adopted from a previous daemon */
+	struct tls_target *tg;	  /* NULL: adopted, file not known to this daemon */
+	dev_t dev;		  /* the file (also when tg is NULL) */
 	ino_t ino;
 	uint64_t attached; /* functions */
 	struct bpf_link **links;
@@ -520,6 +521,33 @@ static bool pidfd_alive(int pidfd)
 	return !syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) || errno != ESRCH;
 }
 
+/* start time of process pid (clock ticks after boot, /proc/PID/stat field 22), 0 if gone */
+static unsigned long long proc_start(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long start = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* after the comm's closing parenthesis: state is field 3, starttime 22 */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 2,
+			 "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
+			 "%*d %*d %*d %llu",
+			 &start) != 1)
+		return 0;
+	return start;
+}
+
 static void *reaper_main(void *arg);
 
 /* links to detach: the reaper thread's, or detached here if it cannot run */
@@ -720,6 +748,7 @@ static int proc_attach(struct sl_tls *t, pid_t pid, int pidfd, struct tls_target
 	if (!pp)
 		return -ENOMEM;
 	pp->pid = pid;
+	pp->start = proc_start(pid);
 	pp->tg = tg;
 	pp->dev = tg->dev;
 	pp->ino = tg->ino;
@@ -766,7 +795,7 @@ static int proc_attach(struct sl_tls *t, pid_t pid, int pidfd, struct tls_target
 			continue;
 		}
 		pp->attached |= 1ULL << i;
-		snprintf(key, sizeof(key), "p%d-%llx-%llx-%s-%llx", (int)pid,
+		snprintf(key, sizeof(key), "p%d-%llx-%llx-%llx-%s-%llx", (int)pid, pp->start,
 			 (unsigned long long)tg->dev, (unsigned long long)tg->ino, f->name,
 			 (unsigned long long)tg->off[i]);
 		snprintf(keyr, sizeof(keyr), "%s-ret", key);
@@ -791,18 +820,20 @@ static int proc_attach(struct sl_tls *t, pid_t pid, int pidfd, struct tls_target
 }
 
 /*
- * Probes pinned by a previous daemon for processes (tls/p<pid>-<dev>-<ino>-...):
- * a live process keeps them (adopted: its session is), a dead one's go.
+ * Probes pinned by a previous daemon for processes
+ * (tls/p<pid>-<start>-<dev>-<ino>-...): a live process keeps them (adopted:
+ * its session is), a dead one's go, and so do those of a pid now another
+ * process' (its start time differs).
  */
 static bool adopt_one(void *ctx, const char *key, struct bpf_link *l)
 {
 	struct sl_tls *t = ctx;
-	unsigned long long dev, ino;
+	unsigned long long dev, ino, start;
 	struct proc_probe *pp;
 	int pid;
 
-	if (sscanf(key, "p%d-%llx-%llx-", &pid, &dev, &ino) != 3 || pid <= 0 ||
-	    (kill(pid, 0) && errno == ESRCH)) {
+	if (sscanf(key, "p%d-%llx-%llx-%llx-", &pid, &start, &dev, &ino) != 4 || pid <= 0 ||
+	    !start || proc_start(pid) != start) {
 		reap_links(t, &l, 1);
 		return false;
 	}
@@ -815,6 +846,7 @@ static bool adopt_one(void *ctx, const char *key, struct bpf_link *l)
 			return false;
 		}
 		pp->pid = pid;
+		pp->start = start;
 		pp->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 		pp->dev = (dev_t)dev;
 		pp->ino = (ino_t)ino;
@@ -1818,7 +1850,9 @@ static void fork_release(struct sl_tls *t, pid_t pid, uint32_t parent)
 			err = e;
 		}
 	}
-	gp.state &= ~(SL_TLS_PROC_HELD | SL_TLS_PROC_FORKED);
+	/* not attached: blind, and FORKED still (its writes to sockets kill it:
+	 * those on the connections it inherited would not be seen) */
+	gp.state &= ~(SL_TLS_PROC_HELD | (err ? 0 : SL_TLS_PROC_FORKED));
 	gp.state |= err ? SL_TLS_PROC_BLIND : SL_TLS_PROC_PROBED;
 	gp.parent = 0;
 	err = sl_kernel_tls_proc_put(t->kernel, (uint32_t)pid, &gp);

@@ -10,6 +10,7 @@ runs and its write on the inherited connection is captured. When the
 session's processes exit their probes are detached and unpinned."""
 
 import os
+import signal
 
 from harness import (PY, B, TLSServer, check, eq, fail, rand_marker, record_mentions, short,
                      wait_until)
@@ -50,6 +51,8 @@ os.rename(out + ".tmp", out)
 deadline = time.monotonic() + 60
 while wait != "-" and not os.path.exists(wait) and time.monotonic() < deadline:
     time.sleep(0.02)
+if sys.argv[6:] == ["again"]:
+    post(tag + "-again")
 '''
 
 
@@ -135,3 +138,40 @@ def test_fork_gets_own_probes(t):
     eq(hits[0].get("lib"), "openssl", "lib")
     check(d.status().get("tls", {}).get("gate_fork_released", 0) >= 1,
           "status: the fork was not held for its probes")
+
+
+def test_probes_adopted_by_next_daemon(t):
+    """The daemon stops (SIGTERM: its enforcement stays) while a session's
+    client has its probes; the next daemon adopts them (the same pins, not
+    attached again) and the client's next write on its connection is
+    captured once, by the adopted probes."""
+    srv = TLSServer(t)
+    d = t.daemon()
+    script = t.write("client.py", CLIENT)
+    tag = rand_marker("adopt")
+    inside, release = t.tmp / "inside.txt", t.tmp / "release"
+    p = d.spawn([PY, str(script), str(srv.port), str(srv.cert), tag, str(inside),
+                 str(release), "again"])
+    wait_until(lambda: inside.exists() or p.poll() is not None, 60, "the session's client")
+    check(inside.exists(), f"the session's client exited {p.returncode} without its report")
+    pid = report(inside)["parent"][0]
+    pins = [n for n in tls_probe_pins(d) if n.startswith(f"p{pid}-")]
+    check(pins, f"no probe pinned for the client (pid {pid}): {tls_probe_pins(d)}")
+    os.kill(d.proc.pid, signal.SIGTERM)
+    eq(d.proc.wait(30), 0, "scopelockd exit status on SIGTERM")
+    d2 = d.successor()
+    st = d2.status().get("tls", {}).get("probes", {})
+    check(st.get("processes", 0) >= 1 and st.get("links", 0) >= len(pins),
+          f"the next daemon did not adopt the client's probes: {st}")
+    eq([n for n in tls_probe_pins(d2) if n.startswith(f"p{pid}-")], pins,
+       "the client's probe pins after the adoption (adopted, not attached again)")
+    release.write_text("")
+    eq(p.wait(timeout=60), 0, "the session's client")
+    srv.wait_request(lambda q: q["path"] == f"/{tag}-again", "the client's write after adoption")
+    sid = d2.session_id(p.name)
+    d2.wait_session_end(sid)
+    hits = [x for x in d2.records(session=sid, type="tls_write")
+            if f"/{tag}-again".encode() in B(x.get("data"))]
+    eq(len(hits), 1, "tls_write records of the write after the adoption (once):\n"
+       + d2.dump(session=sid, types=("tls_write",)))
+    eq(hits[0].get("pid"), pid, "pid of the tls_write")

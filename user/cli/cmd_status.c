@@ -138,6 +138,20 @@ static void print_human(json_t *st)
 			       json_is_true(json_object_get(en, "adopted")) ? " (adopted)" : "",
 			       str(en, "daemon_absent"), num(en, "daemon_absent_grace_ms"));
 	}
+	{
+		json_t *sc = json_object_get(st, "syscall_tracepoints");
+
+		if (json_is_object(sc))
+			printf("syscall hooks: %s (%lld tracepoints; held by %lld session%s)%s\n",
+			       json_is_true(json_object_get(sc, "attached"))
+				   ? "ATTACHED: every process on the host takes the slow "
+				     "system-call path"
+				   : "detached: no session, processes outside sessions pay "
+				     "nothing",
+			       num(sc, "links"), num(sc, "sessions"),
+			       num(sc, "sessions") == 1 ? "" : "s",
+			       json_is_true(json_object_get(sc, "detaching")) ? ", detaching" : "");
+	}
 	printf("policy generation %lld, alerts: %s\n",
 	       json_integer_value(json_object_get(st, "policy_generation")),
 	       str(st, "alerts_file"));

@@ -1285,6 +1285,8 @@ int main(int argc, char **argv)
 		adopt(&d);
 	else
 		state_save(&d, false);
+	/* the adopted sessions hold the system-call tracepoints now; with none, they go */
+	sl_kernel_syscalls_settle(d.kernel);
 	d.running = true;
 	/* the first seal: the log as this daemon found it, and its start */
 	sl_checkpoints_now(d.checkpoints);

@@ -505,12 +505,12 @@ static int sys_add(struct sl_kernel *k, struct bpf_program *prog, const char *tp
 	return 0;
 }
 
-/* "syscalls:sys_exit_openat" of an attachment, for messages */
+/* the tracepoint of an attachment ("sys_exit_openat"), for messages */
 static const char *sys_name(const struct sl_sys_tp *t)
 {
 	const char *sec = bpf_program__section_name(t->prog);
 
-	return t->tp ? t->tp : strchr(sec, '/') + 1;
+	return t->tp ? t->tp : strrchr(sec, '/') + 1;
 }
 
 static void *sys_detach_worker(void *arg)
@@ -595,6 +595,10 @@ static int sys_attach(struct sl_kernel *k, char *err, size_t errlen)
 			break;
 		}
 	}
+	/* a daemon starting in place of one that had sessions keeps what it
+	 * replaced (pinned): its start fails, the sessions stay monitored */
+	if (ret && k->starting)
+		return ret;
 	if (ret) {
 		struct bpf_link *undo[SL_MAX_LINKS];
 		int n = 0;
@@ -801,7 +805,7 @@ int sl_kernel_start(const struct sl_kernel_opts *o, struct sl_features *f, struc
 	 * A previous daemon of this instance left the system-call tracepoints
 	 * attached: it had sessions, which this daemon may adopt. They are
 	 * replaced now (the new attached before the old go) and held until main
-	 * has adopted the sessions (sl_kernel_syscalls_release).
+	 * has adopted the sessions (sl_kernel_syscalls_settle).
 	 */
 	if (sys_pinned(k)) {
 		char msg[256];
@@ -816,6 +820,7 @@ int sl_kernel_start(const struct sl_kernel_opts *o, struct sl_features *f, struc
 		 * system-call tracepoints are this build's, attached or not) */
 		size_t nn = (size_t)k->nlinks + (size_t)k->nsys;
 		char dir[PATH_MAX], **names = calloc(nn + 1, sizeof(*names));
+		bool named = true;
 
 		for (int i = 0; names && i < k->nlinks; i++) {
 			const char *p = bpf_link__pin_path(k->links[i]);
@@ -826,15 +831,13 @@ int sl_kernel_start(const struct sl_kernel_opts *o, struct sl_features *f, struc
 			char path[PATH_MAX];
 
 			/* the name as pinned (pin_path's substitutions) */
-			names[k->nlinks + i] =
-			    pin_path(k, "links", k->sys[i].pin, path, sizeof(path)) == 0
-				? strdup(strrchr(path, '/') + 1)
-				: NULL;
-			if (!names[k->nlinks + i])
-				names[k->nlinks + i] = strdup("");
+			if (pin_path(k, "links", k->sys[i].pin, path, sizeof(path)) ||
+			    !(names[k->nlinks + i] = strdup(strrchr(path, '/') + 1)))
+				named = false;
 		}
 		snprintf(dir, sizeof(dir), "%s/links", k->pin_dir);
-		if (names)
+		/* only with every name: a pin this build still uses is never removed */
+		if (names && named)
 			unpin_dir(dir, names, nn);
 		for (int i = 0; names && i < k->nsys; i++)
 			free(names[k->nlinks + i]);

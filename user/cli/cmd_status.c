@@ -17,8 +17,11 @@ static const char usage_text[] =
     "Show whether scopelockd is up, the kernel features it uses and cannot use, the\n"
     "state of the audit log (writing, or failing since when and why, with the records\n"
     "waiting in memory, the sessions frozen for it and the records dropped), the\n"
-    "active sessions, the TLS libraries it instruments (and executables it cannot),\n"
-    "and every loss counter. Exit status 0 when the daemon answered, 1 otherwise.\n"
+    "active sessions, whether the system-call hooks are attached (only while a\n"
+    "session exists: then every process on the host takes the kernel's slow\n"
+    "system-call path) and how many sessions hold them, the TLS libraries it\n"
+    "instruments (and executables it cannot), and every loss counter. Exit status 0\n"
+    "when the daemon answered, 1 otherwise.\n"
     "\n"
     "Options:\n"
     "  -j, --json   machine-readable output (one JSON object)\n"
@@ -27,7 +30,8 @@ static const char usage_text[] =
     "Examples:\n"
     "  scopelock status\n"
     "  scopelock --socket /tmp/sl.sock status --json | jq .loss\n"
-    "  scopelock status --json | jq .audit.state     # \"writing\" or \"failing\"\n";
+    "  scopelock status --json | jq .audit.state     # \"writing\" or \"failing\"\n"
+    "  scopelock status --json | jq .syscall_tracepoints.attached\n";
 
 static const char *str(json_t *o, const char *k)
 {

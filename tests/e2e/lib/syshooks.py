@@ -82,15 +82,16 @@ def check_attached(d, sessions):
     eq(sum(tps.values()), st.get("links"), f"system-call tracepoints the kernel reports ({tps})")
 
 
-def label_policy(t):
+def label_policy(t, settings=None):
     """Production: t.tmp/prod/**; an open of it by a staging session alerts."""
     envs = {"production": {"paths": [str(t.tmp / "prod") + "/**"]}, "staging": {}}
     rules = [{"name": "open-outside-scope", "channel": "open", "target": "outside_scope",
               "action": "alert"}]
-    return write_policy(t, policy_text(envs, [], rules, settings={"syslog": False}))
+    return write_policy(t, policy_text(envs, [], rules,
+                                       settings={"syslog": False, **(settings or {})}))
 
 
-def start_labelled(t, **kw):
+def start_labelled(t, settings=None, **kw):
     """A daemon on label_policy and the labelled file (its path)."""
     prod = t.write("prod/secret.txt", "production secret\n", 0o644)
-    return start_daemon(t, label_policy(t), **kw), prod
+    return start_daemon(t, label_policy(t, settings), **kw), prod

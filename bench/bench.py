@@ -7,7 +7,12 @@ Measures, in one run on one machine, the cost of each workload loop
 under five configurations:
 
   baseline     no monitor
-  sl-outside   scopelockd running, workload outside any session
+  sl-outside   scopelockd running with no session, workload outside any session
+               (the system-call tracepoints are detached: nothing to pay)
+  sl-outside-busy
+               scopelockd running while another (idle) session exists, workload
+               outside any session: the system-call tracepoints are attached
+               and every process of the host takes the slow system-call path
   sl-session   scopelockd running, workload inside a session (scopelock run)
   auditd       auditd with rules on execve/openat/connect
   snoop        libbpf-tools opensnoop + execsnoop (+ tcpconnect if it loads)
@@ -60,10 +65,11 @@ CLI = REPO / "bin" / "scopelock"
 POLICY = REPO / "policies" / "default.yaml"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
-CONFIGS = ["baseline", "sl-outside", "sl-session", "auditd", "snoop", "uprobe-floor"]
+CONFIGS = ["baseline", "sl-outside", "sl-outside-busy", "sl-session", "auditd", "snoop",
+           "uprobe-floor"]
 STATES = {  # monitor state -> the configurations measured while it runs
     "none": ["baseline"],
-    "scopelockd": ["sl-outside", "sl-session"],
+    "scopelockd": ["sl-outside", "sl-outside-busy", "sl-session"],
     "auditd": ["auditd"],
     "snoop": ["snoop"],
     "uprobes": ["uprobe-floor"],
@@ -451,6 +457,41 @@ class Scopelockd(Monitor):
         log(f"scopelockd still writing after {timeout}s")
         return time.monotonic()
 
+    def syscall_hooks(self):
+        return self.status().get("syscall_tracepoints") or {}
+
+    def wait_detached(self, timeout=30):
+        """No session: the system-call tracepoints are gone (and the detach done)."""
+        wait_until(lambda: not self.syscall_hooks().get("attached")
+                   and not self.syscall_hooks().get("detaching"), timeout, 0.1)
+        st = self.syscall_hooks()
+        if st.get("attached") or st.get("detaching"):
+            raise BenchError(f"system-call tracepoints still attached with no session: {st}")
+        return st
+
+    def hold_session(self):
+        """Another session, idle (cat waiting on its stdin): the system-call
+        tracepoints are attached while it exists. Returns its launcher."""
+        p = subprocess.Popen([str(a) for a in self.wrap(["/bin/cat"])], stdin=subprocess.PIPE,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(lambda: p.poll() is not None or self.syscall_hooks().get("sessions"), 30,
+                   0.1)
+        if p.poll() is not None or not self.syscall_hooks().get("attached"):
+            self.release_session(p)
+            raise BenchError(f"the idle session did not start: {self.syscall_hooks()}")
+        return p
+
+    def release_session(self, p):
+        """End the idle session (its cat reads end of file) and wait for its end."""
+        if p.poll() is None:
+            p.stdin.close()
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        wait_until(lambda: not self.status().get("sessions"), 30, 0.1)
+
     def wrap(self, argv, scope=None):
         # the workloads run as root, as the baseline does: an explicit root session
         return [CLI, "--socket", self.sock, "run", "--scope", scope or self.scope,
@@ -795,19 +836,29 @@ def run_workload(argv, timeout, cpu=None):
 
 def measure(config, wl, n, mon, servers, timeout, ctx):
     argv = workload_argv(wl, n, servers)
+    r = {"config": config, "workload": wl, "n": n}
+    holder = None
     if config == "sl-session":
         argv = mon.wrap(argv)
+    elif config == "sl-outside":
+        r["syscall_tracepoints"] = mon.wait_detached()
+    elif config == "sl-outside-busy":
+        holder = mon.hold_session()
+        r["syscall_tracepoints"] = mon.syscall_hooks()
     before = mon.snapshot()
-    r = {"config": config, "workload": wl, "n": n}
-    with Watch(ctx, servers.pids + mon.pids()) as w:
-        try:
-            res = run_workload(argv, timeout, servers.cpu)
-        except (BenchError, subprocess.TimeoutExpired) as e:
-            r["error"] = str(e)
-            res = None
-        if res:
-            mon.settle()
-            after = mon.snapshot()
+    try:
+        with Watch(ctx, servers.pids + mon.pids()) as w:
+            try:
+                res = run_workload(argv, timeout, servers.cpu)
+            except (BenchError, subprocess.TimeoutExpired) as e:
+                r["error"] = str(e)
+                res = None
+            if res:
+                mon.settle()
+                after = mon.snapshot()
+    finally:
+        if holder:
+            mon.release_session(holder)
     r["other_cpu_frac"] = round(w.other_cpu_frac, 4)
     if w.disturbed():
         r["disturbed"] = w.disturbed()

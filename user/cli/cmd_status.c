@@ -17,8 +17,11 @@ static const char usage_text[] =
     "Show whether scopelockd is up, the kernel features it uses and cannot use, the\n"
     "state of the audit log (writing, or failing since when and why, with the records\n"
     "waiting in memory, the sessions frozen for it and the records dropped), the\n"
-    "active sessions, the TLS libraries it instruments (and executables it cannot),\n"
-    "and every loss counter. Exit status 0 when the daemon answered, 1 otherwise.\n"
+    "active sessions, whether the system-call hooks are attached (only while a\n"
+    "session exists: then every process on the host takes the kernel's slow\n"
+    "system-call path) and how many sessions hold them, the TLS libraries it\n"
+    "instruments (and executables it cannot), and every loss counter. Exit status 0\n"
+    "when the daemon answered, 1 otherwise.\n"
     "\n"
     "Options:\n"
     "  -j, --json   machine-readable output (one JSON object)\n"
@@ -27,7 +30,8 @@ static const char usage_text[] =
     "Examples:\n"
     "  scopelock status\n"
     "  scopelock --socket /tmp/sl.sock status --json | jq .loss\n"
-    "  scopelock status --json | jq .audit.state     # \"writing\" or \"failing\"\n";
+    "  scopelock status --json | jq .audit.state     # \"writing\" or \"failing\"\n"
+    "  scopelock status --json | jq .syscall_tracepoints.attached\n";
 
 static const char *str(json_t *o, const char *k)
 {
@@ -137,6 +141,20 @@ static void print_human(json_t *st)
 			       str(en, "pin_dir"),
 			       json_is_true(json_object_get(en, "adopted")) ? " (adopted)" : "",
 			       str(en, "daemon_absent"), num(en, "daemon_absent_grace_ms"));
+	}
+	{
+		json_t *sc = json_object_get(st, "syscall_tracepoints");
+
+		if (json_is_object(sc))
+			printf("syscall hooks: %s (%lld tracepoints; held by %lld session%s)%s\n",
+			       json_is_true(json_object_get(sc, "attached"))
+				   ? "ATTACHED: every process on the host takes the slow "
+				     "system-call path"
+				   : "detached: no session, processes outside sessions pay "
+				     "nothing",
+			       num(sc, "links"), num(sc, "sessions"),
+			       num(sc, "sessions") == 1 ? "" : "s",
+			       json_is_true(json_object_get(sc, "detaching")) ? ", detaching" : "");
 	}
 	printf("policy generation %lld, alerts: %s\n",
 	       json_integer_value(json_object_get(st, "policy_generation")),

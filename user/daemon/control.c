@@ -1033,6 +1033,21 @@ static json_t *status_json(struct sl_control *ctl)
 				      absent_freeze(ctl) ? "freeze" : "continue",
 				      "daemon_absent_grace_ms", absent_grace_ms(ctl)));
 
+	{
+		/* attached only while a session holds them (kernel.h) */
+		struct sl_kernel_syscalls sc;
+
+		sl_kernel_syscalls_get(ctl->kernel, &sc);
+		json_object_set_new(st, "syscall_tracepoints",
+				    json_pack("{s:b, s:i, s:i, s:b, s:I, s:I, s:I, s:I, s:I}",
+					      "attached", sc.attached, "sessions", (int)sc.holds,
+					      "links", (int)sc.links, "detaching", sc.detaching,
+					      "attaches", (json_int_t)sc.attaches, "detaches",
+					      (json_int_t)sc.detaches, "last_attach_us",
+					      (json_int_t)sc.last_attach_us, "last_attach_wait_us",
+					      (json_int_t)sc.last_wait_us, "last_detach_us",
+					      (json_int_t)sc.last_detach_us));
+	}
 	json_object_set_new(st, "features", sl_features_json(ctl->features));
 
 	arr = json_array();

@@ -33,10 +33,38 @@
 
 #define SL_MAX_LINKS 64
 
+/*
+ * A system-call tracepoint attachment: attached only while some session
+ * holds them (sl_kernel_syscalls_hold). Any of them sets the kernel's slow
+ * system-call path for every task of the host.
+ */
+struct sl_sys_tp {
+	struct bpf_program *prog;
+	const char *tp;	 /* attached by name to syscalls/<tp> (NULL: by its section) */
+	uint64_t cookie; /* the attach cookie of a by-name attachment */
+	char pin[96];	 /* its pin's name under pin_dir/links */
+	struct bpf_link *link;
+};
+
 struct sl_kernel {
 	struct scopelock_bpf *skel;
 	struct bpf_link *links[SL_MAX_LINKS];
 	int nlinks;
+	/* the system-call tracepoints (sl_kernel_syscalls_*) */
+	struct sl_sys_tp sys[SL_MAX_LINKS];
+	int nsys;
+	unsigned int sys_holds;
+	bool sys_start_hold; /* sl_kernel_start's, until sl_kernel_syscalls_settle */
+	bool sys_attached;
+	struct bpf_link *sys_dying[SL_MAX_LINKS]; /* the worker detaches these */
+	int ndying;
+	pthread_t sys_worker;
+	bool sys_worker_started;
+	int sys_worker_done; /* __atomic: the worker finished */
+	uint64_t sys_attaches, sys_detaches;
+	uint64_t sys_attach_us, sys_wait_us; /* the last attach, and its wait for a detach */
+	uint64_t sys_detach_us;		     /* the last detach (the worker's time) */
+	uint64_t sys_detach_start_ns;
 	char *pin_dir;	       /* the instance's bpffs directory, or NULL: nothing pinned */
 	bool adopted;	       /* the maps were there: a previous daemon's state */
 	struct bpf_link **tls; /* TLS uprobe links pinned (owned by the TLS room) */
@@ -373,15 +401,15 @@ static int pin_maps(struct sl_kernel *k)
 }
 
 /*
- * Attach prog and pin its link as pin_dir/links/<name>. A link a previous
- * daemon pinned there is replaced: atomically where the kernel can swap a
- * link's program (cgroup links), else the new link is attached before the
- * old one goes (tracepoints: an event in between may be seen twice, none
- * is missed).
+ * Attach prog (attach(prog, arg)) and pin its link as pin_dir/links/<name>. A
+ * link a previous daemon pinned there is replaced: atomically where the
+ * kernel can swap a link's program (cgroup links), else the new link is
+ * attached before the old one goes (tracepoints: an event in between may be
+ * seen twice, none is missed).
  */
-static struct bpf_link *attach_pinned(struct sl_kernel *k, struct bpf_program *prog,
-				      struct bpf_link *(*attach)(struct bpf_program *, int),
-				      int arg)
+static struct bpf_link *
+attach_pinned(struct sl_kernel *k, struct bpf_program *prog, const char *name,
+	      struct bpf_link *(*attach)(struct bpf_program *, const void *), const void *arg)
 {
 	struct bpf_link *old = NULL, *l;
 	char path[PATH_MAX];
@@ -389,7 +417,7 @@ static struct bpf_link *attach_pinned(struct sl_kernel *k, struct bpf_program *p
 
 	if (!k->pin_dir)
 		return attach(prog, arg);
-	err = pin_path(k, "links", bpf_program__name(prog), path, sizeof(path));
+	err = pin_path(k, "links", name, path, sizeof(path));
 	if (err) {
 		errno = -err;
 		return NULL;
@@ -421,15 +449,234 @@ static struct bpf_link *attach_pinned(struct sl_kernel *k, struct bpf_program *p
 	return l;
 }
 
-static struct bpf_link *attach_plain(struct bpf_program *prog, int unused)
+static struct bpf_link *attach_plain(struct bpf_program *prog, const void *unused)
 {
 	(void)unused;
 	return bpf_program__attach(prog);
 }
 
-static struct bpf_link *attach_cgroup(struct bpf_program *prog, int cg_fd)
+static struct bpf_link *attach_cgroup(struct bpf_program *prog, const void *cg_fd)
 {
-	return bpf_program__attach_cgroup(prog, cg_fd);
+	return bpf_program__attach_cgroup(prog, *(const int *)cg_fd);
+}
+
+/* a system-call tracepoint: by its section, or by name with a cookie */
+static struct bpf_link *attach_sys(struct bpf_program *prog, const void *arg)
+{
+	const struct sl_sys_tp *t = arg;
+	LIBBPF_OPTS(bpf_tracepoint_opts, topts, .bpf_cookie = t->cookie);
+
+	if (!t->tp)
+		return bpf_program__attach(prog);
+	return bpf_program__attach_tracepoint_opts(prog, "syscalls", t->tp, &topts);
+}
+
+/* ---- the system-call tracepoints: attached while some session holds them ---- */
+
+/* "tp/syscalls/..." or "tracepoint/syscalls/...": any of them sets the slow system-call
+ * path (TIF_SYSCALL_TRACEPOINT) on every task of the host while it is attached */
+static bool syscall_section(const char *sec)
+{
+	return !strncmp(sec, "tp/syscalls/", 12) || !strncmp(sec, "tracepoint/syscalls/", 20);
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int sys_add(struct sl_kernel *k, struct bpf_program *prog, const char *tp, uint64_t cookie)
+{
+	struct sl_sys_tp *t;
+
+	if (k->nsys >= SL_MAX_LINKS)
+		return -ENOSPC;
+	t = &k->sys[k->nsys++];
+	t->prog = prog;
+	t->tp = tp;
+	t->cookie = cookie;
+	if (tp)
+		snprintf(t->pin, sizeof(t->pin), "%s-%s", bpf_program__name(prog), tp);
+	else
+		snprintf(t->pin, sizeof(t->pin), "%s", bpf_program__name(prog));
+	return 0;
+}
+
+/* the tracepoint of an attachment ("sys_exit_openat"), for messages */
+static const char *sys_name(const struct sl_sys_tp *t)
+{
+	const char *sec = bpf_program__section_name(t->prog);
+
+	return t->tp ? t->tp : strrchr(sec, '/') + 1;
+}
+
+static void *sys_detach_worker(void *arg)
+{
+	struct sl_kernel *k = arg;
+
+	links_destroy(k->sys_dying, k->ndying);
+	k->sys_detach_us = (mono_ns() - k->sys_detach_start_ns) / 1000;
+	__atomic_store_n(&k->sys_worker_done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* the detach worker is joined once it is done (wait: whether or not it is) */
+static void sys_reap(struct sl_kernel *k, bool wait)
+{
+	if (!k->sys_worker_started)
+		return;
+	if (!wait && !__atomic_load_n(&k->sys_worker_done, __ATOMIC_ACQUIRE))
+		return;
+	pthread_join(k->sys_worker, NULL);
+	k->sys_worker_started = false;
+	k->ndying = 0;
+	__atomic_store_n(&k->sys_worker_done, 0, __ATOMIC_RELEASE);
+}
+
+/*
+ * Unpin (at once: our descriptors still hold the links) and detach on a
+ * worker: the last reference of a tracepoint link waits for RCU grace periods
+ * (tracepoint_synchronize_unregister), which the loop must not wait for. The
+ * programs stop running at the unregistration, before that wait.
+ */
+static void sys_detach(struct sl_kernel *k)
+{
+	int n = 0;
+
+	sys_reap(k, true);
+	for (int i = 0; i < k->nsys; i++) {
+		struct sl_sys_tp *t = &k->sys[i];
+
+		if (!t->link)
+			continue;
+		if (k->pin_dir)
+			bpf_link__unpin(t->link);
+		k->sys_dying[n++] = t->link;
+		t->link = NULL;
+	}
+	k->ndying = n;
+	k->sys_attached = false;
+	k->sys_detaches++;
+	k->sys_detach_start_ns = mono_ns();
+	if (pthread_create(&k->sys_worker, NULL, sys_detach_worker, k) == 0) {
+		k->sys_worker_started = true;
+	} else {
+		sys_detach_worker(k);
+		k->ndying = 0;
+		__atomic_store_n(&k->sys_worker_done, 0, __ATOMIC_RELEASE);
+	}
+	log_info("no session: the %d system-call tracepoints detached", n);
+}
+
+/*
+ * Attach (and pin) every system-call tracepoint, or none: on a failure those
+ * attached are detached again. A detach still under way is waited for first.
+ */
+static int sys_attach(struct sl_kernel *k, char *err, size_t errlen)
+{
+	uint64_t t0 = mono_ns(), t1;
+	int ret = 0, i;
+
+	sys_reap(k, true);
+	t1 = mono_ns();
+	for (i = 0; i < k->nsys; i++) {
+		struct sl_sys_tp *t = &k->sys[i];
+
+		t->link = attach_pinned(k, t->prog, t->pin, attach_sys, t);
+		if (!t->link) {
+			ret = errno ? -errno : -EIO;
+			snprintf(err, errlen,
+				 "attach the system-call tracepoint syscalls:%s (%s): %s",
+				 sys_name(t), bpf_program__name(t->prog), strerror(-ret));
+			log_err("%s", err);
+			break;
+		}
+	}
+	/* a daemon starting in place of one that had sessions keeps what it
+	 * replaced (pinned): its start fails, the sessions stay monitored */
+	if (ret && k->starting)
+		return ret;
+	if (ret) {
+		struct bpf_link *undo[SL_MAX_LINKS];
+		int n = 0;
+
+		for (int j = 0; j < i; j++) {
+			if (k->pin_dir)
+				bpf_link__unpin(k->sys[j].link);
+			undo[n++] = k->sys[j].link;
+			k->sys[j].link = NULL;
+		}
+		links_destroy(undo, n);
+		return ret;
+	}
+	k->sys_attached = true;
+	k->sys_attaches++;
+	k->sys_wait_us = (t1 - t0) / 1000;
+	k->sys_attach_us = (mono_ns() - t1) / 1000;
+	log_info("the %d system-call tracepoints attached in %llu us (waited %llu us for a "
+		 "detach)",
+		 k->nsys, (unsigned long long)k->sys_attach_us, (unsigned long long)k->sys_wait_us);
+	return 0;
+}
+
+int sl_kernel_syscalls_hold(struct sl_kernel *k, char *err, size_t errlen)
+{
+	int ret;
+
+	if (!k->sys_attached) {
+		ret = sys_attach(k, err, errlen);
+		if (ret)
+			return ret;
+	}
+	k->sys_holds++;
+	return 0;
+}
+
+void sl_kernel_syscalls_release(struct sl_kernel *k)
+{
+	if (!k || !k->sys_holds)
+		return;
+	if (--k->sys_holds == 0 && k->sys_attached)
+		sys_detach(k);
+}
+
+void sl_kernel_syscalls_settle(struct sl_kernel *k)
+{
+	if (!k || !k->sys_start_hold)
+		return;
+	k->sys_start_hold = false;
+	sl_kernel_syscalls_release(k);
+}
+
+void sl_kernel_syscalls_get(struct sl_kernel *k, struct sl_kernel_syscalls *out)
+{
+	sys_reap(k, false);
+	*out = (struct sl_kernel_syscalls){
+	    .attached = k->sys_attached,
+	    .detaching = k->sys_worker_started,
+	    .holds = k->sys_holds,
+	    .links = (unsigned int)k->nsys,
+	    .attaches = k->sys_attaches,
+	    .detaches = k->sys_detaches,
+	    .last_attach_us = k->sys_attach_us,
+	    .last_wait_us = k->sys_wait_us,
+	    .last_detach_us = k->sys_worker_started ? 0 : k->sys_detach_us,
+	};
+}
+
+/* a previous daemon left system-call tracepoints attached (pinned): it had sessions */
+static bool sys_pinned(const struct sl_kernel *k)
+{
+	char path[PATH_MAX];
+
+	for (int i = 0; k->pin_dir && i < k->nsys; i++)
+		if (!pin_path(k, "links", k->sys[i].pin, path, sizeof(path)) &&
+		    access(path, F_OK) == 0)
+			return true;
+	return false;
 }
 
 /* the settings in .rodata: an adopted instance must have been loaded with the same */
@@ -518,10 +765,19 @@ int sl_kernel_start(const struct sl_kernel_opts *o, struct sl_features *f, struc
 
 		if (!bpf_program__autoload(prog))
 			continue;
+		if (type == BPF_PROG_TYPE_TRACEPOINT &&
+		    syscall_section(bpf_program__section_name(prog))) {
+			/* attached while a session holds them (sl_kernel_syscalls_hold) */
+			err = sys_add(k, prog, NULL, 0);
+			if (err)
+				return sl_err_ret(err, "too many system-call tracepoints");
+			continue;
+		}
 		if (type == BPF_PROG_TYPE_TRACEPOINT || type == BPF_PROG_TYPE_RAW_TRACEPOINT)
-			l = attach_pinned(k, prog, attach_plain, 0);
+			l = attach_pinned(k, prog, bpf_program__name(prog), attach_plain, NULL);
 		else if (type == BPF_PROG_TYPE_CGROUP_SOCK_ADDR || type == BPF_PROG_TYPE_CGROUP_SKB)
-			l = attach_pinned(k, prog, attach_cgroup, o->cg_parent_fd);
+			l = attach_pinned(k, prog, bpf_program__name(prog), attach_cgroup,
+					  &o->cg_parent_fd);
 		else
 			continue; /* uprobes: attached per target by tls.c */
 		if (!l) {
@@ -536,37 +792,55 @@ int sl_kernel_start(const struct sl_kernel_opts *o, struct sl_features *f, struc
 			return sl_err_ret(err, "too many links");
 	}
 	/* the socket write program on the other write system calls (tls.bpf.c) */
-	for (size_t i = 0; i < sizeof(send_tps) / sizeof(send_tps[0]); i++) {
-		LIBBPF_OPTS(bpf_tracepoint_opts, topts, .bpf_cookie = send_tps[i].fn);
-		struct bpf_link *l;
-
-		l = bpf_program__attach_tracepoint_opts(k->skel->progs.sl_tls_sys_send, "syscalls",
-							send_tps[i].name, &topts);
-		if (!l) {
-			err = -errno;
-			log_err("attach sl_tls_sys_send to syscalls:%s: %s", send_tps[i].name,
-				strerror(-err));
-			nfailed++;
-			continue;
-		}
-		err = add_link(k, l);
+	for (size_t i = 0; i < SL_ARRAY_SIZE(send_tps); i++) {
+		if (!bpf_program__autoload(k->skel->progs.sl_tls_sys_send))
+			break;
+		err = sys_add(k, k->skel->progs.sl_tls_sys_send, send_tps[i].name, send_tps[i].fn);
 		if (err)
-			return sl_err_ret(err, "too many links");
+			return sl_err_ret(err, "too many system-call tracepoints");
 	}
 	if (nfailed)
 		return sl_err_ret(-EIO, "%d BPF programs failed to attach", nfailed);
+	/*
+	 * A previous daemon of this instance left the system-call tracepoints
+	 * attached: it had sessions, which this daemon may adopt. They are
+	 * replaced now (the new attached before the old go) and held until main
+	 * has adopted the sessions (sl_kernel_syscalls_settle).
+	 */
+	if (sys_pinned(k)) {
+		char msg[256];
+
+		err = sl_kernel_syscalls_hold(k, msg, sizeof(msg));
+		if (err)
+			return err;
+		k->sys_start_hold = true;
+	}
 	if (k->pin_dir) {
-		/* a previous build's programs that this one does not have */
-		char dir[PATH_MAX], **names = calloc((size_t)k->nlinks + 1, sizeof(*names));
+		/* a previous build's programs that this one does not have (the
+		 * system-call tracepoints are this build's, attached or not) */
+		size_t nn = (size_t)k->nlinks + (size_t)k->nsys;
+		char dir[PATH_MAX], **names = calloc(nn + 1, sizeof(*names));
+		bool named = true;
 
 		for (int i = 0; names && i < k->nlinks; i++) {
 			const char *p = bpf_link__pin_path(k->links[i]);
 
 			names[i] = (char *)(p && strrchr(p, '/') ? strrchr(p, '/') + 1 : "");
 		}
+		for (int i = 0; names && i < k->nsys; i++) {
+			char path[PATH_MAX];
+
+			/* the name as pinned (pin_path's substitutions) */
+			if (pin_path(k, "links", k->sys[i].pin, path, sizeof(path)) ||
+			    !(names[k->nlinks + i] = strdup(strrchr(path, '/') + 1)))
+				named = false;
+		}
 		snprintf(dir, sizeof(dir), "%s/links", k->pin_dir);
-		if (names)
-			unpin_dir(dir, names, (size_t)k->nlinks);
+		/* only with every name: a pin this build still uses is never removed */
+		if (names && named)
+			unpin_dir(dir, names, nn);
+		for (int i = 0; names && i < k->nsys; i++)
+			free(names[k->nlinks + i]);
 		free(names);
 	}
 	return 0;
@@ -704,6 +978,10 @@ void sl_kernel_release(struct sl_kernel *k, bool keep)
 		for (int i = 0; i < k->nlinks; i++)
 			if (k->links[i])
 				bpf_link__disconnect(k->links[i]);
+		/* held by a session still running: its processes stay monitored */
+		for (int i = 0; i < k->nsys; i++)
+			if (k->sys[i].link)
+				bpf_link__disconnect(k->sys[i].link);
 		for (size_t i = 0; i < k->ntls; i++)
 			bpf_link__disconnect(k->tls[i]);
 		log_info("enforcement stays in the kernel (pinned in '%s'): sessions are still "
@@ -756,6 +1034,16 @@ void sl_kernel_stop(struct sl_kernel *k)
 	if (!k)
 		return;
 	retire_flush(k);
+	sys_reap(k, true);
+	/* the system-call tracepoints with the others: their detach waits overlap */
+	for (int i = 0; i < k->nsys; i++) {
+		if (k->sys[i].link && k->nlinks < SL_MAX_LINKS) {
+			k->links[k->nlinks++] = k->sys[i].link;
+			k->sys[i].link = NULL;
+		} else if (k->sys[i].link) {
+			bpf_link__destroy(k->sys[i].link);
+		}
+	}
 	links_destroy(k->links, k->nlinks);
 	scopelock_bpf__destroy(k->skel);
 	free(k->tls);

@@ -78,6 +78,35 @@ int sl_kernel_link_adopt(struct sl_kernel *k, const char *prefix,
  * are detached now, together (their detach waits overlap) */
 void sl_kernel_adopt_finish(struct sl_kernel *k);
 
+/*
+ * The system-call tracepoints: every program whose section is
+ * "tp/syscalls/..." or "tracepoint/syscalls/..." (and its attachments by
+ * name: sl_tls_sys_send on writev, sendto, sendmsg). While any of them is
+ * attached, every task of the host takes the kernel's slow system-call path;
+ * so they are attached only while a session holds them. Hold: attach (and
+ * pin) them all if none is, before a session's first process can run; 0, or
+ * -errno with err (nothing attached then). Release: the last hold detaches
+ * them (unpinned at once, the kernel's grace periods waited for on a worker
+ * thread; a hold meanwhile waits for it). sl_kernel_start holds them once when
+ * a previous daemon left them pinned (it had sessions): main releases that
+ * hold once the sessions are adopted (sl_kernel_syscalls_settle).
+ */
+int sl_kernel_syscalls_hold(struct sl_kernel *k, char *err, size_t errlen);
+void sl_kernel_syscalls_release(struct sl_kernel *k);
+/* the adoption is over: sl_kernel_start's hold (if it took one) goes */
+void sl_kernel_syscalls_settle(struct sl_kernel *k);
+struct sl_kernel_syscalls {
+	bool attached;
+	bool detaching; /* the worker still waits for the last detach */
+	unsigned int holds;
+	unsigned int links; /* the attachments (attached or not) */
+	uint64_t attaches, detaches;
+	uint64_t last_attach_us; /* the loop's time to attach them, the last time */
+	uint64_t last_wait_us;	 /* of which, waiting for a detach still under way */
+	uint64_t last_detach_us; /* the worker's time to detach them, the last time */
+};
+void sl_kernel_syscalls_get(struct sl_kernel *k, struct sl_kernel_syscalls *out);
+
 /* the ring buffers: sl_events (bulk telemetry) and sl_verdicts */
 int sl_kernel_events_fd(const struct sl_kernel *k);
 int sl_kernel_verdicts_fd(const struct sl_kernel *k);

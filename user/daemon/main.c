@@ -15,14 +15,17 @@
  * programs, verdicts, guard, confinement, the policy into the kernel maps,
  * the rings (ingest), TLS, daemon_start, the adoption of what a previous
  * daemon left pinned (sessions, holds, the rings' backlog, unclean_shutdown),
- * and last the control socket.
+ * the system-call tracepoints settled (held by the adopted sessions, else
+ * detached), and last the control socket.
  *
  * While running:
  *   - the verdict ring is drained before the bulk ring (ingest.h);
  *   - every wakeup of a tail client drains first: it sees records in order;
  *   - a session whose cgroup emptied ends only after a drain and a loss
  *     poll: everything it did is in the log before its session_end, and no
- *     session ends while the ring is paused for the audit log;
+ *     session ends while the ring is paused for the audit log; the last
+ *     session's end detaches the system-call tracepoints (kernel.h), a new
+ *     session attaches them before its first process enters;
  *   - the guard pauses the bulk ring when it freezes the sessions, and on
  *     the thaw the ring is read again, drained and finished sessions end
  *     before any session runs again;
@@ -1285,6 +1288,8 @@ int main(int argc, char **argv)
 		adopt(&d);
 	else
 		state_save(&d, false);
+	/* the adopted sessions hold the system-call tracepoints now; with none, they go */
+	sl_kernel_syscalls_settle(d.kernel);
 	d.running = true;
 	/* the first seal: the log as this daemon found it, and its start */
 	sl_checkpoints_now(d.checkpoints);

@@ -47,7 +47,8 @@
 struct sl_session {
 	bool active;
 	bool ended;
-	bool killed; /* its cgroup was killed */
+	bool killed;   /* its cgroup was killed */
+	bool sys_held; /* holds the system-call tracepoints (kernel.h) */
 	char id[SL_SESSION_ID_LEN + 1];
 	uint64_t seq;
 	uint64_t cgroup_id;
@@ -459,7 +460,7 @@ int sl_session_create(struct sl_sessions *ss, json_t *req, int pidfd, const stru
 	unsigned long long start1, start2;
 	struct sl_session_info info = {0};
 	struct sl_session *s = NULL;
-	bool in_map = false, made_dir = false;
+	bool in_map = false, made_dir = false, held = false;
 	struct passwd *pw;
 	pid_t child, ppid;
 	uint8_t rnd[SL_SESSION_ID_LEN / 2];
@@ -565,6 +566,21 @@ int sl_session_create(struct sl_sessions *ss, json_t *req, int pidfd, const stru
 		goto out;
 	}
 
+	/*
+	 * The system-call tracepoints are attached while a session exists
+	 * (kernel.h): before the first process enters, or no session.
+	 */
+	{
+		char why[256];
+
+		ret = sl_kernel_syscalls_hold(ss->kernel, why, sizeof(why));
+		if (ret) {
+			snprintf(err, errlen, "session refused: %s", why);
+			goto out;
+		}
+		held = true;
+		s->sys_held = true;
+	}
 	/* register with the kernel side before the first process enters */
 	info.session_seq = s->seq;
 	if (sl_policy_store_current(ss->store)) {
@@ -681,6 +697,9 @@ out:
 			sl_kernel_session_remove(ss->kernel, s->cgroup_id);
 		if (made_dir)
 			rmdir_retry(s->cgroup_path);
+		if (held)
+			sl_kernel_syscalls_release(ss->kernel);
+		s->sys_held = false;
 		session_free_fields(s);
 		s->ended = true; /* free slot */
 		s->id[0] = '\0';
@@ -739,6 +758,11 @@ void sl_session_end(struct sl_sessions *ss, struct sl_session *s)
 		json_decref(rec);
 	}
 	log_info("session %s ended (%llu events)", s->id, (unsigned long long)s->events);
+	/* after its records and session_end: the last session detaches the system-call
+	 * tracepoints */
+	if (s->sys_held)
+		sl_kernel_syscalls_release(ss->kernel);
+	s->sys_held = false;
 	s->active = false;
 	s->ended = true;
 	ss->changed = true;
@@ -874,6 +898,19 @@ static int adopt_one(struct sl_sessions *ss, const json_t *o)
 	if (s->events_wd < 0) {
 		err = -errno;
 		goto fail;
+	}
+	/* its processes run: the previous daemon's tracepoints were replaced at the
+	 * kernel's start (its hold lasts until the adoption is over) */
+	{
+		char why[256];
+
+		/* its processes run already: adopted all the same (the cgroup and
+		 * scheduler hooks still see it), said loudly */
+		s->sys_held = sl_kernel_syscalls_hold(ss->kernel, why, sizeof(why)) == 0;
+		if (!s->sys_held)
+			log_err("session %s: adopted WITHOUT the system-call tracepoints (its "
+				"opens, execs and connects are not seen): %s",
+				id, why);
 	}
 	s->active = true;
 	ss->changed = true;

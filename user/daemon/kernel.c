@@ -69,6 +69,7 @@ struct sl_kernel {
 	bool adopted;	       /* the maps were there: a previous daemon's state */
 	struct bpf_link **tls; /* TLS uprobe links pinned (owned by the TLS room) */
 	size_t ntls, captls;
+	bool uprobe_multi;	   /* TLS uprobes attached as uprobe_multi links */
 	bool starting;		   /* until sl_kernel_adopt_finish: old links retire together */
 	struct bpf_link **retired; /* a previous daemon's links, replaced */
 	size_t nretired;
@@ -137,6 +138,26 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 		buf[--n] = '\0';
 	sl_log(lvl, "libbpf: %s", buf);
 	return 0;
+}
+
+/* BPF_TRACE_UPROBE_MULTI (Linux 6.6; not in the uapi headers of libbpf 1.1) */
+#define SL_TRACE_UPROBE_MULTI 48
+
+/* may a uprobe program be loaded for uprobe_multi links? */
+static bool probe_uprobe_multi(void)
+{
+	struct bpf_insn insns[] = {
+	    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
+	    {.code = BPF_JMP | BPF_EXIT},
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts,
+		    .expected_attach_type = (enum bpf_attach_type)SL_TRACE_UPROBE_MULTI);
+	int fd = bpf_prog_load(BPF_PROG_TYPE_KPROBE, NULL, "GPL", insns, 2, &opts);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
 }
 
 static void probe_features(const struct sl_kernel_opts *o, struct sl_features *f)
@@ -735,6 +756,19 @@ int sl_kernel_start(const struct sl_kernel_opts *o, struct sl_features *f, struc
 	if (err)
 		return sl_err_ret(err, "set verdict ring size %u", SL_VERDICT_RING_BYTES);
 	configure_programs(k, f);
+	/* TLS uprobes are attached per session process: uprobe_multi links (one
+	 * per program, detached without the perf events' global mutex) where the
+	 * kernel has them, perf events with a pid otherwise */
+	k->uprobe_multi = probe_uprobe_multi();
+	sl_feature_add(f, "link:uprobe_multi", k->uprobe_multi, k->uprobe_multi, "%s",
+		       k->uprobe_multi
+			   ? "per-process TLS probes"
+			   : "per-process TLS probes as perf events (slower to detach)");
+	if (k->uprobe_multi)
+		bpf_object__for_each_program (prog, k->skel->obj)
+			if (bpf_program__type(prog) == BPF_PROG_TYPE_KPROBE)
+				bpf_program__set_expected_attach_type(
+				    prog, (enum bpf_attach_type)SL_TRACE_UPROBE_MULTI);
 	if (o->pin_dir) {
 		k->starting = true;
 		k->pin_dir = strdup(o->pin_dir);
@@ -947,6 +981,18 @@ int sl_kernel_link_adopt(struct sl_kernel *k, const char *prefix,
 	}
 	closedir(d);
 	return n;
+}
+
+bool sl_kernel_uprobe_multi(const struct sl_kernel *k)
+{
+	return k && k->uprobe_multi;
+}
+
+int sl_kernel_tls_pin_path(const struct sl_kernel *k, const char *key, char *buf, size_t n)
+{
+	if (!k || !k->pin_dir)
+		return -ENOENT;
+	return pin_path(k, "tls", key, buf, n);
 }
 
 void sl_kernel_link_forget(struct sl_kernel *k, struct bpf_link *l)

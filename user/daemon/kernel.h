@@ -66,6 +66,10 @@ const char *sl_kernel_pin_dir(const struct sl_kernel *k);
  */
 int sl_kernel_link_pin(struct sl_kernel *k, struct bpf_link *l, const char *key);
 void sl_kernel_link_forget(struct sl_kernel *k, struct bpf_link *l);
+/* the TLS uprobe programs are loaded for uprobe_multi links (else: perf events) */
+bool sl_kernel_uprobe_multi(const struct sl_kernel *k);
+/* where a TLS link of key is pinned (pin_dir/tls/<key>, sanitised); -ENOENT: nothing is pinned */
+int sl_kernel_tls_pin_path(const struct sl_kernel *k, const char *key, char *buf, size_t n);
 /*
  * The TLS links a previous daemon pinned whose key starts with prefix, each
  * opened and given to cb: true keeps it (pinned, this daemon's from now, as

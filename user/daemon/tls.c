@@ -50,6 +50,7 @@
 #include <unistd.h>
 #include <dirent.h>
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "jsonbytes.h"
@@ -168,9 +169,18 @@ struct proc_probe {
 	struct tls_target *tg;	  /* NULL: adopted, file not known to this daemon */
 	dev_t dev;		  /* the file (also when tg is NULL) */
 	ino_t ino;
-	uint64_t attached; /* functions */
-	struct bpf_link **links;
+	uint64_t attached;	 /* functions */
+	struct bpf_link **links; /* perf event links, and adopted ones */
 	size_t nlinks;
+	int *fds;    /* uprobe_multi links (one per program) */
+	char **pins; /* their pins (NULL: not pinned) */
+	size_t nfds;
+};
+
+/* a link to detach: a libbpf one, or the descriptor of a uprobe_multi link */
+struct reap_item {
+	struct bpf_link *l;
+	int fd;
 };
 
 /* detaches per-process probes off the event loop (a detach waits a grace period) */
@@ -178,7 +188,7 @@ struct reaper {
 	pthread_t th;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	struct bpf_link **q;
+	struct reap_item *q;
 	size_t n, cap;
 	bool started, stop;
 	uint64_t done; /* links detached */
@@ -550,8 +560,18 @@ static unsigned long long proc_start(pid_t pid)
 
 static void *reaper_main(void *arg);
 
+static void reap_one(struct reap_item *it)
+{
+	if (it->l)
+		bpf_link__destroy(it->l);
+	else if (it->fd >= 0)
+		close(it->fd);
+	it->l = NULL;
+	it->fd = -1;
+}
+
 /* links to detach: the reaper thread's, or detached here if it cannot run */
-static void reap_links(struct sl_tls *t, struct bpf_link **links, size_t n)
+static void reap_items(struct sl_tls *t, struct reap_item *items, size_t n)
 {
 	struct reaper *r = &t->reaper;
 	bool queued = false;
@@ -572,7 +592,7 @@ static void reap_links(struct sl_tls *t, struct bpf_link **links, size_t n)
 		pthread_mutex_lock(&r->mu);
 		if (r->n + n > r->cap) {
 			size_t cap = (r->n + n) * 2;
-			struct bpf_link **q = realloc(r->q, cap * sizeof(*q));
+			struct reap_item *q = realloc(r->q, cap * sizeof(*q));
 
 			if (q) {
 				r->q = q;
@@ -580,7 +600,7 @@ static void reap_links(struct sl_tls *t, struct bpf_link **links, size_t n)
 			}
 		}
 		if (r->n + n <= r->cap) {
-			memcpy(r->q + r->n, links, n * sizeof(*links));
+			memcpy(r->q + r->n, items, n * sizeof(*items));
 			r->n += n;
 			queued = true;
 			pthread_cond_signal(&r->cv);
@@ -589,11 +609,26 @@ static void reap_links(struct sl_tls *t, struct bpf_link **links, size_t n)
 	}
 	if (!queued)
 		for (size_t i = 0; i < n; i++)
+			reap_one(&items[i]);
+}
+
+static void reap_links(struct sl_tls *t, struct bpf_link **links, size_t n)
+{
+	struct reap_item *items = n ? calloc(n, sizeof(*items)) : NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		if (items)
+			items[i] = (struct reap_item){.l = links[i], .fd = -1};
+		else
 			bpf_link__destroy(links[i]);
+	}
+	if (items)
+		reap_items(t, items, n);
+	free(items);
 }
 
 struct destroy_job {
-	struct bpf_link **links;
+	struct reap_item *items;
 	size_t n, first, stride;
 };
 
@@ -601,10 +636,8 @@ static void *destroy_links(void *arg)
 {
 	struct destroy_job *j = arg;
 
-	for (size_t i = j->first; i < j->n; i += j->stride) {
-		bpf_link__destroy(j->links[i]);
-		j->links[i] = NULL;
-	}
+	for (size_t i = j->first; i < j->n; i += j->stride)
+		reap_one(&j->items[i]);
 	return NULL;
 }
 
@@ -612,7 +645,7 @@ static void *destroy_links(void *arg)
  * Detaching a uprobe waits for a grace period in the kernel (~0.1-0.2 s each
  * on Linux 6.18): detach from several threads so that the waits overlap.
  */
-static void destroy_parallel(struct bpf_link **all, size_t n)
+static void destroy_parallel(struct reap_item *all, size_t n)
 {
 	pthread_t th[SL_TLS_DETACH_THREADS];
 	struct destroy_job jobs[SL_TLS_DETACH_THREADS];
@@ -620,7 +653,7 @@ static void destroy_parallel(struct bpf_link **all, size_t n)
 	size_t nth = n < SL_TLS_DETACH_THREADS ? n : SL_TLS_DETACH_THREADS;
 
 	for (size_t k = 0; k < nth; k++) {
-		jobs[k] = (struct destroy_job){.links = all, .n = n, .first = k, .stride = nth};
+		jobs[k] = (struct destroy_job){.items = all, .n = n, .first = k, .stride = nth};
 		started[k] = !pthread_create(&th[k], NULL, destroy_links, &jobs[k]);
 	}
 	for (size_t k = 0; k < nth; k++) {
@@ -638,7 +671,7 @@ static void *reaper_main(void *arg)
 
 	pthread_mutex_lock(&r->mu);
 	for (;;) {
-		struct bpf_link **batch;
+		struct reap_item *batch;
 		size_t n;
 
 		while (!r->n && !r->stop)
@@ -689,6 +722,17 @@ static void proc_drop(struct sl_tls *t, size_t i)
 		sl_kernel_link_forget(t->kernel, pp->links[k]);
 	reap_links(t, pp->links, pp->nlinks);
 	free(pp->links);
+	/* unpinned here (this descriptor holds the link), detached by the reaper */
+	for (size_t k = 0; k < pp->nfds; k++) {
+		struct reap_item it = {.fd = pp->fds[k]};
+
+		if (pp->pins[k] && unlink(pp->pins[k]) && errno != ENOENT)
+			log_warn("tls: remove pin '%s': %s", pp->pins[k], strerror(errno));
+		free(pp->pins[k]);
+		reap_items(t, &it, 1);
+	}
+	free(pp->fds);
+	free(pp->pins);
 	if (pp->pidfd >= 0)
 		close(pp->pidfd);
 	free(pp);
@@ -722,6 +766,127 @@ static int proc_add_link(struct proc_probe *pp, struct bpf_link *l)
 	pp->links = nl;
 	pp->links[pp->nlinks++] = l;
 	return 0;
+}
+
+/* BPF_TRACE_UPROBE_MULTI and its link attributes (Linux 6.6; libbpf 1.1 has neither) */
+#define SL_TRACE_UPROBE_MULTI 48
+#define SL_UPROBE_MULTI_RETURN 1U
+struct sl_uprobe_multi_attr {
+	uint32_t prog_fd, target_fd, attach_type, flags;
+	uint64_t path, offsets, ref_ctr_offsets, cookies;
+	uint32_t cnt, multi_flags, pid;
+	uint32_t _pad[17];
+};
+
+/* one uprobe_multi link of prog at offs (with their cookies) in apath for pid, or -errno */
+static int multi_link(struct bpf_program *prog, pid_t pid, const char *apath,
+		      const unsigned long *offs, const uint64_t *cookies, uint32_t cnt, bool ret)
+{
+	struct sl_uprobe_multi_attr a = {
+	    .prog_fd = (uint32_t)bpf_program__fd(prog),
+	    .attach_type = SL_TRACE_UPROBE_MULTI,
+	    .path = (uint64_t)(uintptr_t)apath,
+	    .offsets = (uint64_t)(uintptr_t)offs,
+	    .cookies = (uint64_t)(uintptr_t)cookies,
+	    .cnt = cnt,
+	    .multi_flags = ret ? SL_UPROBE_MULTI_RETURN : 0,
+	    .pid = (uint32_t)pid,
+	};
+	long fd = syscall(SYS_bpf, BPF_LINK_CREATE, &a, sizeof(a));
+
+	return fd < 0 ? -errno : (int)fd;
+}
+
+static int proc_add_fd(struct proc_probe *pp, int fd, const char *pin)
+{
+	int *nf = realloc(pp->fds, (pp->nfds + 1) * sizeof(*nf));
+	char **np;
+
+	if (!nf)
+		return -ENOMEM;
+	pp->fds = nf;
+	np = realloc(pp->pins, (pp->nfds + 1) * sizeof(*np));
+	if (!np)
+		return -ENOMEM;
+	pp->pins = np;
+	pp->pins[pp->nfds] = pin ? strdup(pin) : NULL;
+	pp->fds[pp->nfds++] = fd;
+	return 0;
+}
+
+/*
+ * The uprobe_multi links of tg for pid: one per program (functions sharing
+ * a program share a link, each offset with its cookie), entry and return
+ * apart; each pinned as tls/p<pid>-<start>-<dev>-<ino>-<program>[-ret].
+ * pp->attached: the functions whose links (entry and return) were made.
+ */
+static int proc_attach_multi(struct sl_tls *t, struct proc_probe *pp, struct tls_target *tg,
+			     const char *apath)
+{
+	uint64_t done = 0, ok = 0, failed = 0;
+	int err = 0;
+
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < N_FUNCS; i++) {
+			struct bpf_program *prog = pass ? t->ret[i] : t->entry[i];
+			unsigned long offs[N_FUNCS];
+			uint64_t cookies[N_FUNCS], members = 0;
+			char key[192], path[PATH_MAX];
+			uint32_t cnt = 0;
+			int fd;
+
+			if (!(tg->attached & (1ULL << i)) || !prog || (done & (1ULL << i)))
+				continue;
+			for (size_t j = i; j < N_FUNCS; j++) {
+				struct bpf_program *pj = pass ? t->ret[j] : t->entry[j];
+
+				if (!(tg->attached & (1ULL << j)) || pj != prog)
+					continue;
+				offs[cnt] = (unsigned long)tg->off[j];
+				cookies[cnt++] =
+				    pass ? 0
+					 : (tg->cookie[j] ? tg->cookie[j] : sl_tls_funcs[j].cookie);
+				members |= 1ULL << j;
+			}
+			done |= members;
+			fd = multi_link(prog, pp->pid, apath, offs, cookies, cnt, pass);
+			if (fd < 0) {
+				err = fd;
+				failed |= members;
+				log_warn("tls: attach %s of '%s' for pid %d: %s",
+					 bpf_program__name(prog), tg->path, (int)pp->pid,
+					 strerror(-fd));
+				continue;
+			}
+			snprintf(key, sizeof(key), "p%d-%llx-%llx-%llx-%s%s", (int)pp->pid,
+				 pp->start, (unsigned long long)tg->dev,
+				 (unsigned long long)tg->ino, bpf_program__name(prog),
+				 pass ? "-ret" : "");
+			if (sl_kernel_tls_pin_path(t->kernel, key, path, sizeof(path)))
+				path[0] = '\0';
+			else if ((unlink(path) && errno != ENOENT) || bpf_obj_pin(fd, path)) {
+				log_warn("tls: %s in '%s' for pid %d is not pinned (%s): it stops "
+					 "with this daemon",
+					 bpf_program__name(prog), tg->path, (int)pp->pid,
+					 strerror(errno));
+				path[0] = '\0';
+			}
+			if (proc_add_fd(pp, fd, path[0] ? path : NULL)) {
+				if (path[0])
+					unlink(path);
+				close(fd);
+				err = -ENOMEM;
+				failed |= members;
+				continue;
+			}
+			if (!pass)
+				ok |= members;
+		}
+		if (!pass)
+			done = 0;
+	}
+	pp->attached = ok & ~failed;
+	return err;
 }
 
 /*
@@ -760,7 +925,9 @@ static int proc_attach(struct sl_tls *t, pid_t pid, int pidfd, struct tls_target
 		return -ENOMEM;
 	}
 	snprintf(apath, sizeof(apath), "/proc/self/fd/%d", tg->fd);
-	for (size_t i = 0; i < N_FUNCS; i++) {
+	if (sl_kernel_uprobe_multi(t->kernel))
+		err = proc_attach_multi(t, pp, tg, apath);
+	for (size_t i = 0; i < N_FUNCS && !sl_kernel_uprobe_multi(t->kernel); i++) {
 		const struct tls_func *f = &sl_tls_funcs[i];
 		struct bpf_link *le, *lr = NULL;
 		char key[192], keyr[200];
@@ -2226,7 +2393,7 @@ json_t *sl_tls_status(struct sl_tls *t)
 		for (size_t i = 0; i < t->npp; i++) {
 			bool first = true;
 
-			links += t->pp[i]->nlinks;
+			links += t->pp[i]->nlinks + t->pp[i]->nfds;
 			for (size_t j = 0; j < i && first; j++)
 				first = t->pp[j]->pid != t->pp[i]->pid;
 			procs += first;
@@ -2245,25 +2412,36 @@ json_t *sl_tls_status(struct sl_tls *t)
 	return st;
 }
 
-/* every per-process probe (pinned ones the kernel room disconnected first when kept) */
+/*
+ * every per-process probe (pinned ones stay: the kernel room disconnected the
+ * libbpf links when the enforcement is kept, and a pin holds a multi link)
+ */
 static void destroy_all_links(struct sl_tls *t)
 {
-	struct bpf_link **all = NULL;
+	struct reap_item *all = NULL;
 	size_t n = 0;
 
 	for (size_t i = 0; i < t->npp; i++)
-		n += t->pp[i]->nlinks;
+		n += t->pp[i]->nlinks + t->pp[i]->nfds;
 	if (n)
-		all = malloc(n * sizeof(*all));
+		all = calloc(n, sizeof(*all));
 	n = 0;
 	for (size_t i = 0; i < t->npp; i++) {
 		struct proc_probe *pp = t->pp[i];
+		struct reap_item it;
 
-		for (size_t k = 0; k < pp->nlinks; k++)
+		for (size_t k = 0; k < pp->nlinks + pp->nfds; k++) {
+			it = k < pp->nlinks ? (struct reap_item){.l = pp->links[k], .fd = -1}
+					    : (struct reap_item){.fd = pp->fds[k - pp->nlinks]};
 			if (all)
-				all[n++] = pp->links[k];
+				all[n++] = it;
 			else
-				bpf_link__destroy(pp->links[k]);
+				reap_one(&it);
+		}
+		for (size_t k = 0; k < pp->nfds; k++)
+			free(pp->pins[k]);
+		free(pp->pins);
+		free(pp->fds);
 		free(pp->links);
 		if (pp->pidfd >= 0)
 			close(pp->pidfd);

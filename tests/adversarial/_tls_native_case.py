@@ -9,7 +9,7 @@ import os
 import shlex
 
 from enforce import GraphQLServer, World, start_daemon, tls_policy, write_policy
-from harness import check, eq, rand_marker
+from harness import check, eq, rand_marker, wait_until
 
 q = shlex.quote
 
@@ -29,9 +29,13 @@ class Case:
         mark = self.srv.mark()
         r = self.t.outside(self.argv, env=dict(os.environ, API_TOKEN=self.w.prod_token))
         eq(r.rc, 0, f"control: the client outside a session ({r})")
-        got = [x for x in self.srv.requests(mark) if b"volumeDelete" in x["body"]]
-        check(got, f"control: the mutation did not arrive outside a session\n"
-              f"{self.srv.summary()}")
+        # the client may exit before the server has logged what it read (a
+        # client that does not wait for the response): wait for it, bounded
+        got = wait_until(lambda: [x for x in self.srv.requests(mark)
+                                  if b"volumeDelete" in x["body"]],
+                         15, "control: the mutation outside a session", interval=0.05)
+        check(got, f"control: the mutation did not arrive outside a session (the client: "
+              f"{r})\n{self.srv.summary()}")
 
     def run(self, cmd="CLIENT", pre=()):
         """The agent in a staging session; returns (daemon, result, sid, mark)."""

@@ -135,10 +135,11 @@ def test_confine_fails_closed_without_daemon(t):
     adir = agent_dir(t)
     go = adir / rand_marker("go")
     out = adir / rand_marker("out")
+    ready = adir / rand_marker("ready")
     # the probe runs once while the daemon is there: a session's exec of a file
     # no daemon has analysed waits for one (the TLS gate stays closed)
     script = t.write("after-daemon.sh", f"""#!/bin/sh
-"{probe}" > /dev/null 2>&1; mv --version > /dev/null
+"{probe}" > /dev/null 2>&1; mv --version > /dev/null; sleep 0; : > "{ready}"
 while [ ! -e "{go}" ]; do sleep 0.05; done
 {{ "{probe}" unshare-user; "{probe}" ptrace-attach {target.pid}; \
 "{probe}" child ptrace-attach "{target.secret}"; }} > "{out}.tmp"
@@ -149,6 +150,7 @@ mv "{out}.tmp" "{out}"
     sid = d.session_id(p.name)
     wait_until(lambda: d.records(session=sid, type="session_confined"), 10,
                "the session to be confined")
+    wait_until(ready.exists, 30, "the session's programs run once with the daemon there")
     os.kill(d.proc.pid, signal.SIGTERM)
     eq(d.proc.wait(30), 0, "scopelockd exit status after SIGTERM")
     go.write_text("")

@@ -240,8 +240,9 @@ def test_tls_start_without_daemon_waits_for_one(t):
     mark = srv.mark()
     go, ready = t.tmp / "go", t.tmp / "ready"
     agent = agent_script(t, "agent", [
-        # every program it runs is run once while the daemon is there
-        "/usr/bin/curl --version > /dev/null; /bin/cat /dev/null",
+        # every program it runs is run once while the daemon is there (sleep
+        # too: the loop below may not have run it before the daemon is killed)
+        "/usr/bin/curl --version > /dev/null; /bin/cat /dev/null; sleep 0",
         f"touch {q(str(ready))}",
         f"while [ ! -e {q(str(go))} ]; do sleep 0.05; done",
         f"TOKEN=$(/bin/cat {q(str(w.prod_file))})",

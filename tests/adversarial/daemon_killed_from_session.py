@@ -17,7 +17,7 @@ import subprocess
 from enforce import (GraphQLServer, World, agent_script, check_tls_alert, client_command,
                      finish, start_daemon, tls_policy, wait_alert, write_policy)
 from harness import (KILLED, blocked, check, eq, fail, proc_state, rand_marker,
-                     session_procs_named, short, wait_until)
+                     session_pids, short, wait_until)
 
 EXPECT = "BLOCKED"
 q = shlex.quote
@@ -56,7 +56,7 @@ def test_daemon_killed_from_session(t):
         d.proc.wait(30)
     except subprocess.TimeoutExpired:
         fail("the session did not kill scopelockd (the case proves nothing)")
-    pid = wait_until(lambda: next(iter(session_procs_named(d, sid, "curl")), None), 30,
+    pid = wait_until(lambda: next(iter(session_pids(d, sid, "curl")), None), 30,
                      "curl started after the daemon died")
     wait_until(lambda: proc_state(pid) == "T", 30, "curl held by the TLS gate (stopped)")
     srv.assert_nothing_destructive(w, "after the session killed scopelockd", since=mark)

@@ -24,7 +24,7 @@ from pathlib import Path
 from enforce import (GraphQLServer, World, agent_script, check_tls_alert, client_command,
                      finish, start_daemon, status_holds, tls_policy, wait_alert, wait_hold,
                      wait_session_killed, write_policy)
-from harness import (KILLED, PY, check, eq, fail, proc_state, rand_marker, session_procs_named,
+from harness import (KILLED, PY, check, eq, fail, proc_state, rand_marker, session_pids,
                      short, wait_until)
 
 q = shlex.quote
@@ -255,7 +255,7 @@ def test_tls_start_without_daemon_waits_for_one(t):
     wait_until(lambda: state_has(d, "sessions", sid), 10, "the session in the state file")
     sigkill(d)
     go.write_text("")
-    pid = wait_until(lambda: next(iter(session_procs_named(d, sid, "curl")), None), 30,
+    pid = wait_until(lambda: next(iter(session_pids(d, sid, "curl")), None), 30,
                      "curl started with no daemon")
     wait_until(lambda: proc_state(pid) == "T", 30, "curl held by the TLS gate (stopped)")
     srv.assert_nothing_destructive(w, "curl held while no daemon runs", since=mark)
@@ -379,14 +379,6 @@ def test_daemon_absent_continue(t):
     eq(p.wait(30), 0, "the session")
     d2.wait_session_end(sid, timeout=30)
     finish(t, d2, w)
-
-
-def session_pids(d, sid):
-    cg = d.session_start(sid).get("cgroup")
-    try:
-        return [int(x) for x in Path(cg, "cgroup.procs").read_text().split()]
-    except OSError:
-        return []
 
 
 def test_kernel_stops_sessions_with_no_launcher_and_no_daemon(t):

@@ -140,9 +140,6 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return 0;
 }
 
-/* BPF_TRACE_UPROBE_MULTI (Linux 6.6; not in the uapi headers of libbpf 1.1) */
-#define SL_TRACE_UPROBE_MULTI 48
-
 /* may a uprobe program be loaded for uprobe_multi links? */
 static bool probe_uprobe_multi(void)
 {
@@ -890,23 +887,30 @@ const char *sl_kernel_pin_dir(const struct sl_kernel *k)
 	return k ? k->pin_dir : NULL;
 }
 
+/* room for one more TLS link in k->tls */
+static int tls_reserve(struct sl_kernel *k)
+{
+	struct bpf_link **n;
+
+	if (k->ntls < k->captls)
+		return 0;
+	n = realloc(k->tls, (k->captls ? k->captls * 2 : 32) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	k->tls = n;
+	k->captls = k->captls ? k->captls * 2 : 32;
+	return 0;
+}
+
 int sl_kernel_link_pin(struct sl_kernel *k, struct bpf_link *l, const char *key)
 {
 	char path[PATH_MAX];
-	struct bpf_link **n;
 	int err;
 
 	if (!k->pin_dir)
 		return 0;
-	if (k->ntls == k->captls) {
-		size_t cap = k->captls ? k->captls * 2 : 32;
-
-		n = realloc(k->tls, cap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		k->tls = n;
-		k->captls = cap;
-	}
+	if (tls_reserve(k))
+		return -ENOMEM;
 	err = pin_path(k, "tls", key, path, sizeof(path));
 	if (err)
 		return sl_err_ret(err, "pin TLS link '%s'", key);
@@ -931,17 +935,8 @@ int sl_kernel_link_pin(struct sl_kernel *k, struct bpf_link *l, const char *key)
 
 static int tls_keep(struct sl_kernel *k, struct bpf_link *l)
 {
-	struct bpf_link **n;
-
-	if (k->ntls == k->captls) {
-		size_t cap = k->captls ? k->captls * 2 : 32;
-
-		n = realloc(k->tls, cap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		k->tls = n;
-		k->captls = cap;
-	}
+	if (tls_reserve(k))
+		return -ENOMEM;
 	k->tls[k->ntls++] = l;
 	return 0;
 }

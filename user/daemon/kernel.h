@@ -66,6 +66,8 @@ const char *sl_kernel_pin_dir(const struct sl_kernel *k);
  */
 int sl_kernel_link_pin(struct sl_kernel *k, struct bpf_link *l, const char *key);
 void sl_kernel_link_forget(struct sl_kernel *k, struct bpf_link *l);
+/* BPF_TRACE_UPROBE_MULTI (Linux 6.6; not in the uapi headers of libbpf 1.1) */
+#define SL_TRACE_UPROBE_MULTI 48
 /* the TLS uprobe programs are loaded for uprobe_multi links (else: perf events) */
 bool sl_kernel_uprobe_multi(const struct sl_kernel *k);
 /* where a TLS link of key is pinned (pin_dir/tls/<key>, sanitised); -ENOENT: nothing is pinned */

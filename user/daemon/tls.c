@@ -56,6 +56,7 @@
 #include "jsonbytes.h"
 #include "kernel.h"
 #include "log.h"
+#include "peer.h"
 #include "scopelock_events.h"
 #include "tls.h"
 #include "tls_locate.h"
@@ -164,7 +165,7 @@ struct tls_target {
 /* the probes of one target attached for one session process */
 struct proc_probe {
 	pid_t pid;
-	unsigned long long start; /* its start time (/proc/PID/stat): the pid's process */
+	unsigned long long start; /* its start time (ns after boot): the pid's process */
 	int pidfd;		  /* -1: adopted from a previous daemon */
 	struct tls_target *tg;	  /* NULL: adopted, file not known to this daemon */
 	dev_t dev;		  /* the file (also when tg is NULL) */
@@ -528,34 +529,15 @@ out:
 
 static bool pidfd_alive(int pidfd)
 {
-	return !syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) || errno != ESRCH;
+	return sl_peer_sys_linux.pidfd_alive(pidfd) != -ESRCH;
 }
 
-/* start time of process pid (clock ticks after boot, /proc/PID/stat field 22), 0 if gone */
+/* start time of process pid (ns after boot, peer.h), 0 if gone */
 static unsigned long long proc_start(pid_t pid)
 {
-	char path[64], buf[1024], *p;
-	unsigned long long start = 0;
-	ssize_t n;
-	int fd;
+	uint64_t ns = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	/* after the comm's closing parenthesis: state is field 3, starttime 22 */
-	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 2,
-			 "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
-			 "%*d %*d %*d %llu",
-			 &start) != 1)
-		return 0;
-	return start;
+	return sl_peer_sys_linux.start_time_ns(pid, &ns) ? 0 : ns;
 }
 
 static void *reaper_main(void *arg);
@@ -768,8 +750,7 @@ static int proc_add_link(struct proc_probe *pp, struct bpf_link *l)
 	return 0;
 }
 
-/* BPF_TRACE_UPROBE_MULTI and its link attributes (Linux 6.6; libbpf 1.1 has neither) */
-#define SL_TRACE_UPROBE_MULTI 48
+/* the uprobe_multi link attributes (Linux 6.6; libbpf 1.1 has none) */
 #define SL_UPROBE_MULTI_RETURN 1U
 struct sl_uprobe_multi_attr {
 	uint32_t prog_fd, target_fd, attach_type, flags;

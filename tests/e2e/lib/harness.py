@@ -93,20 +93,22 @@ def proc_state(pid):
         return None
 
 
-def session_procs_named(d, sid, comm):
-    """pids of the processes named comm in session sid's cgroup (its own, not sub-cgroups)."""
+def session_pids(d, sid, comm=None):
+    """pids in session sid's cgroup (its own, not sub-cgroups); comm: only those named so."""
     cg = d.session_start(sid).get("cgroup")
-    out = []
     try:
         with open(os.path.join(cg, "cgroup.procs")) as f:
-            pids = f.read().split()
+            pids = [int(x) for x in f.read().split()]
     except (OSError, TypeError):
-        return out
+        return []
+    if comm is None:
+        return pids
+    out = []
     for pid in pids:
         try:
             with open(f"/proc/{pid}/comm") as f:
                 if f.read().strip() == comm:
-                    out.append(int(pid))
+                    out.append(pid)
         except OSError:
             pass
     return out

@@ -168,7 +168,7 @@ struct sl_tls_inflight {
 	__u32 action; /* the decision at entry: its action + 1, 0 if none */
 	__u16 cs;
 	__u16 ci;
-	__u32 _pad;
+	__u32 unconfirmed; /* SL_EVF_UNCONFIRMED of the capture */
 };
 
 struct {
@@ -192,6 +192,39 @@ static __always_inline struct sl_tls_inflight *sl_tls_inflight_scratch(void)
 	return bpf_map_lookup_elem(&sl_tls_inflight_buf, &zero);
 }
 
+/* functions located without symbols: their confirmation (scopelock_abi.h) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SL_MAX_TLS_LOCS);
+	__type(key, __u32);
+	__type(value, struct sl_tls_loc);
+} sl_tls_locs SEC(".maps");
+
+/* a located write not confirmed yet: the thread's next TLS record tells */
+struct sl_tls_confirm {
+	__u64 conn;
+	__u64 len;
+	__u64 entered_ns;
+	__u32 loc;
+	__u32 _pad;
+};
+
+/* the record is looked for in the thread's socket writes for this long */
+#define SL_TLS_CONFIRM_WINDOW_NS (2 * 1000 * 1000 * 1000ULL)
+/* TLS records walked in one socket write (a handshake flight before it) */
+#define SL_TLS_CONFIRM_RECORDS 4
+/* TLS record content types (RFC 8446 5.1), and a record's most plaintext */
+#define SL_TLS_CT_CCS 20
+#define SL_TLS_CT_APPDATA 23
+#define SL_TLS_RECORD_MAX 16384
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SL_MAX_INFLIGHT);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, struct sl_tls_confirm);
+} sl_tls_confirms SEC(".maps");
+
 /* a power of two minus one above SL_TLS_CAPTURE_MAX: bounds lengths for the
  * verifier whatever the compiler does with the comparisons */
 #define SL_TLS_CAPTURE_MASK 0xffff
@@ -208,6 +241,19 @@ struct {
 	__type(key, __u32);
 	__type(value, struct sl_tls_buf);
 } sl_tls_bufs SEC(".maps");
+
+/*
+ * A decision on a capture of a located function live traffic has not
+ * confirmed yet: a kill is a hold for a person (a wrong guess never kills;
+ * the writer is stopped before the call sends a byte all the same).
+ */
+static __always_inline void sl_tls_unconfirmed_kill(struct sl_match *m)
+{
+	if (!m->monitor && m->action == SL_KACT_KILL && m->rule != SL_RULE_DOOMED) {
+		m->action = SL_KACT_FREEZE;
+		m->vflags |= SL_VERDICT_UNCONFIRMED;
+	}
+}
 
 static const struct sl_tls_conn sl_tls_conn_zero;
 
@@ -550,6 +596,7 @@ static __always_inline int sl_stream_verdict(struct sl_session_info *s, struct s
 			in->action = 0;
 			in->cs = cs;
 			in->ci = ci;
+			in->unconfirmed = e->hdr.flags & SL_EVF_UNCONFIRMED;
 			if (bpf_map_update_elem(&sl_tls_inflight, &id, in, BPF_ANY))
 				sl_count_loss(SL_LOSS_MAP_FULL, SL_OP_TLS_WRITE);
 		}
@@ -604,6 +651,8 @@ static __always_inline int sl_stream_verdict(struct sl_session_info *s, struct s
 		m->action = SL_KACT_FREEZE;
 		m->monitor = 0;
 		m->vflags = SL_VERDICT_DECODE;
+		if (e->hdr.flags & SL_EVF_UNCONFIRMED)
+			m->vflags |= SL_VERDICT_UNCONFIRMED; /* the daemon holds a kill */
 		/* pairs the verdict with its capture record (two rings) */
 		m->file_ino = e->hdr.ktime_ns;
 		e->hdr.flags |= SL_EVF_DECODE_HOLD;
@@ -613,6 +662,8 @@ static __always_inline int sl_stream_verdict(struct sl_session_info *s, struct s
 	}
 	if (!decided)
 		return 0;
+	if (e->hdr.flags & SL_EVF_UNCONFIRMED)
+		sl_tls_unconfirmed_kill(m);
 	*vflags = sl_verdict_act(m, s);
 	if (!plain && e->len > SL_TLS_RECHECK_MIN) {
 		__u64 id = bpf_get_current_pid_tgid();
@@ -711,9 +762,52 @@ static __always_inline void sl_tls_emit(struct sl_tls_event *e, bool prio)
 	sl_emit_to(e, sizeof(*e) + n, prio);
 }
 
-/* entry of a write: capture, decide, record */
-static __always_inline int sl_tls_write(__u64 conn, __u64 buf, __u64 len, __u32 lib, __u32 fn)
+/*
+ * A located write (loc: its key in sl_tls_locs) of a session thread: its
+ * location's state (SL_TLS_LOC_*, 0: not confirmed yet). Not confirmed: the
+ * thread's next TLS record is compared with len (sl_tls_confirm_io). Refuted:
+ * the process is blind from now on (the connect hooks and blind_tls decide).
+ */
+static __always_inline __u32 sl_tls_loc_state(__u32 loc, __u64 conn, __u64 len)
 {
+	struct sl_tls_confirm cf = {
+	    .conn = conn,
+	    .len = len,
+	    .entered_ns = bpf_ktime_get_ns(),
+	    .loc = loc,
+	};
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	struct sl_tls_proc *tp;
+	__u64 st;
+	struct sl_tls_loc *l;
+
+	l = bpf_map_lookup_elem(&sl_tls_locs, &loc);
+	st = l ? *(volatile __u64 *)&l->state : 0;
+	if (st & SL_TLS_LOC_CONFIRMED)
+		return SL_TLS_LOC_CONFIRMED;
+	if (st & SL_TLS_LOC_REFUTED) {
+		tp = bpf_map_lookup_elem(&sl_tls_procs, &tgid);
+		/* state and parent share a 64-bit word (32-bit atomics need -mcpu=v3) */
+		_Static_assert(__builtin_offsetof(struct sl_tls_proc, state) % 8 == 0, "aligned");
+		if (tp)
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			__sync_fetch_and_or((__u64 *)&tp->state, (__u64)SL_TLS_PROC_BLIND);
+#else
+			__sync_fetch_and_or((__u64 *)&tp->state, (__u64)SL_TLS_PROC_BLIND << 32);
+#endif
+		return SL_TLS_LOC_REFUTED;
+	}
+	if (bpf_map_update_elem(&sl_tls_confirms, &id, &cf, BPF_ANY))
+		sl_count_loss(SL_LOSS_MAP_FULL, SL_OP_TLS_WRITE);
+	return 0;
+}
+
+/* entry of a write: capture, decide, record; loc: a located function's key, else 0 */
+static __always_inline int sl_tls_write(__u64 conn, __u64 buf, __u64 len, __u32 lib, __u32 fn,
+					__u32 loc)
+{
+	bool unconfirmed = false;
 	struct sl_session_info *s;
 	struct sl_tls_event *e;
 	struct sl_tls_conn *c;
@@ -735,10 +829,19 @@ static __always_inline int sl_tls_write(__u64 conn, __u64 buf, __u64 len, __u32 
 		if (c && c->plain == SL_PLAIN_REPLY)
 			return 0;
 	}
+	if (loc) {
+		__u32 st = sl_tls_loc_state(loc, conn, len);
+
+		if (st & SL_TLS_LOC_REFUTED)
+			return 0; /* not the write function: what it has is not the plaintext */
+		unconfirmed = !(st & SL_TLS_LOC_CONFIRMED);
+	}
 	sl_tls_enter(conn);
 	e = sl_tls_record(SL_OP_TLS_WRITE, cgid, conn, lib, fn, buf, len);
 	if (!e)
 		return 0;
+	if (unconfirmed)
+		e->hdr.flags |= SL_EVF_UNCONFIRMED;
 	verdict = sl_tls_write_verdict(s, e, conn, buf, &vflags);
 	m = verdict ? bpf_map_lookup_elem(&sl_match_buf, &zero) : NULL;
 	/* the capture record first, then the verdict (the kernel has acted);
@@ -1115,19 +1218,23 @@ static __always_inline __u32 sl_ssl_lib(void *ctx)
 	return lib ? (__u32)lib : SL_TLS_OPENSSL;
 }
 
+/* SSL_write: a located one's cookie has its location's key in the high half */
 SEC("uprobe")
 int BPF_KPROBE(sl_ssl_write, void *ssl, const void *buf, int num)
 {
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+
 	if (num <= 0)
 		return 0;
-	return sl_tls_write((__u64)ssl, (__u64)buf, (__u64)num, sl_ssl_lib(ctx),
-			    SL_TLS_FN_SSL_WRITE);
+	return sl_tls_write((__u64)ssl, (__u64)buf, (__u64)num,
+			    cookie ? (__u32)cookie : SL_TLS_OPENSSL, SL_TLS_FN_SSL_WRITE,
+			    (__u32)(cookie >> 32));
 }
 
 SEC("uprobe")
 int BPF_KPROBE(sl_ssl_write_ex, void *ssl, const void *buf, __u64 num)
 {
-	return sl_tls_write((__u64)ssl, (__u64)buf, num, SL_TLS_OPENSSL, SL_TLS_FN_SSL_WRITE_EX);
+	return sl_tls_write((__u64)ssl, (__u64)buf, num, SL_TLS_OPENSSL, SL_TLS_FN_SSL_WRITE_EX, 0);
 }
 
 /*
@@ -1152,14 +1259,14 @@ int BPF_KPROBE(sl_ssl_write_inner, void *ssl, const void *buf, __u64 num)
 	if (ret && (d == (__s32)(__u32)cookie || d == (__s32)(__u32)(cookie >> 32)))
 		return 0;
 	return sl_tls_write((__u64)ssl, (__u64)buf, num, SL_TLS_OPENSSL,
-			    SL_TLS_FN_SSL_WRITE_INTERNAL);
+			    SL_TLS_FN_SSL_WRITE_INTERNAL, 0);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(sl_gnutls_send, void *session, const void *data, __u64 size)
 {
-	return sl_tls_write((__u64)session, (__u64)data, size, SL_TLS_GNUTLS,
-			    SL_TLS_FN_GNUTLS_SEND);
+	return sl_tls_write((__u64)session, (__u64)data, size, SL_TLS_GNUTLS, SL_TLS_FN_GNUTLS_SEND,
+			    0);
 }
 
 SEC("uprobe")
@@ -1195,7 +1302,7 @@ int sl_go_tls_write(struct pt_regs *ctx)
 
 	if ((__s64)len <= 0)
 		return 0;
-	return sl_tls_write(c, buf, len, SL_TLS_GO, SL_TLS_FN_GO_CONN_WRITE);
+	return sl_tls_write(c, buf, len, SL_TLS_GO, SL_TLS_FN_GO_CONN_WRITE, 0);
 #else
 	return 0;
 #endif
@@ -1373,14 +1480,111 @@ __noinline int sl_tls_recheck(__u64 cgid)
 		m->env |= sl_tls_dest_env(c, m->slot);
 	if (c && (c->dest_env & SL_DEST_ROLE_PROVIDER))
 		goto drop;
-	if (!sl_match_decide(m, s) || m->monitor || m->action < SL_KACT_FREEZE ||
-	    (in->action && m->action + 1 <= in->action))
+	if (!sl_match_decide(m, s))
+		return -1;
+	if (in->unconfirmed)
+		sl_tls_unconfirmed_kill(m);
+	if (m->monitor || m->action < SL_KACT_FREEZE || (in->action && m->action + 1 <= in->action))
 		return -1;
 	bpf_map_delete_elem(&sl_tls_inflight, &id);
 	return (int)sl_verdict_act(m, s);
 drop:
 	bpf_map_delete_elem(&sl_tls_inflight, &id);
 	return -1;
+}
+
+/*
+ * A socket write of a session thread after a located write not confirmed
+ * yet: the TLS records at the start of its first buffer (up to
+ * SL_TLS_CONFIRM_RECORDS: a handshake flight may come first). An
+ * application data record the length of the located write plus what a
+ * cipher adds confirms the location; application data of another length,
+ * or bytes that are not TLS, count against it (SL_TLS_LOC_REFUTE_AT with
+ * none that matched refute it). Handshake records only, or another socket
+ * than the connection's: looked for again at the next write. A global
+ * function: verified once.
+ */
+__noinline int sl_tls_confirm_io(__u64 fd, __u64 a1, __u64 a2, __u32 fn)
+{
+	__u64 id = bpf_get_current_pid_tgid(), base, avail, off = 0, want;
+	struct sl_tls_confirm *cfp, cf;
+	struct sl_plain_iovs *iov;
+	struct sl_peer peer = {};
+	struct sl_tls_conn *c;
+	struct sl_tls_loc *l;
+	struct socket *sock;
+	__u32 zero = 0;
+	int res = 0; /* 1 match, -1 mismatch */
+	__u64 old;
+
+	cfp = bpf_map_lookup_elem(&sl_tls_confirms, &id);
+	if (!cfp)
+		return 0;
+	cf = *cfp;
+	if (bpf_ktime_get_ns() - cf.entered_ns > SL_TLS_CONFIRM_WINDOW_NS) {
+		bpf_map_delete_elem(&sl_tls_confirms, &id);
+		return 0;
+	}
+	sock = sl_fd_socket((long)fd);
+	if (!sock || BPF_CORE_READ(sock, type) != SL_SOCK_STREAM)
+		return 0;
+	if (!sl_socket_peer(sock, &peer) ||
+	    (peer.family != SL_AF_INET && peer.family != SL_AF_INET6))
+		return 0;
+	c = sl_tls_conn_get(cf.conn, 0);
+	if (c && c->peer_family) {
+		__u64 a[2], b[2];
+
+		__builtin_memcpy(a, peer.addr, sizeof(a));
+		__builtin_memcpy(b, c->peer_addr, sizeof(b));
+		if (peer.port != c->peer_port || a[0] != b[0] || a[1] != b[1])
+			return 0;
+	}
+	if (!sl_plain_iovs_read(a1, a2, fn))
+		return 0;
+	iov = bpf_map_lookup_elem(&sl_plain_iov_buf, &zero);
+	if (!iov)
+		return 0;
+	base = iov->v[0].base;
+	avail = iov->v[0].len;
+	want = cf.len < SL_TLS_RECORD_MAX ? cf.len : SL_TLS_RECORD_MAX;
+	for (int i = 0; i < SL_TLS_CONFIRM_RECORDS; i++) {
+		__u8 h[5];
+		__u64 rl;
+
+		if (off + sizeof(h) > avail)
+			break;
+		if (bpf_probe_read_user(h, sizeof(h), (const void *)(base + off)))
+			return 0;
+		if (h[1] != 3 || h[0] < SL_TLS_CT_CCS || h[0] > SL_TLS_CT_APPDATA) {
+			res = -1; /* not TLS */
+			break;
+		}
+		rl = ((__u64)h[3] << 8) | h[4];
+		if (h[0] == SL_TLS_CT_APPDATA) {
+			if (rl >= want + 16 && rl <= want + SL_TLS_LOC_SLACK) {
+				res = 1;
+				break;
+			}
+			res = -1; /* unless a later record matches */
+		}
+		off += sizeof(h) + rl;
+	}
+	if (!res)
+		return 0;
+	bpf_map_delete_elem(&sl_tls_confirms, &id);
+	l = bpf_map_lookup_elem(&sl_tls_locs, &cf.loc);
+	if (!l)
+		return 0;
+	if (res > 0) {
+		__sync_fetch_and_add(&l->matches, (__u64)1);
+		__sync_fetch_and_or(&l->state, (__u64)SL_TLS_LOC_CONFIRMED);
+		return 0;
+	}
+	old = __sync_fetch_and_add(&l->mismatches, (__u64)1);
+	if (old + 1 >= SL_TLS_LOC_REFUTE_AT && !*(volatile __u64 *)&l->matches)
+		__sync_fetch_and_or(&l->state, (__u64)SL_TLS_LOC_REFUTED);
+	return 0;
 }
 
 /*
@@ -1504,6 +1708,7 @@ static __always_inline int sl_tls_sock_io(struct trace_event_raw_sys_enter *ctx,
 			bpf_send_signal(SL_SIGKILL);
 			return 0;
 		}
+		sl_tls_confirm_io(fd, ctx->args[1], ctx->args[2], fn);
 		sl_tls_sock_write(cgid, fd);
 		sl_plain_write(cgid, fd, ctx->args[1], ctx->args[2], fn);
 	}

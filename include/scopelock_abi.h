@@ -84,6 +84,9 @@ enum sl_loss_cause {
 /* connect / UDP send refused by the TLS gate (bpf/tlsgate.bpf.h): the process' TLS is not
  * instrumented yet, or is a blind spot in a session with blind_tls: deny */
 #define SL_EVF_TLS_GATE (1U << 4)
+/* SL_OP_TLS_WRITE of a function located without symbols whose location the
+ * kernel has not yet confirmed on live traffic (struct sl_tls_loc) */
+#define SL_EVF_UNCONFIRMED (1U << 5)
 
 /* Common header at the start of every ring buffer record. */
 struct sl_event_hdr {
@@ -244,5 +247,33 @@ struct sl_tls_proc {
 	__u32 parent; /* FORKED: the parent's tgid */
 };
 _Static_assert(sizeof(struct sl_tls_proc) == 40, "sl_tls_proc ABI");
+
+/*
+ * Live confirmation of a write function located without symbols (BoringSSL
+ * in Bun: user/lib/tls_locate.h). The attach cookie of the located SSL_write
+ * holds the library (low 32 bits) and the location's key (high 32 bits,
+ * derived by the daemon from the file and the offset: the same after a
+ * restart). sl_tls_locs: key -> struct sl_tls_loc, made by the daemon when
+ * it attaches. After each located write of a session thread, the TLS record
+ * that thread writes next to a TCP socket must carry the write's length
+ * (what a TLS 1.2 or 1.3 cipher adds: SL_TLS_LOC_SLACK at most):
+ * - one that does confirms the location (SL_TLS_LOC_CONFIRMED, kept);
+ * - until then, a kill verdict on a capture of it holds the session for a
+ *   person instead (SL_VERDICT_UNCONFIRMED): a wrong guess never kills;
+ * - SL_TLS_LOC_REFUTE_AT records that do not, and none that did, refute it
+ *   (SL_TLS_LOC_REFUTED): its writes are no longer captured and the
+ *   processes that run it are blind (SL_TLS_PROC_BLIND: blind_tls decides).
+ */
+#define SL_TLS_LOC_CONFIRMED (1U << 0)
+#define SL_TLS_LOC_REFUTED (1U << 1)
+#define SL_TLS_LOC_REFUTE_AT 8
+#define SL_TLS_LOC_SLACK 96
+#define SL_MAX_TLS_LOCS 256
+struct sl_tls_loc {
+	__u64 state;	  /* SL_TLS_LOC_*, 0: not confirmed yet (64-bit: BPF atomics) */
+	__u64 matches;	  /* socket writes that carried a located write's length */
+	__u64 mismatches; /* TLS application data records that did not, or not TLS */
+};
+_Static_assert(sizeof(struct sl_tls_loc) == 24, "sl_tls_loc ABI");
 
 #endif /* SCOPELOCK_ABI_H */

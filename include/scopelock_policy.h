@@ -297,6 +297,12 @@ _Static_assert(sizeof(struct sl_verdict_event) == 64 + 72 + 32 + 16, "sl_verdict
  * (released, killed, or held for a person when it cannot decide).
  */
 #define SL_VERDICT_DECODE (1U << 8)
+/*
+ * The write was captured by a function located without symbols that live
+ * traffic has not confirmed yet (SL_EVF_UNCONFIRMED): a kill decision is
+ * taken as a hold for a person (action freeze), never a kill.
+ */
+#define SL_VERDICT_UNCONFIRMED (1U << 9)
 
 /*
  * sl_verdict_event.rule when no rule decided but the evidence could not be

@@ -17,15 +17,16 @@ network namespace (tests/agents/lib/agents.py).
 - enforcement: the model asks for volume_delete of a production volume
   with the production credential in the MCP server's headers; in a staging
   session the tools/call is stopped at SSL_write (it never arrives at the
-  MCP server) and the session killed; control: the same run outside a
-  session arrives.
+  MCP server) and the session killed (not held: the located SSL_write was
+  confirmed on the agent's earlier model requests, tls_location); control:
+  the same run outside a session arrives.
 """
 
 import secrets
 
 import agents
 from enforce import policy_text, wait_alert, write_policy
-from harness import check, eq, rand_marker, short
+from harness import check, eq, rand_marker, short, wait_until
 
 
 def _session_round_trip(t):
@@ -155,6 +156,19 @@ def test_mcp_tool_call_blocked_in_session(t):
          if b'"tools/call"' in data and vol.encode() in data]
     check(w and w[0].get("lib") == "boringssl", "the tools/call's tls_write record (lib "
           f"boringssl): {[short(r) for r in w]}")
+    # a kill, not a hold: the located SSL_write was confirmed on live traffic
+    # (the TLS records of the agent's model requests carried their lengths)
+    # before the tools/call
+    check("location_unconfirmed" not in rec and "location_unconfirmed" not in w[0],
+          f"the tools/call judged on a confirmed location: {short(rec)}")
+    conf = wait_until(lambda: [x for x in d.records(type="tls_location")
+                               if x.get("state") == "confirmed"], 10,
+                      "a tls_location record (confirmed)")
+    check(conf and conf[0].get("matches", 0) >= 1 and conf[0].get("mismatches") == 0,
+          f"a tls_location record: confirmed, no mismatch: {[short(x) for x in conf]}")
+    bun = [x for x in d.status()["tls"]["targets"] if "live_confirmation" in x]
+    check(bun and bun[0]["live_confirmation"]["state"] == "confirmed",
+          f"status: the Bun executable's location confirmed: {bun}")
     check(run.result.rc != 0, f"the agent did not finish normally ({info})")
     print(f"  claude-code MCP volume_delete with the production token: killed in "
           f"{run.seconds:.1f}s; control arrived")

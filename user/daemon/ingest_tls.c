@@ -72,6 +72,9 @@ int sl_decode_tls(const void *data, size_t len, struct sl_jw *w)
 		name_or_number(w, "lib", lib_names, sizeof(lib_names) / sizeof(lib_names[0]),
 			       e->lib);
 	name_or_number(w, "function", fn_names, sizeof(fn_names) / sizeof(fn_names[0]), e->fn);
+	/* located without symbols, not yet confirmed on live traffic */
+	if (e->hdr.op == SL_OP_TLS_WRITE && (e->hdr.flags & SL_EVF_UNCONFIRMED))
+		sl_jw_bool(w, "location_unconfirmed", true);
 	sl_jw_str(w, "conn", conn);
 	/* the socket's inode number: socket:[N] in /proc/PID/fd */
 	if (e->hdr.op == SL_OP_PLAIN_WRITE) {

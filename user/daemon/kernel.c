@@ -1234,6 +1234,21 @@ int sl_kernel_tls_proc_next(const struct sl_kernel *k, const uint32_t *prev, uin
 	return bpf_map_get_next_key(fd, prev, next) ? -errno : 0;
 }
 
+int sl_kernel_tls_loc_add(const struct sl_kernel *k, uint32_t key)
+{
+	int fd = bpf_map__fd(k->skel->maps.sl_tls_locs);
+	struct sl_tls_loc v = {0};
+
+	return bpf_map_update_elem(fd, &key, &v, BPF_NOEXIST) && errno != EEXIST ? -errno : 0;
+}
+
+int sl_kernel_tls_loc_get(const struct sl_kernel *k, uint32_t key, struct sl_tls_loc *out)
+{
+	int fd = bpf_map__fd(k->skel->maps.sl_tls_locs);
+
+	return bpf_map_lookup_elem(fd, &key, out) ? -errno : 0;
+}
+
 int sl_kernel_tls_mapheld_get(const struct sl_kernel *k, uint32_t tgid, struct sl_tls_exe_key *out)
 {
 	int fd = bpf_map__fd(k->skel->maps.sl_tls_mapheld);

@@ -763,6 +763,11 @@ decide:
 		if (j.have && stops(&j.d)) {
 			a->kind = ACT_STOP;
 			a->v.flags |= SL_VERDICT_ENFORCED;
+			/* a located function not yet confirmed: never a kill (scopelock_abi.h) */
+			if ((e->hdr.flags & SL_EVF_UNCONFIRMED) && a->v.action == SL_KACT_KILL) {
+				a->v.action = SL_KACT_FREEZE;
+				a->v.flags |= SL_VERDICT_UNCONFIRMED;
+			}
 		} else if (j.undecide) {
 			/* fail closed: a person decides */
 			a->kind = ACT_UNDECIDE;

@@ -52,6 +52,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <openssl/evp.h>
 
 #include "jsonbytes.h"
 #include "kernel.h"
@@ -160,6 +161,10 @@ struct tls_target {
 	json_t *located;	  /* functions located without symbols, or NULL */
 	uint64_t procs;		  /* processes it was attached for */
 	uint64_t failures;	  /* processes it could not be attached for */
+	/* a located SSL_write: its live confirmation (sl_tls_locs, scopelock_abi.h) */
+	uint32_t loc_key;	    /* 0: none */
+	struct sl_tls_loc loc;	    /* as last read */
+	struct blind_spot *refuted; /* refuted: the blind spot its execs are */
 };
 
 /* the probes of one target attached for one session process */
@@ -402,6 +407,127 @@ static void locate_inner(struct tls_target *tg, int fd, const struct elf_info *e
 				   (uint64_t)(uint32_t)(int32_t)(in.ret_write_ex - in.vaddr) << 32;
 	log_debug("tls: '%s': ssl_write_internal at 0x%llx: %s", tg->path,
 		  (unsigned long long)in.vaddr, in.evidence);
+}
+
+/*
+ * A located SSL_write: its key in sl_tls_locs (derived from the file and the
+ * offset, so that a restarted daemon finds the state the kernel kept, and
+ * the probes it adopts carry the same key) goes in its attach cookie. The
+ * kernel takes a kill on its captures as a hold until live traffic confirmed
+ * it (bpf/tls.bpf.c, sl_tls_confirm_io). Without an entry in the map (full)
+ * it stays unconfirmed: holds, never kills.
+ */
+static void loc_arm(struct sl_tls *t, struct tls_target *tg)
+{
+	const uint64_t id[3] = {(uint64_t)tg->dev, (uint64_t)tg->ino, tg->off[FN_BSSL_WRITE]};
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	uint32_t key = 0;
+	int err;
+
+	if (tg->loc_key || !(tg->present & (1ULL << FN_BSSL_WRITE)))
+		return;
+	if (EVP_Digest(id, sizeof(id), md, &n, EVP_sha256(), NULL) && n >= sizeof(key))
+		memcpy(&key, md, sizeof(key));
+	else
+		key = (uint32_t)(id[1] ^ id[2]);
+	key = key ? key : 1;
+	err = sl_kernel_tls_loc_add(t->kernel, key);
+	if (err)
+		log_warn("tls: '%s': the located SSL_write cannot be confirmed on live traffic "
+			 "(%s): its kill verdicts stay holds for a person",
+			 tg->path, strerror(-err));
+	tg->loc_key = key;
+	tg->cookie[FN_BSSL_WRITE] = SL_TLS_BORINGSSL | (uint64_t)key << 32;
+}
+
+static const char *loc_state_name(uint64_t state)
+{
+	if (state & SL_TLS_LOC_CONFIRMED)
+		return "confirmed";
+	return (state & SL_TLS_LOC_REFUTED) ? "refuted" : "unconfirmed";
+}
+
+/* a "tls_location" record: the located write of tg confirmed or refuted */
+static void loc_report(struct sl_tls *t, const struct tls_target *tg, const char *reason)
+{
+	char dev[32];
+	json_t *rec;
+
+	if (!t->report || !(rec = json_object()))
+		return;
+	json_object_set_new(rec, "type", json_string("tls_location"));
+	sl_json_set_bytes(rec, "path", tg->path, strlen(tg->path));
+	snprintf(dev, sizeof(dev), "%u:%u", major(tg->dev), minor(tg->dev));
+	json_object_set_new(rec, "dev", json_string(dev));
+	json_object_set_new(rec, "ino", json_integer((json_int_t)tg->ino));
+	json_object_set_new(rec, "state", json_string(loc_state_name(tg->loc.state)));
+	json_object_set_new(rec, "matches", json_integer((json_int_t)tg->loc.matches));
+	json_object_set_new(rec, "mismatches", json_integer((json_int_t)tg->loc.mismatches));
+	json_object_set_new(rec, "located",
+			    tg->located ? json_deep_copy(tg->located) : json_null());
+	json_object_set_new(rec, "reason", reason ? json_string(reason) : json_null());
+	t->report(t->report_ctx, rec);
+	json_decref(rec);
+}
+
+static struct blind_spot *blind_get(struct sl_tls *t, const char *path, const struct stat *st,
+				    const char *impl, const char *reason, const char *marker);
+
+/*
+ * The kernel refuted tg's located SSL_write: the TLS records its processes
+ * wrote did not carry the lengths of what it captured. What it captures is
+ * not the plaintext: the file is a blind spot from now on (its next execs
+ * are blind, blind_tls decides), and so are its processes now (the kernel
+ * marks each at its next located write; here at once).
+ */
+static void loc_refuted(struct sl_tls *t, struct tls_target *tg)
+{
+	struct stat st = {.st_dev = tg->dev, .st_ino = tg->ino};
+	struct sl_tls_proc gp;
+	char why[256];
+
+	snprintf(why, sizeof(why),
+		 "BoringSSL: the located SSL_write did not match live traffic (%llu TLS "
+		 "records without its writes' lengths, none with): not the write function",
+		 (unsigned long long)tg->loc.mismatches);
+	log_err("tls: '%s': %s; its processes are blind from now on", tg->path, why);
+	tg->refuted = blind_get(t, tg->path, &st, "boringssl", why, NULL);
+	for (size_t i = 0; i < t->npp; i++) {
+		pid_t pid = t->pp[i]->pid;
+
+		if (t->pp[i]->tg != tg || sl_kernel_tls_proc_get(t->kernel, (uint32_t)pid, &gp) ||
+		    (gp.state & SL_TLS_PROC_BLIND))
+			continue;
+		gp.state |= SL_TLS_PROC_BLIND;
+		if (sl_kernel_tls_proc_put(t->kernel, (uint32_t)pid, &gp))
+			log_warn("tls: mark pid %d blind: %s", (int)pid, strerror(errno));
+	}
+	loc_report(t, tg, why);
+}
+
+/* the kernel's confirmations of located writes, once a second */
+static void loc_poll(struct sl_tls *t)
+{
+	for (size_t i = 0; i < t->ntargets; i++) {
+		struct tls_target *tg = t->targets[i];
+		struct sl_tls_loc l;
+		uint64_t was;
+
+		if (!tg->loc_key || sl_kernel_tls_loc_get(t->kernel, tg->loc_key, &l))
+			continue;
+		was = tg->loc.state;
+		tg->loc = l;
+		if ((l.state & SL_TLS_LOC_CONFIRMED) && !(was & SL_TLS_LOC_CONFIRMED)) {
+			log_info("tls: '%s': located SSL_write confirmed on live traffic (%llu "
+				 "matching TLS records): its kill verdicts are enforced",
+				 tg->path, (unsigned long long)l.matches);
+			loc_report(t, tg, NULL);
+		} else if ((l.state & SL_TLS_LOC_REFUTED) && !(l.state & SL_TLS_LOC_CONFIRMED) &&
+			   !tg->refuted) {
+			loc_refuted(t, tg);
+		}
+	}
 }
 
 static int target_add(struct sl_tls *t, const char *path, int fd, const char *origin,
@@ -1015,6 +1141,7 @@ static void proc_gc(struct sl_tls *t)
 	if (now - t->last_gc_ns < SL_TLS_RECHECK_NS)
 		return;
 	t->last_gc_ns = now;
+	loc_poll(t);
 	for (size_t i = 0; i < t->npp;) {
 		struct proc_probe *pp = t->pp[i];
 		bool dead =
@@ -1540,6 +1667,7 @@ static enum locate_result locate_exe(struct sl_tls *t, int fd, const char *rp,
 		tg->located = located;
 		located = NULL;
 	}
+	loc_arm(t, tg);
 	if (!(tg->attached & capture_mask())) {
 		snprintf(why, whylen, "%s: write function located, uprobe attach failed",
 			 loc->impl_detail);
@@ -1733,6 +1861,15 @@ static struct exe_cache *exec_file(struct sl_tls *t, pid_t pid, const char *path
 	}
 	if (!c)
 		return NULL;
+	/* instrumented by a location live traffic refuted: blind */
+	if (c->verdict == EXE_TARGET) {
+		struct tls_target *tg = target_find(t, *dev, *ino);
+
+		if (tg && tg->refuted) {
+			c->verdict = EXE_BLIND;
+			c->blind = tg->refuted;
+		}
+	}
 	/* libraries it links may have been replaced since (new inode) */
 	for (size_t i = 0; i < c->nlibs; i++) {
 		struct stat ls;
@@ -2346,6 +2483,12 @@ json_t *sl_tls_status(struct sl_tls *t)
 		json_object_set_new(o, "processes_failed", json_integer((json_int_t)tg->failures));
 		if (tg->located)
 			json_object_set_new(o, "located", json_deep_copy(tg->located));
+		if (tg->loc_key)
+			json_object_set_new(o, "live_confirmation",
+					    json_pack("{s:s, s:I, s:I}", "state",
+						      loc_state_name(tg->loc.state), "matches",
+						      (json_int_t)tg->loc.matches, "mismatches",
+						      (json_int_t)tg->loc.mismatches));
 		json_array_append_new(targets, o);
 	}
 	for (size_t i = 0; i < t->nblind; i++) {

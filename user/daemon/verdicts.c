@@ -495,6 +495,11 @@ static void verdict_write(struct sl_verdicts *vr, const struct sl_pending_verdic
 		if (pv->undecidable[0])
 			json_object_set_new(rec, "undecidable", json_string(pv->undecidable));
 	}
+	/* captured by a located function not yet confirmed: a kill is a hold */
+	if (v->flags & SL_VERDICT_UNCONFIRMED) {
+		json_object_set_new(rec, "location_unconfirmed", json_true());
+		json_object_set_new(rec, "held_instead_of", json_string("kill"));
+	}
 	/* the buffer changed while the write was being sent: judged again */
 	if (v->flags & SL_VERDICT_RECHECK)
 		json_object_set_new(rec, "rechecked_during_write", json_true());

@@ -1144,6 +1144,103 @@ __noinline int sl_plain_judge(__u64 cgid, __u64 ino)
 }
 
 /*
+ * The server name of a ClientHello (RFC 8446 4.1.2, RFC 6066 3) a session
+ * wrote as the first record of a TCP stream: whatever library built it (a
+ * BoringSSL or Go located without symbols has no SNI hook), the name is the
+ * one the server sees. The ClientHello's first 16 KiB are read from the
+ * plaintext record being built (sl_tls_bufs). */
+#define SL_HELLO_MASK 0x3fff
+#define SL_HELLO_EXTS 32 /* extensions looked at before server_name */
+#define SL_TLS_CT_HANDSHAKE 22
+#define SL_TLS_HS_CLIENT_HELLO 1
+#define SL_TLS_EXT_SERVER_NAME 0
+
+static __always_inline int sl_hb(const struct sl_tls_event *e, __u32 n, __u32 off)
+{
+	if (off >= n)
+		return -1;
+	return (__u8)e->data[off & SL_HELLO_MASK];
+}
+
+static __always_inline int sl_hb16(const struct sl_tls_event *e, __u32 n, __u32 off)
+{
+	int hi = sl_hb(e, n, off), lo = sl_hb(e, n, off + 1);
+
+	return hi < 0 || lo < 0 ? -1 : (hi << 8) | lo;
+}
+
+/*
+ * Put the server name of the ClientHello in the per-CPU record into the
+ * state of socket ino (sl_plain_conns): the TLS connection that learns this
+ * socket as its peer takes it (sl_tls_sock_io) when its library said none.
+ * A global function: verified once.
+ */
+__noinline int sl_hello_sni(__u64 ino)
+{
+	struct sl_tls_conn_key key = {.conn = ino};
+	struct sl_tls_event *e;
+	struct sl_tls_conn *c;
+	__u32 zero = 0, n, p, end;
+	int v, len;
+
+	e = bpf_map_lookup_elem(&sl_tls_bufs, &zero);
+	c = bpf_map_lookup_elem(&sl_plain_conns, &key);
+	if (!e || !c || c->sni_len)
+		return 0;
+	n = e->data_len < SL_HELLO_MASK + 1 ? e->data_len : SL_HELLO_MASK + 1;
+	if (sl_hb(e, n, 0) != SL_TLS_CT_HANDSHAKE || sl_hb(e, n, 1) != 3 ||
+	    sl_hb(e, n, 5) != SL_TLS_HS_CLIENT_HELLO)
+		return 0;
+	/* record 5, handshake header 4, version 2, random 32: the session id */
+	v = sl_hb(e, n, 43);
+	if (v < 0)
+		return 0;
+	p = 44 + v;
+	v = sl_hb16(e, n, p); /* cipher suites */
+	if (v < 0)
+		return 0;
+	p += 2 + v;
+	v = sl_hb(e, n, p); /* compression methods */
+	if (v < 0)
+		return 0;
+	p += 1 + v;
+	v = sl_hb16(e, n, p); /* extensions */
+	if (v < 0)
+		return 0;
+	p += 2;
+	end = p + v < n ? p + v : n;
+	for (int i = 0; i < SL_HELLO_EXTS; i++) {
+		int type, elen;
+
+		if (p + 4 > end || p > SL_HELLO_MASK)
+			return 0;
+		type = sl_hb16(e, n, p);
+		elen = sl_hb16(e, n, p + 2);
+		if (type < 0 || elen < 0)
+			return 0;
+		if (type == SL_TLS_EXT_SERVER_NAME)
+			break;
+		p += 4 + elen;
+	}
+	if (p + 4 > end || sl_hb16(e, n, p) != SL_TLS_EXT_SERVER_NAME)
+		return 0;
+	/* server_name_list: its length 2, then name_type 1 (host_name: 0), length 2 */
+	if (sl_hb(e, n, p + 6) != 0)
+		return 0;
+	len = sl_hb16(e, n, p + 7);
+	p += 9;
+	if (len <= 0 || len > SL_SNI_MAX - 1 || p + len > end)
+		return 0;
+	p &= SL_HELLO_MASK;
+	asm volatile("%[l] &= %[mask]" : [l] "+r"(len) : [mask] "i"(SL_SNI_MAX - 1));
+	if (bpf_probe_read_kernel(c->sni, len, &e->data[p]))
+		return 0;
+	c->sni[len & (SL_SNI_MAX - 1)] = 0;
+	c->sni_len = len;
+	return 0;
+}
+
+/*
  * A session's write on a TCP socket: when the stream is not TLS, capture,
  * judge (the same rules and two-stage holds as a TLS write, the matcher
  * state kept per socket) and record it. At system call entry: the kernel has
@@ -1188,6 +1285,8 @@ __noinline int sl_plain_write(__u64 cgid, __u64 fd, __u64 a1, __u64 a2, __u32 fn
 	if (!c) {
 		int kind = sl_plain_classify(ino);
 
+		if (kind == SL_PLAIN_TLS)
+			sl_hello_sni(ino);
 		if (kind != SL_PLAIN_TEXT && kind != SL_PLAIN_TUNNEL && kind != SL_PLAIN_OTHER)
 			return 0;
 		c = bpf_map_lookup_elem(&sl_plain_conns, &key);
@@ -1195,6 +1294,7 @@ __noinline int sl_plain_write(__u64 cgid, __u64 fd, __u64 a1, __u64 a2, __u32 fn
 		   (__u8)e->data[1] == 0x03) {
 		/* the tunnel carries TLS now: a ClientHello */
 		c->plain = SL_PLAIN_TLS;
+		sl_hello_sni(ino);
 		return 0;
 	}
 	/* the peer as the socket has it now (a TCP Fast Open send connects it) */
@@ -1684,7 +1784,7 @@ static __always_inline int sl_tls_sock_io(struct trace_event_raw_sys_enter *ctx,
 	struct sl_tls_conn *c;
 	struct sl_peer peer = {};
 	struct socket *sock;
-	__u64 id;
+	__u64 id, ino = 0;
 
 	s = sl_current_session(&cgid);
 	if (!s)
@@ -1722,7 +1822,7 @@ static __always_inline int sl_tls_sock_io(struct trace_event_raw_sys_enter *ctx,
 		return 0;
 	}
 	/* files, pipes, eventfds in between do not count */
-	sock = sl_fd_socket(fd);
+	sock = sl_fd_socket_ino(fd, &ino);
 	if (!sock)
 		return 0;
 	bpf_map_delete_elem(&sl_tls_pending, &id);
@@ -1735,6 +1835,16 @@ static __always_inline int sl_tls_sock_io(struct trace_event_raw_sys_enter *ctx,
 	__builtin_memcpy(c->peer_addr, peer.addr, sizeof(c->peer_addr));
 	c->peer_port = peer.port;
 	c->peer_family = peer.family;
+	/* no name from the library (no SNI hook): the one its ClientHello sent */
+	if (!c->sni_len && ino) {
+		struct sl_tls_conn_key pk = {.conn = ino};
+		struct sl_tls_conn *pc = bpf_map_lookup_elem(&sl_plain_conns, &pk);
+
+		if (pc && pc->sni_len && pc->sni_len < SL_SNI_MAX) {
+			__builtin_memcpy(c->sni, pc->sni, sizeof(c->sni));
+			c->sni_len = pc->sni_len;
+		}
+	}
 	if (sl_tls_proxy_reply(s, sock))
 		c->plain = SL_PLAIN_REPLY;
 	return 0;

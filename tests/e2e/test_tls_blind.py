@@ -370,6 +370,25 @@ def test_go_stripped_captured(t):
           f"status tls.targets lists the Go client as located: {tg}")
 
 
+def test_go_sni_from_client_hello(t):
+    """Go has no hook where its server name is set: the name comes from the
+    ClientHello it wrote (bpf/tls.bpf.c, sl_hello_sni), in the record of its
+    first write. Control: an IP address sends no server name: sni null."""
+    srv = TLSServer(t)
+    m = rand_marker("gosni")
+    exe = go_client(t, "-ldflags=-s -w")
+    d = t.daemon()
+    for host, sni in (("localhost", b"localhost"), ("127.0.0.1", None)):
+        r = d.run([str(exe), f"https://{host}:{srv.port}/{m}-{host}", m])
+        eq(r.rc, 0, f"Go client to {host} ({r})")
+        sid = d.finished_session(r)
+        recs = [x for x in d.records(session=sid, type="tls_write")
+                if f"POST /{m}-{host} HTTP/1.1".encode() in B(x.get("data"))]
+        eq(len(recs), 1, "tls_write records with the request line\n" + d.dump(session=sid))
+        eq(B(recs[0]["sni"]) if recs[0].get("sni") is not None else None, sni,
+           f"sni of the Go client's write to {host}: {short(recs[0])}")
+
+
 def test_common_clients_no_blind_spot(t):
     d = t.daemon()
     cmds = ["/usr/bin/curl --version", f"{PY} -c 'import ssl'", "/usr/bin/git --version",

@@ -17,6 +17,7 @@ bytes (N = 17: what TLS 1.3 adds; another N: a location that is wrong).
 Controls: the same client outside a session sends everything and connects
 again."""
 
+import os
 import subprocess
 
 from enforce import World, alerts, start_daemon, status_holds, tls_policy, wait_alert, \
@@ -158,3 +159,25 @@ def test_tls_located_refuted_is_blind(t):
     b2 = d.records(session=sid2, type="tls_blind_spot")
     check(len(b2) == 1 and "did not match live traffic" in b2[0].get("reason", ""),
           f"tls_blind_spot of the next session: {[short(x) for x in b2]}")
+
+
+def test_tls_located_sni_from_client_hello(t):
+    """BoringSSL located without symbols has no SNI hook: the server name is
+    the one its ClientHello carried (bpf/tls.bpf.c, sl_hello_sni), from the
+    write after which the connection's socket is known. Control: the same
+    client without a ClientHello: sni null."""
+    w = World(t)
+    srv = TCPListener(t)
+    exe = build(t, "fake-bssl-sni")
+    d = start_daemon(t, write_policy(t, tls_policy(w)))
+    req = request(w, w.stg_vol)
+    for host in ("api.example.com", None):
+        env = dict(os.environ, SL_FAKE_SNI=host) if host else None
+        r = d.run([str(exe), str(srv.port), TLS13, req, req], env=env)
+        eq(r.rc, 0, f"the client ({r})")
+        sid = d.finished_session(r)
+        caps = [x for x in d.records(session=sid, type="tls_write") if x.get("lib") == "boringssl"]
+        eq(len(caps), 2, "tls_write records")
+        eq(caps[1].get("peer"), {"addr": "127.0.0.1", "port": srv.port}, "peer of the second")
+        got = B(caps[1]["sni"]) if caps[1].get("sni") is not None else None
+        eq(got, host.encode() if host else None, f"sni of the second write: {short(caps[1])}")

@@ -61,6 +61,7 @@ struct sl_tls_conn {
 	__u16 ci;
 	__u32 dest_done; /* SL_TLS_DEST_* */
 	__u32 decode;	 /* SL_TLS_DECODE_*: the connection's writes are held for the daemon */
+	__u64 sock;	 /* inode of the socket the peer was learned on (0: none) */
 };
 
 /*
@@ -117,6 +118,7 @@ static __always_inline void sl_decode_hold_count(void)
 struct sl_tls_pending {
 	__u64 conn;
 	__u64 entered_ns;
+	__u64 verify; /* the peer is known: check the socket is still the one it was learned on */
 };
 
 struct {
@@ -286,7 +288,16 @@ static __always_inline struct sl_tls_conn *sl_tls_conn_get(__u64 conn, int creat
 }
 
 /* the thread enters a TLS call on conn: learn the peer if not known yet */
-static __always_inline void sl_tls_enter(__u64 conn)
+/*
+ * A session thread enters a TLS call on conn: when its peer is not known, the
+ * socket of the thread's next socket I/O is its peer (sl_tls_sock_io). The
+ * BoringSSL located without symbols has no free hook, and its allocator
+ * reuses a freed connection's address for a new one: its writes (verify)
+ * check the socket every time (Bun sends inside SSL_write), and a connection
+ * found writing to another socket than the one its peer was learned on
+ * starts again (sl_tls_verify_sock).
+ */
+static __always_inline void sl_tls_enter(__u64 conn, bool verify)
 {
 	struct sl_tls_pending p = {.conn = conn};
 	struct sl_tls_conn *c;
@@ -296,8 +307,11 @@ static __always_inline void sl_tls_enter(__u64 conn)
 	 * caller's again */
 	bpf_map_delete_elem(&sl_tls_inflight, &id);
 	c = sl_tls_conn_get(conn, 0);
-	if (c && c->peer_family)
-		return;
+	if (c && c->peer_family) {
+		if (!verify)
+			return;
+		p.verify = 1;
+	}
 	p.entered_ns = bpf_ktime_get_ns();
 	bpf_map_update_elem(&sl_tls_pending, &id, &p, BPF_ANY);
 }
@@ -578,8 +592,10 @@ static __always_inline int sl_stream_verdict(struct sl_session_info *s, struct s
 		cs = c->cs;
 		ci = c->ci;
 	}
-	/* a TLS write of many records: keep the state before it (sl_tls_recheck) */
-	if (!plain && e->len > SL_TLS_RECHECK_MIN) {
+	/* a TLS write of many records: keep the state before it (sl_tls_recheck);
+	 * and every located BoringSSL write, for a connection found on a new
+	 * socket at its send (sl_tls_verify_sock) */
+	if (!plain && (e->len > SL_TLS_RECHECK_MIN || e->lib == SL_TLS_BORINGSSL)) {
 		struct sl_tls_inflight *in = sl_tls_inflight_scratch();
 		__u64 id = bpf_get_current_pid_tgid();
 
@@ -665,7 +681,7 @@ static __always_inline int sl_stream_verdict(struct sl_session_info *s, struct s
 	if (e->hdr.flags & SL_EVF_UNCONFIRMED)
 		sl_tls_unconfirmed_kill(m);
 	*vflags = sl_verdict_act(m, s);
-	if (!plain && e->len > SL_TLS_RECHECK_MIN) {
+	if (!plain && (e->len > SL_TLS_RECHECK_MIN || e->lib == SL_TLS_BORINGSSL)) {
 		__u64 id = bpf_get_current_pid_tgid();
 		struct sl_tls_inflight *in = bpf_map_lookup_elem(&sl_tls_inflight, &id);
 
@@ -836,7 +852,7 @@ static __always_inline int sl_tls_write(__u64 conn, __u64 buf, __u64 len, __u32 
 			return 0; /* not the write function: what it has is not the plaintext */
 		unconfirmed = !(st & SL_TLS_LOC_CONFIRMED);
 	}
-	sl_tls_enter(conn);
+	sl_tls_enter(conn, lib == SL_TLS_BORINGSSL);
 	e = sl_tls_record(SL_OP_TLS_WRITE, cgid, conn, lib, fn, buf, len);
 	if (!e)
 		return 0;
@@ -870,7 +886,7 @@ static __always_inline int sl_tls_read_entry(__u64 conn, __u64 buf, __u64 readby
 	if (!sl_current_session(NULL))
 		return 0;
 	id = bpf_get_current_pid_tgid();
-	sl_tls_enter(conn);
+	sl_tls_enter(conn, false);
 	if (bpf_map_update_elem(&sl_tls_reads, &id, &args, BPF_ANY))
 		sl_count_loss(SL_LOSS_MAP_FULL, SL_OP_TLS_READ);
 	return 0;
@@ -1414,7 +1430,7 @@ int sl_go_tls_enter(struct pt_regs *ctx)
 {
 #if defined(__TARGET_ARCH_x86)
 	if (sl_current_session(NULL))
-		sl_tls_enter(ctx->ax);
+		sl_tls_enter(ctx->ax, false);
 #endif
 	return 0;
 }
@@ -1472,7 +1488,7 @@ SEC("uprobe")
 int BPF_KPROBE(sl_tls_hs_enter, void *conn)
 {
 	if (sl_current_session(NULL))
-		sl_tls_enter((__u64)conn);
+		sl_tls_enter((__u64)conn, false);
 	return 0;
 }
 
@@ -1688,6 +1704,81 @@ __noinline int sl_tls_confirm_io(__u64 fd, __u64 a1, __u64 a2, __u32 fn)
 }
 
 /*
+ * A socket write of a thread whose located BoringSSL write (sl_tls_enter,
+ * verify) is on a connection with a known peer: on the socket it was learned
+ * on, nothing to do (and the write in progress kept for this check is let
+ * go unless it is long enough to be looked at again anyway). On another TCP
+ * socket that carries TLS: a new connection at a freed one's address. It
+ * starts again (peer, name, matcher state from the root, decoding), and so
+ * does the state the write in progress is judged again from: the send is
+ * judged with the new destination (sl_tls_sock_write), and stopped if that
+ * decides more than the stale one did at entry. A global function.
+ */
+__noinline int sl_tls_verify_sock(__u64 fd)
+{
+	__u64 id = bpf_get_current_pid_tgid(), ino = 0;
+	struct sl_tls_conn_key pk = {};
+	struct sl_tls_inflight *in;
+	struct sl_tls_pending *pp;
+	struct sl_tls_conn *c, *pc;
+	struct sl_peer peer = {};
+	struct socket *sock;
+
+	pp = bpf_map_lookup_elem(&sl_tls_pending, &id);
+	if (!pp || !pp->verify)
+		return 0;
+	if (bpf_ktime_get_ns() - pp->entered_ns > SL_TLS_PEER_WINDOW_NS) {
+		bpf_map_delete_elem(&sl_tls_pending, &id);
+		return 0;
+	}
+	sock = sl_fd_socket_ino((long)fd, &ino);
+	if (!sock || !ino || !sl_socket_peer(sock, &peer) ||
+	    (peer.family != SL_AF_INET && peer.family != SL_AF_INET6) ||
+	    peer.type != SL_SOCK_STREAM)
+		return 0;
+	c = sl_tls_conn_get(pp->conn, 0);
+	bpf_map_delete_elem(&sl_tls_pending, &id);
+	in = bpf_map_lookup_elem(&sl_tls_inflight, &id);
+	if (!c || !c->sock || c->sock == ino) {
+		if (c && !c->sock)
+			c->sock = ino;
+		if (in && in->len <= SL_TLS_RECHECK_MIN)
+			bpf_map_delete_elem(&sl_tls_inflight, &id);
+		return 0;
+	}
+	/* another socket: only one whose stream is TLS (its first record was) */
+	pk.conn = ino;
+	pc = bpf_map_lookup_elem(&sl_plain_conns, &pk);
+	if (!pc || pc->plain != SL_PLAIN_TLS)
+		return 0;
+	c->gen = 0; /* its matcher starts at the root (sl_stream_verdict) */
+	c->decode = 0;
+	__builtin_memcpy(c->peer_addr, peer.addr, sizeof(c->peer_addr));
+	c->peer_port = peer.port;
+	c->peer_family = peer.family;
+	c->sock = ino;
+	c->dest_env = 0;
+	c->dest_done = 0;
+	__builtin_memset(c->kw, 0, sizeof(c->kw));
+	c->env = 0;
+	c->cs = 0;
+	c->ci = 0;
+	c->sni_len = 0;
+	c->sni[0] = 0;
+	if (pc->sni_len && pc->sni_len < SL_SNI_MAX) {
+		__builtin_memcpy(c->sni, pc->sni, sizeof(c->sni));
+		c->sni_len = pc->sni_len;
+	}
+	if (in && in->conn == pp->conn) {
+		__builtin_memset(in->kw, 0, sizeof(in->kw));
+		in->env = 0;
+		in->cs = 0;
+		in->ci = 0;
+	}
+	return 0;
+}
+
+/*
  * A socket write of a thread with a TLS write in progress on that socket:
  * judge it again; when it is stopped now, record the buffer as it is now
  * (the capture) and then the verdict, flagged SL_VERDICT_RECHECK.
@@ -1808,6 +1899,7 @@ static __always_inline int sl_tls_sock_io(struct trace_event_raw_sys_enter *ctx,
 			bpf_send_signal(SL_SIGKILL);
 			return 0;
 		}
+		sl_tls_verify_sock(fd);
 		sl_tls_confirm_io(fd, ctx->args[1], ctx->args[2], fn);
 		sl_tls_sock_write(cgid, fd);
 		sl_plain_write(cgid, fd, ctx->args[1], ctx->args[2], fn);
@@ -1821,6 +1913,9 @@ static __always_inline int sl_tls_sock_io(struct trace_event_raw_sys_enter *ctx,
 		bpf_map_delete_elem(&sl_tls_pending, &id);
 		return 0;
 	}
+	/* a known peer checked at a write (sl_tls_verify_sock), never at a read */
+	if (p.verify)
+		return 0;
 	/* files, pipes, eventfds in between do not count */
 	sock = sl_fd_socket_ino(fd, &ino);
 	if (!sock)
@@ -1835,6 +1930,7 @@ static __always_inline int sl_tls_sock_io(struct trace_event_raw_sys_enter *ctx,
 	__builtin_memcpy(c->peer_addr, peer.addr, sizeof(c->peer_addr));
 	c->peer_port = peer.port;
 	c->peer_family = peer.family;
+	c->sock = ino;
 	/* no name from the library (no SNI hook): the one its ClientHello sent */
 	if (!c->sni_len && ino) {
 		struct sl_tls_conn_key pk = {.conn = ino};

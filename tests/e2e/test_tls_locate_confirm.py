@@ -181,3 +181,38 @@ def test_tls_located_sni_from_client_hello(t):
         eq(caps[1].get("peer"), {"addr": "127.0.0.1", "port": srv.port}, "peer of the second")
         got = B(caps[1]["sni"]) if caps[1].get("sni") is not None else None
         eq(got, host.encode() if host else None, f"sni of the second write: {short(caps[1])}")
+
+
+def test_tls_located_reused_ssl_new_connection(t):
+    """BoringSSL located without symbols has no SSL_free hook and its
+    allocator reuses a freed SSL's address: the same SSL driving a second
+    connection (to another server, with another name) is a new connection
+    for scopelock from its first send on the new socket: the writes after it
+    carry the new peer and name (the first one's record was built at its
+    entry, before the send: it may carry the old ones; it is judged again at
+    its send, test below). On the previous build the second connection's
+    records carried the first one's peer and name (judged with the new
+    destination: tests/adversarial/tls_located_reused_ssl_other_host.py)."""
+    w = World(t)
+    a, b = TCPListener(t), TCPListener(t)
+    exe = build(t, "fake-bssl-reuse")
+    d = start_daemon(t, write_policy(t, tls_policy(w)))
+    m1, m2, m3 = rand_marker("first"), rand_marker("second"), rand_marker("third")
+    env = dict(os.environ, SL_FAKE_SNI="a.example", SL_FAKE_SNI2="b.example", SL_FAKE_READ="1",
+               SL_FAKE_PORT2=str(b.port))
+    req = request(w, w.stg_vol)
+    r = d.run([str(exe), str(a.port), TLS13, req.replace("/v2 ", f"/v2?{m1} ", 1), "--",
+               req.replace("/v2 ", f"/v2?{m2} ", 1), req.replace("/v2 ", f"/v2?{m3} ", 1)],
+              env=env, timeout=60)
+    eq(r.rc, 0, f"the client ({r})")
+    sid = d.finished_session(r)
+    caps = {}
+    for x in d.records(session=sid, type="tls_write"):
+        for m in (m1, m2, m3):
+            if m.encode() in B(x.get("data")):
+                caps[m] = x
+    check(len(caps) == 3, f"the three writes captured: {list(caps)}\n" + d.dump(session=sid))
+    check(caps[m1]["conn"] == caps[m3]["conn"], "one SSL for both connections")
+    for m, srv, host in ((m1, a, b"a.example"), (m3, b, b"b.example")):
+        eq(caps[m].get("peer"), {"addr": "127.0.0.1", "port": srv.port}, f"peer of {m}")
+        eq(B(caps[m].get("sni") or ""), host, f"sni of {m}: {short(caps[m])}")

@@ -1,11 +1,15 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 """A client whose SSL_write is located without symbols, as Claude Code's
 BoringSSL is: tests/unit/fixtures/fake_bssl.c built with -DRUNNABLE and
-stripped. `fake PORT EXTRA MSG... [-- AGAIN]` sends each MSG as one SSL_write
-on a connection to 127.0.0.1:PORT, as a record that looks like TLS
+stripped. `fake PORT EXTRA MSG... [-- AGAIN...]` sends each MSG as one
+SSL_write on a connection to 127.0.0.1:PORT, as a record that looks like TLS
 application data of MSG's length + EXTRA bytes (17: what TLS 1.3 adds; any
-other value makes the location look wrong), then connects again (printing
-"connect again: ok" or the errno name) and writes AGAIN there."""
+other value makes the location look wrong), then connects again with the same
+SSL (printing "connect again: ok" or the errno name) and writes each AGAIN
+there. Environment: SL_FAKE_SNI, SL_FAKE_SNI2 (a ClientHello naming it first
+on the first, second connection), SL_FAKE_READ (an SSL_read whose handshake
+step reads the socket, before the writes), SL_FAKE_PORT2 (the second
+connection's port)."""
 
 import subprocess
 

@@ -25,7 +25,7 @@ network namespace (tests/agents/lib/agents.py).
 import secrets
 
 import agents
-from enforce import policy_text, wait_alert, write_policy
+from enforce import wait_alert
 from harness import check, eq, rand_marker, short, wait_until
 
 
@@ -111,28 +111,13 @@ def test_mcp_tool_call_captured_in_session(t):
     eq((r.get("lib"), r.get("function")), ("boringssl", "SSL_write"), "captured by")
 
 
-def _mcp_delete_policy(t, prod_token, prod_vol):
-    """production: the token (a registered secret) and the volume id; an MCP
-    tools/call of a *_delete tool aimed outside the session's scope: kill."""
-    tok = t.write("prod-token", prod_token + "\n", 0o600)
-    envs = {"production": {"secrets": [{"file": str(tok), "format": "raw"}],
-                           "resources": [prod_vol]},
-            "staging": {"resources": ["vol_staging_0000"]}}
-    text = policy_text(envs, [], [{"name": "mcp-destroy-outside-scope", "channel": "tls",
-                                   "pattern": "mcp_destroy", "target": "outside_scope",
-                                   "action": "kill"}], settings={"syslog": False})
-    # the JSON-RPC method, quoted as it is on the wire, and a *_delete tool
-    text += "patterns:\n  mcp_destroy:\n    channel: tls\n    all: ['\"tools/call\"', _delete]\n"
-    return write_policy(t, text)
-
-
 def test_mcp_tool_call_blocked_in_session(t):
     agents.private_netns(t)
     mcp = agents.McpServer(t)
     vol = rand_marker("vol-prod")
     token = "prodtok_" + secrets.token_hex(16)
     hdrs = {"Authorization": f"Bearer {token}"}
-    policy = _mcp_delete_policy(t, token, vol)
+    policy = agents.mcp_delete_policy(t, token, vol)
     # control: outside a session the tools/call arrives, token and all
     model = agents.ModelServer(t, "mcp__cloud__volume_delete", {"volume_id": vol}, "done")
     out = agents.ClaudeCode(t, model, mcp=mcp, mcp_headers=hdrs).run(f"Delete the volume {vol}.")

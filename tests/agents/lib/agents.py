@@ -371,11 +371,13 @@ class Codex(Agent):
     name = "codex"
     shell_tool = "exec_command"
 
-    def __init__(self, t, model):
+    def __init__(self, t, model, mcp=None, mcp_headers=None):
         super().__init__(t, model)
         self.exe = (self.mods / "@openai" / "codex-linux-x64" / "vendor" /
                     "x86_64-unknown-linux-musl" / "bin" / "codex")
         self.codex_home = self.ws.home / ".codex"
+        self.mcp = mcp
+        self.mcp_headers = mcp_headers or {}
 
     def argv(self, prompt):
         return [str(self.exe), "exec", "--skip-git-repo-check", prompt]
@@ -405,7 +407,13 @@ plugin_sharing = false
 
 [analytics]
 enabled = false
-''')
+''' + (self._mcp_toml() if self.mcp else ""))
+
+    def _mcp_toml(self):
+        """The MCP server over HTTPS (streamable HTTP), its headers"""
+        hdrs = ", ".join(f"{json.dumps(k)} = {json.dumps(v)}" for k, v in self.mcp_headers.items())
+        return (f'\n[mcp_servers.cloud]\nurl = "{self.mcp.url}"\n'
+                f"http_headers = {{ {hdrs} }}\n")
 
     def env(self):
         e = self.ws.base_env()
@@ -422,10 +430,12 @@ class GeminiCli(Agent):
     name = "gemini-cli"
     shell_tool = "run_shell_command"
 
-    def __init__(self, t, model):
+    def __init__(self, t, model, mcp=None, mcp_headers=None):
         super().__init__(t, model)
         need_binary("/usr/bin/node")
         self.script = self.mods / "@google" / "gemini-cli" / "bundle" / "gemini.js"
+        self.mcp = mcp
+        self.mcp_headers = mcp_headers or {}
 
     def argv(self, prompt):
         return ["/usr/bin/node", str(self.script), "-p", prompt, "--yolo"]
@@ -439,6 +449,9 @@ class GeminiCli(Agent):
             "privacy": {"usageStatisticsEnabled": False},
             "telemetry": {"enabled": False},
             "general": {"enableAutoUpdate": False, "enableAutoUpdateNotification": False},
+            # the MCP server over HTTPS (streamable HTTP), its tools run without asking
+            **({"mcpServers": {"cloud": {"httpUrl": self.mcp.url, "headers": self.mcp_headers,
+                                         "trust": True}}} if self.mcp else {}),
         }))
 
     def env(self):
@@ -575,3 +588,22 @@ def check_request_captured(d, sid, request_line, needles, what):
             return r
     fail(f"{what}: no captured request matching {request_line!r} contains all of "
          f"{needles!r}:\n{summary}")
+
+
+def mcp_delete_policy(t, prod_token, prod_vol, blind_tls=None):
+    """production: the token (a registered secret) and the volume id; an MCP
+    tools/call of a *_delete tool aimed outside the session's scope: kill.
+    blind_tls: the staging scope's (docs/policy.md), else the default."""
+    from enforce import policy_text, write_policy
+    tok = t.write("prod-token", prod_token + "\n", 0o600)
+    envs = {"production": {"secrets": [{"file": str(tok), "format": "raw"}],
+                           "resources": [prod_vol]},
+            "staging": {"resources": ["vol_staging_0000"]}}
+    if blind_tls:
+        envs["staging"]["blind_tls"] = blind_tls
+    text = policy_text(envs, [], [{"name": "mcp-destroy-outside-scope", "channel": "tls",
+                                   "pattern": "mcp_destroy", "target": "outside_scope",
+                                   "action": "kill"}], settings={"syslog": False})
+    # the JSON-RPC method, quoted as it is on the wire, and a *_delete tool
+    text += "patterns:\n  mcp_destroy:\n    channel: tls\n    all: ['\"tools/call\"', _delete]\n"
+    return write_policy(t, text)

@@ -12,7 +12,9 @@ far enough for Claude Code, Codex and Gemini CLI to run one tool and finish.
   is answered with plain text (JSON text when the request asks for JSON).
   A conversation request that offers tools but not NAME is answered with the
   text "scripted-model: tool NAME not offered (offered: ...)" so that a test
-  shows why nothing ran.
+  shows why nothing ran. A Responses API tool of type "namespace" (Codex's
+  MCP servers) offers each of its functions as NAMESPACE__FUNCTION, called
+  with "namespace" set.
 
 Endpoints: POST /v1/messages (stream or not), POST /v1/messages/count_tokens;
 POST /v1/responses (SSE); GET /v1/responses with Upgrade: websocket refused
@@ -122,9 +124,17 @@ def anthropic(h, req, stream_flag):
 # ------------------------------------------------------------------ OpenAI Responses
 
 def openai(h, req):
-    offered = []
+    offered, namespaced = [], {}
     for t in req.get("tools") or []:
-        if isinstance(t, dict):
+        if isinstance(t, dict) and t.get("type") == "namespace":
+            # a namespace of functions (Codex's MCP servers: mcp__SERVER):
+            # offered as NAMESPACE__FUNCTION, called with its namespace
+            for f in t.get("tools") or []:
+                if isinstance(f, dict) and f.get("name"):
+                    full = f"{t.get('name')}__{f['name']}"
+                    offered.append(full)
+                    namespaced[full] = (t.get("name"), f["name"])
+        elif isinstance(t, dict):
             offered.append(t.get("name") or (t.get("function") or {}).get("name")
                            or t.get("type"))
     result = None
@@ -148,6 +158,8 @@ def openai(h, req):
     if answer == "tool_call":
         item = {"type": "function_call", "id": "fc_scopelock_1", "call_id": CALL_ID,
                 "name": tool, "arguments": json.dumps(SCRIPT["input"]), "status": "completed"}
+        if tool in namespaced:
+            item["namespace"], item["name"] = namespaced[tool]
     else:
         item = {"type": "message", "id": "msg_scopelock_1", "role": "assistant",
                 "status": "completed",

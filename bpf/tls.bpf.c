@@ -62,6 +62,7 @@ struct sl_tls_conn {
 	__u32 dest_done; /* SL_TLS_DEST_* */
 	__u32 decode;	 /* SL_TLS_DECODE_*: the connection's writes are held for the daemon */
 	__u64 sock;	 /* inode of the socket the peer was learned on (0: none) */
+	__u64 peer_env;	 /* environments of the peer address alone (in dest_env too) */
 };
 
 /*
@@ -403,6 +404,17 @@ static __always_inline __u64 sl_tls_sni_env(const struct sl_tls_conn *c, __u32 s
 	return x.env;
 }
 
+/*
+ * A model provider's connection (SL_DEST_ROLE_PROVIDER, by its server name):
+ * the agent's conversation, not judged. The name is the client's to choose:
+ * a connection whose peer address belongs to an environment is judged
+ * whatever name it gives.
+ */
+static __always_inline bool sl_tls_provider(const struct sl_tls_conn *c)
+{
+	return (c->dest_env & SL_DEST_ROLE_PROVIDER) && !(c->peer_env & ~SL_DEST_ROLE_PROVIDER);
+}
+
 /* environments of the destination (SNI, peer address), once per connection */
 static __always_inline __u64 sl_tls_dest_env(struct sl_tls_conn *c, __u32 slot)
 {
@@ -415,9 +427,10 @@ static __always_inline __u64 sl_tls_dest_env(struct sl_tls_conn *c, __u32 slot)
 
 		__builtin_memcpy(addr, c->peer_addr, sizeof(addr));
 		if (c->peer_family == SL_AF_INET)
-			c->dest_env |= sl_label_ip(slot, 4, addr, c->peer_port);
+			c->peer_env = sl_label_ip(slot, 4, addr, c->peer_port);
 		else if (c->peer_family == SL_AF_INET6)
-			c->dest_env |= sl_label_ip(slot, 6, addr, c->peer_port);
+			c->peer_env = sl_label_ip(slot, 6, addr, c->peer_port);
+		c->dest_env |= c->peer_env;
 		c->dest_done |= SL_TLS_DEST_PEER;
 	}
 	return c->dest_env;
@@ -582,6 +595,7 @@ static __always_inline int sl_stream_verdict(struct sl_session_info *s, struct s
 		c->env = 0;
 		c->dest_env = 0;
 		c->dest_done = 0;
+		c->peer_env = 0;
 		c->cs = 0;
 		c->ci = 0;
 		c->gen = m->generation;
@@ -652,7 +666,7 @@ static __always_inline int sl_stream_verdict(struct sl_session_info *s, struct s
 	/* a model provider (SL_DEST_ROLE_PROVIDER): the agent's conversation,
 	 * recorded, never judged by the TLS rules (the daemon looks for
 	 * labelled credentials in it: credential_exposure) */
-	if (c && (c->dest_env & SL_DEST_ROLE_PROVIDER))
+	if (c && sl_tls_provider(c))
 		return 0;
 	decided = sl_match_decide(m, s);
 	/*
@@ -845,13 +859,12 @@ static __always_inline int sl_tls_write(__u64 conn, __u64 buf, __u64 len, __u32 
 		if (c && c->plain == SL_PLAIN_REPLY)
 			return 0;
 	}
-	if (loc) {
-		__u32 st = sl_tls_loc_state(loc, conn, len);
-
-		if (st & SL_TLS_LOC_REFUTED)
-			return 0; /* not the write function: what it has is not the plaintext */
-		unconfirmed = !(st & SL_TLS_LOC_CONFIRMED);
-	}
+	/* not confirmed, or refuted (the process is blind now: its connects are
+	 * refused; its writes on the connections it has are still captured and
+	 * judged, a kill taken as a hold: refuting its location on purpose frees
+	 * nothing) */
+	if (loc)
+		unconfirmed = !(sl_tls_loc_state(loc, conn, len) & SL_TLS_LOC_CONFIRMED);
 	sl_tls_enter(conn, lib == SL_TLS_BORINGSSL);
 	e = sl_tls_record(SL_OP_TLS_WRITE, cgid, conn, lib, fn, buf, len);
 	if (!e)
@@ -1594,7 +1607,7 @@ __noinline int sl_tls_recheck(__u64 cgid)
 	c = sl_tls_conn_get(in->conn, 0);
 	if (c)
 		m->env |= sl_tls_dest_env(c, m->slot);
-	if (c && (c->dest_env & SL_DEST_ROLE_PROVIDER))
+	if (c && sl_tls_provider(c))
 		goto drop;
 	if (!sl_match_decide(m, s))
 		return -1;
@@ -1708,11 +1721,11 @@ __noinline int sl_tls_confirm_io(__u64 fd, __u64 a1, __u64 a2, __u32 fn)
  * verify) is on a connection with a known peer: on the socket it was learned
  * on, nothing to do (and the write in progress kept for this check is let
  * go unless it is long enough to be looked at again anyway). On another TCP
- * socket that carries TLS: a new connection at a freed one's address. It
- * starts again (peer, name, matcher state from the root, decoding), and so
- * does the state the write in progress is judged again from: the send is
- * judged with the new destination (sl_tls_sock_write), and stopped if that
- * decides more than the stale one did at entry. A global function.
+ * socket that carries TLS: a new connection at a freed one's address, or a
+ * program moving one: its destination is the new socket's (peer, name), its
+ * matcher state is kept, and the write in progress is judged again with the
+ * new destination at this send (sl_tls_sock_write) and stopped if that
+ * decides more than the entry did. A global function.
  */
 __noinline int sl_tls_verify_sock(__u64 fd)
 {
@@ -1724,13 +1737,11 @@ __noinline int sl_tls_verify_sock(__u64 fd)
 	struct sl_peer peer = {};
 	struct socket *sock;
 
+	/* no time window: the thread's next TLS call replaces the entry, and a
+	 * send that comes late (a deferred flush) is still the call's */
 	pp = bpf_map_lookup_elem(&sl_tls_pending, &id);
 	if (!pp || !pp->verify)
 		return 0;
-	if (bpf_ktime_get_ns() - pp->entered_ns > SL_TLS_PEER_WINDOW_NS) {
-		bpf_map_delete_elem(&sl_tls_pending, &id);
-		return 0;
-	}
 	sock = sl_fd_socket_ino((long)fd, &ino);
 	if (!sock || !ino || !sl_socket_peer(sock, &peer) ||
 	    (peer.family != SL_AF_INET && peer.family != SL_AF_INET6) ||
@@ -1751,29 +1762,21 @@ __noinline int sl_tls_verify_sock(__u64 fd)
 	pc = bpf_map_lookup_elem(&sl_plain_conns, &pk);
 	if (!pc || pc->plain != SL_PLAIN_TLS)
 		return 0;
-	c->gen = 0; /* its matcher starts at the root (sl_stream_verdict) */
-	c->decode = 0;
+	/* the destination is the new socket's; the matcher state (keywords,
+	 * automaton, decoding) is kept: moving a connection between sockets
+	 * must not cut a request in two for the matcher */
 	__builtin_memcpy(c->peer_addr, peer.addr, sizeof(c->peer_addr));
 	c->peer_port = peer.port;
 	c->peer_family = peer.family;
 	c->sock = ino;
 	c->dest_env = 0;
 	c->dest_done = 0;
-	__builtin_memset(c->kw, 0, sizeof(c->kw));
-	c->env = 0;
-	c->cs = 0;
-	c->ci = 0;
+	c->peer_env = 0;
 	c->sni_len = 0;
 	c->sni[0] = 0;
 	if (pc->sni_len && pc->sni_len < SL_SNI_MAX) {
 		__builtin_memcpy(c->sni, pc->sni, sizeof(c->sni));
 		c->sni_len = pc->sni_len;
-	}
-	if (in && in->conn == pp->conn) {
-		__builtin_memset(in->kw, 0, sizeof(in->kw));
-		in->env = 0;
-		in->cs = 0;
-		in->ci = 0;
 	}
 	return 0;
 }
@@ -1865,17 +1868,67 @@ static __always_inline bool sl_tls_proxy_reply(const struct sl_session_info *s, 
  * A session thread reads or writes fd: if it entered a TLS call on a
  * connection without a peer just before, this socket is that peer.
  */
+static __always_inline void sl_tls_learn_peer(struct sl_session_info *s, long fd)
+{
+	__u64 id = bpf_get_current_pid_tgid(), ino = 0;
+	struct sl_tls_pending *pp, p;
+	struct sl_peer peer = {};
+	struct sl_tls_conn *c;
+	struct socket *sock;
+
+	pp = bpf_map_lookup_elem(&sl_tls_pending, &id);
+	if (!pp)
+		return;
+	p = *pp;
+	/* a known peer checked at a write (sl_tls_verify_sock), never at a read */
+	if (p.verify)
+		return;
+	if (bpf_ktime_get_ns() - p.entered_ns > SL_TLS_PEER_WINDOW_NS) {
+		bpf_map_delete_elem(&sl_tls_pending, &id);
+		return;
+	}
+	/* files, pipes, eventfds in between do not count */
+	sock = sl_fd_socket_ino(fd, &ino);
+	if (!sock)
+		return;
+	bpf_map_delete_elem(&sl_tls_pending, &id);
+	if (!sl_socket_peer(sock, &peer) ||
+	    (peer.family != SL_AF_INET && peer.family != SL_AF_INET6))
+		return;
+	c = sl_tls_conn_get(p.conn, 1);
+	if (!c)
+		return;
+	__builtin_memcpy(c->peer_addr, peer.addr, sizeof(c->peer_addr));
+	c->peer_port = peer.port;
+	c->peer_family = peer.family;
+	c->sock = ino;
+	/* no name from the library (no SNI hook): the one its ClientHello sent */
+	if (!c->sni_len && ino) {
+		struct sl_tls_conn_key pk = {.conn = ino};
+		struct sl_tls_conn *pc = bpf_map_lookup_elem(&sl_plain_conns, &pk);
+
+		if (pc && pc->sni_len && pc->sni_len < SL_SNI_MAX) {
+			__builtin_memcpy(c->sni, pc->sni, sizeof(c->sni));
+			c->sni_len = pc->sni_len;
+		}
+	}
+	if (sl_tls_proxy_reply(s, sock))
+		c->plain = SL_PLAIN_REPLY;
+}
+
+/*
+ * A session thread reads or writes a descriptor. A write: a first record of
+ * a stream classified (a plaintext request judged, a ClientHello's name
+ * kept), the peer of the TLS call just entered learned, a located
+ * connection's socket checked, a located write's record compared, and a
+ * TLS write in progress judged again at this send with its destination.
+ */
 static __always_inline int sl_tls_sock_io(struct trace_event_raw_sys_enter *ctx, __u32 fn)
 {
 	long fd = (long)ctx->args[0];
 	bool write = fn != 0;
 	__u64 cgid = 0;
 	struct sl_session_info *s;
-	struct sl_tls_pending *pp, p;
-	struct sl_tls_conn *c;
-	struct sl_peer peer = {};
-	struct socket *sock;
-	__u64 id, ino = 0;
 
 	s = sl_current_session(&cgid);
 	if (!s)
@@ -1899,50 +1952,16 @@ static __always_inline int sl_tls_sock_io(struct trace_event_raw_sys_enter *ctx,
 			bpf_send_signal(SL_SIGKILL);
 			return 0;
 		}
+		sl_plain_write(cgid, fd, ctx->args[1], ctx->args[2], fn);
+		/* the peer before the send is judged again: the first write of a
+		 * connection is judged with its destination at its send */
+		sl_tls_learn_peer(s, fd);
 		sl_tls_verify_sock(fd);
 		sl_tls_confirm_io(fd, ctx->args[1], ctx->args[2], fn);
 		sl_tls_sock_write(cgid, fd);
-		sl_plain_write(cgid, fd, ctx->args[1], ctx->args[2], fn);
-	}
-	id = bpf_get_current_pid_tgid();
-	pp = bpf_map_lookup_elem(&sl_tls_pending, &id);
-	if (!pp)
-		return 0;
-	p = *pp;
-	if (bpf_ktime_get_ns() - p.entered_ns > SL_TLS_PEER_WINDOW_NS) {
-		bpf_map_delete_elem(&sl_tls_pending, &id);
 		return 0;
 	}
-	/* a known peer checked at a write (sl_tls_verify_sock), never at a read */
-	if (p.verify)
-		return 0;
-	/* files, pipes, eventfds in between do not count */
-	sock = sl_fd_socket_ino(fd, &ino);
-	if (!sock)
-		return 0;
-	bpf_map_delete_elem(&sl_tls_pending, &id);
-	if (!sl_socket_peer(sock, &peer) ||
-	    (peer.family != SL_AF_INET && peer.family != SL_AF_INET6))
-		return 0;
-	c = sl_tls_conn_get(p.conn, 1);
-	if (!c)
-		return 0;
-	__builtin_memcpy(c->peer_addr, peer.addr, sizeof(c->peer_addr));
-	c->peer_port = peer.port;
-	c->peer_family = peer.family;
-	c->sock = ino;
-	/* no name from the library (no SNI hook): the one its ClientHello sent */
-	if (!c->sni_len && ino) {
-		struct sl_tls_conn_key pk = {.conn = ino};
-		struct sl_tls_conn *pc = bpf_map_lookup_elem(&sl_plain_conns, &pk);
-
-		if (pc && pc->sni_len && pc->sni_len < SL_SNI_MAX) {
-			__builtin_memcpy(c->sni, pc->sni, sizeof(c->sni));
-			c->sni_len = pc->sni_len;
-		}
-	}
-	if (sl_tls_proxy_reply(s, sock))
-		c->plain = SL_PLAIN_REPLY;
+	sl_tls_learn_peer(s, fd);
 	return 0;
 }
 

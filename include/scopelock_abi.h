@@ -261,8 +261,9 @@ _Static_assert(sizeof(struct sl_tls_proc) == 40, "sl_tls_proc ABI");
  * - until then, a kill verdict on a capture of it holds the session for a
  *   person instead (SL_VERDICT_UNCONFIRMED): a wrong guess never kills;
  * - SL_TLS_LOC_REFUTE_AT records that do not, and none that did, refute it
- *   (SL_TLS_LOC_REFUTED): its writes are no longer captured and the
- *   processes that run it are blind (SL_TLS_PROC_BLIND: blind_tls decides).
+ *   (SL_TLS_LOC_REFUTED): the processes that run it are blind
+ *   (SL_TLS_PROC_BLIND: blind_tls decides), their writes still captured and
+ *   judged as unconfirmed.
  */
 #define SL_TLS_LOC_CONFIRMED (1U << 0)
 #define SL_TLS_LOC_REFUTED (1U << 1)

@@ -493,41 +493,52 @@ static void loc_refuted(struct sl_tls *t, struct tls_target *tg)
 		 (unsigned long long)tg->loc.mismatches);
 	log_err("tls: '%s': %s; its processes are blind from now on", tg->path, why);
 	tg->refuted = blind_get(t, tg->path, &st, "boringssl", why, NULL);
+	if (!tg->refuted)
+		log_err("tls: '%s': no memory for its blind spot: its next execs are not marked "
+			"blind (its processes are, by the kernel)",
+			tg->path);
 	for (size_t i = 0; i < t->npp; i++) {
 		pid_t pid = t->pp[i]->pid;
+		int err;
 
 		if (t->pp[i]->tg != tg || sl_kernel_tls_proc_get(t->kernel, (uint32_t)pid, &gp) ||
 		    (gp.state & SL_TLS_PROC_BLIND))
 			continue;
 		gp.state |= SL_TLS_PROC_BLIND;
-		if (sl_kernel_tls_proc_put(t->kernel, (uint32_t)pid, &gp))
-			log_warn("tls: mark pid %d blind: %s", (int)pid, strerror(errno));
+		err = sl_kernel_tls_proc_put(t->kernel, (uint32_t)pid, &gp);
+		if (err)
+			log_warn("tls: mark pid %d blind: %s", (int)pid, strerror(-err));
 	}
 	loc_report(t, tg, why);
+}
+
+/* what the kernel says of tg's located write now */
+static void loc_poll_one(struct sl_tls *t, struct tls_target *tg)
+{
+	struct sl_tls_loc l;
+	uint64_t was;
+
+	if (!tg->loc_key || sl_kernel_tls_loc_get(t->kernel, tg->loc_key, &l))
+		return;
+	was = tg->loc.state;
+	tg->loc = l;
+	if ((l.state & SL_TLS_LOC_CONFIRMED) && !(was & SL_TLS_LOC_CONFIRMED)) {
+		log_info("tls: '%s': located SSL_write confirmed on live traffic (%llu "
+			 "matching TLS records): its kill verdicts are enforced%s",
+			 tg->path, (unsigned long long)l.matches,
+			 tg->refuted ? " (its file stays a blind spot: it was refuted first)" : "");
+		loc_report(t, tg, NULL);
+	} else if ((l.state & SL_TLS_LOC_REFUTED) && !(l.state & SL_TLS_LOC_CONFIRMED) &&
+		   !tg->refuted) {
+		loc_refuted(t, tg);
+	}
 }
 
 /* the kernel's confirmations of located writes, once a second */
 static void loc_poll(struct sl_tls *t)
 {
-	for (size_t i = 0; i < t->ntargets; i++) {
-		struct tls_target *tg = t->targets[i];
-		struct sl_tls_loc l;
-		uint64_t was;
-
-		if (!tg->loc_key || sl_kernel_tls_loc_get(t->kernel, tg->loc_key, &l))
-			continue;
-		was = tg->loc.state;
-		tg->loc = l;
-		if ((l.state & SL_TLS_LOC_CONFIRMED) && !(was & SL_TLS_LOC_CONFIRMED)) {
-			log_info("tls: '%s': located SSL_write confirmed on live traffic (%llu "
-				 "matching TLS records): its kill verdicts are enforced",
-				 tg->path, (unsigned long long)l.matches);
-			loc_report(t, tg, NULL);
-		} else if ((l.state & SL_TLS_LOC_REFUTED) && !(l.state & SL_TLS_LOC_CONFIRMED) &&
-			   !tg->refuted) {
-			loc_refuted(t, tg);
-		}
-	}
+	for (size_t i = 0; i < t->ntargets; i++)
+		loc_poll_one(t, t->targets[i]);
 }
 
 static int target_add(struct sl_tls *t, const char *path, int fd, const char *origin,
@@ -1668,6 +1679,8 @@ static enum locate_result locate_exe(struct sl_tls *t, int fd, const char *rp,
 		located = NULL;
 	}
 	loc_arm(t, tg);
+	/* a state kept by the kernel (a previous daemon's): refuted is blind now */
+	loc_poll_one(t, tg);
 	if (!(tg->attached & capture_mask())) {
 		snprintf(why, whylen, "%s: write function located, uprobe attach failed",
 			 loc->impl_detail);

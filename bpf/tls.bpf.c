@@ -2006,6 +2006,7 @@ SEC("tracepoint/syscalls/sys_enter_mmap")
 int sl_tls_mmap(struct trace_event_raw_sys_enter *ctx)
 {
 	struct sl_tls_map_event e = {};
+	struct sl_tls_maphold *h;
 	struct task_struct *task;
 	struct fdtable *fdt;
 	struct file **fds, *file = NULL;
@@ -2038,11 +2039,23 @@ int sl_tls_mmap(struct trace_event_raw_sys_enter *ctx)
 		return 0;
 	}
 	/* not analysed, or instrumented per process: held until the daemon
-	 * analysed it and attached this process' probes */
-	if (bpf_map_update_elem(&sl_tls_mapheld, &tgid, &e.key, BPF_ANY)) {
-		sl_count_loss(SL_LOSS_MAP_FULL, SL_OP_TLS_MAP);
-		return 0;
+	 * analysed it and attached this process' probes; a hold before this one
+	 * not handled yet stays (the sequence number only grows) */
+	h = bpf_map_lookup_elem(&sl_tls_mapheld, &tgid);
+	if (!h) {
+		struct sl_tls_maphold first = {.key = e.key, .seq = 0};
+
+		if (bpf_map_update_elem(&sl_tls_mapheld, &tgid, &first, BPF_NOEXIST) &&
+		    !bpf_map_lookup_elem(&sl_tls_mapheld, &tgid)) {
+			sl_count_loss(SL_LOSS_MAP_FULL, SL_OP_TLS_MAP);
+			return 0;
+		}
+		h = bpf_map_lookup_elem(&sl_tls_mapheld, &tgid);
+		if (!h)
+			return 0;
 	}
+	e.seq = __sync_fetch_and_add(&h->seq, (__u64)1) + 1;
+	h->key = e.key;
 	/* not stopped: its connects are refused until the daemon is done */
 	bpf_send_signal(SL_SIGSTOP);
 	sl_hdr_fill(&e.hdr, SL_OP_TLS_MAP, cgid);

@@ -50,13 +50,33 @@ struct {
 	__type(value, struct sl_tls_proc);
 } sl_tls_procs SEC(".maps") __weak;
 
-/* tgid -> the file it is held for while mapping it (SL_OP_TLS_MAP) */
+/* tgid -> its latest held mapping (SL_OP_TLS_MAP), and the one the daemon is
+ * done with (struct sl_tls_maphold, scopelock_abi.h) */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SL_MAX_INFLIGHT);
 	__type(key, __u32);
-	__type(value, struct sl_tls_exe_key);
+	__type(value, struct sl_tls_maphold);
 } sl_tls_mapheld SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SL_MAX_INFLIGHT);
+	__type(key, __u32);
+	__type(value, __u64);
+} sl_tls_mapdone SEC(".maps") __weak;
+
+/* does tgid map a file the daemon has not handled yet? */
+static __always_inline bool sl_tls_map_pending(__u32 tgid)
+{
+	struct sl_tls_maphold *h = bpf_map_lookup_elem(&sl_tls_mapheld, &tgid);
+	__u64 *done;
+
+	if (!h)
+		return false;
+	done = bpf_map_lookup_elem(&sl_tls_mapdone, &tgid);
+	return !done || *(volatile __u64 *)done != *(volatile __u64 *)&h->seq;
+}
 
 /*
  * The exec of tgid (exec id exec_id) runs file; stop is false when the exec
@@ -172,6 +192,7 @@ static __always_inline void sl_tls_gate_exit(__u32 tgid)
 {
 	bpf_map_delete_elem(&sl_tls_procs, &tgid);
 	bpf_map_delete_elem(&sl_tls_mapheld, &tgid);
+	bpf_map_delete_elem(&sl_tls_mapdone, &tgid);
 }
 
 /*
@@ -208,7 +229,7 @@ static __always_inline bool sl_tls_gate_refuses(const struct sl_session_info *s,
 	struct sl_tls_proc *p = bpf_map_lookup_elem(&sl_tls_procs, &tgid);
 	__u32 state;
 
-	if (bpf_map_lookup_elem(&sl_tls_mapheld, &tgid))
+	if (sl_tls_map_pending(tgid))
 		return true; /* mapping a file not analysed yet, let run early */
 	if (!p)
 		return false;

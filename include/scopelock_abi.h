@@ -249,6 +249,23 @@ struct sl_tls_proc {
 _Static_assert(sizeof(struct sl_tls_proc) == 40, "sl_tls_proc ABI");
 
 /*
+ * sl_tls_mapheld: tgid -> its latest mapping of a file the TLS gate held
+ * (the file, and its sequence number: 1, 2, ... per process, taken
+ * atomically by the kernel); sl_tls_mapdone: tgid -> the last sequence
+ * number the daemon is done with (the file analysed, its probes attached for
+ * the process), written by the daemon alone. A process whose held sequence
+ * is not the done one maps a file not instrumented yet: its connects are
+ * refused. A later mapping never undoes an earlier one's hold (a process
+ * resumed early that maps libssl then libcrypto stays refused until both
+ * were handled, in order).
+ */
+struct sl_tls_maphold {
+	struct sl_tls_exe_key key;
+	__u64 seq;
+};
+_Static_assert(sizeof(struct sl_tls_maphold) == 32, "sl_tls_maphold ABI");
+
+/*
  * Live confirmation of a write function located without symbols (BoringSSL
  * in Bun: user/lib/tls_locate.h). The attach cookie of the located SSL_write
  * holds the library (low 32 bits) and the location's key (high 32 bits,

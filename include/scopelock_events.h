@@ -185,6 +185,7 @@ struct sl_tls_map_event {
 	struct sl_tls_exe_key key;
 	__s32 fd;     /* SL_TLS_MAP_FORK: not a mapping (below) */
 	__u32 parent; /* SL_TLS_MAP_FORK: the parent's tgid */
+	__u64 seq;    /* the hold's sequence number (struct sl_tls_maphold) */
 };
 /*
  * fd == SL_TLS_MAP_FORK: the process (hdr.pid) is a fork of a process with
@@ -192,7 +193,7 @@ struct sl_tls_map_event {
  * daemon attached probes for it; key: its parent's executable.
  */
 #define SL_TLS_MAP_FORK (-2)
-_Static_assert(sizeof(struct sl_tls_map_event) == 64 + 32, "sl_tls_map_event ABI");
+_Static_assert(sizeof(struct sl_tls_map_event) == 64 + 40, "sl_tls_map_event ABI");
 
 /* SL_OP_EXIT: a thread group leader of a session exited. */
 struct sl_exit_event {

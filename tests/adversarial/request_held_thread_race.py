@@ -39,10 +39,12 @@ def post(s, body, extra=""):
              if l.lower().startswith(b"content-length")][0])
     while len(rest) < n:
         rest += s.recv(65536)
+LIMIT = 100000
 started, finished = threading.Event(), threading.Event()
 def noise():
     s = conn()
-    for i in range(3000):
+    # until B is done (bounded): A is still sending whatever B's connection costs
+    for i in range(LIMIT):
         if finished.is_set():
             break
         post(s, json.dumps({"query": "query { me { name } }", "i": i}).encode(),
@@ -90,7 +92,7 @@ def test_request_held_thread_race(t):
     released = [x for x in d.records(session=sid, type="verdict")
                 if x.get("verdict") == "released"]
     # thread A was still sending (held, released) when B's write was held
-    check(20 <= len(released) < 2900,
+    check(20 <= len(released) < 99000,
           f"the harmless thread's writes: {len(released)} released (expected it to be "
           f"cut short by the kill)")
     finish(t, d, w)

@@ -1249,18 +1249,25 @@ int sl_kernel_tls_loc_get(const struct sl_kernel *k, uint32_t key, struct sl_tls
 	return bpf_map_lookup_elem(fd, &key, out) ? -errno : 0;
 }
 
-int sl_kernel_tls_mapheld_get(const struct sl_kernel *k, uint32_t tgid, struct sl_tls_exe_key *out)
+int sl_kernel_tls_mapheld_get(const struct sl_kernel *k, uint32_t tgid, struct sl_tls_maphold *out)
 {
 	int fd = bpf_map__fd(k->skel->maps.sl_tls_mapheld);
 
 	return bpf_map_lookup_elem(fd, &tgid, out) ? -errno : 0;
 }
 
-int sl_kernel_tls_mapheld_del(const struct sl_kernel *k, uint32_t tgid)
+int sl_kernel_tls_mapdone_get(const struct sl_kernel *k, uint32_t tgid, uint64_t *seq)
 {
-	int fd = bpf_map__fd(k->skel->maps.sl_tls_mapheld);
+	int fd = bpf_map__fd(k->skel->maps.sl_tls_mapdone);
 
-	return bpf_map_delete_elem(fd, &tgid) && errno != ENOENT ? -errno : 0;
+	return bpf_map_lookup_elem(fd, &tgid, seq) ? -errno : 0;
+}
+
+int sl_kernel_tls_mapdone_set(const struct sl_kernel *k, uint32_t tgid, uint64_t seq)
+{
+	int fd = bpf_map__fd(k->skel->maps.sl_tls_mapdone);
+
+	return bpf_map_update_elem(fd, &tgid, &seq, BPF_ANY) ? -errno : 0;
 }
 
 int sl_kernel_tls_mapheld_next(const struct sl_kernel *k, const uint32_t *prev, uint32_t *next)

@@ -151,10 +151,12 @@ int sl_kernel_tls_proc_next(const struct sl_kernel *k, const uint32_t *prev, uin
  * one that is there (a previous daemon's); get: -ENOENT if none */
 int sl_kernel_tls_loc_add(const struct sl_kernel *k, uint32_t key);
 int sl_kernel_tls_loc_get(const struct sl_kernel *k, uint32_t key, struct sl_tls_loc *out);
-/* sl_tls_mapheld: a session process held while it maps a file; get: -ENOENT if none */
-int sl_kernel_tls_mapheld_get(const struct sl_kernel *k, uint32_t tgid, struct sl_tls_exe_key *out);
-int sl_kernel_tls_mapheld_del(const struct sl_kernel *k, uint32_t tgid);
+/* sl_tls_mapheld: a session process' latest held mapping; get: -ENOENT if none */
+int sl_kernel_tls_mapheld_get(const struct sl_kernel *k, uint32_t tgid, struct sl_tls_maphold *out);
 int sl_kernel_tls_mapheld_next(const struct sl_kernel *k, const uint32_t *prev, uint32_t *next);
+/* sl_tls_mapdone: the held mapping the daemon is done with (its sequence number) */
+int sl_kernel_tls_mapdone_get(const struct sl_kernel *k, uint32_t tgid, uint64_t *seq);
+int sl_kernel_tls_mapdone_set(const struct sl_kernel *k, uint32_t tgid, uint64_t seq);
 /* sl_throttled: a session process stopped for the daemon (SL_STOP_*); get: -ENOENT if none */
 int sl_kernel_throttled_get(const struct sl_kernel *k, uint32_t tgid, struct sl_throttle *out);
 int sl_kernel_throttled_del(const struct sl_kernel *k, uint32_t tgid);

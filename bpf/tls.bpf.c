@@ -680,9 +680,9 @@ static __always_inline int sl_stream_verdict(struct sl_session_info *s, struct s
 		m->rule = SL_RULE_DECODE;
 		m->action = SL_KACT_FREEZE;
 		m->monitor = 0;
+		/* a located write not confirmed: the daemon reads SL_EVF_UNCONFIRMED of
+		 * the capture when it decides (requests.c: a kill is a hold) */
 		m->vflags = SL_VERDICT_DECODE;
-		if (e->hdr.flags & SL_EVF_UNCONFIRMED)
-			m->vflags |= SL_VERDICT_UNCONFIRMED; /* the daemon holds a kill */
 		/* pairs the verdict with its capture record (two rings) */
 		m->file_ino = e->hdr.ktime_ns;
 		e->hdr.flags |= SL_EVF_DECODE_HOLD;

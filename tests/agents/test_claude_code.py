@@ -22,10 +22,7 @@ network namespace (tests/agents/lib/agents.py).
   the same run outside a session arrives.
 """
 
-import secrets
-
 import agents
-from enforce import wait_alert
 from harness import check, eq, rand_marker, short, wait_until
 
 
@@ -112,34 +109,9 @@ def test_mcp_tool_call_captured_in_session(t):
 
 
 def test_mcp_tool_call_blocked_in_session(t):
-    agents.private_netns(t)
-    mcp = agents.McpServer(t)
-    vol = rand_marker("vol-prod")
-    token = "prodtok_" + secrets.token_hex(16)
-    hdrs = {"Authorization": f"Bearer {token}"}
-    policy = agents.mcp_delete_policy(t, token, vol)
-    # control: outside a session the tools/call arrives, token and all
-    model = agents.ModelServer(t, "mcp__cloud__volume_delete", {"volume_id": vol}, "done")
-    out = agents.ClaudeCode(t, model, mcp=mcp, mcp_headers=hdrs).run(f"Delete the volume {vol}.")
-    calls = mcp.tool_calls()
-    eq(len(calls), 1, f"control: tools/call at the MCP server ({out}\n{mcp.summary()})")
-    eq(calls[0]["authorization"], f"Bearer {token}", "control: the token it carried")
-    # in a staging session: stopped before SSL_write encrypts it
-    model2 = agents.ModelServer(t, "mcp__cloud__volume_delete", {"volume_id": vol}, "done")
-    d = t.daemon(policy=policy)
-    run = agents.ClaudeCode(t, model2, mcp=mcp, mcp_headers=hdrs).run(
-        f"Delete the volume {vol}.", daemon=d)
-    info = f"{run}\n{model2.summary()}\n{mcp.summary()}"
-    rec = wait_alert(d, run.session, "mcp-destroy-outside-scope")
-    eq(rec.get("verdict"), "killed", f"verdict of {short(rec)}")
-    check("production" in (rec.get("target_env") or []), f"target_env of {short(rec)}")
-    d.wait_session_end(run.session)
-    eq(len(mcp.tool_calls()), 1, "tools/call at the MCP server: the control's only (the "
-       f"session's must not arrive) ({info})")
+    d, run, rec, w = agents.mcp_kill_case(t, "claude", "mcp__cloud__volume_delete")
     # it was captured and judged at SSL_write in the Bun executable
-    w = [r for r, data in agents.tls_writes(d, run.session)
-         if b'"tools/call"' in data and vol.encode() in data]
-    check(w and w[0].get("lib") == "boringssl", "the tools/call's tls_write record (lib "
+    check(w[0].get("lib") == "boringssl", "the tools/call's tls_write record (lib "
           f"boringssl): {[short(r) for r in w]}")
     # a kill, not a hold: the located SSL_write was confirmed on live traffic
     # (the TLS records of the agent's model requests carried their lengths)
@@ -154,6 +126,3 @@ def test_mcp_tool_call_blocked_in_session(t):
     bun = [x for x in d.status()["tls"]["targets"] if "live_confirmation" in x]
     check(bun and bun[0]["live_confirmation"]["state"] == "confirmed",
           f"status: the Bun executable's location confirmed: {bun}")
-    check(run.result.rc != 0, f"the agent did not finish normally ({info})")
-    print(f"  claude-code MCP volume_delete with the production token: killed in "
-          f"{run.seconds:.1f}s; control arrived")

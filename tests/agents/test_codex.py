@@ -24,11 +24,9 @@ scripted OpenAI Responses API (SSE), in the test's own network namespace
   control: outside a session it arrives.
 """
 
-import secrets
-
 import agents
-from enforce import policy_blind_tls, wait_alert
-from harness import check, eq, rand_marker, short, wait_until
+from enforce import policy_blind_tls
+from harness import check, eq, short, wait_until
 
 # the MCP server's volume_delete as Codex offers it to the model (server "cloud")
 MCP_TOOL = "mcp__cloud__volume_delete"
@@ -153,37 +151,11 @@ def test_api_request_captured_in_session(t):
 
 
 def test_mcp_tool_call_blocked_through_proxy(t):
-    """Codex's own request to an MCP server over HTTPS (rustls: blind, under
+    """Codex's own request to an MCP server over HTTPS (rustls: blind; under
     blind_tls: proxy it goes through the session's inspecting proxy): the
-    model asks for the MCP server's volume_delete of a production volume with
-    the production token in the server's headers; in a staging session the
-    tools/call is judged at the proxy's SSL_write and the session killed
-    before it arrives. Control: the same run outside a session arrives."""
-    agents.private_netns(t)
-    mcp = agents.McpServer(t)
-    vol = rand_marker("vol-prod")
-    token = "prodtok_" + secrets.token_hex(16)
-    hdrs = {"Authorization": f"Bearer {token}"}
-    model = agents.ModelServer(t, MCP_TOOL, {"volume_id": vol}, "done")
-    out = agents.Codex(t, model, mcp=mcp, mcp_headers=hdrs).run(f"Delete the volume {vol}.")
-    calls = mcp.tool_calls()
-    eq(len(calls), 1, f"control: tools/call at the MCP server ({out}\n{model.summary()}\n"
-       f"{mcp.summary()})")
-    eq(calls[0]["authorization"], f"Bearer {token}", "control: the token it carried")
-    policy = agents.mcp_delete_policy(t, token, vol, blind_tls="proxy")
-    model2 = agents.ModelServer(t, MCP_TOOL, {"volume_id": vol}, "done")
-    d = t.daemon(policy=policy)
-    run = agents.Codex(t, model2, mcp=mcp, mcp_headers=hdrs).run(
-        f"Delete the volume {vol}.", daemon=d)
-    info = f"{run}\n{model2.summary()}\n{mcp.summary()}"
-    rec = wait_alert(d, run.session, "mcp-destroy-outside-scope")
-    eq(rec.get("verdict"), "killed", f"verdict of {short(rec)}")
-    d.wait_session_end(run.session)
-    eq(len(mcp.tool_calls()), 1, "tools/call at the MCP server: the control's only (the "
-       f"session's must not arrive) ({info})")
-    w = [r for r, data in agents.tls_writes(d, run.session)
-         if b'"tools/call"' in data and vol.encode() in data]
-    check(w and w[0].get("comm") == "scopelock-proxy", "the tools/call's tls_write record, "
-          f"written by the proxy: {[short(r) for r in w]}")
-    print(f"  codex MCP volume_delete through the proxy: killed in {run.seconds:.1f}s; "
-          "control arrived")
+    production volume_delete is judged at the proxy's SSL_write and the
+    session killed before it arrives (agents.mcp_kill_case, with its control
+    outside a session)."""
+    d, run, rec, w = agents.mcp_kill_case(t, "codex", MCP_TOOL, blind_tls="proxy")
+    check(w[0].get("comm") == "scopelock-proxy", "the tools/call's tls_write record, written "
+          f"by the proxy: {[short(r) for r in w]}")

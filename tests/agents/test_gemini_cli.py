@@ -17,11 +17,8 @@ test's own network namespace (tests/agents/lib/agents.py).
   arrives) and the session killed; control: outside a session it arrives.
 """
 
-import secrets
-
 import agents
-from enforce import wait_alert
-from harness import check, eq, rand_marker, short
+from harness import check, short
 
 STREAM = rb"POST /v1beta/models/[^ ]+:streamGenerateContent\?alt=sse HTTP/1\.1\r\n"
 
@@ -75,37 +72,9 @@ MCP_TOOL = "mcp_cloud_volume_delete"
 
 def test_mcp_tool_call_blocked_in_session(t):
     """Gemini CLI's own request to an MCP server over HTTPS (node's TLS):
-    the model asks for the MCP server's volume_delete of a production volume
-    with the production token in the server's headers; in a staging session
-    the tools/call is judged at node's SSL_write and the session killed
-    before it arrives. Control: the same run outside a session arrives."""
-    agents.private_netns(t)
-    mcp = agents.McpServer(t)
-    vol = rand_marker("vol-prod")
-    token = "prodtok_" + secrets.token_hex(16)
-    hdrs = {"Authorization": f"Bearer {token}"}
-    policy = agents.mcp_delete_policy(t, token, vol)
-    model = agents.ModelServer(t, MCP_TOOL, {"volume_id": vol}, "done")
-    out = agents.GeminiCli(t, model, mcp=mcp, mcp_headers=hdrs).run(f"Delete the volume {vol}.")
-    calls = mcp.tool_calls()
-    eq(len(calls), 1, f"control: tools/call at the MCP server ({out}\n{model.summary()}\n"
-       f"{mcp.summary()})")
-    eq(calls[0]["authorization"], f"Bearer {token}", "control: the token it carried")
-    model2 = agents.ModelServer(t, MCP_TOOL, {"volume_id": vol}, "done")
-    d = t.daemon(policy=policy)
-    run = agents.GeminiCli(t, model2, mcp=mcp, mcp_headers=hdrs).run(
-        f"Delete the volume {vol}.", daemon=d)
-    info = f"{run}\n{model2.summary()}\n{mcp.summary()}"
-    rec = wait_alert(d, run.session, "mcp-destroy-outside-scope")
-    eq(rec.get("verdict"), "killed", f"verdict of {short(rec)}")
-    check("production" in (rec.get("target_env") or []), f"target_env of {short(rec)}")
-    d.wait_session_end(run.session)
-    eq(len(mcp.tool_calls()), 1, "tools/call at the MCP server: the control's only (the "
-       f"session's must not arrive) ({info})")
-    w = [r for r, data in agents.tls_writes(d, run.session)
-         if b'"tools/call"' in data and vol.encode() in data]
-    check(w and w[0].get("lib") == "openssl", "the tools/call's tls_write record (lib "
-          f"openssl: node): {[short(r) for r in w]}")
-    check(run.result.rc != 0, f"the agent did not finish normally ({info})")
-    print(f"  gemini-cli MCP volume_delete with the production token: killed in "
-          f"{run.seconds:.1f}s; control arrived")
+    the production volume_delete is judged at node's SSL_write and the
+    session killed before it arrives (agents.mcp_kill_case, with its
+    control outside a session)."""
+    d, run, rec, w = agents.mcp_kill_case(t, "gemini", MCP_TOOL)
+    check(w[0].get("lib") == "openssl", "the tools/call's tls_write record (lib openssl: "
+          f"node): {[short(r) for r in w]}")

@@ -607,3 +607,46 @@ def mcp_delete_policy(t, prod_token, prod_vol, blind_tls=None):
     # the JSON-RPC method, quoted as it is on the wire, and a *_delete tool
     text += "patterns:\n  mcp_destroy:\n    channel: tls\n    all: ['\"tools/call\"', _delete]\n"
     return write_policy(t, text)
+
+
+def mcp_kill_case(t, kind, tool, blind_tls=None):
+    """The incident through an agent's own MCP client: the scripted model asks
+    for the MCP server's volume_delete (offered to it as `tool`) of a
+    production volume, the MCP server's headers carry the production token (a
+    registered secret). Control outside a session: the tools/call arrives,
+    token and all. In a staging session (its scope's blind_tls as given): the
+    alert of mcp-destroy-outside-scope says killed, target production, and
+    nothing of it reaches the MCP server. Returns (daemon, run, alert, the
+    tls_write records carrying the tools/call)."""
+    import secrets
+
+    from enforce import wait_alert
+    private_netns(t)
+    mcp = McpServer(t)
+    vol = rand_marker("vol-prod")
+    token = "prodtok_" + secrets.token_hex(16)
+    hdrs = {"Authorization": f"Bearer {token}"}
+    cls = KINDS[kind]
+    model = ModelServer(t, tool, {"volume_id": vol}, "done")
+    out = cls(t, model, mcp=mcp, mcp_headers=hdrs).run(f"Delete the volume {vol}.")
+    calls = mcp.tool_calls()
+    eq(len(calls), 1, f"control: tools/call at the MCP server ({out}\n{model.summary()}\n"
+       f"{mcp.summary()})")
+    eq(calls[0]["authorization"], f"Bearer {token}", "control: the token it carried")
+    model2 = ModelServer(t, tool, {"volume_id": vol}, "done")
+    d = t.daemon(policy=mcp_delete_policy(t, token, vol, blind_tls=blind_tls))
+    run = cls(t, model2, mcp=mcp, mcp_headers=hdrs).run(f"Delete the volume {vol}.", daemon=d)
+    info = f"{run}\n{model2.summary()}\n{mcp.summary()}"
+    rec = wait_alert(d, run.session, "mcp-destroy-outside-scope")
+    eq(rec.get("verdict"), "killed", f"verdict of {short(rec)}")
+    check("production" in (rec.get("target_env") or []), f"target_env of {short(rec)}")
+    d.wait_session_end(run.session)
+    eq(len(mcp.tool_calls()), 1, "tools/call at the MCP server: the control's only (the "
+       f"session's must not arrive) ({info})")
+    w = [r for r, data in tls_writes(d, run.session)
+         if b'"tools/call"' in data and vol.encode() in data]
+    check(w, f"no tls_write record with the tools/call ({info})")
+    check(run.result.rc != 0, f"the agent did not finish normally ({info})")
+    print(f"  {cls.name} MCP volume_delete with the production token: killed in "
+          f"{run.seconds:.1f}s; control arrived")
+    return d, run, rec, w

@@ -269,9 +269,10 @@ _Static_assert(sizeof(struct sl_tls_maphold) == 32, "sl_tls_maphold ABI");
  * Live confirmation of a write function located without symbols (BoringSSL
  * in Bun: user/lib/tls_locate.h). The attach cookie of the located SSL_write
  * holds the library (low 32 bits) and the location's key (high 32 bits,
- * derived by the daemon from the file and the offset: the same after a
- * restart). sl_tls_locs: key -> struct sl_tls_loc, made by the daemon when
- * it attaches. After each located write of a session thread, the TLS record
+ * given by the daemon: one per file and offset, which the entry records, so
+ * a restarted daemon finds it again and no other file can share it).
+ * sl_tls_locs: key -> struct sl_tls_loc, made by the daemon when it
+ * attaches. After each located write of a session thread, the TLS record
  * that thread writes next to a TCP socket must carry the write's length
  * (what a TLS 1.2 or 1.3 cipher adds: SL_TLS_LOC_SLACK at most):
  * - one that does confirms the location (SL_TLS_LOC_CONFIRMED, kept);
@@ -287,11 +288,18 @@ _Static_assert(sizeof(struct sl_tls_maphold) == 32, "sl_tls_maphold ABI");
 #define SL_TLS_LOC_REFUTE_AT 8
 #define SL_TLS_LOC_SLACK 96
 #define SL_MAX_TLS_LOCS 256
+/* a key never given: a located write with it stays unconfirmed (no entry) */
+#define SL_TLS_LOC_NONE 0xffffffffU
 struct sl_tls_loc {
 	__u64 state;	  /* SL_TLS_LOC_*, 0: not confirmed yet (64-bit: BPF atomics) */
 	__u64 matches;	  /* socket writes that carried a located write's length */
 	__u64 mismatches; /* TLS application data records that did not, or not TLS */
+	/* the location (set by the daemon, read by no program): the file's
+	 * device and inode, the write function's offset */
+	__u64 dev;
+	__u64 ino;
+	__u64 off;
 };
-_Static_assert(sizeof(struct sl_tls_loc) == 24, "sl_tls_loc ABI");
+_Static_assert(sizeof(struct sl_tls_loc) == 48, "sl_tls_loc ABI");
 
 #endif /* SCOPELOCK_ABI_H */

@@ -19,6 +19,8 @@ Controls: the same client outside a session sends everything and connects
 again."""
 
 import os
+import shutil
+import signal
 import subprocess
 
 from enforce import World, alerts, start_daemon, status_holds, tls_policy, wait_alert, \
@@ -215,3 +217,39 @@ def test_tls_located_reused_ssl_new_connection(t):
     for m, srv, host in ((m1, a, b"a.example"), (m3, b, b"b.example")):
         eq(caps[m].get("peer"), {"addr": "127.0.0.1", "port": srv.port}, f"peer of {m}")
         eq(B(caps[m].get("sni") or ""), host, f"sni of {m}: {short(caps[m])}")
+
+
+def test_tls_located_confirmation_kept_across_restart(t):
+    """A location confirmed under one daemon is confirmed for the next daemon
+    of the instance (the kernel keeps sl_tls_locs pinned; the new daemon finds
+    the entry of the file and offset): its first mutation is killed, not
+    held. A copy of the file (another inode, the same offset) has an entry of
+    its own: unconfirmed, held."""
+    w = World(t)
+    srv = TCPListener(t)
+    exe = build(t, "fake-bssl-restart")
+    copy = t.tmp / "fake-bssl-restart-copy"
+    shutil.copy2(exe, copy)
+    d = start_daemon(t, write_policy(t, tls_policy(w)))
+    r = d.run([str(exe), str(srv.port), TLS13, request(w, w.stg_vol)])
+    eq(r.rc, 0, f"benign writes ({r})")
+    wait_until(lambda: location_records(d, exe, "confirmed"), 10, "a tls_location: confirmed")
+    # SIGKILL: the enforcement and its maps stay pinned for the next daemon
+    os.kill(d.proc.pid, signal.SIGKILL)
+    eq(d.proc.wait(30), -signal.SIGKILL, "scopelockd killed")
+    d2 = d.successor()
+    r = d2.run([str(exe), str(srv.port), TLS13, request(w, w.prod_vol)])
+    eq(r.rc, KILLED, f"the mutation under the next daemon ({r})")
+    rec = wait_alert(d2, d2.finished_session(r), RULE)
+    eq(rec.get("verdict"), "killed", f"confirmed before the restart: {short(rec, 1500)}")
+    check("location_unconfirmed" not in rec, f"no location_unconfirmed: {short(rec, 1500)}")
+    tg = target(d2, exe)
+    check(tg and tg["live_confirmation"]["state"] == "confirmed", f"status: {tg}")
+    p = d2.spawn([str(copy), str(srv.port), TLS13, request(w, w.prod_vol)])
+    rec = wait_alert(d2, d2.session_id(p.name), RULE)
+    eq(rec.get("verdict"), "held", f"the copy's own location, unconfirmed: {short(rec, 1500)}")
+    eq(rec.get("location_unconfirmed"), True, "location_unconfirmed of the copy")
+    r = d2.cli("deny", rec["hold_id"])
+    eq(r.rc, 0, f"scopelock deny ({r})")
+    p.wait(30)
+    eq(p.returncode, KILLED, "the copy's denied session")

@@ -1234,12 +1234,33 @@ int sl_kernel_tls_proc_next(const struct sl_kernel *k, const uint32_t *prev, uin
 	return bpf_map_get_next_key(fd, prev, next) ? -errno : 0;
 }
 
-int sl_kernel_tls_loc_add(const struct sl_kernel *k, uint32_t key)
+int sl_kernel_tls_loc_find(const struct sl_kernel *k, uint64_t dev, uint64_t ino, uint64_t off,
+			   uint32_t *key)
 {
 	int fd = bpf_map__fd(k->skel->maps.sl_tls_locs);
-	struct sl_tls_loc v = {0};
+	struct sl_tls_loc v = {.dev = dev, .ino = ino, .off = off}, got;
+	uint32_t cur, next, top = 0, *prev = NULL;
 
-	return bpf_map_update_elem(fd, &key, &v, BPF_NOEXIST) && errno != EEXIST ? -errno : 0;
+	/* at most SL_MAX_TLS_LOCS entries: a walk */
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		cur = next;
+		prev = &cur;
+		if (bpf_map_lookup_elem(fd, &cur, &got))
+			continue;
+		if (got.dev == dev && got.ino == ino && got.off == off) {
+			*key = cur;
+			return 0;
+		}
+		top = cur > top ? cur : top;
+	}
+	if (errno != ENOENT)
+		return -errno;
+	if (top + 1 >= SL_TLS_LOC_NONE)
+		return -ENOSPC;
+	*key = top + 1;
+	if (bpf_map_update_elem(fd, key, &v, BPF_NOEXIST))
+		return errno == E2BIG ? -ENOSPC : -errno;
+	return 0;
 }
 
 int sl_kernel_tls_loc_get(const struct sl_kernel *k, uint32_t key, struct sl_tls_loc *out)

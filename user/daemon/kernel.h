@@ -147,9 +147,11 @@ int sl_kernel_tls_proc_put(const struct sl_kernel *k, uint32_t tgid, const struc
 int sl_kernel_tls_proc_del(const struct sl_kernel *k, uint32_t tgid);
 /* the key after *prev (NULL: the first); -ENOENT at the end */
 int sl_kernel_tls_proc_next(const struct sl_kernel *k, const uint32_t *prev, uint32_t *next);
-/* sl_tls_locs: a located function's live confirmation (struct sl_tls_loc); add keeps
- * one that is there (a previous daemon's); get: -ENOENT if none */
-int sl_kernel_tls_loc_add(const struct sl_kernel *k, uint32_t key);
+/* sl_tls_locs: a located function's live confirmation (struct sl_tls_loc). find: the key
+ * of the entry of (dev, ino, off), made when there is none (a previous daemon's is found
+ * again); -ENOSPC when the map is full. get: -ENOENT if none */
+int sl_kernel_tls_loc_find(const struct sl_kernel *k, uint64_t dev, uint64_t ino, uint64_t off,
+			   uint32_t *key);
 int sl_kernel_tls_loc_get(const struct sl_kernel *k, uint32_t key, struct sl_tls_loc *out);
 /* sl_tls_mapheld: a session process' latest held mapping; get: -ENOENT if none */
 int sl_kernel_tls_mapheld_get(const struct sl_kernel *k, uint32_t tgid, struct sl_tls_maphold *out);

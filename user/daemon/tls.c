@@ -52,7 +52,6 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <openssl/evp.h>
 
 #include "jsonbytes.h"
 #include "kernel.h"
@@ -410,33 +409,28 @@ static void locate_inner(struct tls_target *tg, int fd, const struct elf_info *e
 }
 
 /*
- * A located SSL_write: its key in sl_tls_locs (derived from the file and the
- * offset, so that a restarted daemon finds the state the kernel kept, and
- * the probes it adopts carry the same key) goes in its attach cookie. The
- * kernel takes a kill on its captures as a hold until live traffic confirmed
- * it (bpf/tls.bpf.c, sl_tls_confirm_io). Without an entry in the map (full)
- * it stays unconfirmed: holds, never kills.
+ * A located SSL_write: its key in sl_tls_locs (the entry of this file and
+ * offset: a restarted daemon finds the state the kernel kept, and the probes
+ * it adopts carry the same key) goes in its attach cookie. The kernel takes
+ * a kill on its captures as a hold until live traffic confirmed it
+ * (bpf/tls.bpf.c, sl_tls_confirm_io). Without an entry (the map full) its
+ * key is SL_TLS_LOC_NONE: unconfirmed for good, holds, never kills.
  */
 static void loc_arm(struct sl_tls *t, struct tls_target *tg)
 {
-	const uint64_t id[3] = {(uint64_t)tg->dev, (uint64_t)tg->ino, tg->off[FN_BSSL_WRITE]};
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-	uint32_t key = 0;
+	uint32_t key = SL_TLS_LOC_NONE;
 	int err;
 
 	if (tg->loc_key || !(tg->present & (1ULL << FN_BSSL_WRITE)))
 		return;
-	if (EVP_Digest(id, sizeof(id), md, &n, EVP_sha256(), NULL) && n >= sizeof(key))
-		memcpy(&key, md, sizeof(key));
-	else
-		key = (uint32_t)(id[1] ^ id[2]);
-	key = key ? key : 1;
-	err = sl_kernel_tls_loc_add(t->kernel, key);
-	if (err)
+	err = sl_kernel_tls_loc_find(t->kernel, (uint64_t)tg->dev, (uint64_t)tg->ino,
+				     tg->off[FN_BSSL_WRITE], &key);
+	if (err) {
 		log_warn("tls: '%s': the located SSL_write cannot be confirmed on live traffic "
 			 "(%s): its kill verdicts stay holds for a person",
 			 tg->path, strerror(-err));
+		key = SL_TLS_LOC_NONE;
+	}
 	tg->loc_key = key;
 	tg->cookie[FN_BSSL_WRITE] = SL_TLS_BORINGSSL | (uint64_t)key << 32;
 }

@@ -252,8 +252,10 @@ struct {
  */
 static __always_inline void sl_tls_unconfirmed_kill(struct sl_match *m)
 {
-	if (!m->monitor && m->action == SL_KACT_KILL && m->rule != SL_RULE_DOOMED) {
-		m->action = SL_KACT_FREEZE;
+	__u32 action = sl_decide_unconfirmed(m->action);
+
+	if (!m->monitor && action != m->action && m->rule != SL_RULE_DOOMED) {
+		m->action = action;
 		m->vflags |= SL_VERDICT_UNCONFIRMED;
 	}
 }
@@ -288,7 +290,6 @@ static __always_inline struct sl_tls_conn *sl_tls_conn_get(__u64 conn, int creat
 	return sl_tls_conn_get_new(conn, create, &created);
 }
 
-/* the thread enters a TLS call on conn: learn the peer if not known yet */
 /*
  * A session thread enters a TLS call on conn: when its peer is not known, the
  * socket of the thread's next socket I/O is its peer (sl_tls_sock_io). The
@@ -1622,6 +1623,40 @@ drop:
 	return -1;
 }
 
+/* is the connection's known peer the socket's peer p? */
+static __always_inline bool sl_tls_peer_is(const struct sl_tls_conn *c, const struct sl_peer *p)
+{
+	__u64 a[2], b[2];
+
+	__builtin_memcpy(a, p->addr, sizeof(a));
+	__builtin_memcpy(b, c->peer_addr, sizeof(b));
+	return p->port == c->peer_port && a[0] == b[0] && a[1] == b[1];
+}
+
+/*
+ * The connection's socket is now ino (its peer p): the destination is that
+ * socket's, and so is the server name when the library gave none (the
+ * ClientHello written there: sl_hello_sni).
+ */
+static __always_inline void sl_tls_conn_on_socket(struct sl_tls_conn *c, const struct sl_peer *p,
+						  __u64 ino)
+{
+	struct sl_tls_conn_key pk = {.conn = ino};
+	struct sl_tls_conn *pc;
+
+	__builtin_memcpy(c->peer_addr, p->addr, sizeof(c->peer_addr));
+	c->peer_port = p->port;
+	c->peer_family = p->family;
+	c->sock = ino;
+	if (c->sni_len || !ino)
+		return;
+	pc = bpf_map_lookup_elem(&sl_plain_conns, &pk);
+	if (pc && pc->sni_len && pc->sni_len < SL_SNI_MAX) {
+		__builtin_memcpy(c->sni, pc->sni, sizeof(c->sni));
+		c->sni_len = pc->sni_len;
+	}
+}
+
 /*
  * A socket write of a session thread after a located write not confirmed
  * yet: the TLS records at the start of its first buffer (up to
@@ -1661,14 +1696,8 @@ __noinline int sl_tls_confirm_io(__u64 fd, __u64 a1, __u64 a2, __u32 fn)
 	    (peer.family != SL_AF_INET && peer.family != SL_AF_INET6))
 		return 0;
 	c = sl_tls_conn_get(cf.conn, 0);
-	if (c && c->peer_family) {
-		__u64 a[2], b[2];
-
-		__builtin_memcpy(a, peer.addr, sizeof(a));
-		__builtin_memcpy(b, c->peer_addr, sizeof(b));
-		if (peer.port != c->peer_port || a[0] != b[0] || a[1] != b[1])
-			return 0;
-	}
+	if (c && c->peer_family && !sl_tls_peer_is(c, &peer))
+		return 0;
 	if (!sl_plain_iovs_read(a1, a2, fn))
 		return 0;
 	iov = bpf_map_lookup_elem(&sl_plain_iov_buf, &zero);
@@ -1765,19 +1794,12 @@ __noinline int sl_tls_verify_sock(__u64 fd)
 	/* the destination is the new socket's; the matcher state (keywords,
 	 * automaton, decoding) is kept: moving a connection between sockets
 	 * must not cut a request in two for the matcher */
-	__builtin_memcpy(c->peer_addr, peer.addr, sizeof(c->peer_addr));
-	c->peer_port = peer.port;
-	c->peer_family = peer.family;
-	c->sock = ino;
 	c->dest_env = 0;
 	c->dest_done = 0;
 	c->peer_env = 0;
 	c->sni_len = 0;
 	c->sni[0] = 0;
-	if (pc->sni_len && pc->sni_len < SL_SNI_MAX) {
-		__builtin_memcpy(c->sni, pc->sni, sizeof(c->sni));
-		c->sni_len = pc->sni_len;
-	}
+	sl_tls_conn_on_socket(c, &peer, ino);
 	return 0;
 }
 
@@ -1811,16 +1833,8 @@ static __always_inline void sl_tls_sock_write(__u64 cgid, long fd)
 	if (!sock)
 		return;
 	c = sl_tls_conn_get(conn, 0);
-	if (c && c->peer_family) {
-		__u64 a[2], b[2];
-
-		if (!sl_socket_peer(sock, &peer) || peer.port != c->peer_port)
-			return;
-		__builtin_memcpy(a, peer.addr, sizeof(a));
-		__builtin_memcpy(b, c->peer_addr, sizeof(b));
-		if (a[0] != b[0] || a[1] != b[1])
-			return;
-	}
+	if (c && c->peer_family && (!sl_socket_peer(sock, &peer) || !sl_tls_peer_is(c, &peer)))
+		return;
 	vflags = sl_tls_recheck(cgid);
 	if (vflags < 0)
 		return;
@@ -1898,20 +1912,7 @@ static __always_inline void sl_tls_learn_peer(struct sl_session_info *s, long fd
 	c = sl_tls_conn_get(p.conn, 1);
 	if (!c)
 		return;
-	__builtin_memcpy(c->peer_addr, peer.addr, sizeof(c->peer_addr));
-	c->peer_port = peer.port;
-	c->peer_family = peer.family;
-	c->sock = ino;
-	/* no name from the library (no SNI hook): the one its ClientHello sent */
-	if (!c->sni_len && ino) {
-		struct sl_tls_conn_key pk = {.conn = ino};
-		struct sl_tls_conn *pc = bpf_map_lookup_elem(&sl_plain_conns, &pk);
-
-		if (pc && pc->sni_len && pc->sni_len < SL_SNI_MAX) {
-			__builtin_memcpy(c->sni, pc->sni, sizeof(c->sni));
-			c->sni_len = pc->sni_len;
-		}
-	}
+	sl_tls_conn_on_socket(c, &peer, ino);
 	if (sl_tls_proxy_reply(s, sock))
 		c->plain = SL_PLAIN_REPLY;
 }

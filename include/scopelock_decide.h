@@ -117,4 +117,15 @@ static inline __u32 sl_decide_unreadable(__u32 target_class, __u64 taint, __u32 
 	return *suspicious ? act_suspicious : act_otherwise;
 }
 
+/*
+ * The action an enforcing decision takes on a write captured by a function
+ * located without symbols that live traffic has not confirmed yet
+ * (SL_EVF_UNCONFIRMED): a kill is a hold for a person, so that a wrong guess
+ * never kills; any other action as decided.
+ */
+static inline __u32 sl_decide_unconfirmed(__u32 action)
+{
+	return action == SL_KACT_KILL ? SL_KACT_FREEZE : action;
+}
+
 #endif /* SCOPELOCK_DECIDE_H */

@@ -764,8 +764,9 @@ decide:
 			a->kind = ACT_STOP;
 			a->v.flags |= SL_VERDICT_ENFORCED;
 			/* a located function not yet confirmed: never a kill (scopelock_abi.h) */
-			if ((e->hdr.flags & SL_EVF_UNCONFIRMED) && a->v.action == SL_KACT_KILL) {
-				a->v.action = SL_KACT_FREEZE;
+			if ((e->hdr.flags & SL_EVF_UNCONFIRMED) &&
+			    sl_decide_unconfirmed(a->v.action) != a->v.action) {
+				a->v.action = sl_decide_unconfirmed(a->v.action);
 				a->v.flags |= SL_VERDICT_UNCONFIRMED;
 			}
 		} else if (j.undecide) {

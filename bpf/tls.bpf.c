@@ -562,6 +562,16 @@ static __always_inline void sl_plain_scan_rest(struct sl_match *m, __u16 *cs, __
 	}
 }
 
+/* the decision taken at entry on the thread's write in flight, if any */
+static __always_inline void sl_tls_inflight_decided(__u32 action)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct sl_tls_inflight *in = bpf_map_lookup_elem(&sl_tls_inflight, &id);
+
+	if (in)
+		in->action = action + 1;
+}
+
 /*
  * Verdict on a TLS write before any byte of it is encrypted. The captured
  * plaintext (e->data, in the per-CPU record buffer) continues the stream of
@@ -579,6 +589,7 @@ static __always_inline int sl_stream_verdict(struct sl_session_info *s, struct s
 					     __u64 buf, const struct sl_plain_iovs *iov,
 					     const bool plain, __u32 *vflags)
 {
+	bool provider, stops, quiet;
 	struct sl_match *m;
 	__u16 cs = 0, ci = 0;
 	int decided;
@@ -664,20 +675,32 @@ static __always_inline int sl_stream_verdict(struct sl_session_info *s, struct s
 			c->decode |= SL_TLS_DECODE_MARKER;
 		m->env |= sl_tls_dest_env(c, m->slot);
 	}
-	/* a model provider (SL_DEST_ROLE_PROVIDER): the agent's conversation,
-	 * recorded, never judged by the TLS rules (the daemon looks for
-	 * labelled credentials in it: credential_exposure) */
-	if (c && sl_tls_provider(c))
-		return 0;
 	decided = sl_match_decide(m, s);
+	stops = decided && !m->monitor && m->action >= SL_KACT_FREEZE;
+	quiet = m->mode || (*(volatile __u32 *)&s->flags & SL_SESSION_MONITOR);
+	/*
+	 * A model provider (SL_DEST_ROLE_PROVIDER, by the server name): the
+	 * agent's conversation, recorded, not judged by the TLS rules (the
+	 * daemon looks for labelled credentials in it: credential_exposure).
+	 * The server name is the client's to choose, and so is the Host its
+	 * request names: a write the rules would stop is held for decoding, and
+	 * the daemon judges each request whose Host (:authority) is not a
+	 * provider's as it judges any other (requests.c).
+	 */
+	provider = c && sl_tls_provider(c);
+	if (provider && (!stops || quiet))
+		return 0;
 	/*
 	 * Two-stage verdict: what the bytes decide stops the write (kill, hold)
 	 * or the write is one the kernel cannot judge from its bytes: held like
 	 * a freeze until the daemon has decoded and judged it. Never in monitor
 	 * mode (session or policy): nothing is held there.
 	 */
-	if (c && c->decode && !(decided && !m->monitor && m->action >= SL_KACT_FREEZE) &&
-	    !m->mode && !(*(volatile __u32 *)&s->flags & SL_SESSION_MONITOR)) {
+	if (c && (provider || (c->decode && !stops)) && !quiet) {
+		/* the decision the daemon may release: not taken again at the send
+		 * (sl_tls_recheck) */
+		if (provider)
+			sl_tls_inflight_decided(m->action);
 		m->rule = SL_RULE_DECODE;
 		m->action = SL_KACT_FREEZE;
 		m->monitor = 0;
@@ -1608,8 +1631,9 @@ __noinline int sl_tls_recheck(__u64 cgid)
 	c = sl_tls_conn_get(in->conn, 0);
 	if (c)
 		m->env |= sl_tls_dest_env(c, m->slot);
-	if (c && sl_tls_provider(c))
-		goto drop;
+	/* a model provider's connection too: a decision the daemon released at
+	 * entry (the conversation: in->action) is not taken again, a stronger
+	 * one means the buffer changed since */
 	if (!sl_match_decide(m, s))
 		return -1;
 	if (in->unconfirmed)

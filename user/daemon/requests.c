@@ -492,6 +492,43 @@ static bool to_provider(const struct sl_policy *p, const struct sl_tls_event *e)
 }
 
 /*
+ * A provider's connection the kernel does not judge (sl_tls_provider): its
+ * server name is a provider's and its peer address belongs to no
+ * environment.
+ */
+static bool provider_conversation(const struct sl_policy *p, const struct sl_tls_event *e)
+{
+	if (!to_provider(p, e))
+		return false;
+	if (e->peer_family != AF_INET && e->peer_family != AF_INET6)
+		return true;
+	return !sl_policy_env_for_host(p, NULL, e->peer_addr, e->peer_family == AF_INET ? 4 : 6,
+				       e->peer_port);
+}
+
+/*
+ * The request names a provider as its Host (:authority; "name:port" or
+ * "name"): the conversation. Anything else (no authority, an address, a
+ * name that is no provider's) is judged like a request to any server.
+ */
+static bool request_to_provider(const struct sl_policy *p, const struct sl_rq *r)
+{
+	char host[SL_SNI_MAX + 1];
+	const char *a = r->authority, *colon;
+	size_t n;
+
+	if (!a || *a == '[')
+		return false;
+	colon = strchr(a, ':');
+	n = colon ? (size_t)(colon - a) : strlen(a);
+	if (!n || n > SL_SNI_MAX)
+		return false;
+	memcpy(host, a, n);
+	host[n] = '\0';
+	return sl_policy_provider_match(p, host);
+}
+
+/*
  * A labelled environment's credential in a request to a model provider: the
  * agent showed it to a third party. One alert per connection and
  * environment (a conversation repeats its history in every request).
@@ -652,7 +689,7 @@ void sl_requests_tls_write(struct sl_requests *rq, struct sl_session *s,
 	json_t *arr = NULL;
 	struct req_conn *c;
 	struct sl_rq *r;
-	bool gap = false, provider = false;
+	bool gap = false, provider = false, conversation = false;
 
 	if (!rq || len < sizeof(*e) || !SL_OP_STREAM_WRITE(e->hdr.op))
 		return;
@@ -707,8 +744,10 @@ void sl_requests_tls_write(struct sl_requests *rq, struct sl_session *s,
 	provider = to_provider(p, e);
 	if (provider)
 		json_object_set_new(rec, "destination_role", json_string("model_provider"));
+	conversation = held && provider_conversation(p, e);
 	while ((r = sl_reqdec_next(c->dec))) {
 		json_t *m = request_json(r);
+		bool decoded;
 
 		if (m && count < SL_REQ_PER_RECORD && arr)
 			json_array_append(arr, m);
@@ -722,8 +761,17 @@ void sl_requests_tls_write(struct sl_requests *rq, struct sl_session *s,
 				c->exposed |= env;
 			}
 		}
-		if (held && p)
+		/* held on a provider's connection (a write the rules would stop):
+		 * a request to the provider is the conversation, one whose Host
+		 * is another server's is judged as any request to it */
+		decoded = r->status == SL_RQ_DECODED;
+		if (held && p && !(conversation && decoded && request_to_provider(p, r))) {
+			if (conversation && decoded &&
+			    !json_object_get(rec, "provider_host_mismatch"))
+				json_object_set_new(rec, "provider_host_mismatch",
+						    json_string(r->authority ? r->authority : ""));
 			judge(p, &info, e, c->env, r, m, &j);
+		}
 		json_decref(m);
 		sl_rq_free(r);
 	}

@@ -1,0 +1,61 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+"""Helper of the provider-name cases (not a case): curl sends the incident's
+mutation to a production server known by name only (`*.prod.example.test`,
+no address label), giving a model provider's name as its server name
+(`--resolve api.anthropic.com:PORT:127.0.0.1`: the ClientHello says
+api.anthropic.com) and the production host as its Host (:authority for
+HTTP/2). A provider's conversation is not judged; a request whose Host is
+another server's is. Control: outside a session the mutation arrives."""
+
+import shlex
+
+from enforce import World, agent_script, finish, policy_text, start_daemon, wait_alert, \
+    write_policy
+from harness import KILLED, blocked, check, eq, need_binary, rand_marker, short
+from reqforms import ReqServer
+
+q = shlex.quote
+PROD_HOST = "api.prod.example.test"
+
+
+def curl(srv, w, http):
+    need_binary("/usr/bin/curl")
+    return ["/usr/bin/curl", "-sS", "--max-time", "20", "-k", http,
+            "--resolve", f"api.anthropic.com:{srv.port}:127.0.0.1",
+            "-H", f"Host: {PROD_HOST}", "-H", "Content-Type: application/json",
+            "--data-binary", w.mutation(w.prod_vol), f"https://api.anthropic.com:{srv.port}/graphql"]
+
+
+def run(t, http):
+    w = World(t)
+    srv = ReqServer(t)
+    rules = [{"name": "graphql-destroy", "channel": "tls", "pattern": "graphql_destroy",
+              "target": "outside_scope", "action": "kill"}]
+    envs = w.envs(prod_hosts=["*.prod.example.test"])
+    policy = (policy_text(envs, ["graphql_destroy"], rules, settings={"syslog": False})
+              + "destinations:\n  model_providers:\n    - api.anthropic.com\n")
+    d = start_daemon(t, write_policy(t, policy))
+    argv = curl(srv, w, http)
+    mark = srv.mark()
+    r = t.outside(argv)
+    eq(r.rc, 0, f"the request outside a session ({r})")
+    check(any(b"volumeDelete" in x for x in srv.received(mark)),
+          f"outside a session the mutation did not arrive\n{srv.summary()}")
+    mark = srv.mark()
+    name = rand_marker("provider-host")
+    r = d.run(agent_script(t, "agent", [f"cd {q(str(w.shop))}", " ".join(q(a) for a in argv)],
+                           expect_killed=True), name=name, timeout=90)
+    sid = d.session_id(name)
+    dump = d.dump(session=sid, types=("alert", "verdict", "tls_write"))
+    eq(r.rc, KILLED, f"the session was not killed ({r})\n{srv.summary()}\n{dump}")
+    check(not any(b"volumeDelete" in x for x in srv.received(mark)),
+          f"the mutation reached the server\n{srv.summary()}")
+    rec = wait_alert(d, sid, "graphql-destroy")
+    check("production" in (rec.get("target_env") or []), f"target_env: {short(rec, 1500)}")
+    writes = [x for x in d.records(session=sid, type="tls_write")
+              if x.get("provider_host_mismatch")]
+    check(writes and writes[0]["provider_host_mismatch"].startswith(PROD_HOST),
+          f"no tls_write record names the Host that is not the provider's\n{dump}")
+    d.wait_session_end(sid)
+    finish(t, d, w)
+    blocked(t, f"a provider's server name does not exempt a request whose Host is {PROD_HOST}")

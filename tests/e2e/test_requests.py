@@ -214,11 +214,17 @@ def provider_policy(w):
             + "destinations:\n  model_providers:\n    - api.anthropic.com\n")
 
 
-def conversation_cmd(srv, w, host):
-    body = json.dumps({"model": "claude", "max_tokens": 10, "messages": [
-        {"role": "user", "content": CONVERSATION % (w.prod_vol, w.prod_vol, w.prod_token)}]})
+def conversation_cmd(srv, w, host, t=None, pad=0, http="--http1.1"):
+    """curl sending the conversation to host (resolved to the server); with
+    pad, a long history of pad bytes first, the body then in a file of t."""
+    msgs = [{"role": "user", "content": CONVERSATION % (w.prod_vol, w.prod_vol, w.prod_token)}]
+    if pad:
+        msgs.insert(0, {"role": "user", "content": "earlier history " + "x" * pad})
+    body = json.dumps({"model": "claude", "max_tokens": 10, "messages": msgs})
+    if pad:
+        body = "@" + str(t.write(f"conversation-{pad}.json", body))
     return " ".join(q(a) for a in [
-        "/usr/bin/curl", "-sS", "--fail", "--max-time", "20", "-k", "--http1.1",
+        "/usr/bin/curl", "-sS", "--fail", "--max-time", "20", "-k", http,
         "--resolve", f"{host}:{srv.port}:127.0.0.1", "-H", "x-api-key: sk-ant-test",
         "-H", "Content-Type: application/json", "--data-binary", body,
         f"https://{host}:{srv.port}/v1/messages"])
@@ -268,4 +274,40 @@ def test_requests_model_provider_conversation(t):
     eq(r.rc, KILLED, f"the same request to a service host was not stopped ({r})\n"
        + d.dump(session=sid2, types=("alert", "verdict", "tls_write")))
     wait_alert(d, sid2, "destroy-api-outside-scope")
+    finish(t, d, w)
+
+
+def test_requests_model_provider_long_conversation(t):
+    """A conversation whose body is longer than the decoder reads (1.5 MB of
+    history before the destructive plan), over HTTP/1.1 and HTTP/2: the
+    kernel holds it for decoding (the rules would stop it), the daemon finds
+    its Host is the provider's and lets it go, though the body cannot be
+    decoded whole. Control: the same request to a service host is killed."""
+    w = World(t)
+    srv = ReqServer(t)
+    d = start_daemon(t, write_policy(t, provider_policy(w)))
+    for http in ("--http1.1", "--http2"):
+        name = rand_marker("long")
+        mark = srv.mark()
+        cmd = conversation_cmd(srv, w, "api.anthropic.com", t, 1500000, http)
+        r = d.run(agent_script(t, "agent", [f"cd {q(str(w.shop))}", cmd + " > /dev/null || exit 11",
+                                            "exit 0"], expect_killed=False),
+                  name=name, timeout=90)
+        sid = d.session_id(name)
+        dump = d.dump(session=sid, types=("alert", "verdict", "tls_write"))
+        eq(r.rc, 0, f"the long conversation ({http}) ({r})\n{srv.summary()}\n{dump}")
+        check(any(w.prod_token.encode() in x for x in srv.received(mark)),
+              f"the long conversation ({http}) did not reach the provider\n{srv.summary()}")
+        al = [a for a in alerts(d, sid) if a.get("rule") != "credential_exposure"]
+        check(not al, f"an alert other than credential_exposure ({http})\n{dump}")
+        held = [x for x in d.records(session=sid, type="tls_write")
+                if x.get("held_for_decoding")]
+        check(held, f"the conversation ({http}) was not held for decoding: the test "
+              f"does not exercise the provider's Host check\n{dump}")
+        d.wait_session_end(sid)
+    name = rand_marker("long-service")
+    r = d.run(agent_script(t, "agent", [f"cd {q(str(w.shop))}",
+                                        conversation_cmd(srv, w, "api.service.test", t, 1500000)],
+                           expect_killed=True), name=name, timeout=90)
+    eq(r.rc, KILLED, f"the long request to a service host was not stopped ({r})")
     finish(t, d, w)

@@ -187,6 +187,61 @@ static void test_h1_pipelined_and_framing(void **state)
 	}
 }
 
+/* bytes not captured inside a body of known length: the framing goes on */
+static void run_feed(struct sl_reqdec *d, const char *s)
+{
+	assert_int_equal(sl_reqdec_feed(d, s, strlen(s)), 0);
+}
+
+static void test_h1_skip(void **state)
+{
+	const char *head = "POST /x HTTP/1.1\r\nHost: a.test\r\nContent-Length: 100\r\n\r\n";
+	const char *next = "GET /next HTTP/1.1\r\nHost: b.test\r\n\r\n";
+	char body[100];
+	struct sl_reqdec *d;
+	struct rqs o = {0};
+
+	memset(body, 'x', sizeof(body));
+	assert_int_equal(sl_reqdec_new(NULL, &d), 0);
+	/* in the head: not skippable */
+	assert_int_equal(sl_reqdec_feed(d, head, 10), 0);
+	assert_int_equal(sl_reqdec_skip(d, 5), -EAGAIN);
+	assert_int_equal(sl_reqdec_feed(d, head + 10, strlen(head) - 10), 0);
+	assert_int_equal(sl_reqdec_feed(d, body, 10), 0);
+	/* more than the body has left: not skippable, nothing changed */
+	assert_int_equal(sl_reqdec_skip(d, 91), -EAGAIN);
+	assert_int_equal(sl_reqdec_skip(d, 80), 0);
+	rqs_take(d, &o);
+	assert_int_equal(o.n, 0); /* the request has not ended */
+	assert_int_equal(sl_reqdec_feed(d, body, 10), 0);
+	assert_int_equal(sl_reqdec_feed(d, next, strlen(next)), 0);
+	rqs_take(d, &o);
+	assert_int_equal(o.n, 2);
+	assert_int_equal(o.r[0]->status, SL_RQ_UNDECIDABLE);
+	assert_int_equal(o.r[0]->reason, SL_RQ_R_LIMIT);
+	assert_non_null(strstr(o.r[0]->detail, "80 bytes of the body were not captured"));
+	assert_true(o.r[0]->head_done);
+	assert_string_equal(o.r[0]->authority, "a.test");
+	assert_int_equal(o.r[0]->wire_len, 100);
+	assert_decoded(o.r[1]);
+	assert_true(o.r[1]->head_done);
+	assert_string_equal(o.r[1]->authority, "b.test");
+	assert_int_equal(o.r[1]->offset, strlen(head) + 100);
+	rqs_free(&o);
+	/* a skip to the body's very end hands the request out */
+	assert_int_equal(sl_reqdec_feed(d, head, strlen(head)), 0);
+	assert_int_equal(sl_reqdec_skip(d, 100), 0);
+	rqs_take(d, &o);
+	assert_int_equal(o.n, 1);
+	assert_int_equal(o.r[0]->reason, SL_RQ_R_LIMIT);
+	rqs_free(&o);
+	/* a chunked body: not skippable */
+	sl_reqdec_reset(d);
+	run_feed(d, "POST /c HTTP/1.1\r\nHost: c\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab");
+	assert_int_equal(sl_reqdec_skip(d, 2), -EAGAIN);
+	sl_reqdec_free(d);
+}
+
 static void test_h1_absolute_form_and_userinfo(void **state)
 {
 	struct rqs o = {0};
@@ -764,6 +819,7 @@ int main(void)
 	    cmocka_unit_test(test_fixture_curl_h1),
 	    cmocka_unit_test(test_fixture_websocket),
 	    cmocka_unit_test(test_h1_pipelined_and_framing),
+	    cmocka_unit_test(test_h1_skip),
 	    cmocka_unit_test(test_h1_absolute_form_and_userinfo),
 	    cmocka_unit_test(test_h1_malformed),
 	    cmocka_unit_test(test_h1_body_limit_and_connect),

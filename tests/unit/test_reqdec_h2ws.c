@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <nghttp2/nghttp2.h>
 #include <zlib.h>
 
@@ -155,6 +156,54 @@ struct told {
 	size_t n, at; /* calls; bytes fed at the first one */
 	size_t fed;
 };
+
+/* bytes not captured inside a DATA frame's payload: the framing goes on */
+static void test_h2_skip(void **state)
+{
+	static char big[10000];
+	struct body b1 = {big, sizeof(big), 0};
+	size_t off = 24, data = 0;
+	struct sl_reqdec *d;
+	struct rqs o = {0};
+	struct h2c c;
+
+	memset(big, 'x', sizeof(big));
+	h2c_init(&c, 0);
+	h2c_request(&c, "POST", "/big", NULL, 0, &b1);
+	h2c_request(&c, "GET", "/next", NULL, 0, NULL);
+	h2c_flush(&c);
+	/* the first DATA frame's payload */
+	while (off + 9 <= c.len && !data) {
+		size_t flen = (size_t)c.out[off] << 16 | c.out[off + 1] << 8 | c.out[off + 2];
+
+		if (c.out[off + 3] == NGHTTP2_DATA)
+			data = off + 9;
+		off += 9 + flen;
+	}
+	assert_true(data && data + 10000 <= c.len);
+	assert_int_equal(sl_reqdec_new(NULL, &d), 0);
+	assert_int_equal(sl_reqdec_feed(d, c.out, data + 100), 0);
+	/* past the frame's end: not skippable */
+	assert_int_equal(sl_reqdec_skip(d, 9901), -EAGAIN);
+	assert_int_equal(sl_reqdec_skip(d, 9000), 0);
+	assert_int_equal(sl_reqdec_feed(d, c.out + data + 9100, c.len - data - 9100), 0);
+	rqs_take(d, &o);
+	assert_int_equal(o.n, 2);
+	/* the GET's HEADERS end its stream before the POST's DATA */
+	assert_decoded(o.r[0]);
+	assert_true(o.r[0]->head_done);
+	assert_string_equal(o.r[0]->path, "/next");
+	assert_int_equal(o.r[1]->status, SL_RQ_UNDECIDABLE);
+	assert_int_equal(o.r[1]->reason, SL_RQ_R_LIMIT);
+	assert_non_null(strstr(o.r[1]->detail, "9000 bytes of the body were not captured"));
+	assert_true(o.r[1]->head_done);
+	assert_string_equal(o.r[1]->authority, "h2.test");
+	assert_string_equal(o.r[1]->path, "/big");
+	rqs_free(&o);
+	sl_reqdec_free(d);
+	nghttp2_session_del(c.s);
+	free(c.out);
+}
 
 static void on_cred(void *ctx, const char *name, size_t nlen, const char *value, size_t vlen)
 {
@@ -519,6 +568,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_h2_hpack_continuation_padding),
+	    cmocka_unit_test(test_h2_skip),
 	    cmocka_unit_test(test_h2_malformed),
 	    cmocka_unit_test(test_credential_hook),
 	    cmocka_unit_test(test_ws_frames),

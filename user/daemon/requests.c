@@ -506,26 +506,41 @@ static bool provider_conversation(const struct sl_policy *p, const struct sl_tls
 				       e->peer_port);
 }
 
-/*
- * The request names a provider as its Host (:authority; "name:port" or
- * "name"): the conversation. Anything else (no authority, an address, a
- * name that is no provider's) is judged like a request to any server.
- */
-static bool request_to_provider(const struct sl_policy *p, const struct sl_rq *r)
+/* name (a host name, or "name:port") is one of the model providers */
+static bool provider_name(const struct sl_policy *p, const char *a, size_t len)
 {
 	char host[SL_SNI_MAX + 1];
-	const char *a = r->authority, *colon;
+	const char *colon;
 	size_t n;
 
-	if (!a || *a == '[')
+	if (!a || !len || *a == '[')
 		return false;
-	colon = strchr(a, ':');
-	n = colon ? (size_t)(colon - a) : strlen(a);
-	if (!n || n > SL_SNI_MAX)
+	colon = memchr(a, ':', len);
+	n = colon ? (size_t)(colon - a) : len;
+	if (!n || n > SL_SNI_MAX || memchr(a, '\0', n))
 		return false;
 	memcpy(host, a, n);
 	host[n] = '\0';
 	return sl_policy_provider_match(p, host);
+}
+
+/*
+ * A request of the conversation: its head was read whole and names a
+ * provider as its authority (Host, :authority, or the absolute target's)
+ * and in every Host header it has. Anything else (no authority, an
+ * address, another name, a head the decoder could not read) is judged like
+ * a request to any server, whatever its body: a body the decoder cannot
+ * read whole does not hold the conversation for a person.
+ */
+static bool request_to_provider(const struct sl_policy *p, const struct sl_rq *r)
+{
+	if (!r->head_done || !r->authority || !provider_name(p, r->authority, strlen(r->authority)))
+		return false;
+	for (uint32_t i = 0; i < r->n_headers; i++)
+		if (!r->headers[i].trailer && !strcmp(r->headers[i].name, "host") &&
+		    !provider_name(p, r->headers[i].value, r->headers[i].value_len))
+			return false;
+	return true;
 }
 
 /*
@@ -733,8 +748,13 @@ void sl_requests_tls_write(struct sl_requests *rq, struct sl_session *s,
 			 (uint64_t)e->len, n);
 	}
 	sl_reqdec_feed(c->dec, bytes, n);
-	if (gap && !held)
-		c->resync = true; /* bytes were missed: the stream starts again */
+	/* bytes were missed: inside an HTTP/1.1 body of known length the
+	 * framing goes on (that request is undecidable, the next ones are
+	 * decoded); elsewhere the stream starts again at the next write */
+	if (gap && !held &&
+	    ((e->hdr.flags & SL_EVF_READ_FAULT) || n >= e->len ||
+	     sl_reqdec_skip(c->dec, e->len - n)))
+		c->resync = true;
 	arr = json_array();
 	if (p && c->env_gen != sl_policy_store_load(rq->store)) {
 		c->env = 0;
@@ -747,7 +767,6 @@ void sl_requests_tls_write(struct sl_requests *rq, struct sl_session *s,
 	conversation = held && provider_conversation(p, e);
 	while ((r = sl_reqdec_next(c->dec))) {
 		json_t *m = request_json(r);
-		bool decoded;
 
 		if (m && count < SL_REQ_PER_RECORD && arr)
 			json_array_append(arr, m);
@@ -764,9 +783,8 @@ void sl_requests_tls_write(struct sl_requests *rq, struct sl_session *s,
 		/* held on a provider's connection (a write the rules would stop):
 		 * a request to the provider is the conversation, one whose Host
 		 * is another server's is judged as any request to it */
-		decoded = r->status == SL_RQ_DECODED;
-		if (held && p && !(conversation && decoded && request_to_provider(p, r))) {
-			if (conversation && decoded &&
+		if (held && p && !(conversation && request_to_provider(p, r))) {
+			if (conversation && r->head_done &&
 			    !json_object_get(rec, "provider_host_mismatch"))
 				json_object_set_new(rec, "provider_host_mismatch",
 						    json_string(r->authority ? r->authority : ""));

@@ -546,6 +546,9 @@ void rd_give_up(struct sl_reqdec *d, struct rq_build *b, enum sl_rq_reason reaso
 
 void rd_complete(struct sl_reqdec *d, struct rq_build *b)
 {
+	if (b->skipped)
+		rd_give_up(d, b, SL_RQ_R_LIMIT, "%llu bytes of the body were not captured",
+			   (unsigned long long)b->skipped);
 	if (!b->emitted)
 		rd_finish(d, b, true);
 	rd_build_free(d, b);
@@ -705,6 +708,46 @@ static size_t feed_mode(struct sl_reqdec *d, const uint8_t *buf, size_t len)
 	default:
 		return 0;
 	}
+}
+
+int sl_reqdec_skip(struct sl_reqdec *d, size_t len)
+{
+	static const uint8_t filler[65536];
+	enum rd_mode mode = d->mode;
+	int32_t sid = (int32_t)d->h2_sid;
+	struct rq_build *b = NULL;
+
+	if (!len)
+		return 0;
+	if (d->pre_len)
+		return -EAGAIN;
+	if (mode == RD_H1 && rd_h1_can_skip(d, len))
+		b = d->h1;
+	else if (mode == RD_H2)
+		b = rd_h2_skip_target(d, len);
+	if (!b)
+		return -EAGAIN;
+	/* the parser keeps the framing; the body callbacks ignore the filler
+	 * and the request's end gives it up (rd_complete) */
+	b->skipped += len;
+	b->skipping = true;
+	while (len) {
+		size_t k = len < sizeof(filler) ? len : sizeof(filler);
+		int rc = sl_reqdec_feed(d, filler, k);
+
+		if (rc)
+			return rc;
+		len -= k;
+	}
+	/* len never runs past the body (DATA frame): the request ended at most
+	 * here, and then it is gone */
+	if (d->mode == mode)
+		b = mode == RD_H1 ? d->h1 : rd_h2_stream(d, sid);
+	else
+		b = NULL;
+	if (b)
+		b->skipping = false;
+	return 0;
 }
 
 int sl_reqdec_feed(struct sl_reqdec *d, const void *data, size_t len)

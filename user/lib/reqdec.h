@@ -181,6 +181,7 @@ struct sl_rq {
 	enum sl_rq_reason reason;
 	char detail[192];   /* what went wrong and where; "" when decoded */
 	bool truncated;	    /* a value below was cut at a limit */
+	bool head_done;	    /* the request line and headers (HEADERS block) were read whole */
 	uint32_t stream_id; /* HTTP/2 stream, 0 otherwise */
 
 	char *method;		    /* "POST"; WebSocket: "WS" */
@@ -236,6 +237,17 @@ int sl_reqdec_set_origin(struct sl_reqdec *d, const char *scheme, const char *au
  * Malformed input is not an error here: it yields an UNDECIDABLE request.
  */
 int sl_reqdec_feed(struct sl_reqdec *d, const void *buf, size_t len);
+/*
+ * len bytes of the stream that were not seen (a write captured in part).
+ * 0 when they fall inside an HTTP/1.1 body of known length (Content-Length,
+ * not chunked) after its head, or inside the payload of an HTTP/2 DATA frame
+ * of an open request: the framing is kept, so the requests that
+ * follow are decoded, and that request, when it ends, is UNDECIDABLE
+ * (SL_RQ_R_LIMIT, "N bytes of the body were not captured") with its head.
+ * -EAGAIN anywhere else (the caller starts the stream afresh:
+ * sl_reqdec_reset); nothing is changed then. Work is O(len / 64 KiB).
+ */
+int sl_reqdec_skip(struct sl_reqdec *d, size_t len);
 /* the connection ended: a request begun and not complete becomes
  * UNDECIDABLE (SL_RQ_R_INCOMPLETE). 0 or -ENOMEM */
 int sl_reqdec_finish(struct sl_reqdec *d);

@@ -112,6 +112,7 @@ static int on_headers_complete(http_parser *p)
 	if (b->emitted)
 		return stop(d);
 	r = &b->n->r;
+	r->head_done = true;
 	r->method = strdup(http_method_str(p->method));
 	if (!r->method || rq_set_target(r, b->url ? (const char *)b->url : "", b->url_len,
 					p->method == HTTP_CONNECT, &from_url, d->lim.max_items))
@@ -130,7 +131,10 @@ static int on_body(http_parser *p, const char *at, size_t n)
 {
 	struct sl_reqdec *d = dec(p);
 
-	rd_body(d, d->h1, at, n);
+	if (d->h1->skipping)
+		d->h1->wire_total += n; /* sl_reqdec_skip's filler: not the body */
+	else
+		rd_body(d, d->h1, at, n);
 	return stop(d);
 }
 
@@ -218,6 +222,16 @@ static void switch_protocol(struct sl_reqdec *d)
 		break;
 	}
 	d->h1_up = RD_UP_NONE;
+}
+
+/* inside a body of known length, with at least len bytes of it to come */
+bool rd_h1_can_skip(const struct sl_reqdec *d, size_t len)
+{
+	const http_parser *p = &d->hp;
+
+	return d->hp_init && d->h1 && d->h1->in_trailer && !d->h1->skipping &&
+	       !(p->flags & F_CHUNKED) && p->content_length != ULLONG_MAX &&
+	       p->content_length >= len && !p->upgrade;
 }
 
 size_t rd_h1_feed(struct sl_reqdec *d, const uint8_t *buf, size_t len)

@@ -137,9 +137,25 @@ static int on_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t 
 	struct sl_reqdec *d = ud;
 	struct rq_build *b = stream_find(d, id, NULL);
 
-	if (b)
+	if (b && b->skipping)
+		b->wire_total += len; /* sl_reqdec_skip's filler: not the body */
+	else if (b)
 		rd_body(d, b, data, len);
 	return 0;
+}
+
+/* the request of the DATA frame being received, when len bytes of its
+ * payload are still to come (sl_reqdec_skip) */
+struct rq_build *rd_h2_skip_target(struct sl_reqdec *d, size_t len)
+{
+	if (d->h2_skip || d->h2_hdr_len || d->h2_type != NGHTTP2_DATA || d->h2_left < len)
+		return NULL;
+	return stream_find(d, (int32_t)d->h2_sid, NULL);
+}
+
+struct rq_build *rd_h2_stream(struct sl_reqdec *d, int32_t id)
+{
+	return stream_find(d, id, NULL);
 }
 
 static void complete(struct sl_reqdec *d, nghttp2_session *s, int32_t id)
@@ -159,9 +175,15 @@ static int on_frame(nghttp2_session *s, const nghttp2_frame *f, void *ud)
 
 	/* the real server's windows are unknown: never refuse a body for flow
 	 * control (the stream exists from here on, not yet at begin_headers) */
-	if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST)
+	if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST) {
+		struct rq_build *b = stream_find(d, f->hd.stream_id, NULL);
+
+		/* the whole header block (CONTINUATIONs included) was decoded */
+		if (b && b->n && !b->emitted)
+			b->n->r.head_done = true;
 		nghttp2_session_set_local_window_size(s, NGHTTP2_FLAG_NONE, f->hd.stream_id,
 						      H2_MAX_WINDOW);
+	}
 	if ((f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA) &&
 	    (f->hd.flags & NGHTTP2_FLAG_END_STREAM))
 		complete(d, s, f->hd.stream_id);

@@ -34,6 +34,8 @@ struct rq_build {
 	bool h2c_upgrade;	 /* Upgrade: h2c */
 	bool ws_deflate;	 /* offered permessage-deflate */
 	bool authority_from_url; /* absolute-form target: Host does not override it */
+	bool skipping;		 /* sl_reqdec_skip's filler is being fed */
+	uint64_t skipped;	 /* body bytes not seen (sl_reqdec_skip) */
 	char *ce, *te;		 /* Content-Encoding, Transfer-Encoding codings (accounted) */
 	/* HTTP/1.1 header being received (callbacks split names and values) */
 	uint8_t *hname, *hval, *url;
@@ -174,6 +176,9 @@ char *rq_strndup(const char *s, size_t n);
 
 /* protocol engines */
 size_t rd_h1_feed(struct sl_reqdec *d, const uint8_t *buf, size_t len);
+bool rd_h1_can_skip(const struct sl_reqdec *d, size_t len);
+struct rq_build *rd_h2_skip_target(struct sl_reqdec *d, size_t len);
+struct rq_build *rd_h2_stream(struct sl_reqdec *d, int32_t id);
 void rd_h1_reset(struct sl_reqdec *d);
 int rd_h2_start(struct sl_reqdec *d);
 size_t rd_h2_feed(struct sl_reqdec *d, const uint8_t *buf, size_t len);

@@ -45,6 +45,8 @@ static struct rq_node *msg_node(struct sl_reqdec *d)
 		free(r->authority);
 		r->authority = strdup(ws->authority);
 	}
+	/* a message of the connection the upgrade's head (read whole) opened */
+	r->head_done = true;
 	if (ws->path)
 		rq_set_target(r, ws->path, strlen(ws->path), false, NULL, d->lim.max_items);
 	r->ws_opcode = ws->msg_opcode;

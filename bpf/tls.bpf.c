@@ -683,12 +683,13 @@ static __always_inline int sl_stream_verdict(struct sl_session_info *s, struct s
 	 * agent's conversation, recorded, not judged by the TLS rules (the
 	 * daemon looks for labelled credentials in it: credential_exposure).
 	 * The server name is the client's to choose, and so is the Host its
-	 * request names: a write the rules would stop is held for decoding, and
-	 * the daemon judges each request whose Host (:authority) is not a
-	 * provider's as it judges any other (requests.c).
+	 * request names: a write the rules would stop, or one of a connection
+	 * in decode mode (what its bytes say needs decoding), is held for
+	 * decoding, and the daemon judges each request whose Host (:authority)
+	 * is not a provider's as it judges any other (requests.c).
 	 */
 	provider = c && sl_tls_provider(c);
-	if (provider && (!stops || quiet))
+	if (provider && ((!stops && !c->decode) || quiet))
 		return 0;
 	/*
 	 * Two-stage verdict: what the bytes decide stops the write (kill, hold)
@@ -699,7 +700,7 @@ static __always_inline int sl_stream_verdict(struct sl_session_info *s, struct s
 	if (c && (provider || (c->decode && !stops)) && !quiet) {
 		/* the decision the daemon may release: not taken again at the send
 		 * (sl_tls_recheck) */
-		if (provider)
+		if (provider && stops)
 			sl_tls_inflight_decided(m->action);
 		m->rule = SL_RULE_DECODE;
 		m->action = SL_KACT_FREEZE;

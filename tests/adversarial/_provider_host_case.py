@@ -18,15 +18,18 @@ q = shlex.quote
 PROD_HOST = "api.prod.example.test"
 
 
-def curl(srv, w, http):
+def curl(srv, w, http, escaped=False):
     need_binary("/usr/bin/curl")
+    body = w.mutation(w.prod_vol)
+    if escaped:
+        body = body.replace("volumeDelete", "volume\\u0044elete")
     return ["/usr/bin/curl", "-sS", "--max-time", "20", "-k", http,
             "--resolve", f"api.anthropic.com:{srv.port}:127.0.0.1",
             "-H", f"Host: {PROD_HOST}", "-H", "Content-Type: application/json",
-            "--data-binary", w.mutation(w.prod_vol), f"https://api.anthropic.com:{srv.port}/graphql"]
+            "--data-binary", body, f"https://api.anthropic.com:{srv.port}/graphql"]
 
 
-def run(t, http):
+def run(t, http, escaped=False):
     w = World(t)
     srv = ReqServer(t)
     rules = [{"name": "graphql-destroy", "channel": "tls", "pattern": "graphql_destroy",
@@ -35,11 +38,11 @@ def run(t, http):
     policy = (policy_text(envs, ["graphql_destroy"], rules, settings={"syslog": False})
               + "destinations:\n  model_providers:\n    - api.anthropic.com\n")
     d = start_daemon(t, write_policy(t, policy))
-    argv = curl(srv, w, http)
+    argv = curl(srv, w, http, escaped)
     mark = srv.mark()
     r = t.outside(argv)
     eq(r.rc, 0, f"the request outside a session ({r})")
-    check(any(b"volumeDelete" in x for x in srv.received(mark)),
+    check(any(b"volumeDelete" in x or b"volume\\u0044elete" in x for x in srv.received(mark)),
           f"outside a session the mutation did not arrive\n{srv.summary()}")
     mark = srv.mark()
     name = rand_marker("provider-host")
@@ -48,7 +51,8 @@ def run(t, http):
     sid = d.session_id(name)
     dump = d.dump(session=sid, types=("alert", "verdict", "tls_write"))
     eq(r.rc, KILLED, f"the session was not killed ({r})\n{srv.summary()}\n{dump}")
-    check(not any(b"volumeDelete" in x for x in srv.received(mark)),
+    check(not any(b"volumeDelete" in x or b"volume\\u0044elete" in x
+                  for x in srv.received(mark)),
           f"the mutation reached the server\n{srv.summary()}")
     rec = wait_alert(d, sid, "graphql-destroy")
     check("production" in (rec.get("target_env") or []), f"target_env: {short(rec, 1500)}")

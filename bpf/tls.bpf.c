@@ -683,13 +683,13 @@ static __always_inline int sl_stream_verdict(struct sl_session_info *s, struct s
 	 * agent's conversation, recorded, not judged by the TLS rules (the
 	 * daemon looks for labelled credentials in it: credential_exposure).
 	 * The server name is the client's to choose, and so is the Host its
-	 * request names: a write the rules would stop, or one of a connection
-	 * in decode mode (what its bytes say needs decoding), is held for
-	 * decoding, and the daemon judges each request whose Host (:authority)
-	 * is not a provider's as it judges any other (requests.c).
+	 * request names (and the bytes may hide it: HPACK, escapes, codings):
+	 * every write is held for decoding, read whole by the daemon, which
+	 * judges each request whose Host (:authority) is not a provider's as it
+	 * judges any other (requests.c). A model turn is a few writes.
 	 */
 	provider = c && sl_tls_provider(c);
-	if (provider && ((!stops && !c->decode) || quiet))
+	if (provider && quiet)
 		return 0;
 	/*
 	 * Two-stage verdict: what the bytes decide stops the write (kill, hold)

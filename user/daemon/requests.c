@@ -506,7 +506,7 @@ static bool provider_conversation(const struct sl_policy *p, const struct sl_tls
 				       e->peer_port);
 }
 
-/* name (a host name, or "name:port") is one of the model providers */
+/* a (a host name, or "name:port" with a decimal port) is one of the model providers */
 static bool provider_name(const struct sl_policy *p, const char *a, size_t len)
 {
 	char host[SL_SNI_MAX + 1];
@@ -519,27 +519,72 @@ static bool provider_name(const struct sl_policy *p, const char *a, size_t len)
 	n = colon ? (size_t)(colon - a) : len;
 	if (!n || n > SL_SNI_MAX || memchr(a, '\0', n))
 		return false;
+	if (colon) {
+		size_t digits = len - n - 1;
+
+		if (!digits || digits > 5)
+			return false;
+		for (size_t i = n + 1; i < len; i++)
+			if (a[i] < '0' || a[i] > '9')
+				return false;
+	}
 	memcpy(host, a, n);
 	host[n] = '\0';
 	return sl_policy_provider_match(p, host);
 }
 
 /*
- * A request of the conversation: its head was read whole and names a
- * provider as its authority (Host, :authority, or the absolute target's)
- * and in every Host header it has. Anything else (no authority, an
- * address, another name, a head the decoder could not read) is judged like
- * a request to any server, whatever its body: a body the decoder cannot
- * read whole does not hold the conversation for a person.
+ * What the server gets of the request is what the decoder read: decoded,
+ * or undecidable in its body only (its head read whole: a body limit or
+ * bytes not captured, a coding, a JSON or GraphQL body that does not parse).
+ * A connection the decoder lost (sl_reqdec_failed) is not taken here.
  */
-static bool request_to_provider(const struct sl_policy *p, const struct sl_rq *r)
+static bool head_sure(const struct sl_rq *r)
 {
-	if (!r->head_done || !r->authority || !provider_name(p, r->authority, strlen(r->authority)))
+	if (!r->head_done)
 		return false;
+	switch (r->status == SL_RQ_DECODED ? SL_RQ_R_NONE : r->reason) {
+	case SL_RQ_R_NONE:
+	case SL_RQ_R_LIMIT:
+	case SL_RQ_R_BOMB:
+	case SL_RQ_R_ENCODING:
+	case SL_RQ_R_JSON:
+	case SL_RQ_R_GRAPHQL:
+	case SL_RQ_R_UTF8:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * A request of the conversation: what the server gets of its head names
+ * a provider as its authority (Host, :authority, or the absolute
+ * target's) and in every Host header it has. Anything else (no authority,
+ * an address, another name, a head the decoder could not read) is judged
+ * like a request to any server, whatever its body: a body the decoder
+ * cannot read whole does not hold the conversation for a person. *other:
+ * the authority or Host value that is not a provider's, when there is one.
+ */
+static bool request_to_provider(const struct sl_policy *p, const struct sl_rq *r,
+				const char **other, size_t *other_len)
+{
+	*other = NULL;
+	*other_len = 0;
+	if (!head_sure(r) || !r->authority)
+		return false;
+	if (!provider_name(p, r->authority, strlen(r->authority))) {
+		*other = r->authority;
+		*other_len = strlen(r->authority);
+		return false;
+	}
 	for (uint32_t i = 0; i < r->n_headers; i++)
 		if (!r->headers[i].trailer && !strcmp(r->headers[i].name, "host") &&
-		    !provider_name(p, r->headers[i].value, r->headers[i].value_len))
+		    !provider_name(p, r->headers[i].value, r->headers[i].value_len)) {
+			*other = r->headers[i].value;
+			*other_len = r->headers[i].value_len;
 			return false;
+		}
 	return true;
 }
 
@@ -548,12 +593,13 @@ static bool request_to_provider(const struct sl_policy *p, const struct sl_rq *r
  * agent showed it to a third party. One alert per connection and
  * environment (a conversation repeats its history in every request).
  */
-static void exposure_alert(struct sl_requests *rq, const struct sl_policy *p, struct sl_session *s,
-			   const struct sl_tls_event *e, const struct sl_rq *r, json_t *member,
-			   uint64_t env)
+static uint64_t exposure_alert(struct sl_requests *rq, const struct sl_policy *p,
+			       struct sl_session *s, const struct sl_tls_event *e,
+			       const struct sl_rq *r, json_t *member, uint64_t env)
 {
 	json_t *rec = json_object(), *creds = json_array();
 	char sni[SL_SNI_MAX + 1], id[32], summary[512];
+	uint64_t seen = 0;
 	size_t off;
 
 	if (!rec || !creds)
@@ -577,7 +623,11 @@ static void exposure_alert(struct sl_requests *rq, const struct sl_policy *p, st
 			json_object_set_new(c, "source_file",
 					    json_string(en->secrets[sc->src].path));
 		json_array_append_new(creds, c);
+		seen |= 1ULL << sc->env_id;
 	}
+	/* a host name or a resource id of the environment is no credential */
+	if (!seen)
+		goto out;
 	snprintf(id, sizeof(id), "x%" PRIu64, ++rq->exposure_seq);
 	json_object_set_new(rec, "type", json_string("alert"));
 	json_object_set_new(rec, "time", sl_clock_json(e->hdr.ktime_ns));
@@ -613,6 +663,7 @@ static void exposure_alert(struct sl_requests *rq, const struct sl_policy *p, st
 out:
 	json_decref(rec);
 	json_decref(creds);
+	return seen;
 }
 
 /* ---- held writes ---- */
@@ -741,20 +792,30 @@ void sl_requests_tls_write(struct sl_requests *rq, struct sl_session *s,
 		sl_reqdec_reset(c->dec);
 		c->resync = false;
 	}
-	if (held && gap) {
-		j.undecide = true;
-		snprintf(j.why, sizeof(j.why),
-			 "the write's %" PRIu64 " bytes could not be read whole (%zu read)",
-			 (uint64_t)e->len, n);
-	}
 	sl_reqdec_feed(c->dec, bytes, n);
-	/* bytes were missed: inside an HTTP/1.1 body of known length the
-	 * framing goes on (that request is undecidable, the next ones are
-	 * decoded); elsewhere the stream starts again at the next write */
-	if (gap && !held &&
-	    ((e->hdr.flags & SL_EVF_READ_FAULT) || n >= e->len ||
-	     sl_reqdec_skip(c->dec, e->len - n)))
+	/*
+	 * Bytes were missed: inside an HTTP/1.1 body of known length or an
+	 * HTTP/2 DATA frame the framing goes on (that request is undecidable,
+	 * with its head; the next ones are decoded); elsewhere the stream
+	 * starts again at the next write, and a held write is then for a
+	 * person: what it sends was not all read.
+	 */
+	if (gap && ((e->hdr.flags & SL_EVF_READ_FAULT) || n >= e->len ||
+		    sl_reqdec_skip(c->dec, e->len - n))) {
 		c->resync = true;
+		if (held) {
+			j.undecide = true;
+			snprintf(j.why, sizeof(j.why),
+				 "the write's %" PRIu64 " bytes could not be read whole (%zu read)",
+				 (uint64_t)e->len, n);
+		}
+	}
+	/* the decoder lost the connection in this write: the requests it gave
+	 * up with it (their heads read whole) do not say what it sends */
+	if (held && sl_reqdec_failed(c->dec) && !j.undecide) {
+		j.undecide = true;
+		snprintf(j.why, sizeof(j.why), "the decoder lost the connection in this write");
+	}
 	arr = json_array();
 	if (p && c->env_gen != sl_policy_store_load(rq->store)) {
 		c->env = 0;
@@ -767,6 +828,8 @@ void sl_requests_tls_write(struct sl_requests *rq, struct sl_session *s,
 	conversation = held && provider_conversation(p, e);
 	while ((r = sl_reqdec_next(c->dec))) {
 		json_t *m = request_json(r);
+		const char *other;
+		size_t other_len;
 
 		if (m && count < SL_REQ_PER_RECORD && arr)
 			json_array_append(arr, m);
@@ -775,19 +838,16 @@ void sl_requests_tls_write(struct sl_requests *rq, struct sl_session *s,
 			uint64_t env = text_env(p, r->text, r->text_len);
 
 			c->env |= env | discovered_env(p, r->text, r->text_len);
-			if (provider && s && (env & ~c->exposed)) {
-				exposure_alert(rq, p, s, e, r, m, env & ~c->exposed);
-				c->exposed |= env;
-			}
+			if (provider && s && (env & ~c->exposed))
+				c->exposed |= exposure_alert(rq, p, s, e, r, m, env & ~c->exposed);
 		}
 		/* held on a provider's connection (a write the rules would stop):
 		 * a request to the provider is the conversation, one whose Host
 		 * is another server's is judged as any request to it */
-		if (held && p && !(conversation && request_to_provider(p, r))) {
-			if (conversation && r->head_done &&
+		if (held && p && !(conversation && request_to_provider(p, r, &other, &other_len))) {
+			if (conversation && other &&
 			    !json_object_get(rec, "provider_host_mismatch"))
-				json_object_set_new(rec, "provider_host_mismatch",
-						    json_string(r->authority ? r->authority : ""));
+				sl_json_set_bytes(rec, "provider_host_mismatch", other, other_len);
 			judge(p, &info, e, c->env, r, m, &j);
 		}
 		json_decref(m);

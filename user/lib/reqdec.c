@@ -710,6 +710,11 @@ static size_t feed_mode(struct sl_reqdec *d, const uint8_t *buf, size_t len)
 	}
 }
 
+bool sl_reqdec_failed(const struct sl_reqdec *d)
+{
+	return d->mode == RD_FAILED;
+}
+
 int sl_reqdec_skip(struct sl_reqdec *d, size_t len)
 {
 	static const uint8_t filler[65536];

@@ -248,6 +248,9 @@ int sl_reqdec_feed(struct sl_reqdec *d, const void *buf, size_t len);
  * sl_reqdec_reset); nothing is changed then. Work is O(len / 64 KiB).
  */
 int sl_reqdec_skip(struct sl_reqdec *d, size_t len);
+/* the decoder lost the connection (a framing error, a connection limit):
+ * everything from there on is UNDECIDABLE (SL_RQ_R_FAILED_EARLIER) */
+bool sl_reqdec_failed(const struct sl_reqdec *d);
 /* the connection ended: a request begun and not complete becomes
  * UNDECIDABLE (SL_RQ_R_INCOMPLETE). 0 or -ENOMEM */
 int sl_reqdec_finish(struct sl_reqdec *d);

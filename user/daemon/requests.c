@@ -487,7 +487,8 @@ static bool to_provider(const struct sl_policy *p, const struct sl_tls_event *e)
 	if (!p || !p->n_providers || !e->sni_len || e->sni_len >= SL_SNI_MAX)
 		return false;
 	memcpy(sni, e->sni, e->sni_len);
-	sni[e->sni_len] = '\0';
+	/* "name." is the name (as the kernel takes it: sl_tls_sni_env) */
+	sni[e->sni_len > 1 && e->sni[e->sni_len - 1] == '.' ? e->sni_len - 1 : e->sni_len] = '\0';
 	return sl_policy_provider_match(p, sni);
 }
 
@@ -528,6 +529,8 @@ static bool provider_name(const struct sl_policy *p, const char *a, size_t len)
 			if (a[i] < '0' || a[i] > '9')
 				return false;
 	}
+	if (n > 1 && a[n - 1] == '.')
+		n--; /* "name." is the name */
 	memcpy(host, a, n);
 	host[n] = '\0';
 	return sl_policy_provider_match(p, host);

@@ -1825,6 +1825,11 @@ __noinline int sl_tls_verify_sock(__u64 fd)
 	c->sni_len = 0;
 	c->sni[0] = 0;
 	sl_tls_conn_on_socket(c, &peer, ino);
+	/* the decision at entry was the old destination's (a provider's
+	 * conversation released by the daemon, say): judged again at the send
+	 * from nothing */
+	if (in)
+		in->action = 0;
 	return 0;
 }
 

@@ -9,8 +9,8 @@ another server's is. Control: outside a session the mutation arrives."""
 
 import shlex
 
-from enforce import World, agent_script, finish, policy_text, start_daemon, wait_alert, \
-    write_policy
+from _provider_host_hole import stopped_or_held
+from enforce import World, finish, policy_text, start_daemon, write_policy
 from harness import KILLED, blocked, check, eq, need_binary, rand_marker, short
 from reqforms import ReqServer
 
@@ -46,20 +46,20 @@ def run(t, http, escaped=False):
           f"outside a session the mutation did not arrive\n{srv.summary()}")
     mark = srv.mark()
     name = rand_marker("provider-host")
-    r = d.run(agent_script(t, "agent", [f"cd {q(str(w.shop))}", " ".join(q(a) for a in argv)],
-                           expect_killed=True), name=name, timeout=90)
-    sid = d.session_id(name)
+    # killed at the write, or (HTTP/2: the HEADERS go before the DATA) held
+    # for a person at the head, which this test denies
+    rc, rec, sid = stopped_or_held(t, d, [f"cd {q(str(w.shop))}", " ".join(q(a) for a in argv)],
+                                   name)
     dump = d.dump(session=sid, types=("alert", "verdict", "tls_write"))
-    eq(r.rc, KILLED, f"the session was not killed ({r})\n{srv.summary()}\n{dump}")
+    eq(rc, KILLED, f"the session was not killed ({rc})\n{srv.summary()}\n{dump}")
     check(not any(b"volumeDelete" in x or b"volume\\u0044elete" in x
                   for x in srv.received(mark)),
           f"the mutation reached the server\n{srv.summary()}")
-    rec = wait_alert(d, sid, "graphql-destroy")
-    check("production" in (rec.get("target_env") or []), f"target_env: {short(rec, 1500)}")
+    if rec.get("verdict") == "killed":
+        check("production" in (rec.get("target_env") or []), f"target_env: {short(rec, 1500)}")
     writes = [x for x in d.records(session=sid, type="tls_write")
               if x.get("provider_host_mismatch")]
     check(writes and writes[0]["provider_host_mismatch"].startswith(PROD_HOST),
           f"no tls_write record names the Host that is not the provider's\n{dump}")
-    d.wait_session_end(sid)
     finish(t, d, w)
     blocked(t, f"a provider's server name does not exempt a request whose Host is {PROD_HOST}")

@@ -11,11 +11,12 @@ request with an honest server name (the production host's) is stopped."""
 
 import base64
 import shlex
+import subprocess
 import sys
 
-from enforce import World, agent_script, finish, policy_text, start_daemon, wait_alert, \
+from enforce import World, agent_script, finish, policy_text, start_daemon, \
     write_policy
-from harness import KILLED, blocked, check, eq, need_binary, rand_marker, short
+from harness import KILLED, blocked, check, eq, need_binary, rand_marker, short, wait_until
 from reqforms import ReqServer
 
 q = shlex.quote
@@ -46,6 +47,32 @@ while True:
     got += b
 print(got.split(b"\r\n", 1)[0].decode())
 '''
+
+
+def stopped_or_held(t, d, lines, name):
+    """Run the agent in a session: it is killed at the write, or held for a
+    person at a request whose head went first (its Host is not the
+    provider's), then denied. Returns (exit status, the alert that stopped
+    it, session id)."""
+    p = d.spawn(agent_script(t, "agent", lines, expect_killed=True), name=name,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    sid = d.session_id(name, 30)
+
+    def stopping():
+        for a in d.records(session=sid, type="alert"):
+            if a.get("verdict") in ("killed", "held") and a.get("rule") != "credential_exposure":
+                return a
+        return None
+    rec = wait_until(stopping, 60, f"a kill or a hold in session {sid}")
+    if rec.get("verdict") == "held":
+        check("sent before its body" in (rec.get("undecidable") or ""),
+              f"held, but not for a head sent before its body: {short(rec, 1500)}")
+        r = d.cli("deny", "--reason", "e2e: a production request on a provider's connection",
+                  rec["hold_id"])
+        eq(r.rc, 0, f"scopelock deny ({r})")
+    p.communicate(timeout=60)
+    d.wait_session_end(sid)
+    return p.returncode, rec, sid
 
 
 def run(t, body, enc, needle, why):
@@ -91,17 +118,17 @@ def run(t, body, enc, needle, why):
     check(not arrived(mark), f"honest server name: the mutation arrived\n{srv.summary()}")
     d.wait_session_end(sid)
 
-    # the case: the provider's name in the ClientHello, production in Host
+    # the case: the provider's name in the ClientHello, production in Host;
+    # a request whose head goes before its body (curl over HTTP/2) is held
+    # for a person at its head, which this test denies
     mark = srv.mark()
     name = rand_marker("provider-host")
-    r = d.run(agent_script(t, "agent", [" ".join(q(a) for a in argv("api.anthropic.com"))],
-                           expect_killed=True), name=name, timeout=90)
-    sid = d.session_id(name)
+    rc, rec, sid = stopped_or_held(t, d, [" ".join(q(a) for a in argv("api.anthropic.com"))],
+                                   name)
     dump = d.dump(session=sid, types=("alert", "verdict", "tls_write"))
-    check(not arrived(mark), f"the mutation reached the server ({r})\n{srv.summary()}\n{dump}")
-    eq(r.rc, KILLED, f"the session was not killed ({r})\n{srv.summary()}\n{dump}")
-    rec = wait_alert(d, sid, "graphql-destroy")
-    check("production" in (rec.get("target_env") or []), f"target_env: {short(rec, 1500)}")
-    d.wait_session_end(sid)
+    check(not arrived(mark), f"the mutation reached the server\n{srv.summary()}\n{dump}")
+    eq(rc, KILLED, f"the session was not killed ({rc})\n{srv.summary()}\n{dump}")
+    if rec.get("verdict") == "killed":
+        check("production" in (rec.get("target_env") or []), f"target_env: {short(rec, 1500)}")
     finish(t, d, w)
     blocked(t, why)

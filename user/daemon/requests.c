@@ -539,7 +539,8 @@ static bool provider_name(const struct sl_policy *p, const char *a, size_t len)
 /*
  * What the server gets of the request is what the decoder read: decoded,
  * or undecidable in its body only (its head read whole: a body limit or
- * bytes not captured, a coding, a JSON or GraphQL body that does not parse).
+ * bytes not captured, a coding, a JSON or GraphQL body that does not parse,
+ * a stream the client reset before the body's end).
  * A connection the decoder lost (sl_reqdec_failed) is not taken here.
  */
 static bool head_sure(const struct sl_rq *r)
@@ -554,6 +555,7 @@ static bool head_sure(const struct sl_rq *r)
 	case SL_RQ_R_JSON:
 	case SL_RQ_R_GRAPHQL:
 	case SL_RQ_R_UTF8:
+	case SL_RQ_R_INCOMPLETE: /* the client ended it (an HTTP/2 reset) before its body's end */
 		return true;
 	default:
 		return false;
@@ -589,6 +591,26 @@ static bool request_to_provider(const struct sl_policy *p, const struct sl_rq *r
 			return false;
 		}
 	return true;
+}
+
+/* sl_reqdec_open_heads: the first head in progress not to a provider */
+struct open_head {
+	const struct sl_policy *p;
+	const char *other;
+	size_t other_len;
+};
+
+static bool open_head_check(void *ctx, const struct sl_rq *r)
+{
+	struct open_head *oh = ctx;
+	const char *other;
+	size_t len;
+
+	if (request_to_provider(oh->p, r, &other, &len))
+		return true;
+	oh->other = other ? other : (r->authority ? r->authority : "");
+	oh->other_len = other ? len : strlen(oh->other);
+	return false;
 }
 
 /*
@@ -644,7 +666,7 @@ static uint64_t exposure_alert(struct sl_requests *rq, const struct sl_policy *p
 	json_object_set_new(rec, "channel", json_string("tls"));
 	json_object_set_new(rec, "destination", json_string(sni));
 	json_object_set_new(rec, "destination_role", json_string("model_provider"));
-	json_object_set_new(rec, "exposed_env", sl_env_names_json(p, env));
+	json_object_set_new(rec, "exposed_env", sl_env_names_json(p, seen));
 	json_object_set_new(rec, "pid", json_integer(e->hdr.pid));
 	json_object_set_new(rec, "tid", json_integer(e->hdr.tid));
 	sl_json_set_bytes(rec, "comm", e->hdr.comm, strnlen(e->hdr.comm, sizeof(e->hdr.comm)));
@@ -771,8 +793,9 @@ void sl_requests_tls_write(struct sl_requests *rq, struct sl_session *s,
 		whole = malloc(total);
 		if (whole && total > e->data_len) {
 			memcpy(whole, e->data, e->data_len);
-			if (!read_rest(e, whole + e->data_len, total - e->data_len) &&
-			    total == e->len) {
+			/* over SL_REQ_READ_MAX: what was read is fed, the rest is
+			 * skipped where the framing allows (below) */
+			if (!read_rest(e, whole + e->data_len, total - e->data_len)) {
 				bytes = whole;
 				n = total;
 			}
@@ -866,6 +889,24 @@ void sl_requests_tls_write(struct sl_requests *rq, struct sl_session *s,
 	}
 	if (held && !count)
 		json_object_set_new(rec, "request_in_progress", json_true());
+	/* a head sent before its body: a server may act on it at once */
+	if (held && p && conversation) {
+		struct open_head oh = {.p = p};
+
+		sl_reqdec_open_heads(c->dec, open_head_check, &oh);
+		if (oh.other) {
+			if (!json_object_get(rec, "provider_host_mismatch"))
+				sl_json_set_bytes(rec, "provider_host_mismatch", oh.other,
+						  oh.other_len);
+			if (!j.undecide && !(j.have && stops(&j.d))) {
+				j.undecide = true;
+				snprintf(j.why, sizeof(j.why),
+					 "a request to %.*s sent before its body, on a model "
+					 "provider's connection",
+					 (int)(oh.other_len > 200 ? 200 : oh.other_len), oh.other);
+			}
+		}
+	}
 decide:
 	if (held) {
 		struct req_act *a = act_new(rq);

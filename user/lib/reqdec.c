@@ -710,6 +710,26 @@ static size_t feed_mode(struct sl_reqdec *d, const uint8_t *buf, size_t len)
 	}
 }
 
+size_t sl_reqdec_open_heads(const struct sl_reqdec *d, bool (*fn)(void *ctx, const struct sl_rq *r),
+			    void *ctx)
+{
+	const struct rq_build *b = NULL;
+	size_t n = 0;
+
+	if (d->mode == RD_H1)
+		b = d->h1;
+	else if (d->mode == RD_H2)
+		b = d->streams;
+	for (; b; b = d->mode == RD_H2 ? b->next : NULL) {
+		if (b->emitted || !b->n || !b->n->r.head_done)
+			continue;
+		n++;
+		if (!fn(ctx, &b->n->r))
+			break;
+	}
+	return n;
+}
+
 bool sl_reqdec_failed(const struct sl_reqdec *d)
 {
 	return d->mode == RD_FAILED;

@@ -248,6 +248,15 @@ int sl_reqdec_feed(struct sl_reqdec *d, const void *buf, size_t len);
  * sl_reqdec_reset); nothing is changed then. Work is O(len / 64 KiB).
  */
 int sl_reqdec_skip(struct sl_reqdec *d, size_t len);
+/*
+ * The requests begun and not yet handed out whose head was read whole
+ * (head_done: method, target, authority and headers are filled in; no body,
+ * no text yet): fn is called with each (no particular order) until it returns
+ * false. Returns how many were seen. The pointers are valid during the call
+ * only.
+ */
+size_t sl_reqdec_open_heads(const struct sl_reqdec *d, bool (*fn)(void *ctx, const struct sl_rq *r),
+			    void *ctx);
 /* the decoder lost the connection (a framing error, a connection limit):
  * everything from there on is UNDECIDABLE (SL_RQ_R_FAILED_EARLIER) */
 bool sl_reqdec_failed(const struct sl_reqdec *d);

@@ -65,7 +65,7 @@ print("read", len(got))
 '''
 
 
-def test_review_provider_h2_conversation_after_resync(t):
+def test_provider_h2_conversation_after_resync(t):
     """A legitimate HTTP/2 conversation to the provider is released (not held
     for a person) when a write of it before was longer than the capture and
     crossed DATA frames. Control: the same conversation arrives outside."""

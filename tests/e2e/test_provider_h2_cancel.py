@@ -60,7 +60,7 @@ print("read", len(got))
 '''
 
 
-def test_review3_provider_h2_cancelled_upload(t):
+def test_provider_h2_cancelled_upload(t):
     """A provider request the client cancels during its upload (RST_STREAM
     CANCEL) never reached the server whole: the write that cancels it is
     released, not held for a person. Control: outside a session the second

@@ -89,7 +89,11 @@ static void putc1(struct sl_jw *w, char c)
 
 bool sl_utf8_valid(const void *data, size_t len)
 {
-	const uint8_t *s = data, *end = s + len;
+	const uint8_t *s = data, *end;
+
+	if (!len)
+		return true; /* data may be NULL */
+	end = s + len;
 
 	while (s < end) {
 		uint8_t c = *s;

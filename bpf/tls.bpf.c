@@ -172,6 +172,9 @@ struct sl_tls_inflight {
 	__u16 cs;
 	__u16 ci;
 	__u32 unconfirmed; /* SL_EVF_UNCONFIRMED of the capture */
+	/* kw, env, cs, ci are the state after the write (a rustls record: its
+	 * buffer is cipher text at the send, sl_tls_inflight_scanned) */
+	__u32 scanned;
 };
 
 struct {
@@ -244,6 +247,31 @@ struct {
 	__type(key, __u32);
 	__type(value, struct sl_tls_buf);
 } sl_tls_bufs SEC(".maps");
+
+/*
+ * A library located without symbols, with no hook where a connection ends:
+ * its connection addresses are reused, so the socket is checked at every
+ * write (sl_tls_enter's verify).
+ */
+static __always_inline bool sl_tls_lib_located(__u32 lib)
+{
+	return lib == SL_TLS_BORINGSSL || lib == SL_TLS_RUSTLS;
+}
+
+/*
+ * A rustls connection's key (sl_aead_seal): the first 8 bytes of the nonce
+ * of its last record. They stay the same for one key (TLS 1.3 and
+ * ChaCha20: the IV xor a 64-bit sequence number, 12 bytes; TLS 1.2 GCM: a
+ * 4-byte salt and the explicit sequence number), until 2^32 records.
+ * Another value at a known address is another key: a new connection where
+ * a freed one was (or the key updated): its state starts afresh.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SL_TLS_MAX_CONNS);
+	__type(key, struct sl_tls_conn_key);
+	__type(value, __u64);
+} sl_tls_aead_keys SEC(".maps");
 
 /*
  * A decision on a capture of a located function live traffic has not
@@ -562,6 +590,27 @@ static __always_inline void sl_plain_scan_rest(struct sl_match *m, __u16 *cs, __
 	}
 }
 
+/*
+ * A rustls record sealed (sl_aead_seal): encrypted in place before it is
+ * sent, so what is looked at again at the send is not its buffer (cipher
+ * text by then) but the state its plaintext left (it is one record: wholly
+ * captured, SL_TLS_CAPTURE_MAX >= 16 KiB), judged with the destination
+ * found at the send.
+ */
+static __always_inline void sl_tls_inflight_scanned(const struct sl_match *m, __u16 cs, __u16 ci)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct sl_tls_inflight *in = bpf_map_lookup_elem(&sl_tls_inflight, &id);
+
+	if (!in)
+		return;
+	__builtin_memcpy(in->kw, m->kw, sizeof(in->kw));
+	in->env = m->env;
+	in->cs = cs;
+	in->ci = ci;
+	in->scanned = 1;
+}
+
 /* the decision taken at entry on the thread's write in flight, if any */
 static __always_inline void sl_tls_inflight_decided(__u32 action)
 {
@@ -619,9 +668,9 @@ static __always_inline int sl_stream_verdict(struct sl_session_info *s, struct s
 		ci = c->ci;
 	}
 	/* a TLS write of many records: keep the state before it (sl_tls_recheck);
-	 * and every located BoringSSL write, for a connection found on a new
-	 * socket at its send (sl_tls_verify_sock) */
-	if (!plain && (e->len > SL_TLS_RECHECK_MIN || e->lib == SL_TLS_BORINGSSL)) {
+	 * and every located write (BoringSSL, rustls), for a connection found on
+	 * a new socket at its send (sl_tls_verify_sock) */
+	if (!plain && (e->len > SL_TLS_RECHECK_MIN || sl_tls_lib_located(e->lib))) {
 		struct sl_tls_inflight *in = sl_tls_inflight_scratch();
 		__u64 id = bpf_get_current_pid_tgid();
 
@@ -639,12 +688,15 @@ static __always_inline int sl_stream_verdict(struct sl_session_info *s, struct s
 			in->cs = cs;
 			in->ci = ci;
 			in->unconfirmed = e->hdr.flags & SL_EVF_UNCONFIRMED;
+			in->scanned = 0;
 			if (bpf_map_update_elem(&sl_tls_inflight, &id, in, BPF_ANY))
 				sl_count_loss(SL_LOSS_MAP_FULL, SL_OP_TLS_WRITE);
 		}
 	}
 	sl_match_scan(m, &cs, &ci, e, sizeof(struct sl_tls_buf),
 		      offsetof(struct sl_tls_event, data), e->data_len, false);
+	if (!plain && e->lib == SL_TLS_RUSTLS)
+		sl_tls_inflight_scanned(m, cs, ci);
 	if (e->hdr.flags & SL_EVF_READ_FAULT) {
 		/* the capture itself faulted: nothing of the write was read */
 		m->unread |= SL_UNREAD_FAULT;
@@ -720,7 +772,7 @@ static __always_inline int sl_stream_verdict(struct sl_session_info *s, struct s
 	if (e->hdr.flags & SL_EVF_UNCONFIRMED)
 		sl_tls_unconfirmed_kill(m);
 	*vflags = sl_verdict_act(m, s);
-	if (!plain && (e->len > SL_TLS_RECHECK_MIN || e->lib == SL_TLS_BORINGSSL)) {
+	if (!plain && (e->len > SL_TLS_RECHECK_MIN || sl_tls_lib_located(e->lib))) {
 		__u64 id = bpf_get_current_pid_tgid();
 		struct sl_tls_inflight *in = bpf_map_lookup_elem(&sl_tls_inflight, &id);
 
@@ -833,6 +885,7 @@ static __always_inline __u32 sl_tls_loc_state(__u32 loc, __u64 conn, __u64 len)
 	};
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32;
+	struct sl_tls_confirm *old;
 	struct sl_tls_proc *tp;
 	__u64 st;
 	struct sl_tls_loc *l;
@@ -853,6 +906,12 @@ static __always_inline __u32 sl_tls_loc_state(__u32 loc, __u64 conn, __u64 len)
 #endif
 		return SL_TLS_LOC_REFUTED;
 	}
+	/* the first write since the thread's last socket write is the one its
+	 * next record carries (rustls seals a long write's records one by one,
+	 * then sends them together) */
+	old = bpf_map_lookup_elem(&sl_tls_confirms, &id);
+	if (old && cf.entered_ns - old->entered_ns < SL_TLS_CONFIRM_WINDOW_NS)
+		return 0;
 	if (bpf_map_update_elem(&sl_tls_confirms, &id, &cf, BPF_ANY))
 		sl_count_loss(SL_LOSS_MAP_FULL, SL_OP_TLS_WRITE);
 	return 0;
@@ -890,7 +949,7 @@ static __always_inline int sl_tls_write(__u64 conn, __u64 buf, __u64 len, __u32 
 	 * nothing) */
 	if (loc)
 		unconfirmed = !(sl_tls_loc_state(loc, conn, len) & SL_TLS_LOC_CONFIRMED);
-	sl_tls_enter(conn, lib == SL_TLS_BORINGSSL);
+	sl_tls_enter(conn, sl_tls_lib_located(lib));
 	e = sl_tls_record(SL_OP_TLS_WRITE, cgid, conn, lib, fn, buf, len);
 	if (!e)
 		return 0;
@@ -1473,6 +1532,140 @@ int sl_go_tls_enter(struct pt_regs *ctx)
 	return 0;
 }
 
+/*
+ * rustls on aws-lc (Codex), located without symbols (user/lib/tls_locate.h):
+ * aws-lc's AEAD seal of one TLS record, at its entry, before a byte of it is
+ * encrypted (in place: out == in):
+ *   EVP_AEAD_CTX_seal(ctx, out, out_len, max_out_len, nonce, nonce_len,
+ *                     in, in_len, ad, ad_len)
+ *   EVP_AEAD_CTX_seal_scatter(ctx, out, out_tag, out_tag_len, max_out_tag_len,
+ *                     nonce, nonce_len, in, in_len, extra_in, extra_in_len,
+ *                     ad, ad_len)
+ * (the C ABI: the arguments after the sixth on the stack). A call seals a
+ * TLS record only when its additional data is that record's header, which
+ * the kernel checks at every call (a wrong location captures nothing):
+ *   TLS 1.3: 5 bytes: 23, 3, 3, and the record's length, in_len + 16 (the
+ *            tag); in's last byte is the inner content type, application
+ *            data (23) for a write (the handshake's Finished, an alert, a
+ *            key update are not writes), and is not captured;
+ *   TLS 1.2: 13 bytes: the sequence number, 23, 3, 3, in_len.
+ * conn is the EVP_AEAD_CTX: one per connection and direction; its nonce
+ * tells a new key at an address seen before (sl_tls_aead_keys).
+ */
+struct sl_aead_args {
+	__u64 st[7]; /* the arguments on the stack */
+	__u64 in;
+	__u64 in_len;
+	__u64 ad;
+	__u64 ad_len;
+	__u64 nonce;
+	__u64 nonce_len;
+	__u64 iv;
+	struct sl_tls_conn_key key;
+	__u8 hdr[16]; /* ad */
+};
+
+/* per CPU: the programs below run with sl_tls_write's stack */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sl_aead_args);
+} sl_aead_scratch SEC(".maps");
+
+static __always_inline struct sl_aead_args *sl_aead_args(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&sl_aead_scratch, &zero);
+}
+
+static __always_inline int sl_aead_seal_common(void *ctx, __u64 aead, struct sl_aead_args *a,
+					       __u32 fn)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx), len = a->in_len, *was;
+	__u8 ct = 0;
+
+	if (!len || len > SL_TLS_RECORD_MAX + 1 || a->nonce_len != 12 || !sl_current_session(NULL))
+		return 0;
+	if (a->ad_len == 5) {
+		if (bpf_probe_read_user(a->hdr, 5, (const void *)a->ad) ||
+		    a->hdr[0] != SL_TLS_CT_APPDATA || a->hdr[1] != 3 || a->hdr[2] != 3 ||
+		    (((__u64)a->hdr[3] << 8) | a->hdr[4]) != len + 16 ||
+		    bpf_probe_read_user(&ct, 1, (const void *)(a->in + len - 1)) ||
+		    ct != SL_TLS_CT_APPDATA)
+			return 0;
+		len--;
+	} else if (a->ad_len == 13) {
+		if (bpf_probe_read_user(a->hdr, 13, (const void *)a->ad) ||
+		    a->hdr[8] != SL_TLS_CT_APPDATA || a->hdr[9] != 3 || a->hdr[10] != 3 ||
+		    (((__u64)a->hdr[11] << 8) | a->hdr[12]) != len)
+			return 0;
+	} else {
+		return 0;
+	}
+	if (!len || bpf_probe_read_user(&a->iv, sizeof(a->iv), (const void *)a->nonce))
+		return 0;
+	a->key.conn = aead;
+	a->key.tgid = bpf_get_current_pid_tgid() >> 32;
+	a->key._pad = 0;
+	was = bpf_map_lookup_elem(&sl_tls_aead_keys, &a->key);
+	if (!was || *was != a->iv) {
+		/* another key at this address: the connection is new */
+		bpf_map_delete_elem(&sl_tls_conns, &a->key);
+		bpf_map_update_elem(&sl_tls_aead_keys, &a->key, &a->iv, BPF_ANY);
+	}
+	return sl_tls_write(aead, a->in, len, SL_TLS_RUSTLS, fn, (__u32)(cookie >> 32));
+}
+
+SEC("uprobe")
+int sl_aead_seal(struct pt_regs *ctx)
+{
+#if defined(__TARGET_ARCH_x86)
+	struct sl_aead_args *a = sl_aead_args();
+
+	/* in, in_len, ad, ad_len: above the return address */
+	if (!a || bpf_probe_read_user(a->st, 4 * sizeof(__u64), (const void *)(ctx->sp + 8)))
+		return 0;
+	a->nonce = ctx->r8;
+	a->nonce_len = ctx->r9;
+	a->in = a->st[0];
+	a->in_len = a->st[1];
+	a->ad = a->st[2];
+	a->ad_len = a->st[3];
+	/* sealed in place: out is in */
+	if (ctx->si != a->in)
+		return 0;
+	return sl_aead_seal_common(ctx, ctx->di, a, SL_TLS_FN_AEAD_SEAL);
+#else
+	return 0;
+#endif
+}
+
+SEC("uprobe")
+int sl_aead_seal_scatter(struct pt_regs *ctx)
+{
+#if defined(__TARGET_ARCH_x86)
+	struct sl_aead_args *a = sl_aead_args();
+
+	/* nonce_len, in, in_len, extra_in, extra_in_len, ad, ad_len */
+	if (!a || bpf_probe_read_user(a->st, 7 * sizeof(__u64), (const void *)(ctx->sp + 8)))
+		return 0;
+	a->nonce = ctx->r9;
+	a->nonce_len = a->st[0];
+	a->in = a->st[1];
+	a->in_len = a->st[2];
+	a->ad = a->st[5];
+	a->ad_len = a->st[6];
+	/* extra_in is sealed too: not a TLS record of rustls (it has none) */
+	if (a->st[4] || ctx->si != a->in)
+		return 0;
+	return sl_aead_seal_common(ctx, ctx->di, a, SL_TLS_FN_AEAD_SEAL_SCATTER);
+#else
+	return 0;
+#endif
+}
+
 /* return of SSL_read, SSL_read_ex, gnutls_record_recv */
 SEC("uretprobe")
 int BPF_KRETPROBE(sl_tls_read_ret, long ret)
@@ -1624,7 +1817,7 @@ __noinline int sl_tls_recheck(__u64 cgid)
 	m->env = in->env;
 	cs = in->cs;
 	ci = in->ci;
-	len = in->len;
+	len = in->scanned ? 0 : in->len;
 	if (len > SL_TLS_CAPTURE_MAX + SL_TLS_SCAN_MAX)
 		len = SL_TLS_CAPTURE_MAX + SL_TLS_SCAN_MAX; /* judged unreadable at entry */
 	if (sl_match_scan_user(m, &cs, &ci, in->buf, len, false) < 0)
@@ -1847,7 +2040,7 @@ static __always_inline void sl_tls_sock_write(__u64 cgid, long fd)
 	struct sl_peer peer = {};
 	struct socket *sock;
 	struct sl_match *m;
-	__u32 zero = 0, lib, fn;
+	__u32 zero = 0, lib, fn, scanned;
 	int vflags;
 
 	in = bpf_map_lookup_elem(&sl_tls_inflight, &id);
@@ -1858,6 +2051,7 @@ static __always_inline void sl_tls_sock_write(__u64 cgid, long fd)
 	len = in->len;
 	lib = in->lib;
 	fn = in->fn;
+	scanned = in->scanned;
 	/* the connection's socket (the peer it has, when it is known) */
 	sock = sl_fd_socket(fd);
 	if (!sock)
@@ -1871,7 +2065,8 @@ static __always_inline void sl_tls_sock_write(__u64 cgid, long fd)
 	m = bpf_map_lookup_elem(&sl_match_buf, &zero);
 	if (!m)
 		return;
-	e = sl_tls_record(SL_OP_TLS_WRITE, cgid, conn, lib, fn, buf, len);
+	/* a sealed record's buffer is cipher text now: its capture at entry stands */
+	e = scanned ? NULL : sl_tls_record(SL_OP_TLS_WRITE, cgid, conn, lib, fn, buf, len);
 	if (e)
 		sl_tls_emit(e, true);
 	sl_verdict_emit(m, cgid, SL_OP_TLS_WRITE, conn, (__u32)vflags | SL_VERDICT_RECHECK);

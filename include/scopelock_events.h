@@ -113,6 +113,7 @@ enum sl_tls_lib {
 	SL_TLS_BORINGSSL = 3, /* located without symbols (Bun: Claude Code) */
 	SL_TLS_GO = 4,	      /* Go crypto/tls, located by .gopclntab */
 	SL_TLS_PLAIN = 5,     /* SL_OP_PLAIN_WRITE: no TLS, the socket's own bytes */
+	SL_TLS_RUSTLS = 6,    /* rustls on aws-lc, located without symbols (Codex) */
 };
 
 enum sl_tls_fn {
@@ -131,6 +132,10 @@ enum sl_tls_fn {
 	/* OpenSSL 3's ssl_write_internal, located: writes through neither
 	 * SSL_write nor SSL_write_ex (BIO_f_ssl) */
 	SL_TLS_FN_SSL_WRITE_INTERNAL = 12,
+	/* aws-lc's AEAD seal of one TLS record (rustls), located: the record's
+	 * plaintext, before it is encrypted */
+	SL_TLS_FN_AEAD_SEAL = 13,
+	SL_TLS_FN_AEAD_SEAL_SCATTER = 14,
 };
 
 /*

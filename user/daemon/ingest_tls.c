@@ -14,7 +14,7 @@
 
 static const char *const lib_names[] = {
     [SL_TLS_OPENSSL] = "openssl", [SL_TLS_GNUTLS] = "gnutls", [SL_TLS_BORINGSSL] = "boringssl",
-    [SL_TLS_GO] = "go",		  [SL_TLS_PLAIN] = "none",
+    [SL_TLS_GO] = "go",		  [SL_TLS_PLAIN] = "none",     [SL_TLS_RUSTLS] = "rustls",
 };
 
 static const char *const fn_names[] = {
@@ -30,6 +30,8 @@ static const char *const fn_names[] = {
     [SL_NET_FN_SENDTO] = "sendto",
     [SL_NET_FN_SENDMSG] = "sendmsg",
     [SL_TLS_FN_SSL_WRITE_INTERNAL] = "ssl_write_internal",
+    [SL_TLS_FN_AEAD_SEAL] = "EVP_AEAD_CTX_seal",
+    [SL_TLS_FN_AEAD_SEAL_SCATTER] = "EVP_AEAD_CTX_seal_scatter",
 };
 
 static void name_or_number(struct sl_jw *w, const char *key, const char *const *names, size_t n,

@@ -96,6 +96,11 @@ const struct tls_func sl_tls_funcs[] = {
     /* located (user/lib/tls_locate.h) where SSL_write and SSL_write_ex are
      * defined: the writes through neither (BIO_f_ssl); per-file cookie */
     {"ssl_write_internal", LIB_OPENSSL, "sl_ssl_write_inner", NULL, true, true},
+    /* rustls on aws-lc: each TLS record's plaintext where it is sealed
+     * (located; the kernel checks the record's header, bpf/tls.bpf.c) */
+    {"EVP_AEAD_CTX_seal", LIB_RUSTLS, "sl_aead_seal", NULL, true, true, SL_TLS_RUSTLS},
+    {"EVP_AEAD_CTX_seal_scatter", LIB_RUSTLS, "sl_aead_seal_scatter", NULL, true, true,
+     SL_TLS_RUSTLS},
 };
 /* indexes of the located ones */
 enum {
@@ -107,6 +112,8 @@ enum {
 	FN_SSL_WRITE = 0,
 	FN_SSL_WRITE_EX = 1,
 	FN_SSL_INNER = 19,
+	FN_AEAD_SEAL = 20,
+	FN_AEAD_SEAL_SCATTER = 21,
 };
 _Static_assert(SL_ARRAY_SIZE(sl_tls_funcs) == N_FUNCS, "function count");
 _Static_assert(N_FUNCS <= 64, "function bitmask");
@@ -408,8 +415,25 @@ static void locate_inner(struct tls_target *tg, int fd, const struct elf_info *e
 		  (unsigned long long)in.vaddr, in.evidence);
 }
 
+/* the located write of tg confirmed on live traffic (its key's offset), -1 if none */
+static int loc_write_index(const struct tls_target *tg)
+{
+	if (tg->present & (1ULL << FN_BSSL_WRITE))
+		return FN_BSSL_WRITE;
+	if (tg->present & (1ULL << FN_AEAD_SEAL))
+		return FN_AEAD_SEAL;
+	return -1;
+}
+
+/* "BoringSSL: the located SSL_write", "rustls: the located EVP_AEAD_CTX_seal" */
+static const char *loc_impl(const struct tls_target *tg)
+{
+	return (tg->libs & LIB_RUSTLS) ? "rustls" : "BoringSSL";
+}
+
 /*
- * A located SSL_write: its key in sl_tls_locs (the entry of this file and
+ * A located write (BoringSSL's SSL_write, aws-lc's seals under rustls): its
+ * key in sl_tls_locs (the entry of this file and
  * offset: a restarted daemon finds the state the kernel kept, and the probes
  * it adopts carry the same key) goes in its attach cookie. The kernel takes
  * a kill on its captures as a hold until live traffic confirmed it
@@ -419,20 +443,24 @@ static void locate_inner(struct tls_target *tg, int fd, const struct elf_info *e
 static void loc_arm(struct sl_tls *t, struct tls_target *tg)
 {
 	uint32_t key = SL_TLS_LOC_NONE;
-	int err;
+	int k = loc_write_index(tg), err;
 
-	if (tg->loc_key || !(tg->present & (1ULL << FN_BSSL_WRITE)))
+	if (tg->loc_key || k < 0)
 		return;
 	err = sl_kernel_tls_loc_find(t->kernel, (uint64_t)tg->dev, (uint64_t)tg->ino,
-				     tg->off[FN_BSSL_WRITE], &key);
+				     tg->off[k], &key);
 	if (err) {
-		log_warn("tls: '%s': the located SSL_write cannot be confirmed on live traffic "
+		log_warn("tls: '%s': the located %s cannot be confirmed on live traffic "
 			 "(%s): its kill verdicts stay holds for a person",
-			 tg->path, strerror(-err));
+			 tg->path, sl_tls_funcs[k].name, strerror(-err));
 		key = SL_TLS_LOC_NONE;
 	}
 	tg->loc_key = key;
-	tg->cookie[FN_BSSL_WRITE] = SL_TLS_BORINGSSL | (uint64_t)key << 32;
+	/* one location per file: both of aws-lc's seals share it */
+	for (size_t i = 0; i < N_FUNCS; i++)
+		if (sl_tls_funcs[i].located && sl_tls_funcs[i].capture && sl_tls_funcs[i].cookie &&
+		    (tg->present & (1ULL << i)))
+			tg->cookie[i] = sl_tls_funcs[i].cookie | (uint64_t)key << 32;
 }
 
 static const char *loc_state_name(uint64_t state)
@@ -481,12 +509,16 @@ static void loc_refuted(struct sl_tls *t, struct tls_target *tg)
 	struct sl_tls_proc gp;
 	char why[256];
 
+	int k = loc_write_index(tg);
+
 	snprintf(why, sizeof(why),
-		 "BoringSSL: the located SSL_write did not match live traffic (%llu TLS "
+		 "%s: the located %s did not match live traffic (%llu TLS "
 		 "records without its writes' lengths, none with): not the write function",
+		 loc_impl(tg), k >= 0 ? sl_tls_funcs[k].name : "write",
 		 (unsigned long long)tg->loc.mismatches);
 	log_err("tls: '%s': %s; its processes are blind from now on", tg->path, why);
-	tg->refuted = blind_get(t, tg->path, &st, "boringssl", why, NULL);
+	tg->refuted = blind_get(t, tg->path, &st, (tg->libs & LIB_RUSTLS) ? "rustls" : "boringssl",
+				why, NULL);
 	if (!tg->refuted)
 		log_err("tls: '%s': no memory for its blind spot: its next execs are not marked "
 			"blind (its processes are, by the kernel)",
@@ -517,9 +549,9 @@ static void loc_poll_one(struct sl_tls *t, struct tls_target *tg)
 	was = tg->loc.state;
 	tg->loc = l;
 	if ((l.state & SL_TLS_LOC_CONFIRMED) && !(was & SL_TLS_LOC_CONFIRMED)) {
-		log_info("tls: '%s': located SSL_write confirmed on live traffic (%llu "
+		log_info("tls: '%s': located %s write confirmed on live traffic (%llu "
 			 "matching TLS records): its kill verdicts are enforced%s",
-			 tg->path, (unsigned long long)l.matches,
+			 tg->path, loc_impl(tg), (unsigned long long)l.matches,
 			 tg->refuted ? " (its file stays a blind spot: it was refuted first)" : "");
 		loc_report(t, tg, NULL);
 	} else if ((l.state & SL_TLS_LOC_REFUTED) && !(l.state & SL_TLS_LOC_CONFIRMED) &&
@@ -1588,6 +1620,10 @@ static int located_index(enum sl_tls_abi abi)
 		return FN_GO_READ; /* its data only at return: not captured */
 	case SL_TLS_ABI_GO_CONN_HANDSHAKE:
 		return FN_GO_HS;
+	case SL_TLS_ABI_AEAD_SEAL:
+		return FN_AEAD_SEAL;
+	case SL_TLS_ABI_AEAD_SEAL_SCATTER:
+		return FN_AEAD_SEAL_SCATTER;
 	default:
 		return -1; /* SSL_write_ex is not located */
 	}
@@ -2464,7 +2500,7 @@ static json_t *funcs_json(uint64_t mask)
 
 static json_t *libs_json(unsigned int libs)
 {
-	static const char *const names[] = {"openssl", "gnutls", "boringssl", "go"};
+	static const char *const names[] = {"openssl", "gnutls", "boringssl", "go", "rustls"};
 	char buf[64] = "";
 
 	for (size_t i = 0; i < SL_ARRAY_SIZE(names); i++)

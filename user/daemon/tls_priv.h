@@ -42,6 +42,7 @@ enum tls_lib {
 	LIB_GNUTLS = 1 << 1,
 	LIB_BORINGSSL = 1 << 2, /* located without symbols */
 	LIB_GO = 1 << 3,	/* located by .gopclntab */
+	LIB_RUSTLS = 1 << 4,	/* rustls on aws-lc, located without symbols */
 };
 
 /* one instrumented function: program at entry, program at return (or NULL) */
@@ -56,7 +57,7 @@ struct tls_func {
 };
 
 /* the instrumented functions (tls.c); a bit of a uint64_t each */
-#define N_FUNCS 20
+#define N_FUNCS 22
 extern const struct tls_func sl_tls_funcs[];
 
 /* marker strings of TLS implementations linked into an executable */

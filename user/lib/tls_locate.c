@@ -59,6 +59,10 @@ const char *sl_tls_abi_name(enum sl_tls_abi abi)
 		return "crypto/tls.(*Conn).Read";
 	case SL_TLS_ABI_GO_CONN_HANDSHAKE:
 		return "crypto/tls.(*Conn).handshakeContext";
+	case SL_TLS_ABI_AEAD_SEAL:
+		return "EVP_AEAD_CTX_seal";
+	case SL_TLS_ABI_AEAD_SEAL_SCATTER:
+		return "EVP_AEAD_CTX_seal_scatter";
 	}
 	return "?";
 }
@@ -258,6 +262,12 @@ static int elf_view(struct tl_ctx *c, bool *ok)
 			}
 			if (!strcmp(name, ".text"))
 				c->text_vaddr = sh.sh_addr;
+			if (!strcmp(name, ".got") && sh.sh_type == SHT_PROGBITS &&
+			    sh.sh_offset + sh.sh_size <= c->size) {
+				c->got_vaddr = sh.sh_addr;
+				c->got_off = sh.sh_offset;
+				c->got_size = sh.sh_size;
+			}
 			if (is_suffix(name, ".gopclntab") || !strcmp(name, ".go.buildinfo") ||
 			    !strcmp(name, ".note.go.buildid"))
 				c->go_sections = true;
@@ -282,6 +292,8 @@ enum mk {
 	MK_GO,
 	MK_BUN,
 	MK_SSL_LIB,
+	MK_AEAD_C,
+	MK_AWSLC_RS,
 	MK_MBEDTLS,
 	MK_MBEDTLS2,
 	MK_WOLFSSL,
@@ -299,6 +311,10 @@ static const char *const mk_str[] = {
     [MK_GO] = "crypto/tls.",
     [MK_BUN] = "Bun v1.",
     [MK_SSL_LIB] = "ssl/ssl_lib.cc",
+    /* aws-lc's (and BoringSSL's C) AEAD interface: its __FILE__ */
+    [MK_AEAD_C] = "crypto/fipsmodule/cipher/aead.c",
+    /* aws-lc-rs, the crypto provider of rustls it says it is built with */
+    [MK_AWSLC_RS] = "/aws-lc-rs-1.",
     [MK_MBEDTLS] = "mbed TLS",
     [MK_MBEDTLS2] = "mbedtls",
     [MK_WOLFSSL] = "wolfSSL",
@@ -316,6 +332,30 @@ static void take_version(const char *p, const char *end, const char *prefix, cha
 		n--;
 	if (n)
 		snprintf(out, cap, "%s%.*s", prefix, (int)n, p);
+}
+
+/*
+ * A __FILE__ that ends at p + n: the whole string, NUL-terminated (a path
+ * of any prefix), kept by the address of its first byte in addrs.
+ */
+static void file_string(uint64_t *addrs, size_t *naddrs, const char *buf, const char *end,
+			const char *p, size_t n, uint64_t va)
+{
+	const char *s = p + n;
+
+	if (s >= end || *s != '\0')
+		return;
+	s = p;
+	while (s > buf && s[-1] != '\0' && p - s < 200)
+		s--;
+	if (s == buf || s[-1] != '\0')
+		return; /* start not seen: the chunk overlap covers it next time */
+	va -= (uint64_t)(p - s);
+	for (size_t i = 0; i < *naddrs; i++)
+		if (addrs[i] == va)
+			return;
+	if (*naddrs < TL_MAX_TARGETS)
+		addrs[(*naddrs)++] = va;
 }
 
 /* one occurrence of marker k at p (in buf [0, len)), at address va */
@@ -360,21 +400,15 @@ static void mark_one(struct tl_marks *m, int k, const char *buf, size_t len, con
 			take_version(p + strlen("Bun v"), end, "Bun v", m->bun, sizeof(m->bun));
 		break;
 	case MK_SSL_LIB:
-		/* BoringSSL's __FILE__: the whole string, NUL-terminated, ends here */
-		s = p + strlen(mk_str[MK_SSL_LIB]);
-		if (s >= end || *s != '\0')
-			break;
-		s = p;
-		while (s > buf && s[-1] != '\0' && p - s < 200)
-			s--;
-		if (s == buf || s[-1] != '\0')
-			break; /* start not seen: the chunk overlap covers it next time */
-		va -= (uint64_t)(p - s);
-		for (size_t i = 0; i < m->nssl_lib; i++)
-			if (m->ssl_lib[i] == va)
-				return;
-		if (m->nssl_lib < TL_MAX_TARGETS)
-			m->ssl_lib[m->nssl_lib++] = va;
+		file_string(m->ssl_lib, &m->nssl_lib, buf, end, p, strlen(mk_str[k]), va);
+		break;
+	case MK_AEAD_C:
+		file_string(m->aead_c, &m->naead_c, buf, end, p, strlen(mk_str[k]), va);
+		break;
+	case MK_AWSLC_RS:
+		if (!m->awslc_rs_ver[0])
+			take_version(p + strlen("/aws-lc-rs-"), end, "aws-lc-rs ", m->awslc_rs_ver,
+				     sizeof(m->awslc_rs_ver));
 		break;
 	case MK_MBEDTLS:
 	case MK_MBEDTLS2:
@@ -433,8 +467,8 @@ static int scan_marks(struct tl_ctx *c)
 						mark_one(&c->marks, (int)k, buf, len, p,
 							 base_va + (uint64_t)(p - buf));
 					p++;
-					if (k != MK_SSL_LIB && k != MK_OPENSSL &&
-					    k != MK_RUSTLS_PATH)
+					if (k != MK_SSL_LIB && k != MK_AEAD_C &&
+					    k != MK_OPENSSL && k != MK_RUSTLS_PATH)
 						break; /* one is enough */
 				}
 			}
@@ -466,8 +500,9 @@ static void identify(struct tl_ctx *c)
 			 m->bun[0] ? " (" : "", m->bun, m->bun[0] ? ")" : "");
 	} else if (m->rustls) {
 		o->impl = SL_TLS_IMPL_RUSTLS;
-		snprintf(o->impl_detail, sizeof(o->impl_detail), "%s%s",
-			 m->rustls_ver[0] ? m->rustls_ver : "rustls", also);
+		snprintf(o->impl_detail, sizeof(o->impl_detail), "%s%s%s%s",
+			 m->rustls_ver[0] ? m->rustls_ver : "rustls",
+			 m->awslc_rs_ver[0] ? " on " : "", m->awslc_rs_ver, also);
 	} else if (m->openssl) {
 		o->impl = SL_TLS_IMPL_OPENSSL;
 		snprintf(o->impl_detail, sizeof(o->impl_detail), "%s",
@@ -714,9 +749,17 @@ int sl_tls_locate(int fd, const char *path, const struct sl_tls_locate_opts *opt
 			err = tl_bssl_search(&c);
 		break;
 	case SL_TLS_IMPL_RUSTLS:
-		snprintf(o->reason, sizeof(o->reason),
-			 "rustls: its plaintext entry points (Rust ABI, generic, inlined) "
-			 "cannot be located without symbols");
+		/* its records are sealed by aws-lc's C functions (aws-lc-rs) */
+		if (!c.marks.naead_c) {
+			snprintf(o->reason, sizeof(o->reason),
+				 "rustls without aws-lc (the ring provider?): its plaintext entry "
+				 "points (Rust ABI, generic, inlined) cannot be located without "
+				 "symbols");
+			break;
+		}
+		err = tl_x86_scan(&c);
+		if (!err)
+			err = tl_awslc_search(&c);
 		break;
 	case SL_TLS_IMPL_OPENSSL:
 		snprintf(o->reason, sizeof(o->reason),
@@ -738,6 +781,7 @@ done:
 out:
 	free(c.callbm);
 	free(c.refs);
+	free(c.got);
 	free(o);
 	return err;
 }

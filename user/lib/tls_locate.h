@@ -76,6 +76,14 @@ enum sl_tls_abi {
 	/* func (c *Conn) handshakeContext(ctx) error (go1.17+): c in rax, entry
 	 * only: where the connection's first socket I/O (its peer) comes from */
 	SL_TLS_ABI_GO_CONN_HANDSHAKE = 5,
+	/* aws-lc's int EVP_AEAD_CTX_seal(ctx, out, out_len, max_out_len, nonce,
+	 * nonce_len, in, in_len, ad, ad_len): one TLS record of rustls sealed in
+	 * place (bpf sl_aead_seal checks ad is the record's header) */
+	SL_TLS_ABI_AEAD_SEAL = 6,
+	/* EVP_AEAD_CTX_seal_scatter(ctx, out, out_tag, out_tag_len,
+	 * max_out_tag_len, nonce, nonce_len, in, in_len, extra_in, extra_in_len,
+	 * ad, ad_len): rustls' TLS 1.2 records (bpf sl_aead_seal_scatter) */
+	SL_TLS_ABI_AEAD_SEAL_SCATTER = 7,
 };
 
 /* how a function was found */

@@ -31,6 +31,10 @@ struct tl_marks {
 	/* addresses of the strings that end in "ssl/ssl_lib.cc" (BoringSSL's __FILE__) */
 	uint64_t ssl_lib[TL_MAX_TARGETS];
 	size_t nssl_lib;
+	/* the same for "crypto/fipsmodule/cipher/aead.c" (aws-lc's AEAD functions) */
+	uint64_t aead_c[TL_MAX_TARGETS];
+	size_t naead_c;
+	char awslc_rs_ver[24]; /* "aws-lc-rs 1.18.1" */
 };
 
 struct tl_ctx {
@@ -45,6 +49,10 @@ struct tl_ctx {
 	bool go_sections;    /* .go.buildinfo, .note.go.buildid or .gopclntab */
 	bool go_tls_funcs;   /* .gopclntab names crypto/tls.(*Conn) functions */
 	uint64_t text_vaddr; /* .text, 0 if unknown */
+	/* .got: calls through it (call *[rip+d], -fno-plt, static-pie) name a
+	 * target too; its slots hold link-time addresses (RELR or no relocations) */
+	uint64_t got_vaddr, got_off, got_size;
+	uint8_t *got; /* its bytes, read by tl_x86_scan */
 	struct tl_marks marks;
 	/* exec scan (search only): 16-byte aligned direct call targets */
 	uint64_t bm_base, bm_len; /* covered range of addresses */
@@ -79,6 +87,10 @@ int tl_bssl_search(struct tl_ctx *c);
  */
 int tl_bssl_validate(struct tl_ctx *c, enum sl_tls_abi abi, uint64_t va, char *evidence,
 		     size_t evlen, char *why, size_t whylen);
+
+/* structural search over c->refs to aws-lc's aead.c: EVP_AEAD_CTX_seal and
+ * EVP_AEAD_CTX_seal_scatter (rustls' records); adds functions or sets reason */
+int tl_awslc_search(struct tl_ctx *c);
 
 /* tls_locate_go.c: crypto/tls.(*Conn).Write/Read from .gopclntab.
  * 0 (functions added, or reason set) or -errno */

@@ -36,6 +36,7 @@
 #define TL_MAX_FNS 64
 #define TL_START_TRIES 16
 #define TL_SCAN_CHUNK (8u << 20)
+#define TL_GOT_MAX (16u << 20) /* a larger .got is not read: its calls are not targets */
 
 /* BoringSSL: include/openssl/err.h and ssl.h (numbers never reassigned) */
 #define ERR_LIB_SSL 16
@@ -45,6 +46,13 @@
 #define R_SSL_HANDSHAKE_FAILURE 215
 #define R_UNINITIALIZED 226
 #define R_APPLICATION_DATA_ON_SHUTDOWN 291 /* SSL_shutdown */
+/* aws-lc's crypto/fipsmodule/cipher/aead.c: OPENSSL_PUT_ERROR(CIPHER, ...) */
+#define ERR_LIB_CIPHER 30
+#define R_CIPHER(r) ((uint32_t)(r) | (uint32_t)ERR_LIB_CIPHER << 16)
+#define R_BUFFER_TOO_SMALL R_CIPHER(103)
+#define R_INVALID_OPERATION R_CIPHER(112)
+#define R_OUTPUT_ALIASES_INPUT R_CIPHER(115)
+#define R_TOO_LARGE R_CIPHER(117)
 
 /* argument registers, as bits */
 #define A_RDI (1u << 0)
@@ -145,6 +153,9 @@ static bool is_target(const struct tl_ctx *c, uint64_t va)
 	for (size_t i = 0; i < c->marks.nssl_lib; i++)
 		if (c->marks.ssl_lib[i] == va)
 			return true;
+	for (size_t i = 0; i < c->marks.naead_c; i++)
+		if (c->marks.aead_c[i] == va)
+			return true;
 	return false;
 }
 
@@ -173,6 +184,16 @@ static int32_t rd32(const uint8_t *p)
 	return v;
 }
 
+/* t is called: a function entry (16-byte aligned ones are kept) */
+static void call_target(struct tl_ctx *c, uint64_t t)
+{
+	if (!(t & 15) && t >= c->bm_base && t - c->bm_base < c->bm_len) {
+		uint64_t k = (t - c->bm_base) / 16;
+
+		c->callbm[k / 64] |= 1ULL << (k % 64);
+	}
+}
+
 /* one chunk: buf[0, len) at va; positions below lim start a candidate */
 static int scan_chunk(struct tl_ctx *c, const uint8_t *buf, size_t len, size_t lim, uint64_t va,
 		      size_t *cap)
@@ -183,12 +204,15 @@ static int scan_chunk(struct tl_ctx *c, const uint8_t *buf, size_t len, size_t l
 		int err;
 
 		if (b == 0xe8) {
-			uint64_t t = here + 5 + (int64_t)rd32(buf + i + 1);
+			call_target(c, here + 5 + (int64_t)rd32(buf + i + 1));
+		} else if (b == 0xff && (buf[i + 1] == 0x15 || buf[i + 1] == 0x25) && c->got) {
+			/* call/jmp *[rip + disp32] through the GOT */
+			uint64_t slot = here + 6 + (int64_t)rd32(buf + i + 2);
+			uint64_t t;
 
-			if (!(t & 15) && t >= c->bm_base && t - c->bm_base < c->bm_len) {
-				uint64_t k = (t - c->bm_base) / 16;
-
-				c->callbm[k / 64] |= 1ULL << (k % 64);
+			if (slot >= c->got_vaddr && slot - c->got_vaddr + 8 <= c->got_size) {
+				memcpy(&t, c->got + (slot - c->got_vaddr), sizeof(t));
+				call_target(c, t);
 			}
 		} else if (b >= 0xb8 && b <= 0xbf && !c->pie) {
 			/* mov r32, imm32 (absolute address, non-PIE) */
@@ -237,6 +261,16 @@ int tl_x86_scan(struct tl_ctx *c)
 	if (!c->callbm || !buf) {
 		err = -ENOMEM;
 		goto out;
+	}
+	if (c->got_size && c->got_size <= TL_GOT_MAX && !c->got) {
+		c->got = malloc(c->got_size);
+		if (!c->got) {
+			err = -ENOMEM;
+			goto out;
+		}
+		err = tl_read(c, c->got_off, c->got, c->got_size);
+		if (err)
+			goto out;
 	}
 	for (size_t i = 0; i < c->nsegs && !err; i++) {
 		const struct tl_seg *s = &c->segs[i];
@@ -584,8 +618,11 @@ static void site_at(struct tl_fn *f, size_t k)
 	} else {
 		return;
 	}
-	if (lib != ERR_LIB_SSL || reason <= 0 || reason > 0xffff)
+	if ((lib != ERR_LIB_SSL && lib != ERR_LIB_CIPHER) || reason <= 0 || reason > 0xffff)
 		return;
+	/* a cipher reason is kept apart from the SSL ones (R_CIPHER) */
+	if (lib == ERR_LIB_CIPHER)
+		reason = R_CIPHER(reason);
 	for (size_t i = 0; i < f->nreasons; i++)
 		if (f->reasons[i] == (uint32_t)reason)
 			return;
@@ -842,7 +879,7 @@ static void reasons_str(struct tl_fn *f, char *out, size_t cap)
 	qsort(f->reasons, f->nreasons, sizeof(f->reasons[0]), reason_cmp);
 	out[0] = '\0';
 	for (size_t i = 0; i < f->nreasons && o < cap; i++) {
-		int w = snprintf(out + o, cap - o, "%s%u", i ? "," : "", f->reasons[i]);
+		int w = snprintf(out + o, cap - o, "%s%u", i ? "," : "", f->reasons[i] & 0xffff);
 
 		if (w < 0)
 			break;
@@ -1138,6 +1175,122 @@ int tl_bssl_search(struct tl_ctx *c)
 			report(c, SL_TLS_ABI_SSL_WRITE, w, nw, lost);
 		if (!located(c->out, SL_TLS_ABI_SSL_READ))
 			report(c, SL_TLS_ABI_SSL_READ, r, nr, lost);
+	}
+	for (size_t k = 0; k < nfns; k++)
+		fn_free(fns[k]);
+	return err;
+}
+
+/* ------------------------------------------------ aws-lc (rustls) */
+
+/* f reports exactly the cipher reasons of want[0..n) from aead.c */
+static bool reasons_are(const struct tl_fn *f, const uint32_t *want, size_t n)
+{
+	if (f->nreasons != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!has_reason(f, want[i]))
+			return false;
+	return true;
+}
+
+/*
+ * Is f aws-lc's EVP_AEAD_CTX_seal or EVP_AEAD_CTX_seal_scatter? By the
+ * reasons its error sites report (aws-lc never renumbers them):
+ *   seal          BUFFER_TOO_SMALL, OUTPUT_ALIASES_INPUT, TOO_LARGE
+ *   seal_scatter  INVALID_OPERATION (extra_in), OUTPUT_ALIASES_INPUT
+ * (the open functions report BAD_DECRYPT-side reasons, init the key's), one
+ * indirect call (aead->seal_scatter), and the C ABI: rdi, rsi, rdx and rcx
+ * read before written. CK_YES with *abi set, CK_NOT, CK_BAD (why).
+ */
+static int check_awslc(const struct tl_fn *f, enum sl_tls_abi *abi, char *ev, size_t evlen,
+		       char *why, size_t whylen)
+{
+	static const uint32_t seal[] = {R_BUFFER_TOO_SMALL, R_OUTPUT_ALIASES_INPUT, R_TOO_LARGE};
+	static const uint32_t scatter[] = {R_INVALID_OPERATION, R_OUTPUT_ALIASES_INPUT};
+	char rs[96], args[32];
+
+	if (reasons_are(f, seal, SL_ARRAY_SIZE(seal)))
+		*abi = SL_TLS_ABI_AEAD_SEAL;
+	else if (reasons_are(f, scatter, SL_ARRAY_SIZE(scatter)))
+		*abi = SL_TLS_ABI_AEAD_SEAL_SCATTER;
+	else
+		return CK_NOT;
+	reasons_str((struct tl_fn *)f, rs, sizeof(rs));
+	args_str(f->livein, args, sizeof(args));
+	if (f->entry_branch) {
+		snprintf(why, whylen, "the entry instruction is a branch");
+		return CK_BAD;
+	}
+	if ((f->livein & A_ARGS4) != A_ARGS4) {
+		snprintf(why, whylen, "not the C ABI of %s: arguments read before written:%s",
+			 sl_tls_abi_name(*abi), args);
+		return CK_BAD;
+	}
+	if (f->indcalls != 1) {
+		snprintf(why, whylen, "%u indirect calls, not one (aead->seal_scatter)",
+			 f->indcalls);
+		return CK_BAD;
+	}
+	snprintf(ev, evlen, "aead.c reasons {%s}; args%s; 1 indirect call; %zu insns decoded", rs,
+		 args, f->n);
+	return CK_YES;
+}
+
+int tl_awslc_search(struct tl_ctx *c)
+{
+	struct tl_fn *fns[TL_MAX_FNS];
+	struct cand seal[4], scatter[4];
+	size_t nfns = 0, nseal = 0, nscatter = 0, lost = 0;
+	int err = 0;
+
+	for (size_t i = 0; i < c->nrefs && !err; i++) {
+		struct tl_fn *f;
+		bool known = false;
+
+		for (size_t k = 0; k < nfns && !known; k++)
+			known = ins_find(fns[k], c->refs[i]) >= 0;
+		if (known)
+			continue;
+		err = find_fn(c, c->refs[i], &f);
+		if (err)
+			break;
+		if (!f) {
+			lost++;
+			continue;
+		}
+		if (nfns < TL_MAX_FNS)
+			fns[nfns++] = f;
+		else
+			fn_free(f);
+	}
+	for (size_t k = 0; k < nfns && !err; k++) {
+		enum sl_tls_abi abi = SL_TLS_ABI_AEAD_SEAL;
+		char ev[200], why[160];
+		int ret = check_awslc(fns[k], &abi, ev, sizeof(ev), why, sizeof(why));
+		struct cand *v = abi == SL_TLS_ABI_AEAD_SEAL ? seal : scatter;
+		size_t *nv = abi == SL_TLS_ABI_AEAD_SEAL ? &nseal : &nscatter;
+
+		if (ret == CK_BAD) {
+			tl_reject(c, abi, SL_TLS_HOW_SEARCH, fns[k]->start, "%s", why);
+		} else if (ret == CK_YES && *nv < SL_ARRAY_SIZE(seal)) {
+			v[*nv].va = fns[k]->start;
+			v[*nv].abi = abi;
+			snprintf(v[*nv].ev, sizeof(v[*nv].ev), "%s", ev);
+			(*nv)++;
+		}
+	}
+	/* both or nothing: rustls seals TLS 1.3 records with the one, TLS 1.2
+	 * records with the other; half of them unseen is not instrumented */
+	if (!err && nseal == 1 && nscatter == 1) {
+		report(c, SL_TLS_ABI_AEAD_SEAL, seal, nseal, lost);
+		report(c, SL_TLS_ABI_AEAD_SEAL_SCATTER, scatter, nscatter, lost);
+	} else if (!err) {
+		snprintf(c->out->reason, sizeof(c->out->reason),
+			 "rustls on aws-lc: EVP_AEAD_CTX_seal found %zu times, "
+			 "EVP_AEAD_CTX_seal_scatter %zu times (each must be found once; %zu of "
+			 "%zu aead.c sites outside a decodable function): not located",
+			 nseal, nscatter, lost, c->nrefs);
 	}
 	for (size_t k = 0; k < nfns; k++)
 		fn_free(fns[k]);

@@ -1,27 +1,30 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
-"""Codex (the pinned release, its static musl executable, rustls) against the
-scripted OpenAI Responses API (SSE), in the test's own network namespace
-(tests/agents/lib/agents.py).
+"""Codex (the pinned release, its static musl executable: rustls on aws-lc)
+against the scripted OpenAI Responses API (SSE), in the test's own network
+namespace (tests/agents/lib/agents.py).
 
 - outside a session: Codex first asks for a WebSocket (GET /v1/responses with
   Upgrade: websocket), the server refuses it (426), Codex falls back to POST
   /v1/responses; then the round trip (function_call exec_command, the command
   runs, function_call_output with its output, final answer);
-- in a session whose scope says `blind_tls: alert`: the same with the daemon
-  up, the tool command's exec in the session's records, every connect to the
-  model only, and Codex reported as a tls_blind_spot (rustls, not the
-  OpenSSL it also embeds);
-- in a session under the shipped default (`blind_tls: deny`): Codex's TLS
-  cannot be read, so its connects are refused (EPERM) and its request never
-  reaches the model; control: the same run outside a session arrives;
-- in a session whose scope says `blind_tls: proxy` (issue 8): Codex goes
-  through the session's inspecting proxy; its requests (WebSocket, the
-  prompt, the tool's output) are tls_write records of scopelock-proxy;
-- enforcement through the proxy: the model asks for the MCP server's
-  volume_delete of a production volume with the production credential in
-  the server's headers; in a staging session under `blind_tls: proxy` the
-  tools/call is killed at the proxy's SSL_write (it never arrives);
-  control: outside a session it arrives.
+- in a session (issue 8): Codex is read where rustls seals each record
+  (aws-lc's EVP_AEAD_CTX_seal, located without symbols): the round trip
+  completes, its requests (the WebSocket request, the prompt, the tool's
+  output) are tls_write records of Codex itself, its location is confirmed
+  on live traffic, it is no blind spot, and it connects to the model only;
+- under the shipped default (`blind_tls: deny`): a Codex that is read is not
+  refused: the round trip completes;
+- a Codex build whose aws-lc is not found (a copy with aws-lc's file name
+  changed: what a future release the locator misses looks like) is a blind
+  spot named rustls: under `deny` its connects are refused (EPERM) and
+  nothing reaches the model; under `proxy` it goes through the session's
+  inspecting proxy, its requests tls_write records of scopelock-proxy;
+- enforcement: the model asks for the MCP server's volume_delete of a
+  production volume with the production credential in the server's
+  headers; in a staging session the tools/call is killed at Codex's own
+  seal (a kill, not a hold: the location was confirmed by the model
+  requests before it) and never arrives; control: outside a session it
+  arrives.
 """
 
 import agents
@@ -42,9 +45,48 @@ def _check_rustls_blind_spot(d, sid, exe, action):
     r = recs[0]
     eq(r.get("impl"), "rustls", f"impl of {short(r)}")
     check(r.get("reason", "").startswith("rustls 0.23.") and "also embeds OpenSSL" in r["reason"]
-          and "cannot be located without symbols" in r["reason"], f"reason of {short(r)}")
+          and "aws-lc's AEAD functions not found" in r["reason"], f"reason of {short(r)}")
     eq(r.get("blind_tls"), action, f"blind_tls of {short(r)}")
     return r
+
+
+def _check_read_by_codex(d, sid, rt):
+    """Codex's own requests in tls_write records of Codex (rustls, aws-lc's
+    seal), confirmed, and Codex no blind spot"""
+    for line, needles, what in (
+            (rb"GET /v1/responses HTTP/1\.1\r\n", [b"Upgrade: websocket"],
+             "Codex's WebSocket request"),
+            (rb"POST /v1/responses HTTP/1\.1\r\n", [rt.marker.encode()], "Codex's API request"),
+            (rb"POST /v1/responses HTTP/1\.1\r\n", [rt.out_marker.encode()],
+             "Codex's tool result")):
+        r = agents.check_request_captured(d, sid, line, needles, what)
+        eq((r.get("lib"), r.get("function")), ("rustls", "EVP_AEAD_CTX_seal"),
+           f"{what}: captured by {short(r)}")
+        check(r.get("comm") != "scopelock-proxy", f"{what}: written by Codex: {short(r)}")
+    eq(_blind_spots(d, sid, rt.agent.exe), [], "Codex is not a blind spot")
+    conf = wait_until(lambda: [x for x in d.records(type="tls_location")
+                               if x.get("path") == str(rt.agent.exe)
+                               and x.get("state") == "confirmed"], 10,
+                      "a tls_location record of Codex (confirmed)")
+    check(conf[0].get("matches", 0) >= 1 and conf[0].get("mismatches") == 0,
+          f"confirmed, no mismatch: {short(conf[0])}")
+    fns = {f.get("function") for f in conf[0].get("located") or []}
+    eq(fns, {"EVP_AEAD_CTX_seal", "EVP_AEAD_CTX_seal_scatter"}, "the functions located")
+
+
+def _unlocatable_codex(t, rt):
+    """A copy of Codex whose aws-lc the locator cannot find: aws-lc's
+    __FILE__ "crypto/fipsmodule/cipher/aead.c" changed to ".../aeXd.c"
+    (same length; only error messages print it). It runs as Codex does."""
+    src = rt.agent.exe.read_bytes()
+    old = b"crypto/fipsmodule/cipher/aead.c\0"
+    check(src.count(old) == 1, "aws-lc's aead.c file name once in Codex")
+    d = t.tmp / "codex-unlocated"
+    d.mkdir(mode=0o755)
+    exe = d / "codex"
+    exe.write_bytes(src.replace(old, b"crypto/fipsmodule/cipher/aeXd.c\0"))
+    exe.chmod(0o755)
+    return exe
 
 
 def _check_websocket_then_post(rt):
@@ -70,17 +112,14 @@ def test_round_trip_outside_session(t):
     print(f"  codex round trip outside a session: {run.seconds:.1f}s")
 
 
-def _session_round_trip(t):
+def test_round_trip_in_session(t):
+    """Codex read where rustls seals its records (blind_tls: alert, so that a
+    Codex the locator missed would still run and show as a blind spot)"""
     agents.private_netns(t)
     rt = agents.RoundTrip(t, "codex")
     d = t.daemon(policy=policy_blind_tls(t, "alert"))
     run = rt.run(daemon=d)
     rt.check_completed(run)
-    return rt, d, run
-
-
-def test_round_trip_in_session(t):
-    rt, d, run = _session_round_trip(t)
     sid = run.session
     _check_websocket_then_post(rt)
     check(agents.exec_of(d, sid, "/usr/bin/touch", str(rt.effect)),
@@ -89,16 +128,33 @@ def test_round_trip_in_session(t):
     check(agents.exec_of(d, sid, str(rt.agent.exe), "exec"),
           f"no exec of {rt.agent.exe} in session {sid}\n" + d.dump(session=sid, types=("exec",)))
     agents.check_loopback_only(d, sid, {rt.model.port})
-    _check_rustls_blind_spot(d, sid, rt.agent.exe, "alert")
-    print(f"  codex round trip in a session: {run.seconds:.1f}s")
+    _check_read_by_codex(d, sid, rt)
+    print(f"  codex round trip in a session, read at its seal: {run.seconds:.1f}s")
 
 
-def test_round_trip_denied_in_session(t):
-    """blind_tls: deny (the default): nothing Codex sends over its rustls
-    leaves the session unread."""
+def test_round_trip_default_policy(t):
+    """The shipped default (blind_tls: deny): Codex is read, so it is not
+    refused; its round trip completes and its prompt is in the log."""
     agents.private_netns(t)
     rt = agents.RoundTrip(t, "codex")
-    # control: outside a session the request reaches the model
+    d = t.daemon()
+    run = rt.run(daemon=d)
+    rt.check_completed(run)
+    agents.check_request_captured(d, run.session, rb"POST /v1/responses HTTP/1\.1\r\n",
+                                  [rt.marker.encode()], "Codex's API request")
+    refused = [r for r in d.records(session=run.session, type="connect") if r.get("refused")]
+    eq(refused, [], "no connect of Codex refused")
+    print(f"  codex under the default policy: {run.seconds:.1f}s")
+
+
+def test_unlocated_denied_in_session(t):
+    """A Codex whose aws-lc is not found is a blind spot: under blind_tls:
+    deny (the default) nothing it sends over its rustls leaves the session
+    unread: its connects are refused."""
+    agents.private_netns(t)
+    rt = agents.RoundTrip(t, "codex")
+    rt.agent.exe = _unlocatable_codex(t, rt)
+    # control: outside a session the copy's request reaches the model
     rt.check_completed(rt.run())
     before = len(rt.model.api_requests())
     d = t.daemon()
@@ -114,18 +170,19 @@ def test_round_trip_denied_in_session(t):
     conns = [r for r in d.records(session=sid, type="connect") if r.get("port") == rt.model.port]
     check(conns and all(r.get("refused") == "tls_gate" and r.get("errno") == 1 for r in conns),
           f"Codex's connects to the model, refused by the TLS gate: {[short(r) for r in conns]}")
-    print(f"  codex in a blind_tls: deny session: {len(conns)} connects refused, "
+    print(f"  unlocated codex in a blind_tls: deny session: {len(conns)} connects refused, "
           f"exit {run.result.rc} after {run.seconds:.1f}s; control arrived")
 
 
-def test_api_request_captured_in_session(t):
-    """blind_tls: proxy (issue 8): Codex goes through the session's
-    inspecting proxy (HTTPS_PROXY, CODEX_CA_CERTIFICATE with the session CA
-    added); the round trip completes, and its requests are tls_write
-    records of scopelock-proxy: the WebSocket request, the POST with the
-    prompt and the POST with the tool's output."""
+def test_unlocated_through_proxy(t):
+    """blind_tls: proxy: a Codex whose aws-lc is not found goes through the
+    session's inspecting proxy (HTTPS_PROXY, CODEX_CA_CERTIFICATE with the
+    session CA added); the round trip completes, and its requests are
+    tls_write records of scopelock-proxy: the WebSocket request, the POST
+    with the prompt and the POST with the tool's output."""
     agents.private_netns(t)
     rt = agents.RoundTrip(t, "codex")
+    rt.agent.exe = _unlocatable_codex(t, rt)
     d = t.daemon(policy=policy_blind_tls(t, "proxy"))
     run = rt.run(daemon=d)
     rt.check_completed(run)
@@ -147,15 +204,18 @@ def test_api_request_captured_in_session(t):
              if r.get("pid") in {b.get("pid") for b in _blind_spots(d, sid, rt.agent.exe)}]
     check(conns and all(r.get("port") == pport and not r.get("refused") for r in conns),
           f"Codex's connects go to the proxy (port {pport}) only: {[short(r) for r in conns]}")
-    print(f"  codex through the session's proxy: {run.seconds:.1f}s")
+    print(f"  unlocated codex through the session's proxy: {run.seconds:.1f}s")
 
 
-def test_mcp_tool_call_blocked_through_proxy(t):
-    """Codex's own request to an MCP server over HTTPS (rustls: blind; under
-    blind_tls: proxy it goes through the session's inspecting proxy): the
-    production volume_delete is judged at the proxy's SSL_write and the
-    session killed before it arrives (agents.mcp_kill_case, with its control
+def test_mcp_tool_call_killed_in_session(t):
+    """Codex's own request to an MCP server over HTTPS: the production
+    volume_delete is judged where rustls seals it, in Codex, and the session
+    killed before it arrives (agents.mcp_kill_case, with its control
     outside a session)."""
-    d, run, rec, w = agents.mcp_kill_case(t, "codex", MCP_TOOL, blind_tls="proxy")
-    check(w[0].get("comm") == "scopelock-proxy", "the tools/call's tls_write record, written "
-          f"by the proxy: {[short(r) for r in w]}")
+    d, run, rec, w = agents.mcp_kill_case(t, "codex", MCP_TOOL)
+    check(w[0].get("lib") == "rustls" and w[0].get("comm") != "scopelock-proxy",
+          f"the tools/call's tls_write record, written by Codex (rustls): "
+          f"{[short(r) for r in w]}")
+    # a kill, not a hold: the location was confirmed by the model requests first
+    check("location_unconfirmed" not in rec and "location_unconfirmed" not in w[0],
+          f"the tools/call judged on a confirmed location: {short(rec)}")

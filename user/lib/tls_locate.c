@@ -750,9 +750,15 @@ int sl_tls_locate(int fd, const char *path, const struct sl_tls_locate_opts *opt
 		break;
 	case SL_TLS_IMPL_RUSTLS:
 		/* its records are sealed by aws-lc's C functions (aws-lc-rs) */
+		if (!c.marks.naead_c && c.marks.awslc_rs_ver[0]) {
+			snprintf(o->reason, sizeof(o->reason),
+				 "rustls: aws-lc's AEAD functions not found (no error site of "
+				 "\"crypto/fipsmodule/cipher/aead.c\"): not located");
+			break;
+		}
 		if (!c.marks.naead_c) {
 			snprintf(o->reason, sizeof(o->reason),
-				 "rustls without aws-lc (the ring provider?): its plaintext entry "
+				 "rustls without aws-lc (its ring provider?): its plaintext entry "
 				 "points (Rust ABI, generic, inlined) cannot be located without "
 				 "symbols");
 			break;

@@ -68,7 +68,8 @@ FIXTURE_DIR := $(OUTPUT)/tests/fixtures
 FIXTURE_CFLAGS := -O2 -fno-reorder-blocks-and-partition -fcf-protection=none -Wno-unused-result
 FIXTURES := $(addprefix $(FIXTURE_DIR)/,fake_bssl-nopie fake_bssl-nopie.stripped \
 	fake_bssl-pie fake_bssl-pie.stripped fake_bssl-decoy fake_bssl-decoy.stripped \
-	fake_bssl-twin fake_bssl-twin.stripped fake_rustls.stripped plain.stripped)
+	fake_bssl-twin fake_bssl-twin.stripped fake_rustls.stripped plain.stripped \
+	fake_awslc-pie fake_awslc-pie.stripped fake_awslc-decoy fake_awslc-decoy.stripped)
 
 # kernel tests: test BPF programs run with BPF_PROG_TEST_RUN (root)
 KTEST_DIR := $(OUTPUT)/tests/kernel
@@ -152,6 +153,12 @@ $(FIXTURE_DIR)/fake_bssl-%: tests/unit/fixtures/fake_bssl.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(FIXTURE_CFLAGS) $(if $(filter pie%,$*),-fpie -pie,-fno-pie -no-pie) \
 		$(if $(filter decoy%,$*),-DDECOY) $(if $(filter twin%,$*),-DTWIN) \
+		$(if $(filter %.stripped,$*),-s) $< -o $@
+
+$(FIXTURE_DIR)/fake_awslc-%: tests/unit/fixtures/fake_awslc.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(FIXTURE_CFLAGS) -fpie -pie $(if $(filter decoy%,$*),-DDECOY) \
 		$(if $(filter %.stripped,$*),-s) $< -o $@
 
 $(FIXTURE_DIR)/%.stripped: tests/unit/fixtures/%.c

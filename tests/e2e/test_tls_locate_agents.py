@@ -10,8 +10,11 @@ bin/tls-locate), on the builds from npm (tests/e2e/lib/agent_builds.py pins them
   Anthropic server on loopback: the SSL_write calls add up to exactly the
   bytes the server received and each one's first 64 bytes are the server's
   bytes at its offset; the SSL_read returns are the responses' lengths;
-- Codex: identified as rustls (with the OpenSSL it also embeds), nothing
-  located, the reason given.
+- Codex on aws-lc (the pinned build and an older one): rustls, with the
+  aws-lc-rs and the OpenSSL it also embeds; aws-lc's EVP_AEAD_CTX_seal and
+  _seal_scatter located by their error sites, nothing rejected;
+- Codex 0.99 (rustls on ring): identified, nothing located, the reason
+  given (a blind spot).
 No daemon: the locator alone."""
 
 import json
@@ -59,13 +62,27 @@ def test_tls_locate_claude_code_builds(t):
               f"search {srch['elapsed_ms']:.0f} ms")
 
 
-def test_tls_locate_codex_is_rustls(t):
-    r = locate(agents.codex())
-    eq(r["impl"], "rustls", "codex impl")
-    check(re.fullmatch(r"rustls 0\.23\.\d+ \(also embeds OpenSSL 3\.[0-9.]+\)", r["impl_detail"]),
-          f"codex impl_detail: {r['impl_detail']!r}")
-    eq(r["functions"], [], "codex functions")
-    check("rustls" in r["reason"], f"codex reason: {r['reason']!r}")
+def test_tls_locate_codex_builds(t):
+    for v in agents.CODEX_AWSLC_VERSIONS:
+        r = locate(agents.codex(v))
+        eq(r["impl"], "rustls", f"codex {v} impl")
+        check(re.fullmatch(r"rustls 0\.23\.\d+ on aws-lc-rs 1\.[0-9.]+ "
+                           r"\(also embeds OpenSSL 3\.[0-9.]+\)", r["impl_detail"]),
+              f"codex {v} impl_detail: {r['impl_detail']!r}")
+        eq(sorted(funcs(r)), ["EVP_AEAD_CTX_seal", "EVP_AEAD_CTX_seal_scatter"],
+           f"codex {v} functions")
+        eq(r["rejected"], [], f"codex {v} rejected candidates")
+        check("{103,115,117}" in funcs(r)["EVP_AEAD_CTX_seal"]["evidence"],
+              f"codex {v} seal evidence: {funcs(r)['EVP_AEAD_CTX_seal']['evidence']}")
+        check("{112,115}" in funcs(r)["EVP_AEAD_CTX_seal_scatter"]["evidence"],
+              f"codex {v} seal_scatter evidence")
+        print(f"    codex {v}: {r['impl_detail']}: seal "
+              f"{funcs(r)['EVP_AEAD_CTX_seal']['offset']}, seal_scatter "
+              f"{funcs(r)['EVP_AEAD_CTX_seal_scatter']['offset']}; {r['elapsed_ms']:.0f} ms")
+    r = locate(agents.codex(agents.CODEX_RING_VERSION))
+    eq(r["impl"], "rustls", "codex 0.99 impl")
+    eq(r["functions"], [], "codex 0.99 functions")
+    check("rustls without aws-lc" in r["reason"], f"codex 0.99 reason: {r['reason']!r}")
 
 
 def _tracefs(rel, text, append=False):

@@ -310,6 +310,54 @@ static void test_rustls_identified(void **state)
 	assert_non_null(strstr(r.reason, "rustls"));
 }
 
+/* rustls on aws-lc (Codex): aws-lc's two seals, by their aead.c error sites */
+static void check_awslc(const char *stripped, const char *unstripped, size_t nrejects)
+{
+	struct sl_tls_located r;
+	const struct sl_tls_func *s, *sc;
+	uint64_t soff = 0, scoff = 0;
+	uint64_t sva = sym(unstripped, "EVP_AEAD_CTX_seal", &soff);
+	uint64_t scva = sym(unstripped, "EVP_AEAD_CTX_seal_scatter", &scoff);
+
+	locate(stripped, NULL, &r);
+	assert_int_equal(r.impl, SL_TLS_IMPL_RUSTLS);
+	assert_string_equal(r.impl_detail,
+			    "rustls 0.23.46 on aws-lc-rs 1.18.1 (also embeds OpenSSL 3.6.4)");
+	s = func(&r, SL_TLS_ABI_AEAD_SEAL);
+	sc = func(&r, SL_TLS_ABI_AEAD_SEAL_SCATTER);
+	assert_non_null(s);
+	assert_non_null(sc);
+	assert_int_equal(s->vaddr, sva);
+	assert_int_equal(s->offset, soff);
+	assert_int_equal(s->how, SL_TLS_HOW_SEARCH);
+	assert_non_null(strstr(s->evidence, "aead.c reasons {103,115,117}"));
+	assert_int_equal(sc->vaddr, scva);
+	assert_int_equal(sc->offset, scoff);
+	assert_non_null(strstr(sc->evidence, "aead.c reasons {112,115}"));
+	assert_int_equal(r.nfuncs, 2);
+	assert_int_equal(r.nrejects, nrejects);
+	assert_string_equal(r.reason, "");
+}
+
+static void test_awslc_located(void **state)
+{
+	check_awslc(FX("fake_awslc-pie.stripped"), FX("fake_awslc-pie"), 0);
+}
+
+/* the error sites of EVP_AEAD_CTX_seal without its indirect call: rejected,
+ * named, and the true one still found */
+static void test_awslc_decoy_rejected(void **state)
+{
+	struct sl_tls_located r;
+	uint64_t decoy = sym(FX("fake_awslc-decoy"), "decoy_seal", NULL);
+
+	check_awslc(FX("fake_awslc-decoy.stripped"), FX("fake_awslc-decoy"), 1);
+	locate(FX("fake_awslc-decoy.stripped"), NULL, &r);
+	assert_int_equal(r.rejects[0].vaddr, decoy);
+	assert_int_equal(r.rejects[0].abi, SL_TLS_ABI_AEAD_SEAL);
+	assert_non_null(strstr(r.rejects[0].why, "indirect calls"));
+}
+
 static void test_no_tls_and_not_elf(void **state)
 {
 	struct sl_tls_located r;
@@ -458,6 +506,8 @@ int main(void)
 	    cmocka_unit_test(test_table_wrong_offset_rejected),
 	    cmocka_unit_test(test_table_head_mismatch_rejected),
 	    cmocka_unit_test(test_rustls_identified),
+	    cmocka_unit_test(test_awslc_located),
+	    cmocka_unit_test(test_awslc_decoy_rejected),
 	    cmocka_unit_test(test_no_tls_and_not_elf),
 	    cmocka_unit_test(test_read_error),
 	    cmocka_unit_test(test_openssl_inner_located),

@@ -1200,8 +1200,9 @@ static bool reasons_are(const struct tl_fn *f, const uint32_t *want, size_t n)
  *   seal          BUFFER_TOO_SMALL, OUTPUT_ALIASES_INPUT, TOO_LARGE
  *   seal_scatter  INVALID_OPERATION (extra_in), OUTPUT_ALIASES_INPUT
  * (the open functions report BAD_DECRYPT-side reasons, init the key's), one
- * indirect call (aead->seal_scatter), and the C ABI: rdi, rsi, rdx and rcx
- * read before written. CK_YES with *abi set, CK_NOT, CK_BAD (why).
+ * indirect call (aead->seal_scatter), and the C ABI: rdi (ctx) and rsi
+ * (out) read before written (the others may go to the call untouched).
+ * CK_YES with *abi set, CK_NOT, CK_BAD (why).
  */
 static int check_awslc(const struct tl_fn *f, enum sl_tls_abi *abi, char *ev, size_t evlen,
 		       char *why, size_t whylen)
@@ -1222,7 +1223,7 @@ static int check_awslc(const struct tl_fn *f, enum sl_tls_abi *abi, char *ev, si
 		snprintf(why, whylen, "the entry instruction is a branch");
 		return CK_BAD;
 	}
-	if ((f->livein & A_ARGS4) != A_ARGS4) {
+	if ((f->livein & (A_RDI | A_RSI)) != (A_RDI | A_RSI)) {
 		snprintf(why, whylen, "not the C ABI of %s: arguments read before written:%s",
 			 sl_tls_abi_name(*abi), args);
 		return CK_BAD;

@@ -14,9 +14,13 @@ CLAUDE_PKG = "@anthropic-ai/claude-code-linux-x64"
 # the version the agent tests drive, then older and newer builds whose TLS
 # functions must be found too (Bun 1.3.13 .. 1.4.6)
 CLAUDE_VERSIONS = ["2.1.197", "2.1.110", "2.1.335"]
-# the platform build is published as a version of @openai/codex
+# the platform build is published as a version of @openai/codex: the
+# version the agent tests drive (rustls on aws-lc), an older one on aws-lc,
+# and an older one whose rustls uses ring (not located: a blind spot)
 CODEX_PKG = "@openai/codex"
 CODEX_VERSION = "0.171.0-linux-x64"
+CODEX_AWSLC_VERSIONS = [CODEX_VERSION, "0.140.0-linux-x64"]
+CODEX_RING_VERSION = "0.99.0-linux-x64"
 
 CACHE = Path(os.environ.get("SL_AGENTS_CACHE") or "/var/cache/scopelock-e2e-agents")
 
@@ -40,8 +44,11 @@ def claude(version):
     return npm_install(CLAUDE_PKG, version) / "claude"
 
 
-def codex():
-    pdir = npm_install(CODEX_PKG, CODEX_VERSION)
-    exe = pdir / "vendor" / "x86_64-unknown-linux-musl" / "bin" / "codex"
-    check(exe.is_file(), f"{exe} missing in {CODEX_PKG}@{CODEX_VERSION}")
-    return exe
+def codex(version=CODEX_VERSION):
+    pdir = npm_install(CODEX_PKG, version)
+    vendor = pdir / "vendor" / "x86_64-unknown-linux-musl"
+    # bin/codex (0.1xx), codex/codex (0.99)
+    for exe in (vendor / "bin" / "codex", vendor / "codex" / "codex"):
+        if exe.is_file():
+            return exe
+    check(False, f"no codex executable under {vendor} in {CODEX_PKG}@{version}")

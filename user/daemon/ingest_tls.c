@@ -14,7 +14,7 @@
 
 static const char *const lib_names[] = {
     [SL_TLS_OPENSSL] = "openssl", [SL_TLS_GNUTLS] = "gnutls", [SL_TLS_BORINGSSL] = "boringssl",
-    [SL_TLS_GO] = "go",		  [SL_TLS_PLAIN] = "none",     [SL_TLS_RUSTLS] = "rustls",
+    [SL_TLS_GO] = "go",		  [SL_TLS_PLAIN] = "none",    [SL_TLS_RUSTLS] = "rustls",
 };
 
 static const char *const fn_names[] = {

@@ -447,8 +447,8 @@ static void loc_arm(struct sl_tls *t, struct tls_target *tg)
 
 	if (tg->loc_key || k < 0)
 		return;
-	err = sl_kernel_tls_loc_find(t->kernel, (uint64_t)tg->dev, (uint64_t)tg->ino,
-				     tg->off[k], &key);
+	err = sl_kernel_tls_loc_find(t->kernel, (uint64_t)tg->dev, (uint64_t)tg->ino, tg->off[k],
+				     &key);
 	if (err) {
 		log_warn("tls: '%s': the located %s cannot be confirmed on live traffic "
 			 "(%s): its kill verdicts stay holds for a person",

@@ -467,8 +467,8 @@ static int scan_marks(struct tl_ctx *c)
 						mark_one(&c->marks, (int)k, buf, len, p,
 							 base_va + (uint64_t)(p - buf));
 					p++;
-					if (k != MK_SSL_LIB && k != MK_AEAD_C &&
-					    k != MK_OPENSSL && k != MK_RUSTLS_PATH)
+					if (k != MK_SSL_LIB && k != MK_AEAD_C && k != MK_OPENSSL &&
+					    k != MK_RUSTLS_PATH)
 						break; /* one is enough */
 				}
 			}

@@ -273,6 +273,15 @@ struct {
 	__type(value, __u64);
 } sl_tls_aead_keys SEC(".maps");
 
+/* rustls processes under located seals: records sealed, not yet written
+ * (scopelock_abi.h; made by the daemon) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SL_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, struct sl_tls_sealed);
+} sl_tls_sealed SEC(".maps");
+
 /*
  * A decision on a capture of a located function live traffic has not
  * confirmed yet: a kill is a hold for a person (a wrong guess never kills;
@@ -1586,24 +1595,33 @@ static __always_inline int sl_aead_seal_common(void *ctx, __u64 aead, struct sl_
 	__u64 cookie = bpf_get_attach_cookie(ctx), len = a->in_len, *was;
 	__u8 ct = 0;
 
+	struct sl_tls_sealed *sealed;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
 	if (!len || len > SL_TLS_RECORD_MAX + 1 || a->nonce_len != 12 || !sl_current_session(NULL))
 		return 0;
 	if (a->ad_len == 5) {
 		if (bpf_probe_read_user(a->hdr, 5, (const void *)a->ad) ||
 		    a->hdr[0] != SL_TLS_CT_APPDATA || a->hdr[1] != 3 || a->hdr[2] != 3 ||
 		    (((__u64)a->hdr[3] << 8) | a->hdr[4]) != len + 16 ||
-		    bpf_probe_read_user(&ct, 1, (const void *)(a->in + len - 1)) ||
-		    ct != SL_TLS_CT_APPDATA)
+		    bpf_probe_read_user(&ct, 1, (const void *)(a->in + len - 1)))
 			return 0;
 		len--;
 	} else if (a->ad_len == 13) {
-		if (bpf_probe_read_user(a->hdr, 13, (const void *)a->ad) ||
-		    a->hdr[8] != SL_TLS_CT_APPDATA || a->hdr[9] != 3 || a->hdr[10] != 3 ||
-		    (((__u64)a->hdr[11] << 8) | a->hdr[12]) != len)
+		if (bpf_probe_read_user(a->hdr, 13, (const void *)a->ad) || a->hdr[9] != 3 ||
+		    a->hdr[10] != 3 || (((__u64)a->hdr[11] << 8) | a->hdr[12]) != len)
 			return 0;
+		ct = a->hdr[8];
 	} else {
 		return 0;
 	}
+	/* a TLS record: one the process will write (sl_tls_unseen_io) */
+	sealed = bpf_map_lookup_elem(&sl_tls_sealed, &tgid);
+	if (sealed)
+		__sync_fetch_and_add(&sealed->sealed, (__u64)1);
+	/* the handshake's Finished, an alert, a key update: not a write */
+	if (ct != SL_TLS_CT_APPDATA)
+		return 0;
 	if (!len || bpf_probe_read_user(&a->iv, sizeof(a->iv), (const void *)a->nonce))
 		return 0;
 	a->key.conn = aead;
@@ -1963,6 +1981,75 @@ __noinline int sl_tls_confirm_io(__u64 fd, __u64 a1, __u64 a2, __u32 fn)
 	return 0;
 }
 
+/* the TLS application data records that start the iovecs (a rustls record
+ * is an iovec of its own): how many, at most SL_TLS_UNSEEN_IOVS */
+#define SL_TLS_UNSEEN_IOVS 8
+
+/*
+ * A socket write of a rustls process under located seals (sl_tls_sealed):
+ * each TLS application data record in it takes one seal counted since; a
+ * record without one was encrypted where no probe saw it. Its location
+ * counts it (unseen) and the process is blind from now on: its connects are
+ * blind_tls's to decide (the record itself goes: detected, not stopped).
+ * Only for an executable the entry was made for. A global function.
+ */
+__noinline int sl_tls_unseen_io(__u64 fd, __u64 a1, __u64 a2, __u32 fn)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, zero = 0, k = 0;
+	struct sl_plain_iovs *iov;
+	struct sl_tls_sealed *sd;
+	struct sl_tls_proc *tp;
+	struct sl_tls_loc *l;
+	struct socket *sock;
+	__u64 have;
+
+	sd = bpf_map_lookup_elem(&sl_tls_sealed, &tgid);
+	if (!sd)
+		return 0;
+	tp = bpf_map_lookup_elem(&sl_tls_procs, &tgid);
+	if (!tp || tp->exe.ino != sd->exe.ino || tp->exe.dev != sd->exe.dev ||
+	    tp->exe.ctime_ns != sd->exe.ctime_ns)
+		return 0;
+	sock = sl_fd_socket((long)fd);
+	if (!sock || BPF_CORE_READ(sock, type) != SL_SOCK_STREAM)
+		return 0;
+	if (!sl_plain_iovs_read(a1, a2, fn))
+		return 0;
+	iov = bpf_map_lookup_elem(&sl_plain_iov_buf, &zero);
+	if (!iov)
+		return 0;
+	for (int i = 0; i < SL_TLS_UNSEEN_IOVS; i++) {
+		__u8 h[5];
+
+		if (i >= iov->n || iov->v[i].len < sizeof(h))
+			break;
+		if (bpf_probe_read_user(h, sizeof(h), (const void *)iov->v[i].base))
+			break;
+		if (h[0] != SL_TLS_CT_APPDATA || h[1] != 3 || h[2] != 3 ||
+		    (((__u32)h[3] << 8) | h[4]) > SL_TLS_RECORD_MAX + 256)
+			break;
+		k++;
+	}
+	if (!k)
+		return 0;
+	have = *(volatile __u64 *)&sd->sealed;
+	if (have >= k) {
+		__sync_fetch_and_add(&sd->sealed, -(__u64)k);
+		return 0;
+	}
+	if (have)
+		__sync_fetch_and_add(&sd->sealed, -have);
+	l = bpf_map_lookup_elem(&sl_tls_locs, &sd->loc);
+	if (l)
+		__sync_fetch_and_add(&l->unseen, (__u64)(k - have));
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	__sync_fetch_and_or((__u64 *)&tp->state, (__u64)SL_TLS_PROC_BLIND);
+#else
+	__sync_fetch_and_or((__u64 *)&tp->state, (__u64)SL_TLS_PROC_BLIND << 32);
+#endif
+	return 0;
+}
+
 /*
  * A socket write of a thread whose located BoringSSL write (sl_tls_enter,
  * verify) is on a connection with a known peer: on the socket it was learned
@@ -2184,6 +2271,7 @@ static __always_inline int sl_tls_sock_io(struct trace_event_raw_sys_enter *ctx,
 		sl_tls_learn_peer(s, fd);
 		sl_tls_verify_sock(fd);
 		sl_tls_confirm_io(fd, ctx->args[1], ctx->args[2], fn);
+		sl_tls_unseen_io(fd, ctx->args[1], ctx->args[2], fn);
 		sl_tls_sock_write(cgid, fd);
 		return 0;
 	}

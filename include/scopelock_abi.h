@@ -294,12 +294,36 @@ struct sl_tls_loc {
 	__u64 state;	  /* SL_TLS_LOC_*, 0: not confirmed yet (64-bit: BPF atomics) */
 	__u64 matches;	  /* socket writes that carried a located write's length */
 	__u64 mismatches; /* TLS application data records that did not, or not TLS */
+	/* TLS application data records its processes wrote that no located
+	 * function had sealed (struct sl_tls_sealed): the location misses writes */
+	__u64 unseen;
 	/* the location (set by the daemon, read by no program): the file's
 	 * device and inode, the write function's offset */
 	__u64 dev;
 	__u64 ino;
 	__u64 off;
 };
-_Static_assert(sizeof(struct sl_tls_loc) == 48, "sl_tls_loc ABI");
+_Static_assert(sizeof(struct sl_tls_loc) == 56, "sl_tls_loc ABI");
+
+/*
+ * sl_tls_sealed: tgid -> struct sl_tls_sealed, made by the daemon when it
+ * attached the located seals of rustls (aws-lc's EVP_AEAD_CTX_seal*) for the
+ * process: every TLS record rustls writes was sealed there first, so each
+ * TLS application data record the process writes to a TCP socket must have
+ * a seal behind it. The seal probes add one per record sealed (whatever its
+ * inner type); a socket write of k records takes k. A record with none
+ * behind it was encrypted elsewhere (another TLS stack in the process, a
+ * location that misses a path): the location's unseen counts it and the
+ * process is blind from then on (SL_TLS_PROC_BLIND: blind_tls decides its
+ * connects). Only while the process runs the executable it was made for
+ * (exe, as in its struct sl_tls_proc).
+ */
+struct sl_tls_sealed {
+	__u64 sealed; /* records sealed, not yet seen written */
+	struct sl_tls_exe_key exe;
+	__u32 loc; /* the location's key in sl_tls_locs */
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct sl_tls_sealed) == 40, "sl_tls_sealed ABI");
 
 #endif /* SCOPELOCK_ABI_H */

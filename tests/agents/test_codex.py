@@ -72,6 +72,11 @@ def _check_read_by_codex(d, sid, rt):
           f"confirmed, no mismatch: {short(conf[0])}")
     fns = {f.get("function") for f in conf[0].get("located") or []}
     eq(fns, {"EVP_AEAD_CTX_seal", "EVP_AEAD_CTX_seal_scatter"}, "the functions located")
+    # every TLS record Codex wrote had a seal behind it
+    tg = [x for x in d.status()["tls"]["targets"] if x.get("path") == str(rt.agent.exe)]
+    check(tg and tg[0]["live_confirmation"]["unseen"] == 0
+          and tg[0]["live_confirmation"]["state"] == "confirmed",
+          f"status: Codex's location confirmed, no record unseen: {tg}")
 
 
 def _unlocatable_codex(t, rt):

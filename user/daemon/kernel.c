@@ -1263,6 +1263,21 @@ int sl_kernel_tls_loc_find(const struct sl_kernel *k, uint64_t dev, uint64_t ino
 	return 0;
 }
 
+int sl_kernel_tls_sealed_put(const struct sl_kernel *k, uint32_t tgid,
+			     const struct sl_tls_sealed *v)
+{
+	int fd = bpf_map__fd(k->skel->maps.sl_tls_sealed);
+
+	return bpf_map_update_elem(fd, &tgid, v, BPF_ANY) ? -errno : 0;
+}
+
+int sl_kernel_tls_sealed_del(const struct sl_kernel *k, uint32_t tgid)
+{
+	int fd = bpf_map__fd(k->skel->maps.sl_tls_sealed);
+
+	return bpf_map_delete_elem(fd, &tgid) && errno != ENOENT ? -errno : 0;
+}
+
 int sl_kernel_tls_loc_get(const struct sl_kernel *k, uint32_t key, struct sl_tls_loc *out)
 {
 	int fd = bpf_map__fd(k->skel->maps.sl_tls_locs);

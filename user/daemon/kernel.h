@@ -153,6 +153,10 @@ int sl_kernel_tls_proc_next(const struct sl_kernel *k, const uint32_t *prev, uin
 int sl_kernel_tls_loc_find(const struct sl_kernel *k, uint64_t dev, uint64_t ino, uint64_t off,
 			   uint32_t *key);
 int sl_kernel_tls_loc_get(const struct sl_kernel *k, uint32_t key, struct sl_tls_loc *out);
+/* sl_tls_sealed: a rustls process under located seals (struct sl_tls_sealed) */
+int sl_kernel_tls_sealed_put(const struct sl_kernel *k, uint32_t tgid,
+			     const struct sl_tls_sealed *v);
+int sl_kernel_tls_sealed_del(const struct sl_kernel *k, uint32_t tgid);
 /* sl_tls_mapheld: a session process' latest held mapping; get: -ENOENT if none */
 int sl_kernel_tls_mapheld_get(const struct sl_kernel *k, uint32_t tgid, struct sl_tls_maphold *out);
 int sl_kernel_tls_mapheld_next(const struct sl_kernel *k, const uint32_t *prev, uint32_t *next);

@@ -486,6 +486,7 @@ static void loc_report(struct sl_tls *t, const struct tls_target *tg, const char
 	json_object_set_new(rec, "state", json_string(loc_state_name(tg->loc.state)));
 	json_object_set_new(rec, "matches", json_integer((json_int_t)tg->loc.matches));
 	json_object_set_new(rec, "mismatches", json_integer((json_int_t)tg->loc.mismatches));
+	json_object_set_new(rec, "unseen", json_integer((json_int_t)tg->loc.unseen));
 	json_object_set_new(rec, "located",
 			    tg->located ? json_deep_copy(tg->located) : json_null());
 	json_object_set_new(rec, "reason", reason ? json_string(reason) : json_null());
@@ -538,16 +539,39 @@ static void loc_refuted(struct sl_tls *t, struct tls_target *tg)
 	loc_report(t, tg, why);
 }
 
+/*
+ * A process of tg wrote TLS records no located seal had sealed (the kernel
+ * counts them, sl_tls_unseen_io, and made the process blind): the location
+ * misses a way its TLS is encrypted. The file is a blind spot from now on.
+ */
+static void loc_unseen(struct sl_tls *t, struct tls_target *tg)
+{
+	struct stat st = {.st_dev = tg->dev, .st_ino = tg->ino};
+	char why[256];
+
+	snprintf(why, sizeof(why),
+		 "%s: %llu TLS records its processes wrote were sealed where no located "
+		 "function saw them: not all its writes are read",
+		 loc_impl(tg), (unsigned long long)tg->loc.unseen);
+	log_err("tls: '%s': %s; the writer is blind from now on", tg->path, why);
+	if (!tg->refuted)
+		tg->refuted = blind_get(t, tg->path, &st, "rustls", why, NULL);
+	loc_report(t, tg, why);
+}
+
 /* what the kernel says of tg's located write now */
 static void loc_poll_one(struct sl_tls *t, struct tls_target *tg)
 {
 	struct sl_tls_loc l;
-	uint64_t was;
+	uint64_t was, was_unseen;
 
 	if (!tg->loc_key || sl_kernel_tls_loc_get(t->kernel, tg->loc_key, &l))
 		return;
 	was = tg->loc.state;
+	was_unseen = tg->loc.unseen;
 	tg->loc = l;
+	if (l.unseen && !was_unseen)
+		loc_unseen(t, tg);
 	if ((l.state & SL_TLS_LOC_CONFIRMED) && !(was & SL_TLS_LOC_CONFIRMED)) {
 		log_info("tls: '%s': located %s write confirmed on live traffic (%llu "
 			 "matching TLS records): its kill verdicts are enforced%s",
@@ -863,6 +887,9 @@ static void proc_drop(struct sl_tls *t, size_t i)
 {
 	struct proc_probe *pp = t->pp[i];
 
+	if (pp->tg && (pp->tg->libs & LIB_RUSTLS))
+		sl_kernel_tls_sealed_del(t->kernel, (uint32_t)pp->pid);
+
 	for (size_t k = 0; k < pp->nlinks; k++)
 		sl_kernel_link_forget(t->kernel, pp->links[k]);
 	reap_links(t, pp->links, pp->nlinks);
@@ -1040,6 +1067,29 @@ static int proc_attach_multi(struct sl_tls *t, struct proc_probe *pp, struct tls
  * process blind: fail closed). Each link is pinned (tls/p<pid>-...): the
  * probes go on capturing and enforcing while no daemon runs.
  */
+/*
+ * rustls under located seals: each TLS record the process writes must have
+ * been sealed where the probes are (struct sl_tls_sealed), while it runs
+ * the executable the kernel has for it now.
+ */
+static void sealed_arm(struct sl_tls *t, pid_t pid, const struct tls_target *tg)
+{
+	struct sl_tls_sealed v = {.loc = tg->loc_key};
+	struct sl_tls_proc gp;
+	int err;
+
+	if (!(tg->libs & LIB_RUSTLS) || !tg->loc_key)
+		return;
+	err = sl_kernel_tls_proc_get(t->kernel, (uint32_t)pid, &gp);
+	if (!err) {
+		v.exe = gp.exe;
+		err = sl_kernel_tls_sealed_put(t->kernel, (uint32_t)pid, &v);
+	}
+	if (err)
+		log_warn("tls: pid %d: its TLS records are not checked against its seals (%s)",
+			 (int)pid, strerror(-err));
+}
+
 static int proc_attach(struct sl_tls *t, pid_t pid, int pidfd, struct tls_target *tg)
 {
 	struct proc_probe *pp = proc_find(t, pid, tg->dev, tg->ino);
@@ -1127,6 +1177,7 @@ static int proc_attach(struct sl_tls *t, pid_t pid, int pidfd, struct tls_target
 		return err ? err : -EIO;
 	}
 	tg->procs++;
+	sealed_arm(t, pid, tg);
 	return 0;
 }
 
@@ -2546,10 +2597,11 @@ json_t *sl_tls_status(struct sl_tls *t)
 			json_object_set_new(o, "located", json_deep_copy(tg->located));
 		if (tg->loc_key)
 			json_object_set_new(o, "live_confirmation",
-					    json_pack("{s:s, s:I, s:I}", "state",
+					    json_pack("{s:s, s:I, s:I, s:I}", "state",
 						      loc_state_name(tg->loc.state), "matches",
 						      (json_int_t)tg->loc.matches, "mismatches",
-						      (json_int_t)tg->loc.mismatches));
+						      (json_int_t)tg->loc.mismatches, "unseen",
+						      (json_int_t)tg->loc.unseen));
 		json_array_append_new(targets, o);
 	}
 	for (size_t i = 0; i < t->nblind; i++) {

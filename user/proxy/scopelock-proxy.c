@@ -4,7 +4,7 @@
  * blind_tls: proxy (docs/policy.md). `scopelock run` starts it inside the
  * session (its cgroup, its user) before the command, on a listening socket
  * on 127.0.0.1 whose port it registered with scopelockd. A process whose TLS
- * scopelock cannot read (a tls_blind_spot: rustls in Codex, ...) may connect
+ * scopelock cannot read (a tls_blind_spot: rustls on ring, ...) may connect
  * there and nowhere else; it reaches the world with HTTP CONNECT (the
  * session's HTTPS_PROXY), and the proxy:
  *

@@ -1615,8 +1615,11 @@ static __always_inline int sl_aead_seal_common(void *ctx, __u64 aead, struct sl_
 	} else {
 		return 0;
 	}
-	/* a TLS record: one the process will write (sl_tls_unseen_io) */
-	sealed = bpf_map_lookup_elem(&sl_tls_sealed, &tgid);
+	/* a record the process will write as application data (TLS 1.3: all of
+	 * them; TLS 1.2: those of type 23): sl_tls_unseen_io takes it */
+	sealed = a->ad_len == 5 || ct == SL_TLS_CT_APPDATA
+		     ? bpf_map_lookup_elem(&sl_tls_sealed, &tgid)
+		     : NULL;
 	if (sealed)
 		__sync_fetch_and_add(&sealed->sealed, (__u64)1);
 	/* the handshake's Finished, an alert, a key update: not a write */
@@ -1986,6 +1989,19 @@ __noinline int sl_tls_confirm_io(__u64 fd, __u64 a1, __u64 a2, __u32 fn)
 #define SL_TLS_UNSEEN_IOVS 8
 
 /*
+ * Per TCP socket of such a process: the stream position (TCP sequence
+ * number, write_seq) up to which its bytes were looked at. A write the
+ * socket took in part is sent again from where it stopped: the records it
+ * had counted are not counted twice.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SL_TLS_MAX_CONNS);
+	__type(key, __u64); /* socket inode */
+	__type(value, __u32);
+} sl_tls_unseen_pos SEC(".maps");
+
+/*
  * A socket write of a rustls process under located seals (sl_tls_sealed):
  * each TLS application data record in it takes one seal counted since; a
  * record without one was encrypted where no probe saw it. Its location
@@ -1995,13 +2011,14 @@ __noinline int sl_tls_confirm_io(__u64 fd, __u64 a1, __u64 a2, __u32 fn)
  */
 __noinline int sl_tls_unseen_io(__u64 fd, __u64 a1, __u64 a2, __u32 fn)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32, zero = 0, k = 0;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, zero = 0, k = 0, pos, *done;
 	struct sl_plain_iovs *iov;
 	struct sl_tls_sealed *sd;
 	struct sl_tls_proc *tp;
 	struct sl_tls_loc *l;
 	struct socket *sock;
-	__u64 have;
+	struct sock *sk;
+	__u64 have, ino = 0;
 
 	sd = bpf_map_lookup_elem(&sl_tls_sealed, &tgid);
 	if (!sd)
@@ -2010,26 +2027,44 @@ __noinline int sl_tls_unseen_io(__u64 fd, __u64 a1, __u64 a2, __u32 fn)
 	if (!tp || tp->exe.ino != sd->exe.ino || tp->exe.dev != sd->exe.dev ||
 	    tp->exe.ctime_ns != sd->exe.ctime_ns)
 		return 0;
-	sock = sl_fd_socket((long)fd);
-	if (!sock || BPF_CORE_READ(sock, type) != SL_SOCK_STREAM)
+	sock = sl_fd_socket_ino((long)fd, &ino);
+	if (!sock || !ino || BPF_CORE_READ(sock, type) != SL_SOCK_STREAM)
+		return 0;
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk || (BPF_CORE_READ(sk, __sk_common.skc_family) != SL_AF_INET &&
+		    BPF_CORE_READ(sk, __sk_common.skc_family) != SL_AF_INET6))
 		return 0;
 	if (!sl_plain_iovs_read(a1, a2, fn))
 		return 0;
 	iov = bpf_map_lookup_elem(&sl_plain_iov_buf, &zero);
 	if (!iov)
 		return 0;
+	/* where this write's bytes start in the stream, and what was looked at */
+	pos = BPF_CORE_READ((struct tcp_sock *)sk, write_seq);
+	done = bpf_map_lookup_elem(&sl_tls_unseen_pos, &ino);
 	for (int i = 0; i < SL_TLS_UNSEEN_IOVS; i++) {
+		__u64 len;
 		__u8 h[5];
 
-		if (i >= iov->n || iov->v[i].len < sizeof(h))
+		if (i >= iov->n)
 			break;
-		if (bpf_probe_read_user(h, sizeof(h), (const void *)iov->v[i].base))
+		len = iov->v[i].len;
+		/* counted before: a write the socket took in part, sent again */
+		if (done && (__s32)(pos - *done) < 0) {
+			pos += (__u32)len;
+			continue;
+		}
+		if (len < sizeof(h) ||
+		    bpf_probe_read_user(h, sizeof(h), (const void *)iov->v[i].base))
 			break;
 		if (h[0] != SL_TLS_CT_APPDATA || h[1] != 3 || h[2] != 3 ||
 		    (((__u32)h[3] << 8) | h[4]) > SL_TLS_RECORD_MAX + 256)
 			break;
 		k++;
+		pos += (__u32)len;
 	}
+	if (!done || (__s32)(pos - *done) > 0)
+		bpf_map_update_elem(&sl_tls_unseen_pos, &ino, &pos, BPF_ANY);
 	if (!k)
 		return 0;
 	have = *(volatile __u64 *)&sd->sealed;

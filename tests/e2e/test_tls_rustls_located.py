@@ -14,7 +14,11 @@ record's header as additional data, as rustls does, and sends the record.
 - TLS 1.2 (EVP_AEAD_CTX_seal_scatter): the same.
 - A seal whose additional data is not its record's header is not a write:
   no tls_write record of it (and the record it is sent in has no seal
-  behind it: tests/adversarial/tls_rustls_record_unseen.py)."""
+  behind it: tests/adversarial/tls_rustls_record_unseen.py).
+- Records a non-blocking socket did not take at once are sent again from
+  where they stopped (the same bytes reach the system call twice): each is
+  counted once against its seal, no record is unseen, the process stays
+  read and connects again."""
 
 import subprocess
 
@@ -104,3 +108,17 @@ def test_tls_rustls_not_a_record_not_captured(t):
     # blind after the unseen records: under blind_tls: deny the second connect is
     # refused; the first connection's records did arrive (detected, not stopped)
     check(any(first.encode() in x for x in decoded(srv)), "the first records at the server")
+
+
+def test_tls_rustls_resent_records_counted_once(t):
+    srv = TCPListener(t)
+    exe = build(t, "fake-awslc-eagain")
+    d = start_daemon(t, write_policy(t, tls_policy(World(t), action="alert")))
+    r = d.run([str(exe), str(srv.port), _get(rand_marker("last")), "--",
+               _get(rand_marker("after"))], env={"SL_FAKE_EAGAIN": "24"}, timeout=120)
+    check("sent 25" in r.stdout and "connect again: ok" in r.stdout,
+          f"all sent, and the process not blind: {r}")
+    wait_until(lambda: any(b"fill-23" in x for x in decoded(srv)), 10, "the records at the server")
+    tg = [x for x in d.status()["tls"]["targets"] if B(x.get("path")) == str(exe).encode()]
+    check(tg and tg[0]["live_confirmation"]["unseen"] == 0,
+          f"no record unseen: {tg and tg[0].get('live_confirmation')}")

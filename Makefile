@@ -69,7 +69,8 @@ FIXTURE_CFLAGS := -O2 -fno-reorder-blocks-and-partition -fcf-protection=none -Wn
 FIXTURES := $(addprefix $(FIXTURE_DIR)/,fake_bssl-nopie fake_bssl-nopie.stripped \
 	fake_bssl-pie fake_bssl-pie.stripped fake_bssl-decoy fake_bssl-decoy.stripped \
 	fake_bssl-twin fake_bssl-twin.stripped fake_rustls.stripped plain.stripped \
-	fake_awslc-pie fake_awslc-pie.stripped fake_awslc-decoy fake_awslc-decoy.stripped)
+	fake_awslc-pie fake_awslc-pie.stripped fake_awslc-decoy fake_awslc-decoy.stripped \
+	fake_ring-pie fake_ring-pie.stripped)
 
 # kernel tests: test BPF programs run with BPF_PROG_TEST_RUN (root)
 KTEST_DIR := $(OUTPUT)/tests/kernel
@@ -160,6 +161,11 @@ $(FIXTURE_DIR)/fake_awslc-%: tests/unit/fixtures/fake_awslc.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(FIXTURE_CFLAGS) -fpie -pie $(if $(filter decoy%,$*),-DDECOY) \
 		$(if $(filter %.stripped,$*),-s) $< -o $@
+
+$(FIXTURE_DIR)/fake_ring-%: tests/unit/fixtures/fake_ring.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(FIXTURE_CFLAGS) -fpie -pie $(if $(filter %.stripped,$*),-s) $< -o $@
 
 $(FIXTURE_DIR)/%.stripped: tests/unit/fixtures/%.c
 	$(call msg,CC,$@)

@@ -1687,6 +1687,35 @@ int sl_aead_seal_scatter(struct pt_regs *ctx)
 #endif
 }
 
+/*
+ * rustls on ring, located (user/lib/tls_locate.h): ring 0.17's AEAD seal
+ * functions, reached through its algorithm statics, in the Rust ABI of
+ * these builds: the result by reference in rdi, the key (conn) in rsi,
+ * &nonce (12 bytes) in rdx, aad in rcx (pointer) and r8 (length), in_out in
+ * r9 (pointer) and the first stack slot (length). The same record check as
+ * aws-lc's: an ABI guessed wrong captures nothing, and its records, written
+ * without a seal behind them, make the process blind (sl_tls_unseen_io).
+ */
+SEC("uprobe")
+int sl_ring_seal(struct pt_regs *ctx)
+{
+#if defined(__TARGET_ARCH_x86)
+	struct sl_aead_args *a = sl_aead_args();
+
+	if (!a || bpf_probe_read_user(a->st, sizeof(__u64), (const void *)(ctx->sp + 8)))
+		return 0;
+	a->nonce = ctx->dx;
+	a->nonce_len = 12;
+	a->ad = ctx->cx;
+	a->ad_len = ctx->r8;
+	a->in = ctx->r9;
+	a->in_len = a->st[0];
+	return sl_aead_seal_common(ctx, ctx->si, a, SL_TLS_FN_RING_SEAL);
+#else
+	return 0;
+#endif
+}
+
 /* return of SSL_read, SSL_read_ex, gnutls_record_recv */
 SEC("uretprobe")
 int BPF_KRETPROBE(sl_tls_read_ret, long ret)
@@ -2012,7 +2041,10 @@ struct {
 __noinline int sl_tls_unseen_io(__u64 fd, __u64 a1, __u64 a2, __u32 fn)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32, zero = 0, k = 0, pos, *done;
+	struct sl_session_info *s;
 	struct sl_plain_iovs *iov;
+	struct sl_match *m;
+	__u64 cgid = 0;
 	struct sl_tls_sealed *sd;
 	struct sl_tls_proc *tp;
 	struct sl_tls_loc *l;
@@ -2082,6 +2114,19 @@ __noinline int sl_tls_unseen_io(__u64 fd, __u64 a1, __u64 a2, __u32 fn)
 #else
 	__sync_fetch_and_or((__u64 *)&tp->state, (__u64)SL_TLS_PROC_BLIND << 32);
 #endif
+	/* where unread TLS may not leave (blind_tls: deny, proxy): held before
+	 * it does (the session's egress first, then the writer) */
+	s = sl_current_session(&cgid);
+	if (!s || !(*(volatile __u32 *)&s->flags & SL_SESSION_BLIND_DENY))
+		return 0;
+	m = sl_match_begin(SL_KCH_TLS);
+	if (!m)
+		return 0;
+	m->monitor = m->mode || (*(volatile __u32 *)&s->flags & SL_SESSION_MONITOR);
+	m->rule = SL_RULE_UNREAD_TLS;
+	m->action = SL_KACT_FREEZE;
+	m->taint = s->taint;
+	sl_verdict_emit(m, cgid, SL_OP_TLS_WRITE, 0, sl_verdict_act(m, s));
 	return 0;
 }
 

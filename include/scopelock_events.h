@@ -113,7 +113,7 @@ enum sl_tls_lib {
 	SL_TLS_BORINGSSL = 3, /* located without symbols (Bun: Claude Code) */
 	SL_TLS_GO = 4,	      /* Go crypto/tls, located by .gopclntab */
 	SL_TLS_PLAIN = 5,     /* SL_OP_PLAIN_WRITE: no TLS, the socket's own bytes */
-	SL_TLS_RUSTLS = 6,    /* rustls on aws-lc, located without symbols (Codex) */
+	SL_TLS_RUSTLS = 6,    /* rustls on aws-lc or ring, located without symbols (Codex) */
 };
 
 enum sl_tls_fn {
@@ -136,6 +136,8 @@ enum sl_tls_fn {
 	 * plaintext, before it is encrypted */
 	SL_TLS_FN_AEAD_SEAL = 13,
 	SL_TLS_FN_AEAD_SEAL_SCATTER = 14,
+	/* ring's seal of one TLS record (rustls on ring), located */
+	SL_TLS_FN_RING_SEAL = 15,
 };
 
 /*

@@ -313,6 +313,14 @@ _Static_assert(sizeof(struct sl_verdict_event) == 64 + 72 + 32 + 16, "sl_verdict
 #define SL_RULE_DOOMED 0xfffffffdU
 /* sl_verdict_event.rule of a two-stage hold (SL_VERDICT_DECODE) */
 #define SL_RULE_DECODE 0xfffffffcU
+/*
+ * sl_verdict_event.rule of a hold taken at a socket write: a rustls process
+ * read at its located seals writes a TLS record no seal was seen for
+ * (bpf/tls.bpf.c, sl_tls_unseen_io), in a session whose scope does not let
+ * unread TLS out (blind_tls: deny or proxy): held for a person before it
+ * leaves.
+ */
+#define SL_RULE_UNREAD_TLS 0xfffffffbU
 
 /* sl_verdict_event.unread: evidence the kernel could not read */
 #define SL_UNREAD_LIMIT (1U << 0) /* longer than the in-kernel scan limit */

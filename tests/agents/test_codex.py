@@ -19,6 +19,11 @@ namespace (tests/agents/lib/agents.py).
   spot named rustls: under `deny` its connects are refused (EPERM) and
   nothing reaches the model; under `proxy` it goes through the session's
   inspecting proxy, its requests tls_write records of scopelock-proxy;
+- Codex 0.99 carries rustls on ring and, for its API client, OpenSSL
+  linked in without symbols: the locator finds ring's seals, which never see
+  its requests; its first TLS record, with no seal behind it, is held at its
+  write (alert rule unread-tls) under the default policy and never reaches
+  the model; denied, the session is killed; the file is then a blind spot;
 - enforcement: the model asks for the MCP server's volume_delete of a
   production volume with the production credential in the server's
   headers; in a staging session the tools/call is killed at Codex's own
@@ -27,9 +32,12 @@ namespace (tests/agents/lib/agents.py).
   arrives.
 """
 
+import subprocess
+
+import agent_builds
 import agents
-from enforce import policy_blind_tls
-from harness import check, eq, short, wait_until
+from enforce import policy_blind_tls, wait_alert
+from harness import KILLED, check, eq, rand_marker, short, wait_until
 
 # the MCP server's volume_delete as Codex offers it to the model (server "cloud")
 MCP_TOOL = "mcp__cloud__volume_delete"
@@ -71,7 +79,8 @@ def _check_read_by_codex(d, sid, rt):
     check(conf[0].get("matches", 0) >= 1 and conf[0].get("mismatches") == 0,
           f"confirmed, no mismatch: {short(conf[0])}")
     fns = {f.get("function") for f in conf[0].get("located") or []}
-    eq(fns, {"EVP_AEAD_CTX_seal", "EVP_AEAD_CTX_seal_scatter"}, "the functions located")
+    eq(fns, {"EVP_AEAD_CTX_seal", "EVP_AEAD_CTX_seal_scatter", "ring aes_gcm_seal",
+             "ring chacha20_poly1305_seal"}, "the functions located (aws-lc's and ring's)")
     # every TLS record Codex wrote had a seal behind it
     tg = [x for x in d.status()["tls"]["targets"] if x.get("path") == str(rt.agent.exe)]
     check(tg and tg[0]["live_confirmation"]["unseen"] == 0
@@ -80,16 +89,19 @@ def _check_read_by_codex(d, sid, rt):
 
 
 def _unlocatable_codex(t, rt):
-    """A copy of Codex whose aws-lc the locator cannot find: aws-lc's
-    __FILE__ "crypto/fipsmodule/cipher/aead.c" changed to ".../aeXd.c"
-    (same length; only error messages print it). It runs as Codex does."""
+    """A copy of Codex the locator cannot read: aws-lc's __FILE__
+    "crypto/fipsmodule/cipher/aead.c" changed to ".../aeXd.c" and ring's
+    cargo paths "/ring-0.17." to "/rinX-0.17." (same lengths; only error
+    messages print them). It runs as Codex does."""
     src = rt.agent.exe.read_bytes()
     old = b"crypto/fipsmodule/cipher/aead.c\0"
     check(src.count(old) == 1, "aws-lc's aead.c file name once in Codex")
+    check(b"/ring-0.17." in src, "ring's cargo path in Codex")
     d = t.tmp / "codex-unlocated"
     d.mkdir(mode=0o755)
     exe = d / "codex"
-    exe.write_bytes(src.replace(old, b"crypto/fipsmodule/cipher/aeXd.c\0"))
+    exe.write_bytes(src.replace(old, b"crypto/fipsmodule/cipher/aeXd.c\0")
+                    .replace(b"/ring-0.17.", b"/rinX-0.17."))
     exe.chmod(0o755)
     return exe
 
@@ -224,3 +236,37 @@ def test_mcp_tool_call_killed_in_session(t):
     # a kill, not a hold: the location was confirmed by the model requests first
     check("location_unconfirmed" not in rec and "location_unconfirmed" not in w[0],
           f"the tools/call judged on a confirmed location: {short(rec)}")
+
+
+def test_older_build_unread_record_held(t):
+    agents.private_netns(t)
+    rt = agents.RoundTrip(t, "codex")
+    a = rt.agent
+    a.exe = agent_builds.codex(agent_builds.CODEX_RING_VERSION)
+    env0 = a.env
+    # Codex 0.99 takes its CA from the system's variable (CODEX_CA_CERTIFICATE came later)
+    a.env = lambda: dict(env0(), SSL_CERT_FILE=str(a.ca))
+    # control: outside a session the round trip completes
+    rt.check_completed(rt.run())
+    before = len(rt.model.api_requests())
+    d = t.daemon()
+    a.configure()
+    a.ws.own()
+    name = rand_marker("codex099")
+    p = d.spawn(a.argv(rt.prompt), name=name, user=agents.USER, env=a.env(), cwd=str(a.ws.work),
+                workspace=str(a.ws.work), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    sid = d.session_id(name)
+    rec = wait_alert(d, sid, "unread-tls")
+    eq(rec.get("verdict"), "held", f"its first unread record: {short(rec, 1500)}")
+    eq(len(rt.model.api_requests()), before, "a request of the session reached the model")
+    r = d.cli("deny", rec["hold_id"])
+    eq(r.rc, 0, f"scopelock deny ({r})")
+    p.wait(30)
+    eq(p.returncode, KILLED, "Codex 0.99 in the session")
+    eq(len(rt.model.api_requests()), before, "a request of the session reached the model")
+    loc = wait_until(lambda: [x for x in d.records(type="tls_location")
+                              if x.get("path") == str(a.exe) and x.get("unseen", 0) >= 1], 10,
+                     "a tls_location record of Codex 0.99 with records unseen")
+    fns = {f.get("function") for f in loc[0].get("located") or []}
+    eq(fns, {"ring aes_gcm_seal", "ring chacha20_poly1305_seal"}, "what was located")
+    print(f"  codex 0.99: its first record held as unread-tls, denied, killed; control arrived")

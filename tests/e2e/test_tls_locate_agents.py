@@ -12,9 +12,11 @@ bin/tls-locate), on the builds from npm (tests/e2e/lib/agent_builds.py pins them
   bytes at its offset; the SSL_read returns are the responses' lengths;
 - Codex on aws-lc (the pinned build and an older one): rustls, with the
   aws-lc-rs and the OpenSSL it also embeds; aws-lc's EVP_AEAD_CTX_seal and
-  _seal_scatter located by their error sites, nothing rejected;
-- Codex 0.99 (rustls on ring): identified, nothing located, the reason
-  given (a blind spot).
+  _seal_scatter located by their error sites, and ring's seals (it carries
+  ring too), nothing rejected;
+- Codex 0.99 (rustls on ring): ring's AES-GCM and ChaCha20-Poly1305 seals
+  located from ring's algorithm statics (its API client uses the OpenSSL it
+  also embeds: tests/agents/test_codex.py shows what follows).
 No daemon: the locator alone."""
 
 import json
@@ -69,7 +71,9 @@ def test_tls_locate_codex_builds(t):
         check(re.fullmatch(r"rustls 0\.23\.\d+ on aws-lc-rs 1\.[0-9.]+ "
                            r"\(also embeds OpenSSL 3\.[0-9.]+\)", r["impl_detail"]),
               f"codex {v} impl_detail: {r['impl_detail']!r}")
-        eq(sorted(funcs(r)), ["EVP_AEAD_CTX_seal", "EVP_AEAD_CTX_seal_scatter"],
+        # ring too: it carries both providers
+        eq(sorted(funcs(r)), ["EVP_AEAD_CTX_seal", "EVP_AEAD_CTX_seal_scatter",
+                              "ring aes_gcm_seal", "ring chacha20_poly1305_seal"],
            f"codex {v} functions")
         eq(r["rejected"], [], f"codex {v} rejected candidates")
         check("{103,115,117}" in funcs(r)["EVP_AEAD_CTX_seal"]["evidence"],
@@ -81,8 +85,11 @@ def test_tls_locate_codex_builds(t):
               f"{funcs(r)['EVP_AEAD_CTX_seal_scatter']['offset']}; {r['elapsed_ms']:.0f} ms")
     r = locate(agents.codex(agents.CODEX_RING_VERSION))
     eq(r["impl"], "rustls", "codex 0.99 impl")
-    eq(r["functions"], [], "codex 0.99 functions")
-    check("rustls without aws-lc" in r["reason"], f"codex 0.99 reason: {r['reason']!r}")
+    check(re.fullmatch(r"rustls 0\.23\.\d+ on ring 0\.17\.\d+ \(also embeds OpenSSL 3\.[0-9.]+\)",
+                       r["impl_detail"]), f"codex 0.99 impl_detail: {r['impl_detail']!r}")
+    eq(sorted(funcs(r)), ["ring aes_gcm_seal", "ring chacha20_poly1305_seal"],
+       "codex 0.99 functions (ring's seals, from its algorithm statics)")
+    eq(r["rejected"], [], "codex 0.99 rejected candidates")
 
 
 def _tracefs(rel, text, append=False):

@@ -358,6 +358,32 @@ static void test_awslc_decoy_rejected(void **state)
 	assert_non_null(strstr(r.rejects[0].why, "indirect calls"));
 }
 
+/* rustls on ring: its seals from ring's algorithm statics (a PIE: the
+ * pointers are relocations' addends) */
+static void test_ring_located(void **state)
+{
+	struct sl_tls_located r;
+	const struct sl_tls_func *a, *cc;
+	uint64_t aoff = 0, ccoff = 0;
+	uint64_t ava = sym(FX("fake_ring-pie"), "aes_gcm_seal", &aoff);
+	uint64_t ccva = sym(FX("fake_ring-pie"), "cc_seal", &ccoff);
+
+	locate(FX("fake_ring-pie.stripped"), NULL, &r);
+	assert_int_equal(r.impl, SL_TLS_IMPL_RUSTLS);
+	assert_string_equal(r.impl_detail, "rustls 0.23.46 on ring 0.17.14");
+	a = func(&r, SL_TLS_ABI_RING_SEAL_AES_GCM);
+	cc = func(&r, SL_TLS_ABI_RING_SEAL_CHACHA);
+	assert_non_null(a);
+	assert_non_null(cc);
+	assert_int_equal(a->vaddr, ava);
+	assert_int_equal(a->offset, aoff);
+	assert_int_equal(cc->vaddr, ccva);
+	assert_int_equal(cc->offset, ccoff);
+	assert_non_null(strstr(a->evidence, "algorithm static"));
+	assert_int_equal(r.nfuncs, 2);
+	assert_int_equal(r.nrejects, 0);
+}
+
 static void test_no_tls_and_not_elf(void **state)
 {
 	struct sl_tls_located r;
@@ -508,6 +534,7 @@ int main(void)
 	    cmocka_unit_test(test_rustls_identified),
 	    cmocka_unit_test(test_awslc_located),
 	    cmocka_unit_test(test_awslc_decoy_rejected),
+	    cmocka_unit_test(test_ring_located),
 	    cmocka_unit_test(test_no_tls_and_not_elf),
 	    cmocka_unit_test(test_read_error),
 	    cmocka_unit_test(test_openssl_inner_located),

@@ -101,6 +101,9 @@ const struct tls_func sl_tls_funcs[] = {
     {"EVP_AEAD_CTX_seal", LIB_RUSTLS, "sl_aead_seal", NULL, true, true, SL_TLS_RUSTLS},
     {"EVP_AEAD_CTX_seal_scatter", LIB_RUSTLS, "sl_aead_seal_scatter", NULL, true, true,
      SL_TLS_RUSTLS},
+    /* rustls on ring: ring's seals (located from its algorithm statics) */
+    {"ring aes_gcm_seal", LIB_RUSTLS, "sl_ring_seal", NULL, true, true, SL_TLS_RUSTLS},
+    {"ring chacha20_poly1305_seal", LIB_RUSTLS, "sl_ring_seal", NULL, true, true, SL_TLS_RUSTLS},
 };
 /* indexes of the located ones */
 enum {
@@ -114,6 +117,8 @@ enum {
 	FN_SSL_INNER = 19,
 	FN_AEAD_SEAL = 20,
 	FN_AEAD_SEAL_SCATTER = 21,
+	FN_RING_SEAL_AES = 22,
+	FN_RING_SEAL_CHACHA = 23,
 };
 _Static_assert(SL_ARRAY_SIZE(sl_tls_funcs) == N_FUNCS, "function count");
 _Static_assert(N_FUNCS <= 64, "function bitmask");
@@ -422,6 +427,8 @@ static int loc_write_index(const struct tls_target *tg)
 		return FN_BSSL_WRITE;
 	if (tg->present & (1ULL << FN_AEAD_SEAL))
 		return FN_AEAD_SEAL;
+	if (tg->present & (1ULL << FN_RING_SEAL_AES))
+		return FN_RING_SEAL_AES;
 	return -1;
 }
 
@@ -1675,6 +1682,10 @@ static int located_index(enum sl_tls_abi abi)
 		return FN_AEAD_SEAL;
 	case SL_TLS_ABI_AEAD_SEAL_SCATTER:
 		return FN_AEAD_SEAL_SCATTER;
+	case SL_TLS_ABI_RING_SEAL_AES_GCM:
+		return FN_RING_SEAL_AES;
+	case SL_TLS_ABI_RING_SEAL_CHACHA:
+		return FN_RING_SEAL_CHACHA;
 	default:
 		return -1; /* SSL_write_ex is not located */
 	}

@@ -387,6 +387,8 @@ static void verdict_write(struct sl_verdicts *vr, const struct sl_pending_verdic
 		rule = "session-killed"; /* an action of a session with a kill verdict */
 	else if (v->rule == SL_RULE_DECODE)
 		rule = "undecidable-request"; /* decoded by the daemon: it could not decide */
+	else if (v->rule == SL_RULE_UNREAD_TLS)
+		rule = "unread-tls"; /* a TLS record no located seal saw */
 	else
 		rule = p && v->rule < p->n_rules ? p->rules[v->rule].name : "?";
 	monitor = v->flags & SL_VERDICT_MONITOR;

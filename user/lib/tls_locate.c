@@ -63,6 +63,10 @@ const char *sl_tls_abi_name(enum sl_tls_abi abi)
 		return "EVP_AEAD_CTX_seal";
 	case SL_TLS_ABI_AEAD_SEAL_SCATTER:
 		return "EVP_AEAD_CTX_seal_scatter";
+	case SL_TLS_ABI_RING_SEAL_AES_GCM:
+		return "ring aes_gcm_seal";
+	case SL_TLS_ABI_RING_SEAL_CHACHA:
+		return "ring chacha20_poly1305_seal";
 	}
 	return "?";
 }
@@ -96,6 +100,37 @@ int tl_read(const struct tl_ctx *c, uint64_t off, void *buf, size_t len)
 		got += (size_t)n;
 	}
 	return 0;
+}
+
+#define TL_RELA_CHUNK 4096 /* relocations read at a time */
+#define TL_R_X86_64_RELATIVE 8
+
+int tl_read_relocated(const struct tl_ctx *c, uint64_t va, uint64_t off, uint8_t *buf, size_t len)
+{
+	Elf64_Rela *r;
+	int err = tl_read(c, off, buf, len);
+
+	if (err || !c->rela_size)
+		return err;
+	r = malloc(TL_RELA_CHUNK * sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	for (uint64_t pos = 0; pos + sizeof(*r) <= c->rela_size && !err;) {
+		size_t n = (size_t)((c->rela_size - pos) / sizeof(*r));
+
+		n = n < TL_RELA_CHUNK ? n : TL_RELA_CHUNK;
+		err = tl_read(c, c->rela_off + pos, r, n * sizeof(*r));
+		for (size_t i = 0; i < n && !err; i++) {
+			uint64_t at = r[i].r_offset;
+
+			if (ELF64_R_TYPE(r[i].r_info) == TL_R_X86_64_RELATIVE && at >= va &&
+			    at - va + 8 <= len)
+				memcpy(buf + (at - va), &r[i].r_addend, 8);
+		}
+		pos += n * sizeof(*r);
+	}
+	free(r);
+	return err;
 }
 
 int tl_va2off(const struct tl_ctx *c, uint64_t va, bool exec, uint64_t *off, uint64_t *avail)
@@ -268,6 +303,17 @@ static int elf_view(struct tl_ctx *c, bool *ok)
 				c->got_off = sh.sh_offset;
 				c->got_size = sh.sh_size;
 			}
+			if (!strcmp(name, ".rela.dyn") && sh.sh_type == SHT_RELA &&
+			    sh.sh_offset + sh.sh_size <= c->size) {
+				c->rela_off = sh.sh_offset;
+				c->rela_size = sh.sh_size;
+			}
+			if (!strcmp(name, ".data.rel.ro") && sh.sh_type == SHT_PROGBITS &&
+			    sh.sh_offset + sh.sh_size <= c->size) {
+				c->relro_vaddr = sh.sh_addr;
+				c->relro_off = sh.sh_offset;
+				c->relro_size = sh.sh_size;
+			}
 			if (is_suffix(name, ".gopclntab") || !strcmp(name, ".go.buildinfo") ||
 			    !strcmp(name, ".note.go.buildid"))
 				c->go_sections = true;
@@ -294,6 +340,7 @@ enum mk {
 	MK_SSL_LIB,
 	MK_AEAD_C,
 	MK_AWSLC_RS,
+	MK_RING,
 	MK_MBEDTLS,
 	MK_MBEDTLS2,
 	MK_WOLFSSL,
@@ -315,6 +362,8 @@ static const char *const mk_str[] = {
     [MK_AEAD_C] = "crypto/fipsmodule/cipher/aead.c",
     /* aws-lc-rs, the crypto provider of rustls it says it is built with */
     [MK_AWSLC_RS] = "/aws-lc-rs-1.",
+    /* ring 0.17, the other crypto provider of rustls */
+    [MK_RING] = "/ring-0.17.",
     [MK_MBEDTLS] = "mbed TLS",
     [MK_MBEDTLS2] = "mbedtls",
     [MK_WOLFSSL] = "wolfSSL",
@@ -410,6 +459,11 @@ static void mark_one(struct tl_marks *m, int k, const char *buf, size_t len, con
 			take_version(p + strlen("/aws-lc-rs-"), end, "aws-lc-rs ", m->awslc_rs_ver,
 				     sizeof(m->awslc_rs_ver));
 		break;
+	case MK_RING:
+		if (!m->ring_ver[0])
+			take_version(p + strlen("/ring-"), end, "ring ", m->ring_ver,
+				     sizeof(m->ring_ver));
+		break;
 	case MK_MBEDTLS:
 	case MK_MBEDTLS2:
 		m->other = m->other ? m->other : "mbed TLS";
@@ -502,7 +556,8 @@ static void identify(struct tl_ctx *c)
 		o->impl = SL_TLS_IMPL_RUSTLS;
 		snprintf(o->impl_detail, sizeof(o->impl_detail), "%s%s%s%s",
 			 m->rustls_ver[0] ? m->rustls_ver : "rustls",
-			 m->awslc_rs_ver[0] ? " on " : "", m->awslc_rs_ver, also);
+			 m->awslc_rs_ver[0] || m->ring_ver[0] ? " on " : "",
+			 m->awslc_rs_ver[0] ? m->awslc_rs_ver : m->ring_ver, also);
 	} else if (m->openssl) {
 		o->impl = SL_TLS_IMPL_OPENSSL;
 		snprintf(o->impl_detail, sizeof(o->impl_detail), "%s",
@@ -749,23 +804,23 @@ int sl_tls_locate(int fd, const char *path, const struct sl_tls_locate_opts *opt
 			err = tl_bssl_search(&c);
 		break;
 	case SL_TLS_IMPL_RUSTLS:
-		/* its records are sealed by aws-lc's C functions (aws-lc-rs) */
-		if (!c.marks.naead_c && c.marks.awslc_rs_ver[0]) {
+		/* its records are sealed by aws-lc's C functions (aws-lc-rs) or by
+		 * ring's: whichever it carries (Codex 0.1xx carries both) */
+		if (!c.marks.naead_c && c.marks.awslc_rs_ver[0])
 			snprintf(o->reason, sizeof(o->reason),
 				 "rustls: aws-lc's AEAD functions not found (no error site of "
 				 "\"crypto/fipsmodule/cipher/aead.c\"): not located");
-			break;
-		}
-		if (!c.marks.naead_c) {
+		else if (!c.marks.naead_c && !c.marks.ring_ver[0])
 			snprintf(o->reason, sizeof(o->reason),
-				 "rustls without aws-lc (its ring provider?): its plaintext entry "
-				 "points (Rust ABI, generic, inlined) cannot be located without "
-				 "symbols");
-			break;
+				 "rustls without aws-lc or ring: its plaintext entry points (Rust "
+				 "ABI, generic, inlined) cannot be located without symbols");
+		if (c.marks.naead_c) {
+			err = tl_x86_scan(&c);
+			if (!err)
+				err = tl_awslc_search(&c);
 		}
-		err = tl_x86_scan(&c);
-		if (!err)
-			err = tl_awslc_search(&c);
+		if (!err && c.marks.ring_ver[0])
+			err = tl_ring_search(&c);
 		break;
 	case SL_TLS_IMPL_OPENSSL:
 		snprintf(o->reason, sizeof(o->reason),

@@ -35,6 +35,7 @@ struct tl_marks {
 	uint64_t aead_c[TL_MAX_TARGETS];
 	size_t naead_c;
 	char awslc_rs_ver[24]; /* "aws-lc-rs 1.18.1" */
+	char ring_ver[24];     /* "ring 0.17.14" */
 };
 
 struct tl_ctx {
@@ -53,6 +54,11 @@ struct tl_ctx {
 	 * target too; its slots hold link-time addresses (RELR or no relocations) */
 	uint64_t got_vaddr, got_off, got_size;
 	uint8_t *got; /* its bytes, read by tl_x86_scan */
+	/* .rela.dyn: where a pointer's value is a relocation's addend (RELA;
+	 * with RELR the file holds it in place) */
+	uint64_t rela_off, rela_size;
+	/* .data.rel.ro: ring's AEAD algorithms (tl_ring_search) */
+	uint64_t relro_vaddr, relro_off, relro_size;
 	struct tl_marks marks;
 	/* exec scan (search only): 16-byte aligned direct call targets */
 	uint64_t bm_base, bm_len; /* covered range of addresses */
@@ -61,6 +67,14 @@ struct tl_ctx {
 	size_t nrefs;
 	struct sl_tls_located *out;
 };
+
+/*
+ * The len bytes at va of a data section (file offset off) as the loaded
+ * program has them: the file's, with the R_X86_64_RELATIVE relocations of
+ * .rela.dyn that fall in them applied (a pointer's value is its addend).
+ * 0, -ENOMEM, -errno.
+ */
+int tl_read_relocated(const struct tl_ctx *c, uint64_t va, uint64_t off, uint8_t *buf, size_t len);
 
 /* exact pread of len bytes at off: 0, -EIO if short (file changed), -errno */
 int tl_read(const struct tl_ctx *c, uint64_t off, void *buf, size_t len);
@@ -91,6 +105,20 @@ int tl_bssl_validate(struct tl_ctx *c, enum sl_tls_abi abi, uint64_t va, char *e
 /* structural search over c->refs to aws-lc's aead.c: EVP_AEAD_CTX_seal and
  * EVP_AEAD_CTX_seal_scatter (rustls' records); adds functions or sets reason */
 int tl_awslc_search(struct tl_ctx *c);
+
+/*
+ * Validate a function entry found another way than by its error sites (a
+ * pointer in ring's algorithm statics): it decodes with every branch on an
+ * instruction boundary, its entry is not a branch, and it reads the
+ * argument registers of need (A_* of tls_locate_x86.c: rdi 1, rsi 2, rdx 4,
+ * rcx 8) before writing them. 1 valid (evidence), 0 not (why), -errno.
+ */
+int tl_x86_validate_entry(const struct tl_ctx *c, uint64_t va, unsigned int need, char *ev,
+			  size_t evlen, char *why, size_t whylen);
+
+/* tls_locate_ring.c: rustls on ring: ring's AES-GCM and ChaCha20-Poly1305
+ * seal functions from its algorithm statics; adds functions or sets reason */
+int tl_ring_search(struct tl_ctx *c);
 
 /* tls_locate_go.c: crypto/tls.(*Conn).Write/Read from .gopclntab.
  * 0 (functions added, or reason set) or -errno */

@@ -268,7 +268,7 @@ int tl_x86_scan(struct tl_ctx *c)
 			err = -ENOMEM;
 			goto out;
 		}
-		err = tl_read(c, c->got_off, c->got, c->got_size);
+		err = tl_read_relocated(c, c->got_vaddr, c->got_off, c->got, c->got_size);
 		if (err)
 			goto out;
 	}
@@ -1296,4 +1296,30 @@ int tl_awslc_search(struct tl_ctx *c)
 	for (size_t k = 0; k < nfns; k++)
 		fn_free(fns[k]);
 	return err;
+}
+
+int tl_x86_validate_entry(const struct tl_ctx *c, uint64_t va, unsigned int need, char *ev,
+			  size_t evlen, char *why, size_t whylen)
+{
+	char args[32];
+	struct tl_fn *f;
+	int ret;
+
+	ret = fn_decode(c, va, &f, why, whylen);
+	if (ret || !f)
+		return ret ? ret : 0;
+	args_str(f->livein, args, sizeof(args));
+	if (f->entry_branch) {
+		snprintf(why, whylen, "the entry instruction is a branch");
+		ret = 0;
+	} else if ((f->livein & need) != need) {
+		snprintf(why, whylen, "arguments read before written:%s: not the ABI expected",
+			 args);
+		ret = 0;
+	} else {
+		snprintf(ev, evlen, "args%s; %zu insns decoded", args, f->n);
+		ret = 1;
+	}
+	fn_free(f);
+	return ret;
 }

@@ -18,16 +18,19 @@ import subprocess
 from harness import REPO, check, need_binary
 
 FIXTURE = REPO / "tests" / "unit" / "fixtures" / "fake_awslc.c"
+# rustls on ring: `fake_ring PORT MSG...` seals each MSG through ring's
+# AES-256-GCM seal (SL_FAKE_CHACHA: ChaCha20-Poly1305) as one TLS 1.3 record
+RING_FIXTURE = REPO / "tests" / "unit" / "fixtures" / "fake_ring.c"
 CFLAGS = ["-O2", "-fno-reorder-blocks-and-partition", "-fcf-protection=none",
           "-Wno-unused-result"]
 
 
-def build(t, name):
+def build(t, name, fixture=FIXTURE):
     """A new stripped copy: its own inode, so a location not yet confirmed."""
     need_binary("/usr/bin/cc")
     exe = t.tmp / name
     p = subprocess.run(["/usr/bin/cc", *CFLAGS, "-fpie", "-pie", "-DRUNNABLE", "-s", "-o",
-                        str(exe), str(FIXTURE)], capture_output=True, timeout=120,
+                        str(exe), str(fixture)], capture_output=True, timeout=120,
                        stdin=subprocess.DEVNULL)
     check(p.returncode == 0 and exe.exists(),
           f"cc failed: {p.stderr.decode(errors='replace')[-2000:]}")

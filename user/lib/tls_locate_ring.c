@@ -128,11 +128,12 @@ int tl_ring_search(struct tl_ctx *c)
 			}
 	/* each exactly once, and not sharing a function */
 	if (naes != 1 || ncc != 1 || cc[0].seal == aes[0].seal || cc[0].seal == aes[0].open) {
-		snprintf(c->out->reason + strlen(c->out->reason),
-			 sizeof(c->out->reason) - strlen(c->out->reason),
-			 "%srustls on ring: its AES-GCM algorithms found %zu times, ChaCha20-Poly1305 "
-			 "%zu times (each must be found once): not located",
-			 c->out->reason[0] ? "; " : "", naes, ncc);
+		snprintf(
+		    c->out->reason + strlen(c->out->reason),
+		    sizeof(c->out->reason) - strlen(c->out->reason),
+		    "%srustls on ring: its AES-GCM algorithms found %zu times, ChaCha20-Poly1305 "
+		    "%zu times (each must be found once): not located",
+		    c->out->reason[0] ? "; " : "", naes, ncc);
 		goto out;
 	}
 	err = add_seal(c, SL_TLS_ABI_RING_SEAL_AES_GCM, aes[0].seal, "AES-GCM");

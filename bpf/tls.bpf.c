@@ -1561,6 +1561,29 @@ int sl_go_tls_enter(struct pt_regs *ctx)
  * conn is the EVP_AEAD_CTX: one per connection and direction; its nonce
  * tells a new key at an address seen before (sl_tls_aead_keys).
  */
+/*
+ * A rustls record sealed on a connection whose socket is not known yet, per
+ * process: a runtime may send it from another thread than the one that
+ * sealed it (tokio, when the socket's send buffer was full). The process'
+ * socket write whose first record has its length binds the connection to
+ * that socket and judges the record again there with the destination
+ * (sl_tls_unseen_io, then sl_tls_sock_write), from the state its plaintext
+ * left (in).
+ */
+struct sl_tls_unbound {
+	struct sl_tls_inflight in;
+	__u64 conn;
+	__u32 len_min; /* the record's length in its header: in_len + 16 (+ 8) */
+	__u32 len_max;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SL_MAX_PROCS);
+	__type(key, __u32); /* tgid */
+	__type(value, struct sl_tls_unbound);
+} sl_tls_unbound SEC(".maps");
+
 struct sl_aead_args {
 	__u64 st[7]; /* the arguments on the stack */
 	__u64 in;
@@ -1572,6 +1595,7 @@ struct sl_aead_args {
 	__u64 iv;
 	struct sl_tls_conn_key key;
 	__u8 hdr[16]; /* ad */
+	struct sl_tls_unbound ub;
 };
 
 /* per CPU: the programs below run with sl_tls_write's stack */
@@ -1587,6 +1611,28 @@ static __always_inline struct sl_aead_args *sl_aead_args(void)
 	__u32 zero = 0;
 
 	return bpf_map_lookup_elem(&sl_aead_scratch, &zero);
+}
+
+/* the record just judged, on a connection without a socket yet: kept for
+ * the process' socket write that sends it (struct sl_tls_unbound) */
+static __always_inline void sl_aead_unbound(struct sl_aead_args *a, __u64 aead, __u64 len)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	struct sl_tls_inflight *in;
+	struct sl_tls_conn *c;
+
+	c = bpf_map_lookup_elem(&sl_tls_conns, &a->key);
+	in = bpf_map_lookup_elem(&sl_tls_inflight, &id);
+	if (!c || c->peer_family || !in || in->conn != aead)
+		return;
+	__builtin_memcpy(&a->ub.in, in, sizeof(a->ub.in));
+	a->ub.conn = aead;
+	/* TLS 1.3: the plaintext, its inner type, the tag; TLS 1.2: an explicit
+	 * nonce of 8 bytes may come first */
+	a->ub.len_min = (__u32)len + (a->ad_len == 5 ? 17 : 16);
+	a->ub.len_max = a->ub.len_min + 8;
+	bpf_map_update_elem(&sl_tls_unbound, &tgid, &a->ub, BPF_ANY);
 }
 
 static __always_inline int sl_aead_seal_common(void *ctx, __u64 aead, struct sl_aead_args *a,
@@ -1636,7 +1682,9 @@ static __always_inline int sl_aead_seal_common(void *ctx, __u64 aead, struct sl_
 		bpf_map_delete_elem(&sl_tls_conns, &a->key);
 		bpf_map_update_elem(&sl_tls_aead_keys, &a->key, &a->iv, BPF_ANY);
 	}
-	return sl_tls_write(aead, a->in, len, SL_TLS_RUSTLS, fn, (__u32)(cookie >> 32));
+	sl_tls_write(aead, a->in, len, SL_TLS_RUSTLS, fn, (__u32)(cookie >> 32));
+	sl_aead_unbound(a, aead, len);
+	return 0;
 }
 
 SEC("uprobe")
@@ -2018,6 +2066,45 @@ __noinline int sl_tls_confirm_io(__u64 fd, __u64 a1, __u64 a2, __u32 fn)
 #define SL_TLS_UNSEEN_IOVS 8
 
 /*
+ * The process' record sealed on a connection without a socket (struct
+ * sl_tls_unbound) is the one this write sends when its first record has
+ * that record's length: the connection is bound to this socket, and the
+ * record judged again at this send with its destination, whichever thread
+ * sealed it (sl_tls_sock_write, with this thread's write in flight). Bound
+ * meanwhile (the sealing thread sent it) or too old: forgotten.
+ */
+static __always_inline void sl_tls_bind_unbound(struct sl_tls_unbound *ub, struct socket *sock,
+						__u64 ino, const struct sl_plain_iovs *iov,
+						__u32 tgid)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct sl_peer peer = {};
+	struct sl_tls_conn *c;
+	__u8 h[5];
+	__u32 rl;
+
+	c = sl_tls_conn_get(ub->conn, 0);
+	if (!c || c->peer_family ||
+	    bpf_ktime_get_ns() - ub->in.entered_ns > SL_TLS_RECHECK_WINDOW_NS) {
+		bpf_map_delete_elem(&sl_tls_unbound, &tgid);
+		return;
+	}
+	if (!iov->n || iov->v[0].len < sizeof(h) ||
+	    bpf_probe_read_user(h, sizeof(h), (const void *)iov->v[0].base))
+		return;
+	rl = ((__u32)h[3] << 8) | h[4];
+	if (h[0] != SL_TLS_CT_APPDATA || h[1] != 3 || h[2] != 3 || rl < ub->len_min ||
+	    rl > ub->len_max)
+		return;
+	if (!sl_socket_peer(sock, &peer) ||
+	    (peer.family != SL_AF_INET && peer.family != SL_AF_INET6))
+		return;
+	sl_tls_conn_on_socket(c, &peer, ino);
+	bpf_map_update_elem(&sl_tls_inflight, &id, &ub->in, BPF_ANY);
+	bpf_map_delete_elem(&sl_tls_unbound, &tgid);
+}
+
+/*
  * Per TCP socket of such a process: the stream position (TCP sequence
  * number, write_seq) up to which its bytes were looked at. A write the
  * socket took in part is sent again from where it stopped: the records it
@@ -2041,6 +2128,7 @@ struct {
 __noinline int sl_tls_unseen_io(__u64 fd, __u64 a1, __u64 a2, __u32 fn)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32, zero = 0, k = 0, pos, *done;
+	struct sl_tls_unbound *ub;
 	struct sl_session_info *s;
 	struct sl_plain_iovs *iov;
 	struct sl_match *m;
@@ -2071,6 +2159,9 @@ __noinline int sl_tls_unseen_io(__u64 fd, __u64 a1, __u64 a2, __u32 fn)
 	iov = bpf_map_lookup_elem(&sl_plain_iov_buf, &zero);
 	if (!iov)
 		return 0;
+	ub = bpf_map_lookup_elem(&sl_tls_unbound, &tgid);
+	if (ub)
+		sl_tls_bind_unbound(ub, sock, ino, iov, tgid);
 	/* where this write's bytes start in the stream, and what was looked at */
 	pos = BPF_CORE_READ((struct tcp_sock *)sk, write_seq);
 	done = bpf_map_lookup_elem(&sl_tls_unseen_pos, &ino);
@@ -2302,7 +2393,8 @@ static __always_inline void sl_tls_learn_peer(struct sl_session_info *s, long fd
 	    (peer.family != SL_AF_INET && peer.family != SL_AF_INET6))
 		return;
 	c = sl_tls_conn_get(p.conn, 1);
-	if (!c)
+	/* bound meanwhile at another thread's send (sl_tls_bind_unbound) */
+	if (!c || c->peer_family)
 		return;
 	sl_tls_conn_on_socket(c, &peer, ino);
 	if (sl_tls_proxy_reply(s, sock))

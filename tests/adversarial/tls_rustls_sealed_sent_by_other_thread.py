@@ -5,12 +5,13 @@ volume the mutation names is labelled nowhere) and its record is sealed on
 one thread and written to the socket by another, as a multi-threaded tokio
 runtime does when the socket's send buffer was full at the seal (the task
 flushes later, on whichever worker polls it). At the seal the connection's
-destination is not known yet; it is learned, and the record judged again
-with it, only at the sealing thread's next socket I/O (sl_tls_pending,
-sl_tls_inflight are per thread). The record has to be judged with
-production as its destination all the same: the incident's mutation is
-killed before a byte of it leaves. Control: outside a session it
-arrives."""
+destination is not known yet; it used to be learned, and the record judged
+again with it, only at the sealing thread's next socket I/O (per-thread
+state). The process' write whose first record has the sealed record's
+length binds the connection to its socket, whichever thread makes it, and
+judges the record there with production as its destination: the
+incident's mutation is stopped before a byte of it leaves. Control:
+outside a session it arrives."""
 
 from enforce import World, start_daemon
 from fakeawslc import build
@@ -33,8 +34,3 @@ def test_tls_rustls_sealed_sent_by_other_thread(t):
     never_arrived(prod, n0, UNLABELLED.encode())
     blocked(t, "a rustls record sealed on one thread and sent by another is judged with its "
             "connection's destination")
-
-
-# a hole found by review, not closed yet: listed as pending, run with SL_E2E_PENDING=1
-test_tls_rustls_sealed_sent_by_other_thread.pending = (
-    "a rustls record sealed on one thread and sent by another is judged again with its destination only at the sealing thread's next socket I/O (per-thread pending state): docs/operations.md, known limits")

@@ -133,9 +133,11 @@ struct {
 struct sl_tls_read_args {
 	__u64 conn;
 	__u64 buf;
-	__u64 readbytes; /* size_t * of SSL_read_ex */
+	__u64 readbytes; /* size_t * of SSL_read_ex (EVP_AEAD_CTX_open's out_len) */
 	__u32 lib;
 	__u32 fn;
+	__u32 tls13; /* EVP_AEAD_CTX_open: the plaintext ends with its inner content type */
+	__u32 _pad;
 };
 
 struct {
@@ -1736,6 +1738,52 @@ int sl_aead_seal_scatter(struct pt_regs *ctx)
 }
 
 /*
+ * rustls on aws-lc: EVP_AEAD_CTX_open(ctx, out, out_len, max_out_len, nonce,
+ * nonce_len, in, in_len, ad, ad_len), a record decrypted: its plaintext is
+ * out[*out_len] at return (sl_tls_read_ret). A TLS record's when ad is its
+ * header (TLS 1.3: 23, 3, 3, in_len; TLS 1.2: type 23 and in_len less the
+ * tag). conn: the EVP_AEAD_CTX of the connection's reads (not its writes').
+ */
+SEC("uprobe")
+int sl_aead_open(struct pt_regs *ctx)
+{
+#if defined(__TARGET_ARCH_x86)
+	struct sl_tls_read_args r = {.lib = SL_TLS_RUSTLS, .fn = SL_TLS_FN_AEAD_OPEN};
+	struct sl_aead_args *a = sl_aead_args();
+	__u64 id = bpf_get_current_pid_tgid();
+
+	if (!a || !sl_current_session(NULL) ||
+	    bpf_probe_read_user(a->st, 4 * sizeof(__u64), (const void *)(ctx->sp + 8)))
+		return 0;
+	a->in_len = a->st[1];
+	a->ad = a->st[2];
+	a->ad_len = a->st[3];
+	if (a->ad_len == 5) {
+		if (bpf_probe_read_user(a->hdr, 5, (const void *)a->ad) ||
+		    a->hdr[0] != SL_TLS_CT_APPDATA || a->hdr[1] != 3 || a->hdr[2] != 3 ||
+		    (((__u64)a->hdr[3] << 8) | a->hdr[4]) != a->in_len)
+			return 0;
+		r.tls13 = 1;
+	} else if (a->ad_len == 13) {
+		if (bpf_probe_read_user(a->hdr, 13, (const void *)a->ad) ||
+		    a->hdr[8] != SL_TLS_CT_APPDATA || a->hdr[9] != 3 || a->hdr[10] != 3 ||
+		    (((__u64)a->hdr[11] << 8) | a->hdr[12]) + 16 != a->in_len)
+			return 0;
+	} else {
+		return 0;
+	}
+	r.conn = ctx->di;
+	r.buf = ctx->si;
+	r.readbytes = ctx->dx;
+	if (bpf_map_update_elem(&sl_tls_reads, &id, &r, BPF_ANY))
+		sl_count_loss(SL_LOSS_MAP_FULL, SL_OP_TLS_READ);
+	return 0;
+#else
+	return 0;
+#endif
+}
+
+/*
  * rustls on ring, located (user/lib/tls_locate.h): ring 0.17's AEAD seal
  * functions, reached through its algorithm statics, in the Rust ABI of
  * these builds: the result by reference in rdi, the key (conn) in rsi,
@@ -1794,6 +1842,20 @@ int BPF_KRETPROBE(sl_tls_read_ret, long ret)
 			if ((int)ret == 1)
 				sl_count_loss(SL_LOSS_READ_FAULT, SL_OP_TLS_READ);
 			return 0;
+		}
+		break;
+	case SL_TLS_FN_AEAD_OPEN:
+		/* int EVP_AEAD_CTX_open(): 1 on success, *out_len set; TLS 1.3: the
+		 * inner content type last, application data (23) for a read */
+		if ((int)ret != 1 || bpf_probe_read_user(&n, sizeof(n), (const void *)a.readbytes))
+			return 0;
+		if (a.tls13) {
+			__u8 ct = 0;
+
+			if (!n || bpf_probe_read_user(&ct, 1, (const void *)(a.buf + n - 1)) ||
+			    ct != SL_TLS_CT_APPDATA)
+				return 0;
+			n--;
 		}
 		break;
 	default:

@@ -138,6 +138,9 @@ enum sl_tls_fn {
 	SL_TLS_FN_AEAD_SEAL_SCATTER = 14,
 	/* ring's seal of one TLS record (rustls on ring), located */
 	SL_TLS_FN_RING_SEAL = 15,
+	/* aws-lc's AEAD open of one TLS record (rustls), located: a record's
+	 * plaintext after it was decrypted (SL_OP_TLS_READ) */
+	SL_TLS_FN_AEAD_OPEN = 16,
 };
 
 /*

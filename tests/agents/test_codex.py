@@ -37,7 +37,7 @@ import subprocess
 import agent_builds
 import agents
 from enforce import policy_blind_tls, wait_alert
-from harness import KILLED, check, eq, rand_marker, short, wait_until
+from harness import KILLED, B, check, eq, rand_marker, short, wait_until
 
 # the MCP server's volume_delete as Codex offers it to the model (server "cloud")
 MCP_TOOL = "mcp__cloud__volume_delete"
@@ -79,8 +79,14 @@ def _check_read_by_codex(d, sid, rt):
     check(conf[0].get("matches", 0) >= 1 and conf[0].get("mismatches") == 0,
           f"confirmed, no mismatch: {short(conf[0])}")
     fns = {f.get("function") for f in conf[0].get("located") or []}
-    eq(fns, {"EVP_AEAD_CTX_seal", "EVP_AEAD_CTX_seal_scatter", "ring aes_gcm_seal",
-             "ring chacha20_poly1305_seal"}, "the functions located (aws-lc's and ring's)")
+    eq(fns, {"EVP_AEAD_CTX_seal", "EVP_AEAD_CTX_seal_scatter", "EVP_AEAD_CTX_open",
+             "ring aes_gcm_seal", "ring chacha20_poly1305_seal"},
+       "the functions located (aws-lc's and ring's)")
+    # what the model answered, read where rustls opens each record
+    reads = [r for r in d.records(session=sid, type="tls_read")
+             if r.get("lib") == "rustls" and r.get("function") == "EVP_AEAD_CTX_open"]
+    check(any(rt.final.encode() in B(r.get("data")) for r in reads),
+          f"the model's final answer in a tls_read record of Codex: {[short(r) for r in reads[:5]]}")
     # every TLS record Codex wrote had a seal behind it
     tg = [x for x in d.status()["tls"]["targets"] if x.get("path") == str(rt.agent.exe)]
     check(tg and tg[0]["live_confirmation"]["unseen"] == 0

@@ -11,9 +11,9 @@ bin/tls-locate), on the builds from npm (tests/e2e/lib/agent_builds.py pins them
   bytes the server received and each one's first 64 bytes are the server's
   bytes at its offset; the SSL_read returns are the responses' lengths;
 - Codex on aws-lc (the pinned build and an older one): rustls, with the
-  aws-lc-rs and the OpenSSL it also embeds; aws-lc's EVP_AEAD_CTX_seal and
-  _seal_scatter located by their error sites, and ring's seals (it carries
-  ring too), nothing rejected;
+  aws-lc-rs and the OpenSSL it also embeds; aws-lc's EVP_AEAD_CTX_seal,
+  _seal_scatter and _open located by their error sites, and ring's seals
+  (it carries ring too), nothing rejected;
 - Codex 0.99 (rustls on ring): ring's AES-GCM and ChaCha20-Poly1305 seals
   located from ring's algorithm statics (its API client uses the OpenSSL it
   also embeds: tests/agents/test_codex.py shows what follows).
@@ -72,8 +72,9 @@ def test_tls_locate_codex_builds(t):
                            r"\(also embeds OpenSSL 3\.[0-9.]+\)", r["impl_detail"]),
               f"codex {v} impl_detail: {r['impl_detail']!r}")
         # ring too: it carries both providers
-        eq(sorted(funcs(r)), ["EVP_AEAD_CTX_seal", "EVP_AEAD_CTX_seal_scatter",
-                              "ring aes_gcm_seal", "ring chacha20_poly1305_seal"],
+        eq(sorted(funcs(r)), ["EVP_AEAD_CTX_open", "EVP_AEAD_CTX_seal",
+                              "EVP_AEAD_CTX_seal_scatter", "ring aes_gcm_seal",
+                              "ring chacha20_poly1305_seal"],
            f"codex {v} functions")
         eq(r["rejected"], [], f"codex {v} rejected candidates")
         check("{103,115,117}" in funcs(r)["EVP_AEAD_CTX_seal"]["evidence"],

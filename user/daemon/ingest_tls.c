@@ -33,6 +33,7 @@ static const char *const fn_names[] = {
     [SL_TLS_FN_AEAD_SEAL] = "EVP_AEAD_CTX_seal",
     [SL_TLS_FN_AEAD_SEAL_SCATTER] = "EVP_AEAD_CTX_seal_scatter",
     [SL_TLS_FN_RING_SEAL] = "ring_seal",
+    [SL_TLS_FN_AEAD_OPEN] = "EVP_AEAD_CTX_open",
 };
 
 static void name_or_number(struct sl_jw *w, const char *key, const char *const *names, size_t n,

@@ -104,6 +104,9 @@ const struct tls_func sl_tls_funcs[] = {
     /* rustls on ring: ring's seals (located from its algorithm statics) */
     {"ring aes_gcm_seal", LIB_RUSTLS, "sl_ring_seal", NULL, true, true, SL_TLS_RUSTLS},
     {"ring chacha20_poly1305_seal", LIB_RUSTLS, "sl_ring_seal", NULL, true, true, SL_TLS_RUSTLS},
+    /* rustls on aws-lc: each record's plaintext where it is opened (recorded) */
+    {"EVP_AEAD_CTX_open", LIB_RUSTLS, "sl_aead_open", "sl_tls_read_ret", false, true,
+     SL_TLS_RUSTLS},
 };
 /* indexes of the located ones */
 enum {
@@ -119,6 +122,7 @@ enum {
 	FN_AEAD_SEAL_SCATTER = 21,
 	FN_RING_SEAL_AES = 22,
 	FN_RING_SEAL_CHACHA = 23,
+	FN_AEAD_OPEN = 24,
 };
 _Static_assert(SL_ARRAY_SIZE(sl_tls_funcs) == N_FUNCS, "function count");
 _Static_assert(N_FUNCS <= 64, "function bitmask");
@@ -1686,6 +1690,8 @@ static int located_index(enum sl_tls_abi abi)
 		return FN_RING_SEAL_AES;
 	case SL_TLS_ABI_RING_SEAL_CHACHA:
 		return FN_RING_SEAL_CHACHA;
+	case SL_TLS_ABI_AEAD_OPEN:
+		return FN_AEAD_OPEN;
 	default:
 		return -1; /* SSL_write_ex is not located */
 	}

@@ -57,7 +57,7 @@ struct tls_func {
 };
 
 /* the instrumented functions (tls.c); a bit of a uint64_t each */
-#define N_FUNCS 24
+#define N_FUNCS 25
 extern const struct tls_func sl_tls_funcs[];
 
 /* marker strings of TLS implementations linked into an executable */

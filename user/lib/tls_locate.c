@@ -67,6 +67,8 @@ const char *sl_tls_abi_name(enum sl_tls_abi abi)
 		return "ring aes_gcm_seal";
 	case SL_TLS_ABI_RING_SEAL_CHACHA:
 		return "ring chacha20_poly1305_seal";
+	case SL_TLS_ABI_AEAD_OPEN:
+		return "EVP_AEAD_CTX_open";
 	}
 	return "?";
 }

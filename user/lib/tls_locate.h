@@ -99,6 +99,10 @@ enum sl_tls_abi {
 	 * AES-GCM's (AES_128_GCM and AES_256_GCM share it), ChaCha20-Poly1305's */
 	SL_TLS_ABI_RING_SEAL_AES_GCM = 8,
 	SL_TLS_ABI_RING_SEAL_CHACHA = 9,
+	/* aws-lc's int EVP_AEAD_CTX_open(ctx, out, out_len, max_out_len, nonce,
+	 * nonce_len, in, in_len, ad, ad_len): a record of rustls decrypted (bpf
+	 * sl_aead_open, its plaintext at return: sl_tls_read_ret) */
+	SL_TLS_ABI_AEAD_OPEN = 10,
 };
 
 /* how a function was found */
@@ -108,7 +112,7 @@ enum sl_tls_how {
 	SL_TLS_HOW_GOPCLNTAB = 2, /* Go's function table (names kept when stripped) */
 };
 
-#define SL_TLS_LOCATE_MAX_FUNCS 4
+#define SL_TLS_LOCATE_MAX_FUNCS 6
 #define SL_TLS_LOCATE_MAX_REJECTS 8
 
 struct sl_tls_func {

@@ -49,7 +49,9 @@
 /* aws-lc's crypto/fipsmodule/cipher/aead.c: OPENSSL_PUT_ERROR(CIPHER, ...) */
 #define ERR_LIB_CIPHER 30
 #define R_CIPHER(r) ((uint32_t)(r) | (uint32_t)ERR_LIB_CIPHER << 16)
+#define R_BAD_DECRYPT R_CIPHER(101)
 #define R_BUFFER_TOO_SMALL R_CIPHER(103)
+#define R_CTRL_NOT_IMPLEMENTED R_CIPHER(104)
 #define R_INVALID_OPERATION R_CIPHER(112)
 #define R_OUTPUT_ALIASES_INPUT R_CIPHER(115)
 #define R_TOO_LARGE R_CIPHER(117)
@@ -1195,10 +1197,12 @@ static bool reasons_are(const struct tl_fn *f, const uint32_t *want, size_t n)
 }
 
 /*
- * Is f aws-lc's EVP_AEAD_CTX_seal or EVP_AEAD_CTX_seal_scatter? By the
- * reasons its error sites report (aws-lc never renumbers them):
+ * Is f aws-lc's EVP_AEAD_CTX_seal, _seal_scatter or _open? By the reasons
+ * its error sites report (aws-lc never renumbers them):
  *   seal          BUFFER_TOO_SMALL, OUTPUT_ALIASES_INPUT, TOO_LARGE
  *   seal_scatter  INVALID_OPERATION (extra_in), OUTPUT_ALIASES_INPUT
+ *   open          BAD_DECRYPT, BUFFER_TOO_SMALL, CTRL_NOT_IMPLEMENTED (its
+ *                 inlined open_gather), OUTPUT_ALIASES_INPUT
  * (the open functions report BAD_DECRYPT-side reasons, init the key's), one
  * indirect call (aead->seal_scatter), and the C ABI: rdi (ctx) and rsi
  * (out) read before written (the others may go to the call untouched).
@@ -1209,12 +1213,17 @@ static int check_awslc(const struct tl_fn *f, enum sl_tls_abi *abi, char *ev, si
 {
 	static const uint32_t seal[] = {R_BUFFER_TOO_SMALL, R_OUTPUT_ALIASES_INPUT, R_TOO_LARGE};
 	static const uint32_t scatter[] = {R_INVALID_OPERATION, R_OUTPUT_ALIASES_INPUT};
+	/* open_gather reports CTRL_NOT_IMPLEMENTED and OUTPUT_ALIASES_INPUT alone */
+	static const uint32_t open[] = {R_BAD_DECRYPT, R_BUFFER_TOO_SMALL, R_CTRL_NOT_IMPLEMENTED,
+					R_OUTPUT_ALIASES_INPUT};
 	char rs[96], args[32];
 
 	if (reasons_are(f, seal, SL_ARRAY_SIZE(seal)))
 		*abi = SL_TLS_ABI_AEAD_SEAL;
 	else if (reasons_are(f, scatter, SL_ARRAY_SIZE(scatter)))
 		*abi = SL_TLS_ABI_AEAD_SEAL_SCATTER;
+	else if (reasons_are(f, open, SL_ARRAY_SIZE(open)))
+		*abi = SL_TLS_ABI_AEAD_OPEN;
 	else
 		return CK_NOT;
 	reasons_str((struct tl_fn *)f, rs, sizeof(rs));
@@ -1228,21 +1237,23 @@ static int check_awslc(const struct tl_fn *f, enum sl_tls_abi *abi, char *ev, si
 			 sl_tls_abi_name(*abi), args);
 		return CK_BAD;
 	}
-	if (f->indcalls != 1) {
-		snprintf(why, whylen, "%u indirect calls, not one (aead->seal_scatter)",
-			 f->indcalls);
+	/* seal: aead->seal_scatter; open: aead->open and, inlined, ->open_gather */
+	if (f->indcalls != 1 && !(*abi == SL_TLS_ABI_AEAD_OPEN && f->indcalls == 2)) {
+		snprintf(why, whylen, "%u indirect calls, not %s", f->indcalls,
+			 *abi == SL_TLS_ABI_AEAD_OPEN ? "one or two (aead->open, ->open_gather)"
+						      : "one (aead->seal_scatter)");
 		return CK_BAD;
 	}
-	snprintf(ev, evlen, "aead.c reasons {%s}; args%s; 1 indirect call; %zu insns decoded", rs,
-		 args, f->n);
+	snprintf(ev, evlen, "aead.c reasons {%s}; args%s; %u indirect call%s; %zu insns decoded",
+		 rs, args, f->indcalls, f->indcalls > 1 ? "s" : "", f->n);
 	return CK_YES;
 }
 
 int tl_awslc_search(struct tl_ctx *c)
 {
 	struct tl_fn *fns[TL_MAX_FNS];
-	struct cand seal[4], scatter[4];
-	size_t nfns = 0, nseal = 0, nscatter = 0, lost = 0;
+	struct cand seal[4], scatter[4], open[4];
+	size_t nfns = 0, nseal = 0, nscatter = 0, nopen = 0, lost = 0;
 	int err = 0;
 
 	for (size_t i = 0; i < c->nrefs && !err; i++) {
@@ -1269,8 +1280,12 @@ int tl_awslc_search(struct tl_ctx *c)
 		enum sl_tls_abi abi = SL_TLS_ABI_AEAD_SEAL;
 		char ev[200], why[160];
 		int ret = check_awslc(fns[k], &abi, ev, sizeof(ev), why, sizeof(why));
-		struct cand *v = abi == SL_TLS_ABI_AEAD_SEAL ? seal : scatter;
-		size_t *nv = abi == SL_TLS_ABI_AEAD_SEAL ? &nseal : &nscatter;
+		struct cand *v = abi == SL_TLS_ABI_AEAD_SEAL	       ? seal
+				 : abi == SL_TLS_ABI_AEAD_SEAL_SCATTER ? scatter
+								       : open;
+		size_t *nv = abi == SL_TLS_ABI_AEAD_SEAL	   ? &nseal
+			     : abi == SL_TLS_ABI_AEAD_SEAL_SCATTER ? &nscatter
+								   : &nopen;
 
 		if (ret == CK_BAD) {
 			tl_reject(c, abi, SL_TLS_HOW_SEARCH, fns[k]->start, "%s", why);
@@ -1286,6 +1301,9 @@ int tl_awslc_search(struct tl_ctx *c)
 	if (!err && nseal == 1 && nscatter == 1) {
 		report(c, SL_TLS_ABI_AEAD_SEAL, seal, nseal, lost);
 		report(c, SL_TLS_ABI_AEAD_SEAL_SCATTER, scatter, nscatter, lost);
+		/* the reads: recorded when found once (nothing is judged on them) */
+		if (nopen == 1)
+			report(c, SL_TLS_ABI_AEAD_OPEN, open, nopen, lost);
 	} else if (!err) {
 		snprintf(c->out->reason, sizeof(c->out->reason),
 			 "rustls on aws-lc: EVP_AEAD_CTX_seal found %zu times, "

@@ -245,10 +245,12 @@ def test_mcp_tool_call_killed_in_session(t):
 
 
 def test_older_build_unread_record_held(t):
+    # from the registry (once), before the test's network namespace cuts it off
+    exe = agent_builds.codex(agent_builds.CODEX_RING_VERSION)
     agents.private_netns(t)
     rt = agents.RoundTrip(t, "codex")
     a = rt.agent
-    a.exe = agent_builds.codex(agent_builds.CODEX_RING_VERSION)
+    a.exe = exe
     env0 = a.env
     # Codex 0.99 takes its CA from the system's variable (CODEX_CA_CERTIFICATE came later)
     a.env = lambda: dict(env0(), SSL_CERT_FILE=str(a.ca))

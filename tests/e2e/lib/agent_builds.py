@@ -4,6 +4,7 @@ from the npm registry into a cache outside the repository (the executables
 are hundreds of MB): SL_AGENTS_CACHE, default /var/cache/scopelock-e2e-agents.
 """
 
+import fcntl
 import os
 import subprocess
 from pathlib import Path
@@ -30,13 +31,17 @@ def npm_install(pkg, version):
     need_binary("/usr/bin/npm")
     d = CACHE / f"{pkg.replace('/', '_').replace('@', '')}-{version}"
     pdir = d / "node_modules" / pkg
-    if not pdir.is_dir():
-        d.mkdir(parents=True, exist_ok=True)
-        p = subprocess.run(["/usr/bin/npm", "install", "--no-audit", "--no-fund", "--no-save",
-                            "--loglevel=error", f"{pkg}@{version}"], cwd=d,
-                           capture_output=True, timeout=600, stdin=subprocess.DEVNULL)
-        check(p.returncode == 0 and pdir.is_dir(),
-              f"npm install {pkg}@{version} failed: {p.stderr.decode(errors='replace')[-800:]}")
+    d.mkdir(parents=True, exist_ok=True)
+    # tests running at once that need the same build install it once
+    with open(d / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not pdir.is_dir():
+            p = subprocess.run(["/usr/bin/npm", "install", "--no-audit", "--no-fund",
+                                "--no-save", "--loglevel=error", f"{pkg}@{version}"], cwd=d,
+                               capture_output=True, timeout=600, stdin=subprocess.DEVNULL)
+            check(p.returncode == 0 and pdir.is_dir(),
+                  f"npm install {pkg}@{version} failed: "
+                  f"{p.stderr.decode(errors='replace')[-800:]}")
     return pdir
 
 

@@ -1637,28 +1637,48 @@ static __always_inline void sl_aead_unbound(struct sl_aead_args *a, __u64 aead, 
 	bpf_map_update_elem(&sl_tls_unbound, &tgid, &a->ub, BPF_ANY);
 }
 
+/*
+ * Is a->ad the header of a TLS record whose plaintext (the tag not counted)
+ * is plain bytes long? 13: TLS 1.3 (5 bytes: 23, 3, 3, plain + 16); 12: TLS
+ * 1.2 (13 bytes: the sequence number, the type, 3, 3, plain; the type in
+ * a->hdr[8]); 0: not a record's (another use of the AEAD).
+ */
+static __always_inline int sl_aead_record(struct sl_aead_args *a, __u64 plain)
+{
+	if (a->ad_len == 5) {
+		if (bpf_probe_read_user(a->hdr, 5, (const void *)a->ad) ||
+		    a->hdr[0] != SL_TLS_CT_APPDATA || a->hdr[1] != 3 || a->hdr[2] != 3 ||
+		    (((__u64)a->hdr[3] << 8) | a->hdr[4]) != plain + 16)
+			return 0;
+		return 13;
+	}
+	if (a->ad_len == 13) {
+		if (bpf_probe_read_user(a->hdr, 13, (const void *)a->ad) || a->hdr[9] != 3 ||
+		    a->hdr[10] != 3 || (((__u64)a->hdr[11] << 8) | a->hdr[12]) != plain)
+			return 0;
+		return 12;
+	}
+	return 0;
+}
+
 static __always_inline int sl_aead_seal_common(void *ctx, __u64 aead, struct sl_aead_args *a,
 					       __u32 fn)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx), len = a->in_len, *was;
-	__u8 ct = 0;
-
-	struct sl_tls_sealed *sealed;
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct sl_tls_sealed *sealed;
+	__u8 ct = 0;
+	int v;
 
 	if (!len || len > SL_TLS_RECORD_MAX + 1 || a->nonce_len != 12 || !sl_current_session(NULL))
 		return 0;
-	if (a->ad_len == 5) {
-		if (bpf_probe_read_user(a->hdr, 5, (const void *)a->ad) ||
-		    a->hdr[0] != SL_TLS_CT_APPDATA || a->hdr[1] != 3 || a->hdr[2] != 3 ||
-		    (((__u64)a->hdr[3] << 8) | a->hdr[4]) != len + 16 ||
-		    bpf_probe_read_user(&ct, 1, (const void *)(a->in + len - 1)))
+	v = sl_aead_record(a, len);
+	if (v == 13) {
+		/* TLS 1.3: the inner content type is the plaintext's last byte */
+		if (bpf_probe_read_user(&ct, 1, (const void *)(a->in + len - 1)))
 			return 0;
 		len--;
-	} else if (a->ad_len == 13) {
-		if (bpf_probe_read_user(a->hdr, 13, (const void *)a->ad) || a->hdr[9] != 3 ||
-		    a->hdr[10] != 3 || (((__u64)a->hdr[11] << 8) | a->hdr[12]) != len)
-			return 0;
+	} else if (v == 12) {
 		ct = a->hdr[8];
 	} else {
 		return 0;
@@ -1676,7 +1696,7 @@ static __always_inline int sl_aead_seal_common(void *ctx, __u64 aead, struct sl_
 	if (!len || bpf_probe_read_user(&a->iv, sizeof(a->iv), (const void *)a->nonce))
 		return 0;
 	a->key.conn = aead;
-	a->key.tgid = bpf_get_current_pid_tgid() >> 32;
+	a->key.tgid = tgid;
 	a->key._pad = 0;
 	was = bpf_map_lookup_elem(&sl_tls_aead_keys, &a->key);
 	if (!was || *was != a->iv) {
@@ -1751,6 +1771,7 @@ int sl_aead_open(struct pt_regs *ctx)
 	struct sl_tls_read_args r = {.lib = SL_TLS_RUSTLS, .fn = SL_TLS_FN_AEAD_OPEN};
 	struct sl_aead_args *a = sl_aead_args();
 	__u64 id = bpf_get_current_pid_tgid();
+	int v;
 
 	if (!a || !sl_current_session(NULL) ||
 	    bpf_probe_read_user(a->st, 4 * sizeof(__u64), (const void *)(ctx->sp + 8)))
@@ -1758,20 +1779,13 @@ int sl_aead_open(struct pt_regs *ctx)
 	a->in_len = a->st[1];
 	a->ad = a->st[2];
 	a->ad_len = a->st[3];
-	if (a->ad_len == 5) {
-		if (bpf_probe_read_user(a->hdr, 5, (const void *)a->ad) ||
-		    a->hdr[0] != SL_TLS_CT_APPDATA || a->hdr[1] != 3 || a->hdr[2] != 3 ||
-		    (((__u64)a->hdr[3] << 8) | a->hdr[4]) != a->in_len)
-			return 0;
-		r.tls13 = 1;
-	} else if (a->ad_len == 13) {
-		if (bpf_probe_read_user(a->hdr, 13, (const void *)a->ad) ||
-		    a->hdr[8] != SL_TLS_CT_APPDATA || a->hdr[9] != 3 || a->hdr[10] != 3 ||
-		    (((__u64)a->hdr[11] << 8) | a->hdr[12]) + 16 != a->in_len)
-			return 0;
-	} else {
+	/* in: the cipher text and its tag */
+	v = a->in_len < 16 ? 0 : sl_aead_record(a, a->in_len - 16);
+	if (!v || (v == 12 && a->hdr[8] != SL_TLS_CT_APPDATA))
 		return 0;
-	}
+	r.tls13 = v == 13;
+	/* not sl_tls_read_entry: the record was read from its socket before it
+	 * is opened, so the thread's next socket I/O does not tell its peer */
 	r.conn = ctx->di;
 	r.buf = ctx->si;
 	r.readbytes = ctx->dx;

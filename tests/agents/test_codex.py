@@ -58,15 +58,19 @@ def _check_rustls_blind_spot(d, sid, exe, action):
     return r
 
 
+def _requests(rt):
+    """Codex's requests of a round trip: (request line regex, needles, what)"""
+    post = rb"POST /v1/responses HTTP/1\.1\r\n"
+    return ((rb"GET /v1/responses HTTP/1\.1\r\n", [b"Upgrade: websocket"],
+             "Codex's WebSocket request"),
+            (post, [rt.marker.encode()], "Codex's API request"),
+            (post, [rt.out_marker.encode()], "Codex's tool result"))
+
+
 def _check_read_by_codex(d, sid, rt):
     """Codex's own requests in tls_write records of Codex (rustls, aws-lc's
     seal), confirmed, and Codex no blind spot"""
-    for line, needles, what in (
-            (rb"GET /v1/responses HTTP/1\.1\r\n", [b"Upgrade: websocket"],
-             "Codex's WebSocket request"),
-            (rb"POST /v1/responses HTTP/1\.1\r\n", [rt.marker.encode()], "Codex's API request"),
-            (rb"POST /v1/responses HTTP/1\.1\r\n", [rt.out_marker.encode()],
-             "Codex's tool result")):
+    for line, needles, what in _requests(rt):
         r = agents.check_request_captured(d, sid, line, needles, what)
         eq((r.get("lib"), r.get("function")), ("rustls", "EVP_AEAD_CTX_seal"),
            f"{what}: captured by {short(r)}")
@@ -212,12 +216,7 @@ def test_unlocated_through_proxy(t):
     sid = run.session
     _check_websocket_then_post(rt)
     _check_rustls_blind_spot(d, sid, rt.agent.exe, "proxy")
-    for line, needles, what in (
-            (rb"GET /v1/responses HTTP/1\.1\r\n", [b"Upgrade: websocket"],
-             "Codex's WebSocket request"),
-            (rb"POST /v1/responses HTTP/1\.1\r\n", [rt.marker.encode()], "Codex's API request"),
-            (rb"POST /v1/responses HTTP/1\.1\r\n", [rt.out_marker.encode()],
-             "Codex's tool result")):
+    for line, needles, what in _requests(rt):
         r = agents.check_request_captured(d, sid, line, needles, what)
         eq(r.get("comm"), "scopelock-proxy", f"{what}: written by the proxy: {short(r)}")
     # Codex itself reached only its session's proxy

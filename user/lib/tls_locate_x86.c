@@ -1119,33 +1119,45 @@ static bool located(const struct sl_tls_located *o, enum sl_tls_abi abi)
 	return false;
 }
 
-int tl_bssl_search(struct tl_ctx *c)
+/*
+ * The functions around the error sites in c->refs (each decoded once, at
+ * most TL_MAX_FNS): fns[*nfns]; *lost: sites outside a decodable function.
+ * 0 or -errno (what was decoded is kept for the caller to free).
+ */
+static int error_site_fns(struct tl_ctx *c, struct tl_fn **fns, size_t *nfns, size_t *lost)
 {
-	struct tl_fn *fns[TL_MAX_FNS];
-	struct cand w[4], r[4];
-	size_t nfns = 0, nw = 0, nr = 0, lost = 0;
-	int err = 0;
-
-	for (size_t i = 0; i < c->nrefs && !err; i++) {
+	for (size_t i = 0; i < c->nrefs; i++) {
 		struct tl_fn *f;
 		bool known = false;
+		int err;
 
-		for (size_t k = 0; k < nfns && !known; k++)
+		for (size_t k = 0; k < *nfns && !known; k++)
 			known = ins_find(fns[k], c->refs[i]) >= 0;
 		if (known)
 			continue;
 		err = find_fn(c, c->refs[i], &f);
 		if (err)
-			break;
+			return err;
 		if (!f) {
-			lost++;
+			(*lost)++;
 			continue;
 		}
-		if (nfns < TL_MAX_FNS)
-			fns[nfns++] = f;
+		if (*nfns < TL_MAX_FNS)
+			fns[(*nfns)++] = f;
 		else
 			fn_free(f);
 	}
+	return 0;
+}
+
+int tl_bssl_search(struct tl_ctx *c)
+{
+	struct tl_fn *fns[TL_MAX_FNS];
+	struct cand w[4], r[4];
+	size_t nfns = 0, nw = 0, nr = 0, lost = 0;
+	int err;
+
+	err = error_site_fns(c, fns, &nfns, &lost);
 	for (size_t k = 0; k < nfns && !err; k++) {
 		enum sl_tls_abi abis[2] = {SL_TLS_ABI_SSL_WRITE, SL_TLS_ABI_SSL_READ};
 
@@ -1254,28 +1266,9 @@ int tl_awslc_search(struct tl_ctx *c)
 	struct tl_fn *fns[TL_MAX_FNS];
 	struct cand seal[4], scatter[4], open[4];
 	size_t nfns = 0, nseal = 0, nscatter = 0, nopen = 0, lost = 0;
-	int err = 0;
+	int err;
 
-	for (size_t i = 0; i < c->nrefs && !err; i++) {
-		struct tl_fn *f;
-		bool known = false;
-
-		for (size_t k = 0; k < nfns && !known; k++)
-			known = ins_find(fns[k], c->refs[i]) >= 0;
-		if (known)
-			continue;
-		err = find_fn(c, c->refs[i], &f);
-		if (err)
-			break;
-		if (!f) {
-			lost++;
-			continue;
-		}
-		if (nfns < TL_MAX_FNS)
-			fns[nfns++] = f;
-		else
-			fn_free(f);
-	}
+	err = error_site_fns(c, fns, &nfns, &lost);
 	for (size_t k = 0; k < nfns && !err; k++) {
 		enum sl_tls_abi abi = SL_TLS_ABI_AEAD_SEAL;
 		char ev[200], why[160];
